@@ -1,1 +1,25 @@
-//! twin-model
+//! # twin-model
+//!
+//! The city model every other part of the engine reads and writes: the 11 urban layers of
+//! Hanoi's plan, features with geometry, typed attributes, stable ids and owning departments,
+//! an R-tree per layer, the model's metric CRS, and the structures simulations derive from the
+//! layers (road graph, drainage network, DEM) plus time-stamped (4D) state.
+//!
+//! Invariants: this crate does no I/O and knows no simulation; all geometry of a [`City`] is in
+//! its one metric [`Crs`]; feature ids are unique per layer and never reused by the stores.
+
+pub mod city;
+pub mod drainage;
+pub mod feature;
+pub mod layer;
+pub mod layerdata;
+pub mod raster;
+pub mod roads;
+
+pub use city::{City, Crs, StateEntry};
+pub use drainage::DrainageNetwork;
+pub use feature::{AttrType, AttrValue, Feature, FeatureId, FeatureKey, RESERVED_FIELDS};
+pub use layer::{Department, Layer};
+pub use layerdata::LayerData;
+pub use raster::Raster;
+pub use roads::RoadGraph;
