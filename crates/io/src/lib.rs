@@ -1,1 +1,17 @@
-//! twin-io
+//! # twin-io
+//!
+//! Everything that crosses the boundary between files and the city model: the GeoPackage
+//! store ([`gpkg`]), GeoJSON / Shapefile / GeoTIFF through GDAL ([`gis`], [`raster`]),
+//! OpenStreetMap PBF and XML import ([`osm`]) and CRS handling ([`crs`]).
+//!
+//! Invariants: every error names the file and, where possible, the line, feature and field;
+//! outputs are written atomically (a failure leaves nothing behind and never damages an
+//! existing file); no panic on user data.
+
+pub mod atomic;
+pub mod crs;
+pub mod error;
+pub mod gpkg;
+pub mod raster;
+
+pub use error::{IoError, Result};

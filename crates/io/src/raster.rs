@@ -1,0 +1,142 @@
+//! Rasters (DEM) through GDAL: GeoTIFF read/write, reprojection onto the city's metric CRS.
+
+use crate::crs::{Reprojector, epsg_of, spatial_ref};
+use crate::error::{IoError, Result};
+use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::{Dataset, DriverManager};
+use std::path::Path;
+use twin_model::{Crs, Raster};
+
+/// A raster read from a file with the CRS it is in.
+pub struct GeoRaster {
+    /// The grid. For geographic CRSs `cell` is in degrees.
+    pub raster: Raster,
+    /// Its CRS.
+    pub crs: Crs,
+}
+
+fn gerr(file: &Path, what: &str, e: impl std::fmt::Display) -> IoError {
+    IoError::file(file, format!("{what}: {e}"))
+}
+
+/// Reads band 1 of a raster dataset (GeoTIFF or a `GPKG:file:table` subdataset).
+pub fn read_raster(path: &Path) -> Result<GeoRaster> {
+    let ds = Dataset::open(path).map_err(|e| gerr(path, "cannot open raster", e))?;
+    read_dataset(&ds, path)
+}
+
+pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
+    let gt = ds
+        .geo_transform()
+        .map_err(|e| gerr(path, "raster has no georeferencing", e))?;
+    if gt[2] != 0.0 || gt[4] != 0.0 {
+        return Err(IoError::format(path, "geotransform", "rotated rasters are not supported"));
+    }
+    if (gt[1].abs() - gt[5].abs()).abs() > 1e-9 * gt[1].abs() {
+        return Err(IoError::format(
+            path,
+            "geotransform",
+            format!("cells must be square, got {} x {}", gt[1], gt[5].abs()),
+        ));
+    }
+    let srs = ds
+        .spatial_ref()
+        .map_err(|_| IoError::Crs { context: path.display().to_string(), crs: "(none)".into(), msg: "raster has no CRS".into() })?;
+    let crs = epsg_of(&srs, &path.display().to_string())?;
+    let band = ds.rasterband(1).map_err(|e| gerr(path, "no band 1", e))?;
+    let (nx, ny) = ds.raster_size();
+    let nodata = band.no_data_value().map(|v| v as f32);
+    let buf: Buffer<f32> = band
+        .read_as::<f32>((0, 0), (nx, ny), (nx, ny), None)
+        .map_err(|e| gerr(path, "cannot read band 1", e))?;
+    let data = buf.data().to_vec();
+    let (x0, y0, cell) = if gt[5] < 0.0 { (gt[0], gt[3], gt[1]) } else { (gt[0], gt[3] + gt[5] * ny as f64, gt[1]) };
+    let mut raster = Raster { nx, ny, x0, y0, cell, data, nodata };
+    if gt[5] > 0.0 {
+        // south-up: flip rows so row 0 is north
+        let mut flipped = Vec::with_capacity(nx * ny);
+        for r in (0..ny).rev() {
+            flipped.extend_from_slice(&raster.data[r * nx..(r + 1) * nx]);
+        }
+        raster.data = flipped;
+    }
+    Ok(GeoRaster { raster, crs })
+}
+
+/// Writes a raster as a single-band Float32 GeoTIFF (deflate-compressed), atomically.
+pub fn write_geotiff(r: &Raster, crs: Crs, path: &Path) -> Result<()> {
+    crate::atomic::write_atomically(path, |tmp| {
+        let drv = DriverManager::get_driver_by_name("GTiff").map_err(|e| gerr(path, "GTiff driver", e))?;
+        let opts = RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "TILED=YES"]);
+        let mut ds = drv
+            .create_with_band_type_with_options::<f32, _>(tmp, r.nx, r.ny, 1, &opts)
+            .map_err(|e| gerr(path, "cannot create", e))?;
+        fill_dataset(&mut ds, r, crs, path)?;
+        ds.close().map_err(|e| gerr(path, "cannot write", e))?;
+        Ok(())
+    })
+}
+
+pub(crate) fn fill_dataset(ds: &mut Dataset, r: &Raster, crs: Crs, path: &Path) -> Result<()> {
+    ds.set_geo_transform(&[r.x0, r.cell, 0.0, r.y0, 0.0, -r.cell])
+        .map_err(|e| gerr(path, "geotransform", e))?;
+    ds.set_spatial_ref(&spatial_ref(crs, &path.display().to_string())?)
+        .map_err(|e| gerr(path, "CRS", e))?;
+    let mut band = ds.rasterband(1).map_err(|e| gerr(path, "band", e))?;
+    if let Some(nd) = r.nodata {
+        band.set_no_data_value(Some(nd as f64)).map_err(|e| gerr(path, "nodata", e))?;
+    }
+    let mut buf = Buffer::new((r.nx, r.ny), r.data.clone());
+    band.write((0, 0), (r.nx, r.ny), &mut buf).map_err(|e| gerr(path, "cannot write band", e))?;
+    Ok(())
+}
+
+/// Resamples a raster onto a north-up grid in `target` CRS (bilinear), keeping nodata; the
+/// cell size is the source's (converted to metres for geographic sources) unless given.
+pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Result<Raster> {
+    if src.crs == target && cell.is_none() {
+        return Ok(src.raster.clone());
+    }
+    let s = &src.raster;
+    let fwd = Reprojector::new(src.crs, target, "DEM reprojection")?;
+    let back = Reprojector::new(target, src.crs, "DEM reprojection")?;
+    // Target extent: transform the source boundary densely.
+    let [[x0, y0], [x1, y1]] = s.bbox();
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for i in 0..=20 {
+        let t = i as f64 / 20.0;
+        for (x, y) in [(x0 + t * (x1 - x0), y0), (x0 + t * (x1 - x0), y1), (x0, y0 + t * (y1 - y0)), (x1, y0 + t * (y1 - y0))] {
+            xs.push(x);
+            ys.push(y);
+        }
+    }
+    fwd.transform(&mut xs, &mut ys)?;
+    let (minx, maxx) = xs.iter().fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let (miny, maxy) = ys.iter().fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let cell = cell.unwrap_or_else(|| {
+        let nxy = (s.nx * s.ny) as f64;
+        ((maxx - minx) * (maxy - miny) / nxy).sqrt()
+    });
+    if !(cell > 0.0) {
+        return Err(IoError::Invalid("DEM reprojection: cell size must be > 0".into()));
+    }
+    let nx = (((maxx - minx) / cell).ceil() as usize).max(1);
+    let ny = (((maxy - miny) / cell).ceil() as usize).max(1);
+    if nx * ny > 200_000_000 {
+        return Err(IoError::Invalid(format!("DEM reprojection would make {nx} x {ny} cells; give a coarser cell size")));
+    }
+    let nodata = s.nodata.unwrap_or(-9999.0);
+    let mut out = Raster { nx, ny, x0: minx, y0: maxy, cell, data: vec![nodata; nx * ny], nodata: Some(nodata) };
+    for r in 0..ny {
+        let mut cx: Vec<f64> = (0..nx).map(|c| out.cell_center(c, r)[0]).collect();
+        let mut cy: Vec<f64> = vec![out.cell_center(0, r)[1]; nx];
+        back.transform(&mut cx, &mut cy)?;
+        for c in 0..nx {
+            if let Some(v) = s.sample(cx[c], cy[c]) {
+                out.data[r * nx + c] = v as f32;
+            }
+        }
+    }
+    Ok(out)
+}
