@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod crs;
 pub mod error;
 pub mod gpkg;
+pub mod osm;
 pub mod raster;
 
 pub use error::{IoError, Result};
