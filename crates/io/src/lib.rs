@@ -11,6 +11,7 @@
 pub mod atomic;
 pub mod crs;
 pub mod error;
+pub mod gis;
 pub mod gpkg;
 pub mod osm;
 pub mod raster;
