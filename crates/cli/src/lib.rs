@@ -1,1 +1,352 @@
-//! twin-cli
+//! # twin-cli
+//!
+//! Argument handling for the `twin` command and nothing else: every command calls into the
+//! library crates (`twin-io`, `twin-citygen`, `twin-model`).
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use twin_model::{City, Crs, DrainageNetwork, Layer, RoadGraph};
+
+/// Urban digital twin engine: city model, drainage, flooding and traffic.
+/// Động cơ bản sao số đô thị: mô hình thành phố, thoát nước, ngập lụt và giao thông.
+#[derive(Parser, Debug)]
+#[command(name = "twin", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate the built-in synthetic demo district (all 11 layers) into a GeoPackage.
+    /// Tạo quận mẫu tổng hợp (đủ 11 lớp) vào một tệp GeoPackage.
+    DemoCity {
+        /// Output GeoPackage.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed: the same seed gives the same city.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Import data into a city GeoPackage. Nhập dữ liệu.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Export layers or the DEM. Xuất dữ liệu.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Summarise a city: layers, counts, extents, CRS, owners, derived networks.
+    /// Tóm tắt thành phố: các lớp, số đối tượng, phạm vi, hệ tọa độ, đơn vị quản lý.
+    Info {
+        /// City GeoPackage.
+        city: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCmd {
+    /// Import an OpenStreetMap extract (.osm.pbf or .osm XML) as a new city.
+    Osm {
+        /// The OSM file.
+        file: PathBuf,
+        /// Output GeoPackage.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        crs: CrsArg,
+        /// City name (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Import vector GIS files (GeoJSON, Shapefile, GeoPackage …) into one layer. Adds to
+    /// the city in --out if it exists, else creates it.
+    Gis {
+        /// Input files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Target layer (e.g. building, green, traffic, environment, utility, public_service).
+        #[arg(long)]
+        layer: String,
+        /// City GeoPackage to add to or create.
+        #[arg(long)]
+        out: PathBuf,
+        /// CRS of inputs that do not say theirs (e.g. EPSG:4326).
+        #[arg(long)]
+        src_crs: Option<String>,
+        /// Kind for features without a `kind` field (default: the file stem).
+        #[arg(long)]
+        kind: Option<String>,
+        #[command(flatten)]
+        crs: CrsArg,
+    },
+    /// Import a DEM raster (GeoTIFF …), reprojected onto the city's CRS.
+    Dem {
+        /// Raster file.
+        file: PathBuf,
+        /// City GeoPackage to add to (must exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Cell size in metres (default: about the source's).
+        #[arg(long)]
+        cell: Option<f64>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct CrsArg {
+    /// Model CRS for a new city (default: VN-2000 / UTM inside Vietnam, WGS 84 / UTM elsewhere).
+    #[arg(long)]
+    crs: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportCmd {
+    /// One layer as GeoJSON (RFC 7946, WGS 84).
+    Geojson {
+        /// City GeoPackage.
+        city: PathBuf,
+        /// Layer name.
+        #[arg(long)]
+        layer: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The DEM as a GeoTIFF in the city's CRS.
+    Dem {
+        /// City GeoPackage.
+        city: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_crs(s: &str) -> Result<Crs> {
+    Crs::parse(s).with_context(|| format!("--crs '{s}': expected EPSG:<code>, e.g. EPSG:3405"))
+}
+
+fn parse_layer(s: &str) -> Result<Layer> {
+    Layer::parse(s).with_context(|| {
+        let names: Vec<&str> = Layer::ALL.iter().map(|l| l.table_name()).collect();
+        format!("--layer '{s}': unknown layer; one of {}", names.join(", "))
+    })
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"));
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+fn step<T>(msg: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let pb = spinner(msg);
+    let r = f();
+    pb.finish_and_clear();
+    if r.is_ok() {
+        eprintln!("✓ {msg} ({:.1} s)", pb.elapsed().as_secs_f64());
+    }
+    r
+}
+
+fn load(path: &Path) -> Result<City> {
+    step(&format!("reading {}", path.display()), || Ok(twin_io::gpkg::read_city(path)?))
+}
+
+fn save(city: &City, path: &Path) -> Result<()> {
+    step(&format!("writing {} ({} features)", path.display(), city.feature_count()), || Ok(twin_io::gpkg::write_city(city, path)?))
+}
+
+/// Runs the command line.
+pub fn run<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    match cli.command {
+        Command::DemoCity { out, seed } => {
+            let city = step("generating the demo district / tạo quận mẫu", || Ok(twin_citygen::generate(&twin_citygen::DemoOptions { seed, ..Default::default() })))?;
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        Command::Import(ImportCmd::Osm { file, out, crs, name }) => {
+            let opts = twin_io::osm::OsmImportOptions { crs: crs.crs.as_deref().map(parse_crs).transpose()?, name };
+            let (city, rep) = step(&format!("importing {}", file.display()), || Ok(twin_io::osm::import_osm(&file, &opts)?))?;
+            for (why, n) in &rep.skipped {
+                eprintln!("  note: {n} × {why}");
+            }
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        Command::Import(ImportCmd::Gis { files, layer, out, src_crs, kind, crs }) => {
+            let layer = parse_layer(&layer)?;
+            let opts = twin_io::gis::VectorImportOptions { src_crs: src_crs.as_deref().map(parse_crs).transpose()?, kind };
+            let mut city = if out.exists() {
+                load(&out)?
+            } else {
+                let c = match crs.crs.as_deref() {
+                    Some(s) => parse_crs(s)?,
+                    None => {
+                        let probe = twin_io::gis::read_vector(&files[0], layer, Crs::WGS84, twin_model::FeatureId(1), &opts)?;
+                        let (mut lon, mut lat): (Vec<f64>, Vec<f64>) = probe
+                            .iter()
+                            .filter_map(|f| f.bbox())
+                            .map(|b| (0.5 * (b[0][0] + b[1][0]), 0.5 * (b[0][1] + b[1][1])))
+                            .unzip();
+                        if lon.is_empty() {
+                            bail!("{}: no features to choose a CRS from; give --crs", files[0].display());
+                        }
+                        lon.sort_by(f64::total_cmp);
+                        lat.sort_by(f64::total_cmp);
+                        Crs::metric_for(lon[lon.len() / 2], lat[lat.len() / 2])
+                    }
+                };
+                City::new(&out.file_stem().unwrap_or_default().to_string_lossy(), c)
+            };
+            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+            let n = step(&format!("importing {} file(s) into {}", files.len(), layer), || Ok(twin_io::gis::import_vector(&mut city, &paths, layer, &opts)?))?;
+            eprintln!("  {n} features added to {layer}");
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        Command::Import(ImportCmd::Dem { file, out, cell }) => {
+            let mut city = load(&out)?;
+            let dem = step(&format!("reprojecting {} onto {}", file.display(), city.crs.code()), || {
+                let src = twin_io::raster::read_raster(&file)?;
+                Ok(twin_io::raster::reproject_raster(&src, city.crs, cell)?)
+            })?;
+            city.dem = Some(dem);
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        Command::Export(ExportCmd::Geojson { city, layer, out }) => {
+            let layer = parse_layer(&layer)?;
+            let c = load(&city)?;
+            step(&format!("writing {}", out.display()), || Ok(twin_io::gis::write_geojson(&c, layer, &out)?))?;
+        }
+        Command::Export(ExportCmd::Dem { city, out }) => {
+            let c = load(&city)?;
+            let dem = c.dem.as_ref().with_context(|| format!("{}: the city has no DEM", city.display()))?;
+            step(&format!("writing {}", out.display()), || Ok(twin_io::raster::write_geotiff(dem, c.crs, &out)?))?;
+        }
+        Command::Info { city, json } => {
+            let c = twin_io::gpkg::read_city(&city)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info_json(&c))?);
+            } else {
+                println!("{}", info_text(&c));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fmt_bbox(b: Option<[[f64; 2]; 2]>) -> String {
+    match b {
+        Some([a, z]) => format!("{:.0},{:.0} – {:.0},{:.0}", a[0], a[1], z[0], z[1]),
+        None => "–".into(),
+    }
+}
+
+/// Human-readable summary (Vietnamese and English).
+pub fn info_text(c: &City) -> String {
+    let mut s = String::new();
+    if c.is_synthetic() {
+        s += "*** DỮ LIỆU TỔNG HỢP — SYNTHETIC DATA (not survey data) ***\n";
+    }
+    s += &format!("Thành phố / City: {}\n", c.name);
+    s += &format!("Hệ tọa độ / CRS: {}{}\n", c.crs.code(), if c.crs == Crs::VN2000_UTM48N { " (VN-2000 / UTM zone 48N)" } else { "" });
+    s += &format!("Phạm vi / Extent: {}\n", fmt_bbox(c.bbox()));
+    s += &format!("{:<24} {:<38} {:>8}  {:<7} {}\n", "layer / lớp", "name (vi)", "features", "owner", "extent");
+    for l in c.layers() {
+        let layer = l.layer();
+        s += &format!(
+            "{:<24} {:<38} {:>8}  {:<7} {}\n",
+            format!("{} ({})", layer.table_name(), layer.name_en()).chars().take(24).collect::<String>(),
+            layer.name_vi(),
+            l.len(),
+            layer.default_owner().code(),
+            fmt_bbox(l.bbox())
+        );
+    }
+    if let Some(d) = &c.dem {
+        let st = d.stats();
+        s += &format!(
+            "DEM: {} × {} cells of {} m, elevation {} m\n",
+            d.nx,
+            d.ny,
+            d.cell,
+            st.map(|x| format!("{:.2} – {:.2}", x.min, x.max)).unwrap_or_else(|| "(no data)".into())
+        );
+    }
+    let g = RoadGraph::from_layer(c.layer(Layer::TrafficRoad));
+    if !g.links.is_empty() {
+        let (frac, _) = g.largest_scc();
+        let km: f64 = g.links.iter().map(|l| l.length_m).sum::<f64>() / 1000.0;
+        s += &format!(
+            "Road graph / Mạng đường: {} nodes, {} directed links ({km:.1} lane-direction km), {} signalised junctions, largest strongly connected component {:.1} % of links\n",
+            g.nodes.len(),
+            g.links.len(),
+            g.signal_count(),
+            frac * 100.0
+        );
+    }
+    match DrainageNetwork::from_layer(c.layer(Layer::Utility)) {
+        Ok(n) if !n.nodes.is_empty() => {
+            s += &format!(
+                "Drainage / Thoát nước: {} nodes, {} conduits, {} pumps ({:.1} m³/s), {} gates/weirs, {} outfalls, {} subcatchments ({:.2} km²)\n",
+                n.nodes.len(),
+                n.conduits.len(),
+                n.pumps.len(),
+                n.pump_capacity_m3s(),
+                n.regulators.len(),
+                n.outfall_count(),
+                n.subcatchments.len(),
+                n.subcatchments.iter().map(|s| s.area_m2).sum::<f64>() / 1e6
+            );
+        }
+        Ok(_) => {}
+        Err(e) => s += &format!("Drainage / Thoát nước: invalid network: {e}\n"),
+    }
+    let residents: f64 = c.layer(Layer::Building).features().iter().filter_map(|f| f.num("residents")).sum();
+    if residents > 0.0 {
+        s += &format!("Residents / Dân số: {residents:.0}\n");
+    }
+    s
+}
+
+/// Machine-readable summary.
+pub fn info_json(c: &City) -> serde_json::Value {
+    let layers: Vec<serde_json::Value> = c
+        .layers()
+        .map(|l| {
+            serde_json::json!({
+                "table": l.layer().table_name(),
+                "name_en": l.layer().name_en(),
+                "name_vi": l.layer().name_vi(),
+                "owner": l.layer().default_owner().code(),
+                "owner_en": l.layer().default_owner().name_en(),
+                "features": l.len(),
+                "bbox": l.bbox(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": c.name,
+        "crs": c.crs.code(),
+        "synthetic": c.is_synthetic(),
+        "bbox": c.bbox(),
+        "layers": layers,
+        "dem": c.dem.as_ref().map(|d| serde_json::json!({"nx": d.nx, "ny": d.ny, "cell_m": d.cell})),
+        "metadata": c.metadata,
+    })
+}
