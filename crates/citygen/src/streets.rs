@@ -105,31 +105,122 @@ impl Streets {
     /// Lays out the grid and cuts it at crossings; segments in lakes are dropped.
     pub fn new(t: &Terrain) -> Streets {
         let mut lines: Vec<Line> = Vec::new();
-        let mut add = |horizontal, at, span: [f64; 2], class, name: String, oneway| lines.push(Line { horizontal, at, span, class, name, oneway });
+        let mut add = |horizontal, at, span: [f64; 2], class, name: String, oneway| {
+            lines.push(Line {
+                horizontal,
+                at,
+                span,
+                class,
+                name,
+                oneway,
+            })
+        };
         let e = CITY_EAST_U;
-        add(true, 400.0, [400.0, 2400.0], Class::Ring, "Vành đai 1 mẫu (Nam) / Ring 1 synthetic (S)".into(), 0);
-        add(true, 2600.0, [400.0, 2400.0], Class::Ring, "Vành đai 1 mẫu (Bắc) / Ring 1 synthetic (N)".into(), 0);
-        add(false, 400.0, [400.0, 2600.0], Class::Ring, "Vành đai 1 mẫu (Tây) / Ring 1 synthetic (W)".into(), 0);
-        add(false, 2400.0, [0.0, 3000.0], Class::Ring, "Đường đê mẫu / Dike road synthetic".into(), 0);
+        add(
+            true,
+            400.0,
+            [400.0, 2400.0],
+            Class::Ring,
+            "Vành đai 1 mẫu (Nam) / Ring 1 synthetic (S)".into(),
+            0,
+        );
+        add(
+            true,
+            2600.0,
+            [400.0, 2400.0],
+            Class::Ring,
+            "Vành đai 1 mẫu (Bắc) / Ring 1 synthetic (N)".into(),
+            0,
+        );
+        add(
+            false,
+            400.0,
+            [400.0, 2600.0],
+            Class::Ring,
+            "Vành đai 1 mẫu (Tây) / Ring 1 synthetic (W)".into(),
+            0,
+        );
+        add(
+            false,
+            2400.0,
+            [0.0, 3000.0],
+            Class::Ring,
+            "Đường đê mẫu / Dike road synthetic".into(),
+            0,
+        );
         for (i, u) in [900.0, 1400.0, 1950.0].into_iter().enumerate() {
-            add(false, u, [0.0, 3000.0], Class::Arterial, format!("Đường trục dọc {} (mẫu) / N–S arterial {} (synthetic)", i + 1, i + 1), 0);
+            add(
+                false,
+                u,
+                [0.0, 3000.0],
+                Class::Arterial,
+                format!(
+                    "Đường trục dọc {} (mẫu) / N–S arterial {} (synthetic)",
+                    i + 1,
+                    i + 1
+                ),
+                0,
+            );
         }
         for (i, v) in [950.0, 1550.0, 2150.0].into_iter().enumerate() {
-            add(true, v, [0.0, e], Class::Arterial, format!("Đường trục ngang {} (mẫu) / E–W arterial {} (synthetic)", i + 1, i + 1), 0);
+            add(
+                true,
+                v,
+                [0.0, e],
+                Class::Arterial,
+                format!(
+                    "Đường trục ngang {} (mẫu) / E–W arterial {} (synthetic)",
+                    i + 1,
+                    i + 1
+                ),
+                0,
+            );
         }
         let street_u = [150.0, 650.0, 1150.0, 1675.0, 2175.0];
         let street_v = [150.0, 680.0, 1250.0, 1850.0, 2380.0, 2830.0];
         for (i, u) in street_u.into_iter().enumerate() {
             // Old-quarter streets in the north are one-way, alternating.
-            add(false, u, [0.0, 3000.0], Class::Street, format!("Phố dọc số {} (mẫu) / Street N{} (synthetic)", i + 1, i + 1), 0);
+            add(
+                false,
+                u,
+                [0.0, 3000.0],
+                Class::Street,
+                format!("Phố dọc số {} (mẫu) / Street N{} (synthetic)", i + 1, i + 1),
+                0,
+            );
         }
         for (i, v) in street_v.into_iter().enumerate() {
-            let ow = if v > 2200.0 { if i % 2 == 0 { 1 } else { -1 } } else { 0 };
-            add(true, v, [0.0, e], Class::Street, format!("Phố ngang số {} (mẫu) / Street E{} (synthetic)", i + 1, i + 1), ow);
+            let ow = if v > 2200.0 {
+                if i % 2 == 0 { 1 } else { -1 }
+            } else {
+                0
+            };
+            add(
+                true,
+                v,
+                [0.0, e],
+                Class::Street,
+                format!(
+                    "Phố ngang số {} (mẫu) / Street E{} (synthetic)",
+                    i + 1,
+                    i + 1
+                ),
+                ow,
+            );
         }
         // Alleys at the middle of every gap between the lines above.
-        let mut us: Vec<f64> = lines.iter().filter(|l| !l.horizontal).map(|l| l.at).chain([0.0, e]).collect();
-        let mut vs: Vec<f64> = lines.iter().filter(|l| l.horizontal).map(|l| l.at).chain([0.0, 3000.0]).collect();
+        let mut us: Vec<f64> = lines
+            .iter()
+            .filter(|l| !l.horizontal)
+            .map(|l| l.at)
+            .chain([0.0, e])
+            .collect();
+        let mut vs: Vec<f64> = lines
+            .iter()
+            .filter(|l| l.horizontal)
+            .map(|l| l.at)
+            .chain([0.0, 3000.0])
+            .collect();
         us.sort_by(f64::total_cmp);
         us.dedup();
         vs.sort_by(f64::total_cmp);
@@ -147,10 +238,24 @@ impl Streets {
             }
         }
         for (i, u) in alley_u.iter().enumerate() {
-            lines.push(Line { horizontal: false, at: *u, span: [0.0, 3000.0], class: Class::Alley, name: format!("Ngõ dọc {} (mẫu) / Alley N{} (synthetic)", i + 1, i + 1), oneway: 0 });
+            lines.push(Line {
+                horizontal: false,
+                at: *u,
+                span: [0.0, 3000.0],
+                class: Class::Alley,
+                name: format!("Ngõ dọc {} (mẫu) / Alley N{} (synthetic)", i + 1, i + 1),
+                oneway: 0,
+            });
         }
         for (i, v) in alley_v.iter().enumerate() {
-            lines.push(Line { horizontal: true, at: *v, span: [0.0, e], class: Class::Alley, name: format!("Ngõ ngang {} (mẫu) / Alley E{} (synthetic)", i + 1, i + 1), oneway: 0 });
+            lines.push(Line {
+                horizontal: true,
+                at: *v,
+                span: [0.0, e],
+                class: Class::Alley,
+                name: format!("Ngõ ngang {} (mẫu) / Alley E{} (synthetic)", i + 1, i + 1),
+                oneway: 0,
+            });
         }
         us.extend(alley_u);
         vs.extend(alley_v);
@@ -161,7 +266,11 @@ impl Streets {
         let mut nodes: Vec<[f64; 2]> = Vec::new();
         let mut node_classes: Vec<(Class, Class)> = Vec::new(); // filled below; kept for node()
         let mut index = std::collections::HashMap::new();
-        let mut node = |p: [f64; 2], c: Class, nodes: &mut Vec<[f64; 2]>, nc: &mut Vec<(Class, Class)>| -> usize {
+        let mut node = |p: [f64; 2],
+                        c: Class,
+                        nodes: &mut Vec<[f64; 2]>,
+                        nc: &mut Vec<(Class, Class)>|
+         -> usize {
             let k = ((p[0] * 10.0).round() as i64, (p[1] * 10.0).round() as i64);
             let i = *index.entry(k).or_insert_with(|| {
                 nodes.push(p);
@@ -189,7 +298,10 @@ impl Streets {
                 let a = node(pt(s[0]), l.class, &mut nodes, &mut node_classes);
                 let b = node(pt(s[1]), l.class, &mut nodes, &mut node_classes);
                 let _ = prev.replace(b);
-                if t.in_lake(mid[0], mid[1], 15.0) || t.in_lake(pt(s[0])[0], pt(s[0])[1], 5.0) || t.in_lake(pt(s[1])[0], pt(s[1])[1], 5.0) {
+                if t.in_lake(mid[0], mid[1], 15.0)
+                    || t.in_lake(pt(s[0])[0], pt(s[0])[1], 5.0)
+                    || t.in_lake(pt(s[1])[0], pt(s[1])[1], 5.0)
+                {
                     continue;
                 }
                 segments.push(Segment { a, b, line: li });
@@ -209,10 +321,20 @@ impl Streets {
             .map(|ls| {
                 let mut cs: Vec<Class> = ls.iter().map(|&l| lines[l].class).collect();
                 cs.sort_by(|a, b| b.cmp(a));
-                (cs.first().copied().unwrap_or(Class::Alley), cs.get(1).copied().unwrap_or(Class::Alley))
+                (
+                    cs.first().copied().unwrap_or(Class::Alley),
+                    cs.get(1).copied().unwrap_or(Class::Alley),
+                )
             })
             .collect();
-        Streets { lines, nodes, node_classes, segments, us, vs }
+        Streets {
+            lines,
+            nodes,
+            node_classes,
+            segments,
+            us,
+            vs,
+        }
     }
 
     /// A junction is signalised where an arterial or the ring meets a street or bigger.
@@ -220,12 +342,15 @@ impl Streets {
         let (a, b) = self.node_classes[n];
         let major = a >= Class::Arterial && b >= Class::Arterial;
         // Every other arterial–street crossing is signalised; the rest are priority junctions.
-        let minor = a >= Class::Arterial && b == Class::Street && n % 2 == 0;
+        let minor = a >= Class::Arterial && b == Class::Street && n.is_multiple_of(2);
         (major || minor) && self.degree(n) >= 3
     }
 
     /// Number of segments at a node.
     pub fn degree(&self, n: usize) -> usize {
-        self.segments.iter().filter(|s| s.a == n || s.b == n).count()
+        self.segments
+            .iter()
+            .filter(|s| s.a == n || s.b == n)
+            .count()
     }
 }

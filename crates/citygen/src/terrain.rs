@@ -58,18 +58,51 @@ impl Terrain {
                 let lambda = [1400.0, 900.0, 600.0, 350.0][k];
                 let amp = [0.20, 0.12, 0.08, 0.05][k];
                 let ang = rng.range(0.0, std::f64::consts::PI);
-                (amp, ang.cos() / lambda, ang.sin() / lambda, rng.range(0.0, std::f64::consts::TAU))
+                (
+                    amp,
+                    ang.cos() / lambda,
+                    ang.sin() / lambda,
+                    rng.range(0.0, std::f64::consts::TAU),
+                )
             })
             .collect();
         let basins = (0..4)
-            .map(|_| ([rng.range(500.0, 2200.0), rng.range(300.0, 2700.0)], rng.range(120.0, 220.0), rng.range(0.9, 1.5)))
+            .map(|_| {
+                (
+                    [rng.range(500.0, 2200.0), rng.range(300.0, 2700.0)],
+                    rng.range(120.0, 220.0),
+                    rng.range(0.9, 1.5),
+                )
+            })
             .collect();
         let lakes = vec![
-            Lake { name: "Hồ Trung Tâm (mẫu) / Central Lake (synthetic)".into(), c: [1620.0 + rng.range(-30.0, 30.0), 2020.0], r: [110.0, 330.0], level_m: 6.2, bed_m: 4.4 },
-            Lake { name: "Hồ Điều Hòa Tây (mẫu) / West Lake (synthetic)".into(), c: [520.0, 1250.0 + rng.range(-40.0, 40.0)], r: [120.0, 90.0], level_m: 6.0, bed_m: 4.2 },
-            Lake { name: "Hồ Điều Hòa Nam (mẫu) / South Lake (synthetic)".into(), c: [1700.0 + rng.range(-40.0, 40.0), 520.0], r: [140.0, 80.0], level_m: 5.2, bed_m: 3.4 },
+            Lake {
+                name: "Hồ Trung Tâm (mẫu) / Central Lake (synthetic)".into(),
+                c: [1620.0 + rng.range(-30.0, 30.0), 2020.0],
+                r: [110.0, 330.0],
+                level_m: 6.2,
+                bed_m: 4.4,
+            },
+            Lake {
+                name: "Hồ Điều Hòa Tây (mẫu) / West Lake (synthetic)".into(),
+                c: [520.0, 1250.0 + rng.range(-40.0, 40.0)],
+                r: [120.0, 90.0],
+                level_m: 6.0,
+                bed_m: 4.2,
+            },
+            Lake {
+                name: "Hồ Điều Hòa Nam (mẫu) / South Lake (synthetic)".into(),
+                c: [1700.0 + rng.range(-40.0, 40.0), 520.0],
+                r: [140.0, 80.0],
+                level_m: 5.2,
+                bed_m: 3.4,
+            },
         ];
-        Terrain { waves, basins, lakes }
+        Terrain {
+            waves,
+            basins,
+            lakes,
+        }
     }
 
     /// Ground elevation before lakes, dike and river: the city plain.
@@ -108,7 +141,11 @@ impl Terrain {
         // Floodplain and river channel east of the dike.
         if u > DIKE_U + 30.0 {
             let plain: f64 = 5.5;
-            z = if u < RIVER_U { plain.max(z.min(plain)) } else { (plain - (u - RIVER_U) / 10.0).max(RIVER_BED_M) };
+            z = if u < RIVER_U {
+                plain.max(z.min(plain))
+            } else {
+                (plain - (u - RIVER_U) / 10.0).max(RIVER_BED_M)
+            };
             if u > DIKE_U + 32.0 && u < RIVER_U {
                 z = plain;
             }
@@ -119,7 +156,9 @@ impl Terrain {
     /// True inside a lake (with a margin).
     pub fn in_lake(&self, u: f64, v: f64, margin: f64) -> bool {
         self.lakes.iter().any(|l| {
-            (((u - l.c[0]) / (l.r[0] + margin)).powi(2) + ((v - l.c[1]) / (l.r[1] + margin)).powi(2)) < 1.0
+            (((u - l.c[0]) / (l.r[0] + margin)).powi(2)
+                + ((v - l.c[1]) / (l.r[1] + margin)).powi(2))
+                < 1.0
         })
     }
 }

@@ -158,11 +158,20 @@ fn step<T>(msg: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn load(path: &Path) -> Result<City> {
-    step(&format!("reading {}", path.display()), || Ok(twin_io::gpkg::read_city(path)?))
+    step(&format!("reading {}", path.display()), || {
+        Ok(twin_io::gpkg::read_city(path)?)
+    })
 }
 
 fn save(city: &City, path: &Path) -> Result<()> {
-    step(&format!("writing {} ({} features)", path.display(), city.feature_count()), || Ok(twin_io::gpkg::write_city(city, path)?))
+    step(
+        &format!(
+            "writing {} ({} features)",
+            path.display(),
+            city.feature_count()
+        ),
+        || Ok(twin_io::gpkg::write_city(city, path)?),
+    )
 }
 
 /// Runs the command line.
@@ -174,36 +183,70 @@ where
     let cli = Cli::try_parse_from(args)?;
     match cli.command {
         Command::DemoCity { out, seed } => {
-            let city = step("generating the demo district / tạo quận mẫu", || Ok(twin_citygen::generate(&twin_citygen::DemoOptions { seed, ..Default::default() })))?;
+            let city = step("generating the demo district / tạo quận mẫu", || {
+                Ok(twin_citygen::generate(&twin_citygen::DemoOptions {
+                    seed,
+                    ..Default::default()
+                }))
+            })?;
             save(&city, &out)?;
             println!("{}", info_text(&city));
         }
-        Command::Import(ImportCmd::Osm { file, out, crs, name }) => {
-            let opts = twin_io::osm::OsmImportOptions { crs: crs.crs.as_deref().map(parse_crs).transpose()?, name };
-            let (city, rep) = step(&format!("importing {}", file.display()), || Ok(twin_io::osm::import_osm(&file, &opts)?))?;
+        Command::Import(ImportCmd::Osm {
+            file,
+            out,
+            crs,
+            name,
+        }) => {
+            let opts = twin_io::osm::OsmImportOptions {
+                crs: crs.crs.as_deref().map(parse_crs).transpose()?,
+                name,
+            };
+            let (city, rep) = step(&format!("importing {}", file.display()), || {
+                Ok(twin_io::osm::import_osm(&file, &opts)?)
+            })?;
             for (why, n) in &rep.skipped {
                 eprintln!("  note: {n} × {why}");
             }
             save(&city, &out)?;
             println!("{}", info_text(&city));
         }
-        Command::Import(ImportCmd::Gis { files, layer, out, src_crs, kind, crs }) => {
+        Command::Import(ImportCmd::Gis {
+            files,
+            layer,
+            out,
+            src_crs,
+            kind,
+            crs,
+        }) => {
             let layer = parse_layer(&layer)?;
-            let opts = twin_io::gis::VectorImportOptions { src_crs: src_crs.as_deref().map(parse_crs).transpose()?, kind };
+            let opts = twin_io::gis::VectorImportOptions {
+                src_crs: src_crs.as_deref().map(parse_crs).transpose()?,
+                kind,
+            };
             let mut city = if out.exists() {
                 load(&out)?
             } else {
                 let c = match crs.crs.as_deref() {
                     Some(s) => parse_crs(s)?,
                     None => {
-                        let probe = twin_io::gis::read_vector(&files[0], layer, Crs::WGS84, twin_model::FeatureId(1), &opts)?;
+                        let probe = twin_io::gis::read_vector(
+                            &files[0],
+                            layer,
+                            Crs::WGS84,
+                            twin_model::FeatureId(1),
+                            &opts,
+                        )?;
                         let (mut lon, mut lat): (Vec<f64>, Vec<f64>) = probe
                             .iter()
                             .filter_map(|f| f.bbox())
                             .map(|b| (0.5 * (b[0][0] + b[1][0]), 0.5 * (b[0][1] + b[1][1])))
                             .unzip();
                         if lon.is_empty() {
-                            bail!("{}: no features to choose a CRS from; give --crs", files[0].display());
+                            bail!(
+                                "{}: no features to choose a CRS from; give --crs",
+                                files[0].display()
+                            );
                         }
                         lon.sort_by(f64::total_cmp);
                         lat.sort_by(f64::total_cmp);
@@ -213,17 +256,27 @@ where
                 City::new(&out.file_stem().unwrap_or_default().to_string_lossy(), c)
             };
             let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-            let n = step(&format!("importing {} file(s) into {}", files.len(), layer), || Ok(twin_io::gis::import_vector(&mut city, &paths, layer, &opts)?))?;
+            let n = step(
+                &format!("importing {} file(s) into {}", files.len(), layer),
+                || {
+                    Ok(twin_io::gis::import_vector(
+                        &mut city, &paths, layer, &opts,
+                    )?)
+                },
+            )?;
             eprintln!("  {n} features added to {layer}");
             save(&city, &out)?;
             println!("{}", info_text(&city));
         }
         Command::Import(ImportCmd::Dem { file, out, cell }) => {
             let mut city = load(&out)?;
-            let dem = step(&format!("reprojecting {} onto {}", file.display(), city.crs.code()), || {
-                let src = twin_io::raster::read_raster(&file)?;
-                Ok(twin_io::raster::reproject_raster(&src, city.crs, cell)?)
-            })?;
+            let dem = step(
+                &format!("reprojecting {} onto {}", file.display(), city.crs.code()),
+                || {
+                    let src = twin_io::raster::read_raster(&file)?;
+                    Ok(twin_io::raster::reproject_raster(&src, city.crs, cell)?)
+                },
+            )?;
             city.dem = Some(dem);
             save(&city, &out)?;
             println!("{}", info_text(&city));
@@ -231,12 +284,19 @@ where
         Command::Export(ExportCmd::Geojson { city, layer, out }) => {
             let layer = parse_layer(&layer)?;
             let c = load(&city)?;
-            step(&format!("writing {}", out.display()), || Ok(twin_io::gis::write_geojson(&c, layer, &out)?))?;
+            step(&format!("writing {}", out.display()), || {
+                Ok(twin_io::gis::write_geojson(&c, layer, &out)?)
+            })?;
         }
         Command::Export(ExportCmd::Dem { city, out }) => {
             let c = load(&city)?;
-            let dem = c.dem.as_ref().with_context(|| format!("{}: the city has no DEM", city.display()))?;
-            step(&format!("writing {}", out.display()), || Ok(twin_io::raster::write_geotiff(dem, c.crs, &out)?))?;
+            let dem = c
+                .dem
+                .as_ref()
+                .with_context(|| format!("{}: the city has no DEM", city.display()))?;
+            step(&format!("writing {}", out.display()), || {
+                Ok(twin_io::raster::write_geotiff(dem, c.crs, &out)?)
+            })?;
         }
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
@@ -264,14 +324,28 @@ pub fn info_text(c: &City) -> String {
         s += "*** DỮ LIỆU TỔNG HỢP — SYNTHETIC DATA (not survey data) ***\n";
     }
     s += &format!("Thành phố / City: {}\n", c.name);
-    s += &format!("Hệ tọa độ / CRS: {}{}\n", c.crs.code(), if c.crs == Crs::VN2000_UTM48N { " (VN-2000 / UTM zone 48N)" } else { "" });
+    s += &format!(
+        "Hệ tọa độ / CRS: {}{}\n",
+        c.crs.code(),
+        if c.crs == Crs::VN2000_UTM48N {
+            " (VN-2000 / UTM zone 48N)"
+        } else {
+            ""
+        }
+    );
     s += &format!("Phạm vi / Extent: {}\n", fmt_bbox(c.bbox()));
-    s += &format!("{:<24} {:<38} {:>8}  {:<7} {}\n", "layer / lớp", "name (vi)", "features", "owner", "extent");
+    s += &format!(
+        "{:<24} {:<38} {:>8}  {:<7} {}\n",
+        "layer / lớp", "name (vi)", "features", "owner", "extent"
+    );
     for l in c.layers() {
         let layer = l.layer();
         s += &format!(
             "{:<24} {:<38} {:>8}  {:<7} {}\n",
-            format!("{} ({})", layer.table_name(), layer.name_en()).chars().take(24).collect::<String>(),
+            format!("{} ({})", layer.table_name(), layer.name_en())
+                .chars()
+                .take(24)
+                .collect::<String>(),
             layer.name_vi(),
             l.len(),
             layer.default_owner().code(),
@@ -285,7 +359,8 @@ pub fn info_text(c: &City) -> String {
             d.nx,
             d.ny,
             d.cell,
-            st.map(|x| format!("{:.2} – {:.2}", x.min, x.max)).unwrap_or_else(|| "(no data)".into())
+            st.map(|x| format!("{:.2} – {:.2}", x.min, x.max))
+                .unwrap_or_else(|| "(no data)".into())
         );
     }
     let g = RoadGraph::from_layer(c.layer(Layer::TrafficRoad));
@@ -317,7 +392,12 @@ pub fn info_text(c: &City) -> String {
         Ok(_) => {}
         Err(e) => s += &format!("Drainage / Thoát nước: invalid network: {e}\n"),
     }
-    let residents: f64 = c.layer(Layer::Building).features().iter().filter_map(|f| f.num("residents")).sum();
+    let residents: f64 = c
+        .layer(Layer::Building)
+        .features()
+        .iter()
+        .filter_map(|f| f.num("residents"))
+        .sum();
     if residents > 0.0 {
         s += &format!("Residents / Dân số: {residents:.0}\n");
     }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn twin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_twin")).args(args).output().expect("run twin")
+    Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(args)
+        .output()
+        .expect("run twin")
 }
 
 fn s(p: &Path) -> &str {
@@ -13,7 +16,10 @@ fn s(p: &Path) -> &str {
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -31,11 +37,30 @@ fn demo_city_gpkg_has_eleven_tables_in_vn2000_and_info_shows_them_filled() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("SYNTHETIC"), "{text}");
     // GDAL's own ogrinfo reads every layer table with the VN-2000 / UTM 48N CRS.
-    let tables = ["building", "green", "traffic_road", "environment", "utility", "population", "economic", "public_service", "security", "digital_infrastructure", "twin_3d4d"];
-    let o = Command::new("ogrinfo").args(["-ro", "-so", s(&out)]).args(tables).output().expect("ogrinfo (gdal-bin) is installed by scripts/setup.sh");
+    let tables = [
+        "building",
+        "green",
+        "traffic_road",
+        "environment",
+        "utility",
+        "population",
+        "economic",
+        "public_service",
+        "security",
+        "digital_infrastructure",
+        "twin_3d4d",
+    ];
+    let o = Command::new("ogrinfo")
+        .args(["-ro", "-so", s(&out)])
+        .args(tables)
+        .output()
+        .expect("ogrinfo (gdal-bin) is installed by scripts/setup.sh");
     let info = String::from_utf8_lossy(&o.stdout);
     for t in tables {
-        assert!(info.contains(&format!("Layer name: {t}")), "ogrinfo misses {t}:\n{info}");
+        assert!(
+            info.contains(&format!("Layer name: {t}")),
+            "ogrinfo misses {t}:\n{info}"
+        );
     }
     assert_eq!(info.matches("ID[\"EPSG\",3405]").count(), 11, "{info}");
     let o = twin(&["info", s(&out), "--json"]);
@@ -57,7 +82,8 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
     let dir = d.path();
     // Truncated or garbage PBF.
     let pbf = dir.join("broken.osm.pbf");
-    let real = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/testdata/Helsinki.osm.pbf");
+    let real =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/testdata/Helsinki.osm.pbf");
     match std::fs::read(&real) {
         Ok(bytes) => std::fs::write(&pbf, &bytes[..bytes.len() / 3]).unwrap(),
         Err(_) => std::fs::write(&pbf, b"\x00\x00\x00\x0eOSMHeader\x18\x10 truncated").unwrap(),
@@ -71,12 +97,26 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
     // Unknown CRS.
     let osm = dir.join("tiny.osm");
     std::fs::write(&osm, r#"<osm version="0.6"><node id="1" lat="21.03" lon="105.85"/><node id="2" lat="21.031" lon="105.85"/><way id="3"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way></osm>"#).unwrap();
-    let o = twin(&["import", "osm", s(&osm), "--crs", "EPSG:999999", "--out", s(&out)]);
+    let o = twin(&[
+        "import",
+        "osm",
+        s(&osm),
+        "--crs",
+        "EPSG:999999",
+        "--out",
+        s(&out),
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("EPSG:999999"), "{}", stderr(&o));
     assert!(!out.exists());
     // Unwritable output: missing directory, and a directory in the way.
-    let o = twin(&["import", "osm", s(&osm), "--out", s(&dir.join("no/such/dir/c.gpkg"))]);
+    let o = twin(&[
+        "import",
+        "osm",
+        s(&osm),
+        "--out",
+        s(&dir.join("no/such/dir/c.gpkg")),
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     std::fs::create_dir(dir.join("adir.gpkg")).unwrap();
@@ -89,14 +129,46 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
     let before = std::fs::read(&out).unwrap();
     let bad = dir.join("parks.geojson");
     std::fs::write(&bad, r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[105.85,21.03]]}}]}"#).unwrap();
-    let o = twin(&["import", "gis", s(&bad), "--layer", "green", "--out", s(&out)]);
+    let o = twin(&[
+        "import",
+        "gis",
+        s(&bad),
+        "--layer",
+        "green",
+        "--out",
+        s(&out),
+    ]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("parks.geojson") && e.contains("feature 1") && e.contains("geometry"), "{e}");
+    assert!(
+        e.contains("parks.geojson") && e.contains("feature 1") && e.contains("geometry"),
+        "{e}"
+    );
     assert_eq!(std::fs::read(&out).unwrap(), before);
-    let o = twin(&["import", "gis", s(&bad), "--layer", "gardens", "--out", s(&out)]);
-    assert!(!o.status.success() && stderr(&o).contains("unknown layer"), "{}", stderr(&o));
-    assert_eq!(files_in(dir), vec!["adir.gpkg", "broken.osm.pbf", "out.gpkg", "parks.geojson", "tiny.osm"]);
+    let o = twin(&[
+        "import",
+        "gis",
+        s(&bad),
+        "--layer",
+        "gardens",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("unknown layer"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        files_in(dir),
+        vec![
+            "adir.gpkg",
+            "broken.osm.pbf",
+            "out.gpkg",
+            "parks.geojson",
+            "tiny.osm"
+        ]
+    );
 }
 
 #[test]
@@ -106,15 +178,36 @@ fn gis_import_then_geojson_export_round_trips_in_wgs84() {
     let src = dir.join("hospitals.geojson");
     std::fs::write(&src, r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Bệnh viện Bạch Mai","beds":3200},"geometry":{"type":"Point","coordinates":[105.8412,21.0014]}}]}"#).unwrap();
     let city = dir.join("c.gpkg");
-    let o = twin(&["import", "gis", s(&src), "--layer", "public_service", "--out", s(&city)]);
+    let o = twin(&[
+        "import",
+        "gis",
+        s(&src),
+        "--layer",
+        "public_service",
+        "--out",
+        s(&city),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.join("ps.geojson");
-    let o = twin(&["export", "geojson", s(&city), "--layer", "public_service", "--out", s(&out)]);
+    let o = twin(&[
+        "export",
+        "geojson",
+        s(&city),
+        "--layer",
+        "public_service",
+        "--out",
+        s(&out),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let f = &j["features"][0];
     assert_eq!(f["properties"]["name"], "Bệnh viện Bạch Mai");
     assert_eq!(f["properties"]["beds"], 3200);
     let c = f["geometry"]["coordinates"].as_array().unwrap();
-    assert!((c[0].as_f64().unwrap() - 105.8412).abs() < 1e-7 && (c[1].as_f64().unwrap() - 21.0014).abs() < 1e-7, "{c:?}");
+    assert!(
+        (c[0].as_f64().unwrap() - 105.8412).abs() < 1e-7
+            && (c[1].as_f64().unwrap() - 21.0014).abs() < 1e-7,
+        "{c:?}"
+    );
 }

@@ -6,17 +6,35 @@ use std::path::{Path, PathBuf};
 
 /// The temporary path used while writing `path`.
 pub fn partial_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let ext = path.extension().map(|e| e.to_string_lossy().to_string()).unwrap_or_default();
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     parent.join(format!(".{name}.partial-{}.{ext}", std::process::id()))
 }
 
 /// Runs `write` on a temporary path and moves the result onto `path`.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !parent.is_dir() {
-        return Err(IoError::file(path, format!("cannot write: directory '{}' does not exist", parent.display())));
+        return Err(IoError::file(
+            path,
+            format!(
+                "cannot write: directory '{}' does not exist",
+                parent.display()
+            ),
+        ));
     }
     if path.is_dir() {
         return Err(IoError::file(path, "cannot write: it is a directory"));
@@ -29,11 +47,15 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
     }
     let _ = std::fs::remove_file(&tmp);
     let res = write(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|e| IoError::file(path, format!("cannot move output into place: {e}")))
+        std::fs::rename(&tmp, path)
+            .map_err(|e| IoError::file(path, format!("cannot move output into place: {e}")))
     });
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        let _ = std::fs::remove_file(tmp.with_extension(format!("{}-journal", tmp.extension().unwrap_or_default().to_string_lossy())));
+        let _ = std::fs::remove_file(tmp.with_extension(format!(
+            "{}-journal",
+            tmp.extension().unwrap_or_default().to_string_lossy()
+        )));
     }
     res
 }

@@ -83,11 +83,12 @@ impl Reprojector {
             return Ok(());
         }
         let mut zs = vec![0.0; xs.len()];
-        ct.transform_coords(xs, ys, &mut zs).map_err(|e| IoError::Crs {
-            context: "reprojection".into(),
-            crs: format!("{} -> {}", self.from.code(), self.to.code()),
-            msg: format!("{e} (coordinates outside the area of use?)"),
-        })?;
+        ct.transform_coords(xs, ys, &mut zs)
+            .map_err(|e| IoError::Crs {
+                context: "reprojection".into(),
+                crs: format!("{} -> {}", self.from.code(), self.to.code()),
+                msg: format!("{e} (coordinates outside the area of use?)"),
+            })?;
         if xs.iter().chain(ys.iter()).any(|v| !v.is_finite()) {
             return Err(IoError::Crs {
                 context: "reprojection".into(),
@@ -139,8 +140,13 @@ mod tests {
 
     #[test]
     fn unknown_epsg_is_a_clear_error() {
-        let e = Reprojector::new(Crs { epsg: 999_999 }, Crs::WGS84, "input.geojson").err().unwrap();
+        let e = Reprojector::new(Crs { epsg: 999_999 }, Crs::WGS84, "input.geojson")
+            .err()
+            .unwrap();
         let s = e.to_string();
-        assert!(s.contains("input.geojson") && s.contains("EPSG:999999"), "{s}");
+        assert!(
+            s.contains("input.geojson") && s.contains("EPSG:999999"),
+            "{s}"
+        );
     }
 }

@@ -5,7 +5,10 @@
 use crate::atomic::write_atomically;
 use crate::crs::{Reprojector, epsg_of};
 use crate::error::{IoError, Result};
-use gdal::vector::{Feature as GFeature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
+use gdal::vector::{
+    Feature as GFeature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
+    ToGdal,
+};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use geo::{CoordsIter, Geometry, LineString};
 use std::path::Path;
@@ -22,7 +25,10 @@ pub struct VectorImportOptions {
 
 fn ring_problem(r: &LineString<f64>) -> Option<String> {
     if r.0.len() < 4 {
-        return Some(format!("a polygon ring needs at least 4 positions, got {}", r.0.len()));
+        return Some(format!(
+            "a polygon ring needs at least 4 positions, got {}",
+            r.0.len()
+        ));
     }
     if r.0.first() != r.0.last() {
         return Some("a polygon ring must be closed (first position = last)".into());
@@ -32,18 +38,31 @@ fn ring_problem(r: &LineString<f64>) -> Option<String> {
 
 /// Structural validity: finite coordinates, lines with ≥ 2 positions, closed rings with ≥ 4.
 pub fn geometry_problem(g: &Geometry<f64>) -> Option<String> {
-    if g.coords_iter().any(|c| !c.x.is_finite() || !c.y.is_finite()) {
+    if g.coords_iter()
+        .any(|c| !c.x.is_finite() || !c.y.is_finite())
+    {
         return Some("non-finite coordinate".into());
     }
     match g {
         Geometry::Point(_) => None,
-        Geometry::LineString(l) if l.0.len() < 2 => Some(format!("a line needs at least 2 positions, got {}", l.0.len())),
+        Geometry::LineString(l) if l.0.len() < 2 => Some(format!(
+            "a line needs at least 2 positions, got {}",
+            l.0.len()
+        )),
         Geometry::LineString(_) => None,
-        Geometry::Polygon(p) => std::iter::once(p.exterior()).chain(p.interiors()).find_map(ring_problem),
+        Geometry::Polygon(p) => std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .find_map(ring_problem),
         Geometry::MultiPoint(m) if m.0.is_empty() => Some("empty multipoint".into()),
-        Geometry::MultiLineString(m) => m.0.iter().find_map(|l| geometry_problem(&Geometry::LineString(l.clone()))),
+        Geometry::MultiLineString(m) => {
+            m.0.iter()
+                .find_map(|l| geometry_problem(&Geometry::LineString(l.clone())))
+        }
         Geometry::MultiPolygon(m) if m.0.is_empty() => Some("empty multipolygon".into()),
-        Geometry::MultiPolygon(m) => m.0.iter().find_map(|p| geometry_problem(&Geometry::Polygon(p.clone()))),
+        Geometry::MultiPolygon(m) => {
+            m.0.iter()
+                .find_map(|p| geometry_problem(&Geometry::Polygon(p.clone())))
+        }
         Geometry::GeometryCollection(c) => c.0.iter().find_map(geometry_problem),
         _ => None,
     }
@@ -65,13 +84,30 @@ fn attr_of(v: FieldValue) -> Option<AttrValue> {
 /// Reads every vector layer of a file into features for `layer`, reprojected to `target`.
 /// Ids start at `first_id`. Any invalid feature fails the whole import with its index,
 /// source id and field.
-pub fn read_vector(path: &Path, layer: Layer, target: Crs, first_id: FeatureId, opts: &VectorImportOptions) -> Result<Vec<Feature>> {
+pub fn read_vector(
+    path: &Path,
+    layer: Layer,
+    target: Crs,
+    first_id: FeatureId,
+    opts: &VectorImportOptions,
+) -> Result<Vec<Feature>> {
     if !path.exists() {
         return Err(IoError::file(path, "no such file"));
     }
-    let ds = Dataset::open_ex(path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY, ..Default::default() })
-        .map_err(|e| IoError::file(path, format!("not a readable vector GIS file: {e}")))?;
-    let kind_default = opts.kind.clone().unwrap_or_else(|| path.file_stem().unwrap_or_default().to_string_lossy().to_string());
+    let ds = Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| IoError::file(path, format!("not a readable vector GIS file: {e}")))?;
+    let kind_default = opts.kind.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string()
+    });
     let mut out = Vec::new();
     let mut next = first_id.0;
     for mut lyr in ds.layers() {
@@ -94,17 +130,31 @@ pub fn read_vector(path: &Path, layer: Layer, target: Crs, first_id: FeatureId, 
                 Some(fid) => format!("feature {n} (fid {fid}), field '{field}'"),
                 None => format!("feature {n}, field '{field}'"),
             };
-            let geom = g.geometry().ok_or_else(|| IoError::format(path, loc("geometry"), "missing or unreadable geometry"))?;
-            let geom = geom.to_geo().map_err(|e| IoError::format(path, loc("geometry"), format!("unsupported geometry: {e}")))?;
+            let geom = g.geometry().ok_or_else(|| {
+                IoError::format(path, loc("geometry"), "missing or unreadable geometry")
+            })?;
+            let geom = geom.to_geo().map_err(|e| {
+                IoError::format(path, loc("geometry"), format!("unsupported geometry: {e}"))
+            })?;
             if let Some(p) = geometry_problem(&geom) {
-                return Err(IoError::format(path, loc("geometry"), format!("invalid geometry: {p}")));
+                return Err(IoError::format(
+                    path,
+                    loc("geometry"),
+                    format!("invalid geometry: {p}"),
+                ));
             }
-            let geom = rp.geometry(&geom).map_err(|e| IoError::format(path, loc("geometry"), e.to_string()))?;
+            let geom = rp
+                .geometry(&geom)
+                .map_err(|e| IoError::format(path, loc("geometry"), e.to_string()))?;
             let mut f = Feature::new(FeatureId(next), &kind_default, layer.default_owner(), geom);
             next += 1;
             for (k, name) in names.iter().enumerate() {
-                let v = g.field(k).map_err(|e| IoError::format(path, loc(name), e.to_string()))?;
-                let Some(v) = v.and_then(attr_of) else { continue };
+                let v = g
+                    .field(k)
+                    .map_err(|e| IoError::format(path, loc(name), e.to_string()))?;
+                let Some(v) = v.and_then(attr_of) else {
+                    continue;
+                };
                 match name.to_lowercase().as_str() {
                     "kind" => f.kind = v.as_str().map(str::to_string).unwrap_or(f.kind),
                     "name" => f.name = v.as_str().map(str::to_string),
@@ -122,7 +172,12 @@ pub fn read_vector(path: &Path, layer: Layer, target: Crs, first_id: FeatureId, 
 }
 
 /// Imports files into a layer of the city (ids after the layer's largest).
-pub fn import_vector(city: &mut City, paths: &[&Path], layer: Layer, opts: &VectorImportOptions) -> Result<usize> {
+pub fn import_vector(
+    city: &mut City,
+    paths: &[&Path],
+    layer: Layer,
+    opts: &VectorImportOptions,
+) -> Result<usize> {
     let mut all = Vec::new();
     let mut next = city.next_id(layer);
     for p in paths {
@@ -141,35 +196,62 @@ pub fn write_geojson(city: &City, layer: Layer, path: &Path) -> Result<()> {
     let rp = Reprojector::new(city.crs, Crs::WGS84, &path.display().to_string())?;
     let schema = crate::gpkg::layer_schema(l.features());
     write_atomically(path, |tmp| {
-        let drv = DriverManager::get_driver_by_name("GeoJSON").map_err(|e| IoError::file(path, e.to_string()))?;
-        let mut ds = drv.create_vector_only(tmp).map_err(|e| IoError::file(path, format!("cannot create: {e}")))?;
+        let drv = DriverManager::get_driver_by_name("GeoJSON")
+            .map_err(|e| IoError::file(path, e.to_string()))?;
+        let mut ds = drv
+            .create_vector_only(tmp)
+            .map_err(|e| IoError::file(path, format!("cannot create: {e}")))?;
         let srs = crate::crs::spatial_ref(Crs::WGS84, &path.display().to_string())?;
         let lyr = ds
-            .create_layer(LayerOptions { name: layer.table_name(), srs: Some(&srs), ty: OGRwkbGeometryType::wkbUnknown, options: Some(&["RFC7946=YES", "WRITE_NAME=NO"]) })
+            .create_layer(LayerOptions {
+                name: layer.table_name(),
+                srs: Some(&srs),
+                ty: OGRwkbGeometryType::wkbUnknown,
+                options: Some(&["RFC7946=YES", "WRITE_NAME=NO"]),
+            })
             .map_err(|e| IoError::file(path, e.to_string()))?;
-        let mut defs: Vec<(&str, u32)> = vec![("id", OGRFieldType::OFTInteger64), ("kind", OGRFieldType::OFTString), ("name", OGRFieldType::OFTString), ("owner", OGRFieldType::OFTString)];
+        let mut defs: Vec<(&str, u32)> = vec![
+            ("id", OGRFieldType::OFTInteger64),
+            ("kind", OGRFieldType::OFTString),
+            ("name", OGRFieldType::OFTString),
+            ("owner", OGRFieldType::OFTString),
+        ];
         for (k, t) in &schema {
-            defs.push((k.as_str(), match t {
-                twin_model::AttrType::Int => OGRFieldType::OFTInteger64,
-                twin_model::AttrType::Real => OGRFieldType::OFTReal,
-                _ => OGRFieldType::OFTString,
-            }));
+            defs.push((
+                k.as_str(),
+                match t {
+                    twin_model::AttrType::Int => OGRFieldType::OFTInteger64,
+                    twin_model::AttrType::Real => OGRFieldType::OFTReal,
+                    _ => OGRFieldType::OFTString,
+                },
+            ));
         }
-        lyr.create_defn_fields(&defs).map_err(|e| IoError::file(path, e.to_string()))?;
+        lyr.create_defn_fields(&defs)
+            .map_err(|e| IoError::file(path, e.to_string()))?;
         for f in l.features() {
             let loc = format!("layer {layer}, feature {}", f.id.0);
-            let mut g = GFeature::new(lyr.defn()).map_err(|e| IoError::file(path, e.to_string()))?;
-            let set = |g: &mut GFeature, i: usize, v: FieldValue| g.set_field(i, &v).map_err(|e| IoError::file(path, format!("{loc}: {e}")));
+            let mut g =
+                GFeature::new(lyr.defn()).map_err(|e| IoError::file(path, e.to_string()))?;
+            let set = |g: &mut GFeature, i: usize, v: FieldValue| {
+                g.set_field(i, &v)
+                    .map_err(|e| IoError::file(path, format!("{loc}: {e}")))
+            };
             set(&mut g, 0, FieldValue::Integer64Value(f.id.0))?;
             set(&mut g, 1, FieldValue::StringValue(f.kind.clone()))?;
             if let Some(n) = &f.name {
                 set(&mut g, 2, FieldValue::StringValue(n.clone()))?;
             }
-            set(&mut g, 3, FieldValue::StringValue(f.owner.code().to_string()))?;
+            set(
+                &mut g,
+                3,
+                FieldValue::StringValue(f.owner.code().to_string()),
+            )?;
             for (k, v) in &f.attrs {
                 let i = defs.iter().position(|(n, _)| n == k).expect("schema field");
                 let fv = match (schema[k], v) {
-                    (twin_model::AttrType::Int, AttrValue::Int(x)) => FieldValue::Integer64Value(*x),
+                    (twin_model::AttrType::Int, AttrValue::Int(x)) => {
+                        FieldValue::Integer64Value(*x)
+                    }
                     (twin_model::AttrType::Real, AttrValue::Real(x)) => FieldValue::RealValue(*x),
                     (_, AttrValue::Text(t)) => FieldValue::StringValue(t.clone()),
                     (_, AttrValue::Bool(b)) => FieldValue::StringValue(b.to_string()),
@@ -178,9 +260,14 @@ pub fn write_geojson(city: &City, layer: Layer, path: &Path) -> Result<()> {
                 };
                 set(&mut g, i, fv)?;
             }
-            let geom = rp.geometry(&f.geometry)?.to_gdal().map_err(|e| IoError::file(path, format!("{loc}: {e}")))?;
-            g.set_geometry(geom).map_err(|e| IoError::file(path, format!("{loc}: {e}")))?;
-            g.create(&lyr).map_err(|e| IoError::file(path, format!("{loc}: {e}")))?;
+            let geom = rp
+                .geometry(&f.geometry)?
+                .to_gdal()
+                .map_err(|e| IoError::file(path, format!("{loc}: {e}")))?;
+            g.set_geometry(geom)
+                .map_err(|e| IoError::file(path, format!("{loc}: {e}")))?;
+            g.create(&lyr)
+                .map_err(|e| IoError::file(path, format!("{loc}: {e}")))?;
         }
         ds.close().map_err(|e| IoError::file(path, e.to_string()))?;
         Ok(())
@@ -200,36 +287,65 @@ mod tests {
     #[test]
     fn geojson_import_reprojects_and_keeps_attributes() {
         let d = tempfile::tempdir().unwrap();
-        let p = write(d.path(), "hospitals.geojson", r#"{"type":"FeatureCollection","features":[
-          {"type":"Feature","properties":{"name":"Bệnh viện Việt Đức","beds":1500,"rating":4.5},"geometry":{"type":"Point","coordinates":[105.8542,21.0285]}}]}"#);
+        let p = write(
+            d.path(),
+            "hospitals.geojson",
+            r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","properties":{"name":"Bệnh viện Việt Đức","beds":1500,"rating":4.5},"geometry":{"type":"Point","coordinates":[105.8542,21.0285]}}]}"#,
+        );
         let mut c = City::new("t", Crs::VN2000_UTM48N);
-        let n = import_vector(&mut c, &[&p], Layer::PublicService, &VectorImportOptions::default()).unwrap();
+        let n = import_vector(
+            &mut c,
+            &[&p],
+            Layer::PublicService,
+            &VectorImportOptions::default(),
+        )
+        .unwrap();
         assert_eq!(n, 1);
         let f = &c.layer(Layer::PublicService).features()[0];
         assert_eq!(f.kind, "hospitals");
         assert_eq!(f.name.as_deref(), Some("Bệnh viện Việt Đức"));
         assert_eq!(f.attrs.get("beds"), Some(&AttrValue::Int(1500)));
-        let Geometry::Point(pt) = f.geometry else { panic!() };
+        let Geometry::Point(pt) = f.geometry else {
+            panic!()
+        };
         assert!((pt.x() - 588565.36).abs() < 0.01 && (pt.y() - 2325647.34).abs() < 0.01);
         // Export and read back: same point in WGS 84.
         let out = d.path().join("ps.geojson");
         write_geojson(&c, Layer::PublicService, &out).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
-        assert!(text.contains("Bệnh viện Việt Đức") && text.contains("105.8542"), "{text}");
+        assert!(
+            text.contains("Bệnh viện Việt Đức") && text.contains("105.8542"),
+            "{text}"
+        );
     }
 
     #[test]
     fn invalid_geometry_names_file_feature_and_field() {
         let d = tempfile::tempdir().unwrap();
-        let p = write(d.path(), "bad.geojson", r#"{"type":"FeatureCollection","features":[
+        let p = write(
+            d.path(),
+            "bad.geojson",
+            r#"{"type":"FeatureCollection","features":[
           {"type":"Feature","properties":{"name":"ok"},"geometry":{"type":"Point","coordinates":[105.85,21.03]}},
-          {"type":"Feature","id":7,"properties":{"name":"broken"},"geometry":{"type":"Polygon","coordinates":[[[105.85,21.03],[105.86,21.03]]]}}]}"#);
+          {"type":"Feature","id":7,"properties":{"name":"broken"},"geometry":{"type":"Polygon","coordinates":[[[105.85,21.03],[105.86,21.03]]]}}]}"#,
+        );
         let mut c = City::new("t", Crs::VN2000_UTM48N);
-        let e = import_vector(&mut c, &[&p], Layer::Green, &VectorImportOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("bad.geojson") && e.contains("feature 2") && e.contains("'geometry'"), "{e}");
-        assert!(c.layer(Layer::Green).is_empty(), "nothing is added on error");
+        let e = import_vector(&mut c, &[&p], Layer::Green, &VectorImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.geojson") && e.contains("feature 2") && e.contains("'geometry'"),
+            "{e}"
+        );
+        assert!(
+            c.layer(Layer::Green).is_empty(),
+            "nothing is added on error"
+        );
         let p = write(d.path(), "notjson.geojson", "{ this is not json");
-        let e = import_vector(&mut c, &[&p], Layer::Green, &VectorImportOptions::default()).unwrap_err().to_string();
+        let e = import_vector(&mut c, &[&p], Layer::Green, &VectorImportOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("notjson.geojson"), "{e}");
     }
 }

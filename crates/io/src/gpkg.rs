@@ -10,11 +10,16 @@
 use crate::atomic::write_atomically;
 use crate::crs::{epsg_of, spatial_ref};
 use crate::error::{IoError, Result};
-use gdal::vector::{Feature as GFeature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
+use gdal::vector::{
+    Feature as GFeature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
+    ToGdal,
+};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use twin_model::{AttrType, AttrValue, City, Crs, Department, Feature, FeatureId, FeatureKey, Layer};
+use twin_model::{
+    AttrType, AttrValue, City, Crs, Department, Feature, FeatureId, FeatureKey, Layer,
+};
 
 const META: &str = "twin_metadata";
 const FIELDS: &str = "twin_fields";
@@ -51,16 +56,24 @@ fn check_fields(city: &City, path: &Path) -> Result<()> {
         }
         for f in l.features() {
             if f.id.0 <= 0 {
-                return Err(IoError::format(path, format!("layer {}, feature {}", l.layer(), f.id.0), "feature ids must be positive"));
+                return Err(IoError::format(
+                    path,
+                    format!("layer {}, feature {}", l.layer(), f.id.0),
+                    "feature ids must be positive",
+                ));
             }
             for k in f.attrs.keys() {
                 let low = k.to_lowercase();
                 match seen.get(&low) {
-                    Some(prev) if prev != k || twin_model::RESERVED_FIELDS.contains(&k.as_str()) => {
+                    Some(prev)
+                        if prev != k || twin_model::RESERVED_FIELDS.contains(&k.as_str()) =>
+                    {
                         return Err(IoError::format(
                             path,
                             format!("layer {}, feature {}, field '{k}'", l.layer(), f.id.0),
-                            format!("clashes with field '{prev}' (field names are case-insensitive and must not be reserved)"),
+                            format!(
+                                "clashes with field '{prev}' (field names are case-insensitive and must not be reserved)"
+                            ),
                         ));
                     }
                     _ => {
@@ -88,12 +101,17 @@ fn set_fid(f: &GFeature, id: i64) {
 }
 
 fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
-    let drv = DriverManager::get_driver_by_name("GPKG").map_err(|e| gerr(path, "GPKG driver", e))?;
-    let mut ds = drv.create_vector_only(tmp).map_err(|e| gerr(path, "cannot create", e))?;
+    let drv =
+        DriverManager::get_driver_by_name("GPKG").map_err(|e| gerr(path, "GPKG driver", e))?;
+    let mut ds = drv
+        .create_vector_only(tmp)
+        .map_err(|e| gerr(path, "cannot create", e))?;
     let srs = spatial_ref(city.crs, &path.display().to_string())?;
     let mut field_rows: Vec<(String, String, String)> = Vec::new();
     {
-        let txn = ds.start_transaction().map_err(|e| gerr(path, "transaction", e))?;
+        let txn = ds
+            .start_transaction()
+            .map_err(|e| gerr(path, "transaction", e))?;
         let mut ds2 = txn;
         for l in city.layers() {
             let schema = layer_schema(l.features());
@@ -102,10 +120,22 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
                     name: l.layer().table_name(),
                     srs: Some(&srs),
                     ty: OGRwkbGeometryType::wkbUnknown,
-                    options: Some(&["FID=fid", "GEOMETRY_NAME=geom", &format!("DESCRIPTION={} / {}", l.layer().name_en(), l.layer().name_vi())]),
+                    options: Some(&[
+                        "FID=fid",
+                        "GEOMETRY_NAME=geom",
+                        &format!(
+                            "DESCRIPTION={} / {}",
+                            l.layer().name_en(),
+                            l.layer().name_vi()
+                        ),
+                    ]),
                 })
                 .map_err(|e| gerr(path, format!("create table {}", l.layer()), e))?;
-            let mut defs: Vec<(&str, u32)> = vec![("kind", OGRFieldType::OFTString), ("name", OGRFieldType::OFTString), ("owner", OGRFieldType::OFTString)];
+            let mut defs: Vec<(&str, u32)> = vec![
+                ("kind", OGRFieldType::OFTString),
+                ("name", OGRFieldType::OFTString),
+                ("owner", OGRFieldType::OFTString),
+            ];
             for (k, t) in &schema {
                 defs.push((
                     k.as_str(),
@@ -115,19 +145,27 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
                         AttrType::Text => OGRFieldType::OFTString,
                     },
                 ));
-                field_rows.push((l.layer().table_name().to_string(), k.clone(), t.name().to_string()));
+                field_rows.push((
+                    l.layer().table_name().to_string(),
+                    k.clone(),
+                    t.name().to_string(),
+                ));
             }
-            lyr.create_defn_fields(&defs).map_err(|e| gerr(path, format!("fields of {}", l.layer()), e))?;
-            let idx: HashMap<&str, usize> = defs.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+            lyr.create_defn_fields(&defs)
+                .map_err(|e| gerr(path, format!("fields of {}", l.layer()), e))?;
+            let idx: HashMap<&str, usize> =
+                defs.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
             for f in l.features() {
                 let loc = || format!("layer {}, feature {}", l.layer(), f.id.0);
                 let mut g = GFeature::new(lyr.defn()).map_err(|e| gerr(path, loc(), e))?;
                 set_fid(&g, f.id.0);
-                g.set_field_string(0, &f.kind).map_err(|e| gerr(path, loc(), e))?;
+                g.set_field_string(0, &f.kind)
+                    .map_err(|e| gerr(path, loc(), e))?;
                 if let Some(n) = &f.name {
                     g.set_field_string(1, n).map_err(|e| gerr(path, loc(), e))?;
                 }
-                g.set_field_string(2, f.owner.code()).map_err(|e| gerr(path, loc(), e))?;
+                g.set_field_string(2, f.owner.code())
+                    .map_err(|e| gerr(path, loc(), e))?;
                 for (k, v) in &f.attrs {
                     let i = idx[k.as_str()];
                     let r = match (schema[k], v) {
@@ -139,9 +177,12 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
                     };
                     r.map_err(|e| gerr(path, format!("{}, field '{k}'", loc()), e))?;
                 }
-                let geom = f.geometry.to_gdal().map_err(|e| IoError::format(path, format!("{}, field 'geometry'", loc()), e.to_string()))?;
+                let geom = f.geometry.to_gdal().map_err(|e| {
+                    IoError::format(path, format!("{}, field 'geometry'", loc()), e.to_string())
+                })?;
                 g.set_geometry(geom).map_err(|e| gerr(path, loc(), e))?;
-                g.create(&lyr).map_err(|e| gerr(path, format!("{}: cannot store", loc()), e))?;
+                g.create(&lyr)
+                    .map_err(|e| gerr(path, format!("{}: cannot store", loc()), e))?;
             }
         }
         // Metadata, schema and state tables.
@@ -154,22 +195,57 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
             meta.push((format!("meta.{k}"), v.clone()));
         }
         for l in Layer::ALL {
-            meta.push((format!("layer.{}.name_vi", l.table_name()), l.name_vi().into()));
-            meta.push((format!("layer.{}.name_en", l.table_name()), l.name_en().into()));
-            meta.push((format!("layer.{}.owner", l.table_name()), l.default_owner().code().into()));
+            meta.push((
+                format!("layer.{}.name_vi", l.table_name()),
+                l.name_vi().into(),
+            ));
+            meta.push((
+                format!("layer.{}.name_en", l.table_name()),
+                l.name_en().into(),
+            ));
+            meta.push((
+                format!("layer.{}.owner", l.table_name()),
+                l.default_owner().code().into(),
+            ));
         }
-        write_table(&mut ds2, META, &[("key", OGRFieldType::OFTString), ("value", OGRFieldType::OFTString)], meta.into_iter().map(|(k, v)| vec![FieldValue::StringValue(k), FieldValue::StringValue(v)]), path)?;
+        write_table(
+            &mut ds2,
+            META,
+            &[
+                ("key", OGRFieldType::OFTString),
+                ("value", OGRFieldType::OFTString),
+            ],
+            meta.into_iter()
+                .map(|(k, v)| vec![FieldValue::StringValue(k), FieldValue::StringValue(v)]),
+            path,
+        )?;
         write_table(
             &mut ds2,
             FIELDS,
-            &[("layer", OGRFieldType::OFTString), ("field", OGRFieldType::OFTString), ("type", OGRFieldType::OFTString)],
-            field_rows.into_iter().map(|(a, b, c)| vec![FieldValue::StringValue(a), FieldValue::StringValue(b), FieldValue::StringValue(c)]),
+            &[
+                ("layer", OGRFieldType::OFTString),
+                ("field", OGRFieldType::OFTString),
+                ("type", OGRFieldType::OFTString),
+            ],
+            field_rows.into_iter().map(|(a, b, c)| {
+                vec![
+                    FieldValue::StringValue(a),
+                    FieldValue::StringValue(b),
+                    FieldValue::StringValue(c),
+                ]
+            }),
             path,
         )?;
         write_table(
             &mut ds2,
             STATE,
-            &[("layer", OGRFieldType::OFTString), ("feature_id", OGRFieldType::OFTInteger64), ("t", OGRFieldType::OFTInteger64), ("quantity", OGRFieldType::OFTString), ("value", OGRFieldType::OFTReal)],
+            &[
+                ("layer", OGRFieldType::OFTString),
+                ("feature_id", OGRFieldType::OFTInteger64),
+                ("t", OGRFieldType::OFTInteger64),
+                ("quantity", OGRFieldType::OFTString),
+                ("value", OGRFieldType::OFTReal),
+            ],
             city.state().iter().map(|s| {
                 vec![
                     FieldValue::StringValue(s.key.layer.table_name().into()),
@@ -185,12 +261,22 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
     }
     ds.close().map_err(|e| gerr(path, "close", e))?;
     if let Some(dem) = &city.dem {
-        let mem = DriverManager::get_driver_by_name("MEM").map_err(|e| gerr(path, "MEM driver", e))?;
-        let mut m = mem.create_with_band_type::<f32, _>("", dem.nx, dem.ny, 1).map_err(|e| gerr(path, "DEM", e))?;
+        let mem =
+            DriverManager::get_driver_by_name("MEM").map_err(|e| gerr(path, "MEM driver", e))?;
+        let mut m = mem
+            .create_with_band_type::<f32, _>("", dem.nx, dem.ny, 1)
+            .map_err(|e| gerr(path, "DEM", e))?;
         crate::raster::fill_dataset(&mut m, dem, city.crs, path)?;
-        let gpkg = DriverManager::get_driver_by_name("GPKG").map_err(|e| gerr(path, "GPKG driver", e))?;
-        let opts = gdal::raster::RasterCreationOptions::from_iter(["APPEND_SUBDATASET=YES", &format!("RASTER_TABLE={DEM}"), "RASTER_DESCRIPTION=Digital elevation model (m)"]);
-        let out = m.create_copy(&gpkg, tmp, &opts).map_err(|e| gerr(path, "cannot store DEM", e))?;
+        let gpkg =
+            DriverManager::get_driver_by_name("GPKG").map_err(|e| gerr(path, "GPKG driver", e))?;
+        let opts = gdal::raster::RasterCreationOptions::from_iter([
+            "APPEND_SUBDATASET=YES",
+            &format!("RASTER_TABLE={DEM}"),
+            "RASTER_DESCRIPTION=Digital elevation model (m)",
+        ]);
+        let out = m
+            .create_copy(&gpkg, tmp, &opts)
+            .map_err(|e| gerr(path, "cannot store DEM", e))?;
         out.close().map_err(|e| gerr(path, "close DEM", e))?;
     }
     Ok(())
@@ -205,11 +291,23 @@ fn text_of(v: &AttrValue) -> String {
     }
 }
 
-fn write_table(ds: &mut Dataset, name: &str, fields: &[(&str, u32)], rows: impl Iterator<Item = Vec<FieldValue>>, path: &Path) -> Result<()> {
+fn write_table(
+    ds: &mut Dataset,
+    name: &str,
+    fields: &[(&str, u32)],
+    rows: impl Iterator<Item = Vec<FieldValue>>,
+    path: &Path,
+) -> Result<()> {
     let lyr = ds
-        .create_layer(LayerOptions { name, srs: None, ty: OGRwkbGeometryType::wkbNone, options: None })
+        .create_layer(LayerOptions {
+            name,
+            srs: None,
+            ty: OGRwkbGeometryType::wkbNone,
+            options: None,
+        })
         .map_err(|e| gerr(path, format!("create table {name}"), e))?;
-    lyr.create_defn_fields(fields).map_err(|e| gerr(path, format!("fields of {name}"), e))?;
+    lyr.create_defn_fields(fields)
+        .map_err(|e| gerr(path, format!("fields of {name}"), e))?;
     for row in rows {
         let mut f = GFeature::new(lyr.defn()).map_err(|e| gerr(path, name, e))?;
         for (i, v) in row.iter().enumerate() {
@@ -224,8 +322,15 @@ fn open(path: &Path) -> Result<Dataset> {
     if !path.exists() {
         return Err(IoError::file(path, "no such file"));
     }
-    Dataset::open_ex(path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY, allowed_drivers: Some(&["GPKG"]), ..Default::default() })
-        .map_err(|e| gerr(path, "not a readable GeoPackage", e))
+    Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            allowed_drivers: Some(&["GPKG"]),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| gerr(path, "not a readable GeoPackage", e))
 }
 
 fn read_rows(ds: &Dataset, name: &str, path: &Path) -> Result<Vec<Vec<Option<FieldValue>>>> {
@@ -238,7 +343,10 @@ fn read_rows(ds: &Dataset, name: &str, path: &Path) -> Result<Vec<Vec<Option<Fie
     for f in lyr.features() {
         let mut row = Vec::with_capacity(n);
         for i in 0..n {
-            row.push(f.field(i).map_err(|e| gerr(path, format!("table {name}"), e))?);
+            row.push(
+                f.field(i)
+                    .map_err(|e| gerr(path, format!("table {name}"), e))?,
+            );
         }
         out.push(row);
     }
@@ -265,15 +373,26 @@ pub fn read_city(path: &Path) -> Result<City> {
         .collect();
     let mut schema: HashMap<(String, String), AttrType> = HashMap::new();
     for r in read_rows(&ds, FIELDS, path)? {
-        if let (Some(l), Some(f), Some(t)) = (as_string(&r[0]), as_string(&r[1]), as_string(&r[2]).and_then(|t| AttrType::parse(&t))) {
+        if let (Some(l), Some(f), Some(t)) = (
+            as_string(&r[0]),
+            as_string(&r[1]),
+            as_string(&r[2]).and_then(|t| AttrType::parse(&t)),
+        ) {
             schema.insert((l, f), t);
         }
     }
     let mut crs = meta.get("crs").and_then(|c| Crs::parse(c));
-    let name = meta.get("name").cloned().unwrap_or_else(|| path.file_stem().unwrap_or_default().to_string_lossy().to_string());
+    let name = meta.get("name").cloned().unwrap_or_else(|| {
+        path.file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string()
+    });
     let mut layers: Vec<(Layer, Vec<Feature>)> = Vec::new();
     for l in Layer::ALL {
-        let Ok(mut lyr) = ds.layer_by_name(l.table_name()) else { continue };
+        let Ok(mut lyr) = ds.layer_by_name(l.table_name()) else {
+            continue;
+        };
         if crs.is_none()
             && let Some(s) = lyr.spatial_ref()
         {
@@ -285,8 +404,16 @@ pub fn read_city(path: &Path) -> Result<City> {
             let fid = g.fid().unwrap_or(0) as i64;
             let loc = || format!("table {}, feature {fid}", l.table_name());
             let geom = match g.geometry() {
-                Some(x) => x.to_geo().map_err(|e| IoError::format(path, format!("{}, field 'geom'", loc()), e.to_string()))?,
-                None => return Err(IoError::format(path, format!("{}, field 'geom'", loc()), "missing geometry")),
+                Some(x) => x.to_geo().map_err(|e| {
+                    IoError::format(path, format!("{}, field 'geom'", loc()), e.to_string())
+                })?,
+                None => {
+                    return Err(IoError::format(
+                        path,
+                        format!("{}, field 'geom'", loc()),
+                        "missing geometry",
+                    ));
+                }
             };
             let mut f = Feature::new(FeatureId(fid), "", l.default_owner(), geom);
             for (i, fname) in names.iter().enumerate() {
@@ -295,12 +422,20 @@ pub fn read_city(path: &Path) -> Result<City> {
                 match fname.as_str() {
                     "kind" => f.kind = as_string(&Some(v)).unwrap_or_default(),
                     "name" => f.name = as_string(&Some(v)),
-                    "owner" => f.owner = Department::from_code(&as_string(&Some(v)).unwrap_or_default()),
+                    "owner" => {
+                        f.owner = Department::from_code(&as_string(&Some(v)).unwrap_or_default())
+                    }
                     _ => {
-                        let t = schema.get(&(l.table_name().to_string(), fname.clone())).copied();
+                        let t = schema
+                            .get(&(l.table_name().to_string(), fname.clone()))
+                            .copied();
                         let av = match (t, v) {
-                            (Some(AttrType::Bool), FieldValue::Integer64Value(i)) => AttrValue::Bool(i != 0),
-                            (Some(AttrType::Bool), FieldValue::IntegerValue(i)) => AttrValue::Bool(i != 0),
+                            (Some(AttrType::Bool), FieldValue::Integer64Value(i)) => {
+                                AttrValue::Bool(i != 0)
+                            }
+                            (Some(AttrType::Bool), FieldValue::IntegerValue(i)) => {
+                                AttrValue::Bool(i != 0)
+                            }
                             (_, FieldValue::Integer64Value(i)) => AttrValue::Int(i),
                             (_, FieldValue::IntegerValue(i)) => AttrValue::Int(i as i64),
                             (_, FieldValue::RealValue(r)) => AttrValue::Real(r),
@@ -315,7 +450,8 @@ pub fn read_city(path: &Path) -> Result<City> {
         }
         layers.push((l, feats));
     }
-    let crs = crs.ok_or_else(|| IoError::format(path, "metadata", "no CRS recorded and no layer has one"))?;
+    let crs = crs
+        .ok_or_else(|| IoError::format(path, "metadata", "no CRS recorded and no layer has one"))?;
     let mut city = City::new(&name, crs);
     for (k, v) in meta {
         if let Some(k) = k.strip_prefix("meta.") {
@@ -332,21 +468,32 @@ pub fn read_city(path: &Path) -> Result<City> {
             Some(FieldValue::IntegerValue(i)) => Some(*i as i64),
             _ => None,
         };
-        if let (Some(layer), Some(fid), Some(t), Some(q), Some(FieldValue::RealValue(v))) = (layer, num(&r[1]), num(&r[2]), as_string(&r[3]), &r[4]) {
-            city.record_state(FeatureKey { layer, id: FeatureId(fid) }, t, &q, *v);
+        if let (Some(layer), Some(fid), Some(t), Some(q), Some(FieldValue::RealValue(v))) =
+            (layer, num(&r[1]), num(&r[2]), as_string(&r[3]), &r[4])
+        {
+            city.record_state(
+                FeatureKey {
+                    layer,
+                    id: FeatureId(fid),
+                },
+                t,
+                &q,
+                *v,
+            );
         }
     }
     drop(ds);
     // The DEM raster table, if present.
     let sub = format!("GPKG:{}:{DEM}", path.display());
-    if let Ok(rds) = Dataset::open_ex(&sub, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY, ..Default::default() }) {
+    if let Ok(rds) = Dataset::open_ex(
+        &sub,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    ) {
         let g = crate::raster::read_dataset(&rds, path)?;
         city.dem = Some(g.raster);
     }
     Ok(city)
-}
-
-/// Per-layer summary for `twin info`: (layer, count, bbox).
-pub fn summary(city: &City) -> Vec<(Layer, usize, Option<[[f64; 2]; 2]>)> {
-    city.layers().map(|l| (l.layer(), l.len(), l.bbox())).collect()
 }

@@ -80,11 +80,16 @@ pub struct OsmData {
 
 /// Reads an `.osm.pbf` or `.osm` (XML) file, chosen by content.
 pub fn read_osm(path: &Path) -> Result<OsmData> {
-    let bytes = std::fs::read(path).map_err(|e| IoError::file(path, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| IoError::file(path, format!("cannot read: {e}")))?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'<') {
         let text = std::str::from_utf8(&bytes).map_err(|e| {
-            let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
             IoError::format(path, format!("line {line}"), "not valid UTF-8")
         })?;
         parse_xml(text, path)
@@ -94,7 +99,11 @@ pub fn read_osm(path: &Path) -> Result<OsmData> {
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses OSM XML.
@@ -113,23 +122,44 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
     let attrs = |e: &BytesStart, pos: usize| -> Result<HashMap<String, String>> {
         let mut m = HashMap::new();
         for a in e.attributes() {
-            let a = a.map_err(|err| IoError::format(path, format!("line {}", line_of(text, pos)), format!("bad attribute: {err}")))?;
-            let v = a
-                .unescape_value()
-                .map_err(|err| IoError::format(path, format!("line {}", line_of(text, pos)), format!("bad attribute value: {err}")))?;
-            m.insert(String::from_utf8_lossy(a.key.as_ref()).to_string(), v.to_string());
+            let a = a.map_err(|err| {
+                IoError::format(
+                    path,
+                    format!("line {}", line_of(text, pos)),
+                    format!("bad attribute: {err}"),
+                )
+            })?;
+            let v = a.unescape_value().map_err(|err| {
+                IoError::format(
+                    path,
+                    format!("line {}", line_of(text, pos)),
+                    format!("bad attribute value: {err}"),
+                )
+            })?;
+            m.insert(
+                String::from_utf8_lossy(a.key.as_ref()).to_string(),
+                v.to_string(),
+            );
         }
         Ok(m)
     };
     loop {
         let pos = r.buffer_position() as usize;
-        let ev = r.read_event().map_err(|e| IoError::format(path, format!("line {}", line_of(text, r.error_position() as usize)), format!("malformed XML: {e}")))?;
+        let ev = r.read_event().map_err(|e| {
+            IoError::format(
+                path,
+                format!("line {}", line_of(text, r.error_position() as usize)),
+                format!("malformed XML: {e}"),
+            )
+        })?;
         let (e, empty) = match &ev {
             Event::Start(e) => (Some(e.clone()), false),
             Event::Empty(e) => (Some(e.clone()), true),
             Event::End(e) => {
                 match e.name().as_ref() {
-                    b"node" | b"way" | b"relation" => finish(&mut d, std::mem::replace(&mut cur, Cur::None)),
+                    b"node" | b"way" | b"relation" => {
+                        finish(&mut d, std::mem::replace(&mut cur, Cur::None))
+                    }
                     _ => {}
                 }
                 continue;
@@ -140,8 +170,20 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
         let Some(e) = e else { continue };
         let name = e.name().as_ref().to_vec();
         let num = |m: &HashMap<String, String>, k: &str, elem: &str| -> Result<f64> {
-            let v = m.get(k).ok_or_else(|| IoError::format(path, format!("line {}", line_of(text, pos)), format!("<{elem}> has no '{k}' attribute")))?;
-            v.parse::<f64>().map_err(|_| IoError::format(path, format!("line {}, <{elem}> attribute '{k}'", line_of(text, pos)), format!("expected a number, got '{v}'")))
+            let v = m.get(k).ok_or_else(|| {
+                IoError::format(
+                    path,
+                    format!("line {}", line_of(text, pos)),
+                    format!("<{elem}> has no '{k}' attribute"),
+                )
+            })?;
+            v.parse::<f64>().map_err(|_| {
+                IoError::format(
+                    path,
+                    format!("line {}, <{elem}> attribute '{k}'", line_of(text, pos)),
+                    format!("expected a number, got '{v}'"),
+                )
+            })
         };
         match name.as_slice() {
             b"osm" => saw_osm = true,
@@ -151,7 +193,11 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
                 let lat = num(&m, "lat", "node")?;
                 let lon = num(&m, "lon", "node")?;
                 if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-                    return Err(IoError::format(path, format!("line {}, node {id}", line_of(text, pos)), format!("coordinates out of range: lat {lat}, lon {lon}")));
+                    return Err(IoError::format(
+                        path,
+                        format!("line {}, node {id}", line_of(text, pos)),
+                        format!("coordinates out of range: lat {lat}, lon {lon}"),
+                    ));
                 }
                 d.coords.insert(id, [lon, lat]);
                 cur = Cur::Node(id, Vec::new());
@@ -176,10 +222,16 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
             b"tag" => {
                 let m = attrs(&e, pos)?;
                 let (Some(k), Some(v)) = (m.get("k"), m.get("v")) else {
-                    return Err(IoError::format(path, format!("line {}", line_of(text, pos)), "<tag> needs 'k' and 'v'"));
+                    return Err(IoError::format(
+                        path,
+                        format!("line {}", line_of(text, pos)),
+                        "<tag> needs 'k' and 'v'",
+                    ));
                 };
                 match &mut cur {
-                    Cur::Node(_, t) | Cur::Way(_, _, t) | Cur::Rel(_, _, t) => t.push((k.clone(), v.clone())),
+                    Cur::Node(_, t) | Cur::Way(_, _, t) | Cur::Rel(_, _, t) => {
+                        t.push((k.clone(), v.clone()))
+                    }
                     Cur::None => {}
                 }
             }
@@ -196,7 +248,13 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
                     Some("node") => MemberKind::Node,
                     Some("way") => MemberKind::Way,
                     Some("relation") => MemberKind::Relation,
-                    other => return Err(IoError::format(path, format!("line {}, <member> attribute 'type'", line_of(text, pos)), format!("expected node, way or relation, got {other:?}"))),
+                    other => {
+                        return Err(IoError::format(
+                            path,
+                            format!("line {}, <member> attribute 'type'", line_of(text, pos)),
+                            format!("expected node, way or relation, got {other:?}"),
+                        ));
+                    }
                 };
                 let id = num(&m, "ref", "member")? as i64;
                 if let Cur::Rel(_, mem, _) = &mut cur {
@@ -207,7 +265,11 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
         }
     }
     if !saw_osm {
-        return Err(IoError::format(path, "line 1", "not an OSM XML file (no <osm> element)"));
+        return Err(IoError::format(
+            path,
+            "line 1",
+            "not an OSM XML file (no <osm> element)",
+        ));
     }
     fn finish(d: &mut OsmData, c: Cur) {
         match c {
@@ -225,7 +287,8 @@ pub fn parse_pbf(bytes: &[u8], path: &Path) -> Result<OsmData> {
     use osmpbf::{Element, ElementReader, RelMemberType};
     let reader = ElementReader::new(std::io::Cursor::new(bytes));
     let mut d = OsmData::default();
-    let owned = |it: osmpbf::TagIter| -> Tags { it.map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+    let owned =
+        |it: osmpbf::TagIter| -> Tags { it.map(|(k, v)| (k.to_string(), v.to_string())).collect() };
     let mut bad: Option<String> = None;
     reader
         .for_each(|el| match el {
@@ -233,17 +296,30 @@ pub fn parse_pbf(bytes: &[u8], path: &Path) -> Result<OsmData> {
                 d.coords.insert(n.id(), [n.lon(), n.lat()]);
                 let t = owned(n.tags());
                 if !t.is_empty() {
-                    d.nodes.push(OsmNode { id: n.id(), tags: t });
+                    d.nodes.push(OsmNode {
+                        id: n.id(),
+                        tags: t,
+                    });
                 }
             }
             Element::DenseNode(n) => {
                 d.coords.insert(n.id(), [n.lon(), n.lat()]);
-                let t: Tags = n.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let t: Tags = n
+                    .tags()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
                 if !t.is_empty() {
-                    d.nodes.push(OsmNode { id: n.id(), tags: t });
+                    d.nodes.push(OsmNode {
+                        id: n.id(),
+                        tags: t,
+                    });
                 }
             }
-            Element::Way(w) => d.ways.push(OsmWay { id: w.id(), refs: w.refs().collect(), tags: owned(w.tags()) }),
+            Element::Way(w) => d.ways.push(OsmWay {
+                id: w.id(),
+                refs: w.refs().collect(),
+                tags: owned(w.tags()),
+            }),
             Element::Relation(r) => {
                 let mut members = Vec::new();
                 for m in r.members() {
@@ -261,15 +337,29 @@ pub fn parse_pbf(bytes: &[u8], path: &Path) -> Result<OsmData> {
                     };
                     members.push((kind, m.member_id, role));
                 }
-                d.relations.push(OsmRelation { id: r.id(), members, tags: owned(r.tags()) });
+                d.relations.push(OsmRelation {
+                    id: r.id(),
+                    members,
+                    tags: owned(r.tags()),
+                });
             }
         })
-        .map_err(|e| IoError::format(path, "PBF data", format!("corrupt or truncated OSM PBF: {e}")))?;
+        .map_err(|e| {
+            IoError::format(
+                path,
+                "PBF data",
+                format!("corrupt or truncated OSM PBF: {e}"),
+            )
+        })?;
     if let Some(b) = bad {
         return Err(IoError::format(path, "PBF data", b));
     }
     if d.coords.is_empty() && d.ways.is_empty() {
-        return Err(IoError::format(path, "PBF data", "no OSM elements found (empty or not an OSM PBF file)"));
+        return Err(IoError::format(
+            path,
+            "PBF data",
+            "no OSM elements found (empty or not an OSM PBF file)",
+        ));
     }
     Ok(d)
 }
@@ -286,22 +376,40 @@ pub fn classify(t: &Tags, is_area: bool) -> Option<(Layer, String)> {
             h if twin_model::roads::is_drivable_class(h) && !is_area => {
                 // Public motor traffic only, as routing networks define it (OSMnx's `drive`
                 // filter): private access, parking aisles and driveways are kept, but not routed.
-                let private = matches!(g("access"), Some("private" | "no" | "customers" | "delivery"))
-                    || matches!(g("motor_vehicle"), Some("no" | "private"))
+                let private = matches!(
+                    g("access"),
+                    Some("private" | "no" | "customers" | "delivery")
+                ) || matches!(g("motor_vehicle"), Some("no" | "private"))
                     || matches!(g("motorcar"), Some("no" | "private"))
-                    || matches!(g("service"), Some("parking_aisle" | "parking" | "driveway" | "private" | "emergency_access" | "drive-through"));
-                Some((Layer::TrafficRoad, if private { "road_private" } else { "road" }.into()))
+                    || matches!(
+                        g("service"),
+                        Some(
+                            "parking_aisle"
+                                | "parking"
+                                | "driveway"
+                                | "private"
+                                | "emergency_access"
+                                | "drive-through"
+                        )
+                    );
+                Some((
+                    Layer::TrafficRoad,
+                    if private { "road_private" } else { "road" }.into(),
+                ))
             }
-            "footway" | "path" | "pedestrian" | "cycleway" | "steps" | "track" | "bridleway" | "corridor" => {
-                Some((Layer::TrafficRoad, "path".into()))
-            }
+            "footway" | "path" | "pedestrian" | "cycleway" | "steps" | "track" | "bridleway"
+            | "corridor" => Some((Layer::TrafficRoad, "path".into())),
             _ => None,
         };
     }
     if g("building").is_some_and(|b| b != "no") {
         return Some((Layer::Building, "building".into()));
     }
-    if g("natural") == Some("water") || g("water").is_some() || g("waterway") == Some("riverbank") || matches!(g("landuse"), Some("reservoir" | "basin")) {
+    if g("natural") == Some("water")
+        || g("water").is_some()
+        || g("waterway") == Some("riverbank")
+        || matches!(g("landuse"), Some("reservoir" | "basin"))
+    {
         return Some((Layer::Environment, "water".into()));
     }
     if let Some(w @ ("river" | "stream" | "canal" | "drain" | "ditch")) = g("waterway") {
@@ -309,13 +417,15 @@ pub fn classify(t: &Tags, is_area: bool) -> Option<(Layer, String)> {
     }
     if let Some(a) = g("amenity") {
         let k = match a {
-            "hospital" | "clinic" | "doctors" | "school" | "university" | "college" | "kindergarten" | "library"
-            | "community_centre" | "social_facility" | "arts_centre" | "theatre" | "place_of_worship" => {
-                Some((Layer::PublicService, a))
-            }
+            "hospital" | "clinic" | "doctors" | "school" | "university" | "college"
+            | "kindergarten" | "library" | "community_centre" | "social_facility"
+            | "arts_centre" | "theatre" | "place_of_worship" => Some((Layer::PublicService, a)),
             "police" | "fire_station" => Some((Layer::Security, a)),
-            "parking" | "bus_station" | "fuel" | "charging_station" => Some((Layer::TrafficRoad, a)),
-            "marketplace" | "restaurant" | "cafe" | "bank" | "fast_food" | "bar" | "pub" | "pharmacy" => Some((Layer::Economic, a)),
+            "parking" | "bus_station" | "fuel" | "charging_station" => {
+                Some((Layer::TrafficRoad, a))
+            }
+            "marketplace" | "restaurant" | "cafe" | "bank" | "fast_food" | "bar" | "pub"
+            | "pharmacy" => Some((Layer::Economic, a)),
             _ => None,
         };
         if let Some((l, k)) = k {
@@ -325,28 +435,60 @@ pub fn classify(t: &Tags, is_area: bool) -> Option<(Layer, String)> {
     if g("healthcare").is_some() {
         return Some((Layer::PublicService, "healthcare".into()));
     }
-    if let Some(p) = g("power") {
-        if matches!(p, "substation" | "transformer" | "plant" | "generator" | "line" | "minor_line" | "cable") {
-            return Some((Layer::Utility, p.to_string()));
-        }
+    if let Some(p) = g("power").filter(|p| {
+        matches!(
+            *p,
+            "substation" | "transformer" | "plant" | "generator" | "line" | "minor_line" | "cable"
+        )
+    }) {
+        return Some((Layer::Utility, p.to_string()));
     }
     if g("man_made") == Some("surveillance") {
         return Some((Layer::Security, "camera".into()));
     }
-    if g("telecom").is_some() || g("communication:mobile_phone").is_some() || (matches!(g("man_made"), Some("mast" | "tower")) && g("tower:type") == Some("communication")) {
+    if g("telecom").is_some()
+        || g("communication:mobile_phone").is_some()
+        || (matches!(g("man_made"), Some("mast" | "tower"))
+            && g("tower:type") == Some("communication"))
+    {
         return Some((Layer::DigitalInfrastructure, "telecom".into()));
     }
-    if let Some(v) = g("leisure").filter(|v| matches!(*v, "park" | "garden" | "playground" | "nature_reserve")) {
+    if let Some(v) =
+        g("leisure").filter(|v| matches!(*v, "park" | "garden" | "playground" | "nature_reserve"))
+    {
         return Some((Layer::Green, v.to_string()));
     }
-    if let Some(v) = g("landuse").filter(|v| matches!(*v, "grass" | "forest" | "recreation_ground" | "village_green" | "meadow" | "cemetery")) {
+    if let Some(v) = g("landuse").filter(|v| {
+        matches!(
+            *v,
+            "grass" | "forest" | "recreation_ground" | "village_green" | "meadow" | "cemetery"
+        )
+    }) {
         return Some((Layer::Green, v.to_string()));
     }
-    if let Some(v) = g("natural").filter(|v| matches!(*v, "wood" | "tree" | "tree_row" | "scrub" | "grassland")) {
+    if let Some(v) =
+        g("natural").filter(|v| matches!(*v, "wood" | "tree" | "tree_row" | "scrub" | "grassland"))
+    {
         return Some((Layer::Green, v.to_string()));
     }
-    if g("shop").is_some() || g("office").is_some() || g("craft").is_some() || matches!(g("tourism"), Some("hotel" | "guest_house" | "hostel")) {
-        return Some((Layer::Economic, if g("shop").is_some() { "shop" } else if g("office").is_some() { "office" } else if g("craft").is_some() { "craft" } else { "hotel" }.into()));
+    if g("shop").is_some()
+        || g("office").is_some()
+        || g("craft").is_some()
+        || matches!(g("tourism"), Some("hotel" | "guest_house" | "hostel"))
+    {
+        return Some((
+            Layer::Economic,
+            if g("shop").is_some() {
+                "shop"
+            } else if g("office").is_some() {
+                "office"
+            } else if g("craft").is_some() {
+                "craft"
+            } else {
+                "hotel"
+            }
+            .into(),
+        ));
     }
     if matches!(g("landuse"), Some("commercial" | "retail")) {
         return Some((Layer::Economic, "commercial_area".into()));
@@ -361,7 +503,11 @@ pub fn classify(t: &Tags, is_area: bool) -> Option<(Layer, String)> {
 }
 
 fn first_number(s: &str) -> Option<f64> {
-    let t: String = s.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let t: String = s
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     t.parse().ok()
 }
 
@@ -388,7 +534,8 @@ fn attrs_for(kind: &str, t: &Tags, f: &mut Feature) {
                 f.attrs.insert("highway".into(), h.into());
             }
             if let Some(l) = tag(t, "lanes").and_then(first_number).filter(|l| *l >= 1.0) {
-                f.attrs.insert("lanes".into(), AttrValue::Int(l.round() as i64));
+                f.attrs
+                    .insert("lanes".into(), AttrValue::Int(l.round() as i64));
             }
             if let Some(s) = tag(t, "maxspeed").and_then(parse_maxspeed) {
                 f.attrs.insert("maxspeed_kmh".into(), AttrValue::Real(s));
@@ -402,21 +549,32 @@ fn attrs_for(kind: &str, t: &Tags, f: &mut Feature) {
                 f.attrs.insert("ref".into(), r.into());
             }
             if let Some(ow) = tag(t, "__oneway") {
-                f.attrs.insert("oneway".into(), AttrValue::Bool(ow == "true"));
+                f.attrs
+                    .insert("oneway".into(), AttrValue::Bool(ow == "true"));
             }
         }
         "building" => {
-            f.attrs.insert("building".into(), tag(t, "building").unwrap_or("yes").into());
+            f.attrs.insert(
+                "building".into(),
+                tag(t, "building").unwrap_or("yes").into(),
+            );
             let levels = tag(t, "building:levels").and_then(first_number);
             if let Some(l) = levels {
-                f.attrs.insert("levels".into(), AttrValue::Int(l.round() as i64));
+                f.attrs
+                    .insert("levels".into(), AttrValue::Int(l.round() as i64));
             }
-            if let Some(h) = tag(t, "height").and_then(first_number).or(levels.map(|l| l * 3.3)) {
+            if let Some(h) = tag(t, "height")
+                .and_then(first_number)
+                .or(levels.map(|l| l * 3.3))
+            {
                 f.attrs.insert("height_m".into(), AttrValue::Real(h));
             }
         }
         _ => {
-            for k in ["amenity", "power", "leisure", "landuse", "natural", "waterway", "shop", "office", "voltage", "operator", "capacity"] {
+            for k in [
+                "amenity", "power", "leisure", "landuse", "natural", "waterway", "shop", "office",
+                "voltage", "operator", "capacity",
+            ] {
                 if let Some(v) = tag(t, k) {
                     f.attrs.insert(k.into(), v.into());
                 }
@@ -432,7 +590,12 @@ fn assemble_rings(mut parts: Vec<Vec<i64>>) -> (Vec<Vec<i64>>, usize) {
     while let Some(mut cur) = parts.pop() {
         while cur.len() > 1 && cur.first() != cur.last() {
             let end = *cur.last().unwrap();
-            let Some(i) = parts.iter().position(|p| p.first() == Some(&end) || p.last() == Some(&end)) else { break };
+            let Some(i) = parts
+                .iter()
+                .position(|p| p.first() == Some(&end) || p.last() == Some(&end))
+            else {
+                break;
+            };
             let mut p = parts.swap_remove(i);
             if p.first() != Some(&end) {
                 p.reverse();
@@ -467,7 +630,11 @@ pub struct OsmImportReport {
 }
 
 /// Builds a city from parsed OSM data.
-pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(City, OsmImportReport)> {
+pub fn to_city(
+    d: &OsmData,
+    opts: &OsmImportOptions,
+    path: &Path,
+) -> Result<(City, OsmImportReport)> {
     let mut rep = OsmImportReport::default();
     if d.coords.is_empty() {
         return Err(IoError::format(path, "nodes", "the file holds no nodes"));
@@ -477,50 +644,95 @@ pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(Cit
     let mut lats: Vec<f64> = d.coords.values().map(|c| c[1]).collect();
     lons.sort_by(f64::total_cmp);
     lats.sort_by(f64::total_cmp);
-    let crs = opts.crs.unwrap_or_else(|| Crs::metric_for(lons[lons.len() / 2], lats[lats.len() / 2]));
+    let crs = opts
+        .crs
+        .unwrap_or_else(|| Crs::metric_for(lons[lons.len() / 2], lats[lats.len() / 2]));
     let rp = Reprojector::new(Crs::WGS84, crs, &path.display().to_string())?;
     let mut ids: Vec<i64> = d.coords.keys().copied().collect();
     ids.sort_unstable();
     let mut xs: Vec<f64> = ids.iter().map(|i| d.coords[i][0]).collect();
     let mut ys: Vec<f64> = ids.iter().map(|i| d.coords[i][1]).collect();
     rp.transform(&mut xs, &mut ys)?;
-    let xy: HashMap<i64, [f64; 2]> = ids.iter().enumerate().map(|(k, i)| (*i, [xs[k], ys[k]])).collect();
-    let name = opts.name.clone().unwrap_or_else(|| path.file_stem().unwrap_or_default().to_string_lossy().trim_end_matches(".osm").to_string());
+    let xy: HashMap<i64, [f64; 2]> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, i)| (*i, [xs[k], ys[k]]))
+        .collect();
+    let name = opts.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .trim_end_matches(".osm")
+            .to_string()
+    });
     let mut city = City::new(&name, crs);
-    city.metadata.insert("source".into(), format!("OpenStreetMap: {}", path.file_name().unwrap_or_default().to_string_lossy()));
-    city.metadata.insert("licence".into(), "ODbL 1.0, © OpenStreetMap contributors".into());
+    city.metadata.insert(
+        "source".into(),
+        format!(
+            "OpenStreetMap: {}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ),
+    );
+    city.metadata.insert(
+        "licence".into(),
+        "ODbL 1.0, © OpenStreetMap contributors".into(),
+    );
     let mut per_layer: BTreeMap<Layer, Vec<Feature>> = BTreeMap::new();
-    let mut push = |layer: Layer, kind: String, osm_type: &str, id: i64, t: &Tags, g: Geometry<f64>| {
-        let tn = match osm_type { "node" => 0, "way" => 1, _ => 2 };
-        let mut f = Feature::new(FeatureId(id * 4 + tn), &kind, layer.default_owner(), g);
-        f.name = tag(t, "name").map(str::to_string);
-        f.attrs.insert("osm_id".into(), AttrValue::Int(id));
-        f.attrs.insert("osm_type".into(), osm_type.into());
-        attrs_for(&kind, t, &mut f);
-        per_layer.entry(layer).or_default().push(f);
-    };
+    let mut push =
+        |layer: Layer, kind: String, osm_type: &str, id: i64, t: &Tags, g: Geometry<f64>| {
+            let tn = match osm_type {
+                "node" => 0,
+                "way" => 1,
+                _ => 2,
+            };
+            let mut f = Feature::new(FeatureId(id * 4 + tn), &kind, layer.default_owner(), g);
+            f.name = tag(t, "name").map(str::to_string);
+            f.attrs.insert("osm_id".into(), AttrValue::Int(id));
+            f.attrs.insert("osm_type".into(), osm_type.into());
+            attrs_for(&kind, t, &mut f);
+            per_layer.entry(layer).or_default().push(f);
+        };
     for n in &d.nodes {
         if let Some((layer, kind)) = classify(&n.tags, false) {
             let p = xy[&n.id];
-            push(layer, kind, "node", n.id, &n.tags, Point::new(p[0], p[1]).into());
+            push(
+                layer,
+                kind,
+                "node",
+                n.id,
+                &n.tags,
+                Point::new(p[0], p[1]).into(),
+            );
         }
     }
-    let way_pts = |refs: &[i64]| -> Option<Vec<(f64, f64)>> { refs.iter().map(|r| xy.get(r).map(|p| (p[0], p[1]))).collect() };
+    let way_pts = |refs: &[i64]| -> Option<Vec<(f64, f64)>> {
+        refs.iter()
+            .map(|r| xy.get(r).map(|p| (p[0], p[1])))
+            .collect()
+    };
     let ways_by_id: HashMap<i64, &OsmWay> = d.ways.iter().map(|w| (w.id, w)).collect();
     for w in &d.ways {
         let closed = w.refs.len() >= 4 && w.refs.first() == w.refs.last();
         let area_tag = tag(&w.tags, "area");
-        let is_area = closed && area_tag != Some("no") && (tag(&w.tags, "highway").is_none() || area_tag == Some("yes"));
-        let Some((layer, mut kind)) = classify(&w.tags, is_area) else { continue };
+        let is_area = closed
+            && area_tag != Some("no")
+            && (tag(&w.tags, "highway").is_none() || area_tag == Some("yes"));
+        let Some((layer, mut kind)) = classify(&w.tags, is_area) else {
+            continue;
+        };
         let mut pts = match way_pts(&w.refs) {
             Some(p) => p,
             None if is_area => {
-                *rep.skipped.entry("area with nodes missing from the extract".into()).or_default() += 1;
+                *rep.skipped
+                    .entry("area with nodes missing from the extract".into())
+                    .or_default() += 1;
                 continue;
             }
             None => {
                 // A line clipped by the extract: keep its longest run of present nodes.
-                *rep.skipped.entry("line clipped by the extract (longest part kept)".into()).or_default() += 1;
+                *rep.skipped
+                    .entry("line clipped by the extract (longest part kept)".into())
+                    .or_default() += 1;
                 let mut best: Vec<(f64, f64)> = Vec::new();
                 let mut run: Vec<(f64, f64)> = Vec::new();
                 for r in &w.refs {
@@ -541,10 +753,26 @@ pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(Cit
             }
         };
         if pts.len() < 2 {
-            *rep.skipped.entry("way with fewer than 2 nodes".into()).or_default() += 1;
+            *rep.skipped
+                .entry("way with fewer than 2 nodes".into())
+                .or_default() += 1;
             continue;
         }
-        let linear_kind = matches!(kind.as_str(), "road" | "road_private" | "path" | "line" | "minor_line" | "cable" | "river" | "stream" | "canal" | "drain" | "ditch" | "tree_row");
+        let linear_kind = matches!(
+            kind.as_str(),
+            "road"
+                | "road_private"
+                | "path"
+                | "line"
+                | "minor_line"
+                | "cable"
+                | "river"
+                | "stream"
+                | "canal"
+                | "drain"
+                | "ditch"
+                | "tree_row"
+        );
         let g: Geometry<f64> = if is_area && !linear_kind {
             Polygon::new(LineString::from(pts), vec![]).into()
         } else {
@@ -553,7 +781,9 @@ pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(Cit
                 let reverse = matches!(ow, Some("-1" | "reverse"));
                 let oneway = reverse
                     || matches!(ow, Some("yes" | "true" | "1"))
-                    || (ow.is_none() && (tag(&w.tags, "junction") == Some("roundabout") || tag(&w.tags, "highway") == Some("motorway")));
+                    || (ow.is_none()
+                        && (tag(&w.tags, "junction") == Some("roundabout")
+                            || tag(&w.tags, "highway") == Some("motorway")));
                 if reverse {
                     pts.reverse();
                 }
@@ -571,10 +801,14 @@ pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(Cit
         push(layer, kind, "way", w.id, &w.tags, g);
     }
     for r in &d.relations {
-        if !matches!(tag(&r.tags, "type"), Some("multipolygon" | "boundary")) || tag(&r.tags, "type") == Some("boundary") {
+        if !matches!(tag(&r.tags, "type"), Some("multipolygon" | "boundary"))
+            || tag(&r.tags, "type") == Some("boundary")
+        {
             continue;
         }
-        let Some((layer, kind)) = classify(&r.tags, true) else { continue };
+        let Some((layer, kind)) = classify(&r.tags, true) else {
+            continue;
+        };
         let mut outers = Vec::new();
         let mut inners = Vec::new();
         let mut missing = false;
@@ -596,10 +830,16 @@ pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(Cit
         let (outer_rings, open1) = assemble_rings(outers);
         let (inner_rings, open2) = assemble_rings(inners);
         if missing || open1 + open2 > 0 {
-            *rep.skipped.entry("multipolygon with missing members or open rings (kept what closes)".into()).or_default() += 1;
+            *rep.skipped
+                .entry("multipolygon with missing members or open rings (kept what closes)".into())
+                .or_default() += 1;
         }
         let to_ls = |ring: &Vec<i64>| way_pts(ring).map(LineString::from);
-        let mut polys: Vec<Polygon<f64>> = outer_rings.iter().filter_map(to_ls).map(|ls| Polygon::new(ls, vec![])).collect();
+        let mut polys: Vec<Polygon<f64>> = outer_rings
+            .iter()
+            .filter_map(to_ls)
+            .map(|ls| Polygon::new(ls, vec![]))
+            .collect();
         for ir in inner_rings.iter().filter_map(to_ls) {
             let p0 = Point::from(ir.0[0]);
             if let Some(poly) = polys.iter_mut().find(|p| p.contains(&p0)) {
@@ -609,7 +849,11 @@ pub fn to_city(d: &OsmData, opts: &OsmImportOptions, path: &Path) -> Result<(Cit
         if polys.is_empty() {
             continue;
         }
-        let g: Geometry<f64> = if polys.len() == 1 { polys.pop().unwrap().into() } else { MultiPolygon::new(polys).into() };
+        let g: Geometry<f64> = if polys.len() == 1 {
+            polys.pop().unwrap().into()
+        } else {
+            MultiPolygon::new(polys).into()
+        };
         push(layer, kind, "relation", r.id, &r.tags, g);
     }
     for (layer, feats) in per_layer {
@@ -672,12 +916,30 @@ mod tests {
 
     #[test]
     fn malformed_xml_names_the_line() {
-        let bad = SMALL.replace(r#"lat="21.0310" lon="105.8510""#, r#"lat="north" lon="105.8510""#);
-        let e = parse_xml(&bad, Path::new("bad.osm")).unwrap_err().to_string();
-        assert!(e.contains("bad.osm") && e.contains("line 5") && e.contains("'lat'") && e.contains("north"), "{e}");
-        let e = parse_xml("<osm><node id=\"1\" lat=\"1\" lon=\"2\"></way></osm>", Path::new("x.osm")).unwrap_err().to_string();
+        let bad = SMALL.replace(
+            r#"lat="21.0310" lon="105.8510""#,
+            r#"lat="north" lon="105.8510""#,
+        );
+        let e = parse_xml(&bad, Path::new("bad.osm"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.osm")
+                && e.contains("line 5")
+                && e.contains("'lat'")
+                && e.contains("north"),
+            "{e}"
+        );
+        let e = parse_xml(
+            "<osm><node id=\"1\" lat=\"1\" lon=\"2\"></way></osm>",
+            Path::new("x.osm"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("x.osm") && e.contains("malformed XML"), "{e}");
-        let e = parse_pbf(b"\x00\x00\x00\x0dOSMHeader garbage", Path::new("t.pbf")).unwrap_err().to_string();
+        let e = parse_pbf(b"\x00\x00\x00\x0dOSMHeader garbage", Path::new("t.pbf"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.pbf") && e.contains("PBF"), "{e}");
     }
 

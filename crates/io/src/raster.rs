@@ -30,7 +30,11 @@ pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
         .geo_transform()
         .map_err(|e| gerr(path, "raster has no georeferencing", e))?;
     if gt[2] != 0.0 || gt[4] != 0.0 {
-        return Err(IoError::format(path, "geotransform", "rotated rasters are not supported"));
+        return Err(IoError::format(
+            path,
+            "geotransform",
+            "rotated rasters are not supported",
+        ));
     }
     if (gt[1].abs() - gt[5].abs()).abs() > 1e-9 * gt[1].abs() {
         return Err(IoError::format(
@@ -39,9 +43,11 @@ pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
             format!("cells must be square, got {} x {}", gt[1], gt[5].abs()),
         ));
     }
-    let srs = ds
-        .spatial_ref()
-        .map_err(|_| IoError::Crs { context: path.display().to_string(), crs: "(none)".into(), msg: "raster has no CRS".into() })?;
+    let srs = ds.spatial_ref().map_err(|_| IoError::Crs {
+        context: path.display().to_string(),
+        crs: "(none)".into(),
+        msg: "raster has no CRS".into(),
+    })?;
     let crs = epsg_of(&srs, &path.display().to_string())?;
     let band = ds.rasterband(1).map_err(|e| gerr(path, "no band 1", e))?;
     let (nx, ny) = ds.raster_size();
@@ -50,8 +56,20 @@ pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
         .read_as::<f32>((0, 0), (nx, ny), (nx, ny), None)
         .map_err(|e| gerr(path, "cannot read band 1", e))?;
     let data = buf.data().to_vec();
-    let (x0, y0, cell) = if gt[5] < 0.0 { (gt[0], gt[3], gt[1]) } else { (gt[0], gt[3] + gt[5] * ny as f64, gt[1]) };
-    let mut raster = Raster { nx, ny, x0, y0, cell, data, nodata };
+    let (x0, y0, cell) = if gt[5] < 0.0 {
+        (gt[0], gt[3], gt[1])
+    } else {
+        (gt[0], gt[3] + gt[5] * ny as f64, gt[1])
+    };
+    let mut raster = Raster {
+        nx,
+        ny,
+        x0,
+        y0,
+        cell,
+        data,
+        nodata,
+    };
     if gt[5] > 0.0 {
         // south-up: flip rows so row 0 is north
         let mut flipped = Vec::with_capacity(nx * ny);
@@ -66,7 +84,8 @@ pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
 /// Writes a raster as a single-band Float32 GeoTIFF (deflate-compressed), atomically.
 pub fn write_geotiff(r: &Raster, crs: Crs, path: &Path) -> Result<()> {
     crate::atomic::write_atomically(path, |tmp| {
-        let drv = DriverManager::get_driver_by_name("GTiff").map_err(|e| gerr(path, "GTiff driver", e))?;
+        let drv = DriverManager::get_driver_by_name("GTiff")
+            .map_err(|e| gerr(path, "GTiff driver", e))?;
         let opts = RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "TILED=YES"]);
         let mut ds = drv
             .create_with_band_type_with_options::<f32, _>(tmp, r.nx, r.ny, 1, &opts)
@@ -84,10 +103,12 @@ pub(crate) fn fill_dataset(ds: &mut Dataset, r: &Raster, crs: Crs, path: &Path) 
         .map_err(|e| gerr(path, "CRS", e))?;
     let mut band = ds.rasterband(1).map_err(|e| gerr(path, "band", e))?;
     if let Some(nd) = r.nodata {
-        band.set_no_data_value(Some(nd as f64)).map_err(|e| gerr(path, "nodata", e))?;
+        band.set_no_data_value(Some(nd as f64))
+            .map_err(|e| gerr(path, "nodata", e))?;
     }
     let mut buf = Buffer::new((r.nx, r.ny), r.data.clone());
-    band.write((0, 0), (r.nx, r.ny), &mut buf).map_err(|e| gerr(path, "cannot write band", e))?;
+    band.write((0, 0), (r.nx, r.ny), &mut buf)
+        .map_err(|e| gerr(path, "cannot write band", e))?;
     Ok(())
 }
 
@@ -106,28 +127,49 @@ pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Resu
     let mut ys = Vec::new();
     for i in 0..=20 {
         let t = i as f64 / 20.0;
-        for (x, y) in [(x0 + t * (x1 - x0), y0), (x0 + t * (x1 - x0), y1), (x0, y0 + t * (y1 - y0)), (x1, y0 + t * (y1 - y0))] {
+        for (x, y) in [
+            (x0 + t * (x1 - x0), y0),
+            (x0 + t * (x1 - x0), y1),
+            (x0, y0 + t * (y1 - y0)),
+            (x1, y0 + t * (y1 - y0)),
+        ] {
             xs.push(x);
             ys.push(y);
         }
     }
     fwd.transform(&mut xs, &mut ys)?;
-    let (minx, maxx) = xs.iter().fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
-    let (miny, maxy) = ys.iter().fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let (minx, maxx) = xs
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let (miny, maxy) = ys
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
     let cell = cell.unwrap_or_else(|| {
         let nxy = (s.nx * s.ny) as f64;
         ((maxx - minx) * (maxy - miny) / nxy).sqrt()
     });
-    if !(cell > 0.0) {
-        return Err(IoError::Invalid("DEM reprojection: cell size must be > 0".into()));
+    if cell.is_nan() || cell <= 0.0 {
+        return Err(IoError::Invalid(
+            "DEM reprojection: cell size must be > 0".into(),
+        ));
     }
     let nx = (((maxx - minx) / cell).ceil() as usize).max(1);
     let ny = (((maxy - miny) / cell).ceil() as usize).max(1);
     if nx * ny > 200_000_000 {
-        return Err(IoError::Invalid(format!("DEM reprojection would make {nx} x {ny} cells; give a coarser cell size")));
+        return Err(IoError::Invalid(format!(
+            "DEM reprojection would make {nx} x {ny} cells; give a coarser cell size"
+        )));
     }
     let nodata = s.nodata.unwrap_or(-9999.0);
-    let mut out = Raster { nx, ny, x0: minx, y0: maxy, cell, data: vec![nodata; nx * ny], nodata: Some(nodata) };
+    let mut out = Raster {
+        nx,
+        ny,
+        x0: minx,
+        y0: maxy,
+        cell,
+        data: vec![nodata; nx * ny],
+        nodata: Some(nodata),
+    };
     for r in 0..ny {
         let mut cx: Vec<f64> = (0..nx).map(|c| out.cell_center(c, r)[0]).collect();
         let mut cy: Vec<f64> = vec![out.cell_center(0, r)[1]; nx];

@@ -12,7 +12,11 @@ fn wgs84_geotiff_reprojects_onto_vn2000() {
     for row in 0..ny {
         for col in 0..nx {
             let [lon, lat] = r.cell_center(col, row);
-            r.set(col, row, (1000.0 * (lon - 105.84) + 500.0 * (lat - 21.02)) as f32);
+            r.set(
+                col,
+                row,
+                (1000.0 * (lon - 105.84) + 500.0 * (lat - 21.02)) as f32,
+            );
         }
     }
     r.nodata = Some(-9999.0);
@@ -39,9 +43,13 @@ fn wgs84_geotiff_reprojects_onto_vn2000() {
 
 #[test]
 fn real_luxembourg_dem_if_fetched() {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/testdata/elev.tif");
+    let p =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/testdata/elev.tif");
     if !p.exists() {
-        eprintln!("SKIP: {} missing (scripts/setup.sh extracts it from Debian r-cran-terra)", p.display());
+        eprintln!(
+            "SKIP: {} missing (scripts/setup.sh extracts it from Debian r-cran-terra)",
+            p.display()
+        );
         return;
     }
     let g = read_raster(&p).unwrap();
@@ -51,6 +59,9 @@ fn real_luxembourg_dem_if_fetched() {
     assert_eq!((s.min, s.max), (141.0, 547.0));
     let m = reproject_raster(&g, Crs::metric_for(6.1, 49.8), None).unwrap();
     let ms = m.stats().unwrap();
-    assert!(ms.min >= 140.0 && ms.max <= 547.0 && ms.valid > 4000, "{ms:?}");
+    assert!(
+        ms.min >= 140.0 && ms.max <= 547.0 && ms.valid > 4000,
+        "{ms:?}"
+    );
     assert!((m.cell - 700.0).abs() < 150.0, "cell {}", m.cell);
 }

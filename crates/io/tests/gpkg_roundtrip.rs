@@ -20,8 +20,10 @@ fn geometry() -> impl Strategy<Value = Geometry<f64>> {
         coord().prop_map(|(x, y)| Point::new(x, y).into()),
         prop::collection::vec(coord(), 2..8).prop_map(|v| LineString::from(v).into()),
         ring().prop_map(|r| Polygon::new(r, vec![]).into()),
-        prop::collection::vec(ring(), 1..3)
-            .prop_map(|rs| MultiPolygon::new(rs.into_iter().map(|r| Polygon::new(r, vec![])).collect()).into()),
+        prop::collection::vec(ring(), 1..3).prop_map(|rs| MultiPolygon::new(
+            rs.into_iter().map(|r| Polygon::new(r, vec![])).collect()
+        )
+        .into()),
     ]
 }
 
@@ -57,7 +59,11 @@ fn feature() -> impl Strategy<Value = (usize, Feature)> {
         1..i64::MAX / 4,
         "[a-z_]{1,10}",
         prop::option::of("[A-Za-z Hồàếđ]{0,16}"),
-        prop_oneof![Just(Department::Construction), Just(Department::Health), Just(Department::Other("EVN".into()))],
+        prop_oneof![
+            Just(Department::Construction),
+            Just(Department::Health),
+            Just(Department::Other("EVN".into()))
+        ],
         geometry(),
         attrs(),
     )
@@ -85,7 +91,15 @@ fn city_from(feats: Vec<(usize, Feature)>, dem: bool, state: Vec<(i64, f64)>) ->
         c.dem = Some(r);
     }
     for (t, v) in state {
-        c.record_state(FeatureKey { layer: Layer::Environment, id: FeatureId(3) }, t, "water_level_m", v);
+        c.record_state(
+            FeatureKey {
+                layer: Layer::Environment,
+                id: FeatureId(3),
+            },
+            t,
+            "water_level_m",
+            v,
+        );
     }
     c
 }
@@ -128,15 +142,26 @@ fn unwritable_output_is_an_error_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("missing-dir").join("city.gpkg");
     let e = write_city(&city, &p).unwrap_err().to_string();
-    assert!(e.contains("city.gpkg") && e.contains("does not exist"), "{e}");
+    assert!(
+        e.contains("city.gpkg") && e.contains("does not exist"),
+        "{e}"
+    );
     // A bad feature id fails before anything is written, and an existing file is untouched.
     let good = dir.path().join("good.gpkg");
     std::fs::write(&good, b"old").unwrap();
     let mut bad = city_from(vec![], false, vec![]);
-    bad.layer_mut(Layer::Green).insert(Feature::new(FeatureId(-4), "tree", Department::Construction, Point::new(1.0, 2.0).into()));
+    bad.layer_mut(Layer::Green).insert(Feature::new(
+        FeatureId(-4),
+        "tree",
+        Department::Construction,
+        Point::new(1.0, 2.0).into(),
+    ));
     let e = write_city(&bad, &good).unwrap_err().to_string();
     assert!(e.contains("feature -4"), "{e}");
     assert_eq!(std::fs::read(&good).unwrap(), b"old");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }

@@ -54,7 +54,11 @@ impl Crs {
         } else {
             let zone = (((lon + 180.0) / 6.0).floor() as i64).clamp(0, 59) as u32 + 1;
             Crs {
-                epsg: if lat >= 0.0 { 32600 + zone } else { 32700 + zone },
+                epsg: if lat >= 0.0 {
+                    32600 + zone
+                } else {
+                    32700 + zone
+                },
             }
         }
     }
@@ -167,7 +171,13 @@ impl City {
     }
 
     /// The series of one quantity of one feature within `[t0, t1]`.
-    pub fn state_series(&self, key: FeatureKey, quantity: &str, t0: i64, t1: i64) -> Vec<(i64, f64)> {
+    pub fn state_series(
+        &self,
+        key: FeatureKey,
+        quantity: &str,
+        t0: i64,
+        t1: i64,
+    ) -> Vec<(i64, f64)> {
         self.state
             .iter()
             .filter(|s| s.key == key && s.quantity == quantity && s.t >= t0 && s.t <= t1)
@@ -179,8 +189,7 @@ impl City {
     pub fn state_at(&self, key: FeatureKey, quantity: &str, t: i64) -> Option<f64> {
         self.state
             .iter()
-            .filter(|s| s.key == key && s.quantity == quantity && s.t <= t)
-            .next_back()
+            .rfind(|s| s.key == key && s.quantity == quantity && s.t <= t)
             .map(|s| s.value)
     }
 
@@ -208,11 +217,17 @@ mod tests {
     #[test]
     fn state_is_sorted_and_queryable() {
         let mut c = City::new("t", Crs::VN2000_UTM48N);
-        let k = FeatureKey { layer: Layer::Environment, id: FeatureId(7) };
+        let k = FeatureKey {
+            layer: Layer::Environment,
+            id: FeatureId(7),
+        };
         c.record_state(k, 300, "water_level_m", 2.0);
         c.record_state(k, 100, "water_level_m", 1.0);
         c.record_state(k, 200, "water_level_m", 1.5);
-        assert_eq!(c.state_series(k, "water_level_m", 0, 250), vec![(100, 1.0), (200, 1.5)]);
+        assert_eq!(
+            c.state_series(k, "water_level_m", 0, 250),
+            vec![(100, 1.0), (200, 1.5)]
+        );
         assert_eq!(c.state_at(k, "water_level_m", 250), Some(1.5));
         assert_eq!(c.state_at(k, "water_level_m", 50), None);
         assert_eq!(c.layers().count(), 11);

@@ -115,7 +115,9 @@ impl Shape {
     pub fn height(&self) -> f64 {
         match *self {
             Shape::Circular { d } => d,
-            Shape::RectClosed { h, .. } | Shape::RectOpen { h, .. } | Shape::Trapezoidal { h, .. } => h,
+            Shape::RectClosed { h, .. }
+            | Shape::RectOpen { h, .. }
+            | Shape::Trapezoidal { h, .. } => h,
         }
     }
 }
@@ -275,15 +277,32 @@ impl DrainageNetwork {
     pub fn from_layer(layer: &LayerData) -> Result<DrainageNetwork, NetworkError> {
         let mut net = DrainageNetwork::default();
         let mut by_name: HashMap<String, DrainNodeId> = HashMap::new();
-        for f in layer.features().iter().filter(|f| NODE_KINDS.contains(&f.kind.as_str())) {
-            let name = f.name.clone().ok_or_else(|| err(f, "name", "missing (nodes are referenced by name)"))?;
+        for f in layer
+            .features()
+            .iter()
+            .filter(|f| NODE_KINDS.contains(&f.kind.as_str()))
+        {
+            let name = f
+                .name
+                .clone()
+                .ok_or_else(|| err(f, "name", "missing (nodes are referenced by name)"))?;
             let invert = need(f, "invert_m")?;
             let kind = match f.kind.as_str() {
-                "storage" => DrainNodeKind::Storage { area_m2: positive(f, "area_m2")? },
+                "storage" => DrainNodeKind::Storage {
+                    area_m2: positive(f, "area_m2")?,
+                },
                 "outfall" => match f.text("outfall_type").unwrap_or("free") {
                     "free" => DrainNodeKind::Outfall { stage_m: None },
-                    "fixed" => DrainNodeKind::Outfall { stage_m: Some(need(f, "stage_m")?) },
-                    other => return Err(err(f, "outfall_type", format!("expected free or fixed, got '{other}'"))),
+                    "fixed" => DrainNodeKind::Outfall {
+                        stage_m: Some(need(f, "stage_m")?),
+                    },
+                    other => {
+                        return Err(err(
+                            f,
+                            "outfall_type",
+                            format!("expected free or fixed, got '{other}'"),
+                        ));
+                    }
                 },
                 _ => DrainNodeKind::Junction,
             };
@@ -292,7 +311,11 @@ impl DrainageNetwork {
                 _ => need(f, "rim_m")?,
             };
             if rim < invert {
-                return Err(err(f, "rim_m", format!("rim {rim} is below invert {invert}")));
+                return Err(err(
+                    f,
+                    "rim_m",
+                    format!("rim {rim} is below invert {invert}"),
+                ));
             }
             let pos = f
                 .geometry
@@ -303,21 +326,43 @@ impl DrainageNetwork {
             if by_name.insert(name.clone(), id).is_some() {
                 return Err(err(f, "name", format!("duplicate node name '{name}'")));
             }
-            net.nodes.push(DrainNode { name, feature: f.id, kind, pos, invert_m: invert, rim_m: rim });
+            net.nodes.push(DrainNode {
+                name,
+                feature: f.id,
+                kind,
+                pos,
+                invert_m: invert,
+                rim_m: rim,
+            });
         }
         let node_ref = |f: &Feature, field: &str| -> Result<DrainNodeId, NetworkError> {
-            let n = f.text(field).ok_or_else(|| err(f, field, "missing (a node name is required)"))?;
-            by_name.get(n).copied().ok_or_else(|| err(f, field, format!("no node named '{n}'")))
+            let n = f
+                .text(field)
+                .ok_or_else(|| err(f, field, "missing (a node name is required)"))?;
+            by_name
+                .get(n)
+                .copied()
+                .ok_or_else(|| err(f, field, format!("no node named '{n}'")))
         };
         for f in layer.features() {
-            let name = || f.name.clone().unwrap_or_else(|| format!("{}{}", f.kind, f.id.0));
+            let name = || {
+                f.name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}{}", f.kind, f.id.0))
+            };
             match f.kind.as_str() {
                 "conduit" => {
                     let g1 = positive(f, "geom1_m")?;
                     let shape = match f.text("shape").unwrap_or("circular") {
                         "circular" => Shape::Circular { d: g1 },
-                        "rect_closed" => Shape::RectClosed { h: g1, w: positive(f, "geom2_m")? },
-                        "rect_open" => Shape::RectOpen { h: g1, w: positive(f, "geom2_m")? },
+                        "rect_closed" => Shape::RectClosed {
+                            h: g1,
+                            w: positive(f, "geom2_m")?,
+                        },
+                        "rect_open" => Shape::RectOpen {
+                            h: g1,
+                            w: positive(f, "geom2_m")?,
+                        },
                         "trapezoidal" => Shape::Trapezoidal {
                             h: g1,
                             w: need(f, "geom2_m")?.max(0.0),
@@ -330,7 +375,13 @@ impl DrainageNetwork {
                         Some(l) => return Err(err(f, "length_m", format!("must be > 0, got {l}"))),
                         None => match &f.geometry {
                             geo::Geometry::LineString(ls) => geo::Euclidean.length(ls),
-                            _ => return Err(err(f, "length_m", "missing and geometry is not a line")),
+                            _ => {
+                                return Err(err(
+                                    f,
+                                    "length_m",
+                                    "missing and geometry is not a line",
+                                ));
+                            }
                         },
                     };
                     net.conduits.push(Conduit {
@@ -360,10 +411,23 @@ impl DrainageNetwork {
                     kind: f.kind.clone(),
                     from: node_ref(f, "from_node")?,
                     to: node_ref(f, "to_node")?,
-                    height_m: if f.kind == "weir" { need(f, "crest_m")? } else { positive(f, "geom1_m")? },
-                    width_m: if f.kind == "weir" { positive(f, "length_m")? } else { positive(f, "geom2_m")? },
-                    discharge_coeff: f.num("discharge_coeff").unwrap_or(if f.kind == "weir" { 1.84 } else { 0.65 }),
-                    open: f.kind == "weir" || !matches!(f.attrs.get("open"), Some(crate::AttrValue::Bool(false))),
+                    height_m: if f.kind == "weir" {
+                        need(f, "crest_m")?
+                    } else {
+                        positive(f, "geom1_m")?
+                    },
+                    width_m: if f.kind == "weir" {
+                        positive(f, "length_m")?
+                    } else {
+                        positive(f, "geom2_m")?
+                    },
+                    discharge_coeff: f.num("discharge_coeff").unwrap_or(if f.kind == "weir" {
+                        1.84
+                    } else {
+                        0.65
+                    }),
+                    open: f.kind == "weir"
+                        || !matches!(f.attrs.get("open"), Some(crate::AttrValue::Bool(false))),
                 }),
                 "subcatchment" => {
                     let area = match f.num("area_m2") {
@@ -391,7 +455,10 @@ impl DrainageNetwork {
 
     /// Node by name.
     pub fn node_by_name(&self, name: &str) -> Option<DrainNodeId> {
-        self.nodes.iter().position(|n| n.name == name).map(|i| DrainNodeId(i as u32))
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(|i| DrainNodeId(i as u32))
     }
 
     /// Total pump capacity, m³/s.
@@ -401,7 +468,10 @@ impl DrainageNetwork {
 
     /// Number of outfalls.
     pub fn outfall_count(&self) -> usize {
-        self.nodes.iter().filter(|n| matches!(n.kind, DrainNodeKind::Outfall { .. })).count()
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n.kind, DrainNodeKind::Outfall { .. }))
+            .count()
     }
 }
 
@@ -412,10 +482,15 @@ mod tests {
     use geo::{LineString, point};
 
     fn node(id: i64, kind: &str, name: &str, x: f64, inv: f64, rim: f64) -> Feature {
-        Feature::new(FeatureId(id), kind, Department::Construction, point!(x: x, y: 0.0).into())
-            .with_name(name)
-            .with("invert_m", inv)
-            .with("rim_m", rim)
+        Feature::new(
+            FeatureId(id),
+            kind,
+            Department::Construction,
+            point!(x: x, y: 0.0).into(),
+        )
+        .with_name(name)
+        .with("invert_m", inv)
+        .with("rim_m", rim)
     }
 
     #[test]
@@ -447,6 +522,9 @@ mod tests {
         l.insert(c.with("to_node", "nowhere"));
         let e = DrainageNetwork::from_layer(&l).unwrap_err();
         assert_eq!(e.field, "to_node");
-        assert!(e.to_string().contains("feature 3") && e.to_string().contains("nowhere"), "{e}");
+        assert!(
+            e.to_string().contains("feature 3") && e.to_string().contains("nowhere"),
+            "{e}"
+        );
     }
 }

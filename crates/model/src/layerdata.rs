@@ -201,7 +201,12 @@ mod tests {
             LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
             vec![],
         );
-        Feature::new(FeatureId(id), "building", Department::Construction, poly.into())
+        Feature::new(
+            FeatureId(id),
+            "building",
+            Department::Construction,
+            poly.into(),
+        )
     }
 
     #[test]
@@ -216,7 +221,11 @@ mod tests {
             Department::Construction,
             point!(x: 5.0, y: 50.0).into(),
         ));
-        let hits: Vec<i64> = l.query_bbox([15.0, -1.0], [45.0, 1.0]).iter().map(|f| f.id.0).collect();
+        let hits: Vec<i64> = l
+            .query_bbox([15.0, -1.0], [45.0, 1.0])
+            .iter()
+            .map(|f| f.id.0)
+            .collect();
         assert_eq!(hits, vec![1, 2]);
         assert_eq!(l.query_point([25.0, 5.0], 0.0)[0].id, FeatureId(1));
         assert!(l.query_point([15.0, 5.0], 0.0).is_empty());

@@ -74,7 +74,7 @@ impl Raster {
         let c = ((x - self.x0) / self.cell).floor();
         let r = ((self.y0 - y) / self.cell).floor();
         (c >= 0.0 && r >= 0.0 && (c as usize) < self.nx && (r as usize) < self.ny)
-            .then(|| (c as usize, r as usize))
+            .then_some((c as usize, r as usize))
     }
 
     /// Bilinear interpolation between cell centres; `None` outside or next to nodata.

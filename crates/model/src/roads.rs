@@ -152,7 +152,10 @@ impl RoadGraph {
             let (def_lanes, def_speed, sat) = class_defaults(&class);
             let oneway = matches!(f.attrs.get("oneway"), Some(crate::AttrValue::Bool(true)))
                 || f.num("oneway") == Some(1.0);
-            let total_lanes = f.num("lanes").filter(|l| *l >= 1.0).map(|l| l.round() as u32);
+            let total_lanes = f
+                .num("lanes")
+                .filter(|l| *l >= 1.0)
+                .map(|l| l.round() as u32);
             let lanes = match (total_lanes, oneway) {
                 (Some(t), true) => t,
                 (Some(t), false) => (t / 2).max(1),
@@ -165,7 +168,8 @@ impl RoadGraph {
             let mut start = 0usize;
             let pts = &ls.0;
             for i in 1..pts.len() {
-                let is_node = i == pts.len() - 1 || uses.get(&key(pts[i])).copied().unwrap_or(0) >= 2;
+                let is_node =
+                    i == pts.len() - 1 || uses.get(&key(pts[i])).copied().unwrap_or(0) >= 2;
                 if !is_node {
                     continue;
                 }
@@ -378,17 +382,19 @@ mod tests {
         let mut l = LayerData::new(Layer::TrafficRoad);
         // A two-way road crossing another at (100, 0), which is an interior vertex of both.
         l.insert(road(1, &[(0.0, 0.0), (100.0, 0.0), (200.0, 0.0)], false));
-        l.insert(road(2, &[(100.0, -100.0), (100.0, 0.0), (100.0, 100.0)], false));
+        l.insert(road(
+            2,
+            &[(100.0, -100.0), (100.0, 0.0), (100.0, 100.0)],
+            false,
+        ));
         // A one-way spur that leaves and never returns.
         l.insert(road(3, &[(200.0, 0.0), (300.0, 0.0)], true).with("lanes", 2i64));
-        l.insert(
-            Feature::new(
-                FeatureId(9),
-                "traffic_signals",
-                Department::Construction,
-                geo::Point::new(101.0, 1.0).into(),
-            ),
-        );
+        l.insert(Feature::new(
+            FeatureId(9),
+            "traffic_signals",
+            Department::Construction,
+            geo::Point::new(101.0, 1.0).into(),
+        ));
         let g = RoadGraph::from_layer(&l);
         assert_eq!(g.nodes.len(), 6);
         assert_eq!(g.links.len(), 9);
