@@ -368,7 +368,7 @@ pub fn info_text(c: &City) -> String {
         let (frac, _) = g.largest_scc();
         let km: f64 = g.links.iter().map(|l| l.length_m).sum::<f64>() / 1000.0;
         s += &format!(
-            "Road graph / Mạng đường: {} nodes, {} directed links ({km:.1} lane-direction km), {} signalised junctions, largest strongly connected component {:.1} % of links\n",
+            "Road graph / Mạng đường: {} nodes, {} directed links ({km:.1} km), {} signalised junctions, largest strongly connected component {:.1} % of links\n",
             g.nodes.len(),
             g.links.len(),
             g.signal_count(),
