@@ -348,4 +348,69 @@ mod tests {
             .to_string();
         assert!(e.contains("notjson.geojson"), "{e}");
     }
+
+    #[test]
+    fn shapefile_import_and_missing_prj() {
+        use gdal::vector::{LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+        let d = tempfile::tempdir().unwrap();
+        let make = |name: &str, with_srs: bool| {
+            let p = d.path().join(name);
+            let drv = gdal::DriverManager::get_driver_by_name("ESRI Shapefile").unwrap();
+            let mut ds = drv.create_vector_only(&p).unwrap();
+            let srs = crate::crs::spatial_ref(Crs::WGS84, "t").unwrap();
+            {
+                let lyr = ds
+                    .create_layer(LayerOptions {
+                        name: "trees",
+                        srs: with_srs.then_some(&srs),
+                        ty: OGRwkbGeometryType::wkbPoint,
+                        options: Some(&["ENCODING=UTF-8"]),
+                    })
+                    .unwrap();
+                lyr.create_defn_fields(&[("species", OGRFieldType::OFTString)])
+                    .unwrap();
+                let mut f = gdal::vector::Feature::new(lyr.defn()).unwrap();
+                f.set_field_string(0, "sấu").unwrap();
+                f.set_geometry(
+                    gdal::vector::Geometry::from_wkt("POINT (105.8542 21.0285)").unwrap(),
+                )
+                .unwrap();
+                f.create(&lyr).unwrap();
+            }
+            ds.close().unwrap();
+            p
+        };
+        let good = make("trees.shp", true);
+        let mut c = City::new("t", Crs::VN2000_UTM48N);
+        import_vector(
+            &mut c,
+            &[&good],
+            Layer::Green,
+            &VectorImportOptions::default(),
+        )
+        .unwrap();
+        let f = &c.layer(Layer::Green).features()[0];
+        assert_eq!(f.text("species"), Some("sấu"));
+        let Geometry::Point(pt) = f.geometry else {
+            panic!()
+        };
+        assert!((pt.x() - 588565.36).abs() < 0.01);
+        let bare = make("bare.shp", false);
+        let e = import_vector(
+            &mut c,
+            &[&bare],
+            Layer::Green,
+            &VectorImportOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("bare.shp") && e.contains("--src-crs"), "{e}");
+        let opts = VectorImportOptions {
+            src_crs: Some(Crs::WGS84),
+            kind: Some("street_tree".into()),
+        };
+        import_vector(&mut c, &[&bare], Layer::Green, &opts).unwrap();
+        assert_eq!(c.layer(Layer::Green).len(), 2);
+        assert_eq!(c.layer(Layer::Green).features()[1].kind, "street_tree");
+    }
 }
