@@ -30,7 +30,7 @@ use crate::error::SurfaceError;
 use crate::forcing::{Boundaries, Boundary, Edge, Infiltration, Rain, RainField, mm_h_to_m_s};
 use crate::grid::{Cell, Grid};
 use crate::ledger::MassLedger;
-use crate::params::{G, Params};
+use crate::params::Params;
 use crate::results::{FloodStats, GaugeSeries};
 
 /// Identifies a point exchange (a manhole or inlet coupling) on the grid.
@@ -371,7 +371,7 @@ impl Simulation {
 
     /// The time step the CFL condition allows now, before event limits.
     pub fn cfl_dt(&self) -> f64 {
-        let c = (G * self.h_max).sqrt() + self.u_max;
+        let c = (self.params.gravity * self.h_max).sqrt() + self.u_max;
         if c > 0.0 {
             (self.params.cfl * self.grid.dx() / c).min(self.params.max_dt)
         } else {
@@ -446,6 +446,7 @@ impl Simulation {
                 self.h[pt.cell] += v / area;
                 self.ledger.point_in += v;
                 pt.volume += v;
+                self.h_max = self.h_max.max(self.h[pt.cell]);
             } else {
                 let v = (-pt.rate * dt).min(self.h[pt.cell] * area);
                 self.h[pt.cell] = (self.h[pt.cell] - v / area).max(0.0);
@@ -460,6 +461,10 @@ impl Simulation {
             ny: self.grid.ny(),
             dx,
             dt,
+            g: p.gravity,
+            advection: p.advection,
+            u_cap: p.speed_cap * (p.gravity * self.h_max).sqrt(),
+            u_cap_per_sqrt_h: p.speed_cap * p.gravity.sqrt(),
             theta: p.theta,
             dry: p.dry_depth,
             z: self.grid.bed(),
@@ -469,18 +474,17 @@ impl Simulation {
             bounds: self.bounds,
         };
         {
-            let qx_old = &self.qx;
+            let (qx_old, qy_old) = (&self.qx, &self.qy);
             self.qx_new
                 .par_chunks_mut(nx + 1)
                 .zip(self.speed_x.par_iter_mut())
                 .enumerate()
-                .for_each(|(j, (row, smax))| *smax = ctx.momentum_x_row(j, qx_old, row));
-            let qy_old = &self.qy;
+                .for_each(|(j, (row, smax))| *smax = ctx.momentum_x_row(j, qx_old, qy_old, row));
             self.qy_new
                 .par_chunks_mut(nx)
                 .zip(self.speed_y.par_iter_mut())
                 .enumerate()
-                .for_each(|(j, (row, smax))| *smax = ctx.momentum_y_row(j, qy_old, row));
+                .for_each(|(j, (row, smax))| *smax = ctx.momentum_y_row(j, qy_old, qx_old, row));
         }
 
         // 3. Limiter factor per cell, then scale the outgoing discharges.
@@ -607,6 +611,12 @@ struct Ctx<'a> {
     ny: usize,
     dx: f64,
     dt: f64,
+    g: f64,
+    advection: bool,
+    /// Largest velocity carried over from the previous step, m/s.
+    u_cap: f64,
+    /// k sqrt(g), to extend the cap to water deeper than h_max (fixed-stage edges).
+    u_cap_per_sqrt_h: f64,
     theta: f64,
     dry: f64,
     z: &'a [f64],
@@ -621,6 +631,7 @@ struct Ctx<'a> {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn inertial(
+    g: f64,
     q0: f64,
     qm: f64,
     qp: f64,
@@ -632,23 +643,33 @@ fn inertial(
     dx: f64,
 ) -> f64 {
     let q_avg = theta * q0 + 0.5 * (1.0 - theta) * (qm + qp);
-    let num = q_avg - G * hf * dt * deta / dx;
+    let num = q_avg - g * hf * dt * deta / dx;
     if n > 0.0 {
         // h_f^{7/3} = h_f² · h_f^{1/3}
         let h73 = hf * hf * hf.cbrt();
-        num / (1.0 + G * dt * n * n * q0.abs() / h73)
+        num / (1.0 + g * dt * n * n * q0.abs() / h73)
     } else {
         num
+    }
+}
+
+/// Denominator of the semi-implicit friction term, 1 + g Δt n² |q| / h_f^{7/3}.
+#[inline(always)]
+fn friction_den(g: f64, q0: f64, hf: f64, n: f64, dt: f64) -> f64 {
+    if n > 0.0 {
+        1.0 + g * dt * n * n * q0.abs() / (hf * hf * hf.cbrt())
+    } else {
+        1.0
     }
 }
 
 /// Discharge leaving an open edge from a cell of depth `h` and roughness `n` (see
 /// [`Boundary::Open`]).
 #[inline]
-fn open_outflow(h: f64, n: f64, slope: Option<f64>) -> f64 {
+fn open_outflow(g: f64, h: f64, n: f64, slope: Option<f64>) -> f64 {
     // critical discharge for a specific head h: q = sqrt(g) (2h/3)^{3/2}
     let hc = 2.0 * h / 3.0;
-    let q_crit = (G * hc).sqrt() * hc;
+    let q_crit = (g * hc).sqrt() * hc;
     match slope {
         Some(s) if n > 0.0 => {
             let h53 = h * h.cbrt().powi(2);
@@ -674,7 +695,7 @@ impl Ctx<'_> {
                 if h <= self.dry {
                     return (0.0, 0.0);
                 }
-                let q = open_outflow(h, self.n[c], slope);
+                let q = open_outflow(self.g, h, self.n[c], slope);
                 (sign * q, q / h)
             }
             Boundary::FixedStage { level } => {
@@ -684,35 +705,178 @@ impl Ctx<'_> {
                 if hf <= self.dry {
                     return (0.0, 0.0);
                 }
+                // the outside water counts as part of the grid's deepest water
+                let cap = hf * self.u_cap.max(self.u_cap_per_sqrt_h * hf.sqrt());
+                let (q0, qin) = (q0.clamp(-cap, cap), qin.clamp(-cap, cap));
                 // η_R − η_L, with the ghost on the outside
                 let deta = if sign > 0.0 { level - eta } else { eta - level };
                 let q = inertial(
-                    q0, qin, q0, self.theta, hf, deta, self.n[c], self.dt, self.dx,
-                );
+                    self.g, q0, qin, q0, self.theta, hf, deta, self.n[c], self.dt, self.dx,
+                )
+                .clamp(-cap, cap);
                 (q, q.abs() / hf)
             }
         }
     }
 
-    /// Interior face between cells `l` and `r`.
+    /// Interior face between cells `l` and `r`; `adv` gives the momentum advection term
+    /// (m²/s²) when [`Params::advection`] is on.
     #[inline(always)]
-    fn inner_face(&self, l: usize, r: usize, q0: f64, qm: f64, qp: f64) -> (f64, f64) {
+    fn inner_face(
+        &self,
+        l: usize,
+        r: usize,
+        q0: f64,
+        qm: f64,
+        qp: f64,
+        adv: impl FnOnce() -> f64,
+    ) -> (f64, f64) {
         if !(self.active[l] && self.active[r]) {
             return (0.0, 0.0);
         }
         let (zl, zr) = (self.z[l], self.z[r]);
-        let (el, er) = (zl + self.h[l], zr + self.h[r]);
+        let (hl, hr) = (self.h[l], self.h[r]);
+        let (el, er) = (zl + hl, zr + hr);
         let hf = el.max(er) - zl.max(zr);
         if hf <= self.dry {
             return (0.0, 0.0);
         }
         let n = 0.5 * (self.n[l] + self.n[r]);
-        let q = inertial(q0, qm, qp, self.theta, hf, er - el, n, self.dt, self.dx);
+        let cap = hf * self.u_cap;
+        let (q0, qm, qp) = (
+            q0.clamp(-cap, cap),
+            qm.clamp(-cap, cap),
+            qp.clamp(-cap, cap),
+        );
+        let (hp, a) = if self.advection {
+            // momentum-conservative pressure depth on a flat bed (mean of the two depths)
+            (hf.min(0.5 * (hl + hr)), adv())
+        } else {
+            (hf, 0.0)
+        };
+        let q = inertial(
+            self.g,
+            q0,
+            qm,
+            qp,
+            self.theta,
+            hf,
+            er - el,
+            n,
+            self.dt,
+            self.dx,
+        );
+        let q = if self.advection {
+            // replace the pressure depth and add advection: same denominator
+            let den = friction_den(self.g, q0, hf, n, self.dt);
+            q + (self.g * (hf - hp) * self.dt * (er - el) / self.dx - self.dt * a) / den
+        } else {
+            q
+        };
+        // the same velocity bound on the result: thin films cannot outrun k sqrt(g h_max)
+        let q = q.clamp(-cap, cap);
         (q, q.abs() / hf)
     }
 
+    /// Flow depth of x-face `i` of row `j` (0 if closed or dry), for advection velocities.
+    #[inline]
+    fn hf_x(&self, j: usize, i: usize) -> f64 {
+        let c = j * self.nx;
+        let (l, r) = if i == 0 {
+            (c, c)
+        } else if i == self.nx {
+            (c + i - 1, c + i - 1)
+        } else {
+            (c + i - 1, c + i)
+        };
+        self.hf_cells(l, r)
+    }
+
+    /// Flow depth of y-face `i` of face row `j`.
+    #[inline]
+    fn hf_y(&self, j: usize, i: usize) -> f64 {
+        let (u, d) = if j == 0 {
+            (i, i)
+        } else if j == self.ny {
+            ((j - 1) * self.nx + i, (j - 1) * self.nx + i)
+        } else {
+            ((j - 1) * self.nx + i, j * self.nx + i)
+        };
+        self.hf_cells(u, d)
+    }
+
+    #[inline]
+    fn hf_cells(&self, a: usize, b: usize) -> f64 {
+        if !(self.active[a] && self.active[b]) {
+            return 0.0;
+        }
+        let (za, zb) = (self.z[a], self.z[b]);
+        ((za + self.h[a]).max(zb + self.h[b]) - za.max(zb)).max(0.0)
+    }
+
+    #[inline]
+    fn vel(&self, q: f64, hf: f64) -> f64 {
+        if hf > self.dry {
+            (q / hf).clamp(-self.u_cap, self.u_cap)
+        } else {
+            0.0
+        }
+    }
+
+    /// Advection of x-momentum at interior x-face `i` of row `j`: ∂(q u)/∂x + ∂(q v)/∂y in
+    /// conservative form, first-order upwind (after Stelling & Duinmeijer 2003, *Int. J.
+    /// Numer. Meth. Fluids* 43, 1329–1354).
+    fn adv_x(&self, j: usize, i: usize, qx: &[f64], qy: &[f64]) -> f64 {
+        let (nx, ny) = (self.nx, self.ny);
+        let row = &qx[j * (nx + 1)..(j + 1) * (nx + 1)];
+        let u = |k: usize| self.vel(row[k], self.hf_x(j, k));
+        let (um, u0, up) = (u(i - 1), u(i), u(i + 1));
+        let flux = |ubar: f64, qa: f64, qb: f64| ubar * if ubar > 0.0 { qa } else { qb };
+        let f_r = flux(0.5 * (u0 + up), row[i], row[i + 1]);
+        let f_l = flux(0.5 * (um + u0), row[i - 1], row[i]);
+        let v = |jf: usize, c: usize| self.vel(qy[jf * nx + c], self.hf_y(jf, c));
+        let g_top = if j > 0 {
+            let vbar = 0.5 * (v(j, i - 1) + v(j, i));
+            flux(vbar, qx[(j - 1) * (nx + 1) + i], row[i])
+        } else {
+            0.0
+        };
+        let g_bot = if j + 1 < ny {
+            let vbar = 0.5 * (v(j + 1, i - 1) + v(j + 1, i));
+            flux(vbar, row[i], qx[(j + 1) * (nx + 1) + i])
+        } else {
+            0.0
+        };
+        (f_r - f_l + g_bot - g_top) / self.dx
+    }
+
+    /// Advection of y-momentum at interior y-face `i` of face row `j` (see [`Ctx::adv_x`]).
+    fn adv_y(&self, j: usize, i: usize, qy: &[f64], qx: &[f64]) -> f64 {
+        let nx = self.nx;
+        let v = |jf: usize| self.vel(qy[jf * nx + i], self.hf_y(jf, i));
+        let (vm, v0, vp) = (v(j - 1), v(j), v(j + 1));
+        let flux = |bar: f64, qa: f64, qb: f64| bar * if bar > 0.0 { qa } else { qb };
+        let q = |jf: usize, c: usize| qy[jf * nx + c];
+        let f_d = flux(0.5 * (v0 + vp), q(j, i), q(j + 1, i));
+        let f_u = flux(0.5 * (vm + v0), q(j - 1, i), q(j, i));
+        let u = |r: usize, k: usize| self.vel(qx[r * (nx + 1) + k], self.hf_x(r, k));
+        let g_left = if i > 0 {
+            let ubar = 0.5 * (u(j - 1, i) + u(j, i));
+            flux(ubar, q(j, i - 1), q(j, i))
+        } else {
+            0.0
+        };
+        let g_right = if i + 1 < nx {
+            let ubar = 0.5 * (u(j - 1, i + 1) + u(j, i + 1));
+            flux(ubar, q(j, i), q(j, i + 1))
+        } else {
+            0.0
+        };
+        (f_d - f_u + g_right - g_left) / self.dx
+    }
+
     /// New x-face discharges of row `j`; returns the largest face speed.
-    fn momentum_x_row(&self, j: usize, old: &[f64], out: &mut [f64]) -> f64 {
+    fn momentum_x_row(&self, j: usize, old: &[f64], qy: &[f64], out: &mut [f64]) -> f64 {
         let nx = self.nx;
         let o = &old[j * (nx + 1)..(j + 1) * (nx + 1)];
         let c0 = j * nx;
@@ -720,10 +884,22 @@ impl Ctx<'_> {
         let (q, s) = self.edge_face(self.bounds.west, c0, -1.0, o[0], o[1.min(nx)]);
         out[0] = q;
         smax = smax.max(s);
+        // θ-averaging only over wet neighbour faces (a dry neighbour's discharge says nothing
+        // about this face, and averaging a deep face's discharge into a thin one blows up its
+        // velocity at wet/dry fronts)
+        let mut hf_prev = self.hf_x(j, 0);
+        let mut hf_cur = self.hf_x(j, 1);
         for i in 1..nx {
-            let (q, s) = self.inner_face(c0 + i - 1, c0 + i, o[i], o[i - 1], o[i + 1]);
+            let hf_next = self.hf_x(j, i + 1);
+            let qm = if hf_prev > self.dry { o[i - 1] } else { o[i] };
+            let qp = if hf_next > self.dry { o[i + 1] } else { o[i] };
+            let (q, s) = self.inner_face(c0 + i - 1, c0 + i, o[i], qm, qp, || {
+                self.adv_x(j, i, old, qy)
+            });
             out[i] = q;
             smax = smax.max(s);
+            hf_prev = hf_cur;
+            hf_cur = hf_next;
         }
         let (q, s) = self.edge_face(self.bounds.east, c0 + nx - 1, 1.0, o[nx], o[nx - 1]);
         out[nx] = q;
@@ -732,7 +908,7 @@ impl Ctx<'_> {
 
     /// New discharges of y-face row `j` (between cell rows `j-1` and `j`); returns the largest
     /// face speed.
-    fn momentum_y_row(&self, j: usize, old: &[f64], out: &mut [f64]) -> f64 {
+    fn momentum_y_row(&self, j: usize, old: &[f64], qx: &[f64], out: &mut [f64]) -> f64 {
         let (nx, ny) = (self.nx, self.ny);
         let o = &old[j * nx..(j + 1) * nx];
         let mut smax: f64 = 0.0;
@@ -756,7 +932,18 @@ impl Ctx<'_> {
             let below = &old[(j + 1) * nx..(j + 2) * nx];
             let (cu, cd) = ((j - 1) * nx, j * nx);
             for i in 0..nx {
-                let (q, s) = self.inner_face(cu + i, cd + i, o[i], above[i], below[i]);
+                let qm = if self.hf_y(j - 1, i) > self.dry {
+                    above[i]
+                } else {
+                    o[i]
+                };
+                let qp = if self.hf_y(j + 1, i) > self.dry {
+                    below[i]
+                } else {
+                    o[i]
+                };
+                let (q, s) =
+                    self.inner_face(cu + i, cd + i, o[i], qm, qp, || self.adv_y(j, i, old, qx));
                 out[i] = q;
                 smax = smax.max(s);
             }
