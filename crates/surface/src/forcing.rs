@@ -207,6 +207,12 @@ pub enum Boundary {
         /// Energy slope (m/m) for the normal-depth condition, or `None` for a free overfall.
         slope: Option<f64>,
     },
+    /// A prescribed inflow across the edge, m²/s per metre of edge (a river or channel
+    /// entering the grid); it enters every active edge cell whatever the water inside.
+    Inflow {
+        /// Unit discharge into the grid, m²/s (≥ 0).
+        discharge: f64,
+    },
     /// A water body outside the edge at a fixed water level (m): the momentum equation is
     /// solved across the edge face against a ghost cell at that level whose bed is the edge
     /// cell's bed, so water flows in or out.
@@ -223,13 +229,16 @@ impl Boundary {
             Boundary::Open { slope: Some(s) } => (!(s.is_finite() && s >= 0.0), s),
             Boundary::Open { slope: None } => (false, 0.0),
             Boundary::FixedStage { level } => (!level.is_finite(), level),
+            Boundary::Inflow { discharge } => {
+                (!(discharge.is_finite() && discharge >= 0.0), discharge)
+            }
         };
         if bad {
             return Err(SurfaceError::Value {
                 field: "boundary",
                 index: edge as usize,
                 value,
-                expected: "a finite slope >= 0 or a finite level",
+                expected: "a finite slope >= 0, a finite level or a finite discharge >= 0",
             });
         }
         Ok(())

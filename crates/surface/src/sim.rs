@@ -691,6 +691,20 @@ impl Ctx<'_> {
         let h = self.h[c];
         match b {
             Boundary::Closed => (0.0, 0.0),
+            Boundary::Inflow { discharge } => {
+                // inward is toward the inside: −sign
+                let q = -sign * discharge;
+                // the inflow enters at least at its critical depth (q²/g)^{1/3}
+                let hc = (discharge * discharge / self.g).cbrt();
+                (
+                    q,
+                    if discharge > 0.0 {
+                        discharge / h.max(hc)
+                    } else {
+                        0.0
+                    },
+                )
+            }
             Boundary::Open { slope } => {
                 if h <= self.dry {
                     return (0.0, 0.0);

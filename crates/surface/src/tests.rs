@@ -484,3 +484,24 @@ fn advection_brings_the_dry_dam_break_to_ritter() {
     assert!(adv < 4e-3 && adv < li / 10.0, "advection L1 {adv} vs {li}");
     assert!(adv_fine < 0.75 * adv, "refined L1 {adv_fine} vs {adv}");
 }
+
+#[test]
+fn inflow_edge_brings_exactly_its_discharge() {
+    let g = Grid::new(8, 4, 2.0, vec![0.0; 32], None, 0.03).unwrap();
+    let mut sim = Simulation::new(g, Params::default()).unwrap();
+    sim.set_boundaries(Boundaries {
+        west: Boundary::Inflow { discharge: 0.05 },
+        ..Boundaries::default()
+    })
+    .unwrap();
+    sim.run_until(600.0);
+    let l = sim.ledger();
+    // 0.05 m²/s over an 8 m edge for 600 s
+    assert!((l.inflow(Edge::West) - 240.0).abs() < 1e-9);
+    assert!((l.storage - 240.0).abs() < 1e-9);
+    assert!(sim.depth().iter().all(|&h| h > 0.5 && h < 4.0));
+    assert!(
+        sim.set_boundaries(Boundaries::all(Boundary::Inflow { discharge: -1.0 }))
+            .is_err()
+    );
+}

@@ -269,14 +269,13 @@ fn macdonald_rain(bin: &str, n: usize, adv: bool) -> Result<Run> {
     let mut sim = Simulation::new(grid, p)?;
     let z_ghost = 2.0 * r.topo[n - 1] - r.topo[n - 2];
     sim.set_boundaries(Boundaries {
+        west: Boundary::Inflow { discharge: 1.0 },
         east: Boundary::FixedStage {
             level: z_ghost + 0.748324,
         },
         ..Boundaries::default()
     })?;
     sim.set_depth(vec![0.75; n])?;
-    let src = sim.add_point(Cell::new(0, 0))?;
-    sim.set_point_rate(src, 1.0 * dx)?; // 1 m²/s over the cell width
     sim.set_rain(Rain::constant(0.001 * 1000.0 * 3600.0)?)?;
     let t0 = Instant::now();
     let mut t = 0.0;
