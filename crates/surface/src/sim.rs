@@ -646,18 +646,31 @@ fn inertial(
     let num = q_avg - g * hf * dt * deta / dx;
     if n > 0.0 {
         // h_f^{7/3} = h_f² · h_f^{1/3}
-        let h73 = hf * hf * hf.cbrt();
+        let h73 = hf * hf * cbrt_pos(hf);
         num / (1.0 + g * dt * n * n * q0.abs() / h73)
     } else {
         num
     }
 }
 
+/// Cube root of a positive, finite, normal number: a bit-level first guess (the exponent
+/// divided by three) refined by two Halley steps, relative error below 1e-13; about three
+/// times faster than the portable `cbrt`, which dominated the step's profile.
+#[inline(always)]
+fn cbrt_pos(x: f64) -> f64 {
+    let mut y = f64::from_bits(x.to_bits() / 3 + 0x2A9F_7893_782D_A1CE);
+    for _ in 0..2 {
+        let y3 = y * y * y;
+        y *= (y3 + 2.0 * x) / (2.0 * y3 + x);
+    }
+    y
+}
+
 /// Denominator of the semi-implicit friction term, 1 + g Δt n² |q| / h_f^{7/3}.
 #[inline(always)]
 fn friction_den(g: f64, q0: f64, hf: f64, n: f64, dt: f64) -> f64 {
     if n > 0.0 {
-        1.0 + g * dt * n * n * q0.abs() / (hf * hf * hf.cbrt())
+        1.0 + g * dt * n * n * q0.abs() / (hf * hf * cbrt_pos(hf))
     } else {
         1.0
     }
@@ -672,7 +685,7 @@ fn open_outflow(g: f64, h: f64, n: f64, slope: Option<f64>) -> f64 {
     let q_crit = (g * hc).sqrt() * hc;
     match slope {
         Some(s) if n > 0.0 => {
-            let h53 = h * h.cbrt().powi(2);
+            let h53 = h * cbrt_pos(h).powi(2);
             (h53 * s.sqrt() / n).min(q_crit)
         }
         _ => q_crit,
@@ -898,22 +911,14 @@ impl Ctx<'_> {
         let (q, s) = self.edge_face(self.bounds.west, c0, -1.0, o[0], o[1.min(nx)]);
         out[0] = q;
         smax = smax.max(s);
-        // θ-averaging only over wet neighbour faces (a dry neighbour's discharge says nothing
-        // about this face, and averaging a deep face's discharge into a thin one blows up its
-        // velocity at wet/dry fronts)
-        let mut hf_prev = self.hf_x(j, 0);
-        let mut hf_cur = self.hf_x(j, 1);
         for i in 1..nx {
-            let hf_next = self.hf_x(j, i + 1);
-            let qm = if hf_prev > self.dry { o[i - 1] } else { o[i] };
-            let qp = if hf_next > self.dry { o[i + 1] } else { o[i] };
+            // neighbour discharges are clamped to this face's velocity cap in `inner_face`
+            let (qm, qp) = (o[i - 1], o[i + 1]);
             let (q, s) = self.inner_face(c0 + i - 1, c0 + i, o[i], qm, qp, || {
                 self.adv_x(j, i, old, qy)
             });
             out[i] = q;
             smax = smax.max(s);
-            hf_prev = hf_cur;
-            hf_cur = hf_next;
         }
         let (q, s) = self.edge_face(self.bounds.east, c0 + nx - 1, 1.0, o[nx], o[nx - 1]);
         out[nx] = q;
@@ -946,16 +951,7 @@ impl Ctx<'_> {
             let below = &old[(j + 1) * nx..(j + 2) * nx];
             let (cu, cd) = ((j - 1) * nx, j * nx);
             for i in 0..nx {
-                let qm = if self.hf_y(j - 1, i) > self.dry {
-                    above[i]
-                } else {
-                    o[i]
-                };
-                let qp = if self.hf_y(j + 1, i) > self.dry {
-                    below[i]
-                } else {
-                    o[i]
-                };
+                let (qm, qp) = (above[i], below[i]);
                 let (q, s) =
                     self.inner_face(cu + i, cd + i, o[i], qm, qp, || self.adv_y(j, i, old, qx));
                 out[i] = q;
@@ -1107,4 +1103,17 @@ fn initial_speed(grid: &Grid, h: &[f64], qx: &[f64], qy: &[f64], dry: f64) -> f6
         }
     }
     m
+}
+
+#[cfg(test)]
+mod cbrt_tests {
+    #[test]
+    fn fast_cube_root_is_accurate() {
+        let mut x = 1e-12;
+        while x < 1e6 {
+            let (a, b) = (super::cbrt_pos(x), x.cbrt());
+            assert!(((a - b) / b).abs() < 1e-13, "{x}: {a} vs {b}");
+            x *= 1.37;
+        }
+    }
 }
