@@ -382,7 +382,10 @@ impl Simulation {
     /// Advances to exactly `t_end` (s), taking as many adaptive steps as needed.
     pub fn run_until(&mut self, t_end: f64) {
         while self.t < t_end {
-            self.step_limited(t_end);
+            if self.step_limited(t_end) <= 0.0 {
+                // the step no longer advances the clock (round-off at very large times)
+                break;
+            }
         }
     }
 

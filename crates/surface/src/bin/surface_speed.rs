@@ -100,6 +100,13 @@ fn main() -> Result<()> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    let load = || {
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    let load_start = load();
     let mut md = String::new();
     writeln!(md, "# Surface 2D solver speed\n")?;
     writeln!(
@@ -148,6 +155,11 @@ fn main() -> Result<()> {
             }
         }
     }
+    writeln!(
+        md,
+        "\n1-minute load average at start / end of the run: {load_start} / {} (on {cores} cores).",
+        load()
+    )?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
