@@ -179,7 +179,7 @@ fn rain_on_tilted_plane_reaches_kinematic_steady_state() {
     let l = sim.ledger();
     // steady: the last hour's outflow equals the rain; overall the ledger closes
     assert!(l.relative_closure_error().abs() < 1e-12);
-    let q_out = -sim.qx()[nx] * -1.0;
+    let q_out = sim.qx()[nx];
     assert!(
         (q_out - r * nx as f64 * dx).abs() < 1e-3 * r * nx as f64 * dx,
         "q_out {q_out}"
@@ -193,6 +193,33 @@ fn rain_on_tilted_plane_reaches_kinematic_steady_state() {
         "h_mid {h_mid} vs {h_kin}"
     );
     assert_eq!(l.outflow(Edge::East), l.boundary_out_total());
+    // hazard = depth × speed = |cell-centred q| = r x at steady state (mass balance)
+    let hz = sim.stats().max_hazard[49];
+    assert!((hz - r * 99.0).abs() < 1e-3 * r * 99.0, "hazard {hz}");
+}
+
+#[test]
+fn free_overfall_passes_critical_flow() {
+    // a flat channel fed 0.1 m²/s at the west edge and spilling over a free east edge:
+    // at steady state the edge cell holds 1.5 times the critical depth (q = sqrt(g) (2h/3)^1.5)
+    let g = Grid::new(50, 1, 1.0, vec![0.0; 50], None, 0.0).unwrap();
+    let mut sim = Simulation::new(g, Params::default()).unwrap();
+    sim.set_boundaries(Boundaries {
+        west: Boundary::Inflow { discharge: 0.1 },
+        east: Boundary::Open { slope: None },
+        ..Boundaries::default()
+    })
+    .unwrap();
+    sim.run_until(1200.0);
+    let want = 1.5 * (0.01 / sim.params().gravity).cbrt();
+    let h_end = sim.depth()[49];
+    assert!(
+        (h_end - want).abs() < 1e-3 * want,
+        "edge depth {h_end} vs {want}"
+    );
+    assert!((sim.qx()[50] - 0.1).abs() < 1e-6);
+    let l = sim.ledger();
+    assert!(l.relative_closure_error().abs() < 1e-12);
 }
 
 #[test]
