@@ -78,6 +78,9 @@ pub struct Simulation {
     rows: Vec<RowSums>,
     speed_x: Vec<f64>,
     speed_y: Vec<f64>,
+    /// Face velocities of the previous step (only with advection), same layout as qx / qy.
+    ux: Vec<f64>,
+    vy: Vec<f64>,
     t: f64,
     h_max: f64,
     u_max: f64,
@@ -112,6 +115,8 @@ impl Simulation {
             rows: vec![RowSums::default(); ny],
             speed_x: vec![0.0; ny],
             speed_y: vec![0.0; ny + 1],
+            ux: Vec::new(),
+            vy: Vec::new(),
             t: 0.0,
             h_max: 0.0,
             u_max: 0.0,
@@ -475,6 +480,32 @@ impl Simulation {
             n: self.grid.manning(),
             h: &self.h,
             bounds: self.bounds,
+            ux: &[],
+            vy: &[],
+        };
+        if p.advection {
+            // face velocities once per step, shared by the advection terms of all faces
+            self.ux.resize(self.qx.len(), 0.0);
+            self.vy.resize(self.qy.len(), 0.0);
+            let (qx, qy) = (&self.qx, &self.qy);
+            self.ux
+                .par_chunks_mut(nx + 1)
+                .enumerate()
+                .for_each(|(j, row)| {
+                    for (i, u) in row.iter_mut().enumerate() {
+                        *u = ctx.vel(qx[j * (nx + 1) + i], ctx.hf_x(j, i));
+                    }
+                });
+            self.vy.par_chunks_mut(nx).enumerate().for_each(|(j, row)| {
+                for (i, v) in row.iter_mut().enumerate() {
+                    *v = ctx.vel(qy[j * nx + i], ctx.hf_y(j, i));
+                }
+            });
+        }
+        let ctx = Ctx {
+            ux: &self.ux,
+            vy: &self.vy,
+            ..ctx
         };
         {
             let (qx_old, qy_old) = (&self.qx, &self.qy);
@@ -482,12 +513,12 @@ impl Simulation {
                 .par_chunks_mut(nx + 1)
                 .zip(self.speed_x.par_iter_mut())
                 .enumerate()
-                .for_each(|(j, (row, smax))| *smax = ctx.momentum_x_row(j, qx_old, qy_old, row));
+                .for_each(|(j, (row, smax))| *smax = ctx.momentum_x_row(j, qx_old, row));
             self.qy_new
                 .par_chunks_mut(nx)
                 .zip(self.speed_y.par_iter_mut())
                 .enumerate()
-                .for_each(|(j, (row, smax))| *smax = ctx.momentum_y_row(j, qy_old, qx_old, row));
+                .for_each(|(j, (row, smax))| *smax = ctx.momentum_y_row(j, qy_old, row));
         }
 
         // 3. Limiter factor per cell, then scale the outgoing discharges.
@@ -627,6 +658,9 @@ struct Ctx<'a> {
     n: &'a [f64],
     h: &'a [f64],
     bounds: Boundaries,
+    /// Previous-step face velocities (advection only; empty otherwise).
+    ux: &'a [f64],
+    vy: &'a [f64],
 }
 
 /// Local-inertial update of one face discharge (Bates et al. 2010 eq. 11 with the θ-weighting
@@ -868,15 +902,15 @@ impl Ctx<'_> {
     /// Advection of x-momentum at interior x-face `i` of row `j`: ∂(q u)/∂x + ∂(q v)/∂y in
     /// conservative form, first-order upwind (after Stelling & Duinmeijer 2003, *Int. J.
     /// Numer. Meth. Fluids* 43, 1329–1354).
-    fn adv_x(&self, j: usize, i: usize, qx: &[f64], qy: &[f64]) -> f64 {
+    fn adv_x(&self, j: usize, i: usize, qx: &[f64]) -> f64 {
         let (nx, ny) = (self.nx, self.ny);
         let row = &qx[j * (nx + 1)..(j + 1) * (nx + 1)];
-        let u = |k: usize| self.vel(row[k], self.hf_x(j, k));
-        let (um, u0, up) = (u(i - 1), u(i), u(i + 1));
+        let ur = &self.ux[j * (nx + 1)..(j + 1) * (nx + 1)];
+        let (um, u0, up) = (ur[i - 1], ur[i], ur[i + 1]);
         let flux = |ubar: f64, qa: f64, qb: f64| ubar * if ubar > 0.0 { qa } else { qb };
         let f_r = flux(0.5 * (u0 + up), row[i], row[i + 1]);
         let f_l = flux(0.5 * (um + u0), row[i - 1], row[i]);
-        let v = |jf: usize, c: usize| self.vel(qy[jf * nx + c], self.hf_y(jf, c));
+        let v = |jf: usize, c: usize| self.vy[jf * nx + c];
         let g_top = if j > 0 {
             let vbar = 0.5 * (v(j, i - 1) + v(j, i));
             flux(vbar, qx[(j - 1) * (nx + 1) + i], row[i])
@@ -893,15 +927,15 @@ impl Ctx<'_> {
     }
 
     /// Advection of y-momentum at interior y-face `i` of face row `j` (see [`Ctx::adv_x`]).
-    fn adv_y(&self, j: usize, i: usize, qy: &[f64], qx: &[f64]) -> f64 {
+    fn adv_y(&self, j: usize, i: usize, qy: &[f64]) -> f64 {
         let nx = self.nx;
-        let v = |jf: usize| self.vel(qy[jf * nx + i], self.hf_y(jf, i));
+        let v = |jf: usize| self.vy[jf * nx + i];
         let (vm, v0, vp) = (v(j - 1), v(j), v(j + 1));
         let flux = |bar: f64, qa: f64, qb: f64| bar * if bar > 0.0 { qa } else { qb };
         let q = |jf: usize, c: usize| qy[jf * nx + c];
         let f_d = flux(0.5 * (v0 + vp), q(j, i), q(j + 1, i));
         let f_u = flux(0.5 * (vm + v0), q(j - 1, i), q(j, i));
-        let u = |r: usize, k: usize| self.vel(qx[r * (nx + 1) + k], self.hf_x(r, k));
+        let u = |r: usize, k: usize| self.ux[r * (nx + 1) + k];
         let g_left = if i > 0 {
             let ubar = 0.5 * (u(j - 1, i) + u(j, i));
             flux(ubar, q(j, i - 1), q(j, i))
@@ -918,7 +952,7 @@ impl Ctx<'_> {
     }
 
     /// New x-face discharges of row `j`; returns the largest face speed.
-    fn momentum_x_row(&self, j: usize, old: &[f64], qy: &[f64], out: &mut [f64]) -> f64 {
+    fn momentum_x_row(&self, j: usize, old: &[f64], out: &mut [f64]) -> f64 {
         let nx = self.nx;
         let o = &old[j * (nx + 1)..(j + 1) * (nx + 1)];
         let c0 = j * nx;
@@ -929,9 +963,8 @@ impl Ctx<'_> {
         for i in 1..nx {
             // neighbour discharges are clamped to this face's velocity cap in `inner_face`
             let (qm, qp) = (o[i - 1], o[i + 1]);
-            let (q, s) = self.inner_face(c0 + i - 1, c0 + i, o[i], qm, qp, || {
-                self.adv_x(j, i, old, qy)
-            });
+            let (q, s) =
+                self.inner_face(c0 + i - 1, c0 + i, o[i], qm, qp, || self.adv_x(j, i, old));
             out[i] = q;
             track_speed(&mut smax, q, s);
         }
@@ -943,7 +976,7 @@ impl Ctx<'_> {
 
     /// New discharges of y-face row `j` (between cell rows `j-1` and `j`); returns the largest
     /// face speed.
-    fn momentum_y_row(&self, j: usize, old: &[f64], qx: &[f64], out: &mut [f64]) -> f64 {
+    fn momentum_y_row(&self, j: usize, old: &[f64], out: &mut [f64]) -> f64 {
         let (nx, ny) = (self.nx, self.ny);
         let o = &old[j * nx..(j + 1) * nx];
         let mut smax: f64 = 0.0;
@@ -969,7 +1002,7 @@ impl Ctx<'_> {
             for i in 0..nx {
                 let (qm, qp) = (above[i], below[i]);
                 let (q, s) =
-                    self.inner_face(cu + i, cd + i, o[i], qm, qp, || self.adv_y(j, i, old, qx));
+                    self.inner_face(cu + i, cd + i, o[i], qm, qp, || self.adv_y(j, i, old));
                 out[i] = q;
                 track_speed(&mut smax, q, s);
             }
