@@ -6,8 +6,10 @@
 //!
 //! - [`Grid`]: bed elevation (nodata/NaN cells are walls) and Manning's n per cell;
 //! - [`Simulation`]: struct-of-arrays state (depth per cell, unit discharge per face), rain
-//!   ([`Rain`]), infiltration ([`Infiltration`]), edge conditions ([`Boundaries`]), point
-//!   exchange for 1D–2D coupling ([`PointId`]), gauges ([`GaugeId`]);
+//!   ([`Rain`]), infiltration ([`Infiltration`]), edge conditions ([`Boundaries`]: closed, open,
+//!   fixed stage, inflow), point exchange for 1D–2D coupling ([`PointId`]), gauges
+//!   ([`GaugeId`]); optional momentum advection ([`Params::advection`]) for fast,
+//!   transcritical flow;
 //! - [`MassLedger`]: every m³ booked (rain, infiltration, each edge in and out, point
 //!   sources and sinks, storage) and the closure error;
 //! - [`FloodStats`]: maximum depth, its time, duration above a threshold, maximum depth ×

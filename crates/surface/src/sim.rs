@@ -302,6 +302,27 @@ impl Simulation {
         Ok(())
     }
 
+    /// Schedules `volume` m³ (positive onto the surface, negative off it) to be exchanged at a
+    /// point evenly over the next `seconds` of simulation: sets the rate to volume / seconds.
+    /// Run the simulation for exactly that span (e.g. `run_until(t + seconds)`), then set the
+    /// next volume; [`Simulation::take_point_volumes`] tells what actually moved.
+    pub fn set_point_volume(
+        &mut self,
+        id: PointId,
+        volume: f64,
+        seconds: f64,
+    ) -> Result<(), SurfaceError> {
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return Err(SurfaceError::Value {
+                field: "point exchange duration",
+                index: id.0,
+                value: seconds,
+                expected: "a duration > 0 s",
+            });
+        }
+        self.set_point_rate(id, volume / seconds)
+    }
+
     /// Net volumes (m³, positive onto the surface) actually exchanged at each point since the
     /// last call, in [`PointId`] order; resets the counters. The 1D side books exactly these.
     pub fn take_point_volumes(&mut self) -> Vec<f64> {

@@ -352,7 +352,18 @@ fn point_exchange_books_what_actually_moved() {
     assert!((l.point_in - 1.0).abs() < 1e-12);
     assert!((l.point_out + v[1]).abs() < 1e-12);
     assert!(l.closure_error().abs() < 1e-12);
+    let out_so_far = l.point_out;
     assert!(sim.depth().iter().all(|&h| h >= 0.0));
+    // a volume over a coupling step
+    let t = sim.time();
+    sim.set_point_rate(sink, 0.0).unwrap();
+    sim.set_point_volume(src, 3.0, 60.0).unwrap();
+    sim.run_until(t + 60.0);
+    let v = sim.take_point_volumes();
+    assert!((v[0] - 3.0).abs() < 1e-12, "{}", v[0]);
+    assert!((sim.ledger().point_in - 4.0).abs() < 1e-12);
+    assert_eq!(sim.ledger().point_out, out_so_far);
+    assert!(sim.set_point_volume(src, 1.0, 0.0).is_err());
     assert!(sim.add_point(Cell::new(5, 0)).is_err());
     assert!(sim.set_point_rate(PointId(7), 1.0).is_err());
     assert!(sim.set_point_rate(src, f64::NAN).is_err());
