@@ -542,7 +542,7 @@ impl Simulation {
                 .for_each(|(j, (row, smax))| *smax = ctx.momentum_y_row(j, qy_old, row));
         }
 
-        // 3. Limiter factor per cell, then scale the outgoing discharges.
+        // 3. Limiter factor per cell.
         {
             let (qx, qy) = (&self.qx_new, &self.qy_new);
             self.limit
@@ -550,24 +550,12 @@ impl Simulation {
                 .enumerate()
                 .for_each(|(j, row)| ctx.limit_row(j, qx, qy, row));
         }
-        {
-            let lim = &self.limit;
-            self.qx_new
-                .par_chunks_mut(nx + 1)
-                .enumerate()
-                .for_each(|(j, row)| ctx.apply_limit_x_row(j, lim, row));
-            self.qy_new
-                .par_chunks_mut(nx)
-                .enumerate()
-                .for_each(|(j, row)| ctx.apply_limit_y_row(j, lim, row));
-        }
-        std::mem::swap(&mut self.qx, &mut self.qx_new);
-        std::mem::swap(&mut self.qy, &mut self.qy_new);
 
-        // 4. Boundary fluxes into the ledger (sequential, fixed order).
-        self.book_boundaries(dt);
-
-        // 5. Continuity with rain, infiltration and statistics.
+        // 4. Continuity with rain, infiltration and statistics. Each row scales its faces'
+        //    discharges by the donor cells' limiter factors on the fly and stores the scaled
+        //    x-faces of its row and its northern y-faces into the old discharge buffers (free
+        //    since the momentum pass); a face shared by two rows is scaled by the same
+        //    arithmetic in both, so what one cell loses its neighbour gains exactly.
         let rain_now = match self.rain.field_at(self.t) {
             None => RainNow::Uniform(0.0),
             Some(RainField::Uniform(r)) => RainNow::Uniform(mm_h_to_m_s(*r)),
@@ -576,21 +564,25 @@ impl Simulation {
         for (rate, class) in self.infil_rates.iter_mut().zip(&self.infil_classes) {
             *rate = class.rate_m_per_s(self.t);
         }
+        let ny = self.grid.ny();
         let cont = Continuity {
             nx,
+            ny,
             dt,
             dt_dx: dt / dx,
             dry: p.dry_depth,
             t_end: self.t + dt,
             active: self.grid.active(),
-            qx: &self.qx,
-            qy: &self.qy,
+            qx: &self.qx_new,
+            qy: &self.qy_new,
+            limit: &self.limit,
             rain: rain_now,
             infil_class: &self.infil_class,
             infil_rates: &self.infil_rates,
         };
         let st = &mut self.stats;
         let threshold = st.threshold;
+        let (qy_rows, qy_south) = self.qy.split_at_mut(ny * nx);
         (
             self.h.par_chunks_mut(nx),
             st.max_depth.par_chunks_mut(nx),
@@ -598,12 +590,20 @@ impl Simulation {
             st.duration_above.par_chunks_mut(nx),
             st.max_hazard.par_chunks_mut(nx),
             self.rows.par_iter_mut(),
+            self.qx.par_chunks_mut(nx + 1),
+            qy_rows.par_chunks_mut(nx),
         )
             .into_par_iter()
             .enumerate()
-            .for_each(|(j, (h, mx, tm, dur, hz, sums))| {
-                *sums = cont.row(j, threshold, h, mx, tm, dur, hz);
+            .for_each(|(j, (h, mx, tm, dur, hz, sums, qx_out, qy_out))| {
+                *sums = cont.row(j, threshold, h, mx, tm, dur, hz, qx_out, qy_out);
             });
+        for (i, q) in qy_south.iter_mut().enumerate() {
+            *q = cont.lim_y(ny, i);
+        }
+
+        // 5. Boundary fluxes into the ledger (sequential, fixed order).
+        self.book_boundaries(dt);
 
         // 6. Reductions in row order.
         let mut s = RowSums::default();
@@ -1047,49 +1047,45 @@ impl Ctx<'_> {
             out[i] = if need > have { have / need } else { 1.0 };
         }
     }
-
-    fn apply_limit_x_row(&self, j: usize, lim: &[f64], row: &mut [f64]) {
-        let nx = self.nx;
-        let l = &lim[j * nx..(j + 1) * nx];
-        for (i, q) in row.iter_mut().enumerate() {
-            if *q > 0.0 && i > 0 {
-                *q *= l[i - 1];
-            } else if *q < 0.0 && i < nx {
-                *q *= l[i];
-            }
-        }
-    }
-
-    fn apply_limit_y_row(&self, j: usize, lim: &[f64], row: &mut [f64]) {
-        let (nx, ny) = (self.nx, self.ny);
-        for (i, q) in row.iter_mut().enumerate() {
-            if *q > 0.0 && j > 0 {
-                *q *= lim[(j - 1) * nx + i];
-            } else if *q < 0.0 && j < ny {
-                *q *= lim[j * nx + i];
-            }
-        }
-    }
 }
 
 /// Read-only inputs of the continuity pass.
 struct Continuity<'a> {
     nx: usize,
+    ny: usize,
     dt: f64,
     dt_dx: f64,
     dry: f64,
     t_end: f64,
     active: &'a [bool],
+    /// Unlimited discharges from the momentum pass.
     qx: &'a [f64],
     qy: &'a [f64],
+    /// Limiter factor per cell.
+    limit: &'a [f64],
     rain: RainNow<'a>,
     infil_class: &'a [u16],
     infil_rates: &'a [f64],
 }
 
 impl Continuity<'_> {
-    /// Updates the depths of row `j` and its statistics; returns the row's sums (depths in m,
-    /// to be multiplied by the cell area).
+    /// Limited discharge of y-face `i` of face row `jf`: scaled by its donor cell's factor.
+    #[inline(always)]
+    fn lim_y(&self, jf: usize, i: usize) -> f64 {
+        let nx = self.nx;
+        let q = self.qy[jf * nx + i];
+        if q > 0.0 && jf > 0 {
+            q * self.limit[(jf - 1) * nx + i]
+        } else if q < 0.0 && jf < self.ny {
+            q * self.limit[jf * nx + i]
+        } else {
+            q
+        }
+    }
+
+    /// Updates the depths of row `j` and its statistics, stores the row's limited x-face and
+    /// northern y-face discharges; returns the row's sums (depths in m, to be multiplied by
+    /// the cell area).
     #[allow(clippy::too_many_arguments)]
     fn row(
         &self,
@@ -1100,12 +1096,28 @@ impl Continuity<'_> {
         time_of_max: &mut [f64],
         duration: &mut [f64],
         hazard: &mut [f64],
+        xr: &mut [f64],
+        yn: &mut [f64],
     ) -> RowSums {
         let nx = self.nx;
         let c0 = j * nx;
-        let xr = &self.qx[j * (nx + 1)..(j + 1) * (nx + 1)];
-        let yn = &self.qy[j * nx..(j + 1) * nx];
-        let ys = &self.qy[(j + 1) * nx..(j + 2) * nx];
+        let lim = &self.limit[c0..c0 + nx];
+        for (i, (out, &q)) in xr
+            .iter_mut()
+            .zip(&self.qx[j * (nx + 1)..(j + 1) * (nx + 1)])
+            .enumerate()
+        {
+            *out = if q > 0.0 && i > 0 {
+                q * lim[i - 1]
+            } else if q < 0.0 && i < nx {
+                q * lim[i]
+            } else {
+                q
+            };
+        }
+        for (i, out) in yn.iter_mut().enumerate() {
+            *out = self.lim_y(j, i);
+        }
         let act = &self.active[c0..c0 + nx];
         let cls = &self.infil_class[c0..c0 + nx];
         let mut s = RowSums::default();
@@ -1113,7 +1125,8 @@ impl Continuity<'_> {
             if !act[i] {
                 continue;
             }
-            let net = (xr[i] - xr[i + 1] + yn[i] - ys[i]) * self.dt_dx;
+            let ys = self.lim_y(j + 1, i);
+            let net = (xr[i] - xr[i + 1] + yn[i] - ys) * self.dt_dx;
             let mut d = (h[i] + net).max(0.0);
             let r = match self.rain {
                 RainNow::Uniform(r) => r,
@@ -1136,7 +1149,7 @@ impl Continuity<'_> {
             }
             if d > self.dry {
                 let qxc = 0.5 * (xr[i] + xr[i + 1]);
-                let qyc = 0.5 * (yn[i] + ys[i]);
+                let qyc = 0.5 * (yn[i] + ys);
                 let hz = (qxc * qxc + qyc * qyc).sqrt();
                 if hz > hazard[i] {
                     hazard[i] = hz;
