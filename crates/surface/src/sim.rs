@@ -13,6 +13,11 @@
 //! h^{n+1} = h + Δt/Δx (q_W − q_E + q_N − q_S) + (r − f) Δt
 //! ```
 //!
+//! With [`Params::advection`] the numerator also loses Δt times the upwind, conservative
+//! momentum flux divergence ∂(q u)/∂x + ∂(q v)/∂y (after Stelling & Duinmeijer 2003), and the
+//! pressure term uses min(h_f, (h_L + h_R)/2), which is momentum-conservative on a flat bed.
+//! Face velocities are capped at k sqrt(g h_max) ([`Params::speed_cap`]).
+//!
 //! Positivity: before continuity, each cell's outgoing face discharges are scaled by
 //! min(1, h / (Δt/Δx Σ q_out)), so that no cell loses more water than it holds; the scaled
 //! discharges are the ones stored, booked and carried to the next step, so mass is conserved
