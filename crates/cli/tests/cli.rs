@@ -211,3 +211,73 @@ fn gis_import_then_geojson_export_round_trips_in_wgs84() {
         "{c:?}"
     );
 }
+
+#[test]
+fn flood_run_writes_rasters_and_a_closed_ledger() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let mut dem = twin_model::Raster::filled(30, 30, 588_000.0, 2_326_000.0, 10.0, 0.0);
+    for r in 0..30 {
+        for c in 0..30 {
+            let (x, y) = (c as f64 - 14.5, r as f64 - 14.5);
+            dem.set(c, r, (6.0 + 0.004 * (x * x + y * y)) as f32);
+        }
+    }
+    let tif = dir.join("bowl.tif");
+    twin_io::raster::write_geotiff(&dem, twin_model::Crs::VN2000_UTM48N, &tif).unwrap();
+    let rain = dir.join("rain.csv");
+    std::fs::write(&rain, "minute,mm_per_hour\n0,60\n10,0\n").unwrap();
+    let out = dir.join("run");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "15",
+        "--out",
+        s(&out),
+        "--edges",
+        "closed",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ledger.json")).unwrap()).unwrap();
+    // 10 minutes of 60 mm/h = 10 mm over 900 cells of 100 m².
+    assert!((j["rain_m3"].as_f64().unwrap() - 900.0).abs() < 1e-6, "{j}");
+    assert!(
+        j["closure_error_percent"].as_f64().unwrap().abs() < 1e-9,
+        "{j}"
+    );
+    let md = twin_io::raster::read_raster(&out.join("max_depth.tif")).unwrap();
+    assert_eq!((md.raster.nx, md.raster.ny), (30, 30));
+    assert_eq!(md.crs, twin_model::Crs::VN2000_UTM48N);
+    let st = md.raster.stats().unwrap();
+    assert!(st.max > 0.01 && st.min >= 0.0, "{st:?}");
+    // Water collects at the bottom of the bowl.
+    assert!(md.raster.get(15, 15) > md.raster.get(0, 0));
+    // A bad rain file names its line and field, and writes nothing.
+    std::fs::write(&rain, "minute,mm_per_hour\n0,60\n5,heavy\n").unwrap();
+    let out2 = dir.join("run2");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "15",
+        "--out",
+        s(&out2),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("rain.csv: line 3, field 'mm_per_hour'"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out2.exists());
+}

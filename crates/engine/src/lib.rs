@@ -1,0 +1,9 @@
+//! # twin-engine
+//!
+//! Runs scenarios over the city model: it owns the clock that decides who steps when, turns
+//! model structures (DEM, layers) into solver inputs and solver outputs back into model
+//! structures. Today: surface flooding on a DEM under a rain series ([`flood`]).
+//!
+//! Invariants: no file I/O (the CLI reads and writes files), no rendering, no network.
+
+pub mod flood;

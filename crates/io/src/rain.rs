@@ -1,0 +1,118 @@
+//! Rain series files: CSV with a header `minute,mm_per_hour`, one row per step; each
+//! intensity holds from its minute until the next row (stepwise), the last one until the end.
+
+use crate::error::{IoError, Result};
+use std::path::Path;
+
+/// Parses a rain CSV text; `path` names the file in errors.
+pub fn parse_rain_csv(text: &str, path: &Path) -> Result<Vec<(f64, f64)>> {
+    let mut rows = Vec::new();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let Some((hl, header)) = lines.next() else {
+        return Err(IoError::format(
+            path,
+            "line 1",
+            "empty file; expected a header 'minute,mm_per_hour'",
+        ));
+    };
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().trim_start_matches('\u{feff}').to_lowercase())
+        .collect();
+    if cols != ["minute", "mm_per_hour"] {
+        return Err(IoError::format(
+            path,
+            format!("line {}", hl + 1),
+            format!(
+                "expected the header 'minute,mm_per_hour', got '{}'",
+                header.trim()
+            ),
+        ));
+    }
+    let mut prev = f64::NEG_INFINITY;
+    for (i, line) in lines {
+        let n = i + 1;
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.len() != 2 {
+            return Err(IoError::format(
+                path,
+                format!("line {n}"),
+                format!("expected 2 fields, got {}", f.len()),
+            ));
+        }
+        let num = |s: &str, field: &str| -> Result<f64> {
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    IoError::format(
+                        path,
+                        format!("line {n}, field '{field}'"),
+                        format!("expected a number, got '{s}'"),
+                    )
+                })
+        };
+        let m = num(f[0], "minute")?;
+        let i = num(f[1], "mm_per_hour")?;
+        if m < 0.0 || m <= prev {
+            return Err(IoError::format(
+                path,
+                format!("line {n}, field 'minute'"),
+                format!("minutes must start at 0 or later and increase, got {m} after {prev}"),
+            ));
+        }
+        if i < 0.0 {
+            return Err(IoError::format(
+                path,
+                format!("line {n}, field 'mm_per_hour'"),
+                format!("intensity must be >= 0, got {i}"),
+            ));
+        }
+        prev = m;
+        rows.push((m, i));
+    }
+    if rows.is_empty() {
+        return Err(IoError::format(path, "data", "no rows after the header"));
+    }
+    Ok(rows)
+}
+
+/// Reads a rain CSV file.
+pub fn read_rain_csv(path: &Path) -> Result<Vec<(f64, f64)>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| IoError::file(path, format!("cannot read: {e}")))?;
+    parse_rain_csv(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_with_lines() {
+        let p = Path::new("rain.csv");
+        assert_eq!(
+            parse_rain_csv("minute,mm_per_hour\n0,10\n30,60.5\n", p).unwrap(),
+            vec![(0.0, 10.0), (30.0, 60.5)]
+        );
+        let e = parse_rain_csv("minute,mm_per_hour\n0,10\n30,lots\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("rain.csv: line 3, field 'mm_per_hour'") && e.contains("lots"),
+            "{e}"
+        );
+        let e = parse_rain_csv("minute,mm_per_hour\n10,1\n5,1\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3, field 'minute'"), "{e}");
+        let e = parse_rain_csv("time,rain\n0,1\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("header"), "{e}");
+        assert!(parse_rain_csv("minute,mm_per_hour\n0,-3\n", p).is_err());
+    }
+}
