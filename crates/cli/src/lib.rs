@@ -134,6 +134,10 @@ enum FloodCmd {
         /// Depth (m) counted as flooded for the duration map.
         #[arg(long, default_value_t = 0.1)]
         threshold: f64,
+        /// With a city .gpkg: buildings as `rough` (Manning n 0.1 on their cells) or `blocked`
+        /// (their cells are walls; for grids finer than the gaps between buildings).
+        #[arg(long, default_value = "rough")]
+        buildings: String,
     },
 }
 
@@ -338,7 +342,10 @@ where
             manning,
             edges,
             threshold,
-        }) => flood_run(&dem, &rain, minutes, &out, manning, &edges, threshold)?,
+            buildings,
+        }) => flood_run(
+            &dem, &rain, minutes, &out, manning, &edges, threshold, &buildings,
+        )?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {
@@ -351,6 +358,7 @@ where
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn flood_run(
     dem: &Path,
     rain: &Path,
@@ -359,13 +367,20 @@ fn flood_run(
     manning: f64,
     edges: &str,
     threshold: f64,
+    buildings: &str,
 ) -> Result<()> {
+    let buildings = match buildings {
+        "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
+        "blocked" => twin_engine::flood::BuildingMode::Blocked,
+        other => bail!("--buildings '{other}': expected rough or blocked"),
+    };
     let edges = match edges {
         "open" => twin_surface::Boundary::Open { slope: None },
         "closed" => twin_surface::Boundary::Closed,
         other => bail!("--edges '{other}': expected open or closed"),
     };
     let rain = twin_io::rain::read_rain_csv(rain)?;
+    let mut city = None;
     let (raster, crs) = if dem
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"))
@@ -375,7 +390,9 @@ fn flood_run(
             .dem
             .clone()
             .with_context(|| format!("{}: the city has no DEM", dem.display()))?;
-        (r, c.crs)
+        let crs = c.crs;
+        city = Some(c);
+        (r, crs)
     } else {
         let g = twin_io::raster::read_raster(dem)?;
         if g.crs.is_geographic() {
@@ -401,6 +418,12 @@ fn flood_run(
         edges,
         threshold_m: threshold,
     };
+    let setup = match &city {
+        Some(c) => step("preparing the surface from the city's layers", || {
+            Ok(twin_engine::flood::city_setup(c, &raster, &spec, buildings))
+        })?,
+        None => Default::default(),
+    };
     let pb = ProgressBar::new(1000);
     pb.set_style(
         ProgressStyle::with_template(
@@ -409,7 +432,7 @@ fn flood_run(
         .expect("template"),
     );
     let started = std::time::Instant::now();
-    let res = twin_engine::flood::run(&raster, &spec, &mut |f| {
+    let res = twin_engine::flood::run_with(&raster, &spec, &setup, &mut |f| {
         pb.set_position((f * 1000.0) as u64)
     })?;
     pb.finish_and_clear();

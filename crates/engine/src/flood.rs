@@ -92,10 +92,33 @@ impl FloodResult {
     }
 }
 
+/// Surface set-up beyond the DEM: roughness and walls per cell, initial water, edges.
+#[derive(Debug, Clone, Default)]
+pub struct SurfaceSetup {
+    /// Manning's n per cell (row-major); `None` = `FloodSpec::manning` everywhere.
+    pub manning: Option<Vec<f64>>,
+    /// Extra wall cells (buildings in blocked mode).
+    pub walls: Vec<usize>,
+    /// Initial depth per cell (lakes at their level, the river at its stage).
+    pub initial_depth: Option<Vec<f64>>,
+    /// Edge conditions; `None` = `FloodSpec::edges` on all four.
+    pub boundaries: Option<Boundaries>,
+}
+
 /// Runs rain on the DEM. `progress` is called with the fraction done after each simulated minute.
 pub fn run(
     dem: &Raster,
     spec: &FloodSpec,
+    progress: &mut dyn FnMut(f64),
+) -> Result<FloodResult, FloodError> {
+    run_with(dem, spec, &SurfaceSetup::default(), progress)
+}
+
+/// Runs rain on the DEM with a surface set-up (see [`city_setup`]).
+pub fn run_with(
+    dem: &Raster,
+    spec: &FloodSpec,
+    setup: &SurfaceSetup,
     progress: &mut dyn FnMut(f64),
 ) -> Result<FloodResult, FloodError> {
     if !(spec.minutes > 0.0 && spec.minutes.is_finite()) {
@@ -104,15 +127,23 @@ pub fn run(
             spec.minutes
         )));
     }
-    let bed: Vec<f64> = dem
+    let mut bed: Vec<f64> = dem
         .data
         .iter()
         .map(|&v| if dem.is_nodata(v) { f64::NAN } else { v as f64 })
         .collect();
+    for &w in &setup.walls {
+        if w < bed.len() {
+            bed[w] = f64::NAN;
+        }
+    }
     if bed.iter().all(|v| v.is_nan()) {
         return Err(FloodError::Spec("the DEM has no valid cell".into()));
     }
-    let grid = Grid::new(dem.nx, dem.ny, dem.cell, bed, None, spec.manning)?;
+    let mut grid = Grid::new(dem.nx, dem.ny, dem.cell, bed, None, spec.manning)?;
+    if let Some(n) = &setup.manning {
+        grid.set_manning(n.clone())?;
+    }
     let mut sim = Simulation::new(
         grid,
         Params {
@@ -120,7 +151,16 @@ pub fn run(
             ..Params::default()
         },
     )?;
-    sim.set_boundaries(Boundaries::all(spec.edges))?;
+    sim.set_boundaries(setup.boundaries.unwrap_or(Boundaries::all(spec.edges)))?;
+    if let Some(d) = &setup.initial_depth {
+        let active = sim.grid().active().to_vec();
+        let d: Vec<f64> = d
+            .iter()
+            .zip(&active)
+            .map(|(x, a)| if *a { *x } else { 0.0 })
+            .collect();
+        sim.set_depth(d)?;
+    }
     let steps: Vec<(f64, RainField)> = spec
         .rain
         .iter()
@@ -157,6 +197,163 @@ pub fn run(
         ledger: sim.ledger().clone(),
         steps: sim.steps(),
     })
+}
+
+/// How buildings enter the surface model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BuildingMode {
+    /// Cells whose centre lies in a footprint are walls.
+    Blocked,
+    /// Cells whose centre lies in a footprint get this Manning's n (building-resistance
+    /// approach, for grids coarser than the gaps between buildings).
+    Roughness(f64),
+}
+
+/// Manning's n by land use (Chow 1959, Table 5-6; values common in 2D urban flood models):
+/// paved roads 0.015, open water 0.02, mixed urban ground 0.03, parks and grass 0.05.
+pub const N_ROAD: f64 = 0.015;
+/// Open water.
+pub const N_WATER: f64 = 0.02;
+/// Parks, grass.
+pub const N_GREEN: f64 = 0.05;
+
+fn cells_in_polygon(dem: &Raster, g: &geo::Geometry<f64>, mut f: impl FnMut(usize)) {
+    use geo::{BoundingRect, Contains};
+    let Some(b) = g.bounding_rect() else { return };
+    let (Some((c0, r1)), Some((c1, r0))) = (
+        dem.cell_at(
+            b.min().x.max(dem.x0),
+            b.min().y.max(dem.y0 - dem.ny as f64 * dem.cell + 1e-6),
+        ),
+        dem.cell_at(
+            b.max().x.min(dem.x0 + dem.nx as f64 * dem.cell - 1e-6),
+            b.max().y.min(dem.y0 - 1e-6),
+        ),
+    ) else {
+        return;
+    };
+    for r in r0..=r1 {
+        for c in c0..=c1 {
+            let p = dem.cell_center(c, r);
+            if g.contains(&geo::Point::new(p[0], p[1])) {
+                f(r * dem.nx + c);
+            }
+        }
+    }
+}
+
+fn cells_near_line(
+    dem: &Raster,
+    g: &geo::Geometry<f64>,
+    half_width: f64,
+    mut f: impl FnMut(usize),
+) {
+    use geo::{BoundingRect, Distance, Euclidean};
+    let Some(b) = g.bounding_rect() else { return };
+    let pad = half_width + dem.cell;
+    let lo = dem.cell_at(
+        (b.min().x - pad).max(dem.x0),
+        (b.min().y - pad).max(dem.y0 - dem.ny as f64 * dem.cell + 1e-6),
+    );
+    let hi = dem.cell_at(
+        (b.max().x + pad).min(dem.x0 + dem.nx as f64 * dem.cell - 1e-6),
+        (b.max().y + pad).min(dem.y0 - 1e-6),
+    );
+    let (Some((c0, r1)), Some((c1, r0))) = (lo, hi) else {
+        return;
+    };
+    let reach = half_width.max(0.5 * dem.cell);
+    for r in r0..=r1 {
+        for c in c0..=c1 {
+            let p = dem.cell_center(c, r);
+            if Euclidean.distance(&geo::Point::new(p[0], p[1]), g) <= reach {
+                f(r * dem.nx + c);
+            }
+        }
+    }
+}
+
+/// Surface set-up from the city's layers on its DEM: roughness by land use (roads, parks,
+/// water), buildings blocked or rough, lakes filled to their `level_m` and the river to its
+/// `stage_m`; the edge the river touches held at the river's stage, the others free outflow.
+pub fn city_setup(
+    city: &twin_model::City,
+    dem: &Raster,
+    spec: &FloodSpec,
+    buildings: BuildingMode,
+) -> SurfaceSetup {
+    use twin_model::Layer;
+    let n = dem.nx * dem.ny;
+    let mut manning = vec![spec.manning; n];
+    let mut depth = vec![0.0; n];
+    let bed = |i: usize| dem.data[i] as f64;
+    for f in city
+        .layer(Layer::Green)
+        .features()
+        .iter()
+        .filter(|f| f.kind == "park")
+    {
+        cells_in_polygon(dem, &f.geometry, |i| manning[i] = N_GREEN);
+    }
+    for f in city
+        .layer(Layer::TrafficRoad)
+        .features()
+        .iter()
+        .filter(|f| f.kind == "road")
+    {
+        let hw = 0.5 * f.num("width_m").unwrap_or(8.0);
+        cells_near_line(dem, &f.geometry, hw, |i| manning[i] = N_ROAD);
+    }
+    let mut walls = Vec::new();
+    for f in city.layer(Layer::Building).features() {
+        cells_in_polygon(dem, &f.geometry, |i| match buildings {
+            BuildingMode::Blocked => walls.push(i),
+            BuildingMode::Roughness(nb) => manning[i] = nb,
+        });
+    }
+    // Edges a river touches are held at its stage: [north, south, west, east].
+    let mut edge_stage: [Option<f64>; 4] = [None; 4];
+    for f in city.layer(Layer::Environment).features() {
+        let (level, river) = match f.kind.as_str() {
+            "water" => (f.num("level_m"), false),
+            "river" => (f.num("stage_m"), true),
+            _ => (None, false),
+        };
+        if let Some(level) = level {
+            cells_in_polygon(dem, &f.geometry, |i| {
+                manning[i] = N_WATER;
+                if !dem.is_nodata(dem.data[i]) {
+                    depth[i] = (level - bed(i)).max(0.0);
+                }
+                if river {
+                    let (r, c) = (i / dem.nx, i % dem.nx);
+                    for (k, on) in [r == 0, r == dem.ny - 1, c == 0, c == dem.nx - 1]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        if on {
+                            edge_stage[k] = Some(level);
+                        }
+                    }
+                }
+            });
+        }
+    }
+    walls.sort_unstable();
+    walls.dedup();
+    let mut b = Boundaries::all(spec.edges);
+    let fixed =
+        |s: Option<f64>, d: Boundary| s.map(|level| Boundary::FixedStage { level }).unwrap_or(d);
+    b.north = fixed(edge_stage[0], b.north);
+    b.south = fixed(edge_stage[1], b.south);
+    b.west = fixed(edge_stage[2], b.west);
+    b.east = fixed(edge_stage[3], b.east);
+    SurfaceSetup {
+        manning: Some(manning),
+        walls,
+        initial_depth: Some(depth),
+        boundaries: Some(b),
+    }
 }
 
 #[cfg(test)]
