@@ -1,0 +1,774 @@
+//! The mesoscopic queue simulation.
+//!
+//! Each link is a queue in the manner of the queue model of Gawron (1998) and MATSim's QSim
+//! (Cetin, Burri & Nagel 2003) with the per-movement exit queues of SUMO's mesoscopic model
+//! (Eissfeldt 2004; SUMO documentation "Simulation/Meso"):
+//!
+//! * a vehicle entering link `l` reaches its end after the free travel time `L / v`, where `v` is
+//!   the speed limit times the vehicle's speed factor, capped by the vehicle's top speed and any
+//!   external speed cap, less the mean Krauss dawdling loss `σ·a/2` (Krauss 1998);
+//! * it then waits in the exit queue of its next movement; it leaves when (1) the signal shows
+//!   green (or amber if it could not stop: within `v/(2b)` s of amber onset), (2) the movement and
+//!   the link have discharged the previous vehicle one saturation headway ago (`h·pcu/lanes`,
+//!   HCM 2010 base saturation flow 1900 pc/h/lane), and (3) the next link has room: road space
+//!   `length × lanes` against the sum of `length + minGap` of the vehicles on it. A full link
+//!   thus blocks its upstream links: spillback;
+//! * crossing the junction takes the internal lanes' length at their speed limit; slowing to
+//!   the turn speed and back costs `(v−u)²/(2bv) + (v'−u)²/(2av')`; a vehicle that had to stop
+//!   loses `v/(2b) + u/(2a)` (kinematics of constant deceleration and acceleration);
+//! * a vehicle held by a full link for longer than `time_to_teleport` is let through anyway, as
+//!   SUMO does (counted in the summary).
+//!
+//! Time advances in fixed steps, but departure, transfer and arrival times inside a step are
+//! continuous (a vehicle not held back leaves at the exact time it reaches the stop line), so
+//! the step length does not bias travel times. Junctions are processed in id order and the
+//! movements of a junction in a rotating order: the run is deterministic.
+
+use crate::demand::{Demand, VehicleType};
+use crate::network::{Light, LinkId, MovementId, Network};
+use crate::routing::Router;
+use std::collections::VecDeque;
+
+/// HCM 2010 (Exhibit 18-?; "base saturation flow rate" 1900 pc/h/ln) as a headway: 3600/1900 s.
+pub const HCM_SATURATION_HEADWAY: f64 = 3600.0 / 1900.0;
+
+/// Settings of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Step length (s).
+    pub step: f64,
+    /// Saturation headway per lane for one passenger-car unit (s).
+    pub saturation_headway: f64,
+    /// A vehicle held by a full downstream link this long is let through (s); 0 disables.
+    pub time_to_teleport: f64,
+    /// Length of the per-link statistics intervals (s).
+    pub stats_interval: f64,
+    /// Seed of the per-vehicle speed factors.
+    pub seed: u64,
+    /// Record every link entry (vehicle, link, time): a link-level trajectory.
+    pub record_entries: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            step: 1.0,
+            saturation_headway: HCM_SATURATION_HEADWAY,
+            time_to_teleport: 300.0,
+            stats_interval: 300.0,
+            seed: 42,
+            record_entries: false,
+        }
+    }
+}
+
+/// Where a vehicle is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VehicleState {
+    /// Not yet departed.
+    Scheduled,
+    /// Departure time passed, waiting for room on its first link.
+    Inserting,
+    /// On a link.
+    Running,
+    /// Reached the end of its route.
+    Arrived,
+    /// Taken out: no route around a closure.
+    Aborted,
+}
+
+#[derive(Debug, Clone)]
+struct Veh {
+    trip: u32,
+    vtype: u32,
+    route: Vec<LinkId>,
+    pos: u32,
+    speed_factor: f64,
+    space: f64,
+    pcu: f64,
+    /// Time the vehicle reaches the end of its current link.
+    ready: f64,
+    /// Time it entered its current link.
+    entered: f64,
+    depart: f64,
+    arrival: f64,
+    route_length: f64,
+    state: VehicleState,
+    reroutes: u32,
+}
+
+/// Outcome of one trip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TripResult {
+    /// Vehicle id.
+    pub id: String,
+    /// Actual departure (entry onto the first link), s; NaN if it never departed.
+    pub depart: f64,
+    /// Arrival at the end of the last link, s; NaN if it did not arrive.
+    pub arrival: f64,
+    /// Driven length including junction crossings (m).
+    pub route_length: f64,
+    /// Final state.
+    pub state: VehicleState,
+    /// Number of en-route reroutes.
+    pub reroutes: u32,
+}
+
+impl TripResult {
+    /// Travel time (s), NaN unless arrived.
+    pub fn duration(&self) -> f64 {
+        self.arrival - self.depart
+    }
+}
+
+/// Statistics of one link over one interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkInterval {
+    /// Interval start (s).
+    pub begin: f64,
+    /// Interval end (s).
+    pub end: f64,
+    /// Link.
+    pub link: LinkId,
+    /// Vehicles that entered.
+    pub entered: u32,
+    /// Vehicles that left (to the next link or by arriving).
+    pub left: u32,
+    /// Mean time on the link of the vehicles that left (s); NaN if none.
+    pub mean_travel_time: f64,
+    /// Mean excess over the free-flow time of those vehicles (s); NaN if none.
+    pub mean_delay: f64,
+    /// Mean number of vehicles on the link per km per lane.
+    pub density: f64,
+}
+
+/// Something the outside world does to a link (the flood coupling sets these).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LinkEvent {
+    /// Close or reopen a link: no vehicle enters a closed link.
+    Closed(LinkId, bool),
+    /// Cap the speed on a link (m/s), or lift the cap with `None`.
+    SpeedCap(LinkId, Option<f64>),
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counters {
+    /// Vehicles that arrived.
+    pub arrived: usize,
+    /// Vehicles taken out for want of a route around a closure.
+    pub aborted: usize,
+    /// Vehicles let through a full link after `time_to_teleport`.
+    pub teleports: usize,
+    /// Successful en-route reroutes.
+    pub reroutes: usize,
+    /// Sum over steps of the vehicles on the network.
+    pub vehicle_updates: u64,
+    /// Steps done.
+    pub steps: u64,
+}
+
+/// The mesoscopic simulation state: network, demand and dynamic arrays.
+#[derive(Debug)]
+pub struct Simulation {
+    net: Network,
+    types: Vec<VehicleType>,
+    trip_ids: Vec<String>,
+    cfg: SimConfig,
+    time: f64,
+    vehs: Vec<Veh>,
+    next_departure: usize,
+    // Links.
+    running: Vec<VecDeque<(f64, u32)>>,
+    inserting: Vec<VecDeque<u32>>,
+    space_used: Vec<f64>,
+    space_cap: Vec<f64>,
+    on_link: Vec<u32>,
+    link_free_at: Vec<f64>,
+    last_ready: Vec<f64>,
+    closed: Vec<bool>,
+    speed_cap: Vec<f64>,
+    // Movements.
+    buffer: Vec<VecDeque<u32>>,
+    mv_free_at: Vec<f64>,
+    // Signals: current phase index and its start time.
+    sig_phase: Vec<(usize, f64)>,
+    // Events.
+    events: Vec<(f64, u64, LinkEvent)>,
+    event_seq: u64,
+    router: Router,
+    // Statistics.
+    counters: Counters,
+    stat_begin: f64,
+    st_entered: Vec<u32>,
+    st_left: Vec<u32>,
+    st_time: Vec<f64>,
+    st_delay: Vec<f64>,
+    st_occ: Vec<f64>,
+    link_stats: Vec<LinkInterval>,
+    entries: Vec<(f64, u32, LinkId)>,
+    closed_entries: u64,
+}
+
+/// SplitMix64 finaliser: a deterministic hash of (seed, i).
+fn mix(seed: u64, i: u64) -> u64 {
+    let mut z = seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn unit(seed: u64, i: u64) -> f64 {
+    ((mix(seed, i) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+}
+
+/// Speed factor drawn from SUMO's `normc(mean, dev, 0.2, 2)`: a normal truncated to [0.2, 2]
+/// by redrawing (Box–Muller on a hash of seed and vehicle index).
+fn speed_factor(seed: u64, veh: u64, mean: f64, dev: f64) -> f64 {
+    if dev <= 0.0 {
+        return mean;
+    }
+    for k in 0..64u64 {
+        let u1 = unit(seed, veh * 128 + 2 * k);
+        let u2 = unit(seed, veh * 128 + 2 * k + 1);
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        let f = mean + dev * z;
+        if (0.2..=2.0).contains(&f) {
+            return f;
+        }
+    }
+    mean
+}
+
+impl Simulation {
+    /// A simulation of `demand` on `net`, starting at time 0.
+    pub fn new(net: Network, demand: Demand, cfg: SimConfig) -> Simulation {
+        let nl = net.link_count();
+        let nm = net.movement_count();
+        let mut vehs = Vec::with_capacity(demand.trips.len());
+        let mut trip_ids = Vec::with_capacity(demand.trips.len());
+        let mut order: Vec<usize> = (0..demand.trips.len()).collect();
+        order.sort_by(|&a, &b| demand.trips[a].depart.total_cmp(&demand.trips[b].depart));
+        for (k, &i) in order.iter().enumerate() {
+            let t = &demand.trips[i];
+            let ty = &demand.types[t.vtype];
+            trip_ids.push(t.id.clone());
+            vehs.push(Veh {
+                trip: k as u32,
+                vtype: t.vtype as u32,
+                route: t.route.clone(),
+                pos: 0,
+                speed_factor: speed_factor(cfg.seed, i as u64, ty.speed_factor, ty.speed_dev),
+                space: ty.space(),
+                pcu: ty.pcu,
+                ready: t.depart,
+                entered: f64::NAN,
+                depart: f64::NAN,
+                arrival: f64::NAN,
+                route_length: 0.0,
+                state: VehicleState::Scheduled,
+                reroutes: 0,
+            });
+        }
+        let space_cap = (0..nl)
+            .map(|l| net.link_length[l] * net.link_lanes[l] as f64)
+            .collect();
+        let router = Router::new(&net);
+        let sig_phase = net
+            .signals
+            .iter()
+            .map(|s| s.phase_at(0.0))
+            .map(|(i, e)| (i, -e))
+            .collect();
+        Simulation {
+            types: demand.types,
+            trip_ids,
+            time: 0.0,
+            vehs,
+            next_departure: 0,
+            running: vec![VecDeque::new(); nl],
+            inserting: vec![VecDeque::new(); nl],
+            space_used: vec![0.0; nl],
+            space_cap,
+            on_link: vec![0; nl],
+            link_free_at: vec![f64::NEG_INFINITY; nl],
+            last_ready: vec![f64::NEG_INFINITY; nl],
+            closed: vec![false; nl],
+            speed_cap: vec![f64::INFINITY; nl],
+            buffer: vec![VecDeque::new(); nm],
+            mv_free_at: vec![f64::NEG_INFINITY; nm],
+            sig_phase,
+            events: Vec::new(),
+            event_seq: 0,
+            router,
+            counters: Counters::default(),
+            stat_begin: 0.0,
+            st_entered: vec![0; nl],
+            st_left: vec![0; nl],
+            st_time: vec![0.0; nl],
+            st_delay: vec![0.0; nl],
+            st_occ: vec![0.0; nl],
+            link_stats: Vec::new(),
+            entries: Vec::new(),
+            closed_entries: 0,
+            cfg,
+            net,
+        }
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    /// Current time (s): the start of the next step.
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// Totals so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Whether link `l` is closed.
+    pub fn is_closed(&self, l: LinkId) -> bool {
+        self.closed[l.index()]
+    }
+
+    /// Vehicles that entered a closed link (always 0; kept as a checked invariant).
+    pub fn closed_entries(&self) -> u64 {
+        self.closed_entries
+    }
+
+    /// Link entries recorded when [`SimConfig::record_entries`] is set: (time, trip index, link).
+    pub fn entries(&self) -> &[(f64, u32, LinkId)] {
+        &self.entries
+    }
+
+    /// Vehicles currently on the network.
+    pub fn vehicles_running(&self) -> usize {
+        self.on_link.iter().map(|&c| c as usize).sum()
+    }
+
+    /// True when every vehicle has arrived or been taken out.
+    pub fn is_done(&self) -> bool {
+        self.counters.arrived + self.counters.aborted == self.vehs.len()
+    }
+
+    /// Schedule a link event at time `at` (applied at the start of the first step at or after it).
+    pub fn schedule(&mut self, at: f64, ev: LinkEvent) {
+        self.events.push((at, self.event_seq, ev));
+        self.event_seq += 1;
+    }
+
+    /// Apply a link event now. Closing a link reroutes every vehicle whose remaining route uses
+    /// it; vehicles already on the closed link may leave it.
+    pub fn apply(&mut self, ev: LinkEvent) {
+        match ev {
+            LinkEvent::Closed(l, c) => {
+                self.closed[l.index()] = c;
+                if c {
+                    self.reroute_around_closures();
+                }
+            }
+            LinkEvent::SpeedCap(l, cap) => {
+                self.speed_cap[l.index()] = cap.filter(|v| *v > 0.0).unwrap_or(f64::INFINITY);
+            }
+        }
+    }
+
+    /// Current estimate of each link's travel time: free time at the (capped) speed limit plus
+    /// the time to discharge the vehicles waiting at its end.
+    fn current_link_times(&self) -> Vec<f64> {
+        (0..self.net.link_count())
+            .map(|l| {
+                let v = self.net.link_speed[l].min(self.speed_cap[l]).max(0.1);
+                let waiting: usize = self
+                    .net
+                    .out_movements(LinkId(l as u32))
+                    .map(|m| self.buffer[m.index()].len())
+                    .sum();
+                self.net.link_length[l] / v
+                    + waiting as f64 * self.cfg.saturation_headway / self.net.link_lanes[l] as f64
+            })
+            .collect()
+    }
+
+    /// New route for vehicle `v` from its current link (or its origin if not departed), avoiding
+    /// closed links. Returns false if there is none.
+    fn reroute(&mut self, v: usize, link_time: &[f64]) -> bool {
+        let veh = &self.vehs[v];
+        let pos = veh.pos as usize;
+        let from = veh.route[pos];
+        let to = *veh.route.last().expect("routes are never empty");
+        match self.router.fastest(
+            &self.net,
+            link_time,
+            &self.net.mv_via_time,
+            &self.closed,
+            from,
+            to,
+        ) {
+            Some(p) => {
+                let veh = &mut self.vehs[v];
+                veh.route.truncate(pos);
+                veh.route.extend(p);
+                veh.reroutes += 1;
+                self.counters.reroutes += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn uses_closed(&self, v: usize) -> bool {
+        let veh = &self.vehs[v];
+        let start = if veh.state == VehicleState::Running {
+            veh.pos as usize + 1
+        } else {
+            0
+        };
+        veh.route[start..].iter().any(|l| self.closed[l.index()])
+    }
+
+    fn reroute_around_closures(&mut self) {
+        let times = self.current_link_times();
+        for v in 0..self.vehs.len() {
+            let st = self.vehs[v].state;
+            if matches!(
+                st,
+                VehicleState::Running | VehicleState::Inserting | VehicleState::Scheduled
+            ) && self.uses_closed(v)
+            {
+                // A vehicle that finds no way round keeps its route: it will be taken out at
+                // the end of its current link (or never depart) rather than enter the closure.
+                let _ = self.reroute(v, &times);
+            }
+        }
+    }
+
+    fn effective_speed(&self, v: usize, limit: f64, cap: f64) -> f64 {
+        let veh = &self.vehs[v];
+        let ty = &self.types[veh.vtype as usize];
+        let v0 = (limit * veh.speed_factor)
+            .min(ty.max_speed)
+            .min(cap)
+            .max(0.1);
+        // Krauss dawdling: mean loss σ·a/2 per second while cruising, never more than half the speed.
+        (v0 - ty.sigma * ty.accel * 0.5).max(0.5 * v0)
+    }
+
+    fn link_speed_for(&self, v: usize, l: LinkId) -> f64 {
+        self.effective_speed(v, self.net.link_speed[l.index()], self.speed_cap[l.index()])
+    }
+
+    /// Put vehicle `v` on link `l` at time `t`, to be at its end `extra` seconds later than the
+    /// free travel time.
+    fn enter_link(&mut self, v: usize, l: LinkId, t: f64, extra: f64) {
+        let li = l.index();
+        if self.closed[li] {
+            self.closed_entries += 1;
+        }
+        let speed = self.link_speed_for(v, l);
+        let mut ready = t + extra + self.net.link_length[li] / speed;
+        if self.net.link_lanes[li] == 1 {
+            // One lane: no overtaking.
+            ready = ready.max(self.last_ready[li]);
+        }
+        self.last_ready[li] = ready;
+        let veh = &mut self.vehs[v];
+        veh.ready = ready;
+        veh.entered = t;
+        veh.route_length += self.net.link_length[li];
+        self.space_used[li] += veh.space;
+        self.on_link[li] += 1;
+        self.st_entered[li] += 1;
+        if self.cfg.record_entries {
+            self.entries.push((t, veh.trip, l));
+        }
+        let q = &mut self.running[li];
+        let mut idx = q.len();
+        while idx > 0 && q[idx - 1].0 > ready {
+            idx -= 1;
+        }
+        q.insert(idx, (ready, v as u32));
+    }
+
+    fn leave_link(&mut self, v: usize, l: LinkId, t: f64) {
+        let li = l.index();
+        let veh = &self.vehs[v];
+        self.space_used[li] = (self.space_used[li] - veh.space).max(0.0);
+        self.on_link[li] -= 1;
+        self.st_left[li] += 1;
+        let tt = t - veh.entered;
+        self.st_time[li] += tt;
+        self.st_delay[li] += (tt - self.net.free_time(l)).max(0.0);
+    }
+
+    fn has_room(&self, l: usize, space: f64) -> bool {
+        self.space_used[l] <= 0.0 || self.space_used[l] + space <= self.space_cap[l] + 1e-9
+    }
+
+    /// Advance one step.
+    pub fn step(&mut self) {
+        let t0 = self.time;
+        let dt = self.cfg.step;
+        let t1 = t0 + dt;
+        // 1. External events due.
+        if !self.events.is_empty() {
+            self.events
+                .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let due = self.events.iter().take_while(|e| e.0 < t1).count();
+            let evs: Vec<_> = self.events.drain(..due).collect();
+            for (_, _, ev) in evs {
+                self.apply(ev);
+            }
+        }
+        // 2. Signals.
+        for (s, plan) in self.net.signals.iter().enumerate() {
+            let (i, since) = plan.phase_at(t0);
+            self.sig_phase[s] = (i, t0 - since);
+        }
+        // 3. Departures into the insertion queues.
+        while self.next_departure < self.vehs.len() && self.vehs[self.next_departure].ready < t1 {
+            let v = self.next_departure;
+            self.next_departure += 1;
+            if self.uses_closed(v) {
+                let times = self.current_link_times();
+                let _ = self.reroute(v, &times);
+            }
+            self.vehs[v].state = VehicleState::Inserting;
+            let first = self.vehs[v].route[0];
+            self.inserting[first.index()].push_back(v as u32);
+        }
+        // 4. Insertion onto first links (SUMO inserts at speed 0: add the time lost accelerating).
+        for l in 0..self.net.link_count() {
+            while let Some(&v) = self.inserting[l].front() {
+                let v = v as usize;
+                if self.closed[l] || !self.has_room(l, self.vehs[v].space) {
+                    break;
+                }
+                self.inserting[l].pop_front();
+                let t = self.vehs[v].ready.max(t0);
+                let speed = self.link_speed_for(v, LinkId(l as u32));
+                let accel = self.types[self.vehs[v].vtype as usize].accel;
+                let veh = &mut self.vehs[v];
+                veh.state = VehicleState::Running;
+                veh.depart = t;
+                self.enter_link(v, LinkId(l as u32), t, speed / (2.0 * accel));
+            }
+        }
+        // 5. Vehicles reaching the end of their link: arrive, or queue for their next movement.
+        for l in 0..self.net.link_count() {
+            while let Some(&(ready, v)) = self.running[l].front() {
+                if ready >= t1 {
+                    break;
+                }
+                self.running[l].pop_front();
+                let v = v as usize;
+                let veh = &self.vehs[v];
+                if veh.pos as usize + 1 == veh.route.len() {
+                    self.leave_link(v, LinkId(l as u32), ready);
+                    let veh = &mut self.vehs[v];
+                    veh.arrival = ready;
+                    veh.state = VehicleState::Arrived;
+                    self.counters.arrived += 1;
+                } else {
+                    let next = veh.route[veh.pos as usize + 1];
+                    let m = self
+                        .net
+                        .movement(LinkId(l as u32), next)
+                        .expect("routes only use existing movements");
+                    self.buffer[m.index()].push_back(v as u32);
+                }
+            }
+        }
+        // 6. Junctions: move vehicles across.
+        let step_no = self.counters.steps as usize;
+        for n in 0..self.net.node_count() {
+            let ins = self.net.in_movements(crate::network::NodeId(n as u32));
+            let k = ins.len();
+            if k == 0 {
+                continue;
+            }
+            for j in 0..k {
+                let m = self.net.node_in[self.net.node_in_start[n] as usize + (j + step_no) % k];
+                self.discharge(m, t0, t1);
+            }
+        }
+        // 7. Statistics.
+        let mut running = 0u64;
+        for l in 0..self.net.link_count() {
+            running += self.on_link[l] as u64;
+            self.st_occ[l] += self.on_link[l] as f64 * dt;
+        }
+        self.counters.vehicle_updates += running;
+        self.counters.steps += 1;
+        self.time = t1;
+        if self.time - self.stat_begin >= self.cfg.stats_interval - 1e-9 {
+            self.flush_stats();
+        }
+    }
+
+    /// Let vehicles waiting on movement `m` cross during [t0, t1).
+    fn discharge(&mut self, m: MovementId, t0: f64, t1: f64) {
+        let mi = m.index();
+        let a = self.net.mv_from[mi];
+        let b = self.net.mv_to[mi];
+        let (ai, bi) = (a.index(), b.index());
+        let h = self.cfg.saturation_headway;
+        while let Some(&v) = self.buffer[mi].front() {
+            let v = v as usize;
+            // Rerouted while queued: move to the queue of its new movement.
+            let next = self.vehs[v].route[self.vehs[v].pos as usize + 1];
+            if next != b {
+                self.buffer[mi].pop_front();
+                let m2 = self
+                    .net
+                    .movement(a, next)
+                    .expect("reroutes start from the current link");
+                self.buffer[m2.index()].push_back(v as u32);
+                continue;
+            }
+            let ready = self.vehs[v].ready;
+            let tau = ready
+                .max(self.mv_free_at[mi])
+                .max(self.link_free_at[ai])
+                .max(t0);
+            if tau >= t1 {
+                break;
+            }
+            let ty = &self.types[self.vehs[v].vtype as usize];
+            let (accel, decel) = (ty.accel, ty.decel);
+            let va = self.link_speed_for(v, a);
+            // Signal.
+            if let Some((s, idx)) = self.net.mv_signal[mi] {
+                let (phase, start) = self.sig_phase[s.index()];
+                let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
+                let ok = light.passable()
+                    || (light == Light::Yellow && tau - start <= va / (2.0 * decel));
+                if !ok {
+                    break;
+                }
+            }
+            if self.closed[bi] {
+                // Its route still uses a closed link: find another or take it out here.
+                let times = self.current_link_times();
+                if !self.reroute(v, &times) {
+                    self.buffer[mi].pop_front();
+                    self.leave_link(v, a, tau);
+                    self.vehs[v].state = VehicleState::Aborted;
+                    self.counters.aborted += 1;
+                }
+                continue;
+            }
+            let space = self.vehs[v].space;
+            if !self.has_room(bi, space) {
+                let ttt = self.cfg.time_to_teleport;
+                if ttt > 0.0 && t0 - ready >= ttt {
+                    self.counters.teleports += 1;
+                } else {
+                    break;
+                }
+            }
+            // Cross.
+            self.buffer[mi].pop_front();
+            let pcu = self.vehs[v].pcu;
+            self.mv_free_at[mi] = tau + h * pcu / self.net.mv_lanes[mi] as f64;
+            self.link_free_at[ai] = tau + h * pcu / self.net.link_lanes[ai] as f64;
+            self.leave_link(v, a, tau);
+            let vb = self.link_speed_for(v, b);
+            let via_len = self.net.mv_via_length[mi];
+            let mut extra = 0.0;
+            let u = if via_len > 0.0 {
+                let u_lim = via_len / self.net.mv_via_time[mi].max(1e-9);
+                let u = self.effective_speed(v, u_lim, self.speed_cap[bi]);
+                extra += via_len / u;
+                u
+            } else {
+                va.min(vb)
+            };
+            let stopped = tau - ready >= 1.0;
+            if stopped {
+                extra += va / (2.0 * decel) + u / (2.0 * accel);
+            } else if u < va {
+                extra += (va - u).powi(2) / (2.0 * decel * va);
+            }
+            if u < vb {
+                extra += (vb - u).powi(2) / (2.0 * accel * vb);
+            }
+            let veh = &mut self.vehs[v];
+            veh.pos += 1;
+            veh.route_length += via_len;
+            self.enter_link(v, b, tau, extra);
+        }
+    }
+
+    fn flush_stats(&mut self) {
+        let end = self.time;
+        for l in 0..self.net.link_count() {
+            if self.st_entered[l] == 0 && self.st_left[l] == 0 && self.st_occ[l] == 0.0 {
+                continue;
+            }
+            let left = self.st_left[l];
+            let span = (end - self.stat_begin).max(1e-9);
+            let km_lanes = self.net.link_length[l] / 1000.0 * self.net.link_lanes[l] as f64;
+            self.link_stats.push(LinkInterval {
+                begin: self.stat_begin,
+                end,
+                link: LinkId(l as u32),
+                entered: self.st_entered[l],
+                left,
+                mean_travel_time: if left > 0 {
+                    self.st_time[l] / left as f64
+                } else {
+                    f64::NAN
+                },
+                mean_delay: if left > 0 {
+                    self.st_delay[l] / left as f64
+                } else {
+                    f64::NAN
+                },
+                density: self.st_occ[l] / span / km_lanes,
+            });
+            self.st_entered[l] = 0;
+            self.st_left[l] = 0;
+            self.st_time[l] = 0.0;
+            self.st_delay[l] = 0.0;
+            self.st_occ[l] = 0.0;
+        }
+        self.stat_begin = end;
+    }
+
+    /// Step until every vehicle is done or time `end` is reached (`None`: no limit).
+    pub fn run(&mut self, end: Option<f64>) {
+        let end = end.unwrap_or(f64::INFINITY);
+        while !self.is_done() && self.time < end - 1e-9 {
+            self.step();
+        }
+        if self.time > self.stat_begin {
+            self.flush_stats();
+        }
+    }
+
+    /// Per-link statistics of the intervals completed so far.
+    pub fn link_stats(&self) -> &[LinkInterval] {
+        &self.link_stats
+    }
+
+    /// Per-trip outcomes, in departure order.
+    pub fn trip_results(&self) -> Vec<TripResult> {
+        self.vehs
+            .iter()
+            .map(|v| TripResult {
+                id: self.trip_ids[v.trip as usize].clone(),
+                depart: v.depart,
+                arrival: v.arrival,
+                route_length: v.route_length,
+                state: v.state,
+                reroutes: v.reroutes,
+            })
+            .collect()
+    }
+}
