@@ -243,9 +243,10 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                             Ok(i) if i >= 0 => Some(i as usize),
                             Ok(_) => None,
                             Err(_) => {
-                                return Err(
-                                    e.err("linkIndex", format!("expected an integer, found {v:?}"))
-                                );
+                                return Err(e.err(
+                                    "linkIndex",
+                                    format!("expected an integer, found {v:?}"),
+                                ));
                             }
                         },
                     };
