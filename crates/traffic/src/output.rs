@@ -188,3 +188,72 @@ pub fn write_entries_csv<W: Write>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{SimConfig, Simulation};
+
+    fn run() -> (Simulation, Vec<Unroutable>) {
+        let net = crate::network::tests::detour();
+        let rf = crate::sumo_routes::parse_routes(
+            r#"<routes><vType id="x" sigma="0" speedDev="0"/>
+            <vehicle id="a,1" type="x" depart="0"><route edges="SA AB BC"/></vehicle>
+            <vehicle id="b" type="x" depart="10"><route edges="SA AD"/></vehicle>
+            <trip id="c" depart="0" from="CE" to="SA"/></routes>"#,
+        )
+        .unwrap();
+        let (d, bad) = crate::demand::build_demand(&net, &rf);
+        let mut s = Simulation::new(
+            net,
+            d,
+            SimConfig {
+                stats_interval: 60.0,
+                ..SimConfig::default()
+            },
+        );
+        s.run(None);
+        (s, bad)
+    }
+
+    #[test]
+    fn trips_csv_and_summary() {
+        let (s, bad) = run();
+        let trips = s.trip_results();
+        let mut buf = Vec::new();
+        write_trips_csv(&mut buf, &trips).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "id,depart,arrival,duration,route_length");
+        // a: 10/5.2 + 10 + 20 + 20 = 51.92 s over 500 m.
+        assert_eq!(lines[1], "\"a,1\",0.00,51.92,51.92,500.00");
+        assert_eq!(lines[2], "b,10.00,46.92,36.92,350.00");
+        let sum = Summary::new(&trips, s.counters(), &bad, s.time(), 0.5);
+        assert_eq!((sum.vehicles, sum.arrived, sum.unroutable_count), (2, 2, 1));
+        assert!((sum.mean_duration - (51.923_076_9 + 36.923_076_9) / 2.0).abs() < 1e-6);
+        assert_eq!(sum.updates_per_second, sum.vehicle_updates as f64 / 0.5);
+        let mut buf = Vec::new();
+        sum.write_json(&mut buf).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(v["arrived"], 2);
+        assert_eq!(
+            v["unroutable"][0]["reason"],
+            "no path from edge \"CE\" to edge \"SA\""
+        );
+    }
+
+    #[test]
+    fn link_stats_csv() {
+        let (s, _) = run();
+        let mut buf = Vec::new();
+        write_link_stats_csv(&mut buf, s.network(), s.link_stats()).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        // The run ends at 52 s, inside the first interval. AB: vehicle a entered at 11.92 s and
+        // left at 31.92 s (20 s at 10 m/s): 20 vehicle-seconds over 52 s on 0.2 km × 2 lanes.
+        let ab = text
+            .lines()
+            .find(|l| l.starts_with("0,52,AB,"))
+            .expect(&text);
+        assert_eq!(ab, "0,52,AB,1,1,20.00,10.00,0.00,0.962");
+    }
+}

@@ -191,8 +191,18 @@ pub struct Simulation {
     // Movements.
     buffer: Vec<VecDeque<u32>>,
     mv_free_at: Vec<f64>,
-    // Signals: current phase index and its start time.
+    // Signals: current phase index and its start time, computed lazily once per step.
     sig_phase: Vec<(usize, f64)>,
+    sig_stamp: Vec<u64>,
+    // Work lists: links holding vehicles, movements with waiting vehicles, links with
+    // vehicles waiting to depart. Only these are visited in a step.
+    active_links: Vec<u32>,
+    link_listed: Vec<bool>,
+    active_mv: Vec<u32>,
+    mv_listed: Vec<bool>,
+    active_ins: Vec<u32>,
+    ins_listed: Vec<bool>,
+    in_network: u64,
     // Events.
     events: Vec<(f64, u64, LinkEvent)>,
     event_seq: u64,
@@ -297,7 +307,15 @@ impl Simulation {
             speed_cap: vec![f64::INFINITY; nl],
             buffer: vec![VecDeque::new(); nm],
             mv_free_at: vec![f64::NEG_INFINITY; nm],
+            sig_stamp: vec![u64::MAX; net.signals.len()],
             sig_phase,
+            active_links: Vec::new(),
+            link_listed: vec![false; nl],
+            active_mv: Vec::new(),
+            mv_listed: vec![false; nm],
+            active_ins: Vec::new(),
+            ins_listed: vec![false; nl],
+            in_network: 0,
             events: Vec::new(),
             event_seq: 0,
             router,
@@ -348,7 +366,7 @@ impl Simulation {
 
     /// Vehicles currently on the network.
     pub fn vehicles_running(&self) -> usize {
-        self.on_link.iter().map(|&c| c as usize).sum()
+        self.in_network as usize
     }
 
     /// True when every vehicle has arrived or been taken out.
@@ -483,6 +501,11 @@ impl Simulation {
         veh.route_length += self.net.link_length[li];
         self.space_used[li] += veh.space;
         self.on_link[li] += 1;
+        self.in_network += 1;
+        if !self.link_listed[li] {
+            self.link_listed[li] = true;
+            self.active_links.push(li as u32);
+        }
         self.st_entered[li] += 1;
         if self.cfg.record_entries {
             self.entries.push((t, veh.trip, l));
@@ -500,6 +523,7 @@ impl Simulation {
         let veh = &self.vehs[v];
         self.space_used[li] = (self.space_used[li] - veh.space).max(0.0);
         self.on_link[li] -= 1;
+        self.in_network -= 1;
         self.st_left[li] += 1;
         let tt = t - veh.entered;
         self.st_time[li] += tt;
@@ -525,12 +549,7 @@ impl Simulation {
                 self.apply(ev);
             }
         }
-        // 2. Signals.
-        for (s, plan) in self.net.signals.iter().enumerate() {
-            let (i, since) = plan.phase_at(t0);
-            self.sig_phase[s] = (i, t0 - since);
-        }
-        // 3. Departures into the insertion queues.
+        // 2. Departures into the insertion queues.
         while self.next_departure < self.vehs.len() && self.vehs[self.next_departure].ready < t1 {
             let v = self.next_departure;
             self.next_departure += 1;
@@ -539,11 +558,17 @@ impl Simulation {
                 let _ = self.reroute(v, &times);
             }
             self.vehs[v].state = VehicleState::Inserting;
-            let first = self.vehs[v].route[0];
-            self.inserting[first.index()].push_back(v as u32);
+            let first = self.vehs[v].route[0].index();
+            self.inserting[first].push_back(v as u32);
+            if !self.ins_listed[first] {
+                self.ins_listed[first] = true;
+                self.active_ins.push(first as u32);
+            }
         }
-        // 4. Insertion onto first links (SUMO inserts at speed 0: add the time lost accelerating).
-        for l in 0..self.net.link_count() {
+        // 3. Insertion onto first links (SUMO inserts at speed 0: add the time lost accelerating).
+        let mut ins = std::mem::take(&mut self.active_ins);
+        for &l in &ins {
+            let l = l as usize;
             while let Some(&v) = self.inserting[l].front() {
                 let v = v as usize;
                 if self.closed[l] || !self.has_room(l, self.vehs[v].space) {
@@ -559,8 +584,16 @@ impl Simulation {
                 self.enter_link(v, LinkId(l as u32), t, speed / (2.0 * accel));
             }
         }
-        // 5. Vehicles reaching the end of their link: arrive, or queue for their next movement.
-        for l in 0..self.net.link_count() {
+        ins.retain(|&l| {
+            let keep = !self.inserting[l as usize].is_empty();
+            self.ins_listed[l as usize] = keep;
+            keep
+        });
+        self.active_ins = ins;
+        // 4. Vehicles reaching the end of their link: arrive, or queue for their next movement.
+        let links = std::mem::take(&mut self.active_links);
+        for &l in &links {
+            let l = l as usize;
             while let Some(&(ready, v)) = self.running[l].front() {
                 if ready >= t1 {
                     break;
@@ -580,35 +613,70 @@ impl Simulation {
                         .net
                         .movement(LinkId(l as u32), next)
                         .expect("routes only use existing movements");
-                    self.buffer[m.index()].push_back(v as u32);
+                    self.queue_on(m, v);
                 }
             }
         }
-        // 6. Junctions: move vehicles across.
-        let step_no = self.counters.steps as usize;
-        for n in 0..self.net.node_count() {
-            let ins = self.net.in_movements(crate::network::NodeId(n as u32));
-            let k = ins.len();
-            if k == 0 {
-                continue;
-            }
-            for j in 0..k {
-                let m = self.net.node_in[self.net.node_in_start[n] as usize + (j + step_no) % k];
-                self.discharge(m, t0, t1);
-            }
+        // Links entered during this step were appended to the (now empty) list; merge.
+        let mut links = links;
+        links.append(&mut self.active_links);
+        self.active_links = links;
+        // 5. Junctions: move vehicles across. Movements in id order, starting at a position
+        // that rotates with the step so that no approach always goes first.
+        let mut mvs = std::mem::take(&mut self.active_mv);
+        mvs.sort_unstable();
+        if !mvs.is_empty() {
+            let k = self.counters.steps as usize % mvs.len();
+            mvs.rotate_left(k);
         }
-        // 7. Statistics.
-        let mut running = 0u64;
-        for l in 0..self.net.link_count() {
-            running += self.on_link[l] as u64;
+        for &m in &mvs {
+            self.discharge(MovementId(m), t0, t1);
+        }
+        mvs.append(&mut self.active_mv);
+        mvs.retain(|&m| {
+            let keep = !self.buffer[m as usize].is_empty();
+            self.mv_listed[m as usize] = keep;
+            keep
+        });
+        mvs.dedup();
+        self.active_mv = mvs;
+        // 6. Statistics.
+        let mut links = std::mem::take(&mut self.active_links);
+        links.retain(|&l| {
+            let l = l as usize;
             self.st_occ[l] += self.on_link[l] as f64 * dt;
-        }
-        self.counters.vehicle_updates += running;
+            let keep = self.on_link[l] > 0;
+            self.link_listed[l] = keep;
+            keep
+        });
+        self.active_links = links;
+        self.counters.vehicle_updates += self.in_network;
         self.counters.steps += 1;
         self.time = t1;
         if self.time - self.stat_begin >= self.cfg.stats_interval - 1e-9 {
             self.flush_stats();
         }
+    }
+
+    /// Put vehicle `v` in the exit queue of movement `m`.
+    fn queue_on(&mut self, m: MovementId, v: usize) {
+        self.buffer[m.index()].push_back(v as u32);
+        if !self.mv_listed[m.index()] {
+            self.mv_listed[m.index()] = true;
+            self.active_mv.push(m.0);
+        }
+    }
+
+    /// Phase index and start time of signal `s` in the current step.
+    fn signal_phase(&mut self, s: usize) -> (usize, f64) {
+        let step = self.counters.steps;
+        if self.sig_stamp[s] != step {
+            let t0 = self.time;
+            let (i, since) = self.net.signals[s].phase_at(t0);
+            self.sig_phase[s] = (i, t0 - since);
+            self.sig_stamp[s] = step;
+        }
+        self.sig_phase[s]
     }
 
     /// Let vehicles waiting on movement `m` cross during [t0, t1).
@@ -628,7 +696,7 @@ impl Simulation {
                     .net
                     .movement(a, next)
                     .expect("reroutes start from the current link");
-                self.buffer[m2.index()].push_back(v as u32);
+                self.queue_on(m2, v);
                 continue;
             }
             let ready = self.vehs[v].ready;
@@ -644,7 +712,7 @@ impl Simulation {
             let va = self.link_speed_for(v, a);
             // Signal.
             if let Some((s, idx)) = self.net.mv_signal[mi] {
-                let (phase, start) = self.sig_phase[s.index()];
+                let (phase, start) = self.signal_phase(s.index());
                 let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
                 let ok = light.passable()
                     || (light == Light::Yellow && tau - start <= va / (2.0 * decel));
