@@ -155,6 +155,14 @@ pub struct Network {
     pub mv_via_time: Vec<f64>,
     /// Signal and link index controlling the movement.
     pub mv_signal: Vec<Option<(SignalId, u32)>>,
+    /// Whether the movement must yield when not governed by a signal (SUMO connection state
+    /// `m`, `=`, `s`, `w`: minor road, all-way stop, stop sign, zipper).
+    pub mv_minor: Vec<bool>,
+    /// Movements that have priority over movement `m` are
+    /// `mv_foes[mv_foe_start[m]..mv_foe_start[m+1]]` (from the junction's `response` bits).
+    pub mv_foe_start: Vec<u32>,
+    /// Priority foes, grouped by movement.
+    pub mv_foes: Vec<MovementId>,
     /// Movements into junction `n` are `node_in[node_in_start[n]..node_in_start[n+1]]`.
     pub node_in_start: Vec<u32>,
     /// Movement ids grouped by junction.
@@ -202,6 +210,12 @@ impl Network {
     pub fn in_movements(&self, n: NodeId) -> &[MovementId] {
         &self.node_in
             [self.node_in_start[n.index()] as usize..self.node_in_start[n.index() + 1] as usize]
+    }
+
+    /// Movements that have priority over `m`.
+    pub fn priority_foes(&self, m: MovementId) -> &[MovementId] {
+        &self.mv_foes
+            [self.mv_foe_start[m.index()] as usize..self.mv_foe_start[m.index() + 1] as usize]
     }
 
     /// Free-flow time of a link at its speed limit (s).
@@ -303,6 +317,9 @@ impl Network {
         }
         // Movements: group connections by (from link, to link).
         struct Acc {
+            minor: bool,
+            /// (junction index in `net.junctions`, request index) of each connection.
+            requests: Vec<(usize, usize)>,
             lanes: Vec<usize>,
             via_len: f64,
             via_time: f64,
@@ -310,6 +327,18 @@ impl Network {
         }
         let mut groups: HashMap<(LinkId, LinkId), Acc> = HashMap::new();
         let mut order: Vec<(LinkId, LinkId)> = Vec::new();
+        let junction_of: HashMap<&str, usize> = net
+            .junctions
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id.as_str(), i))
+            .collect();
+        let request_of = |junction: usize, via: &str| {
+            net.junctions[junction]
+                .int_lanes
+                .iter()
+                .position(|l| l == via)
+        };
         for c in &net.connections {
             let (Some(a), Some(b)) = (out.link(&c.from), out.link(&c.to)) else {
                 continue; // internal, pedestrian or non-drivable edges
@@ -358,9 +387,13 @@ impl Network {
                 }
                 _ => None,
             };
+            let junction = junction_of[out.node_name[out.link_to[a.index()].index()].as_str()];
+            let request = c.via.as_deref().and_then(|v| request_of(junction, v));
             let acc = groups.entry((a, b)).or_insert_with(|| {
                 order.push((a, b));
                 Acc {
+                    minor: matches!(c.state.as_str(), "m" | "=" | "s" | "w"),
+                    requests: Vec::new(),
                     lanes: Vec::new(),
                     via_len,
                     via_time,
@@ -369,6 +402,9 @@ impl Network {
             });
             if !acc.lanes.contains(&c.from_lane) {
                 acc.lanes.push(c.from_lane);
+            }
+            if let Some(r) = request {
+                acc.requests.push((junction, r));
             }
         }
         order.sort();
@@ -383,7 +419,42 @@ impl Network {
             out.mv_via_length.push(acc.via_len);
             out.mv_via_time.push(acc.via_time);
             out.mv_signal.push(acc.signal);
+            out.mv_minor.push(acc.minor);
             out.link_out[a.index() + 1] += 1;
+        }
+        // Right of way: movement of each (junction, request index), then each movement's
+        // priority foes from the response bits of its connections.
+        let mut mv_of_request: HashMap<(usize, usize), MovementId> = HashMap::new();
+        for (m, key) in order.iter().enumerate() {
+            for &r in &groups[key].requests {
+                mv_of_request.insert(r, MovementId(m as u32));
+            }
+        }
+        out.mv_foe_start.push(0);
+        for (m, key) in order.iter().enumerate() {
+            let mut foes: Vec<MovementId> = Vec::new();
+            for &(j, r) in &groups[key].requests {
+                let junction = &net.junctions[j];
+                let Some((_, response)) = junction.requests.iter().find(|(i, _)| *i == r) else {
+                    continue;
+                };
+                let n = response.len();
+                for (pos, ch) in response.bytes().enumerate() {
+                    if ch != b'1' {
+                        continue;
+                    }
+                    let k = n - 1 - pos;
+                    if let Some(&f) = mv_of_request.get(&(j, k))
+                        && f.index() != m
+                        && !foes.contains(&f)
+                    {
+                        foes.push(f);
+                    }
+                }
+            }
+            foes.sort();
+            out.mv_foes.extend(foes);
+            out.mv_foe_start.push(out.mv_foes.len() as u32);
         }
         for i in 0..n_links {
             out.link_out[i + 1] += out.link_out[i];

@@ -32,6 +32,10 @@ use std::collections::VecDeque;
 /// HCM 2010 (Exhibit 18-?; "base saturation flow rate" 1900 pc/h/ln) as a headway: 3600/1900 s.
 pub const HCM_SATURATION_HEADWAY: f64 = 3600.0 / 1900.0;
 
+/// Distance from the stop line at which a yielding driver can see the priority streams (m);
+/// SUMO's default connection `visibility`.
+pub const MINOR_SIGHT_DISTANCE: f64 = 4.5;
+
 /// Settings of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
@@ -191,6 +195,7 @@ pub struct Simulation {
     // Movements.
     buffer: Vec<VecDeque<u32>>,
     mv_free_at: Vec<f64>,
+    mv_last_pass: Vec<f64>,
     // Signals: current phase index and its start time, computed lazily once per step.
     sig_phase: Vec<(usize, f64)>,
     sig_stamp: Vec<u64>,
@@ -307,6 +312,7 @@ impl Simulation {
             speed_cap: vec![f64::INFINITY; nl],
             buffer: vec![VecDeque::new(); nm],
             mv_free_at: vec![f64::NEG_INFINITY; nm],
+            mv_last_pass: vec![f64::NEG_INFINITY; nm],
             sig_stamp: vec![u64::MAX; net.signals.len()],
             sig_phase,
             active_links: Vec::new(),
@@ -658,6 +664,43 @@ impl Simulation {
         }
     }
 
+    /// Whether a vehicle with priority over movement `m` crosses too close to time `tau` for a
+    /// yielding vehicle (acceleration `accel`) to go: gap acceptance with a critical gap of the
+    /// time to clear the junction from a stop, `sqrt(2 L / a)`, plus SUMO's default minimum
+    /// time gap to a prioritised vehicle (`jmTimegapMinor`, 1 s); a prioritised vehicle that
+    /// has just entered blocks for its own crossing time.
+    fn priority_foe_near(&mut self, m: MovementId, tau: f64, accel: f64) -> bool {
+        let crossing = (2.0 * self.net.mv_via_length[m.index()].max(5.0) / accel).sqrt();
+        let horizon = tau + crossing + 1.0;
+        for i in self.net.mv_foe_start[m.index()]..self.net.mv_foe_start[m.index() + 1] {
+            let k = self.net.mv_foes[i as usize].index();
+            if let Some((s, idx)) = self.net.mv_signal[k] {
+                let (phase, _) = self.signal_phase(s.index());
+                if self.net.signals[s.index()].phases[phase].lights[idx as usize] == Light::Red {
+                    continue;
+                }
+            }
+            if tau - self.mv_last_pass[k] < self.net.mv_via_time[k].max(1.0) {
+                return true;
+            }
+            if let Some(&f) = self.buffer[k].front()
+                && self.vehs[f as usize].ready <= horizon
+            {
+                return true;
+            }
+            let from = self.net.mv_from[k].index();
+            if let Some(&(r, f)) = self.running[from].front()
+                && r <= horizon
+            {
+                let fv = &self.vehs[f as usize];
+                if fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k]) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Put vehicle `v` in the exit queue of movement `m`.
     fn queue_on(&mut self, m: MovementId, v: usize) {
         self.buffer[m.index()].push_back(v as u32);
@@ -711,6 +754,7 @@ impl Simulation {
             let (accel, decel) = (ty.accel, ty.decel);
             let va = self.link_speed_for(v, a);
             // Signal.
+            let mut must_yield = self.net.mv_minor[mi];
             if let Some((s, idx)) = self.net.mv_signal[mi] {
                 let (phase, start) = self.signal_phase(s.index());
                 let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
@@ -719,6 +763,13 @@ impl Simulation {
                 if !ok {
                     break;
                 }
+                must_yield = light == Light::MinorGreen || (light == Light::Off && must_yield);
+            }
+            // Right of way: a yielding vehicle needs a gap in every stream with priority.
+            let patience_over =
+                self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
+            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel) {
+                break;
             }
             if self.closed[bi] {
                 // Its route still uses a closed link: find another or take it out here.
@@ -744,19 +795,24 @@ impl Simulation {
             self.buffer[mi].pop_front();
             let pcu = self.vehs[v].pcu;
             self.mv_free_at[mi] = tau + h * pcu / self.net.mv_lanes[mi] as f64;
+            self.mv_last_pass[mi] = tau;
             self.link_free_at[ai] = tau + h * pcu / self.net.link_lanes[ai] as f64;
             self.leave_link(v, a, tau);
             let vb = self.link_speed_for(v, b);
             let via_len = self.net.mv_via_length[mi];
             let mut extra = 0.0;
-            let u = if via_len > 0.0 {
+            let mut u = if via_len > 0.0 {
                 let u_lim = via_len / self.net.mv_via_time[mi].max(1e-9);
-                let u = self.effective_speed(v, u_lim, self.speed_cap[bi]);
-                extra += via_len / u;
-                u
+                self.effective_speed(v, u_lim, self.speed_cap[bi])
             } else {
                 va.min(vb)
             };
+            if must_yield {
+                // A driver who must give way approaches slowly enough to stop within the sight
+                // distance at the stop line (SUMO connection `visibility`, default 4.5 m).
+                u = u.min((2.0 * decel * MINOR_SIGHT_DISTANCE).sqrt());
+            }
+            extra += via_len / u;
             let stopped = tau - ready >= 1.0;
             if stopped {
                 extra += va / (2.0 * decel) + u / (2.0 * accel);
@@ -1058,5 +1114,97 @@ mod tests {
             "{m} {sd}"
         );
         assert!(xs.iter().all(|x| (0.2..=2.0).contains(x)));
+    }
+}
+
+#[cfg(test)]
+mod yield_tests {
+    use super::*;
+    use crate::demand::build_demand;
+    use crate::sumo_net::parse_net;
+    use crate::sumo_routes::parse_routes;
+
+    /// A T junction J: major road WJ -> JE straight, minor road SJ -> JE turning in, which must
+    /// give way to the major stream (response bit 0 set on request 1).
+    const T: &str = r#"<net>
+  <edge id=":J_0" function="internal"><lane id=":J_0_0" index="0" speed="10" length="10"/></edge>
+  <edge id=":J_1" function="internal"><lane id=":J_1_0" index="0" speed="10" length="10"/></edge>
+  <edge id="WJ" from="W" to="J"><lane id="WJ_0" index="0" speed="10" length="100"/></edge>
+  <edge id="SJ" from="S" to="J"><lane id="SJ_0" index="0" speed="10" length="100"/></edge>
+  <edge id="JE" from="J" to="E"><lane id="JE_0" index="0" speed="10" length="1000"/><lane id="JE_1" index="1" speed="10" length="1000"/></edge>
+  <junction id="W" type="dead_end" x="-100" y="0"/>
+  <junction id="S" type="dead_end" x="0" y="-100"/>
+  <junction id="E" type="dead_end" x="1000" y="0"/>
+  <junction id="J" type="priority" x="0" y="0" intLanes=":J_0_0 :J_1_0">
+    <request index="0" response="00" foes="10" cont="0"/>
+    <request index="1" response="01" foes="01" cont="0"/>
+  </junction>
+  <connection from="WJ" to="JE" fromLane="0" toLane="0" via=":J_0_0" dir="s" state="M"/>
+  <connection from="SJ" to="JE" fromLane="0" toLane="1" via=":J_1_0" dir="r" state="m"/>
+</net>"#;
+
+    fn run(major: usize) -> Simulation {
+        let net = crate::network::Network::from_sumo(&parse_net(T).unwrap()).unwrap();
+        let wj = net.link("WJ").unwrap();
+        let sj = net.link("SJ").unwrap();
+        let je = net.link("JE").unwrap();
+        let minor = net.movement(sj, je).unwrap();
+        assert_eq!(net.priority_foes(minor), [net.movement(wj, je).unwrap()]);
+        assert!(net.priority_foes(net.movement(wj, je).unwrap()).is_empty());
+        assert!(net.mv_minor[minor.index()]);
+        let mut v = String::from(r#"<vType id="x" sigma="0" speedDev="0"/>"#);
+        for i in 0..major {
+            v += &format!(
+                r#"<vehicle id="m{i}" type="x" depart="{}"><route edges="WJ JE"/></vehicle>"#,
+                i as f64 * 3.0
+            );
+        }
+        v += r#"<vehicle id="minor" type="x" depart="0"><route edges="SJ JE"/></vehicle>"#;
+        let rf = parse_routes(&format!("<routes>{v}</routes>")).unwrap();
+        let (d, bad) = build_demand(&net, &rf);
+        assert!(bad.is_empty());
+        let mut s = Simulation::new(net, d, SimConfig::default());
+        s.run(None);
+        s
+    }
+
+    #[test]
+    fn minor_road_waits_for_a_gap_in_the_major_stream() {
+        // Alone: it slows to sqrt(2·4.5·4.5) = 6.36 m/s at the line but does not stop.
+        let s = run(0);
+        let r = s
+            .trip_results()
+            .into_iter()
+            .find(|t| t.id == "minor")
+            .unwrap();
+        let u = (2.0f64 * 4.5 * 4.5).sqrt();
+        let expect = 10.0 / 5.2
+            + 10.0
+            + (10.0 - u).powi(2) / (2.0 * 4.5 * 10.0)
+            + 10.0 / u
+            + (10.0 - u).powi(2) / (2.0 * 2.6 * 10.0)
+            + 100.0;
+        assert!(
+            (r.arrival - expect).abs() < 1e-9,
+            "{} vs {expect}",
+            r.arrival
+        );
+        // Behind 20 major vehicles 3 s apart (gaps shorter than the 3.8 s it needs), it goes
+        // only after the last one has crossed.
+        let s = run(20);
+        let trips = s.trip_results();
+        let minor = trips.iter().find(|t| t.id == "minor").unwrap();
+        let last_major_cross = 57.0 + 10.0 / 5.2 + 10.0;
+        assert!(
+            minor.arrival > last_major_cross + 100.0,
+            "{}",
+            minor.arrival
+        );
+        assert!(
+            minor.arrival < last_major_cross + 125.0,
+            "{}",
+            minor.arrival
+        );
+        assert_eq!(s.counters().arrived, 21);
     }
 }

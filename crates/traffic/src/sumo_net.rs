@@ -78,6 +78,12 @@ pub struct NetJunction {
     pub x: f64,
     /// y in network coordinates (m).
     pub y: f64,
+    /// Internal lanes in the order of the junction's link (request) indices.
+    pub int_lanes: Vec<String>,
+    /// Right-of-way table: (link index, `response` bits). Bit `k` counted from the right end of
+    /// the string is set when link `k` has priority over this link (SUMO network format,
+    /// "Requests").
+    pub requests: Vec<(usize, String)>,
 }
 
 /// A lane-to-lane connection.
@@ -183,6 +189,7 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
     // Open containers: the edge or tlLogic being filled.
     let mut cur_edge: Option<NetEdge> = None;
     let mut cur_tl: Option<NetTlLogic> = None;
+    let mut in_junction = false;
     while let Some(node) = r.next()? {
         match node {
             Node::Open(e, empty) => match e.name.as_str() {
@@ -234,7 +241,25 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                         kind: e.opt("type").unwrap_or("priority").to_string(),
                         x: e.opt_f64("x")?.unwrap_or(0.0),
                         y: e.opt_f64("y")?.unwrap_or(0.0),
+                        int_lanes: list(e.opt("intLanes")),
+                        requests: Vec::new(),
                     });
+                    in_junction = !empty;
+                }
+                "request" => {
+                    if !in_junction {
+                        return Err(e.elem_err("<request> outside a <junction>"));
+                    }
+                    let index = e
+                        .opt_usize("index")?
+                        .ok_or_else(|| e.err("index", "missing"))?;
+                    let response = e.req("response")?.to_string();
+                    if response.chars().any(|c| c != '0' && c != '1') {
+                        return Err(e.err("response", "expected a string of 0 and 1"));
+                    }
+                    if let Some(j) = net.junctions.last_mut() {
+                        j.requests.push((index, response));
+                    }
                 }
                 "connection" => {
                     let link_index = match e.opt("linkIndex") {
@@ -307,6 +332,7 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                 _ => {}
             },
             Node::Close(name) => match name.as_str() {
+                "junction" => in_junction = false,
                 "edge" => {
                     if let Some(edge) = cur_edge.take() {
                         net.edges.push(edge);
@@ -359,7 +385,9 @@ mod tests {
         <phase duration="3"  state="yr"/>
     </tlLogic>
     <junction id="A" type="dead_end" x="0" y="0"/>
-    <junction id="B" type="traffic_light" x="200.0" y="0.0"/>
+    <junction id="B" type="traffic_light" x="200.0" y="0.0" intLanes=":B_0_0">
+        <request index="0" response="0" foes="0" cont="0"/>
+    </junction>
     <connection from="AB" to="BC" fromLane="0" toLane="0" via=":B_0_0" tl="B" linkIndex="0" dir="r" state="O"/>
 </net>"#;
 
@@ -378,6 +406,8 @@ mod tests {
         assert!(ab.lanes[1].permits("bus"));
         assert_eq!(net.edges[0].function, EdgeFunction::Internal);
         assert_eq!(net.junctions[1].x, 200.0);
+        assert_eq!(net.junctions[1].int_lanes, [":B_0_0"]);
+        assert_eq!(net.junctions[1].requests, [(0, "0".to_string())]);
         let c = &net.connections[0];
         assert_eq!(c.via.as_deref(), Some(":B_0_0"));
         assert_eq!(c.link_index, Some(0));
@@ -410,7 +440,7 @@ mod tests {
         let bad = SMALL.replace(r#"<connection from="AB" "#, "<connection ");
         let err = parse_net(&bad).unwrap_err().to_string();
         assert!(
-            err.contains("line 19") && err.contains("`from`: missing"),
+            err.contains("line 21") && err.contains("`from`: missing"),
             "{err}"
         );
 
