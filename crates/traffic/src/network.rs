@@ -155,6 +155,11 @@ pub struct Network {
     pub mv_via_time: Vec<f64>,
     /// Signal and link index controlling the movement.
     pub mv_signal: Vec<Option<(SignalId, u32)>>,
+    /// Exit queue of each movement. Movements that share an upstream lane share a queue
+    /// (first in, first out), so on a one-lane road a waiting turner holds up everyone behind.
+    pub mv_queue: Vec<u32>,
+    /// Upstream lanes serving each exit queue.
+    pub queue_lanes: Vec<u32>,
     /// Whether the movement must yield when not governed by a signal (SUMO connection state
     /// `m`, `=`, `s`, `w`: minor road, all-way stop, stop sign, zipper).
     pub mv_minor: Vec<bool>,
@@ -210,6 +215,11 @@ impl Network {
     pub fn in_movements(&self, n: NodeId) -> &[MovementId] {
         &self.node_in
             [self.node_in_start[n.index()] as usize..self.node_in_start[n.index() + 1] as usize]
+    }
+
+    /// Number of exit queues.
+    pub fn queue_count(&self) -> usize {
+        self.queue_lanes.len()
     }
 
     /// Movements that have priority over `m`.
@@ -333,13 +343,33 @@ impl Network {
             .enumerate()
             .map(|(i, j)| (j.id.as_str(), i))
             .collect();
-        let request_of = |junction: usize, via: &str| {
-            net.junctions[junction]
-                .int_lanes
-                .iter()
-                .position(|l| l == via)
-        };
-        for c in &net.connections {
+        // Junction link (request) index of each connection: links are numbered over the
+        // junction's incoming lanes in `incLanes` order, the connections of one lane in file
+        // order. Junctions whose count disagrees with their requests get no right-of-way data.
+        let mut by_lane: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, c) in net.connections.iter().enumerate() {
+            if !c.from.starts_with(':') {
+                by_lane
+                    .entry(format!("{}_{}", c.from, c.from_lane))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let mut request_of_conn: HashMap<usize, usize> = HashMap::new();
+        for j in &net.junctions {
+            let mut k = 0usize;
+            let mut mine = Vec::new();
+            for lane in &j.inc_lanes {
+                for &c in by_lane.get(lane).map(Vec::as_slice).unwrap_or(&[]) {
+                    mine.push((c, k));
+                    k += 1;
+                }
+            }
+            if k == j.requests.len() && k > 0 {
+                request_of_conn.extend(mine);
+            }
+        }
+        for (ci, c) in net.connections.iter().enumerate() {
             let (Some(a), Some(b)) = (out.link(&c.from), out.link(&c.to)) else {
                 continue; // internal, pedestrian or non-drivable edges
             };
@@ -388,7 +418,7 @@ impl Network {
                 _ => None,
             };
             let junction = junction_of[out.node_name[out.link_to[a.index()].index()].as_str()];
-            let request = c.via.as_deref().and_then(|v| request_of(junction, v));
+            let request = request_of_conn.get(&ci).copied();
             let acc = groups.entry((a, b)).or_insert_with(|| {
                 order.push((a, b));
                 Acc {
@@ -421,6 +451,60 @@ impl Network {
             out.mv_signal.push(acc.signal);
             out.mv_minor.push(acc.minor);
             out.link_out[a.index() + 1] += 1;
+        }
+        for i in 0..n_links {
+            out.link_out[i + 1] += out.link_out[i];
+        }
+        // Exit queues: union of movements of the same link whose lane sets overlap.
+        out.mv_queue = vec![u32::MAX; order.len()];
+        for l in 0..n_links {
+            let ms: Vec<usize> = (out.link_out[l] as usize..out.link_out[l + 1] as usize).collect();
+            let masks: Vec<u64> = ms
+                .iter()
+                .map(|&m| {
+                    groups[&order[m]]
+                        .lanes
+                        .iter()
+                        .fold(0u64, |acc, &i| acc | (1u64 << i.min(63)))
+                })
+                .collect();
+            // Grow groups until no two overlap.
+            let mut group: Vec<usize> = (0..ms.len()).collect();
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for i in 0..ms.len() {
+                    for j in 0..ms.len() {
+                        if group[i] != group[j] && masks[i] & masks[j] != 0 {
+                            let (keep, drop) = (group[i].min(group[j]), group[i].max(group[j]));
+                            group
+                                .iter_mut()
+                                .filter(|g| **g == drop)
+                                .for_each(|g| *g = keep);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            let mut ids: Vec<(usize, u32)> = Vec::new();
+            for (i, &m) in ms.iter().enumerate() {
+                let q = match ids.iter().find(|(g, _)| *g == group[i]) {
+                    Some(&(_, q)) => q,
+                    None => {
+                        let q = out.queue_lanes.len() as u32;
+                        let lanes = ms
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| group[*j] == group[i])
+                            .fold(0u64, |acc, (j, _)| acc | masks[j])
+                            .count_ones();
+                        out.queue_lanes.push(lanes.clamp(1, out.link_lanes[l]));
+                        ids.push((group[i], q));
+                        q
+                    }
+                };
+                out.mv_queue[m] = q;
+            }
         }
         // Right of way: movement of each (junction, request index), then each movement's
         // priority foes from the response bits of its connections.
@@ -455,9 +539,6 @@ impl Network {
             foes.sort();
             out.mv_foes.extend(foes);
             out.mv_foe_start.push(out.mv_foes.len() as u32);
-        }
-        for i in 0..n_links {
-            out.link_out[i + 1] += out.link_out[i];
         }
         // Movements grouped by junction, in id order.
         let n_nodes = out.node_count();
@@ -525,6 +606,13 @@ pub(crate) mod tests {
         assert_eq!(n.link_lanes[ab.index()], 2);
         let m = n.movement(ab, bc).unwrap();
         assert_eq!(n.mv_lanes[m.index()], 2);
+        assert_eq!(n.queue_lanes[n.mv_queue[m.index()] as usize], 2);
+        // SA's two movements leave from its one lane: one shared queue.
+        let sa = n.link("SA").unwrap();
+        let qs: Vec<u32> = n.out_movements(sa).map(|m| n.mv_queue[m.index()]).collect();
+        assert_eq!(qs.len(), 2);
+        assert_eq!(qs[0], qs[1]);
+        assert_eq!(n.queue_count(), 5);
         let m2 = n.movement(bc, n.link("CE").unwrap()).unwrap();
         assert_eq!(n.mv_via_length[m2.index()], 8.0);
         assert_eq!(n.mv_via_time[m2.index()], 1.0);

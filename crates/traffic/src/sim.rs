@@ -43,6 +43,9 @@ pub struct SimConfig {
     pub step: f64,
     /// Saturation headway per lane for one passenger-car unit (s).
     pub saturation_headway: f64,
+    /// Start-up lost time at the beginning of a green for a queue that waited through the
+    /// red (s); HCM 2010 default 2 s.
+    pub startup_lost_time: f64,
     /// A vehicle held by a full downstream link this long is let through (s); 0 disables.
     pub time_to_teleport: f64,
     /// Length of the per-link statistics intervals (s).
@@ -58,6 +61,7 @@ impl Default for SimConfig {
         Self {
             step: 1.0,
             saturation_headway: HCM_SATURATION_HEADWAY,
+            startup_lost_time: 2.0,
             time_to_teleport: 300.0,
             stats_interval: 300.0,
             seed: 42,
@@ -193,8 +197,9 @@ pub struct Simulation {
     closed: Vec<bool>,
     speed_cap: Vec<f64>,
     // Movements.
+    /// Exit queues (see [`Network::mv_queue`]).
     buffer: Vec<VecDeque<u32>>,
-    mv_free_at: Vec<f64>,
+    queue_free_at: Vec<f64>,
     mv_last_pass: Vec<f64>,
     // Signals: current phase index and its start time, computed lazily once per step.
     sig_phase: Vec<(usize, f64)>,
@@ -260,6 +265,7 @@ impl Simulation {
     pub fn new(net: Network, demand: Demand, cfg: SimConfig) -> Simulation {
         let nl = net.link_count();
         let nm = net.movement_count();
+        let nq = net.queue_count();
         let mut vehs = Vec::with_capacity(demand.trips.len());
         let mut trip_ids = Vec::with_capacity(demand.trips.len());
         let mut order: Vec<usize> = (0..demand.trips.len()).collect();
@@ -310,15 +316,15 @@ impl Simulation {
             last_ready: vec![f64::NEG_INFINITY; nl],
             closed: vec![false; nl],
             speed_cap: vec![f64::INFINITY; nl],
-            buffer: vec![VecDeque::new(); nm],
-            mv_free_at: vec![f64::NEG_INFINITY; nm],
+            buffer: vec![VecDeque::new(); nq],
+            queue_free_at: vec![f64::NEG_INFINITY; nq],
             mv_last_pass: vec![f64::NEG_INFINITY; nm],
             sig_stamp: vec![u64::MAX; net.signals.len()],
             sig_phase,
             active_links: Vec::new(),
             link_listed: vec![false; nl],
             active_mv: Vec::new(),
-            mv_listed: vec![false; nm],
+            mv_listed: vec![false; nq],
             active_ins: Vec::new(),
             ins_listed: vec![false; nl],
             in_network: 0,
@@ -408,11 +414,14 @@ impl Simulation {
         (0..self.net.link_count())
             .map(|l| {
                 let v = self.net.link_speed[l].min(self.speed_cap[l]).max(0.1);
-                let waiting: usize = self
+                let mut queues: Vec<u32> = self
                     .net
                     .out_movements(LinkId(l as u32))
-                    .map(|m| self.buffer[m.index()].len())
-                    .sum();
+                    .map(|m| self.net.mv_queue[m.index()])
+                    .collect();
+                queues.sort_unstable();
+                queues.dedup();
+                let waiting: usize = queues.iter().map(|&q| self.buffer[q as usize].len()).sum();
                 self.net.link_length[l] / v
                     + waiting as f64 * self.cfg.saturation_headway / self.net.link_lanes[l] as f64
             })
@@ -627,7 +636,7 @@ impl Simulation {
         let mut links = links;
         links.append(&mut self.active_links);
         self.active_links = links;
-        // 5. Junctions: move vehicles across. Movements in id order, starting at a position
+        // 5. Junctions: move vehicles across. Exit queues in id order, starting at a position
         // that rotates with the step so that no approach always goes first.
         let mut mvs = std::mem::take(&mut self.active_mv);
         mvs.sort_unstable();
@@ -635,8 +644,8 @@ impl Simulation {
             let k = self.counters.steps as usize % mvs.len();
             mvs.rotate_left(k);
         }
-        for &m in &mvs {
-            self.discharge(MovementId(m), t0, t1);
+        for &q in &mvs {
+            self.discharge(q as usize, t0, t1);
         }
         mvs.append(&mut self.active_mv);
         mvs.retain(|&m| {
@@ -665,15 +674,24 @@ impl Simulation {
     }
 
     /// Whether a vehicle with priority over movement `m` crosses too close to time `tau` for a
-    /// yielding vehicle (acceleration `accel`) to go: gap acceptance with a critical gap of the
-    /// time to clear the junction from a stop, `sqrt(2 L / a)`, plus SUMO's default minimum
-    /// time gap to a prioritised vehicle (`jmTimegapMinor`, 1 s); a prioritised vehicle that
-    /// has just entered blocks for its own crossing time.
-    fn priority_foe_near(&mut self, m: MovementId, tau: f64, accel: f64) -> bool {
-        let crossing = (2.0 * self.net.mv_via_length[m.index()].max(5.0) / accel).sqrt();
-        let horizon = tau + crossing + 1.0;
+    /// yielding vehicle (acceleration `accel`, length `length`) to go: gap acceptance with a
+    /// critical gap of the time to clear the junction from a stop, `sqrt(2 (L + length) / a)`,
+    /// plus SUMO's default minimum time gap to a prioritised vehicle (`jmTimegapMinor`, 1 s);
+    /// when merging into the foe's lane, plus one saturation headway so the foe can follow.
+    /// A prioritised vehicle that has just entered blocks for its own crossing time.
+    fn priority_foe_near(&mut self, m: MovementId, tau: f64, accel: f64, length: f64) -> bool {
+        let crossing = (2.0 * (self.net.mv_via_length[m.index()] + length) / accel).sqrt();
+        let target = self.net.mv_to[m.index()];
         for i in self.net.mv_foe_start[m.index()]..self.net.mv_foe_start[m.index() + 1] {
             let k = self.net.mv_foes[i as usize].index();
+            // Merging into the foe's lane: the foe must also be able to follow at the
+            // saturation headway once the yielding vehicle is in front of it.
+            let merge = if self.net.mv_to[k] == target {
+                self.cfg.saturation_headway
+            } else {
+                0.0
+            };
+            let horizon = tau + crossing + 1.0 + merge;
             if let Some((s, idx)) = self.net.mv_signal[k] {
                 let (phase, _) = self.signal_phase(s.index());
                 if self.net.signals[s.index()].phases[phase].lights[idx as usize] == Light::Red {
@@ -683,10 +701,13 @@ impl Simulation {
             if tau - self.mv_last_pass[k] < self.net.mv_via_time[k].max(1.0) {
                 return true;
             }
-            if let Some(&f) = self.buffer[k].front()
-                && self.vehs[f as usize].ready <= horizon
-            {
-                return true;
+            if let Some(&f) = self.buffer[self.net.mv_queue[k] as usize].front() {
+                let fv = &self.vehs[f as usize];
+                if fv.ready <= horizon
+                    && fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k])
+                {
+                    return true;
+                }
             }
             let from = self.net.mv_from[k].index();
             if let Some(&(r, f)) = self.running[from].front()
@@ -703,10 +724,11 @@ impl Simulation {
 
     /// Put vehicle `v` in the exit queue of movement `m`.
     fn queue_on(&mut self, m: MovementId, v: usize) {
-        self.buffer[m.index()].push_back(v as u32);
-        if !self.mv_listed[m.index()] {
-            self.mv_listed[m.index()] = true;
-            self.active_mv.push(m.0);
+        let q = self.net.mv_queue[m.index()] as usize;
+        self.buffer[q].push_back(v as u32);
+        if !self.mv_listed[q] {
+            self.mv_listed[q] = true;
+            self.active_mv.push(q as u32);
         }
     }
 
@@ -722,29 +744,29 @@ impl Simulation {
         self.sig_phase[s]
     }
 
-    /// Let vehicles waiting on movement `m` cross during [t0, t1).
-    fn discharge(&mut self, m: MovementId, t0: f64, t1: f64) {
-        let mi = m.index();
-        let a = self.net.mv_from[mi];
-        let b = self.net.mv_to[mi];
-        let (ai, bi) = (a.index(), b.index());
+    /// Let vehicles waiting in exit queue `q` cross during [t0, t1).
+    fn discharge(&mut self, q: usize, t0: f64, t1: f64) {
         let h = self.cfg.saturation_headway;
-        while let Some(&v) = self.buffer[mi].front() {
+        while let Some(&v) = self.buffer[q].front() {
             let v = v as usize;
-            // Rerouted while queued: move to the queue of its new movement.
-            let next = self.vehs[v].route[self.vehs[v].pos as usize + 1];
-            if next != b {
-                self.buffer[mi].pop_front();
-                let m2 = self
-                    .net
-                    .movement(a, next)
-                    .expect("reroutes start from the current link");
-                self.queue_on(m2, v);
+            let veh = &self.vehs[v];
+            let a = veh.route[veh.pos as usize];
+            let b = veh.route[veh.pos as usize + 1];
+            let m = self
+                .net
+                .movement(a, b)
+                .expect("routes only use existing movements");
+            let mi = m.index();
+            let (ai, bi) = (a.index(), b.index());
+            if self.net.mv_queue[mi] as usize != q {
+                // Rerouted while queued onto a movement served by other lanes: change queue.
+                self.buffer[q].pop_front();
+                self.queue_on(m, v);
                 continue;
             }
             let ready = self.vehs[v].ready;
-            let tau = ready
-                .max(self.mv_free_at[mi])
+            let mut tau = ready
+                .max(self.queue_free_at[q])
                 .max(self.link_free_at[ai])
                 .max(t0);
             if tau >= t1 {
@@ -754,6 +776,7 @@ impl Simulation {
             let (accel, decel) = (ty.accel, ty.decel);
             let va = self.link_speed_for(v, a);
             // Signal.
+            let mut startup_wait = 0.0;
             let mut must_yield = self.net.mv_minor[mi];
             if let Some((s, idx)) = self.net.mv_signal[mi] {
                 let (phase, start) = self.signal_phase(s.index());
@@ -763,19 +786,34 @@ impl Simulation {
                 if !ok {
                     break;
                 }
+                if ready < start && light != Light::Yellow {
+                    // Queued through the red: the queue starts moving only after the start-up
+                    // lost time (which is the queue leader's loss to accelerating).
+                    let go = start + self.cfg.startup_lost_time;
+                    let unhindered = ready
+                        .max(self.queue_free_at[q])
+                        .max(self.link_free_at[ai])
+                        .max(start);
+                    startup_wait = (go - unhindered).max(0.0);
+                    tau = tau.max(go);
+                    if tau >= t1 {
+                        break;
+                    }
+                }
                 must_yield = light == Light::MinorGreen || (light == Light::Off && must_yield);
             }
             // Right of way: a yielding vehicle needs a gap in every stream with priority.
             let patience_over =
                 self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
-            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel) {
+            let length = self.types[self.vehs[v].vtype as usize].length;
+            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel, length) {
                 break;
             }
             if self.closed[bi] {
                 // Its route still uses a closed link: find another or take it out here.
                 let times = self.current_link_times();
                 if !self.reroute(v, &times) {
-                    self.buffer[mi].pop_front();
+                    self.buffer[q].pop_front();
                     self.leave_link(v, a, tau);
                     self.vehs[v].state = VehicleState::Aborted;
                     self.counters.aborted += 1;
@@ -792,9 +830,9 @@ impl Simulation {
                 }
             }
             // Cross.
-            self.buffer[mi].pop_front();
+            self.buffer[q].pop_front();
             let pcu = self.vehs[v].pcu;
-            self.mv_free_at[mi] = tau + h * pcu / self.net.mv_lanes[mi] as f64;
+            self.queue_free_at[q] = tau + h * pcu / self.net.queue_lanes[q] as f64;
             self.mv_last_pass[mi] = tau;
             self.link_free_at[ai] = tau + h * pcu / self.net.link_lanes[ai] as f64;
             self.leave_link(v, a, tau);
@@ -815,7 +853,9 @@ impl Simulation {
             extra += via_len / u;
             let stopped = tau - ready >= 1.0;
             if stopped {
-                extra += va / (2.0 * decel) + u / (2.0 * accel);
+                // Braking to a stop and pulling away; a queue leader has already spent part of
+                // the pulling away in the start-up lost time.
+                extra += va / (2.0 * decel) + (u / (2.0 * accel) - startup_wait).max(0.0);
             } else if u < va {
                 extra += (va - u).powi(2) / (2.0 * decel * va);
             }
@@ -933,9 +973,10 @@ mod tests {
         let r = &s.trip_results()[0];
         assert_eq!(r.state, VehicleState::Arrived);
         // SA: start from rest 10/(2·2.6) + 100/10; AB 20 s; BC 20 s -> stop line at 51.92 s,
-        // red until 60 s. Then: stop losses 10/(2·4.5) + 8/(2·2.6), junction 8 m at 8 m/s,
+        // red until 60 s, start-up lost time 2 s. Then: braking loss 10/(2·4.5) (pulling away
+        // to 8 m/s, 8/(2·2.6) = 1.54 s, is inside the 2 s lost time), junction 8 m at 8 m/s,
         // speeding up 8 -> 10: (10-8)²/(2·2.6·10), and CE 10 s.
-        let expect = 60.0 + 10.0 / 9.0 + 8.0 / 5.2 + 1.0 + 4.0 / 52.0 + 10.0;
+        let expect = 62.0 + 10.0 / 9.0 + 1.0 + 4.0 / 52.0 + 10.0;
         assert!(
             (r.arrival - expect).abs() < 1e-9,
             "{} vs {expect}",
@@ -1135,7 +1176,7 @@ mod yield_tests {
   <junction id="W" type="dead_end" x="-100" y="0"/>
   <junction id="S" type="dead_end" x="0" y="-100"/>
   <junction id="E" type="dead_end" x="1000" y="0"/>
-  <junction id="J" type="priority" x="0" y="0" intLanes=":J_0_0 :J_1_0">
+  <junction id="J" type="priority" x="0" y="0" incLanes="WJ_0 SJ_0" intLanes=":J_0_0 :J_1_0">
     <request index="0" response="00" foes="10" cont="0"/>
     <request index="1" response="01" foes="01" cont="0"/>
   </junction>

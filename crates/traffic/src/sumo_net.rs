@@ -78,8 +78,11 @@ pub struct NetJunction {
     pub x: f64,
     /// y in network coordinates (m).
     pub y: f64,
-    /// Internal lanes in the order of the junction's link (request) indices.
+    /// Internal lanes (`intLanes`).
     pub int_lanes: Vec<String>,
+    /// Incoming lanes (`incLanes`), in the order that numbers the junction's links: the links
+    /// (connections) out of the first incoming lane come first, in file order.
+    pub inc_lanes: Vec<String>,
     /// Right-of-way table: (link index, `response` bits). Bit `k` counted from the right end of
     /// the string is set when link `k` has priority over this link (SUMO network format,
     /// "Requests").
@@ -242,6 +245,7 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                         x: e.opt_f64("x")?.unwrap_or(0.0),
                         y: e.opt_f64("y")?.unwrap_or(0.0),
                         int_lanes: list(e.opt("intLanes")),
+                        inc_lanes: list(e.opt("incLanes")),
                         requests: Vec::new(),
                     });
                     in_junction = !empty;

@@ -25,10 +25,16 @@ fn main() -> anyhow::Result<()> {
             "--out" => out = Some(PathBuf::from(val()?)),
             "--end" => end = Some(val()?.parse::<f64>().context("--end expects seconds")?),
             "--step" => cfg.step = val()?.parse::<f64>().context("--step expects seconds")?,
+            "--saturation-headway" => {
+                cfg.saturation_headway = val()?
+                    .parse::<f64>()
+                    .context("--saturation-headway expects seconds")?
+            }
+            "--trajectories" => cfg.record_entries = true,
             "--seed" => cfg.seed = val()?.parse::<u64>().context("--seed expects an integer")?,
             "-h" | "--help" => {
                 println!(
-                    "traffic_run --net NET.net.xml --routes ROUTES.rou.xml [--end SECONDS] [--step S] [--seed N] --out DIR"
+                    "traffic_run --net NET.net.xml --routes ROUTES.rou.xml [--end SECONDS] [--step S] [--seed N] [--saturation-headway S] [--trajectories] --out DIR"
                 );
                 return Ok(());
             }
@@ -59,6 +65,16 @@ fn main() -> anyhow::Result<()> {
     let f = File::create(out.join("links.csv")).context("creating links.csv")?;
     write_link_stats_csv(BufWriter::new(f), run.sim.network(), run.sim.link_stats())
         .context("writing links.csv")?;
+    if !run.sim.entries().is_empty() {
+        let f = File::create(out.join("trajectories.csv")).context("creating trajectories.csv")?;
+        twin_traffic::output::write_entries_csv(
+            BufWriter::new(f),
+            run.sim.network(),
+            &trips,
+            run.sim.entries(),
+        )
+        .context("writing trajectories.csv")?;
+    }
     let f = File::create(out.join("summary.json")).context("creating summary.json")?;
     run.summary
         .write_json(BufWriter::new(f))
