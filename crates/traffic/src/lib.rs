@@ -14,6 +14,8 @@
 //! Invariants: no file I/O (text in, `io::Write` out); no panic on user data (errors name the
 //! element, attribute and line); the same input gives the same output.
 
+#![warn(missing_docs)]
+
 pub mod demand;
 pub mod error;
 pub mod network;

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use twin_traffic::output::{write_link_stats_csv, write_trips_csv};
-use twin_traffic::sim::SimConfig;
+use twin_traffic::sim::{SignalControl, SimConfig};
 
 fn main() -> anyhow::Result<()> {
     let mut net = None;
@@ -31,10 +31,17 @@ fn main() -> anyhow::Result<()> {
                     .context("--saturation-headway expects seconds")?
             }
             "--trajectories" => cfg.record_entries = true,
+            "--max-pressure" => {
+                cfg.signal_control = SignalControl::MaxPressure {
+                    min_green: val()?
+                        .parse::<f64>()
+                        .context("--max-pressure expects a minimum green in seconds")?,
+                }
+            }
             "--seed" => cfg.seed = val()?.parse::<u64>().context("--seed expects an integer")?,
             "-h" | "--help" => {
                 println!(
-                    "traffic_run --net NET.net.xml --routes ROUTES.rou.xml [--end SECONDS] [--step S] [--seed N] [--saturation-headway S] [--trajectories] --out DIR"
+                    "traffic_run --net NET.net.xml --routes ROUTES.rou.xml [--end SECONDS] [--step S] [--seed N] [--saturation-headway S] [--trajectories] [--max-pressure MIN_GREEN] --out DIR"
                 );
                 return Ok(());
             }
