@@ -1,0 +1,482 @@
+//! Reader for SUMO demand files (`.rou.xml`, trip files): `vType`, `route`, `vehicle` (with a
+//! named or nested route), `trip` (origin and destination edge, optional `via`) and `flow`
+//! (SUMO user documentation, "Definition of Vehicles, Vehicle Types, and Routes").
+//!
+//! Elements the model does not use (persons, containers, stops, parameters) are listed in
+//! [`RouteFile::ignored`] so nothing disappears without a trace.
+
+use crate::error::{Result, TrafficError};
+use crate::xml::{Elem, Node, XmlReader};
+use std::collections::HashMap;
+
+/// A vehicle type as written in the file; unset fields take SUMO's defaults for its class.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VTypeSpec {
+    /// Type id.
+    pub id: String,
+    /// SUMO vehicle class (`passenger` when absent).
+    pub vclass: String,
+    /// Vehicle length (m).
+    pub length: Option<f64>,
+    /// Gap to the leader when standing (m).
+    pub min_gap: Option<f64>,
+    /// Maximum speed (m/s).
+    pub max_speed: Option<f64>,
+    /// Acceleration (m/s²).
+    pub accel: Option<f64>,
+    /// Deceleration (m/s²).
+    pub decel: Option<f64>,
+    /// Driver imperfection of the Krauss model, 0..1.
+    pub sigma: Option<f64>,
+    /// Mean of the speed factor (multiplies the speed limit).
+    pub speed_factor: Option<f64>,
+    /// Standard deviation of the speed factor.
+    pub speed_dev: Option<f64>,
+}
+
+/// How a trip's path is given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteSpec {
+    /// An explicit edge list.
+    Edges(Vec<String>),
+    /// Origin and destination edges (and optional intermediate edges) to be routed.
+    Od {
+        /// First edge.
+        from: String,
+        /// Last edge.
+        to: String,
+        /// Edges to pass in between, in order.
+        via: Vec<String>,
+    },
+}
+
+/// One vehicle to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TripSpec {
+    /// Vehicle id (flows: `flowid.i`, as SUMO names them).
+    pub id: String,
+    /// Vehicle type id, if given.
+    pub vtype: Option<String>,
+    /// Planned departure (s).
+    pub depart: f64,
+    /// Path.
+    pub route: RouteSpec,
+    /// Line of the defining element.
+    pub line: usize,
+}
+
+/// Contents of a route or trip file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RouteFile {
+    /// Vehicle types.
+    pub vtypes: Vec<VTypeSpec>,
+    /// Vehicles, sorted by departure (stable, so file order breaks ties).
+    pub trips: Vec<TripSpec>,
+    /// Elements skipped because the model has no use for them: (line, element name).
+    pub ignored: Vec<(usize, String)>,
+}
+
+/// Parse a SUMO speed-factor value: a number, or `norm(mean,dev)` / `normc(mean,dev,min,max)`.
+/// Returns (mean, deviation if given).
+fn speed_factor(e: &Elem, text: &str) -> Result<(f64, Option<f64>)> {
+    let t = text.trim();
+    if let Ok(v) = t.parse::<f64>() {
+        return Ok((v, None));
+    }
+    let inner = t
+        .strip_prefix("normc(")
+        .or_else(|| t.strip_prefix("norm("))
+        .and_then(|s| s.strip_suffix(')'));
+    if let Some(inner) = inner {
+        let nums: std::result::Result<Vec<f64>, _> =
+            inner.split(',').map(|s| s.trim().parse::<f64>()).collect();
+        if let Ok(nums) = nums
+            && nums.len() >= 2
+        {
+            return Ok((nums[0], Some(nums[1])));
+        }
+    }
+    Err(e.err(
+        "speedFactor",
+        format!("expected a number or norm(mean,dev)/normc(mean,dev,min,max), found {text:?}"),
+    ))
+}
+
+fn positive_opt(e: &Elem, key: &str) -> Result<Option<f64>> {
+    match e.opt_f64(key)? {
+        Some(v) if v < 0.0 => Err(e.err(key, format!("must not be negative, found {v}"))),
+        v => Ok(v),
+    }
+}
+
+fn depart(e: &Elem, key: &str) -> Result<f64> {
+    let v = e.req(key)?;
+    match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(e.err(
+            key,
+            format!("expected a departure time in seconds, found {v:?} (triggered departures are not supported)"),
+        )),
+    }
+}
+
+fn edges(e: &Elem) -> Result<Vec<String>> {
+    let list: Vec<String> = e
+        .req("edges")?
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if list.is_empty() {
+        return Err(e.err("edges", "empty edge list"));
+    }
+    Ok(list)
+}
+
+/// A `vehicle` or `flow` whose nested `<route>` may still come.
+struct Pending {
+    elem: Elem,
+    nested: Option<Vec<String>>,
+}
+
+/// Parse the text of a SUMO route, trip or flow file.
+pub fn parse_routes(text: &str) -> Result<RouteFile> {
+    let mut r = XmlReader::new(text);
+    let mut out = RouteFile::default();
+    let mut named: HashMap<String, Vec<String>> = HashMap::new();
+    let mut pending: Option<Pending> = None;
+    // Vehicles and flows with their route, resolved at the end (named routes may come later).
+    let mut defs: Vec<(Elem, Option<Vec<String>>)> = Vec::new();
+    let mut saw_root = false;
+    let mut depth_ignored = 0usize;
+    while let Some(node) = r.next()? {
+        match node {
+            Node::Open(e, empty) => {
+                if depth_ignored > 0 {
+                    if !empty {
+                        depth_ignored += 1;
+                    }
+                    continue;
+                }
+                match e.name.as_str() {
+                    "routes" | "additional" => saw_root = true,
+                    "vType" => {
+                        let (sf, sd) = match e.opt("speedFactor") {
+                            Some(t) => {
+                                let (m, d) = speed_factor(&e, t)?;
+                                (Some(m), d)
+                            }
+                            None => (None, None),
+                        };
+                        let sigma = positive_opt(&e, "sigma")?;
+                        if let Some(s) = sigma
+                            && s > 1.0
+                        {
+                            return Err(e.err("sigma", format!("must lie in 0..1, found {s}")));
+                        }
+                        out.vtypes.push(VTypeSpec {
+                            id: e.req("id")?.to_string(),
+                            vclass: e.opt("vClass").unwrap_or("passenger").to_string(),
+                            length: positive_opt(&e, "length")?,
+                            min_gap: positive_opt(&e, "minGap")?,
+                            max_speed: positive_opt(&e, "maxSpeed")?,
+                            accel: positive_opt(&e, "accel")?,
+                            decel: positive_opt(&e, "decel")?,
+                            sigma,
+                            speed_factor: sf,
+                            speed_dev: positive_opt(&e, "speedDev")?.or(sd),
+                        });
+                        if !empty {
+                            depth_ignored = 1; // carFollowing children, params
+                        }
+                    }
+                    "route" => {
+                        let list = edges(&e)?;
+                        if let Some(p) = pending.as_mut() {
+                            if p.nested.is_some() {
+                                return Err(
+                                    e.elem_err("a vehicle may have only one nested <route>")
+                                );
+                            }
+                            p.nested = Some(list);
+                        } else {
+                            let id = e.req("id")?.to_string();
+                            named.insert(id, list);
+                        }
+                        if !empty {
+                            depth_ignored = 1;
+                        }
+                    }
+                    "vehicle" | "flow" | "trip" => {
+                        if pending.is_some() {
+                            return Err(e.elem_err("nested inside another vehicle definition"));
+                        }
+                        if empty {
+                            defs.push((e, None));
+                        } else {
+                            pending = Some(Pending {
+                                elem: e,
+                                nested: None,
+                            });
+                        }
+                    }
+                    "routeDistribution" | "vTypeDistribution" => {
+                        return Err(e.elem_err(
+                            "distributions are not supported; give each vehicle its own route and type",
+                        ));
+                    }
+                    _ => {
+                        if pending.is_none() {
+                            out.ignored.push((e.line, e.name.clone()));
+                        }
+                        if !empty {
+                            depth_ignored = 1;
+                        }
+                    }
+                }
+            }
+            Node::Close(name) => {
+                if depth_ignored > 0 {
+                    depth_ignored -= 1;
+                    continue;
+                }
+                if matches!(name.as_str(), "vehicle" | "flow" | "trip")
+                    && let Some(p) = pending.take()
+                {
+                    defs.push((p.elem, p.nested));
+                }
+            }
+        }
+    }
+    if !saw_root {
+        return Err(TrafficError::Element {
+            line: 1,
+            element: "routes".into(),
+            message: "not a SUMO route file: no <routes> root element".into(),
+        });
+    }
+    for (e, nested) in defs {
+        expand(&e, nested, &named, &mut out.trips)?;
+    }
+    out.trips.sort_by(|a, b| a.depart.total_cmp(&b.depart));
+    Ok(out)
+}
+
+fn route_of(
+    e: &Elem,
+    nested: Option<Vec<String>>,
+    named: &HashMap<String, Vec<String>>,
+) -> Result<RouteSpec> {
+    if let Some(list) = nested {
+        return Ok(RouteSpec::Edges(list));
+    }
+    if let Some(rid) = e.opt("route") {
+        return named
+            .get(rid)
+            .map(|l| RouteSpec::Edges(l.clone()))
+            .ok_or_else(|| e.err("route", format!("no <route> with id {rid:?}")));
+    }
+    match (e.opt("from"), e.opt("to")) {
+        (Some(f), Some(t)) => Ok(RouteSpec::Od {
+            from: f.to_string(),
+            to: t.to_string(),
+            via: e
+                .opt("via")
+                .map(|v| v.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        }),
+        (None, _) => Err(e.err("from", "missing: give a route, a nested <route> or from/to")),
+        (_, None) => Err(e.err("to", "missing: give a route, a nested <route> or from/to")),
+    }
+}
+
+/// Deterministic uniform number in [0,1) from a flow id hash and a counter (SplitMix64).
+fn unit_hash(seed: u64, i: u64) -> f64 {
+    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn expand(
+    e: &Elem,
+    nested: Option<Vec<String>>,
+    named: &HashMap<String, Vec<String>>,
+    trips: &mut Vec<TripSpec>,
+) -> Result<()> {
+    let id = e.req("id")?.to_string();
+    let vtype = e.opt("type").map(str::to_string);
+    let route = route_of(e, nested, named)?;
+    if e.name != "flow" {
+        trips.push(TripSpec {
+            id,
+            vtype,
+            depart: depart(e, "depart")?,
+            route,
+            line: e.line,
+        });
+        return Ok(());
+    }
+    let begin = e.opt_f64("begin")?.unwrap_or(0.0);
+    let end = e.opt_f64("end")?;
+    let number = e.opt_usize("number")?;
+    let mut push = |i: usize, t: f64| {
+        trips.push(TripSpec {
+            id: format!("{id}.{i}"),
+            vtype: vtype.clone(),
+            depart: t,
+            route: route.clone(),
+            line: e.line,
+        });
+    };
+    let period = if let Some(p) = e.opt("period") {
+        let v = p
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v > 0.0 && v.is_finite());
+        Some(v.ok_or_else(|| e.err("period", format!("expected a positive number, found {p:?}")))?)
+    } else if let Some(vph) = e.opt_f64("vehsPerHour")? {
+        if vph <= 0.0 {
+            return Err(e.err("vehsPerHour", "must be positive"));
+        }
+        Some(3600.0 / vph)
+    } else {
+        None
+    };
+    if let Some(p) = period {
+        let end = end.unwrap_or(if number.is_some() {
+            f64::INFINITY
+        } else {
+            86400.0
+        });
+        let max_n = number.unwrap_or(usize::MAX);
+        let mut i = 0usize;
+        while i < max_n {
+            let t = begin + i as f64 * p;
+            if t >= end {
+                break;
+            }
+            push(i, t);
+            i += 1;
+        }
+        return Ok(());
+    }
+    if let Some(prob) = e.opt_f64("probability")? {
+        if !(0.0..=1.0).contains(&prob) {
+            return Err(e.err("probability", format!("must lie in 0..1, found {prob}")));
+        }
+        let end = end.ok_or_else(|| e.err("end", "required with probability"))?;
+        let seed = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        let mut i = 0usize;
+        let mut t = begin;
+        let mut k = 0u64;
+        while t < end {
+            if unit_hash(seed, k) < prob {
+                push(i, t);
+                i += 1;
+            }
+            t += 1.0;
+            k += 1;
+        }
+        return Ok(());
+    }
+    let n = number.ok_or_else(|| {
+        e.err(
+            "number",
+            "a flow needs one of period, vehsPerHour, probability or number",
+        )
+    })?;
+    let end = end.unwrap_or(86400.0);
+    let p = (end - begin) / n.max(1) as f64;
+    for i in 0..n {
+        push(i, begin + i as f64 * p);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTES: &str = r#"<routes>
+    <vType id="moto" vClass="motorcycle" length="2.2" speedFactor="normc(1,0.1,0.2,2)"/>
+    <route id="r0" edges="a b c"/>
+    <vehicle id="v1" depart="5.00" route="r0" type="moto"/>
+    <vehicle id="v0" depart="1.00">
+        <route edges="a b"/>
+    </vehicle>
+    <trip id="t0" depart="2" from="a" to="c" via="b"/>
+    <flow id="f" begin="10" end="20" period="4" route="r0"/>
+    <person id="p" depart="0"><walk edges="a b"/></person>
+</routes>"#;
+
+    #[test]
+    fn reads_vehicles_trips_flows_and_types() {
+        let rf = parse_routes(ROUTES).unwrap();
+        assert_eq!(rf.vtypes.len(), 1);
+        let vt = &rf.vtypes[0];
+        assert_eq!(vt.vclass, "motorcycle");
+        assert_eq!(vt.length, Some(2.2));
+        assert_eq!((vt.speed_factor, vt.speed_dev), (Some(1.0), Some(0.1)));
+        let ids: Vec<&str> = rf.trips.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["v0", "t0", "v1", "f.0", "f.1", "f.2"]);
+        assert_eq!(
+            rf.trips[0].route,
+            RouteSpec::Edges(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            rf.trips[1].route,
+            RouteSpec::Od {
+                from: "a".into(),
+                to: "c".into(),
+                via: vec!["b".into()]
+            }
+        );
+        assert_eq!(rf.trips[5].depart, 18.0);
+        assert_eq!(rf.trips[2].vtype.as_deref(), Some("moto"));
+        assert_eq!(rf.ignored, vec![(10, "person".to_string())]);
+    }
+
+    #[test]
+    fn flows_by_rate_and_number() {
+        let t = r#"<routes><flow id="a" begin="0" end="3600" vehsPerHour="360" from="x" to="y"/>
+            <flow id="b" begin="0" end="100" number="4" route="r"/><route id="r" edges="x"/></routes>"#;
+        let rf = parse_routes(t).unwrap();
+        assert_eq!(
+            rf.trips.iter().filter(|t| t.id.starts_with("a.")).count(),
+            360
+        );
+        let b: Vec<f64> = rf
+            .trips
+            .iter()
+            .filter(|t| t.id.starts_with("b."))
+            .map(|t| t.depart)
+            .collect();
+        assert_eq!(b, [0.0, 25.0, 50.0, 75.0]);
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let err = parse_routes(&ROUTES.replace("depart=\"5.00\"", "depart=\"soon\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("line 4: <vehicle> attribute `depart`"),
+            "{err}"
+        );
+        let err = parse_routes(&ROUTES.replace("route=\"r0\" type", "route=\"r9\" type"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no <route> with id \"r9\""), "{err}");
+        let err = parse_routes("<routes>\n<trip id=\"x\" depart=\"0\" from=\"a\"/></routes>")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "line 2: <trip> attribute `to`: missing: give a route, a nested <route> or from/to"
+        );
+    }
+}
