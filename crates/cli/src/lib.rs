@@ -38,6 +38,9 @@ enum Command {
     /// Export layers or the DEM. Xuất dữ liệu.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Traffic runs. Mô phỏng giao thông.
+    #[command(subcommand)]
+    Traffic(TrafficCmd),
     /// Surface-flood runs. Mô phỏng ngập bề mặt.
     #[command(subcommand)]
     Flood(FloodCmd),
@@ -106,6 +109,32 @@ struct CrsArg {
     /// Model CRS for a new city (default: VN-2000 / UTM inside Vietnam, WGS 84 / UTM elsewhere).
     #[arg(long)]
     crs: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum TrafficCmd {
+    /// Mesoscopic simulation of a SUMO network and demand: writes DIR/trips.csv
+    /// (`id,depart,arrival,duration,route_length`), DIR/links.csv and DIR/summary.json.
+    Run {
+        /// SUMO network (.net.xml).
+        #[arg(long)]
+        net: PathBuf,
+        /// SUMO routes or trips (.rou.xml).
+        #[arg(long)]
+        routes: PathBuf,
+        /// End of the simulation, seconds (default: until every vehicle has arrived).
+        #[arg(long)]
+        end: Option<f64>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Signals by max-pressure (Varaiya 2013) with this minimum green, seconds.
+        #[arg(long)]
+        max_pressure: Option<f64>,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -346,6 +375,14 @@ where
         }) => flood_run(
             &dem, &rain, minutes, &out, manning, &edges, threshold, &buildings,
         )?,
+        Command::Traffic(TrafficCmd::Run {
+            net,
+            routes,
+            end,
+            out,
+            max_pressure,
+            seed,
+        }) => traffic_run(&net, &routes, end, &out, max_pressure, seed)?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {
@@ -355,6 +392,83 @@ where
             }
         }
     }
+    Ok(())
+}
+
+fn traffic_run(
+    net: &Path,
+    routes: &Path,
+    end: Option<f64>,
+    out: &Path,
+    max_pressure: Option<f64>,
+    seed: u64,
+) -> Result<()> {
+    use std::io::BufWriter;
+    let mut cfg = twin_traffic::sim::SimConfig {
+        seed,
+        ..Default::default()
+    };
+    if let Some(g) = max_pressure {
+        cfg.signal_control = twin_traffic::sim::SignalControl::MaxPressure { min_green: g };
+    }
+    let net_text =
+        std::fs::read_to_string(net).with_context(|| format!("{}: cannot read", net.display()))?;
+    let rou_text = std::fs::read_to_string(routes)
+        .with_context(|| format!("{}: cannot read", routes.display()))?;
+    let network = step(&format!("reading {}", net.display()), || {
+        let parsed = twin_traffic::sumo_net::parse_net(&net_text)
+            .with_context(|| net.display().to_string())?;
+        twin_traffic::network::Network::from_sumo(&parsed)
+            .with_context(|| net.display().to_string())
+    })?;
+    let demand = step(&format!("reading {}", routes.display()), || {
+        twin_traffic::sumo_routes::parse_routes(&rou_text)
+            .with_context(|| routes.display().to_string())
+    })?;
+    let run = step("simulating traffic / mô phỏng giao thông", || {
+        Ok(twin_traffic::run(network, &demand, cfg, end))
+    })?;
+    for u in &run.unroutable {
+        eprintln!(
+            "  {}:{}: vehicle {:?} not simulated: {}",
+            routes.display(),
+            u.line,
+            u.id,
+            u.reason
+        );
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
+    let trips = run.sim.trip_results();
+    let write =
+        |name: &str, f: &dyn Fn(BufWriter<std::fs::File>) -> std::io::Result<()>| -> Result<()> {
+            let p = out.join(name);
+            twin_io::atomic::write_atomically(&p, |tmp| {
+                let file = std::fs::File::create(tmp)
+                    .map_err(|e| twin_io::IoError::file(&p, e.to_string()))?;
+                f(BufWriter::new(file)).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
+            })?;
+            Ok(())
+        };
+    write("trips.csv", &|w| {
+        twin_traffic::output::write_trips_csv(w, &trips)
+    })?;
+    write("links.csv", &|w| {
+        twin_traffic::output::write_link_stats_csv(w, run.sim.network(), run.sim.link_stats())
+    })?;
+    write("summary.json", &|w| run.summary.write_json(w))?;
+    let s = &run.summary;
+    println!(
+        "Giao thông / Traffic: arrived {}/{}, mean trip {:.1} s, {} vehicle updates in {:.2} s ({:.0} per second); {} unroutable",
+        s.arrived,
+        s.vehicles,
+        s.mean_duration,
+        s.vehicle_updates,
+        s.wall_time_s,
+        s.updates_per_second,
+        run.unroutable.len()
+    );
+    println!("wrote {}/trips.csv, links.csv, summary.json", out.display());
     Ok(())
 }
 

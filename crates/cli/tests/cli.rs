@@ -281,3 +281,71 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     );
     assert!(!out2.exists());
 }
+
+#[test]
+fn traffic_run_writes_trips_and_reports_unroutable() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    std::fs::write(
+        dir.join("n.net.xml"),
+        r#"<net>
+  <edge id="AB" from="A" to="B"><lane id="AB_0" index="0" speed="10" length="200"/></edge>
+  <edge id="BC" from="B" to="C"><lane id="BC_0" index="0" speed="10" length="100"/></edge>
+  <junction id="A" type="dead_end" x="0" y="0"/>
+  <junction id="B" type="priority" x="200" y="0"/>
+  <junction id="C" type="dead_end" x="300" y="0"/>
+  <connection from="AB" to="BC" fromLane="0" toLane="0"/>
+</net>"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("r.rou.xml"),
+        r#"<routes>
+  <vType id="x" sigma="0" speedDev="0"/>
+  <vehicle id="a" type="x" depart="0"><route edges="AB BC"/></vehicle>
+  <trip id="b" type="x" depart="5" from="AB" to="BC"/>
+  <trip id="lost" depart="5" from="BC" to="AB"/>
+</routes>"#,
+    )
+    .unwrap();
+    let out = dir.join("res");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("r.rou.xml:5: vehicle \"lost\" not simulated: no path"),
+        "{}",
+        stderr(&o)
+    );
+    // Accelerating to 10 m/s takes 10/(2·2.6) s of lost time, then 300 m at 10 m/s.
+    assert_eq!(
+        std::fs::read_to_string(out.join("trips.csv")).unwrap(),
+        "id,depart,arrival,duration,route_length\na,0.00,31.92,31.92,300.00\nb,5.00,36.92,31.92,300.00\n"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(j["arrived"], 2);
+    // A malformed network names the file.
+    std::fs::write(dir.join("bad.net.xml"), "<net><edge id=\"AB\" from=\"A\"").unwrap();
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("bad.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--out",
+        s(&dir.join("res2")),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad.net.xml"), "{}", stderr(&o));
+    assert!(!dir.join("res2").exists());
+}
