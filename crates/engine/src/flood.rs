@@ -42,6 +42,8 @@ impl Default for FloodSpec {
 #[derive(Debug, Clone)]
 pub struct FloodResult {
     /// Maximum depth, m.
+    /// Maximum flood depth, m: the highest water depth reached above the initial water (so a
+    /// lake at its normal level shows only its rise; dry land shows the full depth).
     pub max_depth: Raster,
     /// Time of maximum depth, minutes.
     pub time_of_max_min: Raster,
@@ -175,6 +177,8 @@ pub fn run_with(
         progress(t / total);
     }
     let stats = sim.stats();
+    let initial = setup.initial_depth.clone().unwrap_or_else(|| vec![0.0; stats.max_depth.len()]);
+    let flood_depth: Vec<f64> = stats.max_depth.iter().zip(&initial).map(|(m, i)| (m - i).max(0.0)).collect();
     let active = sim.grid().active().to_vec();
     let to_raster = |v: &[f64], scale: f64| {
         let mut r = dem.clone();
@@ -189,7 +193,7 @@ pub fn run_with(
         r
     };
     Ok(FloodResult {
-        max_depth: to_raster(&stats.max_depth, 1.0),
+        max_depth: to_raster(&flood_depth, 1.0),
         time_of_max_min: to_raster(&stats.time_of_max, 1.0 / 60.0),
         duration_above_min: to_raster(&stats.duration_above, 1.0 / 60.0),
         max_hazard: to_raster(&stats.max_hazard, 1.0),
