@@ -177,8 +177,16 @@ pub fn run_with(
         progress(t / total);
     }
     let stats = sim.stats();
-    let initial = setup.initial_depth.clone().unwrap_or_else(|| vec![0.0; stats.max_depth.len()]);
-    let flood_depth: Vec<f64> = stats.max_depth.iter().zip(&initial).map(|(m, i)| (m - i).max(0.0)).collect();
+    let initial = setup
+        .initial_depth
+        .clone()
+        .unwrap_or_else(|| vec![0.0; stats.max_depth.len()]);
+    let flood_depth: Vec<f64> = stats
+        .max_depth
+        .iter()
+        .zip(&initial)
+        .map(|(m, i)| (m - i).max(0.0))
+        .collect();
     let active = sim.grid().active().to_vec();
     let to_raster = |v: &[f64], scale: f64| {
         let mut r = dem.clone();
