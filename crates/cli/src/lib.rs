@@ -183,6 +183,20 @@ enum ExportCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The drainage network as an EPA SWMM 5 input file (CMS units) with a rain series.
+    Inp {
+        /// City GeoPackage.
+        city: PathBuf,
+        /// Rain CSV (`minute,mm_per_hour`) for the model's rain gauge.
+        #[arg(long)]
+        rain: PathBuf,
+        /// Simulated minutes.
+        #[arg(long)]
+        minutes: f64,
+        /// Output .inp file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The DEM as a GeoTIFF in the city's CRS.
     Dem {
         /// City GeoPackage.
@@ -352,6 +366,21 @@ where
             step(&format!("writing {}", out.display()), || {
                 Ok(twin_io::gis::write_geojson(&c, layer, &out)?)
             })?;
+        }
+        Command::Export(ExportCmd::Inp {
+            city,
+            rain,
+            minutes,
+            out,
+        }) => {
+            let rain = twin_io::rain::read_rain_csv(&rain)?;
+            let c = load(&city)?;
+            let text = twin_io::swmm::city_to_inp(&c, &rain, minutes)
+                .with_context(|| city.display().to_string())?;
+            twin_io::atomic::write_atomically(&out, |tmp| {
+                std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&out, e.to_string()))
+            })?;
+            eprintln!("✓ wrote {}", out.display());
         }
         Command::Export(ExportCmd::Dem { city, out }) => {
             let c = load(&city)?;

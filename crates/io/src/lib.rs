@@ -16,5 +16,6 @@ pub mod gpkg;
 pub mod osm;
 pub mod rain;
 pub mod raster;
+pub mod swmm;
 
 pub use error::{IoError, Result};
