@@ -98,6 +98,18 @@ def read_ours(outdir):
     return times, nodes, links, summary
 
 
+DEPTH_FLAT = 0.001  # m
+FLOW_FLAT = 1e-4  # m3/s
+
+
+def std(xs):
+    n = len(xs)
+    if n == 0:
+        return 0.0
+    m = sum(xs) / n
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / n)
+
+
 def nse(ref, sim):
     n = min(len(ref), len(sim))
     if n == 0:
@@ -143,21 +155,32 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
     if p.returncode != 0:
         return {"status": "error", "error": p.stderr.strip()[:300], "swmm_wall": swmm_wall}
     o_times, o_nodes, o_links, summ = read_ours(ours_dir)
+    # NSE is only meaningful where the reference varies; series that SWMM holds
+    # nearly constant (std below DEPTH_FLAT m or FLOW_FLAT m3/s) are checked by
+    # their largest absolute difference instead, reported separately.
     depth_nse, peak_err, flow_nse = [], [], []
+    flat_depth_err, flat_flow_err = [], []
     for name, (d, _fl) in s_nodes.items():
         if name not in o_nodes:
             continue
         od = o_nodes[name][0]
         if max(d, default=0) <= 0.0 and max(od, default=0) <= 0.0:
             continue
-        depth_nse.append(nse(d, od))
         peak_err.append(abs(max(d) - max(od)))
+        if std(d) < DEPTH_FLAT:
+            flat_depth_err.append(max(abs(x - y) for x, y in zip(d, od)))
+        else:
+            depth_nse.append(nse(d, od))
     for name, q in s_links.items():
         if conduit_names is not None and name not in conduit_names:
             continue
         if name not in o_links or max(abs(x) for x in q) < 1e-6:
             continue
-        flow_nse.append(nse(q, o_links[name]))
+        oq = o_links[name]
+        if std(q) < max(FLOW_FLAT, 1e-3 * abs(sum(q) / len(q))):
+            flat_flow_err.append(max(abs(x - y) for x, y in zip(q, oq)))
+        else:
+            flow_nse.append(nse(q, oq))
     our_flood = summ.get("flooding_volume_m3", 0.0)
     sw_flood = ref["flooding_m3"]
     if sw_flood > 1.0:
@@ -172,6 +195,9 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
         "flow_nse_min": min(flow_nse, default=float("nan")),
         "flow_nse_med": median(flow_nse),
         "peak_depth_err_max_m": max(peak_err, default=0.0),
+        "flat_series": len(flat_depth_err) + len(flat_flow_err),
+        "flat_depth_err_max_m": max(flat_depth_err, default=0.0),
+        "flat_flow_err_max_m3s": max(flat_flow_err, default=0.0),
         "flood_swmm_m3": sw_flood,
         "flood_ours_m3": our_flood,
         "flood_err_pct": flood_err,

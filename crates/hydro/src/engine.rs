@@ -395,12 +395,256 @@ pub fn build_table(ts: &inp::Timeseries, start_epoch: f64) -> Result<Table, Engi
 pub enum NodeKind {
     /// A junction (manhole).
     Junction,
+    /// A storage unit with its surface-area relation.
+    Storage(StorageShape),
     /// An outfall boundary.
     Outfall {
         /// Boundary condition.
         bc: OutfallBc,
         /// Flap gate preventing backflow.
         gated: bool,
+    },
+}
+
+/// Surface area relation of a storage unit (user units inside, as SWMM).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageShape {
+    /// Area = a0 + a1·d^a2.
+    Functional {
+        /// Coefficient.
+        a1: f64,
+        /// Exponent.
+        a2: f64,
+        /// Constant.
+        a0: f64,
+    },
+    /// Area = a0 + a1·d + a2·d² (cylindrical, conical, paraboloid, pyramidal).
+    Quadratic {
+        /// Linear coefficient.
+        a1: f64,
+        /// Quadratic coefficient.
+        a2: f64,
+        /// Constant.
+        a0: f64,
+    },
+    /// Area from a curve (index into the engine's curves).
+    Tabular(usize),
+}
+
+/// A curve (x, y) in the user's units.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Curve {
+    /// Curve type keyword.
+    pub kind: String,
+    /// X values (non-decreasing).
+    pub x: Vec<f64>,
+    /// Y values.
+    pub y: Vec<f64>,
+}
+
+impl Curve {
+    /// Linear interpolation, constant beyond the ends (SWMM table_lookup).
+    pub fn lookup(&self, x: f64) -> f64 {
+        let n = self.x.len();
+        if n == 0 {
+            return 0.0;
+        }
+        if x <= self.x[0] {
+            return self.y[0];
+        }
+        for i in 1..n {
+            if x <= self.x[i] {
+                let (x1, x2, y1, y2) = (self.x[i - 1], self.x[i], self.y[i - 1], self.y[i]);
+                return if x2 == x1 {
+                    y2
+                } else {
+                    y1 + (x - x1) / (x2 - x1) * (y2 - y1)
+                };
+            }
+        }
+        self.y[n - 1]
+    }
+    /// Linear interpolation extrapolated past the last point (SWMM table_lookupEx).
+    pub fn lookup_ex(&self, x: f64) -> f64 {
+        let n = self.x.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let (mut x1, mut y1) = (self.x[0], self.y[0]);
+        if x <= x1 {
+            return if x1 > 0.0 { x / x1 * y1 } else { y1 };
+        }
+        let mut s = 0.0;
+        for i in 1..n {
+            let (x2, y2) = (self.x[i], self.y[i]);
+            if x2 != x1 {
+                s = (y2 - y1) / (x2 - x1);
+            }
+            if x <= x2 {
+                return if x2 == x1 {
+                    y2
+                } else {
+                    y1 + (x - x1) / (x2 - x1) * (y2 - y1)
+                };
+            }
+            x1 = x2;
+            y1 = y2;
+        }
+        y1 + s.max(0.0) * (x - x1)
+    }
+    /// Step lookup: y of the first point whose x exceeds the argument (SWMM table_intervalLookup).
+    pub fn interval_lookup(&self, x: f64) -> f64 {
+        for i in 0..self.x.len() {
+            if x < self.x[i] {
+                return self.y[i];
+            }
+        }
+        self.y.last().copied().unwrap_or(0.0)
+    }
+    /// Slope of the segment containing x.
+    pub fn slope(&self, x: f64) -> f64 {
+        let n = self.x.len();
+        if n < 2 {
+            return 0.0;
+        }
+        let mut i = 1;
+        while i < n - 1 && x > self.x[i] {
+            i += 1;
+        }
+        let dx = self.x[i] - self.x[i - 1];
+        if dx == 0.0 {
+            0.0
+        } else {
+            (self.y[i] - self.y[i - 1]) / dx
+        }
+    }
+    /// Volume under an area-versus-depth curve up to depth x (end-area method).
+    pub fn storage_volume(&self, x: f64) -> f64 {
+        let n = self.x.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let (mut x1, mut a1) = (self.x[0], self.y[0]);
+        if x <= x1 {
+            return if x1 < 1e-6 {
+                0.0
+            } else {
+                (a1 / x1) * x * x / 2.0
+            };
+        }
+        let mut v = 0.0;
+        let (mut dx, mut dy) = (0.0, 0.0);
+        for i in 1..n {
+            if self.x[i] >= x {
+                let a = if self.x[i] == x1 {
+                    self.y[i]
+                } else {
+                    a1 + (x - x1) / (self.x[i] - x1) * (self.y[i] - a1)
+                };
+                return v + (a1 + a) / 2.0 * (x - x1);
+            }
+            dx = self.x[i] - x1;
+            dy = self.y[i] - a1;
+            v += (a1 + self.y[i]) / 2.0 * dx;
+            x1 = self.x[i];
+            a1 = self.y[i];
+        }
+        if dx > 1e-6 {
+            let s = dy / dx;
+            let a = a1 + s * (x - x1);
+            if a < 0.0 {
+                v -= a1 * a1 / s / 2.0;
+            } else {
+                v += (a1 + a) / 2.0 * (x - x1);
+            }
+        }
+        v
+    }
+}
+
+/// Pump type from its curve (SWMM 5 Vol. II §6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpType {
+    /// Ideal transfer pump: outflow equals inflow.
+    Ideal,
+    /// Type 1: flow by wet-well volume, stepwise.
+    Type1,
+    /// Type 2: flow by inlet depth, stepwise.
+    Type2,
+    /// Type 3: flow by head difference, continuous.
+    Type3,
+    /// Type 4: flow by inlet depth, continuous.
+    Type4,
+    /// Type 5: variable-speed head curve.
+    Type5,
+}
+
+/// What a link is, with its type-specific data (internal units).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkKind {
+    /// A conduit.
+    Conduit,
+    /// A pump.
+    Pump {
+        /// Pump type.
+        ptype: PumpType,
+        /// Curve index (none for ideal pumps).
+        curve: Option<usize>,
+        /// Smallest x of the curve.
+        x_min: f64,
+        /// Largest x of the curve.
+        x_max: f64,
+        /// Start-up depth (ft; 0 = none).
+        y_on: f64,
+        /// Shut-off depth (ft; 0 = none).
+        y_off: f64,
+    },
+    /// An orifice.
+    Orifice {
+        /// Bottom (true) or side orifice.
+        bottom: bool,
+        /// Discharge coefficient.
+        cd: f64,
+        /// Orifice coefficient times area·√(2g).
+        c_orif: f64,
+        /// Weir coefficient for partly full flow.
+        c_weir: f64,
+        /// Critical head for the orifice/weir transition (ft).
+        h_crit: f64,
+        /// Time to open or close fully (s; 0 = instant).
+        orate: f64,
+        /// Equivalent length for surface area (ft).
+        length: f64,
+        /// Current surface area (ft²).
+        surf_area: f64,
+    },
+    /// A weir.
+    Weir {
+        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal.
+        wtype: u8,
+        /// Discharge coefficient of the central part.
+        cd1: f64,
+        /// Discharge coefficient of the triangular ends.
+        cd2: f64,
+        /// End contractions.
+        end_con: f64,
+        /// May surcharge (act as an orifice when submerged).
+        can_surcharge: bool,
+        /// Orifice coefficient when surcharged.
+        c_surcharge: f64,
+        /// Side slope of V-notch or trapezoidal ends.
+        slope: f64,
+    },
+    /// An outlet with a rating.
+    Outlet {
+        /// Coefficient of the power law.
+        coeff: f64,
+        /// Exponent of the power law.
+        expon: f64,
+        /// Rating curve index, if tabular.
+        curve: Option<usize>,
+        /// Rating by head difference (true) or by inlet depth.
+        by_head: bool,
     },
 }
 
@@ -523,6 +767,10 @@ pub struct Nodes {
 pub struct Links {
     /// Names as in the input.
     pub name: Vec<String>,
+    /// Link type and its specific data.
+    pub kind: Vec<LinkKind>,
+    /// Setting requested by controls or pump depth limits.
+    pub target_setting: Vec<f64>,
     /// Upstream node (after any reversal).
     pub node1: Vec<usize>,
     /// Downstream node.
@@ -584,6 +832,51 @@ pub struct Links {
     bypassed: Vec<bool>,
 }
 
+impl Links {
+    /// Appends a link with default hydraulic data; returns its index.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        name: &str,
+        n1: usize,
+        n2: usize,
+        o1: f64,
+        o2: f64,
+        xsect: XSect,
+        kind: LinkKind,
+        setting: f64,
+    ) -> usize {
+        self.name.push(name.to_string());
+        self.kind.push(kind);
+        self.target_setting.push(setting);
+        self.setting.push(setting);
+        self.node1.push(n1);
+        self.node2.push(n2);
+        self.offset1.push(o1);
+        self.offset2.push(o2);
+        self.direction.push(1.0);
+        self.xsect.push(xsect);
+        self.length.push(0.0);
+        self.mod_length.push(0.0);
+        self.barrels.push(1.0);
+        self.slope.push(0.0);
+        self.rough_factor.push(0.0);
+        self.beta.push(0.0);
+        self.q_max.push(0.0);
+        self.q_full.push(0.0);
+        self.q_limit.push(0.0);
+        self.loss.push([0.0; 3]);
+        self.flap_gate.push(false);
+        self.new_flow.push(0.0);
+        self.name.len() - 1
+    }
+
+    /// True for conduits.
+    pub fn is_conduit(&self, j: usize) -> bool {
+        self.kind[j] == LinkKind::Conduit
+    }
+}
+
 /// Running volume totals for the routing continuity check (ft³), as in
 /// SWMM's `massbal.c`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -614,6 +907,7 @@ pub struct Engine {
     /// Runoff component, if the model has subcatchments.
     pub runoff: Option<Runoff>,
     tables: Vec<Table>,
+    curves: Vec<Curve>,
     patterns: Vec<Pattern>,
     ext_inflows: Vec<ExtInflow>,
     dwf_inflows: Vec<DwfInflow>,
@@ -641,14 +935,7 @@ impl Engine {
                 opt.route_model
             )));
         }
-        for (what, n) in [
-            ("storage units", p.storage.len()),
-            ("flow dividers", p.dividers.len()),
-            ("pumps", p.pumps.len()),
-            ("orifices", p.orifices.len()),
-            ("weirs", p.weirs.len()),
-            ("outlets", p.outlets.len()),
-        ] {
+        for (what, n) in [("flow dividers", p.dividers.len())] {
             if n > 0 {
                 return Err(EngineError::Unsupported(what.into()));
             }
@@ -675,7 +962,7 @@ impl Engine {
         let mut tables = Vec::new();
         let mut table_index = std::collections::HashMap::new();
         for ts in &p.timeseries {
-            table_index.insert(ts.name.clone(), tables.len());
+            table_index.insert(ts.name.to_ascii_uppercase(), tables.len());
             tables.push(build_table(ts, opt.start_epoch)?);
         }
         let mut patterns = Vec::new();
@@ -688,7 +975,7 @@ impl Engine {
                 "WEEKEND" => 3,
                 o => return Err(invalid("PATTERNS", &pt.name, format!("unknown type '{o}'"))),
             };
-            pattern_index.insert(pt.name.clone(), patterns.len());
+            pattern_index.insert(pt.name.to_ascii_uppercase(), patterns.len());
             patterns.push(Pattern {
                 kind,
                 factors: pt.factors.clone(),
@@ -705,7 +992,7 @@ impl Engine {
                             init: f64,
                             sur: f64,
                             pond: f64| {
-            node_index.insert(name.to_string(), nodes.name.len());
+            node_index.insert(name.to_ascii_uppercase(), nodes.name.len());
             nodes.name.push(name.to_string());
             nodes.kind.push(kind);
             nodes.invert.push(invert / ucf);
@@ -739,14 +1026,14 @@ impl Engine {
                 OutfallKind::Normal => OutfallBc::Normal,
                 OutfallKind::Fixed(s) => OutfallBc::Fixed(s / ucf),
                 OutfallKind::Timeseries(n) => {
-                    OutfallBc::Series(*table_index.get(n).ok_or_else(|| {
-                        EngineError::UnknownRef {
+                    OutfallBc::Series(*table_index.get(&n.to_ascii_uppercase()).ok_or_else(
+                        || EngineError::UnknownRef {
                             section: "OUTFALLS",
                             object: o.name.clone(),
                             kind: "time series",
                             name: n.clone(),
-                        }
-                    })?)
+                        },
+                    )?)
                 }
                 OutfallKind::Tidal(_) => {
                     return Err(EngineError::Unsupported("tidal outfalls".into()));
@@ -768,10 +1055,100 @@ impl Engine {
                 0.0,
             );
         }
+        for st in &p.storage {
+            let shape = match &st.shape {
+                inp::StorageShape::Functional { a, b, c } => {
+                    if *c < 0.0 {
+                        return Err(invalid(
+                            "STORAGE",
+                            &st.name,
+                            "constant area must not be negative",
+                        ));
+                    }
+                    StorageShape::Functional {
+                        a1: *a,
+                        a2: *b,
+                        a0: *c,
+                    }
+                }
+                inp::StorageShape::Tabular(name) => {
+                    let k = p
+                        .curves
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(name))
+                        .ok_or_else(|| EngineError::UnknownRef {
+                            section: "STORAGE",
+                            object: st.name.clone(),
+                            kind: "curve",
+                            name: name.clone(),
+                        })?;
+                    StorageShape::Tabular(k)
+                }
+                inp::StorageShape::Other { shape, params } => {
+                    let (l, w, z) = (params[0], params[1], params[2]);
+                    if l <= 0.0 || w <= 0.0 || z < 0.0 {
+                        return Err(invalid(
+                            "STORAGE",
+                            &st.name,
+                            "shape dimensions must be positive",
+                        ));
+                    }
+                    let pi = std::f64::consts::PI;
+                    let (a, b) = (l / 2.0, w / 2.0);
+                    match shape.as_str() {
+                        "CYLINDRICAL" => StorageShape::Quadratic {
+                            a1: 0.0,
+                            a2: 0.0,
+                            a0: pi * a * b,
+                        },
+                        "CONICAL" => StorageShape::Quadratic {
+                            a1: 2.0 * pi * b * z,
+                            a2: pi * b / a * z * z,
+                            a0: pi * a * b,
+                        },
+                        "PARABOLIC" => {
+                            if z == 0.0 {
+                                return Err(invalid(
+                                    "STORAGE",
+                                    &st.name,
+                                    "paraboloid height must be positive",
+                                ));
+                            }
+                            StorageShape::Quadratic {
+                                a1: pi * a * b / z,
+                                a2: 0.0,
+                                a0: 0.0,
+                            }
+                        }
+                        _ => StorageShape::Quadratic {
+                            a1: 2.0 * (l + w) * z,
+                            a2: 4.0 * z * z,
+                            a0: l * w,
+                        },
+                    }
+                }
+            };
+            if st.extra.iter().skip(2).any(|&v| v != 0.0) {
+                return Err(EngineError::Unsupported(
+                    "storage seepage (exfiltration)".into(),
+                ));
+            }
+            let sur = st.extra.first().copied().unwrap_or(0.0);
+            add_node(
+                &mut nodes,
+                &st.name,
+                NodeKind::Storage(shape),
+                st.invert,
+                st.max_depth,
+                st.init_depth,
+                sur,
+                0.0,
+            );
+        }
         let nn = nodes.name.len();
         let find_node = |section: &'static str, object: &str, name: &str| {
             node_index
-                .get(name)
+                .get(&name.to_ascii_uppercase())
                 .copied()
                 .ok_or_else(|| EngineError::UnknownRef {
                     section,
@@ -780,17 +1157,53 @@ impl Engine {
                     name: name.to_string(),
                 })
         };
-        // Links (conduits).
+        // Curves.
+        let mut curves = Vec::new();
+        let mut curve_index = std::collections::HashMap::new();
+        for c in &p.curves {
+            curve_index.insert(c.name.to_ascii_uppercase(), curves.len());
+            curves.push(Curve {
+                kind: c.kind.clone(),
+                x: c.points.iter().map(|p| p.0).collect(),
+                y: c.points.iter().map(|p| p.1).collect(),
+            });
+        }
+        let find_curve = |section: &'static str, object: &str, name: &str| {
+            curve_index
+                .get(&name.to_ascii_uppercase())
+                .copied()
+                .ok_or_else(|| EngineError::UnknownRef {
+                    section,
+                    object: object.to_string(),
+                    kind: "curve",
+                    name: name.to_string(),
+                })
+        };
+        // Links.
         let mut links = Links::default();
-        let xs: std::collections::HashMap<&str, &inp::XSection> =
-            p.xsections.iter().map(|x| (x.link.as_str(), x)).collect();
-        let losses: std::collections::HashMap<&str, &inp::Loss> =
-            p.losses.iter().map(|l| (l.link.as_str(), l)).collect();
+        let xs: std::collections::HashMap<String, &inp::XSection> = p
+            .xsections
+            .iter()
+            .map(|x| (x.link.to_ascii_uppercase(), x))
+            .collect();
+        let losses: std::collections::HashMap<String, &inp::Loss> = p
+            .losses
+            .iter()
+            .map(|l| (l.link.to_ascii_uppercase(), l))
+            .collect();
+        let elev_offset = |o: f64, n: usize, nodes: &Nodes| {
+            let o = o / ucf;
+            if opt.offsets_are_elevations {
+                o - nodes.invert[n]
+            } else {
+                o
+            }
+        };
         for c in &p.conduits {
             let n1 = find_node("CONDUITS", &c.name, &c.from)?;
             let n2 = find_node("CONDUITS", &c.name, &c.to)?;
             let x = xs
-                .get(c.name.as_str())
+                .get(&c.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("CONDUITS", &c.name, "has no [XSECTIONS] entry"))?;
             if x.shape == "DUMMY" {
                 return Err(EngineError::Unsupported("DUMMY conduits".into()));
@@ -809,50 +1222,232 @@ impl Engine {
             if x.culvert > 0.0 {
                 return Err(EngineError::Unsupported("culvert inlet control".into()));
             }
-            let (mut o1, mut o2) = (c.in_offset / ucf, c.out_offset / ucf);
-            if opt.offsets_are_elevations {
-                o1 -= nodes.invert[n1];
-                o2 -= nodes.invert[n2];
+            let o1 = elev_offset(c.in_offset, n1, &nodes);
+            let o2 = elev_offset(c.out_offset, n2, &nodes);
+            let l = losses.get(&c.name.to_ascii_uppercase());
+            let j = links.push(
+                &c.name,
+                n1,
+                n2,
+                o1.max(0.0),
+                o2.max(0.0),
+                xsect,
+                LinkKind::Conduit,
+                1.0,
+            );
+            links.length[j] = c.length / ucf;
+            links.mod_length[j] = c.length / ucf;
+            links.barrels[j] = x.barrels.floor();
+            links.q_limit[j] = c.max_flow / qcf;
+            links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
+            links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
+            links.new_flow[j] = c.init_flow / qcf;
+            // Roughness kept in rough_factor until validation below.
+            links.rough_factor[j] = c.roughness;
+        }
+        let n_conduits = links.name.len();
+        for pu in &p.pumps {
+            let n1 = find_node("PUMPS", &pu.name, &pu.from)?;
+            let n2 = find_node("PUMPS", &pu.name, &pu.to)?;
+            let (ptype, curve, x_min, x_max) = if pu.curve == "*" {
+                (PumpType::Ideal, None, 0.0, 0.0)
+            } else {
+                let k = find_curve("PUMPS", &pu.name, &pu.curve)?;
+                let c = &curves[k];
+                let t = match c.kind.as_str() {
+                    "PUMP1" => PumpType::Type1,
+                    "PUMP2" => PumpType::Type2,
+                    "PUMP3" => PumpType::Type3,
+                    "PUMP4" => PumpType::Type4,
+                    "PUMP5" => PumpType::Type5,
+                    o => {
+                        return Err(invalid(
+                            "PUMPS",
+                            &pu.name,
+                            format!("curve '{}' has type '{o}', not PUMP1..PUMP5", pu.curve),
+                        ));
+                    }
+                };
+                if c.x.is_empty() {
+                    return Err(invalid("CURVES", &pu.curve, "pump curve has no points"));
+                }
+                (t, Some(k), c.x[0], *c.x.last().unwrap_or(&0.0))
+            };
+            let (y_on, y_off) = (pu.startup / ucf, pu.shutoff / ucf);
+            if y_on > 0.0 && y_on <= y_off {
+                return Err(invalid(
+                    "PUMPS",
+                    &pu.name,
+                    "startup depth must exceed shutoff depth",
+                ));
             }
-            let l = losses.get(c.name.as_str());
-            links.name.push(c.name.clone());
-            links.node1.push(n1);
-            links.node2.push(n2);
-            links.offset1.push(o1.max(0.0));
-            links.offset2.push(o2.max(0.0));
-            links.direction.push(1.0);
-            links.xsect.push(xsect);
-            links.length.push(c.length / ucf);
-            links.barrels.push(x.barrels.floor());
-            links.q_limit.push(c.max_flow / qcf);
-            links
-                .loss
-                .push(l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]));
-            links.flap_gate.push(l.is_some_and(|l| l.flap_gate));
-            links.new_flow.push(c.init_flow / qcf);
-            links.mod_length.push(c.length / ucf);
-            links.slope.push(0.0);
-            links.rough_factor.push(0.0);
-            links.beta.push(0.0);
-            links.q_max.push(0.0);
-            links.q_full.push(0.0);
-            // Roughness stashed in rough_factor until validation below.
-            *links.rough_factor.last_mut().unwrap_or(&mut 0.0) = c.roughness;
+            if ptype == PumpType::Type1 {
+                return Err(EngineError::Unsupported(
+                    "type 1 pumps (wet-well volume curves)".into(),
+                ));
+            }
+            let kind = LinkKind::Pump {
+                ptype,
+                curve,
+                x_min,
+                x_max,
+                y_on,
+                y_off,
+            };
+            links.push(
+                &pu.name,
+                n1,
+                n2,
+                0.0,
+                0.0,
+                XSect::dummy(),
+                kind,
+                if pu.on { 1.0 } else { 0.0 },
+            );
+        }
+        for o in &p.orifices {
+            let n1 = find_node("ORIFICES", &o.name, &o.from)?;
+            let n2 = find_node("ORIFICES", &o.name, &o.to)?;
+            let x = xs
+                .get(&o.name.to_ascii_uppercase())
+                .ok_or_else(|| invalid("ORIFICES", &o.name, "has no [XSECTIONS] entry"))?;
+            if x.shape != "CIRCULAR" && x.shape != "RECT_CLOSED" {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &o.name,
+                    "an orifice must be CIRCULAR or RECT_CLOSED",
+                ));
+            }
+            let xsect = XSect::new(&x.shape, x.geom, ucf)
+                .map_err(|e| invalid("XSECTIONS", &o.name, e.to_string()))?;
+            let bottom = match o.kind.as_str() {
+                "SIDE" => false,
+                "BOTTOM" => true,
+                k => {
+                    return Err(invalid(
+                        "ORIFICES",
+                        &o.name,
+                        format!("type must be SIDE or BOTTOM, found '{k}'"),
+                    ));
+                }
+            };
+            let length = (2.0 * opt.route_step * (GRAVITY * xsect.y_full).sqrt()).max(200.0);
+            let kind = LinkKind::Orifice {
+                bottom,
+                cd: o.cd,
+                c_orif: 0.0,
+                c_weir: 0.0,
+                h_crit: 0.0,
+                orate: o.close_time * 3600.0,
+                length,
+                surf_area: 0.0,
+            };
+            let o1 = elev_offset(o.offset, n1, &nodes).max(0.0);
+            let j = links.push(&o.name, n1, n2, o1, o1, xsect, kind, 1.0);
+            links.flap_gate[j] = o.gated;
+        }
+        for w in &p.weirs {
+            let n1 = find_node("WEIRS", &w.name, &w.from)?;
+            let n2 = find_node("WEIRS", &w.name, &w.to)?;
+            let x = xs
+                .get(&w.name.to_ascii_uppercase())
+                .ok_or_else(|| invalid("WEIRS", &w.name, "has no [XSECTIONS] entry"))?;
+            let (wtype, shape) = match w.kind.as_str() {
+                "TRANSVERSE" => (0u8, "RECT_OPEN"),
+                "SIDEFLOW" => (1, "RECT_OPEN"),
+                "V-NOTCH" => (2, "TRIANGULAR"),
+                "TRAPEZOIDAL" => (3, "TRAPEZOIDAL"),
+                "ROADWAY" => return Err(EngineError::Unsupported("roadway weirs".into())),
+                k => {
+                    return Err(invalid(
+                        "WEIRS",
+                        &w.name,
+                        format!("unknown weir type '{k}'"),
+                    ));
+                }
+            };
+            if x.shape != shape {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &w.name,
+                    format!("a {} weir needs a {shape} cross section", w.kind),
+                ));
+            }
+            if w.extra.len() > 2 && !w.extra[2].is_empty() && w.extra[2] != "*" {
+                return Err(EngineError::Unsupported("weir coefficient curves".into()));
+            }
+            let xsect = XSect::new(&x.shape, x.geom, ucf)
+                .map_err(|e| invalid("XSECTIONS", &w.name, e.to_string()))?;
+            let slope = if wtype >= 2 { xsect.s_bot } else { 0.0 };
+            let kind = LinkKind::Weir {
+                wtype,
+                cd1: w.cd,
+                cd2: w.cd2,
+                end_con: w.end_contractions,
+                can_surcharge: w.can_surcharge,
+                c_surcharge: 0.0,
+                slope,
+            };
+            let o1 = elev_offset(w.crest, n1, &nodes).max(0.0);
+            let j = links.push(&w.name, n1, n2, o1, o1, xsect, kind, 1.0);
+            links.flap_gate[j] = w.gated;
+        }
+        for o in &p.outlets {
+            let n1 = find_node("OUTLETS", &o.name, &o.from)?;
+            let n2 = find_node("OUTLETS", &o.name, &o.to)?;
+            let by_head = o.kind.ends_with("/HEAD");
+            let kind = if o.kind.starts_with("TABULAR") {
+                let name = o.params.first().cloned().unwrap_or_default();
+                LinkKind::Outlet {
+                    coeff: 0.0,
+                    expon: 0.0,
+                    curve: Some(find_curve("OUTLETS", &o.name, &name)?),
+                    by_head,
+                }
+            } else {
+                let num = |i: usize| {
+                    o.params
+                        .get(i)
+                        .and_then(|s| s.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                };
+                LinkKind::Outlet {
+                    coeff: num(0),
+                    expon: num(1),
+                    curve: None,
+                    by_head,
+                }
+            };
+            let o1 = elev_offset(o.offset, n1, &nodes).max(0.0);
+            let j = links.push(&o.name, n1, n2, o1, o1, XSect::dummy(), kind, 1.0);
+            links.flap_gate[j] = o.gated;
         }
         let nl = links.name.len();
-        for (i, x) in p.xsections.iter().enumerate() {
-            let _ = i;
-            if !p.conduits.iter().any(|c| c.name == x.link) {
+        for x in &p.xsections {
+            if !links.name.iter().any(|n| n.eq_ignore_ascii_case(&x.link)) {
                 return Err(EngineError::UnknownRef {
                     section: "XSECTIONS",
                     object: x.link.clone(),
-                    kind: "conduit",
+                    kind: "link",
                     name: x.link.clone(),
                 });
             }
         }
+        // Regulator offsets: a crest below the downstream invert is raised to it (link_validate).
+        for j in n_conduits..nl {
+            if matches!(
+                links.kind[j],
+                LinkKind::Orifice { .. } | LinkKind::Weir { .. } | LinkKind::Outlet { .. }
+            ) {
+                let (n1, n2) = (links.node1[j], links.node2[j]);
+                if nodes.invert[n1] + links.offset1[j] < nodes.invert[n2] {
+                    links.offset1[j] = nodes.invert[n2] - nodes.invert[n1];
+                    links.offset2[j] = links.offset1[j];
+                }
+            }
+        }
         // Conduit validation (SWMM link.c conduit_validate).
-        for j in 0..nl {
+        for j in 0..n_conduits {
             let n1 = links.node1[j];
             let n2 = links.node2[j];
             let len = links.length[j];
@@ -869,7 +1464,6 @@ impl Engine {
             }
             if e1 < e2 {
                 // Reverse the conduit so that it slopes downhill.
-                links.node1.swap(j, j); // keep borrowck simple; swap below
                 let (a, b) = (links.node1[j], links.node2[j]);
                 links.node1[j] = b;
                 links.node2[j] = a;
@@ -912,8 +1506,24 @@ impl Engine {
         for j in 0..nl {
             let (n1, n2) = (links.node1[j], links.node2[j]);
             let yf = links.xsect[j].y_full;
-            nodes.full_depth[n1] = nodes.full_depth[n1].max(links.offset1[j] + yf);
-            nodes.full_depth[n2] = nodes.full_depth[n2].max(links.offset2[j] + yf);
+            let skip = match &links.kind[j] {
+                LinkKind::Pump { .. } => true,
+                LinkKind::Orifice { bottom, .. } => *bottom,
+                _ => false,
+            };
+            if skip {
+                continue;
+            }
+            let raise1 =
+                !matches!(nodes.kind[n1], NodeKind::Storage(_)) || nodes.sur_depth[n1] > 0.0;
+            if raise1 {
+                nodes.full_depth[n1] = nodes.full_depth[n1].max(links.offset1[j] + yf);
+            }
+            let raise2 =
+                !matches!(nodes.kind[n2], NodeKind::Storage(_)) || nodes.sur_depth[n2] > 0.0;
+            if raise2 && links.kind[j] == LinkKind::Conduit {
+                nodes.full_depth[n2] = nodes.full_depth[n2].max(links.offset2[j] + yf);
+            }
         }
         for i in 0..nn {
             if matches!(nodes.kind[i], NodeKind::Outfall { .. }) {
@@ -971,25 +1581,26 @@ impl Engine {
             if f.constituent != "FLOW" {
                 continue; // pollutant inflows are not modelled
             }
-            let table =
-                if f.timeseries.is_empty() {
-                    None
-                } else {
-                    Some(*table_index.get(&f.timeseries).ok_or_else(|| {
-                        EngineError::UnknownRef {
+            let table = if f.timeseries.is_empty() {
+                None
+            } else {
+                Some(
+                    *table_index
+                        .get(&f.timeseries.to_ascii_uppercase())
+                        .ok_or_else(|| EngineError::UnknownRef {
                             section: "INFLOWS",
                             object: f.node.clone(),
                             kind: "time series",
                             name: f.timeseries.clone(),
-                        }
-                    })?)
-                };
+                        })?,
+                )
+            };
             let pattern = if f.pattern.is_empty() {
                 None
             } else {
                 Some(
                     *pattern_index
-                        .get(&f.pattern)
+                        .get(&f.pattern.to_ascii_uppercase())
                         .ok_or_else(|| EngineError::UnknownRef {
                             section: "INFLOWS",
                             object: f.node.clone(),
@@ -1019,7 +1630,7 @@ impl Engine {
                     continue;
                 }
                 let k = *pattern_index
-                    .get(name)
+                    .get(&name.to_ascii_uppercase())
                     .ok_or_else(|| EngineError::UnknownRef {
                         section: "DWF",
                         object: d.node.clone(),
@@ -1045,6 +1656,7 @@ impl Engine {
             links,
             runoff,
             tables,
+            curves,
             patterns,
             ext_inflows,
             dwf_inflows,
@@ -1084,11 +1696,51 @@ impl Engine {
 
     fn node_volume(&self, i: usize, d: f64) -> f64 {
         let n = &self.nodes;
+        if let NodeKind::Storage(shape) = &n.kind[i] {
+            if d == 0.0 {
+                return 0.0;
+            }
+            if d >= n.full_depth[i] && n.full_volume[i] > 0.0 {
+                return n.full_volume[i];
+            }
+            let ucf = self.opt.ucf_length();
+            let du = d * ucf;
+            let v = match shape {
+                StorageShape::Functional { a1, a2, a0 } => {
+                    let e = a2 + 1.0;
+                    a0 * du + a1 / e * du.powf(e)
+                }
+                StorageShape::Quadratic { a1, a2, a0 } => {
+                    du * (a0 + du * (a1 / 2.0 + du * a2 / 3.0))
+                }
+                StorageShape::Tabular(k) => self.curves[*k].storage_volume(du),
+            };
+            return v / (ucf * ucf * ucf);
+        }
         if n.full_depth[i] > 0.0 {
             n.full_volume[i] * (d / n.full_depth[i])
         } else {
             0.0
         }
+    }
+
+    /// Surface area (ft²) of a storage node at depth d; 0 for other nodes.
+    fn node_surf_area(&self, i: usize, d: f64) -> f64 {
+        let NodeKind::Storage(shape) = &self.nodes.kind[i] else {
+            return 0.0;
+        };
+        let ucf = self.opt.ucf_length();
+        let du = d * ucf;
+        let a = match shape {
+            StorageShape::Functional { a1, a2, a0 } => a0 + a1 * du.powf(*a2),
+            StorageShape::Quadratic { a1, a2, a0 } => a0 + du * (a1 + du * a2),
+            StorageShape::Tabular(k) => self.curves[*k].lookup_ex(du),
+        };
+        a / (ucf * ucf)
+    }
+
+    fn is_storage(&self, i: usize) -> bool {
+        matches!(self.nodes.kind[i], NodeKind::Storage(_))
     }
 
     fn init_state(&mut self) {
@@ -1115,7 +1767,6 @@ impl Engine {
         n.sumdqdh = vec![0.0; nn];
         n.dydt = vec![0.0; nn];
         let l = &mut self.links;
-        l.setting = vec![1.0; nl];
         l.old_flow = l.new_flow.clone();
         l.old_depth = vec![0.0; nl];
         l.new_depth = vec![0.0; nl];
@@ -1130,6 +1781,15 @@ impl Engine {
         l.surf_area1 = vec![0.0; nl];
         l.surf_area2 = vec![0.0; nl];
         l.bypassed = vec![false; nl];
+        for i in 0..nn {
+            if self.is_storage(i) {
+                let v = self.node_volume(i, self.nodes.full_depth[i]);
+                self.nodes.full_volume[i] = v;
+            }
+        }
+        for j in 0..nl {
+            self.set_regulator_coeffs(j);
+        }
         // Conduit initial depth: normal depth of initial flow.
         for j in 0..nl {
             let q = self.links.new_flow[j] / self.links.barrels[j];
@@ -1161,7 +1821,7 @@ impl Engine {
             }
         }
         for i in 0..nn {
-            if self.is_outfall(i) || self.nodes.init_depth[i] > 0.0 {
+            if self.is_outfall(i) || self.is_storage(i) || self.nodes.init_depth[i] > 0.0 {
                 continue;
             }
             if cnt[i] > 0.0 {
@@ -1173,7 +1833,7 @@ impl Engine {
         }
         // initLinkDepths.
         for j in 0..nl {
-            if self.links.new_flow[j] != 0.0 {
+            if self.links.new_flow[j] != 0.0 || !self.links.is_conduit(j) {
                 continue;
             }
             let yf = self.links.xsect[j].y_full;
@@ -1234,8 +1894,11 @@ impl Engine {
             return;
         };
         let q = (self.links.new_flow[j] / self.links.barrels[j]).abs();
-        let y_norm = self.y_norm(j, q);
-        let y_crit = self.links.xsect[j].y_crit(q);
+        let (y_norm, y_crit) = if self.links.is_conduit(j) {
+            (self.y_norm(j, q), self.links.xsect[j].y_crit(q))
+        } else {
+            (0.0, 0.0)
+        };
         let NodeKind::Outfall { bc, .. } = &self.nodes.kind[n] else {
             return;
         };
@@ -1301,10 +1964,12 @@ impl Engine {
             None => false,
         }
     }
-    /// Opens (1) or closes (0) a conduit, or sets a partial setting in [0, 1].
+    /// Requests a link setting in [0, 1]: pump on/off (or speed), orifice or
+    /// weir opening, conduit open/closed. Applied at the start of the next step
+    /// (orifices move at their opening rate), like a SWMM control action.
     pub fn set_link_setting(&mut self, link: usize, setting: f64) {
         if link < self.link_count() {
-            self.links.setting[link] = setting.clamp(0.0, 1.0);
+            self.links.target_setting[link] = setting.clamp(0.0, 1.0);
         }
     }
 
@@ -1334,6 +1999,9 @@ impl Engine {
         let l = &self.links;
         let mut t_link = max_step;
         for j in 0..self.link_count() {
+            if l.kind[j] != LinkKind::Conduit {
+                continue;
+            }
             let q = l.new_flow[j].abs() / l.barrels[j];
             if q <= FUDGE || l.a1[j] <= FUDGE || l.froude[j] <= 0.01 {
                 continue;
@@ -1392,6 +2060,7 @@ impl Engine {
                 self.step_rates.ww_inflow += q;
             }
         }
+        self.apply_settings(dt);
         self.old_time = t0;
         self.time = t0 + dt;
         // routeFlow: save old state, init node flows.
@@ -1609,8 +2278,17 @@ impl Engine {
         while self.steps_this < self.opt.max_trials {
             // initNodeStates
             for i in 0..nn {
+                let d = self.nodes.new_depth[i];
+                let a = if self.opt.allow_ponding
+                    && self.nodes.ponded_area[i] > 0.0
+                    && d > self.nodes.full_depth[i]
+                {
+                    self.nodes.ponded_area[i]
+                } else {
+                    self.node_surf_area(i, d)
+                };
                 let n = &mut self.nodes;
-                n.new_surf_area[i] = 0.0;
+                n.new_surf_area[i] = a;
                 n.inflow[i] = 0.0;
                 n.outflow[i] = 0.0;
                 if n.new_lat_flow[i] >= 0.0 {
@@ -1621,12 +2299,22 @@ impl Engine {
                 n.sumdqdh[i] = 0.0;
             }
             for j in 0..nl {
-                if !self.links.bypassed[j] {
+                if self.links.is_conduit(j) && !self.links.bypassed[j] {
                     self.conduit_flow(j, dt);
                 }
             }
             for j in 0..nl {
-                self.update_node_flows(j);
+                if self.links.is_conduit(j) {
+                    self.update_node_flows(j);
+                }
+            }
+            for j in 0..nl {
+                if !self.links.is_conduit(j) {
+                    if !self.links.bypassed[j] {
+                        self.non_conduit_flow(j, dt);
+                    }
+                    self.update_node_flows(j);
+                }
             }
             converged = self.find_node_depths(dt);
             self.steps_this += 1;
@@ -1662,7 +2350,15 @@ impl Engine {
         n.new_surf_area[n1] += l.surf_area1[j] * b;
         n.new_surf_area[n2] += l.surf_area2[j] * b;
         n.sumdqdh[n1] += l.dqdh[j];
-        n.sumdqdh[n2] += l.dqdh[j];
+        if !matches!(
+            l.kind[j],
+            LinkKind::Pump {
+                ptype: PumpType::Type4,
+                ..
+            }
+        ) {
+            n.sumdqdh[n2] += l.dqdh[j];
+        }
     }
 
     fn find_node_depths(&mut self, dt: f64) -> bool {
@@ -1695,7 +2391,14 @@ impl Engine {
         let surf_area = n.new_surf_area[i].max(o.min_surf_area);
         let dq = n.inflow[i] - n.outflow[i];
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
-        let is_surcharged = !is_ponded && y_crown > 0.0 && y_last > y_crown;
+        let is_storage = matches!(n.kind[i], NodeKind::Storage(_));
+        let is_surcharged = if is_ponded {
+            false
+        } else if is_storage {
+            n.sur_depth[i] > 0.0 && y_last > n.full_depth[i]
+        } else {
+            y_crown > 0.0 && y_last > y_crown
+        };
         let mut y_new;
         if !is_surcharged {
             y_new = y_old + dv / surf_area;
@@ -1743,7 +2446,7 @@ impl Engine {
             if n.overflow[i] < FUDGE {
                 n.overflow[i] = 0.0;
             }
-        } else {
+        } else if !is_storage {
             n.new_volume[i] = if n.full_depth[i] > 0.0 {
                 n.full_volume[i] * (y_new / n.full_depth[i])
             } else {
@@ -1752,6 +2455,10 @@ impl Engine {
         }
         n.dydt[i] = (y_new - y_old).abs() / dt;
         n.new_depth[i] = y_new;
+        if is_storage && y_new <= y_max {
+            let v = self.node_volume(i, y_new);
+            self.nodes.new_volume[i] = v;
+        }
     }
 
     fn froude(&self, j: usize, v: f64, y: f64) -> f64 {
@@ -2062,6 +2769,490 @@ impl Engine {
         l.new_flow[j] = q * barrels;
     }
 
+    // ----- pumps and regulators -----
+
+    /// Orifice and weir coefficients for the current setting (SWMM
+    /// orifice_setSetting / weir_setSetting).
+    fn set_regulator_coeffs(&mut self, j: usize) {
+        let setting = self.links.setting[j];
+        let x = self.links.xsect[j].clone();
+        let si = self.opt.flow_units.is_si();
+        match &mut self.links.kind[j] {
+            LinkKind::Orifice {
+                bottom,
+                cd,
+                c_orif,
+                c_weir,
+                h_crit,
+                ..
+            } => {
+                let h = setting * x.y_full;
+                let f = x.a_of_y(h) * (2.0 * GRAVITY).sqrt();
+                *c_orif = *cd * f;
+                let hw = if *bottom {
+                    let a_over_l = if x.shape == crate::xsect::Shape::Circular {
+                        h / 4.0
+                    } else {
+                        (h * x.w_max) / (2.0 * (h + x.w_max))
+                    };
+                    let hc = *cd / 0.414 * a_over_l;
+                    *h_crit = hc;
+                    hc
+                } else {
+                    *h_crit = h;
+                    h / 2.0
+                };
+                *c_weir = *cd * hw.max(0.0).sqrt() * f;
+            }
+            LinkKind::Weir {
+                can_surcharge,
+                c_surcharge,
+                ..
+            } => {
+                if !*can_surcharge && *c_surcharge != 0.0 {
+                    return;
+                }
+                let h = setting * x.y_full;
+                if setting == 0.0 {
+                    *c_surcharge = 0.0;
+                } else {
+                    let kind = self.links.kind[j].clone();
+                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si);
+                    if let LinkKind::Weir { c_surcharge, .. } = &mut self.links.kind[j] {
+                        *c_surcharge = (q1 + q2) / (h / 2.0).sqrt();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Pump on/off by inlet depth, then applies new target settings
+    /// (SWMM routing.c evaluateControlRules without rules).
+    fn apply_settings(&mut self, dt: f64) {
+        for j in 0..self.link_count() {
+            if let LinkKind::Pump { y_on, y_off, .. } = self.links.kind[j] {
+                let n1 = self.links.node1[j];
+                let d = self.nodes.new_depth[n1];
+                let s = self.links.setting[j];
+                let mut t = s;
+                if y_off > 0.0 && s > 0.0 && d < y_off {
+                    t = 0.0;
+                }
+                if y_on > 0.0 && s == 0.0 && d > y_on {
+                    t = 1.0;
+                }
+                self.links.target_setting[j] = t;
+            }
+        }
+        for j in 0..self.link_count() {
+            let target = self.links.target_setting[j];
+            if target == self.links.setting[j] {
+                continue;
+            }
+            match self.links.kind[j] {
+                LinkKind::Orifice { orate, .. } => {
+                    if orate == 0.0 || dt == 0.0 {
+                        self.links.setting[j] = target;
+                    } else {
+                        let delta = target - self.links.setting[j];
+                        let step = dt / orate;
+                        if step + 0.001 >= delta.abs() {
+                            self.links.setting[j] = target;
+                        } else {
+                            self.links.setting[j] += delta.signum() * step;
+                        }
+                    }
+                    self.set_regulator_coeffs(j);
+                }
+                LinkKind::Weir { .. } => {
+                    self.links.setting[j] = target;
+                    self.set_regulator_coeffs(j);
+                }
+                _ => self.links.setting[j] = target,
+            }
+        }
+    }
+
+    /// Flow through a pump, orifice, weir or outlet (SWMM dynwave.c findNonConduitFlow).
+    fn non_conduit_flow(&mut self, j: usize, dt: f64) {
+        let q_last = self.links.new_flow[j];
+        self.links.dqdh[j] = 0.0;
+        let mut q = if self.links.setting[j] == 0.0 {
+            0.0
+        } else {
+            match self.links.kind[j] {
+                LinkKind::Pump { .. } => {
+                    let q = self.pump_inflow(j);
+                    self.mod_pump_flow(j, q, dt)
+                }
+                LinkKind::Orifice { .. } => self.orifice_inflow(j),
+                LinkKind::Weir { .. } => self.weir_inflow(j),
+                LinkKind::Outlet { .. } => self.outlet_inflow(j),
+                LinkKind::Conduit => 0.0,
+            }
+        };
+        // Surface area of regulators at their end nodes.
+        let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
+        let mut sa = match self.links.kind[j] {
+            LinkKind::Orifice { surf_area, .. } => surf_area / 2.0,
+            _ => 0.0,
+        };
+        if sa.is_nan() {
+            sa = 0.0;
+        }
+        self.links.surf_area1[j] = sa;
+        self.links.surf_area2[j] = sa;
+        if self.links.flow_class[j] == FlowClass::UpCritical || self.is_storage(n1) {
+            self.links.surf_area1[j] = 0.0;
+        }
+        if self.links.flow_class[j] == FlowClass::DnCritical || self.is_storage(n2) {
+            self.links.surf_area2[j] = 0.0;
+        }
+        let is_pump = matches!(self.links.kind[j], LinkKind::Pump { .. });
+        if self.steps_this > 0 && !is_pump {
+            q = (1.0 - OMEGA) * q_last + OMEGA * q;
+            if q * q_last < 0.0 {
+                q = 0.001 * q.signum();
+            }
+        }
+        self.links.new_flow[j] = q;
+    }
+
+    fn pump_inflow(&mut self, j: usize) -> f64 {
+        let LinkKind::Pump {
+            ptype,
+            curve,
+            x_min,
+            x_max,
+            ..
+        } = self.links.kind[j]
+        else {
+            return 0.0;
+        };
+        let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
+        let ucf = self.opt.ucf_length();
+        let qcf = self.opt.ucf_flow();
+        self.links.flow_class[j] = FlowClass::Subcritical;
+        let q = match (ptype, curve) {
+            (PumpType::Ideal, _) => self.nodes.inflow[n1] + self.nodes.overflow[n1],
+            (PumpType::Type2, Some(k)) => {
+                self.curves[k].interval_lookup(self.nodes.new_depth[n1] * ucf) / qcf
+            }
+            (PumpType::Type3 | PumpType::Type5, Some(k)) => {
+                let s = if ptype == PumpType::Type5 {
+                    self.links.setting[j]
+                } else {
+                    1.0
+                };
+                let h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+                let h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
+                let head = ((h2 - h1) / s / s).max(0.0) * ucf;
+                let c = &self.curves[k];
+                self.links.dqdh[j] = -c.slope(head) * ucf / qcf / s;
+                c.lookup(head) / qcf
+            }
+            (PumpType::Type4, Some(k)) => {
+                let dh = 0.001;
+                let d = self.nodes.new_depth[n1];
+                let c = &self.curves[k];
+                let q0 = c.lookup(d * ucf) / qcf;
+                let q1 = c.lookup((d + dh) * ucf) / qcf;
+                self.links.dqdh[j] = (q1 - q0) / dh;
+                let du = d * ucf;
+                if du < x_min {
+                    self.links.flow_class[j] = FlowClass::DnDry;
+                }
+                if du > x_max {
+                    self.links.flow_class[j] = FlowClass::UpDry;
+                }
+                q0
+            }
+            _ => 0.0,
+        };
+        q.max(0.0) * self.links.setting[j]
+    }
+
+    fn mod_pump_flow(&self, j: usize, q: f64, dt: f64) -> f64 {
+        if q == 0.0 {
+            return q;
+        }
+        let n1 = self.links.node1[j];
+        let n = &self.nodes;
+        if self.is_storage(n1) {
+            let mut q = q;
+            if n.full_volume[n1] > 0.0 {
+                let q_max = n.inflow[n1] + n.old_volume[n1] / dt;
+                if q > q_max {
+                    q = q_max;
+                }
+            }
+            return q.max(0.0);
+        }
+        let LinkKind::Pump { ptype, .. } = self.links.kind[j] else {
+            return q;
+        };
+        if matches!(ptype, PumpType::Type2 | PumpType::Type3 | PumpType::Type4) {
+            let new_net = n.inflow[n1] - n.outflow[n1] - q;
+            let vol = 0.5 * (n.old_net_inflow[n1] + new_net) * dt;
+            let y = n.old_depth[n1] + vol / n.new_surf_area[n1];
+            if y <= 0.0 {
+                return n.inflow[n1];
+            }
+        }
+        q
+    }
+
+    fn orifice_inflow(&mut self, j: usize) -> f64 {
+        let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
+        let LinkKind::Orifice {
+            bottom,
+            c_orif,
+            c_weir,
+            h_crit,
+            length,
+            ..
+        } = self.links.kind[j]
+        else {
+            return 0.0;
+        };
+        let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
+        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let dir = if h1 >= h2 { 1.0 } else { -1.0 };
+        let mut y1 = self.nodes.new_depth[n1];
+        if dir < 0.0 {
+            std::mem::swap(&mut h1, &mut h2);
+            y1 = self.nodes.new_depth[n2];
+        }
+        let x = self.links.xsect[j].clone();
+        let setting = self.links.setting[j];
+        let hcrest = self.nodes.invert[n1] + self.links.offset1[j];
+        let (head, f);
+        if bottom {
+            head = if h1 < hcrest {
+                0.0
+            } else if h2 > hcrest {
+                h1 - h2
+            } else {
+                h1 - hcrest
+            };
+            f = (head / h_crit).min(1.0);
+        } else {
+            let hcrown = hcrest + x.y_full * setting;
+            let hmid = (hcrest + hcrown) / 2.0;
+            f = if h1 < hcrown && hcrown > hcrest {
+                (h1 - hcrest) / (hcrown - hcrest)
+            } else {
+                1.0
+            };
+            head = if f < 1.0 {
+                h1 - hcrest
+            } else if h2 < hmid {
+                h1 - hmid
+            } else {
+                h1 - h2
+            };
+        }
+        let set_area = |kind: &mut LinkKind, a: f64| {
+            if let LinkKind::Orifice { surf_area, .. } = kind {
+                *surf_area = a;
+            }
+        };
+        if head <= FUDGE || y1 <= FUDGE || self.flap_blocks(j, n1, n2, dir) {
+            self.links.new_depth[j] = 0.0;
+            self.links.flow_class[j] = FlowClass::Dry;
+            set_area(&mut self.links.kind[j], FUDGE * length);
+            self.links.dqdh[j] = 0.0;
+            return 0.0;
+        }
+        self.links.flow_class[j] = FlowClass::Subcritical;
+        if hcrest > h2 {
+            self.links.flow_class[j] = if dir == 1.0 {
+                FlowClass::DnCritical
+            } else {
+                FlowClass::UpCritical
+            };
+        }
+        let yo = x.y_full * setting;
+        if !bottom {
+            self.links.new_depth[j] = yo * f;
+            set_area(&mut self.links.kind[j], x.w_of_y(yo * f) * length);
+        } else {
+            self.links.new_depth[j] = yo;
+            set_area(&mut self.links.kind[j], x.a_of_y(yo));
+        }
+        let flap = self.links.flap_gate[j];
+        let mut q = dir * self.orifice_flow(j, head, f, flap, c_orif, c_weir, h_crit);
+        if f < 1.0 && h2 > hcrest {
+            let ratio = (h2 - hcrest) / (h1 - hcrest);
+            q *= (1.0 - ratio.powf(1.5)).powf(0.385);
+        }
+        q
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn orifice_flow(
+        &mut self,
+        j: usize,
+        head: f64,
+        f: f64,
+        flap: bool,
+        c_orif: f64,
+        c_weir: f64,
+        h_crit: f64,
+    ) -> f64 {
+        if head == 0.0 || f <= 0.0 {
+            self.links.dqdh[j] = 0.0;
+            return 0.0;
+        }
+        let q = if f < 1.0 {
+            let q = c_weir * f.powf(1.5);
+            self.links.dqdh[j] = 1.5 * q / (f * h_crit);
+            q
+        } else {
+            let q = c_orif * head.sqrt();
+            self.links.dqdh[j] = q / (2.0 * head);
+            q
+        };
+        if flap {
+            let x = &self.links.xsect[j];
+            let area = x.a_of_y(self.links.setting[j] * x.y_full);
+            let v = q / area;
+            let h_loss = (4.0 / GRAVITY) * v * v * (-1.15 * v / head.sqrt()).exp();
+            let (mut f2, mut head2) = (f, head);
+            if f < 1.0 {
+                f2 = (f - h_loss / h_crit).max(0.0);
+            } else {
+                head2 = (head - h_loss).max(0.0);
+            }
+            return self.orifice_flow(j, head2, f2, false, c_orif, c_weir, h_crit);
+        }
+        q
+    }
+
+    fn weir_inflow(&mut self, j: usize) -> f64 {
+        let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
+        let kind = self.links.kind[j].clone();
+        let LinkKind::Weir {
+            wtype,
+            can_surcharge,
+            c_surcharge,
+            ..
+        } = kind
+        else {
+            return 0.0;
+        };
+        let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
+        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let dir = if h1 > h2 { 1.0 } else { -1.0 };
+        if dir < 0.0 {
+            std::mem::swap(&mut h1, &mut h2);
+        }
+        let x = self.links.xsect[j].clone();
+        let setting = self.links.setting[j];
+        let mut hcrest = self.nodes.invert[n1] + self.links.offset1[j];
+        let hcrown = hcrest + x.y_full;
+        hcrest += (1.0 - setting) * x.y_full;
+        let mut head = h1 - hcrest;
+        self.links.dqdh[j] = 0.0;
+        if head <= FUDGE || hcrest >= hcrown || self.flap_blocks(j, n1, n2, dir) {
+            self.links.new_depth[j] = 0.0;
+            self.links.flow_class[j] = FlowClass::Dry;
+            return 0.0;
+        }
+        self.links.flow_class[j] = FlowClass::Subcritical;
+        if hcrest > h2 {
+            self.links.flow_class[j] = if dir == 1.0 {
+                FlowClass::DnCritical
+            } else {
+                FlowClass::UpCritical
+            };
+        }
+        if h1 >= hcrown {
+            if can_surcharge {
+                let ymid = (hcrest + hcrown) / 2.0;
+                head = if h2 < ymid { h1 - ymid } else { h1 - h2 };
+                let y = hcrown - hcrest;
+                let mut q = c_surcharge * head.max(0.0).sqrt();
+                if self.links.flap_gate[j] {
+                    let a = weir_open_area(&x, setting, y);
+                    if a > 0.0 {
+                        let v = q / a;
+                        let hl = (4.0 / GRAVITY) * v * v * (-1.15 * v / y.sqrt()).exp();
+                        head = (head - hl).max(0.0);
+                        q = c_surcharge * head.sqrt();
+                    }
+                }
+                self.links.dqdh[j] = if head > 0.0 { q / (2.0 * head) } else { 0.0 };
+                self.links.new_depth[j] = y;
+                return dir * q;
+            }
+            head = hcrown - hcrest;
+        }
+        let si = self.opt.flow_units.is_si();
+        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si);
+        if self.links.flap_gate[j] {
+            let area = weir_open_area(&x, setting, head);
+            if area > 1e-6 {
+                let v = (q1 + q2) / area;
+                let hl = (4.0 / GRAVITY) * v * v * (-1.15 * v / head.sqrt()).exp();
+                let h = (head - hl).max(0.0);
+                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si);
+            }
+        }
+        self.links.dqdh[j] = dqdh;
+        if h2 > hcrest {
+            let ratio = (h2 - hcrest) / (h1 - hcrest);
+            let power = [1.5, 5.0 / 3.0, 2.5, 1.5][wtype as usize];
+            q1 *= (1.0 - ratio.powf(power)).powf(0.385);
+            if q2 > 0.0 {
+                q2 *= (1.0 - ratio.powf(2.5)).powf(0.385);
+            }
+        }
+        self.links.new_depth[j] = (h1 - hcrest).min(x.y_full);
+        dir * (q1 + q2)
+    }
+
+    fn outlet_inflow(&mut self, j: usize) -> f64 {
+        let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
+        let LinkKind::Outlet {
+            coeff,
+            expon,
+            curve,
+            by_head,
+        } = self.links.kind[j]
+        else {
+            return 0.0;
+        };
+        let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
+        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let dir = if h1 >= h2 { 1.0 } else { -1.0 };
+        let mut y1 = self.nodes.new_depth[n1];
+        if dir < 0.0 {
+            std::mem::swap(&mut h1, &mut h2);
+            y1 = self.nodes.new_depth[n2];
+        }
+        let hcrest = self.nodes.invert[n1] + self.links.offset1[j];
+        let head = if by_head {
+            h1 - h2.max(hcrest)
+        } else {
+            h1 - hcrest
+        };
+        if head <= FUDGE || y1 <= FUDGE || self.flap_blocks(j, n1, n2, dir) {
+            self.links.new_depth[j] = 0.0;
+            self.links.flow_class[j] = FlowClass::Dry;
+            return 0.0;
+        }
+        self.links.new_depth[j] = head;
+        self.links.flow_class[j] = FlowClass::Subcritical;
+        let h = head * self.opt.ucf_length();
+        let q = match curve {
+            Some(k) => self.curves[k].lookup(h),
+            None => coeff * h.powf(expon),
+        } / self.opt.ucf_flow();
+        dir * self.links.setting[j] * q
+    }
+
     fn flap_blocks(&self, j: usize, n1: usize, n2: usize, q: f64) -> bool {
         if self.links.flap_gate[j] && q * self.links.direction[j] < 0.0 {
             return true;
@@ -2107,6 +3298,97 @@ impl Engine {
         }
         q
     }
+}
+
+/// Weir discharge (cfs) at `head` (ft) for the central part (q1) and
+/// triangular ends (q2), with ∂Q/∂H (SWMM link.c weir_getFlow, Vol. II §7.2).
+fn weir_flow(
+    kind: &LinkKind,
+    x: &XSect,
+    setting: f64,
+    head: f64,
+    dir: f64,
+    si: bool,
+) -> (f64, f64, f64) {
+    let LinkKind::Weir {
+        wtype,
+        cd1,
+        cd2,
+        end_con,
+        slope,
+        ..
+    } = *kind
+    else {
+        return (0.0, 0.0, 0.0);
+    };
+    if head <= 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let ucf = if si { 0.3048 } else { 1.0 };
+    let mut length = x.w_max * ucf;
+    let h = head * ucf;
+    let mut wt = wtype;
+    if wt == 2 && setting < 1.0 {
+        wt = 3;
+    }
+    let mut q2 = 0.0;
+    let mut q1;
+    match wt {
+        0 => {
+            length = (length - 0.1 * end_con * h).max(0.0);
+            q1 = cd1 * length * h.powf(1.5);
+        }
+        1 => {
+            length = (length - 0.1 * end_con * h).max(0.0);
+            q1 = if dir < 0.0 {
+                cd1 * length * h.powf(1.5)
+            } else {
+                cd1 * length.powf(0.83) * h.powf(1.67)
+            };
+        }
+        2 => q1 = cd1 * slope * h.powf(2.5),
+        _ => {
+            let y = (1.0 - setting) * x.y_full;
+            let len = x.w_of_y(y) * ucf;
+            q1 = cd1 * len * h.powf(1.5);
+            q2 = cd2 * slope * h.powf(2.5);
+        }
+    }
+    if si {
+        q1 /= 0.028_316_846_592;
+        q2 /= 0.028_316_846_592;
+    }
+    let dqdh = if head.abs() < FUDGE {
+        0.0
+    } else {
+        let (q1h, q2h) = ((q1 / head).abs(), (q2 / head).abs());
+        match wtype {
+            0 => 1.5 * q1h,
+            1 => {
+                if dir < 0.0 {
+                    1.5 * q1h
+                } else {
+                    1.67 * q1h
+                }
+            }
+            2 => {
+                if q2h == 0.0 {
+                    2.5 * q1h
+                } else {
+                    1.5 * q1h + 2.5 * q2h
+                }
+            }
+            _ => 1.5 * q1h + 2.5 * q2h,
+        }
+    };
+    (q1, q2, dqdh)
+}
+
+/// Open flow area of a weir opening of depth y above its (possibly raised) crest.
+fn weir_open_area(x: &XSect, setting: f64, y: f64) -> f64 {
+    let z = (1.0 - setting) * x.y_full;
+    let zy = (z + y).min(x.y_full);
+    x.a_of_y(zy) - x.a_of_y(z)
 }
 
 /// Civil date (y, m, d) from days since 1970-01-01 (Hinnant's algorithm).

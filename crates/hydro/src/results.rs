@@ -146,9 +146,19 @@ fn sample(e: &Engine, t: f64, rep: &mut Report, nn: usize, nl: usize) {
     let l = &e.links;
     for j in 0..nl {
         let y = f1 * l.old_depth[j] + f * l.new_depth[j];
-        let q = f1 * l.old_flow[j] + f * l.new_flow[j];
+        let mut q = f1 * l.old_flow[j] + f * l.new_flow[j];
+        let is_conduit = l.is_conduit(j);
+        if matches!(l.kind[j], crate::engine::LinkKind::Pump { .. })
+            && l.old_flow[j] * l.new_flow[j] == 0.0
+        {
+            q = if f >= f1 {
+                l.new_flow[j]
+            } else {
+                l.old_flow[j]
+            };
+        }
         let mut v = 0.0;
-        if y > 0.01 {
+        if is_conduit && y > 0.01 {
             let a = l.xsect[j].a_of_y(y);
             if a > 1e-4 {
                 v = q / l.barrels[j] / a;

@@ -208,7 +208,7 @@ impl Runoff {
                 )));
             };
             let k = *table_index
-                .get(ts)
+                .get(&ts.to_ascii_uppercase())
                 .ok_or_else(|| unknown("RAINGAGES", &g.name, "time series", ts))?;
             if g.interval_s <= 0.0 {
                 return Err(invalid("RAINGAGES", &g.name, "interval must be positive"));
@@ -239,7 +239,7 @@ impl Runoff {
                     rates.push(r / ucf_rainfall);
                 }
             }
-            gage_index.insert(g.name.clone(), gages.len());
+            gage_index.insert(g.name.to_ascii_uppercase(), gages.len());
             gages.push(Gage {
                 name: g.name.clone(),
                 starts,
@@ -267,15 +267,15 @@ impl Runoff {
                 }
             }
         }
-        let subareas: HashMap<&str, &crate::inp::Subarea> = p
+        let subareas: HashMap<String, &crate::inp::Subarea> = p
             .subareas
             .iter()
-            .map(|s| (s.subcatch.as_str(), s))
+            .map(|s| (s.subcatch.to_ascii_uppercase(), s))
             .collect();
-        let infils: HashMap<&str, &crate::inp::Infiltration> = p
+        let infils: HashMap<String, &crate::inp::Infiltration> = p
             .infiltration
             .iter()
-            .map(|s| (s.subcatch.as_str(), s))
+            .map(|s| (s.subcatch.to_ascii_uppercase(), s))
             .collect();
         let mut r = Runoff {
             gages,
@@ -298,20 +298,27 @@ impl Runoff {
         };
         for s in &p.subcatchments {
             let g = *gage_index
-                .get(&s.gage)
+                .get(&s.gage.to_ascii_uppercase())
                 .ok_or_else(|| unknown("SUBCATCHMENTS", &s.name, "rain gauge", &s.gage))?;
-            let node = *node_index.get(&s.outlet).ok_or_else(|| {
-                if p.subcatchments.iter().any(|o| o.name == s.outlet) {
-                    EngineError::Unsupported("subcatchments draining to other subcatchments".into())
-                } else {
-                    unknown("SUBCATCHMENTS", &s.name, "outlet node", &s.outlet)
-                }
-            })?;
+            let node = *node_index
+                .get(&s.outlet.to_ascii_uppercase())
+                .ok_or_else(|| {
+                    if p.subcatchments
+                        .iter()
+                        .any(|o| o.name.eq_ignore_ascii_case(&s.outlet))
+                    {
+                        EngineError::Unsupported(
+                            "subcatchments draining to other subcatchments".into(),
+                        )
+                    } else {
+                        unknown("SUBCATCHMENTS", &s.name, "outlet node", &s.outlet)
+                    }
+                })?;
             if s.snowpack.as_deref().is_some_and(|x| !x.is_empty()) {
                 return Err(EngineError::Unsupported("snow packs".into()));
             }
             let sa = subareas
-                .get(s.name.as_str())
+                .get(&s.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("SUBCATCHMENTS", &s.name, "has no [SUBAREAS] entry"))?;
             if sa.route_to != "OUTLET"
                 && sa.pct_routed.unwrap_or(100.0) > 0.0
@@ -347,11 +354,11 @@ impl Runoff {
                 }
             }
             let method = infils
-                .get(s.name.as_str())
+                .get(&s.name.to_ascii_uppercase())
                 .and_then(|i| i.method.clone())
                 .unwrap_or_else(|| opt.infiltration.clone());
             let params = infils
-                .get(s.name.as_str())
+                .get(&s.name.to_ascii_uppercase())
                 .map(|i| i.params.clone())
                 .unwrap_or_default();
             let pget = |k: usize| params.get(k).copied().unwrap_or(0.0);
