@@ -824,6 +824,7 @@ pub struct Links {
     /// Froude number.
     pub froude: Vec<f64>,
     q1: Vec<f64>,
+    q2: Vec<f64>,
     a1: Vec<f64>,
     a2: Vec<f64>,
     dqdh: Vec<f64>,
@@ -908,6 +909,8 @@ pub struct Engine {
     pub runoff: Option<Runoff>,
     tables: Vec<Table>,
     curves: Vec<Curve>,
+    scratch: Vec<f64>,
+    sorted_links: Vec<usize>,
     patterns: Vec<Pattern>,
     ext_inflows: Vec<ExtInflow>,
     dwf_inflows: Vec<DwfInflow>,
@@ -929,11 +932,19 @@ impl Engine {
     /// Builds an engine from a parsed project, validating references and values.
     pub fn new(p: &Project) -> Result<Self, EngineError> {
         let opt = Options::from_project(p)?;
-        if opt.route_model != RouteModel::DynWave {
-            return Err(EngineError::Unsupported(format!(
-                "flow routing {:?}",
-                opt.route_model
-            )));
+        if opt.route_model == RouteModel::Steady {
+            return Err(EngineError::Unsupported("steady flow routing".into()));
+        }
+        if opt.route_model == RouteModel::KinWave
+            && (!p.storage.is_empty()
+                || !p.pumps.is_empty()
+                || !p.orifices.is_empty()
+                || !p.weirs.is_empty()
+                || !p.outlets.is_empty())
+        {
+            return Err(EngineError::Unsupported(
+                "storage units, pumps or regulators under kinematic-wave routing".into(),
+            ));
         }
         for (what, n) in [("flow dividers", p.dividers.len())] {
             if n > 0 {
@@ -1462,7 +1473,7 @@ impl Engine {
             if opt.min_slope > 0.0 && slope < opt.min_slope {
                 slope = opt.min_slope;
             }
-            if e1 < e2 {
+            if e1 < e2 && opt.route_model == RouteModel::DynWave {
                 // Reverse the conduit so that it slopes downhill.
                 let (a, b) = (links.node1[j], links.node2[j]);
                 links.node1[j] = b;
@@ -1566,7 +1577,7 @@ impl Engine {
                 }
                 outlets += 1;
             }
-            if inflow_links[i] == 0 {
+            if inflow_links[i] == 0 && opt.route_model == RouteModel::DynWave {
                 degree[i] = -degree[i];
             }
         }
@@ -1657,6 +1668,8 @@ impl Engine {
             runoff,
             tables,
             curves,
+            scratch: Vec::new(),
+            sorted_links: Vec::new(),
             patterns,
             ext_inflows,
             dwf_inflows,
@@ -1670,6 +1683,9 @@ impl Engine {
             steps_this: 0,
         };
         e.init_state();
+        if e.opt.route_model == RouteModel::KinWave {
+            e.sorted_links = e.topo_sort()?;
+        }
         Ok(e)
     }
 
@@ -1775,6 +1791,7 @@ impl Engine {
         l.flow_class = vec![FlowClass::Dry; nl];
         l.froude = vec![0.0; nl];
         l.q1 = vec![0.0; nl];
+        l.q2 = vec![0.0; nl];
         l.a1 = vec![0.0; nl];
         l.a2 = vec![0.0; nl];
         l.dqdh = vec![0.0; nl];
@@ -1806,42 +1823,44 @@ impl Engine {
             self.nodes.crown_elev[n1] = self.nodes.crown_elev[n1].max(z1);
             self.nodes.crown_elev[n2] = self.nodes.crown_elev[n2].max(z2);
         }
-        // initNodeDepths: average depth of connecting links where no initial depth given.
-        let mut sum = vec![0.0; nn];
-        let mut cnt = vec![0.0; nn];
-        for j in 0..nl {
-            let y = if self.links.new_depth[j] > FUDGE {
-                self.links.new_depth[j] + self.links.offset1[j]
-            } else {
-                0.0
-            };
-            for n in [self.links.node1[j], self.links.node2[j]] {
-                sum[n] += y;
-                cnt[n] += 1.0;
+        if self.opt.route_model == RouteModel::DynWave {
+            // initNodeDepths: average depth of connecting links where no initial depth given.
+            let mut sum = vec![0.0; nn];
+            let mut cnt = vec![0.0; nn];
+            for j in 0..nl {
+                let y = if self.links.new_depth[j] > FUDGE {
+                    self.links.new_depth[j] + self.links.offset1[j]
+                } else {
+                    0.0
+                };
+                for n in [self.links.node1[j], self.links.node2[j]] {
+                    sum[n] += y;
+                    cnt[n] += 1.0;
+                }
             }
-        }
-        for i in 0..nn {
-            if self.is_outfall(i) || self.is_storage(i) || self.nodes.init_depth[i] > 0.0 {
-                continue;
+            for i in 0..nn {
+                if self.is_outfall(i) || self.is_storage(i) || self.nodes.init_depth[i] > 0.0 {
+                    continue;
+                }
+                if cnt[i] > 0.0 {
+                    self.nodes.new_depth[i] = sum[i] / cnt[i];
+                }
             }
-            if cnt[i] > 0.0 {
-                self.nodes.new_depth[i] = sum[i] / cnt[i];
+            for j in 0..nl {
+                self.set_outfall_depth(j);
             }
-        }
-        for j in 0..nl {
-            self.set_outfall_depth(j);
-        }
-        // initLinkDepths.
-        for j in 0..nl {
-            if self.links.new_flow[j] != 0.0 || !self.links.is_conduit(j) {
-                continue;
+            // initLinkDepths.
+            for j in 0..nl {
+                if self.links.new_flow[j] != 0.0 || !self.links.is_conduit(j) {
+                    continue;
+                }
+                let yf = self.links.xsect[j].y_full;
+                let y1 = (self.nodes.new_depth[self.links.node1[j]] - self.links.offset1[j])
+                    .clamp(0.0, yf);
+                let y2 = (self.nodes.new_depth[self.links.node2[j]] - self.links.offset2[j])
+                    .clamp(0.0, yf);
+                self.links.new_depth[j] = (0.5 * (y1 + y2)).max(FUDGE);
             }
-            let yf = self.links.xsect[j].y_full;
-            let y1 =
-                (self.nodes.new_depth[self.links.node1[j]] - self.links.offset1[j]).clamp(0.0, yf);
-            let y2 =
-                (self.nodes.new_depth[self.links.node2[j]] - self.links.offset2[j]).clamp(0.0, yf);
-            self.links.new_depth[j] = (0.5 * (y1 + y2)).max(FUDGE);
         }
         // initNodes / initLinks.
         for i in 0..nn {
@@ -1861,6 +1880,7 @@ impl Engine {
             }
             let b = self.links.barrels[j];
             self.links.q1[j] = q / b;
+            self.links.q2[j] = q / b;
             let a = self.links.xsect[j].a_of_y(self.links.new_depth[j]);
             self.links.a1[j] = a;
             self.links.a2[j] = a;
@@ -1978,7 +1998,10 @@ impl Engine {
     /// Time step the engine would take next (s), from the Courant condition.
     pub fn next_step(&mut self) -> f64 {
         let fixed = self.opt.route_step;
-        let mut dt = if self.opt.courant_factor == 0.0 || fixed < MIN_TIMESTEP {
+        let mut dt = if self.opt.courant_factor == 0.0
+            || fixed < MIN_TIMESTEP
+            || self.opt.route_model != RouteModel::DynWave
+        {
             fixed
         } else {
             if self.variable_step == 0.0 {
@@ -2083,7 +2106,12 @@ impl Engine {
                 0.0
             };
         }
-        let trials = self.dynwave_execute(dt);
+        let trials = if self.opt.route_model == RouteModel::KinWave {
+            self.kinwave_execute(dt);
+            1
+        } else {
+            self.dynwave_execute(dt)
+        };
         self.remove_outflows();
         self.update_totals(dt / 2.0);
         self.step_count += 1;
@@ -2101,8 +2129,9 @@ impl Engine {
     }
 
     fn add_external_inflows(&mut self, t: f64) {
-        let nn = self.node_count();
-        let mut q_node = self.nodes.api_inflow.clone();
+        let mut q_node = std::mem::take(&mut self.scratch);
+        q_node.clear();
+        q_node.extend_from_slice(&self.nodes.api_inflow);
         let (month, dow, hour) = self.calendar(t);
         for f in &self.ext_inflows {
             let mut blv = f.baseline;
@@ -2115,14 +2144,8 @@ impl Engine {
                 .unwrap_or(0.0);
             q_node[f.node] += f.cf * (tsv + blv);
         }
-        for (i, &q0) in q_node.iter().enumerate().take(nn) {
+        for (i, &q0) in q_node.iter().enumerate() {
             let q = if q0.abs() < FLOW_TOL { 0.0 } else { q0 };
-            if q == 0.0
-                && self.nodes.api_inflow[i] == 0.0
-                && !self.ext_inflows.iter().any(|f| f.node == i)
-            {
-                continue;
-            }
             self.nodes.new_lat_flow[i] += q;
             if q >= 0.0 {
                 self.step_rates.ex_inflow += q;
@@ -2130,6 +2153,7 @@ impl Engine {
                 self.step_rates.outflow += -q;
             }
         }
+        self.scratch = q_node;
     }
 
     fn add_dwf_inflows(&mut self, t: f64) {
@@ -2212,6 +2236,16 @@ impl Engine {
                 } else if n.inflow[i] == 0.0 {
                     q = -n.outflow[i];
                     n.inflow[i] = q.abs();
+                }
+                n.overflow[i] = 0.0;
+                n.new_volume[i] = 0.0;
+            } else if self.opt.route_model != RouteModel::DynWave
+                && n.degree[i] == 0
+                && !matches!(n.kind[i], NodeKind::Storage(_))
+            {
+                // Terminal node under kinematic wave: its inflow leaves the system.
+                if n.outflow[i] == 0.0 {
+                    q = n.inflow[i];
                 }
                 n.overflow[i] = 0.0;
                 n.new_volume[i] = 0.0;
@@ -3251,6 +3285,218 @@ impl Engine {
             None => coeff * h.powf(expon),
         } / self.opt.ucf_flow();
         dir * self.links.setting[j] * q
+    }
+
+    // ----- kinematic wave -----
+
+    /// Links in upstream-to-downstream order (Kahn's topological sort), as
+    /// kinematic-wave routing needs; errors on cycles.
+    fn topo_sort(&self) -> Result<Vec<usize>, EngineError> {
+        let nn = self.node_count();
+        let nl = self.link_count();
+        let mut indeg = vec![0usize; nn];
+        let mut out: Vec<Vec<usize>> = vec![Vec::new(); nn];
+        for j in 0..nl {
+            indeg[self.links.node2[j]] += 1;
+            out[self.links.node1[j]].push(j);
+        }
+        let mut stack: Vec<usize> = (0..nn).filter(|&i| indeg[i] == 0).rev().collect();
+        let mut order = Vec::with_capacity(nl);
+        while let Some(i) = stack.pop() {
+            for &j in &out[i] {
+                order.push(j);
+                let n2 = self.links.node2[j];
+                indeg[n2] -= 1;
+                if indeg[n2] == 0 {
+                    stack.push(n2);
+                }
+            }
+        }
+        if order.len() != nl {
+            return Err(invalid(
+                "CONDUITS",
+                "",
+                "the network has a loop, which kinematic-wave routing cannot route",
+            ));
+        }
+        Ok(order)
+    }
+
+    /// One kinematic-wave routing step (SWMM flowrout.c / kinwave.c): each
+    /// conduit, upstream first, solves continuity with the Manning relation at
+    /// its outlet end (Vol. II ch. 5, weighting factors 0.6).
+    fn kinwave_execute(&mut self, dt: f64) {
+        let nn = self.node_count();
+        for i in 0..nn {
+            self.nodes.overflow[i] = 0.0;
+        }
+        let order = std::mem::take(&mut self.sorted_links);
+        for &j in &order {
+            let n1 = self.links.node1[j];
+            let mut qin = self.nodes.inflow[n1] + self.nodes.overflow[n1];
+            if self.links.q_limit[j] > 0.0 {
+                qin = qin.min(self.links.q_limit[j]);
+            }
+            qin = qin.max(0.0);
+            let qout = self.kinwave_link(j, &mut qin, dt);
+            self.links.new_flow[j] = qout;
+            self.nodes.outflow[n1] += qin;
+            let n2 = self.links.node2[j];
+            self.nodes.inflow[n2] += qout;
+        }
+        self.sorted_links = order;
+        // setNewNodeState
+        for i in 0..nn {
+            let n = &mut self.nodes;
+            let net = n.inflow[i] - n.outflow[i];
+            n.new_volume[i] = n.old_volume[i] + net * dt;
+            if n.new_volume[i] < FUDGE {
+                n.new_volume[i] = 0.0;
+            }
+            n.overflow[i] = 0.0;
+            let can_pond = self.opt.allow_ponding && n.ponded_area[i] > 0.0;
+            if n.new_volume[i] > n.full_volume[i] {
+                n.overflow[i] = (n.new_volume[i] - n.old_volume[i].max(n.full_volume[i])) / dt;
+                if n.overflow[i] < FUDGE {
+                    n.overflow[i] = 0.0;
+                }
+                if !can_pond {
+                    n.new_volume[i] = n.full_volume[i];
+                }
+            }
+            n.new_depth[i] = 0.0;
+        }
+        // setNewLinkState
+        for j in 0..self.link_count() {
+            let x = &self.links.xsect[j];
+            let a = 0.5 * (self.links.a1[j] + self.links.a2[j]);
+            self.links.new_volume[j] = a * self.links.length[j] * self.links.barrels[j];
+            let y1 = x.y_of_a(self.links.a1[j]);
+            let y2 = x.y_of_a(self.links.a2[j]);
+            self.links.new_depth[j] = 0.5 * (y1 + y2);
+            let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
+            self.kw_update_node_depth(n1, y1 + self.links.offset1[j]);
+            self.kw_update_node_depth(n2, y2 + self.links.offset2[j]);
+        }
+    }
+
+    fn kw_update_node_depth(&mut self, i: usize, y: f64) {
+        let n = &mut self.nodes;
+        let mut y = y;
+        if !matches!(n.kind[i], NodeKind::Outfall { .. }) && n.degree[i] > 0 && n.overflow[i] > 0.0
+        {
+            y = n.full_depth[i];
+        }
+        if n.new_depth[i] < y {
+            n.new_depth[i] = y;
+            if n.full_depth[i] > 0.0 && y > n.full_depth[i] {
+                n.new_depth[i] = n.full_depth[i];
+            }
+        }
+    }
+
+    /// Kinematic-wave solution for one conduit; returns outflow (cfs, all barrels)
+    /// and updates `qin` to the accepted inflow.
+    fn kinwave_link(&mut self, j: usize, qin_total: &mut f64, dt: f64) -> f64 {
+        const WX: f64 = 0.6;
+        const WT: f64 = 0.6;
+        let x = self.links.xsect[j].clone();
+        let barrels = self.links.barrels[j];
+        let q_full = self.links.q_full[j];
+        let a_full = x.a_full;
+        let beta1 = self.links.beta[j] / q_full;
+        let q1 = self.links.q1[j] / q_full;
+        let q2 = self.links.q2[j] / q_full;
+        let mut qin = *qin_total / barrels / q_full;
+        let a1 = self.links.a1[j] / a_full;
+        let a2 = self.links.a2[j] / a_full;
+        let ain = if qin >= 1.0 {
+            1.0
+        } else {
+            x.a_of_s(qin / beta1) / a_full
+        };
+        let (qout, aout);
+        if qin <= 1e-6 && q2 <= 1e-6 {
+            qout = 0.0;
+            aout = 0.0;
+        } else {
+            let dxdt = self.links.length[j] / dt * a_full / q_full;
+            let dq = q2 - q1;
+            let c1 = dxdt * WT / WX;
+            let mut c2 = (1.0 - WT) * (ain - a1);
+            c2 -= WT * a2;
+            c2 *= dxdt / WX;
+            c2 += (1.0 - WX) / WX * dq - qin;
+            let f = |a: f64| beta1 * x.s_of_a(a * a_full) + c1 * a + c2;
+            let mut a_hi = 1.0;
+            let mut f_hi = 1.0 + c1 + c2;
+            let mut a_lo = x.a_max_frac();
+            let mut f_lo = if a_lo < a_hi {
+                beta1 * x.s_max + c1 * a_lo + c2
+            } else {
+                f_hi
+            };
+            if f_hi * f_lo > 0.0 {
+                a_hi = a_lo;
+                f_hi = f_lo;
+                a_lo = 0.0;
+                f_lo = c2;
+            }
+            if f_hi * f_lo <= 0.0 {
+                // Bracketed root: bisection-safeguarded secant to 0.001 (SWMM EPSIL).
+                let (mut lo, mut hi, mut flo) = (a_lo, a_hi, f_lo);
+                if flo > 0.0 {
+                    std::mem::swap(&mut lo, &mut hi);
+                    flo = f_hi;
+                }
+                let _ = flo;
+                let mut a = if a2 < lo.min(hi) || a2 > lo.max(hi) {
+                    0.5 * (lo + hi)
+                } else {
+                    a2
+                };
+                for _ in 0..60 {
+                    let fa = f(a);
+                    if fa < 0.0 {
+                        lo = a;
+                    } else {
+                        hi = a;
+                    }
+                    // Newton step with a numerical derivative, kept inside the bracket.
+                    let da = 1e-6;
+                    let df = (f(a + da) - fa) / da;
+                    let mut next = if df != 0.0 {
+                        a - fa / df
+                    } else {
+                        0.5 * (lo + hi)
+                    };
+                    if !(next > lo.min(hi) && next < lo.max(hi)) {
+                        next = 0.5 * (lo + hi);
+                    }
+                    let done = (next - a).abs() < 0.001 * 1e-3;
+                    a = next;
+                    if done || (hi - lo).abs() < 1e-9 {
+                        break;
+                    }
+                }
+                aout = a;
+            } else if f_lo < 0.0 {
+                aout = if qin > 1.0 { ain } else { 1.0 };
+            } else {
+                aout = 0.0;
+            }
+            qout = beta1 * x.s_of_a(aout * a_full);
+            if qin > 1.0 {
+                qin = 1.0;
+            }
+        }
+        let l = &mut self.links;
+        l.q1[j] = qin * q_full;
+        l.a1[j] = ain * a_full;
+        l.q2[j] = qout * q_full;
+        l.a2[j] = aout * a_full;
+        *qin_total = l.q1[j] * barrels;
+        l.q2[j] * barrels
     }
 
     fn flap_blocks(&self, j: usize, n1: usize, n2: usize, q: f64) -> bool {

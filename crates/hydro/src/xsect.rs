@@ -557,6 +557,11 @@ impl XSect {
         }
     }
 
+    /// Area at which the section factor peaks, as a fraction of the full area.
+    pub fn a_max_frac(&self) -> f64 {
+        self.a_max() / self.a_full
+    }
+
     /// Flow area with section factor s (inverse of [`XSect::s_of_a`]).
     pub fn a_of_s(&self, s: f64) -> f64 {
         if s <= 0.0 {
