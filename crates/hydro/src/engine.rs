@@ -19,6 +19,7 @@
 //! As in SWMM, computation is in US customary units (ft, cfs, seconds);
 //! inputs in SI are converted on load and results converted back.
 
+use crate::controls::{ControlState, Rules, Var};
 use crate::inp::{self, FlowUnits, OutfallKind, Project, TsData};
 use crate::runoff::Runoff;
 use crate::xsect::{GRAVITY, XSect};
@@ -911,6 +912,9 @@ pub struct Engine {
     curves: Vec<Curve>,
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
+    rules: Rules,
+    rule_step: f64,
+    next_rule_time: f64,
     patterns: Vec<Pattern>,
     ext_inflows: Vec<ExtInflow>,
     dwf_inflows: Vec<DwfInflow>,
@@ -950,9 +954,6 @@ impl Engine {
             if n > 0 {
                 return Err(EngineError::Unsupported(what.into()));
             }
-        }
-        if !p.controls.is_empty() {
-            return Err(EngineError::Unsupported("control rules".into()));
         }
         for s in [
             "LID_USAGE",
@@ -1670,6 +1671,9 @@ impl Engine {
             curves,
             scratch: Vec::new(),
             sorted_links: Vec::new(),
+            rules: Rules::default(),
+            rule_step: 0.0,
+            next_rule_time: 0.0,
             patterns,
             ext_inflows,
             dwf_inflows,
@@ -1683,6 +1687,11 @@ impl Engine {
             steps_this: 0,
         };
         e.init_state();
+        e.rules = Rules::parse(&p.controls, &e)?;
+        e.rule_step = match p.option("RULE_STEP").or(p.option("CONTROL_RULE_STEP")) {
+            Some(v) => inp::parse_hours(v).map(|h| h * 3600.0).unwrap_or(0.0),
+            None => 0.0,
+        };
         if e.opt.route_model == RouteModel::KinWave {
             e.sorted_links = e.topo_sort()?;
         }
@@ -2012,6 +2021,12 @@ impl Engine {
             self.variable_step = (1000.0 * self.variable_step).floor() / 1000.0;
             self.variable_step
         };
+        if self.rule_step > 0.0 && !self.rules.is_empty() {
+            let to_rule = self.next_rule_time - self.time;
+            if to_rule > 0.001 && dt > to_rule {
+                dt = to_rule;
+            }
+        }
         if self.time + dt > self.opt.duration {
             dt = (self.opt.duration - self.time).max(0.001);
         }
@@ -2879,6 +2894,17 @@ impl Engine {
                 self.links.target_setting[j] = t;
             }
         }
+        if !self.rules.is_empty()
+            && (self.rule_step == 0.0 || self.time >= self.next_rule_time - 0.001)
+        {
+            let actions = self.rules.evaluate(&*self, dt / 2.0 / 3600.0);
+            for (l, v) in actions {
+                self.links.target_setting[l] = v;
+            }
+            if self.rule_step > 0.0 {
+                self.next_rule_time += self.rule_step;
+            }
+        }
         for j in 0..self.link_count() {
             let target = self.links.target_setting[j];
             if target == self.links.setting[j] {
@@ -3649,4 +3675,47 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl ControlState for Engine {
+    fn node(&self, name: &str) -> Option<usize> {
+        self.nodes
+            .name
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn link(&self, name: &str) -> Option<usize> {
+        self.links
+            .name
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn value(&self, v: &Var) -> f64 {
+        let ucf = self.opt.ucf_length();
+        let qcf = self.opt.ucf_flow();
+        let abs = self.opt.start_epoch + self.time;
+        match *v {
+            Var::NodeDepth(i) => self.nodes.new_depth[i] * ucf,
+            Var::NodeHead(i) => (self.nodes.new_depth[i] + self.nodes.invert[i]) * ucf,
+            Var::NodeInflow(i) => self.nodes.inflow[i] * qcf,
+            Var::NodeVolume(i) => self.nodes.new_volume[i] * ucf * ucf * ucf,
+            Var::LinkFlow(j) => self.links.new_flow[j] * self.links.direction[j] * qcf,
+            Var::LinkDepth(j) => self.links.new_depth[j] * ucf,
+            Var::LinkStatus(j) => {
+                if self.links.setting[j] > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Var::LinkSetting(j) => self.links.setting[j],
+            Var::Time => self.time / 3600.0,
+            Var::ClockTime => (abs - (abs / 86400.0).floor() * 86400.0) / 3600.0,
+            Var::Month => {
+                let (_, m, _) = civil_from_days((abs / 86400.0).floor() as i64);
+                m as f64
+            }
+            Var::Day => ((abs / 86400.0).floor() as i64 + 4).rem_euclid(7) as f64 + 1.0,
+        }
+    }
 }

@@ -7,11 +7,13 @@
 //! - [`engine`] the network as struct-of-arrays state, advanced by
 //!   dynamic-wave routing with `Engine::step(dt)`, plus coupling setters and
 //!   readers.
+//! - [`controls`] rule-based control of pumps, orifices, weirs and conduits.
 //! - [`results`] report-step sampling, continuity, summaries and CSV/JSON writers.
 //!
 //! The crate does no file I/O; `hydro_run` (a thin binary) opens files.
 #![deny(missing_docs)]
 
+pub mod controls;
 pub mod engine;
 pub mod inp;
 pub mod results;

@@ -127,17 +127,46 @@ fn writers_produce_expected_columns() {
 fn unsupported_features_are_named() {
     let text = SIMPLE.replace(
         "[INFLOWS]",
-        "[CONTROLS]\nRULE R1\nIF NODE J1 DEPTH > 1\nTHEN CONDUIT C1 STATUS = CLOSED\n\n[INFLOWS]",
+        "[DIVIDERS]\nD1 95 C4 OVERFLOW 5 0 0 0\n\n[INFLOWS]",
     );
-    let p = parse(&text).unwrap();
-    let e = Engine::new(&p).unwrap_err();
-    assert!(e.to_string().contains("control rules"), "{e}");
+    let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("flow dividers"), "{e}");
     let text = SIMPLE.replace("C4  J4  OUT", "C4  J4  NOPE");
     let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
     assert!(
         e.to_string().contains("NOPE") && e.to_string().contains("CONDUITS"),
         "{e}"
     );
+    let text = SIMPLE.replace(
+        "[INFLOWS]",
+        "[CONTROLS]\nRULE R1\nIF NODE J1 DEPTH > 1\nTHEN CONDUIT C9 STATUS = CLOSED\n\n[INFLOWS]",
+    );
+    let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
+    assert!(
+        e.to_string().contains("C9") && e.to_string().contains("R1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn control_rule_closes_a_conduit() {
+    // Close C1 once J1 is deeper than 1 ft: C1 stops and J1 floods.
+    let text = SIMPLE.replace(
+        "[INFLOWS]",
+        "[CONTROLS]\nRULE R1\nIF NODE J1 DEPTH > 1\nTHEN CONDUIT C1 STATUS = CLOSED\nPRIORITY 1\n\n[INFLOWS]",
+    );
+    let (rep, sum) = run(&text);
+    let q = series(&rep, &rep.link_flow, &rep.link_names, "C1");
+    assert!(
+        q.iter().skip(60).take(120).all(|&x| x == 0.0),
+        "C1 must stay closed"
+    );
+    assert!(
+        sum.flooding_volume_m3 > 1000.0,
+        "{}",
+        sum.flooding_volume_m3
+    );
+    assert!(sum.routing_continuity_error_pct.abs() < 1.0);
 }
 
 const REGULATORS: &str = include_str!("data/regulators.inp");
