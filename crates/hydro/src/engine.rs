@@ -912,6 +912,7 @@ pub struct Engine {
     curves: Vec<Curve>,
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
+    kw_updated: Vec<bool>,
     rules: Rules,
     rule_step: f64,
     next_rule_time: f64,
@@ -940,14 +941,13 @@ impl Engine {
             return Err(EngineError::Unsupported("steady flow routing".into()));
         }
         if opt.route_model == RouteModel::KinWave
-            && (!p.storage.is_empty()
-                || !p.pumps.is_empty()
+            && (!p.pumps.is_empty()
                 || !p.orifices.is_empty()
                 || !p.weirs.is_empty()
                 || !p.outlets.is_empty())
         {
             return Err(EngineError::Unsupported(
-                "storage units, pumps or regulators under kinematic-wave routing".into(),
+                "pumps or regulators under kinematic-wave routing".into(),
             ));
         }
         for (what, n) in [("flow dividers", p.dividers.len())] {
@@ -1671,6 +1671,7 @@ impl Engine {
             curves,
             scratch: Vec::new(),
             sorted_links: Vec::new(),
+            kw_updated: Vec::new(),
             rules: Rules::default(),
             rule_step: 0.0,
             next_rule_time: 0.0,
@@ -3357,9 +3358,16 @@ impl Engine {
             self.nodes.overflow[i] = 0.0;
         }
         let order = std::mem::take(&mut self.sorted_links);
-        for &j in &order {
+        let mut updated = std::mem::take(&mut self.kw_updated);
+        updated.clear();
+        updated.resize(nn, false);
+        for (pos, &j) in order.iter().enumerate() {
             let n1 = self.links.node1[j];
-            let mut qin = self.nodes.inflow[n1] + self.nodes.overflow[n1];
+            if self.is_storage(n1) && !updated[n1] {
+                self.kw_update_storage(n1, &order[pos..], dt);
+                updated[n1] = true;
+            }
+            let mut qin = self.kw_link_inflow(j, dt);
             if self.links.q_limit[j] > 0.0 {
                 qin = qin.min(self.links.q_limit[j]);
             }
@@ -3372,7 +3380,13 @@ impl Engine {
         }
         self.sorted_links = order;
         // setNewNodeState
-        for i in 0..nn {
+        for (i, &done) in updated.iter().enumerate() {
+            if self.is_storage(i) {
+                if !done {
+                    self.kw_update_storage(i, &[], dt);
+                }
+                continue;
+            }
             let n = &mut self.nodes;
             let net = n.inflow[i] - n.outflow[i];
             n.new_volume[i] = n.old_volume[i] + net * dt;
@@ -3392,6 +3406,7 @@ impl Engine {
             }
             n.new_depth[i] = 0.0;
         }
+        self.kw_updated = updated;
         // setNewLinkState
         for j in 0..self.link_count() {
             let x = &self.links.xsect[j];
@@ -3406,7 +3421,98 @@ impl Engine {
         }
     }
 
+    /// Inflow a kinematic-wave link draws from its upstream node.
+    fn kw_link_inflow(&self, j: usize, dt: f64) -> f64 {
+        let n1 = self.links.node1[j];
+        let n = &self.nodes;
+        let mut q = if self.is_storage(n1) {
+            // Normal flow at the storage depth (SWMM storage_getOutflow).
+            let y = n.new_depth[n1] - self.links.offset1[j];
+            let x = &self.links.xsect[j];
+            if y <= 0.0 {
+                0.0
+            } else if y >= x.y_full {
+                self.links.q_full[j]
+            } else {
+                self.links.beta[j] * x.s_of_a(x.a_of_y(y))
+            }
+        } else {
+            n.inflow[n1] + n.overflow[n1]
+        };
+        if n.full_volume[n1] > 0.0 {
+            let q_max = n.inflow[n1] + n.old_volume[n1] / dt;
+            if q > q_max {
+                q = q_max;
+            }
+        }
+        q.max(0.0)
+    }
+
+    /// Storage depth and volume under kinematic wave (SWMM flowrout.c
+    /// updateStorageState): iterates the volume balance against the outflow
+    /// of the links in `out` that leave the node.
+    fn kw_update_storage(&mut self, i: usize, out: &[usize], dt: f64) {
+        const OMEGA_KW: f64 = 0.55;
+        let v_fixed = self.nodes.old_volume[i]
+            + 0.5
+                * (self.nodes.old_net_inflow[i] + self.nodes.inflow[i] - self.nodes.outflow[i])
+                * dt;
+        let mut d1 = self.nodes.new_depth[i];
+        for _ in 1..10 {
+            let mut outflow = 0.0;
+            for &m in out {
+                if self.links.node1[m] != i {
+                    break;
+                }
+                outflow += self.kw_link_inflow(m, dt);
+            }
+            let mut v2 = (v_fixed - 0.5 * outflow * dt).max(0.0);
+            self.nodes.overflow[i] = 0.0;
+            let full = self.nodes.full_volume[i];
+            if v2 > full {
+                let of = (v2 - self.nodes.old_volume[i].max(full)) / dt;
+                self.nodes.overflow[i] = if of < FUDGE { 0.0 } else { of };
+                if !self.opt.allow_ponding || self.nodes.ponded_area[i] == 0.0 {
+                    v2 = full;
+                }
+            }
+            self.nodes.new_volume[i] = v2;
+            let d2 = self.storage_depth(i, v2);
+            self.nodes.new_depth[i] = d2;
+            let d2 = (1.0 - OMEGA_KW) * d1 + OMEGA_KW * d2;
+            let stop = (d2 - d1).abs() <= 0.005;
+            d1 = d2;
+            if stop {
+                break;
+            }
+        }
+    }
+
+    /// Storage depth (ft) holding volume v (ft³), by bisection on the volume relation.
+    fn storage_depth(&self, i: usize, v: f64) -> f64 {
+        let full = self.nodes.full_depth[i];
+        if self.nodes.full_volume[i] > 0.0 && v >= self.nodes.full_volume[i] {
+            return full;
+        }
+        if v <= 0.0 {
+            return 0.0;
+        }
+        let (mut lo, mut hi) = (0.0, full);
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if self.node_volume(i, mid) < v {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+
     fn kw_update_node_depth(&mut self, i: usize, y: f64) {
+        if self.is_storage(i) {
+            return;
+        }
         let n = &mut self.nodes;
         let mut y = y;
         if !matches!(n.kind[i], NodeKind::Outfall { .. }) && n.degree[i] > 0 && n.overflow[i] > 0.0
