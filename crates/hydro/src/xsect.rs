@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 pub const GRAVITY: f64 = 32.2;
 /// Fraction of full area at which a closed rectangle's section factor peaks.
 const RECT_ALFMAX: f64 = 0.97;
+/// Same for a rectangle with a triangular bottom.
+const RECT_TRIANG_ALFMAX: f64 = 0.98;
 /// Number of points in the circular geometry tables.
 const NTAB: usize = 51;
 
@@ -32,6 +34,8 @@ pub enum Shape {
     RectClosed,
     /// Open rectangular channel; `s_bot` sides (0–2) ignored for friction.
     RectOpen,
+    /// Closed rectangle with a triangular bottom of height `y_bot`.
+    RectTriangular,
     /// Open trapezoidal channel.
     Trapezoidal,
     /// Open triangular channel.
@@ -312,6 +316,26 @@ impl XSect {
                 let a_max = RECT_ALFMAX * x.a_full;
                 x.s_max = a_max * x.rect_closed_r_of_a(a_max).powf(2.0 / 3.0);
             }
+            "RECT_TRIANGULAR" => {
+                if g[1] <= 0.0 || g[2] <= 0.0 {
+                    return Err(err(
+                        "Geom2 (width) and Geom3 (triangle height) must be positive",
+                    ));
+                }
+                x.shape = Shape::RectTriangular;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.y_bot = g[2] / ucf;
+                x.a_bot = x.y_bot * x.w_max / 2.0;
+                x.s_bot = x.w_max / x.y_bot / 2.0;
+                x.r_bot = (1.0 + x.s_bot * x.s_bot).sqrt();
+                x.a_full = x.w_max * (y_full - x.y_bot / 2.0);
+                x.r_full =
+                    x.a_full / (2.0 * x.y_bot * x.r_bot + 2.0 * (y_full - x.y_bot) + x.w_max);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                let a_max = RECT_TRIANG_ALFMAX * x.a_full;
+                x.s_max = a_max * x.r_of_a(a_max).powf(2.0 / 3.0);
+            }
             "RECT_OPEN" => {
                 if g[1] <= 0.0 {
                     return Err(err("Geom2 (width) must be positive"));
@@ -407,6 +431,13 @@ impl XSect {
                 c.a_of_y(y + self.y_bot) - self.a_bot
             }
             Shape::RectClosed | Shape::RectOpen => y * self.w_max,
+            Shape::RectTriangular => {
+                if y <= self.y_bot {
+                    y * y * self.s_bot
+                } else {
+                    self.a_bot + (y - self.y_bot) * self.w_max
+                }
+            }
             Shape::Trapezoidal => (self.y_bot + self.s_bot * y) * y,
             Shape::Triangular => y * y * self.s_bot,
             Shape::Dummy => 0.0,
@@ -429,6 +460,13 @@ impl XSect {
                 }
             }
             Shape::RectOpen => self.w_max,
+            Shape::RectTriangular => {
+                if y <= self.y_bot {
+                    2.0 * self.s_bot * y
+                } else {
+                    self.w_max
+                }
+            }
             Shape::Trapezoidal => self.y_bot + 2.0 * y * self.s_bot,
             Shape::Triangular => 2.0 * self.s_bot * y,
             Shape::Dummy => 0.0,
@@ -471,6 +509,18 @@ impl XSect {
         }
         match self.shape {
             Shape::RectClosed => self.rect_closed_r_of_a(a),
+            Shape::RectTriangular => {
+                let y = self.y_of_a(a);
+                if y <= self.y_bot {
+                    return a / (2.0 * y * self.r_bot);
+                }
+                let mut p = 2.0 * self.y_bot * self.r_bot + 2.0 * (y - self.y_bot);
+                let alf = a / self.a_full - RECT_TRIANG_ALFMAX;
+                if alf > 0.0 {
+                    p += alf / (1.0 - RECT_TRIANG_ALFMAX) * self.w_max;
+                }
+                a / p
+            }
             Shape::RectOpen => a / (self.w_max + (2.0 - self.s_bot) * a / self.w_max),
             Shape::Trapezoidal => a / (self.y_bot + self.y_of_a(a) * self.r_bot),
             Shape::Triangular => a / (2.0 * self.y_of_a(a) * self.r_bot),
@@ -507,6 +557,13 @@ impl XSect {
                 c.y_of_a(a + self.a_bot) - self.y_bot
             }
             Shape::RectClosed | Shape::RectOpen => a / self.w_max,
+            Shape::RectTriangular => {
+                if a <= self.a_bot {
+                    (a / self.s_bot).sqrt()
+                } else {
+                    self.y_bot + (a - self.a_bot) / self.w_max
+                }
+            }
             Shape::Trapezoidal => {
                 if self.s_bot == 0.0 {
                     a / self.y_bot
@@ -544,6 +601,16 @@ impl XSect {
                     a * self.r_of_a(a).powf(2.0 / 3.0)
                 }
             }
+            Shape::RectTriangular => {
+                let alf = a / self.a_full;
+                if alf > RECT_TRIANG_ALFMAX {
+                    self.s_max
+                        + (self.s_full - self.s_max) * (alf - RECT_TRIANG_ALFMAX)
+                            / (1.0 - RECT_TRIANG_ALFMAX)
+                } else {
+                    a * self.r_of_a(a).powf(2.0 / 3.0)
+                }
+            }
             _ => a * self.r_of_a(a).powf(2.0 / 3.0),
         }
     }
@@ -553,6 +620,7 @@ impl XSect {
         match self.shape {
             Shape::Circular | Shape::FilledCircular => 0.9756 * self.a_full,
             Shape::RectClosed => RECT_ALFMAX * self.a_full,
+            Shape::RectTriangular => RECT_TRIANG_ALFMAX * self.a_full,
             _ => self.a_full,
         }
     }
@@ -744,6 +812,19 @@ mod tests {
         assert!((yc - (100.0 / 32.2 / 16.0f64).cbrt()).abs() < 1e-12);
         let tri = XSect::new("TRIANGULAR", [1.0, 2.0, 0.0, 0.0], 1.0).unwrap();
         assert!((tri.a_of_y(0.5) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rect_triangular_geometry() {
+        // 3 ft deep, 2 ft wide, 1 ft triangular bottom.
+        let x = XSect::new("RECT_TRIANGULAR", [3.0, 2.0, 1.0, 0.0], 1.0).unwrap();
+        assert!((x.a_full - 5.0).abs() < 1e-12);
+        assert!((x.a_of_y(0.5) - 0.25).abs() < 1e-12);
+        assert!((x.a_of_y(2.0) - 3.0).abs() < 1e-12);
+        assert!((x.y_of_a(3.0) - 2.0).abs() < 1e-12);
+        assert!((x.w_of_y(0.5) - 1.0).abs() < 1e-12);
+        let s = x.s_of_a(2.0);
+        assert!((x.a_of_s(s) - 2.0).abs() < 1e-6);
     }
 
     #[test]
