@@ -3575,40 +3575,49 @@ impl Engine {
                 f_lo = c2;
             }
             if f_hi * f_lo <= 0.0 {
-                // Bracketed root: bisection-safeguarded secant to 0.001 (SWMM EPSIL).
-                let (mut lo, mut hi, mut flo) = (a_lo, a_hi, f_lo);
-                if flo > 0.0 {
-                    std::mem::swap(&mut lo, &mut hi);
-                    flo = f_hi;
-                }
-                let _ = flo;
-                let mut a = if a2 < lo.min(hi) || a2 > lo.max(hi) {
-                    0.5 * (lo + hi)
+                // Safeguarded Newton on the bracket, stopping when the step is
+                // below 0.001 of full area (SWMM findroot_Newton with EPSIL).
+                let mut a = if a2 < a_lo || a2 > a_hi {
+                    0.5 * (a_lo + a_hi)
                 } else {
                     a2
                 };
+                let (mut xlo, mut xhi) = if f_lo > f_hi {
+                    (a_hi, a_lo)
+                } else {
+                    (a_lo, a_hi)
+                };
+                let eval = |a: f64| (f(a), beta1 * a_full * x.ds_da(a * a_full) + c1);
+                let (mut fa, mut dfa) = eval(a);
+                let mut dxold = (a_hi - a_lo).abs();
+                let mut dx = dxold;
                 for _ in 0..60 {
-                    let fa = f(a);
-                    if fa < 0.0 {
-                        lo = a;
+                    if ((a - xhi) * dfa - fa) * ((a - xlo) * dfa - fa) >= 0.0
+                        || (2.0 * fa).abs() > (dxold * dfa).abs()
+                    {
+                        dxold = dx;
+                        dx = 0.5 * (xhi - xlo);
+                        a = xlo + dx;
+                        if xlo == a {
+                            break;
+                        }
                     } else {
-                        hi = a;
+                        dxold = dx;
+                        dx = fa / dfa;
+                        let temp = a;
+                        a -= dx;
+                        if temp == a {
+                            break;
+                        }
                     }
-                    // Newton step with a numerical derivative, kept inside the bracket.
-                    let da = 1e-6;
-                    let df = (f(a + da) - fa) / da;
-                    let mut next = if df != 0.0 {
-                        a - fa / df
-                    } else {
-                        0.5 * (lo + hi)
-                    };
-                    if !(next > lo.min(hi) && next < lo.max(hi)) {
-                        next = 0.5 * (lo + hi);
-                    }
-                    let done = (next - a).abs() < 0.001 * 1e-3;
-                    a = next;
-                    if done || (hi - lo).abs() < 1e-9 {
+                    if dx.abs() < 0.001 {
                         break;
+                    }
+                    (fa, dfa) = eval(a);
+                    if fa < 0.0 {
+                        xlo = a;
+                    } else {
+                        xhi = a;
                     }
                 }
                 aout = a;

@@ -625,6 +625,21 @@ impl XSect {
         }
     }
 
+    /// dS/dA at area a: the table segment slope for circular sections above
+    /// 4 % full (as SWMM's tabular derivative), a central difference otherwise.
+    pub fn ds_da(&self, a: f64) -> f64 {
+        let alpha = a / self.a_full;
+        if self.shape == Shape::Circular && alpha >= 0.04 {
+            let delta = 1.0 / (NTAB - 1) as f64;
+            let i = ((alpha / delta) as usize).min(NTAB - 2);
+            let t = &circ_tables().s;
+            return (t[i + 1] - t[i]) / delta * self.s_full / self.a_full;
+        }
+        let a1 = (alpha - 0.001).max(0.0) * self.a_full;
+        let a2 = (alpha + 0.001) * self.a_full;
+        (self.s_of_a(a2) - self.s_of_a(a1)) / (a2 - a1)
+    }
+
     /// Area at which the section factor peaks, as a fraction of the full area.
     pub fn a_max_frac(&self) -> f64 {
         self.a_max() / self.a_full
