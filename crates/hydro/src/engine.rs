@@ -950,10 +950,10 @@ impl Engine {
                 "pumps or regulators under kinematic-wave routing".into(),
             ));
         }
-        for (what, n) in [("flow dividers", p.dividers.len())] {
-            if n > 0 {
-                return Err(EngineError::Unsupported(what.into()));
-            }
+        if !p.dividers.is_empty() && opt.route_model != RouteModel::DynWave {
+            return Err(EngineError::Unsupported(
+                "flow dividers under kinematic-wave routing".into(),
+            ));
         }
         for s in [
             "LID_USAGE",
@@ -1030,6 +1030,27 @@ impl Engine {
                 j.init_depth,
                 j.sur_depth,
                 j.ponded_area,
+            );
+        }
+        // Under dynamic wave a flow divider acts as a plain junction (SWMM 5 Vol. II §2.4).
+        for d in &p.dividers {
+            let g = |k: usize| d.node_params.get(k).copied().unwrap_or(0.0);
+            if (0..4).any(|k| g(k) < 0.0) {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "depths and ponded area must not be negative",
+                ));
+            }
+            add_node(
+                &mut nodes,
+                &d.name,
+                NodeKind::Junction,
+                d.invert,
+                g(0),
+                g(1),
+                g(2),
+                g(3),
             );
         }
         for o in &p.outfalls {
