@@ -40,6 +40,40 @@ const OMEGA: f64 = 0.5;
 const CROWN_CUTOFF: f64 = 0.96;
 /// Absolute minimum time step (s).
 const MIN_TIMESTEP: f64 = 0.001;
+/// Networks with at least this many links solve conduit momentum in parallel.
+const PARALLEL_MIN_LINKS: usize = 2000;
+
+/// Result of one conduit's momentum solution, applied after all conduits are solved.
+#[derive(Debug, Clone, Copy)]
+struct ConduitOut {
+    flow_class: FlowClass,
+    surf_area1: f64,
+    surf_area2: f64,
+    froude: f64,
+    dqdh: f64,
+    a1: f64,
+    q1: f64,
+    new_depth: f64,
+    new_volume: f64,
+    new_flow: f64,
+}
+
+impl Default for ConduitOut {
+    fn default() -> Self {
+        ConduitOut {
+            flow_class: FlowClass::Dry,
+            surf_area1: 0.0,
+            surf_area2: 0.0,
+            froude: 0.0,
+            dqdh: 0.0,
+            a1: 0.0,
+            q1: 0.0,
+            new_depth: 0.0,
+            new_volume: 0.0,
+            new_flow: 0.0,
+        }
+    }
+}
 
 /// Error building an engine from a project.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -913,6 +947,7 @@ pub struct Engine {
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
+    conduit_outs: Vec<Option<ConduitOut>>,
     rules: Rules,
     rule_step: f64,
     next_rule_time: f64,
@@ -1693,6 +1728,7 @@ impl Engine {
             scratch: Vec::new(),
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
+            conduit_outs: Vec::new(),
             rules: Rules::default(),
             rule_step: 0.0,
             next_rule_time: 0.0,
@@ -2369,11 +2405,7 @@ impl Engine {
                 }
                 n.sumdqdh[i] = 0.0;
             }
-            for j in 0..nl {
-                if self.links.is_conduit(j) && !self.links.bypassed[j] {
-                    self.conduit_flow(j, dt);
-                }
-            }
+            self.all_conduit_flows(dt);
             for j in 0..nl {
                 if self.links.is_conduit(j) {
                     self.update_node_flows(j);
@@ -2403,6 +2435,36 @@ impl Engine {
             self.nonconverged += 1;
         }
         self.steps_this
+    }
+
+    /// Momentum solution of every (non-bypassed) conduit. Each conduit reads
+    /// only node state and writes only its own results, so large networks are
+    /// solved in parallel; results are identical for any thread count.
+    fn all_conduit_flows(&mut self, dt: f64) {
+        let nl = self.link_count();
+        let mut outs = std::mem::take(&mut self.conduit_outs);
+        outs.clear();
+        outs.resize(nl, None);
+        let this = &*self;
+        let work = |(j, o): (usize, &mut Option<ConduitOut>)| {
+            if this.links.is_conduit(j) && !this.links.bypassed[j] {
+                let mut c = ConduitOut::default();
+                this.conduit_flow(j, dt, &mut c);
+                *o = Some(c);
+            }
+        };
+        if nl >= PARALLEL_MIN_LINKS {
+            use rayon::prelude::*;
+            outs.par_iter_mut().enumerate().for_each(work);
+        } else {
+            outs.iter_mut().enumerate().for_each(work);
+        }
+        for (j, o) in outs.iter().enumerate() {
+            if let Some(o) = o {
+                self.apply_conduit(j, o);
+            }
+        }
+        self.conduit_outs = outs;
     }
 
     fn update_node_flows(&mut self, j: usize) {
@@ -2564,7 +2626,8 @@ impl Engine {
     /// Flow classification and node surface areas (SWMM dwflow.c getFlowClass/findSurfArea).
     #[allow(clippy::too_many_arguments)]
     fn find_surf_area(
-        &mut self,
+        &self,
+        out: &mut ConduitOut,
         j: usize,
         q: f64,
         length: f64,
@@ -2637,7 +2700,7 @@ impl Engine {
             }
             cls
         };
-        self.links.flow_class[j] = class;
+        out.flow_class = class;
         let (mut sa1, mut sa2) = (0.0, 0.0);
         match class {
             FlowClass::Subcritical | FlowClass::Supercritical => {
@@ -2699,14 +2762,14 @@ impl Engine {
                 sa2 = sa1;
             }
         }
-        self.links.surf_area1[j] = sa1;
-        self.links.surf_area2[j] = sa2;
+        out.surf_area1 = sa1;
+        out.surf_area2 = sa2;
         *y1 = fd1;
         *y2 = fd2;
     }
 
     /// New conduit flow from the momentum equation (SWMM dwflow.c).
-    fn conduit_flow(&mut self, j: usize, dt: f64) {
+    fn conduit_flow(&self, j: usize, dt: f64, out: &mut ConduitOut) {
         let steps = self.steps_this;
         let barrels = self.links.barrels[j];
         let q_old = self.links.old_flow[j] / barrels;
@@ -2721,7 +2784,7 @@ impl Engine {
         let mut y2 = (h2 - z2).max(FUDGE).min(x.y_full);
         let a_old = self.links.a2[j].max(FUDGE);
         let length = self.links.mod_length[j];
-        self.find_surf_area(j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);
+        self.find_surf_area(out, j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);
         let a1 = Self::area(&x, y1);
         let r1 = Self::hyd_rad(&x, y1);
         let a2 = Self::area(&x, y2);
@@ -2730,20 +2793,19 @@ impl Engine {
         let r_mid = Self::hyd_rad(&x, y_mid);
         let is_full = y1 >= x.y_full && y2 >= x.y_full;
         let is_closed = self.links.setting[j] == 0.0;
-        let class = self.links.flow_class[j];
+        let class = out.flow_class;
         let real_len = self.links.length[j];
         if matches!(class, FlowClass::Dry | FlowClass::UpDry | FlowClass::DnDry)
             || is_closed
             || a_mid <= FUDGE
         {
-            let l = &mut self.links;
-            l.a1[j] = 0.5 * (a1 + a2);
-            l.q1[j] = 0.0;
-            l.dqdh[j] = GRAVITY * dt * a_mid / length * barrels;
-            l.froude[j] = 0.0;
-            l.new_depth[j] = y_mid.min(x.y_full);
-            l.new_volume[j] = l.a1[j] * real_len * barrels;
-            l.new_flow[j] = 0.0;
+            out.a1 = 0.5 * (a1 + a2);
+            out.q1 = 0.0;
+            out.dqdh = GRAVITY * dt * a_mid / length * barrels;
+            out.froude = 0.0;
+            out.new_depth = y_mid.min(x.y_full);
+            out.new_volume = out.a1 * real_len * barrels;
+            out.new_flow = 0.0;
             return;
         }
         let mut v = q_last / a_mid;
@@ -2751,9 +2813,9 @@ impl Engine {
             v = MAX_VELOCITY * q_last.signum();
         }
         let fr = self.froude(j, v, y_mid);
-        self.links.froude[j] = fr;
+        out.froude = fr;
         if class == FlowClass::Subcritical && fr > 1.0 {
-            self.links.flow_class[j] = FlowClass::Supercritical;
+            out.flow_class = FlowClass::Supercritical;
         }
         let mut sigma = if fr <= 0.5 {
             1.0
@@ -2802,12 +2864,12 @@ impl Engine {
         }
         let denom = 1.0 + dq1 + dq5;
         let mut q = (q_old - dq2 + dq3 + dq4) / denom;
-        self.links.dqdh[j] = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
+        out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
         if q > 0.0
             && self.opt.normal_flow_limit != NormalFlowLimit::Neither
             && y1 < x.y_full
             && matches!(
-                self.links.flow_class[j],
+                out.flow_class,
                 FlowClass::Subcritical | FlowClass::Supercritical
             )
         {
@@ -2832,12 +2894,25 @@ impl Engine {
         if q < -FUDGE && self.nodes.new_depth[n2] <= FUDGE {
             q = -FUDGE;
         }
+        out.a1 = a_mid;
+        out.q1 = q;
+        out.new_depth = y_mid.min(x.y_full);
+        out.new_volume = (a1 + a2) / 2.0 * real_len * barrels;
+        out.new_flow = q * barrels;
+    }
+
+    fn apply_conduit(&mut self, j: usize, o: &ConduitOut) {
         let l = &mut self.links;
-        l.a1[j] = a_mid;
-        l.q1[j] = q;
-        l.new_depth[j] = y_mid.min(x.y_full);
-        l.new_volume[j] = (a1 + a2) / 2.0 * real_len * barrels;
-        l.new_flow[j] = q * barrels;
+        l.flow_class[j] = o.flow_class;
+        l.surf_area1[j] = o.surf_area1;
+        l.surf_area2[j] = o.surf_area2;
+        l.froude[j] = o.froude;
+        l.dqdh[j] = o.dqdh;
+        l.a1[j] = o.a1;
+        l.q1[j] = o.q1;
+        l.new_depth[j] = o.new_depth;
+        l.new_volume[j] = o.new_volume;
+        l.new_flow[j] = o.new_flow;
     }
 
     // ----- pumps and regulators -----
@@ -3678,7 +3753,7 @@ impl Engine {
         )
     }
 
-    fn check_normal_flow(&mut self, j: usize, q: f64, y1: f64, y2: f64, a1: f64, r1: f64) -> f64 {
+    fn check_normal_flow(&self, j: usize, q: f64, y1: f64, y2: f64, a1: f64, r1: f64) -> f64 {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let has_outfall = self.is_outfall(n1) || self.is_outfall(n2);
         let nfl = self.opt.normal_flow_limit;

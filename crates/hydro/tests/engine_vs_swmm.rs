@@ -259,3 +259,58 @@ fn kinematic_wave_matches_swmm() {
         sum.routing_continuity_error_pct
     );
 }
+
+/// A tree of `n` junctions (each draining to (k-1)/2) with inflow at the leaves.
+fn tree_model(n: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::from(
+        "[OPTIONS]\nFLOW_UNITS CMS\nFLOW_ROUTING DYNWAVE\nSTART_DATE 01/01/2024\nSTART_TIME 00:00\nEND_DATE 01/01/2024\nEND_TIME 00:20\nREPORT_STEP 00:05:00\nROUTING_STEP 5\nVARIABLE_STEP 0.75\n\n[JUNCTIONS]\n",
+    );
+    let depth = |k: usize| (usize::BITS - (k + 1).leading_zeros()) as f64;
+    for k in 0..n {
+        writeln!(s, "J{k} {:.2} 3 0 0 0", 1.0 + 0.2 * depth(k)).unwrap();
+    }
+    s.push_str("\n[OUTFALLS]\nOUT 0.5 FREE NO\n\n[CONDUITS]\nC0 J0 OUT 50 0.013 0 0 0 0\n");
+    for k in 1..n {
+        writeln!(s, "C{k} J{k} J{} 50 0.013 0 0 0 0", (k - 1) / 2).unwrap();
+    }
+    s.push_str("\n[XSECTIONS]\n");
+    for k in 0..n {
+        writeln!(
+            s,
+            "C{k} CIRCULAR {} 0 0 0 1",
+            if k < 64 { 1.5 } else { 0.6 }
+        )
+        .unwrap();
+    }
+    s.push_str("\n[INFLOWS]\n");
+    for k in n / 2..n {
+        writeln!(s, "J{k} FLOW \"\" FLOW 1 1 0.002").unwrap();
+    }
+    s
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    // Above 2000 links the conduit momentum step runs in parallel.
+    let p = parse(&tree_model(2100)).unwrap();
+    let run_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut e = Engine::new(&p).unwrap();
+            results::run(&mut e, &mut || 0.0)
+        })
+    };
+    let (r1, s1) = run_with(1);
+    let (r2, s2) = run_with(2);
+    assert_eq!(r1.node_depth, r2.node_depth);
+    assert_eq!(r1.link_flow, r2.link_flow);
+    assert_eq!(
+        s1.routing_continuity_error_pct,
+        s2.routing_continuity_error_pct
+    );
+    assert!(r1.link_flow.iter().any(|&q| q > 0.1));
+}
