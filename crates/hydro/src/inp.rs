@@ -1876,17 +1876,22 @@ pub fn write(p: &Project) -> String {
         p.inflows
             .iter()
             .map(|i| {
-                format!(
-                    "{} {} {} {} {} {} {} {}",
+                // SWMM rejects an empty pattern name, so it is written only when set.
+                let mut v = format!(
+                    "{} {} {} {} {} {} {}",
                     q(&i.node),
                     q(&i.constituent),
                     q(&i.timeseries),
                     q(&i.kind),
                     i.mfactor,
                     i.sfactor,
-                    i.baseline,
-                    q(&i.pattern)
-                )
+                    i.baseline
+                );
+                if !i.pattern.is_empty() {
+                    v.push(' ');
+                    v.push_str(&q(&i.pattern));
+                }
+                v
             })
             .collect(),
     );

@@ -1,5 +1,7 @@
 //! `hydro_run MODEL.inp --out DIR`: runs a SWMM model and writes
 //! `DIR/nodes.csv`, `DIR/links.csv` and `DIR/summary.json` (SI units).
+//! `hydro_run MODEL.inp --rewrite OUT.inp`: parses the model and writes it
+//! back with the crate's `.inp` writer (used to check the writer against SWMM).
 
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -10,18 +12,37 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut model = None;
     let mut out = None;
+    let mut rewrite = None;
     let mut i = 0;
     while i < args.len() {
         if args[i] == "--out" {
             out = args.get(i + 1).map(PathBuf::from);
+            i += 2;
+        } else if args[i] == "--rewrite" {
+            rewrite = args.get(i + 1).map(PathBuf::from);
             i += 2;
         } else {
             model = Some(PathBuf::from(&args[i]));
             i += 1;
         }
     }
+    if let (Some(model), Some(dest)) = (&model, &rewrite) {
+        let res = std::fs::read(model)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                twin_hydro::parse(&String::from_utf8_lossy(&b)).map_err(|e| e.to_string())
+            })
+            .and_then(|p| std::fs::write(dest, twin_hydro::write(&p)).map_err(|e| e.to_string()));
+        return match res {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hydro_run: {}: {e}", model.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (Some(model), Some(out)) = (model, out) else {
-        eprintln!("usage: hydro_run MODEL.inp --out DIR");
+        eprintln!("usage: hydro_run MODEL.inp --out DIR | hydro_run MODEL.inp --rewrite OUT.inp");
         return ExitCode::from(2);
     };
     match run(&model, &out) {
