@@ -3673,49 +3673,19 @@ impl Engine {
             if f_hi * f_lo <= 0.0 {
                 // Safeguarded Newton on the bracket, stopping when the step is
                 // below 0.001 of full area (SWMM findroot_Newton with EPSIL).
-                let mut a = if a2 < a_lo || a2 > a_hi {
+                let a0 = if a2 < a_lo || a2 > a_hi {
                     0.5 * (a_lo + a_hi)
                 } else {
                     a2
                 };
-                let (mut xlo, mut xhi) = if f_lo > f_hi {
+                let (xlo, xhi) = if f_lo > f_hi {
                     (a_hi, a_lo)
                 } else {
                     (a_lo, a_hi)
                 };
-                let eval = |a: f64| (f(a), beta1 * a_full * x.ds_da(a * a_full) + c1);
-                let (mut fa, mut dfa) = eval(a);
-                let mut dxold = (a_hi - a_lo).abs();
-                let mut dx = dxold;
-                for _ in 0..60 {
-                    if ((a - xhi) * dfa - fa) * ((a - xlo) * dfa - fa) >= 0.0
-                        || (2.0 * fa).abs() > (dxold * dfa).abs()
-                    {
-                        dxold = dx;
-                        dx = 0.5 * (xhi - xlo);
-                        a = xlo + dx;
-                        if xlo == a {
-                            break;
-                        }
-                    } else {
-                        dxold = dx;
-                        dx = fa / dfa;
-                        let temp = a;
-                        a -= dx;
-                        if temp == a {
-                            break;
-                        }
-                    }
-                    if dx.abs() < 0.001 {
-                        break;
-                    }
-                    (fa, dfa) = eval(a);
-                    if fa < 0.0 {
-                        xlo = a;
-                    } else {
-                        xhi = a;
-                    }
-                }
+                let a = crate::xsect::find_root_newton(xlo, xhi, a0, 0.001, |a| {
+                    (f(a), beta1 * a_full * x.ds_da(a * a_full) + c1)
+                });
                 aout = a;
             } else if f_lo < 0.0 {
                 aout = if qin > 1.0 { ain } else { 1.0 };

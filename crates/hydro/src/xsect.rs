@@ -779,6 +779,53 @@ impl XSect {
     }
 }
 
+/// Newton–Raphson safeguarded by bisection on [x1, x2], stopping when a step
+/// is smaller than `xacc` (Press et al., Numerical Recipes, `rtsafe`; the
+/// variant SWMM uses in findroot.c). `f` returns the function and its derivative.
+pub fn find_root_newton(
+    x1: f64,
+    x2: f64,
+    x0: f64,
+    xacc: f64,
+    f: impl Fn(f64) -> (f64, f64),
+) -> f64 {
+    let mut x = x0;
+    let (mut xlo, mut xhi) = (x1, x2);
+    let mut dxold = (x2 - x1).abs();
+    let mut dx = dxold;
+    let (mut fx, mut dfx) = f(x);
+    for _ in 0..60 {
+        if ((x - xhi) * dfx - fx) * ((x - xlo) * dfx - fx) >= 0.0
+            || (2.0 * fx).abs() > (dxold * dfx).abs()
+        {
+            dxold = dx;
+            dx = 0.5 * (xhi - xlo);
+            x = xlo + dx;
+            if xlo == x {
+                break;
+            }
+        } else {
+            dxold = dx;
+            dx = fx / dfx;
+            let t = x;
+            x -= dx;
+            if t == x {
+                break;
+            }
+        }
+        if dx.abs() < xacc {
+            break;
+        }
+        (fx, dfx) = f(x);
+        if fx < 0.0 {
+            xlo = x;
+        } else {
+            xhi = x;
+        }
+    }
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,6 +874,16 @@ mod tests {
         assert!((yc - (100.0 / 32.2 / 16.0f64).cbrt()).abs() < 1e-12);
         let tri = XSect::new("TRIANGULAR", [1.0, 2.0, 0.0, 0.0], 1.0).unwrap();
         assert!((tri.a_of_y(0.5) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn safeguarded_newton_finds_bracketed_root() {
+        // x³ − 2 = 0 on [0, 2]; the stopping rule is on the step size.
+        let r = find_root_newton(0.0, 2.0, 1.0, 1e-10, |x| (x * x * x - 2.0, 3.0 * x * x));
+        assert!((r - 2f64.cbrt()).abs() < 1e-9, "{r}");
+        // A flat start forces bisection steps and still converges.
+        let r = find_root_newton(0.0, 2.0, 0.0, 1e-10, |x| (x * x * x - 2.0, 3.0 * x * x));
+        assert!((r - 2f64.cbrt()).abs() < 1e-9, "{r}");
     }
 
     #[test]
