@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Compare twin-hydro with EPA SWMM 5.2.4 on the models shipped in the swmmio and
+# pyswmm wheels and on generated networks; writes benches/results/swmm.md.
+# Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000")
+# Needs: python3 with venv, unzip, cargo. Installs SWMM into a throw-away venv.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+SIZES="${1:-100,1000,10000}"
+WORK="$(mktemp -d -t swmm-bench-XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+python3 -m venv "$WORK/venv"
+"$WORK/venv/bin/pip" install -q "swmm-toolkit==0.17.0" pyswmm swmmio
+"$WORK/venv/bin/pip" download -q --no-deps swmmio pyswmm -d "$WORK/wheels"
+mkdir -p "$WORK/models"
+for w in "$WORK"/wheels/*.whl; do unzip -qo "$w" '*.inp' -d "$WORK/models" || true; done
+(cd "$ROOT" && cargo build --release -j 2 -p twin-hydro --bin hydro_run)
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+mkdir -p "$ROOT/benches/results"
+"$WORK/venv/bin/python" "$ROOT/benches/swmm/run_all.py" \
+  --hydro-run "$TARGET/release/hydro_run" --models "$WORK/models" --work "$WORK" \
+  --out "$ROOT/benches/results/swmm.md" --sizes "$SIZES"

@@ -1,0 +1,2023 @@
+//! Reader and writer for EPA SWMM 5 input files (`.inp`).
+//!
+//! The format is the one documented in the SWMM 5.2 User's Manual, Appendix D
+//! ("Detailed Input File Format"): bracketed section headers, one object per
+//! line, whitespace-separated fields, `;` starting a comment and double quotes
+//! grouping a field that contains spaces.
+//!
+//! [`parse`] turns text into a [`Project`]; [`write`] turns a [`Project`] back
+//! into text that [`parse`] (and SWMM itself) reads to an equal value. Sections
+//! that the engine uses are typed; every other section, known to SWMM or not,
+//! is kept verbatim as token rows in [`Project::raw_sections`] so nothing is
+//! lost on a round trip. Sections SWMM does not know are listed by
+//! [`Project::unknown_sections`].
+//!
+//! Values are kept in the file's own units (see [`FlowUnits`]); conversion to
+//! SI is done by the helpers on [`FlowUnits`].
+
+use std::fmt::Write as _;
+
+/// A parse error: which section and 1-based line, and what was expected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("[{section}] line {line}: {message}")]
+pub struct InpError {
+    /// Section name without brackets (empty before the first header).
+    pub section: String,
+    /// 1-based line number in the input text.
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+/// Flow units of a model (SWMM `FLOW_UNITS`). US units imply feet for lengths,
+/// SI units imply metres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlowUnits {
+    /// Cubic feet per second.
+    #[default]
+    Cfs,
+    /// US gallons per minute.
+    Gpm,
+    /// Million US gallons per day.
+    Mgd,
+    /// Cubic metres per second.
+    Cms,
+    /// Litres per second.
+    Lps,
+    /// Million litres per day.
+    Mld,
+}
+
+impl FlowUnits {
+    /// Parses a `FLOW_UNITS` keyword (case-insensitive).
+    pub fn from_keyword(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "CFS" => Self::Cfs,
+            "GPM" => Self::Gpm,
+            "MGD" => Self::Mgd,
+            "CMS" => Self::Cms,
+            "LPS" => Self::Lps,
+            "MLD" => Self::Mld,
+            _ => return None,
+        })
+    }
+    /// The keyword as written in `.inp` files.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::Cfs => "CFS",
+            Self::Gpm => "GPM",
+            Self::Mgd => "MGD",
+            Self::Cms => "CMS",
+            Self::Lps => "LPS",
+            Self::Mld => "MLD",
+        }
+    }
+    /// True for the SI flow units (CMS, LPS, MLD), whose lengths are metres.
+    pub fn is_si(self) -> bool {
+        matches!(self, Self::Cms | Self::Lps | Self::Mld)
+    }
+    /// Cubic metres per second in one unit of this flow unit (exact definitions).
+    pub fn flow_to_cms(self) -> f64 {
+        match self {
+            Self::Cfs => 0.028_316_846_592,
+            Self::Gpm => 0.000_063_090_196_4,
+            Self::Mgd => 0.043_812_636_4,
+            Self::Cms => 1.0,
+            Self::Lps => 0.001,
+            Self::Mld => 1.0 / 86.4,
+        }
+    }
+    /// Metres in one length unit of this model (feet for US, metres for SI).
+    pub fn length_to_m(self) -> f64 {
+        if self.is_si() { 1.0 } else { 0.3048 }
+    }
+    /// SWMM's factor from internal cfs to this flow unit (`Qcf` in SWMM's
+    /// `datetime`/`project` tables). SWMM computes internally in ft and cfs and
+    /// uses these rounded factors, so matching SWMM requires the same values.
+    pub fn swmm_qcf(self) -> f64 {
+        match self {
+            Self::Cfs => 1.0,
+            Self::Gpm => 448.831,
+            Self::Mgd => 0.64632,
+            Self::Cms => 0.02832,
+            Self::Lps => 28.317,
+            Self::Mld => 2.4466,
+        }
+    }
+}
+
+/// One `[OPTIONS]` entry kept in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionEntry {
+    /// Option keyword, upper-cased.
+    pub key: String,
+    /// Remaining tokens joined by one space.
+    pub value: String,
+}
+
+/// Rain gauge data format (`[RAINGAGES]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RainGage {
+    /// Gauge name.
+    pub name: String,
+    /// INTENSITY, VOLUME or CUMULATIVE.
+    pub format: String,
+    /// Recording interval in seconds.
+    pub interval_s: f64,
+    /// Snow catch deficiency factor.
+    pub snow_catch: f64,
+    /// Where the data come from.
+    pub source: GageSource,
+}
+
+/// Source of rain gauge data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GageSource {
+    /// Named time series in `[TIMESERIES]`.
+    Timeseries(String),
+    /// External file: path, station id, rain units (IN or MM).
+    File {
+        /// File path as written.
+        path: String,
+        /// Station id.
+        station: String,
+        /// Rain depth units (IN or MM).
+        units: String,
+    },
+}
+
+/// A subcatchment (`[SUBCATCHMENTS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subcatchment {
+    /// Name.
+    pub name: String,
+    /// Rain gauge name.
+    pub gage: String,
+    /// Outlet node or subcatchment.
+    pub outlet: String,
+    /// Area (acres or hectares).
+    pub area: f64,
+    /// Percent impervious.
+    pub imperv_pct: f64,
+    /// Characteristic width (ft or m).
+    pub width: f64,
+    /// Slope in percent.
+    pub slope_pct: f64,
+    /// Curb length.
+    pub curb_len: f64,
+    /// Snow pack name, if any.
+    pub snowpack: Option<String>,
+}
+
+/// Surface parameters of a subcatchment (`[SUBAREAS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subarea {
+    /// Subcatchment name.
+    pub subcatch: String,
+    /// Manning n of the impervious area.
+    pub n_imperv: f64,
+    /// Manning n of the pervious area.
+    pub n_perv: f64,
+    /// Depression storage on the impervious area (in or mm).
+    pub s_imperv: f64,
+    /// Depression storage on the pervious area (in or mm).
+    pub s_perv: f64,
+    /// Percent of the impervious area with no depression storage.
+    pub pct_zero: f64,
+    /// Internal routing: OUTLET, IMPERVIOUS or PERVIOUS.
+    pub route_to: String,
+    /// Percent of runoff routed internally.
+    pub pct_routed: Option<f64>,
+}
+
+/// Infiltration parameters of a subcatchment (`[INFILTRATION]`); their meaning
+/// depends on the model (Horton: max rate, min rate, decay, dry time, max
+/// volume; Green-Ampt: suction, Ksat, initial deficit; Curve Number: CN, -, dry time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Infiltration {
+    /// Subcatchment name.
+    pub subcatch: String,
+    /// Numeric parameters in file order.
+    pub params: Vec<f64>,
+    /// Per-subcatchment method override (SWMM 5.2), if given.
+    pub method: Option<String>,
+}
+
+/// A junction (`[JUNCTIONS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Junction {
+    /// Name.
+    pub name: String,
+    /// Invert elevation.
+    pub invert: f64,
+    /// Depth from invert to ground.
+    pub max_depth: f64,
+    /// Initial water depth.
+    pub init_depth: f64,
+    /// Extra depth allowed above ground before flooding (pressurised manhole).
+    pub sur_depth: f64,
+    /// Ponded area when flooded.
+    pub ponded_area: f64,
+}
+
+/// Outfall boundary type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutfallKind {
+    /// Critical/normal depth, whichever is smaller.
+    Free,
+    /// Normal depth of the connecting conduit.
+    Normal,
+    /// Fixed stage elevation.
+    Fixed(f64),
+    /// Tidal curve name.
+    Tidal(String),
+    /// Stage time series name.
+    Timeseries(String),
+}
+
+/// An outfall (`[OUTFALLS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outfall {
+    /// Name.
+    pub name: String,
+    /// Invert elevation.
+    pub invert: f64,
+    /// Boundary condition.
+    pub kind: OutfallKind,
+    /// Flap gate present.
+    pub gated: bool,
+    /// Subcatchment receiving the outfall's flow, if any.
+    pub route_to: Option<String>,
+}
+
+/// Storage unit shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageShape {
+    /// Area = a * depth^b + c.
+    Functional {
+        /// Coefficient.
+        a: f64,
+        /// Exponent.
+        b: f64,
+        /// Constant.
+        c: f64,
+    },
+    /// Area from a STORAGE curve.
+    Tabular(String),
+    /// Other SWMM 5.2 shapes (CYLINDRICAL, CONICAL, PARABOLIC, PYRAMIDAL) with 3 parameters.
+    Other {
+        /// Shape keyword.
+        shape: String,
+        /// Parameters.
+        params: [f64; 3],
+    },
+}
+
+/// A storage unit (`[STORAGE]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Storage {
+    /// Name.
+    pub name: String,
+    /// Invert elevation.
+    pub invert: f64,
+    /// Maximum depth.
+    pub max_depth: f64,
+    /// Initial depth.
+    pub init_depth: f64,
+    /// Surface-area relation.
+    pub shape: StorageShape,
+    /// Optional trailing values: surcharge depth, evaporation factor, seepage (Psi, Ksat, IMD).
+    pub extra: Vec<f64>,
+}
+
+/// A flow divider (`[DIVIDERS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divider {
+    /// Name.
+    pub name: String,
+    /// Invert elevation.
+    pub invert: f64,
+    /// Link receiving the diverted flow.
+    pub diverted_link: String,
+    /// CUTOFF, OVERFLOW, TABULAR or WEIR.
+    pub kind: String,
+    /// Parameters of the divider type (as text: a curve name or numbers).
+    pub kind_params: Vec<String>,
+    /// Max depth, initial depth, surcharge depth, ponded area.
+    pub node_params: Vec<f64>,
+}
+
+/// A conduit (`[CONDUITS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conduit {
+    /// Name.
+    pub name: String,
+    /// Upstream node.
+    pub from: String,
+    /// Downstream node.
+    pub to: String,
+    /// Length.
+    pub length: f64,
+    /// Manning's n.
+    pub roughness: f64,
+    /// Inlet offset (depth or elevation, per LINK_OFFSETS).
+    pub in_offset: f64,
+    /// Outlet offset.
+    pub out_offset: f64,
+    /// Initial flow.
+    pub init_flow: f64,
+    /// Maximum flow (0 = none).
+    pub max_flow: f64,
+}
+
+/// A pump (`[PUMPS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pump {
+    /// Name.
+    pub name: String,
+    /// Inlet node.
+    pub from: String,
+    /// Outlet node.
+    pub to: String,
+    /// Pump curve name, or `*` for an ideal pump.
+    pub curve: String,
+    /// Initially on.
+    pub on: bool,
+    /// Inlet depth at which the pump starts.
+    pub startup: f64,
+    /// Inlet depth at which the pump stops.
+    pub shutoff: f64,
+}
+
+/// An orifice (`[ORIFICES]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Orifice {
+    /// Name.
+    pub name: String,
+    /// Inlet node.
+    pub from: String,
+    /// Outlet node.
+    pub to: String,
+    /// SIDE or BOTTOM.
+    pub kind: String,
+    /// Offset of the bottom above the inlet node invert.
+    pub offset: f64,
+    /// Discharge coefficient.
+    pub cd: f64,
+    /// Flap gate.
+    pub gated: bool,
+    /// Time to open/close (hours).
+    pub close_time: f64,
+}
+
+/// A weir (`[WEIRS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weir {
+    /// Name.
+    pub name: String,
+    /// Inlet node.
+    pub from: String,
+    /// Outlet node.
+    pub to: String,
+    /// TRANSVERSE, SIDEFLOW, V-NOTCH, TRAPEZOIDAL or ROADWAY.
+    pub kind: String,
+    /// Crest height above inlet invert.
+    pub crest: f64,
+    /// Discharge coefficient.
+    pub cd: f64,
+    /// Flap gate.
+    pub gated: bool,
+    /// Number of end contractions.
+    pub end_contractions: f64,
+    /// Discharge coefficient of the triangular ends (trapezoidal weir).
+    pub cd2: f64,
+    /// Weir may surcharge.
+    pub can_surcharge: bool,
+    /// Remaining optional fields (road width, road surface, coefficient curve).
+    pub extra: Vec<String>,
+}
+
+/// An outlet (`[OUTLETS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outlet {
+    /// Name.
+    pub name: String,
+    /// Inlet node.
+    pub from: String,
+    /// Outlet node.
+    pub to: String,
+    /// Offset above inlet invert.
+    pub offset: f64,
+    /// FUNCTIONAL/DEPTH, FUNCTIONAL/HEAD, TABULAR/DEPTH or TABULAR/HEAD.
+    pub kind: String,
+    /// Coefficient and exponent (functional) or curve name (tabular).
+    pub params: Vec<String>,
+    /// Flap gate.
+    pub gated: bool,
+}
+
+/// A cross section (`[XSECTIONS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct XSection {
+    /// Link name.
+    pub link: String,
+    /// Shape keyword, upper-cased (CIRCULAR, RECT_CLOSED, ...).
+    pub shape: String,
+    /// Geometric parameters Geom1..Geom4 (full depth first).
+    pub geom: [f64; 4],
+    /// Number of barrels.
+    pub barrels: f64,
+    /// Culvert inlet code (0 = none).
+    pub culvert: f64,
+    /// Curve, transect or street name (CUSTOM, IRREGULAR, STREET shapes).
+    pub curve: Option<String>,
+}
+
+/// Minor losses (`[LOSSES]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loss {
+    /// Conduit name.
+    pub link: String,
+    /// Entrance loss coefficient.
+    pub entry: f64,
+    /// Exit loss coefficient.
+    pub exit: f64,
+    /// Average loss coefficient.
+    pub avg: f64,
+    /// Flap gate.
+    pub flap_gate: bool,
+    /// Seepage rate.
+    pub seepage: f64,
+}
+
+/// A curve (`[CURVES]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    /// Name.
+    pub name: String,
+    /// Curve type (STORAGE, PUMP1..PUMP5, RATING, TIDAL, ...).
+    pub kind: String,
+    /// (x, y) points in file order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One time series point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TsPoint {
+    /// Calendar date (year, month, day), if the row carried one.
+    pub date: Option<(i32, u32, u32)>,
+    /// Time in hours (from the date, or from simulation start when no date).
+    pub hours: f64,
+    /// Value.
+    pub value: f64,
+}
+
+/// A time series (`[TIMESERIES]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeseries {
+    /// Name.
+    pub name: String,
+    /// Points, or an external file.
+    pub data: TsData,
+}
+
+/// Data of a time series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TsData {
+    /// Inline points.
+    Points(Vec<TsPoint>),
+    /// External file path.
+    File(String),
+}
+
+/// A time pattern (`[PATTERNS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    /// Name.
+    pub name: String,
+    /// MONTHLY, DAILY, HOURLY or WEEKEND.
+    pub kind: String,
+    /// Multipliers.
+    pub factors: Vec<f64>,
+}
+
+/// Dry-weather inflow (`[DWF]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dwf {
+    /// Node.
+    pub node: String,
+    /// FLOW or a pollutant name.
+    pub constituent: String,
+    /// Average value.
+    pub base: f64,
+    /// Up to four pattern names (empty string for none).
+    pub patterns: Vec<String>,
+}
+
+/// External inflow (`[INFLOWS]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inflow {
+    /// Node.
+    pub node: String,
+    /// FLOW or a pollutant name.
+    pub constituent: String,
+    /// Time series name (empty for none).
+    pub timeseries: String,
+    /// FLOW, CONCEN or MASS.
+    pub kind: String,
+    /// Units conversion factor.
+    pub mfactor: f64,
+    /// Scale factor.
+    pub sfactor: f64,
+    /// Baseline value.
+    pub baseline: f64,
+    /// Baseline pattern (empty for none).
+    pub pattern: String,
+}
+
+/// A section kept as token rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSection {
+    /// Section name, upper-cased, without brackets.
+    pub name: String,
+    /// Whether SWMM 5.2 knows this section.
+    pub known: bool,
+    /// Token rows (comments removed).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A whole SWMM input file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Project {
+    /// `[TITLE]` lines.
+    pub title: Vec<String>,
+    /// `[OPTIONS]` entries in file order.
+    pub options: Vec<OptionEntry>,
+    /// `[RAINGAGES]`.
+    pub raingages: Vec<RainGage>,
+    /// `[SUBCATCHMENTS]`.
+    pub subcatchments: Vec<Subcatchment>,
+    /// `[SUBAREAS]`.
+    pub subareas: Vec<Subarea>,
+    /// `[INFILTRATION]`.
+    pub infiltration: Vec<Infiltration>,
+    /// `[JUNCTIONS]`.
+    pub junctions: Vec<Junction>,
+    /// `[OUTFALLS]`.
+    pub outfalls: Vec<Outfall>,
+    /// `[STORAGE]`.
+    pub storage: Vec<Storage>,
+    /// `[DIVIDERS]`.
+    pub dividers: Vec<Divider>,
+    /// `[CONDUITS]`.
+    pub conduits: Vec<Conduit>,
+    /// `[PUMPS]`.
+    pub pumps: Vec<Pump>,
+    /// `[ORIFICES]`.
+    pub orifices: Vec<Orifice>,
+    /// `[WEIRS]`.
+    pub weirs: Vec<Weir>,
+    /// `[OUTLETS]`.
+    pub outlets: Vec<Outlet>,
+    /// `[XSECTIONS]`.
+    pub xsections: Vec<XSection>,
+    /// `[LOSSES]`.
+    pub losses: Vec<Loss>,
+    /// `[CURVES]`.
+    pub curves: Vec<Curve>,
+    /// `[TIMESERIES]`.
+    pub timeseries: Vec<Timeseries>,
+    /// `[PATTERNS]`.
+    pub patterns: Vec<Pattern>,
+    /// `[DWF]`.
+    pub dwf: Vec<Dwf>,
+    /// `[INFLOWS]`.
+    pub inflows: Vec<Inflow>,
+    /// `[CONTROLS]` lines (comments removed, whitespace normalised).
+    pub controls: Vec<String>,
+    /// `[COORDINATES]` node coordinates.
+    pub coordinates: Vec<(String, f64, f64)>,
+    /// `[VERTICES]` link vertices.
+    pub vertices: Vec<(String, f64, f64)>,
+    /// `[POLYGONS]` subcatchment outline points.
+    pub polygons: Vec<(String, f64, f64)>,
+    /// Every other section (EVAPORATION, REPORT, MAP, TAGS, pollutants, LID, ...
+    /// and sections SWMM does not know), verbatim as token rows, in file order.
+    pub raw_sections: Vec<RawSection>,
+}
+
+/// Sections SWMM 5.2 recognises that are kept as raw rows here.
+const KNOWN_RAW: &[&str] = &[
+    "EVAPORATION",
+    "TEMPERATURE",
+    "ADJUSTMENTS",
+    "HYDROGRAPHS",
+    "RDII",
+    "AQUIFERS",
+    "GROUNDWATER",
+    "GWF",
+    "SNOWPACKS",
+    "TRANSECTS",
+    "STREETS",
+    "INLETS",
+    "INLET_USAGE",
+    "LID_CONTROLS",
+    "LID_USAGE",
+    "POLLUTANTS",
+    "LANDUSES",
+    "COVERAGES",
+    "LOADINGS",
+    "BUILDUP",
+    "WASHOFF",
+    "TREATMENT",
+    "FILES",
+    "EVENTS",
+    "REPORT",
+    "TAGS",
+    "MAP",
+    "LABELS",
+    "SYMBOLS",
+    "BACKDROP",
+    "PROFILES",
+];
+
+impl Project {
+    /// Value of an option keyword (upper-case), if present (last one wins, as in SWMM).
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .rev()
+            .find(|o| o.key == key)
+            .map(|o| o.value.as_str())
+    }
+    /// The model's flow units (CFS when not given, as in SWMM).
+    pub fn flow_units(&self) -> FlowUnits {
+        self.option("FLOW_UNITS")
+            .and_then(FlowUnits::from_keyword)
+            .unwrap_or_default()
+    }
+    /// Names of sections that SWMM 5.2 does not recognise (kept, not interpreted).
+    pub fn unknown_sections(&self) -> Vec<&str> {
+        self.raw_sections
+            .iter()
+            .filter(|s| !s.known)
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+    /// Raw section by name, if present.
+    pub fn raw_section(&self, name: &str) -> Option<&RawSection> {
+        self.raw_sections.iter().find(|s| s.name == name)
+    }
+}
+
+/// Splits a line into tokens: whitespace-separated, `"..."` grouping, `;` comment.
+pub fn tokenize(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut had_quote = false;
+    for c in line.chars() {
+        if in_quote {
+            if c == '"' {
+                in_quote = false;
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_quote = true;
+                had_quote = true;
+            }
+            ';' => break,
+            c if c.is_whitespace() => {
+                if !cur.is_empty() || had_quote {
+                    out.push(std::mem::take(&mut cur));
+                    had_quote = false;
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || had_quote {
+        out.push(cur);
+    }
+    out
+}
+
+struct Row<'a> {
+    section: &'a str,
+    line: usize,
+    tok: Vec<String>,
+}
+
+impl Row<'_> {
+    fn err(&self, message: String) -> InpError {
+        InpError {
+            section: self.section.to_string(),
+            line: self.line,
+            message,
+        }
+    }
+    fn need(&self, n: usize, fields: &str) -> Result<(), InpError> {
+        if self.tok.len() < n {
+            Err(self.err(format!(
+                "expected at least {n} fields ({fields}), found {}",
+                self.tok.len()
+            )))
+        } else {
+            Ok(())
+        }
+    }
+    fn s(&self, i: usize) -> String {
+        self.tok.get(i).cloned().unwrap_or_default()
+    }
+    fn f(&self, i: usize, field: &str) -> Result<f64, InpError> {
+        let t = self.tok.get(i).ok_or_else(|| {
+            self.err(format!(
+                "missing field {} ({field}), expected a number",
+                i + 1
+            ))
+        })?;
+        parse_num(t).ok_or_else(|| {
+            self.err(format!(
+                "field {} ({field}) expected a number, found '{t}'",
+                i + 1
+            ))
+        })
+    }
+    fn f_or(&self, i: usize, field: &str, default: f64) -> Result<f64, InpError> {
+        if i < self.tok.len() {
+            self.f(i, field)
+        } else {
+            Ok(default)
+        }
+    }
+    fn yes_no(&self, i: usize, field: &str, default: bool) -> Result<bool, InpError> {
+        match self.tok.get(i) {
+            None => Ok(default),
+            Some(t) => match t.to_ascii_uppercase().as_str() {
+                "YES" | "ON" | "TRUE" => Ok(true),
+                "NO" | "OFF" | "FALSE" => Ok(false),
+                _ => Err(self.err(format!(
+                    "field {} ({field}) expected YES or NO, found '{t}'",
+                    i + 1
+                ))),
+            },
+        }
+    }
+}
+
+fn parse_num(t: &str) -> Option<f64> {
+    let v: f64 = t.parse().ok()?;
+    if v.is_finite() { Some(v) } else { None }
+}
+
+/// Parses a clock time `h:mm[:ss]` or decimal hours into hours.
+pub fn parse_hours(t: &str) -> Option<f64> {
+    if t.contains(':') {
+        let mut parts = t.split(':');
+        let h: f64 = parts.next()?.parse().ok()?;
+        let m: f64 = parts.next().map(|p| p.parse().ok()).unwrap_or(Some(0.0))?;
+        let s: f64 = parts.next().map(|p| p.parse().ok()).unwrap_or(Some(0.0))?;
+        if parts.next().is_some()
+            || h < 0.0
+            || !(0.0..60.0).contains(&m)
+            || !(0.0..60.0).contains(&s)
+        {
+            return None;
+        }
+        Some(h + m / 60.0 + s / 3600.0)
+    } else {
+        parse_num(t)
+    }
+}
+
+/// Parses a date `mm/dd/yyyy` (SWMM's default format) into (year, month, day).
+pub fn parse_date(t: &str) -> Option<(i32, u32, u32)> {
+    let mut p = t.split('/');
+    let m: u32 = p.next()?.trim().parse().ok()?;
+    let d: u32 = p.next()?.trim().parse().ok()?;
+    let y: i32 = p.next()?.trim().parse().ok()?;
+    if p.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some((y, m, d))
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian; Hinnant's algorithm).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn fmt_hours(h: f64) -> String {
+    let s = h * 3600.0;
+    if (s - s.round()).abs() < 1e-9 && s >= 0.0 {
+        let s = s.round() as i64;
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{h}")
+    }
+}
+
+fn q(s: &str) -> String {
+    if s.is_empty()
+        || s.starts_with('[')
+        || s.chars().any(|c| c.is_whitespace() || c == ';' || c == '"')
+    {
+        format!("\"{}\"", s.replace('"', ""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn yn(b: bool) -> &'static str {
+    if b { "YES" } else { "NO" }
+}
+
+/// Parses the text of a SWMM `.inp` file.
+pub fn parse(text: &str) -> Result<Project, InpError> {
+    let mut p = Project::default();
+    let mut section = String::new();
+    let mut pending_curve_kind: Option<(String, String)> = None; // (curve, kind)
+    for (idx, raw_line) in text.lines().enumerate() {
+        let line_no = idx + 1;
+        let trimmed = raw_line.trim();
+        if trimmed.starts_with('[') {
+            let end = trimmed.find(']').ok_or_else(|| InpError {
+                section: section.clone(),
+                line: line_no,
+                message: format!("section header '{trimmed}' has no closing ']'"),
+            })?;
+            section = trimmed[1..end].trim().to_ascii_uppercase();
+            if section.is_empty() {
+                return Err(InpError {
+                    section,
+                    line: line_no,
+                    message: "empty section name '[]'".into(),
+                });
+            }
+            if !is_typed(&section) && !p.raw_sections.iter().any(|s| s.name == section) {
+                p.raw_sections.push(RawSection {
+                    name: section.clone(),
+                    known: KNOWN_RAW.contains(&section.as_str()),
+                    rows: Vec::new(),
+                });
+            }
+            continue;
+        }
+        if section == "TITLE" {
+            if !trimmed.is_empty() && !trimmed.starts_with(";;") {
+                p.title.push(trimmed.to_string());
+            }
+            continue;
+        }
+        let tok = tokenize(raw_line);
+        if tok.is_empty() {
+            continue;
+        }
+        let row = Row {
+            section: &section,
+            line: line_no,
+            tok,
+        };
+        if section.is_empty() {
+            return Err(row.err("data before the first [SECTION] header".into()));
+        }
+        parse_row(&mut p, &row, &mut pending_curve_kind)?;
+    }
+    Ok(p)
+}
+
+fn is_typed(s: &str) -> bool {
+    matches!(
+        s,
+        "TITLE"
+            | "OPTIONS"
+            | "RAINGAGES"
+            | "SUBCATCHMENTS"
+            | "SUBAREAS"
+            | "INFILTRATION"
+            | "JUNCTIONS"
+            | "OUTFALLS"
+            | "STORAGE"
+            | "DIVIDERS"
+            | "CONDUITS"
+            | "PUMPS"
+            | "ORIFICES"
+            | "WEIRS"
+            | "OUTLETS"
+            | "XSECTIONS"
+            | "LOSSES"
+            | "CURVES"
+            | "TIMESERIES"
+            | "PATTERNS"
+            | "DWF"
+            | "INFLOWS"
+            | "CONTROLS"
+            | "COORDINATES"
+            | "VERTICES"
+            | "POLYGONS"
+    )
+}
+
+const INFIL_METHODS: &[&str] = &[
+    "HORTON",
+    "MODIFIED_HORTON",
+    "GREEN_AMPT",
+    "MODIFIED_GREEN_AMPT",
+    "CURVE_NUMBER",
+];
+
+fn parse_row(
+    p: &mut Project,
+    r: &Row,
+    pending_curve: &mut Option<(String, String)>,
+) -> Result<(), InpError> {
+    let t = &r.tok;
+    match r.section {
+        "OPTIONS" => {
+            r.need(2, "Option Value")?;
+            let key = t[0].to_ascii_uppercase();
+            let value = t[1..].iter().map(|s| q(s)).collect::<Vec<_>>().join(" ");
+            if key == "FLOW_UNITS" && FlowUnits::from_keyword(&value).is_none() {
+                return Err(r.err(format!(
+                    "FLOW_UNITS expected CFS, GPM, MGD, CMS, LPS or MLD, found '{value}'"
+                )));
+            }
+            if matches!(
+                key.as_str(),
+                "START_DATE" | "END_DATE" | "REPORT_START_DATE"
+            ) && parse_date(&value).is_none()
+            {
+                return Err(r.err(format!("{key} expected a date mm/dd/yyyy, found '{value}'")));
+            }
+            if matches!(
+                key.as_str(),
+                "START_TIME"
+                    | "END_TIME"
+                    | "REPORT_START_TIME"
+                    | "REPORT_STEP"
+                    | "WET_STEP"
+                    | "DRY_STEP"
+            ) && parse_hours(&value).is_none()
+            {
+                return Err(r.err(format!("{key} expected a time hh:mm:ss, found '{value}'")));
+            }
+            p.options.push(OptionEntry { key, value });
+        }
+        "RAINGAGES" => {
+            r.need(6, "Name Format Interval SCF Source SourceName")?;
+            let interval = parse_hours(&t[2]).ok_or_else(|| {
+                r.err(format!(
+                    "field 3 (Interval) expected hh:mm or hours, found '{}'",
+                    t[2]
+                ))
+            })?;
+            let source = match t[4].to_ascii_uppercase().as_str() {
+                "TIMESERIES" => GageSource::Timeseries(t[5].clone()),
+                "FILE" => {
+                    r.need(8, "Name Format Interval SCF FILE Path Station Units")?;
+                    GageSource::File {
+                        path: t[5].clone(),
+                        station: t[6].clone(),
+                        units: t[7].clone(),
+                    }
+                }
+                other => {
+                    return Err(r.err(format!(
+                        "field 5 (Source) expected TIMESERIES or FILE, found '{other}'"
+                    )));
+                }
+            };
+            p.raingages.push(RainGage {
+                name: t[0].clone(),
+                format: t[1].to_ascii_uppercase(),
+                interval_s: interval * 3600.0,
+                snow_catch: r.f(3, "SCF")?,
+                source,
+            });
+        }
+        "SUBCATCHMENTS" => {
+            r.need(8, "Name Gage Outlet Area %Imperv Width Slope CurbLen")?;
+            p.subcatchments.push(Subcatchment {
+                name: t[0].clone(),
+                gage: t[1].clone(),
+                outlet: t[2].clone(),
+                area: r.f(3, "Area")?,
+                imperv_pct: r.f(4, "%Imperv")?,
+                width: r.f(5, "Width")?,
+                slope_pct: r.f(6, "Slope")?,
+                curb_len: r.f(7, "CurbLen")?,
+                snowpack: t.get(8).cloned(),
+            });
+        }
+        "SUBAREAS" => {
+            r.need(
+                7,
+                "Subcatch N-Imperv N-Perv S-Imperv S-Perv PctZero RouteTo",
+            )?;
+            p.subareas.push(Subarea {
+                subcatch: t[0].clone(),
+                n_imperv: r.f(1, "N-Imperv")?,
+                n_perv: r.f(2, "N-Perv")?,
+                s_imperv: r.f(3, "S-Imperv")?,
+                s_perv: r.f(4, "S-Perv")?,
+                pct_zero: r.f(5, "PctZero")?,
+                route_to: t[6].to_ascii_uppercase(),
+                pct_routed: if t.len() > 7 {
+                    Some(r.f(7, "PctRouted")?)
+                } else {
+                    None
+                },
+            });
+        }
+        "INFILTRATION" => {
+            r.need(3, "Subcatch P1 P2 ...")?;
+            let mut params = Vec::new();
+            let mut method = None;
+            for (i, tk) in t.iter().enumerate().skip(1) {
+                if i == t.len() - 1 && INFIL_METHODS.contains(&tk.to_ascii_uppercase().as_str()) {
+                    method = Some(tk.to_ascii_uppercase());
+                } else {
+                    params.push(r.f(i, "infiltration parameter")?);
+                }
+            }
+            p.infiltration.push(Infiltration {
+                subcatch: t[0].clone(),
+                params,
+                method,
+            });
+        }
+        "JUNCTIONS" => {
+            r.need(2, "Name Elev [MaxDepth InitDepth SurDepth PondedArea]")?;
+            p.junctions.push(Junction {
+                name: t[0].clone(),
+                invert: r.f(1, "Elev")?,
+                max_depth: r.f_or(2, "MaxDepth", 0.0)?,
+                init_depth: r.f_or(3, "InitDepth", 0.0)?,
+                sur_depth: r.f_or(4, "SurDepth", 0.0)?,
+                ponded_area: r.f_or(5, "PondedArea", 0.0)?,
+            });
+        }
+        "OUTFALLS" => {
+            r.need(3, "Name Elev Type [Stage] [Gated] [RouteTo]")?;
+            let (kind, next) = match t[2].to_ascii_uppercase().as_str() {
+                "FREE" => (OutfallKind::Free, 3),
+                "NORMAL" => (OutfallKind::Normal, 3),
+                "FIXED" => (OutfallKind::Fixed(r.f(3, "Stage")?), 4),
+                "TIDAL" => {
+                    r.need(4, "Name Elev TIDAL Curve")?;
+                    (OutfallKind::Tidal(t[3].clone()), 4)
+                }
+                "TIMESERIES" => {
+                    r.need(4, "Name Elev TIMESERIES Series")?;
+                    (OutfallKind::Timeseries(t[3].clone()), 4)
+                }
+                other => {
+                    return Err(r.err(format!(
+                        "field 3 (Type) expected FREE, NORMAL, FIXED, TIDAL or TIMESERIES, found '{other}'"
+                    )));
+                }
+            };
+            p.outfalls.push(Outfall {
+                name: t[0].clone(),
+                invert: r.f(1, "Elev")?,
+                kind,
+                gated: r.yes_no(next, "Gated", false)?,
+                route_to: t.get(next + 1).cloned(),
+            });
+        }
+        "STORAGE" => {
+            r.need(6, "Name Elev MaxDepth InitDepth Shape Params")?;
+            let kw = t[4].to_ascii_uppercase();
+            let (shape, next) = match kw.as_str() {
+                "FUNCTIONAL" => (
+                    StorageShape::Functional {
+                        a: r.f(5, "A")?,
+                        b: r.f(6, "B")?,
+                        c: r.f(7, "C")?,
+                    },
+                    8,
+                ),
+                "TABULAR" => (StorageShape::Tabular(t[5].clone()), 6),
+                "CYLINDRICAL" | "CONICAL" | "PARABOLIC" | "PYRAMIDAL" => (
+                    StorageShape::Other {
+                        shape: kw.clone(),
+                        params: [r.f(5, "L")?, r.f(6, "W")?, r.f(7, "Z")?],
+                    },
+                    8,
+                ),
+                other => {
+                    return Err(r.err(format!(
+                        "field 5 (Shape) expected FUNCTIONAL, TABULAR, CYLINDRICAL, CONICAL, PARABOLIC or PYRAMIDAL, found '{other}'"
+                    )));
+                }
+            };
+            let mut extra = Vec::new();
+            for i in next..t.len() {
+                extra.push(r.f(i, "SurDepth/Fevap/Psi/Ksat/IMD")?);
+            }
+            p.storage.push(Storage {
+                name: t[0].clone(),
+                invert: r.f(1, "Elev")?,
+                max_depth: r.f(2, "MaxDepth")?,
+                init_depth: r.f(3, "InitDepth")?,
+                shape,
+                extra,
+            });
+        }
+        "DIVIDERS" => {
+            r.need(4, "Name Elev DivLink Type ...")?;
+            let kind = t[3].to_ascii_uppercase();
+            let nk = match kind.as_str() {
+                "OVERFLOW" => 0,
+                "CUTOFF" | "TABULAR" => 1,
+                "WEIR" => 3,
+                other => {
+                    return Err(r.err(format!(
+                        "field 4 (Type) expected CUTOFF, OVERFLOW, TABULAR or WEIR, found '{other}'"
+                    )));
+                }
+            };
+            r.need(4 + nk, "divider type parameters")?;
+            let mut node_params = Vec::new();
+            for i in 4 + nk..t.len() {
+                node_params.push(r.f(i, "MaxDepth/InitDepth/SurDepth/PondedArea")?);
+            }
+            p.dividers.push(Divider {
+                name: t[0].clone(),
+                invert: r.f(1, "Elev")?,
+                diverted_link: t[2].clone(),
+                kind,
+                kind_params: t[4..4 + nk].to_vec(),
+                node_params,
+            });
+        }
+        "CONDUITS" => {
+            r.need(
+                7,
+                "Name From To Length N InOffset OutOffset [InitFlow MaxFlow]",
+            )?;
+            p.conduits.push(Conduit {
+                name: t[0].clone(),
+                from: t[1].clone(),
+                to: t[2].clone(),
+                length: r.f(3, "Length")?,
+                roughness: r.f(4, "N")?,
+                in_offset: offset_or_star(r, 5, "InOffset")?,
+                out_offset: offset_or_star(r, 6, "OutOffset")?,
+                init_flow: r.f_or(7, "InitFlow", 0.0)?,
+                max_flow: r.f_or(8, "MaxFlow", 0.0)?,
+            });
+        }
+        "PUMPS" => {
+            r.need(4, "Name From To Curve [Status Startup Shutoff]")?;
+            p.pumps.push(Pump {
+                name: t[0].clone(),
+                from: t[1].clone(),
+                to: t[2].clone(),
+                curve: t[3].clone(),
+                on: r.yes_no(4, "Status", true)?,
+                startup: r.f_or(5, "Startup", 0.0)?,
+                shutoff: r.f_or(6, "Shutoff", 0.0)?,
+            });
+        }
+        "ORIFICES" => {
+            r.need(6, "Name From To Type Offset Cd [Gated CloseTime]")?;
+            p.orifices.push(Orifice {
+                name: t[0].clone(),
+                from: t[1].clone(),
+                to: t[2].clone(),
+                kind: t[3].to_ascii_uppercase(),
+                offset: offset_or_star(r, 4, "Offset")?,
+                cd: r.f(5, "Cd")?,
+                gated: r.yes_no(6, "Gated", false)?,
+                close_time: r.f_or(7, "CloseTime", 0.0)?,
+            });
+        }
+        "WEIRS" => {
+            r.need(6, "Name From To Type CrestHt Cd [Gated EC Cd2 Sur ...]")?;
+            p.weirs.push(Weir {
+                name: t[0].clone(),
+                from: t[1].clone(),
+                to: t[2].clone(),
+                kind: t[3].to_ascii_uppercase(),
+                crest: offset_or_star(r, 4, "CrestHt")?,
+                cd: r.f(5, "Cd")?,
+                gated: r.yes_no(6, "Gated", false)?,
+                end_contractions: r.f_or(7, "EC", 0.0)?,
+                cd2: r.f_or(8, "Cd2", 0.0)?,
+                can_surcharge: r.yes_no(9, "Sur", true)?,
+                extra: t.get(10..).map(|s| s.to_vec()).unwrap_or_default(),
+            });
+        }
+        "OUTLETS" => {
+            r.need(6, "Name From To Offset Type Params")?;
+            let kind = t[4].to_ascii_uppercase();
+            let np = if kind.starts_with("FUNCTIONAL") { 2 } else { 1 };
+            r.need(5 + np, "outlet parameters")?;
+            if np == 2 {
+                r.f(5, "Qcoeff")?;
+                r.f(6, "Qexpon")?;
+            }
+            p.outlets.push(Outlet {
+                name: t[0].clone(),
+                from: t[1].clone(),
+                to: t[2].clone(),
+                offset: offset_or_star(r, 3, "Offset")?,
+                kind,
+                params: t[5..5 + np].to_vec(),
+                gated: r.yes_no(5 + np, "Gated", false)?,
+            });
+        }
+        "XSECTIONS" => {
+            r.need(3, "Link Shape Geom1 ...")?;
+            let shape = t[1].to_ascii_uppercase();
+            if matches!(shape.as_str(), "IRREGULAR" | "STREET") {
+                p.xsections.push(XSection {
+                    link: t[0].clone(),
+                    shape,
+                    geom: [0.0; 4],
+                    barrels: r.f_or(3, "Barrels", 1.0)?,
+                    culvert: 0.0,
+                    curve: Some(t[2].clone()),
+                });
+            } else if shape == "CUSTOM" {
+                r.need(4, "Link CUSTOM Geom1 Curve [Barrels]")?;
+                p.xsections.push(XSection {
+                    link: t[0].clone(),
+                    shape,
+                    geom: [r.f(2, "Geom1")?, 0.0, 0.0, 0.0],
+                    barrels: r.f_or(4, "Barrels", 1.0)?,
+                    culvert: 0.0,
+                    curve: Some(t[3].clone()),
+                });
+            } else {
+                p.xsections.push(XSection {
+                    link: t[0].clone(),
+                    shape,
+                    geom: [
+                        r.f(2, "Geom1")?,
+                        r.f_or(3, "Geom2", 0.0)?,
+                        r.f_or(4, "Geom3", 0.0)?,
+                        r.f_or(5, "Geom4", 0.0)?,
+                    ],
+                    barrels: r.f_or(6, "Barrels", 1.0)?,
+                    culvert: r.f_or(7, "Culvert", 0.0)?,
+                    curve: None,
+                });
+            }
+        }
+        "LOSSES" => {
+            r.need(4, "Link Kentry Kexit Kavg [Flap Seepage]")?;
+            p.losses.push(Loss {
+                link: t[0].clone(),
+                entry: r.f(1, "Kentry")?,
+                exit: r.f(2, "Kexit")?,
+                avg: r.f(3, "Kavg")?,
+                flap_gate: r.yes_no(4, "Flap", false)?,
+                seepage: r.f_or(5, "Seepage", 0.0)?,
+            });
+        }
+        "CURVES" => {
+            r.need(2, "Name [Type] X Y ...")?;
+            let name = &t[0];
+            let starts_new = p.curves.last().is_none_or(|c| &c.name != name);
+            let mut i = 1;
+            let kind = if parse_num(&t[1]).is_none() {
+                i = 2;
+                t[1].to_ascii_uppercase()
+            } else if let Some((n, k)) = pending_curve.as_ref().filter(|(n, _)| n == name) {
+                let _ = n;
+                k.clone()
+            } else {
+                String::new()
+            };
+            if !(t.len() - i).is_multiple_of(2) {
+                return Err(r.err(format!(
+                    "curve '{name}' expected pairs of X Y values, found {} values",
+                    t.len() - i
+                )));
+            }
+            let mut pts = Vec::new();
+            while i + 1 < t.len() {
+                pts.push((r.f(i, "X")?, r.f(i + 1, "Y")?));
+                i += 2;
+            }
+            if starts_new {
+                *pending_curve = Some((name.clone(), kind.clone()));
+                p.curves.push(Curve {
+                    name: name.clone(),
+                    kind,
+                    points: pts,
+                });
+            } else if let Some(c) = p.curves.last_mut() {
+                c.points.extend(pts);
+            }
+        }
+        "TIMESERIES" => {
+            r.need(2, "Name [Date] Time Value ... | Name FILE Path")?;
+            let name = &t[0];
+            if t[1].eq_ignore_ascii_case("FILE") {
+                r.need(3, "Name FILE Path")?;
+                p.timeseries.push(Timeseries {
+                    name: name.clone(),
+                    data: TsData::File(t[2].clone()),
+                });
+                return Ok(());
+            }
+            let mut pts = Vec::new();
+            let mut i = 1;
+            while i < t.len() {
+                let date = if t[i].contains('/') {
+                    let d = parse_date(&t[i]).ok_or_else(|| {
+                        r.err(format!(
+                            "field {} expected a date mm/dd/yyyy, found '{}'",
+                            i + 1,
+                            t[i]
+                        ))
+                    })?;
+                    i += 1;
+                    Some(d)
+                } else {
+                    None
+                };
+                let tt = t
+                    .get(i)
+                    .ok_or_else(|| r.err("expected a time after the date".into()))?;
+                let hours = parse_hours(tt).ok_or_else(|| {
+                    r.err(format!(
+                        "field {} expected a time (hh:mm or hours), found '{tt}'",
+                        i + 1
+                    ))
+                })?;
+                let value = r.f(i + 1, "Value")?;
+                pts.push(TsPoint { date, hours, value });
+                i += 2;
+            }
+            match p.timeseries.last_mut() {
+                Some(ts) if &ts.name == name => match &mut ts.data {
+                    TsData::Points(v) => v.extend(pts),
+                    TsData::File(_) => {
+                        return Err(
+                            r.err(format!("time series '{name}' mixes FILE and inline data"))
+                        );
+                    }
+                },
+                _ => p.timeseries.push(Timeseries {
+                    name: name.clone(),
+                    data: TsData::Points(pts),
+                }),
+            }
+        }
+        "PATTERNS" => {
+            r.need(2, "Name [Type] Factors...")?;
+            let name = &t[0];
+            let (kind, start) = if parse_num(&t[1]).is_none() {
+                (Some(t[1].to_ascii_uppercase()), 2)
+            } else {
+                (None, 1)
+            };
+            let mut f = Vec::new();
+            for i in start..t.len() {
+                f.push(r.f(i, "Factor")?);
+            }
+            match p.patterns.last_mut() {
+                Some(pt) if &pt.name == name && kind.is_none() => pt.factors.extend(f),
+                _ => p.patterns.push(Pattern {
+                    name: name.clone(),
+                    kind: kind.ok_or_else(|| {
+                        r.err(format!(
+                            "pattern '{name}' expected a type (MONTHLY, DAILY, HOURLY, WEEKEND)"
+                        ))
+                    })?,
+                    factors: f,
+                }),
+            }
+        }
+        "DWF" => {
+            r.need(3, "Node Constituent Baseline [Patterns]")?;
+            p.dwf.push(Dwf {
+                node: t[0].clone(),
+                constituent: t[1].to_ascii_uppercase(),
+                base: r.f(2, "Baseline")?,
+                patterns: t[3..].to_vec(),
+            });
+        }
+        "INFLOWS" => {
+            r.need(
+                3,
+                "Node Constituent TimeSeries [Type Mfactor Sfactor Baseline Pattern]",
+            )?;
+            p.inflows.push(Inflow {
+                node: t[0].clone(),
+                constituent: t[1].to_ascii_uppercase(),
+                timeseries: t[2].clone(),
+                kind: t
+                    .get(3)
+                    .map(|s| s.to_ascii_uppercase())
+                    .unwrap_or_else(|| "FLOW".into()),
+                mfactor: r.f_or(4, "Mfactor", 1.0)?,
+                sfactor: r.f_or(5, "Sfactor", 1.0)?,
+                baseline: r.f_or(6, "Baseline", 0.0)?,
+                pattern: r.s(7),
+            });
+        }
+        "CONTROLS" => p
+            .controls
+            .push(t.iter().map(|s| q(s)).collect::<Vec<_>>().join(" ")),
+        "COORDINATES" | "VERTICES" | "POLYGONS" => {
+            r.need(3, "Name X Y")?;
+            let v = (t[0].clone(), r.f(1, "X")?, r.f(2, "Y")?);
+            match r.section {
+                "COORDINATES" => p.coordinates.push(v),
+                "VERTICES" => p.vertices.push(v),
+                _ => p.polygons.push(v),
+            }
+        }
+        other => {
+            if let Some(s) = p.raw_sections.iter_mut().rev().find(|s| s.name == other) {
+                s.rows.push(t.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn offset_or_star(r: &Row, i: usize, field: &str) -> Result<f64, InpError> {
+    // SWMM accepts '*' for an offset meaning "same as the node invert" (elevation offsets).
+    if r.tok.get(i).map(|s| s.as_str()) == Some("*") {
+        Ok(0.0)
+    } else {
+        r.f(i, field)
+    }
+}
+
+/// Writes a [`Project`] as `.inp` text that [`parse`] reads back to an equal value.
+pub fn write(p: &Project) -> String {
+    let mut o = String::new();
+    let sec = |o: &mut String, name: &str, rows: Vec<String>| {
+        let _ = writeln!(o, "[{name}]");
+        for r in rows {
+            let _ = writeln!(o, "{r}");
+        }
+        o.push('\n');
+    };
+    let join = |v: Vec<String>| v.join(" ");
+    sec(&mut o, "TITLE", p.title.clone());
+    sec(
+        &mut o,
+        "OPTIONS",
+        p.options
+            .iter()
+            .map(|e| format!("{:<20} {}", q(&e.key), e.value))
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "RAINGAGES",
+        p.raingages
+            .iter()
+            .map(|g| {
+                let src = match &g.source {
+                    GageSource::Timeseries(n) => format!("TIMESERIES {}", q(n)),
+                    GageSource::File {
+                        path,
+                        station,
+                        units,
+                    } => {
+                        format!("FILE {} {} {}", q(path), q(station), q(units))
+                    }
+                };
+                format!(
+                    "{} {} {} {} {src}",
+                    q(&g.name),
+                    q(&g.format),
+                    fmt_hours(g.interval_s / 3600.0),
+                    g.snow_catch
+                )
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "SUBCATCHMENTS",
+        p.subcatchments
+            .iter()
+            .map(|s| {
+                let mut v = format!(
+                    "{} {} {} {} {} {} {} {}",
+                    q(&s.name),
+                    q(&s.gage),
+                    q(&s.outlet),
+                    s.area,
+                    s.imperv_pct,
+                    s.width,
+                    s.slope_pct,
+                    s.curb_len
+                );
+                if let Some(sp) = &s.snowpack {
+                    v.push(' ');
+                    v.push_str(&q(sp));
+                }
+                v
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "SUBAREAS",
+        p.subareas
+            .iter()
+            .map(|s| {
+                let mut v = format!(
+                    "{} {} {} {} {} {} {}",
+                    q(&s.subcatch),
+                    s.n_imperv,
+                    s.n_perv,
+                    s.s_imperv,
+                    s.s_perv,
+                    s.pct_zero,
+                    q(&s.route_to)
+                );
+                if let Some(x) = s.pct_routed {
+                    let _ = write!(v, " {x}");
+                }
+                v
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "INFILTRATION",
+        p.infiltration
+            .iter()
+            .map(|s| {
+                let mut v = vec![q(&s.subcatch)];
+                v.extend(s.params.iter().map(|x| x.to_string()));
+                if let Some(m) = &s.method {
+                    v.push(m.clone());
+                }
+                join(v)
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "JUNCTIONS",
+        p.junctions
+            .iter()
+            .map(|j| {
+                format!(
+                    "{} {} {} {} {} {}",
+                    q(&j.name),
+                    j.invert,
+                    j.max_depth,
+                    j.init_depth,
+                    j.sur_depth,
+                    j.ponded_area
+                )
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "OUTFALLS",
+        p.outfalls
+            .iter()
+            .map(|f| {
+                let k = match &f.kind {
+                    OutfallKind::Free => "FREE".to_string(),
+                    OutfallKind::Normal => "NORMAL".to_string(),
+                    OutfallKind::Fixed(s) => format!("FIXED {s}"),
+                    OutfallKind::Tidal(c) => format!("TIDAL {}", q(c)),
+                    OutfallKind::Timeseries(c) => format!("TIMESERIES {}", q(c)),
+                };
+                let mut v = format!("{} {} {k} {}", q(&f.name), f.invert, yn(f.gated));
+                if let Some(rt) = &f.route_to {
+                    v.push(' ');
+                    v.push_str(&q(rt));
+                }
+                v
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "STORAGE",
+        p.storage
+            .iter()
+            .map(|s| {
+                let shape = match &s.shape {
+                    StorageShape::Functional { a, b, c } => format!("FUNCTIONAL {a} {b} {c}"),
+                    StorageShape::Tabular(c) => format!("TABULAR {}", q(c)),
+                    StorageShape::Other { shape, params } => {
+                        format!("{shape} {} {} {}", params[0], params[1], params[2])
+                    }
+                };
+                let mut v = format!(
+                    "{} {} {} {} {shape}",
+                    q(&s.name),
+                    s.invert,
+                    s.max_depth,
+                    s.init_depth
+                );
+                for x in &s.extra {
+                    let _ = write!(v, " {x}");
+                }
+                v
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "DIVIDERS",
+        p.dividers
+            .iter()
+            .map(|d| {
+                let mut v = vec![
+                    q(&d.name),
+                    d.invert.to_string(),
+                    q(&d.diverted_link),
+                    q(&d.kind),
+                ];
+                v.extend(d.kind_params.iter().map(|s| q(s)));
+                v.extend(d.node_params.iter().map(|x| x.to_string()));
+                join(v)
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "CONDUITS",
+        p.conduits
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {} {} {} {} {} {} {}",
+                    q(&c.name),
+                    q(&c.from),
+                    q(&c.to),
+                    c.length,
+                    c.roughness,
+                    c.in_offset,
+                    c.out_offset,
+                    c.init_flow,
+                    c.max_flow
+                )
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "PUMPS",
+        p.pumps
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {} {} {} {}",
+                    q(&x.name),
+                    q(&x.from),
+                    q(&x.to),
+                    q(&x.curve),
+                    if x.on { "ON" } else { "OFF" },
+                    x.startup,
+                    x.shutoff
+                )
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "ORIFICES",
+        p.orifices
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {} {} {} {} {}",
+                    q(&x.name),
+                    q(&x.from),
+                    q(&x.to),
+                    q(&x.kind),
+                    x.offset,
+                    x.cd,
+                    yn(x.gated),
+                    x.close_time
+                )
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "WEIRS",
+        p.weirs
+            .iter()
+            .map(|x| {
+                let mut v = format!(
+                    "{} {} {} {} {} {} {} {} {} {}",
+                    q(&x.name),
+                    q(&x.from),
+                    q(&x.to),
+                    q(&x.kind),
+                    x.crest,
+                    x.cd,
+                    yn(x.gated),
+                    x.end_contractions,
+                    x.cd2,
+                    yn(x.can_surcharge)
+                );
+                for e in &x.extra {
+                    v.push(' ');
+                    v.push_str(&q(e));
+                }
+                v
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "OUTLETS",
+        p.outlets
+            .iter()
+            .map(|x| {
+                let mut v = vec![
+                    q(&x.name),
+                    q(&x.from),
+                    q(&x.to),
+                    x.offset.to_string(),
+                    q(&x.kind),
+                ];
+                v.extend(x.params.iter().map(|s| q(s)));
+                v.push(yn(x.gated).into());
+                join(v)
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "XSECTIONS",
+        p.xsections
+            .iter()
+            .map(|x| match (x.shape.as_str(), &x.curve) {
+                ("IRREGULAR" | "STREET", Some(c)) => {
+                    format!("{} {} {} {}", q(&x.link), q(&x.shape), q(c), x.barrels)
+                }
+                ("CUSTOM", Some(c)) => {
+                    format!("{} CUSTOM {} {} {}", q(&x.link), x.geom[0], q(c), x.barrels)
+                }
+                _ => format!(
+                    "{} {} {} {} {} {} {} {}",
+                    q(&x.link),
+                    q(&x.shape),
+                    x.geom[0],
+                    x.geom[1],
+                    x.geom[2],
+                    x.geom[3],
+                    x.barrels,
+                    x.culvert
+                ),
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "LOSSES",
+        p.losses
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {} {} {} {} {}",
+                    q(&l.link),
+                    l.entry,
+                    l.exit,
+                    l.avg,
+                    yn(l.flap_gate),
+                    l.seepage
+                )
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "CURVES",
+        p.curves
+            .iter()
+            .flat_map(|c| {
+                let mut rows = Vec::new();
+                if c.points.is_empty() {
+                    rows.push(format!("{} {}", q(&c.name), q(&c.kind)));
+                }
+                for (i, (x, y)) in c.points.iter().enumerate() {
+                    if i == 0 && !c.kind.is_empty() {
+                        rows.push(format!("{} {} {x} {y}", q(&c.name), q(&c.kind)));
+                    } else {
+                        rows.push(format!("{} {x} {y}", q(&c.name)));
+                    }
+                }
+                rows
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "TIMESERIES",
+        p.timeseries
+            .iter()
+            .flat_map(|ts| match &ts.data {
+                TsData::File(f) => vec![format!("{} FILE {}", q(&ts.name), q(f))],
+                TsData::Points(v) => v
+                    .iter()
+                    .map(|pt| {
+                        let d = pt
+                            .date
+                            .map(|(y, m, d)| format!("{m:02}/{d:02}/{y:04} "))
+                            .unwrap_or_default();
+                        format!("{} {d}{} {}", q(&ts.name), fmt_hours(pt.hours), pt.value)
+                    })
+                    .collect(),
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "PATTERNS",
+        p.patterns
+            .iter()
+            .map(|pt| {
+                let mut v = vec![q(&pt.name), q(&pt.kind)];
+                v.extend(pt.factors.iter().map(|x| x.to_string()));
+                join(v)
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "DWF",
+        p.dwf
+            .iter()
+            .map(|d| {
+                let mut v = vec![q(&d.node), q(&d.constituent), d.base.to_string()];
+                v.extend(d.patterns.iter().map(|s| q(s)));
+                join(v)
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "INFLOWS",
+        p.inflows
+            .iter()
+            .map(|i| {
+                // SWMM rejects an empty pattern name, so it is written only when set.
+                let mut v = format!(
+                    "{} {} {} {} {} {} {}",
+                    q(&i.node),
+                    q(&i.constituent),
+                    q(&i.timeseries),
+                    q(&i.kind),
+                    i.mfactor,
+                    i.sfactor,
+                    i.baseline
+                );
+                if !i.pattern.is_empty() {
+                    v.push(' ');
+                    v.push_str(&q(&i.pattern));
+                }
+                v
+            })
+            .collect(),
+    );
+    sec(&mut o, "CONTROLS", p.controls.clone());
+    for (name, v) in [
+        ("COORDINATES", &p.coordinates),
+        ("VERTICES", &p.vertices),
+        ("POLYGONS", &p.polygons),
+    ] {
+        sec(
+            &mut o,
+            name,
+            v.iter()
+                .map(|(n, x, y)| format!("{} {x} {y}", q(n)))
+                .collect(),
+        );
+    }
+    for s in &p.raw_sections {
+        sec(
+            &mut o,
+            &s.name,
+            s.rows
+                .iter()
+                .map(|r| join(r.iter().map(|t| q(t)).collect()))
+                .collect(),
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = include_str!("../tests/data/small.inp");
+
+    #[test]
+    fn parses_small_model() {
+        let p = parse(SMALL).unwrap();
+        assert_eq!(p.title, vec!["Small test"]);
+        assert_eq!(p.flow_units(), FlowUnits::Cms);
+        assert_eq!(p.junctions.len(), 3);
+        assert_eq!(p.junctions[2].name, "J 3");
+        assert_eq!(p.junctions[2].ponded_area, 50.0);
+        assert_eq!(p.junctions[1].max_depth, 3.0);
+        assert_eq!(p.junctions[1].init_depth, 0.0);
+        assert_eq!(p.outfalls[1].kind, OutfallKind::Fixed(7.5));
+        assert!(p.outfalls[1].gated);
+        assert_eq!(p.conduits[1].init_flow, 0.0);
+        assert_eq!(p.xsections[2].geom, [1.0, 2.0, 1.0, 1.0]);
+        assert_eq!(p.xsections[2].barrels, 2.0);
+        let TsData::Points(ts) = &p.timeseries[0].data else {
+            panic!()
+        };
+        assert_eq!(ts.len(), 3);
+        assert_eq!(ts[2].hours, 2.5);
+        let TsData::Points(ts2) = &p.timeseries[1].data else {
+            panic!()
+        };
+        assert_eq!(ts2[1].date, Some((2020, 1, 1)));
+        assert_eq!(ts2[1].hours, 1.5);
+        assert_eq!(p.curves[0].kind, "PUMP2");
+        assert_eq!(p.curves[0].points, vec![(0.0, 0.1), (1.0, 0.2), (2.0, 0.3)]);
+        assert_eq!(p.patterns[0].factors.len(), 12);
+        assert_eq!(p.unknown_sections(), vec!["MY_EXTENSION"]);
+        assert!(p.raw_section("POLLUTANTS").unwrap().known);
+    }
+
+    #[test]
+    fn round_trip_small() {
+        let p = parse(SMALL).unwrap();
+        let text = write(&p);
+        let p2 = parse(&text).unwrap();
+        assert_eq!(p, p2);
+        assert!(text.contains("[MY_EXTENSION]"));
+    }
+
+    #[test]
+    fn errors_name_section_line_and_field() {
+        let bad = "[OPTIONS]\nFLOW_UNITS CMS\n\n[JUNCTIONS]\nJ1 10 abc\n";
+        let e = parse(bad).unwrap_err();
+        assert_eq!(e.section, "JUNCTIONS");
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("MaxDepth"), "{e}");
+        let e = parse("[CONDUITS]\nC1 A B 100\n").unwrap_err();
+        assert_eq!((e.section.as_str(), e.line), ("CONDUITS", 2));
+        assert!(e.message.contains("at least 7"), "{e}");
+        let e = parse("[OPTIONS]\nFLOW_UNITS XYZ\n").unwrap_err();
+        assert!(e.message.contains("FLOW_UNITS"));
+        let e = parse("[OUTFALLS]\nO1 5 WEIRD\n").unwrap_err();
+        assert!(e.message.contains("FREE"), "{e}");
+        let e = parse("[TIMESERIES]\nT 1:00\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = parse("J1 1 2\n").unwrap_err();
+        assert!(e.message.contains("before the first"));
+        let e = parse("[CURVES]\nC1 STORAGE 1 2 3\n").unwrap_err();
+        assert!(e.message.contains("pairs"), "{e}");
+    }
+
+    #[test]
+    fn tokenizer_handles_quotes_and_comments() {
+        assert_eq!(tokenize("a \"b c\" d ; e f"), vec!["a", "b c", "d"]);
+        assert_eq!(
+            tokenize("J1 FLOW \"\" FLOW"),
+            vec!["J1", "FLOW", "", "FLOW"]
+        );
+        assert!(tokenize(";; only comment").is_empty());
+    }
+
+    #[test]
+    fn time_and_date_helpers() {
+        assert_eq!(parse_hours("1:30"), Some(1.5));
+        assert_eq!(parse_hours("00:00:36"), Some(0.01));
+        assert_eq!(parse_hours("2.25"), Some(2.25));
+        assert_eq!(parse_hours("1:99"), None);
+        assert_eq!(parse_date("11/04/2015"), Some((2015, 11, 4)));
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(fmt_hours(1.5), "1:30:00");
+    }
+
+    #[test]
+    fn unit_conversions() {
+        assert!((FlowUnits::Cfs.flow_to_cms() - 0.3048_f64.powi(3)).abs() < 1e-15);
+        assert_eq!(FlowUnits::Lps.flow_to_cms(), 0.001);
+        assert!(FlowUnits::Mld.is_si());
+        assert_eq!(FlowUnits::Gpm.length_to_m(), 0.3048);
+    }
+}

@@ -1,0 +1,290 @@
+//! Report-step results, continuity and summaries, and their writers.
+//!
+//! Results are sampled at report times by linear interpolation between the
+//! routing states that bracket each report time, as SWMM writes its binary
+//! output. All reported values are SI: depths and heads in m, flows in m³/s,
+//! velocities in m/s, flooding in m³/s, volumes in m³, times in seconds from
+//! the simulation start.
+
+use std::io::Write;
+
+use crate::engine::{Engine, NodeKind};
+
+const FT: f64 = 0.3048;
+const CFS: f64 = 0.028_316_846_592;
+
+/// Results of a run at report steps (SI units), stored flat `[period][object]`.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Report times (s from start).
+    pub times: Vec<f64>,
+    /// Node names.
+    pub node_names: Vec<String>,
+    /// Link names.
+    pub link_names: Vec<String>,
+    /// Node depth above invert (m).
+    pub node_depth: Vec<f64>,
+    /// Node hydraulic head (m).
+    pub node_head: Vec<f64>,
+    /// Node flooding rate (m³/s).
+    pub node_flooding: Vec<f64>,
+    /// Link flow (m³/s), positive in the input's from→to direction.
+    pub link_flow: Vec<f64>,
+    /// Link velocity (m/s).
+    pub link_velocity: Vec<f64>,
+}
+
+/// Per-node flooding and surcharge statistics over the whole run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeStats {
+    /// Maximum depth (m).
+    pub max_depth: f64,
+    /// Flooded volume (m³).
+    pub flood_volume: f64,
+    /// Hours with flooding.
+    pub hours_flooded: f64,
+    /// Hours surcharged (water above the highest connecting crown).
+    pub hours_surcharged: f64,
+}
+
+/// Whole-run summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Runoff quantity continuity error (%), if the model has subcatchments.
+    pub runoff_continuity_error_pct: Option<f64>,
+    /// Flow routing continuity error (%).
+    pub routing_continuity_error_pct: f64,
+    /// Total flooding volume (m³).
+    pub flooding_volume_m3: f64,
+    /// Total outfall volume (m³).
+    pub outflow_volume_m3: f64,
+    /// Wall-clock run time (s).
+    pub run_time_s: f64,
+    /// Routing steps taken.
+    pub steps: u64,
+    /// Steps that did not converge.
+    pub nonconverged_steps: u64,
+    /// Per-node statistics, in node order.
+    pub nodes: Vec<NodeStats>,
+}
+
+/// Runs the engine to the end, sampling report steps; returns results and summary.
+///
+/// `wall_clock` returns elapsed seconds (the library does no timing itself so
+/// it stays deterministic; pass `|| 0.0` when not needed).
+pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report, Summary) {
+    let nn = engine.node_count();
+    let nl = engine.link_count();
+    let t_start = wall_clock();
+    let mut rep = Report {
+        node_names: engine.nodes.name.clone(),
+        link_names: engine.links.name.clone(),
+        ..Default::default()
+    };
+    let mut stats = vec![NodeStats::default(); nn];
+    let rstep = engine.opt.report_step;
+    let mut next_report = rstep;
+    let rstart = engine.opt.report_start;
+    loop {
+        let dt = engine.advance();
+        if dt <= 0.0 {
+            break;
+        }
+        for (i, st) in stats.iter_mut().enumerate() {
+            let n = &engine.nodes;
+            st.max_depth = st.max_depth.max(n.new_depth[i] * FT);
+            let of = n.overflow[i];
+            if of > 0.0 {
+                st.flood_volume += of * dt * CFS;
+                st.hours_flooded += dt / 3600.0;
+            }
+            let crown = n.crown_elev[i] - n.invert[i];
+            if !matches!(n.kind[i], NodeKind::Outfall { .. })
+                && n.new_depth[i] + n.invert[i] > n.crown_elev[i]
+                && crown > 0.0
+            {
+                st.hours_surcharged += dt / 3600.0;
+            }
+        }
+        while engine.time >= next_report - 1e-6 && next_report <= engine.opt.duration + 1e-6 {
+            if next_report >= rstart - 1e-6 {
+                sample(engine, next_report, &mut rep, nn, nl);
+            }
+            next_report += rstep;
+        }
+    }
+    let tot = engine.routing_totals();
+    let summary = Summary {
+        runoff_continuity_error_pct: engine.runoff.as_ref().map(|r| r.continuity_error()),
+        routing_continuity_error_pct: engine.routing_continuity_error(),
+        flooding_volume_m3: tot.flooding * CFS,
+        outflow_volume_m3: tot.outflow * CFS,
+        run_time_s: wall_clock() - t_start,
+        steps: engine.step_count,
+        nonconverged_steps: engine.nonconverged,
+        nodes: stats,
+    };
+    (rep, summary)
+}
+
+fn sample(e: &Engine, t: f64, rep: &mut Report, nn: usize, nl: usize) {
+    let span = e.time - e.old_time;
+    let f = if span > 0.0 {
+        ((t - e.old_time) / span).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let f1 = 1.0 - f;
+    rep.times.push(t);
+    let n = &e.nodes;
+    for i in 0..nn {
+        let d = (f1 * n.old_depth[i] + f * n.new_depth[i]) * FT;
+        rep.node_depth.push(d);
+        rep.node_head.push(d + n.invert[i] * FT);
+        rep.node_flooding.push(n.overflow[i] * CFS);
+    }
+    let l = &e.links;
+    for j in 0..nl {
+        let y = f1 * l.old_depth[j] + f * l.new_depth[j];
+        let mut q = f1 * l.old_flow[j] + f * l.new_flow[j];
+        let is_conduit = l.is_conduit(j);
+        if matches!(l.kind[j], crate::engine::LinkKind::Pump { .. })
+            && l.old_flow[j] * l.new_flow[j] == 0.0
+        {
+            q = if f >= f1 {
+                l.new_flow[j]
+            } else {
+                l.old_flow[j]
+            };
+        }
+        let mut v = 0.0;
+        if is_conduit && y > 0.01 {
+            let a = l.xsect[j].a_of_y(y);
+            if a > 1e-4 {
+                v = q / l.barrels[j] / a;
+            }
+        }
+        rep.link_flow.push(q * l.direction[j] * CFS);
+        rep.link_velocity.push(v * l.direction[j] * FT);
+    }
+}
+
+fn csv_name(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes `time,node,depth,head,flooding` rows.
+pub fn write_nodes_csv(rep: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(w, "time,node,depth,head,flooding")?;
+    let nn = rep.node_names.len();
+    for (k, t) in rep.times.iter().enumerate() {
+        for i in 0..nn {
+            let x = k * nn + i;
+            writeln!(
+                w,
+                "{t},{},{:.6},{:.6},{:.6}",
+                csv_name(&rep.node_names[i]),
+                rep.node_depth[x],
+                rep.node_head[x],
+                rep.node_flooding[x]
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `time,link,flow,velocity` rows.
+pub fn write_links_csv(rep: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(w, "time,link,flow,velocity")?;
+    let nl = rep.link_names.len();
+    for (k, t) in rep.times.iter().enumerate() {
+        for j in 0..nl {
+            let x = k * nl + j;
+            writeln!(
+                w,
+                "{t},{},{:.6},{:.6}",
+                csv_name(&rep.link_names[j]),
+                rep.link_flow[x],
+                rep.link_velocity[x]
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json_num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "null".into()
+    }
+}
+
+/// Writes the summary as JSON: continuity errors (%), run time, totals and
+/// per-node flooding and surcharge statistics.
+pub fn write_summary_json(
+    s: &Summary,
+    node_names: &[String],
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(w, "{{")?;
+    writeln!(
+        w,
+        "  \"runoff_continuity_error_pct\": {},",
+        s.runoff_continuity_error_pct
+            .map(json_num)
+            .unwrap_or_else(|| "null".into())
+    )?;
+    writeln!(
+        w,
+        "  \"routing_continuity_error_pct\": {},",
+        json_num(s.routing_continuity_error_pct)
+    )?;
+    writeln!(w, "  \"run_time_s\": {},", json_num(s.run_time_s))?;
+    writeln!(
+        w,
+        "  \"flooding_volume_m3\": {},",
+        json_num(s.flooding_volume_m3)
+    )?;
+    writeln!(
+        w,
+        "  \"outflow_volume_m3\": {},",
+        json_num(s.outflow_volume_m3)
+    )?;
+    writeln!(w, "  \"steps\": {},", s.steps)?;
+    writeln!(w, "  \"nonconverged_steps\": {},", s.nonconverged_steps)?;
+    writeln!(w, "  \"nodes\": [")?;
+    for (i, (n, st)) in node_names.iter().zip(&s.nodes).enumerate() {
+        let comma = if i + 1 < s.nodes.len() { "," } else { "" };
+        writeln!(
+            w,
+            "    {{\"node\": {}, \"max_depth_m\": {}, \"flood_volume_m3\": {}, \"hours_flooded\": {}, \"hours_surcharged\": {}}}{comma}",
+            json_str(n),
+            json_num(st.max_depth),
+            json_num(st.flood_volume),
+            json_num(st.hours_flooded),
+            json_num(st.hours_surcharged)
+        )?;
+    }
+    writeln!(w, "  ]")?;
+    writeln!(w, "}}")?;
+    Ok(())
+}

@@ -1,0 +1,920 @@
+//! Conduit cross-section geometry (SWMM 5 Reference Manual Vol. II, ch. 3 and
+//! Appendix A): area, top width and hydraulic radius as functions of depth,
+//! the inverse relations, the section factor S = A·R^(2/3) used for normal
+//! flow, and critical depth.
+//!
+//! Closed circular sections use geometric tables sampled at 51 equally spaced
+//! points of relative depth or relative area with linear interpolation (plus a
+//! quadratic correction in the first two intervals), as SWMM does; the table
+//! values here are computed from circle geometry, not copied. Rectangular,
+//! trapezoidal and triangular sections are evaluated in closed form.
+//!
+//! All lengths are in feet, as in SWMM's internal computation.
+
+use std::f64::consts::PI;
+use std::sync::OnceLock;
+
+/// Acceleration of gravity (ft/s²), SWMM's `GRAVITY`.
+pub const GRAVITY: f64 = 32.2;
+/// Fraction of full area at which a closed rectangle's section factor peaks.
+const RECT_ALFMAX: f64 = 0.97;
+/// Same for a rectangle with a triangular bottom.
+const RECT_TRIANG_ALFMAX: f64 = 0.98;
+/// Number of points in the circular geometry tables.
+const NTAB: usize = 51;
+
+/// Supported cross-section shapes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// Closed circular pipe.
+    Circular,
+    /// Circular pipe with sediment filling the bottom to `y_bot`.
+    FilledCircular,
+    /// Closed rectangular box.
+    RectClosed,
+    /// Open rectangular channel; `s_bot` sides (0–2) ignored for friction.
+    RectOpen,
+    /// Closed rectangle with a triangular bottom of height `y_bot`.
+    RectTriangular,
+    /// Open trapezoidal channel.
+    Trapezoidal,
+    /// Open triangular channel.
+    Triangular,
+    /// Dummy link (no geometry): pumps, regulators, outlets.
+    Dummy,
+}
+
+/// A cross section with SWMM's derived full-flow properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XSect {
+    /// Shape.
+    pub shape: Shape,
+    /// Full depth (ft).
+    pub y_full: f64,
+    /// Maximum top width (ft).
+    pub w_max: f64,
+    /// Full area (ft²).
+    pub a_full: f64,
+    /// Full hydraulic radius (ft).
+    pub r_full: f64,
+    /// Section factor when full.
+    pub s_full: f64,
+    /// Maximum section factor.
+    pub s_max: f64,
+    /// Shape parameter: filled depth (filled circular) or bottom width (trapezoid).
+    pub y_bot: f64,
+    /// Shape parameter: side slope (trapezoid/triangle) or ignored sides (open rectangle).
+    pub s_bot: f64,
+    /// Shape parameter: wetted-perimeter factor of the sides.
+    pub r_bot: f64,
+    /// Shape parameter: filled area (filled circular).
+    pub a_bot: f64,
+}
+
+/// Error building a cross section.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cross section {shape}: {message}")]
+pub struct XSectError {
+    /// Shape keyword.
+    pub shape: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+struct CircTables {
+    /// A/Afull at y/yfull = i/50.
+    a: [f64; NTAB],
+    /// W/D at y/yfull = i/50.
+    w: [f64; NTAB],
+    /// R/Rfull at y/yfull = i/50.
+    r: [f64; NTAB],
+    /// y/yfull at A/Afull = i/50.
+    y: [f64; NTAB],
+    /// S/Sfull at A/Afull = i/50.
+    s: [f64; NTAB],
+}
+
+/// Central angle θ of a circular segment with relative area `alpha`
+/// (A/Afull = (θ − sin θ)/2π), by Newton iteration.
+fn theta_of_alpha(alpha: f64) -> f64 {
+    if alpha <= 0.0 {
+        return 0.0;
+    }
+    if alpha >= 1.0 {
+        return 2.0 * PI;
+    }
+    let ap = 2.0 * PI * alpha;
+    // Small-angle start: θ − sin θ ≈ θ³/6.
+    let mut th = if alpha < 0.04 {
+        (6.0 * ap).cbrt()
+    } else {
+        1.2 + 5.08 * (alpha - 0.04) / 0.96
+    };
+    for _ in 0..60 {
+        let f = th - th.sin() - ap;
+        let df = 1.0 - th.cos();
+        if df.abs() < 1e-300 {
+            break;
+        }
+        let mut d = f / df;
+        if d.abs() > 1.0 {
+            d = d.signum();
+        }
+        th -= d;
+        if d.abs() < 1e-13 {
+            break;
+        }
+    }
+    th
+}
+
+fn circ_tables() -> &'static CircTables {
+    static T: OnceLock<CircTables> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = CircTables {
+            a: [0.0; NTAB],
+            w: [0.0; NTAB],
+            r: [0.0; NTAB],
+            y: [0.0; NTAB],
+            s: [0.0; NTAB],
+        };
+        for i in 0..NTAB {
+            let x = i as f64 / (NTAB - 1) as f64;
+            // By relative depth.
+            let th = 2.0 * (1.0 - 2.0 * x).clamp(-1.0, 1.0).acos();
+            t.a[i] = (th - th.sin()) / (2.0 * PI);
+            t.w[i] = 2.0 * (x * (1.0 - x)).max(0.0).sqrt();
+            t.r[i] = if th > 0.0 { 1.0 - th.sin() / th } else { 0.0 };
+            // By relative area.
+            let th = theta_of_alpha(x);
+            t.y[i] = (1.0 - (th / 2.0).cos()) / 2.0;
+            t.s[i] = if th > 0.0 {
+                x * (1.0 - th.sin() / th).powf(2.0 / 3.0)
+            } else {
+                0.0
+            };
+        }
+        t
+    })
+}
+
+/// Table lookup at x in [0, 1] with SWMM's interpolation rule.
+fn lookup(x: f64, table: &[f64; NTAB]) -> f64 {
+    let delta = 1.0 / (NTAB - 1) as f64;
+    if x <= 0.0 {
+        return table[0].max(0.0);
+    }
+    let i = (x / delta) as usize;
+    if i >= NTAB - 1 {
+        return table[NTAB - 1];
+    }
+    let x0 = i as f64 * delta;
+    let x1 = (i + 1) as f64 * delta;
+    let mut y = table[i] + (x - x0) * (table[i + 1] - table[i]) / delta;
+    if i < 2 {
+        let y2 = y
+            + (x - x0) * (x - x1) / (delta * delta)
+                * (table[i] / 2.0 - table[i + 1] + table[i + 2] / 2.0);
+        if y2 > 0.0 {
+            y = y2;
+        }
+    }
+    y.max(0.0)
+}
+
+/// Inverse lookup: x such that table(x) = y, over the increasing part of the table.
+fn inv_lookup(y: f64, table: &[f64; NTAB]) -> f64 {
+    let dx = 1.0 / (NTAB - 1) as f64;
+    let mut n = NTAB;
+    if table[n - 3] > table[n - 1] {
+        n -= 2;
+    }
+    let i = if n < NTAB && y > table[NTAB - 1] {
+        if y >= table[NTAB - 3] {
+            return (n - 1) as f64 * dx;
+        }
+        if y <= table[NTAB - 2] {
+            NTAB - 2
+        } else {
+            NTAB - 3
+        }
+    } else {
+        locate(y, &table[..n])
+    };
+    if i >= n - 1 {
+        return (n - 1) as f64 * dx;
+    }
+    let x0 = i as f64 * dx;
+    let dy = table[i + 1] - table[i];
+    let x = if dy == 0.0 {
+        x0
+    } else {
+        x0 + (y - table[i]) * dx / dy
+    };
+    x.clamp(0.0, 1.0)
+}
+
+fn locate(y: f64, table: &[f64]) -> usize {
+    let j_last = table.len() - 1;
+    if y <= table[0] {
+        return 0;
+    }
+    if y >= table[j_last] {
+        return j_last;
+    }
+    let (mut j1, mut j2) = (0, j_last);
+    while j2 - j1 > 1 {
+        let j = (j1 + j2) / 2;
+        if y >= table[j] {
+            j1 = j;
+        } else {
+            j2 = j;
+        }
+    }
+    j1
+}
+
+impl XSect {
+    /// A dummy section (non-conduit links).
+    pub fn dummy() -> Self {
+        let t = 1e-6;
+        XSect {
+            shape: Shape::Dummy,
+            y_full: t,
+            w_max: t,
+            a_full: t,
+            r_full: t,
+            s_full: t,
+            s_max: t,
+            y_bot: 0.0,
+            s_bot: 0.0,
+            r_bot: 0.0,
+            a_bot: 0.0,
+        }
+    }
+
+    /// Builds a section from an `[XSECTIONS]` shape keyword and its geometric
+    /// parameters, converted to feet with `ucf` (user length units per foot).
+    pub fn new(shape: &str, g: [f64; 4], ucf: f64) -> Result<Self, XSectError> {
+        let err = |m: &str| XSectError {
+            shape: shape.to_string(),
+            message: m.to_string(),
+        };
+        if g[0] <= 0.0 {
+            return Err(err("Geom1 (full depth) must be positive"));
+        }
+        let mut x = XSect::dummy();
+        let y_full = g[0] / ucf;
+        match shape {
+            "CIRCULAR" => {
+                x.shape = Shape::Circular;
+                x.y_full = y_full;
+                x.w_max = y_full;
+                x.a_full = PI / 4.0 * y_full * y_full;
+                x.r_full = 0.25 * y_full;
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                x.s_max = 1.08 * x.s_full;
+            }
+            "FILLED_CIRCULAR" => {
+                if g[1] >= g[0] || g[1] < 0.0 {
+                    return Err(err("Geom2 (filled depth) must be in [0, Geom1)"));
+                }
+                // Full circle first, then remove the filled segment.
+                x.shape = Shape::Circular;
+                x.y_full = y_full;
+                x.w_max = y_full;
+                x.a_full = PI / 4.0 * y_full * y_full;
+                x.r_full = 0.25 * y_full;
+                let y_bot = g[1] / ucf;
+                let a_bot = x.a_of_y(y_bot);
+                let s_bot = x.w_of_y(y_bot);
+                let r_bot =
+                    a_bot / (x.r_full * lookup(y_bot / y_full, &circ_tables().r)).max(1e-30);
+                let a_full = x.a_full - a_bot;
+                let r_full = a_full / (PI * y_full - r_bot + s_bot);
+                x.shape = Shape::FilledCircular;
+                x.y_bot = y_bot;
+                x.a_bot = a_bot;
+                x.s_bot = s_bot;
+                x.r_bot = r_bot;
+                x.a_full = a_full;
+                x.r_full = r_full;
+                x.s_full = a_full * r_full.powf(2.0 / 3.0);
+                x.s_max = 1.08 * x.s_full;
+                x.y_full = y_full - y_bot;
+            }
+            "RECT_CLOSED" => {
+                if g[1] <= 0.0 {
+                    return Err(err("Geom2 (width) must be positive"));
+                }
+                x.shape = Shape::RectClosed;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.a_full = y_full * x.w_max;
+                x.r_full = x.a_full / (2.0 * (y_full + x.w_max));
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                let a_max = RECT_ALFMAX * x.a_full;
+                x.s_max = a_max * x.rect_closed_r_of_a(a_max).powf(2.0 / 3.0);
+            }
+            "RECT_TRIANGULAR" => {
+                if g[1] <= 0.0 || g[2] <= 0.0 {
+                    return Err(err(
+                        "Geom2 (width) and Geom3 (triangle height) must be positive",
+                    ));
+                }
+                x.shape = Shape::RectTriangular;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.y_bot = g[2] / ucf;
+                x.a_bot = x.y_bot * x.w_max / 2.0;
+                x.s_bot = x.w_max / x.y_bot / 2.0;
+                x.r_bot = (1.0 + x.s_bot * x.s_bot).sqrt();
+                x.a_full = x.w_max * (y_full - x.y_bot / 2.0);
+                x.r_full =
+                    x.a_full / (2.0 * x.y_bot * x.r_bot + 2.0 * (y_full - x.y_bot) + x.w_max);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                let a_max = RECT_TRIANG_ALFMAX * x.a_full;
+                x.s_max = a_max * x.r_of_a(a_max).powf(2.0 / 3.0);
+            }
+            "RECT_OPEN" => {
+                if g[1] <= 0.0 {
+                    return Err(err("Geom2 (width) must be positive"));
+                }
+                if !(0.0..=2.0).contains(&g[2]) {
+                    return Err(err("Geom3 (sides ignored) must be 0, 1 or 2"));
+                }
+                x.shape = Shape::RectOpen;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.s_bot = g[2];
+                x.a_full = y_full * x.w_max;
+                x.r_full = x.a_full / ((2.0 - x.s_bot) * y_full + x.w_max);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                x.s_max = x.s_full;
+            }
+            "TRAPEZOIDAL" => {
+                if g[1] < 0.0 || g[2] < 0.0 || g[3] < 0.0 {
+                    return Err(err("Geom2..4 must not be negative"));
+                }
+                x.shape = Shape::Trapezoidal;
+                x.y_full = y_full;
+                x.y_bot = g[1] / ucf;
+                x.s_bot = (g[2] + g[3]) / 2.0;
+                if x.y_bot == 0.0 && x.s_bot == 0.0 {
+                    return Err(err("bottom width and side slopes cannot all be zero"));
+                }
+                x.r_bot = (1.0 + g[2] * g[2]).sqrt() + (1.0 + g[3] * g[3]).sqrt();
+                x.w_max = x.y_bot + y_full * (g[2] + g[3]);
+                x.a_full = (x.y_bot + x.s_bot * y_full) * y_full;
+                x.r_full = x.a_full / (x.y_bot + y_full * x.r_bot);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                x.s_max = x.s_full;
+            }
+            "TRIANGULAR" => {
+                if g[1] <= 0.0 {
+                    return Err(err("Geom2 (top width) must be positive"));
+                }
+                x.shape = Shape::Triangular;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.s_bot = x.w_max / y_full / 2.0;
+                x.r_bot = (1.0 + x.s_bot * x.s_bot).sqrt();
+                x.a_full = y_full * y_full * x.s_bot;
+                x.r_full = x.a_full / (2.0 * y_full * x.r_bot);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                x.s_max = x.s_full;
+            }
+            other => return Err(err(&format!("shape '{other}' is not supported yet"))),
+        }
+        Ok(x)
+    }
+
+    /// True for open channels (no crown, no surcharge).
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.shape,
+            Shape::RectOpen | Shape::Trapezoidal | Shape::Triangular
+        )
+    }
+
+    fn rect_closed_r_of_a(&self, a: f64) -> f64 {
+        if a <= 0.0 {
+            return 0.0;
+        }
+        let mut p = self.w_max + 2.0 * a / self.w_max;
+        if a / self.a_full > RECT_ALFMAX {
+            p += (a / self.a_full - RECT_ALFMAX) / (1.0 - RECT_ALFMAX) * self.w_max;
+        }
+        a / p
+    }
+
+    /// Filled circular sections are evaluated as the full circle shifted by the fill.
+    fn full_circle(&self) -> XSect {
+        let mut c = self.clone();
+        c.shape = Shape::Circular;
+        c.y_full = self.y_full + self.y_bot;
+        c.a_full = PI / 4.0 * c.y_full * c.y_full;
+        c.r_full = 0.25 * c.y_full;
+        c.s_full = c.a_full * c.r_full.powf(2.0 / 3.0);
+        c
+    }
+
+    /// Flow area at depth y.
+    pub fn a_of_y(&self, y: f64) -> f64 {
+        if y <= 0.0 {
+            return 0.0;
+        }
+        match self.shape {
+            Shape::Circular => self.a_full * lookup(y / self.y_full, &circ_tables().a),
+            Shape::FilledCircular => {
+                let c = self.full_circle();
+                c.a_of_y(y + self.y_bot) - self.a_bot
+            }
+            Shape::RectClosed | Shape::RectOpen => y * self.w_max,
+            Shape::RectTriangular => {
+                if y <= self.y_bot {
+                    y * y * self.s_bot
+                } else {
+                    self.a_bot + (y - self.y_bot) * self.w_max
+                }
+            }
+            Shape::Trapezoidal => (self.y_bot + self.s_bot * y) * y,
+            Shape::Triangular => y * y * self.s_bot,
+            Shape::Dummy => 0.0,
+        }
+    }
+
+    /// Top width at depth y.
+    pub fn w_of_y(&self, y: f64) -> f64 {
+        match self.shape {
+            Shape::Circular => self.w_max * lookup(y / self.y_full, &circ_tables().w),
+            Shape::FilledCircular => {
+                let yn = (y + self.y_bot) / (self.y_full + self.y_bot);
+                self.w_max * lookup(yn, &circ_tables().w)
+            }
+            Shape::RectClosed => {
+                if y / self.y_full >= 1.0 {
+                    0.0
+                } else {
+                    self.w_max
+                }
+            }
+            Shape::RectOpen => self.w_max,
+            Shape::RectTriangular => {
+                if y <= self.y_bot {
+                    2.0 * self.s_bot * y
+                } else {
+                    self.w_max
+                }
+            }
+            Shape::Trapezoidal => self.y_bot + 2.0 * y * self.s_bot,
+            Shape::Triangular => 2.0 * self.s_bot * y,
+            Shape::Dummy => 0.0,
+        }
+    }
+
+    /// Hydraulic radius at depth y.
+    pub fn r_of_y(&self, y: f64) -> f64 {
+        if y <= 0.0 {
+            return 0.0;
+        }
+        match self.shape {
+            Shape::Circular => self.r_full * lookup(y / self.y_full, &circ_tables().r),
+            Shape::FilledCircular => {
+                if self.y_bot == 0.0 {
+                    return self.r_full * lookup(y / self.y_full, &circ_tables().r);
+                }
+                let c = self.full_circle();
+                let a = c.a_of_y(y + self.y_bot) - self.a_bot;
+                if a <= 0.0 {
+                    return 0.0;
+                }
+                let theta1 = 2.0
+                    * (1.0 - 2.0 * (y + self.y_bot) / c.y_full)
+                        .clamp(-1.0, 1.0)
+                        .acos();
+                let p = theta1 * c.y_full / 2.0 - self.r_bot + self.s_bot;
+                if p > 0.0 { a / p } else { 0.0 }
+            }
+            Shape::Trapezoidal => self.a_of_y(y) / (self.y_bot + y * self.r_bot),
+            Shape::Triangular => (y * self.s_bot) / (2.0 * self.r_bot),
+            _ => self.r_of_a(self.a_of_y(y)),
+        }
+    }
+
+    /// Hydraulic radius at flow area a.
+    pub fn r_of_a(&self, a: f64) -> f64 {
+        if a <= 0.0 {
+            return 0.0;
+        }
+        match self.shape {
+            Shape::RectClosed => self.rect_closed_r_of_a(a),
+            Shape::RectTriangular => {
+                let y = self.y_of_a(a);
+                if y <= self.y_bot {
+                    return a / (2.0 * y * self.r_bot);
+                }
+                let mut p = 2.0 * self.y_bot * self.r_bot + 2.0 * (y - self.y_bot);
+                let alf = a / self.a_full - RECT_TRIANG_ALFMAX;
+                if alf > 0.0 {
+                    p += alf / (1.0 - RECT_TRIANG_ALFMAX) * self.w_max;
+                }
+                a / p
+            }
+            Shape::RectOpen => a / (self.w_max + (2.0 - self.s_bot) * a / self.w_max),
+            Shape::Trapezoidal => a / (self.y_bot + self.y_of_a(a) * self.r_bot),
+            Shape::Triangular => a / (2.0 * self.y_of_a(a) * self.r_bot),
+            Shape::FilledCircular => self.r_of_y(self.y_of_a(a)),
+            Shape::Circular => {
+                let s = self.s_of_a(a);
+                if s < 1e-6 || a < 1e-6 {
+                    0.0
+                } else {
+                    (s / a).powf(1.5)
+                }
+            }
+            Shape::Dummy => 0.0,
+        }
+    }
+
+    /// Depth at flow area a.
+    pub fn y_of_a(&self, a: f64) -> f64 {
+        if a <= 0.0 {
+            return 0.0;
+        }
+        match self.shape {
+            Shape::Circular => {
+                let alpha = a / self.a_full;
+                if alpha < 0.04 {
+                    let th = theta_of_alpha(alpha);
+                    self.y_full * (1.0 - (th / 2.0).cos()) / 2.0
+                } else {
+                    self.y_full * lookup(alpha, &circ_tables().y)
+                }
+            }
+            Shape::FilledCircular => {
+                let c = self.full_circle();
+                c.y_of_a(a + self.a_bot) - self.y_bot
+            }
+            Shape::RectClosed | Shape::RectOpen => a / self.w_max,
+            Shape::RectTriangular => {
+                if a <= self.a_bot {
+                    (a / self.s_bot).sqrt()
+                } else {
+                    self.y_bot + (a - self.a_bot) / self.w_max
+                }
+            }
+            Shape::Trapezoidal => {
+                if self.s_bot == 0.0 {
+                    a / self.y_bot
+                } else {
+                    ((self.y_bot * self.y_bot + 4.0 * self.s_bot * a).sqrt() - self.y_bot)
+                        / (2.0 * self.s_bot)
+                }
+            }
+            Shape::Triangular => (a / self.s_bot).sqrt(),
+            Shape::Dummy => 0.0,
+        }
+    }
+
+    /// Section factor S = A·R^(2/3) at flow area a.
+    pub fn s_of_a(&self, a: f64) -> f64 {
+        if a <= 0.0 {
+            return 0.0;
+        }
+        match self.shape {
+            Shape::Circular => {
+                let alpha = a / self.a_full;
+                if alpha < 0.04 {
+                    let th = theta_of_alpha(alpha);
+                    self.s_full * alpha * (1.0 - th.sin() / th).powf(2.0 / 3.0)
+                } else {
+                    self.s_full * lookup(alpha, &circ_tables().s)
+                }
+            }
+            Shape::RectClosed => {
+                if a / self.a_full > RECT_ALFMAX {
+                    self.s_max
+                        + (self.s_full - self.s_max) * (a / self.a_full - RECT_ALFMAX)
+                            / (1.0 - RECT_ALFMAX)
+                } else {
+                    a * self.r_of_a(a).powf(2.0 / 3.0)
+                }
+            }
+            Shape::RectTriangular => {
+                let alf = a / self.a_full;
+                if alf > RECT_TRIANG_ALFMAX {
+                    self.s_max
+                        + (self.s_full - self.s_max) * (alf - RECT_TRIANG_ALFMAX)
+                            / (1.0 - RECT_TRIANG_ALFMAX)
+                } else {
+                    a * self.r_of_a(a).powf(2.0 / 3.0)
+                }
+            }
+            _ => a * self.r_of_a(a).powf(2.0 / 3.0),
+        }
+    }
+
+    /// Largest flow area (area at which the section factor peaks for closed shapes).
+    fn a_max(&self) -> f64 {
+        match self.shape {
+            Shape::Circular | Shape::FilledCircular => 0.9756 * self.a_full,
+            Shape::RectClosed => RECT_ALFMAX * self.a_full,
+            Shape::RectTriangular => RECT_TRIANG_ALFMAX * self.a_full,
+            _ => self.a_full,
+        }
+    }
+
+    /// dS/dA at area a: the table segment slope for circular sections above
+    /// 4 % full (as SWMM's tabular derivative), a central difference otherwise.
+    pub fn ds_da(&self, a: f64) -> f64 {
+        let alpha = a / self.a_full;
+        if self.shape == Shape::Circular && alpha >= 0.04 {
+            let delta = 1.0 / (NTAB - 1) as f64;
+            let i = ((alpha / delta) as usize).min(NTAB - 2);
+            let t = &circ_tables().s;
+            return (t[i + 1] - t[i]) / delta * self.s_full / self.a_full;
+        }
+        let a1 = (alpha - 0.001).max(0.0) * self.a_full;
+        let a2 = (alpha + 0.001) * self.a_full;
+        (self.s_of_a(a2) - self.s_of_a(a1)) / (a2 - a1)
+    }
+
+    /// Area at which the section factor peaks, as a fraction of the full area.
+    pub fn a_max_frac(&self) -> f64 {
+        self.a_max() / self.a_full
+    }
+
+    /// Flow area with section factor s (inverse of [`XSect::s_of_a`]).
+    pub fn a_of_s(&self, s: f64) -> f64 {
+        if s <= 0.0 {
+            return 0.0;
+        }
+        let s = s.min(self.s_max);
+        match self.shape {
+            Shape::Circular => {
+                let psi = s / self.s_full;
+                if psi >= 1.0 {
+                    return self.a_full;
+                }
+                if psi <= 0.015 {
+                    // Solve S(θ) directly for small flows.
+                    return self.bisect_a_of_s(s, 0.0, 0.1 * self.a_full);
+                }
+                self.a_full * inv_lookup(psi, &circ_tables().s)
+            }
+            _ => {
+                let (a1, a2) = if s >= self.s_full && self.s_max != self.s_full {
+                    (self.a_full.min(self.a_max()), self.a_max())
+                } else {
+                    (0.0, self.a_max())
+                };
+                self.bisect_a_of_s(s, a1, a2)
+            }
+        }
+    }
+
+    fn bisect_a_of_s(&self, s: f64, mut lo: f64, mut hi: f64) -> f64 {
+        // S(A) is increasing on [0, a_max]; bisection is robust and cheap enough.
+        if self.s_of_a(hi) <= s {
+            return hi;
+        }
+        for _ in 0..80 {
+            let mid = 0.5 * (lo + hi);
+            if self.s_of_a(mid) < s {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            if hi - lo < 1e-10 * self.a_full {
+                break;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+
+    /// Critical depth for flow q (cfs).
+    pub fn y_crit(&self, q: f64) -> f64 {
+        let q2g = q * q / GRAVITY;
+        if q2g == 0.0 {
+            return 0.0;
+        }
+        let y = match self.shape {
+            Shape::Dummy => return 0.0,
+            Shape::RectOpen | Shape::RectClosed => (q2g / (self.w_max * self.w_max)).cbrt(),
+            Shape::Triangular => (2.0 * q2g / (self.s_bot * self.s_bot)).powf(0.2),
+            _ => {
+                let mut y = 1.01 * (q2g / self.y_full).powf(0.25);
+                if y >= self.y_full {
+                    y = 0.97 * self.y_full;
+                }
+                let r = self.a_full / (PI / 4.0 * self.y_full * self.y_full);
+                if (0.5..=2.0).contains(&r) {
+                    self.y_crit_enum(q, y)
+                } else {
+                    self.y_crit_bisect(q)
+                }
+            }
+        };
+        y.min(self.y_full)
+    }
+
+    fn q_critical(&self, y: f64) -> f64 {
+        let a = self.a_of_y(y);
+        let w = self.w_of_y(y);
+        if w > 0.0 {
+            a * (GRAVITY * a / w).sqrt()
+        } else {
+            0.0
+        }
+    }
+
+    /// Critical depth by enumeration over 25 depth intervals (SWMM's method
+    /// for shapes close to circular).
+    fn y_crit_enum(&self, q: f64, y0: f64) -> f64 {
+        let dy = self.y_full / 25.0;
+        let i1 = (y0 / dy) as i32;
+        let mut q0 = self.q_critical(i1 as f64 * dy);
+        if q0 < q {
+            let mut yc = self.y_full;
+            for i in i1 + 1..=25 {
+                let qc = self.q_critical(i as f64 * dy);
+                if qc >= q {
+                    yc = ((q - q0) / (qc - q0) + (i - 1) as f64) * dy;
+                    break;
+                }
+                q0 = qc;
+            }
+            yc
+        } else {
+            let mut yc = 0.0;
+            let mut i = i1 - 1;
+            while i >= 0 {
+                let qc = self.q_critical(i as f64 * dy);
+                if qc < q {
+                    yc = ((q - qc) / (q0 - qc) + i as f64) * dy;
+                    break;
+                }
+                q0 = qc;
+                i -= 1;
+            }
+            yc
+        }
+    }
+
+    fn y_crit_bisect(&self, q: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0, 0.99 * self.y_full);
+        if self.q_critical(hi) < q {
+            return self.y_full;
+        }
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if self.q_critical(mid) < q {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+}
+
+/// Newton–Raphson safeguarded by bisection on [x1, x2], stopping when a step
+/// is smaller than `xacc` (Press et al., Numerical Recipes, `rtsafe`; the
+/// variant SWMM uses in findroot.c). `f` returns the function and its derivative.
+pub fn find_root_newton(
+    x1: f64,
+    x2: f64,
+    x0: f64,
+    xacc: f64,
+    f: impl Fn(f64) -> (f64, f64),
+) -> f64 {
+    let mut x = x0;
+    let (mut xlo, mut xhi) = (x1, x2);
+    let mut dxold = (x2 - x1).abs();
+    let mut dx = dxold;
+    let (mut fx, mut dfx) = f(x);
+    for _ in 0..60 {
+        if ((x - xhi) * dfx - fx) * ((x - xlo) * dfx - fx) >= 0.0
+            || (2.0 * fx).abs() > (dxold * dfx).abs()
+        {
+            dxold = dx;
+            dx = 0.5 * (xhi - xlo);
+            x = xlo + dx;
+            if xlo == x {
+                break;
+            }
+        } else {
+            dxold = dx;
+            dx = fx / dfx;
+            let t = x;
+            x -= dx;
+            if t == x {
+                break;
+            }
+        }
+        if dx.abs() < xacc {
+            break;
+        }
+        (fx, dfx) = f(x);
+        if fx < 0.0 {
+            xlo = x;
+        } else {
+            xhi = x;
+        }
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn circular_tables_match_geometry() {
+        let t = circ_tables();
+        // Half-full pipe: half the area, full-pipe hydraulic radius.
+        assert!((t.a[25] - 0.5).abs() < 1e-12);
+        assert!((t.r[25] - 1.0).abs() < 1e-12);
+        assert!((t.y[25] - 0.5).abs() < 1e-9);
+        // Published SWMM table values (xsect.dat) agree to their printed digits.
+        assert!((t.a[1] - 0.00471).abs() < 1e-4);
+        assert!((t.a[10] - 0.1423).abs() < 1e-4);
+        assert!((t.r[40] - 1.217).abs() < 5e-4, "{}", t.r[40]);
+        // Section factor peaks above 1 near full.
+        assert!(t.s[48] > 1.07 && t.s[48] < 1.09, "{}", t.s[48]);
+    }
+
+    #[test]
+    fn circular_roundtrips() {
+        let x = XSect::new("CIRCULAR", [2.0, 0.0, 0.0, 0.0], 1.0).unwrap();
+        for &y in &[0.01, 0.1, 0.5, 1.0, 1.5, 1.9] {
+            let a = x.a_of_y(y);
+            let y2 = x.y_of_a(a);
+            assert!((y - y2).abs() < 0.01, "y {y} -> a {a} -> y {y2}");
+        }
+        // Half full: A = πD²/8, W = D, R = D/4.
+        assert!((x.a_of_y(1.0) - PI / 2.0).abs() < 1e-9);
+        assert!((x.w_of_y(1.0) - 2.0).abs() < 1e-9);
+        assert!((x.r_of_y(1.0) - 0.5).abs() < 1e-9);
+        let s = x.s_of_a(1.0);
+        assert!((x.a_of_s(s) - 1.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn open_shapes_closed_form() {
+        let t = XSect::new("TRAPEZOIDAL", [2.0, 3.0, 1.0, 1.0], 1.0).unwrap();
+        assert!((t.a_of_y(1.0) - 4.0).abs() < 1e-12);
+        assert!((t.w_of_y(1.0) - 5.0).abs() < 1e-12);
+        assert!((t.r_of_y(1.0) - 4.0 / (3.0 + 2.0 * 2f64.sqrt())).abs() < 1e-12);
+        assert!((t.y_of_a(4.0) - 1.0).abs() < 1e-12);
+        let r = XSect::new("RECT_OPEN", [2.0, 4.0, 0.0, 0.0], 1.0).unwrap();
+        // Critical depth of a rectangle: (q²/(g b²))^(1/3).
+        let yc = r.y_crit(10.0);
+        assert!((yc - (100.0 / 32.2 / 16.0f64).cbrt()).abs() < 1e-12);
+        let tri = XSect::new("TRIANGULAR", [1.0, 2.0, 0.0, 0.0], 1.0).unwrap();
+        assert!((tri.a_of_y(0.5) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn safeguarded_newton_finds_bracketed_root() {
+        // x³ − 2 = 0 on [0, 2]; the stopping rule is on the step size.
+        let r = find_root_newton(0.0, 2.0, 1.0, 1e-10, |x| (x * x * x - 2.0, 3.0 * x * x));
+        assert!((r - 2f64.cbrt()).abs() < 1e-9, "{r}");
+        // A flat start forces bisection steps and still converges.
+        let r = find_root_newton(0.0, 2.0, 0.0, 1e-10, |x| (x * x * x - 2.0, 3.0 * x * x));
+        assert!((r - 2f64.cbrt()).abs() < 1e-9, "{r}");
+    }
+
+    #[test]
+    fn rect_triangular_geometry() {
+        // 3 ft deep, 2 ft wide, 1 ft triangular bottom.
+        let x = XSect::new("RECT_TRIANGULAR", [3.0, 2.0, 1.0, 0.0], 1.0).unwrap();
+        assert!((x.a_full - 5.0).abs() < 1e-12);
+        assert!((x.a_of_y(0.5) - 0.25).abs() < 1e-12);
+        assert!((x.a_of_y(2.0) - 3.0).abs() < 1e-12);
+        assert!((x.y_of_a(3.0) - 2.0).abs() < 1e-12);
+        assert!((x.w_of_y(0.5) - 1.0).abs() < 1e-12);
+        let s = x.s_of_a(2.0);
+        assert!((x.a_of_s(s) - 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn circular_critical_depth_is_consistent() {
+        let x = XSect::new("CIRCULAR", [3.0, 0.0, 0.0, 0.0], 1.0).unwrap();
+        let q = 20.0;
+        let yc = x.y_crit(q);
+        // Froude number 1 at critical depth: Q² W / (g A³) = 1.
+        let a = x.a_of_y(yc);
+        let w = x.w_of_y(yc);
+        let fr2 = q * q * w / (GRAVITY * a * a * a);
+        assert!((fr2 - 1.0).abs() < 0.03, "Fr² = {fr2}");
+    }
+
+    #[test]
+    fn rejects_bad_geometry() {
+        assert!(XSect::new("CIRCULAR", [0.0; 4], 1.0).is_err());
+        assert!(XSect::new("RECT_CLOSED", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
+        assert!(XSect::new("EGG_SHAPED_X", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
+    }
+}
