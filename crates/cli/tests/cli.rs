@@ -391,3 +391,76 @@ fn demo_sewer_network_exports_to_inp_and_runs_through_the_drainage_engine() {
         nodes.starts_with("time,node,depth,head,flooding\n") && nodes.contains(",TB_Demo_WetWell,")
     );
 }
+
+#[test]
+fn coupled_flood_run_with_an_inp_network() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let mut dem = twin_model::Raster::filled(40, 10, 588_000.0, 2_326_200.0, 5.0, 0.0);
+    for r in 0..10 {
+        for c in 0..40 {
+            let x = (c as f64 + 0.5) * 5.0;
+            let y = 200.0 - (r as f64 + 0.5) * 5.0;
+            dem.set(c, r, (10.0 - 0.02 * x + 0.01 * (y - 175.0).abs()) as f32);
+        }
+    }
+    let tif = dir.join("street.tif");
+    twin_io::raster::write_geotiff(&dem, twin_model::Crs::VN2000_UTM48N, &tif).unwrap();
+    let inp = dir.join("street.inp");
+    std::fs::write(
+        &inp,
+        "[OPTIONS]\nFLOW_UNITS CMS\nFLOW_ROUTING DYNWAVE\nSTART_DATE 01/01/2026\nSTART_TIME 00:00:00\nEND_DATE 01/01/2026\nEND_TIME 00:40:00\nROUTING_STEP 0:00:02\n\
+         [JUNCTIONS]\nJ1 8.0 2.0 0 0 0\nJ2 7.0 2.0 0 0 0\nJ3 6.0 2.0 0 0 0\n[OUTFALLS]\nO1 5.0 FREE NO\n\
+         [CONDUITS]\nC1 J1 J2 50 0.013 0 0 0 0\nC2 J2 J3 50 0.013 0 0 0 0\nC3 J3 O1 50 0.013 0 0 0 0\n\
+         [XSECTIONS]\nC1 CIRCULAR 0.4 0 0 0 1\nC2 CIRCULAR 0.4 0 0 0 1\nC3 CIRCULAR 0.5 0 0 0 1\n\
+         [COORDINATES]\nJ1 588025 2326175\nJ2 588075 2326175\nJ3 588125 2326175\nO1 588175 2326175\n",
+    )
+    .unwrap();
+    let rain = dir.join("rain.csv");
+    std::fs::write(&rain, "minute,mm_per_hour\n0,60\n10,0\n").unwrap();
+    let out = dir.join("run");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "30",
+        "--edges",
+        "closed",
+        "--inp",
+        s(&inp),
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ledger.json")).unwrap()).unwrap();
+    assert_eq!(j["coupled_manholes"], 3, "{j}");
+    assert!(j["inlet_capture_m3"].as_f64().unwrap() > 15.0, "{j}");
+    assert!(
+        j["closure_error_percent"].as_f64().unwrap().abs() < 0.1,
+        "{j}"
+    );
+    assert!(out.join("max_depth.tif").exists());
+    // A malformed network names its file and line.
+    std::fs::write(&inp, "[CONDUITS]\nC1 J1\n").unwrap();
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "30",
+        "--inp",
+        s(&inp),
+        "--out",
+        s(&dir.join("run2")),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("street.inp"), "{}", stderr(&o));
+}

@@ -6,4 +6,5 @@
 //!
 //! Invariants: no file I/O (the CLI reads and writes files), no rendering, no network.
 
+pub mod coupled;
 pub mod flood;

@@ -32,6 +32,17 @@ fn clock(minutes: f64) -> String {
 /// Writes the drainage network of `city` with the rain series `(minute, mm/h)` over
 /// `minutes` as SWMM 5 input text.
 pub fn city_to_inp(city: &City, rain: &[(f64, f64)], minutes: f64) -> Result<String> {
+    city_to_inp_with(city, rain, minutes, true)
+}
+
+/// As [`city_to_inp`]; without subcatchments when `with_subcatchments` is false (for runs
+/// coupled to the 2D surface, where rain falls on the grid and enters the network at inlets).
+pub fn city_to_inp_with(
+    city: &City,
+    rain: &[(f64, f64)],
+    minutes: f64,
+    with_subcatchments: bool,
+) -> Result<String> {
     let net = DrainageNetwork::from_layer(city.layer(Layer::Utility))
         .map_err(|e| IoError::Invalid(format!("drainage network: {e}")))?;
     if net.nodes.is_empty() {
@@ -43,6 +54,11 @@ pub fn city_to_inp(city: &City, rain: &[(f64, f64)], minutes: f64) -> Result<Str
         )));
     }
     let util = city.layer(Layer::Utility);
+    let mut net = net;
+    if !with_subcatchments {
+        net.subcatchments.clear();
+    }
+    let net = net;
     let name = |n: twin_model::drainage::DrainNodeId| net.nodes[n.0 as usize].name.as_str();
     let mut s = String::new();
     let w = &mut s;
