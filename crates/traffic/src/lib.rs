@@ -20,6 +20,7 @@ pub mod demand;
 pub mod error;
 pub mod network;
 pub mod output;
+pub mod road_net;
 pub mod routing;
 pub mod sim;
 pub mod sumo_net;
