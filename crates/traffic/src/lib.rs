@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod city_demand;
 pub mod demand;
 pub mod error;
 pub mod network;
