@@ -87,6 +87,46 @@ fn morning_peak_from_the_layers() {
 }
 
 #[test]
+fn incremental_loading_spreads_a_heavy_peak() {
+    let (city, net) = setup();
+    let load = |steps: usize| {
+        let d = morning_peak(
+            &city,
+            &net,
+            &PeakConfig {
+                trips: 100_000,
+                assignment_steps: steps,
+                ..PeakConfig::default()
+            },
+        );
+        let mut v = vec![0.0; net.link_count()];
+        for t in &d.demand.trips {
+            for l in &t.route {
+                v[l.index()] += d.demand.types[t.vtype].pcu;
+            }
+        }
+        // Same trips and destinations whatever the routing.
+        let ends: Vec<_> = d
+            .demand
+            .trips
+            .iter()
+            .map(|t| (t.id.clone(), net.link_to[t.route.last().unwrap().index()]))
+            .collect();
+        let mut top = v.clone();
+        top.sort_by(|a, b| b.total_cmp(a));
+        (ends, top[..20].iter().sum::<f64>() / 20.0)
+    };
+    let (e1, top1) = load(1);
+    let (e4, top4) = load(4);
+    let mut e1 = e1;
+    let mut e4 = e4;
+    e1.sort();
+    e4.sort();
+    assert_eq!(e1, e4);
+    assert!(top4 < 0.9 * top1, "20 busiest links: {top4} vs {top1} PCU");
+}
+
+#[test]
 fn light_peak_arrives_at_urban_speeds() {
     let (city, net) = setup();
     let d = peak(&city, &net, 3000, 7, 0.15);
