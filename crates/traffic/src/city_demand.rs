@@ -7,7 +7,7 @@
 //!   out), so productions `O_i` and attractions `D_j` are sums per node.
 //! * **Distribution** by a production-constrained gravity model with exponential deterrence on
 //!   the free-flow network travel time (Wilson 1970, *Entropy in Urban and Regional
-//!   Modelling*; Ortúzar & Willumsen, *Modelling Transport*, 4th ed., 2011, §5.5):
+//!   Modelling*; Ortúzar & Willumsen, *Modelling Transport*, 4th ed., 2011, ch. 5):
 //!   `T_ij = O_i · D_j · exp(−β c_ij) / Σ_k D_k · exp(−β c_ik)`, with `c_ij` the fastest
 //!   free-flow time from node `i` to node `j` (one Dijkstra tree per origin node over links,
 //!   so turn bans count). The trip count is a parameter: each trip draws its origin node with
@@ -16,14 +16,14 @@
 //!   dropped and counted ([`CityDemand::same_node`]); an origin from which no attraction can be
 //!   reached gives [`Unroutable`] trips with the reason.
 //! * **Departure times** follow a triangular profile over the peak window (mode at
-//!   [`PeakConfig::mode`] of the way through), the shape of the morning peak in Hanoi's
-//!   hourly profiles being single-peaked; the window and mode are parameters.
+//!   [`PeakConfig::mode`] of the way through): a simple single-peaked shape, since no hourly
+//!   count profile for Hanoi is available (hanoi-facts §3); the window and mode are parameters.
 //! * **Vehicle classes** by share ([`ClassShares`]); the default 80 % motorbike, 15 % car,
 //!   3 % bus, 2 % truck reflects Hanoi's fleet of more than 6.6 million motorcycles and
 //!   184,000 e-motorbikes against about 1 million cars (Hanoi Department of Transport,
 //!   February 2023: 87 % two-wheelers), lowered for the larger share of cars and buses on
 //!   the road at peak than in the registered fleet.
-//! * **Routes** by incremental loading (Ortúzar & Willumsen 2011, §10.3.2): the trips of every
+//! * **Routes** by incremental loading (Ortúzar & Willumsen 2011, ch. 10): the trips of every
 //!   origin are split into [`PeakConfig::assignment_steps`] shares; each share is routed on
 //!   the fastest paths for link times from the BPR function of the volume (in PCU) loaded by
 //!   the shares before it, against a capacity of lanes × the HCM base saturation flow, times

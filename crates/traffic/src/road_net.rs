@@ -15,7 +15,7 @@
 //!   length. A turn follows an arc of radius [`TURN_RADIUS_M`] through the change of heading at
 //!   [`TURN_SPEED_KMH`] (U-turns [`UTURN_SPEED_KMH`]), the order of the design turning speeds of
 //!   urban intersections (AASHTO, *A Policy on Geometric Design of Highways and Streets*, 2018,
-//!   §9.5: 15–25 km/h for curb-return radii of 10–15 m).
+//!   ch. 9, intersections: roughly 15–25 km/h for curb-return radii of 10–15 m).
 //! * **Exit queues.** A one-lane link has one queue for all movements. A link of two or more
 //!   lanes with a left turn or U-turn gives those their own lane (the leftmost) and the other
 //!   movements the remaining lanes, so a waiting left turner does not hold up through traffic.
@@ -31,8 +31,8 @@
 //!   50 km/h, taken as 3 s for the 40–50 km/h urban limits of the city; the all-red clears a
 //!   ~20 m junction plus a 5 m vehicle at 50 km/h, (20 + 5) / 13.9 = 1.8 s, taken as 2 s. A
 //!   90 s cycle is Webster's (1958) optimum `C₀ = (1.5 L + 5) / (1 − Y)` for the 10 s lost time
-//!   per cycle here and a flow ratio sum `Y ≈ 0.78`, and inside the 60–120 s range HCM 2010
-//!   (ch. 31) gives for pretimed two-phase signals. Offsets are 0 (no coordination). A signal
+//!   per cycle here (start-up loss 2 s plus 3 s of unused change interval per phase) and a
+//!   flow ratio sum `Y ≈ 0.78`. Offsets are 0 (no coordination). A signal
 //!   node whose approaches all share one axis (a bend, a dead end) is run as a priority
 //!   junction instead.
 //! * **Priority** elsewhere by road class: the approaches of the highest class at the node are
