@@ -8,6 +8,9 @@
 //! * [`sumo_net::parse_net`] and [`sumo_routes::parse_routes`] read SUMO files from text;
 //! * [`network::Network::from_sumo`] builds the model network, [`demand::build_demand`] routes
 //!   the trips (unroutable ones come back with a reason);
+//! * [`network::Network::from_road_graph`] builds it from the city model's road graph instead
+//!   ([`road_net`]: turns, signal plans, priority), and [`city_demand::morning_peak`] draws a
+//!   morning peak from the city's buildings, workplaces and schools (gravity model);
 //! * [`sim::Simulation`] steps the model; [`output`] writes trips, link statistics and a summary;
 //! * [`run_sumo`] does all of that for a SUMO network and route file.
 //!
@@ -16,10 +19,12 @@
 
 #![warn(missing_docs)]
 
+pub mod city_demand;
 pub mod demand;
 pub mod error;
 pub mod network;
 pub mod output;
+pub mod road_net;
 pub mod routing;
 pub mod sim;
 pub mod sumo_net;

@@ -174,7 +174,7 @@ pub struct Network {
     pub node_in: Vec<MovementId>,
     /// Signal plans.
     pub signals: Vec<SignalPlan>,
-    by_name: HashMap<String, LinkId>,
+    pub(crate) by_name: HashMap<String, LinkId>,
 }
 
 /// SUMO class whose lane permissions decide whether a lane is drivable here.
@@ -540,7 +540,14 @@ impl Network {
             out.mv_foes.extend(foes);
             out.mv_foe_start.push(out.mv_foes.len() as u32);
         }
-        // Movements grouped by junction, in id order.
+        out.index_junctions();
+        Ok(out)
+    }
+
+    /// Fill [`Network::node_in_start`] and [`Network::node_in`]: movements grouped by the
+    /// junction they cross, in movement id order.
+    pub(crate) fn index_junctions(&mut self) {
+        let out = self;
         let n_nodes = out.node_count();
         let mut counts = vec![0u32; n_nodes + 1];
         for m in 0..out.movement_count() {
@@ -557,7 +564,6 @@ impl Network {
             out.node_in[fill[n] as usize] = MovementId(m as u32);
             fill[n] += 1;
         }
-        Ok(out)
     }
 }
 

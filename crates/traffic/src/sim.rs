@@ -505,6 +505,51 @@ impl Simulation {
         }
     }
 
+    /// A vehicle that has not yet entered the network and whose first link is closed: route it
+    /// from the fastest other link out of the same junction. False if there is none.
+    fn restart_elsewhere(&mut self, v: usize, link_time: &[f64]) -> bool {
+        let first = self.vehs[v].route[0];
+        let to = *self.vehs[v].route.last().expect("routes are never empty");
+        if to == first {
+            return false;
+        }
+        let node = self.net.link_from[first.index()];
+        let mut best: Option<(f64, Vec<LinkId>)> = None;
+        for l in 0..self.net.link_count() {
+            if self.net.link_from[l] != node || self.closed[l] {
+                continue;
+            }
+            let Some(p) = self.router.fastest(
+                &self.net,
+                link_time,
+                &self.net.mv_via_time,
+                &self.closed,
+                LinkId(l as u32),
+                to,
+            ) else {
+                continue;
+            };
+            let mut cost = link_time[p[0].index()];
+            for w in p.windows(2) {
+                let m = self.net.movement(w[0], w[1]).expect("paths use movements");
+                cost += self.net.mv_via_time[m.index()] + link_time[w[1].index()];
+            }
+            if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+                best = Some((cost, p));
+            }
+        }
+        match best {
+            Some((_, p)) => {
+                let veh = &mut self.vehs[v];
+                veh.route = p;
+                veh.reroutes += 1;
+                self.counters.reroutes += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn uses_closed(&self, v: usize) -> bool {
         let veh = &self.vehs[v];
         let start = if veh.state == VehicleState::Running {
@@ -635,6 +680,33 @@ impl Simulation {
         }
         // 3. Insertion onto first links (SUMO inserts at speed 0: add the time lost accelerating).
         let mut ins = std::mem::take(&mut self.active_ins);
+        // Vehicles waiting to enter a closed first link start from another link of their
+        // junction if one leads to their destination; the others wait for a reopening.
+        let mut moved: Vec<u32> = Vec::new();
+        for &l in &ins {
+            let l = l as usize;
+            if !self.closed[l] {
+                continue;
+            }
+            if self.inserting[l].is_empty() {
+                continue;
+            }
+            let waiting: Vec<u32> = self.inserting[l].drain(..).collect();
+            let times = self.current_link_times();
+            for v in waiting {
+                if self.restart_elsewhere(v as usize, &times) {
+                    let first = self.vehs[v as usize].route[0].index();
+                    self.inserting[first].push_back(v);
+                    if !self.ins_listed[first] {
+                        self.ins_listed[first] = true;
+                        moved.push(first as u32);
+                    }
+                } else {
+                    self.inserting[l].push_back(v);
+                }
+            }
+        }
+        ins.extend(moved);
         for &l in &ins {
             let l = l as usize;
             while let Some(&v) = self.inserting[l].front() {

@@ -1,0 +1,594 @@
+//! Trips generated from the city layers: a seeded, deterministic morning peak.
+//!
+//! * **Productions** are residential buildings (Building layer, attribute `residents`),
+//!   **attractions** are workplaces and schools: `jobs` on buildings and on Economic and
+//!   Public Service features, plus `students` on Public Service features. Every feature is
+//!   attached to the road node nearest to its centroid (among nodes with a way in and a way
+//!   out), so productions `O_i` and attractions `D_j` are sums per node.
+//! * **Distribution** by a production-constrained gravity model with exponential deterrence on
+//!   the free-flow network travel time (Wilson 1970, *Entropy in Urban and Regional
+//!   Modelling*; Ortúzar & Willumsen, *Modelling Transport*, 4th ed., 2011, ch. 5):
+//!   `T_ij = O_i · D_j · exp(−β c_ij) / Σ_k D_k · exp(−β c_ik)`, with `c_ij` the fastest
+//!   free-flow time from node `i` to node `j` (one Dijkstra tree per origin node over links,
+//!   so turn bans count). The trip count is a parameter: each trip draws its origin node with
+//!   probability `O_i / Σ O`, then its destination with probability `T_ij / O_i`.
+//! * A trip whose origin and destination attach to the same node has no road to drive: it is
+//!   dropped and counted ([`CityDemand::same_node`]); an origin from which no attraction can be
+//!   reached gives [`Unroutable`] trips with the reason.
+//! * **Departure times** follow a triangular profile over the peak window (mode at
+//!   [`PeakConfig::mode`] of the way through): a simple single-peaked shape, since no hourly
+//!   count profile for Hanoi is available (hanoi-facts §3); the window and mode are parameters.
+//! * **Vehicle classes** by share ([`ClassShares`]); the default 80 % motorbike, 15 % car,
+//!   3 % bus, 2 % truck reflects Hanoi's fleet of more than 6.6 million motorcycles and
+//!   184,000 e-motorbikes against about 1 million cars (Hanoi Department of Transport,
+//!   February 2023: 87 % two-wheelers), lowered for the larger share of cars and buses on
+//!   the road at peak than in the registered fleet.
+//! * **Routes** by incremental loading (Ortúzar & Willumsen 2011, ch. 10): the trips of every
+//!   origin are split into [`PeakConfig::assignment_steps`] shares; each share is routed on
+//!   the fastest paths for link times from the BPR function of the volume (in PCU) loaded by
+//!   the shares before it, against a capacity of lanes × the HCM base saturation flow, times
+//!   the green ratio on signalised approaches. One step is all-or-nothing on free-flow times.
+//! * Motorbikes take 2.25 m of queue per lane (1.9 m + 0.35 m gap), their PCU share of a
+//!   car's 7.5 m, since they queue side by side in a lane.
+//!
+//! Random draws come from a SplitMix64 stream (Steele, Lea & Flood 2014) seeded by
+//! [`PeakConfig::seed`]; the same city, network and configuration give the same trips.
+
+use crate::demand::{Demand, Trip, Unroutable, VehicleType};
+use crate::network::{LinkId, Network};
+use geo::Centroid;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use twin_model::{City, Feature, Layer};
+
+/// Share of each vehicle class among the generated trips (normalised by their sum).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassShares {
+    /// Motorbikes.
+    pub motorbike: f64,
+    /// Cars.
+    pub car: f64,
+    /// Buses.
+    pub bus: f64,
+    /// Trucks.
+    pub truck: f64,
+}
+
+impl Default for ClassShares {
+    fn default() -> Self {
+        Self {
+            motorbike: 0.80,
+            car: 0.15,
+            bus: 0.03,
+            truck: 0.02,
+        }
+    }
+}
+
+/// Settings of the morning-peak generator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeakConfig {
+    /// Trips to draw (before dropping same-node trips).
+    pub trips: usize,
+    /// Seed of the random stream.
+    pub seed: u64,
+    /// Deterrence parameter β per minute of free-flow travel time.
+    pub beta_per_min: f64,
+    /// Start of the peak window (s, simulation time).
+    pub start: f64,
+    /// Length of the peak window (s).
+    pub duration: f64,
+    /// Position of the profile's mode as a fraction of the window (0..=1).
+    pub mode: f64,
+    /// Vehicle class shares.
+    pub shares: ClassShares,
+    /// Increments of the incremental route loading (1: all-or-nothing on free-flow times).
+    pub assignment_steps: usize,
+}
+
+/// BPR link performance function `t = t₀ (1 + α (v/c)^β)` (Bureau of Public Roads,
+/// *Traffic Assignment Manual*, 1964): α.
+pub const BPR_ALPHA: f64 = 0.15;
+/// BPR exponent β.
+pub const BPR_POWER: i32 = 4;
+
+impl Default for PeakConfig {
+    fn default() -> Self {
+        Self {
+            trips: 10_000,
+            seed: 1,
+            beta_per_min: 0.15,
+            start: 0.0,
+            duration: 3600.0,
+            mode: 0.5,
+            shares: ClassShares::default(),
+            assignment_steps: 4,
+        }
+    }
+}
+
+/// Generated demand and what was left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityDemand {
+    /// Routed trips, sorted by departure. Types: 0 motorbike, 1 car, 2 bus, 3 truck.
+    pub demand: Demand,
+    /// Trips drawn whose origin and destination attach to the same node (dropped).
+    pub same_node: usize,
+    /// Trips with no reachable destination, with reasons.
+    pub unroutable: Vec<Unroutable>,
+    /// Residents attached to the network (sum of productions).
+    pub residents: f64,
+    /// Jobs and school places attached to the network (sum of attractions).
+    pub attractions: f64,
+    /// Nodes with productions.
+    pub origin_nodes: usize,
+    /// Nodes with attractions.
+    pub destination_nodes: usize,
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Index of the first cumulative weight above `u · total` (`cum` non-decreasing, last > 0).
+fn pick(cum: &[f64], u: f64) -> usize {
+    let x = u * cum[cum.len() - 1];
+    cum.partition_point(|&c| c <= x).min(cum.len() - 1)
+}
+
+/// Sample of the triangular distribution on [a, b] with mode c (inverse CDF).
+fn triangular(u: f64, a: f64, b: f64, c: f64) -> f64 {
+    if b <= a {
+        return a;
+    }
+    let f = (c - a) / (b - a);
+    if u < f {
+        a + (u * (b - a) * (c - a)).sqrt()
+    } else {
+        b - ((1.0 - u) * (b - a) * (b - c)).sqrt()
+    }
+}
+
+fn centroid(f: &Feature) -> Option<[f64; 2]> {
+    let p = f.geometry.centroid()?;
+    (p.x().is_finite() && p.y().is_finite()).then(|| [p.x(), p.y()])
+}
+
+/// Nearest of `nodes` (ids into the network) to `p`, by a uniform grid of cells.
+struct Snapper {
+    x0: f64,
+    y0: f64,
+    cell: f64,
+    nx: usize,
+    ny: usize,
+    cells: Vec<Vec<u32>>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+}
+
+impl Snapper {
+    fn new(net: &Network, nodes: &[u32]) -> Snapper {
+        let xs = net.node_x.clone();
+        let ys = net.node_y.clone();
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for &n in nodes {
+            let (x, y) = (xs[n as usize], ys[n as usize]);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        let cell = 100.0;
+        let nx = (((x1 - x0) / cell).floor() as usize + 1).min(4096);
+        let ny = (((y1 - y0) / cell).floor() as usize + 1).min(4096);
+        let mut cells = vec![Vec::new(); nx * ny];
+        let mut s = Snapper {
+            x0,
+            y0,
+            cell,
+            nx,
+            ny,
+            cells: Vec::new(),
+            xs,
+            ys,
+        };
+        for &n in nodes {
+            let (i, j) = s.cell_of(s.xs[n as usize], s.ys[n as usize]);
+            cells[j * nx + i].push(n);
+        }
+        s.cells = cells;
+        s
+    }
+
+    fn cell_of(&self, x: f64, y: f64) -> (usize, usize) {
+        let i = ((x - self.x0) / self.cell)
+            .floor()
+            .clamp(0.0, (self.nx - 1) as f64) as usize;
+        let j = ((y - self.y0) / self.cell)
+            .floor()
+            .clamp(0.0, (self.ny - 1) as f64) as usize;
+        (i, j)
+    }
+
+    /// Nearest node; ties go to the lower id. Rings of cells are searched until the best
+    /// distance found is within the ring's guaranteed distance.
+    fn nearest(&self, p: [f64; 2]) -> u32 {
+        let (ci, cj) = self.cell_of(p[0], p[1]);
+        let mut best = (f64::INFINITY, u32::MAX);
+        let max_r = self.nx.max(self.ny);
+        for r in 0..=max_r {
+            // Every node in a ring r+1 or beyond is at least (r + 1) · cell - offset away; the
+            // point may lie outside the grid, so measure the guarantee conservatively.
+            let (lo_i, hi_i) = (ci.saturating_sub(r), (ci + r).min(self.nx - 1));
+            let (lo_j, hi_j) = (cj.saturating_sub(r), (cj + r).min(self.ny - 1));
+            for j in lo_j..=hi_j {
+                for i in lo_i..=hi_i {
+                    if r > 0 && i != lo_i && i != hi_i && j != lo_j && j != hi_j {
+                        continue;
+                    }
+                    for &n in &self.cells[j * self.nx + i] {
+                        let d = (self.xs[n as usize] - p[0]).hypot(self.ys[n as usize] - p[1]);
+                        if d < best.0 || (d == best.0 && n < best.1) {
+                            best = (d, n);
+                        }
+                    }
+                }
+            }
+            // Distance from p to the outside of the searched block.
+            let gx0 = self.x0 + lo_i as f64 * self.cell;
+            let gx1 = self.x0 + (hi_i + 1) as f64 * self.cell;
+            let gy0 = self.y0 + lo_j as f64 * self.cell;
+            let gy1 = self.y0 + (hi_j + 1) as f64 * self.cell;
+            let mut reach = f64::INFINITY;
+            if lo_i > 0 {
+                reach = reach.min(p[0] - gx0);
+            }
+            if hi_i + 1 < self.nx {
+                reach = reach.min(gx1 - p[0]);
+            }
+            if lo_j > 0 {
+                reach = reach.min(p[1] - gy0);
+            }
+            if hi_j + 1 < self.ny {
+                reach = reach.min(gy1 - p[1]);
+            }
+            if best.1 != u32::MAX && best.0 < reach {
+                break;
+            }
+            if lo_i == 0 && lo_j == 0 && hi_i + 1 == self.nx && hi_j + 1 == self.ny {
+                break;
+            }
+        }
+        best.1
+    }
+}
+
+#[derive(Copy, Clone, PartialEq)]
+struct Item(f64, u32);
+impl Eq for Item {}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0).then_with(|| o.1.cmp(&self.1))
+    }
+}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Fastest-path tree over links from node `origin` for link times `time`: time to the end of
+/// each link and the link it was reached from.
+fn tree(net: &Network, time: &[f64], origin: usize, dist: &mut [f64], prev: &mut [u32]) {
+    dist.iter_mut().for_each(|d| *d = f64::INFINITY);
+    prev.iter_mut().for_each(|p| *p = u32::MAX);
+    let mut heap = BinaryHeap::new();
+    for (l, from) in net.link_from.iter().enumerate() {
+        if from.index() == origin {
+            let t = time[l];
+            if t < dist[l] {
+                dist[l] = t;
+                heap.push(Item(t, l as u32));
+            }
+        }
+    }
+    while let Some(Item(d, a)) = heap.pop() {
+        if d > dist[a as usize] {
+            continue;
+        }
+        for m in net.out_movements(LinkId(a)) {
+            let b = net.mv_to[m.index()].index();
+            let nd = d + net.mv_via_time[m.index()] + time[b];
+            if nd < dist[b] {
+                dist[b] = nd;
+                prev[b] = a;
+                heap.push(Item(nd, b as u32));
+            }
+        }
+    }
+}
+
+/// Generate a morning peak on `net` (built from `city`'s road graph, so node ids and
+/// positions are the city's) from the layers of `city` (rules in the module docs).
+pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand {
+    let nn = net.node_count();
+    let nl = net.link_count();
+    // Nodes a trip can start and end at: a way out and a way in.
+    let mut has_out = vec![false; nn];
+    let mut has_in = vec![false; nn];
+    let mut links_into: Vec<Vec<u32>> = vec![Vec::new(); nn];
+    for l in 0..nl {
+        has_out[net.link_from[l].index()] = true;
+        has_in[net.link_to[l].index()] = true;
+        links_into[net.link_to[l].index()].push(l as u32);
+    }
+    let usable: Vec<u32> = (0..nn as u32)
+        .filter(|&n| has_out[n as usize] && has_in[n as usize])
+        .collect();
+    // Motorbikes ride two or three abreast in a lane in Hanoi's mixed traffic: their road
+    // space in a queue is their passenger-car-unit share (0.3, the discharge factor) of a
+    // car's 7.5 m (5 m + 2.5 m gap), 2.25 m, instead of SUMO's single-file 2.2 m + 2.5 m.
+    let mut moto = VehicleType::sumo_default("motorbike", "motorcycle");
+    moto.length = 1.9;
+    moto.min_gap = 0.35;
+    let types = vec![
+        moto,
+        VehicleType::sumo_default("car", "passenger"),
+        VehicleType::sumo_default("bus", "bus"),
+        VehicleType::sumo_default("truck", "truck"),
+    ];
+    let mut out = CityDemand {
+        demand: Demand {
+            types,
+            trips: Vec::new(),
+        },
+        same_node: 0,
+        unroutable: Vec::new(),
+        residents: 0.0,
+        attractions: 0.0,
+        origin_nodes: 0,
+        destination_nodes: 0,
+    };
+    if usable.is_empty() || cfg.trips == 0 {
+        return out;
+    }
+    let snap = Snapper::new(net, &usable);
+    let mut prod = vec![0.0; nn];
+    let mut attr = vec![0.0; nn];
+    let positive = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
+    for f in city.layer(Layer::Building).features() {
+        let (r, j) = (positive(f.num("residents")), positive(f.num("jobs")));
+        if r + j <= 0.0 {
+            continue;
+        }
+        if let Some(p) = centroid(f) {
+            let n = snap.nearest(p) as usize;
+            prod[n] += r;
+            attr[n] += j;
+        }
+    }
+    for layer in [Layer::Economic, Layer::PublicService] {
+        for f in city.layer(layer).features() {
+            let a = positive(f.num("jobs")) + positive(f.num("students"));
+            if a <= 0.0 {
+                continue;
+            }
+            if let Some(p) = centroid(f) {
+                attr[snap.nearest(p) as usize] += a;
+            }
+        }
+    }
+    out.residents = prod.iter().sum();
+    out.attractions = attr.iter().sum();
+    out.origin_nodes = prod.iter().filter(|&&x| x > 0.0).count();
+    out.destination_nodes = attr.iter().filter(|&&x| x > 0.0).count();
+    if out.residents <= 0.0 || out.attractions <= 0.0 {
+        return out;
+    }
+    let mut rng = Rng(cfg.seed);
+    // Origins: trip count per node.
+    let mut cum = Vec::with_capacity(nn);
+    let mut acc = 0.0;
+    for &p in &prod {
+        acc += p;
+        cum.push(acc);
+    }
+    let mut count = vec![0usize; nn];
+    for _ in 0..cfg.trips {
+        count[pick(&cum, rng.unit())] += 1;
+    }
+    let shares = cfg.shares;
+    let share_cum = {
+        let s = [shares.motorbike, shares.car, shares.bus, shares.truck].map(|x| x.max(0.0));
+        let mut c = [0.0; 4];
+        let mut a = 0.0;
+        for (k, v) in s.iter().enumerate() {
+            a += v;
+            c[k] = a;
+        }
+        if a <= 0.0 { [1.0, 1.0, 1.0, 1.0] } else { c }
+    };
+    let (a, b) = (cfg.start, cfg.start + cfg.duration.max(0.0));
+    let mode = a + cfg.mode.clamp(0.0, 1.0) * (b - a);
+    let free: Vec<f64> = (0..nl).map(|l| net.free_time(LinkId(l as u32))).collect();
+    let mut dist = vec![f64::INFINITY; nl];
+    let mut prev = vec![u32::MAX; nl];
+    let mut best_in = vec![u32::MAX; nn];
+    let steps = cfg.assignment_steps.max(1);
+    // Destination choice on free-flow times: (id, origin, destination, depart, type, step).
+    let mut pending: Vec<(String, u32, u32, f64, usize, usize)> = Vec::new();
+    let mut k = 0usize;
+    for (o, &n_o) in count.iter().enumerate() {
+        if n_o == 0 {
+            continue;
+        }
+        tree(net, &free, o, &mut dist, &mut prev);
+        let mut wcum = Vec::with_capacity(nn);
+        let mut acc = 0.0;
+        for j in 0..nn {
+            let t = if j == o {
+                0.0
+            } else {
+                links_into[j]
+                    .iter()
+                    .map(|&l| dist[l as usize])
+                    .fold(f64::INFINITY, f64::min)
+            };
+            if attr[j] > 0.0 && t.is_finite() {
+                acc += attr[j] * (-cfg.beta_per_min * t / 60.0).exp();
+            }
+            wcum.push(acc);
+        }
+        for i in 0..n_o {
+            let id = format!("p{k}");
+            k += 1;
+            if acc <= 0.0 {
+                out.unroutable.push(Unroutable {
+                    id,
+                    line: 0,
+                    reason: format!("no workplace or school reachable from road node {o}"),
+                });
+                continue;
+            }
+            let d = pick(&wcum, rng.unit());
+            let depart = triangular(rng.unit(), a, b, mode);
+            let u = rng.unit() * share_cum[3];
+            let vtype = share_cum.iter().position(|&c| u < c).unwrap_or(0);
+            if d == o {
+                out.same_node += 1;
+                continue;
+            }
+            pending.push((id, o as u32, d as u32, depart, vtype, i % steps));
+        }
+    }
+    // Routes by incremental loading: each step routes its share of every origin's trips on
+    // the link times the earlier steps' volumes give (BPR function).
+    let signalised: Vec<bool> = (0..nl)
+        .map(|l| {
+            net.out_movements(LinkId(l as u32))
+                .any(|m| net.mv_signal[m.index()].is_some())
+        })
+        .collect();
+    let capacity: Vec<f64> = (0..nl)
+        .map(|l| {
+            let g = if signalised[l] {
+                crate::road_net::SIGNAL_GREEN_S
+                    / (2.0
+                        * (crate::road_net::SIGNAL_GREEN_S
+                            + crate::road_net::SIGNAL_AMBER_S
+                            + crate::road_net::SIGNAL_ALL_RED_S))
+            } else {
+                1.0
+            };
+            net.link_lanes[l] as f64 * 3600.0 / crate::sim::HCM_SATURATION_HEADWAY * g
+        })
+        .collect();
+    let mut volume = vec![0.0; nl];
+    let mut routes: Vec<Vec<LinkId>> = vec![Vec::new(); pending.len()];
+    for step in 0..steps {
+        let time: Vec<f64> = (0..nl)
+            .map(|l| free[l] * (1.0 + BPR_ALPHA * (volume[l] / capacity[l]).powi(BPR_POWER)))
+            .collect();
+        let mut last_origin = u32::MAX;
+        for (i, p) in pending.iter().enumerate() {
+            if p.5 != step {
+                continue;
+            }
+            if p.1 != last_origin {
+                tree(net, &time, p.1 as usize, &mut dist, &mut prev);
+                last_origin = p.1;
+                for (j, bi) in best_in.iter_mut().enumerate() {
+                    *bi = links_into[j].iter().copied().fold(u32::MAX, |x, l| {
+                        if x == u32::MAX || dist[l as usize] < dist[x as usize] {
+                            l
+                        } else {
+                            x
+                        }
+                    });
+                }
+            }
+            let d = p.2 as usize;
+            let mut route = vec![LinkId(best_in[d])];
+            let mut cur = best_in[d] as usize;
+            while prev[cur] != u32::MAX {
+                cur = prev[cur] as usize;
+                route.push(LinkId(cur as u32));
+            }
+            route.reverse();
+            let pcu = out.demand.types[p.4].pcu;
+            for l in &route {
+                volume[l.index()] += pcu;
+            }
+            routes[i] = route;
+        }
+    }
+    for (p, route) in pending.into_iter().zip(routes) {
+        out.demand.trips.push(Trip {
+            id: p.0,
+            vtype: p.4,
+            depart: p.3,
+            route,
+        });
+    }
+    out.demand
+        .trips
+        .sort_by(|x, y| x.depart.total_cmp(&y.depart));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapping_finds_the_nearest_node() {
+        let g = crate::road_net::tests::crossing(false, "primary");
+        let net = Network::from_road_graph(&g).unwrap();
+        let nodes: Vec<u32> = (0..net.node_count() as u32).collect();
+        let snap = Snapper::new(&net, &nodes);
+        let mut r = Rng(5);
+        for _ in 0..2000 {
+            let p = [r.unit() * 600.0 - 300.0, r.unit() * 600.0 - 300.0];
+            let brute = (0..net.node_count())
+                .min_by(|&a, &b| {
+                    let da = (net.node_x[a] - p[0]).hypot(net.node_y[a] - p[1]);
+                    let db = (net.node_x[b] - p[0]).hypot(net.node_y[b] - p[1]);
+                    da.total_cmp(&db).then(a.cmp(&b))
+                })
+                .unwrap();
+            assert_eq!(snap.nearest(p) as usize, brute, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn triangular_profile_and_picking() {
+        let mut r = Rng(3);
+        let xs: Vec<f64> = (0..40000)
+            .map(|_| triangular(r.unit(), 0.0, 3600.0, 1800.0))
+            .collect();
+        let m = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((m - 1800.0).abs() < 15.0, "{m}");
+        // P(x < 900) = (900/3600)² · 2 = 0.125 for the symmetric triangle.
+        let p = xs.iter().filter(|&&x| x < 900.0).count() as f64 / xs.len() as f64;
+        assert!((p - 0.125).abs() < 0.006, "{p}");
+        assert!(xs.iter().all(|&x| (0.0..=3600.0).contains(&x)));
+        // Zero weights are never picked.
+        let cum = [0.0, 1.0, 1.0, 3.0];
+        let picks: Vec<usize> = (0..1000).map(|_| pick(&cum, r.unit())).collect();
+        assert!(picks.iter().all(|&i| i == 1 || i == 3));
+        let ones = picks.iter().filter(|&&i| i == 1).count();
+        assert!((280..390).contains(&ones), "{ones}");
+    }
+}
