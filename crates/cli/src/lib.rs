@@ -707,6 +707,9 @@ fn flood_run(
             l.network_continuity_pct
         );
         println!("wrote {}/max_depth.tif, ledger.json", out.display());
+        if let Some(c) = &city {
+            road_impacts(c, &res.max_depth, out)?;
+        }
         return Ok(());
     }
     let pb = ProgressBar::new(1000);
@@ -755,6 +758,50 @@ fn flood_run(
     println!(
         "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
         out.display()
+    );
+    if let Some(c) = &city {
+        road_impacts(c, &res.max_depth, out)?;
+    }
+    Ok(())
+}
+
+/// Writes DIR/roads.csv: each wet road's worst depth and its speed under the depth–speed curve
+/// of Pregnolato et al. (2017), and prints the closed roads.
+fn road_impacts(city: &City, max_depth: &twin_model::Raster, out: &Path) -> Result<()> {
+    let r = twin_engine::impacts::road_impacts(city, max_depth);
+    let p = out.join("roads.csv");
+    let mut text =
+        String::from("feature,name,max_depth_m,free_kmh,flooded_kmh,closed,flooded_length_m\n");
+    for i in &r {
+        let name = i.name.clone().unwrap_or_default().replace(['"', ','], " ");
+        text += &format!(
+            "{},{},{:.3},{:.1},{:.1},{},{:.1}\n",
+            i.feature,
+            name,
+            i.max_depth_m,
+            i.free_kmh,
+            i.flooded_kmh,
+            i.flooded_kmh == 0.0,
+            i.flooded_length_m
+        );
+    }
+    twin_io::atomic::write_atomically(&p, |tmp| {
+        std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
+    })?;
+    let closed = r.iter().filter(|i| i.flooded_kmh == 0.0).count();
+    let slowed = r.len() - closed;
+    println!(
+        "Đường ngập / Flooded roads: {closed} closed (≥ 30 cm), {slowed} slowed; worst: {}; wrote {}",
+        r.first()
+            .map(|i| format!(
+                "{} {:.2} m",
+                i.name
+                    .clone()
+                    .unwrap_or_else(|| format!("road {}", i.feature)),
+                i.max_depth_m
+            ))
+            .unwrap_or_else(|| "none".into()),
+        p.display()
     );
     Ok(())
 }

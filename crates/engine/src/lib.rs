@@ -8,3 +8,4 @@
 
 pub mod coupled;
 pub mod flood;
+pub mod impacts;
