@@ -9,3 +9,4 @@
 pub mod coupled;
 pub mod flood;
 pub mod impacts;
+pub mod scenario;
