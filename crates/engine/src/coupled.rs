@@ -12,7 +12,7 @@
 
 use crate::flood::{FloodError, FloodSpec, NODATA, SurfaceSetup};
 use twin_model::Raster;
-use twin_surface::{Cell, Grid, MassLedger, Params, PointId, Rain, RainField, Simulation};
+use twin_surface::{Cell, MassLedger, PointId};
 
 /// ft³ → m³.
 const FT3: f64 = 0.028_316_846_592;
@@ -168,48 +168,7 @@ pub fn run(
     }
     let mut net =
         twin_hydro::Engine::new(&project).map_err(|e| CoupledError::Hydro(e.to_string()))?;
-    // Surface as in flood::run_with.
-    let mut bed: Vec<f64> = dem
-        .data
-        .iter()
-        .map(|&v| if dem.is_nodata(v) { f64::NAN } else { v as f64 })
-        .collect();
-    for &w in &setup.walls {
-        if w < bed.len() {
-            bed[w] = f64::NAN;
-        }
-    }
-    let mut grid = Grid::new(dem.nx, dem.ny, dem.cell, bed, None, spec.manning)?;
-    if let Some(n) = &setup.manning {
-        grid.set_manning(n.clone())?;
-    }
-    let mut sim = Simulation::new(
-        grid,
-        Params {
-            flood_threshold: spec.threshold_m,
-            ..Params::default()
-        },
-    )?;
-    sim.set_boundaries(
-        setup
-            .boundaries
-            .unwrap_or(twin_surface::Boundaries::all(spec.edges)),
-    )?;
-    if let Some(d) = &setup.initial_depth {
-        let active = sim.grid().active().to_vec();
-        sim.set_depth(
-            d.iter()
-                .zip(&active)
-                .map(|(x, a)| if *a { *x } else { 0.0 })
-                .collect(),
-        )?;
-    }
-    let steps: Vec<(f64, RainField)> = spec
-        .rain
-        .iter()
-        .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
-        .collect();
-    sim.set_rain(Rain::new(steps, usize::MAX)?)?;
+    let mut sim = crate::flood::build_surface(dem, spec, setup)?;
     // Couple every manhole that sits on an active cell.
     let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
     for (name, pos) in &manholes {

@@ -129,46 +129,7 @@ pub fn run_with(
             spec.minutes
         )));
     }
-    let mut bed: Vec<f64> = dem
-        .data
-        .iter()
-        .map(|&v| if dem.is_nodata(v) { f64::NAN } else { v as f64 })
-        .collect();
-    for &w in &setup.walls {
-        if w < bed.len() {
-            bed[w] = f64::NAN;
-        }
-    }
-    if bed.iter().all(|v| v.is_nan()) {
-        return Err(FloodError::Spec("the DEM has no valid cell".into()));
-    }
-    let mut grid = Grid::new(dem.nx, dem.ny, dem.cell, bed, None, spec.manning)?;
-    if let Some(n) = &setup.manning {
-        grid.set_manning(n.clone())?;
-    }
-    let mut sim = Simulation::new(
-        grid,
-        Params {
-            flood_threshold: spec.threshold_m,
-            ..Params::default()
-        },
-    )?;
-    sim.set_boundaries(setup.boundaries.unwrap_or(Boundaries::all(spec.edges)))?;
-    if let Some(d) = &setup.initial_depth {
-        let active = sim.grid().active().to_vec();
-        let d: Vec<f64> = d
-            .iter()
-            .zip(&active)
-            .map(|(x, a)| if *a { *x } else { 0.0 })
-            .collect();
-        sim.set_depth(d)?;
-    }
-    let steps: Vec<(f64, RainField)> = spec
-        .rain
-        .iter()
-        .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
-        .collect();
-    sim.set_rain(Rain::new(steps, usize::MAX)?)?;
+    let mut sim = build_surface(dem, spec, setup)?;
     let total = spec.minutes * 60.0;
     let mut t = 0.0;
     while t < total {
@@ -209,6 +170,56 @@ pub fn run_with(
         ledger: sim.ledger().clone(),
         steps: sim.steps(),
     })
+}
+
+/// The surface solver on the DEM with a set-up: nodata, NaN and wall cells are walls; roughness,
+/// initial water and edges from the set-up; rain from the spec.
+pub fn build_surface(
+    dem: &Raster,
+    spec: &FloodSpec,
+    setup: &SurfaceSetup,
+) -> Result<Simulation, FloodError> {
+    let mut bed: Vec<f64> = dem
+        .data
+        .iter()
+        .map(|&v| if dem.is_nodata(v) { f64::NAN } else { v as f64 })
+        .collect();
+    for &w in &setup.walls {
+        if w < bed.len() {
+            bed[w] = f64::NAN;
+        }
+    }
+    if bed.iter().all(|v| v.is_nan()) {
+        return Err(FloodError::Spec("the DEM has no valid cell".into()));
+    }
+    let mut grid = Grid::new(dem.nx, dem.ny, dem.cell, bed, None, spec.manning)?;
+    if let Some(n) = &setup.manning {
+        grid.set_manning(n.clone())?;
+    }
+    let mut sim = Simulation::new(
+        grid,
+        Params {
+            flood_threshold: spec.threshold_m,
+            ..Params::default()
+        },
+    )?;
+    sim.set_boundaries(setup.boundaries.unwrap_or(Boundaries::all(spec.edges)))?;
+    if let Some(d) = &setup.initial_depth {
+        let active = sim.grid().active().to_vec();
+        let d: Vec<f64> = d
+            .iter()
+            .zip(&active)
+            .map(|(x, a)| if *a { *x } else { 0.0 })
+            .collect();
+        sim.set_depth(d)?;
+    }
+    let steps: Vec<(f64, RainField)> = spec
+        .rain
+        .iter()
+        .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
+        .collect();
+    sim.set_rain(Rain::new(steps, usize::MAX)?)?;
+    Ok(sim)
 }
 
 /// How buildings enter the surface model.
