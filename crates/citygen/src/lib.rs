@@ -23,7 +23,7 @@ use streets::{Class, Streets};
 use terrain::{CITY_EAST_U, DIKE_CREST_M, DIKE_U, RIVER_STAGE_M, RIVER_U, Terrain};
 #[cfg(test)]
 use twin_model::RoadGraph;
-use twin_model::{AttrValue, City, Crs, Department, Feature, FeatureId, Layer, Raster};
+use twin_model::{City, Crs, Department, Feature, FeatureId, Layer, Raster};
 
 /// Options of the generator.
 #[derive(Debug, Clone)]
@@ -191,7 +191,6 @@ pub fn generate(opts: &DemoOptions) -> City {
             .unwrap_or(Class::Alley)
     };
     let mut catchments: Vec<sewer::Catchment> = Vec::new();
-    let mut block_info: Vec<([f64; 4], f64)> = Vec::new();
     let mut total_residents = 0i64;
     let mut poi_sites: Vec<[f64; 2]> = Vec::new();
     let park_pick = [rng.int(0, 400), rng.int(0, 400)];
@@ -269,8 +268,6 @@ pub fn generate(opts: &DemoOptions) -> City {
                 let residents = (floor * res_share / 30.0 * rng.range(0.8, 1.0)).round() as i64;
                 let jobs = ((floor * (1.0 - res_share)) / 20.0).round() as i64;
                 let height = 4.5 + (levels - 1) as f64 * 3.3;
-                let centroid = [0.0, 0.0];
-                let _ = centroid;
                 out(
                     Layer::Building,
                     Feature::new(
@@ -370,7 +367,6 @@ pub fn generate(opts: &DemoOptions) -> City {
             let block_area = (u1 - u0) * (v1 - v0);
             let imperv = ((footprint + (block_area - (a1 - a0) * (b1 - b0))) / block_area * 1.15)
                 .clamp(0.3, 0.95);
-            block_info.push(([u0, v0, u1, v1], imperv));
             put(
                 Layer::Population,
                 feat(
@@ -940,7 +936,6 @@ pub fn generate(opts: &DemoOptions) -> City {
         "description".into(),
         "Dữ liệu TỔNG HỢP, không phải số liệu khảo sát: quận mẫu 3×3 km kiểu nội đô Hà Nội. / SYNTHETIC data, not survey data: a 3×3 km Hanoi-like inner district.".into(),
     );
-    let _ = (block_info, AttrValue::Bool(true));
     city
 }
 
