@@ -763,6 +763,7 @@ fn flood_run(
         pb.finish_and_clear();
         let wall = started.elapsed().as_secs_f64();
         twin_io::raster::write_geotiff(&res.max_depth, crs, &out.join("max_depth.tif"))?;
+        flood_picture(&raster, &res.max_depth, out)?;
         let mut j = res.ledger.to_json();
         j["wall_time_s"] = serde_json::json!(wall);
         j["coupled_manholes"] = serde_json::json!(res.coupled_manholes);
@@ -813,6 +814,7 @@ fn flood_run(
     ] {
         twin_io::raster::write_geotiff(r, crs, &out.join(name))?;
     }
+    flood_picture(&raster, &res.max_depth, out)?;
     let mut j = res.ledger_json();
     j["wall_time_s"] = serde_json::json!(wall);
     j["cells"] = serde_json::json!(raster.nx * raster.ny);
@@ -842,6 +844,13 @@ fn flood_run(
     if let Some(c) = &city {
         road_impacts(c, &res.max_depth, out)?;
     }
+    Ok(())
+}
+
+/// Writes DIR/max_depth.png: the flood map (depth classes over a hillshade, legend strip).
+fn flood_picture(dem: &twin_model::Raster, depth: &twin_model::Raster, out: &Path) -> Result<()> {
+    let img = twin_report::flood_map(dem, depth);
+    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("max_depth.png"))?;
     Ok(())
 }
 

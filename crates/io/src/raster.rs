@@ -182,3 +182,36 @@ pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Resu
     }
     Ok(out)
 }
+
+/// Writes an 8-bit RGB image (row-major, `3 × width × height` bytes) as PNG, atomically.
+pub fn write_png(rgb: &[u8], width: usize, height: usize, path: &Path) -> Result<()> {
+    if rgb.len() != 3 * width * height || width == 0 || height == 0 {
+        return Err(IoError::Invalid(format!(
+            "{}: image buffer does not match {width} × {height} RGB",
+            path.display()
+        )));
+    }
+    crate::atomic::write_atomically(path, |tmp| {
+        let mem =
+            DriverManager::get_driver_by_name("MEM").map_err(|e| gerr(path, "MEM driver", e))?;
+        let ds = mem
+            .create_with_band_type::<u8, _>("", width, height, 3)
+            .map_err(|e| gerr(path, "image", e))?;
+        for b in 0..3 {
+            let band_data: Vec<u8> = rgb.iter().skip(b).step_by(3).copied().collect();
+            let mut buf = Buffer::new((width, height), band_data);
+            ds.rasterband(b + 1)
+                .and_then(|mut band| band.write((0, 0), (width, height), &mut buf))
+                .map_err(|e| gerr(path, "image band", e))?;
+        }
+        let png =
+            DriverManager::get_driver_by_name("PNG").map_err(|e| gerr(path, "PNG driver", e))?;
+        let out = ds
+            .create_copy(&png, tmp, &RasterCreationOptions::default())
+            .map_err(|e| gerr(path, "cannot write PNG", e))?;
+        out.close().map_err(|e| gerr(path, "cannot write PNG", e))?;
+        // GDAL's PNG driver may leave an .aux.xml beside the file.
+        let _ = std::fs::remove_file(tmp.with_extension("png.aux.xml"));
+        Ok(())
+    })
+}

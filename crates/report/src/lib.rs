@@ -1,0 +1,159 @@
+//! # twin-report
+//!
+//! Results as pictures. Today: the flood map — maximum depth over a hillshade of the terrain,
+//! in the depth classes Hanoi's drainage operator uses for inundation points (about 0.1 m
+//! "ứ đọng" ponding, 0.2 m "ngập nhẹ" light flooding, above 0.3 m "ngập ảnh hưởng giao
+//! thông" flooding that affects traffic; shared/mission/hanoi-facts.md), with a legend strip.
+//!
+//! Invariants: no I/O (images are returned as RGB buffers; `twin-io` writes them), no
+//! simulation.
+
+use twin_model::Raster;
+
+/// An 8-bit RGB image, row-major, row 0 at the top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rgb {
+    /// Width, px.
+    pub width: usize,
+    /// Height, px.
+    pub height: usize,
+    /// `3 × width × height` bytes.
+    pub data: Vec<u8>,
+}
+
+impl Rgb {
+    fn put(&mut self, x: usize, y: usize, c: [u8; 3]) {
+        let i = 3 * (y * self.width + x);
+        self.data[i..i + 3].copy_from_slice(&c);
+    }
+
+    /// Pixel at (x, y).
+    pub fn get(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = 3 * (y * self.width + x);
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
+/// Depth classes (lower bound in m) and their colours, shallow to deep.
+pub const DEPTH_CLASSES: [(f64, [u8; 3]); 5] = [
+    (0.05, [189, 215, 238]), // 5–10 cm: wet
+    (0.10, [107, 174, 214]), // 10–20 cm: ponding (ứ đọng)
+    (0.20, [33, 113, 181]),  // 20–30 cm: light flooding (ngập nhẹ)
+    (0.30, [8, 48, 107]),    // 30–50 cm: affects traffic (ảnh hưởng giao thông)
+    (0.50, [122, 1, 119]),   // > 50 cm: deep
+];
+
+/// Colour of a depth, or `None` below the first class.
+pub fn depth_colour(d: f64) -> Option<[u8; 3]> {
+    DEPTH_CLASSES
+        .iter()
+        .rev()
+        .find(|(lo, _)| d >= *lo)
+        .map(|(_, c)| *c)
+}
+
+/// Hillshade in 0..1 (Horn's method; sun from the north-west at 45°).
+fn hillshade(dem: &Raster, c: usize, r: usize) -> f64 {
+    let z = |cc: isize, rr: isize| -> f64 {
+        let cc = cc.clamp(0, dem.nx as isize - 1) as usize;
+        let rr = rr.clamp(0, dem.ny as isize - 1) as usize;
+        let v = dem.get(cc, rr);
+        if dem.is_nodata(v) {
+            dem.get(c, r) as f64
+        } else {
+            v as f64
+        }
+    };
+    let (c, r) = (c as isize, r as isize);
+    let dzdx = ((z(c + 1, r - 1) + 2.0 * z(c + 1, r) + z(c + 1, r + 1))
+        - (z(c - 1, r - 1) + 2.0 * z(c - 1, r) + z(c - 1, r + 1)))
+        / (8.0 * dem.cell);
+    let dzdy = ((z(c - 1, r + 1) + 2.0 * z(c, r + 1) + z(c + 1, r + 1))
+        - (z(c - 1, r - 1) + 2.0 * z(c, r - 1) + z(c + 1, r - 1)))
+        / (8.0 * dem.cell);
+    let (zen, az) = (45f64.to_radians(), 315f64.to_radians());
+    // Exaggerate the gentle urban relief threefold so streets and basins read.
+    let slope = (3.0 * (dzdx * dzdx + dzdy * dzdy).sqrt()).atan();
+    let aspect = dzdy.atan2(-dzdx);
+    (zen.cos() * slope.cos() + zen.sin() * slope.sin() * (az - aspect).cos()).clamp(0.0, 1.0)
+}
+
+/// The flood map: depth classes over a grey hillshade, nodata in white, with a legend strip
+/// of the classes along the bottom. One pixel per cell (scaled up to at least 600 px wide).
+pub fn flood_map(dem: &Raster, depth: &Raster) -> Rgb {
+    let scale = (600 / dem.nx.max(1)).max(1);
+    let (w, h_map) = (dem.nx * scale, dem.ny * scale);
+    let legend = 24;
+    let mut img = Rgb {
+        width: w,
+        height: h_map + legend,
+        data: vec![255; 3 * w * (h_map + legend)],
+    };
+    for r in 0..dem.ny {
+        for c in 0..dem.nx {
+            let v = dem.get(c, r);
+            let colour = if dem.is_nodata(v) {
+                [255, 255, 255]
+            } else {
+                let d = if c < depth.nx && r < depth.ny {
+                    depth.get(c, r)
+                } else {
+                    0.0
+                };
+                let shade = 90.0 + 150.0 * hillshade(dem, c, r);
+                match (!depth.is_nodata(d))
+                    .then(|| depth_colour(d as f64))
+                    .flatten()
+                {
+                    Some(col) => {
+                        col.map(|x| (x as f64 * (0.75 + 0.25 * shade / 240.0)).min(255.0) as u8)
+                    }
+                    None => [shade as u8; 3],
+                }
+            };
+            for dy in 0..scale {
+                for dx in 0..scale {
+                    img.put(c * scale + dx, r * scale + dy, colour);
+                }
+            }
+        }
+    }
+    let seg = w / DEPTH_CLASSES.len();
+    for (k, (_, col)) in DEPTH_CLASSES.iter().enumerate() {
+        for x in k * seg + 2..(k + 1) * seg - 2 {
+            for y in h_map + 4..h_map + legend - 4 {
+                img.put(x, y, *col);
+            }
+        }
+    }
+    img
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_map() {
+        assert_eq!(depth_colour(0.01), None);
+        assert_eq!(depth_colour(0.15), Some(DEPTH_CLASSES[1].1));
+        assert_eq!(depth_colour(0.35), Some(DEPTH_CLASSES[3].1));
+        assert_eq!(depth_colour(2.0), Some(DEPTH_CLASSES[4].1));
+        let mut dem = Raster::filled(10, 10, 0.0, 100.0, 10.0, 5.0);
+        dem.nodata = Some(-1.0);
+        dem.set(0, 0, -1.0);
+        let mut depth = Raster::filled(10, 10, 0.0, 100.0, 10.0, 0.0);
+        depth.set(5, 5, 0.4);
+        let img = flood_map(&dem, &depth);
+        assert_eq!((img.width, img.height), (600, 624));
+        assert_eq!(img.get(0, 0), [255, 255, 255]);
+        // The flooded cell is dark blue (shaded flat ground keeps its colour bright enough).
+        let p = img.get(5 * 60 + 30, 5 * 60 + 30);
+        assert!(p[2] > p[0] && p[2] > 60, "{p:?}");
+        // Dry flat ground is grey.
+        let q = img.get(300 + 150, 300 + 150);
+        assert!(q[0] == q[1] && q[1] == q[2], "{q:?}");
+        // The legend shows the deepest class at its right end.
+        assert_eq!(img.get(599 - 10, 612), DEPTH_CLASSES[4].1);
+    }
+}
