@@ -258,6 +258,11 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     assert!(st.max > 0.01 && st.min >= 0.0, "{st:?}");
     // Water collects at the bottom of the bowl.
     assert!(md.raster.get(15, 15) > md.raster.get(0, 0));
+    // The flood map is a PNG of at least 600 px across.
+    let png = std::fs::read(out.join("max_depth.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert!(width >= 600, "{width}");
     // A bad rain file names its line and field, and writes nothing.
     std::fs::write(&rain, "minute,mm_per_hour\n0,60\n5,heavy\n").unwrap();
     let out2 = dir.join("run2");
