@@ -419,21 +419,29 @@ pub fn generate(opts: &DemoOptions) -> City {
             );
         }
     }
+    // The station's regulating lake (hồ điều hòa): Yên Sở holds more than 4 million m³ in five
+    // reservoirs for the ~77 km² its 90 m³/s serve (hanoi-facts.md), about 50,000 m³ per km²;
+    // its level rises about 1.5–2 m in a storm. The lake here stores the same volume per km²
+    // served over a 2 m rise, in a strip between the built-up area and the dike's toe.
+    let served_km2: f64 = catchments.iter().map(|c| c.area_ha).sum::<f64>() / 100.0;
+    let lake_area = (served_km2 * 50_000.0 / 2.0 / 100.0).round() * 100.0;
+    let lake_u = [CITY_EAST_U + 8.0, DIKE_U - 36.0];
+    let lake_len = lake_area / (lake_u[1] - lake_u[0]);
     let ground_ww = terrain.ground(STATION[0], STATION[1]);
     put(
         Layer::Utility,
         feat(
             Layer::Utility,
             "storage",
-            ellipse(STATION, [45.0, 60.0], 24).into(),
+            rect(lake_u[0], 40.0, lake_u[1], 40.0 + lake_len).into(),
         )
         .with_name(ww.clone())
         .with("invert_m", (sw.wet_well_invert * 1000.0).round() / 1000.0)
         .with("rim_m", (ground_ww * 1000.0).round() / 1000.0)
-        .with("area_m2", std::f64::consts::PI * 45.0 * 60.0)
+        .with("area_m2", lake_area)
         .with(
             "label",
-            "Hồ điều hòa trạm bơm (mẫu) / Pump-station regulating pond (synthetic)",
+            "Hồ điều hòa trạm bơm (mẫu) / Pump-station regulating lake (synthetic)",
         ),
     );
     let outfall_pos = [RIVER_U + 60.0, STATION[1]];
@@ -441,9 +449,10 @@ pub fn generate(opts: &DemoOptions) -> City {
         Layer::Utility,
         feat(Layer::Utility, "outfall", pt(outfall_pos))
             .with_name(outfall.clone())
-            .with("invert_m", 1.5)
+            .with("invert_m", RIVER_STAGE_M)
             .with("outfall_type", "fixed")
-            .with("stage_m", RIVER_STAGE_M),
+            .with("stage_m", RIVER_STAGE_M)
+            .with("flap_gate", true),
     );
     // Pumps and the sluice discharge into a basin in the dike (bể xả); one box culvert
     // carries it to the river (SWMM also wants exactly one link at an outfall).
@@ -453,7 +462,7 @@ pub fn generate(opts: &DemoOptions) -> City {
         Layer::Utility,
         feat(Layer::Utility, "manhole", pt(basin_pos))
             .with_name(basin.clone())
-            .with("invert_m", 3.0)
+            .with("invert_m", RIVER_STAGE_M + 0.5)
             .with("rim_m", DIKE_CREST_M)
             .with(
                 "label",
@@ -513,8 +522,8 @@ pub fn generate(opts: &DemoOptions) -> City {
         }
         put(Layer::Utility, f);
     }
-    // Pumps: ~1.1 m³/s per km² served (Yên Sở: 90 m³/s), 4 units with staggered starts.
-    let served_km2: f64 = catchments.iter().map(|c| c.area_ha).sum::<f64>() / 100.0;
+    // Pumps: ~1.1 m³/s per km² served (Yên Sở: 90 m³/s), 4 units starting in turn as the
+    // lake rises above the trunk's outlet (0.5 m above the lake bed).
     let unit = (served_km2 * 1.1 / 4.0 * 10.0).round() / 10.0;
     for k in 0..4 {
         put(
@@ -528,7 +537,7 @@ pub fn generate(opts: &DemoOptions) -> City {
             .with("from_node", ww.clone())
             .with("to_node", basin.clone())
             .with("capacity_m3s", unit)
-            .with("on_depth_m", 1.0 + 0.8 * k as f64)
+            .with("on_depth_m", 0.6 + 0.2 * k as f64)
             .with("off_depth_m", 0.5),
         );
     }

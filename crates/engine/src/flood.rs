@@ -5,7 +5,8 @@
 use thiserror::Error;
 use twin_model::Raster;
 use twin_surface::{
-    Boundaries, Boundary, Grid, MassLedger, Params, Rain, RainField, Simulation, SurfaceError,
+    Boundaries, Boundary, Grid, Infiltration, MassLedger, Params, Rain, RainField, Simulation,
+    SurfaceError,
 };
 
 /// Nodata value of the result rasters.
@@ -105,6 +106,8 @@ pub struct SurfaceSetup {
     pub initial_depth: Option<Vec<f64>>,
     /// Edge conditions; `None` = `FloodSpec::edges` on all four.
     pub boundaries: Option<Boundaries>,
+    /// Infiltration classes and the class of each cell (row-major); `None` = no infiltration.
+    pub infiltration: Option<(Vec<Infiltration>, Vec<u16>)>,
 }
 
 /// Runs rain on the DEM. `progress` is called with the fraction done after each simulated minute.
@@ -219,6 +222,9 @@ pub fn build_surface(
         .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
         .collect();
     sim.set_rain(Rain::new(steps, usize::MAX)?)?;
+    if let Some((classes, class_of_cell)) = &setup.infiltration {
+        sim.set_infiltration(classes.clone(), class_of_cell.clone())?;
+    }
     Ok(sim)
 }
 
@@ -239,6 +245,30 @@ pub const N_ROAD: f64 = 0.015;
 pub const N_WATER: f64 = 0.02;
 /// Parks, grass.
 pub const N_GREEN: f64 = 0.05;
+
+/// Horton parameters of urban pervious ground, the values the SWMM export uses (SWMM 5
+/// Reference Manual Vol. I, Table 4-4 and §4.2): f0 76.2 mm/h, fc 6.35 mm/h, k 4.14 /h.
+pub const HORTON_PERVIOUS: (f64, f64, f64) = (76.2, 6.35, 4.14);
+
+/// Infiltration classes of [`city_setup`]: class `k` (0..=10) is ground with `k` tenths of
+/// [`HORTON_PERVIOUS`]'s capacity; class 0 is impervious (roads, roofs, water).
+pub fn land_use_infiltration_classes() -> Vec<Infiltration> {
+    let (f0, fc, k) = HORTON_PERVIOUS;
+    (0..=10u32)
+        .map(|tenths| {
+            if tenths == 0 {
+                Infiltration::None
+            } else {
+                let share = f64::from(tenths) / 10.0;
+                Infiltration::Horton {
+                    f0_mm_per_hour: f0 * share,
+                    fc_mm_per_hour: fc * share,
+                    decay_per_hour: k,
+                }
+            }
+        })
+        .collect()
+}
 
 fn cells_in_polygon(dem: &Raster, g: &geo::Geometry<f64>, mut f: impl FnMut(usize)) {
     use geo::{BoundingRect, Contains};
@@ -299,6 +329,12 @@ fn cells_near_line(
 /// Surface set-up from the city's layers on its DEM: roughness by land use (roads, parks,
 /// water), buildings blocked or rough, lakes filled to their `level_m` and the river to its
 /// `stage_m`; the edge the river touches held at the river's stage, the others free outflow.
+///
+/// Infiltration by land use (classes of [`land_use_infiltration_classes`]): parks infiltrate at
+/// the full Horton capacity; roads, roofs and water not at all; other ground (yards, plots,
+/// the floodplain) at the pervious share `1 − imperv_pct/100` of the drainage subcatchment
+/// that covers it (the same share the SWMM export gives the network), full capacity where no
+/// subcatchment does.
 pub fn city_setup(
     city: &twin_model::City,
     dem: &Raster,
@@ -309,14 +345,29 @@ pub fn city_setup(
     let n = dem.nx * dem.ny;
     let mut manning = vec![spec.manning; n];
     let mut depth = vec![0.0; n];
+    let mut infil = vec![10u16; n];
     let bed = |i: usize| dem.data[i] as f64;
+    for f in city
+        .layer(Layer::Utility)
+        .features()
+        .iter()
+        .filter(|f| f.kind == "subcatchment")
+    {
+        if let Some(imperv) = f.num("imperv_pct").filter(|v| v.is_finite()) {
+            let k = ((100.0 - imperv.clamp(0.0, 100.0)) / 10.0).round() as u16;
+            cells_in_polygon(dem, &f.geometry, |i| infil[i] = k);
+        }
+    }
     for f in city
         .layer(Layer::Green)
         .features()
         .iter()
         .filter(|f| f.kind == "park")
     {
-        cells_in_polygon(dem, &f.geometry, |i| manning[i] = N_GREEN);
+        cells_in_polygon(dem, &f.geometry, |i| {
+            manning[i] = N_GREEN;
+            infil[i] = 10;
+        });
     }
     for f in city
         .layer(Layer::TrafficRoad)
@@ -325,13 +376,19 @@ pub fn city_setup(
         .filter(|f| f.kind == "road")
     {
         let hw = 0.5 * f.num("width_m").unwrap_or(8.0);
-        cells_near_line(dem, &f.geometry, hw, |i| manning[i] = N_ROAD);
+        cells_near_line(dem, &f.geometry, hw, |i| {
+            manning[i] = N_ROAD;
+            infil[i] = 0;
+        });
     }
     let mut walls = Vec::new();
     for f in city.layer(Layer::Building).features() {
-        cells_in_polygon(dem, &f.geometry, |i| match buildings {
-            BuildingMode::Blocked => walls.push(i),
-            BuildingMode::Roughness(nb) => manning[i] = nb,
+        cells_in_polygon(dem, &f.geometry, |i| {
+            infil[i] = 0;
+            match buildings {
+                BuildingMode::Blocked => walls.push(i),
+                BuildingMode::Roughness(nb) => manning[i] = nb,
+            }
         });
     }
     // Edges a river touches are held at its stage: [north, south, west, east].
@@ -345,6 +402,7 @@ pub fn city_setup(
         if let Some(level) = level {
             cells_in_polygon(dem, &f.geometry, |i| {
                 manning[i] = N_WATER;
+                infil[i] = 0;
                 if !dem.is_nodata(dem.data[i]) {
                     depth[i] = (level - bed(i)).max(0.0);
                 }
@@ -376,6 +434,7 @@ pub fn city_setup(
         walls,
         initial_depth: Some(depth),
         boundaries: Some(b),
+        infiltration: Some((land_use_infiltration_classes(), infil)),
     }
 }
 
@@ -422,5 +481,69 @@ mod tests {
         assert!(r.max_depth.get(20, 20) > r.max_depth.get(1, 20));
         let j = r.ledger_json();
         assert!(j["closure_error_percent"].as_f64().unwrap().abs() < 1e-7);
+    }
+
+    #[test]
+    fn infiltration_follows_land_use_on_the_demo_city() {
+        use twin_model::Layer;
+        let city = twin_citygen::generate(&Default::default());
+        let dem = city.dem.clone().expect("demo DEM");
+        let spec = FloodSpec::default();
+        let setup = city_setup(&city, &dem, &spec, BuildingMode::Roughness(0.1));
+        let (classes, class_of) = setup.infiltration.clone().unwrap();
+        assert_eq!(classes.len(), 11);
+        assert_eq!(classes[0], Infiltration::None);
+        // Full class: SWMM's urban pervious Horton curve; class 5 half of it.
+        assert_eq!(
+            classes[10],
+            Infiltration::Horton {
+                f0_mm_per_hour: 76.2,
+                fc_mm_per_hour: 6.35,
+                decay_per_hour: 4.14
+            }
+        );
+        match classes[5] {
+            Infiltration::Horton { f0_mm_per_hour, .. } => {
+                assert!((f0_mm_per_hour - 38.1).abs() < 1e-9)
+            }
+            other => panic!("{other:?}"),
+        }
+        // Share of a layer's cells in each class.
+        let share = |layer: Layer, kind: &str, class: u16| {
+            let (mut n, mut hit) = (0usize, 0usize);
+            for f in city
+                .layer(layer)
+                .features()
+                .iter()
+                .filter(|f| f.kind == kind)
+            {
+                cells_in_polygon(&dem, &f.geometry, |i| {
+                    n += 1;
+                    hit += usize::from(class_of[i] == class);
+                });
+            }
+            hit as f64 / n.max(1) as f64
+        };
+        let parks = share(Layer::Green, "park", 10);
+        // Roads and paths cross the parks; the rest infiltrates at full capacity.
+        assert!(parks > 0.5, "parks infiltrate fully: {parks}");
+        assert!(share(Layer::Green, "park", 0) > 1.0 - parks - 1e-9);
+        let lakes = share(Layer::Environment, "water", 0);
+        assert_eq!(lakes, 1.0, "lakes take rain, not infiltration");
+        let roofs = share(Layer::Building, "building", 0);
+        assert_eq!(roofs, 1.0, "roofs are impervious");
+        // Roads impervious; most of the district is built up, so pervious ground is a minority.
+        let pervious = class_of.iter().filter(|c| **c > 0).count();
+        let share = pervious as f64 / class_of.len() as f64;
+        assert!(share > 0.05 && share < 0.6, "{share}");
+        // The run books the loss: 30 min of 50 mm/h on the city loses a few % to infiltration.
+        let spec = FloodSpec {
+            minutes: 30.0,
+            ..Default::default()
+        };
+        let r = run_with(&dem, &spec, &setup, &mut |_| {}).unwrap();
+        let frac = r.ledger.infiltration / r.ledger.rain;
+        assert!(frac > 0.01 && frac < 0.3, "{frac}");
+        assert!(r.ledger.relative_closure_error().abs() < 1e-9);
     }
 }

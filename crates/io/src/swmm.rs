@@ -143,13 +143,14 @@ pub fn city_to_inp_with(
     }
     let _ = writeln!(w, "\n[OUTFALLS]\n;;Name Invert Type Stage Gated");
     for n in &net.nodes {
-        if let DrainNodeKind::Outfall { stage_m } = n.kind {
+        if let DrainNodeKind::Outfall { stage_m, flap_gate } = n.kind {
+            let gated = if flap_gate { "YES" } else { "NO" };
             match stage_m {
                 Some(st) => {
-                    let _ = writeln!(w, "{} {:.3} FIXED {:.3} NO", n.name, n.invert_m, st);
+                    let _ = writeln!(w, "{} {:.3} FIXED {:.3} {gated}", n.name, n.invert_m, st);
                 }
                 None => {
-                    let _ = writeln!(w, "{} {:.3} FREE NO", n.name, n.invert_m);
+                    let _ = writeln!(w, "{} {:.3} FREE {gated}", n.name, n.invert_m);
                 }
             }
         }

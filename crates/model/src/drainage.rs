@@ -44,6 +44,8 @@ pub enum DrainNodeKind {
     Outfall {
         /// Fixed stage, if any.
         stage_m: Option<f64>,
+        /// A flap gate stops the receiving water flowing back in (attribute `flap_gate`).
+        flap_gate: bool,
     },
 }
 
@@ -270,6 +272,19 @@ fn positive(f: &Feature, field: &str) -> Result<f64, NetworkError> {
     }
 }
 
+/// An optional yes/no attribute: absent is `false`; a Bool, or a number 0/1, is accepted.
+fn flag(f: &Feature, field: &str) -> Result<bool, NetworkError> {
+    match f.attrs.get(field) {
+        None => Ok(false),
+        Some(crate::AttrValue::Bool(b)) => Ok(*b),
+        Some(v) => match v.as_f64() {
+            Some(0.0) => Ok(false),
+            Some(1.0) => Ok(true),
+            _ => Err(err(f, field, "expected true/false")),
+        },
+    }
+}
+
 const NODE_KINDS: [&str; 4] = ["manhole", "junction", "storage", "outfall"];
 
 impl DrainageNetwork {
@@ -292,9 +307,13 @@ impl DrainageNetwork {
                     area_m2: positive(f, "area_m2")?,
                 },
                 "outfall" => match f.text("outfall_type").unwrap_or("free") {
-                    "free" => DrainNodeKind::Outfall { stage_m: None },
+                    "free" => DrainNodeKind::Outfall {
+                        stage_m: None,
+                        flap_gate: flag(f, "flap_gate")?,
+                    },
                     "fixed" => DrainNodeKind::Outfall {
                         stage_m: Some(need(f, "stage_m")?),
+                        flap_gate: flag(f, "flap_gate")?,
                     },
                     other => {
                         return Err(err(
@@ -513,11 +532,32 @@ mod tests {
         l.insert(c.clone());
         let net = DrainageNetwork::from_layer(&l).unwrap();
         assert_eq!(net.nodes.len(), 2);
+        assert_eq!(
+            net.nodes[1].kind,
+            DrainNodeKind::Outfall {
+                stage_m: None,
+                flap_gate: false
+            }
+        );
         assert_eq!(net.conduits[0].length_m, 100.0);
         assert_eq!(net.outfall_count(), 1);
         // Manning full flow of a 1 m pipe at 1 % slope, n = 0.013: 0.7854 * 0.25^(2/3) * 0.1 / 0.013
         let q = manning_full_flow(&net.conduits[0].shape, 0.013, 0.01);
         assert!((q - 2.3981).abs() < 1e-3, "{q}");
+        // A flap gate is a yes/no attribute; anything else names the field.
+        l.insert(node(2, "outfall", "O1", 100.0, 4.0, 4.0).with("flap_gate", true));
+        let net = DrainageNetwork::from_layer(&l).unwrap();
+        assert!(matches!(
+            net.nodes[1].kind,
+            DrainNodeKind::Outfall {
+                flap_gate: true,
+                ..
+            }
+        ));
+        l.insert(node(2, "outfall", "O1", 100.0, 4.0, 4.0).with("flap_gate", "maybe"));
+        let e = DrainageNetwork::from_layer(&l).unwrap_err();
+        assert_eq!(e.field, "flap_gate");
+        l.insert(node(2, "outfall", "O1", 100.0, 4.0, 4.0));
         // A dangling reference names the feature and the field.
         l.insert(c.with("to_node", "nowhere"));
         let e = DrainageNetwork::from_layer(&l).unwrap_err();
