@@ -1000,6 +1000,20 @@ mod tests {
             "pumps {} for {served} km²",
             net.pump_capacity_m3s()
         );
+        // The regulating lake stores about 50,000 m³ per km² served over a 2 m rise (sized on
+        // the blocks, which include half the streets around them: within 10 %).
+        let lake: f64 = net
+            .nodes
+            .iter()
+            .filter_map(|n| match n.kind {
+                twin_model::drainage::DrainNodeKind::Storage { area_m2 } => Some(area_m2),
+                _ => None,
+            })
+            .sum();
+        assert!(
+            (lake * 2.0 / served / 50_000.0 - 1.0).abs() < 0.1,
+            "lake {lake} m² for {served} km²"
+        );
         for c in &net.conduits {
             let up = &net.nodes[c.from.0 as usize];
             let dn = &net.nodes[c.to.0 as usize];

@@ -11,7 +11,8 @@
 //!   practice), standard diameters 0.4–2.0 m; larger flows in box culverts (n = 0.015) up to
 //!   2.5 × 5 m, then an open trapezoidal canal (n = 0.025), as Hanoi's inner rivers are.
 //! - Pumps: about 1.1 m³/s per km² served, the ratio of Yên Sở (90 m³/s, 20 units) to its
-//!   basin, split into 4 units with staggered start levels; a regulating pond at the station.
+//!   basin, split into 4 units with staggered start levels; a regulating lake at the station
+//!   holding about 50,000 m³ per km² served (Yên Sở: more than 4 million m³ for its basin).
 
 use crate::streets::Streets;
 use crate::terrain::Terrain;
