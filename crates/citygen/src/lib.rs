@@ -1000,8 +1000,9 @@ mod tests {
             "pumps {} for {served} km²",
             net.pump_capacity_m3s()
         );
-        // The regulating lake stores about 50,000 m³ per km² served over a 2 m rise (sized on
-        // the blocks, which include half the streets around them: within 10 %).
+        // The regulating lake stores about 50,000 m³ per km² served over a 2 m rise (sized, as
+        // the pumps are, on every block the sewers serve, parks included; parks are not
+        // drainage subcatchments, so per subcatchment area it is within 10 %).
         let lake: f64 = net
             .nodes
             .iter()
