@@ -649,7 +649,8 @@ pub fn generate(opts: &DemoOptions) -> City {
         )
         .with_name("Đo mực nước bể hút (mẫu) / Wet-well level (synthetic)")
         .with("normal_m", sw.wet_well_invert + 0.5)
-        .with("alert_m", ground_ww - 0.5),
+        .with("alert_m", ground_ww - 0.5)
+        .with("drainage_node", ww.clone()),
     );
     for (k, p) in [
         [700.0, 700.0],

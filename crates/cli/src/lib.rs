@@ -224,6 +224,10 @@ enum FloodCmd {
         /// With a city .gpkg: couple the city's own drainage network.
         #[arg(long)]
         couple: bool,
+        /// Points CSV (`name,x,y` in the DEM's CRS) whose depth and water level are written
+        /// every minute to DIR/gauges.csv. With a city, its water-level sensors are gauges too.
+        #[arg(long)]
+        gauges: Option<PathBuf>,
     },
 }
 
@@ -460,6 +464,7 @@ where
             buildings,
             inp,
             couple,
+            gauges,
         }) => flood_run(
             &dem,
             &rain,
@@ -471,6 +476,7 @@ where
             &buildings,
             inp.as_deref(),
             couple,
+            gauges.as_deref(),
         )?,
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
         Command::Scenario(ScenarioCmd::Run {
@@ -483,7 +489,7 @@ where
             seed,
         }) => {
             flood_run(
-                &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple,
+                &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None,
             )?;
             let c = load(&city)?;
             let depth = twin_io::raster::read_raster(&out.join("max_depth.tif"))?;
@@ -683,6 +689,7 @@ fn flood_run(
     buildings: &str,
     inp: Option<&Path>,
     couple: bool,
+    gauges: Option<&Path>,
 ) -> Result<()> {
     let buildings = match buildings {
         "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
@@ -695,6 +702,17 @@ fn flood_run(
         other => bail!("--edges '{other}': expected open or closed"),
     };
     let rain = twin_io::rain::read_rain_csv(rain)?;
+    let extra_gauges: Vec<twin_engine::flood::Gauge> = match gauges {
+        Some(p) => twin_io::points::read_points_csv(p)?
+            .into_iter()
+            .map(|g| twin_engine::flood::Gauge {
+                name: g.name,
+                x: g.x,
+                y: g.y,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let mut city = None;
     let (raster, crs) = if dem
         .extension()
@@ -724,6 +742,24 @@ fn flood_run(
             (g.raster, g.crs)
         }
     };
+    let gauge_file = gauges.map(|p| p.display().to_string()).unwrap_or_default();
+    for g in &extra_gauges {
+        match raster.cell_at(g.x, g.y) {
+            Some((c, r)) if !raster.is_nodata(raster.get(c, r)) => {}
+            Some(_) => bail!(
+                "{gauge_file}: gauge '{}' at ({}, {}) is on a nodata cell of the DEM",
+                g.name,
+                g.x,
+                g.y
+            ),
+            None => bail!(
+                "{gauge_file}: gauge '{}' at ({}, {}) is outside the DEM",
+                g.name,
+                g.x,
+                g.y
+            ),
+        }
+    }
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
     let spec = twin_engine::flood::FloodSpec {
@@ -733,12 +769,18 @@ fn flood_run(
         edges,
         threshold_m: threshold,
     };
-    let setup = match &city {
+    let mut setup = match &city {
         Some(c) => step("preparing the surface from the city's layers", || {
             Ok(twin_engine::flood::city_setup(c, &raster, &spec, buildings))
         })?,
-        None => Default::default(),
+        None => twin_engine::flood::SurfaceSetup::default(),
     };
+    for g in extra_gauges {
+        if setup.gauges.iter().any(|h| h.name == g.name) {
+            bail!("gauge '{}' is also a city sensor's name", g.name);
+        }
+        setup.gauges.push(g);
+    }
     let project = match (inp, couple, &city) {
         (Some(p), _, _) => {
             let text = std::fs::read_to_string(p)
@@ -788,6 +830,7 @@ fn flood_run(
             l.network_continuity_pct
         );
         println!("wrote {}/max_depth.tif, ledger.json", out.display());
+        write_gauges(&res.gauges, out)?;
         if let Some(c) = &city {
             road_impacts(c, &res.max_depth, out)?;
         }
@@ -841,9 +884,34 @@ fn flood_run(
         "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
         out.display()
     );
+    write_gauges(&res.gauges, out)?;
     if let Some(c) = &city {
         road_impacts(c, &res.max_depth, out)?;
     }
+    Ok(())
+}
+
+/// Writes DIR/gauges.csv (when there are gauges) and prints each gauge's peak.
+fn write_gauges(records: &[twin_engine::flood::GaugeRecord], out: &Path) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let p = out.join("gauges.csv");
+    let text = twin_engine::flood::gauges_csv(records);
+    twin_io::atomic::write_atomically(&p, |tmp| {
+        std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
+    })?;
+    println!("Điểm đo / Gauges (peak depth, minute):");
+    for r in records {
+        let (k, d) = r
+            .depths_m
+            .iter()
+            .enumerate()
+            .fold((0, 0.0f64), |a, (k, d)| if *d > a.1 { (k, *d) } else { a });
+        let minute = r.times_s.get(k).copied().unwrap_or(0.0) / 60.0;
+        println!("  {}: {d:.3} m at {minute:.0} min", r.gauge.name);
+    }
+    println!("wrote {}", p.display());
     Ok(())
 }
 

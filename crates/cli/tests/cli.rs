@@ -227,6 +227,13 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     twin_io::raster::write_geotiff(&dem, twin_model::Crs::VN2000_UTM48N, &tif).unwrap();
     let rain = dir.join("rain.csv");
     std::fs::write(&rain, "minute,mm_per_hour\n0,60\n10,0\n").unwrap();
+    // Gauges at the bottom of the bowl and on its rim (coordinates in the DEM's CRS).
+    let gauges = dir.join("gauges.csv");
+    std::fs::write(
+        &gauges,
+        "name,x,y\n\"Đáy, bottom\",588150,2325850\nMép / rim,588005,2325995\n",
+    )
+    .unwrap();
     let out = dir.join("run");
     let o = twin(&[
         "flood",
@@ -241,6 +248,8 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
         s(&out),
         "--edges",
         "closed",
+        "--gauges",
+        s(&gauges),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let j: serde_json::Value =
@@ -263,6 +272,43 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     assert!(width >= 600, "{width}");
+    // Depth every minute at each gauge: the bottom ends deeper than the rim.
+    let csv = std::fs::read_to_string(out.join("gauges.csv")).unwrap();
+    assert!(
+        csv.starts_with("time_s,gauge,x,y,depth_m,level_m\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 2 * 16, "{csv}");
+    let last = |name: &str| -> f64 {
+        let l = csv.lines().rfind(|l| l.contains(name)).unwrap();
+        l.split(',').nth_back(1).unwrap().parse().unwrap()
+    };
+    assert!(last("Đáy, bottom") > last("Mép / rim") + 0.005, "{csv}");
+    assert!(last("Đáy, bottom") < 0.5, "{csv}");
+    // A gauge outside the DEM is refused before anything is written.
+    std::fs::write(&gauges, "name,x,y\nfar,600000,2325850\n").unwrap();
+    let out3 = dir.join("run3");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "15",
+        "--out",
+        s(&out3),
+        "--gauges",
+        s(&gauges),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("gauge 'far'") && stderr(&o).contains("outside"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out3.exists());
     // A bad rain file names its line and field, and writes nothing.
     std::fs::write(&rain, "minute,mm_per_hour\n0,60\n5,heavy\n").unwrap();
     let out2 = dir.join("run2");

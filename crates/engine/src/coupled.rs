@@ -127,6 +127,8 @@ pub struct CoupledResult {
     pub overflowing_manholes: usize,
     /// Manholes coupled to the surface.
     pub coupled_manholes: usize,
+    /// Depth series at the set-up's gauges.
+    pub gauges: Vec<crate::flood::GaugeRecord>,
     /// Network routing steps (the coupling steps).
     pub network_steps: u64,
     /// Surface solver steps.
@@ -261,6 +263,7 @@ pub fn run(
         ledger,
         overflowing_manholes: overflowed.iter().filter(|o| **o).count(),
         coupled_manholes: links.len(),
+        gauges: crate::flood::gauge_records(dem, &sim, &setup.gauges),
         network_steps,
         surface_steps: sim.steps(),
     })

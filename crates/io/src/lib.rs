@@ -14,6 +14,7 @@ pub mod error;
 pub mod gis;
 pub mod gpkg;
 pub mod osm;
+pub mod points;
 pub mod rain;
 pub mod raster;
 pub mod swmm;
