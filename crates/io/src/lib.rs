@@ -10,6 +10,7 @@
 
 pub mod atomic;
 pub mod crs;
+mod csvtext;
 pub mod error;
 pub mod gis;
 pub mod gpkg;

@@ -2,6 +2,7 @@
 //! model's CRS (metres). A name may be quoted to hold commas (`"Phố Huế, số 12"`); quotes inside
 //! a quoted name are doubled, as in RFC 4180.
 
+use crate::csvtext::{data_lines, number};
 use crate::error::{IoError, Result};
 use std::path::Path;
 
@@ -46,31 +47,8 @@ fn split_csv(line: &str) -> Option<Vec<String>> {
 
 /// Parses a points CSV text; `path` names the file in errors.
 pub fn parse_points_csv(text: &str, path: &Path) -> Result<Vec<NamedPoint>> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((hl, header)) = lines.next() else {
-        return Err(IoError::format(
-            path,
-            "line 1",
-            "empty file; expected a header 'name,x,y'",
-        ));
-    };
-    let cols: Vec<String> = header
-        .split(',')
-        .map(|c| c.trim().trim_start_matches('\u{feff}').to_lowercase())
-        .collect();
-    if cols != ["name", "x", "y"] {
-        return Err(IoError::format(
-            path,
-            format!("line {}", hl + 1),
-            format!("expected the header 'name,x,y', got '{}'", header.trim()),
-        ));
-    }
     let mut points: Vec<NamedPoint> = Vec::new();
-    for (i, line) in lines {
-        let n = i + 1;
+    for (n, line) in data_lines(text, path, &["name", "x", "y"])? {
         let f = split_csv(line).ok_or_else(|| {
             IoError::format(path, format!("line {n}"), "a quoted name is not closed")
         })?;
@@ -96,25 +74,9 @@ pub fn parse_points_csv(text: &str, path: &Path) -> Result<Vec<NamedPoint>> {
                 format!("'{name}' appears twice"),
             ));
         }
-        let num = |s: &str, field: &str| -> Result<f64> {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    IoError::format(
-                        path,
-                        format!("line {n}, field '{field}'"),
-                        format!("expected a number, got '{}'", s.trim()),
-                    )
-                })
-        };
-        let x = num(&f[1], "x")?;
-        let y = num(&f[2], "y")?;
+        let x = number(&f[1], path, n, "x")?;
+        let y = number(&f[2], path, n, "y")?;
         points.push(NamedPoint { name, x, y });
-    }
-    if points.is_empty() {
-        return Err(IoError::format(path, "data", "no rows after the header"));
     }
     Ok(points)
 }

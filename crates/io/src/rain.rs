@@ -1,41 +1,16 @@
 //! Rain series files: CSV with a header `minute,mm_per_hour`, one row per step; each
 //! intensity holds from its minute until the next row (stepwise), the last one until the end.
 
+use crate::csvtext::{data_lines, number};
 use crate::error::{IoError, Result};
 use std::path::Path;
 
 /// Parses a rain CSV text; `path` names the file in errors.
 pub fn parse_rain_csv(text: &str, path: &Path) -> Result<Vec<(f64, f64)>> {
     let mut rows = Vec::new();
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((hl, header)) = lines.next() else {
-        return Err(IoError::format(
-            path,
-            "line 1",
-            "empty file; expected a header 'minute,mm_per_hour'",
-        ));
-    };
-    let cols: Vec<String> = header
-        .split(',')
-        .map(|c| c.trim().trim_start_matches('\u{feff}').to_lowercase())
-        .collect();
-    if cols != ["minute", "mm_per_hour"] {
-        return Err(IoError::format(
-            path,
-            format!("line {}", hl + 1),
-            format!(
-                "expected the header 'minute,mm_per_hour', got '{}'",
-                header.trim()
-            ),
-        ));
-    }
     let mut prev = f64::NEG_INFINITY;
-    for (i, line) in lines {
-        let n = i + 1;
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    for (n, line) in data_lines(text, path, &["minute", "mm_per_hour"])? {
+        let f: Vec<&str> = line.split(',').collect();
         if f.len() != 2 {
             return Err(IoError::format(
                 path,
@@ -43,20 +18,8 @@ pub fn parse_rain_csv(text: &str, path: &Path) -> Result<Vec<(f64, f64)>> {
                 format!("expected 2 fields, got {}", f.len()),
             ));
         }
-        let num = |s: &str, field: &str| -> Result<f64> {
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    IoError::format(
-                        path,
-                        format!("line {n}, field '{field}'"),
-                        format!("expected a number, got '{s}'"),
-                    )
-                })
-        };
-        let m = num(f[0], "minute")?;
-        let i = num(f[1], "mm_per_hour")?;
+        let m = number(f[0], path, n, "minute")?;
+        let i = number(f[1], path, n, "mm_per_hour")?;
         if m < 0.0 || m <= prev {
             return Err(IoError::format(
                 path,
@@ -73,9 +36,6 @@ pub fn parse_rain_csv(text: &str, path: &Path) -> Result<Vec<(f64, f64)>> {
         }
         prev = m;
         rows.push((m, i));
-    }
-    if rows.is_empty() {
-        return Err(IoError::format(path, "data", "no rows after the header"));
     }
     Ok(rows)
 }
