@@ -683,6 +683,36 @@ pub fn generate(opts: &DemoOptions) -> City {
         .with("alert_m", ground_ww - 0.5)
         .with("drainage_node", ww.clone()),
     );
+    // Street flood sensors (điểm đo ngập), as the drainage operator runs at inundation points:
+    // one on the street junction nearest the bottom of each low basin.
+    for (k, (c, _, _)) in terrain.basins.iter().enumerate() {
+        let Some(node) = st
+            .nodes
+            .iter()
+            .filter(|n| !terrain.in_lake(n[0], n[1], 10.0))
+            .min_by(|a, b| {
+                let da = (a[0] - c[0]).hypot(a[1] - c[1]);
+                let db = (b[0] - c[0]).hypot(b[1] - c[1]);
+                da.total_cmp(&db)
+            })
+        else {
+            continue;
+        };
+        put(
+            Layer::Environment,
+            feat(Layer::Environment, "water_level_sensor", pt(*node))
+                .with_name(format!(
+                    "Điểm đo ngập {} (mẫu) / Street flood sensor {} (synthetic)",
+                    k + 1,
+                    k + 1
+                ))
+                .with(
+                    "ground_m",
+                    (terrain.ground(node[0], node[1]) * 1000.0).round() / 1000.0,
+                )
+                .with("alert_depth_m", 0.3),
+        );
+    }
     for (k, p) in [
         [700.0, 700.0],
         [1700.0, 900.0],

@@ -465,19 +465,21 @@ where
             inp,
             couple,
             gauges,
-        }) => flood_run(
-            &dem,
-            &rain,
-            minutes,
-            &out,
-            manning,
-            &edges,
-            threshold,
-            &buildings,
-            inp.as_deref(),
-            couple,
-            gauges.as_deref(),
-        )?,
+        }) => {
+            flood_run(
+                &dem,
+                &rain,
+                minutes,
+                &out,
+                manning,
+                &edges,
+                threshold,
+                &buildings,
+                inp.as_deref(),
+                couple,
+                gauges.as_deref(),
+            )?;
+        }
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
         Command::Scenario(ScenarioCmd::Run {
             city,
@@ -488,7 +490,7 @@ where
             out,
             seed,
         }) => {
-            flood_run(
+            let flood = flood_run(
                 &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None,
             )?;
             let c = load(&city)?;
@@ -525,6 +527,13 @@ where
                 r.flooded.vehicle_hours - r.baseline.vehicle_hours
             );
             println!("wrote {}", p.display());
+            let rain_series = twin_io::rain::read_rain_csv(&rain)?;
+            let page = scenario_report(&c, &rain_series, minutes, &depth.raster, &flood, &r);
+            let p = out.join("report.html");
+            twin_io::atomic::write_atomically(&p, |tmp| {
+                std::fs::write(tmp, &page).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
+            })?;
+            println!("Báo cáo / Report: wrote {}", p.display());
         }
         Command::Traffic(TrafficCmd::Run {
             net,
@@ -690,7 +699,7 @@ fn flood_run(
     inp: Option<&Path>,
     couple: bool,
     gauges: Option<&Path>,
-) -> Result<()> {
+) -> Result<FloodOutcome> {
     let buildings = match buildings {
         "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
         "blocked" => twin_engine::flood::BuildingMode::Blocked,
@@ -834,7 +843,10 @@ fn flood_run(
         if let Some(c) = &city {
             road_impacts(c, &res.max_depth, out)?;
         }
-        return Ok(());
+        return Ok(FloodOutcome {
+            gauges: res.gauges,
+            ledger: j,
+        });
     }
     let pb = ProgressBar::new(1000);
     pb.set_style(
@@ -888,7 +900,156 @@ fn flood_run(
     if let Some(c) = &city {
         road_impacts(c, &res.max_depth, out)?;
     }
-    Ok(())
+    Ok(FloodOutcome {
+        gauges: res.gauges,
+        ledger: j,
+    })
+}
+
+/// The scenario report: flood, hotspots, roads, people and services, traffic, water balance.
+fn scenario_report(
+    city: &City,
+    rain: &[(f64, f64)],
+    minutes: f64,
+    depth: &twin_model::Raster,
+    flood: &FloodOutcome,
+    traffic: &twin_engine::scenario::FloodTraffic,
+) -> String {
+    use twin_report::html::{GaugeRow, ScenarioReport, ServiceRow, TrafficRow};
+    let roads = twin_engine::impacts::road_impacts(city, depth);
+    let exposure = twin_engine::impacts::exposure(city, depth, &roads);
+    let (ledger, closure_percent) = ledger_terms(&flood.ledger);
+    let total_mm: f64 = rain
+        .iter()
+        .enumerate()
+        .map(|(k, (m, v))| {
+            let end = rain.get(k + 1).map(|x| x.0).unwrap_or(minutes).min(minutes);
+            v * (end - m).max(0.0) / 60.0
+        })
+        .sum();
+    let report = ScenarioReport {
+        city: city.name.clone(),
+        title: format!(
+            "Kịch bản mưa {total_mm:.0} mm: ngập và giao thông / {total_mm:.0} mm storm: flooding and traffic"
+        ),
+        rain: rain.to_vec(),
+        minutes,
+        flood_map: "max_depth.png".into(),
+        max_depth_m: depth.stats().map(|s| s.max).unwrap_or(0.0),
+        area_m2: exposure.area_m2,
+        residents: exposure.residents,
+        gauges: flood
+            .gauges
+            .iter()
+            .map(|g| GaugeRow {
+                name: g.gauge.name.clone(),
+                minutes: g.times_s.iter().map(|t| t / 60.0).collect(),
+                depths_m: g.depths_m.clone(),
+            })
+            .collect(),
+        closed_roads: by_street(roads.iter().filter(|r| r.flooded_kmh <= 0.0)),
+        slowed_roads: by_street(
+            roads
+                .iter()
+                .filter(|r| r.flooded_kmh > 0.0 && r.flooded_kmh < r.free_kmh),
+        )
+        .len(),
+        services: exposure
+            .services
+            .iter()
+            .map(|s| ServiceRow {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                depth_m: s.max_depth_m,
+                access_closed: s.access_closed,
+                access_road: s.access_road.clone(),
+            })
+            .collect(),
+        traffic: Some(TrafficRow {
+            trips: traffic.baseline.trips,
+            arrived: [traffic.baseline.arrived, traffic.flooded.arrived],
+            mean_s: [
+                traffic.baseline.mean_duration_s,
+                traffic.flooded.mean_duration_s,
+            ],
+            stranded: traffic.flooded.aborted,
+            rerouted: traffic.flooded.rerouted,
+            delay_vehicle_hours: traffic.flooded.vehicle_hours - traffic.baseline.vehicle_hours,
+            links: [traffic.closed_links, traffic.slowed_links],
+        }),
+        ledger,
+        closure_percent,
+    };
+    twin_report::html::scenario_html(&report)
+}
+
+/// Road segments grouped by street name: each street's worst depth, worst first (ties by name).
+fn by_street<'a>(
+    roads: impl Iterator<Item = &'a twin_engine::impacts::RoadImpact>,
+) -> Vec<(String, f64)> {
+    let mut worst: std::collections::BTreeMap<String, f64> = Default::default();
+    for r in roads {
+        let name = r
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("road {}", r.feature));
+        let d = worst.entry(name).or_insert(0.0);
+        *d = d.max(r.max_depth_m);
+    }
+    let mut v: Vec<(String, f64)> = worst.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// What a flood run leaves for a report beyond its files.
+struct FloodOutcome {
+    gauges: Vec<twin_engine::flood::GaugeRecord>,
+    ledger: serde_json::Value,
+}
+
+/// The water balance of a flood run's ledger as labelled terms (m³) and its closure (%).
+fn ledger_terms(j: &serde_json::Value) -> (Vec<(String, f64)>, f64) {
+    let num = |k: &str| j[k].as_f64();
+    let edges = |k: &str| -> Option<f64> {
+        j[k].as_object()
+            .map(|o| o.values().filter_map(|v| v.as_f64()).sum())
+    };
+    let mut out = Vec::new();
+    let mut push = |label: &str, v: Option<f64>| {
+        if let Some(v) = v {
+            out.push((label.to_string(), v));
+        }
+    };
+    push("Mưa / Rain", num("rain_m3"));
+    push("Thấm / Infiltration", num("infiltration_m3"));
+    push(
+        "Vào qua biên / In over the edges",
+        num("surface_boundary_in_m3").or_else(|| edges("boundary_in_m3")),
+    );
+    push(
+        "Ra qua biên (sông, mép lưới) / Out over the edges (river, grid edge)",
+        num("surface_boundary_out_m3").or_else(|| edges("boundary_out_m3")),
+    );
+    push(
+        "Vào cống qua hố thu / Into the sewers by inlets",
+        num("inlet_capture_m3"),
+    );
+    push(
+        "Tràn từ hố ga / Overflow from manholes",
+        num("manhole_overflow_m3"),
+    );
+    push("Bơm ra sông / Pumped to the river", num("outfall_m3"));
+    let change = |a: &str, b: &str| Some(num(a)? - num(b)?);
+    push(
+        "Thay đổi trữ mặt đất / Change in surface storage",
+        change("surface_final_storage_m3", "surface_initial_storage_m3")
+            .or_else(|| num("storage_change_m3")),
+    );
+    push(
+        "Thay đổi trữ trong cống, hồ / Change in sewer and lake storage",
+        change("network_final_storage_m3", "network_initial_storage_m3"),
+    );
+    (out, num("closure_error_percent").unwrap_or(f64::NAN))
 }
 
 /// Writes DIR/gauges.csv (when there are gauges) and prints each gauge's peak.

@@ -476,6 +476,45 @@ fn demo_sewer_network_exports_to_inp_and_runs_through_the_drainage_engine() {
     assert!(num("inlet_capture_m3") > 0.05 * rain, "{j}");
     let infil = num("infiltration_m3");
     assert!(infil > 0.02 * rain && infil < 0.15 * rain, "{j}");
+
+    // The flagship chain on the same city, short: 20 minutes of the storm on the surface alone,
+    // then the morning peak with and without the flood; the report gathers it in both languages.
+    let sc = dir.join("scenario");
+    let o = twin(&[
+        "scenario",
+        "run",
+        "--city",
+        s(&city),
+        "--rain",
+        storm,
+        "--minutes",
+        "20",
+        "--trips",
+        "2000",
+        "--out",
+        s(&sc),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sc.join("traffic.json")).unwrap()).unwrap();
+    assert_eq!(t["closed_link_entries"], 0, "{t}");
+    let trips = t["baseline"]["trips"].as_u64().unwrap();
+    assert!(trips > 1900, "{t}");
+    assert_eq!(t["baseline"]["arrived"].as_u64().unwrap(), trips, "{t}");
+    let page = std::fs::read_to_string(sc.join("report.html")).unwrap();
+    for needle in [
+        "Tóm tắt",
+        "Summary",
+        "Điểm đo ngập 1 (mẫu)",
+        "Street flood sensor",
+        "Cân bằng nước",
+        "Water balance",
+        "Giao thông giờ cao điểm sáng",
+        "<img src=\"max_depth.png\"",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from the report");
+    }
+    assert!(sc.join("max_depth.png").exists() && sc.join("gauges.csv").exists());
 }
 
 #[test]

@@ -94,6 +94,165 @@ pub fn road_impacts(city: &City, depth: &Raster) -> Vec<RoadImpact> {
     out
 }
 
+/// Depth thresholds of the exposure summary, m: ponding that hinders walking and motorbikes,
+/// the depth that closes roads, and water entering ground floors.
+pub const EXPOSURE_DEPTHS_M: [f64; 3] = [0.1, 0.3, 0.5];
+
+/// Kinds of the Security layer that are services people need to reach or that must get out
+/// (cameras and patrol points are not).
+pub const SECURITY_SERVICES: [&str; 3] = ["fire_station", "police", "police_station"];
+
+/// A public service, fire station or police post and the flood around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceImpact {
+    /// Feature id.
+    pub feature: i64,
+    /// Layer it belongs to.
+    pub layer: Layer,
+    /// Kind (`hospital`, `school`, `fire_station`, …).
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Worst depth on its site, m.
+    pub max_depth_m: f64,
+    /// Its access road (the nearest road) is closed by the flood.
+    pub access_closed: bool,
+    /// Name of that road.
+    pub access_road: Option<String>,
+}
+
+/// Who and what the flood reaches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    /// Area under at least each of [`EXPOSURE_DEPTHS_M`], m².
+    pub area_m2: [f64; 3],
+    /// Residents of population blocks, pro rata to the share of the block's area under at least
+    /// each of [`EXPOSURE_DEPTHS_M`].
+    pub residents: [f64; 3],
+    /// Services whose site has ≥ 10 cm of water or whose access road is closed, worst first.
+    pub services: Vec<ServiceImpact>,
+}
+
+fn depth_at(depth: &Raster, x: f64, y: f64) -> f64 {
+    depth
+        .cell_at(x, y)
+        .map(|(c, r)| depth.get(c, r))
+        .filter(|v| !depth.is_nodata(*v) && v.is_finite())
+        .unwrap_or(0.0) as f64
+}
+
+/// Depth at the centres of the cells inside a polygon (the cell under its centroid if none).
+fn depths_in(depth: &Raster, g: &geo::Geometry<f64>) -> Vec<f64> {
+    use geo::{BoundingRect, Centroid, Contains};
+    let mut out = Vec::new();
+    if let Some(b) = g.bounding_rect() {
+        let c0 = ((b.min().x - depth.x0) / depth.cell).floor().max(0.0) as usize;
+        let c1 = (((b.max().x - depth.x0) / depth.cell).ceil().max(0.0) as usize).min(depth.nx);
+        let r0 = ((depth.y0 - b.max().y) / depth.cell).floor().max(0.0) as usize;
+        let r1 = (((depth.y0 - b.min().y) / depth.cell).ceil().max(0.0) as usize).min(depth.ny);
+        for r in r0..r1 {
+            for c in c0..c1 {
+                let p = depth.cell_center(c, r);
+                if g.contains(&geo::Point::new(p[0], p[1])) {
+                    let v = depth.get(c, r);
+                    out.push(if depth.is_nodata(v) || !v.is_finite() {
+                        0.0
+                    } else {
+                        v as f64
+                    });
+                }
+            }
+        }
+    }
+    if out.is_empty()
+        && let Some(p) = g.centroid()
+    {
+        out.push(depth_at(depth, p.x(), p.y()));
+    }
+    out
+}
+
+/// Flooded area, residents and services reached by a flood (`depth`: maximum flood depth), with
+/// each service's access judged from `roads` ([`road_impacts`] of the same flood).
+pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
+    use geo::Centroid;
+    let cell_area = depth.cell * depth.cell;
+    let mut area = [0.0; 3];
+    for &v in &depth.data {
+        if depth.is_nodata(v) || !v.is_finite() {
+            continue;
+        }
+        for (k, t) in EXPOSURE_DEPTHS_M.iter().enumerate() {
+            if v as f64 >= *t {
+                area[k] += cell_area;
+            }
+        }
+    }
+    let mut residents = [0.0; 3];
+    for f in city
+        .layer(Layer::Population)
+        .features()
+        .iter()
+        .filter(|f| f.kind == "population_block")
+    {
+        let people = f.num("residents").unwrap_or(0.0);
+        let d = depths_in(depth, &f.geometry);
+        for (k, t) in EXPOSURE_DEPTHS_M.iter().enumerate() {
+            let share = d.iter().filter(|v| **v >= *t).count() as f64 / d.len().max(1) as f64;
+            residents[k] += people * share;
+        }
+    }
+    let closed: std::collections::HashSet<i64> = roads
+        .iter()
+        .filter(|r| r.flooded_kmh <= 0.0)
+        .map(|r| r.feature)
+        .collect();
+    let road_layer = city.layer(Layer::TrafficRoad);
+    let mut services = Vec::new();
+    for layer in [Layer::PublicService, Layer::Security] {
+        for f in city.layer(layer).features().iter().filter(|f| {
+            layer == Layer::PublicService || SECURITY_SERVICES.contains(&f.kind.as_str())
+        }) {
+            let worst = depths_in(depth, &f.geometry)
+                .into_iter()
+                .fold(0.0f64, f64::max);
+            let access = f.geometry.centroid().and_then(|p| {
+                road_layer
+                    .nearest([p.x(), p.y()], 12)
+                    .into_iter()
+                    .find(|(r, _)| r.kind == "road")
+                    .map(|(r, _)| r)
+            });
+            let access_closed = access.is_some_and(|r| closed.contains(&r.id.0));
+            if worst >= EXPOSURE_DEPTHS_M[0] || access_closed {
+                services.push(ServiceImpact {
+                    feature: f.id.0,
+                    layer,
+                    kind: f.kind.clone(),
+                    name: f
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("{} {}", f.kind, f.id.0)),
+                    max_depth_m: worst,
+                    access_closed,
+                    access_road: access.and_then(|r| r.name.clone()),
+                });
+            }
+        }
+    }
+    services.sort_by(|a, b| {
+        b.access_closed
+            .cmp(&a.access_closed)
+            .then(b.max_depth_m.total_cmp(&a.max_depth_m))
+            .then(a.feature.cmp(&b.feature))
+    });
+    Exposure {
+        area_m2: area,
+        residents,
+        services,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +299,112 @@ mod tests {
             "{}",
             r[0].flooded_length_m
         );
+    }
+
+    #[test]
+    fn exposure_counts_area_people_and_cut_off_services() {
+        let mut c = City::new("t", Crs::VN2000_UTM48N);
+        let rect = |x0: f64, y0: f64, x1: f64, y1: f64| -> geo::Geometry<f64> {
+            geo::Polygon::new(
+                geo::LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+                vec![],
+            )
+            .into()
+        };
+        c.layer_mut(Layer::TrafficRoad).extend([
+            Feature::new(
+                FeatureId(1),
+                "road",
+                Department::Construction,
+                geo::LineString::from(vec![(0.0, 15.0), (100.0, 15.0)]).into(),
+            )
+            .with_name("Phố Ngập")
+            .with("maxspeed_kmh", 40.0),
+            Feature::new(
+                FeatureId(2),
+                "road",
+                Department::Construction,
+                geo::LineString::from(vec![(0.0, 95.0), (100.0, 95.0)]).into(),
+            )
+            .with_name("Phố Khô")
+            .with("maxspeed_kmh", 40.0),
+        ]);
+        // A block of 1,000 residents over the south half of the grid (rows 5–9), another of 500
+        // over the north half.
+        c.layer_mut(Layer::Population).extend([
+            Feature::new(
+                FeatureId(10),
+                "population_block",
+                Department::Construction,
+                rect(0.0, 0.0, 100.0, 50.0),
+            )
+            .with("residents", 1000.0),
+            Feature::new(
+                FeatureId(11),
+                "population_block",
+                Department::Construction,
+                rect(0.0, 50.0, 100.0, 100.0),
+            )
+            .with("residents", 500.0),
+        ]);
+        // A school by the flooded street (dry site), a hospital by the dry one (dry), a clinic in
+        // the water.
+        c.layer_mut(Layer::PublicService).extend([
+            Feature::new(
+                FeatureId(20),
+                "school",
+                Department::Education,
+                rect(40.0, 22.0, 60.0, 28.0),
+            )
+            .with_name("Trường A"),
+            Feature::new(
+                FeatureId(21),
+                "hospital",
+                Department::Health,
+                rect(40.0, 82.0, 60.0, 88.0),
+            )
+            .with_name("Bệnh viện B"),
+            Feature::new(
+                FeatureId(22),
+                "health_station",
+                Department::Health,
+                rect(2.0, 31.0, 8.0, 39.0),
+            )
+            .with_name("Trạm y tế C"),
+        ]);
+        // Rows 8–9 (y 0–20) under 0.35 m; cell (0, 6) (x 0–10, y 30–40) under 0.6 m.
+        let mut d = Raster::filled(10, 10, 0.0, 100.0, 10.0, 0.0);
+        for col in 0..10 {
+            d.set(col, 8, 0.35);
+            d.set(col, 9, 0.35);
+        }
+        d.set(0, 6, 0.6);
+        let roads = road_impacts(&c, &d);
+        let e = exposure(&c, &d, &roads);
+        assert_eq!(e.area_m2, [2100.0, 2100.0, 100.0]);
+        // South block: 21 of its 50 cells ≥ 0.3 m; 1 of 50 ≥ 0.5 m.
+        assert!(
+            (e.residents[1] - 1000.0 * 21.0 / 50.0).abs() < 1e-9,
+            "{:?}",
+            e.residents
+        );
+        assert!(
+            (e.residents[2] - 1000.0 / 50.0).abs() < 1e-9,
+            "{:?}",
+            e.residents
+        );
+        let names: Vec<(&str, bool, f64)> = e
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s.access_closed, s.max_depth_m))
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        // Both reach the world by the flooded street (closed at 0.35 m); the clinic also stands
+        // in 0.6 m of water, so it comes first. The hospital by the dry street is not listed.
+        assert_eq!(names[0].0, "Trạm y tế C");
+        assert!(names[0].1 && (names[0].2 - 0.6).abs() < 1e-6, "{names:?}");
+        assert_eq!(names[1].0, "Trường A");
+        assert!(names[1].1 && names[1].2 == 0.0, "{names:?}");
+        assert_eq!(e.services[1].access_road.as_deref(), Some("Phố Ngập"));
     }
 }

@@ -1,12 +1,15 @@
 //! # twin-report
 //!
-//! Results as pictures. Today: the flood map — maximum depth over a hillshade of the terrain,
+//! Results as pictures and pages: the scenario report ([`html`], Vietnamese and English, with
+//! inline SVG charts) and the flood map — maximum depth over a hillshade of the terrain,
 //! in the depth classes Hanoi's drainage operator uses for inundation points (about 0.1 m
 //! "ứ đọng" ponding, 0.2 m "ngập nhẹ" light flooding, above 0.3 m "ngập ảnh hưởng giao
 //! thông" flooding that affects traffic; shared/mission/hanoi-facts.md), with a legend strip.
 //!
 //! Invariants: no I/O (images are returned as RGB buffers; `twin-io` writes them), no
 //! simulation.
+
+pub mod html;
 
 use twin_model::Raster;
 

@@ -1,0 +1,541 @@
+//! The scenario report: one self-contained HTML page in Vietnamese and English for forecast
+//! analysts and decision makers — the storm, the flood map, the hotspots with their depth
+//! curves, closed roads, people and services reached, traffic with and without the flood, and
+//! the water balance that shows the run can be trusted. Charts are inline SVG; the flood map is
+//! referenced by file name (written beside the page).
+
+use std::fmt::Write;
+
+/// A gauge's time series, summarised for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaugeRow {
+    /// Name.
+    pub name: String,
+    /// Sample times, minutes.
+    pub minutes: Vec<f64>,
+    /// Depth at each time, m.
+    pub depths_m: Vec<f64>,
+}
+
+impl GaugeRow {
+    /// Rise above the first sample (a lake or river starts wet), m.
+    pub fn rise_m(&self) -> Vec<f64> {
+        let d0 = self.depths_m.first().copied().unwrap_or(0.0);
+        self.depths_m.iter().map(|d| (d - d0).max(0.0)).collect()
+    }
+
+    /// Peak rise and its minute.
+    pub fn peak(&self) -> (f64, f64) {
+        self.rise_m()
+            .iter()
+            .zip(&self.minutes)
+            .fold((0.0, 0.0), |a, (d, t)| if *d > a.0 { (*d, *t) } else { a })
+    }
+
+    /// Minutes with the rise at or above `threshold_m` (sample spacing × samples).
+    pub fn minutes_above(&self, threshold_m: f64) -> f64 {
+        let dt = match self.minutes.as_slice() {
+            [a, b, ..] => b - a,
+            _ => 0.0,
+        };
+        self.rise_m().iter().filter(|d| **d >= threshold_m).count() as f64 * dt
+    }
+}
+
+/// A service the flood reaches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRow {
+    /// Name.
+    pub name: String,
+    /// Kind (`hospital`, `school`, …).
+    pub kind: String,
+    /// Worst depth on its site, m.
+    pub depth_m: f64,
+    /// Its access road is closed.
+    pub access_closed: bool,
+    /// The access road's name.
+    pub access_road: Option<String>,
+}
+
+/// Traffic with and without the flood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficRow {
+    /// Trips in the peak.
+    pub trips: usize,
+    /// Arrived without / with the flood.
+    pub arrived: [usize; 2],
+    /// Mean trip duration without / with, s.
+    pub mean_s: [f64; 2],
+    /// Trips left with no route (flooded run).
+    pub stranded: usize,
+    /// Trips rerouted en route (flooded run).
+    pub rerouted: usize,
+    /// Extra vehicle-hours.
+    pub delay_vehicle_hours: f64,
+    /// Road links closed / slowed.
+    pub links: [usize; 2],
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScenarioReport {
+    /// City or district name.
+    pub city: String,
+    /// Scenario title.
+    pub title: String,
+    /// Rain series: (start minute, mm/h), stepwise.
+    pub rain: Vec<(f64, f64)>,
+    /// Simulated minutes.
+    pub minutes: f64,
+    /// File name of the flood map beside the page.
+    pub flood_map: String,
+    /// Maximum flood depth, m.
+    pub max_depth_m: f64,
+    /// Area under ≥ 0.1 / 0.3 / 0.5 m, m².
+    pub area_m2: [f64; 3],
+    /// Residents under ≥ 0.1 / 0.3 / 0.5 m.
+    pub residents: [f64; 3],
+    /// Hotspot and sensor gauges.
+    pub gauges: Vec<GaugeRow>,
+    /// Streets with a closed stretch, worst first: name and depth, m.
+    pub closed_roads: Vec<(String, f64)>,
+    /// Streets slowed.
+    pub slowed_roads: usize,
+    /// Services reached.
+    pub services: Vec<ServiceRow>,
+    /// Traffic, if simulated.
+    pub traffic: Option<TrafficRow>,
+    /// Water balance terms (Vietnamese / English label, m³).
+    pub ledger: Vec<(String, f64)>,
+    /// Closure error of the balance, % of inflow.
+    pub closure_percent: f64,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Thousands separated by a thin space (readable in both languages).
+fn int(x: f64) -> String {
+    let n = x.round() as i64;
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("−{out}") } else { out }
+}
+
+/// Vietnamese / English name of a service kind.
+pub fn kind_label(kind: &str) -> String {
+    match kind {
+        "hospital" => "Bệnh viện / Hospital".into(),
+        "school" => "Trường học / School".into(),
+        "health_station" => "Trạm y tế / Health station".into(),
+        "kindergarten" => "Mầm non / Kindergarten".into(),
+        "fire_station" => "PCCC / Fire station".into(),
+        "police" => "Công an / Police".into(),
+        other => esc(other),
+    }
+}
+
+/// Bar chart of the rain series (mm/h per minute) as SVG.
+fn hyetograph(rain: &[(f64, f64)], minutes: f64) -> String {
+    let (w, h, pad) = (640.0, 180.0, 36.0);
+    let peak = rain.iter().map(|r| r.1).fold(1.0f64, f64::max);
+    let x = |m: f64| pad + (w - 2.0 * pad) * (m / minutes.max(1.0)).clamp(0.0, 1.0);
+    let y = |v: f64| h - pad + -(h - 2.0 * pad) * (v / peak);
+    let mut s = format!(
+        r##"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="rain"><rect width="{w}" height="{h}" fill="#fff"/>"##
+    );
+    for (k, (m, v)) in rain.iter().enumerate() {
+        let end = rain.get(k + 1).map(|r| r.0).unwrap_or(minutes);
+        if *m >= minutes || *v <= 0.0 {
+            continue;
+        }
+        let _ = write!(
+            s,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#3b7dd8"/>"##,
+            x(*m),
+            y(*v),
+            (x(end.min(minutes)) - x(*m)).max(0.5),
+            h - pad - y(*v)
+        );
+    }
+    axes(&mut s, w, h, pad, minutes, peak, "mm/h");
+    s + "</svg>"
+}
+
+fn axes(s: &mut String, w: f64, h: f64, pad: f64, minutes: f64, top: f64, unit: &str) {
+    let prec = if top >= 10.0 { 0 } else { 2 };
+    let _ = write!(
+        s,
+        r##"<line x1="{pad}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{0}" stroke="#333"/>"##,
+        h - pad,
+        w - pad
+    );
+    let step = if minutes > 240.0 { 60.0 } else { 30.0 };
+    let mut m = 0.0;
+    while m <= minutes + 1e-9 {
+        let x = pad + (w - 2.0 * pad) * m / minutes.max(1.0);
+        let _ = write!(
+            s,
+            r##"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{m:.0}</text>"##,
+            h - pad + 14.0
+        );
+        m += step;
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">phút / min</text><text x="4" y="{:.1}" font-size="11">{top:.prec$} {unit}</text><text x="4" y="{:.1}" font-size="11">0</text>"##,
+        w - pad,
+        h - 4.0,
+        pad + 4.0,
+        h - pad
+    );
+}
+
+const PALETTE: [&str; 6] = [
+    "#d7301f", "#2171b5", "#238b45", "#6a51a3", "#e08214", "#525252",
+];
+
+/// Rise of the first gauges over time as SVG lines.
+fn hydrographs(gauges: &[GaugeRow], minutes: f64) -> String {
+    let (w, h, pad) = (640.0, 220.0, 36.0);
+    let top = gauges
+        .iter()
+        .flat_map(|g| g.rise_m())
+        .fold(0.05f64, f64::max);
+    let mut s = format!(
+        r##"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="gauges"><rect width="{w}" height="{h}" fill="#fff"/>"##
+    );
+    for (k, g) in gauges.iter().take(PALETTE.len()).enumerate() {
+        let pts: Vec<String> = g
+            .minutes
+            .iter()
+            .zip(g.rise_m())
+            .map(|(m, d)| {
+                format!(
+                    "{:.1},{:.1}",
+                    pad + (w - 2.0 * pad) * (m / minutes.max(1.0)).clamp(0.0, 1.0),
+                    h - pad - (h - 2.0 * pad) * (d / top)
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            r##"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"##,
+            PALETTE[k],
+            pts.join(" ")
+        );
+    }
+    axes(&mut s, w, h, pad, minutes, top, "m");
+    s + "</svg>"
+}
+
+/// The report as one HTML page.
+pub fn scenario_html(r: &ScenarioReport) -> String {
+    let total_mm: f64 = r
+        .rain
+        .iter()
+        .enumerate()
+        .map(|(k, (m, v))| {
+            let end = r
+                .rain
+                .get(k + 1)
+                .map(|x| x.0)
+                .unwrap_or(r.minutes)
+                .min(r.minutes);
+            v * (end - m).max(0.0) / 60.0
+        })
+        .sum();
+    let peak = r.rain.iter().map(|x| x.1).fold(0.0f64, f64::max);
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r##"<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body{{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#222}}
+h1{{font-size:1.5em}} h2{{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}}
+table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kpi td:first-child{{width:60%}}
+.warn{{color:#b30000;font-weight:600}} img{{max-width:100%;border:1px solid #ccc}}
+</style></head><body>
+<h1>{title}</h1>
+<p>{city} — mô phỏng {minutes:.0} phút / {minutes:.0}-minute simulation. Mưa {total:.0} mm, cường độ lớn nhất {peak:.0} mm/h
+<span class="en">/ rain {total:.0} mm, peak intensity {peak:.0} mm/h</span>.</p>
+"##,
+        title = esc(&r.title),
+        city = esc(&r.city),
+        minutes = r.minutes,
+        total = total_mm,
+        peak = peak,
+    );
+    // Key figures.
+    let _ = write!(
+        h,
+        r##"<h2>Tóm tắt <span class="en">/ Summary</span></h2><table class="kpi">
+<tr><td>Độ sâu ngập lớn nhất <span class="en">/ Maximum flood depth</span></td><td class="n">{:.2} m</td></tr>
+<tr><td>Diện tích ngập ≥ 10 cm <span class="en">/ Area under ≥ 10 cm</span></td><td class="n">{:.3} km²</td></tr>
+<tr><td>Diện tích ngập ≥ 30 cm <span class="en">/ Area under ≥ 30 cm</span></td><td class="n">{:.3} km²</td></tr>
+<tr><td>Dân số vùng ngập ≥ 10 cm <span class="en">/ Residents where water reached 10 cm</span></td><td class="n">{}</td></tr>
+<tr><td>Dân số vùng ngập ≥ 30 cm <span class="en">/ Residents where water reached 30 cm</span></td><td class="n">{}</td></tr>
+<tr><td>Tuyến phố có đoạn phải đóng (≥ 30 cm) <span class="en">/ Streets with a closed stretch (≥ 30 cm)</span></td><td class="n">{}</td></tr>
+<tr><td>Tuyến phố phải giảm tốc <span class="en">/ Streets slowed</span></td><td class="n">{}</td></tr>
+<tr><td>Cơ sở công cộng bị ảnh hưởng <span class="en">/ Public services affected</span></td><td class="n">{}</td></tr>
+"##,
+        r.max_depth_m,
+        r.area_m2[0] / 1e6,
+        r.area_m2[1] / 1e6,
+        int(r.residents[0]),
+        int(r.residents[1]),
+        r.closed_roads.len(),
+        r.slowed_roads,
+        r.services.len(),
+    );
+    if let Some(t) = &r.traffic {
+        let _ = write!(
+            h,
+            r##"<tr><td>Thời gian chuyến đi trung bình <span class="en">/ Mean trip time</span></td><td class="n">{:.1} → {:.1} phút / min</td></tr>
+<tr><td>Tổn thất thời gian <span class="en">/ Extra delay</span></td><td class="n">{} xe·giờ / vehicle-hours</td></tr>
+"##,
+            t.mean_s[0] / 60.0,
+            t.mean_s[1] / 60.0,
+            int(t.delay_vehicle_hours)
+        );
+    }
+    h += "</table>\n";
+    // Rain and map.
+    let _ = write!(
+        h,
+        r##"<h2>Mưa <span class="en">/ Rain</span></h2>{}
+<h2>Bản đồ ngập lớn nhất <span class="en">/ Maximum flood depth map</span></h2>
+<p><img src="{}" alt="flood map / bản đồ ngập"></p>
+"##,
+        hyetograph(&r.rain, r.minutes),
+        esc(&r.flood_map)
+    );
+    // Hotspots.
+    if !r.gauges.is_empty() {
+        let mut rows: Vec<&GaugeRow> = r.gauges.iter().collect();
+        rows.sort_by(|a, b| b.peak().0.total_cmp(&a.peak().0).then(a.name.cmp(&b.name)));
+        h += r##"<h2>Điểm đo và điểm nóng <span class="en">/ Gauges and hotspots</span></h2>
+<p>Mực nước dâng so với đầu kỳ <span class="en">/ Rise above the start of the run</span></p>"##;
+        let shown: Vec<GaugeRow> = rows
+            .iter()
+            .take(PALETTE.len())
+            .map(|g| (*g).clone())
+            .collect();
+        h += &hydrographs(&shown, r.minutes);
+        h += r##"<table><tr><th></th><th>Điểm / Gauge</th><th>Dâng lớn nhất / Peak rise (m)</th><th>Lúc / At (phút / min)</th><th>Thời gian ≥ 10 cm / Time ≥ 10 cm (phút / min)</th></tr>"##;
+        for (k, g) in rows.iter().enumerate() {
+            let (p, at) = g.peak();
+            let at = if p > 0.0 {
+                format!("{at:.0}")
+            } else {
+                "—".to_string()
+            };
+            let swatch = PALETTE
+                .get(k)
+                .map(|c| format!(r##"<span style="color:{c}">■</span>"##))
+                .unwrap_or_default();
+            let _ = write!(
+                h,
+                r##"<tr><td>{swatch}</td><td>{}</td><td class="n">{p:.2}</td><td class="n">{at}</td><td class="n">{:.0}</td></tr>"##,
+                esc(&g.name),
+                g.minutes_above(0.1)
+            );
+        }
+        h += "</table>\n";
+    }
+    // Roads.
+    let _ = write!(
+        h,
+        r##"<h2>Tuyến phố có đoạn bị đóng <span class="en">/ Streets with a closed stretch</span> ({})</h2>"##,
+        r.closed_roads.len()
+    );
+    if r.closed_roads.is_empty() {
+        h += "<p>Không có / None.</p>";
+    } else {
+        h += r##"<table><tr><th>Tuyến phố / Street</th><th>Sâu nhất / Deepest (m)</th></tr>"##;
+        for (name, d) in r.closed_roads.iter().take(20) {
+            let _ = write!(
+                h,
+                r##"<tr><td>{}</td><td class="n">{d:.2}</td></tr>"##,
+                esc(name)
+            );
+        }
+        h += "</table>";
+        if r.closed_roads.len() > 20 {
+            let _ = write!(
+                h,
+                "<p>… và {0} tuyến khác / and {0} more (roads.csv).</p>",
+                r.closed_roads.len() - 20
+            );
+        }
+    }
+    // Services.
+    let _ = write!(
+        h,
+        r##"<h2>Cơ sở công cộng bị ảnh hưởng <span class="en">/ Public services affected</span> ({})</h2>"##,
+        r.services.len()
+    );
+    if r.services.is_empty() {
+        h += "<p>Không có / None.</p>";
+    } else {
+        h += r##"<table><tr><th>Cơ sở / Service</th><th>Loại / Kind</th><th>Ngập tại chỗ / Depth on site (m)</th><th>Đường tiếp cận / Access road</th></tr>"##;
+        for s in &r.services {
+            let access = match (&s.access_closed, &s.access_road) {
+                (true, Some(n)) => {
+                    format!(r##"<span class="warn">{} — đóng / closed</span>"##, esc(n))
+                }
+                (true, None) => r##"<span class="warn">đóng / closed</span>"##.to_string(),
+                (false, Some(n)) => esc(n),
+                (false, None) => String::new(),
+            };
+            let _ = write!(
+                h,
+                r##"<tr><td>{}</td><td>{}</td><td class="n">{:.2}</td><td>{access}</td></tr>"##,
+                esc(&s.name),
+                kind_label(&s.kind),
+                s.depth_m
+            );
+        }
+        h += "</table>";
+    }
+    // Traffic.
+    if let Some(t) = &r.traffic {
+        let _ = write!(
+            h,
+            r##"<h2>Giao thông giờ cao điểm sáng <span class="en">/ Morning-peak traffic</span></h2>
+<table><tr><th></th><th>Không ngập / No flood</th><th>Khi ngập / Flooded</th></tr>
+<tr><td>Chuyến đi / Trips</td><td class="n">{0}</td><td class="n">{0}</td></tr>
+<tr><td>Đã đến nơi / Arrived</td><td class="n">{1}</td><td class="n">{2}</td></tr>
+<tr><td>Thời gian trung bình / Mean trip time (phút / min)</td><td class="n">{3:.1}</td><td class="n">{4:.1}</td></tr>
+<tr><td>Đổi lộ trình / Rerouted</td><td class="n">—</td><td class="n">{5}</td></tr>
+<tr><td>Không còn đường đi / Stranded (no route)</td><td class="n">—</td><td class="n">{6}</td></tr>
+<tr><td>Đoạn đường đóng / giảm tốc — Links closed / slowed</td><td class="n">—</td><td class="n">{7} / {8}</td></tr>
+</table>
+"##,
+            int(t.trips as f64),
+            int(t.arrived[0] as f64),
+            int(t.arrived[1] as f64),
+            t.mean_s[0] / 60.0,
+            t.mean_s[1] / 60.0,
+            int(t.rerouted as f64),
+            int(t.stranded as f64),
+            t.links[0],
+            t.links[1]
+        );
+    }
+    // Water balance.
+    if !r.ledger.is_empty() {
+        h += r##"<h2>Cân bằng nước <span class="en">/ Water balance</span></h2><table><tr><th>Thành phần / Term</th><th>m³</th></tr>"##;
+        for (label, v) in &r.ledger {
+            let _ = write!(
+                h,
+                r##"<tr><td>{}</td><td class="n">{}</td></tr>"##,
+                esc(label),
+                int(*v)
+            );
+        }
+        let _ = write!(
+            h,
+            r##"<tr><td>Sai số khép kín / Closure error</td><td class="n">{:.3} %</td></tr></table>"##,
+            r.closure_percent
+        );
+    }
+    h += r##"<p class="en">Synthetic demo data where the city says "(mẫu) / (synthetic)". Methods: local-inertial 2D flow (Bates et al. 2010), SWMM-compatible 1D network, Chen et al. (2007) inlets, Pregnolato et al. (2017) depth–speed curve.</p>
+</body></html>
+"##;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ScenarioReport {
+        ScenarioReport {
+            city: "Quận mẫu <demo>".into(),
+            title: "Mưa 100 mm / 2 h".into(),
+            rain: vec![(0.0, 20.0), (30.0, 100.0), (60.0, 40.0), (90.0, 0.0)],
+            minutes: 120.0,
+            flood_map: "max_depth.png".into(),
+            max_depth_m: 0.92,
+            area_m2: [1_250_000.0, 300_000.0, 20_000.0],
+            residents: [41_234.4, 9_876.0, 120.0],
+            gauges: vec![
+                GaugeRow {
+                    name: "Hồ A".into(),
+                    minutes: vec![0.0, 10.0, 20.0, 30.0],
+                    depths_m: vec![1.0, 1.05, 1.2, 1.15],
+                },
+                GaugeRow {
+                    name: "Ngã tư B & C".into(),
+                    minutes: vec![0.0, 10.0, 20.0, 30.0],
+                    depths_m: vec![0.0, 0.3, 0.45, 0.2],
+                },
+            ],
+            closed_roads: vec![("Phố Huế".into(), 0.41)],
+            slowed_roads: 12,
+            services: vec![ServiceRow {
+                name: "Bệnh viện 1".into(),
+                kind: "hospital".into(),
+                depth_m: 0.0,
+                access_closed: true,
+                access_road: Some("Phố Huế".into()),
+            }],
+            traffic: Some(TrafficRow {
+                trips: 10_000,
+                arrived: [10_000, 9_700],
+                mean_s: [251.0, 367.0],
+                stranded: 300,
+                rerouted: 1200,
+                delay_vehicle_hours: 310.4,
+                links: [35, 748],
+            }),
+            ledger: vec![("Mưa / Rain".into(), 899_970.0)],
+            closure_percent: 0.052,
+        }
+    }
+
+    #[test]
+    fn gauge_summaries() {
+        let r = sample();
+        // The lake rises 0.2 m at minute 20; the junction 0.45 m at 20, ≥ 10 cm for 3 samples.
+        let (p, at) = r.gauges[0].peak();
+        assert!((p - 0.2).abs() < 1e-12 && at == 20.0);
+        assert_eq!(r.gauges[1].peak(), (0.45, 20.0));
+        assert_eq!(r.gauges[1].minutes_above(0.1), 30.0);
+        assert_eq!(r.gauges[0].minutes_above(0.1), 20.0);
+    }
+
+    #[test]
+    fn page_has_both_languages_figures_and_escapes_names() {
+        let h = scenario_html(&sample());
+        assert!(h.starts_with("<!DOCTYPE html>") && h.trim_end().ends_with("</html>"));
+        // Rain total: 20·0.5 + 100·0.5 + 40·0.5 = 80 mm.
+        assert!(h.contains("Mưa 80 mm") && h.contains("rain 80 mm"), "{h}");
+        assert!(h.contains("Quận mẫu &lt;demo&gt;") && h.contains("Ngã tư B &amp; C"));
+        assert!(h.contains("41\u{202f}234") && h.contains("9\u{202f}876"));
+        assert!(h.contains("1.250 km²") && h.contains("0.92 m"));
+        assert!(h.contains("4.2 → 6.1 phút / min"), "{h}");
+        assert!(h.contains("Phố Huế — đóng / closed"));
+        assert!(h.contains("Bệnh viện / Hospital"));
+        assert!(h.contains(r#"<img src="max_depth.png""#));
+        assert_eq!(h.matches("<svg").count(), 2);
+        assert!(h.contains("0.052 %"));
+        // Hotspots sorted by peak rise: the junction first.
+        assert!(h.find("Ngã tư B").unwrap() < h.rfind("Hồ A").unwrap());
+        // No NaN or infinity anywhere.
+        assert!(!h.contains("NaN") && !h.contains("inf"));
+    }
+}
