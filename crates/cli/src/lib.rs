@@ -813,8 +813,8 @@ fn flood_run(
         })?;
         pb.finish_and_clear();
         let wall = started.elapsed().as_secs_f64();
-        twin_io::raster::write_geotiff(&res.max_depth, crs, &out.join("max_depth.tif"))?;
-        flood_picture(&raster, &res.max_depth, out)?;
+        write_rasters(&res.rasters, crs, out)?;
+        flood_picture(&raster, &res.rasters.max_depth, out)?;
         let mut j = res.ledger.to_json();
         j["wall_time_s"] = serde_json::json!(wall);
         j["coupled_manholes"] = serde_json::json!(res.coupled_manholes);
@@ -830,7 +830,7 @@ fn flood_run(
             "Ngập 1D–2D / Coupled flood: {minutes} min, {} manholes coupled, {} overflowed, in {wall:.1} s; max depth {:.3} m; rain {:.0} m³, inlets {:.0} m³, overflow {:.0} m³, pumped out {:.0} m³; closure error {:.3} % of inflow (network's own routing continuity {:.3} %)",
             res.coupled_manholes,
             res.overflowing_manholes,
-            res.max_depth.stats().map(|s| s.max).unwrap_or(0.0),
+            res.rasters.max_depth.stats().map(|s| s.max).unwrap_or(0.0),
             l.surface.rain,
             l.network_inflow,
             l.network_overflow,
@@ -838,10 +838,13 @@ fn flood_run(
             l.closure_error_percent(),
             l.network_continuity_pct
         );
-        println!("wrote {}/max_depth.tif, ledger.json", out.display());
+        println!(
+            "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
+            out.display()
+        );
         write_gauges(&res.gauges, out)?;
         if let Some(c) = &city {
-            road_impacts(c, &res.max_depth, out)?;
+            road_impacts(c, &res.rasters.max_depth, out)?;
         }
         return Ok(FloodOutcome {
             gauges: res.gauges,
@@ -1050,6 +1053,20 @@ fn ledger_terms(j: &serde_json::Value) -> (Vec<(String, f64)>, f64) {
         change("network_final_storage_m3", "network_initial_storage_m3"),
     );
     (out, num("closure_error_percent").unwrap_or(f64::NAN))
+}
+
+/// Writes the result rasters as GeoTIFF: max_depth, time_of_max_min, duration_above_min,
+/// max_hazard.
+fn write_rasters(r: &twin_engine::flood::FloodRasters, crs: Crs, out: &Path) -> Result<()> {
+    for (name, r) in [
+        ("max_depth.tif", &r.max_depth),
+        ("time_of_max_min.tif", &r.time_of_max_min),
+        ("duration_above_min.tif", &r.duration_above_min),
+        ("max_hazard.tif", &r.max_hazard),
+    ] {
+        twin_io::raster::write_geotiff(r, crs, &out.join(name))?;
+    }
+    Ok(())
 }
 
 /// Writes DIR/gauges.csv (when there are gauges) and prints each gauge's peak.

@@ -569,7 +569,15 @@ fn coupled_flood_run_with_an_inp_network() {
         j["closure_error_percent"].as_f64().unwrap().abs() < 0.1,
         "{j}"
     );
-    assert!(out.join("max_depth.tif").exists());
+    for f in [
+        "max_depth.tif",
+        "time_of_max_min.tif",
+        "duration_above_min.tif",
+        "max_hazard.tif",
+        "max_depth.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
     // A malformed network names its file and line.
     std::fs::write(&inp, "[CONDUITS]\nC1 J1\n").unwrap();
     let o = twin(&[

@@ -10,7 +10,7 @@
 //! receives exactly that volume over the next step. Rain falls on the grid (the network's
 //! subcatchments are left out), so nothing is counted twice.
 
-use crate::flood::{FloodError, FloodSpec, NODATA, SurfaceSetup};
+use crate::flood::{FloodError, FloodSpec, SurfaceSetup};
 use twin_model::Raster;
 use twin_surface::{Cell, MassLedger, PointId};
 
@@ -119,8 +119,8 @@ impl CoupledLedger {
 /// Results of a coupled run.
 #[derive(Debug, Clone)]
 pub struct CoupledResult {
-    /// Maximum flood depth above the initial water, m.
-    pub max_depth: Raster,
+    /// Result rasters (maximum depth, time of maximum, duration, hazard).
+    pub rasters: crate::flood::FloodRasters,
     /// The system ledger.
     pub ledger: CoupledLedger,
     /// Manholes that overflowed at some time.
@@ -243,23 +243,14 @@ pub fn run(
     ledger.network_final = network_storage(&net);
     ledger.network_continuity_pct = net.routing_continuity_error();
     ledger.surface = sim.ledger().clone();
-    let stats = sim.stats();
-    let initial = setup
-        .initial_depth
-        .clone()
-        .unwrap_or_else(|| vec![0.0; stats.max_depth.len()]);
-    let active = sim.grid().active().to_vec();
-    let mut max_depth = dem.clone();
-    max_depth.nodata = Some(NODATA);
-    for i in 0..max_depth.data.len() {
-        max_depth.data[i] = if active[i] {
-            (stats.max_depth[i] - initial[i]).max(0.0) as f32
-        } else {
-            NODATA
-        };
-    }
+    let rasters = crate::flood::result_rasters(
+        dem,
+        sim.stats(),
+        setup.initial_depth.as_deref(),
+        sim.grid().active(),
+    );
     Ok(CoupledResult {
-        max_depth,
+        rasters,
         ledger,
         overflowing_manholes: overflowed.iter().filter(|o| **o).count(),
         coupled_manholes: links.len(),

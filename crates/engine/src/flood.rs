@@ -234,23 +234,56 @@ pub fn run_with(
         sim.run_until(t);
         progress(t / total);
     }
-    let stats = sim.stats();
-    let initial = setup
-        .initial_depth
-        .clone()
-        .unwrap_or_else(|| vec![0.0; stats.max_depth.len()]);
+    let r = result_rasters(
+        dem,
+        sim.stats(),
+        setup.initial_depth.as_deref(),
+        sim.grid().active(),
+    );
+    Ok(FloodResult {
+        max_depth: r.max_depth,
+        time_of_max_min: r.time_of_max_min,
+        duration_above_min: r.duration_above_min,
+        max_hazard: r.max_hazard,
+        wet_cells: sim.depth().iter().filter(|d| **d > 1e-3).count(),
+        gauges: gauge_records(dem, &sim, &setup.gauges),
+        ledger: sim.ledger().clone(),
+        steps: sim.steps(),
+    })
+}
+
+/// The result rasters of a run, on the DEM's grid, nodata on walls.
+#[derive(Debug, Clone)]
+pub struct FloodRasters {
+    /// Maximum depth above the initial water, m.
+    pub max_depth: Raster,
+    /// Time of maximum depth, minutes.
+    pub time_of_max_min: Raster,
+    /// Time above the threshold, minutes.
+    pub duration_above_min: Raster,
+    /// Maximum depth × speed, m²/s.
+    pub max_hazard: Raster,
+}
+
+/// Turns a run's statistics into rasters: depth counted above `initial` (lakes and river
+/// start wet), times in minutes, nodata (never NaN) on inactive cells.
+pub fn result_rasters(
+    dem: &Raster,
+    stats: &twin_surface::FloodStats,
+    initial: Option<&[f64]>,
+    active: &[bool],
+) -> FloodRasters {
     let flood_depth: Vec<f64> = stats
         .max_depth
         .iter()
-        .zip(&initial)
-        .map(|(m, i)| (m - i).max(0.0))
+        .enumerate()
+        .map(|(i, m)| (m - initial.and_then(|d| d.get(i).copied()).unwrap_or(0.0)).max(0.0))
         .collect();
-    let active = sim.grid().active().to_vec();
     let to_raster = |v: &[f64], scale: f64| {
         let mut r = dem.clone();
         r.nodata = Some(NODATA);
         for (i, x) in v.iter().enumerate() {
-            r.data[i] = if active[i] && x.is_finite() {
+            r.data[i] = if active.get(i).copied().unwrap_or(false) && x.is_finite() {
                 (x * scale) as f32
             } else {
                 NODATA
@@ -258,16 +291,12 @@ pub fn run_with(
         }
         r
     };
-    Ok(FloodResult {
+    FloodRasters {
         max_depth: to_raster(&flood_depth, 1.0),
         time_of_max_min: to_raster(&stats.time_of_max, 1.0 / 60.0),
         duration_above_min: to_raster(&stats.duration_above, 1.0 / 60.0),
         max_hazard: to_raster(&stats.max_hazard, 1.0),
-        wet_cells: sim.depth().iter().filter(|d| **d > 1e-3).count(),
-        gauges: gauge_records(dem, &sim, &setup.gauges),
-        ledger: sim.ledger().clone(),
-        steps: sim.steps(),
-    })
+    }
 }
 
 /// The surface solver on the DEM with a set-up: nodata, NaN and wall cells are walls; roughness,
