@@ -228,6 +228,10 @@ enum FloodCmd {
         /// every minute to DIR/gauges.csv. With a city, its water-level sensors are gauges too.
         #[arg(long)]
         gauges: Option<PathBuf>,
+        /// With --couple or --inp: also write the network as a stand-alone SWMM model fed, at
+        /// each manhole, what the surface gave it minute by minute (to rerun in EPA SWMM).
+        #[arg(long)]
+        replay_inp: Option<PathBuf>,
     },
 }
 
@@ -465,6 +469,7 @@ where
             inp,
             couple,
             gauges,
+            replay_inp,
         }) => {
             flood_run(
                 &dem,
@@ -478,6 +483,7 @@ where
                 inp.as_deref(),
                 couple,
                 gauges.as_deref(),
+                replay_inp.as_deref(),
             )?;
         }
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
@@ -491,7 +497,7 @@ where
             seed,
         }) => {
             let flood = flood_run(
-                &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None,
+                &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None, None,
             )?;
             let c = load(&city)?;
             let depth = twin_io::raster::read_raster(&out.join("max_depth.tif"))?;
@@ -699,6 +705,7 @@ fn flood_run(
     inp: Option<&Path>,
     couple: bool,
     gauges: Option<&Path>,
+    replay_inp: Option<&Path>,
 ) -> Result<FloodOutcome> {
     let buildings = match buildings {
         "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
@@ -804,14 +811,29 @@ fn flood_run(
         (None, true, None) => bail!("--couple needs a city .gpkg as --dem (or give --inp)"),
         (None, false, _) => None,
     };
+    if replay_inp.is_some() && project.is_none() {
+        bail!("--replay-inp needs a coupled run (--couple or --inp)");
+    }
     if let Some(project) = project {
         let pb = ProgressBar::new(1000);
         pb.set_style(ProgressStyle::with_template("{bar:40} {percent:>3}% simulated, {elapsed} elapsed, ETA {eta} — 1D–2D flood / ngập").expect("template"));
         let started = std::time::Instant::now();
+        let keep = replay_inp.map(|_| project.clone());
         let res = twin_engine::coupled::run(&raster, &setup, &spec, project, &mut |f| {
             pb.set_position((f * 1000.0) as u64)
         })?;
         pb.finish_and_clear();
+        if let (Some(p), Some(project)) = (replay_inp, keep) {
+            let replay = twin_engine::coupled::replay_project(project, &res)?;
+            let text = twin_hydro::write(&replay);
+            twin_io::atomic::write_atomically(p, |tmp| {
+                std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(p, e.to_string()))
+            })?;
+            println!(
+                "wrote {} (the network fed what the surface gave it)",
+                p.display()
+            );
+        }
         let wall = started.elapsed().as_secs_f64();
         write_rasters(&res.rasters, crs, out)?;
         flood_picture(&raster, &res.rasters.max_depth, out)?;

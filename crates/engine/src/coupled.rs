@@ -129,6 +129,9 @@ pub struct CoupledResult {
     pub coupled_manholes: usize,
     /// Depth series at the set-up's gauges.
     pub gauges: Vec<crate::flood::GaugeRecord>,
+    /// Coupled manholes (network node names) and the volume (m³) the surface delivered into
+    /// each during every minute of the run, for [`replay_project`].
+    pub inlet_minutes: Vec<(String, Vec<f64>)>,
     /// Network routing steps (the coupling steps).
     pub network_steps: u64,
     /// Surface solver steps.
@@ -173,6 +176,7 @@ pub fn run(
     let mut sim = crate::flood::build_surface(dem, spec, setup)?;
     // Couple every manhole that sits on an active cell.
     let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for (name, pos) in &manholes {
         let (Some(node), Some((c, r))) = (net.node_index(name), dem.cell_at(pos[0], pos[1])) else {
             continue;
@@ -180,8 +184,11 @@ pub fn run(
         let cell = Cell::new(r, c);
         if let Ok(id) = sim.add_point(cell) {
             links.push((node, id, cell));
+            names.push(name.clone());
         }
     }
+    let run_minutes = (spec.minutes.ceil().max(1.0)) as usize;
+    let mut per_minute = vec![vec![0.0f64; run_minutes]; links.len()];
     let total = spec.minutes * 60.0;
     let g = 9.806_65;
     let mut ledger = CoupledLedger {
@@ -195,8 +202,10 @@ pub fn run(
     let mut network_steps = 0u64;
     while t < total - 1e-9 {
         let dt = net.next_step().min(total - t).max(0.1);
+        let minute = ((t / 60.0).floor() as usize).min(run_minutes - 1);
         for (k, (node, _, _)) in links.iter().enumerate() {
             net.set_node_inflow_si(*node, pending[k] / dt);
+            per_minute[k][minute] += pending[k];
         }
         let before = net.routing_totals();
         net.step(dt);
@@ -255,9 +264,69 @@ pub fn run(
         overflowing_manholes: overflowed.iter().filter(|o| **o).count(),
         coupled_manholes: links.len(),
         gauges: crate::flood::gauge_records(dem, &sim, &setup.gauges),
+        inlet_minutes: names.into_iter().zip(per_minute).collect(),
         network_steps,
         surface_steps: sim.steps(),
     })
+}
+
+/// The network of a coupled run as a stand-alone SWMM model that replays what the surface gave
+/// it: subcatchments dropped, each coupled manhole fed its delivered volume per minute as an
+/// `[INFLOWS]` series holding each minute's mean rate (in the model's flow units). Running it in EPA SWMM checks the
+/// network half of a coupled run against the reference engine.
+pub fn replay_project(
+    mut project: twin_hydro::Project,
+    result: &CoupledResult,
+) -> Result<twin_hydro::Project, CoupledError> {
+    use twin_hydro::inp::{Inflow, Timeseries, TsData, TsPoint};
+    project.subcatchments.clear();
+    project.subareas.clear();
+    project.infiltration.clear();
+    project.polygons.clear();
+    let opts = twin_hydro::engine::Options::from_project(&project)
+        .map_err(|e| CoupledError::Hydro(e.to_string()))?;
+    // m³/s → cfs → the model's units.
+    let to_user = opts.ucf_flow() / FT3;
+    for (name, minutes) in &result.inlet_minutes {
+        if minutes.iter().all(|v| *v <= 0.0) {
+            continue;
+        }
+        let ts = format!("TWIN_IN_{name}");
+        // SWMM interpolates series linearly: each minute's rate is held by a point at its start
+        // and one a second before the next change.
+        let mut data: Vec<TsPoint> = Vec::new();
+        let mut last: Option<f64> = None;
+        let point = |hours: f64, value: f64| TsPoint {
+            date: None,
+            hours,
+            value,
+        };
+        for (m, v) in minutes.iter().chain([&0.0]).enumerate() {
+            let q = v / 60.0 * to_user;
+            if last != Some(q) {
+                if let Some(prev) = last {
+                    data.push(point((m as f64 * 60.0 - 1.0) / 3600.0, prev));
+                }
+                data.push(point(m as f64 / 60.0, q));
+                last = Some(q);
+            }
+        }
+        project.timeseries.push(Timeseries {
+            name: ts.clone(),
+            data: TsData::Points(data),
+        });
+        project.inflows.push(Inflow {
+            node: name.clone(),
+            constituent: "FLOW".into(),
+            timeseries: ts,
+            kind: "FLOW".into(),
+            mfactor: 1.0,
+            sfactor: 1.0,
+            baseline: 0.0,
+            pattern: String::new(),
+        });
+    }
+    Ok(project)
 }
 
 #[cfg(test)]
