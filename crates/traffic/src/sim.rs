@@ -216,6 +216,9 @@ pub struct Simulation {
     last_ready: Vec<f64>,
     closed: Vec<bool>,
     speed_cap: Vec<f64>,
+    /// Lanes a link discharges from at its downstream end: its own lanes, or the lanes of its
+    /// exit queues if turn pockets add to them.
+    exit_lanes: Vec<f64>,
     // Movements.
     /// Exit queues (see [`Network::mv_queue`]).
     buffer: Vec<VecDeque<u32>>,
@@ -328,6 +331,18 @@ impl Simulation {
             .map(|l| net.link_length[l] * net.link_lanes[l] as f64)
             .collect();
         let router = Router::new(&net);
+        let exit_lanes = (0..nl)
+            .map(|l| {
+                let mut qs: Vec<u32> = net
+                    .out_movements(LinkId(l as u32))
+                    .map(|m| net.mv_queue[m.index()])
+                    .collect();
+                qs.sort_unstable();
+                qs.dedup();
+                let q_lanes: u32 = qs.iter().map(|&q| net.queue_lanes[q as usize]).sum();
+                q_lanes.max(net.link_lanes[l]) as f64
+            })
+            .collect();
         let sig_phase = net
             .signals
             .iter()
@@ -349,6 +364,7 @@ impl Simulation {
             last_ready: vec![f64::NEG_INFINITY; nl],
             closed: vec![false; nl],
             speed_cap: vec![f64::INFINITY; nl],
+            exit_lanes,
             buffer: vec![VecDeque::new(); nq],
             queue_free_at: vec![f64::NEG_INFINITY; nq],
             mv_last_pass: vec![f64::NEG_INFINITY; nm],
@@ -424,6 +440,21 @@ impl Simulation {
     /// Link entries recorded when [`SimConfig::record_entries`] is set: (time, trip index, link).
     pub fn entries(&self) -> &[(f64, u32, LinkId)] {
         &self.entries
+    }
+
+    /// Road space in use on each link as a fraction of its storage (length × lanes); above
+    /// 1 only by the one vehicle always let onto an empty link.
+    pub fn link_fill(&self) -> Vec<f64> {
+        self.space_used
+            .iter()
+            .zip(&self.space_cap)
+            .map(|(u, c)| u / c.max(1e-9))
+            .collect()
+    }
+
+    /// Vehicles waiting in each exit queue (see [`Network::mv_queue`]).
+    pub fn queue_lengths(&self) -> Vec<usize> {
+        self.buffer.iter().map(|b| b.len()).collect()
     }
 
     /// Vehicles currently on the network.
@@ -1020,7 +1051,7 @@ impl Simulation {
             let pcu = self.vehs[v].pcu;
             self.queue_free_at[q] = tau + h * pcu / self.net.queue_lanes[q] as f64;
             self.mv_last_pass[mi] = tau;
-            self.link_free_at[ai] = tau + h * pcu / self.net.link_lanes[ai] as f64;
+            self.link_free_at[ai] = tau + h * pcu / self.exit_lanes[ai];
             self.leave_link(v, a, tau);
             let vb = self.link_speed_for(v, b);
             let via_len = self.net.mv_via_length[mi];
