@@ -45,6 +45,25 @@ pub const MINOR_SIGHT_DISTANCE: f64 = 4.5;
 /// (Vu Anh Tuan & Shimizu 2010, *J. Eastern Asia Society for Transportation Studies* 8).
 pub const MOTORCYCLE_CRITICAL_GAP: f64 = 1.25;
 
+/// Smallest relative saving of remaining travel time for which an informed driver changes
+/// route (avoids switching between near-equal routes).
+pub const REROUTE_MIN_GAIN: f64 = 0.1;
+
+/// Total order on f64 for the heap (costs are never NaN).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF(f64);
+impl Eq for OrdF {}
+impl PartialOrd for OrdF {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for OrdF {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
 /// How signals are run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SignalControl {
@@ -82,6 +101,11 @@ pub struct SimConfig {
     pub record_entries: bool,
     /// Signal control method.
     pub signal_control: SignalControl,
+    /// En-route rerouting on current link times every this many seconds (0: only around
+    /// closures). See [`Simulation::reroute_informed`].
+    pub reroute_period: f64,
+    /// Share of drivers who are informed (reroute on current times), 0..=1.
+    pub reroute_fraction: f64,
 }
 
 impl Default for SimConfig {
@@ -95,6 +119,8 @@ impl Default for SimConfig {
             seed: 42,
             record_entries: false,
             signal_control: SignalControl::FixedTime,
+            reroute_period: 0.0,
+            reroute_fraction: 0.0,
         }
     }
 }
@@ -249,6 +275,14 @@ pub struct Simulation {
     active_ins: Vec<u32>,
     ins_listed: Vec<bool>,
     in_network: u64,
+    // En-route rerouting: movements into each link, link times of the current round, the
+    // cost-to-go trees computed for it (by destination link), and per-link traversals
+    // since the last round.
+    link_in: Vec<Vec<MovementId>>,
+    rr_times: Vec<f64>,
+    rr_trees: std::collections::HashMap<u32, Vec<f64>>,
+    rr_time_sum: Vec<f64>,
+    rr_left: Vec<u32>,
     // Events.
     events: Vec<(f64, u64, LinkEvent)>,
     event_seq: u64,
@@ -403,6 +437,17 @@ impl Simulation {
             active_ins: Vec::new(),
             ins_listed: vec![false; nl],
             in_network: 0,
+            link_in: {
+                let mut v = vec![Vec::new(); nl];
+                for m in 0..net.movement_count() {
+                    v[net.mv_to[m].index()].push(MovementId(m as u32));
+                }
+                v
+            },
+            rr_times: Vec::new(),
+            rr_trees: std::collections::HashMap::new(),
+            rr_time_sum: vec![0.0; nl],
+            rr_left: vec![0; nl],
             events: Vec::new(),
             event_seq: 0,
             router,
@@ -590,6 +635,149 @@ impl Simulation {
         }
     }
 
+    /// Whether vehicle `v` is one of the informed drivers (a seeded draw per vehicle).
+    fn is_informed(&self, v: usize) -> bool {
+        unit(self.cfg.seed ^ 0x005E_ED0F_1AFE, self.vehs[v].trip as u64) < self.cfg.reroute_fraction
+    }
+
+    /// Link times for en-route choice: the larger of the queue estimate of
+    /// `current_link_times` and the mean time on the link of the vehicles that left it since
+    /// the last round; a link whose leading queued vehicle has waited longer than that counts
+    /// its free time plus that wait, so a link blocked by spillback looks as slow as it is.
+    fn link_times_now(&mut self) -> Vec<f64> {
+        let mut t = self.current_link_times();
+        let now = self.time;
+        for (l, tl) in t.iter_mut().enumerate() {
+            if self.rr_left[l] > 0 {
+                *tl = tl.max(self.rr_time_sum[l] / self.rr_left[l] as f64);
+            }
+            let mut qs: Vec<u32> = self
+                .net
+                .out_movements(LinkId(l as u32))
+                .map(|m| self.net.mv_queue[m.index()])
+                .collect();
+            qs.sort_unstable();
+            qs.dedup();
+            for q in qs {
+                if let Some(&v) = self.buffer[q as usize].front() {
+                    let waited = now - self.vehs[v as usize].ready;
+                    *tl = tl.max(self.net.free_time(LinkId(l as u32)) + waited);
+                }
+            }
+            self.rr_time_sum[l] = 0.0;
+            self.rr_left[l] = 0;
+        }
+        t
+    }
+
+    /// Time from the start of each link to the end of link `dest` over the current round's
+    /// link times (a reverse Dijkstra over movements; closed links are never entered).
+    fn cost_to_go(&mut self, dest: u32) {
+        if !self.rr_trees.contains_key(&dest) {
+            let nl = self.net.link_count();
+            let mut d = vec![f64::INFINITY; nl];
+            let mut heap = std::collections::BinaryHeap::new();
+            if !self.closed[dest as usize] {
+                d[dest as usize] = self.rr_times[dest as usize];
+                heap.push(std::cmp::Reverse((OrdF(d[dest as usize]), dest)));
+            }
+            while let Some(std::cmp::Reverse((OrdF(c), b))) = heap.pop() {
+                if c > d[b as usize] {
+                    continue;
+                }
+                for &m in &self.link_in[b as usize] {
+                    let a = self.net.mv_from[m.index()].index();
+                    if self.closed[a] {
+                        continue;
+                    }
+                    let nc = c + self.net.mv_via_time[m.index()] + self.rr_times[a];
+                    if nc < d[a] {
+                        d[a] = nc;
+                        heap.push(std::cmp::Reverse((OrdF(nc), a as u32)));
+                    }
+                }
+            }
+            self.rr_trees.insert(dest, d);
+        }
+    }
+
+    /// Give vehicle `v` the fastest remaining route on the current round's link times if it
+    /// saves more than [`REROUTE_MIN_GAIN`] of the remaining time of its present route.
+    fn reroute_on_current_times(&mut self, v: usize) {
+        let veh = &self.vehs[v];
+        let pos = if veh.state == VehicleState::Running {
+            veh.pos as usize
+        } else {
+            0
+        };
+        let dest = veh.route.last().expect("routes are never empty").0;
+        let cur = veh.route[pos];
+        if cur.0 == dest {
+            return;
+        }
+        let old_tail: Vec<LinkId> = veh.route[pos..].to_vec();
+        let times = std::mem::take(&mut self.rr_times);
+        let old_cost: f64 = old_tail
+            .windows(2)
+            .map(|w| {
+                let m = self.net.movement(w[0], w[1]).expect("routes use movements");
+                self.net.mv_via_time[m.index()] + times[w[1].index()]
+            })
+            .sum();
+        self.rr_times = times;
+        self.cost_to_go(dest);
+        let togo = self.rr_trees.remove(&dest).expect("just built");
+        let mut tail = vec![cur];
+        let mut at = cur;
+        let mut new_cost = 0.0;
+        while at.0 != dest {
+            let mut best: Option<(f64, MovementId)> = None;
+            for m in self.net.out_movements(at) {
+                let b = self.net.mv_to[m.index()].index();
+                let c = self.net.mv_via_time[m.index()] + togo[b];
+                if c.is_finite() && best.is_none_or(|(bc, _)| c < bc) {
+                    best = Some((c, m));
+                }
+            }
+            let Some((_, m)) = best else {
+                self.rr_trees.insert(dest, togo);
+                return;
+            };
+            let b = self.net.mv_to[m.index()];
+            new_cost += self.net.mv_via_time[m.index()] + self.rr_times[b.index()];
+            tail.push(b);
+            at = b;
+            if tail.len() > self.net.link_count() + 1 {
+                self.rr_trees.insert(dest, togo);
+                return;
+            }
+        }
+        self.rr_trees.insert(dest, togo);
+        if tail != old_tail && new_cost < old_cost * (1.0 - REROUTE_MIN_GAIN) {
+            let veh = &mut self.vehs[v];
+            veh.route.truncate(pos);
+            veh.route.extend(tail);
+            veh.reroutes += 1;
+            self.counters.reroutes += 1;
+        }
+    }
+
+    /// En-route choice (the informed drivers of [`SimConfig::reroute_fraction`]): refresh the
+    /// link times and give every informed vehicle on the network its fastest remaining
+    /// route, as SUMO's rerouting device does periodically (SUMO documentation
+    /// "Demand/Automatic Routing": `device.rerouting.period`, `device.rerouting.probability`).
+    /// Informed vehicles departing before the next round are routed at departure on the same
+    /// times.
+    pub fn reroute_informed(&mut self) {
+        self.rr_times = self.link_times_now();
+        self.rr_trees.clear();
+        for v in 0..self.vehs.len() {
+            if self.vehs[v].state == VehicleState::Running && self.is_informed(v) {
+                self.reroute_on_current_times(v);
+            }
+        }
+    }
+
     fn uses_closed(&self, v: usize) -> bool {
         let veh = &self.vehs[v];
         let start = if veh.state == VehicleState::Running {
@@ -677,6 +865,8 @@ impl Simulation {
         self.st_left[li] += 1;
         let tt = t - veh.entered;
         self.st_time[li] += tt;
+        self.rr_time_sum[li] += tt;
+        self.rr_left[li] += 1;
         self.st_delay[li] += (tt - self.net.free_time(l)).max(0.0);
     }
 
@@ -702,10 +892,20 @@ impl Simulation {
         if let SignalControl::MaxPressure { min_green } = self.cfg.signal_control {
             self.update_adaptive(t0, min_green);
         }
+        let rerouting = self.cfg.reroute_period > 0.0 && self.cfg.reroute_fraction > 0.0;
+        if rerouting
+            && (t0 == 0.0
+                || (t1 / self.cfg.reroute_period).floor() > (t0 / self.cfg.reroute_period).floor())
+        {
+            self.reroute_informed();
+        }
         // 2. Departures into the insertion queues.
         while self.next_departure < self.vehs.len() && self.vehs[self.next_departure].ready < t1 {
             let v = self.next_departure;
             self.next_departure += 1;
+            if rerouting && self.is_informed(v) {
+                self.reroute_on_current_times(v);
+            }
             if self.uses_closed(v) {
                 let times = self.current_link_times();
                 let _ = self.reroute(v, &times);
@@ -1355,6 +1555,39 @@ mod tests {
         s.schedule(5.0, LinkEvent::Closed(bc, false));
         s.run(None);
         assert_eq!(s.counters().arrived, 3);
+    }
+
+    #[test]
+    fn informed_drivers_reroute_around_a_slow_link() {
+        // AB capped at 1 m/s (200 s instead of 20 s; the detour AD DC is 50 s): the informed
+        // share of the vehicles departing after the cap takes the detour, nobody else does.
+        let run = |fraction: f64| {
+            let cfg = SimConfig {
+                record_entries: true,
+                reroute_period: 10.0,
+                reroute_fraction: fraction,
+                ..SimConfig::default()
+            };
+            let mut s = sim_with(&many(200, 2.0, "SA AB BC CE"), cfg);
+            let ab = s.network().link("AB").unwrap();
+            let dc = s.network().link("DC").unwrap();
+            s.schedule(0.0, LinkEvent::SpeedCap(ab, Some(1.0)));
+            s.run(None);
+            assert_eq!(s.counters().arrived, 200);
+            let via_dc = s.entries().iter().filter(|e| e.2 == dc).count();
+            (via_dc, s.counters().reroutes)
+        };
+        assert_eq!(run(0.0), (0, 0));
+        let (all, n_all) = run(1.0);
+        let (half, _) = run(0.5);
+        // Once the one-lane detour queues at the signal, the slow link is worth taking again:
+        // even fully informed drivers split.
+        assert!((130..=170).contains(&all), "{all} of 200 via the detour");
+        assert!(n_all >= all);
+        assert!(
+            (70..=110).contains(&half),
+            "{half} of 200 with half informed"
+        );
     }
 
     #[test]

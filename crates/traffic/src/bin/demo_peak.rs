@@ -1,4 +1,4 @@
-//! `demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] OUT.md`
+//! `demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] OUT.md`
 //!
 //! Benchmark of the traffic engine on the demo city's morning peak: generates the synthetic
 //! district, builds the network from its road layer, draws `N` trips (default 101,000, so that at least 100,000 remain after same-node trips are dropped) from its
@@ -20,6 +20,11 @@ fn main() -> anyhow::Result<()> {
         ..PeakConfig::default()
     };
     let mut end = 3600.0;
+    let mut sim_cfg = SimConfig {
+        reroute_period: 120.0,
+        reroute_fraction: 0.5,
+        ..SimConfig::default()
+    };
     let mut out = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -29,10 +34,16 @@ fn main() -> anyhow::Result<()> {
             "--seed" => cfg.seed = val()?.parse().context("--seed expects an integer")?,
             "--end" => end = val()?.parse().context("--end expects seconds")?,
             "--phf" => cfg.peak_hour_factor = val()?.parse().context("--phf expects a factor")?,
+            "--reroute-period" => {
+                sim_cfg.reroute_period = val()?.parse().context("--reroute-period expects s")?
+            }
+            "--informed" => {
+                sim_cfg.reroute_fraction = val()?.parse().context("--informed expects 0..1")?
+            }
             "--beta" => cfg.beta_per_min = val()?.parse().context("--beta expects 1/min")?,
             "-h" | "--help" => {
                 println!(
-                    "demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] OUT.md"
+                    "demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] OUT.md"
                 );
                 return Ok(());
             }
@@ -70,7 +81,7 @@ fn main() -> anyhow::Result<()> {
     let cars = class_count(VehicleClass::Car);
     let (same_node, unroutable) = (d.same_node, d.unroutable.len());
     let t = Instant::now();
-    let mut sim = Simulation::new(net, d.demand, SimConfig::default());
+    let mut sim = Simulation::new(net, d.demand, sim_cfg.clone());
     let t_setup = t.elapsed().as_secs_f64();
     let t = Instant::now();
     sim.run(Some(end));
@@ -84,16 +95,31 @@ fn main() -> anyhow::Result<()> {
     let na = arrived.len().max(1) as f64;
     let mean_dur = arrived.iter().map(|t| t.duration()).sum::<f64>() / na;
     let mean_len = arrived.iter().map(|t| t.route_length).sum::<f64>() / na;
+    // Space-mean speed of every vehicle that departed: links entered over time on the network
+    // (the link a running vehicle is on counts whole).
+    let (dist, time) = r
+        .iter()
+        .filter(|t| t.depart.is_finite())
+        .fold((0.0, 0.0), |(d, s), t| {
+            let until = if t.arrival.is_finite() {
+                t.arrival
+            } else {
+                end
+            };
+            (d + t.route_length, s + (until - t.depart))
+        });
+    let net_kmh = dist / time.max(1e-9) * 3.6;
     let c = sim.counters();
     let ups = c.vehicle_updates as f64 / wall.max(1e-9);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let table = format!(
         "# Traffic engine on the demo city's morning peak\n\n\
-Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} OUT.md`\n\
+Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} --phf {phf} --reroute-period {period} --informed {informed} OUT.md`\n\
 (machine: {threads} hardware threads; the simulation loop runs on one).\n\n\
 Network from the demo district's road layer: {nodes} nodes, {links} links, {mvs} movements, {sigs} fixed-time signals.\n\
 Demand: {drawn} trips drawn by the gravity model (β = {beta}/min), {same_node} dropped (origin and destination on the same node), {unroutable} unroutable; \
 {n} simulated ({moto} motorbikes, {cars} cars, the rest buses and trucks), departures over 0–3600 s with peak hour factor {phf}. \
+En-route rerouting: {informed} of drivers informed, every {period} s. \
 Signal plans retimed by Webster's method for the peak's movement flows (2 rounds of routing and timing): cycles {cmin:.0}–{cmax:.0} s.\n\n\
 | quantity | value |\n|---|---|\n\
 | trips simulated | {n} |\n\
@@ -101,6 +127,8 @@ Signal plans retimed by Webster's method for the peak's movement flows (2 rounds
 | arrived by {end} s | {arr} |\n\
 | mean duration of arrived trips (s) | {mean_dur:.1} |\n\
 | mean speed of arrived trips (km/h) | {kmh:.1} |\n\
+| space-mean speed of all departed vehicles (km/h) | {net_kmh:.1} |\n\
+| en-route reroutes | {rer} |\n\
 | teleports (held > 300 s by a full link) | {tele} |\n\
 | vehicle updates | {upd} |\n\
 | vehicle updates per second | {ups:.0} |\n\
@@ -115,9 +143,12 @@ Bar (issue 5): one hour of ≥ 100,000 trips in under 30 s on 2 cores: **{verdic
         drawn = cfg.trips,
         beta = cfg.beta_per_min,
         phf = cfg.peak_hour_factor,
+        informed = sim_cfg.reroute_fraction,
+        period = sim_cfg.reroute_period,
         arr = arrived.len(),
         kmh = mean_len / mean_dur * 3.6,
         tele = c.teleports,
+        rer = c.reroutes,
         upd = c.vehicle_updates,
         total = t_demand + t_setup + wall,
         verdict = if n >= 100_000 && t_demand + t_setup + wall < 30.0 && end >= 3600.0 {
