@@ -184,6 +184,13 @@ enum TrafficCmd {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// En-route rerouting on current link times every this many seconds (0: only
+        /// around closures).
+        #[arg(long, default_value_t = 0.0)]
+        reroute_period: f64,
+        /// Share of informed drivers who reroute (0..1).
+        #[arg(long, default_value_t = 0.0)]
+        informed: f64,
     },
 }
 
@@ -527,7 +534,20 @@ where
             out,
             max_pressure,
             seed,
-        }) => traffic_run(&net, &routes, end, &out, max_pressure, seed)?,
+            reroute_period,
+            informed,
+        }) => {
+            if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
+                bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
+            }
+            let cfg = twin_traffic::sim::SimConfig {
+                seed,
+                reroute_period,
+                reroute_fraction: informed,
+                ..Default::default()
+            };
+            traffic_run(&net, &routes, end, &out, max_pressure, cfg)?
+        }
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {
@@ -600,13 +620,9 @@ fn traffic_run(
     end: Option<f64>,
     out: &Path,
     max_pressure: Option<f64>,
-    seed: u64,
+    mut cfg: twin_traffic::sim::SimConfig,
 ) -> Result<()> {
     use std::io::BufWriter;
-    let mut cfg = twin_traffic::sim::SimConfig {
-        seed,
-        ..Default::default()
-    };
     if let Some(g) = max_pressure {
         cfg.signal_control = twin_traffic::sim::SignalControl::MaxPressure { min_green: g };
     }
