@@ -702,7 +702,8 @@ impl Simulation {
     }
 
     /// Give vehicle `v` the fastest remaining route on the current round's link times if it
-    /// saves more than [`REROUTE_MIN_GAIN`] of the remaining time of its present route.
+    /// saves more than [`REROUTE_MIN_GAIN`] of the remaining time of its present route. Only
+    /// a driver whose remaining route is slower than free flow by that share looks.
     fn reroute_on_current_times(&mut self, v: usize) {
         let veh = &self.vehs[v];
         let pos = if veh.state == VehicleState::Running {
@@ -725,6 +726,18 @@ impl Simulation {
             })
             .sum();
         self.rr_times = times;
+        // A driver whose route runs at free-flow pace sees no reason to look for another.
+        let old_free: f64 = old_tail[1..].iter().map(|&l| self.net.free_time(l)).sum::<f64>()
+            + old_tail
+                .windows(2)
+                .map(|w| {
+                    let m = self.net.movement(w[0], w[1]).expect("routes use movements");
+                    self.net.mv_via_time[m.index()]
+                })
+                .sum::<f64>();
+        if old_cost <= old_free * (1.0 + REROUTE_MIN_GAIN) {
+            return;
+        }
         self.cost_to_go(dest);
         let togo = self.rr_trees.remove(&dest).expect("just built");
         let mut tail = vec![cur];
