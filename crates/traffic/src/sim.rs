@@ -727,7 +727,10 @@ impl Simulation {
             .sum();
         self.rr_times = times;
         // A driver whose route runs at free-flow pace sees no reason to look for another.
-        let old_free: f64 = old_tail[1..].iter().map(|&l| self.net.free_time(l)).sum::<f64>()
+        let old_free: f64 = old_tail[1..]
+            .iter()
+            .map(|&l| self.net.free_time(l))
+            .sum::<f64>()
             + old_tail
                 .windows(2)
                 .map(|w| {
