@@ -191,6 +191,10 @@ enum TrafficCmd {
         /// Share of informed drivers who reroute (0..1).
         #[arg(long, default_value_t = 0.0)]
         informed: f64,
+        /// Iterate route choice over this many simulated days by the method of successive
+        /// averages before the final run; writes DIR/msa.csv (relative gap per iteration).
+        #[arg(long, default_value_t = 0)]
+        msa: usize,
     },
 }
 
@@ -536,6 +540,7 @@ where
             seed,
             reroute_period,
             informed,
+            msa,
         }) => {
             if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
                 bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
@@ -546,7 +551,7 @@ where
                 reroute_fraction: informed,
                 ..Default::default()
             };
-            traffic_run(&net, &routes, end, &out, max_pressure, cfg)?
+            traffic_run(&net, &routes, end, &out, max_pressure, cfg, msa)?
         }
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
@@ -621,6 +626,7 @@ fn traffic_run(
     out: &Path,
     max_pressure: Option<f64>,
     mut cfg: twin_traffic::sim::SimConfig,
+    msa: usize,
 ) -> Result<()> {
     use std::io::BufWriter;
     if let Some(g) = max_pressure {
@@ -640,8 +646,12 @@ fn traffic_run(
         twin_traffic::sumo_routes::parse_routes(&rou_text)
             .with_context(|| routes.display().to_string())
     })?;
-    let run = step("simulating traffic / mô phỏng giao thông", || {
-        Ok(twin_traffic::run(network, &demand, cfg, end))
+    let (run, msa_log) = step("simulating traffic / mô phỏng giao thông", || {
+        Ok(if msa > 0 {
+            twin_traffic::run_msa(network, &demand, cfg, end, msa)
+        } else {
+            (twin_traffic::run(network, &demand, cfg, end), Vec::new())
+        })
     })?;
     for u in &run.unroutable {
         eprintln!(
@@ -672,6 +682,37 @@ fn traffic_run(
         twin_traffic::output::write_link_stats_csv(w, run.sim.network(), run.sim.link_stats())
     })?;
     write("summary.json", &|w| run.summary.write_json(w))?;
+    if msa > 0 {
+        write("msa.csv", &|mut w| {
+            use std::io::Write;
+            writeln!(
+                w,
+                "iteration,arrived,mean_travel_time_s,relative_gap,teleports,switched"
+            )?;
+            for it in &msa_log {
+                writeln!(
+                    w,
+                    "{},{},{:.2},{:.6},{},{}",
+                    it.iteration,
+                    it.arrived,
+                    it.mean_travel_time,
+                    // No "-0.000000" from rounding noise around an exact equilibrium.
+                    if it.relative_gap.abs() < 5e-7 {
+                        0.0
+                    } else {
+                        it.relative_gap
+                    },
+                    it.teleports,
+                    it.switched
+                )?;
+                println!(
+                    "  MSA iteration {}: relative gap {:.4}, mean trip {:.1} s",
+                    it.iteration, it.relative_gap, it.mean_travel_time
+                );
+            }
+            w.flush()
+        })?;
+    }
     let s = &run.summary;
     println!(
         "Giao thông / Traffic: arrived {}/{}, mean trip {:.1} s, {} vehicle updates in {:.2} s ({:.0} per second); {} unroutable",

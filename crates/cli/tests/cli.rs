@@ -338,6 +338,49 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(j["arrived"], 2);
+    // Three MSA days on a single-route network: every day the same, zero gap, no switch;
+    // rerouting options are accepted and checked.
+    let out3 = dir.join("res3");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--msa",
+        "3",
+        "--reroute-period",
+        "60",
+        "--informed",
+        "0.5",
+        "--out",
+        s(&out3),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let msa = std::fs::read_to_string(out3.join("msa.csv")).unwrap();
+    let lines: Vec<&str> = msa.lines().collect();
+    assert_eq!(lines.len(), 4, "{msa}");
+    assert_eq!(lines[1], "1,2,31.92,0.000000,0,0");
+    assert_eq!(lines[3], "3,2,31.92,0.000000,0,0");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--informed",
+        "2",
+        "--out",
+        s(&out3),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--informed must lie in 0..1"),
+        "{}",
+        stderr(&o)
+    );
     // A malformed network names the file.
     std::fs::write(dir.join("bad.net.xml"), "<net><edge id=\"AB\" from=\"A\"").unwrap();
     let o = twin(&[
