@@ -191,6 +191,14 @@ enum TrafficCmd {
         /// Share of informed drivers who reroute (0..1).
         #[arg(long, default_value_t = 0.0)]
         informed: f64,
+        /// Fully actuated signals: minimum green, maximum green and passage time, seconds
+        /// (e.g. `--actuated 7 45 3`).
+        #[arg(long, num_args = 3, value_names = ["MIN", "MAX", "GAP"])]
+        actuated: Option<Vec<f64>>,
+        /// With --max-pressure or --actuated: keep the fixed plans and only record the
+        /// decisions the adaptive control would take, in DIR/signal_proposals.csv.
+        #[arg(long)]
+        propose_only: bool,
         /// Iterate route choice over this many simulated days by the method of successive
         /// averages before the final run; writes DIR/msa.csv (relative gap per iteration).
         #[arg(long, default_value_t = 0)]
@@ -541,16 +549,40 @@ where
             reroute_period,
             informed,
             msa,
+            actuated,
+            propose_only,
         }) => {
             if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
                 bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
             }
-            let cfg = twin_traffic::sim::SimConfig {
+            let mut cfg = twin_traffic::sim::SimConfig {
                 seed,
                 reroute_period,
                 reroute_fraction: informed,
+                propose_only,
                 ..Default::default()
             };
+            if let Some(a) = actuated {
+                if max_pressure.is_some() {
+                    bail!("choose either --max-pressure or --actuated");
+                }
+                let ok =
+                    a.len() == 3 && a.iter().all(|x| x.is_finite() && *x > 0.0) && a[0] <= a[1];
+                if !ok {
+                    bail!("--actuated expects MIN MAX GAP, positive seconds with MIN <= MAX");
+                }
+                cfg.signal_control = twin_traffic::sim::SignalControl::Actuated {
+                    min_green: a[0],
+                    max_green: a[1],
+                    gap: a[2],
+                };
+            }
+            if propose_only
+                && max_pressure.is_none()
+                && cfg.signal_control == twin_traffic::sim::SignalControl::FixedTime
+            {
+                bail!("--propose-only needs --max-pressure or --actuated");
+            }
             traffic_run(&net, &routes, end, &out, max_pressure, cfg, msa)?
         }
         Command::Info { city, json } => {
@@ -632,6 +664,7 @@ fn traffic_run(
     if let Some(g) = max_pressure {
         cfg.signal_control = twin_traffic::sim::SignalControl::MaxPressure { min_green: g };
     }
+    let adaptive = cfg.signal_control != twin_traffic::sim::SignalControl::FixedTime;
     let net_text =
         std::fs::read_to_string(net).with_context(|| format!("{}: cannot read", net.display()))?;
     let rou_text = std::fs::read_to_string(routes)
@@ -682,6 +715,11 @@ fn traffic_run(
         twin_traffic::output::write_link_stats_csv(w, run.sim.network(), run.sim.link_stats())
     })?;
     write("summary.json", &|w| run.summary.write_json(w))?;
+    if adaptive {
+        write("signal_proposals.csv", &|w| {
+            twin_traffic::output::write_signal_proposals_csv(w, run.sim.signal_proposals())
+        })?;
+    }
     if msa > 0 {
         write("msa.csv", &|mut w| {
             use std::io::Write;
@@ -724,7 +762,16 @@ fn traffic_run(
         s.updates_per_second,
         run.unroutable.len()
     );
-    println!("wrote {}/trips.csv, links.csv, summary.json", out.display());
+    println!(
+        "wrote {}/trips.csv, links.csv, summary.json{}{}",
+        out.display(),
+        if msa > 0 { ", msa.csv" } else { "" },
+        if adaptive {
+            ", signal_proposals.csv"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

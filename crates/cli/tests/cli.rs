@@ -381,6 +381,45 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
         "{}",
         stderr(&o)
     );
+    // Actuated control in propose-only mode: the decisions file (no signal here: header only).
+    let out4 = dir.join("res4");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--actuated",
+        "7",
+        "45",
+        "3",
+        "--propose-only",
+        "--out",
+        s(&out4),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(out4.join("signal_proposals.csv")).unwrap(),
+        "time,signal,from_phase,to_phase,green\n"
+    );
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--propose-only",
+        "--out",
+        s(&out4),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--propose-only needs"),
+        "{}",
+        stderr(&o)
+    );
     // A malformed network names the file.
     std::fs::write(dir.join("bad.net.xml"), "<net><edge id=\"AB\" from=\"A\"").unwrap();
     let o = twin(&[

@@ -3,7 +3,7 @@
 
 use crate::demand::Unroutable;
 use crate::network::Network;
-use crate::sim::{Counters, LinkInterval, TripResult, VehicleState};
+use crate::sim::{Counters, LinkInterval, SignalProposal, TripResult, VehicleState};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -128,6 +128,25 @@ pub fn write_trips_csv<W: Write>(mut w: W, trips: &[TripResult]) -> io::Result<(
             t.arrival,
             t.duration(),
             t.route_length
+        )?;
+    }
+    Ok(())
+}
+
+/// `time,signal,from_phase,to_phase,green` for each signal decision of adaptive control (in
+/// propose-only mode, the timings it would have applied): at `time` the green phase
+/// `from_phase`, after `green` seconds, would end and the plan go to `to_phase`.
+pub fn write_signal_proposals_csv<W: Write>(mut w: W, p: &[SignalProposal]) -> io::Result<()> {
+    writeln!(w, "time,signal,from_phase,to_phase,green")?;
+    for x in p {
+        writeln!(
+            w,
+            "{:.2},{},{},{},{:.2}",
+            x.time,
+            csv_field(&x.signal),
+            x.from_phase,
+            x.to_phase,
+            x.green
         )?;
     }
     Ok(())

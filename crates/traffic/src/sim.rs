@@ -79,6 +79,36 @@ pub enum SignalControl {
         /// Shortest green before a switch is considered (s).
         min_green: f64,
     },
+    /// Fully actuated control with stop-line detection (HCM 2010 ch. 31; FHWA *Traffic
+    /// Signal Timing Manual*, 2008, ch. 5 "basic actuated parameters"): a green phase lasts
+    /// at least `min_green`; it is extended while a vehicle waits at the stop line of a
+    /// movement it serves or one will reach it within the passage time `gap`, and ends on
+    /// that gap-out or at `max_green` (max-out) — but only if another green phase of the plan
+    /// has a vehicle waiting; the next such phase in plan order follows, through the plan's
+    /// amber.
+    Actuated {
+        /// Minimum green (s).
+        min_green: f64,
+        /// Maximum green (s).
+        max_green: f64,
+        /// Passage time (unit extension), s.
+        gap: f64,
+    },
+}
+
+/// A signal decision recorded in propose-only mode: what adaptive control would have done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalProposal {
+    /// Time of the decision (s).
+    pub time: f64,
+    /// Signal (plan name).
+    pub signal: String,
+    /// Phase index being ended.
+    pub from_phase: usize,
+    /// Green phase index it would go to (through the plan's amber after `from_phase`).
+    pub to_phase: usize,
+    /// How long the ended green phase would have lasted (s).
+    pub green: f64,
 }
 
 /// Settings of a run.
@@ -106,6 +136,10 @@ pub struct SimConfig {
     pub reroute_period: f64,
     /// Share of drivers who are informed (reroute on current times), 0..=1.
     pub reroute_fraction: f64,
+    /// Propose only: with adaptive control (max-pressure, actuated) the signals keep their
+    /// fixed plans and the adaptive decisions are only recorded
+    /// ([`Simulation::signal_proposals`]), run on the state the fixed plans produce.
+    pub propose_only: bool,
 }
 
 impl Default for SimConfig {
@@ -121,6 +155,7 @@ impl Default for SimConfig {
             signal_control: SignalControl::FixedTime,
             reroute_period: 0.0,
             reroute_fraction: 0.0,
+            propose_only: false,
         }
     }
 }
@@ -285,6 +320,7 @@ pub struct Simulation {
     rr_left: Vec<u32>,
     // Events.
     events: Vec<(f64, u64, LinkEvent)>,
+    proposals: Vec<SignalProposal>,
     event_seq: u64,
     router: Router,
     // Statistics.
@@ -449,6 +485,7 @@ impl Simulation {
             rr_time_sum: vec![0.0; nl],
             rr_left: vec![0; nl],
             events: Vec::new(),
+            proposals: Vec::new(),
             event_seq: 0,
             router,
             counters: Counters::default(),
@@ -905,8 +942,14 @@ impl Simulation {
                 self.apply(ev);
             }
         }
-        if let SignalControl::MaxPressure { min_green } = self.cfg.signal_control {
-            self.update_adaptive(t0, min_green);
+        match self.cfg.signal_control {
+            SignalControl::MaxPressure { min_green } => self.update_adaptive(t0, min_green),
+            SignalControl::Actuated {
+                min_green,
+                max_green,
+                gap,
+            } => self.update_actuated(t0, min_green, max_green, gap),
+            SignalControl::FixedTime => {}
         }
         let rerouting = self.cfg.reroute_period > 0.0 && self.cfg.reroute_fraction > 0.0;
         if rerouting
@@ -1172,6 +1215,14 @@ impl Simulation {
             }
             let to = best.1;
             if to != cur {
+                self.proposals.push(SignalProposal {
+                    time: t0,
+                    signal: plan.name.clone(),
+                    from_phase: cur,
+                    to_phase: to,
+                    green: elapsed,
+                });
+                let plan = &self.net.signals[s];
                 let after = (cur + 1) % plan.phases.len();
                 if plan.phases[after].lights.contains(&Light::Yellow) {
                     self.adaptive[s] = (after, t0, Some(to));
@@ -1182,9 +1233,89 @@ impl Simulation {
         }
     }
 
+    /// Whether a vehicle waits at, or will reach within `gap` s, the stop line of a
+    /// movement of signal `s` that phase `p` serves (stop-line and advance detection).
+    fn phase_demand(&self, s: usize, p: usize, t0: f64, gap: f64) -> bool {
+        let plan = &self.net.signals[s];
+        self.sig_movements[s].iter().any(|&(m, idx)| {
+            if !matches!(
+                plan.phases[p].lights[idx as usize],
+                Light::Green | Light::MinorGreen
+            ) {
+                return false;
+            }
+            let b = self.net.mv_to[m.index()];
+            let q = self.net.mv_queue[m.index()] as usize;
+            let goes = |v: u32| {
+                let veh = &self.vehs[v as usize];
+                veh.route.get(veh.pos as usize + 1) == Some(&b)
+            };
+            if self.buffer[q].iter().any(|&v| goes(v)) {
+                return true;
+            }
+            let a = self.net.mv_from[m.index()].index();
+            self.running[a]
+                .iter()
+                .take_while(|&&(r, _)| r <= t0 + gap)
+                .any(|&(_, v)| goes(v))
+        })
+    }
+
+    /// Actuated decisions at the start of a step (see [`SignalControl::Actuated`]).
+    fn update_actuated(&mut self, t0: f64, min_green: f64, max_green: f64, gap: f64) {
+        for s in 0..self.net.signals.len() {
+            let (cur, start, next) = self.adaptive[s];
+            let n = self.net.signals[s].phases.len();
+            let elapsed = t0 - start;
+            let phase = &self.net.signals[s].phases[cur];
+            if !is_green_phase(phase) {
+                if elapsed >= phase.duration - 1e-9 {
+                    let to = next.unwrap_or((cur + 1) % n);
+                    self.adaptive[s] = (to, t0, None);
+                }
+                continue;
+            }
+            if elapsed < min_green - 1e-9 {
+                continue;
+            }
+            let maxed = elapsed >= max_green - 1e-9;
+            if !maxed && self.phase_demand(s, cur, t0, gap) {
+                continue;
+            }
+            // Gap-out or max-out: the next green phase in plan order with a waiting vehicle.
+            let Some(to) = (1..n).map(|k| (cur + k) % n).find(|&p| {
+                is_green_phase(&self.net.signals[s].phases[p]) && self.phase_demand(s, p, t0, 0.0)
+            }) else {
+                continue;
+            };
+            self.proposals.push(SignalProposal {
+                time: t0,
+                signal: self.net.signals[s].name.clone(),
+                from_phase: cur,
+                to_phase: to,
+                green: elapsed,
+            });
+            let after = (cur + 1) % n;
+            if self.net.signals[s].phases[after]
+                .lights
+                .contains(&Light::Yellow)
+            {
+                self.adaptive[s] = (after, t0, Some(to));
+            } else {
+                self.adaptive[s] = (to, t0, None);
+            }
+        }
+    }
+
+    /// Signal decisions of adaptive control: in propose-only mode what it would have applied,
+    /// otherwise what it applied (time, signal, phase ended, green phase next, green length).
+    pub fn signal_proposals(&self) -> &[SignalProposal] {
+        &self.proposals
+    }
+
     /// Phase index and start time of signal `s` in the current step.
     fn signal_phase(&mut self, s: usize) -> (usize, f64) {
-        if let SignalControl::MaxPressure { .. } = self.cfg.signal_control {
+        if self.cfg.signal_control != SignalControl::FixedTime && !self.cfg.propose_only {
             let (p, start, _) = self.adaptive[s];
             return (p, start);
         }
@@ -1690,6 +1821,91 @@ mod tests {
             mean(&fixed)
         );
         assert!(mp.iter().all(|t| t.state == VehicleState::Arrived));
+    }
+
+    #[test]
+    fn actuated_control_and_propose_only_mode() {
+        let with_amber = crate::network::tests::DETOUR.replace(
+            r#"<phase duration="30" state="Gr"/><phase duration="30" state="rG"/>"#,
+            r#"<phase duration="27" state="Gr"/><phase duration="3" state="yr"/><phase duration="27" state="rG"/><phase duration="3" state="ry"/>"#,
+        );
+        let run = |control: SignalControl, propose_only: bool, routes: &str| {
+            let net = crate::network::Network::from_sumo(
+                &crate::sumo_net::parse_net(&with_amber).unwrap(),
+            )
+            .unwrap();
+            let rf = parse_routes(&format!("<routes>{EXACT}{routes}</routes>")).unwrap();
+            let (d, _) = build_demand(&net, &rf);
+            let mut s = Simulation::new(
+                net,
+                d,
+                SimConfig {
+                    signal_control: control,
+                    propose_only,
+                    ..SimConfig::default()
+                },
+            );
+            s.run(None);
+            (s.trip_results(), s.signal_proposals().to_vec())
+        };
+        let act = SignalControl::Actuated {
+            min_green: 5.0,
+            max_green: 30.0,
+            gap: 3.0,
+        };
+        let via_d = many(20, 4.0, "SA AD DC CE");
+        let (trips, props) = run(act, false, &via_d);
+        // Phase 0 (BC) has no demand; D's first vehicle reaches the line at 61.92 s, so at
+        // 62 s the signal gaps out to phase 2 through its 3 s amber, as max-pressure did.
+        let expect = 67.0 + 10.0 / 9.0 + 10.0;
+        assert!(
+            (trips[0].arrival - expect).abs() < 1e-9,
+            "{}",
+            trips[0].arrival
+        );
+        assert_eq!(
+            (props[0].time, props[0].from_phase, props[0].to_phase),
+            (62.0, 0, 2)
+        );
+        assert!(trips.iter().all(|t| t.state == VehicleState::Arrived));
+        // Demand on both approaches: no green runs past the maximum.
+        let mut both = many(40, 2.0, "SA AD DC CE");
+        both.push_str(
+            &(0..40)
+                .map(|i| {
+                    format!(
+                        r#"<vehicle id="w{i}" type="exact" depart="{}"><route edges="SA AB BC CE"/></vehicle>"#,
+                        i as f64 * 2.0 + 1.0
+                    )
+                })
+                .collect::<String>(),
+        );
+        let (_, props) = run(act, false, &both);
+        // (The first green rests until the other approach's first vehicle arrives.)
+        assert!(props.len() >= 3, "{props:?}");
+        assert!(
+            props[1..]
+                .iter()
+                .all(|p| p.green <= 30.0 + 1e-9 && p.green >= 5.0 - 1e-9),
+            "{props:?}"
+        );
+        assert!(
+            props.iter().any(|p| (p.green - 30.0).abs() < 1e-9),
+            "a max-out: {props:?}"
+        );
+        // Propose only: the trips are exactly those of the fixed plan, and the decisions that
+        // actuated control would take are recorded.
+        let (fixed, none) = run(SignalControl::FixedTime, false, &via_d);
+        assert!(none.is_empty());
+        let (proposed, props) = run(act, true, &via_d);
+        assert_eq!(proposed, fixed);
+        assert_eq!(
+            (props[0].time, props[0].from_phase, props[0].to_phase),
+            (62.0, 0, 2)
+        );
+        let (mp, props) = run(SignalControl::MaxPressure { min_green: 10.0 }, true, &via_d);
+        assert_eq!(mp, fixed);
+        assert!(!props.is_empty());
     }
 
     #[test]
