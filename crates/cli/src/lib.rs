@@ -199,6 +199,10 @@ enum TrafficCmd {
         /// decisions the adaptive control would take, in DIR/signal_proposals.csv.
         #[arg(long)]
         propose_only: bool,
+        /// Write vehicle positions every this many seconds to DIR/fcd.csv
+        /// (`time,vehicle,link,pos,x,y,speed`).
+        #[arg(long)]
+        fcd: Option<f64>,
         /// Iterate route choice over this many simulated days by the method of successive
         /// averages before the final run; writes DIR/msa.csv (relative gap per iteration).
         #[arg(long, default_value_t = 0)]
@@ -551,6 +555,7 @@ where
             msa,
             actuated,
             propose_only,
+            fcd,
         }) => {
             if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
                 bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
@@ -560,8 +565,12 @@ where
                 reroute_period,
                 reroute_fraction: informed,
                 propose_only,
+                fcd_interval: fcd.unwrap_or(0.0),
                 ..Default::default()
             };
+            if fcd.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
+                bail!("--fcd expects a positive interval in seconds");
+            }
             if let Some(a) = actuated {
                 if max_pressure.is_some() {
                     bail!("choose either --max-pressure or --actuated");
@@ -665,6 +674,7 @@ fn traffic_run(
         cfg.signal_control = twin_traffic::sim::SignalControl::MaxPressure { min_green: g };
     }
     let adaptive = cfg.signal_control != twin_traffic::sim::SignalControl::FixedTime;
+    let fcd = cfg.fcd_interval > 0.0;
     let net_text =
         std::fs::read_to_string(net).with_context(|| format!("{}: cannot read", net.display()))?;
     let rou_text = std::fs::read_to_string(routes)
@@ -715,6 +725,16 @@ fn traffic_run(
         twin_traffic::output::write_link_stats_csv(w, run.sim.network(), run.sim.link_stats())
     })?;
     write("summary.json", &|w| run.summary.write_json(w))?;
+    if fcd {
+        write("fcd.csv", &|w| {
+            twin_traffic::output::write_fcd_csv(
+                w,
+                run.sim.network(),
+                &trips,
+                run.sim.trajectories(),
+            )
+        })?;
+    }
     if adaptive {
         write("signal_proposals.csv", &|w| {
             twin_traffic::output::write_signal_proposals_csv(w, run.sim.signal_proposals())
@@ -763,9 +783,10 @@ fn traffic_run(
         run.unroutable.len()
     );
     println!(
-        "wrote {}/trips.csv, links.csv, summary.json{}{}",
+        "wrote {}/trips.csv, links.csv, summary.json{}{}{}",
         out.display(),
         if msa > 0 { ", msa.csv" } else { "" },
+        if fcd { ", fcd.csv" } else { "" },
         if adaptive {
             ", signal_proposals.csv"
         } else {

@@ -395,10 +395,16 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
         "45",
         "3",
         "--propose-only",
+        "--fcd",
+        "10",
         "--out",
         s(&out4),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Vehicle a: 300 m from 0 s, AB (200 m) reached at 21.92 s: at 10 s 10/21.92 along AB.
+    let fcd = std::fs::read_to_string(out4.join("fcd.csv")).unwrap();
+    let l10 = fcd.lines().find(|l| l.starts_with("10.00,a,")).unwrap();
+    assert_eq!(l10, "10.00,a,AB,91.23,91.23,0.00,9.12");
     assert_eq!(
         std::fs::read_to_string(out4.join("signal_proposals.csv")).unwrap(),
         "time,signal,from_phase,to_phase,green\n"

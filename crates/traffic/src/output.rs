@@ -3,7 +3,9 @@
 
 use crate::demand::Unroutable;
 use crate::network::Network;
-use crate::sim::{Counters, LinkInterval, SignalProposal, TripResult, VehicleState};
+use crate::sim::{
+    Counters, LinkInterval, SignalProposal, TrajectoryPoint, TripResult, VehicleState,
+};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -128,6 +130,33 @@ pub fn write_trips_csv<W: Write>(mut w: W, trips: &[TripResult]) -> io::Result<(
             t.arrival,
             t.duration(),
             t.route_length
+        )?;
+    }
+    Ok(())
+}
+
+/// Floating-car data: `time,vehicle,link,pos,x,y,speed` per recorded point (position along
+/// the link and speed in m and m/s, x/y in the network's coordinates); `trips` gives the
+/// vehicle ids ([`crate::sim::Simulation::trip_results`]).
+pub fn write_fcd_csv<W: Write>(
+    mut w: W,
+    net: &Network,
+    trips: &[TripResult],
+    points: &[TrajectoryPoint],
+) -> io::Result<()> {
+    writeln!(w, "time,vehicle,link,pos,x,y,speed")?;
+    for p in points {
+        let id = trips.get(p.trip as usize).map_or("", |t| t.id.as_str());
+        writeln!(
+            w,
+            "{:.2},{},{},{:.2},{:.2},{:.2},{:.2}",
+            p.time,
+            csv_field(id),
+            csv_field(&net.link_name[p.link.index()]),
+            p.pos,
+            p.x,
+            p.y,
+            p.speed
         )?;
     }
     Ok(())

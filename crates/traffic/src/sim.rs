@@ -96,6 +96,25 @@ pub enum SignalControl {
     },
 }
 
+/// A vehicle's position at one time (floating-car data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrajectoryPoint {
+    /// Time (s).
+    pub time: f64,
+    /// Trip index (departure order, as in [`Simulation::trip_results`]).
+    pub trip: u32,
+    /// Link.
+    pub link: LinkId,
+    /// Distance from the start of the link (m).
+    pub pos: f64,
+    /// x of that point on the straight line between the link's end junctions (m).
+    pub x: f64,
+    /// y likewise (m).
+    pub y: f64,
+    /// Speed (m/s): the link traversal speed while moving, 0 while queued.
+    pub speed: f64,
+}
+
 /// A signal decision recorded in propose-only mode: what adaptive control would have done.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalProposal {
@@ -136,6 +155,9 @@ pub struct SimConfig {
     pub reroute_period: f64,
     /// Share of drivers who are informed (reroute on current times), 0..=1.
     pub reroute_fraction: f64,
+    /// Record vehicle positions every this many seconds (0: off): see
+    /// [`Simulation::trajectories`].
+    pub fcd_interval: f64,
     /// Propose only: with adaptive control (max-pressure, actuated) the signals keep their
     /// fixed plans and the adaptive decisions are only recorded
     /// ([`Simulation::signal_proposals`]), run on the state the fixed plans produce.
@@ -156,6 +178,7 @@ impl Default for SimConfig {
             reroute_period: 0.0,
             reroute_fraction: 0.0,
             propose_only: false,
+            fcd_interval: 0.0,
         }
     }
 }
@@ -321,6 +344,7 @@ pub struct Simulation {
     // Events.
     events: Vec<(f64, u64, LinkEvent)>,
     proposals: Vec<SignalProposal>,
+    fcd: Vec<TrajectoryPoint>,
     event_seq: u64,
     router: Router,
     // Statistics.
@@ -486,6 +510,7 @@ impl Simulation {
             rr_left: vec![0; nl],
             events: Vec::new(),
             proposals: Vec::new(),
+            fcd: Vec::new(),
             event_seq: 0,
             router,
             counters: Counters::default(),
@@ -951,6 +976,10 @@ impl Simulation {
             } => self.update_actuated(t0, min_green, max_green, gap),
             SignalControl::FixedTime => {}
         }
+        let fcd = self.cfg.fcd_interval;
+        if fcd > 0.0 && (t0 - (t0 / fcd).round() * fcd).abs() < 0.5 * dt - 1e-9 {
+            self.record_positions(t0);
+        }
         let rerouting = self.cfg.reroute_period > 0.0 && self.cfg.reroute_fraction > 0.0;
         if rerouting
             && (t0 == 0.0
@@ -1305,6 +1334,71 @@ impl Simulation {
                 self.adaptive[s] = (to, t0, None);
             }
         }
+    }
+
+    /// Positions recorded every [`SimConfig::fcd_interval`] seconds, at the start of the step
+    /// at that time: a vehicle moving on a link is placed by the share of its traversal time
+    /// elapsed (the queue model's uniform speed on the link); a vehicle waiting in an exit
+    /// queue stands behind the road space of the vehicles ahead of it in that queue, shared
+    /// over the queue's lanes, at speed 0.
+    pub fn trajectories(&self) -> &[TrajectoryPoint] {
+        &self.fcd
+    }
+
+    fn record_positions(&mut self, t: f64) {
+        let point = |net: &Network, l: LinkId, pos: f64| {
+            let (a, b) = (
+                net.link_from[l.index()].index(),
+                net.link_to[l.index()].index(),
+            );
+            let f = (pos / net.link_length[l.index()].max(1e-9)).clamp(0.0, 1.0);
+            (
+                net.node_x[a] + f * (net.node_x[b] - net.node_x[a]),
+                net.node_y[a] + f * (net.node_y[b] - net.node_y[a]),
+            )
+        };
+        let mut pts = Vec::new();
+        for l in 0..self.net.link_count() {
+            let len = self.net.link_length[l];
+            for &(ready, v) in &self.running[l] {
+                let veh = &self.vehs[v as usize];
+                let span = (ready - veh.entered).max(1e-9);
+                let pos = (len * (t - veh.entered) / span).clamp(0.0, len);
+                let (x, y) = point(&self.net, LinkId(l as u32), pos);
+                pts.push(TrajectoryPoint {
+                    time: t,
+                    trip: veh.trip,
+                    link: LinkId(l as u32),
+                    pos,
+                    x,
+                    y,
+                    speed: len / span,
+                });
+            }
+        }
+        for q in 0..self.buffer.len() {
+            let lanes = self.net.queue_lanes[q].max(1) as f64;
+            let mut ahead = 0.0;
+            for &v in &self.buffer[q] {
+                let veh = &self.vehs[v as usize];
+                let l = veh.route[veh.pos as usize];
+                let len = self.net.link_length[l.index()];
+                let pos = (len - ahead / lanes).max(0.0);
+                ahead += veh.space;
+                let (x, y) = point(&self.net, l, pos);
+                pts.push(TrajectoryPoint {
+                    time: t,
+                    trip: veh.trip,
+                    link: l,
+                    pos,
+                    x,
+                    y,
+                    speed: 0.0,
+                });
+            }
+        }
+        pts.sort_by_key(|p| p.trip);
+        self.fcd.extend(pts);
     }
 
     /// Signal decisions of adaptive control: in propose-only mode what it would have applied,
@@ -1906,6 +2000,44 @@ mod tests {
         let (mp, props) = run(SignalControl::MaxPressure { min_green: 10.0 }, true, &via_d);
         assert_eq!(mp, fixed);
         assert!(!props.is_empty());
+    }
+
+    #[test]
+    fn trajectories_at_position_level() {
+        // One exact vehicle on SA AB BC CE, recorded every 5 s.
+        let cfg = SimConfig {
+            fcd_interval: 5.0,
+            ..SimConfig::default()
+        };
+        let mut s = sim_with(&many(1, 0.0, "SA AB BC CE"), cfg);
+        s.run(None);
+        let f = s.trajectories();
+        assert!(f.windows(2).all(|w| w[1].time - w[0].time == 5.0));
+        // At 10 s it is on SA (100 m, reached at 10/5.2 + 10 s = 11.92 s): moving at
+        // 100 / 11.92 m/s, 10 / 11.92 of the way along, i.e. at x = -100 + 83.9.
+        let p = f.iter().find(|p| p.time == 10.0).unwrap();
+        let sa = s.network().link("SA").unwrap();
+        assert_eq!(p.link, sa);
+        let span = 10.0 / 5.2 + 10.0;
+        assert!((p.pos - 100.0 * 10.0 / span).abs() < 1e-9, "{p:?}");
+        assert!((p.speed - 100.0 / span).abs() < 1e-9);
+        let sa_from = s.network().link_from[sa.index()].index();
+        let x0 = s.network().node_x[sa_from];
+        assert!((p.x - (x0 + p.pos)).abs() < 1e-6, "{p:?} from x {x0}");
+        // At 55 s it waits at the red light at the end of BC (reached 51.92 s, green at 60).
+        let p = f.iter().find(|p| p.time == 55.0).unwrap();
+        assert_eq!(p.link, s.network().link("BC").unwrap());
+        assert_eq!((p.pos, p.speed), (200.0, 0.0));
+        // Recorded until it arrives (72.2 s).
+        assert_eq!(f.last().unwrap().time, 70.0);
+        let mut csv = Vec::new();
+        crate::output::write_fcd_csv(&mut csv, s.network(), &s.trip_results(), f).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.starts_with("time,vehicle,link,pos,x,y,speed\n5.00,v0,SA,41.94,-58.06,0.00,8.39\n"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), f.len() + 1);
     }
 
     #[test]
