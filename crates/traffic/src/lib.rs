@@ -25,6 +25,7 @@ pub mod city_demand;
 pub mod demand;
 pub mod error;
 pub mod network;
+pub mod od;
 pub mod output;
 pub mod road_net;
 pub mod routing;
