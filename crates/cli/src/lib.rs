@@ -169,9 +169,19 @@ enum TrafficCmd {
         /// SUMO network (.net.xml).
         #[arg(long)]
         net: PathBuf,
-        /// SUMO routes or trips (.rou.xml).
+        /// SUMO routes or trips (.rou.xml); or give --od and --zones instead.
+        #[arg(long, required_unless_present = "od", conflicts_with = "od")]
+        routes: Option<PathBuf>,
+        /// OD matrix CSV: `origin,destination,count,begin,end` (zones, trips, seconds).
+        #[arg(long, requires = "zones")]
+        od: Option<PathBuf>,
+        /// Zones CSV for --od: `zone,node` (network junction ids).
         #[arg(long)]
-        routes: PathBuf,
+        zones: Option<PathBuf>,
+        /// Link counts CSV for --od: `link,count` (vehicles over the period); the matrix is
+        /// scaled to them by iterative proportional fitting.
+        #[arg(long, requires = "od")]
+        counts: Option<PathBuf>,
         /// End of the simulation, seconds (default: until every vehicle has arrived).
         #[arg(long)]
         end: Option<f64>,
@@ -556,6 +566,9 @@ where
             actuated,
             propose_only,
             fcd,
+            od,
+            zones,
+            counts,
         }) => {
             if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
                 bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
@@ -592,7 +605,16 @@ where
             {
                 bail!("--propose-only needs --max-pressure or --actuated");
             }
-            traffic_run(&net, &routes, end, &out, max_pressure, cfg, msa)?
+            let demand = match (&routes, &od, &zones) {
+                (Some(r), _, _) => TrafficDemand::Routes(r.clone()),
+                (None, Some(o), Some(z)) => TrafficDemand::Od {
+                    od: o.clone(),
+                    zones: z.clone(),
+                    counts: counts.clone(),
+                },
+                _ => bail!("give --routes, or --od with --zones"),
+            };
+            traffic_run(&net, &demand, end, &out, max_pressure, cfg, msa)?
         }
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
@@ -660,9 +682,21 @@ fn hydro_run(model: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where `twin traffic run` takes its trips from.
+enum TrafficDemand {
+    /// A SUMO route file.
+    Routes(PathBuf),
+    /// An OD matrix with its zones, optionally scaled to link counts.
+    Od {
+        od: PathBuf,
+        zones: PathBuf,
+        counts: Option<PathBuf>,
+    },
+}
+
 fn traffic_run(
     net: &Path,
-    routes: &Path,
+    source: &TrafficDemand,
     end: Option<f64>,
     out: &Path,
     max_pressure: Option<f64>,
@@ -677,32 +711,59 @@ fn traffic_run(
     let fcd = cfg.fcd_interval > 0.0;
     let net_text =
         std::fs::read_to_string(net).with_context(|| format!("{}: cannot read", net.display()))?;
-    let rou_text = std::fs::read_to_string(routes)
-        .with_context(|| format!("{}: cannot read", routes.display()))?;
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    };
     let network = step(&format!("reading {}", net.display()), || {
         let parsed = twin_traffic::sumo_net::parse_net(&net_text)
             .with_context(|| net.display().to_string())?;
         twin_traffic::network::Network::from_sumo(&parsed)
             .with_context(|| net.display().to_string())
     })?;
-    let demand = step(&format!("reading {}", routes.display()), || {
-        twin_traffic::sumo_routes::parse_routes(&rou_text)
-            .with_context(|| routes.display().to_string())
-    })?;
+    let (demand, unroutable, origin) = match source {
+        TrafficDemand::Routes(routes) => {
+            let text = read(routes)?;
+            let rf = step(&format!("reading {}", routes.display()), || {
+                twin_traffic::sumo_routes::parse_routes(&text)
+                    .with_context(|| routes.display().to_string())
+            })?;
+            let (d, u) = twin_traffic::demand::build_demand(&network, &rf);
+            (d, u, routes.display().to_string())
+        }
+        TrafficDemand::Od { od, zones, counts } => {
+            let rows =
+                twin_traffic::od::parse_od(&read(od)?).with_context(|| od.display().to_string())?;
+            let z = twin_traffic::od::parse_zones(&read(zones)?)
+                .with_context(|| zones.display().to_string())?;
+            let (mut cells, u) = twin_traffic::od::od_cells(&network, &rows, &z)
+                .with_context(|| format!("{} with {}", od.display(), zones.display()))?;
+            if let Some(c) = counts {
+                let obs = twin_traffic::od::parse_counts(&network, &read(c)?)
+                    .with_context(|| c.display().to_string())?;
+                let rep = twin_traffic::od::fit_to_counts(&network, &mut cells, &obs, 100, 1e-3);
+                println!(
+                    "  OD matrix scaled to {} link counts: {:.0} -> {:.0} trips, {} sweeps, largest count error {:.2} %",
+                    obs.len(),
+                    rep.total_before,
+                    rep.total_after,
+                    rep.iterations,
+                    100.0 * rep.max_relative_error
+                );
+            }
+            let vt = twin_traffic::demand::VehicleType::sumo_default("car", "passenger");
+            let d = twin_traffic::od::cells_to_demand(&rows, &cells, vt);
+            (d, u, od.display().to_string())
+        }
+    };
     let (run, msa_log) = step("simulating traffic / mô phỏng giao thông", || {
-        Ok(if msa > 0 {
-            twin_traffic::run_msa(network, &demand, cfg, end, msa)
-        } else {
-            (twin_traffic::run(network, &demand, cfg, end), Vec::new())
-        })
+        Ok(twin_traffic::run_demand(
+            network, demand, unroutable, cfg, end, msa,
+        ))
     })?;
     for u in &run.unroutable {
         eprintln!(
             "  {}:{}: vehicle {:?} not simulated: {}",
-            routes.display(),
-            u.line,
-            u.id,
-            u.reason
+            origin, u.line, u.id, u.reason
         );
     }
     std::fs::create_dir_all(out)

@@ -426,6 +426,35 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
         "{}",
         stderr(&o)
     );
+    // OD matrix on zones, scaled to a link count: 4 trips Z1 -> Z2 become the 6 counted on AB.
+    std::fs::write(dir.join("zones.csv"), "zone,node\nZ1,A\nZ2,C\n").unwrap();
+    std::fs::write(
+        dir.join("od.csv"),
+        "origin,destination,count,begin,end\nZ1,Z2,4,0,120\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("counts.csv"), "link,count\nAB,6\n").unwrap();
+    let out5 = dir.join("res5");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--od",
+        s(&dir.join("od.csv")),
+        "--zones",
+        s(&dir.join("zones.csv")),
+        "--counts",
+        s(&dir.join("counts.csv")),
+        "--out",
+        s(&out5),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trips = std::fs::read_to_string(out5.join("trips.csv")).unwrap();
+    assert_eq!(trips.lines().count(), 7, "{trips}");
+    // Six departures spread over the 120 s window, 20 s apart from 10 s.
+    assert!(trips.contains("\nod0_0,10.00,"), "{trips}");
+    assert!(trips.contains("\nod0_5,110.00,"), "{trips}");
     // A malformed network names the file.
     std::fs::write(dir.join("bad.net.xml"), "<net><edge id=\"AB\" from=\"A\"").unwrap();
     let o = twin(&[

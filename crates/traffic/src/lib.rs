@@ -89,6 +89,32 @@ pub fn run_msa(
     (simulate(net, demand, unroutable, cfg, end), log)
 }
 
+/// Simulate an already routed `demand` (improved first by `msa_iterations` days of the
+/// method of successive averages if that is above 0) and summarise; `unroutable` is passed
+/// through to the summary.
+pub fn run_demand(
+    net: Network,
+    demand: demand::Demand,
+    unroutable: Vec<Unroutable>,
+    cfg: SimConfig,
+    end: Option<f64>,
+    msa_iterations: usize,
+) -> (RunOutput, Vec<assignment::MsaIteration>) {
+    if msa_iterations == 0 {
+        return (simulate(net, demand, unroutable, cfg, end), Vec::new());
+    }
+    let (demand, log) = assignment::msa(
+        &net,
+        &demand,
+        &assignment::MsaConfig {
+            iterations: msa_iterations,
+            sim: cfg.clone(),
+            end,
+        },
+    );
+    (simulate(net, demand, unroutable, cfg, end), log)
+}
+
 fn simulate(
     net: Network,
     demand: demand::Demand,

@@ -350,9 +350,14 @@ pub fn fit_to_counts(
 }
 
 /// Trips of `vtype` from the cells: each cell's count rounded on running totals per OD row,
-/// departures evenly spaced over its row's window; ids `od{row}_{n}`.
+/// the row's (scaled) trips departing evenly spaced over its window; ids `od{row}_{n}`.
 pub fn cells_to_demand(rows: &[OdRow], cells: &[OdCell], vtype: VehicleType) -> Demand {
     let mut trips = Vec::new();
+    // Trips per row after scaling, over which the row's departures are spread.
+    let mut row_total = vec![0.0f64; rows.len()];
+    for c in cells {
+        row_total[c.row] += c.count;
+    }
     let mut acc = vec![0.0f64; rows.len()];
     let mut made = vec![0usize; rows.len()];
     for c in cells {
@@ -363,7 +368,7 @@ pub fn cells_to_demand(rows: &[OdRow], cells: &[OdCell], vtype: VehicleType) -> 
             let k = made[c.row];
             // Spread over the row's window by the trip's position among the row's trips.
             let span = r.end - r.begin;
-            let total = r.count.max(1.0);
+            let total = row_total[c.row].round().max(1.0);
             let depart = r.begin + span * ((k as f64 + 0.5) / total).min(1.0 - 1e-9);
             trips.push(Trip {
                 id: format!("od{}_{k}", c.row),
