@@ -45,6 +45,40 @@ pub const MINOR_SIGHT_DISTANCE: f64 = 4.5;
 /// (Vu Anh Tuan & Shimizu 2010, *J. Eastern Asia Society for Transportation Studies* 8).
 pub const MOTORCYCLE_CRITICAL_GAP: f64 = 1.25;
 
+/// Time from the start of each link to the end of link `dest` over link times `times` (a
+/// reverse Dijkstra over movements; closed links are never entered).
+fn reverse_tree(
+    net: &Network,
+    link_in: &[Vec<MovementId>],
+    times: &[f64],
+    closed: &[bool],
+    dest: u32,
+) -> Vec<f64> {
+    let mut d = vec![f64::INFINITY; net.link_count()];
+    let mut heap = std::collections::BinaryHeap::new();
+    if !closed[dest as usize] {
+        d[dest as usize] = times[dest as usize];
+        heap.push(std::cmp::Reverse((OrdF(d[dest as usize]), dest)));
+    }
+    while let Some(std::cmp::Reverse((OrdF(c), b))) = heap.pop() {
+        if c > d[b as usize] {
+            continue;
+        }
+        for &m in &link_in[b as usize] {
+            let a = net.mv_from[m.index()].index();
+            if closed[a] {
+                continue;
+            }
+            let nc = c + net.mv_via_time[m.index()] + times[a];
+            if nc < d[a] {
+                d[a] = nc;
+                heap.push(std::cmp::Reverse((OrdF(nc), a as u32)));
+            }
+        }
+    }
+    d
+}
+
 /// Smallest relative saving of remaining travel time for which an informed driver changes
 /// route (avoids switching between near-equal routes).
 pub const REROUTE_MIN_GAIN: f64 = 0.1;
@@ -736,31 +770,27 @@ impl Simulation {
     /// link times (a reverse Dijkstra over movements; closed links are never entered).
     fn cost_to_go(&mut self, dest: u32) {
         if !self.rr_trees.contains_key(&dest) {
-            let nl = self.net.link_count();
-            let mut d = vec![f64::INFINITY; nl];
-            let mut heap = std::collections::BinaryHeap::new();
-            if !self.closed[dest as usize] {
-                d[dest as usize] = self.rr_times[dest as usize];
-                heap.push(std::cmp::Reverse((OrdF(d[dest as usize]), dest)));
-            }
-            while let Some(std::cmp::Reverse((OrdF(c), b))) = heap.pop() {
-                if c > d[b as usize] {
-                    continue;
-                }
-                for &m in &self.link_in[b as usize] {
-                    let a = self.net.mv_from[m.index()].index();
-                    if self.closed[a] {
-                        continue;
-                    }
-                    let nc = c + self.net.mv_via_time[m.index()] + self.rr_times[a];
-                    if nc < d[a] {
-                        d[a] = nc;
-                        heap.push(std::cmp::Reverse((OrdF(nc), a as u32)));
-                    }
-                }
-            }
+            let d = reverse_tree(&self.net, &self.link_in, &self.rr_times, &self.closed, dest);
             self.rr_trees.insert(dest, d);
         }
+    }
+
+    /// Whether informed vehicle `v` (running) would look for another route this round: its
+    /// remaining route is slower than free flow by more than [`REROUTE_MIN_GAIN`].
+    fn wants_reroute(&self, v: usize) -> bool {
+        let veh = &self.vehs[v];
+        let tail = &veh.route[veh.pos as usize..];
+        if tail.len() < 2 {
+            return false;
+        }
+        let (mut now, mut free) = (0.0, 0.0);
+        for w in tail.windows(2) {
+            let m = self.net.movement(w[0], w[1]).expect("routes use movements");
+            let via = self.net.mv_via_time[m.index()];
+            now += via + self.rr_times[w[1].index()];
+            free += via + self.net.free_time(w[1]);
+        }
+        now > free * (1.0 + REROUTE_MIN_GAIN)
     }
 
     /// Give vehicle `v` the fastest remaining route on the current round's link times if it
@@ -849,6 +879,27 @@ impl Simulation {
     pub fn reroute_informed(&mut self) {
         self.rr_times = self.link_times_now();
         self.rr_trees.clear();
+        // The cost-to-go trees of the destinations of the drivers who will look, built in
+        // parallel (each tree on its own; the result does not depend on the thread count),
+        // then the drivers rerouted one by one in vehicle order.
+        let mut dests: Vec<u32> = (0..self.vehs.len())
+            .filter(|&v| {
+                self.vehs[v].state == VehicleState::Running
+                    && self.is_informed(v)
+                    && self.wants_reroute(v)
+            })
+            .map(|v| self.vehs[v].route.last().expect("routes are never empty").0)
+            .collect();
+        dests.sort_unstable();
+        dests.dedup();
+        use rayon::prelude::*;
+        let (net, link_in, times, closed) =
+            (&self.net, &self.link_in, &self.rr_times, &self.closed);
+        let trees: Vec<(u32, Vec<f64>)> = dests
+            .par_iter()
+            .map(|&d| (d, reverse_tree(net, link_in, times, closed, d)))
+            .collect();
+        self.rr_trees.extend(trees);
         for v in 0..self.vehs.len() {
             if self.vehs[v].state == VehicleState::Running && self.is_informed(v) {
                 self.reroute_on_current_times(v);
