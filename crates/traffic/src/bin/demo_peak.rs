@@ -115,7 +115,7 @@ fn main() -> anyhow::Result<()> {
     let table = format!(
         "# Traffic engine on the demo city's morning peak\n\n\
 Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} --phf {phf} --reroute-period {period} --informed {informed} OUT.md`\n\
-(machine: {threads} hardware threads; the simulation loop runs on one).\n\n\
+(machine: {threads} hardware threads; the simulation loop runs on one, the rerouting trees on all).\n\n\
 Network from the demo district's road layer: {nodes} nodes, {links} links, {mvs} movements, {sigs} fixed-time signals.\n\
 Demand: {drawn} trips drawn by the gravity model (β = {beta}/min), {same_node} dropped (origin and destination on the same node), {unroutable} unroutable; \
 {n} simulated ({moto} motorbikes, {cars} cars, the rest buses and trucks), departures over 0–3600 s with peak hour factor {phf}. \
