@@ -169,9 +169,19 @@ enum TrafficCmd {
         /// SUMO network (.net.xml).
         #[arg(long)]
         net: PathBuf,
-        /// SUMO routes or trips (.rou.xml).
+        /// SUMO routes or trips (.rou.xml); or give --od and --zones instead.
+        #[arg(long, required_unless_present = "od", conflicts_with = "od")]
+        routes: Option<PathBuf>,
+        /// OD matrix CSV: `origin,destination,count,begin,end` (zones, trips, seconds).
+        #[arg(long, requires = "zones")]
+        od: Option<PathBuf>,
+        /// Zones CSV for --od: `zone,node` (network junction ids).
         #[arg(long)]
-        routes: PathBuf,
+        zones: Option<PathBuf>,
+        /// Link counts CSV for --od: `link,count` (vehicles over the period); the matrix is
+        /// scaled to them by iterative proportional fitting.
+        #[arg(long, requires = "od")]
+        counts: Option<PathBuf>,
         /// End of the simulation, seconds (default: until every vehicle has arrived).
         #[arg(long)]
         end: Option<f64>,
@@ -184,6 +194,29 @@ enum TrafficCmd {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// En-route rerouting on current link times every this many seconds (0: only
+        /// around closures).
+        #[arg(long, default_value_t = 0.0)]
+        reroute_period: f64,
+        /// Share of informed drivers who reroute (0..1).
+        #[arg(long, default_value_t = 0.0)]
+        informed: f64,
+        /// Fully actuated signals: minimum green, maximum green and passage time, seconds
+        /// (e.g. `--actuated 7 45 3`).
+        #[arg(long, num_args = 3, value_names = ["MIN", "MAX", "GAP"])]
+        actuated: Option<Vec<f64>>,
+        /// With --max-pressure or --actuated: keep the fixed plans and only record the
+        /// decisions the adaptive control would take, in DIR/signal_proposals.csv.
+        #[arg(long)]
+        propose_only: bool,
+        /// Write vehicle positions every this many seconds to DIR/fcd.csv
+        /// (`time,vehicle,link,pos,x,y,speed`).
+        #[arg(long)]
+        fcd: Option<f64>,
+        /// Iterate route choice over this many simulated days by the method of successive
+        /// averages before the final run; writes DIR/msa.csv (relative gap per iteration).
+        #[arg(long, default_value_t = 0)]
+        msa: usize,
     },
 }
 
@@ -548,7 +581,62 @@ where
             out,
             max_pressure,
             seed,
-        }) => traffic_run(&net, &routes, end, &out, max_pressure, seed)?,
+            reroute_period,
+            informed,
+            msa,
+            actuated,
+            propose_only,
+            fcd,
+            od,
+            zones,
+            counts,
+        }) => {
+            if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
+                bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
+            }
+            let mut cfg = twin_traffic::sim::SimConfig {
+                seed,
+                reroute_period,
+                reroute_fraction: informed,
+                propose_only,
+                fcd_interval: fcd.unwrap_or(0.0),
+                ..Default::default()
+            };
+            if fcd.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
+                bail!("--fcd expects a positive interval in seconds");
+            }
+            if let Some(a) = actuated {
+                if max_pressure.is_some() {
+                    bail!("choose either --max-pressure or --actuated");
+                }
+                let ok =
+                    a.len() == 3 && a.iter().all(|x| x.is_finite() && *x > 0.0) && a[0] <= a[1];
+                if !ok {
+                    bail!("--actuated expects MIN MAX GAP, positive seconds with MIN <= MAX");
+                }
+                cfg.signal_control = twin_traffic::sim::SignalControl::Actuated {
+                    min_green: a[0],
+                    max_green: a[1],
+                    gap: a[2],
+                };
+            }
+            if propose_only
+                && max_pressure.is_none()
+                && cfg.signal_control == twin_traffic::sim::SignalControl::FixedTime
+            {
+                bail!("--propose-only needs --max-pressure or --actuated");
+            }
+            let demand = match (&routes, &od, &zones) {
+                (Some(r), _, _) => TrafficDemand::Routes(r.clone()),
+                (None, Some(o), Some(z)) => TrafficDemand::Od {
+                    od: o.clone(),
+                    zones: z.clone(),
+                    counts: counts.clone(),
+                },
+                _ => bail!("give --routes, or --od with --zones"),
+            };
+            traffic_run(&net, &demand, end, &out, max_pressure, cfg, msa)?
+        }
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {
@@ -615,46 +703,88 @@ fn hydro_run(model: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where `twin traffic run` takes its trips from.
+enum TrafficDemand {
+    /// A SUMO route file.
+    Routes(PathBuf),
+    /// An OD matrix with its zones, optionally scaled to link counts.
+    Od {
+        od: PathBuf,
+        zones: PathBuf,
+        counts: Option<PathBuf>,
+    },
+}
+
 fn traffic_run(
     net: &Path,
-    routes: &Path,
+    source: &TrafficDemand,
     end: Option<f64>,
     out: &Path,
     max_pressure: Option<f64>,
-    seed: u64,
+    mut cfg: twin_traffic::sim::SimConfig,
+    msa: usize,
 ) -> Result<()> {
     use std::io::BufWriter;
-    let mut cfg = twin_traffic::sim::SimConfig {
-        seed,
-        ..Default::default()
-    };
     if let Some(g) = max_pressure {
         cfg.signal_control = twin_traffic::sim::SignalControl::MaxPressure { min_green: g };
     }
+    let adaptive = cfg.signal_control != twin_traffic::sim::SignalControl::FixedTime;
+    let fcd = cfg.fcd_interval > 0.0;
     let net_text =
         std::fs::read_to_string(net).with_context(|| format!("{}: cannot read", net.display()))?;
-    let rou_text = std::fs::read_to_string(routes)
-        .with_context(|| format!("{}: cannot read", routes.display()))?;
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    };
     let network = step(&format!("reading {}", net.display()), || {
         let parsed = twin_traffic::sumo_net::parse_net(&net_text)
             .with_context(|| net.display().to_string())?;
         twin_traffic::network::Network::from_sumo(&parsed)
             .with_context(|| net.display().to_string())
     })?;
-    let demand = step(&format!("reading {}", routes.display()), || {
-        twin_traffic::sumo_routes::parse_routes(&rou_text)
-            .with_context(|| routes.display().to_string())
-    })?;
-    let run = step("simulating traffic / mô phỏng giao thông", || {
-        Ok(twin_traffic::run(network, &demand, cfg, end))
+    let (demand, unroutable, origin) = match source {
+        TrafficDemand::Routes(routes) => {
+            let text = read(routes)?;
+            let rf = step(&format!("reading {}", routes.display()), || {
+                twin_traffic::sumo_routes::parse_routes(&text)
+                    .with_context(|| routes.display().to_string())
+            })?;
+            let (d, u) = twin_traffic::demand::build_demand(&network, &rf);
+            (d, u, routes.display().to_string())
+        }
+        TrafficDemand::Od { od, zones, counts } => {
+            let rows =
+                twin_traffic::od::parse_od(&read(od)?).with_context(|| od.display().to_string())?;
+            let z = twin_traffic::od::parse_zones(&read(zones)?)
+                .with_context(|| zones.display().to_string())?;
+            let (mut cells, u) = twin_traffic::od::od_cells(&network, &rows, &z)
+                .with_context(|| format!("{} with {}", od.display(), zones.display()))?;
+            if let Some(c) = counts {
+                let obs = twin_traffic::od::parse_counts(&network, &read(c)?)
+                    .with_context(|| c.display().to_string())?;
+                let rep = twin_traffic::od::fit_to_counts(&network, &mut cells, &obs, 100, 1e-3);
+                println!(
+                    "  OD matrix scaled to {} link counts: {:.0} -> {:.0} trips, {} sweeps, largest count error {:.2} %",
+                    obs.len(),
+                    rep.total_before,
+                    rep.total_after,
+                    rep.iterations,
+                    100.0 * rep.max_relative_error
+                );
+            }
+            let vt = twin_traffic::demand::VehicleType::sumo_default("car", "passenger");
+            let d = twin_traffic::od::cells_to_demand(&rows, &cells, vt);
+            (d, u, od.display().to_string())
+        }
+    };
+    let (run, msa_log) = step("simulating traffic / mô phỏng giao thông", || {
+        Ok(twin_traffic::run_demand(
+            network, demand, unroutable, cfg, end, msa,
+        ))
     })?;
     for u in &run.unroutable {
         eprintln!(
             "  {}:{}: vehicle {:?} not simulated: {}",
-            routes.display(),
-            u.line,
-            u.id,
-            u.reason
+            origin, u.line, u.id, u.reason
         );
     }
     std::fs::create_dir_all(out)
@@ -677,6 +807,52 @@ fn traffic_run(
         twin_traffic::output::write_link_stats_csv(w, run.sim.network(), run.sim.link_stats())
     })?;
     write("summary.json", &|w| run.summary.write_json(w))?;
+    if fcd {
+        write("fcd.csv", &|w| {
+            twin_traffic::output::write_fcd_csv(
+                w,
+                run.sim.network(),
+                &trips,
+                run.sim.trajectories(),
+            )
+        })?;
+    }
+    if adaptive {
+        write("signal_proposals.csv", &|w| {
+            twin_traffic::output::write_signal_proposals_csv(w, run.sim.signal_proposals())
+        })?;
+    }
+    if msa > 0 {
+        write("msa.csv", &|mut w| {
+            use std::io::Write;
+            writeln!(
+                w,
+                "iteration,arrived,mean_travel_time_s,relative_gap,teleports,switched"
+            )?;
+            for it in &msa_log {
+                writeln!(
+                    w,
+                    "{},{},{:.2},{:.6},{},{}",
+                    it.iteration,
+                    it.arrived,
+                    it.mean_travel_time,
+                    // No "-0.000000" from rounding noise around an exact equilibrium.
+                    if it.relative_gap.abs() < 5e-7 {
+                        0.0
+                    } else {
+                        it.relative_gap
+                    },
+                    it.teleports,
+                    it.switched
+                )?;
+                println!(
+                    "  MSA iteration {}: relative gap {:.4}, mean trip {:.1} s",
+                    it.iteration, it.relative_gap, it.mean_travel_time
+                );
+            }
+            w.flush()
+        })?;
+    }
     let s = &run.summary;
     println!(
         "Giao thông / Traffic: arrived {}/{}, mean trip {:.1} s, {} vehicle updates in {:.2} s ({:.0} per second); {} unroutable",
@@ -688,7 +864,17 @@ fn traffic_run(
         s.updates_per_second,
         run.unroutable.len()
     );
-    println!("wrote {}/trips.csv, links.csv, summary.json", out.display());
+    println!(
+        "wrote {}/trips.csv, links.csv, summary.json{}{}{}",
+        out.display(),
+        if msa > 0 { ", msa.csv" } else { "" },
+        if fcd { ", fcd.csv" } else { "" },
+        if adaptive {
+            ", signal_proposals.csv"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

@@ -384,6 +384,123 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(j["arrived"], 2);
+    // Three MSA days on a single-route network: every day the same, zero gap, no switch;
+    // rerouting options are accepted and checked.
+    let out3 = dir.join("res3");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--msa",
+        "3",
+        "--reroute-period",
+        "60",
+        "--informed",
+        "0.5",
+        "--out",
+        s(&out3),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let msa = std::fs::read_to_string(out3.join("msa.csv")).unwrap();
+    let lines: Vec<&str> = msa.lines().collect();
+    assert_eq!(lines.len(), 4, "{msa}");
+    assert_eq!(lines[1], "1,2,31.92,0.000000,0,0");
+    assert_eq!(lines[3], "3,2,31.92,0.000000,0,0");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--informed",
+        "2",
+        "--out",
+        s(&out3),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--informed must lie in 0..1"),
+        "{}",
+        stderr(&o)
+    );
+    // Actuated control in propose-only mode: the decisions file (no signal here: header only).
+    let out4 = dir.join("res4");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--actuated",
+        "7",
+        "45",
+        "3",
+        "--propose-only",
+        "--fcd",
+        "10",
+        "--out",
+        s(&out4),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Vehicle a: 300 m from 0 s, AB (200 m) reached at 21.92 s: at 10 s 10/21.92 along AB.
+    let fcd = std::fs::read_to_string(out4.join("fcd.csv")).unwrap();
+    let l10 = fcd.lines().find(|l| l.starts_with("10.00,a,")).unwrap();
+    assert_eq!(l10, "10.00,a,AB,91.23,91.23,0.00,9.12");
+    assert_eq!(
+        std::fs::read_to_string(out4.join("signal_proposals.csv")).unwrap(),
+        "time,signal,from_phase,to_phase,green\n"
+    );
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--routes",
+        s(&dir.join("r.rou.xml")),
+        "--propose-only",
+        "--out",
+        s(&out4),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--propose-only needs"),
+        "{}",
+        stderr(&o)
+    );
+    // OD matrix on zones, scaled to a link count: 4 trips Z1 -> Z2 become the 6 counted on AB.
+    std::fs::write(dir.join("zones.csv"), "zone,node\nZ1,A\nZ2,C\n").unwrap();
+    std::fs::write(
+        dir.join("od.csv"),
+        "origin,destination,count,begin,end\nZ1,Z2,4,0,120\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("counts.csv"), "link,count\nAB,6\n").unwrap();
+    let out5 = dir.join("res5");
+    let o = twin(&[
+        "traffic",
+        "run",
+        "--net",
+        s(&dir.join("n.net.xml")),
+        "--od",
+        s(&dir.join("od.csv")),
+        "--zones",
+        s(&dir.join("zones.csv")),
+        "--counts",
+        s(&dir.join("counts.csv")),
+        "--out",
+        s(&out5),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trips = std::fs::read_to_string(out5.join("trips.csv")).unwrap();
+    assert_eq!(trips.lines().count(), 7, "{trips}");
+    // Six departures spread over the 120 s window, 20 s apart from 10 s.
+    assert!(trips.contains("\nod0_0,10.00,"), "{trips}");
+    assert!(trips.contains("\nod0_5,110.00,"), "{trips}");
     // A malformed network names the file.
     std::fs::write(dir.join("bad.net.xml"), "<net><edge id=\"AB\" from=\"A\"").unwrap();
     let o = twin(&[

@@ -15,9 +15,12 @@
 //! * A trip whose origin and destination attach to the same node has no road to drive: it is
 //!   dropped and counted ([`CityDemand::same_node`]); an origin from which no attraction can be
 //!   reached gives [`Unroutable`] trips with the reason.
-//! * **Departure times** follow a triangular profile over the peak window (mode at
-//!   [`PeakConfig::mode`] of the way through): a simple single-peaked shape, since no hourly
-//!   count profile for Hanoi is available (hanoi-facts §3); the window and mode are parameters.
+//! * **Departure times** over the peak window follow a mixture of a uniform and a triangular
+//!   profile (mode at [`PeakConfig::mode`] of the way through) whose busiest 15 minutes carry
+//!   the share `1 / (4 PHF)` of a one-hour window, for the peak hour factor
+//!   [`PeakConfig::peak_hour_factor`] (HCM 2010 ch. 4 and 18; default 0.92, the HCM default
+//!   for urban streets): no hourly count profile for Hanoi is available (hanoi-facts §3), and
+//!   a pure triangle over one hour (PHF 0.57) is far more peaked than counted peak hours.
 //! * **Vehicle classes** by share ([`ClassShares`]); the default 80 % motorbike, 15 % car,
 //!   3 % bus, 2 % truck reflects Hanoi's fleet of more than 6.6 million motorcycles and
 //!   184,000 e-motorbikes against about 1 million cars (Hanoi Department of Transport,
@@ -25,9 +28,11 @@
 //!   the road at peak than in the registered fleet.
 //! * **Routes** by incremental loading (Ortúzar & Willumsen 2011, ch. 10): the trips of every
 //!   origin are split into [`PeakConfig::assignment_steps`] shares; each share is routed on
-//!   the fastest paths for link times from the BPR function of the volume (in PCU) loaded by
-//!   the shares before it, against a capacity of lanes × the HCM base saturation flow, times
-//!   the green ratio on signalised approaches. One step is all-or-nothing on free-flow times.
+//!   the fastest paths for link times from Akçelik's time-dependent function
+//!   ([`akcelik_time`]) of the volume (in PCU) loaded by
+//!   the shares before it, against the capacity of each link's downstream end
+//!   ([`Network::link_capacity`]: lanes × the HCM base saturation flow × the green ratio of
+//!   the current signal plans). One step is all-or-nothing on free-flow times.
 //! * Motorbikes take 2.25 m of queue per lane (1.9 m + 0.35 m gap), their PCU share of a
 //!   car's 7.5 m, since they queue side by side in a lane.
 //!
@@ -84,6 +89,45 @@ pub struct PeakConfig {
     pub shares: ClassShares,
     /// Increments of the incremental route loading (1: all-or-nothing on free-flow times).
     pub assignment_steps: usize,
+    /// Peak hour factor of the departure profile (hour volume over four times the busiest
+    /// 15 minutes' volume), for a one-hour window; between 0.25 and 1 (see module docs).
+    /// Values at or below the pure triangle's give the triangle.
+    pub peak_hour_factor: f64,
+}
+
+/// HCM 2010 default peak hour factor for urban streets.
+pub const HCM_PEAK_HOUR_FACTOR: f64 = 0.92;
+
+/// Weight of the uniform part of the departure mixture for a window of `duration` seconds
+/// and peak hour factor `phf`, so that the busiest 15 minutes of the symmetric profile carry
+/// `900 / (duration · phf)` of the trips.
+pub fn uniform_weight(duration: f64, phf: f64) -> f64 {
+    if duration <= 900.0 || phf.is_nan() || phf <= 0.0 {
+        return 0.0;
+    }
+    let uni = 900.0 / duration;
+    let tri = 1.0 - 4.0 * ((duration / 2.0 - 450.0) / duration).powi(2);
+    let target = (uni / phf.min(1.0)).clamp(uni, tri);
+    ((tri - target) / (tri - uni)).clamp(0.0, 1.0)
+}
+
+/// Akçelik's delay parameter `J` for interrupted urban arterials (Akçelik 1991, Table 1).
+pub const AKCELIK_J: f64 = 0.4;
+
+/// Akçelik's time-dependent link travel time (Akçelik 1991, "Travel time functions for
+/// transport planning purposes: Davidson's function, its time-dependent form and an
+/// alternative travel time function", *Australian Road Research* 21(3)):
+/// `t = t₀ + 0.25 T [(x − 1) + √((x − 1)² + 8 J x / (Q T))]` (hours), with `x = v / Q`, `Q`
+/// the capacity (PCU/h), `T` the length of the flow period (h). Unlike the BPR function it
+/// grows like the queue of an oversaturated period (`≈ T (x − 1) / 2` for `x > 1`), so a
+/// route through a junction loaded beyond its capacity for the whole peak costs what the
+/// queue there will cost. Inputs and output in seconds except `flow` and `capacity` (PCU/h).
+pub fn akcelik_time(free: f64, flow: f64, capacity: f64, period_s: f64) -> f64 {
+    let q = capacity.max(1.0);
+    let t_h = (period_s / 3600.0).max(1e-6);
+    let x = flow.max(0.0) / q;
+    let z = x - 1.0;
+    free + 0.25 * period_s * (z + (z * z + 8.0 * AKCELIK_J * x / (q * t_h)).sqrt())
 }
 
 /// BPR link performance function `t = t₀ (1 + α (v/c)^β)` (Bureau of Public Roads,
@@ -103,6 +147,7 @@ impl Default for PeakConfig {
             mode: 0.5,
             shares: ClassShares::default(),
             assignment_steps: 4,
+            peak_hour_factor: HCM_PEAK_HOUR_FACTOR,
         }
     }
 }
@@ -158,6 +203,15 @@ fn triangular(u: f64, a: f64, b: f64, c: f64) -> f64 {
         a + (u * (b - a) * (c - a)).sqrt()
     } else {
         b - ((1.0 - u) * (b - a) * (b - c)).sqrt()
+    }
+}
+
+/// Departure on [a, b]: uniform with probability `w_uniform`, else triangular with mode `c`.
+fn depart_time(rng: &mut Rng, a: f64, b: f64, c: f64, w_uniform: f64) -> f64 {
+    if rng.unit() < w_uniform {
+        a + rng.unit() * (b - a)
+    } else {
+        triangular(rng.unit(), a, b, c)
     }
 }
 
@@ -422,6 +476,7 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
     };
     let (a, b) = (cfg.start, cfg.start + cfg.duration.max(0.0));
     let mode = a + cfg.mode.clamp(0.0, 1.0) * (b - a);
+    let w_uniform = uniform_weight(b - a, cfg.peak_hour_factor);
     let free: Vec<f64> = (0..nl).map(|l| net.free_time(LinkId(l as u32))).collect();
     let mut dist = vec![f64::INFINITY; nl];
     let mut prev = vec![u32::MAX; nl];
@@ -463,7 +518,7 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
                 continue;
             }
             let d = pick(&wcum, rng.unit());
-            let depart = triangular(rng.unit(), a, b, mode);
+            let depart = depart_time(&mut rng, a, b, mode, w_uniform);
             let u = rng.unit() * share_cum[3];
             let vtype = share_cum.iter().position(|&c| u < c).unwrap_or(0);
             if d == o {
@@ -474,32 +529,17 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
         }
     }
     // Routes by incremental loading: each step routes its share of every origin's trips on
-    // the link times the earlier steps' volumes give (BPR function).
-    let signalised: Vec<bool> = (0..nl)
-        .map(|l| {
-            net.out_movements(LinkId(l as u32))
-                .any(|m| net.mv_signal[m.index()].is_some())
-        })
-        .collect();
-    let capacity: Vec<f64> = (0..nl)
-        .map(|l| {
-            let g = if signalised[l] {
-                crate::road_net::SIGNAL_GREEN_S
-                    / (2.0
-                        * (crate::road_net::SIGNAL_GREEN_S
-                            + crate::road_net::SIGNAL_AMBER_S
-                            + crate::road_net::SIGNAL_ALL_RED_S))
-            } else {
-                1.0
-            };
-            net.link_lanes[l] as f64 * 3600.0 / crate::sim::HCM_SATURATION_HEADWAY * g
-        })
-        .collect();
+    // the link times the earlier steps' volumes give (Akçelik's function).
+    let capacity = net.link_capacity(crate::sim::HCM_SATURATION_HEADWAY);
     let mut volume = vec![0.0; nl];
+    // Volumes are loaded as a share of the window's trips; as rates, over the peak window
+    // at its busiest 15 minutes' rate (hour flow / PHF).
+    let period_s = cfg.duration.max(900.0);
+    let period_h = period_s / 3600.0 * cfg.peak_hour_factor.clamp(0.25, 1.0);
     let mut routes: Vec<Vec<LinkId>> = vec![Vec::new(); pending.len()];
     for step in 0..steps {
         let time: Vec<f64> = (0..nl)
-            .map(|l| free[l] * (1.0 + BPR_ALPHA * (volume[l] / capacity[l]).powi(BPR_POWER)))
+            .map(|l| akcelik_time(free[l], volume[l] / period_h, capacity[l], period_s))
             .collect();
         let mut last_origin = u32::MAX;
         for (i, p) in pending.iter().enumerate() {
@@ -548,6 +588,64 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
     out
 }
 
+/// Shortest green of a retimed phase (s): the ITE *Traffic Signal Timing Manual* (2015,
+/// ch. 5) range of minimum greens is 5–15 s; 10 s also covers a pedestrian crossing of
+/// a local street.
+pub const MIN_GREEN_S: f64 = 10.0;
+/// Shortest cycle of a retimed plan (s).
+pub const MIN_CYCLE_S: f64 = 60.0;
+/// Longest cycle of a retimed plan (s): 120 s is the usual upper bound of urban fixed-time
+/// cycles (ITE *Traffic Signal Timing Manual*, 2015, ch. 5; Webster's delay grows steeply
+/// beyond it).
+pub const MAX_CYCLE_S: f64 = 120.0;
+
+/// Draw the morning peak and time the signals for it, as a traffic engineer would for a
+/// peak-period plan: `rounds` times, route the trips (which depends on the plans through
+/// the link capacities), then retime every plan by Webster's method for the resulting
+/// movement flows at the rate of the busiest 15 minutes (hour flow / PHF, HCM 2010 ch. 18).
+/// The draws (origins, destinations, departures, classes) do not depend on the plans; the
+/// routes come from the last round's plans. `net` keeps the new plans.
+pub fn morning_peak_with_signal_plans(
+    city: &City,
+    net: &mut Network,
+    cfg: &PeakConfig,
+    rounds: usize,
+) -> CityDemand {
+    let mut d = morning_peak(city, net, cfg);
+    let phf = cfg.peak_hour_factor.clamp(0.25, 1.0);
+    for _ in 0..rounds {
+        let flows: Vec<f64> = movement_flows(net, &d.demand, cfg.duration.max(1.0))
+            .into_iter()
+            .map(|f| f / phf)
+            .collect();
+        net.retime_webster(
+            &flows,
+            crate::sim::HCM_SATURATION_HEADWAY,
+            MIN_GREEN_S,
+            MIN_CYCLE_S,
+            MAX_CYCLE_S,
+        );
+        d = morning_peak(city, net, cfg);
+    }
+    d
+}
+
+/// Flow of each movement (PCU/h) when the trips of `demand` cross it over `period` seconds:
+/// the input of [`Network::retime_webster`].
+pub fn movement_flows(net: &Network, demand: &Demand, period: f64) -> Vec<f64> {
+    let mut f = vec![0.0; net.movement_count()];
+    let scale = 3600.0 / period.max(1.0);
+    for t in &demand.trips {
+        let pcu = demand.types[t.vtype].pcu;
+        for w in t.route.windows(2) {
+            if let Some(m) = net.movement(w[0], w[1]) {
+                f[m.index()] += pcu * scale;
+            }
+        }
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,6 +668,86 @@ mod tests {
                 .unwrap();
             assert_eq!(snap.nearest(p) as usize, brute, "{p:?}");
         }
+    }
+
+    #[test]
+    fn peak_hour_factor_of_the_departure_profile() {
+        // PHF 0.92 over one hour: the busiest 15 minutes carry 0.25 / 0.92 = 27.2 % of trips.
+        let w = uniform_weight(3600.0, 0.92);
+        assert!((w - (0.4375 - 0.25 / 0.92) / 0.1875).abs() < 1e-12, "{w}");
+        let mut r = Rng(9);
+        let xs: Vec<f64> = (0..200_000)
+            .map(|_| depart_time(&mut r, 0.0, 3600.0, 1800.0, w))
+            .collect();
+        let busiest = (0..=27)
+            .map(|k| {
+                let lo = k as f64 * 100.0;
+                xs.iter().filter(|&&x| x >= lo && x < lo + 900.0).count()
+            })
+            .max()
+            .unwrap() as f64
+            / xs.len() as f64;
+        let phf = 0.25 / busiest;
+        assert!((phf - 0.92).abs() < 0.01, "measured PHF {phf}");
+        // The pure triangle is PHF 0.57; asking for less gives the triangle, 1 a flat hour.
+        assert_eq!(uniform_weight(3600.0, 0.5), 0.0);
+        assert_eq!(uniform_weight(3600.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn akcelik_travel_time_function() {
+        // Under capacity the delay is small, at capacity 0.25 T √(8 J / (Q T)), above it
+        // about half the period times the excess ratio.
+        assert!((akcelik_time(10.0, 0.0, 1000.0, 3600.0) - 10.0).abs() < 1e-9);
+        let at_cap = 10.0 + 900.0 * (8.0f64 * 0.4 / 1000.0).sqrt();
+        assert!((akcelik_time(10.0, 1000.0, 1000.0, 3600.0) - at_cap).abs() < 1e-9);
+        assert!((at_cap - 60.91).abs() < 0.01);
+        let over = akcelik_time(10.0, 2000.0, 1000.0, 3600.0);
+        assert!((over - (10.0 + 900.0 * (1.0 + (1.0f64 + 6.4 / 1000.0).sqrt()))).abs() < 1e-9);
+        assert!((over - 1812.9).abs() < 0.1, "{over}");
+    }
+
+    #[test]
+    fn webster_timing_of_a_two_phase_plan() {
+        let g = crate::road_net::tests::crossing(true, "secondary");
+        let mut net = Network::from_road_graph(&g).unwrap();
+        let (e_through, s_through) = (
+            net.movement(LinkId(0), LinkId(3)).unwrap().index(),
+            net.movement(LinkId(4), LinkId(7)).unwrap().index(),
+        );
+        let mut flow = vec![0.0; net.movement_count()];
+        // Eastbound through 800 PCU/h on its 2 lanes (y = 0.211); southbound 300 on 1 (0.158).
+        flow[e_through] = 800.0;
+        flow[s_through] = 300.0;
+        let h = 3600.0 / 1900.0;
+        let c = net.retime_webster(&flow, h, 10.0, 60.0, 120.0);
+        // L = 2 × (3 + 2) = 10 s; C₀ = (1.5·10 + 5)/(1 − 0.368) = 31.7 s, raised to 60 s;
+        // 50 s of green shared 0.211 : 0.158.
+        assert!((c[0] - 60.0).abs() < 1e-9);
+        let (ya, yb) = (800.0 / 3800.0, 300.0 / 1900.0);
+        let p = &net.signals[0];
+        assert!((p.phases[0].duration - 50.0 * ya / (ya + yb)).abs() < 1e-9);
+        assert!((p.phases[3].duration - 50.0 * yb / (ya + yb)).abs() < 1e-9);
+        assert_eq!(p.phases[1].duration, 3.0);
+        // Heavier: Y = 0.6 + 0.158 gives C₀ = 20 / 0.242 = 82.6 s.
+        flow[e_through] = 0.6 * 3800.0;
+        let c = net.retime_webster(&flow, h, 10.0, 60.0, 120.0);
+        assert!((c[0] - 20.0 / (1.0 - 0.6 - yb)).abs() < 1e-9, "{}", c[0]);
+        // Oversaturated: the longest cycle; a phase with no flow keeps the minimum green.
+        flow[e_through] = 4000.0;
+        flow[s_through] = 0.0;
+        let c = net.retime_webster(&flow, h, 10.0, 60.0, 120.0);
+        assert_eq!(c[0], 120.0);
+        assert_eq!(net.signals[0].phases[3].duration, 10.0);
+        assert!((net.signals[0].phases[0].duration - 100.0).abs() < 1e-9);
+        // Capacity for routing follows the plan: the eastbound approach has 2 through lanes
+        // and a pocket, each at green 100/120.
+        let cap = net.link_capacity(h);
+        assert!(
+            (cap[0] - 3.0 * 1900.0 * 100.0 / 120.0).abs() < 1e-6,
+            "{}",
+            cap[0]
+        );
     }
 
     #[test]

@@ -12,17 +12,20 @@
 //!   ([`road_net`]: turns, signal plans, priority), and [`city_demand::morning_peak`] draws a
 //!   morning peak from the city's buildings, workplaces and schools (gravity model);
 //! * [`sim::Simulation`] steps the model; [`output`] writes trips, link statistics and a summary;
-//! * [`run_sumo`] does all of that for a SUMO network and route file.
+//! * [`run_sumo`] does all of that for a SUMO network and route file; [`run_msa`] first
+//!   improves the routes by the method of successive averages ([`assignment`]).
 //!
 //! Invariants: no file I/O (text in, `io::Write` out); no panic on user data (errors name the
 //! element, attribute and line); the same input gives the same output.
 
 #![warn(missing_docs)]
 
+pub mod assignment;
 pub mod city_demand;
 pub mod demand;
 pub mod error;
 pub mod network;
+pub mod od;
 pub mod output;
 pub mod road_net;
 pub mod routing;
@@ -63,15 +66,62 @@ pub fn run_sumo(
     Ok(run(net, &rf, cfg, end))
 }
 
-/// Route the trips of `rf` on `net`, simulate until every vehicle is done or `end`, and
-/// summarise (see [`run_sumo`]).
-pub fn run(
+/// Route the trips of `rf` on `net`, improve the routes by `iterations` days of the method of
+/// successive averages ([`assignment::msa`]), then simulate and summarise the final routes
+/// (see [`run`]). Returns what each MSA iteration measured as well.
+pub fn run_msa(
     net: Network,
     rf: &sumo_routes::RouteFile,
     cfg: SimConfig,
     end: Option<f64>,
-) -> RunOutput {
+    iterations: usize,
+) -> (RunOutput, Vec<assignment::MsaIteration>) {
     let (demand, unroutable) = build_demand(&net, rf);
+    let (demand, log) = assignment::msa(
+        &net,
+        &demand,
+        &assignment::MsaConfig {
+            iterations,
+            sim: cfg.clone(),
+            end,
+        },
+    );
+    (simulate(net, demand, unroutable, cfg, end), log)
+}
+
+/// Simulate an already routed `demand` (improved first by `msa_iterations` days of the
+/// method of successive averages if that is above 0) and summarise; `unroutable` is passed
+/// through to the summary.
+pub fn run_demand(
+    net: Network,
+    demand: demand::Demand,
+    unroutable: Vec<Unroutable>,
+    cfg: SimConfig,
+    end: Option<f64>,
+    msa_iterations: usize,
+) -> (RunOutput, Vec<assignment::MsaIteration>) {
+    if msa_iterations == 0 {
+        return (simulate(net, demand, unroutable, cfg, end), Vec::new());
+    }
+    let (demand, log) = assignment::msa(
+        &net,
+        &demand,
+        &assignment::MsaConfig {
+            iterations: msa_iterations,
+            sim: cfg.clone(),
+            end,
+        },
+    );
+    (simulate(net, demand, unroutable, cfg, end), log)
+}
+
+fn simulate(
+    net: Network,
+    demand: demand::Demand,
+    unroutable: Vec<Unroutable>,
+    cfg: SimConfig,
+    end: Option<f64>,
+) -> RunOutput {
     let mut sim = Simulation::new(net, demand, cfg);
     let start = std::time::Instant::now();
     sim.run(end);
@@ -88,4 +138,16 @@ pub fn run(
         unroutable,
         summary,
     }
+}
+
+/// Route the trips of `rf` on `net`, simulate until every vehicle is done or `end`, and
+/// summarise (see [`run_sumo`]).
+pub fn run(
+    net: Network,
+    rf: &sumo_routes::RouteFile,
+    cfg: SimConfig,
+    end: Option<f64>,
+) -> RunOutput {
+    let (demand, unroutable) = build_demand(&net, rf);
+    simulate(net, demand, unroutable, cfg, end)
 }

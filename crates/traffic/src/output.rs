@@ -3,7 +3,9 @@
 
 use crate::demand::Unroutable;
 use crate::network::Network;
-use crate::sim::{Counters, LinkInterval, TripResult, VehicleState};
+use crate::sim::{
+    Counters, LinkInterval, SignalProposal, TrajectoryPoint, TripResult, VehicleState,
+};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -128,6 +130,52 @@ pub fn write_trips_csv<W: Write>(mut w: W, trips: &[TripResult]) -> io::Result<(
             t.arrival,
             t.duration(),
             t.route_length
+        )?;
+    }
+    Ok(())
+}
+
+/// Floating-car data: `time,vehicle,link,pos,x,y,speed` per recorded point (position along
+/// the link and speed in m and m/s, x/y in the network's coordinates); `trips` gives the
+/// vehicle ids ([`crate::sim::Simulation::trip_results`]).
+pub fn write_fcd_csv<W: Write>(
+    mut w: W,
+    net: &Network,
+    trips: &[TripResult],
+    points: &[TrajectoryPoint],
+) -> io::Result<()> {
+    writeln!(w, "time,vehicle,link,pos,x,y,speed")?;
+    for p in points {
+        let id = trips.get(p.trip as usize).map_or("", |t| t.id.as_str());
+        writeln!(
+            w,
+            "{:.2},{},{},{:.2},{:.2},{:.2},{:.2}",
+            p.time,
+            csv_field(id),
+            csv_field(&net.link_name[p.link.index()]),
+            p.pos,
+            p.x,
+            p.y,
+            p.speed
+        )?;
+    }
+    Ok(())
+}
+
+/// `time,signal,from_phase,to_phase,green` for each signal decision of adaptive control (in
+/// propose-only mode, the timings it would have applied): at `time` the green phase
+/// `from_phase`, after `green` seconds, would end and the plan go to `to_phase`.
+pub fn write_signal_proposals_csv<W: Write>(mut w: W, p: &[SignalProposal]) -> io::Result<()> {
+    writeln!(w, "time,signal,from_phase,to_phase,green")?;
+    for x in p {
+        writeln!(
+            w,
+            "{:.2},{},{},{},{:.2}",
+            x.time,
+            csv_field(&x.signal),
+            x.from_phase,
+            x.to_phase,
+            x.green
         )?;
     }
     Ok(())

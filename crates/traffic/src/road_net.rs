@@ -17,8 +17,10 @@
 //!   urban intersections (AASHTO, *A Policy on Geometric Design of Highways and Streets*, 2018,
 //!   ch. 9, intersections: roughly 15–25 km/h for curb-return radii of 10–15 m).
 //! * **Exit queues.** A one-lane link has one queue for all movements. A link of two or more
-//!   lanes with a left turn or U-turn gives those their own lane (the leftmost) and the other
-//!   movements the remaining lanes, so a waiting left turner does not hold up through traffic.
+//!   lanes with a left turn or U-turn gives those their own lane, so a waiting left turner
+//!   does not hold up through traffic: at a signal a left-turn pocket beside the through
+//!   lanes (an auxiliary lane, AASHTO 2018 §9.7.3; HCM 2010 ch. 18 exclusive left-turn lane
+//!   group), so through and right keep every lane of the link; elsewhere the leftmost lane.
 //! * **Signals** at nodes with `signal == true`: a fixed-time two-phase plan by approach axis.
 //!   The incoming link with the most lanes (lowest id on a tie) sets axis A; every incoming link
 //!   whose heading lies within 45° of that axis (either direction) is on axis A, the others on
@@ -36,9 +38,14 @@
 //!   node whose approaches all share one axis (a bend, a dead end) is run as a priority
 //!   junction instead.
 //! * **Priority** elsewhere by road class: the approaches of the highest class at the node are
-//!   major; if some approach is of a lower class, its movements yield (gap acceptance in the
-//!   simulation) to every movement of the major approaches. Where all approaches share a class
+//!   major; if some approach is of a lower class, each of its movements yields (gap acceptance
+//!   in the simulation) to the movements of the major approaches whose path it crosses or
+//!   merges with ([`movements_conflict`]): a minor right turn only to the major stream it
+//!   joins, as in HCM 2010 ch. 19's conflicting flows. Where all approaches share a class
 //!   nobody yields.
+//! * **Plans for a demand**: [`Network::retime_webster`] retimes the plans for movement flows
+//!   (Webster's method); [`crate::city_demand::morning_peak_with_signal_plans`] does so for the
+//!   morning peak.
 
 use crate::error::{Result, TrafficError};
 use crate::network::{Light, LinkId, MovementId, Network, NodeId, SignalId, SignalKind};
@@ -124,6 +131,43 @@ fn heading(g: &RoadGraph, l: usize, at_end: bool) -> f64 {
 fn axis_gap(a: f64, b: f64) -> f64 {
     let d = (a - b).rem_euclid(PI);
     d.min(PI - d)
+}
+
+/// Point where a movement's path meets a small circle around the junction, as an angle: the
+/// incoming lane of a leg lies just counter-clockwise of the leg's direction (to the driver's
+/// right when approaching, right-hand traffic), the outgoing lane just clockwise of it.
+fn lane_point(leg: f64, incoming: bool) -> f64 {
+    const OFFSET: f64 = 0.05;
+    (if incoming { leg + OFFSET } else { leg - OFFSET }).rem_euclid(2.0 * PI)
+}
+
+/// Whether angle `x` lies strictly on the counter-clockwise arc from `a` to `b`.
+fn on_arc(a: f64, b: f64, x: f64) -> bool {
+    let span = (b - a).rem_euclid(2.0 * PI);
+    let off = (x - a).rem_euclid(2.0 * PI);
+    off > 1e-12 && off < span - 1e-12
+}
+
+/// Whether two movements through a junction conflict: their paths cross (the chords between
+/// their entry and exit points interleave on the circle round the junction) or merge into
+/// the same outgoing link. This is the conflict-point analysis of intersection design
+/// (FHWA, *Signalized Intersections: Informational Guide*, FHWA-HRT-04-091, 2004, §2.2: a
+/// four-leg junction has 16 crossing and, by pairs of movements, 12 merging conflicts);
+/// diverging movements (same incoming link) do not conflict.
+pub fn movements_conflict(
+    in1: f64,
+    out1: f64,
+    to1: usize,
+    in2: f64,
+    out2: f64,
+    to2: usize,
+) -> bool {
+    if to1 == to2 {
+        return true;
+    }
+    let (p1, q1) = (lane_point(in1, true), lane_point(out1, false));
+    let (p2, q2) = (lane_point(in2, true), lane_point(out2, false));
+    on_arc(p1, q1, p2) != on_arc(p1, q1, q2)
 }
 
 impl Network {
@@ -232,6 +276,24 @@ impl Network {
             out.link_out[i + 1] += out.link_out[i];
         }
         let nm = out.mv_from.len();
+        // Signalised nodes and the axis (A or B) of each of their incoming links.
+        let axes: Vec<Option<Vec<bool>>> = (0..nn)
+            .map(|n| {
+                let inc = &ins[n];
+                if !g.nodes[n].signal || inc.len() < 2 {
+                    return None;
+                }
+                let lead = *inc
+                    .iter()
+                    .max_by(|&&x, &&y| out.link_lanes[x].cmp(&out.link_lanes[y]).then(y.cmp(&x)))
+                    .expect("two or more");
+                let on_a: Vec<bool> = inc
+                    .iter()
+                    .map(|&l| axis_gap(h_end[l], h_end[lead]) < FRAC_PI_4)
+                    .collect();
+                on_a.iter().any(|&x| !x).then_some(on_a)
+            })
+            .collect();
         // Exit queues and lanes per movement.
         out.mv_queue = vec![0; nm];
         out.mv_lanes = vec![1; nm];
@@ -245,13 +307,17 @@ impl Network {
                 .clone()
                 .any(|m| matches!(turn[m], Turn::Straight | Turn::Right));
             if lanes >= 2 && has_left && has_other {
+                // At a signal the left turn has a pocket of its own beside the through lanes;
+                // elsewhere it takes the leftmost lane.
+                let pocket = axes[g.links[a].to.0 as usize].is_some();
+                let through = if pocket { lanes } else { lanes - 1 };
                 let ql = out.queue_lanes.len() as u32;
                 out.queue_lanes.push(1);
-                out.queue_lanes.push(lanes - 1);
+                out.queue_lanes.push(through);
                 for m in ms {
                     let left = matches!(turn[m], Turn::Left | Turn::UTurn);
                     out.mv_queue[m] = if left { ql } else { ql + 1 };
-                    out.mv_lanes[m] = if left { 1 } else { lanes - 1 };
+                    out.mv_lanes[m] = if left { 1 } else { through };
                 }
             } else {
                 let q = out.queue_lanes.len() as u32;
@@ -272,16 +338,8 @@ impl Network {
                 continue;
             }
             let mut signalised = false;
-            if g.nodes[n].signal && inc.len() >= 2 {
-                let lead = *inc
-                    .iter()
-                    .max_by(|&&x, &&y| out.link_lanes[x].cmp(&out.link_lanes[y]).then(y.cmp(&x)))
-                    .expect("non-empty");
-                let on_a: Vec<bool> = inc
-                    .iter()
-                    .map(|&l| axis_gap(h_end[l], h_end[lead]) < FRAC_PI_4)
-                    .collect();
-                if on_a.iter().any(|&x| !x) {
+            if let Some(on_a) = &axes[n] {
+                {
                     signalised = true;
                     let sid = SignalId(out.signals.len() as u32);
                     // Link index k over the node's movements in id order.
@@ -386,13 +444,31 @@ impl Network {
                         .flat_map(|&a| movements_of(&out, a))
                         .map(|m| MovementId(m as u32))
                         .collect();
+                    // A minor movement yields to the major movements whose path it crosses or
+                    // merges with.
+                    let leg_in = |m: usize| h_end[out.mv_from[m].index()] + PI;
+                    let leg_out = |m: usize| h_start[out.mv_to[m].index()];
                     for &a in inc {
                         if class_rank(&g.links[a].class) == top {
                             continue;
                         }
                         for m in movements_of(&out, a) {
                             out.mv_minor[m] = true;
-                            foes[m] = major_mvs.clone();
+                            foes[m] = major_mvs
+                                .iter()
+                                .copied()
+                                .filter(|k| {
+                                    let k = k.index();
+                                    movements_conflict(
+                                        leg_in(m),
+                                        leg_out(m),
+                                        out.mv_to[m].index(),
+                                        leg_in(k),
+                                        leg_out(k),
+                                        out.mv_to[k].index(),
+                                    )
+                                })
+                                .collect();
                         }
                     }
                 }
@@ -557,12 +633,86 @@ pub(crate) mod tests {
         assert!(n.signals.is_empty());
         let minor = mv(&n, 4, 7);
         assert!(n.mv_minor[minor.index()]);
-        assert_eq!(n.priority_foes(minor).len(), 6, "all movements of W and E");
+        // Southbound through (N→S) crosses both major throughs and the eastbound left, and
+        // merges with the eastbound right and the westbound left into C→S; the westbound
+        // right (E→N) keeps to its corner.
+        let mut foes = n.priority_foes(minor).to_vec();
+        foes.sort();
+        let mut expect = vec![
+            mv(&n, 0, 3),
+            mv(&n, 0, 5),
+            mv(&n, 0, 7),
+            mv(&n, 2, 1),
+            mv(&n, 2, 7),
+        ];
+        expect.sort();
+        assert_eq!(foes, expect);
+        // Southbound right (N→W) only merges with the westbound through (HCM 2010 ch. 19:
+        // the conflicting flow of a minor right turn is the near-side major through and right).
+        assert_eq!(n.priority_foes(mv(&n, 4, 1)), [mv(&n, 2, 1)]);
+        // Southbound left (N→E) crosses both major throughs and both major lefts (merging
+        // with the eastbound through); the two major right turns keep to their corners.
+        assert_eq!(n.priority_foes(mv(&n, 4, 3)).len(), 4);
         assert!(!n.mv_minor[mv(&n, 0, 3).index()]);
         assert!(n.priority_foes(mv(&n, 0, 3)).is_empty());
         // Same class everywhere: nobody yields.
         let n = Network::from_road_graph(&crossing(false, "primary")).unwrap();
         assert!(n.mv_minor.iter().all(|&m| !m));
+    }
+
+    #[test]
+    fn conflict_points_of_a_four_leg_junction() {
+        // Legs E, N, W, S; 12 movements (no U-turns). FHWA's conflict-point diagram: 16
+        // crossing conflicts; merging into each exit: 3 movements, 3 pairs, 12 in all.
+        let legs = [0.0, FRAC_PI_4 * 2.0, PI, -FRAC_PI_4 * 2.0];
+        let mut mvs = Vec::new();
+        for i in 0..4 {
+            for j in 0..4 {
+                if i != j {
+                    mvs.push((i, j));
+                }
+            }
+        }
+        let (mut crossing, mut merging) = (0, 0);
+        for (x, &(a, b)) in mvs.iter().enumerate() {
+            for &(c, d) in &mvs[x + 1..] {
+                if a == c {
+                    continue; // diverging
+                }
+                if b == d {
+                    merging += 1;
+                } else if movements_conflict(legs[a], legs[b], b, legs[c], legs[d], d) {
+                    crossing += 1;
+                }
+            }
+        }
+        assert_eq!((crossing, merging), (16, 12));
+        // A T junction (no S leg): 3 crossing conflicts, 3 merging pairs.
+        let t: Vec<_> = mvs.iter().filter(|&&(a, b)| a != 3 && b != 3).collect();
+        let mut crossing = 0;
+        for (x, &&(a, b)) in t.iter().enumerate() {
+            for &&(c, d) in &t[x + 1..] {
+                if a != c && b != d && movements_conflict(legs[a], legs[b], b, legs[c], legs[d], d)
+                {
+                    crossing += 1;
+                }
+            }
+        }
+        assert_eq!(crossing, 3);
+    }
+
+    #[test]
+    fn signalised_left_turns_get_a_pocket() {
+        let n = Network::from_road_graph(&crossing(true, "secondary")).unwrap();
+        // W→C has 2 lanes: at the signal the left turn queues in a pocket, through and right
+        // keep both lanes.
+        let (l, s) = (mv(&n, 0, 5).index(), mv(&n, 0, 3).index());
+        assert_eq!(n.queue_lanes[n.mv_queue[l] as usize], 1);
+        assert_eq!(n.queue_lanes[n.mv_queue[s] as usize], 2);
+        // Without the signal the left turn takes one of the two lanes.
+        let n = Network::from_road_graph(&crossing(false, "secondary")).unwrap();
+        let s = mv(&n, 0, 3).index();
+        assert_eq!(n.queue_lanes[n.mv_queue[s] as usize], 1);
     }
 
     #[test]

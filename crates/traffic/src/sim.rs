@@ -36,6 +36,68 @@ pub const HCM_SATURATION_HEADWAY: f64 = 3600.0 / 1900.0;
 /// SUMO's default connection `visibility`.
 pub const MINOR_SIGHT_DISTANCE: f64 = 4.5;
 
+/// Critical gap of a motorcycle entering or crossing a priority stream (s): 1.25 s, measured
+/// in motorcycle-dominated mixed traffic in Viet Nam (Ho Chi Minh City roundabouts, 91.7 %
+/// motorcycles; "Analysis of motorcycle microscopic characteristics at roundabouts under
+/// mixed traffic condition: a case study of Vietnam", *Journal of Traffic and Transportation
+/// Engineering (English Edition)*, 2021). Motorcyclists filter into gaps far shorter than a
+/// car's; on Hanoi's unprotected left turns they lead groups through the opposing stream
+/// (Vu Anh Tuan & Shimizu 2010, *J. Eastern Asia Society for Transportation Studies* 8).
+pub const MOTORCYCLE_CRITICAL_GAP: f64 = 1.25;
+
+/// Time from the start of each link to the end of link `dest` over link times `times` (a
+/// reverse Dijkstra over movements; closed links are never entered).
+fn reverse_tree(
+    net: &Network,
+    link_in: &[Vec<MovementId>],
+    times: &[f64],
+    closed: &[bool],
+    dest: u32,
+) -> Vec<f64> {
+    let mut d = vec![f64::INFINITY; net.link_count()];
+    let mut heap = std::collections::BinaryHeap::new();
+    if !closed[dest as usize] {
+        d[dest as usize] = times[dest as usize];
+        heap.push(std::cmp::Reverse((OrdF(d[dest as usize]), dest)));
+    }
+    while let Some(std::cmp::Reverse((OrdF(c), b))) = heap.pop() {
+        if c > d[b as usize] {
+            continue;
+        }
+        for &m in &link_in[b as usize] {
+            let a = net.mv_from[m.index()].index();
+            if closed[a] {
+                continue;
+            }
+            let nc = c + net.mv_via_time[m.index()] + times[a];
+            if nc < d[a] {
+                d[a] = nc;
+                heap.push(std::cmp::Reverse((OrdF(nc), a as u32)));
+            }
+        }
+    }
+    d
+}
+
+/// Smallest relative saving of remaining travel time for which an informed driver changes
+/// route (avoids switching between near-equal routes).
+pub const REROUTE_MIN_GAIN: f64 = 0.1;
+
+/// Total order on f64 for the heap (costs are never NaN).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF(f64);
+impl Eq for OrdF {}
+impl PartialOrd for OrdF {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for OrdF {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
 /// How signals are run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SignalControl {
@@ -51,6 +113,55 @@ pub enum SignalControl {
         /// Shortest green before a switch is considered (s).
         min_green: f64,
     },
+    /// Fully actuated control with stop-line detection (HCM 2010 ch. 31; FHWA *Traffic
+    /// Signal Timing Manual*, 2008, ch. 5 "basic actuated parameters"): a green phase lasts
+    /// at least `min_green`; it is extended while a vehicle waits at the stop line of a
+    /// movement it serves or one will reach it within the passage time `gap`, and ends on
+    /// that gap-out or at `max_green` (max-out) — but only if another green phase of the plan
+    /// has a vehicle waiting; the next such phase in plan order follows, through the plan's
+    /// amber.
+    Actuated {
+        /// Minimum green (s).
+        min_green: f64,
+        /// Maximum green (s).
+        max_green: f64,
+        /// Passage time (unit extension), s.
+        gap: f64,
+    },
+}
+
+/// A vehicle's position at one time (floating-car data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrajectoryPoint {
+    /// Time (s).
+    pub time: f64,
+    /// Trip index (departure order, as in [`Simulation::trip_results`]).
+    pub trip: u32,
+    /// Link.
+    pub link: LinkId,
+    /// Distance from the start of the link (m).
+    pub pos: f64,
+    /// x of that point on the straight line between the link's end junctions (m).
+    pub x: f64,
+    /// y likewise (m).
+    pub y: f64,
+    /// Speed (m/s): the link traversal speed while moving, 0 while queued.
+    pub speed: f64,
+}
+
+/// A signal decision recorded in propose-only mode: what adaptive control would have done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalProposal {
+    /// Time of the decision (s).
+    pub time: f64,
+    /// Signal (plan name).
+    pub signal: String,
+    /// Phase index being ended.
+    pub from_phase: usize,
+    /// Green phase index it would go to (through the plan's amber after `from_phase`).
+    pub to_phase: usize,
+    /// How long the ended green phase would have lasted (s).
+    pub green: f64,
 }
 
 /// Settings of a run.
@@ -73,6 +184,18 @@ pub struct SimConfig {
     pub record_entries: bool,
     /// Signal control method.
     pub signal_control: SignalControl,
+    /// En-route rerouting on current link times every this many seconds (0: only around
+    /// closures). See [`Simulation::reroute_informed`].
+    pub reroute_period: f64,
+    /// Share of drivers who are informed (reroute on current times), 0..=1.
+    pub reroute_fraction: f64,
+    /// Record vehicle positions every this many seconds (0: off): see
+    /// [`Simulation::trajectories`].
+    pub fcd_interval: f64,
+    /// Propose only: with adaptive control (max-pressure, actuated) the signals keep their
+    /// fixed plans and the adaptive decisions are only recorded
+    /// ([`Simulation::signal_proposals`]), run on the state the fixed plans produce.
+    pub propose_only: bool,
 }
 
 impl Default for SimConfig {
@@ -86,6 +209,10 @@ impl Default for SimConfig {
             seed: 42,
             record_entries: false,
             signal_control: SignalControl::FixedTime,
+            reroute_period: 0.0,
+            reroute_fraction: 0.0,
+            propose_only: false,
+            fcd_interval: 0.0,
         }
     }
 }
@@ -216,6 +343,9 @@ pub struct Simulation {
     last_ready: Vec<f64>,
     closed: Vec<bool>,
     speed_cap: Vec<f64>,
+    /// Lanes a link discharges from at its downstream end: its own lanes, or the lanes of its
+    /// exit queues if turn pockets add to them.
+    exit_lanes: Vec<f64>,
     // Movements.
     /// Exit queues (see [`Network::mv_queue`]).
     buffer: Vec<VecDeque<u32>>,
@@ -237,8 +367,18 @@ pub struct Simulation {
     active_ins: Vec<u32>,
     ins_listed: Vec<bool>,
     in_network: u64,
+    // En-route rerouting: movements into each link, link times of the current round, the
+    // cost-to-go trees computed for it (by destination link), and per-link traversals
+    // since the last round.
+    link_in: Vec<Vec<MovementId>>,
+    rr_times: Vec<f64>,
+    rr_trees: std::collections::HashMap<u32, Vec<f64>>,
+    rr_time_sum: Vec<f64>,
+    rr_left: Vec<u32>,
     // Events.
     events: Vec<(f64, u64, LinkEvent)>,
+    proposals: Vec<SignalProposal>,
+    fcd: Vec<TrajectoryPoint>,
     event_seq: u64,
     router: Router,
     // Statistics.
@@ -328,6 +468,18 @@ impl Simulation {
             .map(|l| net.link_length[l] * net.link_lanes[l] as f64)
             .collect();
         let router = Router::new(&net);
+        let exit_lanes = (0..nl)
+            .map(|l| {
+                let mut qs: Vec<u32> = net
+                    .out_movements(LinkId(l as u32))
+                    .map(|m| net.mv_queue[m.index()])
+                    .collect();
+                qs.sort_unstable();
+                qs.dedup();
+                let q_lanes: u32 = qs.iter().map(|&q| net.queue_lanes[q as usize]).sum();
+                q_lanes.max(net.link_lanes[l]) as f64
+            })
+            .collect();
         let sig_phase = net
             .signals
             .iter()
@@ -349,6 +501,7 @@ impl Simulation {
             last_ready: vec![f64::NEG_INFINITY; nl],
             closed: vec![false; nl],
             speed_cap: vec![f64::INFINITY; nl],
+            exit_lanes,
             buffer: vec![VecDeque::new(); nq],
             queue_free_at: vec![f64::NEG_INFINITY; nq],
             mv_last_pass: vec![f64::NEG_INFINITY; nm],
@@ -378,7 +531,20 @@ impl Simulation {
             active_ins: Vec::new(),
             ins_listed: vec![false; nl],
             in_network: 0,
+            link_in: {
+                let mut v = vec![Vec::new(); nl];
+                for m in 0..net.movement_count() {
+                    v[net.mv_to[m].index()].push(MovementId(m as u32));
+                }
+                v
+            },
+            rr_times: Vec::new(),
+            rr_trees: std::collections::HashMap::new(),
+            rr_time_sum: vec![0.0; nl],
+            rr_left: vec![0; nl],
             events: Vec::new(),
+            proposals: Vec::new(),
+            fcd: Vec::new(),
             event_seq: 0,
             router,
             counters: Counters::default(),
@@ -424,6 +590,21 @@ impl Simulation {
     /// Link entries recorded when [`SimConfig::record_entries`] is set: (time, trip index, link).
     pub fn entries(&self) -> &[(f64, u32, LinkId)] {
         &self.entries
+    }
+
+    /// Road space in use on each link as a fraction of its storage (length × lanes); above
+    /// 1 only by the one vehicle always let onto an empty link.
+    pub fn link_fill(&self) -> Vec<f64> {
+        self.space_used
+            .iter()
+            .zip(&self.space_cap)
+            .map(|(u, c)| u / c.max(1e-9))
+            .collect()
+    }
+
+    /// Vehicles waiting in each exit queue (see [`Network::mv_queue`]).
+    pub fn queue_lengths(&self) -> Vec<usize> {
+        self.buffer.iter().map(|b| b.len()).collect()
     }
 
     /// Vehicles currently on the network.
@@ -550,6 +731,182 @@ impl Simulation {
         }
     }
 
+    /// Whether vehicle `v` is one of the informed drivers (a seeded draw per vehicle).
+    fn is_informed(&self, v: usize) -> bool {
+        unit(self.cfg.seed ^ 0x005E_ED0F_1AFE, self.vehs[v].trip as u64) < self.cfg.reroute_fraction
+    }
+
+    /// Link times for en-route choice: the larger of the queue estimate of
+    /// `current_link_times` and the mean time on the link of the vehicles that left it since
+    /// the last round; a link whose leading queued vehicle has waited longer than that counts
+    /// its free time plus that wait, so a link blocked by spillback looks as slow as it is.
+    fn link_times_now(&mut self) -> Vec<f64> {
+        let mut t = self.current_link_times();
+        let now = self.time;
+        for (l, tl) in t.iter_mut().enumerate() {
+            if self.rr_left[l] > 0 {
+                *tl = tl.max(self.rr_time_sum[l] / self.rr_left[l] as f64);
+            }
+            let mut qs: Vec<u32> = self
+                .net
+                .out_movements(LinkId(l as u32))
+                .map(|m| self.net.mv_queue[m.index()])
+                .collect();
+            qs.sort_unstable();
+            qs.dedup();
+            for q in qs {
+                if let Some(&v) = self.buffer[q as usize].front() {
+                    let waited = now - self.vehs[v as usize].ready;
+                    *tl = tl.max(self.net.free_time(LinkId(l as u32)) + waited);
+                }
+            }
+            self.rr_time_sum[l] = 0.0;
+            self.rr_left[l] = 0;
+        }
+        t
+    }
+
+    /// Time from the start of each link to the end of link `dest` over the current round's
+    /// link times (a reverse Dijkstra over movements; closed links are never entered).
+    fn cost_to_go(&mut self, dest: u32) {
+        if !self.rr_trees.contains_key(&dest) {
+            let d = reverse_tree(&self.net, &self.link_in, &self.rr_times, &self.closed, dest);
+            self.rr_trees.insert(dest, d);
+        }
+    }
+
+    /// Whether informed vehicle `v` (running) would look for another route this round: its
+    /// remaining route is slower than free flow by more than [`REROUTE_MIN_GAIN`].
+    fn wants_reroute(&self, v: usize) -> bool {
+        let veh = &self.vehs[v];
+        let tail = &veh.route[veh.pos as usize..];
+        if tail.len() < 2 {
+            return false;
+        }
+        let (mut now, mut free) = (0.0, 0.0);
+        for w in tail.windows(2) {
+            let m = self.net.movement(w[0], w[1]).expect("routes use movements");
+            let via = self.net.mv_via_time[m.index()];
+            now += via + self.rr_times[w[1].index()];
+            free += via + self.net.free_time(w[1]);
+        }
+        now > free * (1.0 + REROUTE_MIN_GAIN)
+    }
+
+    /// Give vehicle `v` the fastest remaining route on the current round's link times if it
+    /// saves more than [`REROUTE_MIN_GAIN`] of the remaining time of its present route. Only
+    /// a driver whose remaining route is slower than free flow by that share looks.
+    fn reroute_on_current_times(&mut self, v: usize) {
+        let veh = &self.vehs[v];
+        let pos = if veh.state == VehicleState::Running {
+            veh.pos as usize
+        } else {
+            0
+        };
+        let dest = veh.route.last().expect("routes are never empty").0;
+        let cur = veh.route[pos];
+        if cur.0 == dest {
+            return;
+        }
+        let old_tail: Vec<LinkId> = veh.route[pos..].to_vec();
+        let times = std::mem::take(&mut self.rr_times);
+        let old_cost: f64 = old_tail
+            .windows(2)
+            .map(|w| {
+                let m = self.net.movement(w[0], w[1]).expect("routes use movements");
+                self.net.mv_via_time[m.index()] + times[w[1].index()]
+            })
+            .sum();
+        self.rr_times = times;
+        // A driver whose route runs at free-flow pace sees no reason to look for another.
+        let old_free: f64 = old_tail[1..]
+            .iter()
+            .map(|&l| self.net.free_time(l))
+            .sum::<f64>()
+            + old_tail
+                .windows(2)
+                .map(|w| {
+                    let m = self.net.movement(w[0], w[1]).expect("routes use movements");
+                    self.net.mv_via_time[m.index()]
+                })
+                .sum::<f64>();
+        if old_cost <= old_free * (1.0 + REROUTE_MIN_GAIN) {
+            return;
+        }
+        self.cost_to_go(dest);
+        let togo = self.rr_trees.remove(&dest).expect("just built");
+        let mut tail = vec![cur];
+        let mut at = cur;
+        let mut new_cost = 0.0;
+        while at.0 != dest {
+            let mut best: Option<(f64, MovementId)> = None;
+            for m in self.net.out_movements(at) {
+                let b = self.net.mv_to[m.index()].index();
+                let c = self.net.mv_via_time[m.index()] + togo[b];
+                if c.is_finite() && best.is_none_or(|(bc, _)| c < bc) {
+                    best = Some((c, m));
+                }
+            }
+            let Some((_, m)) = best else {
+                self.rr_trees.insert(dest, togo);
+                return;
+            };
+            let b = self.net.mv_to[m.index()];
+            new_cost += self.net.mv_via_time[m.index()] + self.rr_times[b.index()];
+            tail.push(b);
+            at = b;
+            if tail.len() > self.net.link_count() + 1 {
+                self.rr_trees.insert(dest, togo);
+                return;
+            }
+        }
+        self.rr_trees.insert(dest, togo);
+        if tail != old_tail && new_cost < old_cost * (1.0 - REROUTE_MIN_GAIN) {
+            let veh = &mut self.vehs[v];
+            veh.route.truncate(pos);
+            veh.route.extend(tail);
+            veh.reroutes += 1;
+            self.counters.reroutes += 1;
+        }
+    }
+
+    /// En-route choice (the informed drivers of [`SimConfig::reroute_fraction`]): refresh the
+    /// link times and give every informed vehicle on the network its fastest remaining
+    /// route, as SUMO's rerouting device does periodically (SUMO documentation
+    /// "Demand/Automatic Routing": `device.rerouting.period`, `device.rerouting.probability`).
+    /// Informed vehicles departing before the next round are routed at departure on the same
+    /// times.
+    pub fn reroute_informed(&mut self) {
+        self.rr_times = self.link_times_now();
+        self.rr_trees.clear();
+        // The cost-to-go trees of the destinations of the drivers who will look, built in
+        // parallel (each tree on its own; the result does not depend on the thread count),
+        // then the drivers rerouted one by one in vehicle order.
+        let mut dests: Vec<u32> = (0..self.vehs.len())
+            .filter(|&v| {
+                self.vehs[v].state == VehicleState::Running
+                    && self.is_informed(v)
+                    && self.wants_reroute(v)
+            })
+            .map(|v| self.vehs[v].route.last().expect("routes are never empty").0)
+            .collect();
+        dests.sort_unstable();
+        dests.dedup();
+        use rayon::prelude::*;
+        let (net, link_in, times, closed) =
+            (&self.net, &self.link_in, &self.rr_times, &self.closed);
+        let trees: Vec<(u32, Vec<f64>)> = dests
+            .par_iter()
+            .map(|&d| (d, reverse_tree(net, link_in, times, closed, d)))
+            .collect();
+        self.rr_trees.extend(trees);
+        for v in 0..self.vehs.len() {
+            if self.vehs[v].state == VehicleState::Running && self.is_informed(v) {
+                self.reroute_on_current_times(v);
+            }
+        }
+    }
+
     fn uses_closed(&self, v: usize) -> bool {
         let veh = &self.vehs[v];
         let start = if veh.state == VehicleState::Running {
@@ -637,6 +994,8 @@ impl Simulation {
         self.st_left[li] += 1;
         let tt = t - veh.entered;
         self.st_time[li] += tt;
+        self.rr_time_sum[li] += tt;
+        self.rr_left[li] += 1;
         self.st_delay[li] += (tt - self.net.free_time(l)).max(0.0);
     }
 
@@ -659,13 +1018,33 @@ impl Simulation {
                 self.apply(ev);
             }
         }
-        if let SignalControl::MaxPressure { min_green } = self.cfg.signal_control {
-            self.update_adaptive(t0, min_green);
+        match self.cfg.signal_control {
+            SignalControl::MaxPressure { min_green } => self.update_adaptive(t0, min_green),
+            SignalControl::Actuated {
+                min_green,
+                max_green,
+                gap,
+            } => self.update_actuated(t0, min_green, max_green, gap),
+            SignalControl::FixedTime => {}
+        }
+        let fcd = self.cfg.fcd_interval;
+        if fcd > 0.0 && (t0 - (t0 / fcd).round() * fcd).abs() < 0.5 * dt - 1e-9 {
+            self.record_positions(t0);
+        }
+        let rerouting = self.cfg.reroute_period > 0.0 && self.cfg.reroute_fraction > 0.0;
+        if rerouting
+            && (t0 == 0.0
+                || (t1 / self.cfg.reroute_period).floor() > (t0 / self.cfg.reroute_period).floor())
+        {
+            self.reroute_informed();
         }
         // 2. Departures into the insertion queues.
         while self.next_departure < self.vehs.len() && self.vehs[self.next_departure].ready < t1 {
             let v = self.next_departure;
             self.next_departure += 1;
+            if rerouting && self.is_informed(v) {
+                self.reroute_on_current_times(v);
+            }
             if self.uses_closed(v) {
                 let times = self.current_link_times();
                 let _ = self.reroute(v, &times);
@@ -804,7 +1183,15 @@ impl Simulation {
     /// plus SUMO's default minimum time gap to a prioritised vehicle (`jmTimegapMinor`, 1 s);
     /// when merging into the foe's lane, plus one saturation headway so the foe can follow.
     /// A prioritised vehicle that has just entered blocks for its own crossing time.
-    fn priority_foe_near(&mut self, m: MovementId, tau: f64, accel: f64, length: f64) -> bool {
+    /// A yielding motorcycle needs only [`MOTORCYCLE_CRITICAL_GAP`] ahead of the next foe.
+    fn priority_foe_near(
+        &mut self,
+        m: MovementId,
+        tau: f64,
+        accel: f64,
+        length: f64,
+        motorcycle: bool,
+    ) -> bool {
         let crossing = (2.0 * (self.net.mv_via_length[m.index()] + length) / accel).sqrt();
         let target = self.net.mv_to[m.index()];
         for i in self.net.mv_foe_start[m.index()]..self.net.mv_foe_start[m.index() + 1] {
@@ -816,7 +1203,11 @@ impl Simulation {
             } else {
                 0.0
             };
-            let horizon = tau + crossing + 1.0 + merge;
+            let horizon = if motorcycle {
+                tau + MOTORCYCLE_CRITICAL_GAP
+            } else {
+                tau + crossing + 1.0 + merge
+            };
             if let Some((s, idx)) = self.net.mv_signal[k] {
                 let (phase, _) = self.signal_phase(s.index());
                 if self.net.signals[s.index()].phases[phase].lights[idx as usize] == Light::Red {
@@ -904,6 +1295,14 @@ impl Simulation {
             }
             let to = best.1;
             if to != cur {
+                self.proposals.push(SignalProposal {
+                    time: t0,
+                    signal: plan.name.clone(),
+                    from_phase: cur,
+                    to_phase: to,
+                    green: elapsed,
+                });
+                let plan = &self.net.signals[s];
                 let after = (cur + 1) % plan.phases.len();
                 if plan.phases[after].lights.contains(&Light::Yellow) {
                     self.adaptive[s] = (after, t0, Some(to));
@@ -914,9 +1313,154 @@ impl Simulation {
         }
     }
 
+    /// Whether a vehicle waits at, or will reach within `gap` s, the stop line of a
+    /// movement of signal `s` that phase `p` serves (stop-line and advance detection).
+    fn phase_demand(&self, s: usize, p: usize, t0: f64, gap: f64) -> bool {
+        let plan = &self.net.signals[s];
+        self.sig_movements[s].iter().any(|&(m, idx)| {
+            if !matches!(
+                plan.phases[p].lights[idx as usize],
+                Light::Green | Light::MinorGreen
+            ) {
+                return false;
+            }
+            let b = self.net.mv_to[m.index()];
+            let q = self.net.mv_queue[m.index()] as usize;
+            let goes = |v: u32| {
+                let veh = &self.vehs[v as usize];
+                veh.route.get(veh.pos as usize + 1) == Some(&b)
+            };
+            if self.buffer[q].iter().any(|&v| goes(v)) {
+                return true;
+            }
+            let a = self.net.mv_from[m.index()].index();
+            self.running[a]
+                .iter()
+                .take_while(|&&(r, _)| r <= t0 + gap)
+                .any(|&(_, v)| goes(v))
+        })
+    }
+
+    /// Actuated decisions at the start of a step (see [`SignalControl::Actuated`]).
+    fn update_actuated(&mut self, t0: f64, min_green: f64, max_green: f64, gap: f64) {
+        for s in 0..self.net.signals.len() {
+            let (cur, start, next) = self.adaptive[s];
+            let n = self.net.signals[s].phases.len();
+            let elapsed = t0 - start;
+            let phase = &self.net.signals[s].phases[cur];
+            if !is_green_phase(phase) {
+                if elapsed >= phase.duration - 1e-9 {
+                    let to = next.unwrap_or((cur + 1) % n);
+                    self.adaptive[s] = (to, t0, None);
+                }
+                continue;
+            }
+            if elapsed < min_green - 1e-9 {
+                continue;
+            }
+            let maxed = elapsed >= max_green - 1e-9;
+            if !maxed && self.phase_demand(s, cur, t0, gap) {
+                continue;
+            }
+            // Gap-out or max-out: the next green phase in plan order with a waiting vehicle.
+            let Some(to) = (1..n).map(|k| (cur + k) % n).find(|&p| {
+                is_green_phase(&self.net.signals[s].phases[p]) && self.phase_demand(s, p, t0, 0.0)
+            }) else {
+                continue;
+            };
+            self.proposals.push(SignalProposal {
+                time: t0,
+                signal: self.net.signals[s].name.clone(),
+                from_phase: cur,
+                to_phase: to,
+                green: elapsed,
+            });
+            let after = (cur + 1) % n;
+            if self.net.signals[s].phases[after]
+                .lights
+                .contains(&Light::Yellow)
+            {
+                self.adaptive[s] = (after, t0, Some(to));
+            } else {
+                self.adaptive[s] = (to, t0, None);
+            }
+        }
+    }
+
+    /// Positions recorded every [`SimConfig::fcd_interval`] seconds, at the start of the step
+    /// at that time: a vehicle moving on a link is placed by the share of its traversal time
+    /// elapsed (the queue model's uniform speed on the link); a vehicle waiting in an exit
+    /// queue stands behind the road space of the vehicles ahead of it in that queue, shared
+    /// over the queue's lanes, at speed 0.
+    pub fn trajectories(&self) -> &[TrajectoryPoint] {
+        &self.fcd
+    }
+
+    fn record_positions(&mut self, t: f64) {
+        let point = |net: &Network, l: LinkId, pos: f64| {
+            let (a, b) = (
+                net.link_from[l.index()].index(),
+                net.link_to[l.index()].index(),
+            );
+            let f = (pos / net.link_length[l.index()].max(1e-9)).clamp(0.0, 1.0);
+            (
+                net.node_x[a] + f * (net.node_x[b] - net.node_x[a]),
+                net.node_y[a] + f * (net.node_y[b] - net.node_y[a]),
+            )
+        };
+        let mut pts = Vec::new();
+        for l in 0..self.net.link_count() {
+            let len = self.net.link_length[l];
+            for &(ready, v) in &self.running[l] {
+                let veh = &self.vehs[v as usize];
+                let span = (ready - veh.entered).max(1e-9);
+                let pos = (len * (t - veh.entered) / span).clamp(0.0, len);
+                let (x, y) = point(&self.net, LinkId(l as u32), pos);
+                pts.push(TrajectoryPoint {
+                    time: t,
+                    trip: veh.trip,
+                    link: LinkId(l as u32),
+                    pos,
+                    x,
+                    y,
+                    speed: len / span,
+                });
+            }
+        }
+        for q in 0..self.buffer.len() {
+            let lanes = self.net.queue_lanes[q].max(1) as f64;
+            let mut ahead = 0.0;
+            for &v in &self.buffer[q] {
+                let veh = &self.vehs[v as usize];
+                let l = veh.route[veh.pos as usize];
+                let len = self.net.link_length[l.index()];
+                let pos = (len - ahead / lanes).max(0.0);
+                ahead += veh.space;
+                let (x, y) = point(&self.net, l, pos);
+                pts.push(TrajectoryPoint {
+                    time: t,
+                    trip: veh.trip,
+                    link: l,
+                    pos,
+                    x,
+                    y,
+                    speed: 0.0,
+                });
+            }
+        }
+        pts.sort_by_key(|p| p.trip);
+        self.fcd.extend(pts);
+    }
+
+    /// Signal decisions of adaptive control: in propose-only mode what it would have applied,
+    /// otherwise what it applied (time, signal, phase ended, green phase next, green length).
+    pub fn signal_proposals(&self) -> &[SignalProposal] {
+        &self.proposals
+    }
+
     /// Phase index and start time of signal `s` in the current step.
     fn signal_phase(&mut self, s: usize) -> (usize, f64) {
-        if let SignalControl::MaxPressure { .. } = self.cfg.signal_control {
+        if self.cfg.signal_control != SignalControl::FixedTime && !self.cfg.propose_only {
             let (p, start, _) = self.adaptive[s];
             return (p, start);
         }
@@ -933,7 +1477,12 @@ impl Simulation {
     /// Let vehicles waiting in exit queue `q` cross during [t0, t1).
     fn discharge(&mut self, q: usize, t0: f64, t1: f64) {
         let h = self.cfg.saturation_headway;
-        while let Some(&v) = self.buffer[q].front() {
+        // Position in the queue and the vehicles passed over: a vehicle held only by a full
+        // downstream link occupies its lane, and on a queue of several lanes those behind it
+        // may go by in the other lanes (at most lanes − 1 such vehicles).
+        let mut i = 0usize;
+        let lanes = self.net.queue_lanes[q] as usize;
+        while let Some(&v) = self.buffer[q].get(i) {
             let v = v as usize;
             let veh = &self.vehs[v];
             let a = veh.route[veh.pos as usize];
@@ -946,7 +1495,7 @@ impl Simulation {
             let (ai, bi) = (a.index(), b.index());
             if self.net.mv_queue[mi] as usize != q {
                 // Rerouted while queued onto a movement served by other lanes: change queue.
-                self.buffer[q].pop_front();
+                self.buffer[q].remove(i);
                 self.queue_on(m, v);
                 continue;
             }
@@ -992,14 +1541,16 @@ impl Simulation {
             let patience_over =
                 self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
             let length = self.types[self.vehs[v].vtype as usize].length;
-            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel, length) {
+            let moto = self.types[self.vehs[v].vtype as usize].class
+                == crate::demand::VehicleClass::Motorbike;
+            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel, length, moto) {
                 break;
             }
             if self.closed[bi] {
                 // Its route still uses a closed link: find another or take it out here.
                 let times = self.current_link_times();
                 if !self.reroute(v, &times) {
-                    self.buffer[q].pop_front();
+                    self.buffer[q].remove(i);
                     self.leave_link(v, a, tau);
                     self.vehs[v].state = VehicleState::Aborted;
                     self.counters.aborted += 1;
@@ -1011,16 +1562,19 @@ impl Simulation {
                 let ttt = self.cfg.time_to_teleport;
                 if ttt > 0.0 && t0 - ready >= ttt {
                     self.counters.teleports += 1;
+                } else if i + 1 < lanes {
+                    i += 1;
+                    continue;
                 } else {
                     break;
                 }
             }
             // Cross.
-            self.buffer[q].pop_front();
+            self.buffer[q].remove(i);
             let pcu = self.vehs[v].pcu;
             self.queue_free_at[q] = tau + h * pcu / self.net.queue_lanes[q] as f64;
             self.mv_last_pass[mi] = tau;
-            self.link_free_at[ai] = tau + h * pcu / self.net.link_lanes[ai] as f64;
+            self.link_free_at[ai] = tau + h * pcu / self.exit_lanes[ai];
             self.leave_link(v, a, tau);
             let vb = self.link_speed_for(v, b);
             let via_len = self.net.mv_via_length[mi];
@@ -1296,6 +1850,39 @@ mod tests {
     }
 
     #[test]
+    fn informed_drivers_reroute_around_a_slow_link() {
+        // AB capped at 1 m/s (200 s instead of 20 s; the detour AD DC is 50 s): the informed
+        // share of the vehicles departing after the cap takes the detour, nobody else does.
+        let run = |fraction: f64| {
+            let cfg = SimConfig {
+                record_entries: true,
+                reroute_period: 10.0,
+                reroute_fraction: fraction,
+                ..SimConfig::default()
+            };
+            let mut s = sim_with(&many(200, 2.0, "SA AB BC CE"), cfg);
+            let ab = s.network().link("AB").unwrap();
+            let dc = s.network().link("DC").unwrap();
+            s.schedule(0.0, LinkEvent::SpeedCap(ab, Some(1.0)));
+            s.run(None);
+            assert_eq!(s.counters().arrived, 200);
+            let via_dc = s.entries().iter().filter(|e| e.2 == dc).count();
+            (via_dc, s.counters().reroutes)
+        };
+        assert_eq!(run(0.0), (0, 0));
+        let (all, n_all) = run(1.0);
+        let (half, _) = run(0.5);
+        // Once the one-lane detour queues at the signal, the slow link is worth taking again:
+        // even fully informed drivers split.
+        assert!((130..=170).contains(&all), "{all} of 200 via the detour");
+        assert!(n_all >= all);
+        assert!(
+            (70..=110).contains(&half),
+            "{half} of 200 with half informed"
+        );
+    }
+
+    #[test]
     fn runs_are_deterministic() {
         let v: String = (0..200)
             .map(|i| {
@@ -1382,6 +1969,129 @@ mod tests {
     }
 
     #[test]
+    fn actuated_control_and_propose_only_mode() {
+        let with_amber = crate::network::tests::DETOUR.replace(
+            r#"<phase duration="30" state="Gr"/><phase duration="30" state="rG"/>"#,
+            r#"<phase duration="27" state="Gr"/><phase duration="3" state="yr"/><phase duration="27" state="rG"/><phase duration="3" state="ry"/>"#,
+        );
+        let run = |control: SignalControl, propose_only: bool, routes: &str| {
+            let net = crate::network::Network::from_sumo(
+                &crate::sumo_net::parse_net(&with_amber).unwrap(),
+            )
+            .unwrap();
+            let rf = parse_routes(&format!("<routes>{EXACT}{routes}</routes>")).unwrap();
+            let (d, _) = build_demand(&net, &rf);
+            let mut s = Simulation::new(
+                net,
+                d,
+                SimConfig {
+                    signal_control: control,
+                    propose_only,
+                    ..SimConfig::default()
+                },
+            );
+            s.run(None);
+            (s.trip_results(), s.signal_proposals().to_vec())
+        };
+        let act = SignalControl::Actuated {
+            min_green: 5.0,
+            max_green: 30.0,
+            gap: 3.0,
+        };
+        let via_d = many(20, 4.0, "SA AD DC CE");
+        let (trips, props) = run(act, false, &via_d);
+        // Phase 0 (BC) has no demand; D's first vehicle reaches the line at 61.92 s, so at
+        // 62 s the signal gaps out to phase 2 through its 3 s amber, as max-pressure did.
+        let expect = 67.0 + 10.0 / 9.0 + 10.0;
+        assert!(
+            (trips[0].arrival - expect).abs() < 1e-9,
+            "{}",
+            trips[0].arrival
+        );
+        assert_eq!(
+            (props[0].time, props[0].from_phase, props[0].to_phase),
+            (62.0, 0, 2)
+        );
+        assert!(trips.iter().all(|t| t.state == VehicleState::Arrived));
+        // Demand on both approaches: no green runs past the maximum.
+        let mut both = many(40, 2.0, "SA AD DC CE");
+        both.push_str(
+            &(0..40)
+                .map(|i| {
+                    format!(
+                        r#"<vehicle id="w{i}" type="exact" depart="{}"><route edges="SA AB BC CE"/></vehicle>"#,
+                        i as f64 * 2.0 + 1.0
+                    )
+                })
+                .collect::<String>(),
+        );
+        let (_, props) = run(act, false, &both);
+        // (The first green rests until the other approach's first vehicle arrives.)
+        assert!(props.len() >= 3, "{props:?}");
+        assert!(
+            props[1..]
+                .iter()
+                .all(|p| p.green <= 30.0 + 1e-9 && p.green >= 5.0 - 1e-9),
+            "{props:?}"
+        );
+        assert!(
+            props.iter().any(|p| (p.green - 30.0).abs() < 1e-9),
+            "a max-out: {props:?}"
+        );
+        // Propose only: the trips are exactly those of the fixed plan, and the decisions that
+        // actuated control would take are recorded.
+        let (fixed, none) = run(SignalControl::FixedTime, false, &via_d);
+        assert!(none.is_empty());
+        let (proposed, props) = run(act, true, &via_d);
+        assert_eq!(proposed, fixed);
+        assert_eq!(
+            (props[0].time, props[0].from_phase, props[0].to_phase),
+            (62.0, 0, 2)
+        );
+        let (mp, props) = run(SignalControl::MaxPressure { min_green: 10.0 }, true, &via_d);
+        assert_eq!(mp, fixed);
+        assert!(!props.is_empty());
+    }
+
+    #[test]
+    fn trajectories_at_position_level() {
+        // One exact vehicle on SA AB BC CE, recorded every 5 s.
+        let cfg = SimConfig {
+            fcd_interval: 5.0,
+            ..SimConfig::default()
+        };
+        let mut s = sim_with(&many(1, 0.0, "SA AB BC CE"), cfg);
+        s.run(None);
+        let f = s.trajectories();
+        assert!(f.windows(2).all(|w| w[1].time - w[0].time == 5.0));
+        // At 10 s it is on SA (100 m, reached at 10/5.2 + 10 s = 11.92 s): moving at
+        // 100 / 11.92 m/s, 10 / 11.92 of the way along, i.e. at x = -100 + 83.9.
+        let p = f.iter().find(|p| p.time == 10.0).unwrap();
+        let sa = s.network().link("SA").unwrap();
+        assert_eq!(p.link, sa);
+        let span = 10.0 / 5.2 + 10.0;
+        assert!((p.pos - 100.0 * 10.0 / span).abs() < 1e-9, "{p:?}");
+        assert!((p.speed - 100.0 / span).abs() < 1e-9);
+        let sa_from = s.network().link_from[sa.index()].index();
+        let x0 = s.network().node_x[sa_from];
+        assert!((p.x - (x0 + p.pos)).abs() < 1e-6, "{p:?} from x {x0}");
+        // At 55 s it waits at the red light at the end of BC (reached 51.92 s, green at 60).
+        let p = f.iter().find(|p| p.time == 55.0).unwrap();
+        assert_eq!(p.link, s.network().link("BC").unwrap());
+        assert_eq!((p.pos, p.speed), (200.0, 0.0));
+        // Recorded until it arrives (72.2 s).
+        assert_eq!(f.last().unwrap().time, 70.0);
+        let mut csv = Vec::new();
+        crate::output::write_fcd_csv(&mut csv, s.network(), &s.trip_results(), f).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.starts_with("time,vehicle,link,pos,x,y,speed\n5.00,v0,SA,41.94,-58.06,0.00,8.39\n"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), f.len() + 1);
+    }
+
+    #[test]
     fn speed_factors_follow_the_truncated_normal() {
         let xs: Vec<f64> = (0..20000).map(|i| speed_factor(1, i, 1.0, 0.1)).collect();
         let m = xs.iter().sum::<f64>() / xs.len() as f64;
@@ -1421,6 +2131,11 @@ mod yield_tests {
 </net>"#;
 
     fn run(major: usize) -> Simulation {
+        run_as(major, "")
+    }
+
+    /// As [`run`], the minor vehicle of SUMO class `vclass` if not empty.
+    fn run_as(major: usize, vclass: &str) -> Simulation {
         let net = crate::network::Network::from_sumo(&parse_net(T).unwrap()).unwrap();
         let wj = net.link("WJ").unwrap();
         let sj = net.link("SJ").unwrap();
@@ -1436,7 +2151,13 @@ mod yield_tests {
                 i as f64 * 3.0
             );
         }
-        v += r#"<vehicle id="minor" type="x" depart="0"><route edges="SJ JE"/></vehicle>"#;
+        if vclass.is_empty() {
+            v += r#"<vehicle id="minor" type="x" depart="0"><route edges="SJ JE"/></vehicle>"#;
+        } else {
+            v += &format!(
+                r#"<vType id="m" vClass="{vclass}" sigma="0" speedDev="0"/><vehicle id="minor" type="m" depart="0"><route edges="SJ JE"/></vehicle>"#
+            );
+        }
         let rf = parse_routes(&format!("<routes>{v}</routes>")).unwrap();
         let (d, bad) = build_demand(&net, &rf);
         assert!(bad.is_empty());
@@ -1480,6 +2201,29 @@ mod yield_tests {
         assert!(
             minor.arrival < last_major_cross + 125.0,
             "{}",
+            minor.arrival
+        );
+        assert_eq!(s.counters().arrived, 21);
+    }
+
+    #[test]
+    fn a_motorcycle_takes_the_short_gaps() {
+        // Major vehicles 3 s apart leave gaps a car refuses (test above) but a motorcycle,
+        // with its 1.25 s critical gap, takes one of the first.
+        let s = run_as(20, "motorcycle");
+        let t = s.trip_results();
+        let minor = t.iter().find(|t| t.id == "minor").unwrap();
+        let car = run(20);
+        let car_arrival = car
+            .trip_results()
+            .into_iter()
+            .find(|t| t.id == "minor")
+            .unwrap()
+            .arrival;
+        assert!(minor.arrival < 140.0, "{}", minor.arrival);
+        assert!(
+            minor.arrival + 40.0 < car_arrival,
+            "{} vs {car_arrival}",
             minor.arrival
         );
         assert_eq!(s.counters().arrived, 21);

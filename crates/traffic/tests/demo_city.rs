@@ -201,3 +201,49 @@ fn closing_a_busy_link_mid_run_reroutes_everyone_around_it() {
     assert_eq!(c.arrived + c.aborted, n);
     assert!(c.aborted < 20, "{c:?}");
 }
+
+#[test]
+fn rerouting_is_identical_on_one_and_two_threads() {
+    // En-route rerouting builds its cost-to-go trees in parallel: the outcome must not depend
+    // on the number of threads.
+    let (city, net) = setup();
+    let d = peak(&city, &net, 12_000, 3, 0.15);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut s = Simulation::new(
+                net.clone(),
+                d.demand.clone(),
+                SimConfig {
+                    reroute_period: 60.0,
+                    reroute_fraction: 0.5,
+                    ..SimConfig::default()
+                },
+            );
+            s.run(Some(3600.0));
+            // Bit patterns, so that the NaN arrival of a vehicle still running compares equal.
+            let r: Vec<_> = s
+                .trip_results()
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.id,
+                        t.depart.to_bits(),
+                        t.arrival.to_bits(),
+                        t.route_length.to_bits(),
+                        t.reroutes,
+                    )
+                })
+                .collect();
+            (r, s.counters().clone())
+        })
+    };
+    let (r1, c1) = run(1);
+    let (r2, c2) = run(2);
+    assert!(c1.reroutes > 0, "{c1:?}");
+    assert_eq!(c1, c2);
+    assert_eq!(r1, r2);
+}

@@ -1,4 +1,4 @@
-//! `demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] OUT.md`
+//! `demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] OUT.md`
 //!
 //! Benchmark of the traffic engine on the demo city's morning peak: generates the synthetic
 //! district, builds the network from its road layer, draws `N` trips (default 101,000, so that at least 100,000 remain after same-node trips are dropped) from its
@@ -9,7 +9,7 @@
 use anyhow::{Context, bail};
 use std::time::Instant;
 use twin_model::{Layer, RoadGraph};
-use twin_traffic::city_demand::{PeakConfig, morning_peak};
+use twin_traffic::city_demand::{PeakConfig, morning_peak_with_signal_plans};
 use twin_traffic::demand::VehicleClass;
 use twin_traffic::network::Network;
 use twin_traffic::sim::{SimConfig, Simulation, VehicleState};
@@ -20,6 +20,11 @@ fn main() -> anyhow::Result<()> {
         ..PeakConfig::default()
     };
     let mut end = 3600.0;
+    let mut sim_cfg = SimConfig {
+        reroute_period: 120.0,
+        reroute_fraction: 0.5,
+        ..SimConfig::default()
+    };
     let mut out = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -28,10 +33,17 @@ fn main() -> anyhow::Result<()> {
             "--trips" => cfg.trips = val()?.parse().context("--trips expects a count")?,
             "--seed" => cfg.seed = val()?.parse().context("--seed expects an integer")?,
             "--end" => end = val()?.parse().context("--end expects seconds")?,
+            "--phf" => cfg.peak_hour_factor = val()?.parse().context("--phf expects a factor")?,
+            "--reroute-period" => {
+                sim_cfg.reroute_period = val()?.parse().context("--reroute-period expects s")?
+            }
+            "--informed" => {
+                sim_cfg.reroute_fraction = val()?.parse().context("--informed expects 0..1")?
+            }
             "--beta" => cfg.beta_per_min = val()?.parse().context("--beta expects 1/min")?,
             "-h" | "--help" => {
                 println!(
-                    "demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] OUT.md"
+                    "demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] OUT.md"
                 );
                 return Ok(());
             }
@@ -45,16 +57,17 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let city = twin_citygen::generate(&Default::default());
     let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
-    let net = Network::from_road_graph(&g).context("building the network from the road layer")?;
+    let mut net =
+        Network::from_road_graph(&g).context("building the network from the road layer")?;
     let t_city = t.elapsed().as_secs_f64();
-    let (nodes, links, mvs, sigs) = (
-        net.node_count(),
-        net.link_count(),
-        net.movement_count(),
-        net.signals.len(),
-    );
+    let (nodes, links, mvs) = (net.node_count(), net.link_count(), net.movement_count());
+    let sigs = net.signals.len();
     let t = Instant::now();
-    let d = morning_peak(&city, &net, &cfg);
+    let d = morning_peak_with_signal_plans(&city, &mut net, &cfg, 2);
+    let cycles: Vec<f64> = net.signals.iter().map(|p| p.cycle).collect();
+    let (cmin, cmax) = cycles
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &c| (a.min(c), b.max(c)));
     let t_demand = t.elapsed().as_secs_f64();
     let n = d.demand.trips.len();
     let class_count = |c: VehicleClass| {
@@ -68,7 +81,7 @@ fn main() -> anyhow::Result<()> {
     let cars = class_count(VehicleClass::Car);
     let (same_node, unroutable) = (d.same_node, d.unroutable.len());
     let t = Instant::now();
-    let mut sim = Simulation::new(net, d.demand, SimConfig::default());
+    let mut sim = Simulation::new(net, d.demand, sim_cfg.clone());
     let t_setup = t.elapsed().as_secs_f64();
     let t = Instant::now();
     sim.run(Some(end));
@@ -82,22 +95,40 @@ fn main() -> anyhow::Result<()> {
     let na = arrived.len().max(1) as f64;
     let mean_dur = arrived.iter().map(|t| t.duration()).sum::<f64>() / na;
     let mean_len = arrived.iter().map(|t| t.route_length).sum::<f64>() / na;
+    // Space-mean speed of every vehicle that departed: links entered over time on the network
+    // (the link a running vehicle is on counts whole).
+    let (dist, time) = r
+        .iter()
+        .filter(|t| t.depart.is_finite())
+        .fold((0.0, 0.0), |(d, s), t| {
+            let until = if t.arrival.is_finite() {
+                t.arrival
+            } else {
+                end
+            };
+            (d + t.route_length, s + (until - t.depart))
+        });
+    let net_kmh = dist / time.max(1e-9) * 3.6;
     let c = sim.counters();
     let ups = c.vehicle_updates as f64 / wall.max(1e-9);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let table = format!(
         "# Traffic engine on the demo city's morning peak\n\n\
-Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} OUT.md`\n\
-(machine: {threads} hardware threads; the simulation loop runs on one).\n\n\
+Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} --phf {phf} --reroute-period {period} --informed {informed} OUT.md`\n\
+(machine: {threads} hardware threads; the simulation loop runs on one, the rerouting trees on all).\n\n\
 Network from the demo district's road layer: {nodes} nodes, {links} links, {mvs} movements, {sigs} fixed-time signals.\n\
 Demand: {drawn} trips drawn by the gravity model (β = {beta}/min), {same_node} dropped (origin and destination on the same node), {unroutable} unroutable; \
-{n} simulated ({moto} motorbikes, {cars} cars, the rest buses and trucks), departures on a triangular profile over 0–3600 s.\n\n\
+{n} simulated ({moto} motorbikes, {cars} cars, the rest buses and trucks), departures over 0–3600 s with peak hour factor {phf}. \
+En-route rerouting: {informed} of drivers informed, every {period} s. \
+Signal plans retimed by Webster's method for the peak's movement flows (2 rounds of routing and timing): cycles {cmin:.0}–{cmax:.0} s.\n\n\
 | quantity | value |\n|---|---|\n\
 | trips simulated | {n} |\n\
 | departed by {end} s | {departed} |\n\
 | arrived by {end} s | {arr} |\n\
 | mean duration of arrived trips (s) | {mean_dur:.1} |\n\
 | mean speed of arrived trips (km/h) | {kmh:.1} |\n\
+| space-mean speed of all departed vehicles (km/h) | {net_kmh:.1} |\n\
+| en-route reroutes | {rer} |\n\
 | teleports (held > 300 s by a full link) | {tele} |\n\
 | vehicle updates | {upd} |\n\
 | vehicle updates per second | {ups:.0} |\n\
@@ -111,9 +142,13 @@ Bar (issue 5): one hour of ≥ 100,000 trips in under 30 s on 2 cores: **{verdic
         seed = cfg.seed,
         drawn = cfg.trips,
         beta = cfg.beta_per_min,
+        phf = cfg.peak_hour_factor,
+        informed = sim_cfg.reroute_fraction,
+        period = sim_cfg.reroute_period,
         arr = arrived.len(),
         kmh = mean_len / mean_dur * 3.6,
         tele = c.teleports,
+        rer = c.reroutes,
         upd = c.vehicle_updates,
         total = t_demand + t_setup + wall,
         verdict = if n >= 100_000 && t_demand + t_setup + wall < 30.0 && end >= 3600.0 {
