@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Surface 2D against ANUGA: rain on an inclined plane, scored against the kinematic-wave
+# solution at several resolutions, for speed at equal accuracy.
+#
+#   bash benches/anuga/run.sh
+#
+# Installs ANUGA from PyPI (`anuga==4.1.0`, a manylinux wheel for CPython 3.11 with its
+# compiled OpenMP kernels; pulls numpy, scipy, matplotlib, netCDF4, pyproj, meshpy, pymetis,
+# xarray, pandas; no Debian packages are needed: mpi4py is optional and its absence only prints
+# "Could not import mpi4py - defining sequential interface") into a throw-away venv, runs
+# benches/anuga/plane.py once per resolution and repeat, builds and runs the twin-surface bin
+# `rain_plane`, which runs our solver on the same problem, scores both with the same code and
+# replaces the `rain_plane` section of benches/results/surface.md.
+#
+# Both solvers use both cores: OMP_NUM_THREADS=2 for ANUGA (its legacy compute mode runs its
+# C kernels under OpenMP), 2 rayon threads for ours.
+#
+# Environment (defaults in brackets): ANUGA_VENV [target/venv-anuga]; ANUGA_RUNS, scored runs
+# as ALGORITHM:dx,dx,... [DE0:10,5,2.5 DE1:10,5]; ANUGA_SPEED, unscored speed runs on a finer
+# mesh for the first seconds of the storm as ALGORITHM:dx:seconds [DE0:1.25:600]; OURS_DX
+# [10,5,2.5,1.25,0.625]; REPEATS [3] (ANUGA's finest dx of each algorithm and its speed runs
+# run once: they take minutes); CARGO_TARGET_DIR as usual. Takes about 20 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+VENV=${ANUGA_VENV:-target/venv-anuga}
+ANUGA_RUNS=${ANUGA_RUNS:-"DE0:10,5,2.5 DE1:10,5"}
+ANUGA_SPEED=${ANUGA_SPEED:-"DE0:1.25:600"}
+OURS_DX=${OURS_DX:-"10,5,2.5,1.25,0.625"}
+REPEATS=${REPEATS:-3}
+export OMP_NUM_THREADS=2
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "anuga==4.1.0"
+
+cargo build --release -j 2 -p twin-surface --bin rain_plane
+TARGET=${CARGO_TARGET_DIR:-target}
+
+RUNS=$(mktemp -d "${TMPDIR:-/tmp}/anuga-plane.XXXXXX")
+trap 'rm -rf "$RUNS"' EXIT
+anuga() { # out-file, plane.py arguments...
+  local out=$1
+  shift
+  echo "ANUGA $*" >&2
+  "$VENV/bin/python" benches/anuga/plane.py --out "$RUNS/$out" "$@" \
+    2> >(grep -v mpi4py >&2) >/dev/null
+}
+for spec in $ANUGA_RUNS; do
+  alg=${spec%%:*}
+  dxs=${spec#*:}
+  finest=${dxs##*,}
+  for dx in ${dxs//,/ }; do
+    n=$REPEATS
+    [ "$dx" = "$finest" ] && n=1
+    for k in $(seq 1 "$n"); do
+      anuga "${alg}_dx${dx}_$k.txt" --algorithm "$alg" --dx "$dx"
+    done
+  done
+done
+for spec in $ANUGA_SPEED; do
+  IFS=: read -r alg dx secs <<<"$spec"
+  anuga "speed_${alg}_dx${dx}.txt" --algorithm "$alg" --dx "$dx" --t-end "$secs"
+done
+"$TARGET/release/rain_plane" --dx "$OURS_DX" --repeats "$REPEATS" --threads 2 \
+  --anuga "$RUNS" --out benches/results/surface.md
