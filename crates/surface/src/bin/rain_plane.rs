@@ -24,9 +24,9 @@
 //!   cells (ANUGA: triangles, at their centroids).
 //!
 //! Usage: `rain_plane [--dx 10,5,2.5,1.25] [--repeats 3] [--threads 2] [--anuga DIR]
-//! [--out benches/results/surface.md]`. `DIR` holds the `plane.py` records (`*.txt`); the
-//! Markdown section between the `rain_plane` markers of the output file is replaced (the
-//! rest of the file is kept).
+//! [--out benches/results/surface.md] [--section rain_plane] [--advection]`. `DIR` holds the
+//! `plane.py` records (`*.txt`); the Markdown section between the `SECTION` markers of the
+//! output file is replaced (the rest of the file is kept).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -145,7 +145,12 @@ fn score(p: &Problem, r: &Record) -> Result<Errors> {
         prev = (t, v);
     }
     if (prev.0 - p.t_end).abs() > 1e-6 || den <= 0.0 {
-        bail!("dx {}: outflow record ends at {} s, not {} s", r.dx, prev.0, p.t_end);
+        bail!(
+            "dx {}: outflow record ends at {} s, not {} s",
+            r.dx,
+            prev.0,
+            p.t_end
+        );
     }
     let mut e_h = [0.0; 2];
     for (e, &t) in e_h.iter_mut().zip(&SNAPSHOTS) {
@@ -161,7 +166,10 @@ fn score(p: &Problem, r: &Record) -> Result<Errors> {
         }
         *e = n / d;
     }
-    Ok(Errors { e_q: num / den, e_h })
+    Ok(Errors {
+        e_q: num / den,
+        e_h,
+    })
 }
 
 /// CPU seconds (user + system, all threads) of this process, from /proc/self/stat.
@@ -179,7 +187,11 @@ fn run_ours(p: &Problem, dx: f64, advection: bool) -> Result<Record> {
     let nx = (p.length / dx).round() as usize;
     let ny = (p.width / dx).round() as usize;
     if ((nx as f64) * dx - p.length).abs() > 1e-9 || ((ny as f64) * dx - p.width).abs() > 1e-9 {
-        bail!("dx {dx} does not divide the plane ({} × {} m)", p.length, p.width);
+        bail!(
+            "dx {dx} does not divide the plane ({} × {} m)",
+            p.length,
+            p.width
+        );
     }
     let mut bed = Vec::with_capacity(nx * ny);
     for _ in 0..ny {
@@ -202,9 +214,7 @@ fn run_ours(p: &Problem, dx: f64, advection: bool) -> Result<Record> {
         ..Boundaries::default()
     })?;
     sim.set_rain(Rain::constant(p.rain_mm_h)?)?;
-    let xs: Vec<f64> = (0..nx * ny)
-        .map(|c| ((c % nx) as f64 + 0.5) * dx)
-        .collect();
+    let xs: Vec<f64> = (0..nx * ny).map(|c| ((c % nx) as f64 + 0.5) * dx).collect();
     let area = dx * dx;
     let mut outflow = vec![(0.0, 0.0)];
     let mut snaps = BTreeMap::new();
@@ -253,7 +263,12 @@ fn read_anuga(path: &Path, meta: &mut BTreeMap<String, String>) -> Result<Record
         let f: Vec<&str> = line.split_whitespace().collect();
         let num = |i: usize| -> Result<f64> {
             let s = f.get(i).with_context(|| {
-                format!("{} line {}: field {} missing", path.display(), ln + 1, i + 1)
+                format!(
+                    "{} line {}: field {} missing",
+                    path.display(),
+                    ln + 1,
+                    i + 1
+                )
             })?;
             s.parse().with_context(|| {
                 format!("{} line {}: field {} `{s}`", path.display(), ln + 1, i + 1)
@@ -269,7 +284,11 @@ fn read_anuga(path: &Path, meta: &mut BTreeMap<String, String>) -> Result<Record
                 .or_default()
                 .push((num(2)?, num(3)?, num(4)?)),
             None => {}
-            Some(other) => bail!("{} line {}: unknown record `{other}`", path.display(), ln + 1),
+            Some(other) => bail!(
+                "{} line {}: unknown record `{other}`",
+                path.display(),
+                ln + 1
+            ),
         }
     }
     let get = |k: &str| -> Result<f64> {
@@ -283,7 +302,11 @@ fn read_anuga(path: &Path, meta: &mut BTreeMap<String, String>) -> Result<Record
     // a shorter run (`t_end` below the problem's) is a speed-only record
     let t_end = get("t_end")?;
     if !(t_end > 0.0 && t_end <= p.t_end) {
-        bail!("{}: t_end = {t_end}, expected (0, {}]", path.display(), p.t_end);
+        bail!(
+            "{}: t_end = {t_end}, expected (0, {}]",
+            path.display(),
+            p.t_end
+        );
     }
     for (k, want) in [
         ("length", p.length),
@@ -353,7 +376,10 @@ impl Summary {
 /// Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->` in `path` (kept
 /// otherwise), or appends the marked section if the markers are absent.
 fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
-    let (start, end) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let section = format!("{start}\n{body}{end}");
     let new = match (old.find(&start), old.find(&end)) {
@@ -367,6 +393,15 @@ fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A ratio as "12×", or "3.4×" below 10.
+fn times(x: f64) -> String {
+    if x < 10.0 {
+        format!("{x:.1}×")
+    } else {
+        format!("{x:.0}×")
+    }
 }
 
 fn parse_list(s: &str, what: &str) -> Result<Vec<f64>> {
@@ -383,6 +418,7 @@ fn main() -> Result<()> {
     let mut threads = 2usize;
     let mut anuga_dir: Option<PathBuf> = None;
     let mut advection = false;
+    let mut section: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -392,9 +428,10 @@ fn main() -> Result<()> {
             "--threads" => threads = args.next().context("--threads needs N")?.parse()?,
             "--anuga" => anuga_dir = Some(args.next().context("--anuga needs a dir")?.into()),
             "--advection" => advection = true,
+            "--section" => section = Some(args.next().context("--section needs a name")?),
             other => bail!(
                 "unknown argument `{other}` (use --dx A,B --repeats N --threads N --anuga DIR \
-                 --advection --out FILE)"
+                 --advection --out FILE --section NAME)"
             ),
         }
     }
@@ -452,7 +489,12 @@ fn main() -> Result<()> {
         let s = Summary::new(recs, &p)?;
         eprintln!(
             "ours dx {dx}: {} cells, {} steps, {:.2} s, E_Q {:.2e} E_h {:.2e} / {:.2e}",
-            s.rec.elements, s.rec.steps, s.median_wall(), s.err.e_q, s.err.e_h[0], s.err.e_h[1]
+            s.rec.elements,
+            s.rec.steps,
+            s.median_wall(),
+            s.err.e_q,
+            s.err.e_h[0],
+            s.err.e_h[1]
         );
         ours.push(s);
     }
@@ -463,7 +505,11 @@ fn main() -> Result<()> {
     } else {
         "local inertial"
     };
-    writeln!(md, "## Against ANUGA: rain on an inclined plane\n")?;
+    writeln!(
+        md,
+        "## Against ANUGA: rain on an inclined plane ({threads} thread{})\n",
+        if threads == 1 { "" } else { "s" }
+    )?;
     writeln!(
         md,
         "Generated by `benches/anuga/run.sh` (bin `rain_plane`, release build; ANUGA through \
@@ -509,7 +555,10 @@ fn main() -> Result<()> {
         "| solver | dx (m) | elements | steps | E_Q | E_h({}) | E_h({}) | worst | time (s) [min–max] | element-steps/s | CPU s | ledger closure |",
         SNAPSHOTS[0], SNAPSHOTS[1]
     )?;
-    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        md,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
     for s in anuga.iter().chain(&ours) {
         let who = &s.rec.label;
         writeln!(
@@ -545,11 +594,11 @@ fn main() -> Result<()> {
             let same = ours
                 .iter()
                 .find(|o| key(o.rec.dx) == key(a.rec.dx))
-                .map_or("–".into(), |o| format!("{:.0}×", o.rate() / a.rate()));
+                .map_or("–".into(), |o| times(o.rate() / a.rate()));
             match ours.iter().find(|o| o.err.worst() <= a.err.worst()) {
                 Some(o) => writeln!(
                     md,
-                    "| {} | {} | {:.2e} | {:.3} | {} | {:.2e} | {:.3} | {:.0}× | {same} |",
+                    "| {} | {} | {:.2e} | {:.3} | {} | {:.2e} | {:.3} | {} | {same} |",
                     a.rec.label,
                     a.rec.dx,
                     a.err.worst(),
@@ -557,7 +606,7 @@ fn main() -> Result<()> {
                     o.rec.dx,
                     o.err.worst(),
                     o.median_wall(),
-                    a.median_wall() / o.median_wall()
+                    times(a.median_wall() / o.median_wall())
                 )?,
                 None => writeln!(
                     md,
@@ -585,7 +634,7 @@ fn main() -> Result<()> {
         for (a, o) in anuga_speed.iter().zip(&ours_speed) {
             writeln!(
                 md,
-                "| {} | {} | {} | {} × {} | {:.2} [{}] | {:.2} M | {} × {} | {:.3} [{}] | {:.2} M | {:.0}× |",
+                "| {} | {} | {} | {} × {} | {:.2} [{}] | {:.2} M | {} × {} | {:.3} [{}] | {:.2} M | {} |",
                 a.rec.label,
                 a.rec.dx,
                 a.rec.t_end,
@@ -599,7 +648,7 @@ fn main() -> Result<()> {
                 o.median_wall(),
                 o.spread(),
                 o.rate() / 1e6,
-                o.rate() / a.rate()
+                times(o.rate() / a.rate())
             )?;
         }
     }
@@ -610,12 +659,14 @@ fn main() -> Result<()> {
          with other builds: times are noisy, medians and ranges are given).\n",
         load.split_whitespace().next().unwrap_or("n/a")
     )?;
-    let name = if advection {
-        "rain_plane_advection"
-    } else {
-        "rain_plane"
-    };
-    write_section(&out, name, &md)?;
+    let name = section.unwrap_or_else(|| {
+        if advection {
+            "rain_plane_advection".into()
+        } else {
+            "rain_plane".into()
+        }
+    });
+    write_section(&out, &name, &md)?;
     eprintln!("wrote {} (section {name})", out.display());
     Ok(())
 }

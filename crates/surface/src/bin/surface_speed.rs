@@ -221,7 +221,10 @@ fn main() -> Result<()> {
 /// Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->` in `path` (kept
 /// otherwise), or appends the marked section if the markers are absent.
 fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
-    let (start, end) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let section = format!("{start}\n{body}{end}");
     let new = match (old.find(&start), old.find(&end)) {
