@@ -314,3 +314,32 @@ fn results_do_not_depend_on_thread_count() {
     );
     assert!(r1.link_flow.iter().any(|&q| q > 0.1));
 }
+
+#[test]
+fn type1_pump_on_wet_well_matches_swmm() {
+    // Flow steps with the stored volume of its inlet (PUMP1 curve, m³ → L/s).
+    let (rep, sum) = run(include_str!("data/pump1.inp"));
+    assert_eq!(rep.times.len(), 240);
+    // SWMM 5.2.4 peak depths (m) at report steps.
+    for (node, swmm) in [("J1", 0.168_254), ("WW", 1.501_024), ("J3", 0.143_245)] {
+        let ours = max(&series(&rep, &rep.node_depth, &rep.node_names, node));
+        assert!(
+            (ours - swmm).abs() < 0.005,
+            "{node}: peak depth {ours} vs SWMM {swmm}"
+        );
+    }
+    // The pump reaches the 135 L/s step of its curve; SWMM's mean pumped flow
+    // over the report steps is 55.93 L/s.
+    let p1 = series(&rep, &rep.link_flow, &rep.link_names, "P1");
+    assert!((max(&p1) - 0.135).abs() < 1e-4, "P1 peak {}", max(&p1));
+    let mean = p1.iter().sum::<f64>() / p1.len() as f64;
+    assert!((mean - 0.055_930).abs() < 0.001, "P1 mean {mean}");
+    let c2 = max(&series(&rep, &rep.link_flow, &rep.link_names, "C2"));
+    assert!((c2 - 0.120_180).abs() / 0.120_18 < 0.01, "C2 peak {c2}");
+    // SWMM's routing continuity error is -0.019 %.
+    assert!(
+        (sum.routing_continuity_error_pct + 0.019).abs() < 0.01,
+        "{}",
+        sum.routing_continuity_error_pct
+    );
+}
