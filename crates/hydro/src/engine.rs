@@ -704,6 +704,8 @@ pub enum OutfallBc {
     Fixed(f64),
     /// Stage time series (ft after conversion) by table index.
     Series(usize),
+    /// Tidal stage curve (hour of day → stage) by curve index.
+    Tidal(usize),
 }
 
 /// Conduit flow classification (SWMM's `flowClass`).
@@ -1114,9 +1116,17 @@ impl Engine {
                         },
                     )?)
                 }
-                OutfallKind::Tidal(_) => {
-                    return Err(EngineError::Unsupported("tidal outfalls".into()));
-                }
+                OutfallKind::Tidal(c) => OutfallBc::Tidal(
+                    p.curves
+                        .iter()
+                        .rposition(|k| k.name.eq_ignore_ascii_case(c))
+                        .ok_or_else(|| EngineError::UnknownRef {
+                            section: "OUTFALLS",
+                            object: o.name.clone(),
+                            kind: "curve",
+                            name: c.clone(),
+                        })?,
+                ),
             };
             if o.route_to.as_deref().is_some_and(|s| !s.is_empty()) {
                 return Err(EngineError::Unsupported(
@@ -2025,6 +2035,15 @@ impl Engine {
             }
             OutfallBc::Fixed(s) => *s,
             OutfallBc::Series(k) => self.tables[*k].lookup(self.time, true) / self.opt.ucf_length(),
+            OutfallBc::Tidal(k) => {
+                // SWMM node.c outfall_setOutfallDepth: the curve's hours are
+                // counted from its first point plus the hour within the day of
+                // the elapsed routing time (not of the calendar clock).
+                let c = &self.curves[*k];
+                let x0 = c.x.first().copied().unwrap_or(0.0);
+                let hour = (self.time / 86_400.0).fract() * 24.0;
+                c.lookup(x0 + hour) / self.opt.ucf_length()
+            }
         };
         let yc = y_crit.min(y_norm);
         let y_new = if yc + z + invert < stage {
