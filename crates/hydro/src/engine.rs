@@ -43,6 +43,16 @@ const MIN_TIMESTEP: f64 = 0.001;
 /// Networks with at least this many links solve conduit momentum in parallel.
 const PARALLEL_MIN_LINKS: usize = 2000;
 
+/// Result of one node's depth update, applied after all nodes are solved.
+#[derive(Debug, Clone, Copy, Default)]
+struct NodeOut {
+    overflow: f64,
+    old_surf_area: Option<f64>,
+    new_volume: Option<f64>,
+    dydt: f64,
+    new_depth: f64,
+}
+
 /// Result of one conduit's momentum solution, applied after all conduits are solved.
 #[derive(Debug, Clone, Copy)]
 struct ConduitOut {
@@ -694,6 +704,8 @@ pub enum OutfallBc {
     Fixed(f64),
     /// Stage time series (ft after conversion) by table index.
     Series(usize),
+    /// Tidal stage curve (hour of day → stage) by curve index.
+    Tidal(usize),
 }
 
 /// Conduit flow classification (SWMM's `flowClass`).
@@ -948,6 +960,7 @@ pub struct Engine {
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
     conduit_outs: Vec<Option<ConduitOut>>,
+    node_outs: Vec<NodeOut>,
     rules: Rules,
     rule_step: f64,
     next_rule_time: f64,
@@ -1103,9 +1116,17 @@ impl Engine {
                         },
                     )?)
                 }
-                OutfallKind::Tidal(_) => {
-                    return Err(EngineError::Unsupported("tidal outfalls".into()));
-                }
+                OutfallKind::Tidal(c) => OutfallBc::Tidal(
+                    p.curves
+                        .iter()
+                        .rposition(|k| k.name.eq_ignore_ascii_case(c))
+                        .ok_or_else(|| EngineError::UnknownRef {
+                            section: "OUTFALLS",
+                            object: o.name.clone(),
+                            kind: "curve",
+                            name: c.clone(),
+                        })?,
+                ),
             };
             if o.route_to.as_deref().is_some_and(|s| !s.is_empty()) {
                 return Err(EngineError::Unsupported(
@@ -1347,11 +1368,6 @@ impl Engine {
                     "PUMPS",
                     &pu.name,
                     "startup depth must exceed shutoff depth",
-                ));
-            }
-            if ptype == PumpType::Type1 {
-                return Err(EngineError::Unsupported(
-                    "type 1 pumps (wet-well volume curves)".into(),
                 ));
             }
             let kind = LinkKind::Pump {
@@ -1729,6 +1745,7 @@ impl Engine {
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
             conduit_outs: Vec::new(),
+            node_outs: Vec::new(),
             rules: Rules::default(),
             rule_step: 0.0,
             next_rule_time: 0.0,
@@ -1871,6 +1888,23 @@ impl Engine {
                 self.nodes.full_volume[i] = v;
             }
         }
+        // A type-1 pump's inlet junction is its wet well: it holds at least the
+        // largest volume on the pump curve (SWMM link.c pump_validate).
+        let ucf_vol = self.opt.ucf_length().powi(3);
+        for j in 0..nl {
+            if let LinkKind::Pump {
+                ptype: PumpType::Type1,
+                x_max,
+                ..
+            } = self.links.kind[j]
+            {
+                let n1 = self.links.node1[j];
+                if !self.is_storage(n1) {
+                    let v = &mut self.nodes.full_volume[n1];
+                    *v = v.max(x_max / ucf_vol);
+                }
+            }
+        }
         for j in 0..nl {
             self.set_regulator_coeffs(j);
         }
@@ -2001,6 +2035,15 @@ impl Engine {
             }
             OutfallBc::Fixed(s) => *s,
             OutfallBc::Series(k) => self.tables[*k].lookup(self.time, true) / self.opt.ucf_length(),
+            OutfallBc::Tidal(k) => {
+                // SWMM node.c outfall_setOutfallDepth: the curve's hours are
+                // counted from its first point plus the hour within the day of
+                // the elapsed routing time (not of the calendar clock).
+                let c = &self.curves[*k];
+                let x0 = c.x.first().copied().unwrap_or(0.0);
+                let hour = (self.time / 86_400.0).fract() * 24.0;
+                c.lookup(x0 + hour) / self.opt.ucf_length()
+            }
         };
         let yc = y_crit.min(y_norm);
         let y_new = if yc + z + invert < stage {
@@ -2498,29 +2541,59 @@ impl Engine {
         for j in 0..self.link_count() {
             self.set_outfall_depth(j);
         }
+        let nn = self.node_count();
+        let mut outs = std::mem::take(&mut self.node_outs);
+        outs.clear();
+        outs.resize(nn, NodeOut::default());
+        // Each node's new depth reads only its own state and the link sums
+        // already gathered, so large networks solve nodes in parallel; the
+        // results do not depend on the thread count.
+        let this = &*self;
+        let work = |(i, o): (usize, &mut NodeOut)| {
+            if !this.is_outfall(i) {
+                *o = this.node_depth(i, dt);
+            }
+        };
+        if nn >= PARALLEL_MIN_LINKS {
+            use rayon::prelude::*;
+            outs.par_iter_mut().enumerate().for_each(work);
+        } else {
+            outs.iter_mut().enumerate().for_each(work);
+        }
         let mut all = true;
-        for i in 0..self.node_count() {
+        for (i, o) in outs.iter().enumerate() {
             if self.is_outfall(i) {
                 continue;
             }
             let y_old = self.nodes.new_depth[i];
-            self.set_node_depth(i, dt);
-            let c = (y_old - self.nodes.new_depth[i]).abs() <= self.opt.head_tol;
+            let n = &mut self.nodes;
+            n.overflow[i] = o.overflow;
+            if let Some(a) = o.old_surf_area {
+                n.old_surf_area[i] = a;
+            }
+            if let Some(v) = o.new_volume {
+                n.new_volume[i] = v;
+            }
+            n.dydt[i] = o.dydt;
+            n.new_depth[i] = o.new_depth;
+            let c = (y_old - o.new_depth).abs() <= self.opt.head_tol;
             self.nodes.converged[i] = c;
             all &= c;
         }
+        self.node_outs = outs;
         all
     }
 
-    fn set_node_depth(&mut self, i: usize, dt: f64) {
+    /// New depth of node `i` from its flow balance (SWMM dynwave.c setNodeDepth).
+    fn node_depth(&self, i: usize, dt: f64) -> NodeOut {
         let o = &self.opt;
-        let n = &mut self.nodes;
+        let n = &self.nodes;
+        let mut out = NodeOut::default();
         let can_pond = o.allow_ponding && n.ponded_area[i] > 0.0;
         let is_ponded = can_pond && n.new_depth[i] > n.full_depth[i];
         let y_crown = n.crown_elev[i] - n.invert[i];
         let y_old = n.old_depth[i];
         let y_last = n.new_depth[i];
-        n.overflow[i] = 0.0;
         let surf_area = n.new_surf_area[i].max(o.min_surf_area);
         let dq = n.inflow[i] - n.outflow[i];
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
@@ -2536,7 +2609,7 @@ impl Engine {
         if !is_surcharged {
             y_new = y_old + dv / surf_area;
             if !is_ponded {
-                n.old_surf_area[i] = surf_area;
+                out.old_surf_area = Some(surf_area);
             }
             if self.steps_this > 0 {
                 y_new = (1.0 - OMEGA) * y_last + OMEGA * y_new;
@@ -2569,29 +2642,30 @@ impl Engine {
         }
         if y_new > y_max {
             if !can_pond {
-                n.overflow[i] = dv / dt;
-                n.new_volume[i] = n.full_volume[i];
+                out.overflow = dv / dt;
+                out.new_volume = Some(n.full_volume[i]);
                 y_new = y_max;
             } else {
-                n.new_volume[i] = (n.old_volume[i] + dv).max(n.full_volume[i]);
-                n.overflow[i] = (n.new_volume[i] - n.old_volume[i].max(n.full_volume[i])) / dt;
+                let v = (n.old_volume[i] + dv).max(n.full_volume[i]);
+                out.new_volume = Some(v);
+                out.overflow = (v - n.old_volume[i].max(n.full_volume[i])) / dt;
             }
-            if n.overflow[i] < FUDGE {
-                n.overflow[i] = 0.0;
+            if out.overflow < FUDGE {
+                out.overflow = 0.0;
             }
         } else if !is_storage {
-            n.new_volume[i] = if n.full_depth[i] > 0.0 {
+            out.new_volume = Some(if n.full_depth[i] > 0.0 {
                 n.full_volume[i] * (y_new / n.full_depth[i])
             } else {
                 0.0
-            };
+            });
         }
-        n.dydt[i] = (y_new - y_old).abs() / dt;
-        n.new_depth[i] = y_new;
+        out.dydt = (y_new - y_old).abs() / dt;
+        out.new_depth = y_new;
         if is_storage && y_new <= y_max {
-            let v = self.node_volume(i, y_new);
-            self.nodes.new_volume[i] = v;
+            out.new_volume = Some(self.node_volume(i, y_new));
         }
+        out
     }
 
     fn froude(&self, j: usize, v: f64, y: f64) -> f64 {
@@ -3093,6 +3167,10 @@ impl Engine {
         self.links.flow_class[j] = FlowClass::Subcritical;
         let q = match (ptype, curve) {
             (PumpType::Ideal, _) => self.nodes.inflow[n1] + self.nodes.overflow[n1],
+            (PumpType::Type1, Some(k)) => {
+                let vol = self.nodes.new_volume[n1] * ucf * ucf * ucf;
+                self.curves[k].interval_lookup(vol) / qcf
+            }
             (PumpType::Type2, Some(k)) => {
                 self.curves[k].interval_lookup(self.nodes.new_depth[n1] * ucf) / qcf
             }
@@ -3136,7 +3214,14 @@ impl Engine {
         }
         let n1 = self.links.node1[j];
         let n = &self.nodes;
-        if self.is_storage(n1) {
+        let type1 = matches!(
+            self.links.kind[j],
+            LinkKind::Pump {
+                ptype: PumpType::Type1,
+                ..
+            }
+        );
+        if self.is_storage(n1) || type1 {
             let mut q = q;
             if n.full_volume[n1] > 0.0 {
                 let q_max = n.inflow[n1] + n.old_volume[n1] / dt;
