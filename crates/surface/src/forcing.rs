@@ -64,6 +64,12 @@ impl Rain {
         Ok(Self { steps })
     }
 
+    /// The steps of the series, `(start_seconds, field)`, in increasing time order (for
+    /// other implementations of the solver, e.g. the GPU one, that must apply the same rain).
+    pub fn steps(&self) -> &[(f64, RainField)] {
+        &self.steps
+    }
+
     /// Index of the step in force at time `t`, if any.
     pub(crate) fn step_at(&self, t: f64) -> Option<usize> {
         let k = self.steps.partition_point(|(s, _)| *s <= t);
