@@ -265,6 +265,11 @@ enum FloodCmd {
         /// each manhole, what the surface gave it minute by minute (to rerun in EPA SWMM).
         #[arg(long)]
         replay_inp: Option<PathBuf>,
+        /// Surface solver: `cpu` (f64, rows in parallel; the reference) or `gpu` (the same
+        /// scheme as a WGSL compute kernel on the default GPU adapter, f32; not with --couple
+        /// or --inp).
+        #[arg(long, default_value = "cpu")]
+        backend: String,
     },
 }
 
@@ -503,6 +508,7 @@ where
             couple,
             gauges,
             replay_inp,
+            backend,
         }) => {
             flood_run(
                 &dem,
@@ -517,6 +523,7 @@ where
                 couple,
                 gauges.as_deref(),
                 replay_inp.as_deref(),
+                &backend,
             )?;
         }
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
@@ -531,6 +538,7 @@ where
         }) => {
             let flood = flood_run(
                 &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None, None,
+                "cpu",
             )?;
             let c = load(&city)?;
             let depth = twin_io::raster::read_raster(&out.join("max_depth.tif"))?;
@@ -892,7 +900,17 @@ fn flood_run(
     couple: bool,
     gauges: Option<&Path>,
     replay_inp: Option<&Path>,
+    backend: &str,
 ) -> Result<FloodOutcome> {
+    let backend: twin_engine::flood::Backend = backend
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--{e}"))?;
+    if backend != twin_engine::flood::Backend::Cpu && (couple || inp.is_some()) {
+        bail!(
+            "--backend gpu cannot run a coupled flood (--couple/--inp): the GPU surface solver has \
+             no point exchange with the network; use --backend cpu"
+        );
+    }
     let buildings = match buildings {
         "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
         "blocked" => twin_engine::flood::BuildingMode::Blocked,
@@ -970,6 +988,7 @@ fn flood_run(
         manning,
         edges,
         threshold_m: threshold,
+        backend,
     };
     let mut setup = match &city {
         Some(c) => step("preparing the surface from the city's layers", || {
@@ -1091,6 +1110,9 @@ fn flood_run(
             .map_err(|e| twin_io::IoError::file(&lp, e.to_string()))
     })?;
     let st = res.max_depth.stats();
+    if let Some(a) = &res.adapter {
+        println!("Bộ giải GPU / GPU solver: WGSL kernel on '{a}'");
+    }
     println!(
         "Ngập / Flood: {minutes} min on {} × {} cells of {} m in {wall:.1} s ({} solver steps); max depth {:.3} m; rain {:.0} m³, outflow {:.0} m³, stored {:.0} m³; closure error {:.2e} %",
         raster.nx,

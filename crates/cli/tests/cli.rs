@@ -285,6 +285,80 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     };
     assert!(last("Đáy, bottom") > last("Mép / rim") + 0.005, "{csv}");
     assert!(last("Đáy, bottom") < 0.5, "{csv}");
+    // The same run on the WGSL kernel (lavapipe without a GPU): the same flood within 1 mm.
+    let outg = dir.join("run-gpu");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "15",
+        "--out",
+        s(&outg),
+        "--edges",
+        "closed",
+        "--gauges",
+        s(&gauges),
+        "--backend",
+        "gpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let jg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outg.join("ledger.json")).unwrap()).unwrap();
+    assert_eq!(jg["backend"], "gpu", "{jg}");
+    assert!(
+        jg["gpu_adapter"].as_str().is_some_and(|a| !a.is_empty()),
+        "{jg}"
+    );
+    assert_eq!(j["backend"], "cpu");
+    assert!(
+        (jg["rain_m3"].as_f64().unwrap() - 900.0).abs() < 1e-3,
+        "{jg}"
+    );
+    assert!(
+        jg["closure_error_percent"].as_f64().unwrap().abs() < 1e-4,
+        "{jg}"
+    );
+    let mg = twin_io::raster::read_raster(&outg.join("max_depth.tif")).unwrap();
+    let worst = md
+        .raster
+        .data
+        .iter()
+        .zip(&mg.raster.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "max |Δ max depth| {worst} m");
+    let csvg = std::fs::read_to_string(outg.join("gauges.csv")).unwrap();
+    assert_eq!(csvg.lines().count(), csv.lines().count(), "{csvg}");
+    // An unknown backend, and the GPU with a coupled run, are refused up front.
+    for (backend, extra, msg) in [
+        ("tpu", None, "expected cpu or gpu"),
+        ("gpu", Some("--couple"), "cannot run a coupled flood"),
+    ] {
+        let outx = dir.join("run-x");
+        let mut args = vec![
+            "flood",
+            "run",
+            "--dem",
+            s(&tif),
+            "--rain",
+            s(&rain),
+            "--minutes",
+            "15",
+            "--out",
+            s(&outx),
+            "--backend",
+            backend,
+        ];
+        args.extend(extra);
+        let o = twin(&args);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(msg), "{}", stderr(&o));
+        assert!(!outx.exists());
+    }
     // A gauge outside the DEM is refused before anything is written.
     std::fs::write(&gauges, "name,x,y\nfar,600000,2325850\n").unwrap();
     let out3 = dir.join("run3");

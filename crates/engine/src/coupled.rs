@@ -171,6 +171,14 @@ pub fn run(
             "no junction has [COORDINATES]: nothing to couple to the surface".into(),
         ));
     }
+    if spec.backend != crate::flood::Backend::Cpu {
+        return Err(FloodError::Spec(
+            "a coupled 1D-2D flood runs on the CPU surface solver only (the GPU solver has no \
+             point exchange with the network); use the cpu backend"
+                .into(),
+        )
+        .into());
+    }
     let mut net =
         twin_hydro::Engine::new(&project).map_err(|e| CoupledError::Hydro(e.to_string()))?;
     let mut sim = crate::flood::build_surface(dem, spec, setup)?;

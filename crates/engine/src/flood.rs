@@ -8,6 +8,31 @@ use twin_surface::{
     Boundaries, Boundary, Grid, Infiltration, MassLedger, Params, Rain, RainField, Simulation,
     SurfaceError,
 };
+use twin_surface_gpu::{GpuError, GpuSimulation};
+
+/// Which implementation of the surface solver runs a flood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// `twin_surface::Simulation`: f64 state, rows in parallel on the CPU, every feature (the
+    /// reference).
+    #[default]
+    Cpu,
+    /// `twin_surface_gpu::GpuSimulation`: the same scheme as a WGSL compute kernel on the
+    /// default wgpu adapter (a GPU, or lavapipe on a machine without one), f32 state; no 1D–2D
+    /// coupling.
+    Gpu,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(Backend::Cpu),
+            "gpu" => Ok(Backend::Gpu),
+            other => Err(format!("backend '{other}': expected cpu or gpu")),
+        }
+    }
+}
 
 /// Nodata value of the result rasters.
 pub const NODATA: f32 = -9999.0;
@@ -25,6 +50,8 @@ pub struct FloodSpec {
     pub edges: Boundary,
     /// Depth (m) above which a cell counts as flooded for the duration map.
     pub threshold_m: f64,
+    /// Solver implementation (default: CPU).
+    pub backend: Backend,
 }
 
 impl Default for FloodSpec {
@@ -35,6 +62,7 @@ impl Default for FloodSpec {
             manning: 0.03,
             edges: Boundary::Open { slope: None },
             threshold_m: 0.1,
+            backend: Backend::Cpu,
         }
     }
 }
@@ -60,6 +88,8 @@ pub struct FloodResult {
     pub wet_cells: usize,
     /// Depth series at the set-up's gauges.
     pub gauges: Vec<GaugeRecord>,
+    /// The wgpu adapter a GPU run used (`None` on the CPU).
+    pub adapter: Option<String>,
 }
 
 /// Errors of a flood run.
@@ -71,6 +101,9 @@ pub enum FloodError {
     /// The spec is not usable.
     #[error("{0}")]
     Spec(String),
+    /// The GPU solver could not start or run (no adapter, an unsupported feature, read-back).
+    #[error("GPU surface solver: {0}")]
+    Gpu(#[from] GpuError),
 }
 
 impl FloodResult {
@@ -93,6 +126,8 @@ impl FloodResult {
             "closure_error_m3": l.closure_error(),
             "closure_error_percent": if total_in > 0.0 { 100.0 * l.closure_error() / total_in } else { 0.0 },
             "solver_steps": self.steps,
+            "backend": if self.adapter.is_some() { "gpu" } else { "cpu" },
+            "gpu_adapter": self.adapter,
         })
     }
 }
@@ -160,6 +195,29 @@ pub fn gauges_csv(records: &[GaugeRecord]) -> String {
     out
 }
 
+/// The cell of each of the set-up's gauges; a gauge off the grid or on a wall is an error
+/// naming it.
+fn gauge_cells(dem: &Raster, active: &[bool], gauges: &[Gauge]) -> Result<Vec<usize>, FloodError> {
+    gauges
+        .iter()
+        .map(|g| {
+            let Some((c, r)) = dem.cell_at(g.x, g.y) else {
+                return Err(FloodError::Spec(format!(
+                    "gauge '{}' at ({:.1}, {:.1}) is outside the DEM",
+                    g.name, g.x, g.y
+                )));
+            };
+            if !active[r * dem.nx + c] {
+                return Err(FloodError::Spec(format!(
+                    "gauge '{}' at ({:.1}, {:.1}) is on a wall cell (nodata or a blocked building)",
+                    g.name, g.x, g.y
+                )));
+            }
+            Ok(r * dem.nx + c)
+        })
+        .collect()
+}
+
 /// Registers the set-up's gauges on the simulation; a gauge off the grid or on a wall is an
 /// error naming it.
 pub(crate) fn add_gauges(
@@ -167,21 +225,8 @@ pub(crate) fn add_gauges(
     sim: &mut Simulation,
     gauges: &[Gauge],
 ) -> Result<(), FloodError> {
-    for g in gauges {
-        let Some((c, r)) = dem.cell_at(g.x, g.y) else {
-            return Err(FloodError::Spec(format!(
-                "gauge '{}' at ({:.1}, {:.1}) is outside the DEM",
-                g.name, g.x, g.y
-            )));
-        };
-        let cell = twin_surface::Cell::new(r, c);
-        if !sim.grid().active()[r * dem.nx + c] {
-            return Err(FloodError::Spec(format!(
-                "gauge '{}' at ({:.1}, {:.1}) is on a wall cell (nodata or a blocked building)",
-                g.name, g.x, g.y
-            )));
-        }
-        sim.add_gauge(cell)?;
+    for i in gauge_cells(dem, sim.grid().active(), gauges)? {
+        sim.add_gauge(twin_surface::Cell::new(i / dem.nx, i % dem.nx))?;
     }
     Ok(())
 }
@@ -189,6 +234,16 @@ pub(crate) fn add_gauges(
 /// The recorded series of the set-up's gauges, in order.
 pub(crate) fn gauge_records(dem: &Raster, sim: &Simulation, gauges: &[Gauge]) -> Vec<GaugeRecord> {
     let series = sim.gauge_series();
+    records_from(dem, gauges, &series.times, &series.depths)
+}
+
+/// Gauge records from sample times and each gauge's depths at those times.
+fn records_from(
+    dem: &Raster,
+    gauges: &[Gauge],
+    times: &[f64],
+    depths: &[Vec<f64>],
+) -> Vec<GaugeRecord> {
     gauges
         .iter()
         .enumerate()
@@ -198,8 +253,8 @@ pub(crate) fn gauge_records(dem: &Raster, sim: &Simulation, gauges: &[Gauge]) ->
                 .cell_at(g.x, g.y)
                 .map(|(c, r)| dem.get(c, r) as f64)
                 .unwrap_or(f64::NAN),
-            times_s: series.times.clone(),
-            depths_m: series.depths.get(k).cloned().unwrap_or_default(),
+            times_s: times.to_vec(),
+            depths_m: depths.get(k).cloned().unwrap_or_default(),
         })
         .collect()
 }
@@ -213,7 +268,7 @@ pub fn run(
     run_with(dem, spec, &SurfaceSetup::default(), progress)
 }
 
-/// Runs rain on the DEM with a surface set-up (see [`city_setup`]).
+/// Runs rain on the DEM with a surface set-up (see [`city_setup`]), on the spec's backend.
 pub fn run_with(
     dem: &Raster,
     spec: &FloodSpec,
@@ -226,29 +281,77 @@ pub fn run_with(
             spec.minutes
         )));
     }
-    let mut sim = build_surface(dem, spec, setup)?;
     let total = spec.minutes * 60.0;
-    let mut t = 0.0;
-    while t < total {
-        t = (t + 60.0).min(total);
-        sim.run_until(t);
-        progress(t / total);
-    }
-    let r = result_rasters(
-        dem,
-        sim.stats(),
-        setup.initial_depth.as_deref(),
-        sim.grid().active(),
-    );
+    let minute_ends = move || {
+        let mut t = 0.0;
+        std::iter::from_fn(move || {
+            (t < total).then(|| {
+                t = (t + 60.0).min(total);
+                t
+            })
+        })
+    };
+    let (stats, ledger, depth, active, steps, gauges, adapter) = match spec.backend {
+        Backend::Cpu => {
+            let mut sim = build_surface(dem, spec, setup)?;
+            for t in minute_ends() {
+                sim.run_until(t);
+                progress(t / total);
+            }
+            (
+                sim.stats().clone(),
+                sim.ledger().clone(),
+                sim.depth().to_vec(),
+                sim.grid().active().to_vec(),
+                sim.steps(),
+                gauge_records(dem, &sim, &setup.gauges),
+                None,
+            )
+        }
+        Backend::Gpu => {
+            let mut sim = build_gpu_surface(dem, spec, setup)?;
+            // Gauges are read back at the start and at each minute, the CPU solver's samples.
+            let cells = gauge_cells(dem, sim.grid().active(), &setup.gauges)?;
+            let mut times = Vec::new();
+            let mut depths = vec![Vec::new(); cells.len()];
+            let mut sample = |sim: &GpuSimulation, t: f64| -> Result<(), FloodError> {
+                if !cells.is_empty() {
+                    let h = sim.depth()?;
+                    times.push(t);
+                    for (d, &c) in depths.iter_mut().zip(&cells) {
+                        d.push(h[c]);
+                    }
+                }
+                Ok(())
+            };
+            sample(&sim, 0.0)?;
+            for t in minute_ends() {
+                sim.run_until(t)?;
+                sample(&sim, t)?;
+                progress(t / total);
+            }
+            (
+                sim.stats()?,
+                sim.ledger()?,
+                sim.depth()?,
+                sim.grid().active().to_vec(),
+                sim.steps(),
+                records_from(dem, &setup.gauges, &times, &depths),
+                Some(sim.adapter_name().to_string()),
+            )
+        }
+    };
+    let r = result_rasters(dem, &stats, setup.initial_depth.as_deref(), &active);
     Ok(FloodResult {
         max_depth: r.max_depth,
         time_of_max_min: r.time_of_max_min,
         duration_above_min: r.duration_above_min,
         max_hazard: r.max_hazard,
-        wet_cells: sim.depth().iter().filter(|d| **d > 1e-3).count(),
-        gauges: gauge_records(dem, &sim, &setup.gauges),
-        ledger: sim.ledger().clone(),
-        steps: sim.steps(),
+        wet_cells: depth.iter().filter(|d| **d > 1e-3).count(),
+        gauges,
+        ledger,
+        steps,
+        adapter,
     })
 }
 
@@ -300,12 +403,61 @@ pub fn result_rasters(
 }
 
 /// The surface solver on the DEM with a set-up: nodata, NaN and wall cells are walls; roughness,
-/// initial water and edges from the set-up; rain from the spec.
+/// initial water, edges and infiltration from the set-up; rain from the spec.
 pub fn build_surface(
     dem: &Raster,
     spec: &FloodSpec,
     setup: &SurfaceSetup,
 ) -> Result<Simulation, FloodError> {
+    let s = surface_inputs(dem, spec, setup)?;
+    let mut sim = Simulation::new(s.grid, s.params)?;
+    sim.set_boundaries(s.boundaries)?;
+    if let Some(d) = s.depth {
+        sim.set_depth(d)?;
+    }
+    sim.set_rain(s.rain)?;
+    if let Some((classes, class_of_cell)) = s.infiltration {
+        sim.set_infiltration(classes, class_of_cell)?;
+    }
+    add_gauges(dem, &mut sim, &setup.gauges)?;
+    Ok(sim)
+}
+
+/// The same surface as [`build_surface`] on the GPU solver (gauges are sampled by the caller).
+pub fn build_gpu_surface(
+    dem: &Raster,
+    spec: &FloodSpec,
+    setup: &SurfaceSetup,
+) -> Result<GpuSimulation, FloodError> {
+    let s = surface_inputs(dem, spec, setup)?;
+    let mut sim = GpuSimulation::new(s.grid, s.params)?;
+    sim.set_boundaries(s.boundaries)?;
+    if let Some(d) = s.depth {
+        sim.set_depth(d)?;
+    }
+    sim.set_rain(s.rain)?;
+    if let Some((classes, class_of_cell)) = s.infiltration {
+        sim.set_infiltration(classes, class_of_cell)?;
+    }
+    Ok(sim)
+}
+
+/// What either solver is built from.
+struct SurfaceInputs {
+    grid: Grid,
+    params: Params,
+    boundaries: Boundaries,
+    /// Initial depth, zero on walls.
+    depth: Option<Vec<f64>>,
+    rain: Rain,
+    infiltration: Option<(Vec<Infiltration>, Vec<u16>)>,
+}
+
+fn surface_inputs(
+    dem: &Raster,
+    spec: &FloodSpec,
+    setup: &SurfaceSetup,
+) -> Result<SurfaceInputs, FloodError> {
     let mut bed: Vec<f64> = dem
         .data
         .iter()
@@ -323,34 +475,28 @@ pub fn build_surface(
     if let Some(n) = &setup.manning {
         grid.set_manning(n.clone())?;
     }
-    let mut sim = Simulation::new(
-        grid,
-        Params {
-            flood_threshold: spec.threshold_m,
-            ..Params::default()
-        },
-    )?;
-    sim.set_boundaries(setup.boundaries.unwrap_or(Boundaries::all(spec.edges)))?;
-    if let Some(d) = &setup.initial_depth {
-        let active = sim.grid().active().to_vec();
-        let d: Vec<f64> = d
-            .iter()
-            .zip(&active)
+    let depth = setup.initial_depth.as_ref().map(|d| {
+        d.iter()
+            .zip(grid.active())
             .map(|(x, a)| if *a { *x } else { 0.0 })
-            .collect();
-        sim.set_depth(d)?;
-    }
+            .collect()
+    });
     let steps: Vec<(f64, RainField)> = spec
         .rain
         .iter()
         .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
         .collect();
-    sim.set_rain(Rain::new(steps, usize::MAX)?)?;
-    if let Some((classes, class_of_cell)) = &setup.infiltration {
-        sim.set_infiltration(classes.clone(), class_of_cell.clone())?;
-    }
-    add_gauges(dem, &mut sim, &setup.gauges)?;
-    Ok(sim)
+    Ok(SurfaceInputs {
+        grid,
+        params: Params {
+            flood_threshold: spec.threshold_m,
+            ..Params::default()
+        },
+        boundaries: setup.boundaries.unwrap_or(Boundaries::all(spec.edges)),
+        depth,
+        rain: Rain::new(steps, usize::MAX)?,
+        infiltration: setup.infiltration.clone(),
+    })
 }
 
 /// How buildings enter the surface model.
