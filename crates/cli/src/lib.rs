@@ -265,10 +265,11 @@ enum FloodCmd {
         /// each manhole, what the surface gave it minute by minute (to rerun in EPA SWMM).
         #[arg(long)]
         replay_inp: Option<PathBuf>,
-        /// Surface solver: `cpu` (f64, rows in parallel; the reference) or `gpu` (the same
+        /// Surface solver: `cpu` (f64, rows in parallel; the reference), `gpu` (the same
         /// scheme as a WGSL compute kernel on the default GPU adapter, f32; not with --couple
-        /// or --inp).
-        #[arg(long, default_value = "cpu")]
+        /// or --inp) or `auto` (the GPU when there is a hardware one and the run is not
+        /// coupled, else the CPU).
+        #[arg(long, default_value = "auto")]
         backend: String,
     },
 }
@@ -538,7 +539,7 @@ where
         }) => {
             let flood = flood_run(
                 &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None, None,
-                "cpu",
+                "auto",
             )?;
             let c = load(&city)?;
             let depth = twin_io::raster::read_raster(&out.join("max_depth.tif"))?;
@@ -902,10 +903,23 @@ fn flood_run(
     replay_inp: Option<&Path>,
     backend: &str,
 ) -> Result<FloodOutcome> {
-    let backend: twin_engine::flood::Backend = backend
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--{e}"))?;
-    if backend != twin_engine::flood::Backend::Cpu && (couple || inp.is_some()) {
+    let coupled = couple || inp.is_some();
+    let backend: twin_engine::flood::Backend = match backend {
+        "auto" if coupled => twin_engine::flood::Backend::Cpu,
+        "auto" => match twin_engine::flood::hardware_gpu() {
+            Some(name) => {
+                println!(
+                    "GPU '{name}': the surface runs on its WGSL kernel / bề mặt chạy trên GPU (--backend cpu for the CPU solver)"
+                );
+                twin_engine::flood::Backend::Gpu
+            }
+            None => twin_engine::flood::Backend::Cpu,
+        },
+        other => other
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--{e} or auto"))?,
+    };
+    if backend != twin_engine::flood::Backend::Cpu && coupled {
         bail!(
             "--backend gpu cannot run a coupled flood (--couple/--inp): the GPU surface solver has \
              no point exchange with the network; use --backend cpu"

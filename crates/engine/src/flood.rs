@@ -23,6 +23,12 @@ pub enum Backend {
     Gpu,
 }
 
+/// The hardware GPU the [`Backend::Gpu`] solver would run on, if there is one (a software
+/// adapter such as lavapipe does not count: there the CPU solver is faster).
+pub fn hardware_gpu() -> Option<String> {
+    twin_surface_gpu::hardware_adapter()
+}
+
 impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -59,5 +59,38 @@ mod sim;
 pub use error::GpuError;
 pub use sim::{GpuSimulation, SHADER};
 
+/// The name of the default adapter when it is a hardware GPU (discrete, integrated or
+/// virtual), `None` when there is no adapter or only a software one such as lavapipe. Callers
+/// that pick a solver automatically use this: on a software adapter the CPU solver is faster.
+///
+/// On Linux a machine whose kernel exposes no DRM render node (`/dev/dri/renderD*`) has no
+/// GPU to drive, so no graphics driver is loaded to ask (which also spares a headless
+/// server the drivers' complaints about a missing display session).
+pub fn hardware_adapter() -> Option<String> {
+    if cfg!(target_os = "linux") {
+        let render_node = std::fs::read_dir("/dev/dri")
+            .ok()?
+            .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("renderD")));
+        if !render_node {
+            return None;
+        }
+    }
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .ok()?;
+    let info = adapter.get_info();
+    matches!(
+        info.device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+    .then_some(info.name)
+}
+
 #[cfg(test)]
 mod tests;

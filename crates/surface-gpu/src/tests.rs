@@ -230,3 +230,24 @@ fn per_cell_rain_falls_where_it_is_given() {
     assert!((l.rain - 0.256).abs() < 1e-6, "{}", l.rain);
     assert!(l.relative_closure_error().abs() < 1e-6);
 }
+
+#[test]
+fn a_software_adapter_is_not_taken_for_a_gpu() {
+    // CI has lavapipe only (a CPU device): automatic selection must not pick it.
+    let sim = gpu(
+        Grid::new(4, 4, 1.0, vec![0.0; 16], None, 0.03).unwrap(),
+        Params::default(),
+    );
+    let software = ["llvmpipe", "lavapipe", "swiftshader"]
+        .iter()
+        .any(|s| sim.adapter_name().to_lowercase().contains(s));
+    if software {
+        assert_eq!(crate::hardware_adapter(), None, "{}", sim.adapter_name());
+    } else {
+        assert!(
+            crate::hardware_adapter().is_some(),
+            "{}",
+            sim.adapter_name()
+        );
+    }
+}
