@@ -158,7 +158,15 @@ fn edge_face(e: u32, c: u32, sign: f32, q0: f32, qin: f32) -> vec2<f32> {
     if (sign > 0.0) {
         deta = val - eta;
     }
-    let qq = clamp(inertial(a, b, a, hf, deta, cell.n), -cap, cap);
+    var qq = clamp(inertial(a, b, a, hf, deta, cell.n), -cap, cap);
+    // a ghost at or below the bed holds no water: it takes what leaves, gives nothing
+    if (val - cell.z <= P.dry) {
+        if (sign > 0.0) {
+            qq = max(qq, 0.0);
+        } else {
+            qq = min(qq, 0.0);
+        }
+    }
     return vec2<f32>(qq, hf);
 }
 

@@ -816,6 +816,14 @@ impl Ctx<'_> {
                     self.g, q0, qin, q0, self.theta, hf, deta, self.n[c], self.dt, self.dx,
                 )
                 .clamp(-cap, cap);
+                // Where the outside level is at or below the bed the ghost holds no water: it
+                // takes what leaves but gives nothing (the θ-average of the inner face's
+                // discharge could otherwise draw water in from it).
+                let q = if level - z <= self.dry {
+                    if sign > 0.0 { q.max(0.0) } else { q.min(0.0) }
+                } else {
+                    q
+                };
                 (q, hf)
             }
         }

@@ -520,7 +520,7 @@ fn main() -> Result<()> {
          E_Q = hydrograph error (Σ|ΔV − ΔV_ref| / ΣΔV_ref over {} s intervals), \
          E_h(t) = depth error Σ A|h − h_ref| / Σ A h_ref at t = {} s (rising limb) and {} s \
          (steady); 'worst' is the largest of the three and is the accuracy compared. Ours: \
-         {scheme}, defaults (θ 0.8, Courant 0.6), open edge at the normal depth of slope {}, \
+         {scheme}, defaults (θ {}, Courant {}), open edge at the normal depth of slope {}, \
          {threads} rayon threads, square cells of side dx. ANUGA: squares of side dx cut \
          into 4 triangles (`rectangular_cross_domain`), transmissive outflow edge. Time = \
          solver loop only (mesh set-up excluded for both), median of the repeats, with the \
@@ -536,6 +536,8 @@ fn main() -> Result<()> {
         p.interval,
         SNAPSHOTS[0],
         SNAPSHOTS[1],
+        twin_surface::Params::default().theta,
+        twin_surface::Params::default().cfl,
         p.slope
     )?;
     if !anuga_meta.is_empty() {
