@@ -266,9 +266,8 @@ enum FloodCmd {
         #[arg(long)]
         replay_inp: Option<PathBuf>,
         /// Surface solver: `cpu` (f64, rows in parallel; the reference), `gpu` (the same
-        /// scheme as a WGSL compute kernel on the default GPU adapter, f32; not with --couple
-        /// or --inp) or `auto` (the GPU when there is a hardware one and the run is not
-        /// coupled, else the CPU).
+        /// scheme as a WGSL compute kernel on the default GPU adapter, f32) or `auto` (the
+        /// GPU when there is a hardware one, else the CPU).
         #[arg(long, default_value = "auto")]
         backend: String,
     },
@@ -903,9 +902,7 @@ fn flood_run(
     replay_inp: Option<&Path>,
     backend: &str,
 ) -> Result<FloodOutcome> {
-    let coupled = couple || inp.is_some();
     let backend: twin_engine::flood::Backend = match backend {
-        "auto" if coupled => twin_engine::flood::Backend::Cpu,
         "auto" => match twin_engine::flood::hardware_gpu() {
             Some(name) => {
                 println!(
@@ -919,12 +916,6 @@ fn flood_run(
             .parse()
             .map_err(|e: String| anyhow::anyhow!("--{e} or auto"))?,
     };
-    if backend != twin_engine::flood::Backend::Cpu && coupled {
-        bail!(
-            "--backend gpu cannot run a coupled flood (--couple/--inp): the GPU surface solver has \
-             no point exchange with the network; use --backend cpu"
-        );
-    }
     let buildings = match buildings {
         "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
         "blocked" => twin_engine::flood::BuildingMode::Blocked,
@@ -1059,6 +1050,8 @@ fn flood_run(
         let mut j = res.ledger.to_json();
         j["wall_time_s"] = serde_json::json!(wall);
         j["coupled_manholes"] = serde_json::json!(res.coupled_manholes);
+        j["backend"] = serde_json::json!(if res.adapter.is_some() { "gpu" } else { "cpu" });
+        j["gpu_adapter"] = serde_json::json!(res.adapter);
         j["overflowing_manholes"] = serde_json::json!(res.overflowing_manholes);
         j["minutes"] = serde_json::json!(minutes);
         let lp = out.join("ledger.json");

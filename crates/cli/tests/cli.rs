@@ -333,32 +333,25 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     assert!(worst < 1e-3, "max |Δ max depth| {worst} m");
     let csvg = std::fs::read_to_string(outg.join("gauges.csv")).unwrap();
     assert_eq!(csvg.lines().count(), csv.lines().count(), "{csvg}");
-    // An unknown backend, and the GPU with a coupled run, are refused up front.
-    for (backend, extra, msg) in [
-        ("tpu", None, "expected cpu or gpu"),
-        ("gpu", Some("--couple"), "cannot run a coupled flood"),
-    ] {
-        let outx = dir.join("run-x");
-        let mut args = vec![
-            "flood",
-            "run",
-            "--dem",
-            s(&tif),
-            "--rain",
-            s(&rain),
-            "--minutes",
-            "15",
-            "--out",
-            s(&outx),
-            "--backend",
-            backend,
-        ];
-        args.extend(extra);
-        let o = twin(&args);
-        assert!(!o.status.success());
-        assert!(stderr(&o).contains(msg), "{}", stderr(&o));
-        assert!(!outx.exists());
-    }
+    // An unknown backend is refused up front.
+    let outx = dir.join("run-x");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "15",
+        "--out",
+        s(&outx),
+        "--backend",
+        "tpu",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("expected cpu or gpu"), "{}", stderr(&o));
+    assert!(!outx.exists());
     // A gauge outside the DEM is refused before anything is written.
     std::fs::write(&gauges, "name,x,y\nfar,600000,2325850\n").unwrap();
     let out3 = dir.join("run3");
@@ -797,6 +790,50 @@ fn coupled_flood_run_with_an_inp_network() {
     ] {
         assert!(out.join(f).exists(), "{f}");
     }
+    // The same coupled run with the surface on the WGSL kernel: the same exchange and flood.
+    let outg = dir.join("run-gpu");
+    let o = twin(&[
+        "flood",
+        "run",
+        "--dem",
+        s(&tif),
+        "--rain",
+        s(&rain),
+        "--minutes",
+        "30",
+        "--edges",
+        "closed",
+        "--inp",
+        s(&inp),
+        "--out",
+        s(&outg),
+        "--backend",
+        "gpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let jg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outg.join("ledger.json")).unwrap()).unwrap();
+    assert_eq!(jg["backend"], "gpu", "{jg}");
+    for key in ["inlet_capture_m3", "outfall_m3"] {
+        let (c, g) = (j[key].as_f64().unwrap(), jg[key].as_f64().unwrap());
+        assert!((c - g).abs() < 0.01 * c, "{key}: cpu {c} gpu {g}");
+    }
+    assert!(
+        jg["closure_error_percent"].as_f64().unwrap().abs() < 0.1,
+        "{jg}"
+    );
+    let (mc, mg) = (
+        twin_io::raster::read_raster(&out.join("max_depth.tif")).unwrap(),
+        twin_io::raster::read_raster(&outg.join("max_depth.tif")).unwrap(),
+    );
+    let worst = mc
+        .raster
+        .data
+        .iter()
+        .zip(&mg.raster.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "max |Δ max depth| {worst} m");
     // A malformed network names its file and line.
     std::fs::write(&inp, "[CONDUITS]\nC1 J1\n").unwrap();
     let o = twin(&[

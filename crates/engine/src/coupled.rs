@@ -136,6 +136,8 @@ pub struct CoupledResult {
     pub network_steps: u64,
     /// Surface solver steps.
     pub surface_steps: u64,
+    /// The wgpu adapter of a GPU surface run (`None` on the CPU).
+    pub adapter: Option<String>,
 }
 
 fn network_storage(e: &twin_hydro::Engine) -> f64 {
@@ -171,17 +173,9 @@ pub fn run(
             "no junction has [COORDINATES]: nothing to couple to the surface".into(),
         ));
     }
-    if spec.backend != crate::flood::Backend::Cpu {
-        return Err(FloodError::Spec(
-            "a coupled 1D-2D flood runs on the CPU surface solver only (the GPU solver has no \
-             point exchange with the network); use the cpu backend"
-                .into(),
-        )
-        .into());
-    }
     let mut net =
         twin_hydro::Engine::new(&project).map_err(|e| CoupledError::Hydro(e.to_string()))?;
-    let mut sim = crate::flood::build_surface(dem, spec, setup)?;
+    let mut sim = crate::flood::Surface::build(dem, spec, setup)?;
     // Couple every manhole that sits on an active cell.
     let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -203,6 +197,7 @@ pub fn run(
         network_initial: network_storage(&net),
         ..Default::default()
     };
+    let cells: Vec<Cell> = links.iter().map(|(_, _, c)| *c).collect();
     let mut pending = vec![0.0f64; links.len()];
     let mut overflowed = vec![false; links.len()];
     let mut t = 0.0;
@@ -221,13 +216,14 @@ pub fn run(
         let after = net.routing_totals();
         ledger.network_outfall += (after.outflow - before.outflow) * FT3;
         // Exchange over the same dt on the surface.
-        for (k, (node, id, cell)) in links.iter().enumerate() {
+        let depths = sim.depths_at(&cells)?;
+        for (k, (node, id, _)) in links.iter().enumerate() {
             let over = net.node_overflow_si(*node);
             let rate = if over > 0.0 {
                 overflowed[k] = true;
                 over
             } else {
-                let h = sim.depth_at(*cell)?;
+                let h = depths[k];
                 if h > 1e-4 {
                     let weir = C_WEIR * INLET_PERIMETER_M * h * (2.0 * g * h).sqrt();
                     let orifice = C_ORIFICE * INLET_AREA_M2 * (2.0 * g * h).sqrt();
@@ -238,7 +234,7 @@ pub fn run(
             };
             sim.set_point_rate(*id, rate)?;
         }
-        sim.run_until(t + dt);
+        sim.run_until(t + dt)?;
         let moved = sim.take_point_volumes();
         for (k, v) in moved.iter().enumerate() {
             if *v > 0.0 {
@@ -259,22 +255,20 @@ pub fn run(
     ledger.network_inflow -= ledger.in_transit;
     ledger.network_final = network_storage(&net);
     ledger.network_continuity_pct = net.routing_continuity_error();
-    ledger.surface = sim.ledger().clone();
-    let rasters = crate::flood::result_rasters(
-        dem,
-        sim.stats(),
-        setup.initial_depth.as_deref(),
-        sim.grid().active(),
-    );
+    let f = sim.finish(dem, setup)?;
+    ledger.surface = f.ledger;
+    let rasters =
+        crate::flood::result_rasters(dem, &f.stats, setup.initial_depth.as_deref(), &f.active);
     Ok(CoupledResult {
         rasters,
         ledger,
         overflowing_manholes: overflowed.iter().filter(|o| **o).count(),
         coupled_manholes: links.len(),
-        gauges: crate::flood::gauge_records(dem, &sim, &setup.gauges),
+        gauges: f.gauges,
         inlet_minutes: names.into_iter().zip(per_minute).collect(),
         network_steps,
-        surface_steps: sim.steps(),
+        surface_steps: f.steps,
+        adapter: f.adapter,
     })
 }
 

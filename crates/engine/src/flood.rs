@@ -5,8 +5,8 @@
 use thiserror::Error;
 use twin_model::Raster;
 use twin_surface::{
-    Boundaries, Boundary, Grid, Infiltration, MassLedger, Params, Rain, RainField, Simulation,
-    SurfaceError,
+    Boundaries, Boundary, Cell, FloodStats, Grid, Infiltration, MassLedger, Params, PointId, Rain,
+    RainField, Simulation, SurfaceError,
 };
 use twin_surface_gpu::{GpuError, GpuSimulation};
 
@@ -224,31 +224,11 @@ fn gauge_cells(dem: &Raster, active: &[bool], gauges: &[Gauge]) -> Result<Vec<us
         .collect()
 }
 
-/// Registers the set-up's gauges on the simulation; a gauge off the grid or on a wall is an
-/// error naming it.
-pub(crate) fn add_gauges(
-    dem: &Raster,
-    sim: &mut Simulation,
-    gauges: &[Gauge],
-) -> Result<(), FloodError> {
-    for i in gauge_cells(dem, sim.grid().active(), gauges)? {
-        sim.add_gauge(twin_surface::Cell::new(i / dem.nx, i % dem.nx))?;
-    }
-    Ok(())
-}
-
 /// The recorded series of the set-up's gauges, in order.
-pub(crate) fn gauge_records(dem: &Raster, sim: &Simulation, gauges: &[Gauge]) -> Vec<GaugeRecord> {
-    let series = sim.gauge_series();
-    records_from(dem, gauges, &series.times, &series.depths)
-}
-
-/// Gauge records from sample times and each gauge's depths at those times.
-fn records_from(
+pub(crate) fn gauge_records(
     dem: &Raster,
+    series: &twin_surface::GaugeSeries,
     gauges: &[Gauge],
-    times: &[f64],
-    depths: &[Vec<f64>],
 ) -> Vec<GaugeRecord> {
     gauges
         .iter()
@@ -259,8 +239,8 @@ fn records_from(
                 .cell_at(g.x, g.y)
                 .map(|(c, r)| dem.get(c, r) as f64)
                 .unwrap_or(f64::NAN),
-            times_s: times.to_vec(),
-            depths_m: depths.get(k).cloned().unwrap_or_default(),
+            times_s: series.times.clone(),
+            depths_m: series.depths.get(k).cloned().unwrap_or_default(),
         })
         .collect()
 }
@@ -287,78 +267,127 @@ pub fn run_with(
             spec.minutes
         )));
     }
+    let mut sim = Surface::build(dem, spec, setup)?;
     let total = spec.minutes * 60.0;
-    let minute_ends = move || {
-        let mut t = 0.0;
-        std::iter::from_fn(move || {
-            (t < total).then(|| {
-                t = (t + 60.0).min(total);
-                t
-            })
-        })
-    };
-    let (stats, ledger, depth, active, steps, gauges, adapter) = match spec.backend {
-        Backend::Cpu => {
-            let mut sim = build_surface(dem, spec, setup)?;
-            for t in minute_ends() {
-                sim.run_until(t);
-                progress(t / total);
-            }
-            (
-                sim.stats().clone(),
-                sim.ledger().clone(),
-                sim.depth().to_vec(),
-                sim.grid().active().to_vec(),
-                sim.steps(),
-                gauge_records(dem, &sim, &setup.gauges),
-                None,
-            )
-        }
-        Backend::Gpu => {
-            let mut sim = build_gpu_surface(dem, spec, setup)?;
-            // Gauges are read back at the start and at each minute, the CPU solver's samples.
-            let cells = gauge_cells(dem, sim.grid().active(), &setup.gauges)?;
-            let mut times = Vec::new();
-            let mut depths = vec![Vec::new(); cells.len()];
-            let mut sample = |sim: &GpuSimulation, t: f64| -> Result<(), FloodError> {
-                if !cells.is_empty() {
-                    let h = sim.depth()?;
-                    times.push(t);
-                    for (d, &c) in depths.iter_mut().zip(&cells) {
-                        d.push(h[c]);
-                    }
-                }
-                Ok(())
-            };
-            sample(&sim, 0.0)?;
-            for t in minute_ends() {
-                sim.run_until(t)?;
-                sample(&sim, t)?;
-                progress(t / total);
-            }
-            (
-                sim.stats()?,
-                sim.ledger()?,
-                sim.depth()?,
-                sim.grid().active().to_vec(),
-                sim.steps(),
-                records_from(dem, &setup.gauges, &times, &depths),
-                Some(sim.adapter_name().to_string()),
-            )
-        }
-    };
-    let r = result_rasters(dem, &stats, setup.initial_depth.as_deref(), &active);
+    let mut t = 0.0;
+    while t < total {
+        t = (t + 60.0).min(total);
+        sim.run_until(t)?;
+        progress(t / total);
+    }
+    let f = sim.finish(dem, setup)?;
+    let r = result_rasters(dem, &f.stats, setup.initial_depth.as_deref(), &f.active);
     Ok(FloodResult {
         max_depth: r.max_depth,
         time_of_max_min: r.time_of_max_min,
         duration_above_min: r.duration_above_min,
         max_hazard: r.max_hazard,
-        wet_cells: depth.iter().filter(|d| **d > 1e-3).count(),
-        gauges,
-        ledger,
-        steps,
-        adapter,
+        wet_cells: f.depth.iter().filter(|d| **d > 1e-3).count(),
+        gauges: f.gauges,
+        ledger: f.ledger,
+        steps: f.steps,
+        adapter: f.adapter,
     })
+}
+
+/// Either surface solver, behind the calls a flood run and a coupled run make.
+pub(crate) enum Surface {
+    Cpu(Box<Simulation>),
+    Gpu(Box<GpuSimulation>),
+}
+
+/// What a run leaves: statistics, ledger, final depth, the active mask, steps, gauge series
+/// and the GPU adapter if one ran it.
+pub(crate) struct Finished {
+    pub stats: FloodStats,
+    pub ledger: MassLedger,
+    pub depth: Vec<f64>,
+    pub active: Vec<bool>,
+    pub steps: u64,
+    pub gauges: Vec<GaugeRecord>,
+    pub adapter: Option<String>,
+}
+
+impl Surface {
+    /// The spec's solver on the DEM with the set-up (gauges registered).
+    pub(crate) fn build(
+        dem: &Raster,
+        spec: &FloodSpec,
+        setup: &SurfaceSetup,
+    ) -> Result<Self, FloodError> {
+        Ok(match spec.backend {
+            Backend::Cpu => Surface::Cpu(Box::new(build_surface(dem, spec, setup)?)),
+            Backend::Gpu => Surface::Gpu(Box::new(build_gpu_surface(dem, spec, setup)?)),
+        })
+    }
+
+    pub(crate) fn run_until(&mut self, t: f64) -> Result<(), FloodError> {
+        match self {
+            Surface::Cpu(s) => s.run_until(t),
+            Surface::Gpu(s) => s.run_until(t)?,
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_point(&mut self, cell: Cell) -> Result<PointId, FloodError> {
+        Ok(match self {
+            Surface::Cpu(s) => s.add_point(cell)?,
+            Surface::Gpu(s) => s.add_point(cell)?,
+        })
+    }
+
+    pub(crate) fn set_point_rate(&mut self, id: PointId, rate: f64) -> Result<(), FloodError> {
+        match self {
+            Surface::Cpu(s) => s.set_point_rate(id, rate)?,
+            Surface::Gpu(s) => s.set_point_rate(id, rate)?,
+        }
+        Ok(())
+    }
+
+    pub(crate) fn take_point_volumes(&mut self) -> Vec<f64> {
+        match self {
+            Surface::Cpu(s) => s.take_point_volumes(),
+            Surface::Gpu(s) => s.take_point_volumes(),
+        }
+    }
+
+    /// Depths at the cells, m (one read-back on the GPU).
+    pub(crate) fn depths_at(&self, cells: &[Cell]) -> Result<Vec<f64>, FloodError> {
+        match self {
+            Surface::Cpu(s) => Ok(cells
+                .iter()
+                .map(|c| s.depth_at(*c))
+                .collect::<Result<_, _>>()?),
+            Surface::Gpu(s) => Ok(s.depths_at(cells)?),
+        }
+    }
+
+    pub(crate) fn finish(
+        &self,
+        dem: &Raster,
+        setup: &SurfaceSetup,
+    ) -> Result<Finished, FloodError> {
+        Ok(match self {
+            Surface::Cpu(s) => Finished {
+                stats: s.stats().clone(),
+                ledger: s.ledger().clone(),
+                depth: s.depth().to_vec(),
+                active: s.grid().active().to_vec(),
+                steps: s.steps(),
+                gauges: gauge_records(dem, s.gauge_series(), &setup.gauges),
+                adapter: None,
+            },
+            Surface::Gpu(s) => Finished {
+                stats: s.stats()?,
+                ledger: s.ledger()?,
+                depth: s.depth()?,
+                active: s.grid().active().to_vec(),
+                steps: s.steps(),
+                gauges: gauge_records(dem, s.gauge_series(), &setup.gauges),
+                adapter: Some(s.adapter_name().to_string()),
+            },
+        })
+    }
 }
 
 /// The result rasters of a run, on the DEM's grid, nodata on walls.
@@ -425,11 +454,13 @@ pub fn build_surface(
     if let Some((classes, class_of_cell)) = s.infiltration {
         sim.set_infiltration(classes, class_of_cell)?;
     }
-    add_gauges(dem, &mut sim, &setup.gauges)?;
+    for i in gauge_cells(dem, sim.grid().active(), &setup.gauges)? {
+        sim.add_gauge(Cell::new(i / dem.nx, i % dem.nx))?;
+    }
     Ok(sim)
 }
 
-/// The same surface as [`build_surface`] on the GPU solver (gauges are sampled by the caller).
+/// The same surface as [`build_surface`] on the GPU solver.
 pub fn build_gpu_surface(
     dem: &Raster,
     spec: &FloodSpec,
@@ -444,6 +475,9 @@ pub fn build_gpu_surface(
     sim.set_rain(s.rain)?;
     if let Some((classes, class_of_cell)) = s.infiltration {
         sim.set_infiltration(classes, class_of_cell)?;
+    }
+    for i in gauge_cells(dem, sim.grid().active(), &setup.gauges)? {
+        sim.add_gauge(Cell::new(i / dem.nx, i % dem.nx))?;
     }
     Ok(sim)
 }

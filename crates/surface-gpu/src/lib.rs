@@ -34,9 +34,12 @@
 //! - Results agree with the CPU solver to f32 round-off, not bit for bit: within 1 mm of
 //!   maximum depth on the demo city's 100 mm / 2 h design storm (see
 //!   `benches/results/surface-gpu.md`).
-//! - Not available yet, each an error ([`GpuError::Unsupported`]) rather than a silent
-//!   difference: momentum advection ([`Params::advection`](twin_surface::Params)), point
-//!   exchange for 1D–2D coupling (coupled runs stay on the CPU solver), gauges.
+//! - Point exchanges (1D–2D coupling) are applied on the host at the start of each step, in
+//!   id order as on the CPU: the point cells' depths are read back, updated and written;
+//!   the volumes booked are the changes of the stored f32 depths. Gauges are read back at
+//!   their sample times. Both cost one small read-back each, not a pass over the grid.
+//! - Not available yet, an error ([`GpuError::Unsupported`]) rather than a silent
+//!   difference: momentum advection ([`Params::advection`](twin_surface::Params)).
 //!
 //! No adapter at all gives [`GpuError::NoAdapter`], never a panic. Like the CPU crate, this
 //! one does no file I/O.

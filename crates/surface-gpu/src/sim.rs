@@ -4,8 +4,8 @@ use std::sync::mpsc;
 
 use bytemuck::{Pod, Zeroable};
 use twin_surface::{
-    Boundaries, Boundary, Edge, FloodStats, Grid, Infiltration, MassLedger, Params, Rain,
-    RainField, SurfaceError,
+    Boundaries, Boundary, Cell, Edge, FloodStats, GaugeId, GaugeSeries, Grid, Infiltration,
+    MassLedger, Params, PointId, Rain, RainField, SurfaceError,
 };
 
 use crate::error::GpuError;
@@ -120,6 +120,21 @@ pub struct GpuSimulation {
     /// Ledger fluxes accumulated in f64 (storage filled in on demand).
     ledger: MassLedger,
     threshold: f64,
+    /// Point exchanges (1D–2D coupling), applied on the host in id order at each step.
+    points: Vec<GpuPoint>,
+    /// Gauge cells and their series (sampled every `params.gauge_interval`).
+    gauges: Vec<usize>,
+    series: GaugeSeries,
+    next_sample: f64,
+}
+
+/// A point exchange: a cell, a rate (m³/s, positive onto the surface) and the volume it
+/// actually moved since the last `take_point_volumes`.
+#[derive(Debug, Clone, Copy)]
+struct GpuPoint {
+    cell: usize,
+    rate: f64,
+    volume: f64,
 }
 
 impl std::fmt::Debug for GpuSimulation {
@@ -348,6 +363,10 @@ impl GpuSimulation {
             steps: 0,
             last_dt: 0.0,
             ledger: MassLedger::default(),
+            points: Vec::new(),
+            gauges: Vec::new(),
+            series: GaugeSeries::default(),
+            next_sample: params.gauge_interval,
             grid,
         };
         sim.upload_cells();
@@ -528,11 +547,154 @@ impl GpuSimulation {
         self.set_depth(d)
     }
 
-    /// Point exchange (1D–2D coupling) stays on the CPU solver for now: always an error.
-    pub fn add_point(&mut self, _cell: twin_surface::Cell) -> Result<(), GpuError> {
-        Err(GpuError::Unsupported(
-            "1D-2D point exchange (coupling to a drainage network)",
-        ))
+    /// Adds a point exchange at an active `cell` (a manhole or inlet), initially at rate 0, as
+    /// [`twin_surface::Simulation::add_point`].
+    pub fn add_point(&mut self, cell: Cell) -> Result<PointId, GpuError> {
+        let c = self.grid.active_index(cell)?;
+        self.points.push(GpuPoint {
+            cell: c,
+            rate: 0.0,
+            volume: 0.0,
+        });
+        Ok(PointId(self.points.len() - 1))
+    }
+
+    /// Sets the exchange rate at a point, m³/s: positive adds water to the surface, negative
+    /// removes it (limited to the water on the cell), as
+    /// [`twin_surface::Simulation::set_point_rate`].
+    pub fn set_point_rate(&mut self, id: PointId, rate: f64) -> Result<(), GpuError> {
+        if !rate.is_finite() {
+            return Err(SurfaceError::Value {
+                field: "point rate",
+                index: id.0,
+                value: rate,
+                expected: "a finite rate in m³/s",
+            }
+            .into());
+        }
+        let p = self.points.get_mut(id.0).ok_or(SurfaceError::UnknownId {
+            kind: "point",
+            id: id.0,
+        })?;
+        p.rate = rate;
+        Ok(())
+    }
+
+    /// Net volumes (m³, positive onto the surface) actually exchanged at each point since the
+    /// last call, in [`PointId`] order; resets the counters. They are the changes of the
+    /// stored (f32) depths times the cell area, so the ledger and the 1D side book the same
+    /// water the grid holds.
+    pub fn take_point_volumes(&mut self) -> Vec<f64> {
+        self.points
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.volume))
+            .collect()
+    }
+
+    /// Adds a gauge recording the depth at `cell` every `gauge_interval` seconds, as
+    /// [`twin_surface::Simulation::add_gauge`]. Add gauges before the first step.
+    pub fn add_gauge(&mut self, cell: Cell) -> Result<GaugeId, GpuError> {
+        let c = self.grid.index(cell)?;
+        self.gauges.push(c);
+        self.series.depths.push(Vec::new());
+        Ok(GaugeId(self.gauges.len() - 1))
+    }
+
+    /// Gauge time series.
+    pub fn gauge_series(&self) -> &GaugeSeries {
+        &self.series
+    }
+
+    /// Water depth at one cell, m (read back from the GPU).
+    pub fn depth_at(&self, cell: Cell) -> Result<f64, GpuError> {
+        Ok(self.depths_at(&[cell])?[0])
+    }
+
+    /// Water depths at several cells, m, in one read-back.
+    pub fn depths_at(&self, cells: &[Cell]) -> Result<Vec<f64>, GpuError> {
+        let idx = cells
+            .iter()
+            .map(|c| self.grid.index(*c))
+            .collect::<Result<Vec<usize>, SurfaceError>>()?;
+        self.read_cells(&idx)
+    }
+
+    /// The depths of the given cells (indices), gathered by one copy each into one read-back.
+    fn read_cells(&self, cells: &[usize]) -> Result<Vec<f64>, GpuError> {
+        if cells.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bytes = cells.len() as u64 * 4;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("cells read-back"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        for (k, &c) in cells.iter().enumerate() {
+            enc.copy_buffer_to_buffer(&self.buf.h, c as u64 * 4, &staging, k as u64 * 4, 4);
+        }
+        self.queue.submit([enc.finish()]);
+        Ok(map_read(&self.device, &staging, bytes)?
+            .into_iter()
+            .map(|w| f32::from_bits(w) as f64)
+            .collect())
+    }
+
+    /// Applies the point exchanges over `dt` in id order, as the CPU solver's first pass:
+    /// inflow is added to the cell, outflow takes at most the water on it. Reads the point
+    /// cells' depths, updates them on the host and writes them back.
+    fn apply_points(&mut self, dt: f64) -> Result<(), GpuError> {
+        if self.points.iter().all(|p| p.rate == 0.0) {
+            return Ok(());
+        }
+        let area = self.grid.cell_area();
+        let cells: Vec<usize> = self.points.iter().map(|p| p.cell).collect();
+        let read = self.read_cells(&cells)?;
+        // depth of each touched cell as stored (f32), in first-touch order
+        let mut now: Vec<(usize, f32)> = Vec::new();
+        for (k, pt) in self.points.iter_mut().enumerate() {
+            let slot = match now.iter().position(|(c, _)| *c == pt.cell) {
+                Some(j) => j,
+                None => {
+                    now.push((pt.cell, read[k] as f32));
+                    now.len() - 1
+                }
+            };
+            let h0 = now[slot].1;
+            let h1 = if pt.rate >= 0.0 {
+                (h0 as f64 + pt.rate * dt / area) as f32
+            } else {
+                let v = (-pt.rate * dt).min(h0 as f64 * area);
+                ((h0 as f64 - v / area).max(0.0)) as f32
+            };
+            let moved = (h1 as f64 - h0 as f64) * area;
+            if moved >= 0.0 {
+                self.ledger.point_in += moved;
+            } else {
+                self.ledger.point_out -= moved;
+            }
+            pt.volume += moved;
+            self.h_max = self.h_max.max(h1 as f64);
+            now[slot].1 = h1;
+        }
+        for (c, h) in now {
+            self.queue
+                .write_buffer(&self.buf.h, c as u64 * 4, bytemuck::bytes_of(&h));
+        }
+        Ok(())
+    }
+
+    fn sample_gauges(&mut self) -> Result<(), GpuError> {
+        let d = self.read_cells(&self.gauges)?;
+        self.series.times.push(self.t);
+        for (s, v) in self.series.depths.iter_mut().zip(d) {
+            s.push(v);
+        }
+        Ok(())
     }
 
     /// Restarts the ledger and the statistics from the current state and time.
@@ -606,11 +768,18 @@ impl GpuSimulation {
 
     /// Takes one adaptive step, ending no later than `t_limit`; returns the step length.
     pub fn step_limited(&mut self, t_limit: f64) -> Result<f64, GpuError> {
+        if !self.gauges.is_empty() && self.series.times.is_empty() {
+            self.sample_gauges()?;
+        }
         let mut t_next = self.t + self.cfl_dt();
         let mut snap = None;
         let k = self.rain.steps().partition_point(|(s, _)| *s <= self.t);
         let rain_change = self.rain.steps().get(k).map(|(s, _)| *s);
-        for ev in [Some(t_limit), rain_change].into_iter().flatten() {
+        let gauge_event = (!self.gauges.is_empty()).then_some(self.next_sample);
+        for ev in [Some(t_limit), rain_change, gauge_event]
+            .into_iter()
+            .flatten()
+        {
             if ev > self.t && ev <= t_next {
                 t_next = ev;
                 snap = Some(ev);
@@ -620,10 +789,15 @@ impl GpuSimulation {
         if dt <= 0.0 {
             return Ok(0.0);
         }
+        self.apply_points(dt)?;
         self.advance(dt)?;
         self.t = snap.unwrap_or(t_next);
         self.steps += 1;
         self.last_dt = dt;
+        if !self.gauges.is_empty() && self.t >= self.next_sample {
+            self.sample_gauges()?;
+            self.next_sample += self.params.gauge_interval;
+        }
         Ok(dt)
     }
 
