@@ -624,9 +624,26 @@ impl GpuSimulation {
         if cells.is_empty() {
             return Ok(Vec::new());
         }
-        let bytes = cells.len() as u64 * 4;
+        let words = self.read_back(cells.len() as u64 * 4, |enc, staging| {
+            for (k, &c) in cells.iter().enumerate() {
+                enc.copy_buffer_to_buffer(&self.buf.h, c as u64 * 4, staging, k as u64 * 4, 4);
+            }
+        })?;
+        Ok(words
+            .into_iter()
+            .map(|w| f32::from_bits(w) as f64)
+            .collect())
+    }
+
+    /// Records copies into a fresh `bytes`-long staging buffer with `fill`, submits them and
+    /// returns the buffer's words.
+    fn read_back(
+        &self,
+        bytes: u64,
+        fill: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer),
+    ) -> Result<Vec<u32>, GpuError> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("cells read-back"),
+            label: Some("read-back"),
             size: bytes,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
@@ -634,14 +651,9 @@ impl GpuSimulation {
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        for (k, &c) in cells.iter().enumerate() {
-            enc.copy_buffer_to_buffer(&self.buf.h, c as u64 * 4, &staging, k as u64 * 4, 4);
-        }
+        fill(&mut enc, &staging);
         self.queue.submit([enc.finish()]);
-        Ok(map_read(&self.device, &staging, bytes)?
-            .into_iter()
-            .map(|w| f32::from_bits(w) as f64)
-            .collect())
+        map_read(&self.device, &staging, bytes)
     }
 
     /// Applies the point exchanges over `dt` in id order, as the CPU solver's first pass:
@@ -932,18 +944,9 @@ impl GpuSimulation {
         count: u64,
     ) -> Result<Vec<u32>, GpuError> {
         let bytes = (count * 4).max(4);
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("read-back"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        enc.copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
-        self.queue.submit([enc.finish()]);
-        let mut w = map_read(&self.device, &staging, bytes)?;
+        let mut w = self.read_back(bytes, |enc, staging| {
+            enc.copy_buffer_to_buffer(src, offset, staging, 0, bytes)
+        })?;
         w.truncate(count as usize);
         Ok(w)
     }
