@@ -247,3 +247,100 @@ fn rerouting_is_identical_on_one_and_two_threads() {
     assert_eq!(c1, c2);
     assert_eq!(r1, r2);
 }
+
+#[test]
+fn junction_update_is_identical_on_one_and_two_threads() {
+    // The junction update runs its first phase in parallel on large networks (and on one
+    // thread below a size threshold or on a one-thread pool): signals, a congested peak with
+    // spillback and teleports, informed drivers changing queues, and a busy link closed and
+    // reopened mid-run must give the same trips, bit for bit, on one and two threads.
+    let (city, net) = setup();
+    let d = peak(&city, &net, 40_000, 5, 0.15);
+    let mut uses = vec![0usize; net.link_count()];
+    for t in d.demand.trips.iter().filter(|t| t.depart > 900.0) {
+        for l in &t.route[1..] {
+            uses[l.index()] += 1;
+        }
+    }
+    let busy = LinkId(
+        (0..uses.len())
+            .max_by_key(|&l| (uses[l], std::cmp::Reverse(l)))
+            .unwrap() as u32,
+    );
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut s = Simulation::new(
+                net.clone(),
+                d.demand.clone(),
+                SimConfig {
+                    record_entries: true,
+                    reroute_period: 120.0,
+                    reroute_fraction: 0.2,
+                    ..SimConfig::default()
+                },
+            );
+            s.schedule(900.0, LinkEvent::Closed(busy, true));
+            s.schedule(2400.0, LinkEvent::Closed(busy, false));
+            // Junctions with vehicles waiting at the busiest moment.
+            let mut busiest = 0;
+            while s.time() < 3600.0 - 1e-9 {
+                s.step();
+                if s.counters().steps.is_multiple_of(300) {
+                    let n = s.network();
+                    let mut nodes: Vec<u32> = s
+                        .queue_lengths()
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &len)| len > 0)
+                        .map(|(q, _)| {
+                            let m = (0..n.movement_count())
+                                .find(|&m| n.mv_queue[m] as usize == q)
+                                .unwrap();
+                            n.link_to[n.mv_from[m].index()].0
+                        })
+                        .collect();
+                    nodes.sort_unstable();
+                    nodes.dedup();
+                    busiest = busiest.max(nodes.len());
+                }
+            }
+            let r: Vec<_> = s
+                .trip_results()
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.id,
+                        t.depart.to_bits(),
+                        t.arrival.to_bits(),
+                        t.route_length.to_bits(),
+                        t.state,
+                        t.reroutes,
+                    )
+                })
+                .collect();
+            let e: Vec<_> = s
+                .entries()
+                .iter()
+                .map(|&(t, v, l)| (t.to_bits(), v, l))
+                .collect();
+            (r, e, s.counters().clone(), busiest)
+        })
+    };
+    let (r1, e1, c1, busiest) = run(1);
+    let (r2, e2, c2, _) = run(2);
+    assert!(
+        busiest >= 2 * twin_traffic::sim::PARALLEL_MIN_GROUPS,
+        "the parallel path was taken: {busiest} junctions with waiting vehicles"
+    );
+    assert!(
+        c1.teleports > 0 && c1.reroutes > 0 && c1.arrived > 20_000,
+        "{c1:?}"
+    );
+    assert_eq!(c1, c2);
+    assert_eq!(e1, e2);
+    assert_eq!(r1, r2);
+}
