@@ -405,6 +405,10 @@ pub struct Simulation {
     work_pool: Vec<JunctionWork>,
     closed_count: usize,
     reroutes_settled: usize,
+    /// Latest time a vehicle left each link in this step's first junction round, and the
+    /// links set.
+    freed_at: Vec<f64>,
+    freed_links: Vec<u32>,
 }
 
 /// Below this many junction groups with waiting vehicles a step's junction update runs on
@@ -439,6 +443,10 @@ struct JunctionWork {
     space_add: Vec<(u32, f64)>,
     crossings: Vec<Crossing>,
     teleports: usize,
+    /// Group number, second round, and whether a vehicle was held by a full link.
+    group: u32,
+    second: bool,
+    room_blocked: bool,
 }
 
 impl JunctionWork {
@@ -451,6 +459,7 @@ impl JunctionWork {
         self.space_add.clear();
         self.crossings.clear();
         self.teleports = 0;
+        self.room_blocked = false;
     }
 
     /// The value kept for `k`, else `global`.
@@ -626,6 +635,8 @@ impl Simulation {
             work_pool: Vec::new(),
             closed_count: 0,
             reroutes_settled: 0,
+            freed_at: vec![f64::NEG_INFINITY; nl],
+            freed_links: Vec::new(),
             sig_movements: {
                 let mut v = vec![Vec::new(); net.signals.len()];
                 for m in 0..net.movement_count() {
@@ -1674,10 +1685,22 @@ impl Simulation {
                     let ttt = self.cfg.time_to_teleport;
                     if ttt > 0.0 && t0 - ready >= ttt {
                         w.teleports += 1;
-                    } else if i + 1 < lanes {
-                        i += 1;
-                        continue;
                     } else {
+                        w.room_blocked = true;
+                        if i + 1 < lanes {
+                            i += 1;
+                            continue;
+                        }
+                        break;
+                    }
+                } else if w.second && self.freed_at[bi] > tau {
+                    // Room made in the first round: not before it was made.
+                    tau = self.freed_at[bi];
+                    if tau >= t1 {
+                        if i + 1 < lanes {
+                            i += 1;
+                            continue;
+                        }
                         break;
                     }
                 }
@@ -1773,6 +1796,85 @@ impl Simulation {
         self.reroutes_settled = self.counters.reroutes;
     }
 
+    /// One round of the junction update over `queues` ((group, queue), by group): phase 1
+    /// for every group from the state at the start of the round, then phase 2 in group
+    /// order. Returns the queues of the groups in which a vehicle was held by a full link.
+    fn junction_round(
+        &mut self,
+        works: &mut Vec<JunctionWork>,
+        queues: &[(u32, u32)],
+        second: bool,
+        t0: f64,
+        t1: f64,
+    ) -> Vec<(u32, u32)> {
+        let mut n = 0usize;
+        let mut last = u32::MAX;
+        for &(g, q) in queues {
+            if g != last {
+                if works.len() == n {
+                    works.push(JunctionWork::default());
+                }
+                works[n].clear();
+                works[n].group = g;
+                works[n].second = second;
+                n += 1;
+                last = g;
+            }
+            let w = &mut works[n - 1];
+            w.qs.push(q);
+            w.bufs.push(std::mem::take(&mut self.buffer[q as usize]));
+            w.qfree.push(self.queue_free_at[q as usize]);
+        }
+        // Phase 1: every group from the state at the start of the round.
+        {
+            let this = &*self;
+            let groups = &mut works[..n];
+            if n >= PARALLEL_MIN_GROUPS && rayon::current_num_threads() > 1 {
+                use rayon::prelude::*;
+                groups
+                    .par_iter_mut()
+                    .with_min_len(16)
+                    .for_each(|w| this.plan_group(w, t0, t1));
+            } else {
+                for w in groups.iter_mut() {
+                    this.plan_group(w, t0, t1);
+                }
+            }
+        }
+        // Phase 2: apply in group order.
+        let mut blocked = Vec::new();
+        for w in works[..n].iter_mut() {
+            for (j, &q) in w.qs.iter().enumerate() {
+                self.buffer[q as usize] = std::mem::take(&mut w.bufs[j]);
+                self.queue_free_at[q as usize] = w.qfree[j];
+                if w.room_blocked && !self.buffer[q as usize].is_empty() {
+                    blocked.push((w.group, q));
+                }
+            }
+            for &(m, t) in &w.last_pass {
+                self.mv_last_pass[m as usize] = t;
+            }
+            for &(a, t) in &w.link_free {
+                self.link_free_at[a as usize] = t;
+            }
+            self.counters.teleports += w.teleports;
+            for c in &w.crossings {
+                let v = c.v as usize;
+                self.leave_link(v, c.a, c.tau);
+                let a = c.a.index();
+                if self.freed_at[a] == f64::NEG_INFINITY {
+                    self.freed_links.push(a as u32);
+                }
+                self.freed_at[a] = self.freed_at[a].max(c.tau);
+                let veh = &mut self.vehs[v];
+                veh.pos += 1;
+                veh.route_length += c.via_len;
+                self.enter_link(v, c.b, c.tau, c.extra);
+            }
+        }
+        blocked
+    }
+
     /// The junction update of a step: the exit queues with waiting vehicles, grouped by
     /// junction group, are planned (in parallel when there are enough of them), then the
     /// crossings applied group by group in group order.
@@ -1795,61 +1897,20 @@ impl Simulation {
             .collect();
         order.sort_unstable();
         let mut works = std::mem::take(&mut self.work_pool);
-        let mut n = 0usize;
-        let mut last = u32::MAX;
-        for &(g, pos) in &order {
-            if g != last {
-                if works.len() == n {
-                    works.push(JunctionWork::default());
-                }
-                works[n].clear();
-                n += 1;
-                last = g;
-            }
-            let w = &mut works[n - 1];
-            let q = mvs[pos as usize];
-            w.qs.push(q);
-            w.bufs.push(std::mem::take(&mut self.buffer[q as usize]));
-            w.qfree.push(self.queue_free_at[q as usize]);
+        let queues: Vec<(u32, u32)> = order
+            .iter()
+            .map(|&(g, pos)| (g, mvs[pos as usize]))
+            .collect();
+        let blocked = self.junction_round(&mut works, &queues, false, t0, t1);
+        // Second round for the groups held by a full link: room freed on it by vehicles that
+        // left it during the first round is taken from the time the last of them left.
+        if !blocked.is_empty() {
+            self.junction_round(&mut works, &blocked, true, t0, t1);
         }
-        // Phase 1: every group from the state at the start of the phase.
-        {
-            let this = &*self;
-            let groups = &mut works[..n];
-            if n >= PARALLEL_MIN_GROUPS && rayon::current_num_threads() > 1 {
-                use rayon::prelude::*;
-                groups
-                    .par_iter_mut()
-                    .with_min_len(16)
-                    .for_each(|w| this.plan_group(w, t0, t1));
-            } else {
-                for w in groups.iter_mut() {
-                    this.plan_group(w, t0, t1);
-                }
-            }
+        for &l in &self.freed_links {
+            self.freed_at[l as usize] = f64::NEG_INFINITY;
         }
-        // Phase 2: apply in group order.
-        for w in works[..n].iter_mut() {
-            for (j, &q) in w.qs.iter().enumerate() {
-                self.buffer[q as usize] = std::mem::take(&mut w.bufs[j]);
-                self.queue_free_at[q as usize] = w.qfree[j];
-            }
-            for &(m, t) in &w.last_pass {
-                self.mv_last_pass[m as usize] = t;
-            }
-            for &(a, t) in &w.link_free {
-                self.link_free_at[a as usize] = t;
-            }
-            self.counters.teleports += w.teleports;
-            for c in &w.crossings {
-                let v = c.v as usize;
-                self.leave_link(v, c.a, c.tau);
-                let veh = &mut self.vehs[v];
-                veh.pos += 1;
-                veh.route_length += c.via_len;
-                self.enter_link(v, c.b, c.tau, c.extra);
-            }
-        }
+        self.freed_links.clear();
         self.work_pool = works;
         mvs.retain(|&m| {
             let keep = !self.buffer[m as usize].is_empty();
