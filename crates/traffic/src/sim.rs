@@ -21,16 +21,8 @@
 //!
 //! Time advances in fixed steps, but departure, transfer and arrival times inside a step are
 //! continuous (a vehicle not held back leaves at the exact time it reaches the stop line), so
-//! the step length does not bias travel times.
-//!
-//! A step's junction update has two phases. In the first, each junction (or group of
-//! junctions sharing state: see `queue_groups`) lets its waiting vehicles cross from the state
-//! at the start of the phase: it sees the road space its own crossings take on its outgoing
-//! links, but space freed on a link by vehicles leaving it at its downstream junction only
-//! from the next step. The groups do not depend on one another, so this phase runs in
-//! parallel (rayon) on large networks. In the second, the crossings are applied group by group
-//! in group order. The exit queues of a junction are served in a rotating order. The run is
-//! deterministic and the same for any number of threads.
+//! the step length does not bias travel times. Junctions are processed in id order and the
+//! movements of a junction in a rotating order: the run is deterministic.
 
 use crate::demand::{Demand, VehicleType};
 use crate::network::{Light, LinkId, MovementId, Network};
@@ -361,6 +353,7 @@ pub struct Simulation {
     mv_last_pass: Vec<f64>,
     // Signals: current phase index and its start time, computed lazily once per step.
     sig_phase: Vec<(usize, f64)>,
+    sig_stamp: Vec<u64>,
     /// Movements under each signal, with their link index.
     sig_movements: Vec<Vec<(MovementId, u32)>>,
     /// Adaptive control: (current phase, its start, green phase to go to after an amber).
@@ -399,125 +392,6 @@ pub struct Simulation {
     link_stats: Vec<LinkInterval>,
     entries: Vec<(f64, u32, LinkId)>,
     closed_entries: u64,
-    // Junction update: the group of each exit queue (see `queue_groups`), reusable work
-    // areas, links closed now, and reroutes up to the last `settle_queues`.
-    queue_group: Vec<u32>,
-    work_pool: Vec<JunctionWork>,
-    closed_count: usize,
-    reroutes_settled: usize,
-    /// Latest time a vehicle left each link in this step's first junction round, and the
-    /// links set.
-    freed_at: Vec<f64>,
-    freed_links: Vec<u32>,
-}
-
-/// Below this many junction groups with waiting vehicles a step's junction update runs on
-/// one thread (the result is the same either way).
-pub const PARALLEL_MIN_GROUPS: usize = 64;
-
-/// One vehicle crossing a junction: decided in phase 1 of the junction update, applied in
-/// phase 2.
-#[derive(Debug, Clone, Copy)]
-struct Crossing {
-    v: u32,
-    a: LinkId,
-    b: LinkId,
-    via_len: f64,
-    tau: f64,
-    extra: f64,
-}
-
-/// What one junction group does in one step's junction update: its exit queues with waiting
-/// vehicles (moved out of the simulation for the phase), their headway clocks, and what it
-/// changes elsewhere, applied afterwards.
-#[derive(Debug, Default)]
-struct JunctionWork {
-    qs: Vec<u32>,
-    bufs: Vec<VecDeque<u32>>,
-    qfree: Vec<f64>,
-    /// New `link_free_at` of the group's incoming links.
-    link_free: Vec<(u32, f64)>,
-    /// New `mv_last_pass` of the group's movements.
-    last_pass: Vec<(u32, f64)>,
-    /// Road space taken on the group's outgoing links.
-    space_add: Vec<(u32, f64)>,
-    crossings: Vec<Crossing>,
-    teleports: usize,
-    /// Group number, second round, and whether a vehicle was held by a full link.
-    group: u32,
-    second: bool,
-    room_blocked: bool,
-}
-
-impl JunctionWork {
-    fn clear(&mut self) {
-        self.qs.clear();
-        self.bufs.clear();
-        self.qfree.clear();
-        self.link_free.clear();
-        self.last_pass.clear();
-        self.space_add.clear();
-        self.crossings.clear();
-        self.teleports = 0;
-        self.room_blocked = false;
-    }
-
-    /// The value kept for `k`, else `global`.
-    fn get(list: &[(u32, f64)], k: u32, global: f64) -> f64 {
-        list.iter().find(|e| e.0 == k).map_or(global, |e| e.1)
-    }
-
-    fn set(list: &mut Vec<(u32, f64)>, k: u32, val: f64) {
-        match list.iter_mut().find(|e| e.0 == k) {
-            Some(e) => e.1 = val,
-            None => list.push((k, val)),
-        }
-    }
-
-    fn add(list: &mut Vec<(u32, f64)>, k: u32, val: f64) {
-        match list.iter_mut().find(|e| e.0 == k) {
-            Some(e) => e.1 += val,
-            None => list.push((k, val)),
-        }
-    }
-}
-
-/// The junction group of each exit queue. A junction's update touches the exit queues and
-/// headway clocks of its incoming links, the movements it serves and their foes, and the
-/// vehicles entering its outgoing links; junctions that share any of these (foes recorded
-/// across junctions, a movement whose links do not meet at one junction) are merged, so
-/// that groups never touch each other's state. Groups are numbered by their smallest
-/// junction.
-fn queue_groups(net: &Network) -> Vec<u32> {
-    let nn = net.node_count();
-    let mut parent: Vec<u32> = (0..nn as u32).collect();
-    fn find(p: &mut [u32], mut x: u32) -> u32 {
-        while p[x as usize] != x {
-            p[x as usize] = p[p[x as usize] as usize];
-            x = p[x as usize];
-        }
-        x
-    }
-    let union = |p: &mut Vec<u32>, a: u32, b: u32| {
-        let (ra, rb) = (find(p, a), find(p, b));
-        if ra != rb {
-            let (lo, hi) = (ra.min(rb), ra.max(rb));
-            p[hi as usize] = lo;
-        }
-    };
-    let node_of = |m: usize| net.link_to[net.mv_from[m].index()].0;
-    for m in 0..net.movement_count() {
-        let j = node_of(m);
-        union(&mut parent, j, net.link_from[net.mv_to[m].index()].0);
-        for i in net.mv_foe_start[m]..net.mv_foe_start[m + 1] {
-            union(&mut parent, j, node_of(net.mv_foes[i as usize].index()));
-        }
-    }
-    let mut group = vec![0u32; net.queue_count()];
-    for m in 0..net.movement_count() {
-        group[net.mv_queue[m] as usize] = find(&mut parent, node_of(m));
-    }
-    group
 }
 
 /// A phase is a green phase (a state max-pressure may choose) if it shows no amber and
@@ -631,12 +505,7 @@ impl Simulation {
             buffer: vec![VecDeque::new(); nq],
             queue_free_at: vec![f64::NEG_INFINITY; nq],
             mv_last_pass: vec![f64::NEG_INFINITY; nm],
-            queue_group: queue_groups(&net),
-            work_pool: Vec::new(),
-            closed_count: 0,
-            reroutes_settled: 0,
-            freed_at: vec![f64::NEG_INFINITY; nl],
-            freed_links: Vec::new(),
+            sig_stamp: vec![u64::MAX; net.signals.len()],
             sig_movements: {
                 let mut v = vec![Vec::new(); net.signals.len()];
                 for m in 0..net.movement_count() {
@@ -759,13 +628,6 @@ impl Simulation {
     pub fn apply(&mut self, ev: LinkEvent) {
         match ev {
             LinkEvent::Closed(l, c) => {
-                if self.closed[l.index()] != c {
-                    if c {
-                        self.closed_count += 1;
-                    } else {
-                        self.closed_count -= 1;
-                    }
-                }
                 self.closed[l.index()] = c;
                 if c {
                     self.reroute_around_closures();
@@ -1165,9 +1027,6 @@ impl Simulation {
             } => self.update_actuated(t0, min_green, max_green, gap),
             SignalControl::FixedTime => {}
         }
-        if self.cfg.signal_control == SignalControl::FixedTime || self.cfg.propose_only {
-            self.update_fixed_phases(t0);
-        }
         let fcd = self.cfg.fcd_interval;
         if fcd > 0.0 && (t0 - (t0 / fcd).round() * fcd).abs() < 0.5 * dt - 1e-9 {
             self.record_positions(t0);
@@ -1281,8 +1140,25 @@ impl Simulation {
         let mut links = links;
         links.append(&mut self.active_links);
         self.active_links = links;
-        // 5. Junctions: move vehicles across (two phases, see `update_junctions`).
-        self.update_junctions(t0, t1);
+        // 5. Junctions: move vehicles across. Exit queues in id order, starting at a position
+        // that rotates with the step so that no approach always goes first.
+        let mut mvs = std::mem::take(&mut self.active_mv);
+        mvs.sort_unstable();
+        if !mvs.is_empty() {
+            let k = self.counters.steps as usize % mvs.len();
+            mvs.rotate_left(k);
+        }
+        for &q in &mvs {
+            self.discharge(q as usize, t0, t1);
+        }
+        mvs.append(&mut self.active_mv);
+        mvs.retain(|&m| {
+            let keep = !self.buffer[m as usize].is_empty();
+            self.mv_listed[m as usize] = keep;
+            keep
+        });
+        mvs.dedup();
+        self.active_mv = mvs;
         // 6. Statistics.
         let mut links = std::mem::take(&mut self.active_links);
         links.retain(|&l| {
@@ -1309,8 +1185,7 @@ impl Simulation {
     /// A prioritised vehicle that has just entered blocks for its own crossing time.
     /// A yielding motorcycle needs only [`MOTORCYCLE_CRITICAL_GAP`] ahead of the next foe.
     fn priority_foe_near(
-        &self,
-        w: &JunctionWork,
+        &mut self,
         m: MovementId,
         tau: f64,
         accel: f64,
@@ -1339,16 +1214,10 @@ impl Simulation {
                     continue;
                 }
             }
-            let last_pass = JunctionWork::get(&w.last_pass, k as u32, self.mv_last_pass[k]);
-            if tau - last_pass < self.net.mv_via_time[k].max(1.0) {
+            if tau - self.mv_last_pass[k] < self.net.mv_via_time[k].max(1.0) {
                 return true;
             }
-            let fq = self.net.mv_queue[k];
-            let front = match w.qs.iter().position(|&x| x == fq) {
-                Some(j) => w.bufs[j].front(),
-                None => self.buffer[fq as usize].front(),
-            };
-            if let Some(&f) = front {
+            if let Some(&f) = self.buffer[self.net.mv_queue[k] as usize].front() {
                 let fv = &self.vehs[f as usize];
                 if fv.ready <= horizon
                     && fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k])
@@ -1590,334 +1459,154 @@ impl Simulation {
     }
 
     /// Phase index and start time of signal `s` in the current step.
-    fn signal_phase(&self, s: usize) -> (usize, f64) {
+    fn signal_phase(&mut self, s: usize) -> (usize, f64) {
         if self.cfg.signal_control != SignalControl::FixedTime && !self.cfg.propose_only {
             let (p, start, _) = self.adaptive[s];
             return (p, start);
         }
+        let step = self.counters.steps;
+        if self.sig_stamp[s] != step {
+            let t0 = self.time;
+            let (i, since) = self.net.signals[s].phase_at(t0);
+            self.sig_phase[s] = (i, t0 - since);
+            self.sig_stamp[s] = step;
+        }
         self.sig_phase[s]
     }
 
-    /// Fixed-time phases of every signal at the start of the step at `t0`.
-    fn update_fixed_phases(&mut self, t0: f64) {
-        for (s, plan) in self.net.signals.iter().enumerate() {
-            let (i, since) = plan.phase_at(t0);
-            self.sig_phase[s] = (i, t0 - since);
-        }
-    }
-
-    /// Phase 1 of the junction update for one junction group: let the vehicles waiting in
-    /// its exit queues cross during [t0, t1). Reads the rest of the state as it stood at the
-    /// start of the phase; everything the group changes is kept in `w` (its queues, headway
-    /// clocks, the road space it fills on its outgoing links and the crossings, applied in
-    /// phase 2), so groups may run in any order or in parallel with the same result.
-    fn plan_group(&self, w: &mut JunctionWork, t0: f64, t1: f64) {
+    /// Let vehicles waiting in exit queue `q` cross during [t0, t1).
+    fn discharge(&mut self, q: usize, t0: f64, t1: f64) {
         let h = self.cfg.saturation_headway;
-        for j in 0..w.qs.len() {
-            let q = w.qs[j] as usize;
-            // Position in the queue and the vehicles passed over: a vehicle held only by a
-            // full downstream link occupies its lane, and on a queue of several lanes those
-            // behind it may go by in the other lanes (at most lanes − 1 such vehicles).
-            let mut i = 0usize;
-            let lanes = self.net.queue_lanes[q] as usize;
-            while let Some(&v) = w.bufs[j].get(i) {
-                let v = v as usize;
-                let veh = &self.vehs[v];
-                let a = veh.route[veh.pos as usize];
-                let b = veh.route[veh.pos as usize + 1];
-                let m = self
-                    .net
-                    .movement(a, b)
-                    .expect("routes only use existing movements");
-                let mi = m.index();
-                let (ai, bi) = (a.index(), b.index());
-                if self.net.mv_queue[mi] as usize != q || self.closed[bi] {
-                    // Settled before the phase (`settle_queues`); never reached.
+        // Position in the queue and the vehicles passed over: a vehicle held only by a full
+        // downstream link occupies its lane, and on a queue of several lanes those behind it
+        // may go by in the other lanes (at most lanes − 1 such vehicles).
+        let mut i = 0usize;
+        let lanes = self.net.queue_lanes[q] as usize;
+        while let Some(&v) = self.buffer[q].get(i) {
+            let v = v as usize;
+            let veh = &self.vehs[v];
+            let a = veh.route[veh.pos as usize];
+            let b = veh.route[veh.pos as usize + 1];
+            let m = self
+                .net
+                .movement(a, b)
+                .expect("routes only use existing movements");
+            let mi = m.index();
+            let (ai, bi) = (a.index(), b.index());
+            if self.net.mv_queue[mi] as usize != q {
+                // Rerouted while queued onto a movement served by other lanes: change queue.
+                self.buffer[q].remove(i);
+                self.queue_on(m, v);
+                continue;
+            }
+            let ready = self.vehs[v].ready;
+            let mut tau = ready
+                .max(self.queue_free_at[q])
+                .max(self.link_free_at[ai])
+                .max(t0);
+            if tau >= t1 {
+                break;
+            }
+            let ty = &self.types[self.vehs[v].vtype as usize];
+            let (accel, decel) = (ty.accel, ty.decel);
+            let va = self.link_speed_for(v, a);
+            // Signal.
+            let mut startup_wait = 0.0;
+            let mut must_yield = self.net.mv_minor[mi];
+            if let Some((s, idx)) = self.net.mv_signal[mi] {
+                let (phase, start) = self.signal_phase(s.index());
+                let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
+                let ok = light.passable()
+                    || (light == Light::Yellow && tau - start <= va / (2.0 * decel));
+                if !ok {
                     break;
                 }
-                let ready = veh.ready;
-                let link_free = JunctionWork::get(&w.link_free, ai as u32, self.link_free_at[ai]);
-                let mut tau = ready.max(w.qfree[j]).max(link_free).max(t0);
-                if tau >= t1 {
-                    break;
-                }
-                let ty = &self.types[veh.vtype as usize];
-                let (accel, decel) = (ty.accel, ty.decel);
-                let va = self.link_speed_for(v, a);
-                // Signal.
-                let mut startup_wait = 0.0;
-                let mut must_yield = self.net.mv_minor[mi];
-                if let Some((s, idx)) = self.net.mv_signal[mi] {
-                    let (phase, start) = self.signal_phase(s.index());
-                    let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
-                    let ok = light.passable()
-                        || (light == Light::Yellow && tau - start <= va / (2.0 * decel));
-                    if !ok {
-                        break;
-                    }
-                    if ready < start && light != Light::Yellow {
-                        // Queued through the red: the queue starts moving only after the
-                        // start-up lost time (which is the queue leader's loss to accelerating).
-                        let go = start + self.cfg.startup_lost_time;
-                        let unhindered = ready.max(w.qfree[j]).max(link_free).max(start);
-                        startup_wait = (go - unhindered).max(0.0);
-                        tau = tau.max(go);
-                        if tau >= t1 {
-                            break;
-                        }
-                    }
-                    must_yield = light == Light::MinorGreen || (light == Light::Off && must_yield);
-                }
-                // Right of way: a yielding vehicle needs a gap in every stream with priority.
-                let patience_over =
-                    self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
-                let length = ty.length;
-                let moto = ty.class == crate::demand::VehicleClass::Motorbike;
-                if must_yield
-                    && !patience_over
-                    && self.priority_foe_near(w, m, tau, accel, length, moto)
-                {
-                    break;
-                }
-                let space = veh.space;
-                let used = self.space_used[bi] + JunctionWork::get(&w.space_add, bi as u32, 0.0);
-                if !(used <= 0.0 || used + space <= self.space_cap[bi] + 1e-9) {
-                    let ttt = self.cfg.time_to_teleport;
-                    if ttt > 0.0 && t0 - ready >= ttt {
-                        w.teleports += 1;
-                    } else {
-                        w.room_blocked = true;
-                        if i + 1 < lanes {
-                            i += 1;
-                            continue;
-                        }
-                        break;
-                    }
-                } else if w.second && self.freed_at[bi] > tau {
-                    // Room made in the first round: not before it was made.
-                    tau = self.freed_at[bi];
+                if ready < start && light != Light::Yellow {
+                    // Queued through the red: the queue starts moving only after the start-up
+                    // lost time (which is the queue leader's loss to accelerating).
+                    let go = start + self.cfg.startup_lost_time;
+                    let unhindered = ready
+                        .max(self.queue_free_at[q])
+                        .max(self.link_free_at[ai])
+                        .max(start);
+                    startup_wait = (go - unhindered).max(0.0);
+                    tau = tau.max(go);
                     if tau >= t1 {
-                        if i + 1 < lanes {
-                            i += 1;
-                            continue;
-                        }
                         break;
                     }
                 }
-                // Cross.
-                w.bufs[j].remove(i);
-                let pcu = veh.pcu;
-                w.qfree[j] = tau + h * pcu / self.net.queue_lanes[q] as f64;
-                JunctionWork::set(&mut w.last_pass, mi as u32, tau);
-                JunctionWork::set(
-                    &mut w.link_free,
-                    ai as u32,
-                    tau + h * pcu / self.exit_lanes[ai],
-                );
-                let vb = self.link_speed_for(v, b);
-                let via_len = self.net.mv_via_length[mi];
-                let mut extra = 0.0;
-                let mut u = if via_len > 0.0 {
-                    let u_lim = via_len / self.net.mv_via_time[mi].max(1e-9);
-                    self.effective_speed(v, u_lim, self.speed_cap[bi])
-                } else {
-                    va.min(vb)
-                };
-                if must_yield {
-                    // A driver who must give way approaches slowly enough to stop within the
-                    // sight distance at the stop line (SUMO connection `visibility`, 4.5 m).
-                    u = u.min((2.0 * decel * MINOR_SIGHT_DISTANCE).sqrt());
-                }
-                extra += via_len / u;
-                let stopped = tau - ready >= 1.0;
-                if stopped {
-                    // Braking to a stop and pulling away; a queue leader has already spent part
-                    // of the pulling away in the start-up lost time.
-                    extra += va / (2.0 * decel) + (u / (2.0 * accel) - startup_wait).max(0.0);
-                } else if u < va {
-                    extra += (va - u).powi(2) / (2.0 * decel * va);
-                }
-                if u < vb {
-                    extra += (vb - u).powi(2) / (2.0 * accel * vb);
-                }
-                JunctionWork::add(&mut w.space_add, bi as u32, space);
-                w.crossings.push(Crossing {
-                    v: v as u32,
-                    a,
-                    b,
-                    via_len,
-                    tau,
-                    extra,
-                });
+                must_yield = light == Light::MinorGreen || (light == Light::Off && must_yield);
             }
-        }
-    }
-
-    /// Before the junction phase: vehicles queued for a movement their (changed) route no
-    /// longer takes move to the right exit queue of their link, and vehicles whose next link
-    /// is closed get a route around it or are taken out.
-    fn settle_queues(&mut self, t0: f64) {
-        let qs = self.active_mv.clone();
-        let mut times: Option<Vec<f64>> = None;
-        for q in qs {
-            let q = q as usize;
-            let mut i = 0;
-            while let Some(&v) = self.buffer[q].get(i) {
-                let v = v as usize;
-                let veh = &self.vehs[v];
-                let a = veh.route[veh.pos as usize];
-                let b = veh.route[veh.pos as usize + 1];
-                if self.closed[b.index()] {
-                    if times.is_none() {
-                        times = Some(self.current_link_times());
-                    }
-                    let t = times.as_deref().expect("just set");
-                    if !self.reroute(v, t) {
-                        self.buffer[q].remove(i);
-                        let at = self.vehs[v].ready.max(t0);
-                        self.leave_link(v, a, at);
-                        self.vehs[v].state = VehicleState::Aborted;
-                        self.counters.aborted += 1;
-                    }
-                    continue;
-                }
-                let m = self
-                    .net
-                    .movement(a, b)
-                    .expect("routes only use existing movements");
-                if self.net.mv_queue[m.index()] as usize != q {
+            // Right of way: a yielding vehicle needs a gap in every stream with priority.
+            let patience_over =
+                self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
+            let length = self.types[self.vehs[v].vtype as usize].length;
+            let moto = self.types[self.vehs[v].vtype as usize].class
+                == crate::demand::VehicleClass::Motorbike;
+            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel, length, moto) {
+                break;
+            }
+            if self.closed[bi] {
+                // Its route still uses a closed link: find another or take it out here.
+                let times = self.current_link_times();
+                if !self.reroute(v, &times) {
                     self.buffer[q].remove(i);
-                    self.queue_on(m, v);
+                    self.leave_link(v, a, tau);
+                    self.vehs[v].state = VehicleState::Aborted;
+                    self.counters.aborted += 1;
+                }
+                continue;
+            }
+            let space = self.vehs[v].space;
+            if !self.has_room(bi, space) {
+                let ttt = self.cfg.time_to_teleport;
+                if ttt > 0.0 && t0 - ready >= ttt {
+                    self.counters.teleports += 1;
+                } else if i + 1 < lanes {
+                    i += 1;
                     continue;
+                } else {
+                    break;
                 }
-                i += 1;
             }
-        }
-        self.reroutes_settled = self.counters.reroutes;
-    }
-
-    /// One round of the junction update over `queues` ((group, queue), by group): phase 1
-    /// for every group from the state at the start of the round, then phase 2 in group
-    /// order. Returns the queues of the groups in which a vehicle was held by a full link.
-    fn junction_round(
-        &mut self,
-        works: &mut Vec<JunctionWork>,
-        queues: &[(u32, u32)],
-        second: bool,
-        t0: f64,
-        t1: f64,
-    ) -> Vec<(u32, u32)> {
-        let mut n = 0usize;
-        let mut last = u32::MAX;
-        for &(g, q) in queues {
-            if g != last {
-                if works.len() == n {
-                    works.push(JunctionWork::default());
-                }
-                works[n].clear();
-                works[n].group = g;
-                works[n].second = second;
-                n += 1;
-                last = g;
-            }
-            let w = &mut works[n - 1];
-            w.qs.push(q);
-            w.bufs.push(std::mem::take(&mut self.buffer[q as usize]));
-            w.qfree.push(self.queue_free_at[q as usize]);
-        }
-        // Phase 1: every group from the state at the start of the round.
-        {
-            let this = &*self;
-            let groups = &mut works[..n];
-            if n >= PARALLEL_MIN_GROUPS && rayon::current_num_threads() > 1 {
-                use rayon::prelude::*;
-                groups
-                    .par_iter_mut()
-                    .with_min_len(16)
-                    .for_each(|w| this.plan_group(w, t0, t1));
+            // Cross.
+            self.buffer[q].remove(i);
+            let pcu = self.vehs[v].pcu;
+            self.queue_free_at[q] = tau + h * pcu / self.net.queue_lanes[q] as f64;
+            self.mv_last_pass[mi] = tau;
+            self.link_free_at[ai] = tau + h * pcu / self.exit_lanes[ai];
+            self.leave_link(v, a, tau);
+            let vb = self.link_speed_for(v, b);
+            let via_len = self.net.mv_via_length[mi];
+            let mut extra = 0.0;
+            let mut u = if via_len > 0.0 {
+                let u_lim = via_len / self.net.mv_via_time[mi].max(1e-9);
+                self.effective_speed(v, u_lim, self.speed_cap[bi])
             } else {
-                for w in groups.iter_mut() {
-                    this.plan_group(w, t0, t1);
-                }
+                va.min(vb)
+            };
+            if must_yield {
+                // A driver who must give way approaches slowly enough to stop within the sight
+                // distance at the stop line (SUMO connection `visibility`, default 4.5 m).
+                u = u.min((2.0 * decel * MINOR_SIGHT_DISTANCE).sqrt());
             }
-        }
-        // Phase 2: apply in group order.
-        let mut blocked = Vec::new();
-        for w in works[..n].iter_mut() {
-            for (j, &q) in w.qs.iter().enumerate() {
-                self.buffer[q as usize] = std::mem::take(&mut w.bufs[j]);
-                self.queue_free_at[q as usize] = w.qfree[j];
-                if w.room_blocked && !self.buffer[q as usize].is_empty() {
-                    blocked.push((w.group, q));
-                }
+            extra += via_len / u;
+            let stopped = tau - ready >= 1.0;
+            if stopped {
+                // Braking to a stop and pulling away; a queue leader has already spent part of
+                // the pulling away in the start-up lost time.
+                extra += va / (2.0 * decel) + (u / (2.0 * accel) - startup_wait).max(0.0);
+            } else if u < va {
+                extra += (va - u).powi(2) / (2.0 * decel * va);
             }
-            for &(m, t) in &w.last_pass {
-                self.mv_last_pass[m as usize] = t;
+            if u < vb {
+                extra += (vb - u).powi(2) / (2.0 * accel * vb);
             }
-            for &(a, t) in &w.link_free {
-                self.link_free_at[a as usize] = t;
-            }
-            self.counters.teleports += w.teleports;
-            for c in &w.crossings {
-                let v = c.v as usize;
-                self.leave_link(v, c.a, c.tau);
-                let a = c.a.index();
-                if self.freed_at[a] == f64::NEG_INFINITY {
-                    self.freed_links.push(a as u32);
-                }
-                self.freed_at[a] = self.freed_at[a].max(c.tau);
-                let veh = &mut self.vehs[v];
-                veh.pos += 1;
-                veh.route_length += c.via_len;
-                self.enter_link(v, c.b, c.tau, c.extra);
-            }
+            let veh = &mut self.vehs[v];
+            veh.pos += 1;
+            veh.route_length += via_len;
+            self.enter_link(v, b, tau, extra);
         }
-        blocked
-    }
-
-    /// The junction update of a step: the exit queues with waiting vehicles, grouped by
-    /// junction group, are planned (in parallel when there are enough of them), then the
-    /// crossings applied group by group in group order.
-    fn update_junctions(&mut self, t0: f64, t1: f64) {
-        if self.closed_count > 0 || self.counters.reroutes != self.reroutes_settled {
-            self.settle_queues(t0);
-        }
-        let mut mvs = std::mem::take(&mut self.active_mv);
-        mvs.sort_unstable();
-        if !mvs.is_empty() {
-            let k = self.counters.steps as usize % mvs.len();
-            mvs.rotate_left(k);
-        }
-        // Queues by group, each group's in the rotated order (so that no approach always
-        // goes first).
-        let mut order: Vec<(u32, u32)> = mvs
-            .iter()
-            .enumerate()
-            .map(|(pos, &q)| (self.queue_group[q as usize], pos as u32))
-            .collect();
-        order.sort_unstable();
-        let mut works = std::mem::take(&mut self.work_pool);
-        let queues: Vec<(u32, u32)> = order
-            .iter()
-            .map(|&(g, pos)| (g, mvs[pos as usize]))
-            .collect();
-        let blocked = self.junction_round(&mut works, &queues, false, t0, t1);
-        // Second round for the groups held by a full link: room freed on it by vehicles that
-        // left it during the first round is taken from the time the last of them left.
-        if !blocked.is_empty() {
-            self.junction_round(&mut works, &blocked, true, t0, t1);
-        }
-        for &l in &self.freed_links {
-            self.freed_at[l as usize] = f64::NEG_INFINITY;
-        }
-        self.freed_links.clear();
-        self.work_pool = works;
-        mvs.retain(|&m| {
-            let keep = !self.buffer[m as usize].is_empty();
-            self.mv_listed[m as usize] = keep;
-            keep
-        });
-        self.active_mv = mvs;
     }
 
     fn flush_stats(&mut self) {
