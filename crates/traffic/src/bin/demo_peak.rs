@@ -1,10 +1,13 @@
-//! `demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] OUT.md`
+//! `demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] [--msa N] OUT.md`
 //!
 //! Benchmark of the traffic engine on the demo city's morning peak: generates the synthetic
 //! district, builds the network from its road layer, draws `N` trips (default 101,000, so that at least 100,000 remain after same-node trips are dropped) from its
 //! buildings, workplaces and schools, simulates until `--end` (default 3600 s) and prints and
 //! writes a markdown table (trips, arrivals, mean duration, vehicle updates per second, wall
-//! times). Build with `--release --features demo`.
+//! times). With `--msa N` the routes first go through `N` iterations of the method of
+//! successive averages (each a simulation of the same hour with the same settings; see
+//! `twin_traffic::assignment`) and the reported run uses the last iteration's routes.
+//! Build with `--release --features demo`.
 
 use anyhow::{Context, bail};
 use std::time::Instant;
@@ -26,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         ..SimConfig::default()
     };
     let mut out = None;
+    let mut msa_iterations = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().with_context(|| format!("{a} needs a value"));
@@ -40,10 +44,11 @@ fn main() -> anyhow::Result<()> {
             "--informed" => {
                 sim_cfg.reroute_fraction = val()?.parse().context("--informed expects 0..1")?
             }
+            "--msa" => msa_iterations = val()?.parse().context("--msa expects a count")?,
             "--beta" => cfg.beta_per_min = val()?.parse().context("--beta expects 1/min")?,
             "-h" | "--help" => {
                 println!(
-                    "demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] OUT.md"
+                    "demo_peak [--trips N] [--seed S] [--end SECONDS] [--beta PER_MIN] [--phf F] [--reroute-period S] [--informed SHARE] [--msa N] OUT.md"
                 );
                 return Ok(());
             }
@@ -80,8 +85,44 @@ fn main() -> anyhow::Result<()> {
     let moto = class_count(VehicleClass::Motorbike);
     let cars = class_count(VehicleClass::Car);
     let (same_node, unroutable) = (d.same_node, d.unroutable.len());
+    // Equilibrium route choice (optional): MSA over simulations of the same hour.
     let t = Instant::now();
-    let mut sim = Simulation::new(net, d.demand, sim_cfg.clone());
+    let (demand, msa_log) = if msa_iterations > 0 {
+        twin_traffic::assignment::msa(
+            &net,
+            &d.demand,
+            &twin_traffic::assignment::MsaConfig {
+                iterations: msa_iterations,
+                sim: sim_cfg.clone(),
+                end: Some(end),
+            },
+        )
+    } else {
+        (d.demand, Vec::new())
+    };
+    let t_msa = t.elapsed().as_secs_f64();
+    let msa_text = if msa_log.is_empty() {
+        String::from("Routes: incremental loading on time-dependent link costs (no MSA).\n")
+    } else {
+        let mut s = format!(
+            "Routes: {msa_iterations} MSA iterations ({t_msa:.1} s wall); per iteration arrived / mean time (s) / relative gap / teleports / switched:"
+        );
+        for it in &msa_log {
+            s += &format!(
+                " {}: {} / {:.0} / {:.3} / {} / {};",
+                it.iteration,
+                it.arrived,
+                it.mean_travel_time,
+                it.relative_gap,
+                it.teleports,
+                it.switched
+            );
+        }
+        s.pop();
+        s + ".\n"
+    };
+    let t = Instant::now();
+    let mut sim = Simulation::new(net, demand, sim_cfg.clone());
     let t_setup = t.elapsed().as_secs_f64();
     let t = Instant::now();
     sim.run(Some(end));
@@ -114,13 +155,14 @@ fn main() -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let table = format!(
         "# Traffic engine on the demo city's morning peak\n\n\
-Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} --phf {phf} --reroute-period {period} --informed {informed} OUT.md`\n\
+Command: `cargo run --release -p twin-traffic --features demo --bin demo_peak -- --trips {trips} --seed {seed} --end {end} --phf {phf} --reroute-period {period} --informed {informed}{msa_arg} OUT.md`\n\
 (machine: {threads} hardware threads; the simulation loop runs on one, the rerouting trees on all).\n\n\
 Network from the demo district's road layer: {nodes} nodes, {links} links, {mvs} movements, {sigs} fixed-time signals.\n\
 Demand: {drawn} trips drawn by the gravity model (β = {beta}/min), {same_node} dropped (origin and destination on the same node), {unroutable} unroutable; \
 {n} simulated ({moto} motorbikes, {cars} cars, the rest buses and trucks), departures over 0–3600 s with peak hour factor {phf}. \
 En-route rerouting: {informed} of drivers informed, every {period} s. \
-Signal plans retimed by Webster's method for the peak's movement flows (2 rounds of routing and timing): cycles {cmin:.0}–{cmax:.0} s.\n\n\
+Signal plans retimed by Webster's method for the peak's movement flows (2 rounds of routing and timing): cycles {cmin:.0}–{cmax:.0} s.\n\
+{msa_text}\n\
 | quantity | value |\n|---|---|\n\
 | trips simulated | {n} |\n\
 | departed by {end} s | {departed} |\n\
@@ -135,10 +177,21 @@ Signal plans retimed by Webster's method for the peak's movement flows (2 rounds
 | wall time, simulation loop (s) | {wall:.2} |\n\
 | wall time, city + network (s) | {t_city:.2} |\n\
 | wall time, demand and routing (s) | {t_demand:.2} |\n\
-| wall time, simulation set-up (s) | {t_setup:.2} |\n\n\
+| wall time, simulation set-up (s) | {t_setup:.2} |\n\
+| wall time, MSA iterations (s) | {t_msa:.2} |\n\n\
 Bar (issue 5): one hour of ≥ 100,000 trips in under 30 s on 2 cores: **{verdict}** \
-({total:.1} s from demand to the end of the hour).\n",
+({total:.1} s from demand to the end of the hour{msa_extra}).\n",
         trips = cfg.trips,
+        msa_extra = if msa_iterations > 0 {
+            format!(", plus {t_msa:.1} s of MSA iterations")
+        } else {
+            String::new()
+        },
+        msa_arg = if msa_iterations > 0 {
+            format!(" --msa {msa_iterations}")
+        } else {
+            String::new()
+        },
         seed = cfg.seed,
         drawn = cfg.trips,
         beta = cfg.beta_per_min,
