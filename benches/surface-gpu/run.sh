@@ -16,6 +16,13 @@
 # Takes about 10 minutes on 2 cores with lavapipe.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The GPU tests run on Mesa's software Vulkan driver; on a headless machine without a login
+# session its window-system probe complains that XDG_RUNTIME_DIR is unset: give it an empty
+# private one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d)
+  export XDG_RUNTIME_DIR
+fi
 OUT=${OUT:-benches/results/surface-gpu.md}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
