@@ -106,6 +106,10 @@ pub struct PeakConfig {
     pub transit_share: f64,
     /// Bus lines run through the network during the window; `None`: no lines.
     pub bus: Option<BusService>,
+    /// When retiming the signals for the peak
+    /// ([`morning_peak_with_signal_plans`]), give left turns that meet the HCM cross-product
+    /// warrant a protected phase first ([`Network::add_protected_lefts`]).
+    pub protected_lefts: bool,
 }
 
 /// The city around the modelled network, for trips that enter, leave or cross it: a
@@ -229,7 +233,10 @@ impl PeakConfig {
     /// the rest of the city by gateway zones ([`ExternalCity`] at [`OUTSIDE_SPEED_KMH`]);
     /// [`HANOI_TRANSIT_SHARE`] of the person trips by bus on lines at [`HANOI_BUS`]'s
     /// density and frequency, the rest in motorbikes, cars and trucks in the proportions of
-    /// [`ClassShares::default`] without its buses. `trips` person trips.
+    /// [`ClassShares::default`] without its buses. `trips` person trips. Left turns stay
+    /// permissive ([`PeakConfig::protected_lefts`] off): on the demo district the HCM
+    /// warrant's protected phases lengthened the cycles and added spillback
+    /// (benches/results/traffic-demo.md).
     pub fn morning_peak_period(trips: usize) -> PeakConfig {
         PeakConfig {
             trips,
@@ -242,6 +249,7 @@ impl PeakConfig {
             }),
             transit_share: HANOI_TRANSIT_SHARE,
             bus: Some(HANOI_BUS),
+            protected_lefts: false,
             shares: ClassShares {
                 bus: 0.0,
                 ..ClassShares::default()
@@ -313,6 +321,7 @@ impl Default for PeakConfig {
             external: None,
             transit_share: 0.0,
             bus: None,
+            protected_lefts: false,
         }
     }
 }
@@ -1027,7 +1036,8 @@ pub const MAX_CYCLE_S: f64 = 120.0;
 
 /// Draw the morning peak and time the signals for it, as a traffic engineer would for a
 /// peak-period plan: `rounds` times, route the trips (which depends on the plans through
-/// the link capacities), then retime every plan by Webster's method for the resulting
+/// the link capacities), give warranted left turns a protected phase if
+/// [`PeakConfig::protected_lefts`] is set, then retime every plan by Webster's method for the resulting
 /// movement flows at the rate of the busiest 15 minutes (hour flow / PHF, HCM 2010 ch. 18).
 /// The draws (origins, destinations, departures, classes) do not depend on the plans; the
 /// routes come from the last round's plans. `net` keeps the new plans.
@@ -1052,6 +1062,9 @@ pub fn morning_peak_with_signal_plans(
                 .map(|f| f / phf)
                 .collect()
         };
+        if cfg.protected_lefts {
+            net.add_protected_lefts(&flows, MIN_GREEN_S);
+        }
         net.retime_webster(
             &flows,
             crate::sim::HCM_SATURATION_HEADWAY,
@@ -1126,6 +1139,36 @@ mod tests {
         // The pure triangle is PHF 0.57; asking for less gives the triangle, 1 a flat hour.
         assert_eq!(uniform_weight(3600.0, 0.5), 0.0);
         assert_eq!(uniform_weight(3600.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn peak_period_profile() {
+        // Three hours whose central hour carries 40 %: the triangle alone gives 5/9, the
+        // uniform 1/3, so w = (5/9 − 0.4) / (5/9 − 1/3) = 0.7.
+        let w = uniform_weight_for_share(10_800.0, 3600.0, 0.4);
+        assert!((w - 0.7).abs() < 1e-12, "{w}");
+        // Busiest quarter: 0.7/12 + 0.3 (1 − 4 (4950/10800)²) = 0.10625; PHF 0.4/(4 × that).
+        let q = busiest_quarter_share(10_800.0, w);
+        assert!((q - 0.10625).abs() < 1e-12, "{q}");
+        assert!((0.4 / (4.0 * q) - 0.941).abs() < 1e-3);
+        let cfg = PeakConfig::morning_peak_period(1);
+        assert!((cfg.uniform_weight() - 0.7).abs() < 1e-12);
+        assert!((cfg.design_rate_factor() - 0.425).abs() < 1e-12);
+        let mut r = Rng(11);
+        let xs: Vec<f64> = (0..200_000)
+            .map(|_| depart_time(&mut r, 0.0, 10_800.0, 5400.0, w))
+            .collect();
+        let share = |lo: f64, hi: f64| {
+            xs.iter().filter(|&&x| x >= lo && x < hi).count() as f64 / xs.len() as f64
+        };
+        assert!((share(3600.0, 7200.0) - 0.4).abs() < 0.005);
+        assert!((share(4950.0, 5850.0) - q).abs() < 0.003);
+        // One hour: the general form is the PHF rule's.
+        let a = uniform_weight_for_share(3600.0, 900.0, 0.25 / 0.92);
+        assert!((a - uniform_weight(3600.0, 0.92)).abs() < 1e-12);
+        // The one-hour config keeps its old rate: hour volume / PHF.
+        let one = PeakConfig::default();
+        assert!((one.design_rate_factor() - 1.0 / 0.92).abs() < 1e-12);
     }
 
     #[test]
