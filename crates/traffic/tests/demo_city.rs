@@ -470,18 +470,7 @@ fn peak_period_of_100k_vehicles_runs_at_hanoi_peak_speeds() {
     );
     sim.run(Some(cfg.duration));
     let r = sim.trip_results();
-    let (dist, time) = r
-        .iter()
-        .filter(|t| t.depart.is_finite())
-        .fold((0.0, 0.0), |(d, s), t| {
-            let until = if t.arrival.is_finite() {
-                t.arrival
-            } else {
-                cfg.duration
-            };
-            (d + t.route_length, s + (until - t.depart))
-        });
-    let kmh = dist / time * 3.6;
+    let kmh = twin_traffic::output::space_mean_speed(&r, cfg.duration) * 3.6;
     assert!((15.0..25.0).contains(&kmh), "{kmh} km/h");
     let arrived = r
         .iter()
