@@ -204,50 +204,97 @@ fn closing_a_busy_link_mid_run_reroutes_everyone_around_it() {
     assert!(c.aborted < 20, "{c:?}");
 }
 
+/// Trip outcomes ([`trip_bits`]) and counters of a run on a pool of `threads` threads.
+#[allow(clippy::type_complexity)]
+fn outcomes_on(
+    threads: usize,
+    net: &Network,
+    demand: &twin_traffic::demand::Demand,
+    cfg: &SimConfig,
+    end: f64,
+) -> (
+    Vec<(String, u64, u64, u64, VehicleState, u32)>,
+    twin_traffic::sim::Counters,
+) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut s = Simulation::new(net.clone(), demand.clone(), cfg.clone());
+        s.run(Some(end));
+        (trip_bits(&s), s.counters().clone())
+    })
+}
+
+/// Per-trip outcomes as bit patterns, so that the NaN arrival of a vehicle still running
+/// compares equal.
+fn trip_bits(s: &Simulation) -> Vec<(String, u64, u64, u64, VehicleState, u32)> {
+    s.trip_results()
+        .into_iter()
+        .map(|t| {
+            (
+                t.id,
+                t.depart.to_bits(),
+                t.arrival.to_bits(),
+                t.route_length.to_bits(),
+                t.state,
+                t.reroutes,
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn rerouting_is_identical_on_one_and_two_threads() {
     // En-route rerouting builds its cost-to-go trees in parallel: the outcome must not depend
     // on the number of threads.
     let (city, net) = setup();
     let d = peak(&city, &net, 12_000, 3, 0.15);
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut s = Simulation::new(
-                net.clone(),
-                d.demand.clone(),
-                SimConfig {
-                    reroute_period: 60.0,
-                    reroute_fraction: 0.5,
-                    ..SimConfig::default()
-                },
-            );
-            s.run(Some(3600.0));
-            // Bit patterns, so that the NaN arrival of a vehicle still running compares equal.
-            let r: Vec<_> = s
-                .trip_results()
-                .into_iter()
-                .map(|t| {
-                    (
-                        t.id,
-                        t.depart.to_bits(),
-                        t.arrival.to_bits(),
-                        t.route_length.to_bits(),
-                        t.reroutes,
-                    )
-                })
-                .collect();
-            (r, s.counters().clone())
-        })
+    let cfg = SimConfig {
+        reroute_period: 60.0,
+        reroute_fraction: 0.5,
+        ..SimConfig::default()
     };
-    let (r1, c1) = run(1);
-    let (r2, c2) = run(2);
+    let (r1, c1) = outcomes_on(1, &net, &d.demand, &cfg, 3600.0);
+    let (r2, c2) = outcomes_on(2, &net, &d.demand, &cfg, 3600.0);
     assert!(c1.reroutes > 0, "{c1:?}");
     assert_eq!(c1, c2);
     assert_eq!(r1, r2);
+}
+
+#[test]
+fn peak_period_is_identical_on_one_and_two_threads_and_buses_keep_their_lines() {
+    let (city, mut net) = setup();
+    let cfg = PeakConfig {
+        seed: 4,
+        ..period_config(60_000)
+    };
+    let d = twin_traffic::city_demand::morning_peak_with_signal_plans(&city, &mut net, &cfg, 1);
+    let sim = SimConfig {
+        reroute_period: 120.0,
+        reroute_fraction: 1.0,
+        ..SimConfig::default()
+    };
+    let (r1, c1) = outcomes_on(1, &net, &d.demand, &sim, cfg.duration);
+    let (r2, c2) = outcomes_on(2, &net, &d.demand, &sim, cfg.duration);
+    assert!(c1.reroutes > 0, "{c1:?}");
+    assert_eq!(c1, c2);
+    assert_eq!(r1, r2);
+    // Every driver is informed, yet no bus leaves its line.
+    let bus: std::collections::HashSet<&str> = d
+        .demand
+        .trips
+        .iter()
+        .filter(|t| d.demand.types[t.vtype].class == VehicleClass::Bus)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert!(!bus.is_empty());
+    for (id, _, _, _, _, reroutes) in &r1 {
+        if bus.contains(id.as_str()) {
+            assert_eq!(*reroutes, 0, "{id}");
+        }
+    }
 }
 
 #[test]
@@ -288,20 +335,7 @@ fn congested_peak_with_a_closure_is_identical_on_one_and_two_threads() {
             s.schedule(900.0, LinkEvent::Closed(busy, true));
             s.schedule(2400.0, LinkEvent::Closed(busy, false));
             s.run(Some(3600.0));
-            let r: Vec<_> = s
-                .trip_results()
-                .into_iter()
-                .map(|t| {
-                    (
-                        t.id,
-                        t.depart.to_bits(),
-                        t.arrival.to_bits(),
-                        t.route_length.to_bits(),
-                        t.state,
-                        t.reroutes,
-                    )
-                })
-                .collect();
+            let r = trip_bits(&s);
             let e: Vec<_> = s
                 .entries()
                 .iter()
@@ -324,15 +358,20 @@ fn congested_peak_with_a_closure_is_identical_on_one_and_two_threads() {
 /// The morning peak period with the rest of the city and the bus, on the demo district with
 /// its east edge (the Red River) closed.
 fn period_peak(city: &City, net: &Network, trips: usize) -> (PeakConfig, CityDemand) {
-    let cfg = PeakConfig {
+    let cfg = period_config(trips);
+    let d = morning_peak(city, net, &cfg);
+    (cfg, d)
+}
+
+/// [`PeakConfig::morning_peak_period`] with the demo district's river side closed.
+fn period_config(trips: usize) -> PeakConfig {
+    PeakConfig {
         external: Some(ExternalCity {
             speed_kmh: OUTSIDE_SPEED_KMH,
             open_sides: [true, true, false, true],
         }),
         ..PeakConfig::morning_peak_period(trips)
-    };
-    let d = morning_peak(city, net, &cfg);
-    (cfg, d)
+    }
 }
 
 #[test]
@@ -450,13 +489,7 @@ fn peak_period_of_100k_vehicles_runs_at_hanoi_peak_speeds() {
     // informed. The state measured by demo_peak (benches/results/traffic-demo.md): vehicles
     // average 22 km/h over their trips, teleports stay near 0.1 % of vehicles.
     let (city, mut net) = setup();
-    let cfg = PeakConfig {
-        external: Some(ExternalCity {
-            speed_kmh: OUTSIDE_SPEED_KMH,
-            open_sides: [true, true, false, true],
-        }),
-        ..PeakConfig::morning_peak_period(123_000)
-    };
+    let cfg = period_config(123_000);
     let d = twin_traffic::city_demand::morning_peak_with_signal_plans(&city, &mut net, &cfg, 2);
     assert!(d.demand.trips.len() >= 100_000, "{}", d.demand.trips.len());
     let mut sim = Simulation::new(
