@@ -35,6 +35,13 @@
 //!   the current signal plans). One step is all-or-nothing on free-flow times.
 //! * Motorbikes take 2.25 m of queue per lane (1.9 m + 0.35 m gap), their PCU share of a
 //!   car's 7.5 m, since they queue side by side in a lane.
+//! * **The peak period and the city around** ([`PeakConfig::morning_peak_period`]): the
+//!   window can be the 3-hour morning peak period with a given share in its central hour
+//!   ([`PEAK_HOUR_SHARE_OF_PERIOD`]; route loading and signal timing then take the busiest
+//!   quarter's rate, [`PeakConfig::design_rate_factor`]); gateway zones at the network's edge
+//!   stand for the rest of the city in the same gravity model, giving outbound, inbound and
+//!   through trips ([`ExternalCity`]); a share of the person trips rides the bus
+//!   ([`PeakConfig::transit_share`]) on lines between gateways ([`BusService`]).
 //!
 //! Random draws come from a SplitMix64 stream (Steele, Lea & Flood 2014) seeded by
 //! [`PeakConfig::seed`]; the same city, network and configuration give the same trips.
