@@ -449,6 +449,42 @@ pub enum NodeKind {
         /// Flap gate preventing backflow.
         gated: bool,
     },
+    /// A flow divider: a junction under dynamic wave; under kinematic wave it
+    /// splits its inflow between its two outflow links.
+    Divider(Divider),
+}
+
+/// A flow divider's diversion rule (SWMM 5 Vol. II §2.4; node.c divider_getOutflow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divider {
+    /// Link receiving the diverted flow.
+    pub link: usize,
+    /// How the diverted flow is found.
+    pub rule: DividerRule,
+}
+
+/// How a divider finds its diverted flow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DividerRule {
+    /// Everything above a cutoff flow (cfs) is diverted.
+    Cutoff(f64),
+    /// Whatever the non-diverted link cannot take is diverted.
+    Overflow,
+    /// Diverted flow from a curve of inflow (user flow units).
+    Tabular(usize),
+    /// A weir: nothing below `q_min` (cfs), then `c_weir·(f·dh_max)^1.5` in
+    /// user units with f the fraction of the weir's flow range, and an orifice
+    /// law `q_max·√f` above it.
+    Weir {
+        /// Inflow at which diversion starts (cfs).
+        q_min: f64,
+        /// Head at which the weir is full (user length units).
+        dh_max: f64,
+        /// Weir coefficient (user units).
+        c_weir: f64,
+        /// Diverted flow with the weir full (cfs).
+        q_max: f64,
+    },
 }
 
 /// Surface area relation of a storage unit (user units inside, as SWMM).
@@ -988,21 +1024,6 @@ impl Engine {
         if opt.route_model == RouteModel::Steady {
             return Err(EngineError::Unsupported("steady flow routing".into()));
         }
-        if opt.route_model == RouteModel::KinWave
-            && (!p.pumps.is_empty()
-                || !p.orifices.is_empty()
-                || !p.weirs.is_empty()
-                || !p.outlets.is_empty())
-        {
-            return Err(EngineError::Unsupported(
-                "pumps or regulators under kinematic-wave routing".into(),
-            ));
-        }
-        if !p.dividers.is_empty() && opt.route_model != RouteModel::DynWave {
-            return Err(EngineError::Unsupported(
-                "flow dividers under kinematic-wave routing".into(),
-            ));
-        }
         for s in [
             "LID_USAGE",
             "GROUNDWATER",
@@ -1080,7 +1101,8 @@ impl Engine {
                 j.ponded_area,
             );
         }
-        // Under dynamic wave a flow divider acts as a plain junction (SWMM 5 Vol. II §2.4).
+        // Dividers start as junctions; their rule is attached once links exist.
+        // Under dynamic wave a divider stays a plain junction (SWMM 5 Vol. II §2.4).
         for d in &p.dividers {
             let g = |k: usize| d.node_params.get(k).copied().unwrap_or(0.0);
             if (0..4).any(|k| g(k) < 0.0) {
@@ -1507,6 +1529,21 @@ impl Engine {
             links.flap_gate[j] = o.gated;
         }
         let nl = links.name.len();
+        for d in &p.dividers {
+            let i = find_node("DIVIDERS", &d.name, &d.name)?;
+            let div = divider_rule(d, &links, &curve_index, &opt)?;
+            if links.node1[div.link] != i && links.node2[div.link] != i {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    format!(
+                        "diverted link '{}' is not connected to the divider",
+                        d.diverted_link
+                    ),
+                ));
+            }
+            nodes.kind[i] = NodeKind::Divider(div);
+        }
         for x in &p.xsections {
             if !links.name.iter().any(|n| n.eq_ignore_ascii_case(&x.link)) {
                 return Err(EngineError::UnknownRef {
@@ -1543,8 +1580,16 @@ impl Engine {
             } else {
                 delta / (len * len - delta * delta).sqrt()
             };
-            if opt.min_slope > 0.0 && slope < opt.min_slope {
+            let raised = opt.min_slope > 0.0 && slope < opt.min_slope;
+            if raised {
                 slope = opt.min_slope;
+            }
+            if e1 < e2 && !raised && opt.route_model != RouteModel::DynWave {
+                return Err(invalid(
+                    "CONDUITS",
+                    &links.name[j],
+                    "adverse slope, which only dynamic-wave routing can carry",
+                ));
             }
             if e1 < e2 && opt.route_model == RouteModel::DynWave {
                 // Reverse the conduit so that it slopes downhill.
@@ -1656,6 +1701,9 @@ impl Engine {
         }
         if outlets == 0 && nl > 0 {
             return Err(invalid("OUTFALLS", "", "the network has no outfall"));
+        }
+        if opt.route_model != RouteModel::DynWave {
+            validate_tree_layout(&nodes, &links)?;
         }
         nodes.degree = degree;
         // Inflows.
@@ -2216,7 +2264,9 @@ impl Engine {
             n.old_net_inflow[i] = n.inflow[i] - n.outflow[i];
             n.inflow[i] = n.new_lat_flow[i];
             n.outflow[i] = 0.0;
-            n.overflow[i] = if n.new_volume[i] > n.full_volume[i] {
+            n.overflow[i] = if !matches!(n.kind[i], NodeKind::Storage(_))
+                && n.new_volume[i] > n.full_volume[i]
+            {
                 (n.new_volume[i] - n.full_volume[i]) / dt
             } else {
                 0.0
@@ -3245,6 +3295,17 @@ impl Engine {
         q
     }
 
+    /// Downstream head a regulator sees: the node's head under dynamic wave;
+    /// under kinematic wave the upstream invert, so the outlet end never
+    /// submerges it (SWMM link.c).
+    fn regulator_tail_head(&self, n1: usize, n2: usize) -> f64 {
+        if self.opt.route_model == RouteModel::DynWave {
+            self.nodes.new_depth[n2] + self.nodes.invert[n2]
+        } else {
+            self.nodes.invert[n1]
+        }
+    }
+
     fn orifice_inflow(&mut self, j: usize) -> f64 {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let LinkKind::Orifice {
@@ -3259,7 +3320,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 >= h2 { 1.0 } else { -1.0 };
         let mut y1 = self.nodes.new_depth[n1];
         if dir < 0.0 {
@@ -3385,7 +3446,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 > h2 { 1.0 } else { -1.0 };
         if dir < 0.0 {
             std::mem::swap(&mut h1, &mut h2);
@@ -3467,7 +3528,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 >= h2 { 1.0 } else { -1.0 };
         let mut y1 = self.nodes.new_depth[n1];
         if dir < 0.0 {
@@ -3475,7 +3536,7 @@ impl Engine {
             y1 = self.nodes.new_depth[n2];
         }
         let hcrest = self.nodes.invert[n1] + self.links.offset1[j];
-        let head = if by_head {
+        let head = if by_head && self.opt.route_model == RouteModel::DynWave {
             h1 - h2.max(hcrest)
         } else {
             h1 - hcrest
@@ -3497,8 +3558,11 @@ impl Engine {
 
     // ----- kinematic wave -----
 
-    /// Links in upstream-to-downstream order (Kahn's topological sort), as
-    /// kinematic-wave routing needs; errors on cycles.
+    /// Links in upstream-to-downstream order, as kinematic-wave routing needs
+    /// (SWMM toposort.c): Kahn's sort with a first-in first-out queue of
+    /// nodes, each node's outflow links in input order except that a
+    /// divider's non-diverted link comes before its diverted one (the
+    /// overflow rule needs the first link's flow). Errors on cycles.
     fn topo_sort(&self) -> Result<Vec<usize>, EngineError> {
         let nn = self.node_count();
         let nl = self.link_count();
@@ -3508,15 +3572,24 @@ impl Engine {
             indeg[self.links.node2[j]] += 1;
             out[self.links.node1[j]].push(j);
         }
-        let mut stack: Vec<usize> = (0..nn).filter(|&i| indeg[i] == 0).rev().collect();
+        for (i, o) in out.iter_mut().enumerate() {
+            if let NodeKind::Divider(d) = &self.nodes.kind[i]
+                && o.len() == 2
+                && o[0] == d.link
+            {
+                o.swap(0, 1);
+            }
+        }
+        let mut queue: std::collections::VecDeque<usize> =
+            (0..nn).filter(|&i| indeg[i] == 0).collect();
         let mut order = Vec::with_capacity(nl);
-        while let Some(i) = stack.pop() {
+        while let Some(i) = queue.pop_front() {
             for &j in &out[i] {
                 order.push(j);
                 let n2 = self.links.node2[j];
                 indeg[n2] -= 1;
                 if indeg[n2] == 0 {
-                    stack.push(n2);
+                    queue.push_back(n2);
                 }
             }
         }
@@ -3535,9 +3608,6 @@ impl Engine {
     /// its outlet end (Vol. II ch. 5, weighting factors 0.6).
     fn kinwave_execute(&mut self, dt: f64) {
         let nn = self.node_count();
-        for i in 0..nn {
-            self.nodes.overflow[i] = 0.0;
-        }
         let order = std::mem::take(&mut self.sorted_links);
         let mut updated = std::mem::take(&mut self.kw_updated);
         updated.clear();
@@ -3549,11 +3619,11 @@ impl Engine {
                 updated[n1] = true;
             }
             let mut qin = self.kw_link_inflow(j, dt);
-            if self.links.q_limit[j] > 0.0 {
-                qin = qin.min(self.links.q_limit[j]);
-            }
-            qin = qin.max(0.0);
-            let qout = self.kinwave_link(j, &mut qin, dt);
+            let qout = if self.links.is_conduit(j) {
+                self.kinwave_link(j, &mut qin, dt)
+            } else {
+                qin
+            };
             self.links.new_flow[j] = qout;
             self.nodes.outflow[n1] += qin;
             let n2 = self.links.node2[j];
@@ -3590,6 +3660,11 @@ impl Engine {
         self.kw_updated = updated;
         // setNewLinkState
         for j in 0..self.link_count() {
+            if !self.links.is_conduit(j) {
+                self.links.new_depth[j] = 0.0;
+                self.links.new_volume[j] = 0.0;
+                continue;
+            }
             let x = &self.links.xsect[j];
             let a = 0.5 * (self.links.a1[j] + self.links.a2[j]);
             self.links.new_volume[j] = a * self.links.length[j] * self.links.barrels[j];
@@ -3602,24 +3677,30 @@ impl Engine {
         }
     }
 
-    /// Inflow a kinematic-wave link draws from its upstream node.
-    fn kw_link_inflow(&self, j: usize, dt: f64) -> f64 {
+    /// Flow a link draws from its upstream node under kinematic wave (SWMM
+    /// flowrout.c getLinkInflow): a conduit takes what the node passes on, a
+    /// pump its curve's flow, a regulator leaving a storage unit its rating;
+    /// never more than the node holds (node_getMaxOutflow).
+    fn kw_link_inflow(&mut self, j: usize, dt: f64) -> f64 {
         let n1 = self.links.node1[j];
-        let n = &self.nodes;
-        let mut q = if self.is_storage(n1) {
-            // Normal flow at the storage depth (SWMM storage_getOutflow).
-            let y = n.new_depth[n1] - self.links.offset1[j];
-            let x = &self.links.xsect[j];
-            if y <= 0.0 {
-                0.0
-            } else if y >= x.y_full {
-                self.links.q_full[j]
-            } else {
-                self.links.beta[j] * x.s_of_a(x.a_of_y(y))
-            }
+        let q = if self.links.setting[j] == 0.0 {
+            0.0
         } else {
-            n.inflow[n1] + n.overflow[n1]
+            match self.links.kind[j] {
+                LinkKind::Conduit => {
+                    let q = self.node_outflow(n1, j);
+                    let ql = self.links.q_limit[j];
+                    if ql > 0.0 { q.min(ql) } else { q }
+                }
+                LinkKind::Pump { .. } => self.pump_inflow(j),
+                _ if !self.is_storage(n1) => 0.0,
+                LinkKind::Orifice { .. } => self.orifice_inflow(j),
+                LinkKind::Weir { .. } => self.weir_inflow(j),
+                LinkKind::Outlet { .. } => self.outlet_inflow(j),
+            }
         };
+        let n = &self.nodes;
+        let mut q = q;
         if n.full_volume[n1] > 0.0 {
             let q_max = n.inflow[n1] + n.old_volume[n1] / dt;
             if q > q_max {
@@ -3627,6 +3708,70 @@ impl Engine {
             }
         }
         q.max(0.0)
+    }
+
+    /// Flow node `i` passes to conduit `j` (SWMM node.c node_getOutflow): a
+    /// storage unit the conduit's normal flow at the stored depth, a divider
+    /// its split, any other node all it receives.
+    fn node_outflow(&self, i: usize, j: usize) -> f64 {
+        let n = &self.nodes;
+        match &n.kind[i] {
+            NodeKind::Storage(_) => {
+                let y = n.new_depth[i] - self.links.offset1[j];
+                let x = &self.links.xsect[j];
+                if y <= 0.0 {
+                    0.0
+                } else if y >= x.y_full {
+                    self.links.q_full[j]
+                } else {
+                    self.links.beta[j] * x.s_of_a(x.a_of_y(y))
+                }
+            }
+            NodeKind::Divider(d) => self.divider_outflow(i, d, j),
+            _ => n.inflow[i] + n.overflow[i],
+        }
+    }
+
+    /// Flow a divider sends into link `k` (SWMM node.c divider_getOutflow).
+    fn divider_outflow(&self, i: usize, d: &Divider, k: usize) -> f64 {
+        let n = &self.nodes;
+        let q_in = n.inflow[i] + n.overflow[i];
+        let qcf = self.opt.ucf_flow();
+        let diverted = match d.rule {
+            DividerRule::Overflow => {
+                let q = if k != d.link {
+                    q_in
+                } else {
+                    q_in - n.outflow[i]
+                };
+                return if q < FLOW_TOL { 0.0 } else { q };
+            }
+            DividerRule::Cutoff(q_min) => (q_in - q_min).max(0.0),
+            DividerRule::Weir {
+                q_min,
+                dh_max,
+                c_weir,
+                q_max,
+            } => {
+                if q_in <= q_min {
+                    0.0
+                } else {
+                    let f = (q_in - q_min) / (q_max - q_min);
+                    if f > 1.0 {
+                        q_max * f.sqrt()
+                    } else {
+                        c_weir * (f * dh_max).powf(1.5) / qcf
+                    }
+                }
+            }
+            DividerRule::Tabular(c) => self.curves[c].lookup(q_in * qcf) / qcf,
+        };
+        let diverted = diverted.min(q_in);
+        if k == d.link {
+            diverted
+        } else {
+            q_in - diverted
+        }
     }
 
     /// Storage depth and volume under kinematic wave (SWMM flowrout.c
@@ -3836,6 +3981,125 @@ impl Engine {
         }
         q
     }
+}
+
+/// Layout rules of kinematic-wave routing (SWMM flowrout.c validateTreeLayout):
+/// a node other than a storage unit or divider has at most one outflow link,
+/// a divider two, an outfall none, and orifices, weirs and outlets leave
+/// storage units.
+fn validate_tree_layout(nodes: &Nodes, links: &Links) -> Result<(), EngineError> {
+    let mut out = vec![0usize; nodes.name.len()];
+    for &n1 in &links.node1 {
+        out[n1] += 1;
+    }
+    for (i, &k) in out.iter().enumerate() {
+        let (section, max) = match nodes.kind[i] {
+            NodeKind::Storage(_) => continue,
+            NodeKind::Divider(_) => ("DIVIDERS", 2),
+            NodeKind::Outfall { .. } => ("OUTFALLS", 0),
+            NodeKind::Junction => ("JUNCTIONS", 1),
+        };
+        if k > max {
+            return Err(invalid(
+                section,
+                &nodes.name[i],
+                format!(
+                    "{k} outflow links; kinematic-wave routing allows {max} here (dynamic wave allows more)"
+                ),
+            ));
+        }
+    }
+    for j in 0..links.name.len() {
+        let section = match links.kind[j] {
+            LinkKind::Orifice { .. } => "ORIFICES",
+            LinkKind::Weir { .. } => "WEIRS",
+            LinkKind::Outlet { .. } => "OUTLETS",
+            _ => continue,
+        };
+        if !matches!(nodes.kind[links.node1[j]], NodeKind::Storage(_)) {
+            return Err(invalid(
+                section,
+                &links.name[j],
+                "under kinematic-wave routing a regulator must leave a storage unit",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A divider's diversion rule from its `[DIVIDERS]` row (SWMM node.c
+/// divider_readParams / divider_validate).
+fn divider_rule(
+    d: &inp::Divider,
+    links: &Links,
+    curve_index: &std::collections::HashMap<String, usize>,
+    opt: &Options,
+) -> Result<Divider, EngineError> {
+    let link = links
+        .name
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(&d.diverted_link))
+        .ok_or_else(|| EngineError::UnknownRef {
+            section: "DIVIDERS",
+            object: d.name.clone(),
+            kind: "link",
+            name: d.diverted_link.clone(),
+        })?;
+    let qcf = opt.ucf_flow();
+    let num = |k: usize, what: &str| -> Result<f64, EngineError> {
+        d.kind_params
+            .get(k)
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| invalid("DIVIDERS", &d.name, format!("{what} must be a number")))
+    };
+    let rule = match d.kind.as_str() {
+        "OVERFLOW" => DividerRule::Overflow,
+        "CUTOFF" => DividerRule::Cutoff(num(0, "cutoff flow")? / qcf),
+        "TABULAR" => {
+            let c = d.kind_params.first().cloned().unwrap_or_default();
+            DividerRule::Tabular(*curve_index.get(&c.to_ascii_uppercase()).ok_or_else(|| {
+                EngineError::UnknownRef {
+                    section: "DIVIDERS",
+                    object: d.name.clone(),
+                    kind: "curve",
+                    name: c.clone(),
+                }
+            })?)
+        }
+        "WEIR" => {
+            let (q_min, dh_max, c_weir) = (num(0, "Qmin")? / qcf, num(1, "Dmax")?, num(2, "Cw")?);
+            if dh_max <= 0.0 || c_weir <= 0.0 {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "a weir divider needs positive Dmax and Cw",
+                ));
+            }
+            let q_max = c_weir * dh_max.powf(1.5) / qcf;
+            if q_min > q_max {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "a weir divider's Qmin exceeds its full-weir flow",
+                ));
+            }
+            DividerRule::Weir {
+                q_min,
+                dh_max,
+                c_weir,
+                q_max,
+            }
+        }
+        o => {
+            return Err(invalid(
+                "DIVIDERS",
+                &d.name,
+                format!("unknown divider type '{o}'"),
+            ));
+        }
+    };
+    Ok(Divider { link, rule })
 }
 
 /// Weir discharge (cfs) at `head` (ft) for the central part (q1) and
