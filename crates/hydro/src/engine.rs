@@ -843,6 +843,12 @@ pub struct Nodes {
     old_surf_area: Vec<f64>,
     sumdqdh: Vec<f64>,
     dydt: Vec<f64>,
+    /// Evaporation and seepage losses at the start of the step (cfs).
+    pub losses: Vec<f64>,
+    /// Seepage volume of the step (ft³) per node.
+    seep_volume: Vec<f64>,
+    /// Seepage state of storage units that lose water to the soil.
+    exfil: Vec<Option<crate::exfil::Exfil>>,
 }
 
 /// Link data and state, one entry per link (struct of arrays).
@@ -977,6 +983,10 @@ pub struct RoutingTotals {
     pub outflow: f64,
     /// Stored volume at the start.
     pub init_storage: f64,
+    /// Evaporation from storage units.
+    pub evap_loss: f64,
+    /// Seepage (exfiltration) from storage units.
+    pub seep_loss: f64,
 }
 
 /// The drainage engine: network, options, inflows and state.
@@ -1166,6 +1176,7 @@ impl Engine {
                 0.0,
             );
         }
+        let mut exfils = Vec::new();
         for st in &p.storage {
             let shape = match &st.shape {
                 inp::StorageShape::Functional { a, b, c } => {
@@ -1239,11 +1250,7 @@ impl Engine {
                     }
                 }
             };
-            if st.extra.iter().skip(2).any(|&v| v != 0.0) {
-                return Err(EngineError::Unsupported(
-                    "storage seepage (exfiltration)".into(),
-                ));
-            }
+            exfils.push(storage_exfil(p, st, &shape, &opt)?);
             let sur = st.extra.first().copied().unwrap_or(0.0);
             add_node(
                 &mut nodes,
@@ -1257,6 +1264,12 @@ impl Engine {
             );
         }
         let nn = nodes.name.len();
+        nodes.exfil = vec![None; nn];
+        for (st, e) in p.storage.iter().zip(exfils) {
+            if let Some(&i) = node_index.get(&st.name.to_ascii_uppercase()) {
+                nodes.exfil[i] = e;
+            }
+        }
         let find_node = |section: &'static str, object: &str, name: &str| {
             node_index
                 .get(&name.to_ascii_uppercase())
@@ -1914,6 +1927,8 @@ impl Engine {
         n.old_surf_area = vec![0.0; nn];
         n.sumdqdh = vec![0.0; nn];
         n.dydt = vec![0.0; nn];
+        n.losses = vec![0.0; nn];
+        n.seep_volume = vec![0.0; nn];
         let l = &mut self.links;
         l.old_flow = l.new_flow.clone();
         l.old_depth = vec![0.0; nl];
@@ -2239,6 +2254,7 @@ impl Engine {
             self.nodes.old_lat_flow[i] = self.nodes.new_lat_flow[i];
             self.nodes.new_lat_flow[i] = 0.0;
         }
+        self.storage_losses(dt);
         self.add_external_inflows(t0);
         self.add_dwf_inflows(t0);
         if let Some(r) = &self.runoff {
@@ -2263,7 +2279,7 @@ impl Engine {
             n.old_flow_inflow[i] = n.inflow[i];
             n.old_net_inflow[i] = n.inflow[i] - n.outflow[i];
             n.inflow[i] = n.new_lat_flow[i];
-            n.outflow[i] = 0.0;
+            n.outflow[i] = n.losses[i];
             n.overflow[i] = if !matches!(n.kind[i], NodeKind::Storage(_))
                 && n.new_volume[i] > n.full_volume[i]
             {
@@ -2279,6 +2295,7 @@ impl Engine {
             self.dynwave_execute(dt)
         };
         self.remove_outflows();
+        self.step_rates.seep_loss = self.nodes.seep_volume.iter().sum::<f64>() / dt;
         self.update_totals(dt / 2.0);
         self.step_count += 1;
         trials
@@ -2292,6 +2309,28 @@ impl Engine {
         let dt = self.next_step();
         self.step(dt);
         dt
+    }
+
+    /// Seepage from storage units over the coming step, from the state at its
+    /// start and never more than they hold (SWMM node.c storage_getLosses).
+    fn storage_losses(&mut self, dt: f64) {
+        for i in 0..self.node_count() {
+            if self.nodes.exfil[i].is_none() {
+                continue;
+            }
+            let depth = self.nodes.new_depth[i];
+            let area = self.node_surf_area(i, depth);
+            let volume = self.nodes.new_volume[i];
+            let Some(e) = self.nodes.exfil[i].as_mut() else {
+                continue;
+            };
+            let mut q = e.loss(dt, depth, area);
+            if q * dt > volume {
+                q = volume / dt;
+            }
+            self.nodes.losses[i] = q;
+            self.nodes.seep_volume[i] = q * dt;
+        }
     }
 
     fn add_external_inflows(&mut self, t: f64) {
@@ -2389,6 +2428,8 @@ impl Engine {
         t.ex_inflow += r.ex_inflow * dt;
         t.flooding += r.flooding * dt;
         t.outflow += r.outflow * dt;
+        t.evap_loss += r.evap_loss * dt;
+        t.seep_loss += r.seep_loss * dt;
     }
 
     fn remove_outflows(&mut self) {
@@ -2441,7 +2482,7 @@ impl Engine {
         let storage: f64 =
             self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
         let inflow = t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage;
-        let outflow = t.flooding + t.outflow + storage;
+        let outflow = t.flooding + t.outflow + t.evap_loss + t.seep_loss + storage;
         if (inflow - outflow).abs() < 1.0 {
             0.0
         } else if inflow > 0.0 {
@@ -2490,7 +2531,7 @@ impl Engine {
                 let n = &mut self.nodes;
                 n.new_surf_area[i] = a;
                 n.inflow[i] = 0.0;
-                n.outflow[i] = 0.0;
+                n.outflow[i] = n.losses[i];
                 if n.new_lat_flow[i] >= 0.0 {
                     n.inflow[i] += n.new_lat_flow[i];
                 } else {
@@ -3981,6 +4022,86 @@ impl Engine {
         }
         q
     }
+}
+
+/// Seepage of a storage unit from its trailing `[STORAGE]` values
+/// (SurDepth Fevap, then Ksat alone or Psi Ksat IMD; SWMM node.c
+/// storage_readParams, exfil.c); none when Ksat is 0.
+fn storage_exfil(
+    p: &Project,
+    st: &inp::Storage,
+    shape: &StorageShape,
+    opt: &Options,
+) -> Result<Option<crate::exfil::Exfil>, EngineError> {
+    use crate::exfil::{Banks, Exfil};
+    let seep = st.extra.get(2..).unwrap_or(&[]);
+    let (psi, ksat, imd) = match *seep {
+        [] => return Ok(None),
+        [k] => (0.0, k, 0.0),
+        [_, _] => {
+            return Err(invalid(
+                "STORAGE",
+                &st.name,
+                "seepage needs Ksat alone or Psi Ksat IMD",
+            ));
+        }
+        [a, b, c, ..] => (a, b, c),
+    };
+    if ksat == 0.0 {
+        return Ok(None);
+    }
+    if psi < 0.0 || ksat < 0.0 || !(0.0..=1.0).contains(&imd) {
+        return Err(invalid(
+            "STORAGE",
+            &st.name,
+            "seepage needs Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1",
+        ));
+    }
+    if p.raw_section("ADJUSTMENTS").is_some_and(|r| {
+        r.rows.iter().any(|row| {
+            row.first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("CONDUCTIVITY"))
+        })
+    }) {
+        return Err(EngineError::Unsupported(
+            "monthly conductivity adjustments of storage seepage".into(),
+        ));
+    }
+    let si = opt.flow_units.is_si();
+    let (ucf_depth, ucf_rate) = if si {
+        (304.8, 1_097_280.0)
+    } else {
+        (12.0, 43_200.0)
+    };
+    let banks = match shape {
+        StorageShape::Tabular(k) => {
+            let c = &p.curves[*k];
+            let curve = Curve {
+                kind: c.kind.clone(),
+                x: c.points.iter().map(|q| q.0).collect(),
+                y: c.points.iter().map(|q| q.1).collect(),
+            };
+            Banks::from_curve(&curve.x, &curve.y, curve.lookup_ex(0.0), opt.ucf_length())
+        }
+        // Bottom areas of these shapes stay in the file's units, as in SWMM.
+        StorageShape::Functional { a1, a2, a0 } => {
+            Banks::unbounded(a0 + if *a2 == 0.0 { *a1 } else { 0.0 })
+        }
+        StorageShape::Quadratic { a0, .. } => {
+            if matches!(&st.shape, inp::StorageShape::Other { shape, .. } if shape == "PARABOLIC") {
+                return Err(EngineError::Unsupported(
+                    "seepage from a paraboloid storage unit (SWMM 5.2.4 leaves its bottom area undefined)".into(),
+                ));
+            }
+            Banks::unbounded(*a0)
+        }
+    };
+    Ok(Some(Exfil::new(
+        psi / ucf_depth,
+        ksat / ucf_rate,
+        imd,
+        banks,
+    )))
 }
 
 /// Layout rules of kinematic-wave routing (SWMM flowrout.c validateTreeLayout):

@@ -1000,7 +1000,8 @@ fn parse_row(
             p.raingages.push(RainGage {
                 name: t[0].clone(),
                 format: t[1].to_ascii_uppercase(),
-                interval_s: interval * 3600.0,
+                // SWMM keeps the recording interval in whole seconds.
+                interval_s: (interval * 3600.0 + 0.5).floor(),
                 snow_catch: r.f(3, "SCF")?,
                 source,
             });
@@ -1122,9 +1123,11 @@ fn parse_row(
                 }
             };
             let mut extra = Vec::new();
+            const EXTRA: [&str; 5] = ["SurDepth", "Fevap", "Psi", "Ksat", "IMD"];
             for i in next..t.len() {
-                extra.push(r.f(i, "SurDepth/Fevap/Psi/Ksat/IMD")?);
+                extra.push(r.f(i, EXTRA.get(i - next).copied().unwrap_or("extra value"))?);
             }
+            check_seepage(r, next, &extra)?;
             p.storage.push(Storage {
                 name: t[0].clone(),
                 invert: r.f(1, "Elev")?,
@@ -1450,6 +1453,33 @@ fn parse_row(
         }
     }
     Ok(())
+}
+
+/// Seepage values after a storage unit's SurDepth and Fevap: Ksat alone, or
+/// Psi Ksat IMD with Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1 (SWMM exfil.c).
+fn check_seepage(r: &Row, first: usize, extra: &[f64]) -> Result<(), InpError> {
+    let seep = extra.get(2..).unwrap_or(&[]);
+    let field = |k: usize, name: &str, rule: &str| {
+        r.err(format!(
+            "field {} ({name}) {rule}, found {}",
+            first + 3 + k,
+            seep[k]
+        ))
+    };
+    match seep.len() {
+        0 => Ok(()),
+        1 if seep[0] < 0.0 => Err(field(0, "Ksat", "must not be negative")),
+        1 => Ok(()),
+        2 => Err(r.err(format!(
+            "field {} (IMD) missing: seepage takes Ksat alone or Psi Ksat IMD",
+            first + 5
+        ))),
+        _ if seep[1] == 0.0 => Ok(()),
+        _ if seep[0] < 0.0 => Err(field(0, "Psi", "must not be negative")),
+        _ if seep[1] < 0.0 => Err(field(1, "Ksat", "must not be negative")),
+        _ if !(0.0..=1.0).contains(&seep[2]) => Err(field(2, "IMD", "must be in [0, 1]")),
+        _ => Ok(()),
+    }
 }
 
 fn offset_or_star(r: &Row, i: usize, field: &str) -> Result<f64, InpError> {
@@ -1989,6 +2019,16 @@ mod tests {
         assert!(e.message.contains("before the first"));
         let e = parse("[CURVES]\nC1 STORAGE 1 2 3\n").unwrap_err();
         assert!(e.message.contains("pairs"), "{e}");
+        // Storage seepage: Ksat alone or Psi Ksat IMD, with IMD a fraction.
+        let e = parse("[STORAGE]\nS1 10 3 0 FUNCTIONAL 100 0 0 0 0 4 0.5\n").unwrap_err();
+        assert_eq!((e.section.as_str(), e.line), ("STORAGE", 2));
+        assert!(e.message.contains("field 13 (IMD)"), "{e}");
+        let e = parse("[STORAGE]\n\nS1 10 3 0 TABULAR C 0 0 4 0.5 1.5\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("field 11 (IMD)"), "{e}");
+        let e = parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 -1\n").unwrap_err();
+        assert!(e.message.contains("field 9 (Ksat)"), "{e}");
+        assert!(parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 4 0 0.3\n").is_ok());
     }
 
     #[test]

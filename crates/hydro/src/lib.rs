@@ -7,6 +7,7 @@
 //! - [`engine`] the network as struct-of-arrays state, advanced by
 //!   dynamic-wave routing with `Engine::step(dt)`, plus coupling setters and
 //!   readers.
+//! - [`exfil`] seepage from storage units, by [`green_ampt`] infiltration.
 //! - [`controls`] rule-based control of pumps, orifices, weirs and conduits.
 //! - [`results`] report-step sampling, continuity, summaries and CSV/JSON writers.
 //!
@@ -15,6 +16,8 @@
 
 pub mod controls;
 pub mod engine;
+pub mod exfil;
+pub mod green_ampt;
 pub mod inp;
 pub mod results;
 pub mod runoff;

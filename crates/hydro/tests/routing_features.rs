@@ -74,3 +74,79 @@ fn kinematic_wave_regulators_match_swmm() {
     );
     assert_continuity(&sum, -0.005, 0.002);
 }
+
+/// Depths (m) of the named nodes at report step `k`.
+fn depth_at(rep: &twin_hydro::results::Report, node: &str, k: usize) -> f64 {
+    series(&rep.node_depth, &rep.node_names, node)[k]
+}
+
+/// Runs a model and returns the report, summary and routing totals (ft³).
+fn run_with_totals(
+    text: &str,
+) -> (
+    twin_hydro::results::Report,
+    twin_hydro::results::Summary,
+    twin_hydro::engine::RoutingTotals,
+) {
+    let p = twin_hydro::parse(text).unwrap();
+    let mut e = twin_hydro::Engine::new(&p).unwrap();
+    let (rep, sum) = twin_hydro::results::run(&mut e, &mut || 0.0);
+    (rep, sum, e.routing_totals())
+}
+
+const FT3: f64 = 0.028_316_846_592;
+
+#[test]
+fn storage_seepage_matches_swmm() {
+    // Green–Ampt seepage through a storage curve's bottom and banks (B1), a
+    // conductivity-only functional unit (B2) and a pyramidal unit (B3),
+    // dynamic wave. After the storm the three basins drain through the soil.
+    let (rep, sum, tot) = run_with_totals(include_str!(
+        "../../../benches/swmm/models/storage_seepage.inp"
+    ));
+    assert_eq!(rep.times.len(), 144);
+    // SWMM 5.2.4 depths (m) at 6, 12 and 24 h.
+    for (k, b1, b2, b3) in [
+        (35, 2.040_98, 2.041_98, 2.040_60),
+        (71, 1.920_26, 1.920_33, 1.920_31),
+        (143, 1.753_07, 1.753_07, 1.753_08),
+    ] {
+        for (node, swmm) in [("B1", b1), ("B2", b2), ("B3", b3)] {
+            let ours = depth_at(&rep, node, k);
+            assert!(
+                (ours - swmm).abs() < 0.0005,
+                "{node} at step {k}: {ours} vs SWMM {swmm}"
+            );
+        }
+    }
+    assert_peak_depths(&rep, &[("B1", 2.286_512), ("B2", 2.197_135)], 0.0005);
+    // SWMM's exfiltration loss: 1.055 10⁶ L.
+    let seep = tot.seep_loss * FT3;
+    assert!((seep - 1055.0).abs() < 1.0, "seepage {seep} m³");
+    assert_continuity(&sum, 1.559, 0.01);
+}
+
+#[test]
+fn storage_seepage_under_kinematic_wave_matches_swmm() {
+    // The same basins (B2 linear, B3 cylindrical) routed by kinematic wave.
+    let (rep, sum, tot) = run_with_totals(include_str!(
+        "../../../benches/swmm/models/storage_seepage_kw.inp"
+    ));
+    for (k, b1, b2, b3) in [
+        (35, 1.123_99, 1.639_64, 2.117_99),
+        (71, 0.940_41, 1.418_28, 1.954_68),
+        (143, 0.791_72, 1.178_24, 1.845_69),
+    ] {
+        for (node, swmm) in [("B1", b1), ("B2", b2), ("B3", b3)] {
+            let ours = depth_at(&rep, node, k);
+            assert!(
+                (ours - swmm).abs() < 0.0005,
+                "{node} at step {k}: {ours} vs SWMM {swmm}"
+            );
+        }
+    }
+    // SWMM's exfiltration loss: 0.861 10⁶ L.
+    let seep = tot.seep_loss * FT3;
+    assert!((seep - 861.0).abs() < 1.0, "seepage {seep} m³");
+    assert_continuity(&sum, 0.022, 0.002);
+}
