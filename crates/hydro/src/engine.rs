@@ -701,7 +701,7 @@ pub enum LinkKind {
     },
     /// A weir.
     Weir {
-        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal.
+        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal, 4 roadway.
         wtype: u8,
         /// Discharge coefficient of the central part.
         cd1: f64,
@@ -715,6 +715,8 @@ pub enum LinkKind {
         c_surcharge: f64,
         /// Side slope of V-notch or trapezoidal ends.
         slope: f64,
+        /// Curve of the discharge coefficient against head, if any.
+        cd_curve: Option<usize>,
     },
     /// An outlet with a rating.
     Outlet {
@@ -894,6 +896,8 @@ pub struct Links {
     pub loss: Vec<[f64; 3]>,
     /// Flap gate on the conduit.
     pub flap_gate: Vec<bool>,
+    /// Culvert inlet code (HDS-5 Table 9 row; 0 = not a culvert).
+    pub culvert: Vec<u8>,
     /// Setting (1 open, 0 closed).
     pub setting: Vec<f64>,
     /// Flow at the start of the step (cfs, all barrels).
@@ -957,6 +961,7 @@ impl Links {
         self.q_limit.push(0.0);
         self.loss.push([0.0; 3]);
         self.flap_gate.push(false);
+        self.culvert.push(0);
         self.new_flow.push(0.0);
         self.name.len() - 1
     }
@@ -1343,9 +1348,6 @@ impl Engine {
             if x.barrels < 1.0 {
                 return Err(invalid("XSECTIONS", &c.name, "barrels must be at least 1"));
             }
-            if x.culvert > 0.0 {
-                return Err(EngineError::Unsupported("culvert inlet control".into()));
-            }
             let o1 = elev_offset(c.in_offset, n1, &nodes);
             let o2 = elev_offset(c.out_offset, n2, &nodes);
             let l = losses.get(&c.name.to_ascii_uppercase());
@@ -1365,6 +1367,7 @@ impl Engine {
             links.q_limit[j] = c.max_flow / qcf;
             links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
+            links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
             links.new_flow[j] = c.init_flow / qcf;
             // Roughness kept in rough_factor until validation below.
             links.rough_factor[j] = c.roughness;
@@ -1476,7 +1479,7 @@ impl Engine {
                 "SIDEFLOW" => (1, "RECT_OPEN"),
                 "V-NOTCH" => (2, "TRIANGULAR"),
                 "TRAPEZOIDAL" => (3, "TRAPEZOIDAL"),
-                "ROADWAY" => return Err(EngineError::Unsupported("roadway weirs".into())),
+                "ROADWAY" => (4, "RECT_OPEN"),
                 k => {
                     return Err(invalid(
                         "WEIRS",
@@ -1492,8 +1495,26 @@ impl Engine {
                     format!("a {} weir needs a {shape} cross section", w.kind),
                 ));
             }
-            if w.extra.len() > 2 && !w.extra[2].is_empty() && w.extra[2] != "*" {
-                return Err(EngineError::Unsupported("weir coefficient curves".into()));
+            let cd_curve = match w.extra.get(2).map(|s| s.as_str()) {
+                None | Some("" | "*") => None,
+                Some(c) => Some(find_curve("WEIRS", &w.name, c)?),
+            };
+            if wtype == 4 {
+                // With a road width and surface SWMM reads the coefficient off
+                // the FHWA roadway-overtopping curves (HDS-5 Figure III-11);
+                // without them it uses the weir's own coefficient.
+                let width = w
+                    .extra
+                    .first()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let surface = w.extra.get(1).map(|s| s.to_ascii_uppercase());
+                if width > 0.0 && matches!(surface.as_deref(), Some("PAVED" | "GRAVEL")) {
+                    return Err(EngineError::Unsupported(
+                        "roadway weir coefficients from road width and surface (HDS-5 Figure III-11)"
+                            .into(),
+                    ));
+                }
             }
             let xsect = XSect::new(&x.shape, x.geom, ucf)
                 .map_err(|e| invalid("XSECTIONS", &w.name, e.to_string()))?;
@@ -1506,6 +1527,7 @@ impl Engine {
                 can_surcharge: w.can_surcharge,
                 c_surcharge: 0.0,
                 slope,
+                cd_curve,
             };
             let o1 = elev_offset(w.crest, n1, &nodes).max(0.0);
             let j = links.push(&w.name, n1, n2, o1, o1, xsect, kind, 1.0);
@@ -1617,6 +1639,9 @@ impl Engine {
                 links.direction[j] = -1.0;
                 links.new_flow[j] = -links.new_flow[j];
             }
+            // The conduit keeps its own slope; lengthening changes only the
+            // slope of the friction term (SWMM link.c conduit_validate).
+            links.slope[j] = slope;
             let mut roughness = links.rough_factor[j];
             let mut length_factor = 1.0;
             if opt.lengthening_step > 0.0 {
@@ -1638,7 +1663,6 @@ impl Engine {
                 slope /= length_factor;
                 roughness /= length_factor.sqrt();
             }
-            links.slope[j] = slope;
             links.rough_factor[j] = GRAVITY * (roughness / PHI).powi(2);
             links.beta[j] = PHI * slope.abs().sqrt() / roughness;
             links.q_full[j] = links.xsect[j].s_full * links.beta[j];
@@ -3030,15 +3054,26 @@ impl Engine {
         let denom = 1.0 + dq1 + dq5;
         let mut q = (q_old - dq2 + dq3 + dq4) / denom;
         out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
-        if q > 0.0
-            && self.opt.normal_flow_limit != NormalFlowLimit::Neither
-            && y1 < x.y_full
-            && matches!(
-                out.flow_class,
-                FlowClass::Subcritical | FlowClass::Supercritical
-            )
-        {
-            q = self.check_normal_flow(j, q, y1, y2, a1, r1);
+        if q > 0.0 {
+            let culvert = self.links.culvert[j];
+            if culvert > 0 && !is_full {
+                // Inlet control (HDS-5): the inlet may pass less than the barrel.
+                let hw = h1 - z1;
+                if let Some(f) = crate::culvert::inlet_flow(culvert, &x, self.links.slope[j], hw)
+                    && f.q < q
+                {
+                    q = f.q;
+                    out.dqdh = f.dqdh;
+                }
+            } else if self.opt.normal_flow_limit != NormalFlowLimit::Neither
+                && y1 < x.y_full
+                && matches!(
+                    out.flow_class,
+                    FlowClass::Subcritical | FlowClass::Supercritical
+                )
+            {
+                q = self.check_normal_flow(j, q, y1, y2, a1, r1);
+            }
         }
         if steps > 0 {
             q = (1.0 - OMEGA) * q_last + OMEGA * q;
@@ -3116,11 +3151,12 @@ impl Engine {
                 *c_weir = *cd * hw.max(0.0).sqrt() * f;
             }
             LinkKind::Weir {
+                wtype,
                 can_surcharge,
                 c_surcharge,
                 ..
             } => {
-                if !*can_surcharge && *c_surcharge != 0.0 {
+                if *wtype == 4 || (!*can_surcharge && *c_surcharge != 0.0) {
                     return;
                 }
                 let h = setting * x.y_full;
@@ -3128,7 +3164,7 @@ impl Engine {
                     *c_surcharge = 0.0;
                 } else {
                     let kind = self.links.kind[j].clone();
-                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si);
+                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si, &self.curves);
                     if let LinkKind::Weir { c_surcharge, .. } = &mut self.links.kind[j] {
                         *c_surcharge = (q1 + q2) / (h / 2.0).sqrt();
                     }
@@ -3496,6 +3532,9 @@ impl Engine {
         let setting = self.links.setting[j];
         let mut hcrest = self.nodes.invert[n1] + self.links.offset1[j];
         let hcrown = hcrest + x.y_full;
+        if wtype == 4 {
+            return self.roadway_inflow(j, dir, hcrest, h1, h2);
+        }
         hcrest += (1.0 - setting) * x.y_full;
         let mut head = h1 - hcrest;
         self.links.dqdh[j] = 0.0;
@@ -3534,14 +3573,14 @@ impl Engine {
             head = hcrown - hcrest;
         }
         let si = self.opt.flow_units.is_si();
-        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si);
+        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si, &self.curves);
         if self.links.flap_gate[j] {
             let area = weir_open_area(&x, setting, head);
             if area > 1e-6 {
                 let v = (q1 + q2) / area;
                 let hl = (4.0 / GRAVITY) * v * v * (-1.15 * v / head.sqrt()).exp();
                 let h = (head - hl).max(0.0);
-                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si);
+                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si, &self.curves);
             }
         }
         self.links.dqdh[j] = dqdh;
@@ -3555,6 +3594,38 @@ impl Engine {
         }
         self.links.new_depth[j] = (h1 - hcrest).min(x.y_full);
         dir * (q1 + q2)
+    }
+
+    /// Flow over a roadway crest at `h_road` ft by the broad-crested weir law
+    /// `Q = Cd·L·HWr^1.5` with the weir's own coefficient (FHWA HDS-5 Eq. 8;
+    /// SWMM roadway.c); an SI coefficient is converted by HDS-5's 0.552.
+    fn roadway_inflow(&mut self, j: usize, dir: f64, h_road: f64, h1: f64, h2: f64) -> f64 {
+        let LinkKind::Weir { cd1, .. } = self.links.kind[j] else {
+            return 0.0;
+        };
+        let cd = if self.opt.flow_units.is_si() {
+            cd1 / 0.552
+        } else {
+            cd1
+        };
+        let hwr = h1 - h_road;
+        let (mut q, mut dqdh) = (0.0, 0.0);
+        if hwr > FUDGE {
+            q = cd * self.links.xsect[j].w_max * hwr.powf(1.5);
+            dqdh = 1.5 * q / hwr;
+        }
+        self.links.dqdh[j] = dqdh;
+        self.links.new_depth[j] = hwr.max(0.0);
+        self.links.flow_class[j] = if h_road > h2 {
+            if dir == 1.0 {
+                FlowClass::DnCritical
+            } else {
+                FlowClass::UpCritical
+            }
+        } else {
+            FlowClass::Subcritical
+        };
+        dir * q
     }
 
     fn outlet_inflow(&mut self, j: usize) -> f64 {
@@ -4232,13 +4303,15 @@ fn weir_flow(
     head: f64,
     dir: f64,
     si: bool,
+    curves: &[Curve],
 ) -> (f64, f64, f64) {
     let LinkKind::Weir {
         wtype,
-        cd1,
+        mut cd1,
         cd2,
         end_con,
         slope,
+        cd_curve,
         ..
     } = *kind
     else {
@@ -4250,6 +4323,10 @@ fn weir_flow(
     let ucf = if si { 0.3048 } else { 1.0 };
     let mut length = x.w_max * ucf;
     let h = head * ucf;
+    if let Some(c) = cd_curve {
+        // Discharge coefficient against head in the file's units.
+        cd1 = curves[c].lookup(h);
+    }
     let mut wt = wtype;
     if wt == 2 && setting < 1.0 {
         wt = 3;
@@ -4270,6 +4347,8 @@ fn weir_flow(
             };
         }
         2 => q1 = cd1 * slope * h.powf(2.5),
+        // A roadway weir's flow comes from roadway_inflow, not this law.
+        4 => q1 = 0.0,
         _ => {
             let y = (1.0 - setting) * x.y_full;
             let len = x.w_of_y(y) * ucf;

@@ -1221,6 +1221,14 @@ fn parse_row(
                 can_surcharge: r.yes_no(9, "Sur", true)?,
                 extra: t.get(10..).map(|s| s.to_vec()).unwrap_or_default(),
             });
+            if t[3].eq_ignore_ascii_case("ROADWAY") && t.len() > 10 {
+                let w = r.f(10, "RoadWidth")?;
+                if w < 0.0 {
+                    return Err(r.err(format!(
+                        "field 11 (RoadWidth) must not be negative, found {w}"
+                    )));
+                }
+            }
         }
         "OUTLETS" => {
             r.need(6, "Name From To Offset Type Params")?;
@@ -1274,7 +1282,15 @@ fn parse_row(
                         r.f_or(5, "Geom4", 0.0)?,
                     ],
                     barrels: r.f_or(6, "Barrels", 1.0)?,
-                    culvert: r.f_or(7, "Culvert", 0.0)?,
+                    culvert: {
+                        let c = r.f_or(7, "Culvert", 0.0)?;
+                        if c < 0.0 {
+                            return Err(r.err(format!(
+                                "field 8 (Culvert) expected a culvert code >= 0, found {c}"
+                            )));
+                        }
+                        c
+                    },
                     curve: None,
                 });
             }
@@ -2029,6 +2045,10 @@ mod tests {
         let e = parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 -1\n").unwrap_err();
         assert!(e.message.contains("field 9 (Ksat)"), "{e}");
         assert!(parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 4 0 0.3\n").is_ok());
+        let e = parse("[XSECTIONS]\nK1 CIRCULAR 1 0 0 0 1 -2\n").unwrap_err();
+        assert!(e.message.contains("field 8 (Culvert)"), "{e}");
+        let e = parse("[WEIRS]\nR1 A B ROADWAY 1 3 NO 0 0 NO wide PAVED\n").unwrap_err();
+        assert!(e.message.contains("field 11 (RoadWidth)"), "{e}");
     }
 
     #[test]

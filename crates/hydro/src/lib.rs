@@ -1,7 +1,7 @@
 //! twin-hydro: a drainage engine compatible with EPA SWMM 5.2.
 //!
 //! - [`inp`] reads and writes SWMM `.inp` files (pure text, no I/O).
-//! - [`xsect`] conduit cross-section geometry.
+//! - [`xsect`] conduit cross-section geometry; [`culvert`] inlet control.
 //! - [`runoff`] rain gauges and nonlinear-reservoir subcatchments with
 //!   Horton / modified Horton / Green–Ampt / Curve Number infiltration.
 //! - [`engine`] the network as struct-of-arrays state, advanced by
@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod controls;
+pub mod culvert;
 pub mod engine;
 pub mod exfil;
 pub mod green_ampt;

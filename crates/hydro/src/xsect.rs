@@ -875,6 +875,61 @@ pub fn find_root_newton(
     x
 }
 
+/// Ridder's method on [x1, x2] (Press et al., Numerical Recipes, `zriddr`;
+/// the variant SWMM uses in findroot.c), stopping when the estimate moves by
+/// at most `xacc`. Returns the midpoint when the bracket does not change sign.
+/// `f` may record what it computes: its last call is at the returned root or
+/// at the last point tried.
+pub fn find_root_ridder(x1: f64, x2: f64, xacc: f64, mut f: impl FnMut(f64) -> f64) -> f64 {
+    let (mut flo, mut fhi) = (f(x1), f(x2));
+    if flo == 0.0 {
+        return x1;
+    }
+    if fhi == 0.0 {
+        return x2;
+    }
+    let mut ans = 0.5 * (x1 + x2);
+    if !((flo > 0.0 && fhi < 0.0) || (flo < 0.0 && fhi > 0.0)) {
+        return ans;
+    }
+    let (mut xlo, mut xhi) = (x1, x2);
+    // |a| with the sign of b differs from a (C's SIGN(a, b) != a).
+    let flips = |a: f64, b: f64| (if b >= 0.0 { a.abs() } else { -a.abs() }) != a;
+    for _ in 0..60 {
+        let xm = 0.5 * (xlo + xhi);
+        let fm = f(xm);
+        let s = (fm * fm - flo * fhi).sqrt();
+        if s == 0.0 {
+            return ans;
+        }
+        let sign = if flo >= fhi { 1.0 } else { -1.0 };
+        let xnew = xm + (xm - xlo) * (sign * fm / s);
+        if (xnew - ans).abs() <= xacc {
+            break;
+        }
+        ans = xnew;
+        let fnew = f(ans);
+        if flips(fm, fnew) {
+            xlo = xm;
+            flo = fm;
+            xhi = ans;
+            fhi = fnew;
+        } else if flips(flo, fnew) {
+            xhi = ans;
+            fhi = fnew;
+        } else if flips(fhi, fnew) {
+            xlo = ans;
+            flo = fnew;
+        } else {
+            return ans;
+        }
+        if (xhi - xlo).abs() <= xacc {
+            return ans;
+        }
+    }
+    ans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
