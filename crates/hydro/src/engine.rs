@@ -523,6 +523,13 @@ pub struct Curve {
     pub y: Vec<f64>,
 }
 
+impl NodeKind {
+    /// True for storage units.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, NodeKind::Storage(_))
+    }
+}
+
 impl Curve {
     /// Linear interpolation, constant beyond the ends (SWMM table_lookup).
     pub fn lookup(&self, x: f64) -> f64 {
@@ -665,6 +672,9 @@ pub enum PumpType {
 pub enum LinkKind {
     /// A conduit.
     Conduit,
+    /// A conduit with a DUMMY section: it passes on whatever reaches its
+    /// upstream node, with no storage or travel time (SWMM 5 Vol. II §3.1).
+    Dummy,
     /// A pump.
     Pump {
         /// Pump type.
@@ -1334,11 +1344,13 @@ impl Engine {
             let x = xs
                 .get(&c.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("CONDUITS", &c.name, "has no [XSECTIONS] entry"))?;
-            if x.shape == "DUMMY" {
-                return Err(EngineError::Unsupported("DUMMY conduits".into()));
-            }
-            let xsect = XSect::new(&x.shape, x.geom, ucf)
-                .map_err(|e| invalid("XSECTIONS", &c.name, e.to_string()))?;
+            let dummy = x.shape == "DUMMY";
+            let xsect = if dummy {
+                XSect::dummy()
+            } else {
+                XSect::new(&x.shape, x.geom, ucf)
+                    .map_err(|e| invalid("XSECTIONS", &c.name, e.to_string()))?
+            };
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
             }
@@ -1358,7 +1370,11 @@ impl Engine {
                 o1.max(0.0),
                 o2.max(0.0),
                 xsect,
-                LinkKind::Conduit,
+                if dummy {
+                    LinkKind::Dummy
+                } else {
+                    LinkKind::Conduit
+                },
                 1.0,
             );
             links.length[j] = c.length / ucf;
@@ -1619,14 +1635,22 @@ impl Engine {
             if raised {
                 slope = opt.min_slope;
             }
-            if e1 < e2 && !raised && opt.route_model != RouteModel::DynWave {
+            let dummy = links.kind[j] == LinkKind::Dummy;
+            if dummy && opt.route_model == RouteModel::DynWave && nodes.kind[n1].is_storage() {
+                return Err(invalid(
+                    "CONDUITS",
+                    &links.name[j],
+                    "a DUMMY conduit cannot leave a storage unit under dynamic wave",
+                ));
+            }
+            if e1 < e2 && !raised && !dummy && opt.route_model != RouteModel::DynWave {
                 return Err(invalid(
                     "CONDUITS",
                     &links.name[j],
                     "adverse slope, which only dynamic-wave routing can carry",
                 ));
             }
-            if e1 < e2 && opt.route_model == RouteModel::DynWave {
+            if e1 < e2 && !dummy && opt.route_model == RouteModel::DynWave {
                 // Reverse the conduit so that it slopes downhill.
                 let (a, b) = (links.node1[j], links.node2[j]);
                 links.node1[j] = b;
@@ -1644,7 +1668,7 @@ impl Engine {
             links.slope[j] = slope;
             let mut roughness = links.rough_factor[j];
             let mut length_factor = 1.0;
-            if opt.lengthening_step > 0.0 {
+            if opt.lengthening_step > 0.0 && !dummy {
                 let x = &links.xsect[j];
                 let y_full = if x.is_open() {
                     x.a_full / x.w_of_y(x.y_full)
@@ -1664,7 +1688,11 @@ impl Engine {
                 roughness /= length_factor.sqrt();
             }
             links.rough_factor[j] = GRAVITY * (roughness / PHI).powi(2);
-            links.beta[j] = PHI * slope.abs().sqrt() / roughness;
+            links.beta[j] = if dummy {
+                0.0
+            } else {
+                PHI * slope.abs().sqrt() / roughness
+            };
             links.q_full[j] = links.xsect[j].s_full * links.beta[j];
             links.q_max[j] = links.xsect[j].s_max * links.beta[j];
         }
@@ -1738,6 +1766,9 @@ impl Engine {
         }
         if outlets == 0 && nl > 0 {
             return Err(invalid("OUTFALLS", "", "the network has no outfall"));
+        }
+        if opt.route_model == RouteModel::DynWave {
+            validate_pass_through_links(&nodes, &links, &degree)?;
         }
         if opt.route_model != RouteModel::DynWave {
             validate_tree_layout(&nodes, &links)?;
@@ -3247,6 +3278,7 @@ impl Engine {
                 LinkKind::Orifice { .. } => self.orifice_inflow(j),
                 LinkKind::Weir { .. } => self.weir_inflow(j),
                 LinkKind::Outlet { .. } => self.outlet_inflow(j),
+                LinkKind::Dummy => self.dummy_inflow(j),
                 LinkKind::Conduit => 0.0,
             }
         };
@@ -3275,6 +3307,14 @@ impl Engine {
             }
         }
         self.links.new_flow[j] = q;
+    }
+
+    /// A DUMMY conduit takes all its upstream node receives, up to its flow
+    /// limit (SWMM link.c conduit_getInflow).
+    fn dummy_inflow(&self, j: usize) -> f64 {
+        let q = self.node_outflow(self.links.node1[j], j);
+        let ql = self.links.q_limit[j];
+        if ql > 0.0 { q.min(ql) } else { q }
     }
 
     fn pump_inflow(&mut self, j: usize) -> f64 {
@@ -3799,7 +3839,7 @@ impl Engine {
             0.0
         } else {
             match self.links.kind[j] {
-                LinkKind::Conduit => {
+                LinkKind::Conduit | LinkKind::Dummy => {
                     let q = self.node_outflow(n1, j);
                     let ql = self.links.q_limit[j];
                     if ql > 0.0 { q.min(ql) } else { q }
@@ -4173,6 +4213,58 @@ fn storage_exfil(
         imd,
         banks,
     )))
+}
+
+/// Under dynamic wave a DUMMY conduit or an ideal pump has no hydraulics of
+/// its own, so it must be the only link leaving its node, and a node fed only
+/// by such links cannot feed another (SWMM flowrout.c validateGeneralLayout,
+/// toposort.c checkDummyLinks).
+fn validate_pass_through_links(
+    nodes: &Nodes,
+    links: &Links,
+    degree: &[i32],
+) -> Result<(), EngineError> {
+    let pass_through = |j: usize| match links.kind[j] {
+        LinkKind::Dummy => true,
+        LinkKind::Pump { ptype, .. } => ptype == PumpType::Ideal,
+        _ => false,
+    };
+    // 0 no inflow link yet, 1 only pass-through inflows, -1 some other inflow.
+    let mut fed = vec![0i8; nodes.name.len()];
+    for j in 0..links.name.len() {
+        let (up, down) = if links.direction[j] < 0.0 {
+            (links.node2[j], links.node1[j])
+        } else {
+            (links.node1[j], links.node2[j])
+        };
+        if pass_through(j) {
+            if degree[up].abs() > 1 {
+                return Err(invalid(
+                    "CONDUITS",
+                    &nodes.name[up],
+                    format!(
+                        "a DUMMY conduit or ideal pump ('{}') must be the only link leaving its node",
+                        links.name[j]
+                    ),
+                ));
+            }
+            if fed[down] == 0 {
+                fed[down] = 1;
+            }
+        } else {
+            fed[down] = -1;
+        }
+    }
+    for j in 0..links.name.len() {
+        if pass_through(j) && fed[links.node1[j]] > 0 {
+            return Err(invalid(
+                "CONDUITS",
+                &nodes.name[links.node1[j]],
+                "a node fed only by DUMMY conduits or ideal pumps cannot feed another one",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Layout rules of kinematic-wave routing (SWMM flowrout.c validateTreeLayout):

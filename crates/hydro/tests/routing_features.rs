@@ -193,3 +193,46 @@ fn culvert_inlet_control_matches_swmm() {
     let (rep, _) = run(&free);
     assert_peak_depths(&rep, &[("S1", 0.819_608), ("S2", 0.573_507)], 0.001);
 }
+
+const DUMMY: &str = include_str!("../../../benches/swmm/models/dummy_conduits.inp");
+
+#[test]
+fn dummy_conduits_match_swmm() {
+    // DUMMY links pass their upstream node's inflow straight on: D1 carries
+    // J1's 1 m³/s hydrograph unchanged, D4 J4's half of it.
+    let (rep, sum) = run(DUMMY);
+    assert_peak_depths(&rep, &[("J2", 0.472_225), ("J3", 0.493_463)], 0.0005);
+    assert_flows(
+        &rep,
+        &[
+            ("D1", 1.0, 0.437_500),
+            ("D4", 0.5, 0.218_750),
+            ("C3", 1.500_053, 0.656_148),
+        ],
+        0.002,
+    );
+    assert_continuity(&sum, 0.007, 0.005);
+    // Under kinematic wave (J3 draining through C3 only).
+    let kw = DUMMY
+        .replace("DYNWAVE", "KINWAVE")
+        .replace("ROUTING_STEP         5", "ROUTING_STEP         30")
+        .lines()
+        .filter(|l| !l.starts_with("C5 ") && !l.starts_with("O2 "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (rep, sum) = run(&kw);
+    assert_peak_depths(&rep, &[("J2", 0.472_225), ("J3", 0.493_447)], 0.0005);
+    assert_flows(
+        &rep,
+        &[("D1", 1.0, 0.437_500), ("C3", 1.5, 0.656_166)],
+        0.002,
+    );
+    assert_continuity(&sum, -0.045, 0.002);
+    // A DUMMY conduit must be its node's only outflow under dynamic wave.
+    let two = DUMMY.replace("C2      J2    J3", "C2      J1    J3");
+    let e = twin_hydro::Engine::new(&twin_hydro::parse(&two).unwrap()).unwrap_err();
+    assert!(
+        e.to_string().contains("J1") && e.to_string().contains("D1"),
+        "{e}"
+    );
+}
