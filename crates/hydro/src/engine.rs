@@ -1054,7 +1054,6 @@ impl Engine {
             "GROUNDWATER",
             "RDII",
             "SNOWPACKS",
-            "TRANSECTS",
             "STREETS",
             "INLET_USAGE",
         ] {
@@ -1345,11 +1344,10 @@ impl Engine {
                 .get(&c.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("CONDUITS", &c.name, "has no [XSECTIONS] entry"))?;
             let dummy = x.shape == "DUMMY";
-            let xsect = if dummy {
-                XSect::dummy()
+            let (xsect, n_override) = if dummy {
+                (XSect::dummy(), None)
             } else {
-                XSect::new(&x.shape, x.geom, ucf)
-                    .map_err(|e| invalid("XSECTIONS", &c.name, e.to_string()))?
+                conduit_xsect(p, x, ucf)?
             };
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
@@ -1377,16 +1375,26 @@ impl Engine {
                 },
                 1.0,
             );
-            links.length[j] = c.length / ucf;
+            // A natural channel's length is its main channel's; the flood
+            // plain that sets its slope, volume and travel time is shorter by
+            // the transect's length factor, while momentum keeps the given
+            // length (SWMM link.c conduit_getLength, modLength).
+            links.length[j] = c.length / ucf / n_override.map_or(1.0, |o| o.1);
             links.mod_length[j] = c.length / ucf;
-            links.barrels[j] = x.barrels.floor();
+            // SWMM reads no barrel count for natural channels.
+            links.barrels[j] = if n_override.is_some() {
+                1.0
+            } else {
+                x.barrels.floor()
+            };
             links.q_limit[j] = c.max_flow / qcf;
             links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
             links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
             links.new_flow[j] = c.init_flow / qcf;
-            // Roughness kept in rough_factor until validation below.
-            links.rough_factor[j] = c.roughness;
+            // Roughness kept in rough_factor until validation below; a
+            // natural channel takes its transect's main-channel n.
+            links.rough_factor[j] = n_override.map_or(c.roughness, |o| o.0);
         }
         let n_conduits = links.name.len();
         for pu in &p.pumps {
@@ -4213,6 +4221,70 @@ fn storage_exfil(
         imd,
         banks,
     )))
+}
+
+/// The item of `items` called `name` (any case), else an error naming the
+/// cross section that refers to it.
+fn find_named<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&T) -> &String,
+    name: &str,
+    x: &inp::XSection,
+    kind: &'static str,
+) -> Result<&'a T, EngineError> {
+    items
+        .iter()
+        .find(|t| key(t).eq_ignore_ascii_case(name))
+        .ok_or_else(|| EngineError::UnknownRef {
+            section: "XSECTIONS",
+            object: x.link.clone(),
+            kind,
+            name: name.to_string(),
+        })
+}
+
+/// A conduit's section: a standard shape from its parameters, a natural
+/// channel from its transect (with the transect's roughness), or a closed
+/// shape from a SHAPE curve scaled to its full depth.
+fn conduit_xsect(
+    p: &Project,
+    x: &inp::XSection,
+    ucf: f64,
+) -> Result<(XSect, Option<(f64, f64)>), EngineError> {
+    let name = x.curve.clone().unwrap_or_default();
+    match x.shape.as_str() {
+        "IRREGULAR" => {
+            let tr = find_named(&p.transects, |t| &t.name, &name, x, "transect")?;
+            let t =
+                crate::shapes::transect(tr, ucf).map_err(|m| invalid("TRANSECTS", &tr.name, m))?;
+            Ok((t.xsect, Some((t.roughness, t.length_factor))))
+        }
+        "CUSTOM" => {
+            let c = find_named(&p.curves, |c| &c.name, &name, x, "curve")?;
+            if c.kind != "SHAPE" {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &x.link,
+                    format!("curve '{name}' is a {} curve, not a SHAPE curve", c.kind),
+                ));
+            }
+            if x.geom[0] <= 0.0 {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &x.link,
+                    "Geom1 (full depth) must be positive",
+                ));
+            }
+            let shape =
+                crate::shapes::shape_curve(&c.points).map_err(|m| invalid("CURVES", &c.name, m))?;
+            Ok((shape.section(x.geom[0] / ucf), None))
+        }
+        _ => Ok((
+            XSect::new(&x.shape, x.geom, ucf)
+                .map_err(|e| invalid("XSECTIONS", &x.link, e.to_string()))?,
+            None,
+        )),
+    }
 }
 
 /// Under dynamic wave a DUMMY conduit or an ideal pump has no hydraulics of

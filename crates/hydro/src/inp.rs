@@ -450,6 +450,23 @@ pub struct Loss {
     pub seepage: f64,
 }
 
+/// A natural channel cross section (`[TRANSECTS]`, HEC-2 format: NC, X1
+/// and GR lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transect {
+    /// Name.
+    pub name: String,
+    /// Manning's n of the left overbank, right overbank and main channel in
+    /// effect for this transect (an NC value of 0 keeps the previous one).
+    pub n: [f64; 3],
+    /// X1 fields after the name: station count, left and right bank
+    /// stations, two unused values, channel/flood-plain length ratio, station
+    /// multiplier, elevation offset.
+    pub x1: [f64; 8],
+    /// (elevation, station) points left to right.
+    pub points: Vec<(f64, f64)>,
+}
+
 /// A curve (`[CURVES]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
@@ -585,6 +602,8 @@ pub struct Project {
     pub losses: Vec<Loss>,
     /// `[CURVES]`.
     pub curves: Vec<Curve>,
+    /// `[TRANSECTS]`.
+    pub transects: Vec<Transect>,
     /// `[TIMESERIES]`.
     pub timeseries: Vec<Timeseries>,
     /// `[PATTERNS]`.
@@ -617,7 +636,6 @@ const KNOWN_RAW: &[&str] = &[
     "GROUNDWATER",
     "GWF",
     "SNOWPACKS",
-    "TRANSECTS",
     "STREETS",
     "INLETS",
     "INLET_USAGE",
@@ -846,7 +864,7 @@ fn yn(b: bool) -> &'static str {
 pub fn parse(text: &str) -> Result<Project, InpError> {
     let mut p = Project::default();
     let mut section = String::new();
-    let mut pending_curve_kind: Option<(String, String)> = None; // (curve, kind)
+    let mut state = ParseState::default();
     for (idx, raw_line) in text.lines().enumerate() {
         let line_no = idx + 1;
         let trimmed = raw_line.trim();
@@ -891,7 +909,7 @@ pub fn parse(text: &str) -> Result<Project, InpError> {
         if section.is_empty() {
             return Err(row.err("data before the first [SECTION] header".into()));
         }
-        parse_row(&mut p, &row, &mut pending_curve_kind)?;
+        parse_row(&mut p, &row, &mut state)?;
     }
     Ok(p)
 }
@@ -917,6 +935,7 @@ fn is_typed(s: &str) -> bool {
             | "XSECTIONS"
             | "LOSSES"
             | "CURVES"
+            | "TRANSECTS"
             | "TIMESERIES"
             | "PATTERNS"
             | "DWF"
@@ -936,11 +955,19 @@ const INFIL_METHODS: &[&str] = &[
     "CURVE_NUMBER",
 ];
 
-fn parse_row(
-    p: &mut Project,
-    r: &Row,
-    pending_curve: &mut Option<(String, String)>,
-) -> Result<(), InpError> {
+/// What a row's meaning depends on from earlier rows.
+#[derive(Default)]
+struct ParseState {
+    /// Curve whose first row named its type: (curve, type).
+    pending_curve: Option<(String, String)>,
+    /// Manning's n of [TRANSECTS] in effect (left, right, channel).
+    nc: [f64; 3],
+    /// An NC line came after the last X1 line.
+    nc_ready: bool,
+}
+
+fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpError> {
+    let pending_curve = &mut st.pending_curve;
     let t = &r.tok;
     match r.section {
         "OPTIONS" => {
@@ -1262,13 +1289,14 @@ fn parse_row(
                     curve: Some(t[2].clone()),
                 });
             } else if shape == "CUSTOM" {
-                r.need(4, "Link CUSTOM Geom1 Curve [Barrels]")?;
+                // SWMM reads Geom3 and Geom4 positions (ignored) before the barrels.
+                r.need(4, "Link CUSTOM Geom1 Curve [Geom3 Geom4 Barrels Culvert]")?;
                 p.xsections.push(XSection {
                     link: t[0].clone(),
                     shape,
                     geom: [r.f(2, "Geom1")?, 0.0, 0.0, 0.0],
-                    barrels: r.f_or(4, "Barrels", 1.0)?,
-                    culvert: 0.0,
+                    barrels: r.f_or(6, "Barrels", 1.0)?,
+                    culvert: r.f_or(7, "Culvert", 0.0)?,
                     curve: Some(t[3].clone()),
                 });
             } else {
@@ -1342,6 +1370,7 @@ fn parse_row(
                 c.points.extend(pts);
             }
         }
+        "TRANSECTS" => parse_transect_row(p, r, &mut st.nc, &mut st.nc_ready)?,
         "TIMESERIES" => {
             r.need(2, "Name [Date] Time Value ... | Name FILE Path")?;
             let name = &t[0];
@@ -1496,6 +1525,90 @@ fn check_seepage(r: &Row, first: usize, extra: &[f64]) -> Result<(), InpError> {
         _ if !(0.0..=1.0).contains(&seep[2]) => Err(field(2, "IMD", "must be in [0, 1]")),
         _ => Ok(()),
     }
+}
+
+/// One NC, X1 or GR line of `[TRANSECTS]` (SWMM transect.c).
+fn parse_transect_row(
+    p: &mut Project,
+    r: &Row,
+    nc: &mut [f64; 3],
+    nc_ready: &mut bool,
+) -> Result<(), InpError> {
+    let t = &r.tok;
+    match t[0].to_ascii_uppercase().as_str() {
+        "NC" => {
+            r.need(4, "NC Nleft Nright Nchannel")?;
+            let names = ["Nleft", "Nright", "Nchannel"];
+            for (k, name) in names.iter().enumerate() {
+                let v = r.f(k + 1, name)?;
+                if v < 0.0 {
+                    return Err(r.err(format!(
+                        "field {} ({name}) must not be negative, found {v}",
+                        k + 2
+                    )));
+                }
+                if v > 0.0 {
+                    nc[k] = v;
+                }
+            }
+            for k in 0..2 {
+                if nc[k] == 0.0 {
+                    nc[k] = nc[2];
+                }
+            }
+            *nc_ready = true;
+        }
+        "X1" => {
+            r.need(10, "X1 Name Nsta Xleft Xright 0 0 Lfactor Wfactor Eoffset")?;
+            if !*nc_ready {
+                return Err(r.err(
+                    "an NC line must precede each X1 line (it starts the transect's data)".into(),
+                ));
+            }
+            let names = [
+                "Nsta", "Xleft", "Xright", "unused", "unused", "Lfactor", "Wfactor", "Eoffset",
+            ];
+            let mut x1 = [0.0; 8];
+            for (k, name) in names.iter().enumerate() {
+                x1[k] = r.f(k + 2, name)?;
+            }
+            *nc_ready = false;
+            p.transects.push(Transect {
+                name: t[1].clone(),
+                n: *nc,
+                x1,
+                points: Vec::new(),
+            });
+        }
+        "GR" => {
+            if !(t.len() - 1).is_multiple_of(2) {
+                return Err(r.err(format!(
+                    "GR expected pairs of Elevation Station values, found {} values",
+                    t.len() - 1
+                )));
+            }
+            let Some(tr) = p.transects.last_mut() else {
+                return Err(r.err("GR line before any X1 line".into()));
+            };
+            let mut i = 1;
+            while i + 1 < t.len() {
+                let e = r.f(i, "Elevation")?;
+                let x = r.f(i + 1, "Station")?;
+                if tr.points.last().is_some_and(|&(_, last)| x < last) {
+                    return Err(r.err(format!(
+                        "field {} (Station) {x} is left of the previous station",
+                        i + 2
+                    )));
+                }
+                tr.points.push((e, x));
+                i += 2;
+            }
+        }
+        o => {
+            return Err(r.err(format!("field 1 expected NC, X1 or GR, found '{o}'")));
+        }
+    }
+    Ok(())
 }
 
 fn offset_or_star(r: &Row, i: usize, field: &str) -> Result<f64, InpError> {
@@ -1817,7 +1930,14 @@ pub fn write(p: &Project) -> String {
                     format!("{} {} {} {}", q(&x.link), q(&x.shape), q(c), x.barrels)
                 }
                 ("CUSTOM", Some(c)) => {
-                    format!("{} CUSTOM {} {} {}", q(&x.link), x.geom[0], q(c), x.barrels)
+                    format!(
+                        "{} CUSTOM {} {} 0 0 {} {}",
+                        q(&x.link),
+                        x.geom[0],
+                        q(c),
+                        x.barrels,
+                        x.culvert
+                    )
                 }
                 _ => format!(
                     "{} {} {} {} {} {} {} {}",
@@ -1867,6 +1987,32 @@ pub fn write(p: &Project) -> String {
                     } else {
                         rows.push(format!("{} {x} {y}", q(&c.name)));
                     }
+                }
+                rows
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "TRANSECTS",
+        p.transects
+            .iter()
+            .flat_map(|tr| {
+                let mut rows = vec![
+                    format!("NC {} {} {}", tr.n[0], tr.n[1], tr.n[2]),
+                    format!(
+                        "X1 {} {}",
+                        q(&tr.name),
+                        tr.x1
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                ];
+                for chunk in tr.points.chunks(5) {
+                    let pts: Vec<String> = chunk.iter().map(|(e, x)| format!("{e} {x}")).collect();
+                    rows.push(format!("GR {}", pts.join(" ")));
                 }
                 rows
             })
@@ -2045,6 +2191,19 @@ mod tests {
         let e = parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 -1\n").unwrap_err();
         assert!(e.message.contains("field 9 (Ksat)"), "{e}");
         assert!(parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 4 0 0.3\n").is_ok());
+        // Transects: NC before X1, pairs on GR lines, stations left to right.
+        let e = parse("[TRANSECTS]\nX1 T 2 0 10 0 0 0 0\n").unwrap_err();
+        assert!(e.message.contains("at least 10"), "{e}");
+        let e = parse("[TRANSECTS]\nX1 T 2 0 10 0 0 0 0 0 0\n").unwrap_err();
+        assert!(e.message.contains("NC line"), "{e}");
+        let e = parse("[TRANSECTS]\nNC 0 0 0.03\nX1 T 2 0 10 0 0 0 0 x 0\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("field 10 (Eoffset)"), "{e}");
+        let e =
+            parse("[TRANSECTS]\nNC 0 0 0.03\nX1 T 2 0 10 0 0 0 0 0 0\nGR 1 5 0 4\n").unwrap_err();
+        assert!(e.message.contains("field 5 (Station)"), "{e}");
+        let e = parse("[TRANSECTS]\nNC 0 -1 0.03\n").unwrap_err();
+        assert!(e.message.contains("field 3 (Nright)"), "{e}");
         let e = parse("[XSECTIONS]\nK1 CIRCULAR 1 0 0 0 1 -2\n").unwrap_err();
         assert!(e.message.contains("field 8 (Culvert)"), "{e}");
         let e = parse("[WEIRS]\nR1 A B ROADWAY 1 3 NO 0 0 NO wide PAVED\n").unwrap_err();

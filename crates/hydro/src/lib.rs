@@ -1,7 +1,8 @@
 //! twin-hydro: a drainage engine compatible with EPA SWMM 5.2.
 //!
 //! - [`inp`] reads and writes SWMM `.inp` files (pure text, no I/O).
-//! - [`xsect`] conduit cross-section geometry; [`culvert`] inlet control.
+//! - [`xsect`] conduit cross-section geometry; [`shapes`] transects and
+//!   shape curves; [`culvert`] inlet control.
 //! - [`runoff`] rain gauges and nonlinear-reservoir subcatchments with
 //!   Horton / modified Horton / Green–Ampt / Curve Number infiltration.
 //! - [`engine`] the network as struct-of-arrays state, advanced by
@@ -22,6 +23,7 @@ pub mod green_ampt;
 pub mod inp;
 pub mod results;
 pub mod runoff;
+pub mod shapes;
 pub mod xsect;
 
 pub use engine::{Engine, EngineError};

@@ -236,3 +236,88 @@ fn dummy_conduits_match_swmm() {
         "{e}"
     );
 }
+
+#[test]
+fn natural_channels_from_transects_match_swmm() {
+    // Three reaches of valley cross sections with rougher overbanks; the
+    // middle one meanders (length factor 1.3, station factor 1.1, an
+    // elevation offset). The flood rises well over the banks.
+    let (rep, sum) = run(include_str!("../../../benches/swmm/models/transects.inp"));
+    assert_peak_depths(
+        &rep,
+        &[("N1", 2.867_005), ("N2", 3.024_797), ("N3", 2.457_814)],
+        0.0005,
+    );
+    assert_flows(
+        &rep,
+        &[
+            ("R1", 57.405_037, 19.295_562),
+            ("R2", 55.828_030, 19.247_488),
+            ("R3", 54.967_510, 19.214_477),
+        ],
+        0.002,
+    );
+    assert_continuity(&sum, -0.045, 0.002);
+}
+
+#[test]
+fn shape_curves_match_swmm() {
+    // CUSTOM sections scaled from SHAPE curves, one starting above the
+    // invert; B1 surcharges and floods.
+    let (rep, sum) = run(include_str!(
+        "../../../benches/swmm/models/custom_shapes.inp"
+    ));
+    assert_peak_depths(
+        &rep,
+        &[
+            ("A1", 2.071_579),
+            ("A2", 0.727_089),
+            ("B1", 3.048_000),
+            ("B2", 2.027_305),
+        ],
+        0.0005,
+    );
+    assert_flows(
+        &rep,
+        &[("A2O", 7.362_742, 2.761_181), ("B2O", 3.545_283, 1.474_933)],
+        0.001,
+    );
+    assert!(
+        (sum.flooding_volume_m3 - 3914.1).abs() < 0.005 * 3914.1,
+        "{}",
+        sum.flooding_volume_m3
+    );
+    assert_continuity(&sum, -0.003, 0.002);
+}
+
+#[test]
+fn closed_form_shapes_match_swmm() {
+    // Rect-round, modified basket handle, parabolic and power-law sections,
+    // each filled into its curved part.
+    let (rep, sum) = run(include_str!(
+        "../../../benches/swmm/models/shapes_analytic.inp"
+    ));
+    assert_peak_depths(
+        &rep,
+        &[
+            ("A1", 0.925_145),
+            ("A2", 0.816_890),
+            ("B1", 0.866_500),
+            ("B2", 0.746_918),
+            ("C1", 0.983_040),
+            ("D1", 1.095_595),
+        ],
+        0.0005,
+    );
+    assert_flows(
+        &rep,
+        &[
+            ("A2O", 2.500_134, 0.928_488),
+            ("B2O", 2.500_214, 0.937_282),
+            ("C2O", 2.500_000, 0.937_406),
+            ("D2O", 2.500_000, 0.937_417),
+        ],
+        0.002,
+    );
+    assert_continuity(&sum, -0.007, 0.002);
+}
