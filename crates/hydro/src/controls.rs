@@ -12,7 +12,11 @@
 //! A premise compares a node (DEPTH, HEAD, INFLOW, VOLUME), a link (FLOW,
 //! DEPTH, STATUS, SETTING) or the simulation clock (TIME, CLOCKTIME, MONTH,
 //! DAY) with a number or with another variable. An action sets a pump,
-//! orifice, weir, outlet or conduit STATUS (ON/OFF, OPEN/CLOSED) or SETTING.
+//! orifice, weir, outlet or conduit STATUS (ON/OFF, OPEN/CLOSED) or SETTING:
+//! a number, `CURVE name` (the setting read off a curve at the value of the
+//! last premise compared), `TIMESERIES name` (the series' value at the
+//! current date) or `PID kp ki kd` (a PID controller driving the last
+//! premise's value towards its set point; Vol. II §7.4).
 //! Premises are evaluated left to right (an OR clause is tried only when the
 //! clauses before it failed); when two rules act on one link the one with the
 //! higher priority wins, ties going to the rule listed first, as in SWMM.
@@ -74,10 +78,27 @@ struct Premise {
     rhs: Rhs,
 }
 
+/// How an action finds its setting.
+#[derive(Debug, Clone, PartialEq)]
+enum ActionValue {
+    Fixed(f64),
+    Curve(usize),
+    Series(usize),
+    /// Gain, integral and derivative times (minutes).
+    Pid {
+        kp: f64,
+        ki: f64,
+        kd: f64,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct Action {
     link: usize,
-    value: f64,
+    value: ActionValue,
+    /// PID errors of the last two evaluations.
+    e1: f64,
+    e2: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +113,10 @@ struct Rule {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rules {
     rules: Vec<Rule>,
+    /// Left- and right-hand values of the last premise compared (SWMM's
+    /// ControlValue and SetPoint), read by curve and PID actions.
+    control_value: f64,
+    set_point: f64,
 }
 
 /// What the rules need to know about the network and its current state.
@@ -102,6 +127,30 @@ pub trait ControlState {
     fn link(&self, name: &str) -> Option<usize>;
     /// Current value of a variable.
     fn value(&self, v: &Var) -> f64;
+    /// Curve index by name (case-insensitive).
+    fn curve(&self, _name: &str) -> Option<usize> {
+        None
+    }
+    /// Time series index by name (case-insensitive).
+    fn series(&self, _name: &str) -> Option<usize> {
+        None
+    }
+    /// A curve's value at x (linear, constant beyond its ends).
+    fn curve_value(&self, _curve: usize, _x: f64) -> f64 {
+        0.0
+    }
+    /// A time series' value at the current time (end values held beyond it).
+    fn series_value(&self, _series: usize) -> f64 {
+        0.0
+    }
+    /// The link's target setting before this evaluation.
+    fn target_setting(&self, _link: usize) -> f64 {
+        0.0
+    }
+    /// True for pumps, whose settings may exceed 1.
+    fn is_pump(&self, _link: usize) -> bool {
+        false
+    }
 }
 
 fn err(rule: &str, m: impl Into<String>) -> EngineError {
@@ -287,21 +336,18 @@ impl Rules {
                             .ok_or_else(|| err(&name, format!("unknown link '{}'", t[2])))?;
                         let attr = t[3].to_ascii_uppercase();
                         let value = match attr.as_str() {
-                            "STATUS" => status_value(&t[5]).ok_or_else(|| {
-                                err(
-                                    &name,
-                                    format!("status expects ON/OFF/OPEN/CLOSED, found '{}'", t[5]),
-                                )
-                            })?,
-                            "SETTING" => match t[5].parse::<f64>() {
-                                Ok(v) if v.is_finite() => v,
-                                _ => {
-                                    return Err(EngineError::Unsupported(format!(
-                                        "control setting '{}' (curves, time series, PID)",
-                                        t[5]
-                                    )));
-                                }
-                            },
+                            "STATUS" => {
+                                ActionValue::Fixed(status_value(&t[5]).ok_or_else(|| {
+                                    err(
+                                        &name,
+                                        format!(
+                                            "status expects ON/OFF/OPEN/CLOSED, found '{}'",
+                                            t[5]
+                                        ),
+                                    )
+                                })?)
+                            }
+                            "SETTING" => parse_setting(&t, st, &name, link, line)?,
                             o => {
                                 return Err(err(
                                     &name,
@@ -311,7 +357,12 @@ impl Rules {
                                 ));
                             }
                         };
-                        let a = Action { link, value };
+                        let a = Action {
+                            link,
+                            value,
+                            e1: 0.0,
+                            e2: 0.0,
+                        };
                         if part == Part::Else {
                             r.els.push(a);
                         } else {
@@ -347,7 +398,10 @@ impl Rules {
                 o => return Err(err(&name, format!("unknown clause keyword '{o}'"))),
             }
         }
-        Ok(Rules { rules })
+        Ok(Rules {
+            rules,
+            ..Default::default()
+        })
     }
 
     /// True when there are no rules.
@@ -356,47 +410,171 @@ impl Rules {
     }
 
     /// Evaluates all rules; returns (link, target setting) actions after
-    /// resolving conflicts by priority. `half_step` is half the routing step
-    /// in hours, the tolerance of time equalities.
-    pub fn evaluate(&self, st: &dyn ControlState, half_step_h: f64) -> Vec<(usize, f64)> {
+    /// resolving conflicts by priority. `dt_h` is the routing step in hours:
+    /// half of it is the tolerance of time equalities, and it is the PID
+    /// controllers' time step. A rule's actions are taken last listed first,
+    /// and among rules acting on one link the higher priority wins, ties
+    /// going to the rule listed first, as in SWMM (controls.c).
+    pub fn evaluate(&mut self, st: &dyn ControlState, dt_h: f64) -> Vec<(usize, f64)> {
         let mut chosen: Vec<(usize, f64, f64)> = Vec::new(); // link, value, priority
-        for r in &self.rules {
+        let (mut cv, mut sp) = (self.control_value, self.set_point);
+        for r in &mut self.rules {
             let mut result = true;
             for p in &r.premises {
                 if p.or {
                     if !result {
-                        result = eval_premise(p, st, half_step_h);
+                        result = eval_premise(p, st, dt_h / 2.0, &mut cv, &mut sp);
                     }
                 } else {
                     if !result {
                         break;
                     }
-                    result = eval_premise(p, st, half_step_h);
+                    result = eval_premise(p, st, dt_h / 2.0, &mut cv, &mut sp);
                 }
             }
-            let acts = if result { &r.then } else { &r.els };
-            for a in acts {
+            let acts = if result { &mut r.then } else { &mut r.els };
+            for a in acts.iter_mut().rev() {
+                let v = action_value(a, st, cv, sp, dt_h);
                 match chosen.iter_mut().find(|c| c.0 == a.link) {
                     Some(c) => {
                         if r.priority > c.2 {
-                            *c = (a.link, a.value, r.priority);
+                            *c = (a.link, v, r.priority);
                         }
                     }
-                    None => chosen.push((a.link, a.value, r.priority)),
+                    None => chosen.push((a.link, v, r.priority)),
                 }
             }
         }
+        self.control_value = cv;
+        self.set_point = sp;
         chosen.into_iter().map(|(l, v, _)| (l, v)).collect()
     }
 }
 
-fn eval_premise(p: &Premise, st: &dyn ControlState, half_step_h: f64) -> bool {
+/// The setting an action asks for now (SWMM controls.c updateActionValue).
+fn action_value(a: &mut Action, st: &dyn ControlState, cv: f64, sp: f64, dt_h: f64) -> f64 {
+    match a.value {
+        ActionValue::Fixed(v) => v,
+        ActionValue::Curve(c) => st.curve_value(c, cv),
+        ActionValue::Series(ts) => st.series_value(ts),
+        ActionValue::Pid { kp, ki, kd } => {
+            // Recursive (velocity) form of the PID law on the relative error
+            // between set point and controlled value (getPIDSetting).
+            const TOL: f64 = 0.0001;
+            let dt = dt_h * 60.0;
+            let mut e0 = sp - cv;
+            if e0.abs() > 1e-6 {
+                e0 /= if sp != 0.0 { sp } else { cv };
+            }
+            if (e0 - a.e1).abs() < TOL {
+                a.e1 = 0.0;
+                a.e2 = 0.0;
+            }
+            let p = e0 - a.e1;
+            let i = if ki == 0.0 { 0.0 } else { e0 * dt / ki };
+            let d = kd * (e0 - 2.0 * a.e1 + a.e2) / dt;
+            let mut update = kp * (p + i + d);
+            if update.abs() < TOL {
+                update = 0.0;
+            }
+            let mut setting = st.target_setting(a.link) + update;
+            a.e2 = a.e1;
+            a.e1 = e0;
+            setting = setting.max(0.0);
+            if !st.is_pump(a.link) && setting > 1.0 {
+                setting = 1.0;
+            }
+            setting
+        }
+    }
+}
+
+/// The value of `<object> <name> SETTING = ...` (SWMM controls.c
+/// setActionSetting): a number (0–1 except for pumps), CURVE name,
+/// TIMESERIES name or PID kp ki kd.
+fn parse_setting(
+    t: &[String],
+    st: &dyn ControlState,
+    rule: &str,
+    link: usize,
+    line: &str,
+) -> Result<ActionValue, EngineError> {
+    let kind = t[5].to_ascii_uppercase();
+    let arg = |k: usize| {
+        t.get(k)
+            .ok_or_else(|| err(rule, format!("{kind} needs more values: '{line}'")))
+    };
+    Ok(match kind.as_str() {
+        "CURVE" => {
+            let n = arg(6)?;
+            ActionValue::Curve(
+                st.curve(n)
+                    .ok_or_else(|| err(rule, format!("unknown curve '{n}'")))?,
+            )
+        }
+        "TIMESERIES" => {
+            let n = arg(6)?;
+            ActionValue::Series(
+                st.series(n)
+                    .ok_or_else(|| err(rule, format!("unknown time series '{n}'")))?,
+            )
+        }
+        "PID" => {
+            let num = |k: usize| -> Result<f64, EngineError> {
+                let s = arg(k)?;
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| err(rule, format!("PID coefficient '{s}' is not a number")))
+            };
+            ActionValue::Pid {
+                kp: num(6)?,
+                ki: num(7)?,
+                kd: num(8)?,
+            }
+        }
+        _ => {
+            let v = t[5]
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    err(
+                        rule,
+                        format!(
+                            "setting expects a number, CURVE, TIMESERIES or PID, found '{}'",
+                            t[5]
+                        ),
+                    )
+                })?;
+            if !st.is_pump(link) && !(0.0..=1.0).contains(&v) {
+                return Err(err(
+                    rule,
+                    format!("setting {v} of a regulator must be in [0, 1]"),
+                ));
+            }
+            ActionValue::Fixed(v)
+        }
+    })
+}
+
+fn eval_premise(
+    p: &Premise,
+    st: &dyn ControlState,
+    half_step_h: f64,
+    control_value: &mut f64,
+    set_point: &mut f64,
+) -> bool {
     let lhs = st.value(&p.lhs);
     let rhs = match &p.rhs {
         Rhs::Value(v) => *v,
         Rhs::Var(v) => st.value(v),
     };
     let is_time = matches!(p.lhs, Var::Time | Var::ClockTime);
+    if !is_time {
+        *set_point = rhs;
+        *control_value = lhs;
+    }
     let tol = if is_time { half_step_h } else { 0.000_001 };
     match p.rel {
         Rel::Eq => (lhs - rhs).abs() < tol,
@@ -441,9 +619,27 @@ mod tests {
             &S { depth: 0.0 },
         )
         .unwrap();
+        let mut r = r;
         assert_eq!(r.evaluate(&S { depth: 0.5 }, 0.0), vec![(3, 0.0)]);
         // A fires (ON, priority 1) and B's ELSE (0.5, priority 2) wins.
         assert_eq!(r.evaluate(&S { depth: 5.0 }, 0.0), vec![(3, 0.5)]);
+    }
+
+    #[test]
+    fn pid_moves_the_setting_towards_the_set_point() {
+        // Depth 1 below a set point of 2: relative error 0.5, so the first
+        // update is kp·(e + e·dt/ki) = 0.5·(0.5 + 0.5·1/10) from setting 0.
+        let mut r = Rules::parse(
+            &lines("RULE P\nIF NODE SU1 DEPTH <> 2\nTHEN ORIFICE PUMP1 SETTING = PID 0.5 10 0"),
+            &S { depth: 0.0 },
+        )
+        .unwrap();
+        let a = r.evaluate(&S { depth: 1.0 }, 1.0 / 60.0);
+        assert_eq!(a.len(), 1);
+        assert!((a[0].1 - 0.275).abs() < 1e-12, "{:?}", a);
+        // Settings of regulators stay within [0, 1].
+        let a = r.evaluate(&S { depth: -50.0 }, 1.0 / 60.0);
+        assert_eq!(a[0].1, 1.0);
     }
 
     #[test]
@@ -460,5 +656,19 @@ mod tests {
         let e =
             Rules::parse(&lines("RULE X\nIF NODE SU1 DEPTH ~ 1"), &S { depth: 0.0 }).unwrap_err();
         assert!(e.to_string().contains("relation"), "{e}");
+        for (action, why) in [
+            ("ORIFICE PUMP1 SETTING = 1.5", "[0, 1]"),
+            ("ORIFICE PUMP1 SETTING = CURVE NOPE", "unknown curve 'NOPE'"),
+            ("ORIFICE PUMP1 SETTING = TIMESERIES", "needs more values"),
+            ("ORIFICE PUMP1 SETTING = PID 1 x 0", "PID coefficient 'x'"),
+            ("ORIFICE PUMP1 SETTING = HALF", "CURVE, TIMESERIES or PID"),
+        ] {
+            let text = format!("RULE Y\nIF NODE SU1 DEPTH > 1\nTHEN {action}");
+            let e = Rules::parse(&lines(&text), &S { depth: 0.0 }).unwrap_err();
+            assert!(
+                e.to_string().contains(why) && e.to_string().contains('Y'),
+                "{e}"
+            );
+        }
     }
 }

@@ -329,7 +329,8 @@ impl Options {
             report_start: (rstart - start).max(0.0),
             route_step,
             min_route_step,
-            courant_factor: num("VARIABLE_STEP", 0.0)?,
+            // SWMM 5.2 varies the step (Courant factor 0.75) unless told otherwise.
+            courant_factor: num("VARIABLE_STEP", 0.75)?,
             wet_step,
             dry_step: dry_step.max(wet_step),
             min_surf_area: if msa == 0.0 {
@@ -1017,6 +1018,9 @@ pub struct Engine {
     pub runoff: Option<Runoff>,
     tables: Vec<Table>,
     curves: Vec<Curve>,
+    /// Names of the time series and curves, for control rules.
+    series_names: Vec<String>,
+    curve_names: Vec<String>,
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
@@ -1865,6 +1869,8 @@ impl Engine {
             runoff,
             tables,
             curves,
+            series_names: p.timeseries.iter().map(|t| t.name.clone()).collect(),
+            curve_names: p.curves.iter().map(|c| c.name.clone()).collect(),
             scratch: Vec::new(),
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
@@ -3234,7 +3240,9 @@ impl Engine {
         if !self.rules.is_empty()
             && (self.rule_step == 0.0 || self.time >= self.next_rule_time - 0.001)
         {
-            let actions = self.rules.evaluate(&*self, dt / 2.0 / 3600.0);
+            let mut rules = std::mem::take(&mut self.rules);
+            let actions = rules.evaluate(&*self, dt / 3600.0);
+            self.rules = rules;
             for (l, v) in actions {
                 self.links.target_setting[l] = v;
             }
@@ -4572,6 +4580,28 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 impl ControlState for Engine {
+    fn curve(&self, name: &str) -> Option<usize> {
+        self.curve_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn series(&self, name: &str) -> Option<usize> {
+        self.series_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn curve_value(&self, curve: usize, x: f64) -> f64 {
+        self.curves[curve].lookup(x)
+    }
+    fn series_value(&self, series: usize) -> f64 {
+        self.tables[series].lookup(self.time, true)
+    }
+    fn target_setting(&self, link: usize) -> f64 {
+        self.links.target_setting[link]
+    }
+    fn is_pump(&self, link: usize) -> bool {
+        matches!(self.links.kind[link], LinkKind::Pump { .. })
+    }
     fn node(&self, name: &str) -> Option<usize> {
         self.nodes
             .name
