@@ -407,3 +407,320 @@ mod tests {
         assert!(shape_curve(&[]).is_err());
     }
 }
+
+/// One piece of the right half of a closed section's outline, a circular or
+/// elliptical arc traced upwards as its angle goes from `t0` to `t1`.
+#[derive(Debug, Clone, Copy)]
+enum Arc {
+    /// Centre (cx, cy) and radius r.
+    Circle {
+        cx: f64,
+        cy: f64,
+        r: f64,
+        t0: f64,
+        t1: f64,
+    },
+    /// Semi-axes a (horizontal) and b (vertical), centred at (0, b).
+    Ellipse { a: f64, b: f64, t0: f64, t1: f64 },
+}
+
+impl Arc {
+    fn span(&self) -> (f64, f64) {
+        match *self {
+            Arc::Circle { t0, t1, .. } | Arc::Ellipse { t0, t1, .. } => (t0, t1),
+        }
+    }
+    fn point(&self, t: f64) -> (f64, f64) {
+        match *self {
+            Arc::Circle { cx, cy, r, .. } => (cx + r * t.cos(), cy + r * t.sin()),
+            Arc::Ellipse { a, b, .. } => (a * t.cos(), b + b * t.sin()),
+        }
+    }
+    fn tangent(&self, t: f64) -> (f64, f64) {
+        match *self {
+            Arc::Circle { r, .. } => (-r * t.sin(), r * t.cos()),
+            Arc::Ellipse { a, b, .. } => (-a * t.sin(), b * t.cos()),
+        }
+    }
+    /// Area between the arc's two halves from angle t0 to t: ∫ 2x dy.
+    fn area(&self, t: f64) -> f64 {
+        let (t0, _) = self.span();
+        let g = |u: f64| u / 2.0 + (2.0 * u).sin() / 4.0;
+        match *self {
+            Arc::Circle { cx, r, .. } => {
+                2.0 * (cx * r * (t.sin() - t0.sin()) + r * r * (g(t) - g(t0)))
+            }
+            Arc::Ellipse { a, b, .. } => 2.0 * a * b * (g(t) - g(t0)),
+        }
+    }
+    /// Length of both halves from angle t0 to t.
+    fn perimeter(&self, t: f64) -> f64 {
+        let (t0, _) = self.span();
+        match *self {
+            Arc::Circle { r, .. } => 2.0 * r * (t - t0),
+            Arc::Ellipse { .. } => simpson(
+                |u| {
+                    let (dx, dy) = self.tangent(u);
+                    2.0 * (dx * dx + dy * dy).sqrt()
+                },
+                t0,
+                t,
+            ),
+        }
+    }
+    /// Widest half width on the arc.
+    fn half_width_max(&self) -> f64 {
+        let (t0, t1) = self.span();
+        self.point(0.0_f64.clamp(t0, t1)).0
+    }
+}
+
+/// Composite Simpson's rule with 400 intervals (the integrands are smooth
+/// along an arc's angle).
+fn simpson(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    if b <= a {
+        return 0.0;
+    }
+    const N: usize = 400;
+    let h = (b - a) / N as f64;
+    let mut s = f(a) + f(b);
+    for i in 1..N {
+        s += if i % 2 == 1 { 4.0 } else { 2.0 } * f(a + i as f64 * h);
+    }
+    s * h / 3.0
+}
+
+/// Flow area, wetted perimeter and top width of a symmetric outline filled
+/// to depth y.
+fn outline_geometry(arcs: &[Arc], y: f64) -> (f64, f64, f64) {
+    let (mut area, mut perim, mut width) = (0.0, 0.0, 0.0);
+    for arc in arcs {
+        let (t0, t1) = arc.span();
+        if y <= arc.point(t0).1 {
+            break;
+        }
+        let t_end = if y < arc.point(t1).1 {
+            let (mut lo, mut hi) = (t0, t1);
+            for _ in 0..100 {
+                let m = 0.5 * (lo + hi);
+                if arc.point(m).1 < y {
+                    lo = m;
+                } else {
+                    hi = m;
+                }
+            }
+            0.5 * (lo + hi)
+        } else {
+            t1
+        };
+        area += arc.area(t_end);
+        perim += arc.perimeter(t_end);
+        width = 2.0 * arc.point(t_end).0;
+    }
+    (area, perim, width)
+}
+
+/// A standard closed shape of unit full depth: its full area, hydraulic
+/// radius and widest width, and its tables.
+#[derive(Debug, Clone)]
+pub struct StandardShape {
+    /// Full area over the full depth squared.
+    pub a_full: f64,
+    /// Full hydraulic radius over the full depth.
+    pub r_full: f64,
+    /// Widest width over the full depth.
+    pub w_max: f64,
+    /// Normalised tables.
+    pub tables: GeomTables,
+}
+
+/// Tables of an outline of height `h`: area, hydraulic radius and width at
+/// `n_depth` depths; when `n_area` > 0 also depth and section factor at that
+/// many areas (SWMM keeps 26 and 51 entries for its sewer shapes).
+fn outline_tables(
+    arcs: &[Arc],
+    h: f64,
+    n_depth: usize,
+    n_area: usize,
+    a_max_frac: f64,
+) -> StandardShape {
+    let (a_full, p_full, _) = outline_geometry(arcs, h);
+    let r_full = a_full / p_full;
+    let w_max = 2.0 * arcs.iter().map(Arc::half_width_max).fold(0.0, f64::max);
+    let mut t = GeomTables {
+        a_max_frac,
+        ..Default::default()
+    };
+    for i in 0..n_depth {
+        let (a, p, w) = outline_geometry(arcs, h * i as f64 / (n_depth - 1) as f64);
+        t.area.push(a / a_full);
+        t.hrad.push(if p > 0.0 { a / p / r_full } else { 0.0 });
+        t.width.push(w / w_max);
+    }
+    for i in 0..n_area {
+        let alpha = i as f64 / (n_area - 1) as f64;
+        let (mut lo, mut hi) = (0.0, h);
+        for _ in 0..60 {
+            let m = 0.5 * (lo + hi);
+            if outline_geometry(arcs, m).0 / a_full < alpha {
+                lo = m;
+            } else {
+                hi = m;
+            }
+        }
+        let y = 0.5 * (lo + hi);
+        let (a, p, _) = outline_geometry(arcs, y);
+        t.depth.push(y / h);
+        t.sfac.push(if p > 0.0 {
+            alpha * (a / p / r_full).powf(2.0 / 3.0)
+        } else {
+            0.0
+        });
+    }
+    StandardShape {
+        a_full: a_full / (h * h),
+        r_full: r_full / h,
+        w_max: w_max / h,
+        tables: t,
+    }
+}
+
+/// The standard egg (Metcalf & Eddy): height 1.5 times the width; a top
+/// semicircle of radius r, sides of radius 3r from centres on the far side
+/// of the springline, an invert of radius r/2, all tangent.
+fn egg() -> StandardShape {
+    let r = 1.0;
+    let s = (-0.6f64).asin();
+    let arcs = [
+        Arc::Circle {
+            cx: 0.0,
+            cy: r / 2.0,
+            r: r / 2.0,
+            t0: -std::f64::consts::FRAC_PI_2,
+            t1: s,
+        },
+        Arc::Circle {
+            cx: -2.0 * r,
+            cy: 2.0 * r,
+            r: 3.0 * r,
+            t0: s,
+            t1: 0.0,
+        },
+        Arc::Circle {
+            cx: 0.0,
+            cy: 2.0 * r,
+            r,
+            t0: 0.0,
+            t1: std::f64::consts::FRAC_PI_2,
+        },
+    ];
+    outline_tables(&arcs, 3.0 * r, 26, 51, 0.96)
+}
+
+/// The standard horseshoe: height equal to width D; a top semicircle of
+/// radius D/2, sides and invert of radius D (the sides centred at the
+/// opposite springline, the invert at the crown).
+fn horseshoe() -> StandardShape {
+    let r = 1.0;
+    // Where the invert (centre (0, 2r)) meets the side (centre (-r, r)).
+    let miss = |a: f64| {
+        let (x, y) = (2.0 * r * a.cos(), 2.0 * r + 2.0 * r * a.sin());
+        (x + r).hypot(y - r) - 2.0 * r
+    };
+    let (mut lo, mut hi) = (-std::f64::consts::FRAC_PI_2, 0.0);
+    for _ in 0..200 {
+        let m = 0.5 * (lo + hi);
+        if miss(lo) * miss(m) <= 0.0 {
+            hi = m;
+        } else {
+            lo = m;
+        }
+    }
+    let a = 0.5 * (lo + hi);
+    let y = 2.0 * r + 2.0 * r * a.sin();
+    let b = ((y - r) / (2.0 * r)).asin();
+    let arcs = [
+        Arc::Circle {
+            cx: 0.0,
+            cy: 2.0 * r,
+            r: 2.0 * r,
+            t0: -std::f64::consts::FRAC_PI_2,
+            t1: a,
+        },
+        Arc::Circle {
+            cx: -r,
+            cy: r,
+            r: 2.0 * r,
+            t0: b,
+            t1: 0.0,
+        },
+        Arc::Circle {
+            cx: 0.0,
+            cy: r,
+            r,
+            t0: 0.0,
+            t1: std::f64::consts::FRAC_PI_2,
+        },
+    ];
+    outline_tables(&arcs, 2.0 * r, 26, 51, 0.96)
+}
+
+/// An ellipse of unit rise and the given span: its area and width by depth
+/// are a circle's; its hydraulic radius is the ellipse's own.
+fn ellipse(span: f64) -> StandardShape {
+    let arcs = [Arc::Ellipse {
+        a: span / 2.0,
+        b: 0.5,
+        t0: -std::f64::consts::FRAC_PI_2,
+        t1: std::f64::consts::FRAC_PI_2,
+    }];
+    outline_tables(&arcs, 1.0, 26, 0, 0.96)
+}
+
+/// Span over rise of the ellipse SWMM's elliptical-pipe formula implies
+/// (full area 1.2692·rise², Vol. II Table 5-5).
+const ELLIPSE_RATIO: f64 = 1.2692 / std::f64::consts::FRAC_PI_4;
+
+/// Standard closed sewer shapes built from their published geometry: EGG,
+/// HORSESHOE, and HORIZ_ELLIPSE / VERT_ELLIPSE (true ellipses). Built once.
+pub fn standard(name: &str) -> Option<&'static StandardShape> {
+    use std::sync::OnceLock;
+    static EGG: OnceLock<StandardShape> = OnceLock::new();
+    static HORSESHOE: OnceLock<StandardShape> = OnceLock::new();
+    static H_ELLIPSE: OnceLock<StandardShape> = OnceLock::new();
+    static V_ELLIPSE: OnceLock<StandardShape> = OnceLock::new();
+    Some(match name {
+        "EGG" => EGG.get_or_init(egg),
+        "HORSESHOE" => HORSESHOE.get_or_init(horseshoe),
+        "HORIZ_ELLIPSE" => H_ELLIPSE.get_or_init(|| ellipse(ELLIPSE_RATIO)),
+        "VERT_ELLIPSE" => V_ELLIPSE.get_or_init(|| ellipse(1.0 / ELLIPSE_RATIO)),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod standard_tests {
+    use super::*;
+
+    #[test]
+    fn standard_shapes_have_their_published_full_properties() {
+        // Egg: A = 0.5105 H², R = 0.1931 H, W = 2H/3; horseshoe: A = 0.8293 D²,
+        // R = 0.2538 D (Metcalf & Eddy; SWMM 5 Vol. II Table 5-7).
+        let e = standard("EGG").unwrap();
+        assert!((e.a_full - 0.5105).abs() < 1e-3, "{}", e.a_full);
+        assert!((e.r_full - 0.1931).abs() < 1e-3, "{}", e.r_full);
+        assert!((e.w_max - 2.0 / 3.0).abs() < 1e-6);
+        let h = standard("HORSESHOE").unwrap();
+        assert!((h.a_full - 0.8293).abs() < 1e-3, "{}", h.a_full);
+        assert!((h.r_full - 0.2538).abs() < 1e-3, "{}", h.r_full);
+        // An ellipse fills like a circle: half its area below half its rise.
+        let x = standard("HORIZ_ELLIPSE").unwrap();
+        assert!((x.tables.area[12] + x.tables.area[13] - 1.0).abs() < 1e-9);
+        assert!((x.a_full - 1.2692).abs() < 1e-4, "{}", x.a_full);
+        // Tables run from 0 to 1.
+        for s in [e, h, x] {
+            assert!(s.tables.area[0].abs() < 1e-12 && (s.tables.area[25] - 1.0).abs() < 1e-9);
+            assert!((s.tables.hrad[25] - 1.0).abs() < 1e-9);
+        }
+    }
+}

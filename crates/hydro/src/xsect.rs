@@ -501,6 +501,42 @@ impl XSect {
                 x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
                 x.s_max = x.s_full;
             }
+            "EGG" | "HORSESHOE" => {
+                let st = crate::shapes::standard(shape).ok_or_else(|| err("unknown shape"))?;
+                let mut t = st.tables.clone();
+                t.open = false;
+                let peak = t.sfac.iter().copied().fold(0.0, f64::max);
+                let a_full = st.a_full * y_full * y_full;
+                let r_full = st.r_full * y_full;
+                let s_full = a_full * r_full.powf(2.0 / 3.0);
+                x = XSect::tabulated(
+                    y_full,
+                    a_full,
+                    r_full,
+                    st.w_max * y_full,
+                    t,
+                    Some(peak * s_full),
+                );
+            }
+            "HORIZ_ELLIPSE" | "VERT_ELLIPSE" => {
+                if g[1] == 0.0 || g[2] > 0.0 {
+                    return Err(err(
+                        "standard elliptical pipe size codes are not supported; give rise and span",
+                    ));
+                }
+                if g[1] < 0.0 {
+                    return Err(err("Geom2 (span) must be positive"));
+                }
+                let st = crate::shapes::standard(shape).ok_or_else(|| err("unknown shape"))?;
+                // Full area and hydraulic radius by SWMM's formula for custom
+                // elliptical sizes (Vol. II Table 5-5), on the minor axis.
+                let w = g[1] / ucf;
+                let minor = if shape == "HORIZ_ELLIPSE" { y_full } else { w };
+                let a_full = 1.2692 * minor * minor;
+                let r_full = 0.3061 * minor;
+                let s_full = a_full * r_full.powf(2.0 / 3.0);
+                x = XSect::tabulated(y_full, a_full, r_full, w, st.tables.clone(), Some(s_full));
+            }
             other => return Err(err(&format!("shape '{other}' is not supported yet"))),
         }
         Ok(x)
@@ -1446,6 +1482,44 @@ mod tests {
     }
 
     #[test]
+    fn tabulated_and_closed_form_shapes_invert_consistently() {
+        let shapes = [
+            ("EGG", [1.5, 0.0, 0.0, 0.0]),
+            ("HORSESHOE", [1.2, 0.0, 0.0, 0.0]),
+            ("VERT_ELLIPSE", [1.5, 0.9, 0.0, 0.0]),
+            ("RECT_ROUND", [1.2, 1.5, 1.0, 0.0]),
+            ("MODBASKETHANDLE", [1.2, 1.5, 0.9, 0.0]),
+            ("PARABOLIC", [1.5, 4.0, 0.0, 0.0]),
+            ("POWER", [1.5, 4.0, 1.5, 0.0]),
+        ];
+        for (name, g) in shapes {
+            let x = XSect::new(name, g, 1.0).unwrap();
+            for &f in &[0.1, 0.3, 0.5, 0.7, 0.9] {
+                let y = f * x.y_full;
+                let a = x.a_of_y(y);
+                let y2 = x.y_of_a(a);
+                assert!((y2 - y).abs() < 0.01 * x.y_full, "{name}: y {y} -> {y2}");
+                // Section factor and its inverse, below the range where a
+                // closed shape's section factor exceeds its full value and
+                // one factor has two areas.
+                if f <= 0.7 {
+                    let s = x.s_of_a(a);
+                    let a2 = x.a_of_s(s);
+                    assert!((a2 - a).abs() < 0.01 * x.a_full, "{name}: a {a} -> {a2}");
+                }
+                // Width is the slope of area with depth (to table resolution).
+                let dy = 0.01 * x.y_full;
+                let w = (x.a_of_y(y + dy) - x.a_of_y(y - dy)) / (2.0 * dy);
+                assert!(
+                    (w - x.w_of_y(y)).abs() < 0.08 * x.w_max,
+                    "{name}: W {w} vs {}",
+                    x.w_of_y(y)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn circular_critical_depth_is_consistent() {
         let x = XSect::new("CIRCULAR", [3.0, 0.0, 0.0, 0.0], 1.0).unwrap();
         let q = 20.0;
@@ -1462,5 +1536,10 @@ mod tests {
         assert!(XSect::new("CIRCULAR", [0.0; 4], 1.0).is_err());
         assert!(XSect::new("RECT_CLOSED", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
         assert!(XSect::new("EGG_SHAPED_X", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
+        // Standard elliptical size codes need the ACPA tables; rise and span are taken.
+        assert!(XSect::new("HORIZ_ELLIPSE", [1.0, 0.0, 3.0, 0.0], 1.0).is_err());
+        assert!(XSect::new("HORIZ_ELLIPSE", [1.0, 1.6, 0.0, 0.0], 1.0).is_ok());
+        assert!(XSect::new("RECT_ROUND", [0.2, 1.0, 0.5, 0.0], 1.0).is_err());
+        assert!(XSect::new("POWER", [1.0, 2.0, 0.0, 0.0], 1.0).is_err());
     }
 }
