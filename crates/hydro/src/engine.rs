@@ -66,6 +66,7 @@ struct ConduitOut {
     new_depth: f64,
     new_volume: f64,
     new_flow: f64,
+    seep_loss: f64,
 }
 
 impl Default for ConduitOut {
@@ -81,6 +82,7 @@ impl Default for ConduitOut {
             new_depth: 0.0,
             new_volume: 0.0,
             new_flow: 0.0,
+            seep_loss: 0.0,
         }
     }
 }
@@ -909,6 +911,10 @@ pub struct Links {
     pub flap_gate: Vec<bool>,
     /// Culvert inlet code (HDS-5 Table 9 row; 0 = not a culvert).
     pub culvert: Vec<u8>,
+    /// Seepage rate through the wetted width of a conduit (ft/s).
+    pub seep_rate: Vec<f64>,
+    /// Seepage loss of the step (cfs per barrel).
+    pub seep_loss: Vec<f64>,
     /// Setting (1 open, 0 closed).
     pub setting: Vec<f64>,
     /// Flow at the start of the step (cfs, all barrels).
@@ -973,6 +979,8 @@ impl Links {
         self.loss.push([0.0; 3]);
         self.flap_gate.push(false);
         self.culvert.push(0);
+        self.seep_rate.push(0.0);
+        self.seep_loss.push(0.0);
         self.new_flow.push(0.0);
         self.name.len() - 1
     }
@@ -1393,6 +1401,13 @@ impl Engine {
             };
             links.q_limit[j] = c.max_flow / qcf;
             links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
+            // Seepage in in/h or mm/h (SWMM's rainfall units) to ft/s.
+            let ucf_rate = if opt.flow_units.is_si() {
+                1_097_280.0
+            } else {
+                43_200.0
+            };
+            links.seep_rate[j] = l.map_or(0.0, |l| l.seepage) / ucf_rate;
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
             links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
             links.new_flow[j] = c.init_flow / qcf;
@@ -2364,7 +2379,11 @@ impl Engine {
             self.dynwave_execute(dt)
         };
         self.remove_outflows();
-        self.step_rates.seep_loss = self.nodes.seep_volume.iter().sum::<f64>() / dt;
+        let conduit_seepage: f64 = (0..self.link_count())
+            .map(|j| self.links.seep_loss[j] * self.links.barrels[j])
+            .sum();
+        self.step_rates.seep_loss =
+            self.nodes.seep_volume.iter().sum::<f64>() / dt + conduit_seepage;
         self.update_totals(dt / 2.0);
         self.step_count += 1;
         trials
@@ -2683,6 +2702,20 @@ impl Engine {
             n.outflow[n2] -= q;
         }
         let b = l.barrels[j];
+        // A conduit's seepage leaves through its end nodes, half each, or
+        // all through the one that is not an outfall (SWMM dynwave.c).
+        let loss = l.seep_loss[j] * b;
+        if loss > 0.0 {
+            let out1 = matches!(n.kind[n1], NodeKind::Outfall { .. });
+            let out2 = matches!(n.kind[n2], NodeKind::Outfall { .. });
+            let share = if out1 || out2 { loss } else { loss / 2.0 };
+            if !out1 {
+                n.outflow[n1] += share;
+            }
+            if !out2 {
+                n.outflow[n2] += share;
+            }
+        }
         n.new_surf_area[n1] += l.surf_area1[j] * b;
         n.new_surf_area[n2] += l.surf_area2[j] * b;
         n.sumdqdh[n1] += l.dqdh[j];
@@ -3040,6 +3073,9 @@ impl Engine {
             out.new_depth = y_mid.min(x.y_full);
             out.new_volume = out.a1 * real_len * barrels;
             out.new_flow = 0.0;
+            // A dry or closed conduit loses nothing (dwflow.c resets its
+            // loss rates before the dry test).
+            out.seep_loss = 0.0;
             return;
         }
         let mut v = q_last / a_mid;
@@ -3096,8 +3132,12 @@ impl Engine {
             }
             dq5 = losses / 2.0 / length * dt;
         }
+        // Seepage, as SWMM enters it in the momentum balance (dwflow.c dq6).
+        let seep = self.conduit_seepage(j, dt, None);
+        out.seep_loss = seep;
+        let dq6 = seep * 2.5 * dt * v / real_len;
         let denom = 1.0 + dq1 + dq5;
-        let mut q = (q_old - dq2 + dq3 + dq4) / denom;
+        let mut q = (q_old - dq2 + dq3 + dq4 + dq6) / denom;
         out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
         if q > 0.0 {
             let culvert = self.links.culvert[j];
@@ -3158,6 +3198,30 @@ impl Engine {
         l.new_depth[j] = o.new_depth;
         l.new_volume[j] = o.new_volume;
         l.new_flow[j] = o.new_flow;
+        l.seep_loss[j] = o.seep_loss;
+    }
+
+    /// Seepage from conduit `j` (cfs per barrel) through its wetted width up
+    /// to the widest point, at the mean of its old and new depths, never
+    /// more than its volume over the step (dynamic wave) or its flow `q`
+    /// (kinematic wave) (SWMM link.c conduit_getLossRate; evaporation from
+    /// open channels is not modelled).
+    fn conduit_seepage(&self, j: usize, dt: f64, q: Option<f64>) -> f64 {
+        let l = &self.links;
+        let depth = 0.5 * (l.old_depth[j] + l.new_depth[j]);
+        if l.seep_rate[j] <= 0.0 || depth <= FUDGE {
+            return 0.0;
+        }
+        let x = &l.xsect[j];
+        let width = if x.shape == crate::xsect::Shape::RectClosed {
+            x.w_max
+        } else {
+            x.w_of_y(depth.min(x.yw_max))
+        };
+        let loss = l.seep_rate[j] * width * l.length[j];
+        // SWMM compares the per-barrel rate with the whole conduit's volume.
+        let cap = q.map_or(l.new_volume[j] / dt, f64::abs);
+        loss.min(cap)
     }
 
     // ----- pumps and regulators -----
@@ -4034,6 +4098,9 @@ impl Engine {
         let q1 = self.links.q1[j] / q_full;
         let q2 = self.links.q2[j] / q_full;
         let mut qin = *qin_total / barrels / q_full;
+        let seep = self.conduit_seepage(j, dt, Some(qin * q_full));
+        self.links.seep_loss[j] = seep;
+        let q3 = seep / q_full;
         let a1 = self.links.a1[j] / a_full;
         let a2 = self.links.a2[j] / a_full;
         let ain = if qin >= 1.0 {
@@ -4053,6 +4120,7 @@ impl Engine {
             c2 -= WT * a2;
             c2 *= dxdt / WX;
             c2 += (1.0 - WX) / WX * dq - qin;
+            c2 += q3 / WX;
             let f = |a: f64| beta1 * x.s_of_a(a * a_full) + c1 * a + c2;
             let mut a_hi = 1.0;
             let mut f_hi = 1.0 + c1 + c2;

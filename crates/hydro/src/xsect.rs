@@ -109,6 +109,9 @@ pub struct XSect {
     pub a_bot: f64,
     /// Geometry tables of a tabulated shape.
     pub tables: Option<std::sync::Arc<GeomTables>>,
+    /// Depth of the widest point (ft), where seepage through the wetted
+    /// width stops growing.
+    pub yw_max: f64,
 }
 
 /// Error building a cross section.
@@ -291,6 +294,7 @@ impl XSect {
             r_bot: 0.0,
             a_bot: 0.0,
             tables: None,
+            yw_max: 0.0,
         }
     }
 
@@ -318,6 +322,16 @@ impl XSect {
             Some(s) => s,
             None => x.s_of_a(x.a_max()).max(x.s_full),
         };
+        // The lowest widest point: the width table up to where it narrows.
+        let w = &x.tab().width;
+        let mut i_max = 0;
+        for i in 1..w.len() {
+            if w[i] < w[i_max] {
+                break;
+            }
+            i_max = i;
+        }
+        x.yw_max = y_full * i_max as f64 / (w.len().max(2) - 1) as f64;
         x
     }
 
@@ -539,6 +553,12 @@ impl XSect {
             }
             other => return Err(err(&format!("shape '{other}' is not supported yet"))),
         }
+        x.yw_max = match x.shape {
+            Shape::Circular | Shape::FilledCircular => 0.5 * x.y_full,
+            Shape::ModBasket => x.y_full - x.y_bot,
+            Shape::Tabulated => x.yw_max,
+            _ => x.y_full,
+        };
         Ok(x)
     }
 
