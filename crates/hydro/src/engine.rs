@@ -195,6 +195,9 @@ pub struct Options {
     pub inertial_damping: InertialDamping,
     /// Normal flow limitation.
     pub normal_flow_limit: NormalFlowLimit,
+    /// Surcharge by a Preissmann slot in closed conduits (SURCHARGE_METHOD
+    /// SLOT) instead of EXTRAN's surcharged-node balance.
+    pub surcharge_slot: bool,
     /// Ponding allowed at nodes with a ponded area.
     pub allow_ponding: bool,
     /// Conduit offsets are elevations (true) or depths (false).
@@ -311,11 +314,17 @@ impl Options {
             Some("NEITHER") => NormalFlowLimit::Neither,
             _ => NormalFlowLimit::Both,
         };
-        if let Some(m) = kw("SURCHARGE_METHOD")
-            && m == "SLOT"
-        {
-            return Err(EngineError::Unsupported("SURCHARGE_METHOD SLOT".into()));
-        }
+        let surcharge_slot = match kw("SURCHARGE_METHOD").as_deref() {
+            None | Some("EXTRAN") => false,
+            Some("SLOT") => true,
+            Some(o) => {
+                return Err(invalid(
+                    "OPTIONS",
+                    "SURCHARGE_METHOD",
+                    format!("expected EXTRAN or SLOT, found '{o}'"),
+                ));
+            }
+        };
         let report_step = step("REPORT_STEP", 900.0)?;
         if report_step <= 0.0 {
             return Err(invalid("OPTIONS", "REPORT_STEP", "must be positive"));
@@ -344,6 +353,7 @@ impl Options {
             max_trials: if trials <= 0.0 { 8 } else { trials as usize },
             inertial_damping,
             normal_flow_limit,
+            surcharge_slot,
             allow_ponding: ponding,
             offsets_are_elevations: matches!(kw("LINK_OFFSETS").as_deref(), Some("ELEVATION")),
             min_slope: num("MIN_SLOPE", 0.0)? / 100.0,
@@ -1356,11 +1366,12 @@ impl Engine {
                 .get(&c.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("CONDUITS", &c.name, "has no [XSECTIONS] entry"))?;
             let dummy = x.shape == "DUMMY";
-            let (xsect, n_override) = if dummy {
+            let (mut xsect, n_override) = if dummy {
                 (XSect::dummy(), None)
             } else {
                 conduit_xsect(p, x, ucf)?
             };
+            xsect.slot = opt.surcharge_slot && !dummy && !xsect.is_open();
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
             }
@@ -2791,7 +2802,7 @@ impl Engine {
         let dq = n.inflow[i] - n.outflow[i];
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
         let is_storage = matches!(n.kind[i], NodeKind::Storage(_));
-        let is_surcharged = if is_ponded {
+        let is_surcharged = if is_ponded || o.surcharge_slot {
             false
         } else if is_storage {
             n.sur_depth[i] > 0.0 && y_last > n.full_depth[i]
@@ -2873,17 +2884,34 @@ impl Engine {
         v.abs() / (GRAVITY * hd).sqrt()
     }
 
+    /// Top width at depth `y`, held at the crown cutoff of a closed conduit
+    /// or, under SURCHARGE_METHOD SLOT, the slot's width above it.
     fn width(x: &XSect, y: f64) -> f64 {
-        let y = if y / x.y_full >= CROWN_CUTOFF && !x.is_open() {
-            CROWN_CUTOFF * x.y_full
+        let mut cutoff = CROWN_CUTOFF;
+        if x.slot {
+            let w = x.slot_width(y);
+            if w > 0.0 {
+                return w;
+            }
+            cutoff = crate::xsect::SLOT_CROWN_CUTOFF;
+        }
+        let y = if y / x.y_full >= cutoff && !x.is_open() {
+            cutoff * x.y_full
         } else {
             y
         };
         x.w_of_y(y)
     }
 
+    /// Flow area at depth `y`, with a slot's area above the crown.
     fn area(x: &XSect, y: f64) -> f64 {
-        if y >= x.y_full { x.a_full } else { x.a_of_y(y) }
+        if y < x.y_full {
+            x.a_of_y(y)
+        } else if x.slot {
+            x.a_full + (y - x.y_full) * x.slot_width(y)
+        } else {
+            x.a_full
+        }
     }
 
     fn hyd_rad(x: &XSect, y: f64) -> f64 {
@@ -3047,8 +3075,11 @@ impl Engine {
         let mut h1 = (self.nodes.new_depth[n1] + self.nodes.invert[n1]).max(z1);
         let mut h2 = (self.nodes.new_depth[n2] + self.nodes.invert[n2]).max(z2);
         let x = self.links.xsect[j].clone();
-        let mut y1 = (h1 - z1).max(FUDGE).min(x.y_full);
-        let mut y2 = (h2 - z2).max(FUDGE).min(x.y_full);
+        let (mut y1, mut y2) = ((h1 - z1).max(FUDGE), (h2 - z2).max(FUDGE));
+        if !self.opt.surcharge_slot {
+            y1 = y1.min(x.y_full);
+            y2 = y2.min(x.y_full);
+        }
         let a_old = self.links.a2[j].max(FUDGE);
         let length = self.links.mod_length[j];
         self.find_surf_area(out, j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);

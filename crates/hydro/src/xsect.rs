@@ -112,7 +112,14 @@ pub struct XSect {
     /// Depth of the widest point (ft), where seepage through the wetted
     /// width stops growing.
     pub yw_max: f64,
+    /// Closed conduit surcharging through a Preissmann slot
+    /// (SURCHARGE_METHOD SLOT); set by the engine.
+    pub slot: bool,
 }
+
+/// Fraction of the full depth above which a closed conduit's surcharge
+/// runs in a Preissmann slot (SWMM's SLOT_CROWN_CUTOFF).
+pub const SLOT_CROWN_CUTOFF: f64 = 0.985_257;
 
 /// Error building a cross section.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -295,6 +302,7 @@ impl XSect {
             a_bot: 0.0,
             tables: None,
             yw_max: 0.0,
+            slot: false,
         }
     }
 
@@ -589,6 +597,22 @@ impl XSect {
         self.r_full = self.a_full / (r * theta + 2.0 * (self.y_full - self.y_bot) + self.w_max);
         self.s_full = self.a_full * self.r_full.powf(2.0 / 3.0);
         Ok(theta)
+    }
+
+    /// Width (ft) of the Preissmann slot that carries a closed conduit's
+    /// surcharge at depth `y`: none below the slot's crown cutoff (0.985257
+    /// of the full depth, as SWMM 5.1.013+), Sjöberg's (1982) decaying width
+    /// `0.5423 · W · exp(-(y/Y)^2.4)` up to 1.78 full depths, 1 % of the
+    /// maximum width above that (SWMM dwflow.c getSlotWidth).
+    pub fn slot_width(&self, y: f64) -> f64 {
+        let y_norm = y / self.y_full;
+        if self.is_open() || y_norm < SLOT_CROWN_CUTOFF {
+            0.0
+        } else if y_norm > 1.78 {
+            0.01 * self.w_max
+        } else {
+            self.w_max * 0.5423 * (-y_norm.powf(2.4)).exp()
+        }
     }
 
     /// True for open channels (no crown, no surcharge).

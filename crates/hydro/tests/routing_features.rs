@@ -479,3 +479,54 @@ fn conduit_seepage_matches_swmm() {
     assert!((flood - 15_375.0).abs() < 20.0, "KW flooding {flood} m³");
     assert_continuity(&sum_kw, -4.981, 0.02);
 }
+
+#[test]
+fn preissmann_slot_surcharge_matches_swmm() {
+    // Circular and box pipes run full under a storm twice their capacity;
+    // SURCHARGE_METHOD SLOT carries the surcharge in a Preissmann slot.
+    let text = include_str!("../../../benches/swmm/models/slot_surcharge.inp");
+    let (rep, sum) = run(text);
+    assert_eq!(rep.times.len(), 72);
+    // SWMM 5.2.4 peaks (J1 and J3 flood at their rim).
+    assert_peak_depths(
+        &rep,
+        &[
+            ("J1", 5.0),
+            ("J2", 4.617_748),
+            ("J3", 4.0),
+            ("J4", 2.633_832),
+            ("J5", 0.480_269),
+        ],
+        0.0005,
+    );
+    assert_flows(
+        &rep,
+        &[
+            ("P1", 1.344_614, 0.519_835),
+            ("P3", 2.841_980, 1.118_702),
+            ("P5", 2.841_981, 1.120_182),
+        ],
+        0.001,
+    );
+    assert!(
+        (sum.flooding_volume_m3 - 7389.0).abs() < 0.002 * 7389.0,
+        "flooding {} m³",
+        sum.flooding_volume_m3
+    );
+    assert_continuity(&sum, -0.013, 0.005);
+
+    // The same storm under EXTRAN's surcharge: SWMM floods 7632 m³ and
+    // peaks J2 at 4.611111 m, so the slot is what the figures above measure.
+    let (rep, sum) = run(&text.replace("SLOT", "EXTRAN"));
+    assert_peak_depths(&rep, &[("J2", 4.611_111), ("J4", 2.568_200)], 0.0005);
+    assert!(
+        (sum.flooding_volume_m3 - 7632.0).abs() < 0.002 * 7632.0,
+        "flooding {} m³",
+        sum.flooding_volume_m3
+    );
+
+    // An unknown method is an error naming the option.
+    let bad = text.replace("SURCHARGE_METHOD     SLOT", "SURCHARGE_METHOD     SLOTTED");
+    let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("SURCHARGE_METHOD"), "{e}");
+}
