@@ -198,6 +198,8 @@ pub struct Options {
     /// Surcharge by a Preissmann slot in closed conduits (SURCHARGE_METHOD
     /// SLOT) instead of EXTRAN's surcharged-node balance.
     pub surcharge_slot: bool,
+    /// Full-flow friction law of force mains.
+    pub force_main_eqn: crate::forcemain::ForceMainEqn,
     /// Ponding allowed at nodes with a ponded area.
     pub allow_ponding: bool,
     /// Conduit offsets are elevations (true) or depths (false).
@@ -325,6 +327,17 @@ impl Options {
                 ));
             }
         };
+        let force_main_eqn = match kw("FORCE_MAIN_EQUATION").as_deref() {
+            None | Some("H-W") => crate::forcemain::ForceMainEqn::HazenWilliams,
+            Some("D-W") => crate::forcemain::ForceMainEqn::DarcyWeisbach,
+            Some(o) => {
+                return Err(invalid(
+                    "OPTIONS",
+                    "FORCE_MAIN_EQUATION",
+                    format!("expected H-W or D-W, found '{o}'"),
+                ));
+            }
+        };
         let report_step = step("REPORT_STEP", 900.0)?;
         if report_step <= 0.0 {
             return Err(invalid("OPTIONS", "REPORT_STEP", "must be positive"));
@@ -354,6 +367,7 @@ impl Options {
             inertial_damping,
             normal_flow_limit,
             surcharge_slot,
+            force_main_eqn,
             allow_ponding: ponding,
             offsets_are_elevations: matches!(kw("LINK_OFFSETS").as_deref(), Some("ELEVATION")),
             min_slope: num("MIN_SLOPE", 0.0)? / 100.0,
@@ -921,6 +935,9 @@ pub struct Links {
     pub flap_gate: Vec<bool>,
     /// Culvert inlet code (HDS-5 Table 9 row; 0 = not a culvert).
     pub culvert: Vec<u8>,
+    /// Roughness factor of a force main's full-flow friction under dynamic
+    /// wave (0 for other links).
+    pub force_main: Vec<f64>,
     /// Seepage rate through the wetted width of a conduit (ft/s).
     pub seep_rate: Vec<f64>,
     /// Seepage loss of the step (cfs per barrel).
@@ -990,6 +1007,7 @@ impl Links {
         self.flap_gate.push(false);
         self.culvert.push(0);
         self.seep_rate.push(0.0);
+        self.force_main.push(0.0);
         self.seep_loss.push(0.0);
         self.new_flow.push(0.0);
         self.name.len() - 1
@@ -1372,6 +1390,12 @@ impl Engine {
                 conduit_xsect(p, x, ucf)?
             };
             xsect.slot = opt.surcharge_slot && !dummy && !xsect.is_open();
+            if xsect.force_main > 0.0
+                && opt.force_main_eqn == crate::forcemain::ForceMainEqn::DarcyWeisbach
+            {
+                // Roughness height in inches or millimetres, as rainfall depths.
+                xsect.force_main /= if opt.flow_units.is_si() { 304.8 } else { 12.0 };
+            }
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
             }
@@ -1705,6 +1729,14 @@ impl Engine {
             // slope of the friction term (SWMM link.c conduit_validate).
             links.slope[j] = slope;
             let mut roughness = links.rough_factor[j];
+            let dw = opt.route_model == RouteModel::DynWave;
+            let fm = links.xsect[j].force_main;
+            if dw && fm > 0.0 {
+                // Part full, a force main flows with the Manning's n that
+                // gives its full flow (SWMM forcemain_getEquivN).
+                let d = links.xsect[j].y_full;
+                roughness = crate::forcemain::equivalent_n(opt.force_main_eqn, fm, d, slope);
+            }
             let mut length_factor = 1.0;
             if opt.lengthening_step > 0.0 && !dummy {
                 let x = &links.xsect[j];
@@ -1724,6 +1756,10 @@ impl Engine {
                 links.mod_length[j] = length_factor * len;
                 slope /= length_factor;
                 roughness /= length_factor.sqrt();
+            }
+            if dw && fm > 0.0 {
+                links.force_main[j] =
+                    crate::forcemain::rough_factor(opt.force_main_eqn, fm, length_factor);
             }
             links.rough_factor[j] = GRAVITY * (roughness / PHI).powi(2);
             links.beta[j] = if dummy {
@@ -3140,7 +3176,13 @@ impl Engine {
         if is_full && !x.is_open() {
             sigma = 0.0;
         }
-        let dq1 = dt * self.links.rough_factor[j] / r_wtd.powf(1.33333) * v.abs();
+        let fm = self.links.force_main[j];
+        let dq1 = if fm > 0.0 && is_full {
+            let eqn = self.opt.force_main_eqn;
+            dt * crate::forcemain::friction_term(eqn, x.force_main, fm, v.abs(), r_mid)
+        } else {
+            dt * self.links.rough_factor[j] / r_wtd.powf(1.33333) * v.abs()
+        };
         let dq2 = dt * GRAVITY * a_wtd * (h2 - h1) / length;
         let (mut dq3, mut dq4) = (0.0, 0.0);
         if sigma > 0.0 {

@@ -2,7 +2,8 @@
 //!
 //! - [`inp`] reads and writes SWMM `.inp` files (pure text, no I/O).
 //! - [`xsect`] conduit cross-section geometry; [`shapes`] transects and
-//!   shape curves; [`culvert`] inlet control.
+//!   shape curves; [`culvert`] inlet control; [`forcemain`] friction of
+//!   pressurised force mains.
 //! - [`runoff`] rain gauges and nonlinear-reservoir subcatchments with
 //!   Horton / modified Horton / Green–Ampt / Curve Number infiltration.
 //! - [`engine`] the network as struct-of-arrays state, advanced by
@@ -19,6 +20,7 @@ pub mod controls;
 pub mod culvert;
 pub mod engine;
 pub mod exfil;
+pub mod forcemain;
 pub mod green_ampt;
 pub mod inp;
 pub mod results;

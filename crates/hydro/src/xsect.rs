@@ -115,6 +115,9 @@ pub struct XSect {
     /// Closed conduit surcharging through a Preissmann slot
     /// (SURCHARGE_METHOD SLOT); set by the engine.
     pub slot: bool,
+    /// A force main's full-flow roughness as given (Geom2): Hazen–Williams
+    /// C-factor or Darcy–Weisbach roughness height; 0 for other sections.
+    pub force_main: f64,
 }
 
 /// Fraction of the full depth above which a closed conduit's surcharge
@@ -303,6 +306,7 @@ impl XSect {
             tables: None,
             yw_max: 0.0,
             slot: false,
+            force_main: 0.0,
         }
     }
 
@@ -372,6 +376,24 @@ impl XSect {
                 x.r_full = 0.25 * y_full;
                 x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
                 x.s_max = 1.08 * x.s_full;
+            }
+            "FORCE_MAIN" => {
+                // A circular pipe whose full-flow friction follows
+                // Hazen–Williams or Darcy–Weisbach. SWMM scales its section
+                // factor with the Hazen–Williams exponent R^0.63 and caps it
+                // at 1.06949 of full (xsect.c), which sets its full and
+                // normal flows.
+                if g[1] <= 0.0 {
+                    return Err(err("Geom2 (C-factor or roughness height) must be positive"));
+                }
+                x.shape = Shape::Circular;
+                x.y_full = y_full;
+                x.w_max = y_full;
+                x.a_full = PI / 4.0 * y_full * y_full;
+                x.r_full = 0.25 * y_full;
+                x.s_full = x.a_full * x.r_full.powf(0.63);
+                x.s_max = 1.069_49 * x.s_full;
+                x.force_main = g[1];
             }
             "FILLED_CIRCULAR" => {
                 if g[1] >= g[0] || g[1] < 0.0 {

@@ -530,3 +530,56 @@ fn preissmann_slot_surcharge_matches_swmm() {
     let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
     assert!(e.to_string().contains("SURCHARGE_METHOD"), "{e}");
 }
+
+#[test]
+fn force_mains_match_swmm() {
+    // An inverted siphon under a tank's head runs full: Hazen–Williams, then
+    // Darcy–Weisbach friction, and the same pipes as plain circular ones.
+    let hw = include_str!("../../../benches/swmm/models/force_main.inp");
+    let dw = include_str!("../../../benches/swmm/models/force_main_dw.inp");
+    // SWMM 5.2.4: peak depths J1, J2, J3 (m), FM3 peak and mean flow
+    // (m³/s), flooding (m³) and routing continuity (%).
+    for (text, peaks, fm3, flood, cont) in [
+        (
+            hw,
+            [10.618_118, 4.959_366, 5.921_552],
+            (0.653_279, 0.356_077),
+            1705.0,
+            -0.402,
+        ),
+        (
+            dw,
+            [10.265_409, 4.022_821, 4.973_424],
+            (0.682_335, 0.366_085),
+            1422.0,
+            -0.396,
+        ),
+    ] {
+        let (rep, sum) = run(text);
+        assert_peak_depths(
+            &rep,
+            &[("J1", peaks[0]), ("J2", peaks[1]), ("J3", peaks[2])],
+            0.0025,
+        );
+        assert_flows(&rep, &[("FM3", fm3.0, fm3.1)], 0.001);
+        assert!(
+            (sum.flooding_volume_m3 - flood).abs() < 0.002 * flood,
+            "flooding {} m³ vs SWMM {flood}",
+            sum.flooding_volume_m3
+        );
+        assert_continuity(&sum, cont, 0.005);
+    }
+    // As circular pipes with Manning's n the siphon carries more: SWMM
+    // peaks J2 at 2.949676 m.
+    let circ = hw
+        .replace("FORCE_MAIN   0.5    120", "CIRCULAR     0.5    0")
+        .replace("FORCE_MAIN   0.45   130", "CIRCULAR     0.45   0")
+        .replace("FORCE_MAIN   0.6    100", "CIRCULAR     0.6    0");
+    let (rep, _) = run(&circ);
+    assert_peak_depths(&rep, &[("J2", 2.949_676)], 0.0025);
+
+    // A force main needs its C-factor.
+    let bad = hw.replace("FORCE_MAIN   0.5    120", "FORCE_MAIN   0.5    0");
+    let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("FM1"), "{e}");
+}
