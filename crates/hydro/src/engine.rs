@@ -1086,9 +1086,6 @@ impl Engine {
     /// Builds an engine from a parsed project, validating references and values.
     pub fn new(p: &Project) -> Result<Self, EngineError> {
         let opt = Options::from_project(p)?;
-        if opt.route_model == RouteModel::Steady {
-            return Err(EngineError::Unsupported("steady flow routing".into()));
-        }
         for s in [
             "LID_USAGE",
             "GROUNDWATER",
@@ -1445,7 +1442,10 @@ impl Engine {
             links.seep_rate[j] = l.map_or(0.0, |l| l.seepage) / ucf_rate;
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
             links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
-            links.new_flow[j] = c.init_flow / qcf;
+            // Steady flow starts every link empty (SWMM flowrout.c initLinks).
+            if opt.route_model != RouteModel::Steady {
+                links.new_flow[j] = c.init_flow / qcf;
+            }
             // Roughness kept in rough_factor until validation below; a
             // natural channel takes its transect's main-channel n.
             links.rough_factor[j] = n_override.map_or(c.roughness, |o| o.0);
@@ -1959,7 +1959,7 @@ impl Engine {
             Some(v) => inp::parse_hours(v).map(|h| h * 3600.0).unwrap_or(0.0),
             None => 0.0,
         };
-        if e.opt.route_model == RouteModel::KinWave {
+        if e.opt.route_model != RouteModel::DynWave {
             e.sorted_links = e.topo_sort()?;
         }
         Ok(e)
@@ -2419,7 +2419,7 @@ impl Engine {
                 0.0
             };
         }
-        let trials = if self.opt.route_model == RouteModel::KinWave {
+        let trials = if self.opt.route_model != RouteModel::DynWave {
             self.kinwave_execute(dt);
             1
         } else {
@@ -2614,8 +2614,11 @@ impl Engine {
     /// Routing continuity error (percent), as SWMM's flow routing continuity.
     pub fn routing_continuity_error(&self) -> f64 {
         let t = &self.totals;
-        let storage: f64 =
-            self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
+        let mut storage: f64 = self.nodes.new_volume.iter().sum::<f64>();
+        // Steady flow holds no water in its links (SWMM massbal.c).
+        if self.opt.route_model != RouteModel::Steady {
+            storage += self.links.new_volume.iter().sum::<f64>();
+        }
         let inflow = t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage;
         let outflow = t.flooding + t.outflow + t.evap_loss + t.seep_loss + storage;
         if (inflow - outflow).abs() < 1.0 {
@@ -3924,10 +3927,12 @@ impl Engine {
                 updated[n1] = true;
             }
             let mut qin = self.kw_link_inflow(j, dt);
-            let qout = if self.links.is_conduit(j) {
-                self.kinwave_link(j, &mut qin, dt)
-            } else {
+            let qout = if !self.links.is_conduit(j) {
                 qin
+            } else if self.opt.route_model == RouteModel::Steady {
+                self.steady_link(j, &mut qin, dt)
+            } else {
+                self.kinwave_link(j, &mut qin, dt)
             };
             self.links.new_flow[j] = qout;
             self.nodes.outflow[n1] += qin;
@@ -4156,6 +4161,32 @@ impl Engine {
                 n.new_depth[i] = n.full_depth[i];
             }
         }
+    }
+
+    /// Steady-flow routing of one conduit (SWMM flowrout.c
+    /// steadyflow_execute; Vol. II ch. 4): its outflow is its inflow less
+    /// seepage, capped at full flow, over the normal-flow area; returns the
+    /// outflow (cfs, all barrels) and updates `qin` to the accepted inflow.
+    fn steady_link(&mut self, j: usize, qin_total: &mut f64, dt: f64) -> f64 {
+        let barrels = self.links.barrels[j];
+        let mut q = *qin_total / barrels;
+        let seep = self.conduit_seepage(j, dt, Some(q));
+        self.links.seep_loss[j] = seep;
+        q -= seep;
+        let x = &self.links.xsect[j];
+        let a = if q > self.links.q_full[j] {
+            q = self.links.q_full[j];
+            *qin_total = q * barrels;
+            x.a_full
+        } else {
+            x.a_of_s(q / self.links.beta[j])
+        };
+        let l = &mut self.links;
+        l.a1[j] = a;
+        l.a2[j] = a;
+        l.q1[j] = q;
+        l.q2[j] = q;
+        q * barrels
     }
 
     /// Kinematic-wave solution for one conduit; returns outflow (cfs, all barrels)

@@ -583,3 +583,39 @@ fn force_mains_match_swmm() {
     let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
     assert!(e.to_string().contains("FM1"), "{e}");
 }
+
+#[test]
+fn steady_flow_routing_matches_swmm() {
+    // Steady flow passes each link's inflow straight through, capped at
+    // full flow: C2 and C3 overflow their upstream nodes.
+    let text = include_str!("../../../benches/swmm/models/steady_flow.inp");
+    let (rep, sum, tot) = run_with_totals(text);
+    assert_eq!(rep.times.len(), 96);
+    // SWMM 5.2.4 peaks and means over report steps.
+    assert_peak_depths(
+        &rep,
+        &[("J1", 0.685_517), ("S1", 1.275_048), ("O1", 0.386_223)],
+        0.0005,
+    );
+    assert_flows(
+        &rep,
+        &[
+            ("C1", 1.400_000, 0.662_812),
+            ("C2", 0.534_828, 0.341_129),
+            ("C3", 0.400_000, 0.271_953),
+            ("C4", 0.129_158, 0.066_173),
+            ("C6", 0.927_827, 0.609_582),
+            ("P1", 0.127_505, 0.062_129),
+        ],
+        0.001,
+    );
+    // SWMM: flooding 18.627 10⁶ L, exfiltration 0.086 10⁶ L.
+    assert!(
+        (sum.flooding_volume_m3 - 18_627.0).abs() < 20.0,
+        "flooding {} m³",
+        sum.flooding_volume_m3
+    );
+    let seep = tot.seep_loss * FT3;
+    assert!((seep - 86.0).abs() < 1.0, "seepage {seep} m³");
+    assert_continuity(&sum, -0.001, 0.005);
+}
