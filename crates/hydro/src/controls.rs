@@ -9,9 +9,13 @@
 //! [PRIORITY p]
 //! ```
 //!
-//! A premise compares a node (DEPTH, HEAD, INFLOW, VOLUME), a link (FLOW,
-//! DEPTH, STATUS, SETTING) or the simulation clock (TIME, CLOCKTIME, MONTH,
-//! DAY) with a number or with another variable. An action sets a pump,
+//! A premise compares a node (DEPTH, MAXDEPTH, HEAD, VOLUME, INFLOW, the
+//! last being lateral inflow), a link (FLOW, DEPTH, STATUS, SETTING,
+//! TIMEOPEN, TIMECLOSED; of conduits also FULLFLOW, FULLDEPTH, VELOCITY,
+//! LENGTH, SLOPE) or the simulation clock (TIME, DATE, CLOCKTIME, DAYOFYEAR,
+//! MONTH, DAY) with a number or with another variable. A variable a link
+//! does not have (a weir's STATUS, a conduit's SETTING, TIMEOPEN of a closed
+//! link) makes its premise false, as SWMM's missing values do. An action sets a pump,
 //! orifice, weir, outlet or conduit STATUS (ON/OFF, OPEN/CLOSED) or SETTING:
 //! a number, `CURVE name` (the setting read off a curve at the value of the
 //! last premise compared), `TIMESERIES name` (the series' value at the
@@ -42,8 +46,10 @@ pub enum Var {
     NodeDepth(usize),
     /// Node head (user length units).
     NodeHead(usize),
-    /// Node total inflow (user flow units).
+    /// Node lateral inflow (user flow units).
     NodeInflow(usize),
+    /// Node full depth (user length units).
+    NodeMaxDepth(usize),
     /// Node volume (user volume units).
     NodeVolume(usize),
     /// Link flow (user flow units, input direction).
@@ -54,6 +60,20 @@ pub enum Var {
     LinkStatus(usize),
     /// Link setting.
     LinkSetting(usize),
+    /// Conduit full flow (user flow units, all barrels).
+    LinkFullFlow(usize),
+    /// Conduit full depth (user length units).
+    LinkFullDepth(usize),
+    /// Conduit velocity (user length units per second).
+    LinkVelocity(usize),
+    /// Conduit length (user length units).
+    LinkLength(usize),
+    /// Conduit slope (fraction).
+    LinkSlope(usize),
+    /// Days since an open link last opened.
+    LinkTimeOpen(usize),
+    /// Days since a closed link last closed.
+    LinkTimeClosed(usize),
     /// Elapsed simulation time (hours).
     Time,
     /// Time of day (hours).
@@ -62,6 +82,10 @@ pub enum Var {
     Month,
     /// Day of week (1 = Sunday … 7).
     Day,
+    /// Current date (days since 1970-01-01).
+    Date,
+    /// Day of the year (1–366).
+    DayOfYear,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,7 +149,8 @@ pub trait ControlState {
     fn node(&self, name: &str) -> Option<usize>;
     /// Link index by name (case-insensitive).
     fn link(&self, name: &str) -> Option<usize>;
-    /// Current value of a variable.
+    /// Current value of a variable; NaN when the object has none (a
+    /// weir's STATUS, TIMEOPEN of a closed link).
     fn value(&self, v: &Var) -> f64;
     /// Curve index by name (case-insensitive).
     fn curve(&self, _name: &str) -> Option<usize> {
@@ -194,11 +219,9 @@ fn parse_var(t: &[String], st: &dyn ControlState, rule: &str) -> Result<(Var, us
             "CLOCKTIME" => Var::ClockTime,
             "MONTH" => Var::Month,
             "DAY" => Var::Day,
-            o => {
-                return Err(EngineError::Unsupported(format!(
-                    "control premise SIMULATION {o}"
-                )));
-            }
+            "DATE" => Var::Date,
+            "DAYOFYEAR" => Var::DayOfYear,
+            o => return Err(err(rule, format!("unknown SIMULATION attribute '{o}'"))),
         };
         return Ok((v, 2));
     }
@@ -219,34 +242,38 @@ fn parse_var(t: &[String], st: &dyn ControlState, rule: &str) -> Result<(Var, us
                 "HEAD" => Var::NodeHead(n),
                 "INFLOW" => Var::NodeInflow(n),
                 "VOLUME" => Var::NodeVolume(n),
-                o => {
-                    return Err(EngineError::Unsupported(format!(
-                        "control premise node attribute {o}"
-                    )));
-                }
+                "MAXDEPTH" => Var::NodeMaxDepth(n),
+                o => return Err(err(rule, format!("a node has no attribute '{o}'"))),
             }
         }
         "LINK" | "CONDUIT" | "PUMP" | "ORIFICE" | "WEIR" | "OUTLET" => {
             let l = st
                 .link(id)
                 .ok_or_else(|| err(rule, format!("unknown link '{id}'")))?;
+            // Attributes by object keyword, as SWMM accepts them.
+            let conduit = matches!(obj.as_str(), "LINK" | "CONDUIT");
+            let regulator = !conduit && obj != "PUMP";
             match attr.as_str() {
                 "FLOW" => Var::LinkFlow(l),
-                "DEPTH" => Var::LinkDepth(l),
-                "STATUS" => Var::LinkStatus(l),
-                "SETTING" => Var::LinkSetting(l),
-                o => {
-                    return Err(EngineError::Unsupported(format!(
-                        "control premise link attribute {o}"
-                    )));
-                }
+                "TIMEOPEN" => Var::LinkTimeOpen(l),
+                "TIMECLOSED" => Var::LinkTimeClosed(l),
+                "SETTING" if !conduit => Var::LinkSetting(l),
+                "STATUS" if !regulator => Var::LinkStatus(l),
+                "DEPTH" if conduit => Var::LinkDepth(l),
+                "FULLFLOW" if conduit => Var::LinkFullFlow(l),
+                "FULLDEPTH" if conduit => Var::LinkFullDepth(l),
+                "VELOCITY" if conduit => Var::LinkVelocity(l),
+                "LENGTH" if conduit => Var::LinkLength(l),
+                "SLOPE" if conduit => Var::LinkSlope(l),
+                o => return Err(err(rule, format!("{obj} has no attribute '{o}'"))),
             }
         }
-        o => {
-            return Err(EngineError::Unsupported(format!(
-                "control premise object {o}"
-            )));
+        "GAGE" => {
+            return Err(EngineError::Unsupported(
+                "control premises on rain gauges".into(),
+            ));
         }
+        o => return Err(err(rule, format!("unknown premise object '{o}'"))),
     };
     Ok((v, 3))
 }
@@ -255,9 +282,34 @@ fn parse_value(s: &str, lhs: &Var) -> Option<f64> {
     if let Some(v) = status_value(s) {
         return Some(v);
     }
+    let num = || s.parse::<f64>().ok().filter(|x| x.is_finite());
     match lhs {
         Var::Time | Var::ClockTime => crate::inp::parse_hours(s),
-        _ => s.parse::<f64>().ok().filter(|x| x.is_finite()),
+        // SWMM's encoding of a duration in days (datetime_strToTime):
+        // decimal hours over 24, or whole seconds of h:m:s over 86400.
+        Var::LinkTimeOpen(_) | Var::LinkTimeClosed(_) => {
+            let h = crate::inp::parse_hours(s)?;
+            Some(if s.contains(':') {
+                (h * 3600.0).round() / 86_400.0
+            } else {
+                h / 24.0
+            })
+        }
+        Var::Date => {
+            let (y, m, d) = crate::inp::parse_date(s)?;
+            Some(crate::inp::days_from_civil(y, m, d) as f64)
+        }
+        // A month/day in a common year, or the day number itself.
+        Var::DayOfYear => match crate::inp::parse_date(&format!("{s}/1947")) {
+            Some((y, m, d)) => Some(
+                (crate::inp::days_from_civil(y, m, d) - crate::inp::days_from_civil(y, 1, 1) + 1)
+                    as f64,
+            ),
+            None => num().filter(|v| (1.0..=365.0).contains(v)),
+        },
+        Var::Day => num().filter(|v| (1.0..=7.0).contains(v)),
+        Var::Month => num().filter(|v| (1.0..=12.0).contains(v)),
+        _ => num(),
     }
 }
 
@@ -570,12 +622,28 @@ fn eval_premise(
         Rhs::Value(v) => *v,
         Rhs::Var(v) => st.value(v),
     };
-    let is_time = matches!(p.lhs, Var::Time | Var::ClockTime);
-    if !is_time {
-        *set_point = rhs;
-        *control_value = lhs;
+    if lhs.is_nan() || rhs.is_nan() {
+        return false;
     }
-    let tol = if is_time { half_step_h } else { 0.000_001 };
+    let link_time = matches!(p.lhs, Var::LinkTimeOpen(_) | Var::LinkTimeClosed(_));
+    let is_time = link_time || matches!(p.lhs, Var::Time | Var::ClockTime);
+    let window = matches!(p.rel, Rel::Eq | Rel::Ne);
+    // Times compare within half a step for = and <>; otherwise they set the
+    // control value and set point like any other value (SWMM's are in
+    // days), and a link's open or closed time is the control value in hours.
+    if !is_time || !window {
+        let days = if is_time && !link_time { 24.0 } else { 1.0 };
+        *set_point = rhs / days;
+        *control_value = lhs / days;
+    }
+    if link_time {
+        *control_value = lhs * 24.0;
+    }
+    let tol = match p.lhs {
+        Var::LinkTimeOpen(_) | Var::LinkTimeClosed(_) => half_step_h / 24.0,
+        Var::Time | Var::ClockTime => half_step_h,
+        _ => 0.000_001,
+    };
     match p.rel {
         Rel::Eq => (lhs - rhs).abs() < tol,
         Rel::Ne => (lhs - rhs).abs() >= tol,

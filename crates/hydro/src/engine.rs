@@ -935,6 +935,9 @@ pub struct Links {
     pub flap_gate: Vec<bool>,
     /// Culvert inlet code (HDS-5 Table 9 row; 0 = not a culvert).
     pub culvert: Vec<u8>,
+    /// When the link last switched between open and closed, as SWMM's
+    /// date-time in days (it starts at the start date's midnight).
+    pub time_last_set: Vec<f64>,
     /// Roughness factor of a force main's full-flow friction under dynamic
     /// wave (0 for other links).
     pub force_main: Vec<f64>,
@@ -1008,6 +1011,7 @@ impl Links {
         self.culvert.push(0);
         self.seep_rate.push(0.0);
         self.force_main.push(0.0);
+        self.time_last_set.push(0.0);
         self.seep_loss.push(0.0);
         self.new_flow.push(0.0);
         self.name.len() - 1
@@ -2062,6 +2066,8 @@ impl Engine {
         n.seep_volume = vec![0.0; nn];
         let l = &mut self.links;
         l.old_flow = l.new_flow.clone();
+        let start_date = (self.opt.start_epoch / 86_400.0).floor() + SWMM_EPOCH_DAYS;
+        l.time_last_set = vec![start_date; nl];
         l.old_depth = vec![0.0; nl];
         l.new_depth = vec![0.0; nl];
         l.old_volume = vec![0.0; nl];
@@ -3394,6 +3400,11 @@ impl Engine {
             let target = self.links.target_setting[j];
             if target == self.links.setting[j] {
                 continue;
+            }
+            // Switching between open and closed restarts the link's
+            // TIMEOPEN / TIMECLOSED clock (SWMM routing.c).
+            if target * self.links.setting[j] == 0.0 {
+                self.links.time_last_set[j] = self.swmm_date_time();
             }
             match self.links.kind[j] {
                 LinkKind::Orifice { orate, .. } => {
@@ -4751,6 +4762,21 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// SWMM's date-time of 1970-01-01 (days since 1899-12-30).
+const SWMM_EPOCH_DAYS: f64 = 25_569.0;
+
+impl Engine {
+    /// The current time as SWMM's date-time (days since 1899-12-30), formed
+    /// as SWMM forms it from the elapsed milliseconds, one added
+    /// (swmm5.c getDateTime, datetime_addSeconds).
+    fn swmm_date_time(&self) -> f64 {
+        let day = (self.opt.start_epoch / 86_400.0).floor();
+        let secs = self.opt.start_epoch - day * 86_400.0;
+        let seconds = (self.time * 1000.0 + 1.0) / 1000.0;
+        day + SWMM_EPOCH_DAYS + (secs + seconds) / 86_400.0
+    }
+}
+
 impl ControlState for Engine {
     fn curve(&self, name: &str) -> Option<usize> {
         self.curve_names
@@ -4793,18 +4819,68 @@ impl ControlState for Engine {
         match *v {
             Var::NodeDepth(i) => self.nodes.new_depth[i] * ucf,
             Var::NodeHead(i) => (self.nodes.new_depth[i] + self.nodes.invert[i]) * ucf,
-            Var::NodeInflow(i) => self.nodes.inflow[i] * qcf,
+            // SWMM's INFLOW is the node's lateral inflow.
+            Var::NodeInflow(i) => self.nodes.new_lat_flow[i] * qcf,
+            Var::NodeMaxDepth(i) => self.nodes.full_depth[i] * ucf,
             Var::NodeVolume(i) => self.nodes.new_volume[i] * ucf * ucf * ucf,
             Var::LinkFlow(j) => self.links.new_flow[j] * self.links.direction[j] * qcf,
             Var::LinkDepth(j) => self.links.new_depth[j] * ucf,
-            Var::LinkStatus(j) => {
-                if self.links.setting[j] > 0.0 {
-                    1.0
-                } else {
-                    0.0
+            // STATUS of conduits and pumps, SETTING of pumps, orifices and
+            // weirs; other links have none (SWMM's MISSING: premise false).
+            Var::LinkStatus(j) => match self.links.kind[j] {
+                LinkKind::Conduit | LinkKind::Dummy | LinkKind::Pump { .. } => {
+                    self.links.setting[j]
+                }
+                _ => f64::NAN,
+            },
+            Var::LinkSetting(j) => match self.links.kind[j] {
+                LinkKind::Pump { .. } | LinkKind::Orifice { .. } | LinkKind::Weir { .. } => {
+                    self.links.setting[j]
+                }
+                _ => f64::NAN,
+            },
+            Var::LinkFullFlow(j)
+            | Var::LinkFullDepth(j)
+            | Var::LinkVelocity(j)
+            | Var::LinkLength(j)
+            | Var::LinkSlope(j) => {
+                let l = &self.links;
+                if !matches!(l.kind[j], LinkKind::Conduit | LinkKind::Dummy) {
+                    return f64::NAN;
+                }
+                match *v {
+                    Var::LinkFullFlow(_) => l.q_full[j] * l.barrels[j] * qcf,
+                    Var::LinkFullDepth(_) => l.xsect[j].y_full * ucf,
+                    // SWMM link_getVelocity at the link's new flow and depth.
+                    Var::LinkVelocity(_) => {
+                        let y = l.new_depth[j];
+                        let a = l.xsect[j].a_of_y(y);
+                        if y <= 0.01 || a <= FUDGE {
+                            0.0
+                        } else {
+                            l.new_flow[j] / l.barrels[j] / a * ucf
+                        }
+                    }
+                    Var::LinkLength(_) => l.length[j] * ucf,
+                    _ => l.slope[j],
                 }
             }
-            Var::LinkSetting(j) => self.links.setting[j],
+            Var::LinkTimeOpen(j) | Var::LinkTimeClosed(j) => {
+                let open = self.links.setting[j] > 0.0;
+                if open != matches!(v, Var::LinkTimeOpen(_)) {
+                    return f64::NAN;
+                }
+                // In days, with SWMM's date arithmetic: ties with the rule's
+                // duration then break the way SWMM's do.
+                let now = self.swmm_date_time();
+                now.floor() + (now - now.floor()) - self.links.time_last_set[j]
+            }
+            Var::Date => (abs / 86400.0).floor(),
+            Var::DayOfYear => {
+                let day = (abs / 86400.0).floor() as i64;
+                let (y, _, _) = civil_from_days(day);
+                (day - inp::days_from_civil(y as i32, 1, 1)) as f64 + 1.0
+            }
             Var::Time => self.time / 3600.0,
             Var::ClockTime => (abs - (abs / 86400.0).floor() * 86400.0) / 3600.0,
             Var::Month => {

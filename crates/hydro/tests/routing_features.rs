@@ -619,3 +619,62 @@ fn steady_flow_routing_matches_swmm() {
     assert!((seep - 86.0).abs() < 1.0, "seepage {seep} m³");
     assert_continuity(&sum, -0.001, 0.005);
 }
+
+#[test]
+fn control_premises_match_swmm() {
+    // Premises on lateral inflow, full depth, conduit velocity, length,
+    // slope and full flow, a pump cycled by its time open and time closed,
+    // the date and the day of the year (a leap year: 03/01 reads as day 60,
+    // the date is day 61), and a STATUS an orifice does not have.
+    let text = include_str!("../../../benches/swmm/models/controls_premises.inp");
+    let runs = |r: &[(f64, usize)]| -> Vec<f64> {
+        r.iter()
+            .flat_map(|&(v, n)| std::iter::repeat_n(v, n))
+            .collect()
+    };
+    // SWMM 5.2.4 settings at the 96 report steps, from its output file.
+    let or1 = runs(&[(0.2, 6), (0.6, 8), (1.0, 30), (0.6, 2), (0.2, 50)]);
+    let p1 = runs(
+        &std::iter::once((0.0, 5))
+            .chain([(1.0, 5), (0.0, 8)].into_iter().cycle().take(14))
+            .collect::<Vec<_>>(),
+    );
+    let w1 = vec![0.7; 96];
+    for (link, swmm) in [("OR1", or1), ("P1", p1), ("W1", w1)] {
+        let ours = settings_at_reports(text, link);
+        assert_eq!(ours.len(), 96);
+        for (k, (got, want)) in ours.iter().zip(&swmm).enumerate() {
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{link} setting at report {}: {got} vs SWMM {want}",
+                k + 1
+            );
+        }
+    }
+    let (rep, sum) = run(text);
+    assert_peak_depths(
+        &rep,
+        &[("ST1", 1.392_361), ("ST2", 3.809_731), ("J3", 0.654_165)],
+        0.002,
+    );
+    assert_flows(
+        &rep,
+        &[
+            ("OR1", 1.399_949, 0.522_055),
+            ("P1", 0.565_075, 0.161_599),
+            ("W1", 0.959_820, 0.254_470),
+        ],
+        0.002,
+    );
+    assert_continuity(&sum, 0.044, 0.003);
+    // Attributes an object does not have are input errors, as in SWMM.
+    for (premise, why) in [
+        ("IF WEIR W1 STATUS = OPEN", "WEIR has no attribute 'STATUS'"),
+        ("IF LINK C1 SETTING > 0", "LINK has no attribute 'SETTING'"),
+        ("IF NODE J1 FLOW > 0", "no attribute 'FLOW'"),
+    ] {
+        let bad = text.replace("IF LINK OR1 STATUS = OPEN", premise);
+        let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
+        assert!(e.to_string().contains(why), "{e}");
+    }
+}
