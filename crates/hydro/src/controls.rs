@@ -447,6 +447,11 @@ impl Rules {
                         });
                     }
                 }
+                "VARIABLE" | "EXPRESSION" => {
+                    return Err(EngineError::Unsupported(format!(
+                        "{kw} clauses in control rules"
+                    )));
+                }
                 o => return Err(err(&name, format!("unknown clause keyword '{o}'"))),
             }
         }

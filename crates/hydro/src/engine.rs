@@ -1774,6 +1774,7 @@ impl Engine {
             links.q_full[j] = links.xsect[j].s_full * links.beta[j];
             links.q_max[j] = links.xsect[j].s_max * links.beta[j];
         }
+        refuse_routing_evaporation(p, &links)?;
         // Node full depth raised to connecting crowns (link_validate).
         for j in 0..nl {
             let (n1, n2) = (links.node1[j], links.node2[j]);
@@ -4760,6 +4761,51 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Refuses models whose evaporation would reach the network: SWMM takes it
+/// from storage units with an evaporation factor and from every open
+/// channel, neither of which this engine models yet.
+fn refuse_routing_evaporation(p: &Project, links: &Links) -> Result<(), EngineError> {
+    let nonzero = |row: &[String]| row.iter().skip(1).any(|v| v.parse::<f64>() != Ok(0.0));
+    let evaporates = p.raw_section("EVAPORATION").is_some_and(|r| {
+        r.rows.iter().any(|row| {
+            match row.first().map(|k| k.to_ascii_uppercase()).as_deref() {
+                Some("DRY_ONLY" | "RECOVERY") | None => false,
+                Some("CONSTANT" | "MONTHLY") => nonzero(row),
+                // TIMESERIES, TEMPERATURE, FILE: a rate known only at run time.
+                Some(_) => true,
+            }
+        })
+    }) || p.raw_section("ADJUSTMENTS").is_some_and(|r| {
+        r.rows.iter().any(|row| {
+            row.first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("EVAPORATION"))
+                && nonzero(row)
+        })
+    });
+    if !evaporates {
+        return Ok(());
+    }
+    if let Some(st) = p
+        .storage
+        .iter()
+        .find(|s| s.extra.get(1).is_some_and(|&f| f > 0.0))
+    {
+        return Err(EngineError::Unsupported(format!(
+            "evaporation from storage unit {}",
+            st.name
+        )));
+    }
+    if let Some(j) = (0..links.name.len())
+        .find(|&j| links.kind[j] == LinkKind::Conduit && links.xsect[j].is_open())
+    {
+        return Err(EngineError::Unsupported(format!(
+            "evaporation from open channel {}",
+            links.name[j]
+        )));
+    }
+    Ok(())
 }
 
 /// SWMM's date-time of 1970-01-01 (days since 1899-12-30).

@@ -678,3 +678,28 @@ fn control_premises_match_swmm() {
         assert!(e.to_string().contains(why), "{e}");
     }
 }
+
+#[test]
+fn evaporation_from_the_network_is_refused_not_ignored() {
+    // SWMM evaporates from open channels and storage units at the climate's
+    // rate; until that is modelled such models are refused by name.
+    let text = include_str!("../../../benches/swmm/models/conduit_seepage.inp");
+    let with = |evap: &str| {
+        let t = text.replace(
+            "[TIMESERIES]",
+            &format!("[EVAPORATION]\n{evap}\n\n[TIMESERIES]"),
+        );
+        twin_hydro::Engine::new(&twin_hydro::parse(&t).unwrap()).map(|_| ())
+    };
+    let e = with("CONSTANT 3.0").unwrap_err();
+    assert!(e.to_string().contains("open channel K1"), "{e}");
+    assert!(with("MONTHLY 0 0 0 0 0 1 0 0 0 0 0 0").is_err());
+    assert!(with("CONSTANT 0.0\nDRY_ONLY YES").is_ok());
+    // Named variables and expressions in rules are refused as well.
+    let t = text.replace(
+        "[TIMESERIES]",
+        "[CONTROLS]\nVARIABLE D1 = NODE N1 DEPTH\n\n[TIMESERIES]",
+    );
+    let e = twin_hydro::Engine::new(&twin_hydro::parse(&t).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("VARIABLE"), "{e}");
+}
