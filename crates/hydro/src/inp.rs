@@ -998,6 +998,17 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
             {
                 return Err(r.err(format!("{key} expected a time hh:mm:ss, found '{value}'")));
             }
+            let choices: &[&str] = match key.as_str() {
+                "SURCHARGE_METHOD" => &["EXTRAN", "SLOT"],
+                "FORCE_MAIN_EQUATION" => &["H-W", "D-W"],
+                _ => &[],
+            };
+            if !choices.is_empty() && !choices.iter().any(|c| value.eq_ignore_ascii_case(c)) {
+                return Err(r.err(format!(
+                    "field 2 ({key}) expected {}, found '{value}'",
+                    choices.join(", ")
+                )));
+            }
             p.options.push(OptionEntry { key, value });
         }
         "RAINGAGES" => {
@@ -1300,6 +1311,12 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
                     curve: Some(t[3].clone()),
                 });
             } else {
+                if shape == "FORCE_MAIN" && r.f_or(3, "Geom2", 0.0)? <= 0.0 {
+                    return Err(r.err(format!(
+                        "field 4 (Geom2) expected a force main's positive C-factor or roughness height, found {}",
+                        t.get(3).map_or("nothing", |s| s.as_str())
+                    )));
+                }
                 p.xsections.push(XSection {
                     link: t[0].clone(),
                     shape,
@@ -2208,6 +2225,12 @@ mod tests {
         assert!(e.message.contains("field 8 (Culvert)"), "{e}");
         let e = parse("[WEIRS]\nR1 A B ROADWAY 1 3 NO 0 0 NO wide PAVED\n").unwrap_err();
         assert!(e.message.contains("field 11 (RoadWidth)"), "{e}");
+        let e = parse("[XSECTIONS]\nF1 FORCE_MAIN 0.5 0\n").unwrap_err();
+        assert!(e.line == 2 && e.message.contains("field 4 (Geom2)"), "{e}");
+        let e = parse("[OPTIONS]\nFLOW_UNITS CMS\nSURCHARGE_METHOD SLOTTED\n").unwrap_err();
+        assert!(e.line == 3 && e.message.contains("EXTRAN, SLOT"), "{e}");
+        let e = parse("[OPTIONS]\nFORCE_MAIN_EQUATION HW\n").unwrap_err();
+        assert!(e.message.contains("field 2 (FORCE_MAIN_EQUATION)"), "{e}");
     }
 
     #[test]

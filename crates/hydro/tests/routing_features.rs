@@ -525,10 +525,10 @@ fn preissmann_slot_surcharge_matches_swmm() {
         sum.flooding_volume_m3
     );
 
-    // An unknown method is an error naming the option.
+    // An unknown method is an input error naming the option and its line.
     let bad = text.replace("SURCHARGE_METHOD     SLOT", "SURCHARGE_METHOD     SLOTTED");
-    let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
-    assert!(e.to_string().contains("SURCHARGE_METHOD"), "{e}");
+    let e = twin_hydro::parse(&bad).unwrap_err();
+    assert!(e.line == 7 && e.message.contains("SURCHARGE_METHOD"), "{e}");
 }
 
 #[test]
@@ -580,8 +580,8 @@ fn force_mains_match_swmm() {
 
     // A force main needs its C-factor.
     let bad = hw.replace("FORCE_MAIN   0.5    120", "FORCE_MAIN   0.5    0");
-    let e = twin_hydro::Engine::new(&twin_hydro::parse(&bad).unwrap()).unwrap_err();
-    assert!(e.to_string().contains("FM1"), "{e}");
+    let e = twin_hydro::parse(&bad).unwrap_err();
+    assert!(e.section == "XSECTIONS" && e.message.contains("Geom2"), "{e}");
 }
 
 #[test]
