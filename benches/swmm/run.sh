@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compare twin-hydro with EPA SWMM 5.2.4 on the models shipped in the swmmio and
-# pyswmm wheels and on generated networks; writes benches/results/swmm.md.
+# pyswmm wheels, on the hand-written feature models in benches/swmm/models/ and on
+# generated networks; writes benches/results/swmm.md.
 # Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000")
 # Needs: python3 with venv, unzip, cargo. Installs SWMM into a throw-away venv.
 set -euo pipefail

@@ -66,6 +66,7 @@ struct ConduitOut {
     new_depth: f64,
     new_volume: f64,
     new_flow: f64,
+    seep_loss: f64,
 }
 
 impl Default for ConduitOut {
@@ -81,6 +82,7 @@ impl Default for ConduitOut {
             new_depth: 0.0,
             new_volume: 0.0,
             new_flow: 0.0,
+            seep_loss: 0.0,
         }
     }
 }
@@ -193,6 +195,11 @@ pub struct Options {
     pub inertial_damping: InertialDamping,
     /// Normal flow limitation.
     pub normal_flow_limit: NormalFlowLimit,
+    /// Surcharge by a Preissmann slot in closed conduits (SURCHARGE_METHOD
+    /// SLOT) instead of EXTRAN's surcharged-node balance.
+    pub surcharge_slot: bool,
+    /// Full-flow friction law of force mains.
+    pub force_main_eqn: crate::forcemain::ForceMainEqn,
     /// Ponding allowed at nodes with a ponded area.
     pub allow_ponding: bool,
     /// Conduit offsets are elevations (true) or depths (false).
@@ -309,11 +316,28 @@ impl Options {
             Some("NEITHER") => NormalFlowLimit::Neither,
             _ => NormalFlowLimit::Both,
         };
-        if let Some(m) = kw("SURCHARGE_METHOD")
-            && m == "SLOT"
-        {
-            return Err(EngineError::Unsupported("SURCHARGE_METHOD SLOT".into()));
-        }
+        let surcharge_slot = match kw("SURCHARGE_METHOD").as_deref() {
+            None | Some("EXTRAN") => false,
+            Some("SLOT") => true,
+            Some(o) => {
+                return Err(invalid(
+                    "OPTIONS",
+                    "SURCHARGE_METHOD",
+                    format!("expected EXTRAN or SLOT, found '{o}'"),
+                ));
+            }
+        };
+        let force_main_eqn = match kw("FORCE_MAIN_EQUATION").as_deref() {
+            None | Some("H-W") => crate::forcemain::ForceMainEqn::HazenWilliams,
+            Some("D-W") => crate::forcemain::ForceMainEqn::DarcyWeisbach,
+            Some(o) => {
+                return Err(invalid(
+                    "OPTIONS",
+                    "FORCE_MAIN_EQUATION",
+                    format!("expected H-W or D-W, found '{o}'"),
+                ));
+            }
+        };
         let report_step = step("REPORT_STEP", 900.0)?;
         if report_step <= 0.0 {
             return Err(invalid("OPTIONS", "REPORT_STEP", "must be positive"));
@@ -329,7 +353,8 @@ impl Options {
             report_start: (rstart - start).max(0.0),
             route_step,
             min_route_step,
-            courant_factor: num("VARIABLE_STEP", 0.0)?,
+            // SWMM 5.2 varies the step (Courant factor 0.75) unless told otherwise.
+            courant_factor: num("VARIABLE_STEP", 0.75)?,
             wet_step,
             dry_step: dry_step.max(wet_step),
             min_surf_area: if msa == 0.0 {
@@ -341,6 +366,8 @@ impl Options {
             max_trials: if trials <= 0.0 { 8 } else { trials as usize },
             inertial_damping,
             normal_flow_limit,
+            surcharge_slot,
+            force_main_eqn,
             allow_ponding: ponding,
             offsets_are_elevations: matches!(kw("LINK_OFFSETS").as_deref(), Some("ELEVATION")),
             min_slope: num("MIN_SLOPE", 0.0)? / 100.0,
@@ -449,6 +476,42 @@ pub enum NodeKind {
         /// Flap gate preventing backflow.
         gated: bool,
     },
+    /// A flow divider: a junction under dynamic wave; under kinematic wave it
+    /// splits its inflow between its two outflow links.
+    Divider(Divider),
+}
+
+/// A flow divider's diversion rule (SWMM 5 Vol. II §2.4; node.c divider_getOutflow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divider {
+    /// Link receiving the diverted flow.
+    pub link: usize,
+    /// How the diverted flow is found.
+    pub rule: DividerRule,
+}
+
+/// How a divider finds its diverted flow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DividerRule {
+    /// Everything above a cutoff flow (cfs) is diverted.
+    Cutoff(f64),
+    /// Whatever the non-diverted link cannot take is diverted.
+    Overflow,
+    /// Diverted flow from a curve of inflow (user flow units).
+    Tabular(usize),
+    /// A weir: nothing below `q_min` (cfs), then `c_weir·(f·dh_max)^1.5` in
+    /// user units with f the fraction of the weir's flow range, and an orifice
+    /// law `q_max·√f` above it.
+    Weir {
+        /// Inflow at which diversion starts (cfs).
+        q_min: f64,
+        /// Head at which the weir is full (user length units).
+        dh_max: f64,
+        /// Weir coefficient (user units).
+        c_weir: f64,
+        /// Diverted flow with the weir full (cfs).
+        q_max: f64,
+    },
 }
 
 /// Surface area relation of a storage unit (user units inside, as SWMM).
@@ -485,6 +548,13 @@ pub struct Curve {
     pub x: Vec<f64>,
     /// Y values.
     pub y: Vec<f64>,
+}
+
+impl NodeKind {
+    /// True for storage units.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, NodeKind::Storage(_))
+    }
 }
 
 impl Curve {
@@ -629,6 +699,9 @@ pub enum PumpType {
 pub enum LinkKind {
     /// A conduit.
     Conduit,
+    /// A conduit with a DUMMY section: it passes on whatever reaches its
+    /// upstream node, with no storage or travel time (SWMM 5 Vol. II §3.1).
+    Dummy,
     /// A pump.
     Pump {
         /// Pump type.
@@ -665,7 +738,7 @@ pub enum LinkKind {
     },
     /// A weir.
     Weir {
-        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal.
+        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal, 4 roadway.
         wtype: u8,
         /// Discharge coefficient of the central part.
         cd1: f64,
@@ -679,6 +752,8 @@ pub enum LinkKind {
         c_surcharge: f64,
         /// Side slope of V-notch or trapezoidal ends.
         slope: f64,
+        /// Curve of the discharge coefficient against head, if any.
+        cd_curve: Option<usize>,
     },
     /// An outlet with a rating.
     Outlet {
@@ -807,6 +882,12 @@ pub struct Nodes {
     old_surf_area: Vec<f64>,
     sumdqdh: Vec<f64>,
     dydt: Vec<f64>,
+    /// Evaporation and seepage losses at the start of the step (cfs).
+    pub losses: Vec<f64>,
+    /// Seepage volume of the step (ft³) per node.
+    seep_volume: Vec<f64>,
+    /// Seepage state of storage units that lose water to the soil.
+    exfil: Vec<Option<crate::exfil::Exfil>>,
 }
 
 /// Link data and state, one entry per link (struct of arrays).
@@ -852,6 +933,18 @@ pub struct Links {
     pub loss: Vec<[f64; 3]>,
     /// Flap gate on the conduit.
     pub flap_gate: Vec<bool>,
+    /// Culvert inlet code (HDS-5 Table 9 row; 0 = not a culvert).
+    pub culvert: Vec<u8>,
+    /// When the link last switched between open and closed, as SWMM's
+    /// date-time in days (it starts at the start date's midnight).
+    pub time_last_set: Vec<f64>,
+    /// Roughness factor of a force main's full-flow friction under dynamic
+    /// wave (0 for other links).
+    pub force_main: Vec<f64>,
+    /// Seepage rate through the wetted width of a conduit (ft/s).
+    pub seep_rate: Vec<f64>,
+    /// Seepage loss of the step (cfs per barrel).
+    pub seep_loss: Vec<f64>,
     /// Setting (1 open, 0 closed).
     pub setting: Vec<f64>,
     /// Flow at the start of the step (cfs, all barrels).
@@ -915,6 +1008,11 @@ impl Links {
         self.q_limit.push(0.0);
         self.loss.push([0.0; 3]);
         self.flap_gate.push(false);
+        self.culvert.push(0);
+        self.seep_rate.push(0.0);
+        self.force_main.push(0.0);
+        self.time_last_set.push(0.0);
+        self.seep_loss.push(0.0);
         self.new_flow.push(0.0);
         self.name.len() - 1
     }
@@ -941,6 +1039,10 @@ pub struct RoutingTotals {
     pub outflow: f64,
     /// Stored volume at the start.
     pub init_storage: f64,
+    /// Evaporation from storage units.
+    pub evap_loss: f64,
+    /// Seepage (exfiltration) from storage units.
+    pub seep_loss: f64,
 }
 
 /// The drainage engine: network, options, inflows and state.
@@ -956,6 +1058,9 @@ pub struct Engine {
     pub runoff: Option<Runoff>,
     tables: Vec<Table>,
     curves: Vec<Curve>,
+    /// Names of the time series and curves, for control rules.
+    series_names: Vec<String>,
+    curve_names: Vec<String>,
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
@@ -985,30 +1090,11 @@ impl Engine {
     /// Builds an engine from a parsed project, validating references and values.
     pub fn new(p: &Project) -> Result<Self, EngineError> {
         let opt = Options::from_project(p)?;
-        if opt.route_model == RouteModel::Steady {
-            return Err(EngineError::Unsupported("steady flow routing".into()));
-        }
-        if opt.route_model == RouteModel::KinWave
-            && (!p.pumps.is_empty()
-                || !p.orifices.is_empty()
-                || !p.weirs.is_empty()
-                || !p.outlets.is_empty())
-        {
-            return Err(EngineError::Unsupported(
-                "pumps or regulators under kinematic-wave routing".into(),
-            ));
-        }
-        if !p.dividers.is_empty() && opt.route_model != RouteModel::DynWave {
-            return Err(EngineError::Unsupported(
-                "flow dividers under kinematic-wave routing".into(),
-            ));
-        }
         for s in [
             "LID_USAGE",
             "GROUNDWATER",
             "RDII",
             "SNOWPACKS",
-            "TRANSECTS",
             "STREETS",
             "INLET_USAGE",
         ] {
@@ -1080,7 +1166,8 @@ impl Engine {
                 j.ponded_area,
             );
         }
-        // Under dynamic wave a flow divider acts as a plain junction (SWMM 5 Vol. II §2.4).
+        // Dividers start as junctions; their rule is attached once links exist.
+        // Under dynamic wave a divider stays a plain junction (SWMM 5 Vol. II §2.4).
         for d in &p.dividers {
             let g = |k: usize| d.node_params.get(k).copied().unwrap_or(0.0);
             if (0..4).any(|k| g(k) < 0.0) {
@@ -1144,6 +1231,7 @@ impl Engine {
                 0.0,
             );
         }
+        let mut exfils = Vec::new();
         for st in &p.storage {
             let shape = match &st.shape {
                 inp::StorageShape::Functional { a, b, c } => {
@@ -1217,11 +1305,7 @@ impl Engine {
                     }
                 }
             };
-            if st.extra.iter().skip(2).any(|&v| v != 0.0) {
-                return Err(EngineError::Unsupported(
-                    "storage seepage (exfiltration)".into(),
-                ));
-            }
+            exfils.push(storage_exfil(p, st, &shape, &opt)?);
             let sur = st.extra.first().copied().unwrap_or(0.0);
             add_node(
                 &mut nodes,
@@ -1235,6 +1319,12 @@ impl Engine {
             );
         }
         let nn = nodes.name.len();
+        nodes.exfil = vec![None; nn];
+        for (st, e) in p.storage.iter().zip(exfils) {
+            if let Some(&i) = node_index.get(&st.name.to_ascii_uppercase()) {
+                nodes.exfil[i] = e;
+            }
+        }
         let find_node = |section: &'static str, object: &str, name: &str| {
             node_index
                 .get(&name.to_ascii_uppercase())
@@ -1294,11 +1384,19 @@ impl Engine {
             let x = xs
                 .get(&c.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("CONDUITS", &c.name, "has no [XSECTIONS] entry"))?;
-            if x.shape == "DUMMY" {
-                return Err(EngineError::Unsupported("DUMMY conduits".into()));
+            let dummy = x.shape == "DUMMY";
+            let (mut xsect, n_override) = if dummy {
+                (XSect::dummy(), None)
+            } else {
+                conduit_xsect(p, x, ucf)?
+            };
+            xsect.slot = opt.surcharge_slot && !dummy && !xsect.is_open();
+            if xsect.force_main > 0.0
+                && opt.force_main_eqn == crate::forcemain::ForceMainEqn::DarcyWeisbach
+            {
+                // Roughness height in inches or millimetres, as rainfall depths.
+                xsect.force_main /= if opt.flow_units.is_si() { 304.8 } else { 12.0 };
             }
-            let xsect = XSect::new(&x.shape, x.geom, ucf)
-                .map_err(|e| invalid("XSECTIONS", &c.name, e.to_string()))?;
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
             }
@@ -1307,9 +1405,6 @@ impl Engine {
             }
             if x.barrels < 1.0 {
                 return Err(invalid("XSECTIONS", &c.name, "barrels must be at least 1"));
-            }
-            if x.culvert > 0.0 {
-                return Err(EngineError::Unsupported("culvert inlet control".into()));
             }
             let o1 = elev_offset(c.in_offset, n1, &nodes);
             let o2 = elev_offset(c.out_offset, n2, &nodes);
@@ -1321,18 +1416,43 @@ impl Engine {
                 o1.max(0.0),
                 o2.max(0.0),
                 xsect,
-                LinkKind::Conduit,
+                if dummy {
+                    LinkKind::Dummy
+                } else {
+                    LinkKind::Conduit
+                },
                 1.0,
             );
-            links.length[j] = c.length / ucf;
+            // A natural channel's length is its main channel's; the flood
+            // plain that sets its slope, volume and travel time is shorter by
+            // the transect's length factor, while momentum keeps the given
+            // length (SWMM link.c conduit_getLength, modLength).
+            links.length[j] = c.length / ucf / n_override.map_or(1.0, |o| o.1);
             links.mod_length[j] = c.length / ucf;
-            links.barrels[j] = x.barrels.floor();
+            // SWMM reads no barrel count for natural channels.
+            links.barrels[j] = if n_override.is_some() {
+                1.0
+            } else {
+                x.barrels.floor()
+            };
             links.q_limit[j] = c.max_flow / qcf;
             links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
+            // Seepage in in/h or mm/h (SWMM's rainfall units) to ft/s.
+            let ucf_rate = if opt.flow_units.is_si() {
+                1_097_280.0
+            } else {
+                43_200.0
+            };
+            links.seep_rate[j] = l.map_or(0.0, |l| l.seepage) / ucf_rate;
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
-            links.new_flow[j] = c.init_flow / qcf;
-            // Roughness kept in rough_factor until validation below.
-            links.rough_factor[j] = c.roughness;
+            links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
+            // Steady flow starts every link empty (SWMM flowrout.c initLinks).
+            if opt.route_model != RouteModel::Steady {
+                links.new_flow[j] = c.init_flow / qcf;
+            }
+            // Roughness kept in rough_factor until validation below; a
+            // natural channel takes its transect's main-channel n.
+            links.rough_factor[j] = n_override.map_or(c.roughness, |o| o.0);
         }
         let n_conduits = links.name.len();
         for pu in &p.pumps {
@@ -1441,7 +1561,7 @@ impl Engine {
                 "SIDEFLOW" => (1, "RECT_OPEN"),
                 "V-NOTCH" => (2, "TRIANGULAR"),
                 "TRAPEZOIDAL" => (3, "TRAPEZOIDAL"),
-                "ROADWAY" => return Err(EngineError::Unsupported("roadway weirs".into())),
+                "ROADWAY" => (4, "RECT_OPEN"),
                 k => {
                     return Err(invalid(
                         "WEIRS",
@@ -1457,8 +1577,26 @@ impl Engine {
                     format!("a {} weir needs a {shape} cross section", w.kind),
                 ));
             }
-            if w.extra.len() > 2 && !w.extra[2].is_empty() && w.extra[2] != "*" {
-                return Err(EngineError::Unsupported("weir coefficient curves".into()));
+            let cd_curve = match w.extra.get(2).map(|s| s.as_str()) {
+                None | Some("" | "*") => None,
+                Some(c) => Some(find_curve("WEIRS", &w.name, c)?),
+            };
+            if wtype == 4 {
+                // With a road width and surface SWMM reads the coefficient off
+                // the FHWA roadway-overtopping curves (HDS-5 Figure III-11);
+                // without them it uses the weir's own coefficient.
+                let width = w
+                    .extra
+                    .first()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let surface = w.extra.get(1).map(|s| s.to_ascii_uppercase());
+                if width > 0.0 && matches!(surface.as_deref(), Some("PAVED" | "GRAVEL")) {
+                    return Err(EngineError::Unsupported(
+                        "roadway weir coefficients from road width and surface (HDS-5 Figure III-11)"
+                            .into(),
+                    ));
+                }
             }
             let xsect = XSect::new(&x.shape, x.geom, ucf)
                 .map_err(|e| invalid("XSECTIONS", &w.name, e.to_string()))?;
@@ -1471,6 +1609,7 @@ impl Engine {
                 can_surcharge: w.can_surcharge,
                 c_surcharge: 0.0,
                 slope,
+                cd_curve,
             };
             let o1 = elev_offset(w.crest, n1, &nodes).max(0.0);
             let j = links.push(&w.name, n1, n2, o1, o1, xsect, kind, 1.0);
@@ -1507,6 +1646,21 @@ impl Engine {
             links.flap_gate[j] = o.gated;
         }
         let nl = links.name.len();
+        for d in &p.dividers {
+            let i = find_node("DIVIDERS", &d.name, &d.name)?;
+            let div = divider_rule(d, &links, &curve_index, &opt)?;
+            if links.node1[div.link] != i && links.node2[div.link] != i {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    format!(
+                        "diverted link '{}' is not connected to the divider",
+                        d.diverted_link
+                    ),
+                ));
+            }
+            nodes.kind[i] = NodeKind::Divider(div);
+        }
         for x in &p.xsections {
             if !links.name.iter().any(|n| n.eq_ignore_ascii_case(&x.link)) {
                 return Err(EngineError::UnknownRef {
@@ -1543,10 +1697,26 @@ impl Engine {
             } else {
                 delta / (len * len - delta * delta).sqrt()
             };
-            if opt.min_slope > 0.0 && slope < opt.min_slope {
+            let raised = opt.min_slope > 0.0 && slope < opt.min_slope;
+            if raised {
                 slope = opt.min_slope;
             }
-            if e1 < e2 && opt.route_model == RouteModel::DynWave {
+            let dummy = links.kind[j] == LinkKind::Dummy;
+            if dummy && opt.route_model == RouteModel::DynWave && nodes.kind[n1].is_storage() {
+                return Err(invalid(
+                    "CONDUITS",
+                    &links.name[j],
+                    "a DUMMY conduit cannot leave a storage unit under dynamic wave",
+                ));
+            }
+            if e1 < e2 && !raised && !dummy && opt.route_model != RouteModel::DynWave {
+                return Err(invalid(
+                    "CONDUITS",
+                    &links.name[j],
+                    "adverse slope, which only dynamic-wave routing can carry",
+                ));
+            }
+            if e1 < e2 && !dummy && opt.route_model == RouteModel::DynWave {
                 // Reverse the conduit so that it slopes downhill.
                 let (a, b) = (links.node1[j], links.node2[j]);
                 links.node1[j] = b;
@@ -1559,9 +1729,20 @@ impl Engine {
                 links.direction[j] = -1.0;
                 links.new_flow[j] = -links.new_flow[j];
             }
+            // The conduit keeps its own slope; lengthening changes only the
+            // slope of the friction term (SWMM link.c conduit_validate).
+            links.slope[j] = slope;
             let mut roughness = links.rough_factor[j];
+            let dw = opt.route_model == RouteModel::DynWave;
+            let fm = links.xsect[j].force_main;
+            if dw && fm > 0.0 {
+                // Part full, a force main flows with the Manning's n that
+                // gives its full flow (SWMM forcemain_getEquivN).
+                let d = links.xsect[j].y_full;
+                roughness = crate::forcemain::equivalent_n(opt.force_main_eqn, fm, d, slope);
+            }
             let mut length_factor = 1.0;
-            if opt.lengthening_step > 0.0 {
+            if opt.lengthening_step > 0.0 && !dummy {
                 let x = &links.xsect[j];
                 let y_full = if x.is_open() {
                     x.a_full / x.w_of_y(x.y_full)
@@ -1580,12 +1761,20 @@ impl Engine {
                 slope /= length_factor;
                 roughness /= length_factor.sqrt();
             }
-            links.slope[j] = slope;
+            if dw && fm > 0.0 {
+                links.force_main[j] =
+                    crate::forcemain::rough_factor(opt.force_main_eqn, fm, length_factor);
+            }
             links.rough_factor[j] = GRAVITY * (roughness / PHI).powi(2);
-            links.beta[j] = PHI * slope.abs().sqrt() / roughness;
+            links.beta[j] = if dummy {
+                0.0
+            } else {
+                PHI * slope.abs().sqrt() / roughness
+            };
             links.q_full[j] = links.xsect[j].s_full * links.beta[j];
             links.q_max[j] = links.xsect[j].s_max * links.beta[j];
         }
+        refuse_routing_evaporation(p, &links)?;
         // Node full depth raised to connecting crowns (link_validate).
         for j in 0..nl {
             let (n1, n2) = (links.node1[j], links.node2[j]);
@@ -1656,6 +1845,12 @@ impl Engine {
         }
         if outlets == 0 && nl > 0 {
             return Err(invalid("OUTFALLS", "", "the network has no outfall"));
+        }
+        if opt.route_model == RouteModel::DynWave {
+            validate_pass_through_links(&nodes, &links, &degree)?;
+        }
+        if opt.route_model != RouteModel::DynWave {
+            validate_tree_layout(&nodes, &links)?;
         }
         nodes.degree = degree;
         // Inflows.
@@ -1741,6 +1936,8 @@ impl Engine {
             runoff,
             tables,
             curves,
+            series_names: p.timeseries.iter().map(|t| t.name.clone()).collect(),
+            curve_names: p.curves.iter().map(|c| c.name.clone()).collect(),
             scratch: Vec::new(),
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
@@ -1767,7 +1964,7 @@ impl Engine {
             Some(v) => inp::parse_hours(v).map(|h| h * 3600.0).unwrap_or(0.0),
             None => 0.0,
         };
-        if e.opt.route_model == RouteModel::KinWave {
+        if e.opt.route_model != RouteModel::DynWave {
             e.sorted_links = e.topo_sort()?;
         }
         Ok(e)
@@ -1866,8 +2063,12 @@ impl Engine {
         n.old_surf_area = vec![0.0; nn];
         n.sumdqdh = vec![0.0; nn];
         n.dydt = vec![0.0; nn];
+        n.losses = vec![0.0; nn];
+        n.seep_volume = vec![0.0; nn];
         let l = &mut self.links;
         l.old_flow = l.new_flow.clone();
+        let start_date = (self.opt.start_epoch / 86_400.0).floor() + SWMM_EPOCH_DAYS;
+        l.time_last_set = vec![start_date; nl];
         l.old_depth = vec![0.0; nl];
         l.new_depth = vec![0.0; nl];
         l.old_volume = vec![0.0; nl];
@@ -2191,6 +2392,7 @@ impl Engine {
             self.nodes.old_lat_flow[i] = self.nodes.new_lat_flow[i];
             self.nodes.new_lat_flow[i] = 0.0;
         }
+        self.storage_losses(dt);
         self.add_external_inflows(t0);
         self.add_dwf_inflows(t0);
         if let Some(r) = &self.runoff {
@@ -2215,20 +2417,27 @@ impl Engine {
             n.old_flow_inflow[i] = n.inflow[i];
             n.old_net_inflow[i] = n.inflow[i] - n.outflow[i];
             n.inflow[i] = n.new_lat_flow[i];
-            n.outflow[i] = 0.0;
-            n.overflow[i] = if n.new_volume[i] > n.full_volume[i] {
+            n.outflow[i] = n.losses[i];
+            n.overflow[i] = if !matches!(n.kind[i], NodeKind::Storage(_))
+                && n.new_volume[i] > n.full_volume[i]
+            {
                 (n.new_volume[i] - n.full_volume[i]) / dt
             } else {
                 0.0
             };
         }
-        let trials = if self.opt.route_model == RouteModel::KinWave {
+        let trials = if self.opt.route_model != RouteModel::DynWave {
             self.kinwave_execute(dt);
             1
         } else {
             self.dynwave_execute(dt)
         };
         self.remove_outflows();
+        let conduit_seepage: f64 = (0..self.link_count())
+            .map(|j| self.links.seep_loss[j] * self.links.barrels[j])
+            .sum();
+        self.step_rates.seep_loss =
+            self.nodes.seep_volume.iter().sum::<f64>() / dt + conduit_seepage;
         self.update_totals(dt / 2.0);
         self.step_count += 1;
         trials
@@ -2242,6 +2451,28 @@ impl Engine {
         let dt = self.next_step();
         self.step(dt);
         dt
+    }
+
+    /// Seepage from storage units over the coming step, from the state at its
+    /// start and never more than they hold (SWMM node.c storage_getLosses).
+    fn storage_losses(&mut self, dt: f64) {
+        for i in 0..self.node_count() {
+            if self.nodes.exfil[i].is_none() {
+                continue;
+            }
+            let depth = self.nodes.new_depth[i];
+            let area = self.node_surf_area(i, depth);
+            let volume = self.nodes.new_volume[i];
+            let Some(e) = self.nodes.exfil[i].as_mut() else {
+                continue;
+            };
+            let mut q = e.loss(dt, depth, area);
+            if q * dt > volume {
+                q = volume / dt;
+            }
+            self.nodes.losses[i] = q;
+            self.nodes.seep_volume[i] = q * dt;
+        }
     }
 
     fn add_external_inflows(&mut self, t: f64) {
@@ -2339,6 +2570,8 @@ impl Engine {
         t.ex_inflow += r.ex_inflow * dt;
         t.flooding += r.flooding * dt;
         t.outflow += r.outflow * dt;
+        t.evap_loss += r.evap_loss * dt;
+        t.seep_loss += r.seep_loss * dt;
     }
 
     fn remove_outflows(&mut self) {
@@ -2388,10 +2621,13 @@ impl Engine {
     /// Routing continuity error (percent), as SWMM's flow routing continuity.
     pub fn routing_continuity_error(&self) -> f64 {
         let t = &self.totals;
-        let storage: f64 =
-            self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
+        let mut storage: f64 = self.nodes.new_volume.iter().sum::<f64>();
+        // Steady flow holds no water in its links (SWMM massbal.c).
+        if self.opt.route_model != RouteModel::Steady {
+            storage += self.links.new_volume.iter().sum::<f64>();
+        }
         let inflow = t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage;
-        let outflow = t.flooding + t.outflow + storage;
+        let outflow = t.flooding + t.outflow + t.evap_loss + t.seep_loss + storage;
         if (inflow - outflow).abs() < 1.0 {
             0.0
         } else if inflow > 0.0 {
@@ -2440,7 +2676,7 @@ impl Engine {
                 let n = &mut self.nodes;
                 n.new_surf_area[i] = a;
                 n.inflow[i] = 0.0;
-                n.outflow[i] = 0.0;
+                n.outflow[i] = n.losses[i];
                 if n.new_lat_flow[i] >= 0.0 {
                     n.inflow[i] += n.new_lat_flow[i];
                 } else {
@@ -2523,6 +2759,20 @@ impl Engine {
             n.outflow[n2] -= q;
         }
         let b = l.barrels[j];
+        // A conduit's seepage leaves through its end nodes, half each, or
+        // all through the one that is not an outfall (SWMM dynwave.c).
+        let loss = l.seep_loss[j] * b;
+        if loss > 0.0 {
+            let out1 = matches!(n.kind[n1], NodeKind::Outfall { .. });
+            let out2 = matches!(n.kind[n2], NodeKind::Outfall { .. });
+            let share = if out1 || out2 { loss } else { loss / 2.0 };
+            if !out1 {
+                n.outflow[n1] += share;
+            }
+            if !out2 {
+                n.outflow[n2] += share;
+            }
+        }
         n.new_surf_area[n1] += l.surf_area1[j] * b;
         n.new_surf_area[n2] += l.surf_area2[j] * b;
         n.sumdqdh[n1] += l.dqdh[j];
@@ -2598,7 +2848,7 @@ impl Engine {
         let dq = n.inflow[i] - n.outflow[i];
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
         let is_storage = matches!(n.kind[i], NodeKind::Storage(_));
-        let is_surcharged = if is_ponded {
+        let is_surcharged = if is_ponded || o.surcharge_slot {
             false
         } else if is_storage {
             n.sur_depth[i] > 0.0 && y_last > n.full_depth[i]
@@ -2680,17 +2930,34 @@ impl Engine {
         v.abs() / (GRAVITY * hd).sqrt()
     }
 
+    /// Top width at depth `y`, held at the crown cutoff of a closed conduit
+    /// or, under SURCHARGE_METHOD SLOT, the slot's width above it.
     fn width(x: &XSect, y: f64) -> f64 {
-        let y = if y / x.y_full >= CROWN_CUTOFF && !x.is_open() {
-            CROWN_CUTOFF * x.y_full
+        let mut cutoff = CROWN_CUTOFF;
+        if x.slot {
+            let w = x.slot_width(y);
+            if w > 0.0 {
+                return w;
+            }
+            cutoff = crate::xsect::SLOT_CROWN_CUTOFF;
+        }
+        let y = if y / x.y_full >= cutoff && !x.is_open() {
+            cutoff * x.y_full
         } else {
             y
         };
         x.w_of_y(y)
     }
 
+    /// Flow area at depth `y`, with a slot's area above the crown.
     fn area(x: &XSect, y: f64) -> f64 {
-        if y >= x.y_full { x.a_full } else { x.a_of_y(y) }
+        if y < x.y_full {
+            x.a_of_y(y)
+        } else if x.slot {
+            x.a_full + (y - x.y_full) * x.slot_width(y)
+        } else {
+            x.a_full
+        }
     }
 
     fn hyd_rad(x: &XSect, y: f64) -> f64 {
@@ -2854,8 +3121,11 @@ impl Engine {
         let mut h1 = (self.nodes.new_depth[n1] + self.nodes.invert[n1]).max(z1);
         let mut h2 = (self.nodes.new_depth[n2] + self.nodes.invert[n2]).max(z2);
         let x = self.links.xsect[j].clone();
-        let mut y1 = (h1 - z1).max(FUDGE).min(x.y_full);
-        let mut y2 = (h2 - z2).max(FUDGE).min(x.y_full);
+        let (mut y1, mut y2) = ((h1 - z1).max(FUDGE), (h2 - z2).max(FUDGE));
+        if !self.opt.surcharge_slot {
+            y1 = y1.min(x.y_full);
+            y2 = y2.min(x.y_full);
+        }
         let a_old = self.links.a2[j].max(FUDGE);
         let length = self.links.mod_length[j];
         self.find_surf_area(out, j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);
@@ -2880,6 +3150,9 @@ impl Engine {
             out.new_depth = y_mid.min(x.y_full);
             out.new_volume = out.a1 * real_len * barrels;
             out.new_flow = 0.0;
+            // A dry or closed conduit loses nothing (dwflow.c resets its
+            // loss rates before the dry test).
+            out.seep_loss = 0.0;
             return;
         }
         let mut v = q_last / a_mid;
@@ -2913,7 +3186,13 @@ impl Engine {
         if is_full && !x.is_open() {
             sigma = 0.0;
         }
-        let dq1 = dt * self.links.rough_factor[j] / r_wtd.powf(1.33333) * v.abs();
+        let fm = self.links.force_main[j];
+        let dq1 = if fm > 0.0 && is_full {
+            let eqn = self.opt.force_main_eqn;
+            dt * crate::forcemain::friction_term(eqn, x.force_main, fm, v.abs(), r_mid)
+        } else {
+            dt * self.links.rough_factor[j] / r_wtd.powf(1.33333) * v.abs()
+        };
         let dq2 = dt * GRAVITY * a_wtd * (h2 - h1) / length;
         let (mut dq3, mut dq4) = (0.0, 0.0);
         if sigma > 0.0 {
@@ -2936,18 +3215,33 @@ impl Engine {
             }
             dq5 = losses / 2.0 / length * dt;
         }
+        // Seepage, as SWMM enters it in the momentum balance (dwflow.c dq6).
+        let seep = self.conduit_seepage(j, dt, None);
+        out.seep_loss = seep;
+        let dq6 = seep * 2.5 * dt * v / real_len;
         let denom = 1.0 + dq1 + dq5;
-        let mut q = (q_old - dq2 + dq3 + dq4) / denom;
+        let mut q = (q_old - dq2 + dq3 + dq4 + dq6) / denom;
         out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
-        if q > 0.0
-            && self.opt.normal_flow_limit != NormalFlowLimit::Neither
-            && y1 < x.y_full
-            && matches!(
-                out.flow_class,
-                FlowClass::Subcritical | FlowClass::Supercritical
-            )
-        {
-            q = self.check_normal_flow(j, q, y1, y2, a1, r1);
+        if q > 0.0 {
+            let culvert = self.links.culvert[j];
+            if culvert > 0 && !is_full {
+                // Inlet control (HDS-5): the inlet may pass less than the barrel.
+                let hw = h1 - z1;
+                if let Some(f) = crate::culvert::inlet_flow(culvert, &x, self.links.slope[j], hw)
+                    && f.q < q
+                {
+                    q = f.q;
+                    out.dqdh = f.dqdh;
+                }
+            } else if self.opt.normal_flow_limit != NormalFlowLimit::Neither
+                && y1 < x.y_full
+                && matches!(
+                    out.flow_class,
+                    FlowClass::Subcritical | FlowClass::Supercritical
+                )
+            {
+                q = self.check_normal_flow(j, q, y1, y2, a1, r1);
+            }
         }
         if steps > 0 {
             q = (1.0 - OMEGA) * q_last + OMEGA * q;
@@ -2987,6 +3281,30 @@ impl Engine {
         l.new_depth[j] = o.new_depth;
         l.new_volume[j] = o.new_volume;
         l.new_flow[j] = o.new_flow;
+        l.seep_loss[j] = o.seep_loss;
+    }
+
+    /// Seepage from conduit `j` (cfs per barrel) through its wetted width up
+    /// to the widest point, at the mean of its old and new depths, never
+    /// more than its volume over the step (dynamic wave) or its flow `q`
+    /// (kinematic wave) (SWMM link.c conduit_getLossRate; evaporation from
+    /// open channels is not modelled).
+    fn conduit_seepage(&self, j: usize, dt: f64, q: Option<f64>) -> f64 {
+        let l = &self.links;
+        let depth = 0.5 * (l.old_depth[j] + l.new_depth[j]);
+        if l.seep_rate[j] <= 0.0 || depth <= FUDGE {
+            return 0.0;
+        }
+        let x = &l.xsect[j];
+        let width = if x.shape == crate::xsect::Shape::RectClosed {
+            x.w_max
+        } else {
+            x.w_of_y(depth.min(x.yw_max))
+        };
+        let loss = l.seep_rate[j] * width * l.length[j];
+        // SWMM compares the per-barrel rate with the whole conduit's volume.
+        let cap = q.map_or(l.new_volume[j] / dt, f64::abs);
+        loss.min(cap)
     }
 
     // ----- pumps and regulators -----
@@ -3025,11 +3343,12 @@ impl Engine {
                 *c_weir = *cd * hw.max(0.0).sqrt() * f;
             }
             LinkKind::Weir {
+                wtype,
                 can_surcharge,
                 c_surcharge,
                 ..
             } => {
-                if !*can_surcharge && *c_surcharge != 0.0 {
+                if *wtype == 4 || (!*can_surcharge && *c_surcharge != 0.0) {
                     return;
                 }
                 let h = setting * x.y_full;
@@ -3037,7 +3356,7 @@ impl Engine {
                     *c_surcharge = 0.0;
                 } else {
                     let kind = self.links.kind[j].clone();
-                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si);
+                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si, &self.curves);
                     if let LinkKind::Weir { c_surcharge, .. } = &mut self.links.kind[j] {
                         *c_surcharge = (q1 + q2) / (h / 2.0).sqrt();
                     }
@@ -3068,7 +3387,9 @@ impl Engine {
         if !self.rules.is_empty()
             && (self.rule_step == 0.0 || self.time >= self.next_rule_time - 0.001)
         {
-            let actions = self.rules.evaluate(&*self, dt / 2.0 / 3600.0);
+            let mut rules = std::mem::take(&mut self.rules);
+            let actions = rules.evaluate(&*self, dt / 3600.0);
+            self.rules = rules;
             for (l, v) in actions {
                 self.links.target_setting[l] = v;
             }
@@ -3080,6 +3401,11 @@ impl Engine {
             let target = self.links.target_setting[j];
             if target == self.links.setting[j] {
                 continue;
+            }
+            // Switching between open and closed restarts the link's
+            // TIMEOPEN / TIMECLOSED clock (SWMM routing.c).
+            if target * self.links.setting[j] == 0.0 {
+                self.links.time_last_set[j] = self.swmm_date_time();
             }
             match self.links.kind[j] {
                 LinkKind::Orifice { orate, .. } => {
@@ -3120,6 +3446,7 @@ impl Engine {
                 LinkKind::Orifice { .. } => self.orifice_inflow(j),
                 LinkKind::Weir { .. } => self.weir_inflow(j),
                 LinkKind::Outlet { .. } => self.outlet_inflow(j),
+                LinkKind::Dummy => self.dummy_inflow(j),
                 LinkKind::Conduit => 0.0,
             }
         };
@@ -3148,6 +3475,14 @@ impl Engine {
             }
         }
         self.links.new_flow[j] = q;
+    }
+
+    /// A DUMMY conduit takes all its upstream node receives, up to its flow
+    /// limit (SWMM link.c conduit_getInflow).
+    fn dummy_inflow(&self, j: usize) -> f64 {
+        let q = self.node_outflow(self.links.node1[j], j);
+        let ql = self.links.q_limit[j];
+        if ql > 0.0 { q.min(ql) } else { q }
     }
 
     fn pump_inflow(&mut self, j: usize) -> f64 {
@@ -3245,6 +3580,17 @@ impl Engine {
         q
     }
 
+    /// Downstream head a regulator sees: the node's head under dynamic wave;
+    /// under kinematic wave the upstream invert, so the outlet end never
+    /// submerges it (SWMM link.c).
+    fn regulator_tail_head(&self, n1: usize, n2: usize) -> f64 {
+        if self.opt.route_model == RouteModel::DynWave {
+            self.nodes.new_depth[n2] + self.nodes.invert[n2]
+        } else {
+            self.nodes.invert[n1]
+        }
+    }
+
     fn orifice_inflow(&mut self, j: usize) -> f64 {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let LinkKind::Orifice {
@@ -3259,7 +3605,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 >= h2 { 1.0 } else { -1.0 };
         let mut y1 = self.nodes.new_depth[n1];
         if dir < 0.0 {
@@ -3385,7 +3731,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 > h2 { 1.0 } else { -1.0 };
         if dir < 0.0 {
             std::mem::swap(&mut h1, &mut h2);
@@ -3394,6 +3740,9 @@ impl Engine {
         let setting = self.links.setting[j];
         let mut hcrest = self.nodes.invert[n1] + self.links.offset1[j];
         let hcrown = hcrest + x.y_full;
+        if wtype == 4 {
+            return self.roadway_inflow(j, dir, hcrest, h1, h2);
+        }
         hcrest += (1.0 - setting) * x.y_full;
         let mut head = h1 - hcrest;
         self.links.dqdh[j] = 0.0;
@@ -3432,14 +3781,14 @@ impl Engine {
             head = hcrown - hcrest;
         }
         let si = self.opt.flow_units.is_si();
-        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si);
+        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si, &self.curves);
         if self.links.flap_gate[j] {
             let area = weir_open_area(&x, setting, head);
             if area > 1e-6 {
                 let v = (q1 + q2) / area;
                 let hl = (4.0 / GRAVITY) * v * v * (-1.15 * v / head.sqrt()).exp();
                 let h = (head - hl).max(0.0);
-                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si);
+                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si, &self.curves);
             }
         }
         self.links.dqdh[j] = dqdh;
@@ -3455,6 +3804,38 @@ impl Engine {
         dir * (q1 + q2)
     }
 
+    /// Flow over a roadway crest at `h_road` ft by the broad-crested weir law
+    /// `Q = Cd·L·HWr^1.5` with the weir's own coefficient (FHWA HDS-5 Eq. 8;
+    /// SWMM roadway.c); an SI coefficient is converted by HDS-5's 0.552.
+    fn roadway_inflow(&mut self, j: usize, dir: f64, h_road: f64, h1: f64, h2: f64) -> f64 {
+        let LinkKind::Weir { cd1, .. } = self.links.kind[j] else {
+            return 0.0;
+        };
+        let cd = if self.opt.flow_units.is_si() {
+            cd1 / 0.552
+        } else {
+            cd1
+        };
+        let hwr = h1 - h_road;
+        let (mut q, mut dqdh) = (0.0, 0.0);
+        if hwr > FUDGE {
+            q = cd * self.links.xsect[j].w_max * hwr.powf(1.5);
+            dqdh = 1.5 * q / hwr;
+        }
+        self.links.dqdh[j] = dqdh;
+        self.links.new_depth[j] = hwr.max(0.0);
+        self.links.flow_class[j] = if h_road > h2 {
+            if dir == 1.0 {
+                FlowClass::DnCritical
+            } else {
+                FlowClass::UpCritical
+            }
+        } else {
+            FlowClass::Subcritical
+        };
+        dir * q
+    }
+
     fn outlet_inflow(&mut self, j: usize) -> f64 {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let LinkKind::Outlet {
@@ -3467,7 +3848,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 >= h2 { 1.0 } else { -1.0 };
         let mut y1 = self.nodes.new_depth[n1];
         if dir < 0.0 {
@@ -3475,7 +3856,7 @@ impl Engine {
             y1 = self.nodes.new_depth[n2];
         }
         let hcrest = self.nodes.invert[n1] + self.links.offset1[j];
-        let head = if by_head {
+        let head = if by_head && self.opt.route_model == RouteModel::DynWave {
             h1 - h2.max(hcrest)
         } else {
             h1 - hcrest
@@ -3497,8 +3878,11 @@ impl Engine {
 
     // ----- kinematic wave -----
 
-    /// Links in upstream-to-downstream order (Kahn's topological sort), as
-    /// kinematic-wave routing needs; errors on cycles.
+    /// Links in upstream-to-downstream order, as kinematic-wave routing needs
+    /// (SWMM toposort.c): Kahn's sort with a first-in first-out queue of
+    /// nodes, each node's outflow links in input order except that a
+    /// divider's non-diverted link comes before its diverted one (the
+    /// overflow rule needs the first link's flow). Errors on cycles.
     fn topo_sort(&self) -> Result<Vec<usize>, EngineError> {
         let nn = self.node_count();
         let nl = self.link_count();
@@ -3508,15 +3892,24 @@ impl Engine {
             indeg[self.links.node2[j]] += 1;
             out[self.links.node1[j]].push(j);
         }
-        let mut stack: Vec<usize> = (0..nn).filter(|&i| indeg[i] == 0).rev().collect();
+        for (i, o) in out.iter_mut().enumerate() {
+            if let NodeKind::Divider(d) = &self.nodes.kind[i]
+                && o.len() == 2
+                && o[0] == d.link
+            {
+                o.swap(0, 1);
+            }
+        }
+        let mut queue: std::collections::VecDeque<usize> =
+            (0..nn).filter(|&i| indeg[i] == 0).collect();
         let mut order = Vec::with_capacity(nl);
-        while let Some(i) = stack.pop() {
+        while let Some(i) = queue.pop_front() {
             for &j in &out[i] {
                 order.push(j);
                 let n2 = self.links.node2[j];
                 indeg[n2] -= 1;
                 if indeg[n2] == 0 {
-                    stack.push(n2);
+                    queue.push_back(n2);
                 }
             }
         }
@@ -3535,9 +3928,6 @@ impl Engine {
     /// its outlet end (Vol. II ch. 5, weighting factors 0.6).
     fn kinwave_execute(&mut self, dt: f64) {
         let nn = self.node_count();
-        for i in 0..nn {
-            self.nodes.overflow[i] = 0.0;
-        }
         let order = std::mem::take(&mut self.sorted_links);
         let mut updated = std::mem::take(&mut self.kw_updated);
         updated.clear();
@@ -3549,11 +3939,13 @@ impl Engine {
                 updated[n1] = true;
             }
             let mut qin = self.kw_link_inflow(j, dt);
-            if self.links.q_limit[j] > 0.0 {
-                qin = qin.min(self.links.q_limit[j]);
-            }
-            qin = qin.max(0.0);
-            let qout = self.kinwave_link(j, &mut qin, dt);
+            let qout = if !self.links.is_conduit(j) {
+                qin
+            } else if self.opt.route_model == RouteModel::Steady {
+                self.steady_link(j, &mut qin, dt)
+            } else {
+                self.kinwave_link(j, &mut qin, dt)
+            };
             self.links.new_flow[j] = qout;
             self.nodes.outflow[n1] += qin;
             let n2 = self.links.node2[j];
@@ -3590,6 +3982,11 @@ impl Engine {
         self.kw_updated = updated;
         // setNewLinkState
         for j in 0..self.link_count() {
+            if !self.links.is_conduit(j) {
+                self.links.new_depth[j] = 0.0;
+                self.links.new_volume[j] = 0.0;
+                continue;
+            }
             let x = &self.links.xsect[j];
             let a = 0.5 * (self.links.a1[j] + self.links.a2[j]);
             self.links.new_volume[j] = a * self.links.length[j] * self.links.barrels[j];
@@ -3602,24 +3999,30 @@ impl Engine {
         }
     }
 
-    /// Inflow a kinematic-wave link draws from its upstream node.
-    fn kw_link_inflow(&self, j: usize, dt: f64) -> f64 {
+    /// Flow a link draws from its upstream node under kinematic wave (SWMM
+    /// flowrout.c getLinkInflow): a conduit takes what the node passes on, a
+    /// pump its curve's flow, a regulator leaving a storage unit its rating;
+    /// never more than the node holds (node_getMaxOutflow).
+    fn kw_link_inflow(&mut self, j: usize, dt: f64) -> f64 {
         let n1 = self.links.node1[j];
-        let n = &self.nodes;
-        let mut q = if self.is_storage(n1) {
-            // Normal flow at the storage depth (SWMM storage_getOutflow).
-            let y = n.new_depth[n1] - self.links.offset1[j];
-            let x = &self.links.xsect[j];
-            if y <= 0.0 {
-                0.0
-            } else if y >= x.y_full {
-                self.links.q_full[j]
-            } else {
-                self.links.beta[j] * x.s_of_a(x.a_of_y(y))
-            }
+        let q = if self.links.setting[j] == 0.0 {
+            0.0
         } else {
-            n.inflow[n1] + n.overflow[n1]
+            match self.links.kind[j] {
+                LinkKind::Conduit | LinkKind::Dummy => {
+                    let q = self.node_outflow(n1, j);
+                    let ql = self.links.q_limit[j];
+                    if ql > 0.0 { q.min(ql) } else { q }
+                }
+                LinkKind::Pump { .. } => self.pump_inflow(j),
+                _ if !self.is_storage(n1) => 0.0,
+                LinkKind::Orifice { .. } => self.orifice_inflow(j),
+                LinkKind::Weir { .. } => self.weir_inflow(j),
+                LinkKind::Outlet { .. } => self.outlet_inflow(j),
+            }
         };
+        let n = &self.nodes;
+        let mut q = q;
         if n.full_volume[n1] > 0.0 {
             let q_max = n.inflow[n1] + n.old_volume[n1] / dt;
             if q > q_max {
@@ -3627,6 +4030,70 @@ impl Engine {
             }
         }
         q.max(0.0)
+    }
+
+    /// Flow node `i` passes to conduit `j` (SWMM node.c node_getOutflow): a
+    /// storage unit the conduit's normal flow at the stored depth, a divider
+    /// its split, any other node all it receives.
+    fn node_outflow(&self, i: usize, j: usize) -> f64 {
+        let n = &self.nodes;
+        match &n.kind[i] {
+            NodeKind::Storage(_) => {
+                let y = n.new_depth[i] - self.links.offset1[j];
+                let x = &self.links.xsect[j];
+                if y <= 0.0 {
+                    0.0
+                } else if y >= x.y_full {
+                    self.links.q_full[j]
+                } else {
+                    self.links.beta[j] * x.s_of_a(x.a_of_y(y))
+                }
+            }
+            NodeKind::Divider(d) => self.divider_outflow(i, d, j),
+            _ => n.inflow[i] + n.overflow[i],
+        }
+    }
+
+    /// Flow a divider sends into link `k` (SWMM node.c divider_getOutflow).
+    fn divider_outflow(&self, i: usize, d: &Divider, k: usize) -> f64 {
+        let n = &self.nodes;
+        let q_in = n.inflow[i] + n.overflow[i];
+        let qcf = self.opt.ucf_flow();
+        let diverted = match d.rule {
+            DividerRule::Overflow => {
+                let q = if k != d.link {
+                    q_in
+                } else {
+                    q_in - n.outflow[i]
+                };
+                return if q < FLOW_TOL { 0.0 } else { q };
+            }
+            DividerRule::Cutoff(q_min) => (q_in - q_min).max(0.0),
+            DividerRule::Weir {
+                q_min,
+                dh_max,
+                c_weir,
+                q_max,
+            } => {
+                if q_in <= q_min {
+                    0.0
+                } else {
+                    let f = (q_in - q_min) / (q_max - q_min);
+                    if f > 1.0 {
+                        q_max * f.sqrt()
+                    } else {
+                        c_weir * (f * dh_max).powf(1.5) / qcf
+                    }
+                }
+            }
+            DividerRule::Tabular(c) => self.curves[c].lookup(q_in * qcf) / qcf,
+        };
+        let diverted = diverted.min(q_in);
+        if k == d.link {
+            diverted
+        } else {
+            q_in - diverted
+        }
     }
 
     /// Storage depth and volume under kinematic wave (SWMM flowrout.c
@@ -3708,6 +4175,32 @@ impl Engine {
         }
     }
 
+    /// Steady-flow routing of one conduit (SWMM flowrout.c
+    /// steadyflow_execute; Vol. II ch. 4): its outflow is its inflow less
+    /// seepage, capped at full flow, over the normal-flow area; returns the
+    /// outflow (cfs, all barrels) and updates `qin` to the accepted inflow.
+    fn steady_link(&mut self, j: usize, qin_total: &mut f64, dt: f64) -> f64 {
+        let barrels = self.links.barrels[j];
+        let mut q = *qin_total / barrels;
+        let seep = self.conduit_seepage(j, dt, Some(q));
+        self.links.seep_loss[j] = seep;
+        q -= seep;
+        let x = &self.links.xsect[j];
+        let a = if q > self.links.q_full[j] {
+            q = self.links.q_full[j];
+            *qin_total = q * barrels;
+            x.a_full
+        } else {
+            x.a_of_s(q / self.links.beta[j])
+        };
+        let l = &mut self.links;
+        l.a1[j] = a;
+        l.a2[j] = a;
+        l.q1[j] = q;
+        l.q2[j] = q;
+        q * barrels
+    }
+
     /// Kinematic-wave solution for one conduit; returns outflow (cfs, all barrels)
     /// and updates `qin` to the accepted inflow.
     fn kinwave_link(&mut self, j: usize, qin_total: &mut f64, dt: f64) -> f64 {
@@ -3721,6 +4214,9 @@ impl Engine {
         let q1 = self.links.q1[j] / q_full;
         let q2 = self.links.q2[j] / q_full;
         let mut qin = *qin_total / barrels / q_full;
+        let seep = self.conduit_seepage(j, dt, Some(qin * q_full));
+        self.links.seep_loss[j] = seep;
+        let q3 = seep / q_full;
         let a1 = self.links.a1[j] / a_full;
         let a2 = self.links.a2[j] / a_full;
         let ain = if qin >= 1.0 {
@@ -3740,6 +4236,7 @@ impl Engine {
             c2 -= WT * a2;
             c2 *= dxdt / WX;
             c2 += (1.0 - WX) / WX * dq - qin;
+            c2 += q3 / WX;
             let f = |a: f64| beta1 * x.s_of_a(a * a_full) + c1 * a + c2;
             let mut a_hi = 1.0;
             let mut f_hi = 1.0 + c1 + c2;
@@ -3838,6 +4335,321 @@ impl Engine {
     }
 }
 
+/// Seepage of a storage unit from its trailing `[STORAGE]` values
+/// (SurDepth Fevap, then Ksat alone or Psi Ksat IMD; SWMM node.c
+/// storage_readParams, exfil.c); none when Ksat is 0.
+fn storage_exfil(
+    p: &Project,
+    st: &inp::Storage,
+    shape: &StorageShape,
+    opt: &Options,
+) -> Result<Option<crate::exfil::Exfil>, EngineError> {
+    use crate::exfil::{Banks, Exfil};
+    let seep = st.extra.get(2..).unwrap_or(&[]);
+    let (psi, ksat, imd) = match *seep {
+        [] => return Ok(None),
+        [k] => (0.0, k, 0.0),
+        [_, _] => {
+            return Err(invalid(
+                "STORAGE",
+                &st.name,
+                "seepage needs Ksat alone or Psi Ksat IMD",
+            ));
+        }
+        [a, b, c, ..] => (a, b, c),
+    };
+    if ksat == 0.0 {
+        return Ok(None);
+    }
+    if psi < 0.0 || ksat < 0.0 || !(0.0..=1.0).contains(&imd) {
+        return Err(invalid(
+            "STORAGE",
+            &st.name,
+            "seepage needs Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1",
+        ));
+    }
+    if p.raw_section("ADJUSTMENTS").is_some_and(|r| {
+        r.rows.iter().any(|row| {
+            row.first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("CONDUCTIVITY"))
+        })
+    }) {
+        return Err(EngineError::Unsupported(
+            "monthly conductivity adjustments of storage seepage".into(),
+        ));
+    }
+    let si = opt.flow_units.is_si();
+    let (ucf_depth, ucf_rate) = if si {
+        (304.8, 1_097_280.0)
+    } else {
+        (12.0, 43_200.0)
+    };
+    let banks = match shape {
+        StorageShape::Tabular(k) => {
+            let c = &p.curves[*k];
+            let curve = Curve {
+                kind: c.kind.clone(),
+                x: c.points.iter().map(|q| q.0).collect(),
+                y: c.points.iter().map(|q| q.1).collect(),
+            };
+            Banks::from_curve(&curve.x, &curve.y, curve.lookup_ex(0.0), opt.ucf_length())
+        }
+        // Bottom areas of these shapes stay in the file's units, as in SWMM.
+        StorageShape::Functional { a1, a2, a0 } => {
+            Banks::unbounded(a0 + if *a2 == 0.0 { *a1 } else { 0.0 })
+        }
+        StorageShape::Quadratic { a0, .. } => {
+            if matches!(&st.shape, inp::StorageShape::Other { shape, .. } if shape == "PARABOLIC") {
+                return Err(EngineError::Unsupported(
+                    "seepage from a paraboloid storage unit (SWMM 5.2.4 leaves its bottom area undefined)".into(),
+                ));
+            }
+            Banks::unbounded(*a0)
+        }
+    };
+    Ok(Some(Exfil::new(
+        psi / ucf_depth,
+        ksat / ucf_rate,
+        imd,
+        banks,
+    )))
+}
+
+/// The item of `items` called `name` (any case), else an error naming the
+/// cross section that refers to it.
+fn find_named<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&T) -> &String,
+    name: &str,
+    x: &inp::XSection,
+    kind: &'static str,
+) -> Result<&'a T, EngineError> {
+    items
+        .iter()
+        .find(|t| key(t).eq_ignore_ascii_case(name))
+        .ok_or_else(|| EngineError::UnknownRef {
+            section: "XSECTIONS",
+            object: x.link.clone(),
+            kind,
+            name: name.to_string(),
+        })
+}
+
+/// A conduit's section: a standard shape from its parameters, a natural
+/// channel from its transect (with the transect's roughness), or a closed
+/// shape from a SHAPE curve scaled to its full depth.
+fn conduit_xsect(
+    p: &Project,
+    x: &inp::XSection,
+    ucf: f64,
+) -> Result<(XSect, Option<(f64, f64)>), EngineError> {
+    let name = x.curve.clone().unwrap_or_default();
+    match x.shape.as_str() {
+        "IRREGULAR" => {
+            let tr = find_named(&p.transects, |t| &t.name, &name, x, "transect")?;
+            let t =
+                crate::shapes::transect(tr, ucf).map_err(|m| invalid("TRANSECTS", &tr.name, m))?;
+            Ok((t.xsect, Some((t.roughness, t.length_factor))))
+        }
+        "CUSTOM" => {
+            let c = find_named(&p.curves, |c| &c.name, &name, x, "curve")?;
+            if c.kind != "SHAPE" {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &x.link,
+                    format!("curve '{name}' is a {} curve, not a SHAPE curve", c.kind),
+                ));
+            }
+            if x.geom[0] <= 0.0 {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &x.link,
+                    "Geom1 (full depth) must be positive",
+                ));
+            }
+            let shape =
+                crate::shapes::shape_curve(&c.points).map_err(|m| invalid("CURVES", &c.name, m))?;
+            Ok((shape.section(x.geom[0] / ucf), None))
+        }
+        _ => Ok((
+            XSect::new(&x.shape, x.geom, ucf)
+                .map_err(|e| invalid("XSECTIONS", &x.link, e.to_string()))?,
+            None,
+        )),
+    }
+}
+
+/// Under dynamic wave a DUMMY conduit or an ideal pump has no hydraulics of
+/// its own, so it must be the only link leaving its node, and a node fed only
+/// by such links cannot feed another (SWMM flowrout.c validateGeneralLayout,
+/// toposort.c checkDummyLinks).
+fn validate_pass_through_links(
+    nodes: &Nodes,
+    links: &Links,
+    degree: &[i32],
+) -> Result<(), EngineError> {
+    let pass_through = |j: usize| match links.kind[j] {
+        LinkKind::Dummy => true,
+        LinkKind::Pump { ptype, .. } => ptype == PumpType::Ideal,
+        _ => false,
+    };
+    // 0 no inflow link yet, 1 only pass-through inflows, -1 some other inflow.
+    let mut fed = vec![0i8; nodes.name.len()];
+    for j in 0..links.name.len() {
+        let (up, down) = if links.direction[j] < 0.0 {
+            (links.node2[j], links.node1[j])
+        } else {
+            (links.node1[j], links.node2[j])
+        };
+        if pass_through(j) {
+            if degree[up].abs() > 1 {
+                return Err(invalid(
+                    "CONDUITS",
+                    &nodes.name[up],
+                    format!(
+                        "a DUMMY conduit or ideal pump ('{}') must be the only link leaving its node",
+                        links.name[j]
+                    ),
+                ));
+            }
+            if fed[down] == 0 {
+                fed[down] = 1;
+            }
+        } else {
+            fed[down] = -1;
+        }
+    }
+    for j in 0..links.name.len() {
+        if pass_through(j) && fed[links.node1[j]] > 0 {
+            return Err(invalid(
+                "CONDUITS",
+                &nodes.name[links.node1[j]],
+                "a node fed only by DUMMY conduits or ideal pumps cannot feed another one",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Layout rules of kinematic-wave routing (SWMM flowrout.c validateTreeLayout):
+/// a node other than a storage unit or divider has at most one outflow link,
+/// a divider two, an outfall none, and orifices, weirs and outlets leave
+/// storage units.
+fn validate_tree_layout(nodes: &Nodes, links: &Links) -> Result<(), EngineError> {
+    let mut out = vec![0usize; nodes.name.len()];
+    for &n1 in &links.node1 {
+        out[n1] += 1;
+    }
+    for (i, &k) in out.iter().enumerate() {
+        let (section, max) = match nodes.kind[i] {
+            NodeKind::Storage(_) => continue,
+            NodeKind::Divider(_) => ("DIVIDERS", 2),
+            NodeKind::Outfall { .. } => ("OUTFALLS", 0),
+            NodeKind::Junction => ("JUNCTIONS", 1),
+        };
+        if k > max {
+            return Err(invalid(
+                section,
+                &nodes.name[i],
+                format!(
+                    "{k} outflow links; kinematic-wave routing allows {max} here (dynamic wave allows more)"
+                ),
+            ));
+        }
+    }
+    for j in 0..links.name.len() {
+        let section = match links.kind[j] {
+            LinkKind::Orifice { .. } => "ORIFICES",
+            LinkKind::Weir { .. } => "WEIRS",
+            LinkKind::Outlet { .. } => "OUTLETS",
+            _ => continue,
+        };
+        if !matches!(nodes.kind[links.node1[j]], NodeKind::Storage(_)) {
+            return Err(invalid(
+                section,
+                &links.name[j],
+                "under kinematic-wave routing a regulator must leave a storage unit",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A divider's diversion rule from its `[DIVIDERS]` row (SWMM node.c
+/// divider_readParams / divider_validate).
+fn divider_rule(
+    d: &inp::Divider,
+    links: &Links,
+    curve_index: &std::collections::HashMap<String, usize>,
+    opt: &Options,
+) -> Result<Divider, EngineError> {
+    let link = links
+        .name
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(&d.diverted_link))
+        .ok_or_else(|| EngineError::UnknownRef {
+            section: "DIVIDERS",
+            object: d.name.clone(),
+            kind: "link",
+            name: d.diverted_link.clone(),
+        })?;
+    let qcf = opt.ucf_flow();
+    let num = |k: usize, what: &str| -> Result<f64, EngineError> {
+        d.kind_params
+            .get(k)
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| invalid("DIVIDERS", &d.name, format!("{what} must be a number")))
+    };
+    let rule = match d.kind.as_str() {
+        "OVERFLOW" => DividerRule::Overflow,
+        "CUTOFF" => DividerRule::Cutoff(num(0, "cutoff flow")? / qcf),
+        "TABULAR" => {
+            let c = d.kind_params.first().cloned().unwrap_or_default();
+            DividerRule::Tabular(*curve_index.get(&c.to_ascii_uppercase()).ok_or_else(|| {
+                EngineError::UnknownRef {
+                    section: "DIVIDERS",
+                    object: d.name.clone(),
+                    kind: "curve",
+                    name: c.clone(),
+                }
+            })?)
+        }
+        "WEIR" => {
+            let (q_min, dh_max, c_weir) = (num(0, "Qmin")? / qcf, num(1, "Dmax")?, num(2, "Cw")?);
+            if dh_max <= 0.0 || c_weir <= 0.0 {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "a weir divider needs positive Dmax and Cw",
+                ));
+            }
+            let q_max = c_weir * dh_max.powf(1.5) / qcf;
+            if q_min > q_max {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "a weir divider's Qmin exceeds its full-weir flow",
+                ));
+            }
+            DividerRule::Weir {
+                q_min,
+                dh_max,
+                c_weir,
+                q_max,
+            }
+        }
+        o => {
+            return Err(invalid(
+                "DIVIDERS",
+                &d.name,
+                format!("unknown divider type '{o}'"),
+            ));
+        }
+    };
+    Ok(Divider { link, rule })
+}
+
 /// Weir discharge (cfs) at `head` (ft) for the central part (q1) and
 /// triangular ends (q2), with ∂Q/∂H (SWMM link.c weir_getFlow, Vol. II §7.2).
 fn weir_flow(
@@ -3847,13 +4659,15 @@ fn weir_flow(
     head: f64,
     dir: f64,
     si: bool,
+    curves: &[Curve],
 ) -> (f64, f64, f64) {
     let LinkKind::Weir {
         wtype,
-        cd1,
+        mut cd1,
         cd2,
         end_con,
         slope,
+        cd_curve,
         ..
     } = *kind
     else {
@@ -3865,6 +4679,10 @@ fn weir_flow(
     let ucf = if si { 0.3048 } else { 1.0 };
     let mut length = x.w_max * ucf;
     let h = head * ucf;
+    if let Some(c) = cd_curve {
+        // Discharge coefficient against head in the file's units.
+        cd1 = curves[c].lookup(h);
+    }
     let mut wt = wtype;
     if wt == 2 && setting < 1.0 {
         wt = 3;
@@ -3885,6 +4703,8 @@ fn weir_flow(
             };
         }
         2 => q1 = cd1 * slope * h.powf(2.5),
+        // A roadway weir's flow comes from roadway_inflow, not this law.
+        4 => q1 = 0.0,
         _ => {
             let y = (1.0 - setting) * x.y_full;
             let len = x.w_of_y(y) * ucf;
@@ -3943,7 +4763,89 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Refuses models whose evaporation would reach the network: SWMM takes it
+/// from storage units with an evaporation factor and from every open
+/// channel, neither of which this engine models yet.
+fn refuse_routing_evaporation(p: &Project, links: &Links) -> Result<(), EngineError> {
+    let nonzero = |row: &[String]| row.iter().skip(1).any(|v| v.parse::<f64>() != Ok(0.0));
+    let evaporates = p.raw_section("EVAPORATION").is_some_and(|r| {
+        r.rows.iter().any(|row| {
+            match row.first().map(|k| k.to_ascii_uppercase()).as_deref() {
+                Some("DRY_ONLY" | "RECOVERY") | None => false,
+                Some("CONSTANT" | "MONTHLY") => nonzero(row),
+                // TIMESERIES, TEMPERATURE, FILE: a rate known only at run time.
+                Some(_) => true,
+            }
+        })
+    }) || p.raw_section("ADJUSTMENTS").is_some_and(|r| {
+        r.rows.iter().any(|row| {
+            row.first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("EVAPORATION"))
+                && nonzero(row)
+        })
+    });
+    if !evaporates {
+        return Ok(());
+    }
+    if let Some(st) = p
+        .storage
+        .iter()
+        .find(|s| s.extra.get(1).is_some_and(|&f| f > 0.0))
+    {
+        return Err(EngineError::Unsupported(format!(
+            "evaporation from storage unit {}",
+            st.name
+        )));
+    }
+    if let Some(j) = (0..links.name.len())
+        .find(|&j| links.kind[j] == LinkKind::Conduit && links.xsect[j].is_open())
+    {
+        return Err(EngineError::Unsupported(format!(
+            "evaporation from open channel {}",
+            links.name[j]
+        )));
+    }
+    Ok(())
+}
+
+/// SWMM's date-time of 1970-01-01 (days since 1899-12-30).
+const SWMM_EPOCH_DAYS: f64 = 25_569.0;
+
+impl Engine {
+    /// The current time as SWMM's date-time (days since 1899-12-30), formed
+    /// as SWMM forms it from the elapsed milliseconds, one added
+    /// (swmm5.c getDateTime, datetime_addSeconds).
+    fn swmm_date_time(&self) -> f64 {
+        let day = (self.opt.start_epoch / 86_400.0).floor();
+        let secs = self.opt.start_epoch - day * 86_400.0;
+        let seconds = (self.time * 1000.0 + 1.0) / 1000.0;
+        day + SWMM_EPOCH_DAYS + (secs + seconds) / 86_400.0
+    }
+}
+
 impl ControlState for Engine {
+    fn curve(&self, name: &str) -> Option<usize> {
+        self.curve_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn series(&self, name: &str) -> Option<usize> {
+        self.series_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn curve_value(&self, curve: usize, x: f64) -> f64 {
+        self.curves[curve].lookup(x)
+    }
+    fn series_value(&self, series: usize) -> f64 {
+        self.tables[series].lookup(self.time, true)
+    }
+    fn target_setting(&self, link: usize) -> f64 {
+        self.links.target_setting[link]
+    }
+    fn is_pump(&self, link: usize) -> bool {
+        matches!(self.links.kind[link], LinkKind::Pump { .. })
+    }
     fn node(&self, name: &str) -> Option<usize> {
         self.nodes
             .name
@@ -3963,18 +4865,68 @@ impl ControlState for Engine {
         match *v {
             Var::NodeDepth(i) => self.nodes.new_depth[i] * ucf,
             Var::NodeHead(i) => (self.nodes.new_depth[i] + self.nodes.invert[i]) * ucf,
-            Var::NodeInflow(i) => self.nodes.inflow[i] * qcf,
+            // SWMM's INFLOW is the node's lateral inflow.
+            Var::NodeInflow(i) => self.nodes.new_lat_flow[i] * qcf,
+            Var::NodeMaxDepth(i) => self.nodes.full_depth[i] * ucf,
             Var::NodeVolume(i) => self.nodes.new_volume[i] * ucf * ucf * ucf,
             Var::LinkFlow(j) => self.links.new_flow[j] * self.links.direction[j] * qcf,
             Var::LinkDepth(j) => self.links.new_depth[j] * ucf,
-            Var::LinkStatus(j) => {
-                if self.links.setting[j] > 0.0 {
-                    1.0
-                } else {
-                    0.0
+            // STATUS of conduits and pumps, SETTING of pumps, orifices and
+            // weirs; other links have none (SWMM's MISSING: premise false).
+            Var::LinkStatus(j) => match self.links.kind[j] {
+                LinkKind::Conduit | LinkKind::Dummy | LinkKind::Pump { .. } => {
+                    self.links.setting[j]
+                }
+                _ => f64::NAN,
+            },
+            Var::LinkSetting(j) => match self.links.kind[j] {
+                LinkKind::Pump { .. } | LinkKind::Orifice { .. } | LinkKind::Weir { .. } => {
+                    self.links.setting[j]
+                }
+                _ => f64::NAN,
+            },
+            Var::LinkFullFlow(j)
+            | Var::LinkFullDepth(j)
+            | Var::LinkVelocity(j)
+            | Var::LinkLength(j)
+            | Var::LinkSlope(j) => {
+                let l = &self.links;
+                if !matches!(l.kind[j], LinkKind::Conduit | LinkKind::Dummy) {
+                    return f64::NAN;
+                }
+                match *v {
+                    Var::LinkFullFlow(_) => l.q_full[j] * l.barrels[j] * qcf,
+                    Var::LinkFullDepth(_) => l.xsect[j].y_full * ucf,
+                    // SWMM link_getVelocity at the link's new flow and depth.
+                    Var::LinkVelocity(_) => {
+                        let y = l.new_depth[j];
+                        let a = l.xsect[j].a_of_y(y);
+                        if y <= 0.01 || a <= FUDGE {
+                            0.0
+                        } else {
+                            l.new_flow[j] / l.barrels[j] / a * ucf
+                        }
+                    }
+                    Var::LinkLength(_) => l.length[j] * ucf,
+                    _ => l.slope[j],
                 }
             }
-            Var::LinkSetting(j) => self.links.setting[j],
+            Var::LinkTimeOpen(j) | Var::LinkTimeClosed(j) => {
+                let open = self.links.setting[j] > 0.0;
+                if open != matches!(v, Var::LinkTimeOpen(_)) {
+                    return f64::NAN;
+                }
+                // In days, with SWMM's date arithmetic: ties with the rule's
+                // duration then break the way SWMM's do.
+                let now = self.swmm_date_time();
+                now.floor() + (now - now.floor()) - self.links.time_last_set[j]
+            }
+            Var::Date => (abs / 86400.0).floor(),
+            Var::DayOfYear => {
+                let day = (abs / 86400.0).floor() as i64;
+                let (y, _, _) = civil_from_days(day);
+                (day - inp::days_from_civil(y as i32, 1, 1)) as f64 + 1.0
+            }
             Var::Time => self.time / 3600.0,
             Var::ClockTime => (abs - (abs / 86400.0).floor() * 86400.0) / 3600.0,
             Var::Month => {

@@ -125,24 +125,28 @@ fn writers_produce_expected_columns() {
 
 #[test]
 fn unsupported_features_are_named() {
+    // Kinematic wave routes trees: a junction with two outflow links is refused, naming it.
     let text = SIMPLE
-        .replace("[INFLOWS]", "[PUMPS]\nP1 J4 OUT * ON 0 0\n\n[INFLOWS]")
+        .replace("[INFLOWS]", "[PUMPS]\nP1 J3 J4 * ON 0 0\n\n[INFLOWS]")
         .replace(
             "FLOW_ROUTING         DYNWAVE",
             "FLOW_ROUTING         KINWAVE",
         );
     let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("pumps or regulators under kinematic"),
+        e.to_string().contains("J3") && e.to_string().contains("outflow links"),
         "{e}"
     );
-    // Under dynamic wave a divider is a junction.
+    // A divider's diverted link must start or end at the divider, as SWMM checks.
     let text = SIMPLE.replace(
         "[INFLOWS]",
         "[DIVIDERS]\nD1 95 C4 OVERFLOW 5 0 0 0\n\n[INFLOWS]",
     );
-    assert!(Engine::new(&parse(&text).unwrap()).is_ok());
+    let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
+    assert!(
+        e.to_string().contains("D1") && e.to_string().contains("not connected"),
+        "{e}"
+    );
     let text = SIMPLE.replace("C4  J4  OUT", "C4  J4  NOPE");
     let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
     assert!(
