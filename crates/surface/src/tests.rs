@@ -115,6 +115,75 @@ fn dry_bed_never_goes_negative_and_front_advances() {
 }
 
 #[test]
+fn band_size_and_vector_width_do_not_change_results() {
+    // The sweep computes the rows next to each band again with the same arithmetic, so any
+    // band size (1 row upward) and either build of it (AVX2 or baseline) give the same bits.
+    let run = |band_rows: Option<usize>, avx2: bool, advection: bool| {
+        let mut sim = Simulation::new(
+            bumpy_basin(23, 17),
+            Params {
+                advection,
+                ..Params::default()
+            },
+        )
+        .unwrap();
+        sim.band_rows = band_rows;
+        sim.avx2 = avx2 && sim.avx2;
+        sim.set_water_level(0.4).unwrap();
+        sim.set_boundaries(Boundaries {
+            north: Boundary::Inflow { discharge: 0.02 },
+            south: Boundary::Open { slope: None },
+            east: Boundary::Open { slope: Some(0.01) },
+            west: Boundary::FixedStage { level: 0.7 },
+        })
+        .unwrap();
+        let rain: Vec<f64> = (0..23 * 17).map(|c| 20.0 + (c % 7) as f64 * 10.0).collect();
+        sim.set_rain(Rain::new(vec![(0.0, RainField::PerCell(rain))], 23 * 17).unwrap())
+            .unwrap();
+        sim.set_infiltration(
+            vec![
+                Infiltration::None,
+                Infiltration::Constant { mm_per_hour: 30.0 },
+            ],
+            (0..23 * 17).map(|c| (c % 3 == 0) as u16).collect(),
+        )
+        .unwrap();
+        sim.run_until(200.0);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let st = sim.stats();
+        (
+            [
+                bits(sim.depth()),
+                bits(sim.qx()),
+                bits(sim.qy()),
+                bits(&st.max_depth),
+                bits(&st.time_of_max),
+                bits(&st.duration_above),
+                bits(&st.max_hazard),
+            ],
+            sim.steps(),
+            sim.ledger().clone(),
+        )
+    };
+    for advection in [false, true] {
+        let whole = run(None, true, advection);
+        assert!(whole.1 > 50, "steps {}", whole.1);
+        assert!(whole.2.relative_closure_error().abs() < 1e-12);
+        for (rows, avx2) in [
+            (Some(1), true),
+            (Some(2), true),
+            (Some(5), false),
+            (None, false),
+        ] {
+            let other = run(rows, avx2, advection);
+            assert_eq!(whole.0, other.0, "band rows {rows:?}, avx2 {avx2}");
+            assert_eq!(whole.1, other.1);
+            assert_eq!(whole.2, other.2);
+        }
+    }
+}
+
+#[test]
 fn one_and_two_threads_are_bit_identical() {
     let run = |threads: usize, advection: bool| {
         let pool = rayon::ThreadPoolBuilder::new()
