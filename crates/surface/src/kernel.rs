@@ -22,9 +22,10 @@
 //! The interior faces and cells of a row are computed without branches (dry faces and wall
 //! cells are masked by selects), the speed maxima kept per lane of [`LANES`] and the sums
 //! computed in a separate pass with [`LANES`] partial sums, so that the compiler vectorises
-//! the rows. The results do not depend on the vector width: every lane does the same IEEE
-//! operations, no fused multiply–add is allowed, and the order of every sum is fixed by the
-//! cell positions alone.
+//! the rows; the sweep is compiled for AVX-512 and AVX2 besides the baseline, and the widest
+//! the CPU has is chosen at run time ([`Isa`]). The results do not depend on the vector width:
+//! every lane does the same IEEE operations, no fused multiply–add is allowed, and the order of
+//! every sum is fixed by the cell positions alone.
 
 use crate::forcing::{Boundaries, Boundary, mm_h_to_m_s};
 
@@ -848,8 +849,17 @@ impl Step<'_> {
         *speed = smax;
     }
 
-    /// [`Step::band_impl`] compiled for AVX2 (four lanes of f64; no FMA, so the results are
-    /// those of the baseline build).
+    /// [`Step::band_impl`] compiled for AVX-512 (eight lanes of f64).
+    ///
+    /// # Safety
+    /// The CPU must support the features enabled here ([`Isa::detect`] checks them).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2")]
+    unsafe fn band_avx512(&self, j0: usize, out: BandOut, s: &mut Scratch) {
+        self.band_impl(j0, out, s)
+    }
+
+    /// [`Step::band_impl`] compiled for AVX2 (four lanes of f64).
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -859,29 +869,48 @@ impl Step<'_> {
         self.band_impl(j0, out, s)
     }
 
-    /// Runs the sweep over one band (see [`Step::band_impl`]) with the widest vectors the CPU
-    /// has (`avx2`, detected once by the caller).
-    pub(crate) fn band(&self, j0: usize, out: BandOut, s: &mut Scratch, avx2: bool) {
-        #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            // SAFETY: the caller detected AVX2 on this CPU.
-            unsafe { self.band_avx2(j0, out, s) };
-            return;
+    /// Runs the sweep over one band (see [`Step::band_impl`]) in the build for `isa`.
+    pub(crate) fn band(&self, j0: usize, out: BandOut, s: &mut Scratch, isa: Isa) {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::detect` found these features on this CPU.
+            Isa::Avx512 => unsafe { self.band_avx512(j0, out, s) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { self.band_avx2(j0, out, s) },
+            _ => self.band_impl(j0, out, s),
         }
-        let _ = avx2;
-        self.band_impl(j0, out, s)
     }
 }
 
-/// Whether the CPU supports the vector instructions of [`Step::band`]'s fast path.
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+/// The vector instruction set the sweep is run with. Every build does the same IEEE
+/// operations in the same order on each cell (none allows fused multiply–add), so all give
+/// the same bits; the wider ones take fewer instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) enum Isa {
+    /// The target's baseline (SSE2 on x86-64).
+    Baseline,
+    /// AVX2: four lanes of f64.
+    Avx2,
+    /// AVX-512 (F, DQ, BW, VL): eight lanes of f64.
+    Avx512,
+}
+
+impl Isa {
+    /// The widest build this CPU runs.
+    pub(crate) fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512dq") && has!("avx512bw") && has!("avx512vl") {
+                return Isa::Avx512;
+            }
+            if has!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Baseline
     }
 }
 

@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use crate::error::SurfaceError;
 use crate::forcing::{Boundaries, Edge, Infiltration, Rain, RainField, mm_h_to_m_s};
 use crate::grid::{Cell, Grid};
-use crate::kernel::{BandOut, RainNow, RowSums, Scratch, Step, has_avx2};
+use crate::kernel::{BandOut, Isa, RainNow, RowSums, Scratch, Step};
 use crate::ledger::MassLedger;
 use crate::params::Params;
 use crate::results::{FloodStats, GaugeSeries};
@@ -88,8 +88,8 @@ pub struct Simulation {
     rows: Vec<RowSums>,
     /// Ring buffers of each band of rows of the sweep.
     scratch: Vec<Scratch>,
-    /// Whether the CPU runs the sweep's AVX2 build.
-    pub(crate) avx2: bool,
+    /// The vector build of the sweep this CPU runs.
+    pub(crate) isa: Isa,
     /// Rows per band of the sweep, instead of the thread-dependent choice (tests).
     #[cfg(test)]
     pub(crate) band_rows: Option<usize>,
@@ -129,7 +129,7 @@ impl Simulation {
             qy_next: vec![0.0; nx * (ny + 1)],
             rows: vec![RowSums::default(); ny],
             scratch: Vec::new(),
-            avx2: has_avx2(),
+            isa: Isa::detect(),
             #[cfg(test)]
             band_rows: None,
             ux: Vec::new(),
@@ -573,7 +573,7 @@ impl Simulation {
         let band_rows = self.band_rows.unwrap_or(band_rows).clamp(1, ny);
         let bands = ny.div_ceil(band_rows);
         self.scratch.resize_with(bands, || Scratch::new(nx));
-        let avx2 = self.avx2;
+        let isa = self.isa;
         let st = &mut self.stats;
         let (qy_rows, qy_south) = self.qy_next.split_at_mut(ny * nx);
         (
@@ -601,7 +601,7 @@ impl Simulation {
                         hazard,
                         sums,
                     };
-                    step.band(b * band_rows, out, s, avx2);
+                    step.band(b * band_rows, out, s, isa);
                 },
             );
         qy_south.copy_from_slice(&self.scratch[bands - 1].south);

@@ -1,5 +1,6 @@
 //! Behaviour tests of the solver: balance, positivity, boundaries, coupling points, results.
 
+use crate::kernel::Isa;
 use crate::*;
 
 fn flat(nx: usize, ny: usize, dx: f64, n: f64) -> Grid {
@@ -117,8 +118,8 @@ fn dry_bed_never_goes_negative_and_front_advances() {
 #[test]
 fn band_size_and_vector_width_do_not_change_results() {
     // The sweep computes the rows next to each band again with the same arithmetic, so any
-    // band size (1 row upward) and either build of it (AVX2 or baseline) give the same bits.
-    let run = |band_rows: Option<usize>, avx2: bool, advection: bool| {
+    // band size (1 row upward) and any vector build of it give the same bits.
+    let run = |band_rows: Option<usize>, isa: Option<Isa>, advection: bool| {
         let mut sim = Simulation::new(
             bumpy_basin(23, 17),
             Params {
@@ -128,7 +129,8 @@ fn band_size_and_vector_width_do_not_change_results() {
         )
         .unwrap();
         sim.band_rows = band_rows;
-        sim.avx2 = avx2 && sim.avx2;
+        let widest = sim.isa;
+        sim.isa = isa.unwrap_or(widest);
         sim.set_water_level(0.4).unwrap();
         sim.set_boundaries(Boundaries {
             north: Boundary::Inflow { discharge: 0.02 },
@@ -165,20 +167,22 @@ fn band_size_and_vector_width_do_not_change_results() {
             sim.ledger().clone(),
         )
     };
+    let widest = Isa::detect();
+    let builds = [Isa::Baseline, Isa::Avx2, Isa::Avx512]
+        .into_iter()
+        .filter(|&b| b <= widest);
+    let builds: Vec<Isa> = builds.collect();
     for advection in [false, true] {
-        let whole = run(None, true, advection);
+        let whole = run(None, None, advection);
         assert!(whole.1 > 50, "steps {}", whole.1);
         assert!(whole.2.relative_closure_error().abs() < 1e-12);
-        for (rows, avx2) in [
-            (Some(1), true),
-            (Some(2), true),
-            (Some(5), false),
-            (None, false),
-        ] {
-            let other = run(rows, avx2, advection);
-            assert_eq!(whole.0, other.0, "band rows {rows:?}, avx2 {avx2}");
-            assert_eq!(whole.1, other.1);
-            assert_eq!(whole.2, other.2);
+        for rows in [Some(1), Some(2), Some(5), None] {
+            for &isa in &builds {
+                let other = run(rows, Some(isa), advection);
+                assert_eq!(whole.0, other.0, "band rows {rows:?}, {isa:?}");
+                assert_eq!(whole.1, other.1);
+                assert_eq!(whole.2, other.2);
+            }
         }
     }
 }
