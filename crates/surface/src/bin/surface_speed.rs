@@ -123,6 +123,15 @@ fn time_runs(
         .collect())
 }
 
+/// The comma-separated integers of a list argument.
+fn integers(arg: Option<String>, what: &str) -> Result<Vec<usize>> {
+    arg.with_context(|| format!("{what} needs a list"))?
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{what}: comma-separated integers"))
+}
+
 fn main() -> Result<()> {
     let mut out = PathBuf::from("benches/results/surface.md");
     let mut steps: u64 = 20;
@@ -136,25 +145,9 @@ fn main() -> Result<()> {
             "--out" => out = args.next().context("--out needs a path")?.into(),
             "--steps" => steps = args.next().context("--steps needs a number")?.parse()?,
             "--repeats" => repeats = args.next().context("--repeats needs a number")?.parse()?,
-            "--sizes" => {
-                sizes = args
-                    .next()
-                    .context("--sizes needs a list")?
-                    .split(',')
-                    .map(|s| s.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .context("--sizes: comma-separated integers")?
-            }
+            "--sizes" => sizes = integers(args.next(), "--sizes")?,
             "--local-inertial-only" => schemes = vec![false],
-            "--threads" => {
-                threads = args
-                    .next()
-                    .context("--threads needs a list")?
-                    .split(',')
-                    .map(|s| s.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .context("--threads: comma-separated integers")?
-            }
+            "--threads" => threads = integers(args.next(), "--threads")?,
             other => bail!(
                 "unknown argument `{other}` (use --out FILE --steps N --repeats N --sizes A,B,C \
                  --threads A,B --local-inertial-only)"
