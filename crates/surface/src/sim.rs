@@ -51,6 +51,9 @@ use crate::ledger::MassLedger;
 use crate::params::Params;
 use crate::results::{FloodStats, GaugeSeries};
 
+/// Fewest cells in a band of the sweep when it runs on several threads.
+const MIN_BAND_CELLS: usize = 16_384;
+
 /// Identifies a point exchange (a manhole or inlet coupling) on the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PointId(pub usize);
@@ -562,12 +565,14 @@ impl Simulation {
         // 4. The sweep: momentum, limiter and continuity in one pass per band of rows, the
         //    bands in parallel. One band per thread would leave a thread idle whenever the
         //    other is slowed; four per thread balance the load, at the cost of recomputing
-        //    a few rows at each band's edges (see the kernel module).
+        //    a few rows at each band's edges (see the kernel module). A band holds at least
+        //    MIN_BAND_CELLS cells (a fraction of a millisecond of work), below which handing
+        //    it to another thread costs more than it saves.
         let threads = rayon::current_num_threads();
         let band_rows = if threads <= 1 {
             ny
         } else {
-            ny.div_ceil(4 * threads).max(16)
+            ny.div_ceil(4 * threads).max(MIN_BAND_CELLS.div_ceil(nx))
         };
         #[cfg(test)]
         let band_rows = self.band_rows.unwrap_or(band_rows).clamp(1, ny);

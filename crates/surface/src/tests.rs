@@ -195,7 +195,8 @@ fn one_and_two_threads_are_bit_identical() {
             .build()
             .unwrap();
         pool.install(|| {
-            let g = bumpy_basin(48, 36);
+            // large enough for the sweep to run several bands on two threads
+            let g = bumpy_basin(160, 130);
             let mut sim = Simulation::new(
                 g,
                 Params {
