@@ -14,7 +14,7 @@
 //! ```
 //!
 //! The friction term is taken at the new discharge and the quadratic solved in closed form
-//! ([`implicit_friction`]); Bates et al. take |q| at the old one, which makes thin rain-fed
+//! ([`crate::kernel`], `implicit_friction`); Bates et al. take |q| at the old one, which makes thin rain-fed
 //! sheets on slopes oscillate from step to step (see there).
 //!
 //! The face depth is Bates et al.'s: on a slope it is the upstream cell's depth, first order

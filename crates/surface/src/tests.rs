@@ -282,7 +282,7 @@ fn rain_on_tilted_plane_reaches_kinematic_steady_state() {
 #[test]
 fn rain_fed_sheet_flow_rises_monotonically_to_its_steady_state() {
     // Rain on a plane at 10 m cells (the ANUGA comparison's plane: 200 m, slope 0.02,
-    // n = 0.05, 50 mm/h): a sheet a few mm deep under steps of about 9 s, where friction
+    // n = 0.05, 50 mm/h): a sheet a few mm deep under steps of about 8 s, where friction
     // dominates (g Δt n² |q| / h^{7/3} up to about 90). With the friction at the old discharge
     // (Bates et al. 2010) the discharges swing from step to step: here the outflow of 30 s
     // intervals at steady state was off by up to 43 %, the outlet discharge peaked at 1.6
