@@ -14,8 +14,8 @@
 //! ```
 //!
 //! The friction term is taken at the new discharge and the quadratic solved in closed form
-//! ([`crate::kernel`], `implicit_friction`); Bates et al. take |q| at the old one, which makes thin rain-fed
-//! sheets on slopes oscillate from step to step (see there).
+//! (`implicit_friction` in [`crate::kernel`]); Bates et al. take |q| at the old one, which
+//! makes thin rain-fed sheets on slopes oscillate from step to step (see there).
 //!
 //! The face depth is Bates et al.'s: on a slope it is the upstream cell's depth, first order
 //! (a rain-fed steady profile sits half a cell downstream of the true one). A limited
