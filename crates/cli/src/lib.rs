@@ -1254,7 +1254,10 @@ fn scenario_report(
                 depths_m: g.depths_m.clone(),
             })
             .collect(),
-        closed_roads: by_street(roads.iter().filter(|r| r.flooded_kmh <= 0.0)),
+        closed_roads: closed_streets(
+            roads.iter().filter(|r| r.flooded_kmh <= 0.0),
+            flood.roads.as_ref(),
+        ),
         slowed_roads: by_street(
             roads
                 .iter()
@@ -1304,6 +1307,50 @@ fn scenario_report(
         closure_percent,
     };
     twin_report::html::scenario_html(&report)
+}
+
+/// Closed road segments grouped by street name, worst first: each street's deepest water and,
+/// from the flood's road timeline, when a stretch first closed and the longest closure.
+fn closed_streets<'a>(
+    closed: impl Iterator<Item = &'a twin_engine::impacts::RoadImpact>,
+    timeline: Option<&twin_engine::impacts::RoadTimeline>,
+) -> Vec<twin_report::html::ClosedStreet> {
+    let timing: std::collections::HashMap<i64, (f64, f64, bool)> = timeline
+        .map(|t| {
+            t.roads
+                .iter()
+                .zip(t.closures())
+                .filter_map(|(r, c)| c.map(|c| (r.feature, c)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut when: std::collections::HashMap<String, (Option<f64>, f64, bool)> = Default::default();
+    let closed: Vec<_> = closed.collect();
+    for r in &closed {
+        let name = r
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("road {}", r.feature));
+        let e = when.entry(name).or_insert((None, 0.0, false));
+        if let Some((from, long, at_end)) = timing.get(&r.feature) {
+            e.0 = Some(e.0.map_or(*from, |f: f64| f.min(*from)));
+            e.1 = e.1.max(*long);
+            e.2 |= *at_end;
+        }
+    }
+    by_street(closed.into_iter())
+        .into_iter()
+        .map(|(name, depth_m)| {
+            let (from, long, at_end) = when.get(&name).copied().unwrap_or((None, 0.0, false));
+            twin_report::html::ClosedStreet {
+                name,
+                depth_m,
+                closed_from_min: from.map(|s| s / 60.0),
+                closed_min: long / 60.0,
+                closed_at_end: at_end,
+            }
+        })
+        .collect()
 }
 
 /// Road segments grouped by street name: each street's worst depth, worst first (ties by name).

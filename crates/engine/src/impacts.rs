@@ -179,6 +179,28 @@ impl RoadTimeline {
         flooded_speed_kmh(self.depth_m[k][r] as f64 * 1000.0, self.roads[r].free_kmh)
     }
 
+    /// For each road, when it first closed (s from the rain's start: the start of its first
+    /// closed interval), for how long it was closed in all (s), and whether it was still
+    /// closed in the last interval; `None` if it never closed.
+    pub fn closures(&self) -> Vec<Option<(f64, f64, bool)>> {
+        (0..self.roads.len())
+            .map(|r| {
+                let mut first = None;
+                let mut total = 0.0;
+                for k in 0..self.ends_s.len() {
+                    if self.speed_kmh(k, r) <= 0.0 {
+                        let start = if k == 0 { 0.0 } else { self.ends_s[k - 1] };
+                        first.get_or_insert(start);
+                        total += self.ends_s[k] - start;
+                    }
+                }
+                let last = self.ends_s.len().checked_sub(1);
+                let at_end = last.is_some_and(|k| self.speed_kmh(k, r) <= 0.0);
+                first.map(|f| (f, total, at_end))
+            })
+            .collect()
+    }
+
     /// Roads closed (≥ [`CLOSURE_DEPTH_MM`]) during each interval.
     pub fn closed_per_interval(&self) -> Vec<usize> {
         (0..self.ends_s.len())
@@ -409,6 +431,7 @@ mod tests {
             depth_m: vec![vec![0.05, 0.0], vec![0.35, 0.0], vec![0.12, 0.0]],
         };
         assert_eq!(t.closed_per_interval(), vec![0, 1, 0]);
+        assert_eq!(t.closures(), vec![Some((300.0, 300.0, false)), None]);
         assert!((t.speed_kmh(2, 0) - flooded_speed_kmh(120.0, 50.0)).abs() < 1e-4);
         assert_eq!(t.speed_kmh(0, 1), 50.0);
     }

@@ -581,7 +581,10 @@ fn force_mains_match_swmm() {
     // A force main needs its C-factor.
     let bad = hw.replace("FORCE_MAIN   0.5    120", "FORCE_MAIN   0.5    0");
     let e = twin_hydro::parse(&bad).unwrap_err();
-    assert!(e.section == "XSECTIONS" && e.message.contains("Geom2"), "{e}");
+    assert!(
+        e.section == "XSECTIONS" && e.message.contains("Geom2"),
+        "{e}"
+    );
 }
 
 #[test]

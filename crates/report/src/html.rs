@@ -57,6 +57,21 @@ pub struct ServiceRow {
     pub access_road: Option<String>,
 }
 
+/// A street with a stretch closed by the flood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedStreet {
+    /// Street name.
+    pub name: String,
+    /// Deepest water on it, m.
+    pub depth_m: f64,
+    /// When a stretch of it first closed, minutes after the rain's start (`None`: not timed).
+    pub closed_from_min: Option<f64>,
+    /// Longest time any stretch of it stayed closed, minutes (0: not timed).
+    pub closed_min: f64,
+    /// A stretch was still closed when the flood run ended (the time closed is a lower bound).
+    pub closed_at_end: bool,
+}
+
 /// Traffic with and without the flood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrafficRow {
@@ -210,8 +225,8 @@ pub struct ScenarioReport {
     pub residents: [f64; 3],
     /// Hotspot and sensor gauges.
     pub gauges: Vec<GaugeRow>,
-    /// Streets with a closed stretch, worst first: name and depth, m.
-    pub closed_roads: Vec<(String, f64)>,
+    /// Streets with a closed stretch, worst first.
+    pub closed_roads: Vec<ClosedStreet>,
     /// Streets slowed.
     pub slowed_roads: usize,
     /// Services reached.
@@ -477,13 +492,34 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
     if r.closed_roads.is_empty() {
         h += "<p>Không có / None.</p>";
     } else {
-        h += r##"<table><tr><th>Tuyến phố / Street</th><th>Sâu nhất / Deepest (m)</th></tr>"##;
-        for (name, d) in r.closed_roads.iter().take(20) {
+        let rain_start = r.traffic.as_ref().and_then(|t| t.rain_start_min);
+        let timed = r.closed_roads.iter().any(|c| c.closed_from_min.is_some());
+        h += r##"<table><tr><th>Tuyến phố / Street</th><th>Sâu nhất / Deepest (m)</th>"##;
+        if timed {
+            h += r##"<th>Đóng từ / Closed from</th><th>Đóng trong / Closed for (phút / min; ≥: vẫn đóng khi kết thúc mô phỏng / still closed at the end of the run)</th>"##;
+        }
+        h += "</tr>";
+        for c in r.closed_roads.iter().take(20) {
             let _ = write!(
                 h,
-                r##"<tr><td>{}</td><td class="n">{d:.2}</td></tr>"##,
-                esc(name)
+                r##"<tr><td>{}</td><td class="n">{:.2}</td>"##,
+                esc(&c.name),
+                c.depth_m
             );
+            if timed {
+                let from = match (c.closed_from_min, rain_start) {
+                    (Some(m), Some(r0)) => clock(r0 + m),
+                    (Some(m), None) => format!("phút / min {m:.0}"),
+                    (None, _) => "—".into(),
+                };
+                let _ = write!(
+                    h,
+                    r##"<td class="n">{from}</td><td class="n">{}{:.0}</td>"##,
+                    if c.closed_at_end { "≥ " } else { "" },
+                    c.closed_min
+                );
+            }
+            h += "</tr>";
         }
         h += "</table>";
         if r.closed_roads.len() > 20 {
@@ -622,7 +658,22 @@ mod tests {
                     depths_m: vec![0.0, 0.3, 0.45, 0.2],
                 },
             ],
-            closed_roads: vec![("Phố Huế".into(), 0.41)],
+            closed_roads: vec![
+                ClosedStreet {
+                    name: "Phố Huế".into(),
+                    depth_m: 0.41,
+                    closed_from_min: Some(50.0),
+                    closed_min: 95.0,
+                    closed_at_end: false,
+                },
+                ClosedStreet {
+                    name: "Ngõ Trũng".into(),
+                    depth_m: 0.35,
+                    closed_from_min: Some(80.0),
+                    closed_min: 40.0,
+                    closed_at_end: true,
+                },
+            ],
             slowed_roads: 12,
             services: vec![ServiceRow {
                 name: "Bệnh viện 1".into(),
@@ -694,6 +745,13 @@ mod tests {
         );
         assert!(h.contains(r#"<img src="roads.png""#));
         assert!(h.contains("35 đoạn đóng / links closed"));
+        // Phố Huế closes 50 minutes after the 06:15 rain start, for 95 minutes.
+        assert!(
+            h.contains(r#"<td class="n">07:05</td><td class="n">95</td>"#),
+            "{h}"
+        );
+        // Ngõ Trũng is still closed when the run ends: its 40 minutes are a lower bound.
+        assert!(h.contains(r#"<td class="n">07:35</td><td class="n">≥ 40</td>"#));
         assert!(h.contains(">345<") && h.contains(">12<"));
         assert!(h.contains("0.052 %"));
         // Hotspots sorted by peak rise: the junction first.
