@@ -19,7 +19,9 @@
 //! As in SWMM, computation is in US customary units (ft, cfs, seconds);
 //! inputs in SI are converted on load and results converted back.
 
+use crate::climate::Climate;
 use crate::controls::{ControlState, Rules, Var};
+use crate::extfile::{ExternalFiles, parse_timeseries_file};
 use crate::inp::{self, FlowUnits, OutfallKind, Project, TsData};
 use crate::runoff::Runoff;
 use crate::xsect::{GRAVITY, XSect};
@@ -66,6 +68,8 @@ struct ConduitOut {
     new_depth: f64,
     new_volume: f64,
     new_flow: f64,
+    /// Evaporation loss rate per barrel (ft³/s); zero unless the conduit flows.
+    evap_loss: f64,
 }
 
 impl Default for ConduitOut {
@@ -81,6 +85,7 @@ impl Default for ConduitOut {
             new_depth: 0.0,
             new_volume: 0.0,
             new_flow: 0.0,
+            evap_loss: 0.0,
         }
     }
 }
@@ -113,6 +118,24 @@ pub enum EngineError {
     /// A feature this engine does not model yet.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Bad data in an external file the model names.
+    #[error("file '{path}' line {line}: {message}")]
+    FileData {
+        /// Path as written in the model.
+        path: String,
+        /// 1-based line (0 for the file as a whole).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An external file the model names was not provided.
+    #[error("{used_by} reads file '{path}', which was not provided")]
+    MissingFile {
+        /// Path as written in the model.
+        path: String,
+        /// Which object reads it.
+        used_by: String,
+    },
 }
 
 fn invalid(section: &'static str, object: &str, message: impl Into<String>) -> EngineError {
@@ -405,13 +428,24 @@ impl Table {
     }
 }
 
-/// Converts a project time series to seconds from the simulation start.
-pub fn build_table(ts: &inp::Timeseries, start_epoch: f64) -> Result<Table, EngineError> {
-    let TsData::Points(pts) = &ts.data else {
-        return Err(EngineError::Unsupported(format!(
-            "time series '{}' read from a file",
-            ts.name
-        )));
+/// Converts a project time series to seconds from the simulation start; a
+/// series kept in a file is read from its text in `files`.
+pub fn build_table(
+    ts: &inp::Timeseries,
+    start_epoch: f64,
+    files: &ExternalFiles,
+) -> Result<Table, EngineError> {
+    let from_file;
+    let pts = match &ts.data {
+        TsData::Points(pts) => pts,
+        TsData::File(path) => {
+            let text = files.get(path).ok_or_else(|| EngineError::MissingFile {
+                path: path.clone(),
+                used_by: format!("[TIMESERIES] {}", ts.name),
+            })?;
+            from_file = parse_timeseries_file(&ts.name, path, text)?;
+            &from_file
+        }
     };
     let mut t = Table::default();
     let mut last_date: Option<(i32, u32, u32)> = None;
@@ -858,6 +892,8 @@ pub struct Links {
     pub old_flow: Vec<f64>,
     /// Current flow (cfs, all barrels).
     pub new_flow: Vec<f64>,
+    /// Evaporation loss rate per barrel (ft³/s), as last computed.
+    pub evap_loss: Vec<f64>,
     /// Depth at the start of the step (ft).
     pub old_depth: Vec<f64>,
     /// Current depth (ft).
@@ -916,6 +952,7 @@ impl Links {
         self.loss.push([0.0; 3]);
         self.flap_gate.push(false);
         self.new_flow.push(0.0);
+        self.evap_loss.push(0.0);
         self.name.len() - 1
     }
 
@@ -941,6 +978,8 @@ pub struct RoutingTotals {
     pub outflow: f64,
     /// Stored volume at the start.
     pub init_storage: f64,
+    /// Evaporation from storage units and open conduits.
+    pub evap_loss: f64,
 }
 
 /// The drainage engine: network, options, inflows and state.
@@ -954,6 +993,14 @@ pub struct Engine {
     pub links: Links,
     /// Runoff component, if the model has subcatchments.
     pub runoff: Option<Runoff>,
+    /// Evaporation and climate state.
+    pub climate: Climate,
+    /// Storage units that evaporate: (node, fraction of the potential rate).
+    evap_nodes: Vec<(usize, f64)>,
+    /// Evaporation loss of each node over the step (cfs).
+    node_loss: Vec<f64>,
+    /// Routed outfalls: (node, slot in the runoff component).
+    outfall_routes: Vec<(usize, usize)>,
     tables: Vec<Table>,
     curves: Vec<Curve>,
     scratch: Vec<f64>,
@@ -982,9 +1029,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds an engine from a parsed project, validating references and values.
+    /// Builds an engine from a parsed project, validating references and
+    /// values. A model that names external files needs [`Engine::with_files`].
     pub fn new(p: &Project) -> Result<Self, EngineError> {
-        let opt = Options::from_project(p)?;
+        Self::with_files(p, &ExternalFiles::new())
+    }
+
+    /// Builds an engine from a parsed project and the text of the rain, time
+    /// series and climate files it names ([`crate::referenced_files`]).
+    pub fn with_files(p: &Project, files: &ExternalFiles) -> Result<Self, EngineError> {
+        let mut opt = Options::from_project(p)?;
         if opt.route_model == RouteModel::Steady {
             return Err(EngineError::Unsupported("steady flow routing".into()));
         }
@@ -1023,7 +1077,7 @@ impl Engine {
         let mut table_index = std::collections::HashMap::new();
         for ts in &p.timeseries {
             table_index.insert(ts.name.to_ascii_uppercase(), tables.len());
-            tables.push(build_table(ts, opt.start_epoch)?);
+            tables.push(build_table(ts, opt.start_epoch, files)?);
         }
         let mut patterns = Vec::new();
         let mut pattern_index = std::collections::HashMap::new();
@@ -1128,11 +1182,6 @@ impl Engine {
                         })?,
                 ),
             };
-            if o.route_to.as_deref().is_some_and(|s| !s.is_empty()) {
-                return Err(EngineError::Unsupported(
-                    "outfalls routed to subcatchments".into(),
-                ));
-            }
             add_node(
                 &mut nodes,
                 &o.name,
@@ -1729,16 +1778,62 @@ impl Engine {
                 patterns: pats,
             });
         }
-        let runoff = if p.subcatchments.is_empty() || opt.ignore_rainfall {
+        let mut runoff = if p.subcatchments.is_empty() || opt.ignore_rainfall {
             None
         } else {
-            Some(Runoff::new(p, &opt, &tables, &table_index, &node_index)?)
+            Some(Runoff::new(
+                p,
+                &opt,
+                &tables,
+                &table_index,
+                &node_index,
+                files,
+            )?)
         };
+        // A rain gauge recording more often than the wet-weather step
+        // shortens it, and routing never steps beyond it (SWMM project_validate).
+        let wet_step = runoff.as_ref().map_or(opt.wet_step, Runoff::wet_step);
+        if opt.route_step > wet_step {
+            opt.route_step = wet_step;
+            opt.min_route_step = opt.min_route_step.min(wet_step);
+        }
+        let climate = Climate::new(p, &opt, &tables, &table_index, files)?;
+        let mut outfall_routes = Vec::new();
+        for o in &p.outfalls {
+            let Some(to) = o.route_to.as_deref().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let slot = runoff
+                .as_mut()
+                .and_then(|r| r.route_outfall(to))
+                .ok_or_else(|| EngineError::UnknownRef {
+                    section: "OUTFALLS",
+                    object: o.name.clone(),
+                    kind: "subcatchment",
+                    name: to.to_string(),
+                })?;
+            let node = node_index[&o.name.to_ascii_uppercase()];
+            outfall_routes.push((node, slot));
+        }
+        let evap_nodes: Vec<(usize, f64)> = p
+            .storage
+            .iter()
+            .filter_map(|st| {
+                let f = st.extra.get(1).copied().unwrap_or(0.0);
+                let i = node_index[&st.name.to_ascii_uppercase()];
+                (f > 0.0).then_some((i, f))
+            })
+            .collect();
+        let node_loss = vec![0.0; nodes.name.len()];
         let mut e = Engine {
             opt,
             nodes,
             links,
             runoff,
+            climate,
+            evap_nodes,
+            node_loss,
+            outfall_routes,
             tables,
             curves,
             scratch: Vec::new(),
@@ -2179,12 +2274,15 @@ impl Engine {
     pub fn step(&mut self, dt: f64) -> usize {
         let dt = dt.max(MIN_TIMESTEP);
         let t0 = self.time;
-        if let Some(r) = &mut self.runoff {
-            r.advance_to(t0 + dt, &self.opt, &self.tables);
+        match &mut self.runoff {
+            Some(r) => r.advance_to(t0 + dt, &self.opt, &mut self.climate),
+            // Without runoff SWMM updates the climate at each routing step.
+            None => self.climate.set_state(t0),
         }
         // Mass balance over the first half step with the previous rates.
         self.update_totals(dt / 2.0);
         self.step_rates = RoutingTotals::default();
+        self.storage_evaporation(dt);
         // Lateral inflows at the start of the step.
         let nn = self.node_count();
         for i in 0..nn {
@@ -2215,7 +2313,7 @@ impl Engine {
             n.old_flow_inflow[i] = n.inflow[i];
             n.old_net_inflow[i] = n.inflow[i] - n.outflow[i];
             n.inflow[i] = n.new_lat_flow[i];
-            n.outflow[i] = 0.0;
+            n.outflow[i] = self.node_loss[i];
             n.overflow[i] = if n.new_volume[i] > n.full_volume[i] {
                 (n.new_volume[i] - n.full_volume[i]) / dt
             } else {
@@ -2228,7 +2326,7 @@ impl Engine {
         } else {
             self.dynwave_execute(dt)
         };
-        self.remove_outflows();
+        self.remove_outflows(dt);
         self.update_totals(dt / 2.0);
         self.step_count += 1;
         trials
@@ -2339,9 +2437,63 @@ impl Engine {
         t.ex_inflow += r.ex_inflow * dt;
         t.flooding += r.flooding * dt;
         t.outflow += r.outflow * dt;
+        t.evap_loss += r.evap_loss * dt;
     }
 
-    fn remove_outflows(&mut self) {
+    /// Evaporation from storage units over the step (SWMM node.c
+    /// storage_getLosses): the potential rate times the unit's evaporation
+    /// fraction over its surface area at the start of the step, never more
+    /// than it holds. As in SWMM, a unit holding less than 1e-4 ft³ keeps
+    /// the bare rate (ft/s) rather than a flow.
+    fn storage_evaporation(&mut self, dt: f64) {
+        let rate = self.climate.evap_rate;
+        for k in 0..self.evap_nodes.len() {
+            let (i, f) = self.evap_nodes[k];
+            let mut q = rate * f;
+            if q > 0.0 {
+                let v = self.nodes.new_volume[i];
+                if v > FUDGE {
+                    q *= self.node_surf_area(i, self.nodes.new_depth[i]);
+                }
+                if q * dt > v {
+                    q *= v / (q * dt);
+                }
+            }
+            self.node_loss[i] = q;
+            self.step_rates.evap_loss += q;
+        }
+    }
+
+    /// Evaporation rate (ft³/s per barrel) from the water surface of an open
+    /// conduit over its length at the mean of its old and new depths (SWMM
+    /// link.c conduit_getLossRate), limited to `q_max` (ft³/s).
+    fn conduit_evaporation(&self, j: usize, q_max: f64) -> f64 {
+        let l = &self.links;
+        let rate = self.climate.evap_rate;
+        let depth = 0.5 * (l.old_depth[j] + l.new_depth[j]);
+        if depth <= FUDGE || rate <= 0.0 || !l.xsect[j].is_open() {
+            return 0.0;
+        }
+        let q = l.xsect[j].w_of_y(depth) * l.length[j] * rate;
+        q.min(q_max)
+    }
+
+    fn remove_outflows(&mut self, dt: f64) {
+        // Evaporation from conduits (SWMM removeConduitLosses).
+        for j in 0..self.link_count() {
+            if self.links.is_conduit(j) {
+                self.step_rates.evap_loss += self.links.evap_loss[j] * self.links.barrels[j];
+            }
+        }
+        // Outfalls discharging onto subcatchments keep their volume for the
+        // next runoff step (SWMM removeOutflows).
+        if let Some(r) = &mut self.runoff {
+            for &(i, slot) in &self.outfall_routes {
+                if self.nodes.inflow[i] > 0.0 {
+                    r.add_outfall_volume(slot, self.nodes.inflow[i] * dt);
+                }
+            }
+        }
         for i in 0..self.node_count() {
             let n = &mut self.nodes;
             let mut q = 0.0;
@@ -2391,7 +2543,7 @@ impl Engine {
         let storage: f64 =
             self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
         let inflow = t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage;
-        let outflow = t.flooding + t.outflow + storage;
+        let outflow = t.flooding + t.outflow + t.evap_loss + storage;
         if (inflow - outflow).abs() < 1.0 {
             0.0
         } else if inflow > 0.0 {
@@ -2440,7 +2592,7 @@ impl Engine {
                 let n = &mut self.nodes;
                 n.new_surf_area[i] = a;
                 n.inflow[i] = 0.0;
-                n.outflow[i] = 0.0;
+                n.outflow[i] = self.node_loss[i];
                 if n.new_lat_flow[i] >= 0.0 {
                     n.inflow[i] += n.new_lat_flow[i];
                 } else {
@@ -2523,6 +2675,22 @@ impl Engine {
             n.outflow[n2] -= q;
         }
         let b = l.barrels[j];
+        // A conduit's evaporation leaves through its end nodes, half each,
+        // all of it at the other end if one is an outfall (SWMM dynwave.c).
+        let loss = l.evap_loss[j] * b;
+        if loss > 0.0 && l.kind[j] == LinkKind::Conduit {
+            let (o1, o2) = (
+                matches!(n.kind[n1], NodeKind::Outfall { .. }),
+                matches!(n.kind[n2], NodeKind::Outfall { .. }),
+            );
+            let share = if o1 || o2 { loss } else { loss / 2.0 };
+            if !o1 {
+                n.outflow[n1] += share;
+            }
+            if !o2 {
+                n.outflow[n2] += share;
+            }
+        }
         n.new_surf_area[n1] += l.surf_area1[j] * b;
         n.new_surf_area[n2] += l.surf_area2[j] * b;
         n.sumdqdh[n1] += l.dqdh[j];
@@ -2936,8 +3104,11 @@ impl Engine {
             }
             dq5 = losses / 2.0 / length * dt;
         }
+        let evap = self.conduit_evaporation(j, self.links.new_volume[j] / dt);
+        out.evap_loss = evap;
+        let dq6 = evap * 2.5 * dt * v / real_len;
         let denom = 1.0 + dq1 + dq5;
-        let mut q = (q_old - dq2 + dq3 + dq4) / denom;
+        let mut q = (q_old - dq2 + dq3 + dq4 + dq6) / denom;
         out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
         if q > 0.0
             && self.opt.normal_flow_limit != NormalFlowLimit::Neither
@@ -2987,6 +3158,7 @@ impl Engine {
         l.new_depth[j] = o.new_depth;
         l.new_volume[j] = o.new_volume;
         l.new_flow[j] = o.new_flow;
+        l.evap_loss[j] = o.evap_loss;
     }
 
     // ----- pumps and regulators -----
@@ -3721,6 +3893,9 @@ impl Engine {
         let q1 = self.links.q1[j] / q_full;
         let q2 = self.links.q2[j] / q_full;
         let mut qin = *qin_total / barrels / q_full;
+        let evap = self.conduit_evaporation(j, (qin * q_full).abs());
+        self.links.evap_loss[j] = evap;
+        let q3 = evap / q_full;
         let a1 = self.links.a1[j] / a_full;
         let a2 = self.links.a2[j] / a_full;
         let ain = if qin >= 1.0 {
@@ -3740,6 +3915,7 @@ impl Engine {
             c2 -= WT * a2;
             c2 *= dxdt / WX;
             c2 += (1.0 - WX) / WX * dq - qin;
+            c2 += q3 / WX;
             let f = |a: f64| beta1 * x.s_of_a(a * a_full) + c1 * a + c2;
             let mut a_hi = 1.0;
             let mut f_hi = 1.0 + c1 + c2;

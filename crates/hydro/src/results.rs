@@ -32,6 +32,16 @@ pub struct Report {
     pub link_flow: Vec<f64>,
     /// Link velocity (m/s).
     pub link_velocity: Vec<f64>,
+    /// Subcatchment names.
+    pub subcatch_names: Vec<String>,
+    /// Subcatchment runoff (m³/s), interpolated between runoff steps as SWMM reports it.
+    pub subcatch_runoff: Vec<f64>,
+    /// Subcatchment evaporation over the last runoff step (mm/day over the area).
+    pub subcatch_evap: Vec<f64>,
+    /// Subcatchment infiltration over the last runoff step (mm/h over the area).
+    pub subcatch_infil: Vec<f64>,
+    /// Potential evaporation rate (mm/day), one value per report time.
+    pub evap_rate: Vec<f64>,
 }
 
 /// Per-node flooding and surcharge statistics over the whole run.
@@ -79,6 +89,11 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
     let mut rep = Report {
         node_names: engine.nodes.name.clone(),
         link_names: engine.links.name.clone(),
+        subcatch_names: engine
+            .runoff
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
         ..Default::default()
     };
     let mut stats = vec![NodeStats::default(); nn];
@@ -167,6 +182,17 @@ fn sample(e: &Engine, t: f64, rep: &mut Report, nn: usize, nl: usize) {
         rep.link_flow.push(q * l.direction[j] * CFS);
         rep.link_velocity.push(v * l.direction[j] * FT);
     }
+    // ft/s to mm/h and mm/day.
+    const MM_H: f64 = 304.8 * 3600.0;
+    rep.evap_rate.push(e.climate.evap_rate * MM_H * 24.0);
+    if let Some(r) = &e.runoff {
+        rep.subcatch_runoff
+            .extend(r.reported_runoff(t).map(|q| q * CFS));
+        for (ev, inf) in r.losses() {
+            rep.subcatch_evap.push(ev * MM_H * 24.0);
+            rep.subcatch_infil.push(inf * MM_H);
+        }
+    }
 }
 
 fn csv_name(s: &str) -> String {
@@ -210,6 +236,26 @@ pub fn write_links_csv(rep: &Report, w: &mut dyn Write) -> std::io::Result<()> {
                 csv_name(&rep.link_names[j]),
                 rep.link_flow[x],
                 rep.link_velocity[x]
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `time,subcatch,runoff,evap,infil` rows (m³/s, mm/day, mm/h).
+pub fn write_subcatch_csv(rep: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(w, "time,subcatch,runoff,evap,infil")?;
+    let ns = rep.subcatch_names.len();
+    for (k, t) in rep.times.iter().enumerate() {
+        for j in 0..ns {
+            let x = k * ns + j;
+            writeln!(
+                w,
+                "{t},{},{:.9},{:.6},{:.6}",
+                csv_name(&rep.subcatch_names[j]),
+                rep.subcatch_runoff[x],
+                rep.subcatch_evap[x],
+                rep.subcatch_infil[x]
             )?;
         }
     }
