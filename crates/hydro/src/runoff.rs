@@ -570,7 +570,24 @@ impl Runoff {
         let mut gages = Vec::new();
         let mut gage_series = Vec::new();
         let mut gage_index = HashMap::new();
-        for g in &p.raingages {
+        for (k, g) in p.raingages.iter().enumerate() {
+            // SWMM keeps one record per station: the same station read from
+            // two different files is ambiguous.
+            if let GageSource::File { path, station, .. } = &g.source {
+                let clash = p.raingages[..k].iter().any(|o| {
+                    matches!(&o.source, GageSource::File { path: p2, station: s2, .. }
+                        if s2.eq_ignore_ascii_case(station) && !p2.eq_ignore_ascii_case(path))
+                });
+                if clash {
+                    return Err(invalid(
+                        "RAINGAGES",
+                        &g.name,
+                        &format!(
+                            "station '{station}' is read from another file by an earlier gauge"
+                        ),
+                    ));
+                }
+            }
             let (gage, series) = build_gage(g, opt, tables, table_index, files)?;
             gage_index.insert(g.name.to_ascii_uppercase(), gages.len());
             gages.push(gage);
