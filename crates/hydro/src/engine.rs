@@ -55,6 +55,45 @@ struct NodeOut {
     new_depth: f64,
 }
 
+/// A node's flows, surface area and ∂Q/∂H summed over a trial.
+#[derive(Debug, Clone, Copy, Default)]
+struct NodeAcc {
+    inflow: f64,
+    outflow: f64,
+    surf_area: f64,
+    sumdqdh: f64,
+}
+
+/// A conduit's own values from the previous trial that its momentum solution reads.
+#[derive(Debug, Clone, Copy)]
+struct ConduitPrev {
+    q1: f64,
+    depth: f64,
+    volume: f64,
+}
+
+/// The conduits at each node, for gathering node flows in parallel.
+#[derive(Debug, Clone, Default)]
+struct ConduitAdjacency {
+    /// `ends[start[i]..start[i + 1]]`: conduit ends at node i, in link order,
+    /// each `2 * link + (0 upstream, 1 downstream)`.
+    start: Vec<usize>,
+    ends: Vec<u32>,
+    /// Links with an outfall at either end.
+    outfall_links: Vec<usize>,
+    /// Number of pumps, orifices, weirs and outlets.
+    non_conduits: usize,
+}
+
+/// Splitting length of parallel sweeps: small networks run on one thread.
+fn min_len(n: usize) -> usize {
+    if n >= PARALLEL_MIN_LINKS {
+        256
+    } else {
+        n.max(1)
+    }
+}
+
 /// Result of one conduit's momentum solution, applied after all conduits are solved.
 #[derive(Debug, Clone, Copy)]
 struct ConduitOut {
@@ -913,7 +952,6 @@ pub struct Links {
     dqdh: Vec<f64>,
     surf_area1: Vec<f64>,
     surf_area2: Vec<f64>,
-    bypassed: Vec<bool>,
 }
 
 impl Links {
@@ -1002,12 +1040,13 @@ pub struct Engine {
     /// Routed outfalls: (node, slot in the runoff component).
     outfall_routes: Vec<(usize, usize)>,
     tables: Vec<Table>,
+    /// Value of each time series at the current step (NaN: not looked up yet).
+    table_values: Vec<f64>,
     curves: Vec<Curve>,
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
-    conduit_outs: Vec<Option<ConduitOut>>,
-    node_outs: Vec<NodeOut>,
+    conduit_adj: ConduitAdjacency,
     rules: Rules,
     rule_step: f64,
     next_rule_time: f64,
@@ -1556,8 +1595,10 @@ impl Engine {
             links.flap_gate[j] = o.gated;
         }
         let nl = links.name.len();
+        let link_names: std::collections::HashSet<String> =
+            links.name.iter().map(|n| n.to_ascii_uppercase()).collect();
         for x in &p.xsections {
-            if !links.name.iter().any(|n| n.eq_ignore_ascii_case(&x.link)) {
+            if !link_names.contains(&x.link.to_ascii_uppercase()) {
                 return Err(EngineError::UnknownRef {
                     section: "XSECTIONS",
                     object: x.link.clone(),
@@ -1835,12 +1876,12 @@ impl Engine {
             node_loss,
             outfall_routes,
             tables,
+            table_values: Vec::new(),
             curves,
             scratch: Vec::new(),
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
-            conduit_outs: Vec::new(),
-            node_outs: Vec::new(),
+            conduit_adj: ConduitAdjacency::default(),
             rules: Rules::default(),
             rule_step: 0.0,
             next_rule_time: 0.0,
@@ -1976,7 +2017,6 @@ impl Engine {
         l.dqdh = vec![0.0; nl];
         l.surf_area1 = vec![0.0; nl];
         l.surf_area2 = vec![0.0; nl];
-        l.bypassed = vec![false; nl];
         for i in 0..nn {
             if self.is_storage(i) {
                 let v = self.node_volume(i, self.nodes.full_depth[i]);
@@ -2087,6 +2127,37 @@ impl Engine {
         let init: f64 =
             self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
         self.totals.init_storage = init;
+        self.conduit_adj = self.build_adjacency();
+    }
+
+    /// The conduit ends at each node in link order, and the outfall links.
+    fn build_adjacency(&self) -> ConduitAdjacency {
+        let (nn, nl) = (self.node_count(), self.link_count());
+        let l = &self.links;
+        let mut count = vec![0usize; nn + 1];
+        for j in (0..nl).filter(|&j| l.is_conduit(j)) {
+            count[l.node1[j] + 1] += 1;
+            count[l.node2[j] + 1] += 1;
+        }
+        for i in 0..nn {
+            count[i + 1] += count[i];
+        }
+        let mut fill = count.clone();
+        let mut ends = vec![0u32; count[nn]];
+        for j in (0..nl).filter(|&j| l.is_conduit(j)) {
+            for (node, end) in [(l.node1[j], 0u32), (l.node2[j], 1u32)] {
+                ends[fill[node]] = (j as u32) << 1 | end;
+                fill[node] += 1;
+            }
+        }
+        ConduitAdjacency {
+            start: count,
+            ends,
+            outfall_links: (0..nl)
+                .filter(|&j| self.is_outfall(l.node1[j]) || self.is_outfall(l.node2[j]))
+                .collect(),
+            non_conduits: (0..nl).filter(|&j| !l.is_conduit(j)).count(),
+        }
     }
 
     /// Normal depth of flow q (cfs per barrel) in conduit j.
@@ -2229,43 +2300,58 @@ impl Engine {
         dt
     }
 
+    /// SWMM dynwave.c getVariableStep: the smallest Courant time of the
+    /// conduits and depth-change time of the nodes. A minimum does not depend
+    /// on the order it is taken in, so the sweeps run in parallel.
     fn variable_step_size(&self, max_step: f64) -> f64 {
+        use rayon::prelude::*;
+        let smaller = |a: f64, b: f64| if b < a { b } else { a };
         let l = &self.links;
-        let mut t_link = max_step;
-        for j in 0..self.link_count() {
-            if l.kind[j] != LinkKind::Conduit {
-                continue;
-            }
-            let q = l.new_flow[j].abs() / l.barrels[j];
-            if q <= FUDGE || l.a1[j] <= FUDGE || l.froude[j] <= 0.01 {
-                continue;
-            }
-            let mut t = l.new_volume[j] / l.barrels[j] / q;
-            t *= l.mod_length[j] / l.length[j];
-            t *= l.froude[j] / (1.0 + l.froude[j]) * self.opt.courant_factor;
-            if t < t_link {
-                t_link = t;
-            }
-        }
+        let courant = self.opt.courant_factor;
+        let nl = self.link_count();
+        let t_link = (0..nl)
+            .into_par_iter()
+            .with_min_len(min_len(nl))
+            .fold(
+                || max_step,
+                |t_min, j| {
+                    if l.kind[j] != LinkKind::Conduit {
+                        return t_min;
+                    }
+                    let q = l.new_flow[j].abs() / l.barrels[j];
+                    if q <= FUDGE || l.a1[j] <= FUDGE || l.froude[j] <= 0.01 {
+                        return t_min;
+                    }
+                    let mut t = l.new_volume[j] / l.barrels[j] / q;
+                    t *= l.mod_length[j] / l.length[j];
+                    t *= l.froude[j] / (1.0 + l.froude[j]) * courant;
+                    smaller(t_min, t)
+                },
+            )
+            .reduce(|| max_step, smaller);
         let n = &self.nodes;
-        let mut t_node = t_link;
-        for i in 0..self.node_count() {
-            if self.is_outfall(i) || n.new_depth[i] <= FUDGE {
-                continue;
-            }
-            let crown = n.crown_elev[i] - n.invert[i];
-            if n.new_depth[i] + FUDGE >= crown {
-                continue;
-            }
-            let max_depth = crown * 0.25;
-            if max_depth < FUDGE || n.dydt[i] < FUDGE {
-                continue;
-            }
-            let t1 = max_depth / n.dydt[i];
-            if t1 < t_node {
-                t_node = t1;
-            }
-        }
+        let nn = self.node_count();
+        let t_node = (0..nn)
+            .into_par_iter()
+            .with_min_len(min_len(nn))
+            .fold(
+                || t_link,
+                |t_min, i| {
+                    if self.is_outfall(i) || n.new_depth[i] <= FUDGE {
+                        return t_min;
+                    }
+                    let crown = n.crown_elev[i] - n.invert[i];
+                    if n.new_depth[i] + FUDGE >= crown {
+                        return t_min;
+                    }
+                    let max_depth = crown * 0.25;
+                    if max_depth < FUDGE || n.dydt[i] < FUDGE {
+                        return t_min;
+                    }
+                    smaller(t_min, max_depth / n.dydt[i])
+                },
+            )
+            .reduce(|| t_link, smaller);
         t_link.min(t_node).max(self.opt.min_route_step)
     }
 
@@ -2284,11 +2370,9 @@ impl Engine {
         self.step_rates = RoutingTotals::default();
         self.storage_evaporation(dt);
         // Lateral inflows at the start of the step.
-        let nn = self.node_count();
-        for i in 0..nn {
-            self.nodes.old_lat_flow[i] = self.nodes.new_lat_flow[i];
-            self.nodes.new_lat_flow[i] = 0.0;
-        }
+        let n = &mut self.nodes;
+        std::mem::swap(&mut n.old_lat_flow, &mut n.new_lat_flow);
+        n.new_lat_flow.fill(0.0);
         self.add_external_inflows(t0);
         self.add_dwf_inflows(t0);
         if let Some(r) = &self.runoff {
@@ -2301,24 +2385,21 @@ impl Engine {
         self.old_time = t0;
         self.time = t0 + dt;
         // routeFlow: save old state, init node flows.
-        for j in 0..self.link_count() {
-            self.links.old_depth[j] = self.links.new_depth[j];
-            self.links.old_flow[j] = self.links.new_flow[j];
-            self.links.old_volume[j] = self.links.new_volume[j];
+        let l = &mut self.links;
+        l.old_depth.copy_from_slice(&l.new_depth);
+        l.old_flow.copy_from_slice(&l.new_flow);
+        l.old_volume.copy_from_slice(&l.new_volume);
+        let n = &mut self.nodes;
+        n.old_depth.copy_from_slice(&n.new_depth);
+        n.old_volume.copy_from_slice(&n.new_volume);
+        n.old_flow_inflow.copy_from_slice(&n.inflow);
+        for ((net, qi), qo) in n.old_net_inflow.iter_mut().zip(&n.inflow).zip(&n.outflow) {
+            *net = qi - qo;
         }
-        for i in 0..nn {
-            let n = &mut self.nodes;
-            n.old_depth[i] = n.new_depth[i];
-            n.old_volume[i] = n.new_volume[i];
-            n.old_flow_inflow[i] = n.inflow[i];
-            n.old_net_inflow[i] = n.inflow[i] - n.outflow[i];
-            n.inflow[i] = n.new_lat_flow[i];
-            n.outflow[i] = self.node_loss[i];
-            n.overflow[i] = if n.new_volume[i] > n.full_volume[i] {
-                (n.new_volume[i] - n.full_volume[i]) / dt
-            } else {
-                0.0
-            };
+        n.inflow.copy_from_slice(&n.new_lat_flow);
+        n.outflow.copy_from_slice(&self.node_loss);
+        for ((of, v), full) in n.overflow.iter_mut().zip(&n.new_volume).zip(&n.full_volume) {
+            *of = if v > full { (v - full) / dt } else { 0.0 };
         }
         let trials = if self.opt.route_model == RouteModel::KinWave {
             self.kinwave_execute(dt);
@@ -2347,6 +2428,10 @@ impl Engine {
         q_node.clear();
         q_node.extend_from_slice(&self.nodes.api_inflow);
         let (month, dow, hour) = self.calendar(t);
+        // Many inflows share a time series: each series is looked up once.
+        let mut at_t = std::mem::take(&mut self.table_values);
+        at_t.clear();
+        at_t.resize(self.tables.len(), f64::NAN);
         for f in &self.ext_inflows {
             let mut blv = f.baseline;
             if let Some(p) = f.pattern {
@@ -2354,10 +2439,16 @@ impl Engine {
             }
             let tsv = f
                 .table
-                .map(|k| self.tables[k].lookup(t, false) * f.sfactor)
+                .map(|k| {
+                    if at_t[k].is_nan() {
+                        at_t[k] = self.tables[k].lookup(t, false);
+                    }
+                    at_t[k] * f.sfactor
+                })
                 .unwrap_or(0.0);
             q_node[f.node] += f.cf * (tsv + blv);
         }
+        self.table_values = at_t;
         for (i, &q0) in q_node.iter().enumerate() {
             let q = if q0.abs() < FLOW_TOL { 0.0 } else { q0 };
             self.nodes.new_lat_flow[i] += q;
@@ -2467,10 +2558,10 @@ impl Engine {
     /// Evaporation rate (ft³/s per barrel) from the water surface of an open
     /// conduit over its length at the mean of its old and new depths (SWMM
     /// link.c conduit_getLossRate), limited to `q_max` (ft³/s).
-    fn conduit_evaporation(&self, j: usize, q_max: f64) -> f64 {
+    fn conduit_evaporation(&self, j: usize, new_depth: f64, q_max: f64) -> f64 {
         let l = &self.links;
         let rate = self.climate.evap_rate;
-        let depth = 0.5 * (l.old_depth[j] + l.new_depth[j]);
+        let depth = 0.5 * (l.old_depth[j] + new_depth);
         if depth <= FUDGE || rate <= 0.0 || !l.xsect[j].is_open() {
             return 0.0;
         }
@@ -2563,67 +2654,39 @@ impl Engine {
     // ----- dynamic wave -----
 
     fn dynwave_execute(&mut self, dt: f64) -> usize {
-        let nn = self.node_count();
-        let nl = self.link_count();
-        for i in 0..nn {
-            self.nodes.converged[i] = false;
-            self.nodes.dydt[i] = 0.0;
-        }
-        for j in 0..nl {
-            self.links.bypassed[j] = false;
-            self.links.surf_area1[j] = 0.0;
-            self.links.surf_area2[j] = 0.0;
-            self.links.a2[j] = self.links.a1[j];
-        }
+        self.nodes.converged.fill(false);
+        self.nodes.dydt.fill(0.0);
+        let l = &mut self.links;
+        l.surf_area1.fill(0.0);
+        l.surf_area2.fill(0.0);
+        l.a2.copy_from_slice(&l.a1);
+        let has_regulators = self.conduit_adj.non_conduits > 0;
         self.steps_this = 0;
         let mut converged = false;
         while self.steps_this < self.opt.max_trials {
-            // initNodeStates
-            for i in 0..nn {
-                let d = self.nodes.new_depth[i];
-                let a = if self.opt.allow_ponding
-                    && self.nodes.ponded_area[i] > 0.0
-                    && d > self.nodes.full_depth[i]
-                {
-                    self.nodes.ponded_area[i]
-                } else {
-                    self.node_surf_area(i, d)
-                };
-                let n = &mut self.nodes;
-                n.new_surf_area[i] = a;
-                n.inflow[i] = 0.0;
-                n.outflow[i] = self.node_loss[i];
-                if n.new_lat_flow[i] >= 0.0 {
-                    n.inflow[i] += n.new_lat_flow[i];
-                } else {
-                    n.outflow[i] -= n.new_lat_flow[i];
-                }
-                n.sumdqdh[i] = 0.0;
-            }
             self.all_conduit_flows(dt);
-            for j in 0..nl {
-                if self.links.is_conduit(j) {
-                    self.update_node_flows(j);
-                }
+            for k in 0..self.conduit_adj.outfall_links.len() {
+                self.set_outfall_depth(self.conduit_adj.outfall_links[k]);
             }
-            for j in 0..nl {
-                if !self.links.is_conduit(j) {
-                    if !self.links.bypassed[j] {
-                        self.non_conduit_flow(j, dt);
+            if has_regulators {
+                // Node flows from the conduits, then pumps and regulators in
+                // link order (they read the node state built so far).
+                self.node_sweep(dt, true, false);
+                for j in 0..self.link_count() {
+                    if !self.links.is_conduit(j) {
+                        if !self.bypassed(j) {
+                            self.non_conduit_flow(j, dt);
+                        }
+                        self.update_node_flows(j);
                     }
-                    self.update_node_flows(j);
                 }
+                converged = self.node_sweep(dt, false, true);
+            } else {
+                converged = self.node_sweep(dt, true, true);
             }
-            converged = self.find_node_depths(dt);
             self.steps_this += 1;
-            if self.steps_this > 1 {
-                if converged {
-                    break;
-                }
-                for j in 0..nl {
-                    let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
-                    self.links.bypassed[j] = self.nodes.converged[n1] && self.nodes.converged[n2];
-                }
+            if self.steps_this > 1 && converged {
+                break;
             }
         }
         if !converged {
@@ -2632,36 +2695,89 @@ impl Engine {
         self.steps_this
     }
 
-    /// Momentum solution of every (non-bypassed) conduit. Each conduit reads
-    /// only node state and writes only its own results, so large networks are
-    /// solved in parallel; results are identical for any thread count.
-    fn all_conduit_flows(&mut self, dt: f64) {
-        let nl = self.link_count();
-        let mut outs = std::mem::take(&mut self.conduit_outs);
-        outs.clear();
-        outs.resize(nl, None);
-        let this = &*self;
-        let work = |(j, o): (usize, &mut Option<ConduitOut>)| {
-            if this.links.is_conduit(j) && !this.links.bypassed[j] {
-                let mut c = ConduitOut::default();
-                this.conduit_flow(j, dt, &mut c);
-                *o = Some(c);
-            }
-        };
-        if nl >= PARALLEL_MIN_LINKS {
-            use rayon::prelude::*;
-            outs.par_iter_mut().enumerate().for_each(work);
-        } else {
-            outs.iter_mut().enumerate().for_each(work);
-        }
-        for (j, o) in outs.iter().enumerate() {
-            if let Some(o) = o {
-                self.apply_conduit(j, o);
-            }
-        }
-        self.conduit_outs = outs;
+    /// Whether link j is skipped this iteration: from the third trial on, a
+    /// link whose end nodes both converged keeps its flow (SWMM dynwave.c).
+    fn bypassed(&self, j: usize) -> bool {
+        self.steps_this >= 2
+            && self.nodes.converged[self.links.node1[j]]
+            && self.nodes.converged[self.links.node2[j]]
     }
 
+    /// Momentum solution of every conduit not bypassed, written straight into
+    /// the link arrays. Each conduit reads node state and its own previous
+    /// values and writes only its own entries, so large networks are solved
+    /// in parallel with results identical for any thread count.
+    fn all_conduit_flows(&mut self, dt: f64) {
+        use rayon::prelude::*;
+        let l = &mut self.links;
+        let mut class = std::mem::take(&mut l.flow_class);
+        let mut sa1 = std::mem::take(&mut l.surf_area1);
+        let mut sa2 = std::mem::take(&mut l.surf_area2);
+        let mut froude = std::mem::take(&mut l.froude);
+        let mut dqdh = std::mem::take(&mut l.dqdh);
+        let mut a1 = std::mem::take(&mut l.a1);
+        let mut q1 = std::mem::take(&mut l.q1);
+        let mut depth = std::mem::take(&mut l.new_depth);
+        let mut volume = std::mem::take(&mut l.new_volume);
+        let mut flow = std::mem::take(&mut l.new_flow);
+        let mut evap = std::mem::take(&mut l.evap_loss);
+        let nl = class.len();
+        let this = &*self;
+        (
+            class.par_iter_mut(),
+            sa1.par_iter_mut(),
+            sa2.par_iter_mut(),
+            froude.par_iter_mut(),
+            dqdh.par_iter_mut(),
+            a1.par_iter_mut(),
+            q1.par_iter_mut(),
+            depth.par_iter_mut(),
+            volume.par_iter_mut(),
+            flow.par_iter_mut(),
+            evap.par_iter_mut(),
+        )
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(min_len(nl))
+            .for_each(|(j, (cl, s1, s2, fr, dq, a, q, y, v, f, e))| {
+                if !this.links.is_conduit(j) || this.bypassed(j) {
+                    return;
+                }
+                let prev = ConduitPrev {
+                    q1: *q,
+                    depth: *y,
+                    volume: *v,
+                };
+                let mut o = ConduitOut::default();
+                this.conduit_flow(j, dt, &prev, &mut o);
+                *cl = o.flow_class;
+                *s1 = o.surf_area1;
+                *s2 = o.surf_area2;
+                *fr = o.froude;
+                *dq = o.dqdh;
+                *a = o.a1;
+                *q = o.q1;
+                *y = o.new_depth;
+                *v = o.new_volume;
+                *f = o.new_flow;
+                *e = o.evap_loss;
+            });
+        let l = &mut self.links;
+        l.flow_class = class;
+        l.surf_area1 = sa1;
+        l.surf_area2 = sa2;
+        l.froude = froude;
+        l.dqdh = dqdh;
+        l.a1 = a1;
+        l.q1 = q1;
+        l.new_depth = depth;
+        l.new_volume = volume;
+        l.new_flow = flow;
+        l.evap_loss = evap;
+    }
+
+    /// Adds a non-conduit link's flow, surface area and ∂Q/∂H to its end
+    /// nodes (SWMM dynwave.c updateNodeFlows).
     fn update_node_flows(&mut self, j: usize) {
         let l = &self.links;
         let (n1, n2) = (l.node1[j], l.node2[j]);
@@ -2675,22 +2791,6 @@ impl Engine {
             n.outflow[n2] -= q;
         }
         let b = l.barrels[j];
-        // A conduit's evaporation leaves through its end nodes, half each,
-        // all of it at the other end if one is an outfall (SWMM dynwave.c).
-        let loss = l.evap_loss[j] * b;
-        if loss > 0.0 && l.kind[j] == LinkKind::Conduit {
-            let (o1, o2) = (
-                matches!(n.kind[n1], NodeKind::Outfall { .. }),
-                matches!(n.kind[n2], NodeKind::Outfall { .. }),
-            );
-            let share = if o1 || o2 { loss } else { loss / 2.0 };
-            if !o1 {
-                n.outflow[n1] += share;
-            }
-            if !o2 {
-                n.outflow[n2] += share;
-            }
-        }
         n.new_surf_area[n1] += l.surf_area1[j] * b;
         n.new_surf_area[n2] += l.surf_area2[j] * b;
         n.sumdqdh[n1] += l.dqdh[j];
@@ -2705,65 +2805,150 @@ impl Engine {
         }
     }
 
-    fn find_node_depths(&mut self, dt: f64) -> bool {
-        for j in 0..self.link_count() {
-            self.set_outfall_depth(j);
-        }
-        let nn = self.node_count();
-        let mut outs = std::mem::take(&mut self.node_outs);
-        outs.clear();
-        outs.resize(nn, NodeOut::default());
-        // Each node's new depth reads only its own state and the link sums
-        // already gathered, so large networks solve nodes in parallel; the
-        // results do not depend on the thread count.
-        let this = &*self;
-        let work = |(i, o): (usize, &mut NodeOut)| {
-            if !this.is_outfall(i) {
-                *o = this.node_depth(i, dt);
-            }
-        };
-        if nn >= PARALLEL_MIN_LINKS {
-            use rayon::prelude::*;
-            outs.par_iter_mut().enumerate().for_each(work);
+    /// Node i's surface area, inflow and outflow at the start of a trial
+    /// (SWMM dynwave.c initNodeStates), then the flows, surface areas, ∂Q/∂H
+    /// and evaporation of its conduits in link order (updateNodeFlows), which
+    /// adds them in the order SWMM's loop over links does.
+    fn gather_node(&self, i: usize, depth: f64, acc: &mut NodeAcc) {
+        let n = &self.nodes;
+        acc.surf_area =
+            if self.opt.allow_ponding && n.ponded_area[i] > 0.0 && depth > n.full_depth[i] {
+                n.ponded_area[i]
+            } else {
+                self.node_surf_area(i, depth)
+            };
+        acc.inflow = 0.0;
+        acc.outflow = self.node_loss[i];
+        let lat = n.new_lat_flow[i];
+        if lat >= 0.0 {
+            acc.inflow += lat;
         } else {
-            outs.iter_mut().enumerate().for_each(work);
+            acc.outflow -= lat;
         }
-        let mut all = true;
-        for (i, o) in outs.iter().enumerate() {
-            if self.is_outfall(i) {
-                continue;
+        acc.sumdqdh = 0.0;
+        let l = &self.links;
+        let adj = &self.conduit_adj;
+        for &e in &adj.ends[adj.start[i]..adj.start[i + 1]] {
+            let (j, upstream) = ((e >> 1) as usize, e & 1 == 0);
+            let q = l.new_flow[j];
+            match (upstream, q >= 0.0) {
+                (true, true) => acc.outflow += q,
+                (true, false) => acc.inflow -= q,
+                (false, true) => acc.inflow += q,
+                (false, false) => acc.outflow -= q,
             }
-            let y_old = self.nodes.new_depth[i];
-            let n = &mut self.nodes;
-            n.overflow[i] = o.overflow;
-            if let Some(a) = o.old_surf_area {
-                n.old_surf_area[i] = a;
+            // A conduit's evaporation leaves through its end nodes, half
+            // each, all of it at the other end if one is an outfall.
+            let b = l.barrels[j];
+            let loss = l.evap_loss[j] * b;
+            if loss > 0.0 && !self.is_outfall(i) {
+                let ends_at_outfall = self.is_outfall(l.node1[j]) || self.is_outfall(l.node2[j]);
+                acc.outflow += if ends_at_outfall { loss } else { loss / 2.0 };
             }
-            if let Some(v) = o.new_volume {
-                n.new_volume[i] = v;
-            }
-            n.dydt[i] = o.dydt;
-            n.new_depth[i] = o.new_depth;
-            let c = (y_old - o.new_depth).abs() <= self.opt.head_tol;
-            self.nodes.converged[i] = c;
-            all &= c;
+            acc.surf_area += if upstream {
+                l.surf_area1[j]
+            } else {
+                l.surf_area2[j]
+            } * b;
+            acc.sumdqdh += l.dqdh[j];
         }
-        self.node_outs = outs;
+    }
+
+    /// One pass over the nodes: gathers each node's conduit flows (`gather`)
+    /// and/or solves its new depth (`solve`, SWMM dynwave.c findNodeDepths).
+    /// Each node writes only its own entries, so large networks sweep nodes
+    /// in parallel with results identical for any thread count. Returns
+    /// whether every solved node converged.
+    fn node_sweep(&mut self, dt: f64, gather: bool, solve: bool) -> bool {
+        use rayon::prelude::*;
+        let n = &mut self.nodes;
+        let mut inflow = std::mem::take(&mut n.inflow);
+        let mut outflow = std::mem::take(&mut n.outflow);
+        let mut surf = std::mem::take(&mut n.new_surf_area);
+        let mut sumdqdh = std::mem::take(&mut n.sumdqdh);
+        let mut overflow = std::mem::take(&mut n.overflow);
+        let mut old_surf = std::mem::take(&mut n.old_surf_area);
+        let mut volume = std::mem::take(&mut n.new_volume);
+        let mut dydt = std::mem::take(&mut n.dydt);
+        let mut depth = std::mem::take(&mut n.new_depth);
+        let mut conv = std::mem::take(&mut n.converged);
+        let nn = depth.len();
+        let this = &*self;
+        let head_tol = self.opt.head_tol;
+        let all = (
+            inflow.par_iter_mut(),
+            outflow.par_iter_mut(),
+            surf.par_iter_mut(),
+            sumdqdh.par_iter_mut(),
+            overflow.par_iter_mut(),
+            old_surf.par_iter_mut(),
+            volume.par_iter_mut(),
+            dydt.par_iter_mut(),
+            depth.par_iter_mut(),
+            conv.par_iter_mut(),
+        )
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(min_len(nn))
+            .map(|(i, (qi, qo, sa, sd, of, osa, v, dy, y, c))| {
+                let mut acc = NodeAcc {
+                    inflow: *qi,
+                    outflow: *qo,
+                    surf_area: *sa,
+                    sumdqdh: *sd,
+                };
+                if gather {
+                    this.gather_node(i, *y, &mut acc);
+                    *qi = acc.inflow;
+                    *qo = acc.outflow;
+                    *sa = acc.surf_area;
+                    *sd = acc.sumdqdh;
+                }
+                if !solve || this.is_outfall(i) {
+                    return true;
+                }
+                let y_old = *y;
+                let o = this.node_depth(i, dt, &acc, *osa, y_old);
+                *of = o.overflow;
+                if let Some(a) = o.old_surf_area {
+                    *osa = a;
+                }
+                if let Some(x) = o.new_volume {
+                    *v = x;
+                }
+                *dy = o.dydt;
+                *y = o.new_depth;
+                *c = (y_old - o.new_depth).abs() <= head_tol;
+                *c
+            })
+            .reduce(|| true, |a, b| a && b);
+        let n = &mut self.nodes;
+        n.inflow = inflow;
+        n.outflow = outflow;
+        n.new_surf_area = surf;
+        n.sumdqdh = sumdqdh;
+        n.overflow = overflow;
+        n.old_surf_area = old_surf;
+        n.new_volume = volume;
+        n.dydt = dydt;
+        n.new_depth = depth;
+        n.converged = conv;
         all
     }
 
     /// New depth of node `i` from its flow balance (SWMM dynwave.c setNodeDepth).
-    fn node_depth(&self, i: usize, dt: f64) -> NodeOut {
+    /// `acc` holds the node's gathered flows, `old_surf` and `y_last` its
+    /// surface area at the last unsurcharged trial and its current depth.
+    fn node_depth(&self, i: usize, dt: f64, acc: &NodeAcc, old_surf: f64, y_last: f64) -> NodeOut {
         let o = &self.opt;
         let n = &self.nodes;
         let mut out = NodeOut::default();
         let can_pond = o.allow_ponding && n.ponded_area[i] > 0.0;
-        let is_ponded = can_pond && n.new_depth[i] > n.full_depth[i];
+        let is_ponded = can_pond && y_last > n.full_depth[i];
         let y_crown = n.crown_elev[i] - n.invert[i];
         let y_old = n.old_depth[i];
-        let y_last = n.new_depth[i];
-        let surf_area = n.new_surf_area[i].max(o.min_surf_area);
-        let dq = n.inflow[i] - n.outflow[i];
+        let surf_area = acc.surf_area.max(o.min_surf_area);
+        let dq = acc.inflow - acc.outflow;
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
         let is_storage = matches!(n.kind[i], NodeKind::Storage(_));
         let is_surcharged = if is_ponded {
@@ -2787,10 +2972,10 @@ impl Engine {
             }
         } else {
             let corr = if n.degree[i] < 0 { 0.6 } else { 1.0 };
-            let mut denom = n.sumdqdh[i];
+            let mut denom = acc.sumdqdh;
             if y_last < 1.25 * y_crown {
                 let f = (y_last - y_crown) / y_crown;
-                denom += (n.old_surf_area[i] / dt - n.sumdqdh[i]) * (-15.0 * f).exp();
+                denom += (old_surf / dt - acc.sumdqdh) * (-15.0 * f).exp();
             }
             let dy = if denom == 0.0 { 0.0 } else { corr * dq / denom };
             y_new = y_last + dy;
@@ -3011,11 +3196,11 @@ impl Engine {
     }
 
     /// New conduit flow from the momentum equation (SWMM dwflow.c).
-    fn conduit_flow(&self, j: usize, dt: f64, out: &mut ConduitOut) {
+    fn conduit_flow(&self, j: usize, dt: f64, prev: &ConduitPrev, out: &mut ConduitOut) {
         let steps = self.steps_this;
         let barrels = self.links.barrels[j];
         let q_old = self.links.old_flow[j] / barrels;
-        let q_last = self.links.q1[j];
+        let q_last = prev.q1;
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let z1 = self.nodes.invert[n1] + self.links.offset1[j];
         let z2 = self.nodes.invert[n2] + self.links.offset2[j];
@@ -3104,7 +3289,7 @@ impl Engine {
             }
             dq5 = losses / 2.0 / length * dt;
         }
-        let evap = self.conduit_evaporation(j, self.links.new_volume[j] / dt);
+        let evap = self.conduit_evaporation(j, prev.depth, prev.volume / dt);
         out.evap_loss = evap;
         let dq6 = evap * 2.5 * dt * v / real_len;
         let denom = 1.0 + dq1 + dq5;
@@ -3144,21 +3329,6 @@ impl Engine {
         out.new_depth = y_mid.min(x.y_full);
         out.new_volume = (a1 + a2) / 2.0 * real_len * barrels;
         out.new_flow = q * barrels;
-    }
-
-    fn apply_conduit(&mut self, j: usize, o: &ConduitOut) {
-        let l = &mut self.links;
-        l.flow_class[j] = o.flow_class;
-        l.surf_area1[j] = o.surf_area1;
-        l.surf_area2[j] = o.surf_area2;
-        l.froude[j] = o.froude;
-        l.dqdh[j] = o.dqdh;
-        l.a1[j] = o.a1;
-        l.q1[j] = o.q1;
-        l.new_depth[j] = o.new_depth;
-        l.new_volume[j] = o.new_volume;
-        l.new_flow[j] = o.new_flow;
-        l.evap_loss[j] = o.evap_loss;
     }
 
     // ----- pumps and regulators -----
@@ -3893,7 +4063,7 @@ impl Engine {
         let q1 = self.links.q1[j] / q_full;
         let q2 = self.links.q2[j] / q_full;
         let mut qin = *qin_total / barrels / q_full;
-        let evap = self.conduit_evaporation(j, (qin * q_full).abs());
+        let evap = self.conduit_evaporation(j, self.links.new_depth[j], (qin * q_full).abs());
         self.links.evap_loss[j] = evap;
         let q3 = evap / q_full;
         let a1 = self.links.a1[j] / a_full;

@@ -96,6 +96,26 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
             .unwrap_or_default(),
         ..Default::default()
     };
+    // The run goes on inside the thread pool, so the engine's parallel
+    // sweeps fork and join from a pool thread instead of waking the pool
+    // from outside at every sweep.
+    let stats = rayon::scope(|_| run_steps(engine, &mut rep, nn, nl));
+    let tot = engine.routing_totals();
+    let summary = Summary {
+        runoff_continuity_error_pct: engine.runoff.as_ref().map(|r| r.continuity_error()),
+        routing_continuity_error_pct: engine.routing_continuity_error(),
+        flooding_volume_m3: tot.flooding * CFS,
+        outflow_volume_m3: tot.outflow * CFS,
+        run_time_s: wall_clock() - t_start,
+        steps: engine.step_count,
+        nonconverged_steps: engine.nonconverged,
+        nodes: stats,
+    };
+    (rep, summary)
+}
+
+/// Steps the engine to the end, sampling report steps; returns node statistics.
+fn run_steps(engine: &mut Engine, rep: &mut Report, nn: usize, nl: usize) -> Vec<NodeStats> {
     let mut stats = vec![NodeStats::default(); nn];
     let rstep = engine.opt.report_step;
     let mut next_report = rstep;
@@ -123,23 +143,12 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
         }
         while engine.time >= next_report - 1e-6 && next_report <= engine.opt.duration + 1e-6 {
             if next_report >= rstart - 1e-6 {
-                sample(engine, next_report, &mut rep, nn, nl);
+                sample(engine, next_report, rep, nn, nl);
             }
             next_report += rstep;
         }
     }
-    let tot = engine.routing_totals();
-    let summary = Summary {
-        runoff_continuity_error_pct: engine.runoff.as_ref().map(|r| r.continuity_error()),
-        routing_continuity_error_pct: engine.routing_continuity_error(),
-        flooding_volume_m3: tot.flooding * CFS,
-        outflow_volume_m3: tot.outflow * CFS,
-        run_time_s: wall_clock() - t_start,
-        steps: engine.step_count,
-        nonconverged_steps: engine.nonconverged,
-        nodes: stats,
-    };
-    (rep, summary)
+    stats
 }
 
 fn sample(e: &Engine, t: f64, rep: &mut Report, nn: usize, nl: usize) {

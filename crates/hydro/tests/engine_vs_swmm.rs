@@ -292,27 +292,44 @@ fn tree_model(n: usize) -> String {
 
 #[test]
 fn results_do_not_depend_on_thread_count() {
-    // Above 2000 links the conduit momentum step runs in parallel.
-    let p = parse(&tree_model(2100)).unwrap();
-    let run_with = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut e = Engine::new(&p).unwrap();
-            results::run(&mut e, &mut || 0.0)
-        })
-    };
-    let (r1, s1) = run_with(1);
-    let (r2, s2) = run_with(2);
-    assert_eq!(r1.node_depth, r2.node_depth);
-    assert_eq!(r1.link_flow, r2.link_flow);
-    assert_eq!(
-        s1.routing_continuity_error_pct,
-        s2.routing_continuity_error_pct
-    );
-    assert!(r1.link_flow.iter().any(|&q| q > 0.1));
+    // Above 2000 links conduit momentum, node flows and depths and the
+    // variable step are swept in parallel. The second network ends in a weir,
+    // so node flows are gathered and depths solved in separate sweeps around
+    // the regulator.
+    let with_weir = tree_model(2100)
+        .replace("C0 J0 OUT 50", "C0 J0 JW 50")
+        .replace("[OUTFALLS]", "[OUTFALLS]\nOUTW 0.2 FREE NO")
+        .replace("[JUNCTIONS]\n", "[JUNCTIONS]\nJW 0.6 3 0 0 0\n")
+        .replace(
+            "[XSECTIONS]\n",
+            "[WEIRS]\nW1 JW OUTW TRANSVERSE 0.3 1.84 NO 0 0 YES\n\n[XSECTIONS]\nW1 RECT_OPEN 1 3 0 0\n",
+        );
+    for text in [tree_model(2100), with_weir] {
+        let p = parse(&text).unwrap();
+        let run_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut e = Engine::new(&p).unwrap();
+                results::run(&mut e, &mut || 0.0)
+            })
+        };
+        let (r1, s1) = run_with(1);
+        assert!(r1.link_flow.iter().any(|&q| q > 0.1));
+        for threads in [2, 3] {
+            let (r, s) = run_with(threads);
+            assert_eq!(r1.node_depth, r.node_depth);
+            assert_eq!(r1.link_flow, r.link_flow);
+            assert_eq!(r1.node_flooding, r.node_flooding);
+            assert_eq!(s1.steps, s.steps);
+            assert_eq!(
+                s1.routing_continuity_error_pct,
+                s.routing_continuity_error_pct
+            );
+        }
+    }
 }
 
 #[test]
