@@ -2,7 +2,8 @@
 # Compare twin-hydro with EPA SWMM 5.2.4 on the models shipped in the swmmio and
 # pyswmm wheels, the hand-written models in benches/swmm/models and generated
 # networks; writes benches/results/swmm.md.
-# Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000")
+# Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000"; PAIRS=n paired
+# timing runs on the largest, default 5)
 # Needs: python3 with venv, unzip, cargo. Installs SWMM into a throw-away venv.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -23,3 +24,9 @@ mkdir -p "$ROOT/benches/results"
 "$WORK/venv/bin/python" "$ROOT/benches/swmm/run_all.py" \
   --hydro-run "$TARGET/release/hydro_run" --models "$WORK/models" --work "$WORK" \
   --out "$ROOT/benches/results/swmm.md" --sizes "$SIZES"
+# Paired timing on the largest generated network.
+BIG="${SIZES##*,}"
+"$WORK/venv/bin/python" "$ROOT/benches/swmm/gen_network.py" "$BIG" "$WORK/paired_$BIG.inp"
+"$WORK/venv/bin/python" "$ROOT/benches/swmm/paired.py" --hydro-run "$TARGET/release/hydro_run" \
+  --model "$WORK/paired_$BIG.inp" --pairs "${PAIRS:-5}" --work "$WORK/paired" \
+  --out "$ROOT/benches/results/swmm.md" --label "generated $BIG junctions"

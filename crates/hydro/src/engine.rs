@@ -3064,7 +3064,7 @@ impl Engine {
         y2: &mut f64,
     ) {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
-        let x = self.links.xsect[j].clone();
+        let x = &self.links.xsect[j];
         let (mut fd1, mut fd2) = (*y1, *y2);
         let mut normal_depth = (fd1 + fd2) / 2.0;
         let mut critical_depth = normal_depth;
@@ -3206,7 +3206,7 @@ impl Engine {
         let z2 = self.nodes.invert[n2] + self.links.offset2[j];
         let mut h1 = (self.nodes.new_depth[n1] + self.nodes.invert[n1]).max(z1);
         let mut h2 = (self.nodes.new_depth[n2] + self.nodes.invert[n2]).max(z2);
-        let x = self.links.xsect[j].clone();
+        let x = &self.links.xsect[j];
         let mut y1 = (h1 - z1).max(FUDGE).min(x.y_full);
         let mut y2 = (h2 - z2).max(FUDGE).min(x.y_full);
         let a_old = self.links.a2[j].max(FUDGE);

@@ -76,6 +76,29 @@ pub struct Gage {
 }
 
 impl Gage {
+    /// A gauge reading `values` of the given kind from `times` (s from the
+    /// simulation start), before any state is set.
+    fn new(name: &str, kind: RainKind, interval: f64, times: Vec<f64>, values: Vec<f64>) -> Self {
+        Gage {
+            name: name.to_string(),
+            times,
+            values,
+            kind,
+            interval,
+            units_factor: 1.0,
+            co_gage: None,
+            used: false,
+            cursor: 0,
+            accum: 0.0,
+            start: None,
+            end: 0.0,
+            next: None,
+            rainfall: 0.0,
+            next_rainfall: 0.0,
+            override_rate: None,
+        }
+    }
+
     /// Intensity (model units per hour) of a recorded value, read in record
     /// order (SWMM gage.c convertRainfall).
     fn convert(&mut self, r: f64, rain_factor: f64) -> f64 {
@@ -485,24 +508,7 @@ fn build_gage(
     if g.interval_s <= 0.0 {
         return Err(invalid("RAINGAGES", &g.name, "interval must be positive"));
     }
-    let mut gage = Gage {
-        name: g.name.clone(),
-        times: Vec::new(),
-        values: Vec::new(),
-        kind,
-        interval: g.interval_s,
-        units_factor: 1.0,
-        co_gage: None,
-        used: false,
-        cursor: 0,
-        accum: 0.0,
-        start: None,
-        end: 0.0,
-        next: None,
-        rainfall: 0.0,
-        next_rainfall: 0.0,
-        override_rate: None,
-    };
+    let mut gage = Gage::new(&g.name, kind, g.interval_s, Vec::new(), Vec::new());
     match &g.source {
         GageSource::Timeseries(ts) => {
             let k = *table_index
@@ -1546,24 +1552,14 @@ mod tests {
 
     #[test]
     fn gage_holds_intensity_over_interval() {
-        let mut g = Gage {
-            name: "G".into(),
-            times: vec![0.0, 900.0, 3600.0],
-            values: vec![1.0, 0.0, 2.0],
-            kind: RainKind::Intensity,
-            interval: 900.0,
-            units_factor: 1.0,
-            co_gage: None,
-            used: true,
-            cursor: 0,
-            accum: 0.0,
-            start: None,
-            end: 0.0,
-            next: None,
-            rainfall: 0.0,
-            next_rainfall: 0.0,
-            override_rate: None,
-        };
+        let mut g = Gage::new(
+            "G",
+            RainKind::Intensity,
+            900.0,
+            vec![0.0, 900.0, 3600.0],
+            vec![1.0, 0.0, 2.0],
+        );
+        g.used = true;
         g.init();
         let mut at = |t: f64| {
             g.set_state(t, 1.0);
