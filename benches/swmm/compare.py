@@ -151,10 +151,13 @@ def with_full_report(inp, workdir):
     path = os.path.join(workdir, "model.inp")
     src = os.path.dirname(os.path.abspath(inp))
     if os.path.abspath(workdir) != src:
-        for n in os.listdir(src):
-            p = os.path.join(src, n)
-            if os.path.isfile(p) and not n.lower().endswith((".inp", ".rpt", ".out")):
-                shutil.copy(p, os.path.join(workdir, n))
+        for line in text.splitlines():
+            for n in re.findall(r'"([^"]+)"|(\S+)', line.split(";")[0]):
+                n = n[0] or n[1]
+                p = os.path.join(src, n)
+                if os.path.isfile(p) and not n.lower().endswith(".inp"):
+                    os.makedirs(os.path.dirname(os.path.join(workdir, n)), exist_ok=True)
+                    shutil.copy(p, os.path.join(workdir, n))
     with open(path, "w") as f:
         f.write(text)
         f.write("\n\n[REPORT]\nSUBCATCHMENTS ALL\nNODES ALL\nLINKS ALL\n")

@@ -3132,9 +3132,9 @@ impl Engine {
         match class {
             FlowClass::Subcritical | FlowClass::Supercritical => {
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w1 = Self::width(&x, fd1);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w1 = Self::width(x, fd1);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa1 = (w1 + wm) * length / 4.0;
                 sa2 = (wm + w2) * length / 4.0 * fasnh;
             }
@@ -3146,8 +3146,8 @@ impl Engine {
                 fd1 = fd1.max(FUDGE);
                 *h1 = self.nodes.invert[n1] + self.links.offset1[j] + fd1;
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa2 = (wm + w2) * length * 0.5;
             }
             FlowClass::DnCritical => {
@@ -3157,17 +3157,17 @@ impl Engine {
                 }
                 fd2 = fd2.max(FUDGE);
                 *h2 = self.nodes.invert[n2] + self.links.offset2[j] + fd2;
-                let w1 = Self::width(&x, fd1);
+                let w1 = Self::width(x, fd1);
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let wm = Self::width(&x, mid);
+                let wm = Self::width(x, mid);
                 sa1 = (w1 + wm) * length * 0.5;
             }
             FlowClass::UpDry => {
                 fd1 = FUDGE;
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w1 = Self::width(&x, fd1);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w1 = Self::width(x, fd1);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa2 = (wm + w2) * length / 4.0;
                 if self.links.offset1[j] <= 0.0 {
                     sa1 = (w1 + wm) * length / 4.0;
@@ -3176,9 +3176,9 @@ impl Engine {
             FlowClass::DnDry => {
                 fd2 = FUDGE;
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w1 = Self::width(&x, fd1);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w1 = Self::width(x, fd1);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa1 = (wm + w1) * length / 4.0;
                 if self.links.offset2[j] <= 0.0 {
                     sa2 = (w2 + wm) * length / 4.0;
@@ -3212,12 +3212,12 @@ impl Engine {
         let a_old = self.links.a2[j].max(FUDGE);
         let length = self.links.mod_length[j];
         self.find_surf_area(out, j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);
-        let a1 = Self::area(&x, y1);
-        let r1 = Self::hyd_rad(&x, y1);
-        let a2 = Self::area(&x, y2);
+        let a1 = Self::area(x, y1);
+        let r1 = Self::hyd_rad(x, y1);
+        let a2 = Self::area(x, y2);
         let y_mid = 0.5 * (y1 + y2);
-        let a_mid = Self::area(&x, y_mid);
-        let r_mid = Self::hyd_rad(&x, y_mid);
+        let a_mid = Self::area(x, y_mid);
+        let r_mid = Self::hyd_rad(x, y_mid);
         let is_full = y1 >= x.y_full && y2 >= x.y_full;
         let is_closed = self.links.setting[j] == 0.0;
         let class = out.flow_class;
