@@ -238,7 +238,8 @@ fn find_format(lines: &[&str], gage: &GageFile) -> Option<(Format, u32, usize)> 
             }
         }
         if scan(line, "%s %d %d %d %d %d %f").len() >= 7 {
-            let interval = gage.interval_s.max(0.0) as u32;
+            // Whole seconds, as SWMM keeps a gauge's interval.
+            let interval = (gage.interval_s.max(0.0) + 0.5).floor() as u32;
             return Some((Format::Swmm, interval, hdr));
         }
     }

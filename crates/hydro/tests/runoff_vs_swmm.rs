@@ -29,6 +29,14 @@ fn files() -> ExternalFiles {
         ("runoff_rain_nws15.dat", model!("runoff_rain_nws15.dat")),
         ("runoff_rain_online.dat", model!("runoff_rain_online.dat")),
         ("runoff_rain_cmc.dat", model!("runoff_rain_cmc.dat")),
+        ("runoff_rain_tape.dat", model!("runoff_rain_tape.dat")),
+        ("runoff_rain_named.dat", model!("runoff_rain_named.dat")),
+        (
+            "runoff_rain_online60.dat",
+            model!("runoff_rain_online60.dat"),
+        ),
+        ("runoff_rain_aes.dat", model!("runoff_rain_aes.dat")),
+        ("runoff_rain_cmc15.dat", model!("runoff_rain_cmc15.dat")),
         ("runoff_inflow_ts.dat", model!("runoff_inflow_ts.dat")),
         ("runoff_rain_ts.dat", model!("runoff_rain_ts.dat")),
     ] {
@@ -333,6 +341,36 @@ fn rain_files_in_every_format_match_swmm() {
         -0.027,
         0.001,
     );
+}
+
+#[test]
+fn other_rain_file_layouts_match_swmm() {
+    // V1: NCDC fixed-width ("tape") with a missing hour, V2: space-delimited
+    // with the station name, V3: NCDC online hourly in hundredths, V4:
+    // Environment Canada AES hourly (3-digit year), V5: CMC 15-minute.
+    let (e, rep, sum) = run(model!("runoff_rainfiles2.inp"));
+    check_runoff_peaks(
+        &rep,
+        &[
+            ("V1", 0.028_225),
+            ("V2", 0.015_521),
+            ("V3", 0.021_872),
+            ("V4", 0.075_670),
+            ("V5", 0.099_635),
+        ],
+        0.002,
+    );
+    close(
+        "runoff continuity",
+        sum.runoff_continuity_error_pct.expect("runoff"),
+        -0.184,
+        0.001,
+    );
+    // SWMM's balance (mm): rain 19.531, infiltration 9.257, runoff 9.745.
+    let [rain, _, _, infil, runoff, _] = runoff_mm(&e);
+    close("rain", rain, 19.531, 0.001);
+    close("infiltration", infil, 9.257, 0.001);
+    close("runoff", runoff, 9.745, 0.001);
 }
 
 #[test]
