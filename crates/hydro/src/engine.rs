@@ -3021,7 +3021,9 @@ impl Engine {
         out
     }
 
-    fn froude(&self, j: usize, v: f64, y: f64) -> f64 {
+    /// Froude number at velocity v and depth y; `a` is the flow area at y
+    /// when the caller has it (below full depth), saving its recomputation.
+    fn froude(&self, j: usize, v: f64, y: f64, a: Option<f64>) -> f64 {
         let x = &self.links.xsect[j];
         if y <= FUDGE {
             return 0.0;
@@ -3029,7 +3031,7 @@ impl Engine {
         if !x.is_open() && x.y_full - y <= FUDGE {
             return 0.0;
         }
-        let hd = x.a_of_y(y) / x.w_of_y(y);
+        let hd = a.unwrap_or_else(|| x.a_of_y(y)) / x.w_of_y(y);
         v.abs() / (GRAVITY * hd).sqrt()
     }
 
@@ -3239,7 +3241,7 @@ impl Engine {
         if v.abs() > MAX_VELOCITY {
             v = MAX_VELOCITY * q_last.signum();
         }
-        let fr = self.froude(j, v, y_mid);
+        let fr = self.froude(j, v, y_mid, (y_mid < x.y_full).then_some(a_mid));
         out.froude = fr;
         if class == FlowClass::Subcritical && fr > 1.0 {
             out.flow_class = FlowClass::Supercritical;
@@ -4169,7 +4171,7 @@ impl Engine {
             && y1 > FUDGE
             && y2 > FUDGE
         {
-            let f1 = self.froude(j, q / a1, y1);
+            let f1 = self.froude(j, q / a1, y1, Some(a1));
             if f1 >= 1.0 {
                 check = true;
             }
