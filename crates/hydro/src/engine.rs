@@ -85,6 +85,18 @@ struct ConduitAdjacency {
     non_conduits: usize,
 }
 
+/// The smallest of `start` and the values `f` gives for 0..n, swept in
+/// parallel on large networks (a minimum does not depend on the order).
+fn par_min(n: usize, start: f64, f: impl Fn(usize) -> Option<f64> + Sync) -> f64 {
+    use rayon::prelude::*;
+    let smaller = |a: f64, b: f64| if b < a { b } else { a };
+    (0..n)
+        .into_par_iter()
+        .with_min_len(min_len(n))
+        .fold(|| start, |m, i| f(i).map_or(m, |t| smaller(m, t)))
+        .reduce(|| start, smaller)
+}
+
 /// Splitting length of parallel sweeps: small networks run on one thread.
 fn min_len(n: usize) -> usize {
     if n >= PARALLEL_MIN_LINKS {
@@ -2304,54 +2316,36 @@ impl Engine {
     /// conduits and depth-change time of the nodes. A minimum does not depend
     /// on the order it is taken in, so the sweeps run in parallel.
     fn variable_step_size(&self, max_step: f64) -> f64 {
-        use rayon::prelude::*;
-        let smaller = |a: f64, b: f64| if b < a { b } else { a };
         let l = &self.links;
         let courant = self.opt.courant_factor;
-        let nl = self.link_count();
-        let t_link = (0..nl)
-            .into_par_iter()
-            .with_min_len(min_len(nl))
-            .fold(
-                || max_step,
-                |t_min, j| {
-                    if l.kind[j] != LinkKind::Conduit {
-                        return t_min;
-                    }
-                    let q = l.new_flow[j].abs() / l.barrels[j];
-                    if q <= FUDGE || l.a1[j] <= FUDGE || l.froude[j] <= 0.01 {
-                        return t_min;
-                    }
-                    let mut t = l.new_volume[j] / l.barrels[j] / q;
-                    t *= l.mod_length[j] / l.length[j];
-                    t *= l.froude[j] / (1.0 + l.froude[j]) * courant;
-                    smaller(t_min, t)
-                },
-            )
-            .reduce(|| max_step, smaller);
+        let t_link = par_min(self.link_count(), max_step, |j| {
+            if l.kind[j] != LinkKind::Conduit {
+                return None;
+            }
+            let q = l.new_flow[j].abs() / l.barrels[j];
+            if q <= FUDGE || l.a1[j] <= FUDGE || l.froude[j] <= 0.01 {
+                return None;
+            }
+            let mut t = l.new_volume[j] / l.barrels[j] / q;
+            t *= l.mod_length[j] / l.length[j];
+            t *= l.froude[j] / (1.0 + l.froude[j]) * courant;
+            Some(t)
+        });
         let n = &self.nodes;
-        let nn = self.node_count();
-        let t_node = (0..nn)
-            .into_par_iter()
-            .with_min_len(min_len(nn))
-            .fold(
-                || t_link,
-                |t_min, i| {
-                    if self.is_outfall(i) || n.new_depth[i] <= FUDGE {
-                        return t_min;
-                    }
-                    let crown = n.crown_elev[i] - n.invert[i];
-                    if n.new_depth[i] + FUDGE >= crown {
-                        return t_min;
-                    }
-                    let max_depth = crown * 0.25;
-                    if max_depth < FUDGE || n.dydt[i] < FUDGE {
-                        return t_min;
-                    }
-                    smaller(t_min, max_depth / n.dydt[i])
-                },
-            )
-            .reduce(|| t_link, smaller);
+        let t_node = par_min(self.node_count(), t_link, |i| {
+            if self.is_outfall(i) || n.new_depth[i] <= FUDGE {
+                return None;
+            }
+            let crown = n.crown_elev[i] - n.invert[i];
+            if n.new_depth[i] + FUDGE >= crown {
+                return None;
+            }
+            let max_depth = crown * 0.25;
+            if max_depth < FUDGE || n.dydt[i] < FUDGE {
+                return None;
+            }
+            Some(max_depth / n.dydt[i])
+        });
         t_link.min(t_node).max(self.opt.min_route_step)
     }
 

@@ -100,6 +100,19 @@ fn close(what: &str, ours: f64, swmm: f64, tol: f64) {
     assert!((ours - swmm).abs() <= tol, "{what}: {ours} vs SWMM {swmm}");
 }
 
+/// Runoff and routing continuity errors (%) as SWMM's: runoff to its three
+/// decimals, routing within `routing_tol`.
+fn check_continuity(sum: &Summary, runoff: f64, routing: f64, routing_tol: f64) {
+    let ro = sum.runoff_continuity_error_pct.expect("runoff");
+    close("runoff continuity", ro, runoff, 0.001);
+    close(
+        "routing continuity",
+        sum.routing_continuity_error_pct,
+        routing,
+        routing_tol,
+    );
+}
+
 /// Routing evaporation loss in megalitres.
 fn evap_ml(e: &Engine) -> f64 {
     e.routing_totals().evap_loss * 0.028_316_846_592 / 1000.0
@@ -160,18 +173,7 @@ fn outfall_discharges_onto_a_subcatchment_as_swmm() {
     close("outfall runon", runon, 7.590, 0.001);
     close("infiltration", infil, 20.130, 0.001);
     close("runoff", runoff, 16.981, 0.001);
-    close(
-        "runoff continuity",
-        sum.runoff_continuity_error_pct.expect("runoff"),
-        -0.071,
-        0.001,
-    );
-    close(
-        "routing continuity",
-        sum.routing_continuity_error_pct,
-        0.037,
-        0.002,
-    );
+    check_continuity(&sum, -0.071, 0.037, 0.002);
     check_depth(&rep, "L1", 13, 0.547_700, 0.001);
 }
 
@@ -193,20 +195,9 @@ fn monthly_evaporation_and_adjustments_match_swmm() {
     close("evaporation", evap, 1.140, 0.001);
     close("infiltration", infil, 20.369, 0.001);
     close("runoff", runoff, 8.294, 0.001);
-    close(
-        "runoff continuity",
-        sum.runoff_continuity_error_pct.expect("runoff"),
-        -0.518,
-        0.001,
-    );
     // The pond (2500 m², Fevap 1) and the open channels lose 0.141 ML.
     close("routing evaporation (ML)", evap_ml(&e), 0.141, 0.0005);
-    close(
-        "routing continuity",
-        sum.routing_continuity_error_pct,
-        -0.611,
-        0.002,
-    );
+    check_continuity(&sum, -0.518, -0.611, 0.002);
     check_depth(&rep, "POND", 69, 1.653_117, 0.0005);
     check_depth(&rep, "POND", 431, 1.579_823, 0.0005);
 }
@@ -238,18 +229,7 @@ fn time_series_evaporation_under_kinematic_wave_matches_swmm() {
     close("evaporation", evap / 25.4, 0.107, 0.0005);
     close("infiltration", infil / 25.4, 0.984, 0.0005);
     close("runoff", runoff / 25.4, 0.271, 0.0005);
-    close(
-        "runoff continuity",
-        sum.runoff_continuity_error_pct.expect("runoff"),
-        -0.940,
-        0.001,
-    );
-    close(
-        "routing continuity",
-        sum.routing_continuity_error_pct,
-        -0.369,
-        0.001,
-    );
+    check_continuity(&sum, -0.940, -0.369, 0.001);
 }
 
 #[test]
@@ -263,18 +243,7 @@ fn climate_file_pan_evaporation_matches_swmm() {
     check_runoff_peaks(&rep, &[("B1", 0.020_077), ("B2", 0.002_034)], 0.003);
     close("routing evaporation (ML)", evap_ml(&e), 0.110, 0.0005);
     check_depth(&rep, "LAKE", 311, 2.083_078, 0.0005);
-    close(
-        "runoff continuity",
-        sum.runoff_continuity_error_pct.expect("runoff"),
-        -0.563,
-        0.001,
-    );
-    close(
-        "routing continuity",
-        sum.routing_continuity_error_pct,
-        -1.089,
-        0.002,
-    );
+    check_continuity(&sum, -0.563, -1.089, 0.002);
 }
 
 #[test]
@@ -289,18 +258,7 @@ fn hargreaves_evaporation_from_ghcn_temperatures_matches_swmm() {
     close("H1 evaporation max", peak(&ev), 5.163_401, 1e-4);
     close("routing evaporation (ML)", evap_ml(&e), 0.134, 0.0005);
     check_depth(&rep, "BASIN", 335, 1.346_458, 0.0005);
-    close(
-        "runoff continuity",
-        sum.runoff_continuity_error_pct.expect("runoff"),
-        -2.004,
-        0.001,
-    );
-    close(
-        "routing continuity",
-        sum.routing_continuity_error_pct,
-        0.087,
-        0.002,
-    );
+    check_continuity(&sum, -2.004, 0.087, 0.002);
 }
 
 #[test]
@@ -326,21 +284,10 @@ fn rain_files_in_every_format_match_swmm() {
     );
     let [rain, ..] = runoff_mm(&e);
     close("rain", rain, 23.786, 0.001);
-    close(
-        "runoff continuity",
-        sum.runoff_continuity_error_pct.expect("runoff"),
-        -0.438,
-        0.001,
-    );
     // The base flow series is read from a file: 3.888 ML of external inflow.
     let ex = e.routing_totals().ex_inflow * 0.028_316_846_592 / 1000.0;
     close("external inflow (ML)", ex, 3.888, 0.0005);
-    close(
-        "routing continuity",
-        sum.routing_continuity_error_pct,
-        -0.027,
-        0.001,
-    );
+    check_continuity(&sum, -0.438, -0.027, 0.001);
 }
 
 #[test]
