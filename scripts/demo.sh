@@ -11,5 +11,5 @@ cargo build --release --locked -p twin-cli
 ./target/release/twin demo-city --out out/demo.gpkg
 ./target/release/twin info out/demo.gpkg --json > out/demo-info.json
 ./target/release/twin scenario run --city out/demo.gpkg --rain scenarios/design-storm-100mm-2h.csv \
-  --minutes 150 --couple --trips 10000 --out out/demo-scenario
+  --minutes 150 --couple --out out/demo-scenario
 echo "wrote out/demo.gpkg, out/demo-info.json and out/demo-scenario/ (report.html, max_depth.png/.tif, gauges.csv, ledger.json, roads.csv, traffic.json)"

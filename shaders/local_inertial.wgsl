@@ -3,8 +3,9 @@
 // Water Resour. Res. 48, W05528, eq. 14) on a staggered raster: depth h at cell centres,
 // unit discharge on the faces. The same scheme, in f32, as crates/surface/src/sim.rs:
 //
-//   q' = [theta q + (1-theta)/2 (q_-1 + q_+1) - g h_f dt (eta_R - eta_L)/dx]
-//        / [1 + g dt n^2 |q| / h_f^(7/3)]
+//   q' (1 + g dt n^2 |q'| / h_f^(7/3)) = theta q + (1-theta)/2 (q_-1 + q_+1)
+//                                        - g h_f dt (eta_R - eta_L)/dx
+//   (friction fully implicit, solved as a quadratic in q')
 //   h' = h + dt/dx (q_W - q_E + q_N - q_S) + (r - f) dt
 //
 // One step is six dispatches: momentum_x, momentum_y, limiter, continuity, finish, edges.
@@ -100,17 +101,21 @@ fn reduce(li: u32, a_is_max: bool, b_is_max: bool) {
     }
 }
 
-fn friction_den(q0: f32, hf: f32, n: f32) -> f32 {
-    if (n > 0.0) {
-        return 1.0 + P.g_dt * n * n * abs(q0) * pow(hf, -7.0 / 3.0);
-    }
-    return 1.0;
+// b = g dt n^2 / h_f^(7/3) of the friction term.
+fn friction_coefficient(hf: f32, n: f32) -> f32 {
+    return P.g_dt * n * n * pow(hf, -7.0 / 3.0);
 }
 
-fn inertial(q0: f32, qm: f32, qp: f32, hf: f32, deta: f32, n: f32) -> f32 {
-    let q_avg = P.theta * q0 + 0.5 * (1.0 - P.theta) * (qm + qp);
-    let num = q_avg - P.g_dt_dx * hf * deta;
-    return num / friction_den(q0, hf, n);
+// Momentum update with the friction taken fully implicitly: the root of q (1 + b |q|) = rhs,
+// q = 2 rhs / (1 + sqrt(1 + 4 b |rhs|)) (see implicit_friction in crates/surface/src/sim.rs).
+fn inertial(q_avg: f32, hf: f32, deta: f32, n: f32) -> f32 {
+    let rhs = q_avg - P.g_dt_dx * hf * deta;
+    let b = friction_coefficient(hf, n);
+    return 2.0 * rhs / (1.0 + sqrt(1.0 + 4.0 * b * abs(rhs)));
+}
+
+fn theta_average(q0: f32, qm: f32, qp: f32) -> f32 {
+    return P.theta * q0 + 0.5 * (1.0 - P.theta) * (qm + qp);
 }
 
 fn open_outflow(hh: f32, n: f32, kind: u32, slope: f32) -> f32 {
@@ -158,7 +163,7 @@ fn edge_face(e: u32, c: u32, sign: f32, q0: f32, qin: f32) -> vec2<f32> {
     if (sign > 0.0) {
         deta = val - eta;
     }
-    var qq = clamp(inertial(a, b, a, hf, deta, cell.n), -cap, cap);
+    var qq = clamp(inertial(theta_average(a, b, a), hf, deta, cell.n), -cap, cap);
     // a ghost at or below the bed holds no water: it takes what leaves, gives nothing
     if (val - cell.z <= P.dry) {
         if (sign > 0.0) {
@@ -185,7 +190,7 @@ fn inner_face(l: u32, r: u32, q0: f32, qm: f32, qp: f32) -> vec2<f32> {
     let n = 0.5 * (cl.n + cr.n);
     let cap = hf * P.u_cap;
     let a = clamp(q0, -cap, cap);
-    let qq = inertial(a, clamp(qm, -cap, cap), clamp(qp, -cap, cap), hf, er - el, n);
+    let qq = inertial(theta_average(a, clamp(qm, -cap, cap), clamp(qp, -cap, cap)), hf, er - el, n);
     return vec2<f32>(clamp(qq, -cap, cap), hf);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compare twin-hydro with EPA SWMM 5.2.4 on the models shipped in the swmmio and
-# pyswmm wheels, the hand-written models in benches/swmm/models and generated
-# networks; writes benches/results/swmm.md.
+# pyswmm wheels, on the hand-written feature models in benches/swmm/models/ (with
+# the rain, time series and climate files they name) and on generated networks;
+# writes benches/results/swmm.md.
 # Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000"; PAIRS=n paired
 # timing runs on the largest, default 5)
 # Needs: python3 with venv, unzip, cargo. Installs SWMM into a throw-away venv.
@@ -15,9 +16,6 @@ python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" download -q --no-deps swmmio pyswmm -d "$WORK/wheels"
 mkdir -p "$WORK/models"
 for w in "$WORK"/wheels/*.whl; do unzip -qo "$w" '*.inp' -d "$WORK/models" || true; done
-# Hand-written feature models (with their rain, time series and climate files).
-mkdir -p "$WORK/models/benches/swmm/models"
-cp "$ROOT"/benches/swmm/models/* "$WORK/models/benches/swmm/models/"
 (cd "$ROOT" && cargo build --release -j 2 -p twin-hydro --bin hydro_run)
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 mkdir -p "$ROOT/benches/results"

@@ -1,5 +1,6 @@
 """Run every in-scope EPA/test model shipped in the swmmio and pyswmm wheels,
-plus generated networks, through SWMM 5.2.4 and hydro_run; write a Markdown table.
+the hand-written feature models of benches/swmm/models/ and generated networks,
+through SWMM 5.2.4 and hydro_run; write a Markdown table.
 
 usage: run_all.py --hydro-run BIN --models DIR --work DIR --out FILE [--sizes 100,1000,10000]
 """
@@ -58,6 +59,8 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--sizes", default="100,1000,10000")
+    ap.add_argument("--features", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"),
+                    help="directory of hand-written feature models, compared like the wheel models")
     a = ap.parse_args()
     files = []
     for root, _dirs, names in os.walk(a.models):
@@ -65,11 +68,15 @@ def main():
             if n.lower().endswith(".inp"):
                 files.append(os.path.join(root, n))
     files.sort()
+    # Hand-written models, one per routing or runoff feature, after the wheel models.
+    features = sorted(os.path.join(a.features, n) for n in os.listdir(a.features) if n.lower().endswith(".inp")) \
+        if os.path.isdir(a.features) else []
+    files += features
     seen = {}
     rows, skipped, roundtrips = [], [], []
     for f in files:
         digest = hashlib.sha1(open(f, "rb").read()).hexdigest()
-        rel = os.path.relpath(f, a.models)
+        rel = "benches/swmm/models/" + os.path.basename(f) if f in features else os.path.relpath(f, a.models)
         if digest in seen:
             skipped.append((rel, f"duplicate of {seen[digest]}"))
             continue

@@ -132,12 +132,23 @@ enum ScenarioCmd {
         /// Simulated flood minutes.
         #[arg(long)]
         minutes: f64,
-        /// Morning-peak trips drawn from the city's layers.
-        #[arg(long, default_value_t = 10_000)]
+        /// Person trips of the 06:00–09:00 morning peak period drawn from the city's layers
+        /// (with trips to, from and through the rest of the city; 18.5 % ride the bus).
+        #[arg(long, default_value_t = 123_000)]
         trips: usize,
         /// Couple the city's drainage network.
         #[arg(long)]
         couple: bool,
+        /// Clock time the rain starts (HH:MM); roads close and reopen with the water on them
+        /// as the peak goes on.
+        #[arg(long, default_value = "06:00")]
+        rain_start: String,
+        /// Every road in its worst flood state for the whole peak instead (a planning bound).
+        #[arg(long)]
+        worst_case: bool,
+        /// Share of drivers informed of current link times, rerouting every 2 minutes (0..1).
+        #[arg(long, default_value_t = 0.5)]
+        informed: f64,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
@@ -524,6 +535,7 @@ where
                 gauges.as_deref(),
                 replay_inp.as_deref(),
                 &backend,
+                false,
             )?;
         }
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
@@ -533,25 +545,39 @@ where
             minutes,
             trips,
             couple,
+            rain_start,
+            worst_case,
+            informed,
             out,
             seed,
         }) => {
+            let rain_start_min = parse_clock(&rain_start)?;
+            if !(0.0..=1.0).contains(&informed) {
+                bail!("--informed must lie in 0..1, got {informed}");
+            }
             let flood = flood_run(
                 &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None, None,
-                "auto",
+                "auto", true,
             )?;
             let c = load(&city)?;
             let depth = twin_io::raster::read_raster(&out.join("max_depth.tif"))?;
             let impacts = twin_engine::impacts::road_impacts(&c, &depth.raster);
-            let peak = twin_traffic::city_demand::PeakConfig {
-                trips,
-                seed,
-                ..Default::default()
+            let states = match (&flood.roads, worst_case) {
+                (Some(timeline), false) => twin_engine::scenario::RoadStates::Timeline {
+                    timeline: timeline.clone(),
+                    rain_start_s: (rain_start_min - PEAK_START_MIN) * 60.0,
+                },
+                _ => twin_engine::scenario::RoadStates::Worst(impacts.clone()),
             };
+            let mut spec = twin_engine::scenario::TrafficSpec::morning_peak_period(trips, seed);
+            if let Some(e) = spec.peak.external.as_mut() {
+                e.open_sides = twin_engine::scenario::open_sides(&c);
+            }
+            spec.sim.reroute_fraction = informed;
             let r = step(
-                "morning peak with and without the flood / giờ cao điểm sáng",
+                "morning peak 06:00–09:00 with and without the flood / giờ cao điểm sáng",
                 || {
-                    twin_engine::scenario::flood_traffic(&c, &impacts, &peak, 7200.0)
+                    twin_engine::scenario::flood_traffic(&c, &states, &spec)
                         .map_err(anyhow::Error::msg)
                 },
             )?;
@@ -561,7 +587,7 @@ where
                 std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
             })?;
             println!(
-                "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed; {} trips; arrived {} → {}; rerouted {}; stranded (no route) {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours",
+                "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed at some time; {} vehicle trips; arrived {} → {}; rerouted {}; stranded (no route) {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours; teleports {} → {}",
                 r.closed_links,
                 r.slowed_links,
                 r.baseline.trips,
@@ -571,11 +597,26 @@ where
                 r.flooded.aborted,
                 r.baseline.mean_duration_s,
                 r.flooded.mean_duration_s,
-                r.flooded.vehicle_hours - r.baseline.vehicle_hours
+                r.flooded.vehicle_hours - r.baseline.vehicle_hours,
+                r.baseline.teleports,
+                r.flooded.teleports
             );
             println!("wrote {}", p.display());
+            let dem = c
+                .dem
+                .clone()
+                .with_context(|| format!("{}: the city has no DEM", city.display()))?;
+            road_picture(&c, &dem, &depth.raster, &impacts, &out)?;
             let rain_series = twin_io::rain::read_rain_csv(&rain)?;
-            let page = scenario_report(&c, &rain_series, minutes, &depth.raster, &flood, &r);
+            let page = scenario_report(
+                &c,
+                &rain_series,
+                minutes,
+                &depth.raster,
+                &flood,
+                &r,
+                (!worst_case).then_some(rain_start_min),
+            );
             let p = out.join("report.html");
             twin_io::atomic::write_atomically(&p, |tmp| {
                 std::fs::write(tmp, &page).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
@@ -915,6 +956,7 @@ fn flood_run(
     gauges: Option<&Path>,
     replay_inp: Option<&Path>,
     backend: &str,
+    road_timeline: bool,
 ) -> Result<FloodOutcome> {
     let backend: twin_engine::flood::Backend = match backend {
         "auto" => match twin_engine::flood::hardware_gpu() {
@@ -1021,6 +1063,28 @@ fn flood_run(
         }
         setup.gauges.push(g);
     }
+    // The roads' deepest water every five minutes, for the flood → traffic timeline.
+    let road_refs = match (&city, road_timeline) {
+        (Some(c), true) => {
+            let (refs, groups) = twin_engine::impacts::road_cells(c, &raster);
+            setup.probes = Some(twin_engine::flood::Probes {
+                groups,
+                every_s: ROAD_TIMELINE_S,
+            });
+            Some(refs)
+        }
+        _ => None,
+    };
+    let timeline = |p: Option<twin_engine::flood::ProbeSeries>| {
+        road_refs
+            .clone()
+            .zip(p)
+            .map(|(roads, p)| twin_engine::impacts::RoadTimeline {
+                roads,
+                ends_s: p.ends_s,
+                depth_m: p.max_depth_m,
+            })
+    };
     let project = match (inp, couple, &city) {
         (Some(p), _, _) => {
             let text = std::fs::read_to_string(p)
@@ -1097,6 +1161,7 @@ fn flood_run(
         return Ok(FloodOutcome {
             gauges: res.gauges,
             ledger: j,
+            roads: timeline(res.probes),
         });
     }
     let pb = ProgressBar::new(1000);
@@ -1157,6 +1222,7 @@ fn flood_run(
     Ok(FloodOutcome {
         gauges: res.gauges,
         ledger: j,
+        roads: timeline(res.probes),
     })
 }
 
@@ -1168,6 +1234,7 @@ fn scenario_report(
     depth: &twin_model::Raster,
     flood: &FloodOutcome,
     traffic: &twin_engine::scenario::FloodTraffic,
+    rain_start_min: Option<f64>,
 ) -> String {
     use twin_report::html::{GaugeRow, ScenarioReport, ServiceRow, TrafficRow};
     let roads = twin_engine::impacts::road_impacts(city, depth);
@@ -1230,6 +1297,22 @@ fn scenario_report(
             rerouted: traffic.flooded.rerouted,
             delay_vehicle_hours: traffic.flooded.vehicle_hours - traffic.baseline.vehicle_hours,
             links: [traffic.closed_links, traffic.slowed_links],
+            teleports: [traffic.baseline.teleports, traffic.flooded.teleports],
+            clock_start_min: PEAK_START_MIN,
+            rain_start_min,
+            intervals: traffic
+                .intervals
+                .iter()
+                .map(|i| {
+                    (
+                        i.begin_s / 60.0,
+                        i.baseline_kmh,
+                        i.flooded_kmh,
+                        i.closed_links,
+                    )
+                })
+                .collect(),
+            road_map: "roads.png".into(),
         }),
         ledger,
         closure_percent,
@@ -1259,7 +1342,26 @@ fn by_street<'a>(
 struct FloodOutcome {
     gauges: Vec<twin_engine::flood::GaugeRecord>,
     ledger: serde_json::Value,
+    /// Each road's deepest water per interval, when asked for.
+    roads: Option<twin_engine::impacts::RoadTimeline>,
 }
+
+/// Interval of the flood → traffic road timeline, s.
+const ROAD_TIMELINE_S: f64 = 300.0;
+
+/// Clock time `HH:MM` as minutes after midnight.
+fn parse_clock(s: &str) -> Result<f64> {
+    let bad = || anyhow::anyhow!("--rain-start '{s}': expected a clock time HH:MM, e.g. 06:00");
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok((h * 60 + m) as f64)
+}
+
+/// Clock time of the start of the morning peak period, minutes after midnight (06:00).
+const PEAK_START_MIN: f64 = 360.0;
 
 /// The water balance of a flood run's ledger as labelled terms (m³) and its closure (%).
 fn ledger_terms(j: &serde_json::Value) -> (Vec<(String, f64)>, f64) {
@@ -1348,6 +1450,37 @@ fn write_gauges(records: &[twin_engine::flood::GaugeRecord], out: &Path) -> Resu
 fn flood_picture(dem: &twin_model::Raster, depth: &twin_model::Raster, out: &Path) -> Result<()> {
     let img = twin_report::flood_map(dem, depth);
     twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("max_depth.png"))?;
+    Ok(())
+}
+
+/// Writes DIR/roads.png: the roads over the faded flood map, closed red, slowed orange.
+fn road_picture(
+    city: &City,
+    dem: &twin_model::Raster,
+    depth: &twin_model::Raster,
+    impacts: &[twin_engine::impacts::RoadImpact],
+    out: &Path,
+) -> Result<()> {
+    use twin_report::RoadClass;
+    let class: std::collections::HashMap<i64, RoadClass> = impacts
+        .iter()
+        .map(|i| {
+            let c = if i.flooded_kmh <= 0.0 {
+                RoadClass::Closed
+            } else if i.flooded_kmh < i.free_kmh {
+                RoadClass::Slowed
+            } else {
+                RoadClass::Open
+            };
+            (i.feature, c)
+        })
+        .collect();
+    let roads: Vec<(Vec<[f64; 2]>, RoadClass)> = twin_engine::impacts::road_polylines(city)
+        .into_iter()
+        .map(|(id, line)| (line, class.get(&id).copied().unwrap_or(RoadClass::Open)))
+        .collect();
+    let img = twin_report::road_map(dem, depth, &roads);
+    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("roads.png"))?;
     Ok(())
 }
 

@@ -661,8 +661,28 @@ fn demo_sewer_network_exports_to_inp_and_runs_through_the_drainage_engine() {
     let infil = num("infiltration_m3");
     assert!(infil > 0.02 * rain && infil < 0.15 * rain, "{j}");
 
-    // The flagship chain on the same city, short: 20 minutes of the storm on the surface alone,
-    // then the morning peak with and without the flood; the report gathers it in both languages.
+    // A rain start that is not a clock time is refused before anything runs.
+    let o = twin(&[
+        "scenario",
+        "run",
+        "--city",
+        s(&city),
+        "--rain",
+        storm,
+        "--minutes",
+        "20",
+        "--rain-start",
+        "6h30",
+        "--out",
+        s(&dir.join("bad")),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--rain-start '6h30'"), "{}", stderr(&o));
+    assert!(!dir.join("bad").exists());
+
+    // The flagship chain on the same city, short: 20 minutes of the storm on the surface alone
+    // from 05:50, then the morning peak period with and without the flood, roads closing and
+    // reopening with the water; the report gathers it in both languages.
     let sc = dir.join("scenario");
     let o = twin(&[
         "scenario",
@@ -675,6 +695,8 @@ fn demo_sewer_network_exports_to_inp_and_runs_through_the_drainage_engine() {
         "20",
         "--trips",
         "2000",
+        "--rain-start",
+        "05:50",
         "--out",
         s(&sc),
     ]);
@@ -682,9 +704,17 @@ fn demo_sewer_network_exports_to_inp_and_runs_through_the_drainage_engine() {
     let t: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sc.join("traffic.json")).unwrap()).unwrap();
     assert_eq!(t["closed_link_entries"], 0, "{t}");
+    // 2,000 person trips less the bus riders' share (18.5 %) and same-node draws, plus the
+    // bus runs of the lines (about 900 over the period, whatever the trip count).
     let trips = t["baseline"]["trips"].as_u64().unwrap();
-    assert!(trips > 1900, "{t}");
+    assert!(trips > 2000 && trips < 3000, "{t}");
     assert_eq!(t["baseline"]["arrived"].as_u64().unwrap(), trips, "{t}");
+    assert_eq!(t["rain_start_s"].as_f64(), Some(-600.0), "{t}");
+    // Five-minute statistics over at least the 3-hour period.
+    let intervals = t["intervals"].as_array().unwrap();
+    assert!(intervals.len() >= 36, "{}", intervals.len());
+    let free_flow = intervals[0]["baseline_kmh"].as_f64().unwrap();
+    assert!(free_flow > 15.0 && free_flow < 60.0, "{free_flow}");
     let page = std::fs::read_to_string(sc.join("report.html")).unwrap();
     for needle in [
         "Tóm tắt",
@@ -695,10 +725,15 @@ fn demo_sewer_network_exports_to_inp_and_runs_through_the_drainage_engine() {
         "Water balance",
         "Giao thông giờ cao điểm sáng",
         "<img src=\"max_depth.png\"",
+        "<img src=\"roads.png\"",
+        "Mưa bắt đầu lúc 05:50",
+        "from 06:00",
     ] {
         assert!(page.contains(needle), "{needle} missing from the report");
     }
-    assert!(sc.join("max_depth.png").exists() && sc.join("gauges.csv").exists());
+    for f in ["max_depth.png", "roads.png", "gauges.csv"] {
+        assert!(sc.join(f).exists(), "{f}");
+    }
 }
 
 #[test]

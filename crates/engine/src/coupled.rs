@@ -138,6 +138,8 @@ pub struct CoupledResult {
     pub surface_steps: u64,
     /// The wgpu adapter of a GPU surface run (`None` on the CPU).
     pub adapter: Option<String>,
+    /// What the set-up's probes recorded (`None` without probes).
+    pub probes: Option<crate::flood::ProbeSeries>,
 }
 
 fn network_storage(e: &twin_hydro::Engine) -> f64 {
@@ -176,6 +178,7 @@ pub fn run(
     let mut net =
         twin_hydro::Engine::new(&project).map_err(|e| CoupledError::Hydro(e.to_string()))?;
     let mut sim = crate::flood::Surface::build(dem, spec, setup)?;
+    let mut probes = crate::flood::ProbeRecorder::new(setup, dem.nx, sim.active())?;
     // Couple every manhole that sits on an active cell.
     let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -247,6 +250,9 @@ pub fn run(
         }
         t += dt;
         if t >= next_report || t >= total - 1e-9 {
+            if let Some(p) = probes.as_mut() {
+                p.sample(t, &sim, t >= total - 1e-9)?;
+            }
             progress(t / total);
             next_report += 60.0;
         }
@@ -269,6 +275,7 @@ pub fn run(
         network_steps,
         surface_steps: f.steps,
         adapter: f.adapter,
+        probes: probes.map(crate::flood::ProbeRecorder::finish),
     })
 }
 

@@ -96,6 +96,8 @@ pub struct FloodResult {
     pub gauges: Vec<GaugeRecord>,
     /// The wgpu adapter a GPU run used (`None` on the CPU).
     pub adapter: Option<String>,
+    /// What the set-up's probes recorded (`None` without probes).
+    pub probes: Option<ProbeSeries>,
 }
 
 /// Errors of a flood run.
@@ -153,6 +155,114 @@ pub struct SurfaceSetup {
     pub infiltration: Option<(Vec<Infiltration>, Vec<u16>)>,
     /// Points where the water depth is recorded every minute (in the DEM's CRS).
     pub gauges: Vec<Gauge>,
+    /// Groups of cells whose deepest water is recorded over fixed intervals (the roads of a
+    /// flood → traffic timeline); `None` = none.
+    pub probes: Option<Probes>,
+}
+
+/// Groups of cells watched over a run: for every interval of `every_s` seconds, the deepest
+/// flood water (above the initial water) in each group, sampled at every simulated minute.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Probes {
+    /// Row-major cell indices of each group (cells off the grid or on walls are skipped).
+    pub groups: Vec<Vec<usize>>,
+    /// Interval length, s (a whole number of minutes; at least one).
+    pub every_s: f64,
+}
+
+/// What [`Probes`] recorded: `max_depth_m[k][g]` is the deepest water in group `g` over the
+/// interval ending at `ends_s[k]` (the last interval may be shorter).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeSeries {
+    /// End of each interval, s from the start.
+    pub ends_s: Vec<f64>,
+    /// Deepest water per interval and group, m.
+    pub max_depth_m: Vec<Vec<f32>>,
+}
+
+/// Samples the probes' cells at minute boundaries and keeps each interval's maximum.
+pub(crate) struct ProbeRecorder {
+    cells: Vec<Cell>,
+    /// Index of the first cell of each group in `cells`, plus the end.
+    offsets: Vec<usize>,
+    initial: Vec<f64>,
+    every: f64,
+    next_end: f64,
+    current: Vec<f32>,
+    series: ProbeSeries,
+}
+
+impl ProbeRecorder {
+    /// A recorder for the set-up's probes on the solver's active cells; `None` without probes.
+    pub(crate) fn new(
+        setup: &SurfaceSetup,
+        nx: usize,
+        active: &[bool],
+    ) -> Result<Option<Self>, FloodError> {
+        let Some(p) = &setup.probes else {
+            return Ok(None);
+        };
+        if !(p.every_s.is_finite() && p.every_s >= 60.0) {
+            return Err(FloodError::Spec(format!(
+                "probe interval must be at least 60 s, got {}",
+                p.every_s
+            )));
+        }
+        let mut cells = Vec::new();
+        let mut initial = Vec::new();
+        let mut offsets = vec![0];
+        for g in &p.groups {
+            for &i in g {
+                if active.get(i).copied().unwrap_or(false) {
+                    cells.push(Cell::new(i / nx, i % nx));
+                    initial.push(
+                        setup
+                            .initial_depth
+                            .as_ref()
+                            .and_then(|d| d.get(i).copied())
+                            .unwrap_or(0.0),
+                    );
+                }
+            }
+            offsets.push(cells.len());
+        }
+        Ok(Some(ProbeRecorder {
+            cells,
+            offsets,
+            initial,
+            every: p.every_s,
+            next_end: p.every_s,
+            current: vec![0.0; p.groups.len()],
+            series: ProbeSeries::default(),
+        }))
+    }
+
+    /// Takes a sample at time `t` (s): folds it into the current interval, and closes the
+    /// interval when `t` reaches its end or `last` is set.
+    pub(crate) fn sample(&mut self, t: f64, sim: &Surface, last: bool) -> Result<(), FloodError> {
+        let depths = sim.depths_at(&self.cells)?;
+        for (g, w) in self.offsets.windows(2).enumerate() {
+            let deepest = (w[0]..w[1])
+                .map(|k| (depths[k] - self.initial[k]).max(0.0))
+                .fold(0.0f64, f64::max);
+            self.current[g] = self.current[g].max(deepest as f32);
+        }
+        if t >= self.next_end - 1e-6 || last {
+            self.series.ends_s.push(t);
+            self.series.max_depth_m.push(std::mem::replace(
+                &mut self.current,
+                vec![0.0; self.offsets.len() - 1],
+            ));
+            while self.next_end <= t + 1e-6 {
+                self.next_end += self.every;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> ProbeSeries {
+        self.series
+    }
 }
 
 /// A point where depth and water level are recorded over time.
@@ -268,11 +378,15 @@ pub fn run_with(
         )));
     }
     let mut sim = Surface::build(dem, spec, setup)?;
+    let mut probes = ProbeRecorder::new(setup, dem.nx, sim.active())?;
     let total = spec.minutes * 60.0;
     let mut t = 0.0;
     while t < total {
         t = (t + 60.0).min(total);
         sim.run_until(t)?;
+        if let Some(p) = probes.as_mut() {
+            p.sample(t, &sim, t >= total)?;
+        }
         progress(t / total);
     }
     let f = sim.finish(dem, setup)?;
@@ -287,6 +401,7 @@ pub fn run_with(
         ledger: f.ledger,
         steps: f.steps,
         adapter: f.adapter,
+        probes: probes.map(ProbeRecorder::finish),
     })
 }
 
@@ -319,6 +434,14 @@ impl Surface {
             Backend::Cpu => Surface::Cpu(Box::new(build_surface(dem, spec, setup)?)),
             Backend::Gpu => Surface::Gpu(Box::new(build_gpu_surface(dem, spec, setup)?)),
         })
+    }
+
+    /// The solver's active (non-wall) cells, row-major.
+    pub(crate) fn active(&self) -> &[bool] {
+        match self {
+            Surface::Cpu(s) => s.grid().active(),
+            Surface::Gpu(s) => s.grid().active(),
+        }
     }
 
     pub(crate) fn run_until(&mut self, t: f64) -> Result<(), FloodError> {
@@ -747,6 +870,7 @@ pub fn city_setup(
         boundaries: Some(b),
         infiltration: Some((land_use_infiltration_classes(), infil)),
         gauges: city_gauges(city, dem),
+        probes: None,
     }
 }
 
@@ -926,5 +1050,48 @@ mod tests {
         };
         let e = run_with(&dem, &spec, &setup, &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("giữa, centre"), "{e}");
+    }
+
+    #[test]
+    fn probes_keep_each_intervals_deepest_water_above_the_initial() {
+        // The same box, 12 minutes of rain at 60 mm/h then 3 dry: depth rises 1 mm a minute
+        // to 12 mm and stays. The box starts under 5 mm of water, which the probes leave out.
+        // Group 0: two cells; group 1: a wall cell (skipped: nothing to watch, 0 recorded).
+        let mut dem = Raster::filled(20, 20, 1000.0, 2000.0, 5.0, 3.0);
+        dem.nodata = Some(-9999.0);
+        dem.set(19, 19, -9999.0);
+        let spec = FloodSpec {
+            minutes: 15.0,
+            rain: vec![(0.0, 60.0), (12.0, 0.0)],
+            edges: Boundary::Closed,
+            ..Default::default()
+        };
+        let setup = SurfaceSetup {
+            initial_depth: Some(vec![0.005; 400]),
+            probes: Some(Probes {
+                groups: vec![vec![0, 21], vec![399]],
+                every_s: 300.0,
+            }),
+            ..Default::default()
+        };
+        let r = run_with(&dem, &spec, &setup, &mut |_| {}).unwrap();
+        let p = r.probes.unwrap();
+        assert_eq!(p.ends_s, vec![300.0, 600.0, 900.0]);
+        // Each interval's deepest water above the initial is the rain by its end.
+        for (k, want) in [0.005, 0.010, 0.012].iter().enumerate() {
+            let got = p.max_depth_m[k][0] as f64;
+            assert!((got - want).abs() < 1e-6, "interval {k}: {got}");
+            assert_eq!(p.max_depth_m[k][1], 0.0);
+        }
+        // An interval shorter than a minute is refused.
+        let bad = SurfaceSetup {
+            probes: Some(Probes {
+                groups: vec![vec![0]],
+                every_s: 30.0,
+            }),
+            ..Default::default()
+        };
+        let e = run_with(&dem, &spec, &bad, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("probe interval"), "{e}");
     }
 }

@@ -39,21 +39,32 @@ pub struct RoadImpact {
     pub flooded_length_m: f64,
 }
 
-/// Samples the depth raster every half cell along every road and returns the roads with any
-/// water (depth > 1 cm), worst first (ties by feature id).
-pub fn road_impacts(city: &City, depth: &Raster) -> Vec<RoadImpact> {
-    let step = 0.5 * depth.cell;
-    let mut out = Vec::new();
-    for f in city
+/// A road of the Traffic & Road layer as the flood → traffic chain sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadRef {
+    /// Road feature id.
+    pub feature: i64,
+    /// Road name, if any.
+    pub name: Option<String>,
+    /// Free-flow speed, km/h (`maxspeed_kmh`, 30 if absent).
+    pub free_kmh: f64,
+}
+
+/// Calls `f` for every road of the Traffic & Road layer with the points sampled every `step`
+/// metres along it (both ends included) and, for each point, the length of road it stands
+/// for (0 for a segment's end point).
+fn for_each_road(city: &City, step: f64, mut f: impl FnMut(RoadRef, &[(Coord, f64)])) {
+    let mut pts = Vec::new();
+    for feat in city
         .layer(Layer::TrafficRoad)
         .features()
         .iter()
         .filter(|f| f.kind == "road")
     {
-        let geo::Geometry::LineString(ls) = &f.geometry else {
+        let geo::Geometry::LineString(ls) = &feat.geometry else {
             continue;
         };
-        let (mut worst, mut wet_len) = (0.0f64, 0.0f64);
+        pts.clear();
         for seg in ls.lines() {
             let len = (seg.end.x - seg.start.x).hypot(seg.end.y - seg.start.y);
             let n = ((len / step).ceil() as usize).max(1);
@@ -63,35 +74,121 @@ pub fn road_impacts(city: &City, depth: &Raster) -> Vec<RoadImpact> {
                     x: seg.start.x + t * (seg.end.x - seg.start.x),
                     y: seg.start.y + t * (seg.end.y - seg.start.y),
                 };
-                let d = depth
-                    .cell_at(p.x, p.y)
-                    .map(|(c, r)| depth.get(c, r))
-                    .filter(|v| !depth.is_nodata(*v))
-                    .unwrap_or(0.0) as f64;
-                worst = worst.max(d);
-                if d >= 0.1 && k < n {
-                    wet_len += len / n as f64;
-                }
+                pts.push((p, if k < n { len / n as f64 } else { 0.0 }));
+            }
+        }
+        f(
+            RoadRef {
+                feature: feat.id.0,
+                name: feat.name.clone(),
+                free_kmh: feat.num("maxspeed_kmh").unwrap_or(30.0),
+            },
+            &pts,
+        );
+    }
+}
+
+/// Samples the depth raster every half cell along every road and returns the roads with any
+/// water (depth > 1 cm), worst first (ties by feature id).
+pub fn road_impacts(city: &City, depth: &Raster) -> Vec<RoadImpact> {
+    let mut out = Vec::new();
+    for_each_road(city, 0.5 * depth.cell, |road, pts| {
+        let (mut worst, mut wet_len) = (0.0f64, 0.0f64);
+        for (p, len) in pts {
+            let d = depth
+                .cell_at(p.x, p.y)
+                .map(|(c, r)| depth.get(c, r))
+                .filter(|v| !depth.is_nodata(*v))
+                .unwrap_or(0.0) as f64;
+            worst = worst.max(d);
+            if d >= 0.1 {
+                wet_len += len;
             }
         }
         if worst > 0.01 {
-            let free = f.num("maxspeed_kmh").unwrap_or(30.0);
             out.push(RoadImpact {
-                feature: f.id.0,
-                name: f.name.clone(),
+                feature: road.feature,
+                name: road.name,
                 max_depth_m: worst,
-                free_kmh: free,
-                flooded_kmh: flooded_speed_kmh(worst * 1000.0, free),
+                free_kmh: road.free_kmh,
+                flooded_kmh: flooded_speed_kmh(worst * 1000.0, road.free_kmh),
                 flooded_length_m: wet_len,
             });
         }
-    }
+    });
     out.sort_by(|a, b| {
         b.max_depth_m
             .total_cmp(&a.max_depth_m)
             .then(a.feature.cmp(&b.feature))
     });
     out
+}
+
+/// Every road of the Traffic & Road layer as its feature id and vertices (for maps).
+pub fn road_polylines(city: &City) -> Vec<(i64, Vec<[f64; 2]>)> {
+    city.layer(Layer::TrafficRoad)
+        .features()
+        .iter()
+        .filter(|f| f.kind == "road")
+        .filter_map(|f| match &f.geometry {
+            geo::Geometry::LineString(ls) => {
+                Some((f.id.0, ls.coords().map(|c| [c.x, c.y]).collect()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The roads of the city and the grid cells under each (the cells of the points
+/// [`road_impacts`] samples, each once, in order), as probe groups for a flood run whose
+/// record becomes a [`RoadTimeline`].
+pub fn road_cells(city: &City, grid: &Raster) -> (Vec<RoadRef>, Vec<Vec<usize>>) {
+    let (mut roads, mut groups) = (Vec::new(), Vec::new());
+    for_each_road(city, 0.5 * grid.cell, |road, pts| {
+        let mut cells: Vec<usize> = Vec::new();
+        for (p, _) in pts {
+            if let Some((c, r)) = grid.cell_at(p.x, p.y) {
+                let i = r * grid.nx + c;
+                if !cells.contains(&i) {
+                    cells.push(i);
+                }
+            }
+        }
+        roads.push(road);
+        groups.push(cells);
+    });
+    (roads, groups)
+}
+
+/// Each road's deepest water over successive intervals of a flood run: what the traffic
+/// under a flood meets as the water rises and falls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadTimeline {
+    /// The roads, in the order of [`road_cells`].
+    pub roads: Vec<RoadRef>,
+    /// End of each interval, s from the start of the rain.
+    pub ends_s: Vec<f64>,
+    /// Deepest water on each road during each interval, m: `depth_m[interval][road]`.
+    pub depth_m: Vec<Vec<f32>>,
+}
+
+impl RoadTimeline {
+    /// Speed on road `r` during interval `k` under the Pregnolato et al. (2017) curve (0 =
+    /// closed), km/h.
+    pub fn speed_kmh(&self, k: usize, r: usize) -> f64 {
+        flooded_speed_kmh(self.depth_m[k][r] as f64 * 1000.0, self.roads[r].free_kmh)
+    }
+
+    /// Roads closed (≥ [`CLOSURE_DEPTH_MM`]) during each interval.
+    pub fn closed_per_interval(&self) -> Vec<usize> {
+        (0..self.ends_s.len())
+            .map(|k| {
+                (0..self.roads.len())
+                    .filter(|&r| self.speed_kmh(k, r) <= 0.0)
+                    .count()
+            })
+            .collect()
+    }
 }
 
 /// Depth thresholds of the exposure summary, m: ponding that hinders walking and motorbikes,
@@ -299,6 +396,21 @@ mod tests {
             "{}",
             r[0].flooded_length_m
         );
+        // The cells under each road, each once, west to east: row 8 and row 1.
+        let (refs, groups) = road_cells(&c, &d);
+        assert_eq!(refs.iter().map(|r| r.feature).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(refs[0].free_kmh, 50.0);
+        assert_eq!(groups[0], (80..90).collect::<Vec<usize>>());
+        assert_eq!(groups[1], (10..20).collect::<Vec<usize>>());
+        // A timeline on them: road 1 closed in the second interval only.
+        let t = RoadTimeline {
+            roads: refs,
+            ends_s: vec![300.0, 600.0, 900.0],
+            depth_m: vec![vec![0.05, 0.0], vec![0.35, 0.0], vec![0.12, 0.0]],
+        };
+        assert_eq!(t.closed_per_interval(), vec![0, 1, 0]);
+        assert!((t.speed_kmh(2, 0) - flooded_speed_kmh(120.0, 50.0)).abs() < 1e-4);
+        assert_eq!(t.speed_kmh(0, 1), 50.0);
     }
 
     #[test]

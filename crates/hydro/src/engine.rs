@@ -16,6 +16,17 @@
 //! variable, limited by the Courant condition on conduits and the depth
 //! change rate at nodes.
 //!
+//! Losses (Vol. II §2.3 and §3.2): a storage unit loses the climate's
+//! evaporation rate times its Fevap over its water surface, plus seepage
+//! through its bottom and banks; a conduit loses evaporation from the water
+//! surface of an open section plus seepage through its wetted width. Each
+//! pair is evaluated at the start of the step (conduits at every trial) and
+//! scaled down alike when together they would exceed what the unit holds or
+//! the conduit holds (dynamic wave) or carries (kinematic wave, steady flow),
+//! as SWMM's node.c storage_getLosses and link.c conduit_getLossRate do; the
+//! two are booked apart in the mass balance (routing.c removeStorageLosses,
+//! removeConduitLosses).
+//!
 //! As in SWMM, computation is in US customary units (ft, cfs, seconds);
 //! inputs in SI are converted on load and results converted back.
 
@@ -121,6 +132,8 @@ struct ConduitOut {
     new_flow: f64,
     /// Evaporation loss rate per barrel (ft³/s); zero unless the conduit flows.
     evap_loss: f64,
+    /// Seepage loss rate per barrel (ft³/s); zero unless the conduit flows.
+    seep_loss: f64,
 }
 
 impl Default for ConduitOut {
@@ -137,6 +150,7 @@ impl Default for ConduitOut {
             new_volume: 0.0,
             new_flow: 0.0,
             evap_loss: 0.0,
+            seep_loss: 0.0,
         }
     }
 }
@@ -267,6 +281,11 @@ pub struct Options {
     pub inertial_damping: InertialDamping,
     /// Normal flow limitation.
     pub normal_flow_limit: NormalFlowLimit,
+    /// Surcharge by a Preissmann slot in closed conduits (SURCHARGE_METHOD
+    /// SLOT) instead of EXTRAN's surcharged-node balance.
+    pub surcharge_slot: bool,
+    /// Full-flow friction law of force mains.
+    pub force_main_eqn: crate::forcemain::ForceMainEqn,
     /// Ponding allowed at nodes with a ponded area.
     pub allow_ponding: bool,
     /// Conduit offsets are elevations (true) or depths (false).
@@ -383,11 +402,28 @@ impl Options {
             Some("NEITHER") => NormalFlowLimit::Neither,
             _ => NormalFlowLimit::Both,
         };
-        if let Some(m) = kw("SURCHARGE_METHOD")
-            && m == "SLOT"
-        {
-            return Err(EngineError::Unsupported("SURCHARGE_METHOD SLOT".into()));
-        }
+        let surcharge_slot = match kw("SURCHARGE_METHOD").as_deref() {
+            None | Some("EXTRAN") => false,
+            Some("SLOT") => true,
+            Some(o) => {
+                return Err(invalid(
+                    "OPTIONS",
+                    "SURCHARGE_METHOD",
+                    format!("expected EXTRAN or SLOT, found '{o}'"),
+                ));
+            }
+        };
+        let force_main_eqn = match kw("FORCE_MAIN_EQUATION").as_deref() {
+            None | Some("H-W") => crate::forcemain::ForceMainEqn::HazenWilliams,
+            Some("D-W") => crate::forcemain::ForceMainEqn::DarcyWeisbach,
+            Some(o) => {
+                return Err(invalid(
+                    "OPTIONS",
+                    "FORCE_MAIN_EQUATION",
+                    format!("expected H-W or D-W, found '{o}'"),
+                ));
+            }
+        };
         let report_step = step("REPORT_STEP", 900.0)?;
         if report_step <= 0.0 {
             return Err(invalid("OPTIONS", "REPORT_STEP", "must be positive"));
@@ -403,7 +439,8 @@ impl Options {
             report_start: (rstart - start).max(0.0),
             route_step,
             min_route_step,
-            courant_factor: num("VARIABLE_STEP", 0.0)?,
+            // SWMM 5.2 varies the step (Courant factor 0.75) unless told otherwise.
+            courant_factor: num("VARIABLE_STEP", 0.75)?,
             wet_step,
             dry_step: dry_step.max(wet_step),
             min_surf_area: if msa == 0.0 {
@@ -415,6 +452,8 @@ impl Options {
             max_trials: if trials <= 0.0 { 8 } else { trials as usize },
             inertial_damping,
             normal_flow_limit,
+            surcharge_slot,
+            force_main_eqn,
             allow_ponding: ponding,
             offsets_are_elevations: matches!(kw("LINK_OFFSETS").as_deref(), Some("ELEVATION")),
             min_slope: num("MIN_SLOPE", 0.0)? / 100.0,
@@ -534,6 +573,42 @@ pub enum NodeKind {
         /// Flap gate preventing backflow.
         gated: bool,
     },
+    /// A flow divider: a junction under dynamic wave; under kinematic wave it
+    /// splits its inflow between its two outflow links.
+    Divider(Divider),
+}
+
+/// A flow divider's diversion rule (SWMM 5 Vol. II §2.4; node.c divider_getOutflow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divider {
+    /// Link receiving the diverted flow.
+    pub link: usize,
+    /// How the diverted flow is found.
+    pub rule: DividerRule,
+}
+
+/// How a divider finds its diverted flow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DividerRule {
+    /// Everything above a cutoff flow (cfs) is diverted.
+    Cutoff(f64),
+    /// Whatever the non-diverted link cannot take is diverted.
+    Overflow,
+    /// Diverted flow from a curve of inflow (user flow units).
+    Tabular(usize),
+    /// A weir: nothing below `q_min` (cfs), then `c_weir·(f·dh_max)^1.5` in
+    /// user units with f the fraction of the weir's flow range, and an orifice
+    /// law `q_max·√f` above it.
+    Weir {
+        /// Inflow at which diversion starts (cfs).
+        q_min: f64,
+        /// Head at which the weir is full (user length units).
+        dh_max: f64,
+        /// Weir coefficient (user units).
+        c_weir: f64,
+        /// Diverted flow with the weir full (cfs).
+        q_max: f64,
+    },
 }
 
 /// Surface area relation of a storage unit (user units inside, as SWMM).
@@ -570,6 +645,13 @@ pub struct Curve {
     pub x: Vec<f64>,
     /// Y values.
     pub y: Vec<f64>,
+}
+
+impl NodeKind {
+    /// True for storage units.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, NodeKind::Storage(_))
+    }
 }
 
 impl Curve {
@@ -714,6 +796,9 @@ pub enum PumpType {
 pub enum LinkKind {
     /// A conduit.
     Conduit,
+    /// A conduit with a DUMMY section: it passes on whatever reaches its
+    /// upstream node, with no storage or travel time (SWMM 5 Vol. II §3.1).
+    Dummy,
     /// A pump.
     Pump {
         /// Pump type.
@@ -750,7 +835,7 @@ pub enum LinkKind {
     },
     /// A weir.
     Weir {
-        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal.
+        /// 0 transverse, 1 side flow, 2 V-notch, 3 trapezoidal, 4 roadway.
         wtype: u8,
         /// Discharge coefficient of the central part.
         cd1: f64,
@@ -764,6 +849,8 @@ pub enum LinkKind {
         c_surcharge: f64,
         /// Side slope of V-notch or trapezoidal ends.
         slope: f64,
+        /// Curve of the discharge coefficient against head, if any.
+        cd_curve: Option<usize>,
     },
     /// An outlet with a rating.
     Outlet {
@@ -892,6 +979,14 @@ pub struct Nodes {
     old_surf_area: Vec<f64>,
     sumdqdh: Vec<f64>,
     dydt: Vec<f64>,
+    /// Evaporation plus seepage loss rate over the step, from the state at
+    /// its start (cfs).
+    pub losses: Vec<f64>,
+    /// Fraction of the potential evaporation rate a storage unit loses
+    /// (Fevap; 0 for other nodes).
+    f_evap: Vec<f64>,
+    /// Seepage state of storage units that lose water to the soil.
+    exfil: Vec<Option<crate::exfil::Exfil>>,
 }
 
 /// Link data and state, one entry per link (struct of arrays).
@@ -937,6 +1032,18 @@ pub struct Links {
     pub loss: Vec<[f64; 3]>,
     /// Flap gate on the conduit.
     pub flap_gate: Vec<bool>,
+    /// Culvert inlet code (HDS-5 Table 9 row; 0 = not a culvert).
+    pub culvert: Vec<u8>,
+    /// When the link last switched between open and closed, as SWMM's
+    /// date-time in days (it starts at the start date's midnight).
+    pub time_last_set: Vec<f64>,
+    /// Roughness factor of a force main's full-flow friction under dynamic
+    /// wave (0 for other links).
+    pub force_main: Vec<f64>,
+    /// Seepage rate through the wetted width of a conduit (ft/s).
+    pub seep_rate: Vec<f64>,
+    /// Seepage loss of the step (cfs per barrel).
+    pub seep_loss: Vec<f64>,
     /// Setting (1 open, 0 closed).
     pub setting: Vec<f64>,
     /// Flow at the start of the step (cfs, all barrels).
@@ -1001,6 +1108,11 @@ impl Links {
         self.q_limit.push(0.0);
         self.loss.push([0.0; 3]);
         self.flap_gate.push(false);
+        self.culvert.push(0);
+        self.seep_rate.push(0.0);
+        self.force_main.push(0.0);
+        self.time_last_set.push(0.0);
+        self.seep_loss.push(0.0);
         self.new_flow.push(0.0);
         self.evap_loss.push(0.0);
         self.name.len() - 1
@@ -1008,7 +1120,7 @@ impl Links {
 
     /// True for conduits.
     pub fn is_conduit(&self, j: usize) -> bool {
-        self.kind[j] == LinkKind::Conduit
+        matches!(self.kind[j], LinkKind::Conduit)
     }
 }
 
@@ -1030,6 +1142,8 @@ pub struct RoutingTotals {
     pub init_storage: f64,
     /// Evaporation from storage units and open conduits.
     pub evap_loss: f64,
+    /// Seepage from storage units (exfiltration) and conduits.
+    pub seep_loss: f64,
 }
 
 /// The drainage engine: network, options, inflows and state.
@@ -1045,16 +1159,17 @@ pub struct Engine {
     pub runoff: Option<Runoff>,
     /// Evaporation and climate state.
     pub climate: Climate,
-    /// Storage units that evaporate: (node, fraction of the potential rate).
-    evap_nodes: Vec<(usize, f64)>,
-    /// Evaporation loss of each node over the step (cfs).
-    node_loss: Vec<f64>,
+    /// Storage units that lose water by evaporation or seepage.
+    loss_nodes: Vec<usize>,
     /// Routed outfalls: (node, slot in the runoff component).
     outfall_routes: Vec<(usize, usize)>,
     tables: Vec<Table>,
     /// Value of each time series at the current step (NaN: not looked up yet).
     table_values: Vec<f64>,
     curves: Vec<Curve>,
+    /// Names of the time series and curves, for control rules.
+    series_names: Vec<String>,
+    curve_names: Vec<String>,
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
@@ -1090,30 +1205,11 @@ impl Engine {
     /// series and climate files it names ([`crate::referenced_files`]).
     pub fn with_files(p: &Project, files: &ExternalFiles) -> Result<Self, EngineError> {
         let mut opt = Options::from_project(p)?;
-        if opt.route_model == RouteModel::Steady {
-            return Err(EngineError::Unsupported("steady flow routing".into()));
-        }
-        if opt.route_model == RouteModel::KinWave
-            && (!p.pumps.is_empty()
-                || !p.orifices.is_empty()
-                || !p.weirs.is_empty()
-                || !p.outlets.is_empty())
-        {
-            return Err(EngineError::Unsupported(
-                "pumps or regulators under kinematic-wave routing".into(),
-            ));
-        }
-        if !p.dividers.is_empty() && opt.route_model != RouteModel::DynWave {
-            return Err(EngineError::Unsupported(
-                "flow dividers under kinematic-wave routing".into(),
-            ));
-        }
         for s in [
             "LID_USAGE",
             "GROUNDWATER",
             "RDII",
             "SNOWPACKS",
-            "TRANSECTS",
             "STREETS",
             "INLET_USAGE",
         ] {
@@ -1185,7 +1281,8 @@ impl Engine {
                 j.ponded_area,
             );
         }
-        // Under dynamic wave a flow divider acts as a plain junction (SWMM 5 Vol. II §2.4).
+        // Dividers start as junctions; their rule is attached once links exist.
+        // Under dynamic wave a divider stays a plain junction (SWMM 5 Vol. II §2.4).
         for d in &p.dividers {
             let g = |k: usize| d.node_params.get(k).copied().unwrap_or(0.0);
             if (0..4).any(|k| g(k) < 0.0) {
@@ -1244,6 +1341,7 @@ impl Engine {
                 0.0,
             );
         }
+        let mut exfils = Vec::new();
         for st in &p.storage {
             let shape = match &st.shape {
                 inp::StorageShape::Functional { a, b, c } => {
@@ -1317,11 +1415,10 @@ impl Engine {
                     }
                 }
             };
-            if st.extra.iter().skip(2).any(|&v| v != 0.0) {
-                return Err(EngineError::Unsupported(
-                    "storage seepage (exfiltration)".into(),
-                ));
-            }
+            exfils.push((
+                storage_exfil(p, st, &shape, &opt)?,
+                st.extra.get(1).copied().unwrap_or(0.0),
+            ));
             let sur = st.extra.first().copied().unwrap_or(0.0);
             add_node(
                 &mut nodes,
@@ -1335,6 +1432,18 @@ impl Engine {
             );
         }
         let nn = nodes.name.len();
+        nodes.exfil = vec![None; nn];
+        nodes.f_evap = vec![0.0; nn];
+        let mut loss_nodes = Vec::new();
+        for (st, (e, f_evap)) in p.storage.iter().zip(exfils) {
+            if let Some(&i) = node_index.get(&st.name.to_ascii_uppercase()) {
+                if e.is_some() || f_evap != 0.0 {
+                    loss_nodes.push(i);
+                }
+                nodes.exfil[i] = e;
+                nodes.f_evap[i] = f_evap;
+            }
+        }
         let find_node = |section: &'static str, object: &str, name: &str| {
             node_index
                 .get(&name.to_ascii_uppercase())
@@ -1394,11 +1503,19 @@ impl Engine {
             let x = xs
                 .get(&c.name.to_ascii_uppercase())
                 .ok_or_else(|| invalid("CONDUITS", &c.name, "has no [XSECTIONS] entry"))?;
-            if x.shape == "DUMMY" {
-                return Err(EngineError::Unsupported("DUMMY conduits".into()));
+            let dummy = x.shape == "DUMMY";
+            let (mut xsect, n_override) = if dummy {
+                (XSect::dummy(), None)
+            } else {
+                conduit_xsect(p, x, ucf)?
+            };
+            xsect.slot = opt.surcharge_slot && !dummy && !xsect.is_open();
+            if xsect.force_main > 0.0
+                && opt.force_main_eqn == crate::forcemain::ForceMainEqn::DarcyWeisbach
+            {
+                // Roughness height in inches or millimetres, as rainfall depths.
+                xsect.force_main /= if opt.flow_units.is_si() { 304.8 } else { 12.0 };
             }
-            let xsect = XSect::new(&x.shape, x.geom, ucf)
-                .map_err(|e| invalid("XSECTIONS", &c.name, e.to_string()))?;
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
             }
@@ -1407,9 +1524,6 @@ impl Engine {
             }
             if x.barrels < 1.0 {
                 return Err(invalid("XSECTIONS", &c.name, "barrels must be at least 1"));
-            }
-            if x.culvert > 0.0 {
-                return Err(EngineError::Unsupported("culvert inlet control".into()));
             }
             let o1 = elev_offset(c.in_offset, n1, &nodes);
             let o2 = elev_offset(c.out_offset, n2, &nodes);
@@ -1421,18 +1535,43 @@ impl Engine {
                 o1.max(0.0),
                 o2.max(0.0),
                 xsect,
-                LinkKind::Conduit,
+                if dummy {
+                    LinkKind::Dummy
+                } else {
+                    LinkKind::Conduit
+                },
                 1.0,
             );
-            links.length[j] = c.length / ucf;
+            // A natural channel's length is its main channel's; the flood
+            // plain that sets its slope, volume and travel time is shorter by
+            // the transect's length factor, while momentum keeps the given
+            // length (SWMM link.c conduit_getLength, modLength).
+            links.length[j] = c.length / ucf / n_override.map_or(1.0, |o| o.1);
             links.mod_length[j] = c.length / ucf;
-            links.barrels[j] = x.barrels.floor();
+            // SWMM reads no barrel count for natural channels.
+            links.barrels[j] = if n_override.is_some() {
+                1.0
+            } else {
+                x.barrels.floor()
+            };
             links.q_limit[j] = c.max_flow / qcf;
             links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
+            // Seepage in in/h or mm/h (SWMM's rainfall units) to ft/s.
+            let ucf_rate = if opt.flow_units.is_si() {
+                1_097_280.0
+            } else {
+                43_200.0
+            };
+            links.seep_rate[j] = l.map_or(0.0, |l| l.seepage) / ucf_rate;
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
-            links.new_flow[j] = c.init_flow / qcf;
-            // Roughness kept in rough_factor until validation below.
-            links.rough_factor[j] = c.roughness;
+            links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
+            // Steady flow starts every link empty (SWMM flowrout.c initLinks).
+            if opt.route_model != RouteModel::Steady {
+                links.new_flow[j] = c.init_flow / qcf;
+            }
+            // Roughness kept in rough_factor until validation below; a
+            // natural channel takes its transect's main-channel n.
+            links.rough_factor[j] = n_override.map_or(c.roughness, |o| o.0);
         }
         let n_conduits = links.name.len();
         for pu in &p.pumps {
@@ -1541,7 +1680,7 @@ impl Engine {
                 "SIDEFLOW" => (1, "RECT_OPEN"),
                 "V-NOTCH" => (2, "TRIANGULAR"),
                 "TRAPEZOIDAL" => (3, "TRAPEZOIDAL"),
-                "ROADWAY" => return Err(EngineError::Unsupported("roadway weirs".into())),
+                "ROADWAY" => (4, "RECT_OPEN"),
                 k => {
                     return Err(invalid(
                         "WEIRS",
@@ -1557,8 +1696,26 @@ impl Engine {
                     format!("a {} weir needs a {shape} cross section", w.kind),
                 ));
             }
-            if w.extra.len() > 2 && !w.extra[2].is_empty() && w.extra[2] != "*" {
-                return Err(EngineError::Unsupported("weir coefficient curves".into()));
+            let cd_curve = match w.extra.get(2).map(|s| s.as_str()) {
+                None | Some("" | "*") => None,
+                Some(c) => Some(find_curve("WEIRS", &w.name, c)?),
+            };
+            if wtype == 4 {
+                // With a road width and surface SWMM reads the coefficient off
+                // the FHWA roadway-overtopping curves (HDS-5 Figure III-11);
+                // without them it uses the weir's own coefficient.
+                let width = w
+                    .extra
+                    .first()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let surface = w.extra.get(1).map(|s| s.to_ascii_uppercase());
+                if width > 0.0 && matches!(surface.as_deref(), Some("PAVED" | "GRAVEL")) {
+                    return Err(EngineError::Unsupported(
+                        "roadway weir coefficients from road width and surface (HDS-5 Figure III-11)"
+                            .into(),
+                    ));
+                }
             }
             let xsect = XSect::new(&x.shape, x.geom, ucf)
                 .map_err(|e| invalid("XSECTIONS", &w.name, e.to_string()))?;
@@ -1571,6 +1728,7 @@ impl Engine {
                 can_surcharge: w.can_surcharge,
                 c_surcharge: 0.0,
                 slope,
+                cd_curve,
             };
             let o1 = elev_offset(w.crest, n1, &nodes).max(0.0);
             let j = links.push(&w.name, n1, n2, o1, o1, xsect, kind, 1.0);
@@ -1607,6 +1765,21 @@ impl Engine {
             links.flap_gate[j] = o.gated;
         }
         let nl = links.name.len();
+        for d in &p.dividers {
+            let i = find_node("DIVIDERS", &d.name, &d.name)?;
+            let div = divider_rule(d, &links, &curve_index, &opt)?;
+            if links.node1[div.link] != i && links.node2[div.link] != i {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    format!(
+                        "diverted link '{}' is not connected to the divider",
+                        d.diverted_link
+                    ),
+                ));
+            }
+            nodes.kind[i] = NodeKind::Divider(div);
+        }
         let link_names: std::collections::HashSet<String> =
             links.name.iter().map(|n| n.to_ascii_uppercase()).collect();
         for x in &p.xsections {
@@ -1645,10 +1818,26 @@ impl Engine {
             } else {
                 delta / (len * len - delta * delta).sqrt()
             };
-            if opt.min_slope > 0.0 && slope < opt.min_slope {
+            let raised = opt.min_slope > 0.0 && slope < opt.min_slope;
+            if raised {
                 slope = opt.min_slope;
             }
-            if e1 < e2 && opt.route_model == RouteModel::DynWave {
+            let dummy = links.kind[j] == LinkKind::Dummy;
+            if dummy && opt.route_model == RouteModel::DynWave && nodes.kind[n1].is_storage() {
+                return Err(invalid(
+                    "CONDUITS",
+                    &links.name[j],
+                    "a DUMMY conduit cannot leave a storage unit under dynamic wave",
+                ));
+            }
+            if e1 < e2 && !raised && !dummy && opt.route_model != RouteModel::DynWave {
+                return Err(invalid(
+                    "CONDUITS",
+                    &links.name[j],
+                    "adverse slope, which only dynamic-wave routing can carry",
+                ));
+            }
+            if e1 < e2 && !dummy && opt.route_model == RouteModel::DynWave {
                 // Reverse the conduit so that it slopes downhill.
                 let (a, b) = (links.node1[j], links.node2[j]);
                 links.node1[j] = b;
@@ -1661,9 +1850,20 @@ impl Engine {
                 links.direction[j] = -1.0;
                 links.new_flow[j] = -links.new_flow[j];
             }
+            // The conduit keeps its own slope; lengthening changes only the
+            // slope of the friction term (SWMM link.c conduit_validate).
+            links.slope[j] = slope;
             let mut roughness = links.rough_factor[j];
+            let dw = opt.route_model == RouteModel::DynWave;
+            let fm = links.xsect[j].force_main;
+            if dw && fm > 0.0 {
+                // Part full, a force main flows with the Manning's n that
+                // gives its full flow (SWMM forcemain_getEquivN).
+                let d = links.xsect[j].y_full;
+                roughness = crate::forcemain::equivalent_n(opt.force_main_eqn, fm, d, slope);
+            }
             let mut length_factor = 1.0;
-            if opt.lengthening_step > 0.0 {
+            if opt.lengthening_step > 0.0 && !dummy {
                 let x = &links.xsect[j];
                 let y_full = if x.is_open() {
                     x.a_full / x.w_of_y(x.y_full)
@@ -1682,9 +1882,16 @@ impl Engine {
                 slope /= length_factor;
                 roughness /= length_factor.sqrt();
             }
-            links.slope[j] = slope;
+            if dw && fm > 0.0 {
+                links.force_main[j] =
+                    crate::forcemain::rough_factor(opt.force_main_eqn, fm, length_factor);
+            }
             links.rough_factor[j] = GRAVITY * (roughness / PHI).powi(2);
-            links.beta[j] = PHI * slope.abs().sqrt() / roughness;
+            links.beta[j] = if dummy {
+                0.0
+            } else {
+                PHI * slope.abs().sqrt() / roughness
+            };
             links.q_full[j] = links.xsect[j].s_full * links.beta[j];
             links.q_max[j] = links.xsect[j].s_max * links.beta[j];
         }
@@ -1758,6 +1965,12 @@ impl Engine {
         }
         if outlets == 0 && nl > 0 {
             return Err(invalid("OUTFALLS", "", "the network has no outfall"));
+        }
+        if opt.route_model == RouteModel::DynWave {
+            validate_pass_through_links(&nodes, &links, &degree)?;
+        }
+        if opt.route_model != RouteModel::DynWave {
+            validate_tree_layout(&nodes, &links)?;
         }
         nodes.degree = degree;
         // Inflows.
@@ -1868,28 +2081,19 @@ impl Engine {
             let node = node_index[&o.name.to_ascii_uppercase()];
             outfall_routes.push((node, slot));
         }
-        let evap_nodes: Vec<(usize, f64)> = p
-            .storage
-            .iter()
-            .filter_map(|st| {
-                let f = st.extra.get(1).copied().unwrap_or(0.0);
-                let i = node_index[&st.name.to_ascii_uppercase()];
-                (f > 0.0).then_some((i, f))
-            })
-            .collect();
-        let node_loss = vec![0.0; nodes.name.len()];
         let mut e = Engine {
             opt,
             nodes,
             links,
             runoff,
             climate,
-            evap_nodes,
-            node_loss,
+            loss_nodes,
             outfall_routes,
             tables,
             table_values: Vec::new(),
             curves,
+            series_names: p.timeseries.iter().map(|t| t.name.clone()).collect(),
+            curve_names: p.curves.iter().map(|c| c.name.clone()).collect(),
             scratch: Vec::new(),
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
@@ -1915,7 +2119,7 @@ impl Engine {
             Some(v) => inp::parse_hours(v).map(|h| h * 3600.0).unwrap_or(0.0),
             None => 0.0,
         };
-        if e.opt.route_model == RouteModel::KinWave {
+        if e.opt.route_model != RouteModel::DynWave {
             e.sorted_links = e.topo_sort()?;
         }
         Ok(e)
@@ -2014,8 +2218,11 @@ impl Engine {
         n.old_surf_area = vec![0.0; nn];
         n.sumdqdh = vec![0.0; nn];
         n.dydt = vec![0.0; nn];
+        n.losses = vec![0.0; nn];
         let l = &mut self.links;
         l.old_flow = l.new_flow.clone();
+        let start_date = (self.opt.start_epoch / 86_400.0).floor() + SWMM_EPOCH_DAYS;
+        l.time_last_set = vec![start_date; nl];
         l.old_depth = vec![0.0; nl];
         l.new_depth = vec![0.0; nl];
         l.old_volume = vec![0.0; nl];
@@ -2319,7 +2526,7 @@ impl Engine {
         let l = &self.links;
         let courant = self.opt.courant_factor;
         let t_link = par_min(self.link_count(), max_step, |j| {
-            if l.kind[j] != LinkKind::Conduit {
+            if !l.is_conduit(j) {
                 return None;
             }
             let q = l.new_flow[j].abs() / l.barrels[j];
@@ -2362,11 +2569,11 @@ impl Engine {
         // Mass balance over the first half step with the previous rates.
         self.update_totals(dt / 2.0);
         self.step_rates = RoutingTotals::default();
-        self.storage_evaporation(dt);
         // Lateral inflows at the start of the step.
         let n = &mut self.nodes;
         std::mem::swap(&mut n.old_lat_flow, &mut n.new_lat_flow);
         n.new_lat_flow.fill(0.0);
+        self.storage_losses(dt);
         self.add_external_inflows(t0);
         self.add_dwf_inflows(t0);
         if let Some(r) = &self.runoff {
@@ -2391,11 +2598,16 @@ impl Engine {
             *net = qi - qo;
         }
         n.inflow.copy_from_slice(&n.new_lat_flow);
-        n.outflow.copy_from_slice(&self.node_loss);
-        for ((of, v), full) in n.overflow.iter_mut().zip(&n.new_volume).zip(&n.full_volume) {
-            *of = if v > full { (v - full) / dt } else { 0.0 };
+        n.outflow.copy_from_slice(&n.losses);
+        for (i, of) in n.overflow.iter_mut().enumerate() {
+            let (v, full) = (n.new_volume[i], n.full_volume[i]);
+            *of = if !n.kind[i].is_storage() && v > full {
+                (v - full) / dt
+            } else {
+                0.0
+            };
         }
-        let trials = if self.opt.route_model == RouteModel::KinWave {
+        let trials = if self.opt.route_model != RouteModel::DynWave {
             self.kinwave_execute(dt);
             1
         } else {
@@ -2415,6 +2627,50 @@ impl Engine {
         let dt = self.next_step();
         self.step(dt);
         dt
+    }
+
+    /// Evaporation and seepage of the storage units over the coming step,
+    /// from the state at its start (SWMM node.c storage_getLosses): the
+    /// potential evaporation rate times the unit's Fevap over its surface
+    /// area, and seepage through its bottom and banks (with the monthly
+    /// conductivity adjustment and the soil recovery factor), together never
+    /// more than the unit holds, both scaled down alike when they would be.
+    /// As in SWMM, a unit holding less than 1e-4 ft³ keeps the bare
+    /// evaporation rate (ft/s) rather than a flow. Each loss is booked in the
+    /// step's mass balance on its own (routing.c removeStorageLosses).
+    fn storage_losses(&mut self, dt: f64) {
+        let rate = self.climate.evap_rate;
+        // Storage seepage takes the global conductivity adjustment, not a
+        // subcatchment's pattern (SWMM routing.c initSystemInflows).
+        let adjust = crate::green_ampt::Adjust {
+            conductivity: self.climate.hydcon_factor,
+            recovery: self.climate.recovery_factor,
+        };
+        for k in 0..self.loss_nodes.len() {
+            let i = self.loss_nodes[k];
+            let mut evap = rate * self.nodes.f_evap[i];
+            let mut seep = 0.0;
+            if evap > 0.0 || self.nodes.exfil[i].is_some() {
+                let depth = self.nodes.new_depth[i];
+                let area = self.node_surf_area(i, depth);
+                let volume = self.nodes.new_volume[i];
+                if volume > FUDGE {
+                    evap *= area;
+                }
+                if let Some(e) = self.nodes.exfil[i].as_mut() {
+                    seep = e.loss(dt, depth, area, adjust);
+                }
+                let total = (evap + seep) * dt;
+                if total > volume {
+                    let ratio = volume / total;
+                    evap *= ratio;
+                    seep *= ratio;
+                }
+            }
+            self.nodes.losses[i] = evap + seep;
+            self.step_rates.evap_loss += evap;
+            self.step_rates.seep_loss += seep;
+        }
     }
 
     fn add_external_inflows(&mut self, t: f64) {
@@ -2523,53 +2779,62 @@ impl Engine {
         t.flooding += r.flooding * dt;
         t.outflow += r.outflow * dt;
         t.evap_loss += r.evap_loss * dt;
+        t.seep_loss += r.seep_loss * dt;
     }
 
-    /// Evaporation from storage units over the step (SWMM node.c
-    /// storage_getLosses): the potential rate times the unit's evaporation
-    /// fraction over its surface area at the start of the step, never more
-    /// than it holds. As in SWMM, a unit holding less than 1e-4 ft³ keeps
-    /// the bare rate (ft/s) rather than a flow.
-    fn storage_evaporation(&mut self, dt: f64) {
-        let rate = self.climate.evap_rate;
-        for k in 0..self.evap_nodes.len() {
-            let (i, f) = self.evap_nodes[k];
-            let mut q = rate * f;
-            if q > 0.0 {
-                let v = self.nodes.new_volume[i];
-                if v > FUDGE {
-                    q *= self.node_surf_area(i, self.nodes.new_depth[i]);
-                }
-                if q * dt > v {
-                    q *= v / (q * dt);
-                }
-            }
-            self.node_loss[i] = q;
-            self.step_rates.evap_loss += q;
-        }
-    }
-
-    /// Evaporation rate (ft³/s per barrel) from the water surface of an open
-    /// conduit over its length at the mean of its old and new depths (SWMM
-    /// link.c conduit_getLossRate), limited to `q_max` (ft³/s).
-    fn conduit_evaporation(&self, j: usize, new_depth: f64, q_max: f64) -> f64 {
+    /// Evaporation and seepage rates of conduit `j` (ft³/s per barrel) at
+    /// the mean of its old depth and `new_depth` (SWMM link.c
+    /// conduit_getLossRate): evaporation at the potential rate from the
+    /// water surface of an open conduit, seepage at its rate (times the
+    /// monthly conductivity adjustment) through the wetted width up to the
+    /// widest point, both over the conduit's length; together never more
+    /// than `q_max` (its volume over the step under dynamic wave, its flow
+    /// otherwise), both scaled down alike when they would be. Returns
+    /// (evaporation, seepage, total).
+    #[inline]
+    fn conduit_losses(&self, j: usize, new_depth: f64, q_max: f64) -> (f64, f64, f64) {
         let l = &self.links;
+        let x = &l.xsect[j];
         let rate = self.climate.evap_rate;
+        let (evaporates, seeps) = (x.is_open() && rate > 0.0, l.seep_rate[j] > 0.0);
         let depth = 0.5 * (l.old_depth[j] + new_depth);
-        if depth <= FUDGE || rate <= 0.0 || !l.xsect[j].is_open() {
-            return 0.0;
+        if !(evaporates || seeps) || depth <= FUDGE {
+            return (0.0, 0.0, 0.0);
         }
-        let q = l.xsect[j].w_of_y(depth) * l.length[j] * rate;
-        q.min(q_max)
+        let length = l.length[j];
+        let mut evap = 0.0;
+        if evaporates {
+            evap = x.w_of_y(depth) * length * rate;
+        }
+        let mut seep = 0.0;
+        if seeps {
+            let width = if x.shape == crate::xsect::Shape::RectClosed {
+                x.w_max
+            } else {
+                x.w_of_y(depth.min(x.yw_max))
+            };
+            seep = l.seep_rate[j] * width * length * self.climate.hydcon_factor;
+        }
+        let mut total = evap + seep;
+        if total > q_max {
+            evap = evap * q_max / total;
+            seep = seep * q_max / total;
+            total = q_max;
+        }
+        (evap, seep, total)
     }
 
     fn remove_outflows(&mut self, dt: f64) {
-        // Evaporation from conduits (SWMM removeConduitLosses).
-        for j in 0..self.link_count() {
-            if self.links.is_conduit(j) {
-                self.step_rates.evap_loss += self.links.evap_loss[j] * self.links.barrels[j];
-            }
+        // Evaporation and seepage from conduits, booked apart (SWMM
+        // routing.c removeConduitLosses).
+        let (mut evap, mut seep) = (0.0, 0.0);
+        let l = &self.links;
+        for j in (0..self.link_count()).filter(|&j| l.is_conduit(j)) {
+            evap += l.evap_loss[j] * l.barrels[j];
+            seep += l.seep_loss[j] * l.barrels[j];
         }
+        self.step_rates.evap_loss += evap;
+        self.step_rates.seep_loss += seep;
         // Outfalls discharging onto subcatchments keep their volume for the
         // next runoff step (SWMM removeOutflows).
         if let Some(r) = &mut self.runoff {
@@ -2625,10 +2890,13 @@ impl Engine {
     /// Routing continuity error (percent), as SWMM's flow routing continuity.
     pub fn routing_continuity_error(&self) -> f64 {
         let t = &self.totals;
-        let storage: f64 =
-            self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
+        let mut storage: f64 = self.nodes.new_volume.iter().sum::<f64>();
+        // Steady flow holds no water in its links (SWMM massbal.c).
+        if self.opt.route_model != RouteModel::Steady {
+            storage += self.links.new_volume.iter().sum::<f64>();
+        }
         let inflow = t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage;
-        let outflow = t.flooding + t.outflow + t.evap_loss + storage;
+        let outflow = t.flooding + t.outflow + t.evap_loss + t.seep_loss + storage;
         if (inflow - outflow).abs() < 1.0 {
             0.0
         } else if inflow > 0.0 {
@@ -2715,6 +2983,7 @@ impl Engine {
         let mut volume = std::mem::take(&mut l.new_volume);
         let mut flow = std::mem::take(&mut l.new_flow);
         let mut evap = std::mem::take(&mut l.evap_loss);
+        let mut seep = std::mem::take(&mut l.seep_loss);
         let nl = class.len();
         let this = &*self;
         (
@@ -2728,12 +2997,12 @@ impl Engine {
             depth.par_iter_mut(),
             volume.par_iter_mut(),
             flow.par_iter_mut(),
-            evap.par_iter_mut(),
+            (evap.par_iter_mut(), seep.par_iter_mut()),
         )
             .into_par_iter()
             .enumerate()
             .with_min_len(min_len(nl))
-            .for_each(|(j, (cl, s1, s2, fr, dq, a, q, y, v, f, e))| {
+            .for_each(|(j, (cl, s1, s2, fr, dq, a, q, y, v, f, (e, sp)))| {
                 if !this.links.is_conduit(j) || this.bypassed(j) {
                     return;
                 }
@@ -2755,6 +3024,7 @@ impl Engine {
                 *v = o.new_volume;
                 *f = o.new_flow;
                 *e = o.evap_loss;
+                *sp = o.seep_loss;
             });
         let l = &mut self.links;
         l.flow_class = class;
@@ -2768,6 +3038,7 @@ impl Engine {
         l.new_volume = volume;
         l.new_flow = flow;
         l.evap_loss = evap;
+        l.seep_loss = seep;
     }
 
     /// Adds a non-conduit link's flow, surface area and ∂Q/∂H to its end
@@ -2812,7 +3083,7 @@ impl Engine {
                 self.node_surf_area(i, depth)
             };
         acc.inflow = 0.0;
-        acc.outflow = self.node_loss[i];
+        acc.outflow = n.losses[i];
         let lat = n.new_lat_flow[i];
         if lat >= 0.0 {
             acc.inflow += lat;
@@ -2831,10 +3102,11 @@ impl Engine {
                 (false, true) => acc.inflow += q,
                 (false, false) => acc.outflow -= q,
             }
-            // A conduit's evaporation leaves through its end nodes, half
-            // each, all of it at the other end if one is an outfall.
+            // A conduit's evaporation and seepage leave through its end
+            // nodes, half each, all of it at the other end if one is an
+            // outfall (SWMM dynwave.c updateNodeFlows).
             let b = l.barrels[j];
-            let loss = l.evap_loss[j] * b;
+            let loss = (l.evap_loss[j] + l.seep_loss[j]) * b;
             if loss > 0.0 && !self.is_outfall(i) {
                 let ends_at_outfall = self.is_outfall(l.node1[j]) || self.is_outfall(l.node2[j]);
                 acc.outflow += if ends_at_outfall { loss } else { loss / 2.0 };
@@ -2945,7 +3217,7 @@ impl Engine {
         let dq = acc.inflow - acc.outflow;
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
         let is_storage = matches!(n.kind[i], NodeKind::Storage(_));
-        let is_surcharged = if is_ponded {
+        let is_surcharged = if is_ponded || o.surcharge_slot {
             false
         } else if is_storage {
             n.sur_depth[i] > 0.0 && y_last > n.full_depth[i]
@@ -3029,17 +3301,34 @@ impl Engine {
         v.abs() / (GRAVITY * hd).sqrt()
     }
 
+    /// Top width at depth `y`, held at the crown cutoff of a closed conduit
+    /// or, under SURCHARGE_METHOD SLOT, the slot's width above it.
     fn width(x: &XSect, y: f64) -> f64 {
-        let y = if y / x.y_full >= CROWN_CUTOFF && !x.is_open() {
-            CROWN_CUTOFF * x.y_full
+        let mut cutoff = CROWN_CUTOFF;
+        if x.slot {
+            let w = x.slot_width(y);
+            if w > 0.0 {
+                return w;
+            }
+            cutoff = crate::xsect::SLOT_CROWN_CUTOFF;
+        }
+        let y = if y / x.y_full >= cutoff && !x.is_open() {
+            cutoff * x.y_full
         } else {
             y
         };
         x.w_of_y(y)
     }
 
+    /// Flow area at depth `y`, with a slot's area above the crown.
     fn area(x: &XSect, y: f64) -> f64 {
-        if y >= x.y_full { x.a_full } else { x.a_of_y(y) }
+        if y < x.y_full {
+            x.a_of_y(y)
+        } else if x.slot {
+            x.a_full + (y - x.y_full) * x.slot_width(y)
+        } else {
+            x.a_full
+        }
     }
 
     fn hyd_rad(x: &XSect, y: f64) -> f64 {
@@ -3203,8 +3492,11 @@ impl Engine {
         let mut h1 = (self.nodes.new_depth[n1] + self.nodes.invert[n1]).max(z1);
         let mut h2 = (self.nodes.new_depth[n2] + self.nodes.invert[n2]).max(z2);
         let x = &self.links.xsect[j];
-        let mut y1 = (h1 - z1).max(FUDGE).min(x.y_full);
-        let mut y2 = (h2 - z2).max(FUDGE).min(x.y_full);
+        let (mut y1, mut y2) = ((h1 - z1).max(FUDGE), (h2 - z2).max(FUDGE));
+        if !self.opt.surcharge_slot {
+            y1 = y1.min(x.y_full);
+            y2 = y2.min(x.y_full);
+        }
         let a_old = self.links.a2[j].max(FUDGE);
         let length = self.links.mod_length[j];
         self.find_surf_area(out, j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);
@@ -3229,6 +3521,9 @@ impl Engine {
             out.new_depth = y_mid.min(x.y_full);
             out.new_volume = out.a1 * real_len * barrels;
             out.new_flow = 0.0;
+            // A dry or closed conduit loses nothing (dwflow.c resets its
+            // loss rates before the dry test).
+            out.seep_loss = 0.0;
             return;
         }
         let mut v = q_last / a_mid;
@@ -3262,7 +3557,13 @@ impl Engine {
         if is_full && !x.is_open() {
             sigma = 0.0;
         }
-        let dq1 = dt * self.links.rough_factor[j] / r_wtd.powf(1.33333) * v.abs();
+        let fm = self.links.force_main[j];
+        let dq1 = if fm > 0.0 && is_full {
+            let eqn = self.opt.force_main_eqn;
+            dt * crate::forcemain::friction_term(eqn, x.force_main, fm, v.abs(), r_mid)
+        } else {
+            dt * self.links.rough_factor[j] / r_wtd.powf(1.33333) * v.abs()
+        };
         let dq2 = dt * GRAVITY * a_wtd * (h2 - h1) / length;
         let (mut dq3, mut dq4) = (0.0, 0.0);
         if sigma > 0.0 {
@@ -3285,21 +3586,36 @@ impl Engine {
             }
             dq5 = losses / 2.0 / length * dt;
         }
-        let evap = self.conduit_evaporation(j, prev.depth, prev.volume / dt);
+        // Evaporation and seepage, as SWMM enters them in the momentum
+        // balance (dwflow.c dq6), limited by the volume the conduit holds
+        // (all barrels) over the step.
+        let (evap, seep, loss) = self.conduit_losses(j, prev.depth, prev.volume / dt);
         out.evap_loss = evap;
-        let dq6 = evap * 2.5 * dt * v / real_len;
+        out.seep_loss = seep;
+        let dq6 = loss * 2.5 * dt * v / real_len;
         let denom = 1.0 + dq1 + dq5;
         let mut q = (q_old - dq2 + dq3 + dq4 + dq6) / denom;
         out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
-        if q > 0.0
-            && self.opt.normal_flow_limit != NormalFlowLimit::Neither
-            && y1 < x.y_full
-            && matches!(
-                out.flow_class,
-                FlowClass::Subcritical | FlowClass::Supercritical
-            )
-        {
-            q = self.check_normal_flow(j, q, y1, y2, a1, r1);
+        if q > 0.0 {
+            let culvert = self.links.culvert[j];
+            if culvert > 0 && !is_full {
+                // Inlet control (HDS-5): the inlet may pass less than the barrel.
+                let hw = h1 - z1;
+                if let Some(f) = crate::culvert::inlet_flow(culvert, x, self.links.slope[j], hw)
+                    && f.q < q
+                {
+                    q = f.q;
+                    out.dqdh = f.dqdh;
+                }
+            } else if self.opt.normal_flow_limit != NormalFlowLimit::Neither
+                && y1 < x.y_full
+                && matches!(
+                    out.flow_class,
+                    FlowClass::Subcritical | FlowClass::Supercritical
+                )
+            {
+                q = self.check_normal_flow(j, q, y1, y2, a1, r1);
+            }
         }
         if steps > 0 {
             q = (1.0 - OMEGA) * q_last + OMEGA * q;
@@ -3363,11 +3679,12 @@ impl Engine {
                 *c_weir = *cd * hw.max(0.0).sqrt() * f;
             }
             LinkKind::Weir {
+                wtype,
                 can_surcharge,
                 c_surcharge,
                 ..
             } => {
-                if !*can_surcharge && *c_surcharge != 0.0 {
+                if *wtype == 4 || (!*can_surcharge && *c_surcharge != 0.0) {
                     return;
                 }
                 let h = setting * x.y_full;
@@ -3375,7 +3692,7 @@ impl Engine {
                     *c_surcharge = 0.0;
                 } else {
                     let kind = self.links.kind[j].clone();
-                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si);
+                    let (q1, q2, _) = weir_flow(&kind, &x, setting, h, 1.0, si, &self.curves);
                     if let LinkKind::Weir { c_surcharge, .. } = &mut self.links.kind[j] {
                         *c_surcharge = (q1 + q2) / (h / 2.0).sqrt();
                     }
@@ -3406,7 +3723,9 @@ impl Engine {
         if !self.rules.is_empty()
             && (self.rule_step == 0.0 || self.time >= self.next_rule_time - 0.001)
         {
-            let actions = self.rules.evaluate(&*self, dt / 2.0 / 3600.0);
+            let mut rules = std::mem::take(&mut self.rules);
+            let actions = rules.evaluate(&*self, dt / 3600.0);
+            self.rules = rules;
             for (l, v) in actions {
                 self.links.target_setting[l] = v;
             }
@@ -3418,6 +3737,11 @@ impl Engine {
             let target = self.links.target_setting[j];
             if target == self.links.setting[j] {
                 continue;
+            }
+            // Switching between open and closed restarts the link's
+            // TIMEOPEN / TIMECLOSED clock (SWMM routing.c).
+            if target * self.links.setting[j] == 0.0 {
+                self.links.time_last_set[j] = self.swmm_date_time();
             }
             match self.links.kind[j] {
                 LinkKind::Orifice { orate, .. } => {
@@ -3458,6 +3782,7 @@ impl Engine {
                 LinkKind::Orifice { .. } => self.orifice_inflow(j),
                 LinkKind::Weir { .. } => self.weir_inflow(j),
                 LinkKind::Outlet { .. } => self.outlet_inflow(j),
+                LinkKind::Dummy => self.dummy_inflow(j),
                 LinkKind::Conduit => 0.0,
             }
         };
@@ -3486,6 +3811,14 @@ impl Engine {
             }
         }
         self.links.new_flow[j] = q;
+    }
+
+    /// A DUMMY conduit takes all its upstream node receives, up to its flow
+    /// limit (SWMM link.c conduit_getInflow).
+    fn dummy_inflow(&self, j: usize) -> f64 {
+        let q = self.node_outflow(self.links.node1[j], j);
+        let ql = self.links.q_limit[j];
+        if ql > 0.0 { q.min(ql) } else { q }
     }
 
     fn pump_inflow(&mut self, j: usize) -> f64 {
@@ -3583,6 +3916,17 @@ impl Engine {
         q
     }
 
+    /// Downstream head a regulator sees: the node's head under dynamic wave;
+    /// under kinematic wave the upstream invert, so the outlet end never
+    /// submerges it (SWMM link.c).
+    fn regulator_tail_head(&self, n1: usize, n2: usize) -> f64 {
+        if self.opt.route_model == RouteModel::DynWave {
+            self.nodes.new_depth[n2] + self.nodes.invert[n2]
+        } else {
+            self.nodes.invert[n1]
+        }
+    }
+
     fn orifice_inflow(&mut self, j: usize) -> f64 {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let LinkKind::Orifice {
@@ -3597,7 +3941,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 >= h2 { 1.0 } else { -1.0 };
         let mut y1 = self.nodes.new_depth[n1];
         if dir < 0.0 {
@@ -3723,7 +4067,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 > h2 { 1.0 } else { -1.0 };
         if dir < 0.0 {
             std::mem::swap(&mut h1, &mut h2);
@@ -3732,6 +4076,9 @@ impl Engine {
         let setting = self.links.setting[j];
         let mut hcrest = self.nodes.invert[n1] + self.links.offset1[j];
         let hcrown = hcrest + x.y_full;
+        if wtype == 4 {
+            return self.roadway_inflow(j, dir, hcrest, h1, h2);
+        }
         hcrest += (1.0 - setting) * x.y_full;
         let mut head = h1 - hcrest;
         self.links.dqdh[j] = 0.0;
@@ -3770,14 +4117,14 @@ impl Engine {
             head = hcrown - hcrest;
         }
         let si = self.opt.flow_units.is_si();
-        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si);
+        let (mut q1, mut q2, mut dqdh) = weir_flow(&kind, &x, setting, head, dir, si, &self.curves);
         if self.links.flap_gate[j] {
             let area = weir_open_area(&x, setting, head);
             if area > 1e-6 {
                 let v = (q1 + q2) / area;
                 let hl = (4.0 / GRAVITY) * v * v * (-1.15 * v / head.sqrt()).exp();
                 let h = (head - hl).max(0.0);
-                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si);
+                (q1, q2, dqdh) = weir_flow(&kind, &x, setting, h, dir, si, &self.curves);
             }
         }
         self.links.dqdh[j] = dqdh;
@@ -3793,6 +4140,38 @@ impl Engine {
         dir * (q1 + q2)
     }
 
+    /// Flow over a roadway crest at `h_road` ft by the broad-crested weir law
+    /// `Q = Cd·L·HWr^1.5` with the weir's own coefficient (FHWA HDS-5 Eq. 8;
+    /// SWMM roadway.c); an SI coefficient is converted by HDS-5's 0.552.
+    fn roadway_inflow(&mut self, j: usize, dir: f64, h_road: f64, h1: f64, h2: f64) -> f64 {
+        let LinkKind::Weir { cd1, .. } = self.links.kind[j] else {
+            return 0.0;
+        };
+        let cd = if self.opt.flow_units.is_si() {
+            cd1 / 0.552
+        } else {
+            cd1
+        };
+        let hwr = h1 - h_road;
+        let (mut q, mut dqdh) = (0.0, 0.0);
+        if hwr > FUDGE {
+            q = cd * self.links.xsect[j].w_max * hwr.powf(1.5);
+            dqdh = 1.5 * q / hwr;
+        }
+        self.links.dqdh[j] = dqdh;
+        self.links.new_depth[j] = hwr.max(0.0);
+        self.links.flow_class[j] = if h_road > h2 {
+            if dir == 1.0 {
+                FlowClass::DnCritical
+            } else {
+                FlowClass::UpCritical
+            }
+        } else {
+            FlowClass::Subcritical
+        };
+        dir * q
+    }
+
     fn outlet_inflow(&mut self, j: usize) -> f64 {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let LinkKind::Outlet {
@@ -3805,7 +4184,7 @@ impl Engine {
             return 0.0;
         };
         let mut h1 = self.nodes.new_depth[n1] + self.nodes.invert[n1];
-        let mut h2 = self.nodes.new_depth[n2] + self.nodes.invert[n2];
+        let mut h2 = self.regulator_tail_head(n1, n2);
         let dir = if h1 >= h2 { 1.0 } else { -1.0 };
         let mut y1 = self.nodes.new_depth[n1];
         if dir < 0.0 {
@@ -3813,7 +4192,7 @@ impl Engine {
             y1 = self.nodes.new_depth[n2];
         }
         let hcrest = self.nodes.invert[n1] + self.links.offset1[j];
-        let head = if by_head {
+        let head = if by_head && self.opt.route_model == RouteModel::DynWave {
             h1 - h2.max(hcrest)
         } else {
             h1 - hcrest
@@ -3835,8 +4214,11 @@ impl Engine {
 
     // ----- kinematic wave -----
 
-    /// Links in upstream-to-downstream order (Kahn's topological sort), as
-    /// kinematic-wave routing needs; errors on cycles.
+    /// Links in upstream-to-downstream order, as kinematic-wave routing needs
+    /// (SWMM toposort.c): Kahn's sort with a first-in first-out queue of
+    /// nodes, each node's outflow links in input order except that a
+    /// divider's non-diverted link comes before its diverted one (the
+    /// overflow rule needs the first link's flow). Errors on cycles.
     fn topo_sort(&self) -> Result<Vec<usize>, EngineError> {
         let nn = self.node_count();
         let nl = self.link_count();
@@ -3846,15 +4228,24 @@ impl Engine {
             indeg[self.links.node2[j]] += 1;
             out[self.links.node1[j]].push(j);
         }
-        let mut stack: Vec<usize> = (0..nn).filter(|&i| indeg[i] == 0).rev().collect();
+        for (i, o) in out.iter_mut().enumerate() {
+            if let NodeKind::Divider(d) = &self.nodes.kind[i]
+                && o.len() == 2
+                && o[0] == d.link
+            {
+                o.swap(0, 1);
+            }
+        }
+        let mut queue: std::collections::VecDeque<usize> =
+            (0..nn).filter(|&i| indeg[i] == 0).collect();
         let mut order = Vec::with_capacity(nl);
-        while let Some(i) = stack.pop() {
+        while let Some(i) = queue.pop_front() {
             for &j in &out[i] {
                 order.push(j);
                 let n2 = self.links.node2[j];
                 indeg[n2] -= 1;
                 if indeg[n2] == 0 {
-                    stack.push(n2);
+                    queue.push_back(n2);
                 }
             }
         }
@@ -3873,9 +4264,6 @@ impl Engine {
     /// its outlet end (Vol. II ch. 5, weighting factors 0.6).
     fn kinwave_execute(&mut self, dt: f64) {
         let nn = self.node_count();
-        for i in 0..nn {
-            self.nodes.overflow[i] = 0.0;
-        }
         let order = std::mem::take(&mut self.sorted_links);
         let mut updated = std::mem::take(&mut self.kw_updated);
         updated.clear();
@@ -3887,11 +4275,13 @@ impl Engine {
                 updated[n1] = true;
             }
             let mut qin = self.kw_link_inflow(j, dt);
-            if self.links.q_limit[j] > 0.0 {
-                qin = qin.min(self.links.q_limit[j]);
-            }
-            qin = qin.max(0.0);
-            let qout = self.kinwave_link(j, &mut qin, dt);
+            let qout = if !self.links.is_conduit(j) {
+                qin
+            } else if self.opt.route_model == RouteModel::Steady {
+                self.steady_link(j, &mut qin)
+            } else {
+                self.kinwave_link(j, &mut qin, dt)
+            };
             self.links.new_flow[j] = qout;
             self.nodes.outflow[n1] += qin;
             let n2 = self.links.node2[j];
@@ -3928,6 +4318,11 @@ impl Engine {
         self.kw_updated = updated;
         // setNewLinkState
         for j in 0..self.link_count() {
+            if !self.links.is_conduit(j) {
+                self.links.new_depth[j] = 0.0;
+                self.links.new_volume[j] = 0.0;
+                continue;
+            }
             let x = &self.links.xsect[j];
             let a = 0.5 * (self.links.a1[j] + self.links.a2[j]);
             self.links.new_volume[j] = a * self.links.length[j] * self.links.barrels[j];
@@ -3940,24 +4335,30 @@ impl Engine {
         }
     }
 
-    /// Inflow a kinematic-wave link draws from its upstream node.
-    fn kw_link_inflow(&self, j: usize, dt: f64) -> f64 {
+    /// Flow a link draws from its upstream node under kinematic wave (SWMM
+    /// flowrout.c getLinkInflow): a conduit takes what the node passes on, a
+    /// pump its curve's flow, a regulator leaving a storage unit its rating;
+    /// never more than the node holds (node_getMaxOutflow).
+    fn kw_link_inflow(&mut self, j: usize, dt: f64) -> f64 {
         let n1 = self.links.node1[j];
-        let n = &self.nodes;
-        let mut q = if self.is_storage(n1) {
-            // Normal flow at the storage depth (SWMM storage_getOutflow).
-            let y = n.new_depth[n1] - self.links.offset1[j];
-            let x = &self.links.xsect[j];
-            if y <= 0.0 {
-                0.0
-            } else if y >= x.y_full {
-                self.links.q_full[j]
-            } else {
-                self.links.beta[j] * x.s_of_a(x.a_of_y(y))
-            }
+        let q = if self.links.setting[j] == 0.0 {
+            0.0
         } else {
-            n.inflow[n1] + n.overflow[n1]
+            match self.links.kind[j] {
+                LinkKind::Conduit | LinkKind::Dummy => {
+                    let q = self.node_outflow(n1, j);
+                    let ql = self.links.q_limit[j];
+                    if ql > 0.0 { q.min(ql) } else { q }
+                }
+                LinkKind::Pump { .. } => self.pump_inflow(j),
+                _ if !self.is_storage(n1) => 0.0,
+                LinkKind::Orifice { .. } => self.orifice_inflow(j),
+                LinkKind::Weir { .. } => self.weir_inflow(j),
+                LinkKind::Outlet { .. } => self.outlet_inflow(j),
+            }
         };
+        let n = &self.nodes;
+        let mut q = q;
         if n.full_volume[n1] > 0.0 {
             let q_max = n.inflow[n1] + n.old_volume[n1] / dt;
             if q > q_max {
@@ -3965,6 +4366,70 @@ impl Engine {
             }
         }
         q.max(0.0)
+    }
+
+    /// Flow node `i` passes to conduit `j` (SWMM node.c node_getOutflow): a
+    /// storage unit the conduit's normal flow at the stored depth, a divider
+    /// its split, any other node all it receives.
+    fn node_outflow(&self, i: usize, j: usize) -> f64 {
+        let n = &self.nodes;
+        match &n.kind[i] {
+            NodeKind::Storage(_) => {
+                let y = n.new_depth[i] - self.links.offset1[j];
+                let x = &self.links.xsect[j];
+                if y <= 0.0 {
+                    0.0
+                } else if y >= x.y_full {
+                    self.links.q_full[j]
+                } else {
+                    self.links.beta[j] * x.s_of_a(x.a_of_y(y))
+                }
+            }
+            NodeKind::Divider(d) => self.divider_outflow(i, d, j),
+            _ => n.inflow[i] + n.overflow[i],
+        }
+    }
+
+    /// Flow a divider sends into link `k` (SWMM node.c divider_getOutflow).
+    fn divider_outflow(&self, i: usize, d: &Divider, k: usize) -> f64 {
+        let n = &self.nodes;
+        let q_in = n.inflow[i] + n.overflow[i];
+        let qcf = self.opt.ucf_flow();
+        let diverted = match d.rule {
+            DividerRule::Overflow => {
+                let q = if k != d.link {
+                    q_in
+                } else {
+                    q_in - n.outflow[i]
+                };
+                return if q < FLOW_TOL { 0.0 } else { q };
+            }
+            DividerRule::Cutoff(q_min) => (q_in - q_min).max(0.0),
+            DividerRule::Weir {
+                q_min,
+                dh_max,
+                c_weir,
+                q_max,
+            } => {
+                if q_in <= q_min {
+                    0.0
+                } else {
+                    let f = (q_in - q_min) / (q_max - q_min);
+                    if f > 1.0 {
+                        q_max * f.sqrt()
+                    } else {
+                        c_weir * (f * dh_max).powf(1.5) / qcf
+                    }
+                }
+            }
+            DividerRule::Tabular(c) => self.curves[c].lookup(q_in * qcf) / qcf,
+        };
+        let diverted = diverted.min(q_in);
+        if k == d.link {
+            diverted
+        } else {
+            q_in - diverted
+        }
     }
 
     /// Storage depth and volume under kinematic wave (SWMM flowrout.c
@@ -4046,6 +4511,33 @@ impl Engine {
         }
     }
 
+    /// Steady-flow routing of one conduit (SWMM flowrout.c
+    /// steadyflow_execute; Vol. II ch. 4): its outflow is its inflow less
+    /// seepage, capped at full flow, over the normal-flow area; returns the
+    /// outflow (cfs, all barrels) and updates `qin` to the accepted inflow.
+    fn steady_link(&mut self, j: usize, qin_total: &mut f64) -> f64 {
+        let barrels = self.links.barrels[j];
+        let mut q = *qin_total / barrels;
+        let (evap, seep, loss) = self.conduit_losses(j, self.links.new_depth[j], q.abs());
+        self.links.evap_loss[j] = evap;
+        self.links.seep_loss[j] = seep;
+        q -= loss;
+        let x = &self.links.xsect[j];
+        let a = if q > self.links.q_full[j] {
+            q = self.links.q_full[j];
+            *qin_total = q * barrels;
+            x.a_full
+        } else {
+            x.a_of_s(q / self.links.beta[j])
+        };
+        let l = &mut self.links;
+        l.a1[j] = a;
+        l.a2[j] = a;
+        l.q1[j] = q;
+        l.q2[j] = q;
+        q * barrels
+    }
+
     /// Kinematic-wave solution for one conduit; returns outflow (cfs, all barrels)
     /// and updates `qin` to the accepted inflow.
     fn kinwave_link(&mut self, j: usize, qin_total: &mut f64, dt: f64) -> f64 {
@@ -4059,9 +4551,11 @@ impl Engine {
         let q1 = self.links.q1[j] / q_full;
         let q2 = self.links.q2[j] / q_full;
         let mut qin = *qin_total / barrels / q_full;
-        let evap = self.conduit_evaporation(j, self.links.new_depth[j], (qin * q_full).abs());
+        let (evap, seep, loss) =
+            self.conduit_losses(j, self.links.new_depth[j], (qin * q_full).abs());
         self.links.evap_loss[j] = evap;
-        let q3 = evap / q_full;
+        self.links.seep_loss[j] = seep;
+        let q3 = loss / q_full;
         let a1 = self.links.a1[j] / a_full;
         let a2 = self.links.a2[j] / a_full;
         let ain = if qin >= 1.0 {
@@ -4180,6 +4674,311 @@ impl Engine {
     }
 }
 
+/// Seepage of a storage unit from its trailing `[STORAGE]` values
+/// (SurDepth Fevap, then Ksat alone or Psi Ksat IMD; SWMM node.c
+/// storage_readParams, exfil.c); none when Ksat is 0.
+fn storage_exfil(
+    p: &Project,
+    st: &inp::Storage,
+    shape: &StorageShape,
+    opt: &Options,
+) -> Result<Option<crate::exfil::Exfil>, EngineError> {
+    use crate::exfil::{Banks, Exfil};
+    let seep = st.extra.get(2..).unwrap_or(&[]);
+    let (psi, ksat, imd) = match *seep {
+        [] => return Ok(None),
+        [k] => (0.0, k, 0.0),
+        [_, _] => {
+            return Err(invalid(
+                "STORAGE",
+                &st.name,
+                "seepage needs Ksat alone or Psi Ksat IMD",
+            ));
+        }
+        [a, b, c, ..] => (a, b, c),
+    };
+    if ksat == 0.0 {
+        return Ok(None);
+    }
+    if psi < 0.0 || ksat < 0.0 || !(0.0..=1.0).contains(&imd) {
+        return Err(invalid(
+            "STORAGE",
+            &st.name,
+            "seepage needs Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1",
+        ));
+    }
+    let si = opt.flow_units.is_si();
+    let (ucf_depth, ucf_rate) = if si {
+        (304.8, 1_097_280.0)
+    } else {
+        (12.0, 43_200.0)
+    };
+    let banks = match shape {
+        StorageShape::Tabular(k) => {
+            let c = &p.curves[*k];
+            let curve = Curve {
+                kind: c.kind.clone(),
+                x: c.points.iter().map(|q| q.0).collect(),
+                y: c.points.iter().map(|q| q.1).collect(),
+            };
+            Banks::from_curve(&curve.x, &curve.y, curve.lookup_ex(0.0), opt.ucf_length())
+        }
+        // Bottom areas of these shapes stay in the file's units, as in SWMM.
+        StorageShape::Functional { a1, a2, a0 } => {
+            Banks::unbounded(a0 + if *a2 == 0.0 { *a1 } else { 0.0 })
+        }
+        StorageShape::Quadratic { a0, .. } => {
+            if matches!(&st.shape, inp::StorageShape::Other { shape, .. } if shape == "PARABOLIC") {
+                return Err(EngineError::Unsupported(
+                    "seepage from a paraboloid storage unit (SWMM 5.2.4 leaves its bottom area undefined)".into(),
+                ));
+            }
+            Banks::unbounded(*a0)
+        }
+    };
+    Ok(Some(Exfil::new(
+        psi / ucf_depth,
+        ksat / ucf_rate,
+        imd,
+        banks,
+    )))
+}
+
+/// The item of `items` called `name` (any case), else an error naming the
+/// cross section that refers to it.
+fn find_named<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&T) -> &String,
+    name: &str,
+    x: &inp::XSection,
+    kind: &'static str,
+) -> Result<&'a T, EngineError> {
+    items
+        .iter()
+        .find(|t| key(t).eq_ignore_ascii_case(name))
+        .ok_or_else(|| EngineError::UnknownRef {
+            section: "XSECTIONS",
+            object: x.link.clone(),
+            kind,
+            name: name.to_string(),
+        })
+}
+
+/// A conduit's section: a standard shape from its parameters, a natural
+/// channel from its transect (with the transect's roughness), or a closed
+/// shape from a SHAPE curve scaled to its full depth.
+fn conduit_xsect(
+    p: &Project,
+    x: &inp::XSection,
+    ucf: f64,
+) -> Result<(XSect, Option<(f64, f64)>), EngineError> {
+    let name = x.curve.clone().unwrap_or_default();
+    match x.shape.as_str() {
+        "IRREGULAR" => {
+            let tr = find_named(&p.transects, |t| &t.name, &name, x, "transect")?;
+            let t =
+                crate::shapes::transect(tr, ucf).map_err(|m| invalid("TRANSECTS", &tr.name, m))?;
+            Ok((t.xsect, Some((t.roughness, t.length_factor))))
+        }
+        "CUSTOM" => {
+            let c = find_named(&p.curves, |c| &c.name, &name, x, "curve")?;
+            if c.kind != "SHAPE" {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &x.link,
+                    format!("curve '{name}' is a {} curve, not a SHAPE curve", c.kind),
+                ));
+            }
+            if x.geom[0] <= 0.0 {
+                return Err(invalid(
+                    "XSECTIONS",
+                    &x.link,
+                    "Geom1 (full depth) must be positive",
+                ));
+            }
+            let shape =
+                crate::shapes::shape_curve(&c.points).map_err(|m| invalid("CURVES", &c.name, m))?;
+            Ok((shape.section(x.geom[0] / ucf), None))
+        }
+        _ => Ok((
+            XSect::new(&x.shape, x.geom, ucf)
+                .map_err(|e| invalid("XSECTIONS", &x.link, e.to_string()))?,
+            None,
+        )),
+    }
+}
+
+/// Under dynamic wave a DUMMY conduit or an ideal pump has no hydraulics of
+/// its own, so it must be the only link leaving its node, and a node fed only
+/// by such links cannot feed another (SWMM flowrout.c validateGeneralLayout,
+/// toposort.c checkDummyLinks).
+fn validate_pass_through_links(
+    nodes: &Nodes,
+    links: &Links,
+    degree: &[i32],
+) -> Result<(), EngineError> {
+    let pass_through = |j: usize| match links.kind[j] {
+        LinkKind::Dummy => true,
+        LinkKind::Pump { ptype, .. } => ptype == PumpType::Ideal,
+        _ => false,
+    };
+    // 0 no inflow link yet, 1 only pass-through inflows, -1 some other inflow.
+    let mut fed = vec![0i8; nodes.name.len()];
+    for j in 0..links.name.len() {
+        let (up, down) = if links.direction[j] < 0.0 {
+            (links.node2[j], links.node1[j])
+        } else {
+            (links.node1[j], links.node2[j])
+        };
+        if pass_through(j) {
+            if degree[up].abs() > 1 {
+                return Err(invalid(
+                    "CONDUITS",
+                    &nodes.name[up],
+                    format!(
+                        "a DUMMY conduit or ideal pump ('{}') must be the only link leaving its node",
+                        links.name[j]
+                    ),
+                ));
+            }
+            if fed[down] == 0 {
+                fed[down] = 1;
+            }
+        } else {
+            fed[down] = -1;
+        }
+    }
+    for j in 0..links.name.len() {
+        if pass_through(j) && fed[links.node1[j]] > 0 {
+            return Err(invalid(
+                "CONDUITS",
+                &nodes.name[links.node1[j]],
+                "a node fed only by DUMMY conduits or ideal pumps cannot feed another one",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Layout rules of kinematic-wave routing (SWMM flowrout.c validateTreeLayout):
+/// a node other than a storage unit or divider has at most one outflow link,
+/// a divider two, an outfall none, and orifices, weirs and outlets leave
+/// storage units.
+fn validate_tree_layout(nodes: &Nodes, links: &Links) -> Result<(), EngineError> {
+    let mut out = vec![0usize; nodes.name.len()];
+    for &n1 in &links.node1 {
+        out[n1] += 1;
+    }
+    for (i, &k) in out.iter().enumerate() {
+        let (section, max) = match nodes.kind[i] {
+            NodeKind::Storage(_) => continue,
+            NodeKind::Divider(_) => ("DIVIDERS", 2),
+            NodeKind::Outfall { .. } => ("OUTFALLS", 0),
+            NodeKind::Junction => ("JUNCTIONS", 1),
+        };
+        if k > max {
+            return Err(invalid(
+                section,
+                &nodes.name[i],
+                format!(
+                    "{k} outflow links; kinematic-wave routing allows {max} here (dynamic wave allows more)"
+                ),
+            ));
+        }
+    }
+    for j in 0..links.name.len() {
+        let section = match links.kind[j] {
+            LinkKind::Orifice { .. } => "ORIFICES",
+            LinkKind::Weir { .. } => "WEIRS",
+            LinkKind::Outlet { .. } => "OUTLETS",
+            _ => continue,
+        };
+        if !matches!(nodes.kind[links.node1[j]], NodeKind::Storage(_)) {
+            return Err(invalid(
+                section,
+                &links.name[j],
+                "under kinematic-wave routing a regulator must leave a storage unit",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A divider's diversion rule from its `[DIVIDERS]` row (SWMM node.c
+/// divider_readParams / divider_validate).
+fn divider_rule(
+    d: &inp::Divider,
+    links: &Links,
+    curve_index: &std::collections::HashMap<String, usize>,
+    opt: &Options,
+) -> Result<Divider, EngineError> {
+    let link = links
+        .name
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(&d.diverted_link))
+        .ok_or_else(|| EngineError::UnknownRef {
+            section: "DIVIDERS",
+            object: d.name.clone(),
+            kind: "link",
+            name: d.diverted_link.clone(),
+        })?;
+    let qcf = opt.ucf_flow();
+    let num = |k: usize, what: &str| -> Result<f64, EngineError> {
+        d.kind_params
+            .get(k)
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| invalid("DIVIDERS", &d.name, format!("{what} must be a number")))
+    };
+    let rule = match d.kind.as_str() {
+        "OVERFLOW" => DividerRule::Overflow,
+        "CUTOFF" => DividerRule::Cutoff(num(0, "cutoff flow")? / qcf),
+        "TABULAR" => {
+            let c = d.kind_params.first().cloned().unwrap_or_default();
+            DividerRule::Tabular(*curve_index.get(&c.to_ascii_uppercase()).ok_or_else(|| {
+                EngineError::UnknownRef {
+                    section: "DIVIDERS",
+                    object: d.name.clone(),
+                    kind: "curve",
+                    name: c.clone(),
+                }
+            })?)
+        }
+        "WEIR" => {
+            let (q_min, dh_max, c_weir) = (num(0, "Qmin")? / qcf, num(1, "Dmax")?, num(2, "Cw")?);
+            if dh_max <= 0.0 || c_weir <= 0.0 {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "a weir divider needs positive Dmax and Cw",
+                ));
+            }
+            let q_max = c_weir * dh_max.powf(1.5) / qcf;
+            if q_min > q_max {
+                return Err(invalid(
+                    "DIVIDERS",
+                    &d.name,
+                    "a weir divider's Qmin exceeds its full-weir flow",
+                ));
+            }
+            DividerRule::Weir {
+                q_min,
+                dh_max,
+                c_weir,
+                q_max,
+            }
+        }
+        o => {
+            return Err(invalid(
+                "DIVIDERS",
+                &d.name,
+                format!("unknown divider type '{o}'"),
+            ));
+        }
+    };
+    Ok(Divider { link, rule })
+}
+
 /// Weir discharge (cfs) at `head` (ft) for the central part (q1) and
 /// triangular ends (q2), with ∂Q/∂H (SWMM link.c weir_getFlow, Vol. II §7.2).
 fn weir_flow(
@@ -4189,13 +4988,15 @@ fn weir_flow(
     head: f64,
     dir: f64,
     si: bool,
+    curves: &[Curve],
 ) -> (f64, f64, f64) {
     let LinkKind::Weir {
         wtype,
-        cd1,
+        mut cd1,
         cd2,
         end_con,
         slope,
+        cd_curve,
         ..
     } = *kind
     else {
@@ -4207,6 +5008,10 @@ fn weir_flow(
     let ucf = if si { 0.3048 } else { 1.0 };
     let mut length = x.w_max * ucf;
     let h = head * ucf;
+    if let Some(c) = cd_curve {
+        // Discharge coefficient against head in the file's units.
+        cd1 = curves[c].lookup(h);
+    }
     let mut wt = wtype;
     if wt == 2 && setting < 1.0 {
         wt = 3;
@@ -4227,6 +5032,8 @@ fn weir_flow(
             };
         }
         2 => q1 = cd1 * slope * h.powf(2.5),
+        // A roadway weir's flow comes from roadway_inflow, not this law.
+        4 => q1 = 0.0,
         _ => {
             let y = (1.0 - setting) * x.y_full;
             let len = x.w_of_y(y) * ucf;
@@ -4285,7 +5092,44 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// SWMM's date-time of 1970-01-01 (days since 1899-12-30).
+const SWMM_EPOCH_DAYS: f64 = 25_569.0;
+
+impl Engine {
+    /// The current time as SWMM's date-time (days since 1899-12-30), formed
+    /// as SWMM forms it from the elapsed milliseconds, one added
+    /// (swmm5.c getDateTime, datetime_addSeconds).
+    fn swmm_date_time(&self) -> f64 {
+        let day = (self.opt.start_epoch / 86_400.0).floor();
+        let secs = self.opt.start_epoch - day * 86_400.0;
+        let seconds = (self.time * 1000.0 + 1.0) / 1000.0;
+        day + SWMM_EPOCH_DAYS + (secs + seconds) / 86_400.0
+    }
+}
+
 impl ControlState for Engine {
+    fn curve(&self, name: &str) -> Option<usize> {
+        self.curve_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn series(&self, name: &str) -> Option<usize> {
+        self.series_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+    }
+    fn curve_value(&self, curve: usize, x: f64) -> f64 {
+        self.curves[curve].lookup(x)
+    }
+    fn series_value(&self, series: usize) -> f64 {
+        self.tables[series].lookup(self.time, true)
+    }
+    fn target_setting(&self, link: usize) -> f64 {
+        self.links.target_setting[link]
+    }
+    fn is_pump(&self, link: usize) -> bool {
+        matches!(self.links.kind[link], LinkKind::Pump { .. })
+    }
     fn node(&self, name: &str) -> Option<usize> {
         self.nodes
             .name
@@ -4305,18 +5149,68 @@ impl ControlState for Engine {
         match *v {
             Var::NodeDepth(i) => self.nodes.new_depth[i] * ucf,
             Var::NodeHead(i) => (self.nodes.new_depth[i] + self.nodes.invert[i]) * ucf,
-            Var::NodeInflow(i) => self.nodes.inflow[i] * qcf,
+            // SWMM's INFLOW is the node's lateral inflow.
+            Var::NodeInflow(i) => self.nodes.new_lat_flow[i] * qcf,
+            Var::NodeMaxDepth(i) => self.nodes.full_depth[i] * ucf,
             Var::NodeVolume(i) => self.nodes.new_volume[i] * ucf * ucf * ucf,
             Var::LinkFlow(j) => self.links.new_flow[j] * self.links.direction[j] * qcf,
             Var::LinkDepth(j) => self.links.new_depth[j] * ucf,
-            Var::LinkStatus(j) => {
-                if self.links.setting[j] > 0.0 {
-                    1.0
-                } else {
-                    0.0
+            // STATUS of conduits and pumps, SETTING of pumps, orifices and
+            // weirs; other links have none (SWMM's MISSING: premise false).
+            Var::LinkStatus(j) => match self.links.kind[j] {
+                LinkKind::Conduit | LinkKind::Dummy | LinkKind::Pump { .. } => {
+                    self.links.setting[j]
+                }
+                _ => f64::NAN,
+            },
+            Var::LinkSetting(j) => match self.links.kind[j] {
+                LinkKind::Pump { .. } | LinkKind::Orifice { .. } | LinkKind::Weir { .. } => {
+                    self.links.setting[j]
+                }
+                _ => f64::NAN,
+            },
+            Var::LinkFullFlow(j)
+            | Var::LinkFullDepth(j)
+            | Var::LinkVelocity(j)
+            | Var::LinkLength(j)
+            | Var::LinkSlope(j) => {
+                let l = &self.links;
+                if !matches!(l.kind[j], LinkKind::Conduit | LinkKind::Dummy) {
+                    return f64::NAN;
+                }
+                match *v {
+                    Var::LinkFullFlow(_) => l.q_full[j] * l.barrels[j] * qcf,
+                    Var::LinkFullDepth(_) => l.xsect[j].y_full * ucf,
+                    // SWMM link_getVelocity at the link's new flow and depth.
+                    Var::LinkVelocity(_) => {
+                        let y = l.new_depth[j];
+                        let a = l.xsect[j].a_of_y(y);
+                        if y <= 0.01 || a <= FUDGE {
+                            0.0
+                        } else {
+                            l.new_flow[j] / l.barrels[j] / a * ucf
+                        }
+                    }
+                    Var::LinkLength(_) => l.length[j] * ucf,
+                    _ => l.slope[j],
                 }
             }
-            Var::LinkSetting(j) => self.links.setting[j],
+            Var::LinkTimeOpen(j) | Var::LinkTimeClosed(j) => {
+                let open = self.links.setting[j] > 0.0;
+                if open != matches!(v, Var::LinkTimeOpen(_)) {
+                    return f64::NAN;
+                }
+                // In days, with SWMM's date arithmetic: ties with the rule's
+                // duration then break the way SWMM's do.
+                let now = self.swmm_date_time();
+                now.floor() + (now - now.floor()) - self.links.time_last_set[j]
+            }
+            Var::Date => (abs / 86400.0).floor(),
+            Var::DayOfYear => {
+                let day = (abs / 86400.0).floor() as i64;
+                let (y, _, _) = civil_from_days(day);
+                (day - inp::days_from_civil(y as i32, 1, 1)) as f64 + 1.0
+            }
             Var::Time => self.time / 3600.0,
             Var::ClockTime => (abs - (abs / 86400.0).floor() * 86400.0) / 3600.0,
             Var::Month => {

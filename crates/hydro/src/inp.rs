@@ -552,6 +552,23 @@ pub struct Loss {
     pub seepage: f64,
 }
 
+/// A natural channel cross section (`[TRANSECTS]`, HEC-2 format: NC, X1
+/// and GR lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transect {
+    /// Name.
+    pub name: String,
+    /// Manning's n of the left overbank, right overbank and main channel in
+    /// effect for this transect (an NC value of 0 keeps the previous one).
+    pub n: [f64; 3],
+    /// X1 fields after the name: station count, left and right bank
+    /// stations, two unused values, channel/flood-plain length ratio, station
+    /// multiplier, elevation offset.
+    pub x1: [f64; 8],
+    /// (elevation, station) points left to right.
+    pub points: Vec<(f64, f64)>,
+}
+
 /// A curve (`[CURVES]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
@@ -687,6 +704,8 @@ pub struct Project {
     pub losses: Vec<Loss>,
     /// `[CURVES]`.
     pub curves: Vec<Curve>,
+    /// `[TRANSECTS]`.
+    pub transects: Vec<Transect>,
     /// `[TIMESERIES]`.
     pub timeseries: Vec<Timeseries>,
     /// `[PATTERNS]`.
@@ -722,7 +741,6 @@ const KNOWN_RAW: &[&str] = &[
     "GROUNDWATER",
     "GWF",
     "SNOWPACKS",
-    "TRANSECTS",
     "STREETS",
     "INLETS",
     "INLET_USAGE",
@@ -1008,7 +1026,7 @@ fn yn(b: bool) -> &'static str {
 pub fn parse(text: &str) -> Result<Project, InpError> {
     let mut p = Project::default();
     let mut section = String::new();
-    let mut pending_curve_kind: Option<(String, String)> = None; // (curve, kind)
+    let mut state = ParseState::default();
     for (idx, raw_line) in text.lines().enumerate() {
         let line_no = idx + 1;
         let trimmed = raw_line.trim();
@@ -1053,7 +1071,7 @@ pub fn parse(text: &str) -> Result<Project, InpError> {
         if section.is_empty() {
             return Err(row.err("data before the first [SECTION] header".into()));
         }
-        parse_row(&mut p, &row, &mut pending_curve_kind)?;
+        parse_row(&mut p, &row, &mut state)?;
     }
     Ok(p)
 }
@@ -1079,6 +1097,7 @@ fn is_typed(s: &str) -> bool {
             | "XSECTIONS"
             | "LOSSES"
             | "CURVES"
+            | "TRANSECTS"
             | "TIMESERIES"
             | "PATTERNS"
             | "DWF"
@@ -1101,11 +1120,19 @@ const INFIL_METHODS: &[&str] = &[
     "CURVE_NUMBER",
 ];
 
-fn parse_row(
-    p: &mut Project,
-    r: &Row,
-    pending_curve: &mut Option<(String, String)>,
-) -> Result<(), InpError> {
+/// What a row's meaning depends on from earlier rows.
+#[derive(Default)]
+struct ParseState {
+    /// Curve whose first row named its type: (curve, type).
+    pending_curve: Option<(String, String)>,
+    /// Manning's n of [TRANSECTS] in effect (left, right, channel).
+    nc: [f64; 3],
+    /// An NC line came after the last X1 line.
+    nc_ready: bool,
+}
+
+fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpError> {
+    let pending_curve = &mut st.pending_curve;
     let t = &r.tok;
     match r.section {
         "OPTIONS" => {
@@ -1135,6 +1162,17 @@ fn parse_row(
             ) && parse_hours(&value).is_none()
             {
                 return Err(r.err(format!("{key} expected a time hh:mm:ss, found '{value}'")));
+            }
+            let choices: &[&str] = match key.as_str() {
+                "SURCHARGE_METHOD" => &["EXTRAN", "SLOT"],
+                "FORCE_MAIN_EQUATION" => &["H-W", "D-W"],
+                _ => &[],
+            };
+            if !choices.is_empty() && !choices.iter().any(|c| value.eq_ignore_ascii_case(c)) {
+                return Err(r.err(format!(
+                    "field 2 ({key}) expected {}, found '{value}'",
+                    choices.join(", ")
+                )));
             }
             p.options.push(OptionEntry { key, value });
         }
@@ -1176,7 +1214,8 @@ fn parse_row(
             p.raingages.push(RainGage {
                 name: t[0].clone(),
                 format: t[1].to_ascii_uppercase(),
-                interval_s: interval * 3600.0,
+                // SWMM keeps the recording interval in whole seconds.
+                interval_s: (interval * 3600.0 + 0.5).floor(),
                 snow_catch: r.f(3, "SCF")?,
                 source,
             });
@@ -1313,9 +1352,11 @@ fn parse_row(
                 }
             };
             let mut extra = Vec::new();
+            const EXTRA: [&str; 5] = ["SurDepth", "Fevap", "Psi", "Ksat", "IMD"];
             for i in next..t.len() {
-                extra.push(r.f(i, "SurDepth/Fevap/Psi/Ksat/IMD")?);
+                extra.push(r.f(i, EXTRA.get(i - next).copied().unwrap_or("extra value"))?);
             }
+            check_seepage(r, next, &extra)?;
             p.storage.push(Storage {
                 name: t[0].clone(),
                 invert: r.f(1, "Elev")?,
@@ -1409,6 +1450,14 @@ fn parse_row(
                 can_surcharge: r.yes_no(9, "Sur", true)?,
                 extra: t.get(10..).map(|s| s.to_vec()).unwrap_or_default(),
             });
+            if t[3].eq_ignore_ascii_case("ROADWAY") && t.len() > 10 {
+                let w = r.f(10, "RoadWidth")?;
+                if w < 0.0 {
+                    return Err(r.err(format!(
+                        "field 11 (RoadWidth) must not be negative, found {w}"
+                    )));
+                }
+            }
         }
         "OUTLETS" => {
             r.need(6, "Name From To Offset Type Params")?;
@@ -1442,16 +1491,23 @@ fn parse_row(
                     curve: Some(t[2].clone()),
                 });
             } else if shape == "CUSTOM" {
-                r.need(4, "Link CUSTOM Geom1 Curve [Barrels]")?;
+                // SWMM reads Geom3 and Geom4 positions (ignored) before the barrels.
+                r.need(4, "Link CUSTOM Geom1 Curve [Geom3 Geom4 Barrels Culvert]")?;
                 p.xsections.push(XSection {
                     link: t[0].clone(),
                     shape,
                     geom: [r.f(2, "Geom1")?, 0.0, 0.0, 0.0],
-                    barrels: r.f_or(4, "Barrels", 1.0)?,
-                    culvert: 0.0,
+                    barrels: r.f_or(6, "Barrels", 1.0)?,
+                    culvert: r.f_or(7, "Culvert", 0.0)?,
                     curve: Some(t[3].clone()),
                 });
             } else {
+                if shape == "FORCE_MAIN" && r.f_or(3, "Geom2", 0.0)? <= 0.0 {
+                    return Err(r.err(format!(
+                        "field 4 (Geom2) expected a force main's positive C-factor or roughness height, found {}",
+                        t.get(3).map_or("nothing", |s| s.as_str())
+                    )));
+                }
                 p.xsections.push(XSection {
                     link: t[0].clone(),
                     shape,
@@ -1462,7 +1518,15 @@ fn parse_row(
                         r.f_or(5, "Geom4", 0.0)?,
                     ],
                     barrels: r.f_or(6, "Barrels", 1.0)?,
-                    culvert: r.f_or(7, "Culvert", 0.0)?,
+                    culvert: {
+                        let c = r.f_or(7, "Culvert", 0.0)?;
+                        if c < 0.0 {
+                            return Err(r.err(format!(
+                                "field 8 (Culvert) expected a culvert code >= 0, found {c}"
+                            )));
+                        }
+                        c
+                    },
                     curve: None,
                 });
             }
@@ -1514,6 +1578,7 @@ fn parse_row(
                 c.points.extend(pts);
             }
         }
+        "TRANSECTS" => parse_transect_row(p, r, &mut st.nc, &mut st.nc_ready)?,
         "TIMESERIES" => {
             r.need(2, "Name [Date] Time Value ... | Name FILE Path")?;
             let name = &t[0];
@@ -1792,6 +1857,117 @@ fn parse_adjustment(
         subcatch: t[1].clone(),
         pattern: t[2].clone(),
     });
+    Ok(())
+}
+
+/// Seepage values after a storage unit's SurDepth and Fevap: Ksat alone, or
+/// Psi Ksat IMD with Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1 (SWMM exfil.c).
+fn check_seepage(r: &Row, first: usize, extra: &[f64]) -> Result<(), InpError> {
+    let seep = extra.get(2..).unwrap_or(&[]);
+    let field = |k: usize, name: &str, rule: &str| {
+        r.err(format!(
+            "field {} ({name}) {rule}, found {}",
+            first + 3 + k,
+            seep[k]
+        ))
+    };
+    match seep.len() {
+        0 => Ok(()),
+        1 if seep[0] < 0.0 => Err(field(0, "Ksat", "must not be negative")),
+        1 => Ok(()),
+        2 => Err(r.err(format!(
+            "field {} (IMD) missing: seepage takes Ksat alone or Psi Ksat IMD",
+            first + 5
+        ))),
+        _ if seep[1] == 0.0 => Ok(()),
+        _ if seep[0] < 0.0 => Err(field(0, "Psi", "must not be negative")),
+        _ if seep[1] < 0.0 => Err(field(1, "Ksat", "must not be negative")),
+        _ if !(0.0..=1.0).contains(&seep[2]) => Err(field(2, "IMD", "must be in [0, 1]")),
+        _ => Ok(()),
+    }
+}
+
+/// One NC, X1 or GR line of `[TRANSECTS]` (SWMM transect.c).
+fn parse_transect_row(
+    p: &mut Project,
+    r: &Row,
+    nc: &mut [f64; 3],
+    nc_ready: &mut bool,
+) -> Result<(), InpError> {
+    let t = &r.tok;
+    match t[0].to_ascii_uppercase().as_str() {
+        "NC" => {
+            r.need(4, "NC Nleft Nright Nchannel")?;
+            let names = ["Nleft", "Nright", "Nchannel"];
+            for (k, name) in names.iter().enumerate() {
+                let v = r.f(k + 1, name)?;
+                if v < 0.0 {
+                    return Err(r.err(format!(
+                        "field {} ({name}) must not be negative, found {v}",
+                        k + 2
+                    )));
+                }
+                if v > 0.0 {
+                    nc[k] = v;
+                }
+            }
+            for k in 0..2 {
+                if nc[k] == 0.0 {
+                    nc[k] = nc[2];
+                }
+            }
+            *nc_ready = true;
+        }
+        "X1" => {
+            r.need(10, "X1 Name Nsta Xleft Xright 0 0 Lfactor Wfactor Eoffset")?;
+            if !*nc_ready {
+                return Err(r.err(
+                    "an NC line must precede each X1 line (it starts the transect's data)".into(),
+                ));
+            }
+            let names = [
+                "Nsta", "Xleft", "Xright", "unused", "unused", "Lfactor", "Wfactor", "Eoffset",
+            ];
+            let mut x1 = [0.0; 8];
+            for (k, name) in names.iter().enumerate() {
+                x1[k] = r.f(k + 2, name)?;
+            }
+            *nc_ready = false;
+            p.transects.push(Transect {
+                name: t[1].clone(),
+                n: *nc,
+                x1,
+                points: Vec::new(),
+            });
+        }
+        "GR" => {
+            if !(t.len() - 1).is_multiple_of(2) {
+                return Err(r.err(format!(
+                    "GR expected pairs of Elevation Station values, found {} values",
+                    t.len() - 1
+                )));
+            }
+            let Some(tr) = p.transects.last_mut() else {
+                return Err(r.err("GR line before any X1 line".into()));
+            };
+            let mut i = 1;
+            while i + 1 < t.len() {
+                let e = r.f(i, "Elevation")?;
+                let x = r.f(i + 1, "Station")?;
+                if tr.points.last().is_some_and(|&(_, last)| x < last) {
+                    return Err(r.err(format!(
+                        "field {} (Station) {x} is left of the previous station",
+                        i + 2
+                    )));
+                }
+                tr.points.push((e, x));
+                i += 2;
+            }
+        }
+        o => {
+            return Err(r.err(format!("field 1 expected NC, X1 or GR, found '{o}'")));
+        }
+    }
     Ok(())
 }
 
@@ -2120,7 +2296,14 @@ pub fn write(p: &Project) -> String {
                     format!("{} {} {} {}", q(&x.link), q(&x.shape), q(c), x.barrels)
                 }
                 ("CUSTOM", Some(c)) => {
-                    format!("{} CUSTOM {} {} {}", q(&x.link), x.geom[0], q(c), x.barrels)
+                    format!(
+                        "{} CUSTOM {} {} 0 0 {} {}",
+                        q(&x.link),
+                        x.geom[0],
+                        q(c),
+                        x.barrels,
+                        x.culvert
+                    )
                 }
                 _ => format!(
                     "{} {} {} {} {} {} {} {}",
@@ -2170,6 +2353,32 @@ pub fn write(p: &Project) -> String {
                     } else {
                         rows.push(format!("{} {x} {y}", q(&c.name)));
                     }
+                }
+                rows
+            })
+            .collect(),
+    );
+    sec(
+        &mut o,
+        "TRANSECTS",
+        p.transects
+            .iter()
+            .flat_map(|tr| {
+                let mut rows = vec![
+                    format!("NC {} {} {}", tr.n[0], tr.n[1], tr.n[2]),
+                    format!(
+                        "X1 {} {}",
+                        q(&tr.name),
+                        tr.x1
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                ];
+                for chunk in tr.points.chunks(5) {
+                    let pts: Vec<String> = chunk.iter().map(|(e, x)| format!("{e} {x}")).collect();
+                    rows.push(format!("GR {}", pts.join(" ")));
                 }
                 rows
             })
@@ -2472,6 +2681,39 @@ mod tests {
         assert!(e.message.contains("before the first"));
         let e = parse("[CURVES]\nC1 STORAGE 1 2 3\n").unwrap_err();
         assert!(e.message.contains("pairs"), "{e}");
+        // Storage seepage: Ksat alone or Psi Ksat IMD, with IMD a fraction.
+        let e = parse("[STORAGE]\nS1 10 3 0 FUNCTIONAL 100 0 0 0 0 4 0.5\n").unwrap_err();
+        assert_eq!((e.section.as_str(), e.line), ("STORAGE", 2));
+        assert!(e.message.contains("field 13 (IMD)"), "{e}");
+        let e = parse("[STORAGE]\n\nS1 10 3 0 TABULAR C 0 0 4 0.5 1.5\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("field 11 (IMD)"), "{e}");
+        let e = parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 -1\n").unwrap_err();
+        assert!(e.message.contains("field 9 (Ksat)"), "{e}");
+        assert!(parse("[STORAGE]\nS1 10 3 0 TABULAR C 0 0 4 0 0.3\n").is_ok());
+        // Transects: NC before X1, pairs on GR lines, stations left to right.
+        let e = parse("[TRANSECTS]\nX1 T 2 0 10 0 0 0 0\n").unwrap_err();
+        assert!(e.message.contains("at least 10"), "{e}");
+        let e = parse("[TRANSECTS]\nX1 T 2 0 10 0 0 0 0 0 0\n").unwrap_err();
+        assert!(e.message.contains("NC line"), "{e}");
+        let e = parse("[TRANSECTS]\nNC 0 0 0.03\nX1 T 2 0 10 0 0 0 0 x 0\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("field 10 (Eoffset)"), "{e}");
+        let e =
+            parse("[TRANSECTS]\nNC 0 0 0.03\nX1 T 2 0 10 0 0 0 0 0 0\nGR 1 5 0 4\n").unwrap_err();
+        assert!(e.message.contains("field 5 (Station)"), "{e}");
+        let e = parse("[TRANSECTS]\nNC 0 -1 0.03\n").unwrap_err();
+        assert!(e.message.contains("field 3 (Nright)"), "{e}");
+        let e = parse("[XSECTIONS]\nK1 CIRCULAR 1 0 0 0 1 -2\n").unwrap_err();
+        assert!(e.message.contains("field 8 (Culvert)"), "{e}");
+        let e = parse("[WEIRS]\nR1 A B ROADWAY 1 3 NO 0 0 NO wide PAVED\n").unwrap_err();
+        assert!(e.message.contains("field 11 (RoadWidth)"), "{e}");
+        let e = parse("[XSECTIONS]\nF1 FORCE_MAIN 0.5 0\n").unwrap_err();
+        assert!(e.line == 2 && e.message.contains("field 4 (Geom2)"), "{e}");
+        let e = parse("[OPTIONS]\nFLOW_UNITS CMS\nSURCHARGE_METHOD SLOTTED\n").unwrap_err();
+        assert!(e.line == 3 && e.message.contains("EXTRAN, SLOT"), "{e}");
+        let e = parse("[OPTIONS]\nFORCE_MAIN_EQUATION HW\n").unwrap_err();
+        assert!(e.message.contains("field 2 (FORCE_MAIN_EQUATION)"), "{e}");
     }
 
     #[test]

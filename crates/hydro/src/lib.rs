@@ -1,16 +1,21 @@
 //! twin-hydro: a drainage engine compatible with EPA SWMM 5.2.
 //!
 //! - [`inp`] reads and writes SWMM `.inp` files (pure text, no I/O).
-//! - [`xsect`] conduit cross-section geometry.
+//! - [`xsect`] conduit cross-section geometry; [`shapes`] transects and
+//!   shape curves; [`culvert`] inlet control; [`forcemain`] friction of
+//!   pressurised force mains.
 //! - [`runoff`] rain gauges and nonlinear-reservoir subcatchments with
 //!   Horton / modified Horton / Green–Ampt / Curve Number infiltration,
 //!   runon between subcatchments and subareas and from outfalls.
 //! - [`climate`] evaporation, infiltration recovery and monthly adjustments.
 //! - [`rainfile`] rain gauge files in SWMM's, NCDC's and Environment Canada's formats.
 //! - [`extfile`] the external files a model names, handed in as text.
-//! - [`engine`] the network as struct-of-arrays state, advanced by
-//!   dynamic-wave routing with `Engine::step(dt)`, plus coupling setters and
-//!   readers.
+//! - [`engine`] the network as struct-of-arrays state, advanced by dynamic
+//!   wave, kinematic wave or steady flow with `Engine::step(dt)`, plus
+//!   coupling setters and readers; storage units and conduits lose water to
+//!   evaporation and seepage.
+//! - [`exfil`] seepage from storage units, by the [`green_ampt`] infiltration
+//!   subcatchments use too.
 //! - [`controls`] rule-based control of pumps, orifices, weirs and conduits.
 //! - [`results`] report-step sampling, continuity, summaries and CSV/JSON writers.
 //!
@@ -22,12 +27,17 @@
 pub mod climate;
 pub mod controls;
 mod cscan;
+pub mod culvert;
 pub mod engine;
+pub mod exfil;
 pub mod extfile;
+pub mod forcemain;
+pub mod green_ampt;
 pub mod inp;
 pub mod rainfile;
 pub mod results;
 pub mod runoff;
+pub mod shapes;
 pub mod xsect;
 
 pub use engine::{Engine, EngineError};

@@ -8,7 +8,8 @@
 //! `α = 1.49 W √S / (A n)`, integrated by an adaptive Runge–Kutta (Cash–Karp)
 //! scheme. Infiltration on the pervious area follows Horton (Horton 1940, with
 //! SWMM's cumulative-time formulation), modified Horton, Green–Ampt (Green &
-//! Ampt 1911, Mein–Larson form) or the SCS Curve Number method.
+//! Ampt 1911, Mein–Larson form; [`crate::green_ampt`], shared with storage
+//! seepage) or the SCS Curve Number method.
 //!
 //! Routing between surfaces (Reference Manual Vol. I §3.4): a subcatchment
 //! may drain onto another subcatchment, whose subareas all receive its runoff
@@ -34,6 +35,7 @@ use std::collections::HashMap;
 use crate::climate::{Climate, monthly_pattern};
 use crate::engine::{EngineError, Options, Table};
 use crate::extfile::ExternalFiles;
+use crate::green_ampt::{Adjust, GreenAmpt};
 use crate::inp::{GageSource, Project, days_from_civil};
 use crate::rainfile::{self, GageFile, RainKind};
 
@@ -248,15 +250,7 @@ enum Infil {
         modified: bool,
     },
     GreenAmpt {
-        s: f64,
-        ks: f64,
-        imd_max: f64,
-        lu: f64,
-        imd: f64,
-        f: f64,
-        fu: f64,
-        sat: bool,
-        t: f64,
+        soil: GreenAmpt,
         modified: bool,
     },
     CurveNumber {
@@ -340,18 +334,8 @@ fn build_infil(
                     "Green-Ampt needs suction >= 0, Ksat > 0, 0 <= IMD <= 1",
                 ));
             }
-            let ks = pget(1) / ucf_rainfall;
-            let ksat = ks * 12.0 * 3600.0;
             Infil::GreenAmpt {
-                s: pget(0) / ucf_raindepth,
-                ks,
-                imd_max: pget(2),
-                lu: 4.0 * ksat.sqrt() / 12.0,
-                imd: pget(2),
-                f: 0.0,
-                fu: 0.0,
-                sat: false,
-                t: 0.0,
+                soil: GreenAmpt::new(pget(0) / ucf_raindepth, pget(1) / ucf_rainfall, pget(2)),
                 modified: method == "MODIFIED_GREEN_AMPT",
             }
         }
@@ -1235,121 +1219,16 @@ impl Runoff {
                 *tp = tpv;
                 fp
             }
-            Infil::GreenAmpt {
-                s,
-                ks,
-                imd_max,
-                lu,
-                imd,
-                f,
-                fu,
-                sat,
-                t,
-                modified,
-            } => {
-                let irate = rain + runon;
-                let fumax = *imd_max * *lu * factor.sqrt();
-                let ks = *ks * factor;
-                let lu = *lu * factor.sqrt();
-                *t -= dt;
-                let ga_f2 = |f1: f64, c1: f64, ks: f64, ts: f64| -> f64 {
-                    let f2min = f1 + ks * ts;
-                    if c1 == 0.0 {
-                        return f2min;
-                    }
-                    if ts < 10.0 && f1 > 0.01 * c1 {
-                        return (f1 + ks * (1.0 + c1 / f1) * ts).max(f2min);
-                    }
-                    let c2 = c1 * (f1 + c1).ln() - ks * ts;
-                    let mut f2 = f1;
-                    for _ in 0..20 {
-                        let d = (f2 - f1 - c1 * (f2 + c1).ln() + c2) / (1.0 - c1 / (f2 + c1));
-                        if d.abs() < 0.00001 {
-                            return f2.max(f2min);
-                        }
-                        f2 -= d;
-                    }
-                    f2min
-                };
-                let sat_infil =
-                    |f: &mut f64, fu: &mut f64, sat: &mut bool, t: &mut f64, imd: f64| -> f64 {
-                        let ia = irate + depth / dt;
-                        if ia < ZERO {
-                            return 0.0;
-                        }
-                        *t = 5400.0 / lu / recovery;
-                        let c1 = (*s + depth) * imd;
-                        let f2 = ga_f2(*f, c1, ks, dt);
-                        let mut d = f2 - *f;
-                        if d > ia * dt {
-                            d = ia * dt;
-                            *sat = false;
-                        }
-                        *f += d;
-                        *fu = (*fu + d).min(fumax);
-                        d / dt
-                    };
-                if *sat {
-                    return sat_infil(f, fu, sat, t, *imd);
-                }
-                let mut ia = irate + depth / dt;
-                if ia < ZERO {
-                    ia = 0.0;
-                }
-                if ia == 0.0 {
-                    if *fu <= 0.0 {
-                        return 0.0;
-                    }
-                    let kr = lu / 90000.0 * recovery;
-                    let d = kr * fumax * dt;
-                    *f -= d;
-                    *fu -= d;
-                    if *fu <= 0.0 {
-                        *fu = 0.0;
-                        *f = 0.0;
-                        *imd = *imd_max;
-                        return 0.0;
-                    }
-                    if *t <= 0.0 {
-                        *imd = (fumax - *fu) / lu;
-                        *f = 0.0;
-                    }
-                    return 0.0;
-                }
-                if ia <= ks {
-                    let d = ia * dt;
-                    *f += d;
-                    *fu = (*fu + d).min(fumax);
-                    if !*modified && *t <= 0.0 {
-                        *imd = (fumax - *fu) / lu;
-                        *f = 0.0;
-                    }
-                    return ia;
-                }
-                *t = 5400.0 / lu / recovery;
-                let fs = ks * (*s + depth) * *imd / (ia - ks);
-                if *f > fs {
-                    *sat = true;
-                    return sat_infil(f, fu, sat, t, *imd);
-                }
-                if *f + ia * dt < fs {
-                    let d = ia * dt;
-                    *f += d;
-                    *fu = (*fu + d).min(fumax);
-                    return ia;
-                }
-                let ts = (dt - (fs - *f) / ia).max(0.0);
-                let c1 = (*s + depth) * *imd;
-                let mut f2 = ga_f2(fs, c1, ks, ts);
-                if f2 > fs + ia * ts {
-                    f2 = fs + ia * ts;
-                }
-                let d = f2 - *f;
-                *f = f2;
-                *fu = (*fu + d).min(fumax);
-                *sat = true;
-                d / dt
-            }
+            Infil::GreenAmpt { soil, modified } => soil.infil(
+                dt,
+                rain + runon,
+                depth,
+                *modified,
+                Adjust {
+                    conductivity: factor,
+                    recovery,
+                },
+            ),
             Infil::CurveNumber {
                 smax,
                 regen,

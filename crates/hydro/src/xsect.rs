@@ -20,6 +20,10 @@ pub const GRAVITY: f64 = 32.2;
 const RECT_ALFMAX: f64 = 0.97;
 /// Same for a rectangle with a triangular bottom.
 const RECT_TRIANG_ALFMAX: f64 = 0.98;
+/// Same for a rectangle with a rounded bottom.
+const RECT_ROUND_ALFMAX: f64 = 0.98;
+/// Same for the modified basket handle.
+const MOD_BASKET_ALFMAX: f64 = 0.96;
 /// Number of points in the circular geometry tables.
 const NTAB: usize = 51;
 
@@ -40,8 +44,42 @@ pub enum Shape {
     Trapezoidal,
     /// Open triangular channel.
     Triangular,
+    /// Closed rectangle over a circular-arc bottom of radius `r_bot`.
+    RectRound,
+    /// Closed rectangle under a circular-arc top of radius `r_bot`.
+    ModBasket,
+    /// Open parabolic channel `y = c·x²`, `r_bot = 1/√c`.
+    Parabolic,
+    /// Open channel whose half width grows as depth to the power `s_bot`.
+    Power,
+    /// A shape described by normalised geometry tables (natural channels,
+    /// shape curves, standard sewer shapes); see [`GeomTables`].
+    Tabulated,
     /// Dummy link (no geometry): pumps, regulators, outlets.
     Dummy,
+}
+
+/// Normalised geometry of a tabulated shape: each table holds equally
+/// spaced values over [0, 1] of its argument (relative depth y/y_full for
+/// area, hydraulic radius and width; relative area A/A_full for depth and
+/// section factor). A shape has the depth-indexed tables, the area-indexed
+/// ones, or both; what is missing is found by inverse lookup, as SWMM does.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GeomTables {
+    /// A/A_full by y/y_full.
+    pub area: Vec<f64>,
+    /// R/R_full by y/y_full.
+    pub hrad: Vec<f64>,
+    /// W/W_max by y/y_full.
+    pub width: Vec<f64>,
+    /// y/y_full by A/A_full.
+    pub depth: Vec<f64>,
+    /// S/S_full by A/A_full.
+    pub sfac: Vec<f64>,
+    /// Area at which the section factor peaks, over the full area.
+    pub a_max_frac: f64,
+    /// Open at the top (no crown, no surcharge).
+    pub open: bool,
 }
 
 /// A cross section with SWMM's derived full-flow properties.
@@ -69,7 +107,22 @@ pub struct XSect {
     pub r_bot: f64,
     /// Shape parameter: filled area (filled circular).
     pub a_bot: f64,
+    /// Geometry tables of a tabulated shape.
+    pub tables: Option<std::sync::Arc<GeomTables>>,
+    /// Depth of the widest point (ft), where seepage through the wetted
+    /// width stops growing.
+    pub yw_max: f64,
+    /// Closed conduit surcharging through a Preissmann slot
+    /// (SURCHARGE_METHOD SLOT); set by the engine.
+    pub slot: bool,
+    /// A force main's full-flow roughness as given (Geom2): Hazen–Williams
+    /// C-factor or Darcy–Weisbach roughness height; 0 for other sections.
+    pub force_main: f64,
 }
+
+/// Fraction of the full depth above which a closed conduit's surcharge
+/// runs in a Preissmann slot (SWMM's SLOT_CROWN_CUTOFF).
+pub const SLOT_CROWN_CUTOFF: f64 = 0.985_257;
 
 /// Error building a cross section.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -158,20 +211,25 @@ fn circ_tables() -> &'static CircTables {
     })
 }
 
-/// Table lookup at x in [0, 1] with SWMM's interpolation rule.
-fn lookup(x: f64, table: &[f64; NTAB]) -> f64 {
-    let delta = 1.0 / (NTAB - 1) as f64;
+/// Lookup at x in [0, 1] in a table of equally spaced entries, linear
+/// with a quadratic correction in the first two intervals (SWMM's rule).
+/// Inlined so that a fixed-size table's spacing folds to a constant, as the
+/// circular sections called on every conduit and trial need.
+#[inline]
+pub(crate) fn lookup(x: f64, table: &[f64]) -> f64 {
+    let n = table.len();
+    let delta = 1.0 / (n - 1) as f64;
     if x <= 0.0 {
         return table[0].max(0.0);
     }
     let i = (x / delta) as usize;
-    if i >= NTAB - 1 {
-        return table[NTAB - 1];
+    if i >= n - 1 {
+        return table[n - 1];
     }
     let x0 = i as f64 * delta;
     let x1 = (i + 1) as f64 * delta;
     let mut y = table[i] + (x - x0) * (table[i + 1] - table[i]) / delta;
-    if i < 2 {
+    if i < 2 && n > 2 {
         let y2 = y
             + (x - x0) * (x - x1) / (delta * delta)
                 * (table[i] / 2.0 - table[i + 1] + table[i + 2] / 2.0);
@@ -182,22 +240,20 @@ fn lookup(x: f64, table: &[f64; NTAB]) -> f64 {
     y.max(0.0)
 }
 
-/// Inverse lookup: x such that table(x) = y, over the increasing part of the table.
-fn inv_lookup(y: f64, table: &[f64; NTAB]) -> f64 {
-    let dx = 1.0 / (NTAB - 1) as f64;
-    let mut n = NTAB;
-    if table[n - 3] > table[n - 1] {
+/// Inverse lookup: x such that table(x) = y, over the increasing part of
+/// the table (a section-factor table may fall over its last two entries).
+pub(crate) fn inv_lookup(y: f64, table: &[f64]) -> f64 {
+    let nt = table.len();
+    let dx = 1.0 / (nt - 1) as f64;
+    let mut n = nt;
+    if nt >= 3 && table[n - 3] > table[n - 1] {
         n -= 2;
     }
-    let i = if n < NTAB && y > table[NTAB - 1] {
-        if y >= table[NTAB - 3] {
+    let i = if n < nt && y > table[nt - 1] {
+        if y >= table[nt - 3] {
             return (n - 1) as f64 * dx;
         }
-        if y <= table[NTAB - 2] {
-            NTAB - 2
-        } else {
-            NTAB - 3
-        }
+        if y <= table[nt - 2] { nt - 2 } else { nt - 3 }
     } else {
         locate(y, &table[..n])
     };
@@ -250,7 +306,56 @@ impl XSect {
             s_bot: 0.0,
             r_bot: 0.0,
             a_bot: 0.0,
+            tables: None,
+            yw_max: 0.0,
+            slot: false,
+            force_main: 0.0,
         }
+    }
+
+    /// A tabulated section of full depth `y_full` (ft) with full area, full
+    /// hydraulic radius and widest width (ft², ft, ft) and its tables. The
+    /// largest section factor is `s_max` if given, else the value at the
+    /// tables' peak area.
+    pub fn tabulated(
+        y_full: f64,
+        a_full: f64,
+        r_full: f64,
+        w_max: f64,
+        t: GeomTables,
+        s_max: Option<f64>,
+    ) -> Self {
+        let mut x = XSect::dummy();
+        x.shape = Shape::Tabulated;
+        x.y_full = y_full;
+        x.a_full = a_full;
+        x.r_full = r_full;
+        x.w_max = w_max;
+        x.s_full = a_full * r_full.powf(2.0 / 3.0);
+        x.tables = Some(std::sync::Arc::new(t));
+        x.s_max = match s_max {
+            Some(s) => s,
+            None => x.s_of_a(x.a_max()).max(x.s_full),
+        };
+        // The lowest widest point: the width table up to where it narrows.
+        let w = &x.tab().width;
+        let mut i_max = 0;
+        for i in 1..w.len() {
+            if w[i] < w[i_max] {
+                break;
+            }
+            i_max = i;
+        }
+        x.yw_max = y_full * i_max as f64 / (w.len().max(2) - 1) as f64;
+        x
+    }
+
+    fn tab(&self) -> &GeomTables {
+        // Only tabulated sections dispatch here, and they always carry tables.
+        static EMPTY: OnceLock<GeomTables> = OnceLock::new();
+        self.tables
+            .as_deref()
+            .unwrap_or_else(|| EMPTY.get_or_init(GeomTables::default))
     }
 
     /// Builds a section from an `[XSECTIONS]` shape keyword and its geometric
@@ -274,6 +379,24 @@ impl XSect {
                 x.r_full = 0.25 * y_full;
                 x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
                 x.s_max = 1.08 * x.s_full;
+            }
+            "FORCE_MAIN" => {
+                // A circular pipe whose full-flow friction follows
+                // Hazen–Williams or Darcy–Weisbach. SWMM scales its section
+                // factor with the Hazen–Williams exponent R^0.63 and caps it
+                // at 1.06949 of full (xsect.c), which sets its full and
+                // normal flows.
+                if g[1] <= 0.0 {
+                    return Err(err("Geom2 (C-factor or roughness height) must be positive"));
+                }
+                x.shape = Shape::Circular;
+                x.y_full = y_full;
+                x.w_max = y_full;
+                x.a_full = PI / 4.0 * y_full * y_full;
+                x.r_full = 0.25 * y_full;
+                x.s_full = x.a_full * x.r_full.powf(0.63);
+                x.s_max = 1.069_49 * x.s_full;
+                x.force_main = g[1];
             }
             "FILLED_CIRCULAR" => {
                 if g[1] >= g[0] || g[1] < 0.0 {
@@ -384,17 +507,150 @@ impl XSect {
                 x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
                 x.s_max = x.s_full;
             }
+            "RECT_ROUND" => {
+                x.set_rect_and_arc(Shape::RectRound, g, ucf)?;
+                // Section factor of the full circle of the bottom's radius.
+                x.s_bot = PI * x.r_bot * x.r_bot * (x.r_bot / 2.0).powf(2.0 / 3.0);
+                let a_max = RECT_ROUND_ALFMAX * x.a_full;
+                x.s_max = a_max * x.r_of_a(a_max).powf(2.0 / 3.0);
+            }
+            "MODBASKETHANDLE" => {
+                // s_bot keeps the top arc's central angle.
+                x.s_bot = x.set_rect_and_arc(Shape::ModBasket, g, ucf)?;
+                x.s_max = x.s_of_a(MOD_BASKET_ALFMAX * x.a_full);
+            }
+            "PARABOLIC" => {
+                if g[1] <= 0.0 {
+                    return Err(err("Geom2 (top width) must be positive"));
+                }
+                x.shape = Shape::Parabolic;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.r_bot = x.w_max / 2.0 / y_full.sqrt();
+                x.a_full = 2.0 / 3.0 * y_full * x.w_max;
+                x.r_full = x.r_of_y(y_full);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                x.s_max = x.s_full;
+            }
+            "POWER" => {
+                if g[1] <= 0.0 || g[2] <= 0.0 {
+                    return Err(err(
+                        "Geom2 (top width) and Geom3 (exponent) must be positive",
+                    ));
+                }
+                x.shape = Shape::Power;
+                x.y_full = y_full;
+                x.w_max = g[1] / ucf;
+                x.s_bot = 1.0 / g[2];
+                x.r_bot = x.w_max / (x.s_bot + 1.0) / y_full.powf(x.s_bot);
+                x.a_full = y_full * x.w_max / (x.s_bot + 1.0);
+                x.r_full = x.r_of_y(y_full);
+                x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
+                x.s_max = x.s_full;
+            }
+            "EGG" | "HORSESHOE" => {
+                let st = crate::shapes::standard(shape).ok_or_else(|| err("unknown shape"))?;
+                let mut t = st.tables.clone();
+                t.open = false;
+                let peak = t.sfac.iter().copied().fold(0.0, f64::max);
+                let a_full = st.a_full * y_full * y_full;
+                let r_full = st.r_full * y_full;
+                let s_full = a_full * r_full.powf(2.0 / 3.0);
+                x = XSect::tabulated(
+                    y_full,
+                    a_full,
+                    r_full,
+                    st.w_max * y_full,
+                    t,
+                    Some(peak * s_full),
+                );
+            }
+            "HORIZ_ELLIPSE" | "VERT_ELLIPSE" => {
+                if g[1] == 0.0 || g[2] > 0.0 {
+                    return Err(err(
+                        "standard elliptical pipe size codes are not supported; give rise and span",
+                    ));
+                }
+                if g[1] < 0.0 {
+                    return Err(err("Geom2 (span) must be positive"));
+                }
+                let st = crate::shapes::standard(shape).ok_or_else(|| err("unknown shape"))?;
+                // Full area and hydraulic radius by SWMM's formula for custom
+                // elliptical sizes (Vol. II Table 5-5), on the minor axis.
+                let w = g[1] / ucf;
+                let minor = if shape == "HORIZ_ELLIPSE" { y_full } else { w };
+                let a_full = 1.2692 * minor * minor;
+                let r_full = 0.3061 * minor;
+                let s_full = a_full * r_full.powf(2.0 / 3.0);
+                x = XSect::tabulated(y_full, a_full, r_full, w, st.tables.clone(), Some(s_full));
+            }
             other => return Err(err(&format!("shape '{other}' is not supported yet"))),
         }
+        x.yw_max = match x.shape {
+            Shape::Circular | Shape::FilledCircular => 0.5 * x.y_full,
+            Shape::ModBasket => x.y_full - x.y_bot,
+            Shape::Tabulated => x.yw_max,
+            _ => x.y_full,
+        };
         Ok(x)
+    }
+
+    /// Geometry shared by a rectangle closed by a circular arc of radius
+    /// Geom3 (at least half the width Geom2) at its bottom or top: full
+    /// area and hydraulic radius, the arc's height `y_bot` and area `a_bot`.
+    /// Returns the arc's central angle.
+    fn set_rect_and_arc(&mut self, shape: Shape, g: [f64; 4], ucf: f64) -> Result<f64, XSectError> {
+        let err = |m: &str| XSectError {
+            shape: format!("{shape:?}"),
+            message: m.to_string(),
+        };
+        if g[1] <= 0.0 {
+            return Err(err("Geom2 (width) must be positive"));
+        }
+        let r = g[2].max(g[1] / 2.0) / ucf;
+        self.shape = shape;
+        self.y_full = g[0] / ucf;
+        self.w_max = g[1] / ucf;
+        self.r_bot = r;
+        let theta = 2.0 * (self.w_max / 2.0 / r).asin();
+        self.y_bot = r * (1.0 - (theta / 2.0).cos());
+        if self.y_bot > self.y_full {
+            return Err(err("the circular arc is taller than Geom1"));
+        }
+        self.a_bot = r * r / 2.0 * (theta - theta.sin());
+        self.a_full = self.w_max * (self.y_full - self.y_bot) + self.a_bot;
+        self.r_full = self.a_full / (r * theta + 2.0 * (self.y_full - self.y_bot) + self.w_max);
+        self.s_full = self.a_full * self.r_full.powf(2.0 / 3.0);
+        Ok(theta)
+    }
+
+    /// Width (ft) of the Preissmann slot that carries a closed conduit's
+    /// surcharge at depth `y`: none below the slot's crown cutoff (0.985257
+    /// of the full depth, as SWMM 5.1.013+), Sjöberg's (1982) decaying width
+    /// `0.5423 · W · exp(-(y/Y)^2.4)` up to 1.78 full depths, 1 % of the
+    /// maximum width above that (SWMM dwflow.c getSlotWidth).
+    pub fn slot_width(&self, y: f64) -> f64 {
+        let y_norm = y / self.y_full;
+        if self.is_open() || y_norm < SLOT_CROWN_CUTOFF {
+            0.0
+        } else if y_norm > 1.78 {
+            0.01 * self.w_max
+        } else {
+            self.w_max * 0.5423 * (-y_norm.powf(2.4)).exp()
+        }
     }
 
     /// True for open channels (no crown, no surcharge).
     pub fn is_open(&self) -> bool {
-        matches!(
-            self.shape,
-            Shape::RectOpen | Shape::Trapezoidal | Shape::Triangular
-        )
+        match self.shape {
+            Shape::RectOpen
+            | Shape::Trapezoidal
+            | Shape::Triangular
+            | Shape::Parabolic
+            | Shape::Power => true,
+            Shape::Tabulated => self.tab().open,
+            _ => false,
+        }
     }
 
     fn rect_closed_r_of_a(&self, a: f64) -> f64 {
@@ -440,6 +696,34 @@ impl XSect {
             }
             Shape::Trapezoidal => (self.y_bot + self.s_bot * y) * y,
             Shape::Triangular => y * y * self.s_bot,
+            Shape::RectRound => {
+                if y > self.y_bot {
+                    self.a_bot + (y - self.y_bot) * self.w_max
+                } else {
+                    let th = arc_angle(y, self.r_bot);
+                    0.5 * self.r_bot * self.r_bot * (th - th.sin())
+                }
+            }
+            Shape::ModBasket => {
+                if y <= self.y_full - self.y_bot {
+                    y * self.w_max
+                } else {
+                    let th = arc_angle((self.y_full - y).max(0.0), self.r_bot);
+                    self.a_full - 0.5 * self.r_bot * self.r_bot * (th - th.sin())
+                }
+            }
+            Shape::Parabolic => 4.0 / 3.0 * self.r_bot * y * y.sqrt(),
+            Shape::Power => self.r_bot * y.powf(self.s_bot + 1.0),
+            Shape::Tabulated => {
+                let t = self.tab();
+                let yn = y / self.y_full;
+                self.a_full
+                    * if t.area.is_empty() {
+                        inv_lookup(yn, &t.depth)
+                    } else {
+                        lookup(yn, &t.area)
+                    }
+            }
             Shape::Dummy => 0.0,
         }
     }
@@ -469,6 +753,26 @@ impl XSect {
             }
             Shape::Trapezoidal => self.y_bot + 2.0 * y * self.s_bot,
             Shape::Triangular => 2.0 * self.s_bot * y,
+            Shape::RectRound => {
+                if y > self.y_bot {
+                    self.w_max
+                } else {
+                    2.0 * (y * (2.0 * self.r_bot - y)).max(0.0).sqrt()
+                }
+            }
+            Shape::ModBasket => {
+                if y <= 0.0 {
+                    0.0
+                } else if y <= self.y_full - self.y_bot {
+                    self.w_max
+                } else {
+                    let y1 = (self.y_full - y).max(0.0);
+                    2.0 * (y1 * (2.0 * self.r_bot - y1)).max(0.0).sqrt()
+                }
+            }
+            Shape::Parabolic => 2.0 * self.r_bot * y.max(0.0).sqrt(),
+            Shape::Power => (self.s_bot + 1.0) * self.r_bot * y.max(0.0).powf(self.s_bot),
+            Shape::Tabulated => self.w_max * lookup(y / self.y_full, &self.tab().width),
             Shape::Dummy => 0.0,
         }
     }
@@ -498,8 +802,47 @@ impl XSect {
             }
             Shape::Trapezoidal => self.a_of_y(y) / (self.y_bot + y * self.r_bot),
             Shape::Triangular => (y * self.s_bot) / (2.0 * self.r_bot),
+            Shape::RectRound if y <= self.y_bot => {
+                // SWMM 5.2.4 rect_round_getRofY evaluates r·(1 − sin θ)/(2θ)
+                // here (the circular segment has r·(1 − sin θ/θ)/2); kept
+                // so that friction in the rounded bottom agrees with SWMM.
+                let th = arc_angle(y, self.r_bot);
+                0.5 * self.r_bot * (1.0 - th.sin()) / th
+            }
+            Shape::Parabolic => self.a_of_y(y) / self.parab_perimeter(y),
+            Shape::Power => self.a_of_y(y) / self.power_perimeter(y),
+            Shape::Tabulated if !self.tab().hrad.is_empty() => {
+                self.r_full * lookup(y / self.y_full, &self.tab().hrad)
+            }
             _ => self.r_of_a(self.a_of_y(y)),
         }
+    }
+
+    /// Wetted perimeter of a parabolic channel at depth y (arc length of
+    /// `y = x²/r_bot²`, both sides).
+    fn parab_perimeter(&self, y: f64) -> f64 {
+        let x = 2.0 * y.sqrt() / self.r_bot;
+        let t = (1.0 + x * x).sqrt();
+        0.5 * self.r_bot * self.r_bot * (x * t + (x + t).ln())
+    }
+
+    /// Wetted perimeter of a power-law channel at depth y, summing chords
+    /// over depth increments of 2 % of the full depth (SWMM's quadrature).
+    fn power_perimeter(&self, y: f64) -> f64 {
+        let dy1 = 0.02 * self.y_full;
+        let h = (self.s_bot + 1.0) * self.r_bot / 2.0;
+        let (mut p, mut y1, mut x1) = (0.0, 0.0, 0.0);
+        loop {
+            let y2 = (y1 + dy1).min(y);
+            let x2 = h * y2.powf(self.s_bot);
+            p += ((x2 - x1) * (x2 - x1) + (y2 - y1) * (y2 - y1)).sqrt();
+            x1 = x2;
+            y1 = y2;
+            if y2 >= y {
+                break;
+            }
+        }
+        2.0 * p
     }
 
     /// Hydraulic radius at flow area a.
@@ -525,6 +868,46 @@ impl XSect {
             Shape::Trapezoidal => a / (self.y_bot + self.y_of_a(a) * self.r_bot),
             Shape::Triangular => a / (2.0 * self.y_of_a(a) * self.r_bot),
             Shape::FilledCircular => self.r_of_y(self.y_of_a(a)),
+            Shape::RectRound => {
+                if a > self.a_bot {
+                    let y1 = (a - self.a_bot) / self.w_max;
+                    let th = 2.0 * (self.w_max / 2.0 / self.r_bot).asin();
+                    let mut p = self.r_bot * th + 2.0 * y1;
+                    let arg = a / self.a_full - RECT_ROUND_ALFMAX;
+                    if arg > 0.0 {
+                        p += arg / (1.0 - RECT_ROUND_ALFMAX) * self.w_max;
+                    }
+                    a / p
+                } else {
+                    let th = arc_angle(self.y_of_a(a), self.r_bot);
+                    a / (self.r_bot * th)
+                }
+            }
+            Shape::ModBasket => {
+                if a <= self.a_full - self.a_bot {
+                    a / (self.w_max + 2.0 * a / self.w_max)
+                } else {
+                    let th = arc_angle(self.y_full - self.y_of_a(a), self.r_bot);
+                    let p = (self.s_bot - th) * self.r_bot
+                        + 2.0 * (self.y_full - self.y_bot)
+                        + self.w_max;
+                    a / p
+                }
+            }
+            Shape::Parabolic => a / self.parab_perimeter(self.y_of_a(a)),
+            Shape::Power => a / self.power_perimeter(self.y_of_a(a)),
+            Shape::Tabulated => {
+                if self.tab().sfac.is_empty() {
+                    self.r_of_y(self.y_of_a(a))
+                } else {
+                    let s = self.s_of_a(a);
+                    if s < 1e-6 || a < 1e-6 {
+                        0.0
+                    } else {
+                        (s / a).powf(1.5)
+                    }
+                }
+            }
             Shape::Circular => {
                 let s = self.s_of_a(a);
                 if s < 1e-6 || a < 1e-6 {
@@ -573,6 +956,33 @@ impl XSect {
                 }
             }
             Shape::Triangular => (a / self.s_bot).sqrt(),
+            Shape::RectRound => {
+                if a > self.a_bot {
+                    self.y_bot + (a - self.a_bot) / self.w_max
+                } else {
+                    2.0 * self.r_bot * circ_y_frac(a / (PI * self.r_bot * self.r_bot))
+                }
+            }
+            Shape::ModBasket => {
+                if a <= self.a_full - self.a_bot {
+                    a / self.w_max
+                } else {
+                    let alpha = (self.a_full - a) / (PI * self.r_bot * self.r_bot);
+                    self.y_full - 2.0 * self.r_bot * circ_y_frac(alpha)
+                }
+            }
+            Shape::Parabolic => (0.75 * a / self.r_bot).powf(2.0 / 3.0),
+            Shape::Power => (a / self.r_bot).powf(1.0 / (self.s_bot + 1.0)),
+            Shape::Tabulated => {
+                let t = self.tab();
+                let alpha = a / self.a_full;
+                self.y_full
+                    * if t.depth.is_empty() {
+                        inv_lookup(alpha, &t.area)
+                    } else {
+                        lookup(alpha, &t.depth)
+                    }
+            }
             Shape::Dummy => 0.0,
         }
     }
@@ -611,7 +1021,25 @@ impl XSect {
                     a * self.r_of_a(a).powf(2.0 / 3.0)
                 }
             }
-            _ => a * self.r_of_a(a).powf(2.0 / 3.0),
+            Shape::RectRound => {
+                let alf = a / self.a_full;
+                if alf > RECT_ROUND_ALFMAX {
+                    self.s_max
+                        + (self.s_full - self.s_max) * (alf - RECT_ROUND_ALFMAX)
+                            / (1.0 - RECT_ROUND_ALFMAX)
+                } else if a > self.a_bot {
+                    a * self.r_of_a(a).powf(2.0 / 3.0)
+                } else {
+                    self.s_bot * circ_s_frac(a / (PI * self.r_bot * self.r_bot))
+                }
+            }
+            Shape::Tabulated if !self.tab().sfac.is_empty() => {
+                self.s_full * lookup(a / self.a_full, &self.tab().sfac)
+            }
+            _ => {
+                let r = self.r_of_a(a);
+                if r < 1e-6 { 0.0 } else { a * r.powf(2.0 / 3.0) }
+            }
         }
     }
 
@@ -621,6 +1049,9 @@ impl XSect {
             Shape::Circular | Shape::FilledCircular => 0.9756 * self.a_full,
             Shape::RectClosed => RECT_ALFMAX * self.a_full,
             Shape::RectTriangular => RECT_TRIANG_ALFMAX * self.a_full,
+            Shape::RectRound => RECT_ROUND_ALFMAX * self.a_full,
+            Shape::ModBasket => MOD_BASKET_ALFMAX * self.a_full,
+            Shape::Tabulated => self.tab().a_max_frac * self.a_full,
             _ => self.a_full,
         }
     }
@@ -674,6 +1105,20 @@ impl XSect {
             Shape::Triangular if alpha > 1e-30 => {
                 analytic(self.r_bot / (a * self.s_bot).sqrt(), self.r_of_a(a))
             }
+            Shape::RectRound if alpha > RECT_ROUND_ALFMAX => {
+                (self.s_full - self.s_max) / ((1.0 - RECT_ROUND_ALFMAX) * self.a_full)
+            }
+            Shape::RectRound if a > self.a_bot => analytic(2.0 / self.w_max, self.r_of_a(a)),
+            Shape::ModBasket if a <= self.a_full - self.a_bot && alpha > 1e-30 => {
+                let r = a / (self.w_max + 2.0 * a / self.w_max);
+                analytic(2.0 / self.w_max, r)
+            }
+            Shape::Tabulated if !self.tab().sfac.is_empty() => {
+                let t = &self.tab().sfac;
+                let delta = 1.0 / (t.len() - 1) as f64;
+                let i = ((alpha / delta) as usize).min(t.len() - 2);
+                (t[i + 1] - t[i]) / delta * self.s_full / self.a_full
+            }
             _ => {
                 let a1 = (alpha - 0.001).max(0.0) * self.a_full;
                 let a2 = (alpha + 0.001) * self.a_full;
@@ -692,6 +1137,7 @@ impl XSect {
         if s <= 0.0 {
             return 0.0;
         }
+        let s_in = s;
         let s = s.min(self.s_max);
         match self.shape {
             Shape::Circular => {
@@ -704,6 +1150,10 @@ impl XSect {
                     return self.bisect_a_of_s(s, 0.0, 0.1 * self.a_full);
                 }
                 self.a_full * inv_lookup(psi, &circ_tables().s)
+            }
+            // SWMM takes the relative section factor before capping it.
+            Shape::Tabulated if !self.tab().sfac.is_empty() => {
+                self.a_full * inv_lookup(s_in / self.s_full, &self.tab().sfac)
             }
             _ => {
                 // SWMM generic_getAofS: safeguarded Newton from the middle of the
@@ -752,6 +1202,9 @@ impl XSect {
             Shape::Dummy => return 0.0,
             Shape::RectOpen | Shape::RectClosed => (q2g / (self.w_max * self.w_max)).cbrt(),
             Shape::Triangular => (2.0 * q2g / (self.s_bot * self.s_bot)).powf(0.2),
+            Shape::Parabolic => (27.0 / 32.0 * q2g / (self.r_bot * self.r_bot)).powf(0.25),
+            Shape::Power => (q2g * (self.s_bot + 1.0) / (self.r_bot * self.r_bot))
+                .powf(1.0 / (2.0 * self.s_bot + 3.0)),
             _ => {
                 let mut y = 1.01 * (q2g / self.y_full).powf(0.25);
                 if y >= self.y_full {
@@ -761,7 +1214,7 @@ impl XSect {
                 if (0.5..=2.0).contains(&r) {
                     self.y_crit_enum(q, y)
                 } else {
-                    self.y_crit_bisect(q)
+                    self.y_crit_ridder(q, y)
                 }
             }
         };
@@ -811,20 +1264,64 @@ impl XSect {
         }
     }
 
-    fn y_crit_bisect(&self, q: f64) -> f64 {
-        let (mut lo, mut hi) = (0.0, 0.99 * self.y_full);
-        if self.q_critical(hi) < q {
+    /// Critical depth by Ridder's method on a bracket narrowed with the
+    /// first guess `y0` and half depth, to 0.001 ft (SWMM getYcritRidder).
+    fn y_crit_ridder(&self, q: f64, y0: f64) -> f64 {
+        let (mut y1, mut y2) = (0.0, 0.99 * self.y_full);
+        if self.q_critical(y2) < q {
             return self.y_full;
         }
-        for _ in 0..60 {
-            let mid = 0.5 * (lo + hi);
-            if self.q_critical(mid) < q {
-                lo = mid;
-            } else {
-                hi = mid;
+        let q0 = self.q_critical(y0);
+        let q1 = self.q_critical(0.5 * self.y_full);
+        if q0 > q {
+            y2 = y0;
+            if q1 < q {
+                y1 = 0.5 * self.y_full;
+            }
+        } else {
+            y1 = y0;
+            if q1 > q {
+                y2 = 0.5 * self.y_full;
             }
         }
-        0.5 * (lo + hi)
+        find_root_ridder(y1, y2, 0.001, |y| {
+            let w = self.w_of_y(y);
+            if w > 0.0 {
+                let a = self.a_of_y(y);
+                a * (GRAVITY * a / w).sqrt() - q
+            } else {
+                -q
+            }
+        })
+    }
+}
+
+/// Central angle (rad) of a circular segment of radius `r` filled to depth `y`.
+fn arc_angle(y: f64, r: f64) -> f64 {
+    2.0 * (1.0 - y / r).clamp(-1.0, 1.0).acos()
+}
+
+/// y/D of a circle filled to relative area `alpha` (analytic below 4 % full,
+/// the depth table above, as SWMM's getYcircular and Y_Circ lookup).
+fn circ_y_frac(alpha: f64) -> f64 {
+    if alpha < 0.04 {
+        let th = theta_of_alpha(alpha);
+        (1.0 - (th / 2.0).cos()) / 2.0
+    } else {
+        lookup(alpha, &circ_tables().y)
+    }
+}
+
+/// S/S_full of a circle at relative area `alpha` (analytic below 4 % full).
+fn circ_s_frac(alpha: f64) -> f64 {
+    if alpha <= 0.0 {
+        return 0.0;
+    }
+    if alpha < 0.04 {
+        let th = theta_of_alpha(alpha);
+        alpha * (1.0 - th.sin() / th).powf(2.0 / 3.0)
+    } else {
+        lookup(alpha, &circ_tables().s)
     }
 }
 
@@ -873,6 +1370,61 @@ pub fn find_root_newton(
         }
     }
     x
+}
+
+/// Ridder's method on [x1, x2] (Press et al., Numerical Recipes, `zriddr`;
+/// the variant SWMM uses in findroot.c), stopping when the estimate moves by
+/// at most `xacc`. Returns the midpoint when the bracket does not change sign.
+/// `f` may record what it computes: its last call is at the returned root or
+/// at the last point tried.
+pub fn find_root_ridder(x1: f64, x2: f64, xacc: f64, mut f: impl FnMut(f64) -> f64) -> f64 {
+    let (mut flo, mut fhi) = (f(x1), f(x2));
+    if flo == 0.0 {
+        return x1;
+    }
+    if fhi == 0.0 {
+        return x2;
+    }
+    let mut ans = 0.5 * (x1 + x2);
+    if !((flo > 0.0 && fhi < 0.0) || (flo < 0.0 && fhi > 0.0)) {
+        return ans;
+    }
+    let (mut xlo, mut xhi) = (x1, x2);
+    // |a| with the sign of b differs from a (C's SIGN(a, b) != a).
+    let flips = |a: f64, b: f64| (if b >= 0.0 { a.abs() } else { -a.abs() }) != a;
+    for _ in 0..60 {
+        let xm = 0.5 * (xlo + xhi);
+        let fm = f(xm);
+        let s = (fm * fm - flo * fhi).sqrt();
+        if s == 0.0 {
+            return ans;
+        }
+        let sign = if flo >= fhi { 1.0 } else { -1.0 };
+        let xnew = xm + (xm - xlo) * (sign * fm / s);
+        if (xnew - ans).abs() <= xacc {
+            break;
+        }
+        ans = xnew;
+        let fnew = f(ans);
+        if flips(fm, fnew) {
+            xlo = xm;
+            flo = fm;
+            xhi = ans;
+            fhi = fnew;
+        } else if flips(flo, fnew) {
+            xhi = ans;
+            fhi = fnew;
+        } else if flips(fhi, fnew) {
+            xlo = ans;
+            flo = fnew;
+        } else {
+            return ans;
+        }
+        if (xhi - xlo).abs() <= xacc {
+            return ans;
+        }
+    }
+    ans
 }
 
 #[cfg(test)]
@@ -999,6 +1551,44 @@ mod tests {
     }
 
     #[test]
+    fn tabulated_and_closed_form_shapes_invert_consistently() {
+        let shapes = [
+            ("EGG", [1.5, 0.0, 0.0, 0.0]),
+            ("HORSESHOE", [1.2, 0.0, 0.0, 0.0]),
+            ("VERT_ELLIPSE", [1.5, 0.9, 0.0, 0.0]),
+            ("RECT_ROUND", [1.2, 1.5, 1.0, 0.0]),
+            ("MODBASKETHANDLE", [1.2, 1.5, 0.9, 0.0]),
+            ("PARABOLIC", [1.5, 4.0, 0.0, 0.0]),
+            ("POWER", [1.5, 4.0, 1.5, 0.0]),
+        ];
+        for (name, g) in shapes {
+            let x = XSect::new(name, g, 1.0).unwrap();
+            for &f in &[0.1, 0.3, 0.5, 0.7, 0.9] {
+                let y = f * x.y_full;
+                let a = x.a_of_y(y);
+                let y2 = x.y_of_a(a);
+                assert!((y2 - y).abs() < 0.01 * x.y_full, "{name}: y {y} -> {y2}");
+                // Section factor and its inverse, below the range where a
+                // closed shape's section factor exceeds its full value and
+                // one factor has two areas.
+                if f <= 0.7 {
+                    let s = x.s_of_a(a);
+                    let a2 = x.a_of_s(s);
+                    assert!((a2 - a).abs() < 0.01 * x.a_full, "{name}: a {a} -> {a2}");
+                }
+                // Width is the slope of area with depth (to table resolution).
+                let dy = 0.01 * x.y_full;
+                let w = (x.a_of_y(y + dy) - x.a_of_y(y - dy)) / (2.0 * dy);
+                assert!(
+                    (w - x.w_of_y(y)).abs() < 0.08 * x.w_max,
+                    "{name}: W {w} vs {}",
+                    x.w_of_y(y)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn circular_critical_depth_is_consistent() {
         let x = XSect::new("CIRCULAR", [3.0, 0.0, 0.0, 0.0], 1.0).unwrap();
         let q = 20.0;
@@ -1015,5 +1605,10 @@ mod tests {
         assert!(XSect::new("CIRCULAR", [0.0; 4], 1.0).is_err());
         assert!(XSect::new("RECT_CLOSED", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
         assert!(XSect::new("EGG_SHAPED_X", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
+        // Standard elliptical size codes need the ACPA tables; rise and span are taken.
+        assert!(XSect::new("HORIZ_ELLIPSE", [1.0, 0.0, 3.0, 0.0], 1.0).is_err());
+        assert!(XSect::new("HORIZ_ELLIPSE", [1.0, 1.6, 0.0, 0.0], 1.0).is_ok());
+        assert!(XSect::new("RECT_ROUND", [0.2, 1.0, 0.5, 0.0], 1.0).is_err());
+        assert!(XSect::new("POWER", [1.0, 2.0, 0.0, 0.0], 1.0).is_err());
     }
 }

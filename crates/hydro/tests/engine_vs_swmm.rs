@@ -125,24 +125,28 @@ fn writers_produce_expected_columns() {
 
 #[test]
 fn unsupported_features_are_named() {
+    // Kinematic wave routes trees: a junction with two outflow links is refused, naming it.
     let text = SIMPLE
-        .replace("[INFLOWS]", "[PUMPS]\nP1 J4 OUT * ON 0 0\n\n[INFLOWS]")
+        .replace("[INFLOWS]", "[PUMPS]\nP1 J3 J4 * ON 0 0\n\n[INFLOWS]")
         .replace(
             "FLOW_ROUTING         DYNWAVE",
             "FLOW_ROUTING         KINWAVE",
         );
     let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("pumps or regulators under kinematic"),
+        e.to_string().contains("J3") && e.to_string().contains("outflow links"),
         "{e}"
     );
-    // Under dynamic wave a divider is a junction.
+    // A divider's diverted link must start or end at the divider, as SWMM checks.
     let text = SIMPLE.replace(
         "[INFLOWS]",
         "[DIVIDERS]\nD1 95 C4 OVERFLOW 5 0 0 0\n\n[INFLOWS]",
     );
-    assert!(Engine::new(&parse(&text).unwrap()).is_ok());
+    let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
+    assert!(
+        e.to_string().contains("D1") && e.to_string().contains("not connected"),
+        "{e}"
+    );
     let text = SIMPLE.replace("C4  J4  OUT", "C4  J4  NOPE");
     let e = Engine::new(&parse(&text).unwrap()).unwrap_err();
     assert!(
@@ -295,7 +299,20 @@ fn results_do_not_depend_on_thread_count() {
     // Above 2000 links conduit momentum, node flows and depths and the
     // variable step are swept in parallel. The second network ends in a weir,
     // so node flows are gathered and depths solved in separate sweeps around
-    // the regulator.
+    // the regulator. In the third the small conduits are open channels that
+    // evaporate and seep, and a storage unit does both.
+    let mut losses = String::from("[EVAPORATION]\nCONSTANT 5.0\n\n[LOSSES]\n");
+    for k in 0..2100 {
+        losses.push_str(&format!("C{k} 0 0 0 NO 2\n"));
+    }
+    let with_losses = tree_model(2100)
+        .replace("CIRCULAR 0.6 0 0 0 1", "RECT_OPEN 0.6 0.8 0 0 1")
+        .replace("J5 1.60 3 0 0 0\n", "")
+        .replace(
+            "[OUTFALLS]",
+            "[STORAGE]\nJ5 1.60 3 0.5 FUNCTIONAL 0 0 40 0 1.0 3\n\n[OUTFALLS]",
+        )
+        .replace("[XSECTIONS]", &format!("{losses}\n[XSECTIONS]"));
     let with_weir = tree_model(2100)
         .replace("C0 J0 OUT 50", "C0 J0 JW 50")
         .replace("[OUTFALLS]", "[OUTFALLS]\nOUTW 0.2 FREE NO")
@@ -304,7 +321,7 @@ fn results_do_not_depend_on_thread_count() {
             "[XSECTIONS]\n",
             "[WEIRS]\nW1 JW OUTW TRANSVERSE 0.3 1.84 NO 0 0 YES\n\n[XSECTIONS]\nW1 RECT_OPEN 1 3 0 0\n",
         );
-    for text in [tree_model(2100), with_weir] {
+    for text in [tree_model(2100), with_weir, with_losses] {
         let p = parse(&text).unwrap();
         let run_with = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -313,13 +330,18 @@ fn results_do_not_depend_on_thread_count() {
                 .unwrap();
             pool.install(|| {
                 let mut e = Engine::new(&p).unwrap();
-                results::run(&mut e, &mut || 0.0)
+                let (r, s) = results::run(&mut e, &mut || 0.0);
+                (r, s, e.routing_totals())
             })
         };
-        let (r1, s1) = run_with(1);
+        let (r1, s1, t1) = run_with(1);
         assert!(r1.link_flow.iter().any(|&q| q > 0.1));
+        assert_eq!(t1.evap_loss > 0.0, text.contains("[EVAPORATION]"));
+        assert_eq!(t1.seep_loss > 0.0, text.contains("[LOSSES]"));
         for threads in [2, 3] {
-            let (r, s) = run_with(threads);
+            let (r, s, t) = run_with(threads);
+            assert_eq!(t1.evap_loss, t.evap_loss);
+            assert_eq!(t1.seep_loss, t.seep_loss);
             assert_eq!(r1.node_depth, r.node_depth);
             assert_eq!(r1.link_flow, r.link_flow);
             assert_eq!(r1.node_flooding, r.node_flooding);

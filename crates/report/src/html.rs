@@ -72,8 +72,121 @@ pub struct TrafficRow {
     pub rerouted: usize,
     /// Extra vehicle-hours.
     pub delay_vehicle_hours: f64,
-    /// Road links closed / slowed.
+    /// Road links closed / slowed at some time.
     pub links: [usize; 2],
+    /// Vehicles let into a full link after a long wait, without / with the flood.
+    pub teleports: [usize; 2],
+    /// Clock time of the traffic run's start, minutes after midnight (06:00 = 360).
+    pub clock_start_min: f64,
+    /// Clock time of the rain's start, minutes after midnight; `None`: every road in its
+    /// worst state from the start.
+    pub rain_start_min: Option<f64>,
+    /// Statistics intervals: start (minutes after the run's start), network speed without and
+    /// with the flood (km/h, NaN if no vehicle moved), directed links closed.
+    pub intervals: Vec<(f64, f64, f64, usize)>,
+    /// File name of the road map beside the page (empty: none).
+    pub road_map: String,
+}
+
+/// `HH:MM` of minutes after midnight.
+pub fn clock(min: f64) -> String {
+    let m = min.round().rem_euclid(24.0 * 60.0) as i64;
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// Network speed without and with the flood through the run (lines, km/h on the left axis)
+/// and the links closed (bars, right axis), against clock time, as SVG.
+fn speed_chart(t: &TrafficRow) -> String {
+    let (w, h, pad) = (640.0, 220.0, 40.0);
+    let Some(last) = t.intervals.last() else {
+        return String::new();
+    };
+    // Interval length from the spacing of the starts (5 minutes for a lone interval).
+    let dt = match t.intervals.as_slice() {
+        [a, b, ..] => (b.0 - a.0).max(1e-3),
+        _ => 5.0,
+    };
+    let span = last.0 + dt;
+    let top = t
+        .intervals
+        .iter()
+        .flat_map(|i| [i.1, i.2])
+        .filter(|v| v.is_finite())
+        .fold(10.0f64, f64::max)
+        .ceil();
+    let closed_top = t.intervals.iter().map(|i| i.3).max().unwrap_or(0).max(1) as f64;
+    let x = |m: f64| pad + (w - 2.0 * pad) * (m / span).clamp(0.0, 1.0);
+    let y = |v: f64| h - pad - (h - 2.0 * pad) * (v / top).clamp(0.0, 1.0);
+    let mut s = format!(
+        r##"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="network speed"><rect width="{w}" height="{h}" fill="#fff"/>"##
+    );
+    for i in &t.intervals {
+        if i.3 > 0 {
+            let bh = (h - 2.0 * pad) * i.3 as f64 / closed_top;
+            let _ = write!(
+                s,
+                r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#f4c7c3"/>"##,
+                x(i.0),
+                h - pad - bh,
+                (x(i.0 + dt) - x(i.0)).max(0.5)
+            );
+        }
+    }
+    for (k, colour) in [(1usize, "#2171b5"), (2, "#d7301f")] {
+        let pts: Vec<String> = t
+            .intervals
+            .iter()
+            .filter_map(|i| {
+                let v = if k == 1 { i.1 } else { i.2 };
+                v.is_finite()
+                    .then(|| format!("{:.1},{:.1}", x(i.0 + 0.5 * dt), y(v)))
+            })
+            .collect();
+        let _ = write!(
+            s,
+            r##"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"##,
+            pts.join(" ")
+        );
+    }
+    if let Some(r) = t.rain_start_min {
+        let m = r - t.clock_start_min;
+        if (0.0..=span).contains(&m) {
+            let _ = write!(
+                s,
+                r##"<line x1="{0:.1}" y1="{pad}" x2="{0:.1}" y2="{1}" stroke="#3b7dd8" stroke-dasharray="4 3"/><text x="{2:.1}" y="{3}" font-size="11" fill="#3b7dd8">mưa / rain</text>"##,
+                x(m),
+                h - pad,
+                x(m) + 3.0,
+                pad + 10.0
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{pad}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{0}" stroke="#333"/>"##,
+        h - pad,
+        w - pad
+    );
+    let mut m = 0.0;
+    while m <= span + 1e-9 {
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+            x(m),
+            h - pad + 14.0,
+            clock(t.clock_start_min + m)
+        );
+        m += 30.0;
+    }
+    let _ = write!(
+        s,
+        r##"<text x="4" y="{:.1}" font-size="11">{top:.0} km/h</text><text x="4" y="{:.1}" font-size="11">0</text><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#c0392b">{closed_top:.0} đoạn đóng / links closed</text>"##,
+        pad - 6.0,
+        h - pad,
+        w - 4.0,
+        pad - 6.0
+    );
+    s + "</svg>"
 }
 
 /// Everything the report shows.
@@ -412,15 +525,24 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
     }
     // Traffic.
     if let Some(t) = &r.traffic {
+        let when = match t.rain_start_min {
+            Some(m) => format!(
+                "Mưa bắt đầu lúc {0}; mỗi đoạn đường đóng hoặc giảm tốc theo độ sâu nước trên đó trong từng khoảng thời gian, rồi mở lại khi nước rút. <span class=\"en\">/ The rain starts at {0}; each road closes or slows with the water on it interval by interval, and reopens as the water falls.</span>",
+                clock(m)
+            ),
+            None => "Mỗi đoạn đường ở trạng thái ngập nặng nhất suốt giờ cao điểm. <span class=\"en\">/ Every road in its worst flood state for the whole peak.</span>".to_string(),
+        };
         let _ = write!(
             h,
             r##"<h2>Giao thông giờ cao điểm sáng <span class="en">/ Morning-peak traffic</span></h2>
+<p>Từ {start} <span class="en">/ from {start}</span>. {when}</p>
 <table><tr><th></th><th>Không ngập / No flood</th><th>Khi ngập / Flooded</th></tr>
-<tr><td>Chuyến đi / Trips</td><td class="n">{0}</td><td class="n">{0}</td></tr>
+<tr><td>Chuyến xe / Vehicle trips</td><td class="n">{0}</td><td class="n">{0}</td></tr>
 <tr><td>Đã đến nơi / Arrived</td><td class="n">{1}</td><td class="n">{2}</td></tr>
 <tr><td>Thời gian trung bình / Mean trip time (phút / min)</td><td class="n">{3:.1}</td><td class="n">{4:.1}</td></tr>
 <tr><td>Đổi lộ trình / Rerouted</td><td class="n">—</td><td class="n">{5}</td></tr>
 <tr><td>Không còn đường đi / Stranded (no route)</td><td class="n">—</td><td class="n">{6}</td></tr>
+<tr><td>Kẹt cứng, phải cho qua / Let through a jam (teleports)</td><td class="n">{9}</td><td class="n">{10}</td></tr>
 <tr><td>Đoạn đường đóng / giảm tốc — Links closed / slowed</td><td class="n">—</td><td class="n">{7} / {8}</td></tr>
 </table>
 "##,
@@ -432,8 +554,24 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
             int(t.rerouted as f64),
             int(t.stranded as f64),
             t.links[0],
-            t.links[1]
+            t.links[1],
+            int(t.teleports[0] as f64),
+            int(t.teleports[1] as f64),
+            start = clock(t.clock_start_min),
         );
+        if !t.intervals.is_empty() {
+            h += r##"<p>Tốc độ trung bình trên mạng lưới <span style="color:#2171b5">■ không ngập</span>, <span style="color:#d7301f">■ khi ngập</span>; cột hồng: số đoạn đường đóng <span class="en">/ Network speed <span style="color:#2171b5">■ no flood</span>, <span style="color:#d7301f">■ flooded</span>; pink bars: links closed</span></p>"##;
+            h += &speed_chart(t);
+        }
+        if !t.road_map.is_empty() {
+            let _ = write!(
+                h,
+                r##"<p>Đường bị ảnh hưởng lúc ngập nặng nhất: <span style="color:#d7191c">■ đóng</span>, <span style="color:#f18c1a">■ giảm tốc</span>, <span style="color:#6e6e6e">■ thông</span> <span class="en">/ Roads at their worst: closed, slowed, open</span></p>
+<p><img src="{}" alt="road map / bản đồ đường"></p>
+"##,
+                esc(&t.road_map)
+            );
+        }
     }
     // Water balance.
     if !r.ledger.is_empty() {
@@ -501,10 +639,28 @@ mod tests {
                 rerouted: 1200,
                 delay_vehicle_hours: 310.4,
                 links: [35, 748],
+                teleports: [12, 345],
+                clock_start_min: 360.0,
+                rain_start_min: Some(375.0),
+                intervals: vec![
+                    (0.0, 30.0, 30.0, 0),
+                    (5.0, 28.0, 25.0, 10),
+                    (10.0, 27.0, 12.5, 35),
+                    (15.0, 26.0, f64::NAN, 20),
+                ],
+                road_map: "roads.png".into(),
             }),
             ledger: vec![("Mưa / Rain".into(), 899_970.0)],
             closure_percent: 0.052,
         }
+    }
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(clock(360.0), "06:00");
+        assert_eq!(clock(375.4), "06:15");
+        assert_eq!(clock(1440.0 + 61.0), "01:01");
+        assert_eq!(clock(-30.0), "23:30");
     }
 
     #[test]
@@ -531,7 +687,14 @@ mod tests {
         assert!(h.contains("Phố Huế — đóng / closed"));
         assert!(h.contains("Bệnh viện / Hospital"));
         assert!(h.contains(r#"<img src="max_depth.png""#));
-        assert_eq!(h.matches("<svg").count(), 2);
+        assert_eq!(h.matches("<svg").count(), 3);
+        assert!(
+            h.contains("Mưa bắt đầu lúc 06:15") && h.contains("from 06:00"),
+            "{h}"
+        );
+        assert!(h.contains(r#"<img src="roads.png""#));
+        assert!(h.contains("35 đoạn đóng / links closed"));
+        assert!(h.contains(">345<") && h.contains(">12<"));
         assert!(h.contains("0.052 %"));
         // Hotspots sorted by peak rise: the junction first.
         assert!(h.find("Ngã tư B").unwrap() < h.rfind("Hồ A").unwrap());

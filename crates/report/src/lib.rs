@@ -132,6 +132,96 @@ pub fn flood_map(dem: &Raster, depth: &Raster) -> Rgb {
     img
 }
 
+/// How a road fares under the flood, for [`road_map`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoadClass {
+    /// Dry or passable at its free speed.
+    Open,
+    /// Slowed by water on it.
+    Slowed,
+    /// Closed (water at or above the closure depth).
+    Closed,
+}
+
+/// Colours of [`RoadClass`] on the road map: grey, orange, red.
+pub const ROAD_COLOURS: [[u8; 3]; 3] = [[110, 110, 110], [241, 140, 26], [215, 25, 28]];
+
+/// The road map: the flood's depth classes, faded, over the hillshade, with every road drawn
+/// on top in the colour of its class (open grey, slowed orange, closed red; closed roads
+/// thickest and drawn last) and a legend strip of the three classes. Roads are polylines in
+/// the DEM's CRS; the map has the scale of [`flood_map`].
+pub fn road_map(dem: &Raster, depth: &Raster, roads: &[(Vec<[f64; 2]>, RoadClass)]) -> Rgb {
+    let mut img = flood_map(dem, depth);
+    let scale = (600 / dem.nx.max(1)).max(1) as f64;
+    let h_map = dem.ny * scale as usize;
+    // Fade the map towards white so the roads stand out.
+    for y in 0..h_map {
+        for x in 0..img.width {
+            let p = img.get(x, y);
+            img.put(x, y, p.map(|v| (v as f64 * 0.55 + 255.0 * 0.45) as u8));
+        }
+    }
+    let to_px = |p: [f64; 2]| {
+        (
+            (p[0] - dem.x0) / dem.cell * scale,
+            (dem.y0 - p[1]) / dem.cell * scale,
+        )
+    };
+    for class in [RoadClass::Open, RoadClass::Slowed, RoadClass::Closed] {
+        let (colour, half) = match class {
+            RoadClass::Open => (ROAD_COLOURS[0], 0.6),
+            RoadClass::Slowed => (ROAD_COLOURS[1], 1.2),
+            RoadClass::Closed => (ROAD_COLOURS[2], 1.8),
+        };
+        for (line, _) in roads.iter().filter(|(_, c)| *c == class) {
+            for w in line.windows(2) {
+                let (a, b) = (to_px(w[0]), to_px(w[1]));
+                thick_segment(&mut img, h_map, a, b, half, colour);
+            }
+        }
+    }
+    // Legend: the three road classes in place of the depth classes.
+    let legend_top = img.height - 24;
+    for y in legend_top..img.height {
+        for x in 0..img.width {
+            img.put(x, y, [255, 255, 255]);
+        }
+    }
+    let seg = img.width / 3;
+    for (k, col) in ROAD_COLOURS.iter().enumerate() {
+        for x in k * seg + 2..(k + 1) * seg - 2 {
+            for y in legend_top + 8..legend_top + 16 {
+                img.put(x, y, *col);
+            }
+        }
+    }
+    img
+}
+
+/// Paints the pixels within `half` px of the segment a–b (pixel coordinates), clipped to the
+/// map's first `h` rows.
+fn thick_segment(img: &mut Rgb, h: usize, a: (f64, f64), b: (f64, f64), half: f64, c: [u8; 3]) {
+    let (x0, x1) = (a.0.min(b.0) - half, a.0.max(b.0) + half);
+    let (y0, y1) = (a.1.min(b.1) - half, a.1.max(b.1) + half);
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let xs = x0.floor().max(0.0) as usize..(x1.ceil().max(0.0) as usize).min(img.width);
+    for y in y0.floor().max(0.0) as usize..(y1.ceil().max(0.0) as usize).min(h) {
+        for x in xs.clone() {
+            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+            let t = if len2 > 0.0 {
+                (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (qx, qy) = (a.0 + t * dx - px, a.1 + t * dy - py);
+            if qx * qx + qy * qy <= half * half {
+                img.put(x, y, c);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +248,32 @@ mod tests {
         assert!(q[0] == q[1] && q[1] == q[2], "{q:?}");
         // The legend shows the deepest class at its right end.
         assert_eq!(img.get(599 - 10, 612), DEPTH_CLASSES[4].1);
+    }
+
+    #[test]
+    fn road_map_draws_roads_in_their_class_colours() {
+        let dem = Raster::filled(10, 10, 0.0, 100.0, 10.0, 5.0);
+        let depth = Raster::filled(10, 10, 0.0, 100.0, 10.0, 0.0);
+        // A closed road along y = 50 (pixel row 300), a slowed one along x = 20 (column 120),
+        // an open one along y = 90 (row 60).
+        let roads = vec![
+            (vec![[0.0, 50.0], [100.0, 50.0]], RoadClass::Closed),
+            (vec![[20.0, 0.0], [20.0, 100.0]], RoadClass::Slowed),
+            (vec![[0.0, 90.0], [100.0, 90.0]], RoadClass::Open),
+        ];
+        let img = road_map(&dem, &depth, &roads);
+        assert_eq!((img.width, img.height), (600, 624));
+        assert_eq!(img.get(450, 300), ROAD_COLOURS[2]);
+        assert_eq!(img.get(120, 450), ROAD_COLOURS[1]);
+        assert_eq!(img.get(450, 60), ROAD_COLOURS[0]);
+        // Closed roads are drawn over slowed ones where they cross.
+        assert_eq!(img.get(120, 300), ROAD_COLOURS[2]);
+        // Away from the roads the faded hillshade is light grey.
+        let q = img.get(450, 450);
+        assert!(q[0] == q[1] && q[0] > 150 && q != ROAD_COLOURS[0], "{q:?}");
+        // Legend: the three classes in order.
+        assert_eq!(img.get(100, 612), ROAD_COLOURS[0]);
+        assert_eq!(img.get(300, 612), ROAD_COLOURS[1]);
+        assert_eq!(img.get(500, 612), ROAD_COLOURS[2]);
     }
 }

@@ -14,7 +14,7 @@
 //! [`FloodStats`](twin_surface::FloodStats) and [`MassLedger`](twin_surface::MassLedger).
 //!
 //! ## Same scheme
-//! Face discharges with θ-weighting and semi-implicit Manning friction (Manning per cell, the
+//! Face discharges with θ-weighting and fully implicit Manning friction (Manning per cell, the
 //! mean of the two cells on a face), the velocity cap k sqrt(g h_max), the wet/dry threshold,
 //! the positivity limiter (each cell's outgoing discharges scaled so that it never gives more
 //! than it holds; the scaled discharges are the ones stored, applied and booked), rain

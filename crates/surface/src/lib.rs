@@ -33,6 +33,7 @@
 mod error;
 mod forcing;
 mod grid;
+mod kernel;
 mod ledger;
 mod params;
 mod results;

@@ -35,6 +35,13 @@
 //!   the current signal plans). One step is all-or-nothing on free-flow times.
 //! * Motorbikes take 2.25 m of queue per lane (1.9 m + 0.35 m gap), their PCU share of a
 //!   car's 7.5 m, since they queue side by side in a lane.
+//! * **The peak period and the city around** ([`PeakConfig::morning_peak_period`]): the
+//!   window can be the 3-hour morning peak period with a given share in its central hour
+//!   ([`PEAK_HOUR_SHARE_OF_PERIOD`]; route loading and signal timing then take the busiest
+//!   quarter's rate, [`PeakConfig::design_rate_factor`]); gateway zones at the network's edge
+//!   stand for the rest of the city in the same gravity model, giving outbound, inbound and
+//!   through trips ([`ExternalCity`]); a share of the person trips rides the bus
+//!   ([`PeakConfig::transit_share`]) on lines between gateways ([`BusService`]).
 //!
 //! Random draws come from a SplitMix64 stream (Steele, Lea & Flood 2014) seeded by
 //! [`PeakConfig::seed`]; the same city, network and configuration give the same trips.
@@ -93,7 +100,98 @@ pub struct PeakConfig {
     /// 15 minutes' volume), for a one-hour window; between 0.25 and 1 (see module docs).
     /// Values at or below the pure triangle's give the triangle.
     pub peak_hour_factor: f64,
+    /// For a window longer than an hour (a peak *period*): the share of its trips that
+    /// depart in its central hour, the peak hour, which then sets the profile instead of
+    /// [`PeakConfig::peak_hour_factor`] (see [`MORNING_PEAK_PERIOD_S`]). `None`: the window
+    /// is the peak hour.
+    pub peak_hour_share: Option<f64>,
+    /// The rest of the city beyond the network's edge, reached through gateway zones
+    /// ([`ExternalCity`]); `None`: every trip starts and ends inside the network.
+    pub external: Option<ExternalCity>,
+    /// Share of the drawn person trips made by public transport (0..1): their travellers
+    /// ride the bus lines of [`PeakConfig::bus`] and need no vehicle of their own.
+    pub transit_share: f64,
+    /// Bus lines run through the network during the window; `None`: no lines.
+    pub bus: Option<BusService>,
+    /// When retiming the signals for the peak
+    /// ([`morning_peak_with_signal_plans`]), give left turns that meet the HCM cross-product
+    /// warrant a protected phase first ([`Network::add_protected_lefts`]).
+    pub protected_lefts: bool,
 }
+
+/// The city around the modelled network, for trips that enter, leave or cross it: a
+/// subarea ("window") of a regional model in the sense of FHWA's *Travel Model Improvement
+/// Program* subarea practice, with the region replaced by a uniform city.
+///
+/// Around the network the city is taken as a plane with the network's own densities of
+/// residents and of jobs and school places (per km² of the network's bounding box), driven
+/// at [`ExternalCity::speed_kmh`]. Each open side of the bounding box faces the sector of
+/// that plane seen from the box's centre through the side (angle `θ`, at distance `R₀` from
+/// the centre); with the gravity model's exponential deterrence `exp(−β t)` the opportunities
+/// beyond the side, discounted by the time driven outside from the side, add up to
+/// `ρ θ (R₀/k + 1/k²)` with `k = β / v` (the integral of `exp(−k r) (R₀ + r) θ dr` over the
+/// sector). That mass is shared among the side's **gateways** — the dead-end nodes of the
+/// network on that side, where roads leave it — by the lanes of their link into the network.
+///
+/// * Residents of the network choose between its destinations and the gateways' masses in
+///   the same production-constrained gravity model (**outbound** trips).
+/// * Residents beyond a side (mass `ρ_R θ (R₀/k + 1/k²)`, shared alike) make trips whose
+///   destinations spread over the whole plane, `ρ_J 2π / k²` of discounted opportunities; the
+///   share of those that lie in the network (**inbound**) or beyond a gateway of another side
+///   (**through**) comes from the same deterrence, timed on the network. Through trips enter
+///   and leave by arterial gateways only ([`THROUGH_MIN_LANES`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExternalCity {
+    /// Speed of the trips' outside part (km/h).
+    pub speed_kmh: f64,
+    /// Sides of the bounding box that face the city (west, south, east, north); a closed side
+    /// (a river without a bridge) has no gateway.
+    pub open_sides: [bool; 4],
+}
+
+/// Peak-hour speed on Hanoi's congested arterials, 20–25 km/h (TomTom samples of six
+/// arterials, hanoi-facts §3): the midpoint, for the part of a trip driven outside the
+/// district.
+pub const OUTSIDE_SPEED_KMH: f64 = 22.5;
+
+/// Bus lines through the network: route-directions per km² of the network's bounding box and
+/// departures per route-direction per hour. Each line runs between two gateways of
+/// different sides that carry two or more lanes (buses stay off alleys), on the fastest
+/// free-flow path, at a fixed headway from a seeded offset. Buses are not rerouted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BusService {
+    /// Route-directions crossing each km².
+    pub route_directions_per_km2: f64,
+    /// Departures per route-direction and hour.
+    pub departures_per_hour: f64,
+}
+
+/// Hanoi's bus service in the inner city, from the 2018 Hanoi Bus GTFS (agency Arup), in the
+/// subset for 105.8007–105.8378 E, 21.0020–21.0217 N (Đống Đa, Thanh Xuân, Ba Đình; 3.85 ×
+/// 2.18 km = 8.4 km²; shared/data/hanoi): 63 route-directions serve that area, 7.5 per km²,
+/// with 2,447 trips between 09:34 and 18:00, 5.3 departures per route-direction and hour
+/// between 10:00 and 17:00 (an off-peak rate: peak service is not lower).
+pub const HANOI_BUS: BusService = BusService {
+    route_directions_per_km2: 63.0 / 8.4,
+    departures_per_hour: 5.3,
+};
+
+/// Public transport's share of trips in Hanoi: 18.5 % (Hanoi Department of Transport,
+/// 2023; hanoi-facts §3).
+pub const HANOI_TRANSIT_SHARE: f64 = 0.185;
+
+/// Length of the morning peak period (s): 06:00–09:00, the a.m. peak period of U.S. travel
+/// surveys (NHTS; Falcocchio & Levinson, *Road Traffic Congestion: A Concise Guide*, 2015,
+/// ch. 5, where the two 3-hour peak periods carry about half of weekday travel).
+pub const MORNING_PEAK_PERIOD_S: f64 = 3.0 * 3600.0;
+
+/// Share of the morning peak period's trips in its peak hour: the peak hour carries 8–12 %
+/// of daily traffic (FHWA, *Model Validation and Reasonableness Checking Manual*, 1997,
+/// §6.0: K-factors), taken as 10 %, and the 3-hour a.m. peak period a quarter of it (half
+/// of weekday travel in two peak periods, Falcocchio & Levinson 2015, ch. 5): 0.10 / 0.25.
+/// With the uniform–triangular profile this gives a peak hour factor of 0.94 inside the
+/// peak hour, near HCM's 0.92 for urban streets.
+pub const PEAK_HOUR_SHARE_OF_PERIOD: f64 = 0.10 / 0.25;
 
 /// HCM 2010 default peak hour factor for urban streets.
 pub const HCM_PEAK_HOUR_FACTOR: f64 = 0.92;
@@ -109,6 +207,84 @@ pub fn uniform_weight(duration: f64, phf: f64) -> f64 {
     let tri = 1.0 - 4.0 * ((duration / 2.0 - 450.0) / duration).powi(2);
     let target = (uni / phf.min(1.0)).clamp(uni, tri);
     ((tri - target) / (tri - uni)).clamp(0.0, 1.0)
+}
+
+/// Weight of the uniform part of the departure mixture over a window of `duration` seconds
+/// for which the central `span` seconds carry the share `share` of the trips (the triangle's
+/// mode at the centre): the general form of [`uniform_weight`].
+pub fn uniform_weight_for_share(duration: f64, span: f64, share: f64) -> f64 {
+    if duration <= span || share.is_nan() {
+        return 0.0;
+    }
+    let uni = span / duration;
+    let tri = 1.0 - 4.0 * ((duration / 2.0 - span / 2.0) / duration).powi(2);
+    let target = share.clamp(uni, tri);
+    ((tri - target) / (tri - uni)).clamp(0.0, 1.0)
+}
+
+/// Share of a window's trips in its busiest 15 minutes (the central ones) for the mixture
+/// weight `w_uniform`.
+pub fn busiest_quarter_share(duration: f64, w_uniform: f64) -> f64 {
+    if duration <= 900.0 {
+        return 1.0;
+    }
+    let uni = 900.0 / duration;
+    let tri = 1.0 - 4.0 * ((duration / 2.0 - 450.0) / duration).powi(2);
+    w_uniform * uni + (1.0 - w_uniform) * tri
+}
+
+impl PeakConfig {
+    /// The morning peak as a transport planner models it on a district of a large city:
+    /// trips over the 3-hour peak period with its peak hour inside
+    /// ([`MORNING_PEAK_PERIOD_S`], [`PEAK_HOUR_SHARE_OF_PERIOD`]); trips to, from and through
+    /// the rest of the city by gateway zones ([`ExternalCity`] at [`OUTSIDE_SPEED_KMH`]);
+    /// [`HANOI_TRANSIT_SHARE`] of the person trips by bus on lines at [`HANOI_BUS`]'s
+    /// density and frequency, the rest in motorbikes, cars and trucks in the proportions of
+    /// [`ClassShares::default`] without its buses. `trips` person trips. Left turns stay
+    /// permissive ([`PeakConfig::protected_lefts`] off): on the demo district the HCM
+    /// warrant's protected phases lengthened the cycles and added spillback
+    /// (benches/results/traffic-demo.md).
+    pub fn morning_peak_period(trips: usize) -> PeakConfig {
+        PeakConfig {
+            trips,
+            start: 0.0,
+            duration: MORNING_PEAK_PERIOD_S,
+            peak_hour_share: Some(PEAK_HOUR_SHARE_OF_PERIOD),
+            external: Some(ExternalCity {
+                speed_kmh: OUTSIDE_SPEED_KMH,
+                open_sides: [true; 4],
+            }),
+            transit_share: HANOI_TRANSIT_SHARE,
+            bus: Some(HANOI_BUS),
+            protected_lefts: false,
+            shares: ClassShares {
+                bus: 0.0,
+                ..ClassShares::default()
+            },
+            ..PeakConfig::default()
+        }
+    }
+
+    /// Mixture weight of the uniform part of the departure profile.
+    pub fn uniform_weight(&self) -> f64 {
+        let d = self.duration.max(0.0);
+        match self.peak_hour_share {
+            Some(share) if d > 3600.0 => uniform_weight_for_share(d, 3600.0, share),
+            _ => uniform_weight(d, self.peak_hour_factor),
+        }
+    }
+
+    /// Hourly flow rate of the busiest 15 minutes per trip of the window (1/h): what a
+    /// volume of trips over the whole window is multiplied by to give the design flow rate
+    /// of signal timing and route loading (HCM 2010 ch. 18: hour volume / PHF).
+    pub fn design_rate_factor(&self) -> f64 {
+        match self.peak_hour_share {
+            Some(_) if self.duration > 3600.0 => {
+                4.0 * busiest_quarter_share(self.duration, self.uniform_weight())
+            }
+            _ => 3600.0 / self.duration.max(1.0) / self.peak_hour_factor.clamp(0.25, 1.0),
+        }
+    }
 }
 
 /// Akçelik's delay parameter `J` for interrupted urban arterials (Akçelik 1991, Table 1).
@@ -148,6 +324,11 @@ impl Default for PeakConfig {
             shares: ClassShares::default(),
             assignment_steps: 4,
             peak_hour_factor: HCM_PEAK_HOUR_FACTOR,
+            peak_hour_share: None,
+            external: None,
+            transit_share: 0.0,
+            bus: None,
+            protected_lefts: false,
         }
     }
 }
@@ -169,6 +350,90 @@ pub struct CityDemand {
     pub origin_nodes: usize,
     /// Nodes with attractions.
     pub destination_nodes: usize,
+    /// Gateway zones at the network's edge (see [`ExternalCity`]).
+    pub gateways: Vec<Gateway>,
+    /// Person trips drawn by kind: internal, outbound, inbound, through.
+    pub by_kind: [usize; 4],
+    /// Person trips made by bus (no vehicle of their own).
+    pub transit_riders: usize,
+    /// Bus runs on the lines (also in `demand`).
+    pub bus_runs: usize,
+}
+
+/// A gateway zone: a dead-end node of the network on an open side of its bounding box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gateway {
+    /// The node.
+    pub node: u32,
+    /// Side: 0 west, 1 south, 2 east, 3 north.
+    pub side: usize,
+    /// Lanes of its link into the network.
+    pub lanes: u32,
+    /// Discounted jobs and school places beyond it (attraction mass of outbound trips).
+    pub attraction: f64,
+    /// Discounted residents beyond it (production mass of inbound and through trips).
+    pub production: f64,
+}
+
+/// Lanes per direction of the roads that carry through traffic: arterials and the ring (2
+/// and 3 here), not local streets and alleys, which serve access to the land beside them and
+/// are not meant for through movements (FHWA, *Highway Functional Classification Concepts,
+/// Criteria and Procedures*, 2013, §3.1: local roads discourage through traffic; arterials
+/// serve it).
+pub const THROUGH_MIN_LANES: u32 = 2;
+
+/// Kind of trip by where it starts and ends.
+const INTERNAL: usize = 0;
+const OUTBOUND: usize = 1;
+const INBOUND: usize = 2;
+const THROUGH: usize = 3;
+
+/// Gateways of `net` for `ext`: dead-end nodes (one link out, one link in, to the same
+/// neighbour) within 1 m of a side of the bounding box of the nodes, on an open side.
+fn gateways(net: &Network, ext: &ExternalCity) -> Vec<Gateway> {
+    let nn = net.node_count();
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for n in 0..nn {
+        x0 = x0.min(net.node_x[n]);
+        x1 = x1.max(net.node_x[n]);
+        y0 = y0.min(net.node_y[n]);
+        y1 = y1.max(net.node_y[n]);
+    }
+    let mut outs: Vec<Vec<usize>> = vec![Vec::new(); nn];
+    let mut ins: Vec<Vec<usize>> = vec![Vec::new(); nn];
+    for l in 0..net.link_count() {
+        outs[net.link_from[l].index()].push(l);
+        ins[net.link_to[l].index()].push(l);
+    }
+    let mut out = Vec::new();
+    for n in 0..nn {
+        if outs[n].len() != 1 || ins[n].len() != 1 {
+            continue;
+        }
+        let (x, y) = (net.node_x[n], net.node_y[n]);
+        let side = if (x - x0).abs() < 1.0 {
+            0
+        } else if (y - y0).abs() < 1.0 {
+            1
+        } else if (x - x1).abs() < 1.0 {
+            2
+        } else if (y - y1).abs() < 1.0 {
+            3
+        } else {
+            continue;
+        };
+        if !ext.open_sides[side] {
+            continue;
+        }
+        out.push(Gateway {
+            node: n as u32,
+            side,
+            lanes: net.link_lanes[outs[n][0]],
+            attraction: 0.0,
+            production: 0.0,
+        });
+    }
+    out
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014).
@@ -414,6 +679,10 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
         attractions: 0.0,
         origin_nodes: 0,
         destination_nodes: 0,
+        gateways: Vec::new(),
+        by_kind: [0; 4],
+        transit_riders: 0,
+        bus_runs: 0,
     };
     if usable.is_empty() || cfg.trips == 0 {
         return out;
@@ -452,14 +721,112 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
         return out;
     }
     let mut rng = Rng(cfg.seed);
-    // Origins: trip count per node.
-    let mut cum = Vec::with_capacity(nn);
+    let free: Vec<f64> = (0..nl).map(|l| net.free_time(LinkId(l as u32))).collect();
+    let mut dist = vec![f64::INFINITY; nl];
+    let mut prev = vec![u32::MAX; nl];
+    let mut best_in = vec![u32::MAX; nn];
+    let beta = cfg.beta_per_min / 60.0;
+    // Time from `dist` (a tree from some node) to the end of a link into node j.
+    let reach = |dist: &[f64], j: usize| {
+        links_into[j]
+            .iter()
+            .map(|&l| dist[l as usize])
+            .fold(f64::INFINITY, f64::min)
+    };
+    // Gateway zones and the masses of the city beyond them (see `ExternalCity`).
+    let (bx0, by0, bx1, by1) = (0..nn).fold(
+        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
+        |(a, b, c, d), n| {
+            (
+                a.min(net.node_x[n]),
+                b.min(net.node_y[n]),
+                c.max(net.node_x[n]),
+                d.max(net.node_y[n]),
+            )
+        },
+    );
+    let area = ((bx1 - bx0) * (by1 - by0)).max(1.0);
+    let mut gates = match &cfg.external {
+        Some(ext) if ext.speed_kmh > 0.0 && beta > 0.0 => gateways(net, ext),
+        _ => Vec::new(),
+    };
+    let mut ext_attr = vec![0.0; nn];
+    let mut gate_of: Vec<Option<usize>> = vec![None; nn];
+    // Discounted opportunities of the whole plane around an outside point, ρ_J 2π / k².
+    let mut plane_opportunities = 0.0;
+    if let Some(ext) = &cfg.external
+        && !gates.is_empty()
+    {
+        let k = beta / (ext.speed_kmh / 3.6);
+        let (rho_r, rho_j) = (out.residents / area, out.attractions / area);
+        let (cx, cy) = (0.5 * (bx0 + bx1), 0.5 * (by0 + by1));
+        // Distance from the centre to each side and half the side's length.
+        let geom = [
+            (cx - bx0, 0.5 * (by1 - by0)),
+            (cy - by0, 0.5 * (bx1 - bx0)),
+            (bx1 - cx, 0.5 * (by1 - by0)),
+            (by1 - cy, 0.5 * (bx1 - bx0)),
+        ];
+        let mut side_lanes = [0.0f64; 4];
+        for g in &gates {
+            side_lanes[g.side] += g.lanes as f64;
+        }
+        for g in &mut gates {
+            let (r0, half) = geom[g.side];
+            let theta = 2.0 * (half / r0.max(1.0)).atan();
+            let mass = theta * (r0 / k + 1.0 / (k * k)) * g.lanes as f64 / side_lanes[g.side];
+            g.attraction = rho_j * mass;
+            g.production = rho_r * mass;
+            ext_attr[g.node as usize] += g.attraction;
+        }
+        for (i, g) in gates.iter().enumerate() {
+            gate_of[g.node as usize] = Some(i);
+        }
+        plane_opportunities = rho_j * std::f64::consts::TAU / (k * k);
+    }
+    // Destination weight of node j for a trip from a resident (`from_gate` None) or from
+    // beyond gateway `from_gate` (no destination beyond its own side), at time t.
+    let dest_weight = |j: usize, t: f64, from_gate: Option<usize>| -> (f64, f64) {
+        let f = (-cfg.beta_per_min * t / 60.0).exp();
+        let ext = match (gate_of[j], from_gate) {
+            (Some(h), Some(g))
+                if gates[h].side == gates[g].side
+                    || gates[h].lanes < THROUGH_MIN_LANES
+                    || gates[g].lanes < THROUGH_MIN_LANES =>
+            {
+                0.0
+            }
+            (Some(_), _) => ext_attr[j],
+            (None, _) => 0.0,
+        };
+        (attr[j] * f, ext * f)
+    };
+    // Origins: residents at their nodes, then the outside residents of each gateway, whose
+    // trips into or through the network are the share of their destinations there.
+    let mut origin_weight: Vec<f64> = prod.clone();
+    for (gi, g) in gates.iter().enumerate() {
+        tree(net, &free, g.node as usize, &mut dist, &mut prev);
+        let mut acc = 0.0;
+        for j in 0..nn {
+            let t = if j == g.node as usize {
+                continue;
+            } else {
+                reach(&dist, j)
+            };
+            if t.is_finite() {
+                let (a, e) = dest_weight(j, t, Some(gi));
+                acc += a + e;
+            }
+        }
+        origin_weight.push(g.production * acc / plane_opportunities.max(1e-300));
+    }
+    let mut cum = Vec::with_capacity(origin_weight.len());
     let mut acc = 0.0;
-    for &p in &prod {
+    for &p in &origin_weight {
         acc += p;
         cum.push(acc);
     }
-    let mut count = vec![0usize; nn];
+    let mut count = vec![0usize; origin_weight.len()];
     for _ in 0..cfg.trips {
         count[pick(&cum, rng.unit())] += 1;
     }
@@ -476,36 +843,34 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
     };
     let (a, b) = (cfg.start, cfg.start + cfg.duration.max(0.0));
     let mode = a + cfg.mode.clamp(0.0, 1.0) * (b - a);
-    let w_uniform = uniform_weight(b - a, cfg.peak_hour_factor);
-    let free: Vec<f64> = (0..nl).map(|l| net.free_time(LinkId(l as u32))).collect();
-    let mut dist = vec![f64::INFINITY; nl];
-    let mut prev = vec![u32::MAX; nl];
-    let mut best_in = vec![u32::MAX; nn];
+    let w_uniform = cfg.uniform_weight();
     let steps = cfg.assignment_steps.max(1);
     // Destination choice on free-flow times: (id, origin, destination, depart, type, step).
     let mut pending: Vec<(String, u32, u32, f64, usize, usize)> = Vec::new();
     let mut k = 0usize;
-    for (o, &n_o) in count.iter().enumerate() {
+    for (oi, &n_o) in count.iter().enumerate() {
         if n_o == 0 {
             continue;
         }
+        let from_gate = oi.checked_sub(nn);
+        let o = from_gate.map_or(oi, |g| gates[g].node as usize);
         tree(net, &free, o, &mut dist, &mut prev);
         let mut wcum = Vec::with_capacity(nn);
+        let mut parts = Vec::with_capacity(nn);
         let mut acc = 0.0;
         for j in 0..nn {
-            let t = if j == o {
-                0.0
-            } else {
-                links_into[j]
-                    .iter()
-                    .map(|&l| dist[l as usize])
-                    .fold(f64::INFINITY, f64::min)
-            };
-            if attr[j] > 0.0 && t.is_finite() {
-                acc += attr[j] * (-cfg.beta_per_min * t / 60.0).exp();
+            let t = if j == o { 0.0 } else { reach(&dist, j) };
+            if t.is_finite() && (from_gate.is_none() || j != o) {
+                let (wa, we) = dest_weight(j, t, from_gate);
+                if wa > 0.0 || we > 0.0 {
+                    acc += wa + we;
+                    parts.push((j, wa, we));
+                }
             }
             wcum.push(acc);
         }
+        let parts_at: std::collections::HashMap<usize, (f64, f64)> =
+            parts.into_iter().map(|(j, a, e)| (j, (a, e))).collect();
         for i in 0..n_o {
             let id = format!("p{k}");
             k += 1;
@@ -521,21 +886,97 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
             let depart = depart_time(&mut rng, a, b, mode, w_uniform);
             let u = rng.unit() * share_cum[3];
             let vtype = share_cum.iter().position(|&c| u < c).unwrap_or(0);
+            // Beyond the network's edge, or to a place at the gateway node?
+            let (wa, we) = parts_at.get(&d).copied().unwrap_or((1.0, 0.0));
+            let beyond = we > 0.0 && (wa <= 0.0 || rng.unit() * (wa + we) >= wa);
+            let kind = match (from_gate.is_some(), beyond) {
+                (false, false) => INTERNAL,
+                (false, true) => OUTBOUND,
+                (true, false) => INBOUND,
+                (true, true) => THROUGH,
+            };
             if d == o {
                 out.same_node += 1;
+                continue;
+            }
+            out.by_kind[kind] += 1;
+            if cfg.transit_share > 0.0 && rng.unit() < cfg.transit_share {
+                out.transit_riders += 1;
                 continue;
             }
             pending.push((id, o as u32, d as u32, depart, vtype, i % steps));
         }
     }
-    // Routes by incremental loading: each step routes its share of every origin's trips on
-    // the link times the earlier steps' volumes give (Akçelik's function).
     let capacity = net.link_capacity(crate::sim::HCM_SATURATION_HEADWAY);
     let mut volume = vec![0.0; nl];
-    // Volumes are loaded as a share of the window's trips; as rates, over the peak window
-    // at its busiest 15 minutes' rate (hour flow / PHF).
-    let period_s = cfg.duration.max(900.0);
-    let period_h = period_s / 3600.0 * cfg.peak_hour_factor.clamp(0.25, 1.0);
+    // Bus lines between gateways of different sides with two or more lanes, on free-flow
+    // fastest paths; their volume is loaded before the trips'.
+    let mut bus_trips: Vec<Trip> = Vec::new();
+    if let Some(bus) = &cfg.bus {
+        let major: Vec<usize> = (0..gates.len()).filter(|&g| gates[g].lanes >= 2).collect();
+        let lines = (bus.route_directions_per_km2 * area / 1e6).round() as usize;
+        let headway = 3600.0 / bus.departures_per_hour.max(1e-6);
+        let bus_type = 2usize;
+        for line in 0..lines {
+            if major.len() < 2 {
+                break;
+            }
+            let g = major[(rng.unit() * major.len() as f64) as usize % major.len()];
+            let others: Vec<usize> = major
+                .iter()
+                .copied()
+                .filter(|&h| gates[h].side != gates[g].side)
+                .collect();
+            if others.is_empty() {
+                continue;
+            }
+            let h = others[(rng.unit() * others.len() as f64) as usize % others.len()];
+            tree(net, &free, gates[g].node as usize, &mut dist, &mut prev);
+            let Some(&last) = links_into[gates[h].node as usize].first() else {
+                continue;
+            };
+            if !dist[last as usize].is_finite() {
+                continue;
+            }
+            let mut route = vec![LinkId(last)];
+            let mut cur = last as usize;
+            while prev[cur] != u32::MAX {
+                cur = prev[cur] as usize;
+                route.push(LinkId(cur as u32));
+            }
+            route.reverse();
+            let mut t = a + rng.unit() * headway;
+            let mut run = 0;
+            while t < b {
+                for l in &route {
+                    volume[l.index()] += out.demand.types[bus_type].pcu;
+                }
+                bus_trips.push(Trip {
+                    id: format!("bus{line}_{run}"),
+                    vtype: bus_type,
+                    depart: t,
+                    route: route.clone(),
+                });
+                run += 1;
+                t += headway;
+            }
+        }
+    }
+    out.bus_runs = bus_trips.len();
+    out.gateways = gates;
+    // Routes by incremental loading: each step routes its share of every origin's trips on
+    // the link times the earlier steps' volumes give (Akçelik's function).
+    // Volumes are loaded as a share of the window's trips; as rates, at the busiest 15
+    // minutes' rate (hour flow / PHF) over the peak hour.
+    let (period_s, period_h) = if cfg.peak_hour_share.is_some() && cfg.duration > 3600.0 {
+        (3600.0, 1.0 / cfg.design_rate_factor())
+    } else {
+        let period_s = cfg.duration.max(900.0);
+        (
+            period_s,
+            period_s / 3600.0 * cfg.peak_hour_factor.clamp(0.25, 1.0),
+        )
+    };
     let mut routes: Vec<Vec<LinkId>> = vec![Vec::new(); pending.len()];
     for step in 0..steps {
         let time: Vec<f64> = (0..nl)
@@ -582,6 +1023,7 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
             route,
         });
     }
+    out.demand.trips.extend(bus_trips);
     out.demand
         .trips
         .sort_by(|x, y| x.depart.total_cmp(&y.depart));
@@ -601,7 +1043,8 @@ pub const MAX_CYCLE_S: f64 = 120.0;
 
 /// Draw the morning peak and time the signals for it, as a traffic engineer would for a
 /// peak-period plan: `rounds` times, route the trips (which depends on the plans through
-/// the link capacities), then retime every plan by Webster's method for the resulting
+/// the link capacities), give warranted left turns a protected phase if
+/// [`PeakConfig::protected_lefts`] is set, then retime every plan by Webster's method for the resulting
 /// movement flows at the rate of the busiest 15 minutes (hour flow / PHF, HCM 2010 ch. 18).
 /// The draws (origins, destinations, departures, classes) do not depend on the plans; the
 /// routes come from the last round's plans. `net` keeps the new plans.
@@ -614,10 +1057,21 @@ pub fn morning_peak_with_signal_plans(
     let mut d = morning_peak(city, net, cfg);
     let phf = cfg.peak_hour_factor.clamp(0.25, 1.0);
     for _ in 0..rounds {
-        let flows: Vec<f64> = movement_flows(net, &d.demand, cfg.duration.max(1.0))
-            .into_iter()
-            .map(|f| f / phf)
-            .collect();
+        let flows: Vec<f64> = if cfg.peak_hour_share.is_some() && cfg.duration > 3600.0 {
+            let rate = cfg.design_rate_factor();
+            movement_flows(net, &d.demand, 3600.0)
+                .into_iter()
+                .map(|f| f * rate)
+                .collect()
+        } else {
+            movement_flows(net, &d.demand, cfg.duration.max(1.0))
+                .into_iter()
+                .map(|f| f / phf)
+                .collect()
+        };
+        if cfg.protected_lefts {
+            net.add_protected_lefts(&flows, MIN_GREEN_S);
+        }
         net.retime_webster(
             &flows,
             crate::sim::HCM_SATURATION_HEADWAY,
@@ -692,6 +1146,36 @@ mod tests {
         // The pure triangle is PHF 0.57; asking for less gives the triangle, 1 a flat hour.
         assert_eq!(uniform_weight(3600.0, 0.5), 0.0);
         assert_eq!(uniform_weight(3600.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn peak_period_profile() {
+        // Three hours whose central hour carries 40 %: the triangle alone gives 5/9, the
+        // uniform 1/3, so w = (5/9 − 0.4) / (5/9 − 1/3) = 0.7.
+        let w = uniform_weight_for_share(10_800.0, 3600.0, 0.4);
+        assert!((w - 0.7).abs() < 1e-12, "{w}");
+        // Busiest quarter: 0.7/12 + 0.3 (1 − 4 (4950/10800)²) = 0.10625; PHF 0.4/(4 × that).
+        let q = busiest_quarter_share(10_800.0, w);
+        assert!((q - 0.10625).abs() < 1e-12, "{q}");
+        assert!((0.4 / (4.0 * q) - 0.941).abs() < 1e-3);
+        let cfg = PeakConfig::morning_peak_period(1);
+        assert!((cfg.uniform_weight() - 0.7).abs() < 1e-12);
+        assert!((cfg.design_rate_factor() - 0.425).abs() < 1e-12);
+        let mut r = Rng(11);
+        let xs: Vec<f64> = (0..200_000)
+            .map(|_| depart_time(&mut r, 0.0, 10_800.0, 5400.0, w))
+            .collect();
+        let share = |lo: f64, hi: f64| {
+            xs.iter().filter(|&&x| x >= lo && x < hi).count() as f64 / xs.len() as f64
+        };
+        assert!((share(3600.0, 7200.0) - 0.4).abs() < 0.005);
+        assert!((share(4950.0, 5850.0) - q).abs() < 0.003);
+        // One hour: the general form is the PHF rule's.
+        let a = uniform_weight_for_share(3600.0, 900.0, 0.25 / 0.92);
+        assert!((a - uniform_weight(3600.0, 0.92)).abs() < 1e-12);
+        // The one-hour config keeps its old rate: hour volume / PHF.
+        let one = PeakConfig::default();
+        assert!((one.design_rate_factor() - 1.0 / 0.92).abs() < 1e-12);
     }
 
     #[test]

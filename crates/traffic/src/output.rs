@@ -110,6 +110,25 @@ impl Summary {
 }
 
 /// Quote a CSV field if needed (RFC 4180).
+/// Space-mean speed (m/s) of every trip that departed: the length of the links entered
+/// (junction crossings included) over the time on the network until arrival, or until `end`
+/// for a vehicle still running (the link it is on counts whole). 0 if none departed.
+pub fn space_mean_speed(trips: &[TripResult], end: f64) -> f64 {
+    let (dist, time) =
+        trips
+            .iter()
+            .filter(|t| t.depart.is_finite())
+            .fold((0.0, 0.0), |(d, s), t| {
+                let until = if t.arrival.is_finite() {
+                    t.arrival
+                } else {
+                    end
+                };
+                (d + t.route_length, s + (until - t.depart))
+            });
+    if time > 0.0 { dist / time } else { 0.0 }
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -262,6 +281,26 @@ mod tests {
         );
         s.run(None);
         (s, bad)
+    }
+
+    #[test]
+    fn space_mean_speed_counts_running_vehicles_until_the_end() {
+        let trip = |depart: f64, arrival: f64, len: f64, state| TripResult {
+            id: String::new(),
+            depart,
+            arrival,
+            route_length: len,
+            state,
+            reroutes: 0,
+        };
+        let trips = [
+            trip(0.0, 100.0, 1000.0, VehicleState::Arrived),
+            trip(50.0, f64::NAN, 500.0, VehicleState::Running),
+            trip(f64::NAN, f64::NAN, 0.0, VehicleState::Scheduled),
+        ];
+        // 1500 m over 100 + 100 s.
+        assert_eq!(space_mean_speed(&trips, 150.0), 7.5);
+        assert_eq!(space_mean_speed(&trips[2..], 150.0), 0.0);
     }
 
     #[test]

@@ -716,6 +716,59 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn protected_left_phase_where_the_permissive_left_saturates() {
+        let mut n = Network::from_road_graph(&crossing(true, "secondary")).unwrap();
+        let (left, opposing) = (mv(&n, 0, 5), mv(&n, 2, 1)); // eastbound left, westbound through
+        let mut flow = vec![0.0; n.movement_count()];
+        flow[opposing.index()] = 900.0;
+        // Permitted capacity over the 90 s plan: 900 e^(−900·4.5/3600) / (1 − e^(−900·2.5/3600))
+        // = 628.9 per hour of green, × 40/90, plus 2 sneakers a cycle: 359.5 PCU/h.
+        let sp = 900.0 * (-1.125f64).exp() / (1.0 - (-0.625f64).exp());
+        let cap = sp * 40.0 / 90.0 + 2.0 * 3600.0 / 90.0;
+        assert!((cap - 359.5).abs() < 0.1, "{cap}");
+        // 350 PCU/h: cross product 315,000 > 90,000 (two opposing lanes), but under capacity.
+        flow[left.index()] = 350.0;
+        assert_eq!(n.add_protected_lefts(&flow, 10.0), 0);
+        assert_eq!(n.signals[0].phases.len(), 6);
+        // 400 PCU/h saturates it: a leading dual-left phase, amber and all-red, then E–W.
+        flow[left.index()] = 400.0;
+        assert_eq!(n.add_protected_lefts(&flow, 10.0), 1);
+        let light = |n: &Network, m: MovementId, phase: usize| {
+            let (s, k) = n.mv_signal[m.index()].unwrap();
+            n.signals[s.index()].phases[phase].lights[k as usize]
+        };
+        let p = &n.signals[0];
+        assert_eq!(p.phases.len(), 9);
+        assert_eq!(p.cycle, 90.0 + 10.0 + 3.0 + 2.0);
+        assert_eq!(light(&n, left, 0), Light::Green);
+        assert_eq!(
+            light(&n, mv(&n, 2, 7), 0),
+            Light::Green,
+            "westbound left too"
+        );
+        assert_eq!(light(&n, opposing, 0), Light::Red);
+        assert_eq!(light(&n, left, 1), Light::Yellow);
+        assert_eq!(light(&n, left, 3), Light::MinorGreen, "then permissive");
+        assert_eq!(light(&n, opposing, 3), Light::Green);
+        // Once is enough.
+        assert_eq!(n.add_protected_lefts(&flow, 10.0), 0);
+        // Webster: the left phase is timed by the pocket (400/1900), the through phase by
+        // the westbound through (900/3800), not by the left again; lost time 3 × 5 s.
+        let h = 3600.0 / 1900.0;
+        let c = n.retime_webster(&flow, h, 10.0, 60.0, 120.0);
+        let (yl, yt): (f64, f64) = (400.0 / 1900.0, 900.0 / 3800.0);
+        // C₀ = (1.5 × 15 + 5) / (1 − 0.211 − 0.237) = 49.8 s, raised to the 60 s minimum.
+        let c0 = (1.5 * 15.0 + 5.0) / (1.0 - yl - yt);
+        assert!((c0 - 49.76).abs() < 0.01, "{c0}");
+        assert_eq!(c[0], 60.0);
+        let p = &n.signals[0];
+        let eff = 60.0 - 15.0 - 10.0; // the N–S phase keeps its minimum green
+        assert!((p.phases[0].duration - eff * yl / (yl + yt)).abs() < 1e-9);
+        assert!((p.phases[3].duration - eff * yt / (yl + yt)).abs() < 1e-9);
+        assert_eq!(p.phases[6].duration, 10.0);
+    }
+
+    #[test]
     fn bad_links_are_named() {
         let mut g = crossing(true, "secondary");
         g.links[3].speed_kmh = 0.0;

@@ -733,6 +733,10 @@ impl Simulation {
 
     /// Whether vehicle `v` is one of the informed drivers (a seeded draw per vehicle).
     fn is_informed(&self, v: usize) -> bool {
+        // Buses keep to their lines.
+        if self.types[self.vehs[v].vtype as usize].class == crate::demand::VehicleClass::Bus {
+            return false;
+        }
         unit(self.cfg.seed ^ 0x005E_ED0F_1AFE, self.vehs[v].trip as u64) < self.cfg.reroute_fraction
     }
 

@@ -2,7 +2,9 @@
 //! building, economic and public-service layers, simulated and checked.
 
 use twin_model::{City, Layer, RoadGraph};
-use twin_traffic::city_demand::{CityDemand, PeakConfig, morning_peak};
+use twin_traffic::city_demand::{
+    CityDemand, ExternalCity, OUTSIDE_SPEED_KMH, PeakConfig, morning_peak,
+};
 use twin_traffic::demand::VehicleClass;
 use twin_traffic::network::{LinkId, Network};
 use twin_traffic::sim::{LinkEvent, SimConfig, Simulation, VehicleState};
@@ -202,50 +204,97 @@ fn closing_a_busy_link_mid_run_reroutes_everyone_around_it() {
     assert!(c.aborted < 20, "{c:?}");
 }
 
+/// Trip outcomes ([`trip_bits`]) and counters of a run on a pool of `threads` threads.
+#[allow(clippy::type_complexity)]
+fn outcomes_on(
+    threads: usize,
+    net: &Network,
+    demand: &twin_traffic::demand::Demand,
+    cfg: &SimConfig,
+    end: f64,
+) -> (
+    Vec<(String, u64, u64, u64, VehicleState, u32)>,
+    twin_traffic::sim::Counters,
+) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut s = Simulation::new(net.clone(), demand.clone(), cfg.clone());
+        s.run(Some(end));
+        (trip_bits(&s), s.counters().clone())
+    })
+}
+
+/// Per-trip outcomes as bit patterns, so that the NaN arrival of a vehicle still running
+/// compares equal.
+fn trip_bits(s: &Simulation) -> Vec<(String, u64, u64, u64, VehicleState, u32)> {
+    s.trip_results()
+        .into_iter()
+        .map(|t| {
+            (
+                t.id,
+                t.depart.to_bits(),
+                t.arrival.to_bits(),
+                t.route_length.to_bits(),
+                t.state,
+                t.reroutes,
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn rerouting_is_identical_on_one_and_two_threads() {
     // En-route rerouting builds its cost-to-go trees in parallel: the outcome must not depend
     // on the number of threads.
     let (city, net) = setup();
     let d = peak(&city, &net, 12_000, 3, 0.15);
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut s = Simulation::new(
-                net.clone(),
-                d.demand.clone(),
-                SimConfig {
-                    reroute_period: 60.0,
-                    reroute_fraction: 0.5,
-                    ..SimConfig::default()
-                },
-            );
-            s.run(Some(3600.0));
-            // Bit patterns, so that the NaN arrival of a vehicle still running compares equal.
-            let r: Vec<_> = s
-                .trip_results()
-                .into_iter()
-                .map(|t| {
-                    (
-                        t.id,
-                        t.depart.to_bits(),
-                        t.arrival.to_bits(),
-                        t.route_length.to_bits(),
-                        t.reroutes,
-                    )
-                })
-                .collect();
-            (r, s.counters().clone())
-        })
+    let cfg = SimConfig {
+        reroute_period: 60.0,
+        reroute_fraction: 0.5,
+        ..SimConfig::default()
     };
-    let (r1, c1) = run(1);
-    let (r2, c2) = run(2);
+    let (r1, c1) = outcomes_on(1, &net, &d.demand, &cfg, 3600.0);
+    let (r2, c2) = outcomes_on(2, &net, &d.demand, &cfg, 3600.0);
     assert!(c1.reroutes > 0, "{c1:?}");
     assert_eq!(c1, c2);
     assert_eq!(r1, r2);
+}
+
+#[test]
+fn peak_period_is_identical_on_one_and_two_threads_and_buses_keep_their_lines() {
+    let (city, mut net) = setup();
+    let cfg = PeakConfig {
+        seed: 4,
+        ..period_config(60_000)
+    };
+    let d = twin_traffic::city_demand::morning_peak_with_signal_plans(&city, &mut net, &cfg, 1);
+    let sim = SimConfig {
+        reroute_period: 120.0,
+        reroute_fraction: 1.0,
+        ..SimConfig::default()
+    };
+    let (r1, c1) = outcomes_on(1, &net, &d.demand, &sim, cfg.duration);
+    let (r2, c2) = outcomes_on(2, &net, &d.demand, &sim, cfg.duration);
+    assert!(c1.reroutes > 0, "{c1:?}");
+    assert_eq!(c1, c2);
+    assert_eq!(r1, r2);
+    // Every driver is informed, yet no bus leaves its line.
+    let bus: std::collections::HashSet<&str> = d
+        .demand
+        .trips
+        .iter()
+        .filter(|t| d.demand.types[t.vtype].class == VehicleClass::Bus)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert!(!bus.is_empty());
+    for (id, _, _, _, _, reroutes) in &r1 {
+        if bus.contains(id.as_str()) {
+            assert_eq!(*reroutes, 0, "{id}");
+        }
+    }
 }
 
 #[test]
@@ -286,20 +335,7 @@ fn congested_peak_with_a_closure_is_identical_on_one_and_two_threads() {
             s.schedule(900.0, LinkEvent::Closed(busy, true));
             s.schedule(2400.0, LinkEvent::Closed(busy, false));
             s.run(Some(3600.0));
-            let r: Vec<_> = s
-                .trip_results()
-                .into_iter()
-                .map(|t| {
-                    (
-                        t.id,
-                        t.depart.to_bits(),
-                        t.arrival.to_bits(),
-                        t.route_length.to_bits(),
-                        t.state,
-                        t.reroutes,
-                    )
-                })
-                .collect();
+            let r = trip_bits(&s);
             let e: Vec<_> = s
                 .entries()
                 .iter()
@@ -317,4 +353,166 @@ fn congested_peak_with_a_closure_is_identical_on_one_and_two_threads() {
     assert_eq!(c1, c2);
     assert_eq!(e1, e2);
     assert_eq!(r1, r2);
+}
+
+/// The morning peak period with the rest of the city and the bus, on the demo district with
+/// its east edge (the Red River) closed.
+fn period_peak(city: &City, net: &Network, trips: usize) -> (PeakConfig, CityDemand) {
+    let cfg = period_config(trips);
+    let d = morning_peak(city, net, &cfg);
+    (cfg, d)
+}
+
+/// [`PeakConfig::morning_peak_period`] with the demo district's river side closed.
+fn period_config(trips: usize) -> PeakConfig {
+    PeakConfig {
+        external: Some(ExternalCity {
+            speed_kmh: OUTSIDE_SPEED_KMH,
+            open_sides: [true, true, false, true],
+        }),
+        ..PeakConfig::morning_peak_period(trips)
+    }
+}
+
+#[test]
+fn peak_period_with_gateways_and_buses() {
+    let (city, net) = setup();
+    let (cfg, d) = period_peak(&city, &net, 20_000);
+    // Gateways: the dead ends on the west, south and north edges, none on the river side.
+    let (x0, x1) = net
+        .node_x
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (y0, y1) = net
+        .node_y
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    assert!(!d.gateways.is_empty());
+    for g in &d.gateways {
+        let (x, y) = (net.node_x[g.node as usize], net.node_y[g.node as usize]);
+        let on_side = [x - x0, y - y0, x1 - x, y1 - y][g.side];
+        assert!(on_side.abs() < 1.0, "{g:?}");
+        assert_ne!(g.side, 2, "no gateway on the river side");
+    }
+    // The masses beyond a side add up to ρ θ (R₀/k + 1/k²), shared by lanes.
+    let k = 0.15 / 60.0 / (OUTSIDE_SPEED_KMH / 3.6);
+    let area = (x1 - x0) * (y1 - y0);
+    let (r0, half) = ((x1 - x0) / 2.0, (y1 - y0) / 2.0); // the west side
+    let theta = 2.0 * (half / r0).atan();
+    let west: f64 = d
+        .gateways
+        .iter()
+        .filter(|g| g.side == 0)
+        .map(|g| g.attraction)
+        .sum();
+    let expect = d.attractions / area * theta * (r0 / k + 1.0 / (k * k));
+    assert!((west / expect - 1.0).abs() < 1e-9, "{west} vs {expect}");
+    // Every kind of trip is drawn; most residents' trips leave the 3 × 2.5 km district
+    // (the deterrence's mean trip of 2/β = 13 min reaches beyond it).
+    let [internal, outbound, inbound, through] = d.by_kind;
+    assert!(
+        internal > 0 && inbound > 0 && through > 0,
+        "{:?}",
+        d.by_kind
+    );
+    assert!(outbound > 3 * internal, "{:?}", d.by_kind);
+    assert_eq!(
+        internal + outbound + inbound + through + d.same_node,
+        20_000
+    );
+    // 18.5 % of person trips by bus; the buses run on their lines at 5.3 an hour.
+    let riders = d.transit_riders as f64 / (20_000 - d.same_node) as f64;
+    assert!((riders - 0.185).abs() < 0.01, "{riders}");
+    let buses: Vec<_> = d
+        .demand
+        .trips
+        .iter()
+        .filter(|t| d.demand.types[t.vtype].class == VehicleClass::Bus)
+        .collect();
+    assert_eq!(buses.len(), d.bus_runs);
+    let lines = (63.0 / 8.4 * area / 1e6).round() as usize;
+    // Each line runs every 3600/5.3 = 679 s over the 3 hours: 15 or 16 runs.
+    assert!(
+        (lines * 15..=lines * 16).contains(&d.bus_runs),
+        "{} runs on {lines} lines",
+        d.bus_runs
+    );
+    assert_eq!(
+        d.demand.trips.len(),
+        internal + outbound + inbound + through - d.transit_riders + d.bus_runs
+    );
+    // Through trips enter and leave by arterial gateways; inbound trips start at a gateway.
+    let gate_of = |l: LinkId, from: bool| {
+        let n = if from {
+            net.link_from[l.index()]
+        } else {
+            net.link_to[l.index()]
+        };
+        d.gateways.iter().find(|g| g.node == n.0)
+    };
+    let mut seen_through = 0;
+    for t in d
+        .demand
+        .trips
+        .iter()
+        .filter(|t| d.demand.types[t.vtype].class != VehicleClass::Bus)
+    {
+        let (a, b) = (
+            gate_of(t.route[0], true),
+            gate_of(*t.route.last().unwrap(), false),
+        );
+        if let (Some(a), Some(b)) = (a, b)
+            && a.lanes >= 2
+            && b.lanes >= 2
+            && a.side != b.side
+        {
+            seen_through += 1;
+        }
+    }
+    assert!(seen_through > 0);
+    // The peak hour (the central one) carries 40 % of the departures, its busiest quarter
+    // a peak hour factor of 0.94.
+    let dep: Vec<f64> = d.demand.trips.iter().map(|t| t.depart).collect();
+    assert!(dep.iter().all(|&t| (0.0..10_800.0).contains(&t)));
+    let share = dep
+        .iter()
+        .filter(|&&t| (3600.0..7200.0).contains(&t))
+        .count() as f64
+        / dep.len() as f64;
+    assert!((share - 0.40).abs() < 0.015, "{share}");
+    assert!((cfg.design_rate_factor() - 0.425).abs() < 1e-3);
+}
+
+#[test]
+fn peak_period_of_100k_vehicles_runs_at_hanoi_peak_speeds() {
+    // 123,000 person trips: 101,073 vehicles once a fifth ride the bus; half the drivers
+    // informed. The state measured by demo_peak (benches/results/traffic-demo.md): vehicles
+    // average 22 km/h over their trips, teleports stay near 0.1 % of vehicles.
+    let (city, mut net) = setup();
+    let cfg = period_config(123_000);
+    let d = twin_traffic::city_demand::morning_peak_with_signal_plans(&city, &mut net, &cfg, 2);
+    assert!(d.demand.trips.len() >= 100_000, "{}", d.demand.trips.len());
+    let mut sim = Simulation::new(
+        net,
+        d.demand,
+        SimConfig {
+            reroute_period: 120.0,
+            reroute_fraction: 0.5,
+            ..SimConfig::default()
+        },
+    );
+    sim.run(Some(cfg.duration));
+    let r = sim.trip_results();
+    let kmh = twin_traffic::output::space_mean_speed(&r, cfg.duration) * 3.6;
+    assert!((15.0..25.0).contains(&kmh), "{kmh} km/h");
+    let arrived = r
+        .iter()
+        .filter(|t| t.state == VehicleState::Arrived)
+        .count();
+    assert!(arrived as f64 > 0.95 * r.len() as f64, "{arrived}");
+    assert!(
+        (sim.counters().teleports as f64) < 0.01 * r.len() as f64,
+        "{} teleports",
+        sim.counters().teleports
+    );
 }

@@ -705,17 +705,25 @@ mod tests {
         let coarse = run_ours(&p, 10.0, false).unwrap();
         let fine = run_ours(&p, 5.0, false).unwrap();
         let (ec, ef) = (score(&p, &coarse).unwrap(), score(&p, &fine).unwrap());
-        assert!(ef.e_q < ec.e_q && ef.e_h[0] < ec.e_h[0], "{ec:?} {ef:?}");
-        // steady profile within 5 % at dx = 5 m; the hydrograph within 15 %
-        assert!(ef.e_h[1] < 0.05 && ef.e_q < 0.15, "{ef:?}");
-        // all rain leaves at steady state: over the last 600 s the outflow is R L W (the
-        // interval rates still oscillate by ±15 % at dx = 5 m, see benches/results/surface.md)
+        assert!(
+            ef.e_q < ec.e_q && ef.e_h[0] < ec.e_h[0] && ef.e_h[1] < ec.e_h[1],
+            "{ec:?} {ef:?}"
+        );
+        // at 10 m cells already within 5 % (ANUGA DE1 at 10 m: 8.3 %; with the friction at
+        // the old discharge ours was 22 % off on the rising limb and 19 % on the hydrograph)
+        assert!(ec.worst() < 0.05, "{ec:?}");
+        // at 5 m: hydrograph within 1 %, depths within 3 %
+        assert!(
+            ef.e_q < 0.01 && ef.e_h[0] < 0.03 && ef.e_h[1] < 0.03,
+            "{ef:?}"
+        );
+        // all rain leaves at steady state: over the last 600 s the outflow is R L W
         let n = fine.outflow.len();
         let (t0, v0) = fine.outflow[n - 21];
         let (t1, v1) = fine.outflow[n - 1];
         let q_end = (v1 - v0) / (t1 - t0);
         let steady = p.rain() * p.length * p.width;
-        assert!((q_end - steady).abs() < 0.03 * steady, "{q_end} {steady}");
+        assert!((q_end - steady).abs() < 1e-3 * steady, "{q_end} {steady}");
         assert!(fine.closure.unwrap().abs() < 1e-12);
     }
 

@@ -6,7 +6,9 @@
 //! `surface_speed` markers of the output file is replaced; the rest of the file is kept.
 //!
 //! Usage: `surface_speed [--out benches/results/surface.md] [--steps 20] [--repeats 5]
-//! [--sizes 512,1024,2048] [--local-inertial-only]`
+//! [--sizes 512,1024,2048] [--threads 1,2] [--local-inertial-only]`. Under callgrind, for
+//! instruction counts: `--sizes 256 --steps 10 --repeats 1 --threads 1
+//! --local-inertial-only`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -71,45 +73,63 @@ impl Timing {
     }
 }
 
-fn time_run(
+/// Times one problem size on each thread count, alternating the thread counts trial by
+/// trial so that a change in the machine's load falls on all of them alike.
+fn time_runs(
     n: usize,
-    threads: usize,
+    threads: &[usize],
     steps: u64,
     repeats: usize,
     advection: bool,
-) -> Result<Timing> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
-    pool.install(|| {
+) -> Result<Vec<Timing>> {
+    let mut runs = Vec::with_capacity(threads.len());
+    for &t in threads {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
         let mut sim = plane(n, advection)?;
-        for _ in 0..3 {
-            sim.step_limited(f64::INFINITY);
-        }
-        // the machine is shared: the median of the trials, with their spread, is reported
-        let mut rates = Vec::with_capacity(repeats);
-        let cpu0 = cpu_seconds();
-        for _ in 0..repeats {
-            let t0 = Instant::now();
-            for _ in 0..steps {
+        pool.install(|| {
+            for _ in 0..3 {
                 sim.step_limited(f64::INFINITY);
             }
-            rates.push((n * n) as f64 * steps as f64 / t0.elapsed().as_secs_f64());
-        }
-        rates.sort_by(f64::total_cmp);
-        let cpu_rate = match (cpu0, cpu_seconds()) {
-            (Some(a), Some(b)) if b > a => {
-                Some((n * n) as f64 * repeats as f64 * steps as f64 / (b - a))
+        });
+        runs.push((pool, sim, Vec::with_capacity(repeats), 0.0));
+    }
+    let cells_steps = (n * n) as f64 * steps as f64;
+    for _ in 0..repeats {
+        for (pool, sim, rates, cpu) in &mut runs {
+            let c0 = cpu_seconds();
+            let t0 = Instant::now();
+            pool.install(|| {
+                for _ in 0..steps {
+                    sim.step_limited(f64::INFINITY);
+                }
+            });
+            rates.push(cells_steps / t0.elapsed().as_secs_f64());
+            if let (Some(a), Some(b)) = (c0, cpu_seconds()) {
+                *cpu += b - a;
             }
-            _ => None,
-        };
-        Ok(Timing {
-            cpu_rate,
-            rates,
-            dt: sim.last_dt(),
-            closure: sim.ledger().relative_closure_error(),
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(_, sim, mut rates, cpu)| {
+            rates.sort_by(f64::total_cmp);
+            Timing {
+                cpu_rate: (cpu > 0.0).then(|| cells_steps * repeats as f64 / cpu),
+                rates,
+                dt: sim.last_dt(),
+                closure: sim.ledger().relative_closure_error(),
+            }
         })
-    })
+        .collect())
+}
+
+/// The comma-separated integers of a list argument.
+fn integers(arg: Option<String>, what: &str) -> Result<Vec<usize>> {
+    arg.with_context(|| format!("{what} needs a list"))?
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{what}: comma-separated integers"))
 }
 
 fn main() -> Result<()> {
@@ -118,30 +138,24 @@ fn main() -> Result<()> {
     let mut repeats: usize = 5;
     let mut sizes = vec![512usize, 1024, 2048];
     let mut schemes = vec![false, true];
+    let mut threads = vec![1usize, 2];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = args.next().context("--out needs a path")?.into(),
             "--steps" => steps = args.next().context("--steps needs a number")?.parse()?,
             "--repeats" => repeats = args.next().context("--repeats needs a number")?.parse()?,
-            "--sizes" => {
-                sizes = args
-                    .next()
-                    .context("--sizes needs a list")?
-                    .split(',')
-                    .map(|s| s.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .context("--sizes: comma-separated integers")?
-            }
+            "--sizes" => sizes = integers(args.next(), "--sizes")?,
             "--local-inertial-only" => schemes = vec![false],
+            "--threads" => threads = integers(args.next(), "--threads")?,
             other => bail!(
                 "unknown argument `{other}` (use --out FILE --steps N --repeats N --sizes A,B,C \
-                 --local-inertial-only)"
+                 --threads A,B --local-inertial-only)"
             ),
         }
     }
-    if repeats == 0 || steps == 0 {
-        bail!("--steps and --repeats must be at least 1");
+    if repeats == 0 || steps == 0 || threads.is_empty() || threads.contains(&0) {
+        bail!("--steps, --repeats and each of --threads must be at least 1");
     }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -162,8 +176,9 @@ fn main() -> Result<()> {
          rate is the median of {repeats} trials of {steps} steps, with the slowest–fastest \
          trial in brackets. Problem: rain (50 mm/h) on a plane of 2 m cells sloping \
          0.5 % east and 0.2 % south, Manning 0.03, 5 cm initial sheet, open east and south \
-         edges; 3 warm-up steps first. Rate = cells × steps / wall time of a trial; speed-up = \
-         median on 2 threads / median on 1; per CPU-second = cells × steps / CPU time of all \
+         edges; 3 warm-up steps first; the trials of the thread counts alternate, so that a \
+         change of load falls on all alike. Rate = cells × steps / wall time of a trial; \
+         speed-up = median over the median on the first thread count; per CPU-second = cells × steps / CPU time of all \
          threads over the trials, which other processes disturb less. \
          f64 state, θ = {}, Courant {}.\n",
         Params::default().theta,
@@ -181,12 +196,9 @@ fn main() -> Result<()> {
             "local inertial"
         };
         for &n in &sizes {
-            let mut one = 0.0;
-            for threads in [1, 2] {
-                let t = time_run(n, threads, steps, repeats, advection)?;
-                if threads == 1 {
-                    one = t.median();
-                }
+            let timings = time_runs(n, &threads, steps, repeats, advection)?;
+            let one = timings[0].median();
+            for (&threads, t) in threads.iter().zip(&timings) {
                 let (lo, hi) = (t.rates[0], t.rates[t.rates.len() - 1]);
                 writeln!(
                     md,
