@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -48,7 +49,8 @@ def read_swmm_out(out, units):
         step = output.get_times(h, shared_enum.Time.REPORT_STEP)
         qcf = FLOW_TO_CMS[units]
         lcf = 1.0 if units in ("CMS", "LPS", "MLD") else FT
-        nodes, links = {}, {}
+        nsub = sz[0]
+        nodes, links, subs = {}, {}, {}
         for i in range(nnode):
             name = output.get_elem_name(h, shared_enum.ElementType.NODE, i)
             d = output.get_node_series(h, i, shared_enum.NodeAttribute.INVERT_DEPTH, 0, nper - 1)
@@ -58,8 +60,12 @@ def read_swmm_out(out, units):
             name = output.get_elem_name(h, shared_enum.ElementType.LINK, j)
             q = output.get_link_series(h, j, shared_enum.LinkAttribute.FLOW_RATE, 0, nper - 1)
             links[name] = [x * qcf for x in q]
+        for k in range(nsub):
+            name = output.get_elem_name(h, shared_enum.ElementType.SUBCATCH, k)
+            subs[name] = [x * qcf for x in output.get_subcatch_series(
+                h, k, shared_enum.SubcatchAttribute.RUNOFF_RATE, 0, nper - 1)]
         times = [step * (k + 1) for k in range(nper)]
-        return times, nodes, links
+        return times, nodes, links, subs
     finally:
         output.close(h)
 
@@ -94,8 +100,14 @@ def read_ours(outdir):
     with open(os.path.join(outdir, "links.csv")) as f:
         for r in csv.DictReader(f):
             links.setdefault(r["link"], []).append(float(r["flow"]))
+    subs = {}
+    path = os.path.join(outdir, "subcatch.csv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                subs.setdefault(r["subcatch"], []).append(float(r["runoff"]))
     summary = json.load(open(os.path.join(outdir, "summary.json")))
-    return times, nodes, links, summary
+    return times, nodes, links, subs, summary
 
 
 DEPTH_FLAT = 0.001  # m
@@ -132,12 +144,23 @@ def median(xs):
 
 
 def with_full_report(inp, workdir):
-    """Copy of the model that reports every node and link in SWMM's binary output."""
+    """Copy of the model that reports every subcatchment, node and link in SWMM's
+    binary output; the data files beside the model (rain, time series, climate)
+    are copied with it so relative paths still resolve."""
     text = open(inp, errors="replace").read()
     path = os.path.join(workdir, "model.inp")
+    src = os.path.dirname(os.path.abspath(inp))
+    if os.path.abspath(workdir) != src:
+        for line in text.splitlines():
+            for n in re.findall(r'"([^"]+)"|(\S+)', line.split(";")[0]):
+                n = n[0] or n[1]
+                p = os.path.join(src, n)
+                if os.path.isfile(p) and not n.lower().endswith(".inp"):
+                    os.makedirs(os.path.dirname(os.path.join(workdir, n)), exist_ok=True)
+                    shutil.copy(p, os.path.join(workdir, n))
     with open(path, "w") as f:
         f.write(text)
-        f.write("\n\n[REPORT]\nNODES ALL\nLINKS ALL\n")
+        f.write("\n\n[REPORT]\nSUBCATCHMENTS ALL\nNODES ALL\nLINKS ALL\n")
     return path
 
 
@@ -147,14 +170,14 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
     units = flow_units(inp)
     rpt, out, swmm_wall = run_swmm(inp, workdir)
     ref = read_rpt(rpt, units)
-    s_times, s_nodes, s_links = read_swmm_out(out, units)
+    s_times, s_nodes, s_links, s_subs = read_swmm_out(out, units)
     ours_dir = os.path.join(workdir, "ours")
     t0 = time.perf_counter()
     p = subprocess.run([hydro_run, inp, "--out", ours_dir], capture_output=True, text=True)
     our_wall = time.perf_counter() - t0
     if p.returncode != 0:
         return {"status": "error", "error": p.stderr.strip()[:300], "swmm_wall": swmm_wall}
-    o_times, o_nodes, o_links, summ = read_ours(ours_dir)
+    o_times, o_nodes, o_links, o_subs, summ = read_ours(ours_dir)
     # NSE is only meaningful where the reference varies; series that SWMM holds
     # nearly constant (std below DEPTH_FLAT m or FLOW_FLAT m3/s) are checked by
     # their largest absolute difference instead, reported separately.
@@ -181,6 +204,15 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
             flat_flow_err.append(max(abs(x - y) for x, y in zip(q, oq)))
         else:
             flow_nse.append(nse(q, oq))
+    # Subcatchment runoff: NSE where SWMM's runoff varies, peak relative error.
+    sub_nse, sub_peak = [], []
+    for name, q in s_subs.items():
+        if name not in o_subs or max(q, default=0.0) <= 0.0:
+            continue
+        oq = o_subs[name]
+        sub_peak.append(abs(max(oq) - max(q)) / max(q) * 100.0)
+        if std(q) >= max(FLOW_FLAT, 1e-3 * abs(sum(q) / len(q))):
+            sub_nse.append(nse(q, oq))
     our_flood = summ.get("flooding_volume_m3", 0.0)
     sw_flood = ref["flooding_m3"]
     if sw_flood > 1.0:
@@ -198,6 +230,9 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
         "flat_series": len(flat_depth_err) + len(flat_flow_err),
         "flat_depth_err_max_m": max(flat_depth_err, default=0.0),
         "flat_flow_err_max_m3s": max(flat_flow_err, default=0.0),
+        "subcatchments": len(sub_peak),
+        "runoff_nse_min": min(sub_nse, default=float("nan")),
+        "runoff_peak_err_pct": max(sub_peak, default=0.0),
         "flood_swmm_m3": sw_flood,
         "flood_ours_m3": our_flood,
         "flood_err_pct": flood_err,
@@ -230,10 +265,11 @@ def writer_roundtrip(inp, hydro_run, workdir):
         except Exception as e:  # SWMM raises on input errors
             return {"status": "error", "error": f"SWMM rejects the {name} file: {e}"[:200]}
         outs.append(read_swmm_out(out, units))
-    (_t1, n1, l1), (_t2, n2, l2) = outs
+    (_t1, n1, l1, s1), (_t2, n2, l2, s2) = outs
     dd = max((abs(a - b) for k in n1 for a, b in zip(n1[k][0], n2.get(k, ([], []))[0])), default=0.0)
     dq = max((abs(a - b) for k in l1 for a, b in zip(l1[k], l2.get(k, []))), default=0.0)
-    missing = len(set(n1) ^ set(n2)) + len(set(l1) ^ set(l2))
+    dq = max([dq] + [abs(a - b) for k in s1 for a, b in zip(s1[k], s2.get(k, []))])
+    missing = len(set(n1) ^ set(n2)) + len(set(l1) ^ set(l2)) + len(set(s1) ^ set(s2))
     return {"status": "ok", "max_ddepth": dd, "max_dflow": dq, "missing": missing}
 
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Compare twin-hydro with EPA SWMM 5.2.4 on the models shipped in the swmmio and
-# pyswmm wheels, on the hand-written feature models in benches/swmm/models/ and on
-# generated networks; writes benches/results/swmm.md.
-# Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000")
+# pyswmm wheels, on the hand-written feature models in benches/swmm/models/ (with
+# the rain, time series and climate files they name) and on generated networks;
+# writes benches/results/swmm.md.
+# Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000"; PAIRS=n paired
+# timing runs on the largest, default 5)
 # Needs: python3 with venv, unzip, cargo. Installs SWMM into a throw-away venv.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,3 +22,9 @@ mkdir -p "$ROOT/benches/results"
 "$WORK/venv/bin/python" "$ROOT/benches/swmm/run_all.py" \
   --hydro-run "$TARGET/release/hydro_run" --models "$WORK/models" --work "$WORK" \
   --out "$ROOT/benches/results/swmm.md" --sizes "$SIZES"
+# Paired timing on the largest generated network.
+BIG="${SIZES##*,}"
+"$WORK/venv/bin/python" "$ROOT/benches/swmm/gen_network.py" "$BIG" "$WORK/paired_$BIG.inp"
+"$WORK/venv/bin/python" "$ROOT/benches/swmm/paired.py" --hydro-run "$TARGET/release/hydro_run" \
+  --model "$WORK/paired_$BIG.inp" --pairs "${PAIRS:-5}" --work "$WORK/paired" \
+  --out "$ROOT/benches/results/swmm.md" --label "generated $BIG junctions"

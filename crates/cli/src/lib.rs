@@ -702,12 +702,23 @@ fn hydro_run(model: &Path, out: &Path) -> Result<()> {
     let bytes =
         std::fs::read(model).with_context(|| format!("{}: cannot read", model.display()))?;
     let text = String::from_utf8_lossy(&bytes);
+    // Rain, time series and climate files named in the model are relative to
+    // its folder, as in SWMM.
+    let dir = model.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut read = |path: &str| -> std::result::Result<String, String> {
+        let p = dir.join(path);
+        std::fs::read(&p)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
     let started = std::time::Instant::now();
     let (report, summary) = step(
         "routing the drainage network / mô phỏng thoát nước",
         || {
-            twin_hydro::run_inp(&text, &mut || started.elapsed().as_secs_f64())
-                .with_context(|| model.display().to_string())
+            twin_hydro::run_inp_with_files(&text, &mut read, &mut || {
+                started.elapsed().as_secs_f64()
+            })
+            .with_context(|| model.display().to_string())
         },
     )?;
     std::fs::create_dir_all(out)
@@ -730,6 +741,9 @@ fn hydro_run(model: &Path, out: &Path) -> Result<()> {
     })?;
     write("links.csv", &|w| {
         twin_hydro::results::write_links_csv(&report, w)
+    })?;
+    write("subcatch.csv", &|w| {
+        twin_hydro::results::write_subcatch_csv(&report, w)
     })?;
     write("summary.json", &|w| {
         twin_hydro::results::write_summary_json(&summary, &report.node_names, w)

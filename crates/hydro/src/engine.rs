@@ -16,10 +16,23 @@
 //! variable, limited by the Courant condition on conduits and the depth
 //! change rate at nodes.
 //!
+//! Losses (Vol. II §2.3 and §3.2): a storage unit loses the climate's
+//! evaporation rate times its Fevap over its water surface, plus seepage
+//! through its bottom and banks; a conduit loses evaporation from the water
+//! surface of an open section plus seepage through its wetted width. Each
+//! pair is evaluated at the start of the step (conduits at every trial) and
+//! scaled down alike when together they would exceed what the unit holds or
+//! the conduit holds (dynamic wave) or carries (kinematic wave, steady flow),
+//! as SWMM's node.c storage_getLosses and link.c conduit_getLossRate do; the
+//! two are booked apart in the mass balance (routing.c removeStorageLosses,
+//! removeConduitLosses).
+//!
 //! As in SWMM, computation is in US customary units (ft, cfs, seconds);
 //! inputs in SI are converted on load and results converted back.
 
+use crate::climate::Climate;
 use crate::controls::{ControlState, Rules, Var};
+use crate::extfile::{ExternalFiles, parse_timeseries_file};
 use crate::inp::{self, FlowUnits, OutfallKind, Project, TsData};
 use crate::runoff::Runoff;
 use crate::xsect::{GRAVITY, XSect};
@@ -53,6 +66,57 @@ struct NodeOut {
     new_depth: f64,
 }
 
+/// A node's flows, surface area and ∂Q/∂H summed over a trial.
+#[derive(Debug, Clone, Copy, Default)]
+struct NodeAcc {
+    inflow: f64,
+    outflow: f64,
+    surf_area: f64,
+    sumdqdh: f64,
+}
+
+/// A conduit's own values from the previous trial that its momentum solution reads.
+#[derive(Debug, Clone, Copy)]
+struct ConduitPrev {
+    q1: f64,
+    depth: f64,
+    volume: f64,
+}
+
+/// The conduits at each node, for gathering node flows in parallel.
+#[derive(Debug, Clone, Default)]
+struct ConduitAdjacency {
+    /// `ends[start[i]..start[i + 1]]`: conduit ends at node i, in link order,
+    /// each `2 * link + (0 upstream, 1 downstream)`.
+    start: Vec<usize>,
+    ends: Vec<u32>,
+    /// Links with an outfall at either end.
+    outfall_links: Vec<usize>,
+    /// Number of pumps, orifices, weirs and outlets.
+    non_conduits: usize,
+}
+
+/// The smallest of `start` and the values `f` gives for 0..n, swept in
+/// parallel on large networks (a minimum does not depend on the order).
+fn par_min(n: usize, start: f64, f: impl Fn(usize) -> Option<f64> + Sync) -> f64 {
+    use rayon::prelude::*;
+    let smaller = |a: f64, b: f64| if b < a { b } else { a };
+    (0..n)
+        .into_par_iter()
+        .with_min_len(min_len(n))
+        .fold(|| start, |m, i| f(i).map_or(m, |t| smaller(m, t)))
+        .reduce(|| start, smaller)
+}
+
+/// Splitting length of parallel sweeps: small networks run on one thread.
+fn min_len(n: usize) -> usize {
+    if n >= PARALLEL_MIN_LINKS {
+        256
+    } else {
+        n.max(1)
+    }
+}
+
 /// Result of one conduit's momentum solution, applied after all conduits are solved.
 #[derive(Debug, Clone, Copy)]
 struct ConduitOut {
@@ -66,6 +130,9 @@ struct ConduitOut {
     new_depth: f64,
     new_volume: f64,
     new_flow: f64,
+    /// Evaporation loss rate per barrel (ft³/s); zero unless the conduit flows.
+    evap_loss: f64,
+    /// Seepage loss rate per barrel (ft³/s); zero unless the conduit flows.
     seep_loss: f64,
 }
 
@@ -82,6 +149,7 @@ impl Default for ConduitOut {
             new_depth: 0.0,
             new_volume: 0.0,
             new_flow: 0.0,
+            evap_loss: 0.0,
             seep_loss: 0.0,
         }
     }
@@ -115,6 +183,24 @@ pub enum EngineError {
     /// A feature this engine does not model yet.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Bad data in an external file the model names.
+    #[error("file '{path}' line {line}: {message}")]
+    FileData {
+        /// Path as written in the model.
+        path: String,
+        /// 1-based line (0 for the file as a whole).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An external file the model names was not provided.
+    #[error("{used_by} reads file '{path}', which was not provided")]
+    MissingFile {
+        /// Path as written in the model.
+        path: String,
+        /// Which object reads it.
+        used_by: String,
+    },
 }
 
 fn invalid(section: &'static str, object: &str, message: impl Into<String>) -> EngineError {
@@ -432,13 +518,24 @@ impl Table {
     }
 }
 
-/// Converts a project time series to seconds from the simulation start.
-pub fn build_table(ts: &inp::Timeseries, start_epoch: f64) -> Result<Table, EngineError> {
-    let TsData::Points(pts) = &ts.data else {
-        return Err(EngineError::Unsupported(format!(
-            "time series '{}' read from a file",
-            ts.name
-        )));
+/// Converts a project time series to seconds from the simulation start; a
+/// series kept in a file is read from its text in `files`.
+pub fn build_table(
+    ts: &inp::Timeseries,
+    start_epoch: f64,
+    files: &ExternalFiles,
+) -> Result<Table, EngineError> {
+    let from_file;
+    let pts = match &ts.data {
+        TsData::Points(pts) => pts,
+        TsData::File(path) => {
+            let text = files.get(path).ok_or_else(|| EngineError::MissingFile {
+                path: path.clone(),
+                used_by: format!("[TIMESERIES] {}", ts.name),
+            })?;
+            from_file = parse_timeseries_file(&ts.name, path, text)?;
+            &from_file
+        }
     };
     let mut t = Table::default();
     let mut last_date: Option<(i32, u32, u32)> = None;
@@ -882,10 +979,12 @@ pub struct Nodes {
     old_surf_area: Vec<f64>,
     sumdqdh: Vec<f64>,
     dydt: Vec<f64>,
-    /// Evaporation and seepage losses at the start of the step (cfs).
+    /// Evaporation plus seepage loss rate over the step, from the state at
+    /// its start (cfs).
     pub losses: Vec<f64>,
-    /// Seepage volume of the step (ft³) per node.
-    seep_volume: Vec<f64>,
+    /// Fraction of the potential evaporation rate a storage unit loses
+    /// (Fevap; 0 for other nodes).
+    f_evap: Vec<f64>,
     /// Seepage state of storage units that lose water to the soil.
     exfil: Vec<Option<crate::exfil::Exfil>>,
 }
@@ -951,6 +1050,8 @@ pub struct Links {
     pub old_flow: Vec<f64>,
     /// Current flow (cfs, all barrels).
     pub new_flow: Vec<f64>,
+    /// Evaporation loss rate per barrel (ft³/s), as last computed.
+    pub evap_loss: Vec<f64>,
     /// Depth at the start of the step (ft).
     pub old_depth: Vec<f64>,
     /// Current depth (ft).
@@ -970,7 +1071,6 @@ pub struct Links {
     dqdh: Vec<f64>,
     surf_area1: Vec<f64>,
     surf_area2: Vec<f64>,
-    bypassed: Vec<bool>,
 }
 
 impl Links {
@@ -1014,12 +1114,13 @@ impl Links {
         self.time_last_set.push(0.0);
         self.seep_loss.push(0.0);
         self.new_flow.push(0.0);
+        self.evap_loss.push(0.0);
         self.name.len() - 1
     }
 
     /// True for conduits.
     pub fn is_conduit(&self, j: usize) -> bool {
-        self.kind[j] == LinkKind::Conduit
+        matches!(self.kind[j], LinkKind::Conduit)
     }
 }
 
@@ -1039,9 +1140,9 @@ pub struct RoutingTotals {
     pub outflow: f64,
     /// Stored volume at the start.
     pub init_storage: f64,
-    /// Evaporation from storage units.
+    /// Evaporation from storage units and open conduits.
     pub evap_loss: f64,
-    /// Seepage (exfiltration) from storage units.
+    /// Seepage from storage units (exfiltration) and conduits.
     pub seep_loss: f64,
 }
 
@@ -1056,7 +1157,15 @@ pub struct Engine {
     pub links: Links,
     /// Runoff component, if the model has subcatchments.
     pub runoff: Option<Runoff>,
+    /// Evaporation and climate state.
+    pub climate: Climate,
+    /// Storage units that lose water by evaporation or seepage.
+    loss_nodes: Vec<usize>,
+    /// Routed outfalls: (node, slot in the runoff component).
+    outfall_routes: Vec<(usize, usize)>,
     tables: Vec<Table>,
+    /// Value of each time series at the current step (NaN: not looked up yet).
+    table_values: Vec<f64>,
     curves: Vec<Curve>,
     /// Names of the time series and curves, for control rules.
     series_names: Vec<String>,
@@ -1064,8 +1173,7 @@ pub struct Engine {
     scratch: Vec<f64>,
     sorted_links: Vec<usize>,
     kw_updated: Vec<bool>,
-    conduit_outs: Vec<Option<ConduitOut>>,
-    node_outs: Vec<NodeOut>,
+    conduit_adj: ConduitAdjacency,
     rules: Rules,
     rule_step: f64,
     next_rule_time: f64,
@@ -1087,9 +1195,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds an engine from a parsed project, validating references and values.
+    /// Builds an engine from a parsed project, validating references and
+    /// values. A model that names external files needs [`Engine::with_files`].
     pub fn new(p: &Project) -> Result<Self, EngineError> {
-        let opt = Options::from_project(p)?;
+        Self::with_files(p, &ExternalFiles::new())
+    }
+
+    /// Builds an engine from a parsed project and the text of the rain, time
+    /// series and climate files it names ([`crate::referenced_files`]).
+    pub fn with_files(p: &Project, files: &ExternalFiles) -> Result<Self, EngineError> {
+        let mut opt = Options::from_project(p)?;
         for s in [
             "LID_USAGE",
             "GROUNDWATER",
@@ -1109,7 +1224,7 @@ impl Engine {
         let mut table_index = std::collections::HashMap::new();
         for ts in &p.timeseries {
             table_index.insert(ts.name.to_ascii_uppercase(), tables.len());
-            tables.push(build_table(ts, opt.start_epoch)?);
+            tables.push(build_table(ts, opt.start_epoch, files)?);
         }
         let mut patterns = Vec::new();
         let mut pattern_index = std::collections::HashMap::new();
@@ -1215,11 +1330,6 @@ impl Engine {
                         })?,
                 ),
             };
-            if o.route_to.as_deref().is_some_and(|s| !s.is_empty()) {
-                return Err(EngineError::Unsupported(
-                    "outfalls routed to subcatchments".into(),
-                ));
-            }
             add_node(
                 &mut nodes,
                 &o.name,
@@ -1305,7 +1415,10 @@ impl Engine {
                     }
                 }
             };
-            exfils.push(storage_exfil(p, st, &shape, &opt)?);
+            exfils.push((
+                storage_exfil(p, st, &shape, &opt)?,
+                st.extra.get(1).copied().unwrap_or(0.0),
+            ));
             let sur = st.extra.first().copied().unwrap_or(0.0);
             add_node(
                 &mut nodes,
@@ -1320,9 +1433,15 @@ impl Engine {
         }
         let nn = nodes.name.len();
         nodes.exfil = vec![None; nn];
-        for (st, e) in p.storage.iter().zip(exfils) {
+        nodes.f_evap = vec![0.0; nn];
+        let mut loss_nodes = Vec::new();
+        for (st, (e, f_evap)) in p.storage.iter().zip(exfils) {
             if let Some(&i) = node_index.get(&st.name.to_ascii_uppercase()) {
+                if e.is_some() || f_evap != 0.0 {
+                    loss_nodes.push(i);
+                }
                 nodes.exfil[i] = e;
+                nodes.f_evap[i] = f_evap;
             }
         }
         let find_node = |section: &'static str, object: &str, name: &str| {
@@ -1661,8 +1780,10 @@ impl Engine {
             }
             nodes.kind[i] = NodeKind::Divider(div);
         }
+        let link_names: std::collections::HashSet<String> =
+            links.name.iter().map(|n| n.to_ascii_uppercase()).collect();
         for x in &p.xsections {
-            if !links.name.iter().any(|n| n.eq_ignore_ascii_case(&x.link)) {
+            if !link_names.contains(&x.link.to_ascii_uppercase()) {
                 return Err(EngineError::UnknownRef {
                     section: "XSECTIONS",
                     object: x.link.clone(),
@@ -1774,7 +1895,6 @@ impl Engine {
             links.q_full[j] = links.xsect[j].s_full * links.beta[j];
             links.q_max[j] = links.xsect[j].s_max * links.beta[j];
         }
-        refuse_routing_evaporation(p, &links)?;
         // Node full depth raised to connecting crowns (link_validate).
         for j in 0..nl {
             let (n1, n2) = (links.node1[j], links.node2[j]);
@@ -1924,25 +2044,60 @@ impl Engine {
                 patterns: pats,
             });
         }
-        let runoff = if p.subcatchments.is_empty() || opt.ignore_rainfall {
+        let mut runoff = if p.subcatchments.is_empty() || opt.ignore_rainfall {
             None
         } else {
-            Some(Runoff::new(p, &opt, &tables, &table_index, &node_index)?)
+            Some(Runoff::new(
+                p,
+                &opt,
+                &tables,
+                &table_index,
+                &node_index,
+                files,
+            )?)
         };
+        // A rain gauge recording more often than the wet-weather step
+        // shortens it, and routing never steps beyond it (SWMM project_validate).
+        let wet_step = runoff.as_ref().map_or(opt.wet_step, Runoff::wet_step);
+        if opt.route_step > wet_step {
+            opt.route_step = wet_step;
+            opt.min_route_step = opt.min_route_step.min(wet_step);
+        }
+        let climate = Climate::new(p, &opt, &tables, &table_index, files)?;
+        let mut outfall_routes = Vec::new();
+        for o in &p.outfalls {
+            let Some(to) = o.route_to.as_deref().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let slot = runoff
+                .as_mut()
+                .and_then(|r| r.route_outfall(to))
+                .ok_or_else(|| EngineError::UnknownRef {
+                    section: "OUTFALLS",
+                    object: o.name.clone(),
+                    kind: "subcatchment",
+                    name: to.to_string(),
+                })?;
+            let node = node_index[&o.name.to_ascii_uppercase()];
+            outfall_routes.push((node, slot));
+        }
         let mut e = Engine {
             opt,
             nodes,
             links,
             runoff,
+            climate,
+            loss_nodes,
+            outfall_routes,
             tables,
+            table_values: Vec::new(),
             curves,
             series_names: p.timeseries.iter().map(|t| t.name.clone()).collect(),
             curve_names: p.curves.iter().map(|c| c.name.clone()).collect(),
             scratch: Vec::new(),
             sorted_links: Vec::new(),
             kw_updated: Vec::new(),
-            conduit_outs: Vec::new(),
-            node_outs: Vec::new(),
+            conduit_adj: ConduitAdjacency::default(),
             rules: Rules::default(),
             rule_step: 0.0,
             next_rule_time: 0.0,
@@ -2064,7 +2219,6 @@ impl Engine {
         n.sumdqdh = vec![0.0; nn];
         n.dydt = vec![0.0; nn];
         n.losses = vec![0.0; nn];
-        n.seep_volume = vec![0.0; nn];
         let l = &mut self.links;
         l.old_flow = l.new_flow.clone();
         let start_date = (self.opt.start_epoch / 86_400.0).floor() + SWMM_EPOCH_DAYS;
@@ -2082,7 +2236,6 @@ impl Engine {
         l.dqdh = vec![0.0; nl];
         l.surf_area1 = vec![0.0; nl];
         l.surf_area2 = vec![0.0; nl];
-        l.bypassed = vec![false; nl];
         for i in 0..nn {
             if self.is_storage(i) {
                 let v = self.node_volume(i, self.nodes.full_depth[i]);
@@ -2193,6 +2346,37 @@ impl Engine {
         let init: f64 =
             self.nodes.new_volume.iter().sum::<f64>() + self.links.new_volume.iter().sum::<f64>();
         self.totals.init_storage = init;
+        self.conduit_adj = self.build_adjacency();
+    }
+
+    /// The conduit ends at each node in link order, and the outfall links.
+    fn build_adjacency(&self) -> ConduitAdjacency {
+        let (nn, nl) = (self.node_count(), self.link_count());
+        let l = &self.links;
+        let mut count = vec![0usize; nn + 1];
+        for j in (0..nl).filter(|&j| l.is_conduit(j)) {
+            count[l.node1[j] + 1] += 1;
+            count[l.node2[j] + 1] += 1;
+        }
+        for i in 0..nn {
+            count[i + 1] += count[i];
+        }
+        let mut fill = count.clone();
+        let mut ends = vec![0u32; count[nn]];
+        for j in (0..nl).filter(|&j| l.is_conduit(j)) {
+            for (node, end) in [(l.node1[j], 0u32), (l.node2[j], 1u32)] {
+                ends[fill[node]] = (j as u32) << 1 | end;
+                fill[node] += 1;
+            }
+        }
+        ConduitAdjacency {
+            start: count,
+            ends,
+            outfall_links: (0..nl)
+                .filter(|&j| self.is_outfall(l.node1[j]) || self.is_outfall(l.node2[j]))
+                .collect(),
+            non_conduits: (0..nl).filter(|&j| !l.is_conduit(j)).count(),
+        }
     }
 
     /// Normal depth of flow q (cfs per barrel) in conduit j.
@@ -2335,43 +2519,40 @@ impl Engine {
         dt
     }
 
+    /// SWMM dynwave.c getVariableStep: the smallest Courant time of the
+    /// conduits and depth-change time of the nodes. A minimum does not depend
+    /// on the order it is taken in, so the sweeps run in parallel.
     fn variable_step_size(&self, max_step: f64) -> f64 {
         let l = &self.links;
-        let mut t_link = max_step;
-        for j in 0..self.link_count() {
-            if l.kind[j] != LinkKind::Conduit {
-                continue;
+        let courant = self.opt.courant_factor;
+        let t_link = par_min(self.link_count(), max_step, |j| {
+            if !l.is_conduit(j) {
+                return None;
             }
             let q = l.new_flow[j].abs() / l.barrels[j];
             if q <= FUDGE || l.a1[j] <= FUDGE || l.froude[j] <= 0.01 {
-                continue;
+                return None;
             }
             let mut t = l.new_volume[j] / l.barrels[j] / q;
             t *= l.mod_length[j] / l.length[j];
-            t *= l.froude[j] / (1.0 + l.froude[j]) * self.opt.courant_factor;
-            if t < t_link {
-                t_link = t;
-            }
-        }
+            t *= l.froude[j] / (1.0 + l.froude[j]) * courant;
+            Some(t)
+        });
         let n = &self.nodes;
-        let mut t_node = t_link;
-        for i in 0..self.node_count() {
+        let t_node = par_min(self.node_count(), t_link, |i| {
             if self.is_outfall(i) || n.new_depth[i] <= FUDGE {
-                continue;
+                return None;
             }
             let crown = n.crown_elev[i] - n.invert[i];
             if n.new_depth[i] + FUDGE >= crown {
-                continue;
+                return None;
             }
             let max_depth = crown * 0.25;
             if max_depth < FUDGE || n.dydt[i] < FUDGE {
-                continue;
+                return None;
             }
-            let t1 = max_depth / n.dydt[i];
-            if t1 < t_node {
-                t_node = t1;
-            }
-        }
+            Some(max_depth / n.dydt[i])
+        });
         t_link.min(t_node).max(self.opt.min_route_step)
     }
 
@@ -2380,18 +2561,18 @@ impl Engine {
     pub fn step(&mut self, dt: f64) -> usize {
         let dt = dt.max(MIN_TIMESTEP);
         let t0 = self.time;
-        if let Some(r) = &mut self.runoff {
-            r.advance_to(t0 + dt, &self.opt, &self.tables);
+        match &mut self.runoff {
+            Some(r) => r.advance_to(t0 + dt, &self.opt, &mut self.climate),
+            // Without runoff SWMM updates the climate at each routing step.
+            None => self.climate.set_state(t0),
         }
         // Mass balance over the first half step with the previous rates.
         self.update_totals(dt / 2.0);
         self.step_rates = RoutingTotals::default();
         // Lateral inflows at the start of the step.
-        let nn = self.node_count();
-        for i in 0..nn {
-            self.nodes.old_lat_flow[i] = self.nodes.new_lat_flow[i];
-            self.nodes.new_lat_flow[i] = 0.0;
-        }
+        let n = &mut self.nodes;
+        std::mem::swap(&mut n.old_lat_flow, &mut n.new_lat_flow);
+        n.new_lat_flow.fill(0.0);
         self.storage_losses(dt);
         self.add_external_inflows(t0);
         self.add_dwf_inflows(t0);
@@ -2405,23 +2586,23 @@ impl Engine {
         self.old_time = t0;
         self.time = t0 + dt;
         // routeFlow: save old state, init node flows.
-        for j in 0..self.link_count() {
-            self.links.old_depth[j] = self.links.new_depth[j];
-            self.links.old_flow[j] = self.links.new_flow[j];
-            self.links.old_volume[j] = self.links.new_volume[j];
+        let l = &mut self.links;
+        l.old_depth.copy_from_slice(&l.new_depth);
+        l.old_flow.copy_from_slice(&l.new_flow);
+        l.old_volume.copy_from_slice(&l.new_volume);
+        let n = &mut self.nodes;
+        n.old_depth.copy_from_slice(&n.new_depth);
+        n.old_volume.copy_from_slice(&n.new_volume);
+        n.old_flow_inflow.copy_from_slice(&n.inflow);
+        for ((net, qi), qo) in n.old_net_inflow.iter_mut().zip(&n.inflow).zip(&n.outflow) {
+            *net = qi - qo;
         }
-        for i in 0..nn {
-            let n = &mut self.nodes;
-            n.old_depth[i] = n.new_depth[i];
-            n.old_volume[i] = n.new_volume[i];
-            n.old_flow_inflow[i] = n.inflow[i];
-            n.old_net_inflow[i] = n.inflow[i] - n.outflow[i];
-            n.inflow[i] = n.new_lat_flow[i];
-            n.outflow[i] = n.losses[i];
-            n.overflow[i] = if !matches!(n.kind[i], NodeKind::Storage(_))
-                && n.new_volume[i] > n.full_volume[i]
-            {
-                (n.new_volume[i] - n.full_volume[i]) / dt
+        n.inflow.copy_from_slice(&n.new_lat_flow);
+        n.outflow.copy_from_slice(&n.losses);
+        for (i, of) in n.overflow.iter_mut().enumerate() {
+            let (v, full) = (n.new_volume[i], n.full_volume[i]);
+            *of = if !n.kind[i].is_storage() && v > full {
+                (v - full) / dt
             } else {
                 0.0
             };
@@ -2432,12 +2613,7 @@ impl Engine {
         } else {
             self.dynwave_execute(dt)
         };
-        self.remove_outflows();
-        let conduit_seepage: f64 = (0..self.link_count())
-            .map(|j| self.links.seep_loss[j] * self.links.barrels[j])
-            .sum();
-        self.step_rates.seep_loss =
-            self.nodes.seep_volume.iter().sum::<f64>() / dt + conduit_seepage;
+        self.remove_outflows(dt);
         self.update_totals(dt / 2.0);
         self.step_count += 1;
         trials
@@ -2453,25 +2629,47 @@ impl Engine {
         dt
     }
 
-    /// Seepage from storage units over the coming step, from the state at its
-    /// start and never more than they hold (SWMM node.c storage_getLosses).
+    /// Evaporation and seepage of the storage units over the coming step,
+    /// from the state at its start (SWMM node.c storage_getLosses): the
+    /// potential evaporation rate times the unit's Fevap over its surface
+    /// area, and seepage through its bottom and banks (with the monthly
+    /// conductivity adjustment and the soil recovery factor), together never
+    /// more than the unit holds, both scaled down alike when they would be.
+    /// As in SWMM, a unit holding less than 1e-4 ft³ keeps the bare
+    /// evaporation rate (ft/s) rather than a flow. Each loss is booked in the
+    /// step's mass balance on its own (routing.c removeStorageLosses).
     fn storage_losses(&mut self, dt: f64) {
-        for i in 0..self.node_count() {
-            if self.nodes.exfil[i].is_none() {
-                continue;
+        let rate = self.climate.evap_rate;
+        // Storage seepage takes the global conductivity adjustment, not a
+        // subcatchment's pattern (SWMM routing.c initSystemInflows).
+        let adjust = crate::green_ampt::Adjust {
+            conductivity: self.climate.hydcon_factor,
+            recovery: self.climate.recovery_factor,
+        };
+        for k in 0..self.loss_nodes.len() {
+            let i = self.loss_nodes[k];
+            let mut evap = rate * self.nodes.f_evap[i];
+            let mut seep = 0.0;
+            if evap > 0.0 || self.nodes.exfil[i].is_some() {
+                let depth = self.nodes.new_depth[i];
+                let area = self.node_surf_area(i, depth);
+                let volume = self.nodes.new_volume[i];
+                if volume > FUDGE {
+                    evap *= area;
+                }
+                if let Some(e) = self.nodes.exfil[i].as_mut() {
+                    seep = e.loss(dt, depth, area, adjust);
+                }
+                let total = (evap + seep) * dt;
+                if total > volume {
+                    let ratio = volume / total;
+                    evap *= ratio;
+                    seep *= ratio;
+                }
             }
-            let depth = self.nodes.new_depth[i];
-            let area = self.node_surf_area(i, depth);
-            let volume = self.nodes.new_volume[i];
-            let Some(e) = self.nodes.exfil[i].as_mut() else {
-                continue;
-            };
-            let mut q = e.loss(dt, depth, area);
-            if q * dt > volume {
-                q = volume / dt;
-            }
-            self.nodes.losses[i] = q;
-            self.nodes.seep_volume[i] = q * dt;
+            self.nodes.losses[i] = evap + seep;
+            self.step_rates.evap_loss += evap;
+            self.step_rates.seep_loss += seep;
         }
     }
 
@@ -2480,6 +2678,10 @@ impl Engine {
         q_node.clear();
         q_node.extend_from_slice(&self.nodes.api_inflow);
         let (month, dow, hour) = self.calendar(t);
+        // Many inflows share a time series: each series is looked up once.
+        let mut at_t = std::mem::take(&mut self.table_values);
+        at_t.clear();
+        at_t.resize(self.tables.len(), f64::NAN);
         for f in &self.ext_inflows {
             let mut blv = f.baseline;
             if let Some(p) = f.pattern {
@@ -2487,10 +2689,16 @@ impl Engine {
             }
             let tsv = f
                 .table
-                .map(|k| self.tables[k].lookup(t, false) * f.sfactor)
+                .map(|k| {
+                    if at_t[k].is_nan() {
+                        at_t[k] = self.tables[k].lookup(t, false);
+                    }
+                    at_t[k] * f.sfactor
+                })
                 .unwrap_or(0.0);
             q_node[f.node] += f.cf * (tsv + blv);
         }
+        self.table_values = at_t;
         for (i, &q0) in q_node.iter().enumerate() {
             let q = if q0.abs() < FLOW_TOL { 0.0 } else { q0 };
             self.nodes.new_lat_flow[i] += q;
@@ -2574,7 +2782,68 @@ impl Engine {
         t.seep_loss += r.seep_loss * dt;
     }
 
-    fn remove_outflows(&mut self) {
+    /// Evaporation and seepage rates of conduit `j` (ft³/s per barrel) at
+    /// the mean of its old depth and `new_depth` (SWMM link.c
+    /// conduit_getLossRate): evaporation at the potential rate from the
+    /// water surface of an open conduit, seepage at its rate (times the
+    /// monthly conductivity adjustment) through the wetted width up to the
+    /// widest point, both over the conduit's length; together never more
+    /// than `q_max` (its volume over the step under dynamic wave, its flow
+    /// otherwise), both scaled down alike when they would be. Returns
+    /// (evaporation, seepage, total).
+    #[inline]
+    fn conduit_losses(&self, j: usize, new_depth: f64, q_max: f64) -> (f64, f64, f64) {
+        let l = &self.links;
+        let x = &l.xsect[j];
+        let rate = self.climate.evap_rate;
+        let (evaporates, seeps) = (x.is_open() && rate > 0.0, l.seep_rate[j] > 0.0);
+        let depth = 0.5 * (l.old_depth[j] + new_depth);
+        if !(evaporates || seeps) || depth <= FUDGE {
+            return (0.0, 0.0, 0.0);
+        }
+        let length = l.length[j];
+        let mut evap = 0.0;
+        if evaporates {
+            evap = x.w_of_y(depth) * length * rate;
+        }
+        let mut seep = 0.0;
+        if seeps {
+            let width = if x.shape == crate::xsect::Shape::RectClosed {
+                x.w_max
+            } else {
+                x.w_of_y(depth.min(x.yw_max))
+            };
+            seep = l.seep_rate[j] * width * length * self.climate.hydcon_factor;
+        }
+        let mut total = evap + seep;
+        if total > q_max {
+            evap = evap * q_max / total;
+            seep = seep * q_max / total;
+            total = q_max;
+        }
+        (evap, seep, total)
+    }
+
+    fn remove_outflows(&mut self, dt: f64) {
+        // Evaporation and seepage from conduits, booked apart (SWMM
+        // routing.c removeConduitLosses).
+        let (mut evap, mut seep) = (0.0, 0.0);
+        let l = &self.links;
+        for j in (0..self.link_count()).filter(|&j| l.is_conduit(j)) {
+            evap += l.evap_loss[j] * l.barrels[j];
+            seep += l.seep_loss[j] * l.barrels[j];
+        }
+        self.step_rates.evap_loss += evap;
+        self.step_rates.seep_loss += seep;
+        // Outfalls discharging onto subcatchments keep their volume for the
+        // next runoff step (SWMM removeOutflows).
+        if let Some(r) = &mut self.runoff {
+            for &(i, slot) in &self.outfall_routes {
+                if self.nodes.inflow[i] > 0.0 {
+                    r.add_outfall_volume(slot, self.nodes.inflow[i] * dt);
+                }
+            }
+        }
         for i in 0..self.node_count() {
             let n = &mut self.nodes;
             let mut q = 0.0;
@@ -2647,67 +2916,39 @@ impl Engine {
     // ----- dynamic wave -----
 
     fn dynwave_execute(&mut self, dt: f64) -> usize {
-        let nn = self.node_count();
-        let nl = self.link_count();
-        for i in 0..nn {
-            self.nodes.converged[i] = false;
-            self.nodes.dydt[i] = 0.0;
-        }
-        for j in 0..nl {
-            self.links.bypassed[j] = false;
-            self.links.surf_area1[j] = 0.0;
-            self.links.surf_area2[j] = 0.0;
-            self.links.a2[j] = self.links.a1[j];
-        }
+        self.nodes.converged.fill(false);
+        self.nodes.dydt.fill(0.0);
+        let l = &mut self.links;
+        l.surf_area1.fill(0.0);
+        l.surf_area2.fill(0.0);
+        l.a2.copy_from_slice(&l.a1);
+        let has_regulators = self.conduit_adj.non_conduits > 0;
         self.steps_this = 0;
         let mut converged = false;
         while self.steps_this < self.opt.max_trials {
-            // initNodeStates
-            for i in 0..nn {
-                let d = self.nodes.new_depth[i];
-                let a = if self.opt.allow_ponding
-                    && self.nodes.ponded_area[i] > 0.0
-                    && d > self.nodes.full_depth[i]
-                {
-                    self.nodes.ponded_area[i]
-                } else {
-                    self.node_surf_area(i, d)
-                };
-                let n = &mut self.nodes;
-                n.new_surf_area[i] = a;
-                n.inflow[i] = 0.0;
-                n.outflow[i] = n.losses[i];
-                if n.new_lat_flow[i] >= 0.0 {
-                    n.inflow[i] += n.new_lat_flow[i];
-                } else {
-                    n.outflow[i] -= n.new_lat_flow[i];
-                }
-                n.sumdqdh[i] = 0.0;
-            }
             self.all_conduit_flows(dt);
-            for j in 0..nl {
-                if self.links.is_conduit(j) {
-                    self.update_node_flows(j);
-                }
+            for k in 0..self.conduit_adj.outfall_links.len() {
+                self.set_outfall_depth(self.conduit_adj.outfall_links[k]);
             }
-            for j in 0..nl {
-                if !self.links.is_conduit(j) {
-                    if !self.links.bypassed[j] {
-                        self.non_conduit_flow(j, dt);
+            if has_regulators {
+                // Node flows from the conduits, then pumps and regulators in
+                // link order (they read the node state built so far).
+                self.node_sweep(dt, true, false);
+                for j in 0..self.link_count() {
+                    if !self.links.is_conduit(j) {
+                        if !self.bypassed(j) {
+                            self.non_conduit_flow(j, dt);
+                        }
+                        self.update_node_flows(j);
                     }
-                    self.update_node_flows(j);
                 }
+                converged = self.node_sweep(dt, false, true);
+            } else {
+                converged = self.node_sweep(dt, true, true);
             }
-            converged = self.find_node_depths(dt);
             self.steps_this += 1;
-            if self.steps_this > 1 {
-                if converged {
-                    break;
-                }
-                for j in 0..nl {
-                    let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
-                    self.links.bypassed[j] = self.nodes.converged[n1] && self.nodes.converged[n2];
-                }
+            if self.steps_this > 1 && converged {
+                break;
             }
         }
         if !converged {
@@ -2716,36 +2957,92 @@ impl Engine {
         self.steps_this
     }
 
-    /// Momentum solution of every (non-bypassed) conduit. Each conduit reads
-    /// only node state and writes only its own results, so large networks are
-    /// solved in parallel; results are identical for any thread count.
-    fn all_conduit_flows(&mut self, dt: f64) {
-        let nl = self.link_count();
-        let mut outs = std::mem::take(&mut self.conduit_outs);
-        outs.clear();
-        outs.resize(nl, None);
-        let this = &*self;
-        let work = |(j, o): (usize, &mut Option<ConduitOut>)| {
-            if this.links.is_conduit(j) && !this.links.bypassed[j] {
-                let mut c = ConduitOut::default();
-                this.conduit_flow(j, dt, &mut c);
-                *o = Some(c);
-            }
-        };
-        if nl >= PARALLEL_MIN_LINKS {
-            use rayon::prelude::*;
-            outs.par_iter_mut().enumerate().for_each(work);
-        } else {
-            outs.iter_mut().enumerate().for_each(work);
-        }
-        for (j, o) in outs.iter().enumerate() {
-            if let Some(o) = o {
-                self.apply_conduit(j, o);
-            }
-        }
-        self.conduit_outs = outs;
+    /// Whether link j is skipped this iteration: from the third trial on, a
+    /// link whose end nodes both converged keeps its flow (SWMM dynwave.c).
+    fn bypassed(&self, j: usize) -> bool {
+        self.steps_this >= 2
+            && self.nodes.converged[self.links.node1[j]]
+            && self.nodes.converged[self.links.node2[j]]
     }
 
+    /// Momentum solution of every conduit not bypassed, written straight into
+    /// the link arrays. Each conduit reads node state and its own previous
+    /// values and writes only its own entries, so large networks are solved
+    /// in parallel with results identical for any thread count.
+    fn all_conduit_flows(&mut self, dt: f64) {
+        use rayon::prelude::*;
+        let l = &mut self.links;
+        let mut class = std::mem::take(&mut l.flow_class);
+        let mut sa1 = std::mem::take(&mut l.surf_area1);
+        let mut sa2 = std::mem::take(&mut l.surf_area2);
+        let mut froude = std::mem::take(&mut l.froude);
+        let mut dqdh = std::mem::take(&mut l.dqdh);
+        let mut a1 = std::mem::take(&mut l.a1);
+        let mut q1 = std::mem::take(&mut l.q1);
+        let mut depth = std::mem::take(&mut l.new_depth);
+        let mut volume = std::mem::take(&mut l.new_volume);
+        let mut flow = std::mem::take(&mut l.new_flow);
+        let mut evap = std::mem::take(&mut l.evap_loss);
+        let mut seep = std::mem::take(&mut l.seep_loss);
+        let nl = class.len();
+        let this = &*self;
+        (
+            class.par_iter_mut(),
+            sa1.par_iter_mut(),
+            sa2.par_iter_mut(),
+            froude.par_iter_mut(),
+            dqdh.par_iter_mut(),
+            a1.par_iter_mut(),
+            q1.par_iter_mut(),
+            depth.par_iter_mut(),
+            volume.par_iter_mut(),
+            flow.par_iter_mut(),
+            (evap.par_iter_mut(), seep.par_iter_mut()),
+        )
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(min_len(nl))
+            .for_each(|(j, (cl, s1, s2, fr, dq, a, q, y, v, f, (e, sp)))| {
+                if !this.links.is_conduit(j) || this.bypassed(j) {
+                    return;
+                }
+                let prev = ConduitPrev {
+                    q1: *q,
+                    depth: *y,
+                    volume: *v,
+                };
+                let mut o = ConduitOut::default();
+                this.conduit_flow(j, dt, &prev, &mut o);
+                *cl = o.flow_class;
+                *s1 = o.surf_area1;
+                *s2 = o.surf_area2;
+                *fr = o.froude;
+                *dq = o.dqdh;
+                *a = o.a1;
+                *q = o.q1;
+                *y = o.new_depth;
+                *v = o.new_volume;
+                *f = o.new_flow;
+                *e = o.evap_loss;
+                *sp = o.seep_loss;
+            });
+        let l = &mut self.links;
+        l.flow_class = class;
+        l.surf_area1 = sa1;
+        l.surf_area2 = sa2;
+        l.froude = froude;
+        l.dqdh = dqdh;
+        l.a1 = a1;
+        l.q1 = q1;
+        l.new_depth = depth;
+        l.new_volume = volume;
+        l.new_flow = flow;
+        l.evap_loss = evap;
+        l.seep_loss = seep;
+    }
+
+    /// Adds a non-conduit link's flow, surface area and ∂Q/∂H to its end
+    /// nodes (SWMM dynwave.c updateNodeFlows).
     fn update_node_flows(&mut self, j: usize) {
         let l = &self.links;
         let (n1, n2) = (l.node1[j], l.node2[j]);
@@ -2759,20 +3056,6 @@ impl Engine {
             n.outflow[n2] -= q;
         }
         let b = l.barrels[j];
-        // A conduit's seepage leaves through its end nodes, half each, or
-        // all through the one that is not an outfall (SWMM dynwave.c).
-        let loss = l.seep_loss[j] * b;
-        if loss > 0.0 {
-            let out1 = matches!(n.kind[n1], NodeKind::Outfall { .. });
-            let out2 = matches!(n.kind[n2], NodeKind::Outfall { .. });
-            let share = if out1 || out2 { loss } else { loss / 2.0 };
-            if !out1 {
-                n.outflow[n1] += share;
-            }
-            if !out2 {
-                n.outflow[n2] += share;
-            }
-        }
         n.new_surf_area[n1] += l.surf_area1[j] * b;
         n.new_surf_area[n2] += l.surf_area2[j] * b;
         n.sumdqdh[n1] += l.dqdh[j];
@@ -2787,65 +3070,151 @@ impl Engine {
         }
     }
 
-    fn find_node_depths(&mut self, dt: f64) -> bool {
-        for j in 0..self.link_count() {
-            self.set_outfall_depth(j);
-        }
-        let nn = self.node_count();
-        let mut outs = std::mem::take(&mut self.node_outs);
-        outs.clear();
-        outs.resize(nn, NodeOut::default());
-        // Each node's new depth reads only its own state and the link sums
-        // already gathered, so large networks solve nodes in parallel; the
-        // results do not depend on the thread count.
-        let this = &*self;
-        let work = |(i, o): (usize, &mut NodeOut)| {
-            if !this.is_outfall(i) {
-                *o = this.node_depth(i, dt);
-            }
-        };
-        if nn >= PARALLEL_MIN_LINKS {
-            use rayon::prelude::*;
-            outs.par_iter_mut().enumerate().for_each(work);
+    /// Node i's surface area, inflow and outflow at the start of a trial
+    /// (SWMM dynwave.c initNodeStates), then the flows, surface areas, ∂Q/∂H
+    /// and evaporation of its conduits in link order (updateNodeFlows), which
+    /// adds them in the order SWMM's loop over links does.
+    fn gather_node(&self, i: usize, depth: f64, acc: &mut NodeAcc) {
+        let n = &self.nodes;
+        acc.surf_area =
+            if self.opt.allow_ponding && n.ponded_area[i] > 0.0 && depth > n.full_depth[i] {
+                n.ponded_area[i]
+            } else {
+                self.node_surf_area(i, depth)
+            };
+        acc.inflow = 0.0;
+        acc.outflow = n.losses[i];
+        let lat = n.new_lat_flow[i];
+        if lat >= 0.0 {
+            acc.inflow += lat;
         } else {
-            outs.iter_mut().enumerate().for_each(work);
+            acc.outflow -= lat;
         }
-        let mut all = true;
-        for (i, o) in outs.iter().enumerate() {
-            if self.is_outfall(i) {
-                continue;
+        acc.sumdqdh = 0.0;
+        let l = &self.links;
+        let adj = &self.conduit_adj;
+        for &e in &adj.ends[adj.start[i]..adj.start[i + 1]] {
+            let (j, upstream) = ((e >> 1) as usize, e & 1 == 0);
+            let q = l.new_flow[j];
+            match (upstream, q >= 0.0) {
+                (true, true) => acc.outflow += q,
+                (true, false) => acc.inflow -= q,
+                (false, true) => acc.inflow += q,
+                (false, false) => acc.outflow -= q,
             }
-            let y_old = self.nodes.new_depth[i];
-            let n = &mut self.nodes;
-            n.overflow[i] = o.overflow;
-            if let Some(a) = o.old_surf_area {
-                n.old_surf_area[i] = a;
+            // A conduit's evaporation and seepage leave through its end
+            // nodes, half each, all of it at the other end if one is an
+            // outfall (SWMM dynwave.c updateNodeFlows).
+            let b = l.barrels[j];
+            let loss = (l.evap_loss[j] + l.seep_loss[j]) * b;
+            if loss > 0.0 && !self.is_outfall(i) {
+                let ends_at_outfall = self.is_outfall(l.node1[j]) || self.is_outfall(l.node2[j]);
+                acc.outflow += if ends_at_outfall { loss } else { loss / 2.0 };
             }
-            if let Some(v) = o.new_volume {
-                n.new_volume[i] = v;
-            }
-            n.dydt[i] = o.dydt;
-            n.new_depth[i] = o.new_depth;
-            let c = (y_old - o.new_depth).abs() <= self.opt.head_tol;
-            self.nodes.converged[i] = c;
-            all &= c;
+            acc.surf_area += if upstream {
+                l.surf_area1[j]
+            } else {
+                l.surf_area2[j]
+            } * b;
+            acc.sumdqdh += l.dqdh[j];
         }
-        self.node_outs = outs;
+    }
+
+    /// One pass over the nodes: gathers each node's conduit flows (`gather`)
+    /// and/or solves its new depth (`solve`, SWMM dynwave.c findNodeDepths).
+    /// Each node writes only its own entries, so large networks sweep nodes
+    /// in parallel with results identical for any thread count. Returns
+    /// whether every solved node converged.
+    fn node_sweep(&mut self, dt: f64, gather: bool, solve: bool) -> bool {
+        use rayon::prelude::*;
+        let n = &mut self.nodes;
+        let mut inflow = std::mem::take(&mut n.inflow);
+        let mut outflow = std::mem::take(&mut n.outflow);
+        let mut surf = std::mem::take(&mut n.new_surf_area);
+        let mut sumdqdh = std::mem::take(&mut n.sumdqdh);
+        let mut overflow = std::mem::take(&mut n.overflow);
+        let mut old_surf = std::mem::take(&mut n.old_surf_area);
+        let mut volume = std::mem::take(&mut n.new_volume);
+        let mut dydt = std::mem::take(&mut n.dydt);
+        let mut depth = std::mem::take(&mut n.new_depth);
+        let mut conv = std::mem::take(&mut n.converged);
+        let nn = depth.len();
+        let this = &*self;
+        let head_tol = self.opt.head_tol;
+        let all = (
+            inflow.par_iter_mut(),
+            outflow.par_iter_mut(),
+            surf.par_iter_mut(),
+            sumdqdh.par_iter_mut(),
+            overflow.par_iter_mut(),
+            old_surf.par_iter_mut(),
+            volume.par_iter_mut(),
+            dydt.par_iter_mut(),
+            depth.par_iter_mut(),
+            conv.par_iter_mut(),
+        )
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(min_len(nn))
+            .map(|(i, (qi, qo, sa, sd, of, osa, v, dy, y, c))| {
+                let mut acc = NodeAcc {
+                    inflow: *qi,
+                    outflow: *qo,
+                    surf_area: *sa,
+                    sumdqdh: *sd,
+                };
+                if gather {
+                    this.gather_node(i, *y, &mut acc);
+                    *qi = acc.inflow;
+                    *qo = acc.outflow;
+                    *sa = acc.surf_area;
+                    *sd = acc.sumdqdh;
+                }
+                if !solve || this.is_outfall(i) {
+                    return true;
+                }
+                let y_old = *y;
+                let o = this.node_depth(i, dt, &acc, *osa, y_old);
+                *of = o.overflow;
+                if let Some(a) = o.old_surf_area {
+                    *osa = a;
+                }
+                if let Some(x) = o.new_volume {
+                    *v = x;
+                }
+                *dy = o.dydt;
+                *y = o.new_depth;
+                *c = (y_old - o.new_depth).abs() <= head_tol;
+                *c
+            })
+            .reduce(|| true, |a, b| a && b);
+        let n = &mut self.nodes;
+        n.inflow = inflow;
+        n.outflow = outflow;
+        n.new_surf_area = surf;
+        n.sumdqdh = sumdqdh;
+        n.overflow = overflow;
+        n.old_surf_area = old_surf;
+        n.new_volume = volume;
+        n.dydt = dydt;
+        n.new_depth = depth;
+        n.converged = conv;
         all
     }
 
     /// New depth of node `i` from its flow balance (SWMM dynwave.c setNodeDepth).
-    fn node_depth(&self, i: usize, dt: f64) -> NodeOut {
+    /// `acc` holds the node's gathered flows, `old_surf` and `y_last` its
+    /// surface area at the last unsurcharged trial and its current depth.
+    fn node_depth(&self, i: usize, dt: f64, acc: &NodeAcc, old_surf: f64, y_last: f64) -> NodeOut {
         let o = &self.opt;
         let n = &self.nodes;
         let mut out = NodeOut::default();
         let can_pond = o.allow_ponding && n.ponded_area[i] > 0.0;
-        let is_ponded = can_pond && n.new_depth[i] > n.full_depth[i];
+        let is_ponded = can_pond && y_last > n.full_depth[i];
         let y_crown = n.crown_elev[i] - n.invert[i];
         let y_old = n.old_depth[i];
-        let y_last = n.new_depth[i];
-        let surf_area = n.new_surf_area[i].max(o.min_surf_area);
-        let dq = n.inflow[i] - n.outflow[i];
+        let surf_area = acc.surf_area.max(o.min_surf_area);
+        let dq = acc.inflow - acc.outflow;
         let dv = 0.5 * (n.old_net_inflow[i] + dq) * dt;
         let is_storage = matches!(n.kind[i], NodeKind::Storage(_));
         let is_surcharged = if is_ponded || o.surcharge_slot {
@@ -2869,10 +3238,10 @@ impl Engine {
             }
         } else {
             let corr = if n.degree[i] < 0 { 0.6 } else { 1.0 };
-            let mut denom = n.sumdqdh[i];
+            let mut denom = acc.sumdqdh;
             if y_last < 1.25 * y_crown {
                 let f = (y_last - y_crown) / y_crown;
-                denom += (n.old_surf_area[i] / dt - n.sumdqdh[i]) * (-15.0 * f).exp();
+                denom += (old_surf / dt - acc.sumdqdh) * (-15.0 * f).exp();
             }
             let dy = if denom == 0.0 { 0.0 } else { corr * dq / denom };
             y_new = y_last + dy;
@@ -2918,7 +3287,9 @@ impl Engine {
         out
     }
 
-    fn froude(&self, j: usize, v: f64, y: f64) -> f64 {
+    /// Froude number at velocity v and depth y; `a` is the flow area at y
+    /// when the caller has it (below full depth), saving its recomputation.
+    fn froude(&self, j: usize, v: f64, y: f64, a: Option<f64>) -> f64 {
         let x = &self.links.xsect[j];
         if y <= FUDGE {
             return 0.0;
@@ -2926,7 +3297,7 @@ impl Engine {
         if !x.is_open() && x.y_full - y <= FUDGE {
             return 0.0;
         }
-        let hd = x.a_of_y(y) / x.w_of_y(y);
+        let hd = a.unwrap_or_else(|| x.a_of_y(y)) / x.w_of_y(y);
         v.abs() / (GRAVITY * hd).sqrt()
     }
 
@@ -2978,7 +3349,7 @@ impl Engine {
         y2: &mut f64,
     ) {
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
-        let x = self.links.xsect[j].clone();
+        let x = &self.links.xsect[j];
         let (mut fd1, mut fd2) = (*y1, *y2);
         let mut normal_depth = (fd1 + fd2) / 2.0;
         let mut critical_depth = normal_depth;
@@ -3046,9 +3417,9 @@ impl Engine {
         match class {
             FlowClass::Subcritical | FlowClass::Supercritical => {
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w1 = Self::width(&x, fd1);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w1 = Self::width(x, fd1);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa1 = (w1 + wm) * length / 4.0;
                 sa2 = (wm + w2) * length / 4.0 * fasnh;
             }
@@ -3060,8 +3431,8 @@ impl Engine {
                 fd1 = fd1.max(FUDGE);
                 *h1 = self.nodes.invert[n1] + self.links.offset1[j] + fd1;
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa2 = (wm + w2) * length * 0.5;
             }
             FlowClass::DnCritical => {
@@ -3071,17 +3442,17 @@ impl Engine {
                 }
                 fd2 = fd2.max(FUDGE);
                 *h2 = self.nodes.invert[n2] + self.links.offset2[j] + fd2;
-                let w1 = Self::width(&x, fd1);
+                let w1 = Self::width(x, fd1);
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let wm = Self::width(&x, mid);
+                let wm = Self::width(x, mid);
                 sa1 = (w1 + wm) * length * 0.5;
             }
             FlowClass::UpDry => {
                 fd1 = FUDGE;
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w1 = Self::width(&x, fd1);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w1 = Self::width(x, fd1);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa2 = (wm + w2) * length / 4.0;
                 if self.links.offset1[j] <= 0.0 {
                     sa1 = (w1 + wm) * length / 4.0;
@@ -3090,9 +3461,9 @@ impl Engine {
             FlowClass::DnDry => {
                 fd2 = FUDGE;
                 let mid = (0.5 * (fd1 + fd2)).max(FUDGE);
-                let w1 = Self::width(&x, fd1);
-                let w2 = Self::width(&x, fd2);
-                let wm = Self::width(&x, mid);
+                let w1 = Self::width(x, fd1);
+                let w2 = Self::width(x, fd2);
+                let wm = Self::width(x, mid);
                 sa1 = (wm + w1) * length / 4.0;
                 if self.links.offset2[j] <= 0.0 {
                     sa2 = (w2 + wm) * length / 4.0;
@@ -3110,17 +3481,17 @@ impl Engine {
     }
 
     /// New conduit flow from the momentum equation (SWMM dwflow.c).
-    fn conduit_flow(&self, j: usize, dt: f64, out: &mut ConduitOut) {
+    fn conduit_flow(&self, j: usize, dt: f64, prev: &ConduitPrev, out: &mut ConduitOut) {
         let steps = self.steps_this;
         let barrels = self.links.barrels[j];
         let q_old = self.links.old_flow[j] / barrels;
-        let q_last = self.links.q1[j];
+        let q_last = prev.q1;
         let (n1, n2) = (self.links.node1[j], self.links.node2[j]);
         let z1 = self.nodes.invert[n1] + self.links.offset1[j];
         let z2 = self.nodes.invert[n2] + self.links.offset2[j];
         let mut h1 = (self.nodes.new_depth[n1] + self.nodes.invert[n1]).max(z1);
         let mut h2 = (self.nodes.new_depth[n2] + self.nodes.invert[n2]).max(z2);
-        let x = self.links.xsect[j].clone();
+        let x = &self.links.xsect[j];
         let (mut y1, mut y2) = ((h1 - z1).max(FUDGE), (h2 - z2).max(FUDGE));
         if !self.opt.surcharge_slot {
             y1 = y1.min(x.y_full);
@@ -3129,12 +3500,12 @@ impl Engine {
         let a_old = self.links.a2[j].max(FUDGE);
         let length = self.links.mod_length[j];
         self.find_surf_area(out, j, q_last, length, &mut h1, &mut h2, &mut y1, &mut y2);
-        let a1 = Self::area(&x, y1);
-        let r1 = Self::hyd_rad(&x, y1);
-        let a2 = Self::area(&x, y2);
+        let a1 = Self::area(x, y1);
+        let r1 = Self::hyd_rad(x, y1);
+        let a2 = Self::area(x, y2);
         let y_mid = 0.5 * (y1 + y2);
-        let a_mid = Self::area(&x, y_mid);
-        let r_mid = Self::hyd_rad(&x, y_mid);
+        let a_mid = Self::area(x, y_mid);
+        let r_mid = Self::hyd_rad(x, y_mid);
         let is_full = y1 >= x.y_full && y2 >= x.y_full;
         let is_closed = self.links.setting[j] == 0.0;
         let class = out.flow_class;
@@ -3159,7 +3530,7 @@ impl Engine {
         if v.abs() > MAX_VELOCITY {
             v = MAX_VELOCITY * q_last.signum();
         }
-        let fr = self.froude(j, v, y_mid);
+        let fr = self.froude(j, v, y_mid, (y_mid < x.y_full).then_some(a_mid));
         out.froude = fr;
         if class == FlowClass::Subcritical && fr > 1.0 {
             out.flow_class = FlowClass::Supercritical;
@@ -3215,10 +3586,13 @@ impl Engine {
             }
             dq5 = losses / 2.0 / length * dt;
         }
-        // Seepage, as SWMM enters it in the momentum balance (dwflow.c dq6).
-        let seep = self.conduit_seepage(j, dt, None);
+        // Evaporation and seepage, as SWMM enters them in the momentum
+        // balance (dwflow.c dq6), limited by the volume the conduit holds
+        // (all barrels) over the step.
+        let (evap, seep, loss) = self.conduit_losses(j, prev.depth, prev.volume / dt);
+        out.evap_loss = evap;
         out.seep_loss = seep;
-        let dq6 = seep * 2.5 * dt * v / real_len;
+        let dq6 = loss * 2.5 * dt * v / real_len;
         let denom = 1.0 + dq1 + dq5;
         let mut q = (q_old - dq2 + dq3 + dq4 + dq6) / denom;
         out.dqdh = 1.0 / denom * GRAVITY * dt * a_wtd / length * barrels;
@@ -3227,7 +3601,7 @@ impl Engine {
             if culvert > 0 && !is_full {
                 // Inlet control (HDS-5): the inlet may pass less than the barrel.
                 let hw = h1 - z1;
-                if let Some(f) = crate::culvert::inlet_flow(culvert, &x, self.links.slope[j], hw)
+                if let Some(f) = crate::culvert::inlet_flow(culvert, x, self.links.slope[j], hw)
                     && f.q < q
                 {
                     q = f.q;
@@ -3267,44 +3641,6 @@ impl Engine {
         out.new_depth = y_mid.min(x.y_full);
         out.new_volume = (a1 + a2) / 2.0 * real_len * barrels;
         out.new_flow = q * barrels;
-    }
-
-    fn apply_conduit(&mut self, j: usize, o: &ConduitOut) {
-        let l = &mut self.links;
-        l.flow_class[j] = o.flow_class;
-        l.surf_area1[j] = o.surf_area1;
-        l.surf_area2[j] = o.surf_area2;
-        l.froude[j] = o.froude;
-        l.dqdh[j] = o.dqdh;
-        l.a1[j] = o.a1;
-        l.q1[j] = o.q1;
-        l.new_depth[j] = o.new_depth;
-        l.new_volume[j] = o.new_volume;
-        l.new_flow[j] = o.new_flow;
-        l.seep_loss[j] = o.seep_loss;
-    }
-
-    /// Seepage from conduit `j` (cfs per barrel) through its wetted width up
-    /// to the widest point, at the mean of its old and new depths, never
-    /// more than its volume over the step (dynamic wave) or its flow `q`
-    /// (kinematic wave) (SWMM link.c conduit_getLossRate; evaporation from
-    /// open channels is not modelled).
-    fn conduit_seepage(&self, j: usize, dt: f64, q: Option<f64>) -> f64 {
-        let l = &self.links;
-        let depth = 0.5 * (l.old_depth[j] + l.new_depth[j]);
-        if l.seep_rate[j] <= 0.0 || depth <= FUDGE {
-            return 0.0;
-        }
-        let x = &l.xsect[j];
-        let width = if x.shape == crate::xsect::Shape::RectClosed {
-            x.w_max
-        } else {
-            x.w_of_y(depth.min(x.yw_max))
-        };
-        let loss = l.seep_rate[j] * width * l.length[j];
-        // SWMM compares the per-barrel rate with the whole conduit's volume.
-        let cap = q.map_or(l.new_volume[j] / dt, f64::abs);
-        loss.min(cap)
     }
 
     // ----- pumps and regulators -----
@@ -3942,7 +4278,7 @@ impl Engine {
             let qout = if !self.links.is_conduit(j) {
                 qin
             } else if self.opt.route_model == RouteModel::Steady {
-                self.steady_link(j, &mut qin, dt)
+                self.steady_link(j, &mut qin)
             } else {
                 self.kinwave_link(j, &mut qin, dt)
             };
@@ -4179,12 +4515,13 @@ impl Engine {
     /// steadyflow_execute; Vol. II ch. 4): its outflow is its inflow less
     /// seepage, capped at full flow, over the normal-flow area; returns the
     /// outflow (cfs, all barrels) and updates `qin` to the accepted inflow.
-    fn steady_link(&mut self, j: usize, qin_total: &mut f64, dt: f64) -> f64 {
+    fn steady_link(&mut self, j: usize, qin_total: &mut f64) -> f64 {
         let barrels = self.links.barrels[j];
         let mut q = *qin_total / barrels;
-        let seep = self.conduit_seepage(j, dt, Some(q));
+        let (evap, seep, loss) = self.conduit_losses(j, self.links.new_depth[j], q.abs());
+        self.links.evap_loss[j] = evap;
         self.links.seep_loss[j] = seep;
-        q -= seep;
+        q -= loss;
         let x = &self.links.xsect[j];
         let a = if q > self.links.q_full[j] {
             q = self.links.q_full[j];
@@ -4214,9 +4551,11 @@ impl Engine {
         let q1 = self.links.q1[j] / q_full;
         let q2 = self.links.q2[j] / q_full;
         let mut qin = *qin_total / barrels / q_full;
-        let seep = self.conduit_seepage(j, dt, Some(qin * q_full));
+        let (evap, seep, loss) =
+            self.conduit_losses(j, self.links.new_depth[j], (qin * q_full).abs());
+        self.links.evap_loss[j] = evap;
         self.links.seep_loss[j] = seep;
-        let q3 = seep / q_full;
+        let q3 = loss / q_full;
         let a1 = self.links.a1[j] / a_full;
         let a2 = self.links.a2[j] / a_full;
         let ain = if qin >= 1.0 {
@@ -4320,7 +4659,7 @@ impl Engine {
             && y1 > FUDGE
             && y2 > FUDGE
         {
-            let f1 = self.froude(j, q / a1, y1);
+            let f1 = self.froude(j, q / a1, y1, Some(a1));
             if f1 >= 1.0 {
                 check = true;
             }
@@ -4366,16 +4705,6 @@ fn storage_exfil(
             "STORAGE",
             &st.name,
             "seepage needs Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1",
-        ));
-    }
-    if p.raw_section("ADJUSTMENTS").is_some_and(|r| {
-        r.rows.iter().any(|row| {
-            row.first()
-                .is_some_and(|k| k.eq_ignore_ascii_case("CONDUCTIVITY"))
-        })
-    }) {
-        return Err(EngineError::Unsupported(
-            "monthly conductivity adjustments of storage seepage".into(),
         ));
     }
     let si = opt.flow_units.is_si();
@@ -4761,51 +5090,6 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Refuses models whose evaporation would reach the network: SWMM takes it
-/// from storage units with an evaporation factor and from every open
-/// channel, neither of which this engine models yet.
-fn refuse_routing_evaporation(p: &Project, links: &Links) -> Result<(), EngineError> {
-    let nonzero = |row: &[String]| row.iter().skip(1).any(|v| v.parse::<f64>() != Ok(0.0));
-    let evaporates = p.raw_section("EVAPORATION").is_some_and(|r| {
-        r.rows.iter().any(|row| {
-            match row.first().map(|k| k.to_ascii_uppercase()).as_deref() {
-                Some("DRY_ONLY" | "RECOVERY") | None => false,
-                Some("CONSTANT" | "MONTHLY") => nonzero(row),
-                // TIMESERIES, TEMPERATURE, FILE: a rate known only at run time.
-                Some(_) => true,
-            }
-        })
-    }) || p.raw_section("ADJUSTMENTS").is_some_and(|r| {
-        r.rows.iter().any(|row| {
-            row.first()
-                .is_some_and(|k| k.eq_ignore_ascii_case("EVAPORATION"))
-                && nonzero(row)
-        })
-    });
-    if !evaporates {
-        return Ok(());
-    }
-    if let Some(st) = p
-        .storage
-        .iter()
-        .find(|s| s.extra.get(1).is_some_and(|&f| f > 0.0))
-    {
-        return Err(EngineError::Unsupported(format!(
-            "evaporation from storage unit {}",
-            st.name
-        )));
-    }
-    if let Some(j) = (0..links.name.len())
-        .find(|&j| links.kind[j] == LinkKind::Conduit && links.xsect[j].is_open())
-    {
-        return Err(EngineError::Unsupported(format!(
-            "evaporation from open channel {}",
-            links.name[j]
-        )));
-    }
-    Ok(())
 }
 
 /// SWMM's date-time of 1970-01-01 (days since 1899-12-30).

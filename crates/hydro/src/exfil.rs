@@ -14,7 +14,7 @@
 //! at the bottom area to the depth where the area stops growing; for a
 //! functional or shaped unit, all of it above the constant area.
 
-use crate::green_ampt::GreenAmpt;
+use crate::green_ampt::{Adjust, GreenAmpt};
 
 /// Seepage parameters and state of one storage unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,18 +112,20 @@ impl Exfil {
     }
 
     /// Seepage rate (cfs) over a step of `dt` s with `depth` ft of water and
-    /// `area` ft² of water surface (SWMM exfil_getLoss).
-    pub fn loss(&mut self, dt: f64, depth: f64, area: f64) -> f64 {
+    /// `area` ft² of water surface (SWMM exfil_getLoss); `adjust` holds the
+    /// month's conductivity and soil recovery factors, which SWMM applies to
+    /// storage seepage as to subcatchment infiltration.
+    pub fn loss(&mut self, dt: f64, depth: f64, area: f64, adjust: Adjust) -> f64 {
         let mut q = if self.constant {
-            self.btm.ks()
+            self.btm.ks() * adjust.conductivity
         } else {
-            self.btm.infil(dt, 0.0, depth, true)
+            self.btm.infil(dt, 0.0, depth, true, adjust)
         } * self.btm_area;
         if depth > self.bank_min_depth {
             let bank_area = area.min(self.bank_max_area) - self.btm_area;
             if bank_area > 0.0 {
                 if self.constant {
-                    q += bank_area * self.btm.ks();
+                    q += bank_area * self.btm.ks() * adjust.conductivity;
                 } else {
                     // Mean depth over the wetted bank.
                     let d = if depth > self.bank_max_depth {
@@ -132,7 +134,7 @@ impl Exfil {
                     } else {
                         (depth - self.bank_min_depth) / 2.0
                     };
-                    q += bank_area * self.bank.infil(dt, 0.0, d, true);
+                    q += bank_area * self.bank.infil(dt, 0.0, d, true, adjust);
                 }
             }
         }
@@ -149,8 +151,8 @@ mod tests {
         let ks = 1.0 / 43_200.0; // 1 in/h in ft/s
         let mut e = Exfil::new(0.0, ks, 0.0, Banks::unbounded(100.0));
         // Bottom only below the banks' reach, bottom plus banks above.
-        assert!((e.loss(60.0, 1.0, 100.0) - 100.0 * ks).abs() < 1e-15);
-        assert!((e.loss(60.0, 1.0, 150.0) - 150.0 * ks).abs() < 1e-15);
+        assert!((e.loss(60.0, 1.0, 100.0, Adjust::NONE) - 100.0 * ks).abs() < 1e-15);
+        assert!((e.loss(60.0, 1.0, 150.0, Adjust::NONE) - 150.0 * ks).abs() < 1e-15);
     }
 
     #[test]

@@ -59,12 +59,28 @@ impl GreenAmpt {
     /// rain (and run-on) onto `depth` ft of ponded water (SWMM
     /// grnampt_getInfil). `modified` selects the modified model, whose
     /// deficit is renewed only after the upper zone has drained, not at every
-    /// rate below Ksat.
-    pub fn infil(&mut self, dt: f64, irate: f64, depth: f64, modified: bool) -> f64 {
-        let fu_max = self.imd_max * self.lu;
+    /// rate below Ksat. `adjust` holds the month's conductivity factor and
+    /// soil recovery factor.
+    pub fn infil(
+        &mut self,
+        dt: f64,
+        irate: f64,
+        depth: f64,
+        modified: bool,
+        adjust: Adjust,
+    ) -> f64 {
+        // The conductivity factor scales Ksat and, by Mein's relation, the
+        // upper zone's depth by its square root (SWMM infil.c).
+        let root = adjust.conductivity.sqrt();
+        let z = Zone {
+            fu_max: self.imd_max * self.lu * root,
+            ks: self.ks * adjust.conductivity,
+            lu: self.lu * root,
+            recovery: adjust.recovery,
+        };
         self.t -= dt;
         if self.sat {
-            return self.saturated(dt, irate, depth, fu_max);
+            return self.saturated(dt, irate, depth, &z);
         }
         let mut ia = irate + depth / dt;
         if ia < ZERO {
@@ -75,7 +91,8 @@ impl GreenAmpt {
             if self.fu <= 0.0 {
                 return 0.0;
             }
-            let d = self.lu / 90_000.0 * fu_max * dt;
+            let kr = z.lu / 90_000.0 * z.recovery;
+            let d = kr * z.fu_max * dt;
             self.f -= d;
             self.fu -= d;
             if self.fu <= 0.0 {
@@ -85,62 +102,89 @@ impl GreenAmpt {
                 return 0.0;
             }
             if self.t <= 0.0 {
-                self.imd = (fu_max - self.fu) / self.lu;
+                self.imd = (z.fu_max - self.fu) / z.lu;
                 self.f = 0.0;
             }
             return 0.0;
         }
-        if ia <= self.ks {
+        if ia <= z.ks {
             let d = ia * dt;
             self.f += d;
-            self.fu = (self.fu + d).min(fu_max);
+            self.fu = (self.fu + d).min(z.fu_max);
             if !modified && self.t <= 0.0 {
-                self.imd = (fu_max - self.fu) / self.lu;
+                self.imd = (z.fu_max - self.fu) / z.lu;
                 self.f = 0.0;
             }
             return ia;
         }
-        self.t = 5400.0 / self.lu;
+        self.t = 5400.0 / z.lu / z.recovery;
         // Volume that saturates the surface layer.
-        let fs = self.ks * (self.s + depth) * self.imd / (ia - self.ks);
+        let fs = z.ks * (self.s + depth) * self.imd / (ia - z.ks);
         if self.f > fs {
             self.sat = true;
-            return self.saturated(dt, irate, depth, fu_max);
+            return self.saturated(dt, irate, depth, &z);
         }
         if self.f + ia * dt < fs {
             let d = ia * dt;
             self.f += d;
-            self.fu = (self.fu + d).min(fu_max);
+            self.fu = (self.fu + d).min(z.fu_max);
             return ia;
         }
         // Saturated part-way through the step.
         let ts = (dt - (fs - self.f) / ia).max(0.0);
         let c1 = (self.s + depth) * self.imd;
-        let f2 = green_ampt_f2(fs, c1, self.ks, ts).min(fs + ia * ts);
+        let f2 = green_ampt_f2(fs, c1, z.ks, ts).min(fs + ia * ts);
         let d = f2 - self.f;
         self.f = f2;
-        self.fu = (self.fu + d).min(fu_max);
+        self.fu = (self.fu + d).min(z.fu_max);
         self.sat = true;
         d / dt
     }
 
-    fn saturated(&mut self, dt: f64, irate: f64, depth: f64, fu_max: f64) -> f64 {
+    fn saturated(&mut self, dt: f64, irate: f64, depth: f64, z: &Zone) -> f64 {
         let ia = irate + depth / dt;
         if ia < ZERO {
             return 0.0;
         }
-        self.t = 5400.0 / self.lu;
+        self.t = 5400.0 / z.lu / z.recovery;
         let c1 = (self.s + depth) * self.imd;
-        let f2 = green_ampt_f2(self.f, c1, self.ks, dt);
+        let f2 = green_ampt_f2(self.f, c1, z.ks, dt);
         let mut d = f2 - self.f;
         if d > ia * dt {
             d = ia * dt;
             self.sat = false;
         }
         self.f += d;
-        self.fu = (self.fu + d).min(fu_max);
+        self.fu = (self.fu + d).min(z.fu_max);
         d / dt
     }
+}
+
+/// The month's factors on Green–Ampt infiltration: hydraulic conductivity
+/// (`[ADJUSTMENTS] CONDUCTIVITY` or a subcatchment's INFIL pattern) and
+/// the recovery of the soil's moisture deficit (`[EVAPORATION] RECOVERY`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adjust {
+    /// Factor on Ksat.
+    pub conductivity: f64,
+    /// Factor on the drying rate of the upper zone.
+    pub recovery: f64,
+}
+
+impl Adjust {
+    /// No adjustment.
+    pub const NONE: Adjust = Adjust {
+        conductivity: 1.0,
+        recovery: 1.0,
+    };
+}
+
+/// The upper zone under the month's factors.
+struct Zone {
+    fu_max: f64,
+    ks: f64,
+    lu: f64,
+    recovery: f64,
 }
 
 /// Cumulative infiltration after `ts` s of saturated Green–Ampt flow from
@@ -177,10 +221,10 @@ mod tests {
         // starts above Ksat and falls towards it as the wetting front deepens.
         let ks = 0.5 / 43_200.0;
         let mut g = GreenAmpt::new(4.0 / 12.0, ks, 0.3);
-        let first = g.infil(60.0, 0.0, 2.0, true);
+        let first = g.infil(60.0, 0.0, 2.0, true, Adjust::NONE);
         let mut last = first;
         for _ in 0..2000 {
-            last = g.infil(60.0, 0.0, 2.0, true);
+            last = g.infil(60.0, 0.0, 2.0, true, Adjust::NONE);
         }
         assert!(first > 3.0 * ks, "{first} vs {ks}");
         assert!(last > ks && last < first, "{last} vs {ks}");

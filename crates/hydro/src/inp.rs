@@ -135,15 +135,116 @@ pub struct RainGage {
 pub enum GageSource {
     /// Named time series in `[TIMESERIES]`.
     Timeseries(String),
-    /// External file: path, station id, rain units (IN or MM).
+    /// External file: path, station id, rain units (IN or MM), and the
+    /// first day of the record to read.
     File {
-        /// File path as written.
+        /// File path as written (relative paths are relative to the `.inp`).
         path: String,
         /// Station id.
         station: String,
         /// Rain depth units (IN or MM).
         units: String,
+        /// First calendar day of the record to use (year, month, day), if given.
+        start: Option<(i32, u32, u32)>,
     },
+}
+
+/// Source of the evaporation rate (`[EVAPORATION]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvapSource {
+    /// A constant rate (in/day or mm/day).
+    Constant(f64),
+    /// One rate per month, January first (in/day or mm/day).
+    Monthly(Vec<f64>),
+    /// Daily rates held from each time series entry (in/day or mm/day).
+    Timeseries(String),
+    /// Hargreaves' method from the climate file's daily temperatures.
+    Temperature,
+    /// Daily pan evaporation from the climate file, times monthly pan
+    /// coefficients (empty: all 1).
+    File(Vec<f64>),
+}
+
+/// `[EVAPORATION]`: rate source, soil recovery pattern and dry-only flag.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evaporation {
+    /// Rate source (the last data line wins, as in SWMM); none means no evaporation.
+    pub source: Option<EvapSource>,
+    /// Monthly pattern scaling the infiltration recovery rate.
+    pub recovery: Option<String>,
+    /// Evaporation only in periods without rain.
+    pub dry_only: Option<bool>,
+}
+
+/// Source of air temperatures (`[TEMPERATURE]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TempSource {
+    /// Named time series.
+    Timeseries(String),
+    /// Climate file of daily values.
+    File {
+        /// File path as written (relative paths are relative to the `.inp`).
+        path: String,
+        /// First day to read (year, month, day); none means the simulation start.
+        start: Option<(i32, u32, u32)>,
+        /// Temperature units of a GHCN-Daily file: C10, C or F.
+        units: Option<String>,
+    },
+}
+
+/// `[TEMPERATURE]`: the temperature source and the snowmelt-related rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Temperature {
+    /// Where temperatures come from.
+    pub source: Option<TempSource>,
+    /// WINDSPEED, SNOWMELT and ADC rows as tokens (numbers checked on reading).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Temperature {
+    /// The SNOWMELT row's six numbers (divide temperature, ATI weight, negative
+    /// melt ratio, elevation, latitude, longitude correction), if given.
+    pub fn snowmelt(&self) -> Option<[f64; 6]> {
+        let r = self
+            .rows
+            .iter()
+            .rev()
+            .find(|r| r[0].eq_ignore_ascii_case("SNOWMELT"))?;
+        let mut v = [0.0; 6];
+        for (k, x) in v.iter_mut().enumerate() {
+            *x = parse_num(r.get(k + 1)?)?;
+        }
+        Some(v)
+    }
+}
+
+/// One `[ADJUSTMENTS]` row of twelve monthly values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthlyAdjustment {
+    /// TEMPERATURE, EVAPORATION, RAINFALL or CONDUCTIVITY.
+    pub kind: String,
+    /// January first.
+    pub values: Vec<f64>,
+}
+
+/// One `[ADJUSTMENTS]` row assigning a monthly pattern to a subcatchment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubcatchAdjustment {
+    /// N-PERV, DSTORE or INFIL.
+    pub kind: String,
+    /// Subcatchment name.
+    pub subcatch: String,
+    /// Monthly pattern name.
+    pub pattern: String,
+}
+
+/// `[ADJUSTMENTS]`: monthly climate adjustments and per-subcatchment patterns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Adjustments {
+    /// Monthly rows, in file order.
+    pub monthly: Vec<MonthlyAdjustment>,
+    /// Subcatchment pattern rows, in file order.
+    pub subcatch: Vec<SubcatchAdjustment>,
 }
 
 /// A subcatchment (`[SUBCATCHMENTS]`).
@@ -184,9 +285,10 @@ pub struct Subarea {
     pub s_perv: f64,
     /// Percent of the impervious area with no depression storage.
     pub pct_zero: f64,
-    /// Internal routing: OUTLET, IMPERVIOUS or PERVIOUS.
+    /// Internal routing: OUTLET, IMPERVIOUS (pervious runoff onto the
+    /// impervious area) or PERVIOUS (impervious runoff onto the pervious area).
     pub route_to: String,
-    /// Percent of runoff routed internally.
+    /// Percent of runoff routed internally (default 100).
     pub pct_routed: Option<f64>,
 }
 
@@ -612,6 +714,12 @@ pub struct Project {
     pub dwf: Vec<Dwf>,
     /// `[INFLOWS]`.
     pub inflows: Vec<Inflow>,
+    /// `[EVAPORATION]`.
+    pub evaporation: Evaporation,
+    /// `[TEMPERATURE]`.
+    pub temperature: Temperature,
+    /// `[ADJUSTMENTS]`.
+    pub adjustments: Adjustments,
     /// `[CONTROLS]` lines (comments removed, whitespace normalised).
     pub controls: Vec<String>,
     /// `[COORDINATES]` node coordinates.
@@ -620,16 +728,13 @@ pub struct Project {
     pub vertices: Vec<(String, f64, f64)>,
     /// `[POLYGONS]` subcatchment outline points.
     pub polygons: Vec<(String, f64, f64)>,
-    /// Every other section (EVAPORATION, REPORT, MAP, TAGS, pollutants, LID, ...
+    /// Every other section (REPORT, MAP, TAGS, pollutants, LID, ...
     /// and sections SWMM does not know), verbatim as token rows, in file order.
     pub raw_sections: Vec<RawSection>,
 }
 
 /// Sections SWMM 5.2 recognises that are kept as raw rows here.
 const KNOWN_RAW: &[&str] = &[
-    "EVAPORATION",
-    "TEMPERATURE",
-    "ADJUSTMENTS",
     "HYDROGRAPHS",
     "RDII",
     "AQUIFERS",
@@ -787,6 +892,31 @@ impl Row<'_> {
     }
 }
 
+impl Row<'_> {
+    /// An optional date field where `*` (or no field) means none.
+    fn date_or_star(&self, i: usize, field: &str) -> Result<Option<(i32, u32, u32)>, InpError> {
+        match self.tok.get(i).map(String::as_str) {
+            None | Some("*") => Ok(None),
+            Some(t) => parse_date(t).map(Some).ok_or_else(|| {
+                self.err(format!(
+                    "field {} ({field}) expected a date mm/dd/yyyy or *, found '{t}'",
+                    i + 1
+                ))
+            }),
+        }
+    }
+    /// Fields `from..from+n` as numbers, the `n` values SWMM expects.
+    fn numbers(&self, from: usize, n: usize, field: &str) -> Result<Vec<f64>, InpError> {
+        if self.tok.len() < from + n {
+            return Err(self.err(format!(
+                "expected {n} values ({field}) after field {from}, found {}",
+                self.tok.len().saturating_sub(from)
+            )));
+        }
+        (from..from + n).map(|i| self.f(i, field)).collect()
+    }
+}
+
 fn parse_num(t: &str) -> Option<f64> {
     let v: f64 = t.parse().ok()?;
     if v.is_finite() { Some(v) } else { None }
@@ -812,16 +942,48 @@ pub fn parse_hours(t: &str) -> Option<f64> {
     }
 }
 
-/// Parses a date `mm/dd/yyyy` (SWMM's default format) into (year, month, day).
+/// Parses a date in SWMM's default month-day-year order, `mm/dd/yyyy` or
+/// `mm-dd-yyyy`, the month also as a three-letter name (`Jan-05-2020`), into
+/// (year, month, day). Days beyond the month's length are refused.
 pub fn parse_date(t: &str) -> Option<(i32, u32, u32)> {
-    let mut p = t.split('/');
-    let m: u32 = p.next()?.trim().parse().ok()?;
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    let mut p = t.split(['/', '-']);
+    let ms = p.next()?.trim();
+    let m: u32 = match ms.parse() {
+        Ok(m) => m,
+        Err(_) => {
+            let k = MONTHS
+                .iter()
+                .position(|n| ms.len() >= 3 && ms[..3].eq_ignore_ascii_case(n))?;
+            k as u32 + 1
+        }
+    };
     let d: u32 = p.next()?.trim().parse().ok()?;
     let y: i32 = p.next()?.trim().parse().ok()?;
-    if p.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if p.next().is_some() || !(1..=12).contains(&m) || !(1..=9999).contains(&y) {
+        return None;
+    }
+    if d < 1 || d > days_in_month(y, m) {
         return None;
     }
     Some((y, m, d))
+}
+
+/// Number of days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Writes a date as `mm/dd/yyyy`.
+pub fn fmt_date((y, m, d): (i32, u32, u32)) -> String {
+    format!("{m:02}/{d:02}/{y:04}")
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian; Hinnant's algorithm).
@@ -940,6 +1102,9 @@ fn is_typed(s: &str) -> bool {
             | "PATTERNS"
             | "DWF"
             | "INFLOWS"
+            | "EVAPORATION"
+            | "TEMPERATURE"
+            | "ADJUSTMENTS"
             | "CONTROLS"
             | "COORDINATES"
             | "VERTICES"
@@ -1022,11 +1187,22 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
             let source = match t[4].to_ascii_uppercase().as_str() {
                 "TIMESERIES" => GageSource::Timeseries(t[5].clone()),
                 "FILE" => {
-                    r.need(8, "Name Format Interval SCF FILE Path Station Units")?;
+                    r.need(
+                        8,
+                        "Name Format Interval SCF FILE Path Station Units [Start]",
+                    )?;
+                    let units = t[7].to_ascii_uppercase();
+                    if units != "IN" && units != "MM" {
+                        return Err(r.err(format!(
+                            "field 8 (Units) expected IN or MM, found '{}'",
+                            t[7]
+                        )));
+                    }
                     GageSource::File {
                         path: t[5].clone(),
                         station: t[6].clone(),
-                        units: t[7].clone(),
+                        units,
+                        start: r.date_or_star(8, "Start")?,
                     }
                 }
                 other => {
@@ -1063,6 +1239,25 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
                 7,
                 "Subcatch N-Imperv N-Perv S-Imperv S-Perv PctZero RouteTo",
             )?;
+            let route_to = t[6].to_ascii_uppercase();
+            if !matches!(route_to.as_str(), "OUTLET" | "IMPERVIOUS" | "PERVIOUS") {
+                return Err(r.err(format!(
+                    "field 7 (RouteTo) expected OUTLET, IMPERVIOUS or PERVIOUS, found '{}'",
+                    t[6]
+                )));
+            }
+            let pct_routed = if t.len() > 7 {
+                let x = r.f(7, "PctRouted")?;
+                if !(0.0..=100.0).contains(&x) {
+                    return Err(r.err(format!(
+                        "field 8 (PctRouted) expected a percent from 0 to 100, found '{}'",
+                        t[7]
+                    )));
+                }
+                Some(x)
+            } else {
+                None
+            };
             p.subareas.push(Subarea {
                 subcatch: t[0].clone(),
                 n_imperv: r.f(1, "N-Imperv")?,
@@ -1070,12 +1265,8 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
                 s_imperv: r.f(3, "S-Imperv")?,
                 s_perv: r.f(4, "S-Perv")?,
                 pct_zero: r.f(5, "PctZero")?,
-                route_to: t[6].to_ascii_uppercase(),
-                pct_routed: if t.len() > 7 {
-                    Some(r.f(7, "PctRouted")?)
-                } else {
-                    None
-                },
+                route_to,
+                pct_routed,
             });
         }
         "INFILTRATION" => {
@@ -1496,6 +1687,9 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
                 pattern: r.s(7),
             });
         }
+        "EVAPORATION" => parse_evaporation(&mut p.evaporation, r)?,
+        "TEMPERATURE" => parse_temperature(&mut p.temperature, r)?,
+        "ADJUSTMENTS" => parse_adjustment(&mut p.adjustments, &p.subcatchments, r)?,
         "CONTROLS" => p
             .controls
             .push(t.iter().map(|s| q(s)).collect::<Vec<_>>().join(" ")),
@@ -1514,6 +1708,155 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
             }
         }
     }
+    Ok(())
+}
+
+/// `[EVAPORATION]` rows (SWMM 5.2 User's Manual, Appendix D).
+fn parse_evaporation(e: &mut Evaporation, r: &Row) -> Result<(), InpError> {
+    let t = &r.tok;
+    let kw = t[0].to_ascii_uppercase();
+    let need_arg = |what: &str| r.need(2, &format!("{kw} {what}"));
+    match kw.as_str() {
+        "CONSTANT" => {
+            need_arg("Rate")?;
+            e.source = Some(EvapSource::Constant(r.f(1, "Rate")?));
+        }
+        "MONTHLY" => e.source = Some(EvapSource::Monthly(r.numbers(1, 12, "monthly rates")?)),
+        "TIMESERIES" => {
+            need_arg("Series")?;
+            e.source = Some(EvapSource::Timeseries(t[1].clone()));
+        }
+        "TEMPERATURE" => e.source = Some(EvapSource::Temperature),
+        "FILE" => {
+            let pan = if t.len() > 1 {
+                r.numbers(1, 12, "monthly pan coefficients")?
+            } else {
+                Vec::new()
+            };
+            e.source = Some(EvapSource::File(pan));
+        }
+        "RECOVERY" => {
+            need_arg("Pattern")?;
+            e.recovery = Some(t[1].clone());
+        }
+        "DRY_ONLY" => {
+            need_arg("YES/NO")?;
+            e.dry_only = Some(r.yes_no(1, "DRY_ONLY", false)?);
+        }
+        other => {
+            return Err(r.err(format!(
+                "field 1 expected CONSTANT, MONTHLY, TIMESERIES, TEMPERATURE, FILE, RECOVERY or DRY_ONLY, found '{other}'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `[TEMPERATURE]` rows: the source is typed, the snowmelt rows are checked
+/// and kept as tokens.
+fn parse_temperature(tp: &mut Temperature, r: &Row) -> Result<(), InpError> {
+    let t = &r.tok;
+    let kw = t[0].to_ascii_uppercase();
+    match kw.as_str() {
+        "TIMESERIES" => {
+            r.need(2, "TIMESERIES Series")?;
+            tp.source = Some(TempSource::Timeseries(t[1].clone()));
+        }
+        "FILE" => {
+            r.need(2, "FILE Path [Start Units]")?;
+            let units = match t.get(3) {
+                None => None,
+                Some(u) => {
+                    let u = u.to_ascii_uppercase();
+                    if !matches!(u.as_str(), "C10" | "C" | "F") {
+                        return Err(r.err(format!(
+                            "field 4 (Units) expected C10, C or F, found '{}'",
+                            t[3]
+                        )));
+                    }
+                    Some(u)
+                }
+            };
+            tp.source = Some(TempSource::File {
+                path: t[1].clone(),
+                start: r.date_or_star(2, "Start")?,
+                units,
+            });
+        }
+        "WINDSPEED" => {
+            r.need(2, "WINDSPEED MONTHLY v1..v12 | WINDSPEED FILE")?;
+            if !t[1].eq_ignore_ascii_case("FILE") {
+                r.numbers(2, 12, "monthly wind speeds")?;
+            }
+            tp.rows.push(t.clone());
+        }
+        "SNOWMELT" => {
+            r.numbers(1, 6, "Stemp ATIwt RNM Elev Lat DTLong")?;
+            tp.rows.push(t.clone());
+        }
+        "ADC" => {
+            r.need(12, "ADC IMPERVIOUS|PERVIOUS f1..f10")?;
+            r.numbers(2, 10, "areal depletion fractions")?;
+            tp.rows.push(t.clone());
+        }
+        other => {
+            return Err(r.err(format!(
+                "field 1 expected TIMESERIES, FILE, WINDSPEED, SNOWMELT or ADC, found '{other}'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `[ADJUSTMENTS]` rows: twelve monthly values, or a subcatchment and a pattern.
+fn parse_adjustment(
+    a: &mut Adjustments,
+    defined_subcatch: &[Subcatchment],
+    r: &Row,
+) -> Result<(), InpError> {
+    let t = &r.tok;
+    if t.len() == 1 {
+        return Ok(());
+    }
+    let kw = t[0].to_ascii_uppercase();
+    // SWMM matches these keywords by their leading letters.
+    let monthly = ["TEMP", "EVAP", "RAIN", "CONDUCT"]
+        .iter()
+        .zip(["TEMPERATURE", "EVAPORATION", "RAINFALL", "CONDUCTIVITY"])
+        .find(|(k, _)| kw.starts_with(*k));
+    if let Some((_, name)) = monthly {
+        a.monthly.push(MonthlyAdjustment {
+            kind: name.to_string(),
+            values: r.numbers(1, 12, "monthly adjustments")?,
+        });
+        return Ok(());
+    }
+    let kind = ["N-PERV", "DSTORE", "INFIL"]
+        .into_iter()
+        .find(|k| kw.starts_with(k))
+        .ok_or_else(|| {
+            r.err(format!(
+                "field 1 expected TEMPERATURE, EVAPORATION, RAINFALL, CONDUCTIVITY, N-PERV, DSTORE or INFIL, found '{}'",
+                t[0]
+            ))
+        })?;
+    r.need(3, &format!("{kind} Subcatch Pattern"))?;
+    if !defined_subcatch
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case(&t[1]))
+    {
+        // SWMM reads sections in file order and resets these patterns when it
+        // reads the subcatchment, so such a row would silently do nothing.
+        return Err(r.err(format!(
+            "field 2 (Subcatch) '{}' is not in an earlier [SUBCATCHMENTS] section; put [ADJUSTMENTS] after it",
+            t[1]
+        )));
+    }
+    a.subcatch.push(SubcatchAdjustment {
+        kind: kind.to_string(),
+        subcatch: t[1].clone(),
+        pattern: t[2].clone(),
+    });
     Ok(())
 }
 
@@ -1669,8 +2012,14 @@ pub fn write(p: &Project) -> String {
                         path,
                         station,
                         units,
+                        start,
                     } => {
-                        format!("FILE {} {} {}", q(path), q(station), q(units))
+                        let mut v = format!("FILE {} {} {}", q(path), q(station), q(units));
+                        if let Some(d) = start {
+                            v.push(' ');
+                            v.push_str(&fmt_date(*d));
+                        }
+                        v
                     }
                 };
                 format!(
@@ -2104,6 +2453,66 @@ pub fn write(p: &Project) -> String {
             })
             .collect(),
     );
+    let nums = |v: &[f64]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let ev = &p.evaporation;
+    let mut rows = Vec::new();
+    match &ev.source {
+        None => {}
+        Some(EvapSource::Constant(x)) => rows.push(format!("CONSTANT {x}")),
+        Some(EvapSource::Monthly(v)) => rows.push(format!("MONTHLY {}", nums(v))),
+        Some(EvapSource::Timeseries(n)) => rows.push(format!("TIMESERIES {}", q(n))),
+        Some(EvapSource::Temperature) => rows.push("TEMPERATURE".into()),
+        Some(EvapSource::File(v)) => rows.push(format!("FILE {}", nums(v)).trim_end().into()),
+    }
+    if let Some(n) = &ev.recovery {
+        rows.push(format!("RECOVERY {}", q(n)));
+    }
+    if let Some(b) = ev.dry_only {
+        rows.push(format!("DRY_ONLY {}", yn(b)));
+    }
+    sec(&mut o, "EVAPORATION", rows);
+    let mut rows = Vec::new();
+    match &p.temperature.source {
+        None => {}
+        Some(TempSource::Timeseries(n)) => rows.push(format!("TIMESERIES {}", q(n))),
+        Some(TempSource::File { path, start, units }) => {
+            let mut v = format!("FILE {}", q(path));
+            if start.is_some() || units.is_some() {
+                v.push(' ');
+                v.push_str(&start.map(fmt_date).unwrap_or_else(|| "*".into()));
+            }
+            if let Some(u) = units {
+                v.push(' ');
+                v.push_str(u);
+            }
+            rows.push(v);
+        }
+    }
+    rows.extend(
+        p.temperature
+            .rows
+            .iter()
+            .map(|r| join(r.iter().map(|t| q(t)).collect())),
+    );
+    sec(&mut o, "TEMPERATURE", rows);
+    let mut rows: Vec<String> = p
+        .adjustments
+        .monthly
+        .iter()
+        .map(|a| format!("{} {}", a.kind, nums(&a.values)))
+        .collect();
+    rows.extend(
+        p.adjustments
+            .subcatch
+            .iter()
+            .map(|a| format!("{} {} {}", a.kind, q(&a.subcatch), q(&a.pattern))),
+    );
+    sec(&mut o, "ADJUSTMENTS", rows);
     sec(&mut o, "CONTROLS", p.controls.clone());
     for (name, v) in [
         ("COORDINATES", &p.coordinates),
@@ -2167,6 +2576,80 @@ mod tests {
         assert_eq!(p.patterns[0].factors.len(), 12);
         assert_eq!(p.unknown_sections(), vec!["MY_EXTENSION"]);
         assert!(p.raw_section("POLLUTANTS").unwrap().known);
+    }
+
+    #[test]
+    fn runoff_and_climate_fields_parse() {
+        let p = parse(SMALL).unwrap();
+        assert_eq!(
+            p.raingages[0].source,
+            GageSource::File {
+                path: "rain.dat".into(),
+                station: "STA1".into(),
+                units: "MM".into(),
+                start: Some((2019, 12, 31)),
+            }
+        );
+        assert_eq!(p.subareas[0].route_to, "PERVIOUS");
+        assert_eq!(p.subareas[0].pct_routed, Some(40.0));
+        assert_eq!(p.outfalls[1].route_to.as_deref(), Some("S1"));
+        assert!(matches!(&p.evaporation.source, Some(EvapSource::Monthly(v)) if v[11] == 12.0));
+        assert_eq!(p.evaporation.recovery.as_deref(), Some("REC"));
+        assert_eq!(p.evaporation.dry_only, Some(true));
+        assert_eq!(
+            p.temperature.source,
+            Some(TempSource::File {
+                path: "clim ate.dat".into(),
+                start: Some((2020, 1, 1)),
+                units: Some("C".into()),
+            })
+        );
+        assert_eq!(p.temperature.snowmelt().map(|v| v[4]), Some(21.0));
+        assert_eq!(p.adjustments.monthly[0].values[5], 1.2);
+        assert_eq!(p.adjustments.subcatch[0].kind, "N-PERV");
+        assert_eq!(p.timeseries[2].data, TsData::File("data/ts 3.dat".into()));
+    }
+
+    #[test]
+    fn malformed_runoff_fields_name_section_line_and_field() {
+        let cases = [
+            (
+                "[SUBAREAS]\nS1 0.01 0.1 1 1 25 SIDEWAYS\n",
+                "SUBAREAS",
+                "RouteTo",
+            ),
+            (
+                "[SUBAREAS]\nS1 0.01 0.1 1 1 25 PERVIOUS 120\n",
+                "SUBAREAS",
+                "PctRouted",
+            ),
+            (
+                "[RAINGAGES]\nG VOLUME 1:00 1 FILE r.dat S1 CM\n",
+                "RAINGAGES",
+                "Units",
+            ),
+            (
+                "[RAINGAGES]\nG VOLUME 1:00 1 FILE r.dat S1 IN 13/01/2020\n",
+                "RAINGAGES",
+                "Start",
+            ),
+            (
+                "[EVAPORATION]\nMONTHLY 1 2 3\n",
+                "EVAPORATION",
+                "monthly rates",
+            ),
+            ("[EVAPORATION]\nCONSTANT x\n", "EVAPORATION", "Rate"),
+            ("[EVAPORATION]\nSOMETIMES 1\n", "EVAPORATION", "CONSTANT"),
+            ("[EVAPORATION]\nDRY_ONLY MAYBE\n", "EVAPORATION", "DRY_ONLY"),
+            ("[TEMPERATURE]\nFILE c.dat * K\n", "TEMPERATURE", "Units"),
+            ("[ADJUSTMENTS]\nRAINFALL 1 1 1\n", "ADJUSTMENTS", "monthly"),
+            ("[ADJUSTMENTS]\nN-PERV S9 P1\n", "ADJUSTMENTS", "Subcatch"),
+        ];
+        for (text, section, field) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.section.as_str(), e.line), (section, 2), "{text}: {e}");
+            assert!(e.message.contains(field), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -32,6 +32,16 @@ pub struct Report {
     pub link_flow: Vec<f64>,
     /// Link velocity (m/s).
     pub link_velocity: Vec<f64>,
+    /// Subcatchment names.
+    pub subcatch_names: Vec<String>,
+    /// Subcatchment runoff (m³/s), interpolated between runoff steps as SWMM reports it.
+    pub subcatch_runoff: Vec<f64>,
+    /// Subcatchment evaporation over the last runoff step (mm/day over the area).
+    pub subcatch_evap: Vec<f64>,
+    /// Subcatchment infiltration over the last runoff step (mm/h over the area).
+    pub subcatch_infil: Vec<f64>,
+    /// Potential evaporation rate (mm/day), one value per report time.
+    pub evap_rate: Vec<f64>,
 }
 
 /// Per-node flooding and surcharge statistics over the whole run.
@@ -79,8 +89,33 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
     let mut rep = Report {
         node_names: engine.nodes.name.clone(),
         link_names: engine.links.name.clone(),
+        subcatch_names: engine
+            .runoff
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
         ..Default::default()
     };
+    // The run goes on inside the thread pool, so the engine's parallel
+    // sweeps fork and join from a pool thread instead of waking the pool
+    // from outside at every sweep.
+    let stats = rayon::scope(|_| run_steps(engine, &mut rep, nn, nl));
+    let tot = engine.routing_totals();
+    let summary = Summary {
+        runoff_continuity_error_pct: engine.runoff.as_ref().map(|r| r.continuity_error()),
+        routing_continuity_error_pct: engine.routing_continuity_error(),
+        flooding_volume_m3: tot.flooding * CFS,
+        outflow_volume_m3: tot.outflow * CFS,
+        run_time_s: wall_clock() - t_start,
+        steps: engine.step_count,
+        nonconverged_steps: engine.nonconverged,
+        nodes: stats,
+    };
+    (rep, summary)
+}
+
+/// Steps the engine to the end, sampling report steps; returns node statistics.
+fn run_steps(engine: &mut Engine, rep: &mut Report, nn: usize, nl: usize) -> Vec<NodeStats> {
     let mut stats = vec![NodeStats::default(); nn];
     let rstep = engine.opt.report_step;
     let mut next_report = rstep;
@@ -108,23 +143,12 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
         }
         while engine.time >= next_report - 1e-6 && next_report <= engine.opt.duration + 1e-6 {
             if next_report >= rstart - 1e-6 {
-                sample(engine, next_report, &mut rep, nn, nl);
+                sample(engine, next_report, rep, nn, nl);
             }
             next_report += rstep;
         }
     }
-    let tot = engine.routing_totals();
-    let summary = Summary {
-        runoff_continuity_error_pct: engine.runoff.as_ref().map(|r| r.continuity_error()),
-        routing_continuity_error_pct: engine.routing_continuity_error(),
-        flooding_volume_m3: tot.flooding * CFS,
-        outflow_volume_m3: tot.outflow * CFS,
-        run_time_s: wall_clock() - t_start,
-        steps: engine.step_count,
-        nonconverged_steps: engine.nonconverged,
-        nodes: stats,
-    };
-    (rep, summary)
+    stats
 }
 
 fn sample(e: &Engine, t: f64, rep: &mut Report, nn: usize, nl: usize) {
@@ -166,6 +190,17 @@ fn sample(e: &Engine, t: f64, rep: &mut Report, nn: usize, nl: usize) {
         }
         rep.link_flow.push(q * l.direction[j] * CFS);
         rep.link_velocity.push(v * l.direction[j] * FT);
+    }
+    // ft/s to mm/h and mm/day.
+    const MM_H: f64 = 304.8 * 3600.0;
+    rep.evap_rate.push(e.climate.evap_rate * MM_H * 24.0);
+    if let Some(r) = &e.runoff {
+        rep.subcatch_runoff
+            .extend(r.reported_runoff(t).map(|q| q * CFS));
+        for (ev, inf) in r.losses() {
+            rep.subcatch_evap.push(ev * MM_H * 24.0);
+            rep.subcatch_infil.push(inf * MM_H);
+        }
     }
 }
 
@@ -210,6 +245,26 @@ pub fn write_links_csv(rep: &Report, w: &mut dyn Write) -> std::io::Result<()> {
                 csv_name(&rep.link_names[j]),
                 rep.link_flow[x],
                 rep.link_velocity[x]
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `time,subcatch,runoff,evap,infil` rows (m³/s, mm/day, mm/h).
+pub fn write_subcatch_csv(rep: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(w, "time,subcatch,runoff,evap,infil")?;
+    let ns = rep.subcatch_names.len();
+    for (k, t) in rep.times.iter().enumerate() {
+        for j in 0..ns {
+            let x = k * ns + j;
+            writeln!(
+                w,
+                "{t},{},{:.9},{:.6},{:.6}",
+                csv_name(&rep.subcatch_names[j]),
+                rep.subcatch_runoff[x],
+                rep.subcatch_evap[x],
+                rep.subcatch_infil[x]
             )?;
         }
     }

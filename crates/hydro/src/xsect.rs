@@ -213,6 +213,9 @@ fn circ_tables() -> &'static CircTables {
 
 /// Lookup at x in [0, 1] in a table of equally spaced entries, linear
 /// with a quadratic correction in the first two intervals (SWMM's rule).
+/// Inlined so that a fixed-size table's spacing folds to a constant, as the
+/// circular sections called on every conduit and trial need.
+#[inline]
 pub(crate) fn lookup(x: f64, table: &[f64]) -> f64 {
     let n = table.len();
     let delta = 1.0 / (n - 1) as f64;

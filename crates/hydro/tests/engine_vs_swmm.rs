@@ -296,27 +296,62 @@ fn tree_model(n: usize) -> String {
 
 #[test]
 fn results_do_not_depend_on_thread_count() {
-    // Above 2000 links the conduit momentum step runs in parallel.
-    let p = parse(&tree_model(2100)).unwrap();
-    let run_with = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut e = Engine::new(&p).unwrap();
-            results::run(&mut e, &mut || 0.0)
-        })
-    };
-    let (r1, s1) = run_with(1);
-    let (r2, s2) = run_with(2);
-    assert_eq!(r1.node_depth, r2.node_depth);
-    assert_eq!(r1.link_flow, r2.link_flow);
-    assert_eq!(
-        s1.routing_continuity_error_pct,
-        s2.routing_continuity_error_pct
-    );
-    assert!(r1.link_flow.iter().any(|&q| q > 0.1));
+    // Above 2000 links conduit momentum, node flows and depths and the
+    // variable step are swept in parallel. The second network ends in a weir,
+    // so node flows are gathered and depths solved in separate sweeps around
+    // the regulator. In the third the small conduits are open channels that
+    // evaporate and seep, and a storage unit does both.
+    let mut losses = String::from("[EVAPORATION]\nCONSTANT 5.0\n\n[LOSSES]\n");
+    for k in 0..2100 {
+        losses.push_str(&format!("C{k} 0 0 0 NO 2\n"));
+    }
+    let with_losses = tree_model(2100)
+        .replace("CIRCULAR 0.6 0 0 0 1", "RECT_OPEN 0.6 0.8 0 0 1")
+        .replace("J5 1.60 3 0 0 0\n", "")
+        .replace(
+            "[OUTFALLS]",
+            "[STORAGE]\nJ5 1.60 3 0.5 FUNCTIONAL 0 0 40 0 1.0 3\n\n[OUTFALLS]",
+        )
+        .replace("[XSECTIONS]", &format!("{losses}\n[XSECTIONS]"));
+    let with_weir = tree_model(2100)
+        .replace("C0 J0 OUT 50", "C0 J0 JW 50")
+        .replace("[OUTFALLS]", "[OUTFALLS]\nOUTW 0.2 FREE NO")
+        .replace("[JUNCTIONS]\n", "[JUNCTIONS]\nJW 0.6 3 0 0 0\n")
+        .replace(
+            "[XSECTIONS]\n",
+            "[WEIRS]\nW1 JW OUTW TRANSVERSE 0.3 1.84 NO 0 0 YES\n\n[XSECTIONS]\nW1 RECT_OPEN 1 3 0 0\n",
+        );
+    for text in [tree_model(2100), with_weir, with_losses] {
+        let p = parse(&text).unwrap();
+        let run_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut e = Engine::new(&p).unwrap();
+                let (r, s) = results::run(&mut e, &mut || 0.0);
+                (r, s, e.routing_totals())
+            })
+        };
+        let (r1, s1, t1) = run_with(1);
+        assert!(r1.link_flow.iter().any(|&q| q > 0.1));
+        assert_eq!(t1.evap_loss > 0.0, text.contains("[EVAPORATION]"));
+        assert_eq!(t1.seep_loss > 0.0, text.contains("[LOSSES]"));
+        for threads in [2, 3] {
+            let (r, s, t) = run_with(threads);
+            assert_eq!(t1.evap_loss, t.evap_loss);
+            assert_eq!(t1.seep_loss, t.seep_loss);
+            assert_eq!(r1.node_depth, r.node_depth);
+            assert_eq!(r1.link_flow, r.link_flow);
+            assert_eq!(r1.node_flooding, r.node_flooding);
+            assert_eq!(s1.steps, s.steps);
+            assert_eq!(
+                s1.routing_continuity_error_pct,
+                s.routing_continuity_error_pct
+            );
+        }
+    }
 }
 
 #[test]

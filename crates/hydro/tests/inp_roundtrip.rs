@@ -76,3 +76,58 @@ proptest! {
         }
     }
 }
+
+const RAIN_SWMM: &str = include_str!("../../../benches/swmm/models/runoff_rain_swmm.dat");
+const RAIN_NWS: &str = include_str!("../../../benches/swmm/models/runoff_rain_nws.dat");
+const RAIN_ONLINE: &str = include_str!("../../../benches/swmm/models/runoff_rain_online.dat");
+const RAIN_CMC: &str = include_str!("../../../benches/swmm/models/runoff_rain_cmc.dat");
+const CLIMATE: &str = include_str!("../../../benches/swmm/models/runoff_climate.dat");
+const EVAP_FILE_MODEL: &str = include_str!("../../../benches/swmm/models/runoff_evap_file.inp");
+
+/// Replaces part of one line of `text` by `junk`.
+fn mangle(text: &str, line_idx: usize, cut: usize, junk: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let i = line_idx % lines.len();
+    let mut l = lines[i].clone();
+    let c = cut.min(l.len());
+    if l.is_char_boundary(c) {
+        l.truncate(c);
+    }
+    l.push_str(junk);
+    lines[i] = l;
+    lines.join("\n") + "\n"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// Mangled rain files never make the readers panic: a record or an error
+    /// naming the file.
+    #[test]
+    fn mangled_rain_files_never_panic(which in 0usize..4, line_idx in 0usize..40, junk in "[ -~\t:.,äé]{0,30}", cut in 0usize..240) {
+        use twin_hydro::rainfile::{GageFile, RainKind, read};
+        let (text, station) = [(RAIN_SWMM, "HN1"), (RAIN_NWS, "045123"), (RAIN_ONLINE, "045125"), (RAIN_CMC, "7012345")][which];
+        let text = mangle(text, line_idx, cut, &junk);
+        for kind in [RainKind::Intensity, RainKind::Volume, RainKind::Cumulative] {
+            let g = GageFile { gage: "G", station, kind, interval_s: 600.0, millimetres: true, start_day: None };
+            match read("r.dat", &text, &g) {
+                Ok(r) => prop_assert_eq!(r.times.len(), r.depths_in.len()),
+                Err(e) => prop_assert!(e.to_string().contains("r.dat")),
+            }
+        }
+    }
+
+    /// Mangled climate and time series files give a run or an error naming the file.
+    #[test]
+    fn mangled_climate_files_never_panic(line_idx in 0usize..70, junk in "[ -~\t*]{0,30}", cut in 0usize..40) {
+        let p = parse(EVAP_FILE_MODEL).unwrap();
+        let mut f = twin_hydro::ExternalFiles::new();
+        f.insert("runoff_climate.dat", mangle(CLIMATE, line_idx, cut, &junk));
+        if let Err(e) = twin_hydro::Engine::with_files(&p, &f) {
+            prop_assert!(e.to_string().contains("runoff_climate.dat"), "{}", e);
+        }
+        let ts = mangle("01/02/2024 00:00 1.5\n0:30 2\n01/02/2024 1.0 0\n", line_idx, cut, &junk);
+        if let Err(e) = twin_hydro::extfile::parse_timeseries_file("T", "t.dat", &ts) {
+            prop_assert!(e.to_string().contains("t.dat"));
+        }
+    }
+}

@@ -80,6 +80,25 @@ fn depth_at(rep: &twin_hydro::results::Report, node: &str, k: usize) -> f64 {
     series(&rep.node_depth, &rep.node_names, node)[k]
 }
 
+/// Asserts each node's depths (m) at the report steps `steps` are within
+/// `tol` m of SWMM's.
+fn assert_depths_at<const N: usize>(
+    rep: &twin_hydro::results::Report,
+    steps: [usize; N],
+    expected: &[(&str, [f64; N])],
+    tol: f64,
+) {
+    for (node, swmm) in expected {
+        for (k, d) in steps.into_iter().zip(swmm) {
+            let ours = depth_at(rep, node, k);
+            assert!(
+                (ours - d).abs() < tol,
+                "{node} at step {k}: {ours} vs SWMM {d}"
+            );
+        }
+    }
+}
+
 /// Runs a model and returns the report, summary and routing totals (ft³).
 fn run_with_totals(
     text: &str,
@@ -436,19 +455,16 @@ fn conduit_seepage_matches_swmm() {
     let (rep, sum, tot) = run_with_totals(text);
     assert_eq!(rep.times.len(), 60);
     // SWMM 5.2.4 depths (m) at 2, 4, 6 and 8 h.
-    for (node, swmm) in [
-        ("N1", [1.024_67, 0.755_30, 0.112_11, 0.000_03]),
-        ("N2", [0.842_30, 0.901_99, 0.586_01, 0.130_59]),
-        ("N3", [0.804_93, 1.871_77, 1.570_36, 0.989_16]),
-    ] {
-        for (k, d) in [11, 23, 35, 47].into_iter().zip(swmm) {
-            let ours = depth_at(&rep, node, k);
-            assert!(
-                (ours - d).abs() < 0.001,
-                "{node} at step {k}: {ours} vs SWMM {d}"
-            );
-        }
-    }
+    assert_depths_at(
+        &rep,
+        [11, 23, 35, 47],
+        &[
+            ("N1", [1.024_67, 0.755_30, 0.112_11, 0.000_03]),
+            ("N2", [0.842_30, 0.901_99, 0.586_01, 0.130_59]),
+            ("N3", [0.804_93, 1.871_77, 1.570_36, 0.989_16]),
+        ],
+        0.001,
+    );
     assert_peak_depths(
         &rep,
         &[("N1", 1.150_618), ("N2", 0.903_891), ("N3", 1.877_744)],
@@ -683,22 +699,117 @@ fn control_premises_match_swmm() {
 }
 
 #[test]
-fn evaporation_from_the_network_is_refused_not_ignored() {
-    // SWMM evaporates from open channels and storage units at the climate's
-    // rate; until that is modelled such models are refused by name.
+fn storage_evaporation_and_seepage_match_swmm() {
+    // The same basins lose water to the air (Fevap) and to the soil, with
+    // monthly evaporation across the end of January, monthly evaporation and
+    // conductivity adjustments and a recovery pattern. B2's dead storage
+    // empties between the storms: both losses are then cut to what it holds.
+    let (rep, sum, tot) = run_with_totals(include_str!(
+        "../../../benches/swmm/models/storage_losses.inp"
+    ));
+    assert_eq!(rep.times.len(), 384);
+    // SWMM 5.2.4 depths (m) at 24, 48, 60, 72 and 96 h.
+    assert_depths_at(
+        &rep,
+        [95, 191, 239, 287, 383],
+        &[
+            ("B1", [0.927_66, 0.834_13, 0.763_22, 0.966_18, 0.836_87]),
+            ("B2", [0.207_56, 0.073_81, 0.0, 0.244_04, 0.025_55]),
+            ("B3", [0.999_26, 0.996_84, 0.994_78, 0.999_93, 0.995_81]),
+            ("B4", [1.161_11, 1.086_40, 1.021_13, 1.174_95, 1.044_39]),
+        ],
+        0.0005,
+    );
+    // SWMM's evaporation and exfiltration losses, booked apart (m³).
+    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
+    assert!((evap - 86.088).abs() < 0.05, "evaporation {evap} m³");
+    assert!((seep - 1966.658).abs() < 1.0, "seepage {seep} m³");
+    assert_continuity(&sum, 0.160, 0.005);
+
+    // Under kinematic wave (three basins, one storm each side of the month end).
+    let (rep, sum, tot) = run_with_totals(include_str!(
+        "../../../benches/swmm/models/storage_losses_kw.inp"
+    ));
+    assert_depths_at(
+        &rep,
+        [95, 191, 287],
+        &[
+            ("B1", [0.821_70, 0.606_29, 0.809_55]),
+            ("B2", [1.242_87, 0.854_80, 1.120_42]),
+            ("B3", [1.866_48, 1.718_51, 1.882_06]),
+        ],
+        0.0005,
+    );
+    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
+    assert!((evap - 28.303).abs() < 0.02, "KW evaporation {evap} m³");
+    assert!((seep - 1892.743).abs() < 1.0, "KW seepage {seep} m³");
+    assert_continuity(&sum, 0.049, 0.002);
+}
+
+#[test]
+fn conduit_evaporation_and_seepage_match_swmm() {
+    // Open channels (trapezoidal, two rectangular barrels, a natural swale)
+    // evaporate at the monthly rate and seep at their [LOSSES] rate times the
+    // monthly conductivity adjustment; the closed pipe only seeps. After the
+    // storm the base flow is all but used up by the losses.
+    let text = include_str!("../../../benches/swmm/models/conduit_losses.inp");
+    let (rep, sum, tot) = run_with_totals(text);
+    assert_eq!(rep.times.len(), 288);
+    // SWMM 5.2.4 depths (m) at 6, 12, 24 and 48 h.
+    assert_depths_at(
+        &rep,
+        [23, 47, 95, 191],
+        &[
+            ("N1", [0.602_60, 0.040_18, 0.037_92, 0.039_47]),
+            ("N2", [0.381_58, 0.049_35, 0.012_61, 0.013_26]),
+            ("N3", [0.631_77, 0.156_68, 0.027_11, 0.020_19]),
+            ("N4", [1.353_77, 0.300_38, 0.068_73, 0.043_28]),
+        ],
+        0.0005,
+    );
+    assert_flows(
+        &rep,
+        &[
+            ("K1", 2.660_765, 0.221_460),
+            ("K2", 2.676_095, 0.213_675),
+            ("K3", 2.498_885, 0.210_941),
+            ("K4", 2.342_479, 0.207_228),
+        ],
+        0.002,
+    );
+    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
+    assert!((evap - 536.752).abs() < 0.5, "evaporation {evap} m³");
+    assert!((seep - 4700.51).abs() < 5.0, "seepage {seep} m³");
+    assert_continuity(&sum, -0.152, 0.005);
+
+    // Under kinematic wave the losses are capped by the flow: at low flow
+    // they take all of it, shared in proportion. The pipe floods N4.
+    let kw = include_str!("../../../benches/swmm/models/conduit_losses_kw.inp");
+    let (_, sum, tot) = run_with_totals(kw);
+    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
+    assert!((evap - 525.66).abs() < 0.5, "KW evaporation {evap} m³");
+    assert!((seep - 4452.064).abs() < 5.0, "KW seepage {seep} m³");
+    let flood = tot.flooding * FT3;
+    assert!((flood - 6357.75).abs() < 5.0, "KW flooding {flood} m³");
+    assert_continuity(&sum, -2.649, 0.05);
+
+    // Steady flow takes the losses off each conduit's inflow. SWMM:
+    // evaporation 517.359 m³, seepage 4201.348 m³, flooding 7180.3 m³.
+    let sf = text
+        .replace("DYNWAVE", "STEADY")
+        .replace("ROUTING_STEP         10", "ROUTING_STEP         30");
+    let (_, _, tot) = run_with_totals(&sf);
+    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
+    assert!((evap - 517.359).abs() < 0.5, "SF evaporation {evap} m³");
+    assert!((seep - 4201.348).abs() < 5.0, "SF seepage {seep} m³");
+    let flood = tot.flooding * FT3;
+    assert!((flood - 7180.3).abs() < 5.0, "SF flooding {flood} m³");
+}
+
+#[test]
+fn named_rule_variables_are_refused() {
+    // Named variables and expressions in rules are refused, not ignored.
     let text = include_str!("../../../benches/swmm/models/conduit_seepage.inp");
-    let with = |evap: &str| {
-        let t = text.replace(
-            "[TIMESERIES]",
-            &format!("[EVAPORATION]\n{evap}\n\n[TIMESERIES]"),
-        );
-        twin_hydro::Engine::new(&twin_hydro::parse(&t).unwrap()).map(|_| ())
-    };
-    let e = with("CONSTANT 3.0").unwrap_err();
-    assert!(e.to_string().contains("open channel K1"), "{e}");
-    assert!(with("MONTHLY 0 0 0 0 0 1 0 0 0 0 0 0").is_err());
-    assert!(with("CONSTANT 0.0\nDRY_ONLY YES").is_ok());
-    // Named variables and expressions in rules are refused as well.
     let t = text.replace(
         "[TIMESERIES]",
         "[CONTROLS]\nVARIABLE D1 = NODE N1 DEPTH\n\n[TIMESERIES]",
