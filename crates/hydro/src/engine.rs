@@ -4800,6 +4800,13 @@ fn conduit_xsect(
                 crate::shapes::shape_curve(&c.points).map_err(|m| invalid("CURVES", &c.name, m))?;
             Ok((shape.section(x.geom[0] / ucf), None))
         }
+        s if crate::xsect::TABLE_ONLY_SHAPES.contains(&s) => {
+            Err(EngineError::Unsupported(format!(
+                "the {s} cross section of conduit '{}' ({})",
+                x.link,
+                crate::xsect::TABLE_ONLY_REASON
+            )))
+        }
         _ => Ok((
             XSect::new(&x.shape, x.geom, ucf)
                 .map_err(|e| invalid("XSECTIONS", &x.link, e.to_string()))?,

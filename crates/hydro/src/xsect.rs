@@ -24,6 +24,23 @@ const RECT_TRIANG_ALFMAX: f64 = 0.98;
 const RECT_ROUND_ALFMAX: f64 = 0.98;
 /// Same for the modified basket handle.
 const MOD_BASKET_ALFMAX: f64 = 0.96;
+/// SWMM shapes known only by SWMM's own digitised tables of depth, width
+/// and section factor (xsect.dat, after the hydraulic-element curves of
+/// older sewer manuals). No outline of theirs (arc radii and centres) in a
+/// design reference was to hand to build tables from, and SWMM's are not
+/// copied, so they are refused rather than approximated. SWMM reads only
+/// Geom1 (the full height) for each of them.
+pub const TABLE_ONLY_SHAPES: [&str; 5] = [
+    "GOTHIC",
+    "CATENARY",
+    "SEMIELLIPTICAL",
+    "BASKETHANDLE",
+    "SEMICIRCULAR",
+];
+/// Why a [`TABLE_ONLY_SHAPES`] section is refused, and what to use instead.
+pub const TABLE_ONLY_REASON: &str = "this shape is defined only by SWMM's digitised \
+     geometry tables, with no published outline to build it from, so it is not modelled; \
+     describe the section with a CUSTOM shape curve instead";
 /// Number of points in the circular geometry tables.
 const NTAB: usize = 51;
 
@@ -584,6 +601,7 @@ impl XSect {
                 let s_full = a_full * r_full.powf(2.0 / 3.0);
                 x = XSect::tabulated(y_full, a_full, r_full, w, st.tables.clone(), Some(s_full));
             }
+            s if TABLE_ONLY_SHAPES.contains(&s) => return Err(err(TABLE_ONLY_REASON)),
             other => return Err(err(&format!("shape '{other}' is not supported yet"))),
         }
         x.yw_max = match x.shape {
@@ -1605,6 +1623,12 @@ mod tests {
         assert!(XSect::new("CIRCULAR", [0.0; 4], 1.0).is_err());
         assert!(XSect::new("RECT_CLOSED", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
         assert!(XSect::new("EGG_SHAPED_X", [1.0, 0.0, 0.0, 0.0], 1.0).is_err());
+        // Shapes SWMM knows only by its tables are refused, pointing to CUSTOM.
+        for s in TABLE_ONLY_SHAPES {
+            let e = XSect::new(s, [1.0, 0.0, 0.0, 0.0], 1.0).unwrap_err();
+            assert_eq!(e.shape, s);
+            assert!(e.message.contains("CUSTOM shape curve"), "{e}");
+        }
         // Standard elliptical size codes need the ACPA tables; rise and span are taken.
         assert!(XSect::new("HORIZ_ELLIPSE", [1.0, 0.0, 3.0, 0.0], 1.0).is_err());
         assert!(XSect::new("HORIZ_ELLIPSE", [1.0, 1.6, 0.0, 0.0], 1.0).is_ok());

@@ -817,3 +817,25 @@ fn named_rule_variables_are_refused() {
     let e = twin_hydro::Engine::new(&twin_hydro::parse(&t).unwrap()).unwrap_err();
     assert!(e.to_string().contains("VARIABLE"), "{e}");
 }
+
+#[test]
+fn table_only_sewer_shapes_are_refused() {
+    // Gothic, catenary, semi-elliptical, basket-handle and semi-circular
+    // sections exist in SWMM only as its digitised tables: a model using one
+    // is refused as unsupported, naming the shape, the conduit and CUSTOM.
+    let text = include_str!("../../../benches/swmm/models/standard_shapes.inp");
+    for shape in [
+        "GOTHIC",
+        "CATENARY",
+        "SEMIELLIPTICAL",
+        "BASKETHANDLE",
+        "SEMICIRCULAR",
+    ] {
+        let t = text.replacen("HORSESHOE", shape, 1);
+        assert_ne!(t, text);
+        let e = twin_hydro::Engine::new(&twin_hydro::parse(&t).unwrap()).unwrap_err();
+        assert!(matches!(e, twin_hydro::EngineError::Unsupported(_)), "{e}");
+        let m = e.to_string();
+        assert!(m.contains(shape) && m.contains("CUSTOM"), "{m}");
+    }
+}
