@@ -26,16 +26,17 @@ const RECT_ROUND_ALFMAX: f64 = 0.98;
 const MOD_BASKET_ALFMAX: f64 = 0.96;
 /// SWMM shapes known only by SWMM's own digitised tables of depth, width
 /// and section factor (xsect.dat, after the hydraulic-element curves of
-/// older sewer manuals). No outline of theirs (arc radii and centres) in a
-/// design reference was to hand to build tables from, and SWMM's are not
-/// copied, so they are refused rather than approximated. SWMM reads only
-/// Geom1 (the full height) for each of them.
-pub const TABLE_ONLY_SHAPES: [&str; 5] = [
+/// older sewer manuals). No published outline of theirs (arc radii and
+/// centres) is known to build tables from, and SWMM's are not copied, so
+/// they are refused rather than approximated. SWMM reads only Geom1 (the
+/// full height) for the first five; ARCH also takes a span or a size code.
+pub const TABLE_ONLY_SHAPES: [&str; 6] = [
     "GOTHIC",
     "CATENARY",
     "SEMIELLIPTICAL",
     "BASKETHANDLE",
     "SEMICIRCULAR",
+    "ARCH",
 ];
 /// Why a [`TABLE_ONLY_SHAPES`] section is refused, and what to use instead.
 pub const TABLE_ONLY_REASON: &str = "this shape is defined only by SWMM's digitised \

@@ -820,8 +820,8 @@ fn named_rule_variables_are_refused() {
 
 #[test]
 fn table_only_sewer_shapes_are_refused() {
-    // Gothic, catenary, semi-elliptical, basket-handle and semi-circular
-    // sections exist in SWMM only as its digitised tables: a model using one
+    // Gothic, catenary, semi-elliptical, basket-handle, semi-circular and
+    // arch sections exist in SWMM only as its digitised tables: a model using one
     // is refused as unsupported, naming the shape, the conduit and CUSTOM.
     let text = include_str!("../../../benches/swmm/models/standard_shapes.inp");
     for shape in [
@@ -830,6 +830,7 @@ fn table_only_sewer_shapes_are_refused() {
         "SEMIELLIPTICAL",
         "BASKETHANDLE",
         "SEMICIRCULAR",
+        "ARCH",
     ] {
         let t = text.replacen("HORSESHOE", shape, 1);
         assert_ne!(t, text);
