@@ -390,11 +390,7 @@ impl XSect {
         let y_full = g[0] / ucf;
         match shape {
             "CIRCULAR" => {
-                x.shape = Shape::Circular;
-                x.y_full = y_full;
-                x.w_max = y_full;
-                x.a_full = PI / 4.0 * y_full * y_full;
-                x.r_full = 0.25 * y_full;
+                x.set_full_circle(y_full);
                 x.s_full = x.a_full * x.r_full.powf(2.0 / 3.0);
                 x.s_max = 1.08 * x.s_full;
             }
@@ -407,11 +403,7 @@ impl XSect {
                 if g[1] <= 0.0 {
                     return Err(err("Geom2 (C-factor or roughness height) must be positive"));
                 }
-                x.shape = Shape::Circular;
-                x.y_full = y_full;
-                x.w_max = y_full;
-                x.a_full = PI / 4.0 * y_full * y_full;
-                x.r_full = 0.25 * y_full;
+                x.set_full_circle(y_full);
                 x.s_full = x.a_full * x.r_full.powf(0.63);
                 x.s_max = 1.069_49 * x.s_full;
                 x.force_main = g[1];
@@ -421,11 +413,7 @@ impl XSect {
                     return Err(err("Geom2 (filled depth) must be in [0, Geom1)"));
                 }
                 // Full circle first, then remove the filled segment.
-                x.shape = Shape::Circular;
-                x.y_full = y_full;
-                x.w_max = y_full;
-                x.a_full = PI / 4.0 * y_full * y_full;
-                x.r_full = 0.25 * y_full;
+                x.set_full_circle(y_full);
                 let y_bot = g[1] / ucf;
                 let a_bot = x.a_of_y(y_bot);
                 let s_bot = x.w_of_y(y_bot);
@@ -612,6 +600,16 @@ impl XSect {
             _ => x.y_full,
         };
         Ok(x)
+    }
+
+    /// A full circle of diameter `d`: shape, depth, width, area and
+    /// hydraulic radius; the section factors are left to the caller.
+    fn set_full_circle(&mut self, d: f64) {
+        self.shape = Shape::Circular;
+        self.y_full = d;
+        self.w_max = d;
+        self.a_full = PI / 4.0 * d * d;
+        self.r_full = 0.25 * d;
     }
 
     /// Geometry shared by a rectangle closed by a circular arc of radius
