@@ -163,10 +163,7 @@ pub fn parse_timeseries_file(
         };
         let hours = parse_hours(t)
             .ok_or_else(|| err(format!("expected a time hh:mm or hours, found '{t}'")))?;
-        let value = v
-            .parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
+        let value = crate::inp::parse_num(v)
             .ok_or_else(|| err(format!("expected a number, found '{v}'")))?;
         pts.push(TsPoint { date, hours, value });
     }

@@ -917,7 +917,8 @@ impl Row<'_> {
     }
 }
 
-fn parse_num(t: &str) -> Option<f64> {
+/// A finite number, or nothing.
+pub(crate) fn parse_num(t: &str) -> Option<f64> {
     let v: f64 = t.parse().ok()?;
     if v.is_finite() { Some(v) } else { None }
 }
@@ -956,7 +957,7 @@ pub fn parse_date(t: &str) -> Option<(i32, u32, u32)> {
         Err(_) => {
             let k = MONTHS
                 .iter()
-                .position(|n| ms.len() >= 3 && ms[..3].eq_ignore_ascii_case(n))?;
+                .position(|n| ms.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(n)))?;
             k as u32 + 1
         }
     };
@@ -1593,16 +1594,17 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
             let mut pts = Vec::new();
             let mut i = 1;
             while i < t.len() {
-                let date = if t[i].contains('/') {
-                    let d = parse_date(&t[i]).ok_or_else(|| {
-                        r.err(format!(
-                            "field {} expected a date mm/dd/yyyy, found '{}'",
-                            i + 1,
-                            t[i]
-                        ))
-                    })?;
+                // A token that reads as a date is one (SWMM table.c); one with
+                // a slash that does not is a malformed date, not a time.
+                let date = if let Some(d) = parse_date(&t[i]) {
                     i += 1;
                     Some(d)
+                } else if t[i].contains('/') {
+                    return Err(r.err(format!(
+                        "field {} expected a date mm/dd/yyyy, found '{}'",
+                        i + 1,
+                        t[i]
+                    )));
                 } else {
                     None
                 };
@@ -2394,10 +2396,7 @@ pub fn write(p: &Project) -> String {
                 TsData::Points(v) => v
                     .iter()
                     .map(|pt| {
-                        let d = pt
-                            .date
-                            .map(|(y, m, d)| format!("{m:02}/{d:02}/{y:04} "))
-                            .unwrap_or_default();
+                        let d = pt.date.map(|d| fmt_date(d) + " ").unwrap_or_default();
                         format!("{} {d}{} {}", q(&ts.name), fmt_hours(pt.hours), pt.value)
                     })
                     .collect(),
@@ -2733,9 +2732,27 @@ mod tests {
         assert_eq!(parse_hours("2.25"), Some(2.25));
         assert_eq!(parse_hours("1:99"), None);
         assert_eq!(parse_date("11/04/2015"), Some((2015, 11, 4)));
+        assert_eq!(parse_date("Nov-04-2015"), Some((2015, 11, 4)));
+        // A month of multi-byte letters is no month, and no panic.
+        assert_eq!(parse_date("ÄÄ/01/2020"), None);
+        assert_eq!(parse_date("Ä/01/2020"), None);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(fmt_hours(1.5), "1:30:00");
+    }
+
+    #[test]
+    fn inline_time_series_take_every_date_form() {
+        let p = parse("[TIMESERIES]\nT1 01-05-2020 0:00 1\nT1 Jan-05-2020 1:00 2\nT1 2:00 3\n")
+            .unwrap();
+        let TsData::Points(v) = &p.timeseries[0].data else {
+            panic!("points expected");
+        };
+        assert_eq!(v[0].date, Some((2020, 1, 5)));
+        assert_eq!(v[1].date, Some((2020, 1, 5)));
+        assert_eq!((v[2].date, v[2].hours, v[2].value), (None, 2.0, 3.0));
+        let e = parse("[TIMESERIES]\nT1 13/45/2020 0:00 1\n").unwrap_err();
+        assert!(e.to_string().contains("expected a date"), "{e}");
     }
 
     #[test]

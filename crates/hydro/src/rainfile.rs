@@ -112,7 +112,8 @@ impl Reader<'_> {
         }
     }
     fn save(&mut self, day: f64, hour: i64, minute: i64, depth: f32) {
-        let t = day + (3600 * hour + 60 * minute - self.offset) as f64;
+        // In f64: hours and minutes come unbounded from the file.
+        let t = day + 3600.0 * hour as f64 + 60.0 * minute as f64 - self.offset as f64;
         self.rec.times.push(t);
         self.rec.depths_in.push(depth);
     }
@@ -279,7 +280,7 @@ fn read_swmm_line(r: &mut Reader, line: &str, no: usize) -> Result<bool, EngineE
         return Ok(true);
     }
     let (hour, minute) = (v[4].int(), v[5].int());
-    let t = day + (3600 * hour + 60 * minute) as f64;
+    let t = day + 3600.0 * hour as f64 + 60.0 * minute as f64;
     if t <= r.previous {
         return Err(r.err(
             no,
@@ -563,6 +564,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("STA1"), "{e}");
+        // An hour beyond any integer product still reads, in order.
+        let r = read(
+            "r.dat",
+            "STA1 2024 01 01 99999999999999999 00 1\n",
+            &gage(RainKind::Volume, false),
+        )
+        .unwrap();
+        assert_eq!(r.times.len(), 1);
     }
 
     #[test]

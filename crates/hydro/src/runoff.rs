@@ -426,12 +426,8 @@ pub struct Runoff {
     sub: Vec<[Subarea; 3]>,
     infil: Vec<Infil>,
     patterns: Vec<Patterns>,
-    /// Runon onto each subcatchment this step (ft/s).
-    runon: Vec<f64>,
     /// Rainfall override per subcatchment (ft/s), set through the API.
     pub rain_override: Vec<Option<f64>>,
-    /// Rainfall on each subcatchment over the last runoff step (ft/s).
-    rainfall: Vec<f64>,
     /// Evaporation and infiltration losses over the last step (ft/s over the area).
     evap_loss: Vec<f64>,
     infil_loss: Vec<f64>,
@@ -608,9 +604,7 @@ impl Runoff {
             sub: Vec::new(),
             infil: Vec::new(),
             patterns: Vec::new(),
-            runon: Vec::new(),
             rain_override: Vec::new(),
-            rainfall: Vec::new(),
             evap_loss: Vec::new(),
             infil_loss: Vec::new(),
             old_runoff: Vec::new(),
@@ -718,9 +712,7 @@ impl Runoff {
             r.sub.push(sub);
             r.infil.push(infil);
             r.patterns.push(Patterns::default());
-            r.runon.push(0.0);
             r.rain_override.push(None);
-            r.rainfall.push(0.0);
             r.evap_loss.push(0.0);
             r.infil_loss.push(0.0);
             r.old_runoff.push(0.0);
@@ -887,7 +879,6 @@ impl Runoff {
             return;
         }
         let q = q / self.area[k];
-        self.runon[k] += q;
         for s in &mut self.sub[k] {
             s.inflow += q;
         }
@@ -981,9 +972,6 @@ impl Runoff {
                 self.has_runoff = true;
             }
         }
-        for x in &mut self.runon {
-            *x = 0.0;
-        }
     }
 
     /// SWMM subcatch_getRunon: last step's runoff onto the outlet
@@ -1017,7 +1005,6 @@ impl Runoff {
         month: usize,
     ) -> f64 {
         let area = self.area[j];
-        self.rainfall[j] = rain;
         let evap = if climate.dry_only && rain > 0.0 {
             0.0
         } else {
