@@ -471,6 +471,18 @@ impl Options {
     pub fn ucf_flow(&self) -> f64 {
         self.flow_units.swmm_qcf()
     }
+    /// SWMM's rainfall-depth factor: mm or inches per foot.
+    pub fn ucf_rain_depth(&self) -> f64 {
+        if self.flow_units.is_si() { 304.8 } else { 12.0 }
+    }
+    /// SWMM's rainfall-intensity factor: mm/h or in/h per ft/s.
+    pub fn ucf_rain_rate(&self) -> f64 {
+        if self.flow_units.is_si() {
+            1_097_280.0
+        } else {
+            43_200.0
+        }
+    }
 }
 
 /// A time series as (seconds from simulation start, value) pairs.
@@ -1514,7 +1526,7 @@ impl Engine {
                 && opt.force_main_eqn == crate::forcemain::ForceMainEqn::DarcyWeisbach
             {
                 // Roughness height in inches or millimetres, as rainfall depths.
-                xsect.force_main /= if opt.flow_units.is_si() { 304.8 } else { 12.0 };
+                xsect.force_main /= opt.ucf_rain_depth();
             }
             if c.length <= 0.0 {
                 return Err(invalid("CONDUITS", &c.name, "length must be positive"));
@@ -1557,12 +1569,7 @@ impl Engine {
             links.q_limit[j] = c.max_flow / qcf;
             links.loss[j] = l.map(|l| [l.entry, l.exit, l.avg]).unwrap_or([0.0; 3]);
             // Seepage in in/h or mm/h (SWMM's rainfall units) to ft/s.
-            let ucf_rate = if opt.flow_units.is_si() {
-                1_097_280.0
-            } else {
-                43_200.0
-            };
-            links.seep_rate[j] = l.map_or(0.0, |l| l.seepage) / ucf_rate;
+            links.seep_rate[j] = l.map_or(0.0, |l| l.seepage) / opt.ucf_rain_rate();
             links.flap_gate[j] = l.is_some_and(|l| l.flap_gate);
             links.culvert[j] = x.culvert.clamp(0.0, 255.0) as u8;
             // Steady flow starts every link empty (SWMM flowrout.c initLinks).
@@ -2559,6 +2566,34 @@ impl Engine {
     /// Advances the whole model (runoff and routing) by one routing step of
     /// `dt` seconds. Returns the number of Picard trials used.
     pub fn step(&mut self, dt: f64) -> usize {
+        self.in_pool(|e| e.step_in_place(dt))
+    }
+
+    /// Advances by one variable step; returns the step taken (s), or 0 at the end.
+    pub fn advance(&mut self) -> f64 {
+        if self.time >= self.opt.duration - 1e-9 {
+            return 0.0;
+        }
+        self.in_pool(|e| {
+            let dt = e.next_step();
+            e.step_in_place(dt);
+            dt
+        })
+    }
+
+    /// Runs `f` on a thread of rayon's pool when the network is large enough
+    /// for its sweeps to split, so they fork and join from inside the pool
+    /// instead of waking it from outside at every sweep; in place on a pool
+    /// thread already, or when nothing splits.
+    fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Self) -> R + Send) -> R {
+        if self.link_count() >= PARALLEL_MIN_LINKS && rayon::current_thread_index().is_none() {
+            rayon::scope(|_| f(self))
+        } else {
+            f(self)
+        }
+    }
+
+    fn step_in_place(&mut self, dt: f64) -> usize {
         let dt = dt.max(MIN_TIMESTEP);
         let t0 = self.time;
         match &mut self.runoff {
@@ -2617,16 +2652,6 @@ impl Engine {
         self.update_totals(dt / 2.0);
         self.step_count += 1;
         trials
-    }
-
-    /// Advances by one variable step; returns the step taken (s), or 0 at the end.
-    pub fn advance(&mut self) -> f64 {
-        if self.time >= self.opt.duration - 1e-9 {
-            return 0.0;
-        }
-        let dt = self.next_step();
-        self.step(dt);
-        dt
     }
 
     /// Evaporation and seepage of the storage units over the coming step,
@@ -4707,12 +4732,7 @@ fn storage_exfil(
             "seepage needs Psi >= 0, Ksat >= 0 and 0 <= IMD <= 1",
         ));
     }
-    let si = opt.flow_units.is_si();
-    let (ucf_depth, ucf_rate) = if si {
-        (304.8, 1_097_280.0)
-    } else {
-        (12.0, 43_200.0)
-    };
+    let (ucf_depth, ucf_rate) = (opt.ucf_rain_depth(), opt.ucf_rain_rate());
     let banks = match shape {
         StorageShape::Tabular(k) => {
             let c = &p.curves[*k];
@@ -5207,10 +5227,8 @@ impl ControlState for Engine {
                 if open != matches!(v, Var::LinkTimeOpen(_)) {
                     return f64::NAN;
                 }
-                // In days, with SWMM's date arithmetic: ties with the rule's
-                // duration then break the way SWMM's do.
-                let now = self.swmm_date_time();
-                now.floor() + (now - now.floor()) - self.links.time_last_set[j]
+                // In days, on SWMM's date scale, as SWMM measures it.
+                self.swmm_date_time() - self.links.time_last_set[j]
             }
             Var::Date => (abs / 86400.0).floor(),
             Var::DayOfYear => {

@@ -96,9 +96,8 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
             .unwrap_or_default(),
         ..Default::default()
     };
-    // The run goes on inside the thread pool, so the engine's parallel
-    // sweeps fork and join from a pool thread instead of waking the pool
-    // from outside at every sweep.
+    // The whole run enters the thread pool once, so each step's own entry
+    // (Engine::step) runs in place.
     let stats = rayon::scope(|_| run_steps(engine, &mut rep, nn, nl));
     let tot = engine.routing_totals();
     let summary = Summary {

@@ -549,8 +549,8 @@ impl Runoff {
         files: &ExternalFiles,
     ) -> Result<Self, EngineError> {
         let si = opt.flow_units.is_si();
-        let ucf_rainfall = if si { 1_097_280.0 } else { 43_200.0 }; // (mm or in)/h per ft/s
-        let ucf_raindepth = if si { 304.8 } else { 12.0 };
+        let ucf_rainfall = opt.ucf_rain_rate();
+        let ucf_raindepth = opt.ucf_rain_depth();
         let ucf_len = opt.ucf_length();
         let ucf_area = if si { 1.0 / 107_640.0 } else { 1.0 / 43_560.0 }; // ha or ac per ft²
         let mut gages = Vec::new();
