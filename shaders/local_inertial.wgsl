@@ -1,7 +1,7 @@
 // Local-inertial 2D shallow-water step (Bates, Horritt & Fewtrell 2010, J. Hydrol. 387, 33-45,
 // eq. 11, with the theta-weighted momentum of de Almeida, Bates, Freer & Souvignet 2012,
 // Water Resour. Res. 48, W05528, eq. 14) on a staggered raster: depth h at cell centres,
-// unit discharge on the faces. The same scheme, in f32, as crates/surface/src/sim.rs:
+// unit discharge on the faces. The same scheme, in f32, as crates/surface/src/kernel.rs:
 //
 //   q' (1 + g dt n^2 |q'| / h_f^(7/3)) = theta q + (1-theta)/2 (q_-1 + q_+1)
 //                                        - g h_f dt (eta_R - eta_L)/dx
@@ -107,7 +107,7 @@ fn friction_coefficient(hf: f32, n: f32) -> f32 {
 }
 
 // Momentum update with the friction taken fully implicitly: the root of q (1 + b |q|) = rhs,
-// q = 2 rhs / (1 + sqrt(1 + 4 b |rhs|)) (see implicit_friction in crates/surface/src/sim.rs).
+// q = 2 rhs / (1 + sqrt(1 + 4 b |rhs|)) (see implicit_friction in crates/surface/src/kernel.rs).
 fn inertial(q_avg: f32, hf: f32, deta: f32, n: f32) -> f32 {
     let rhs = q_avg - P.g_dt_dx * hf * deta;
     let b = friction_coefficient(hf, n);

@@ -604,18 +604,18 @@ where
             println!("wrote {}", p.display());
             let dem = c
                 .dem
-                .clone()
+                .as_ref()
                 .with_context(|| format!("{}: the city has no DEM", city.display()))?;
-            road_picture(&c, &dem, &depth.raster, &impacts, &out)?;
+            road_picture(&c, dem, &depth.raster, &impacts, &out)?;
             let rain_series = twin_io::rain::read_rain_csv(&rain)?;
             let page = scenario_report(
                 &c,
                 &rain_series,
                 minutes,
                 &depth.raster,
+                &impacts,
                 &flood,
                 &r,
-                (!worst_case).then_some(rain_start_min),
             );
             let p = out.join("report.html");
             twin_io::atomic::write_atomically(&p, |tmp| {
@@ -1232,13 +1232,12 @@ fn scenario_report(
     rain: &[(f64, f64)],
     minutes: f64,
     depth: &twin_model::Raster,
+    roads: &[twin_engine::impacts::RoadImpact],
     flood: &FloodOutcome,
     traffic: &twin_engine::scenario::FloodTraffic,
-    rain_start_min: Option<f64>,
 ) -> String {
     use twin_report::html::{GaugeRow, ScenarioReport, ServiceRow, TrafficRow};
-    let roads = twin_engine::impacts::road_impacts(city, depth);
-    let exposure = twin_engine::impacts::exposure(city, depth, &roads);
+    let exposure = twin_engine::impacts::exposure(city, depth, roads);
     let (ledger, closure_percent) = ledger_terms(&flood.ledger);
     let total_mm: f64 = rain
         .iter()
@@ -1302,7 +1301,8 @@ fn scenario_report(
             links: [traffic.closed_links, traffic.slowed_links],
             teleports: [traffic.baseline.teleports, traffic.flooded.teleports],
             clock_start_min: PEAK_START_MIN,
-            rain_start_min,
+            // The rain's clock time when the roads followed it, none for worst states.
+            rain_start_min: traffic.rain_start_s.map(|s| PEAK_START_MIN + s / 60.0),
             intervals: traffic
                 .intervals
                 .iter()

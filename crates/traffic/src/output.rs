@@ -109,7 +109,6 @@ impl Summary {
     }
 }
 
-/// Quote a CSV field if needed (RFC 4180).
 /// Space-mean speed (m/s) of every trip that departed: the length of the links entered
 /// (junction crossings included) over the time on the network until arrival, or until `end`
 /// for a vehicle still running (the link it is on counts whole). 0 if none departed.
@@ -129,6 +128,7 @@ pub fn space_mean_speed(trips: &[TripResult], end: f64) -> f64 {
     if time > 0.0 { dist / time } else { 0.0 }
 }
 
+/// Quote a CSV field if needed (RFC 4180).
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
