@@ -4,12 +4,14 @@
 //! library crates (`twin-io`, `twin-citygen`, `twin-model`).
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use twin_model::{City, Crs, DrainageNetwork, Layer, RoadGraph};
+
+mod flood_cmd;
 
 /// Urban digital twin engine: city model, drainage, flooding and traffic.
 /// Động cơ bản sao số đô thị: mô hình thành phố, thoát nước, ngập lụt và giao thông.
@@ -252,15 +254,15 @@ enum FloodCmd {
         #[arg(long, default_value_t = 0.03)]
         manning: f64,
         /// Edges: `open` (free outflow) or `closed`.
-        #[arg(long, default_value = "open")]
-        edges: String,
+        #[arg(long, value_enum, default_value_t = EdgesArg::Open)]
+        edges: EdgesArg,
         /// Depth (m) counted as flooded for the duration map.
         #[arg(long, default_value_t = 0.1)]
         threshold: f64,
         /// With a city .gpkg: buildings as `rough` (Manning n 0.1 on their cells) or `blocked`
         /// (their cells are walls; for grids finer than the gaps between buildings).
-        #[arg(long, default_value = "rough")]
-        buildings: String,
+        #[arg(long, value_enum, default_value_t = BuildingsArg::Rough)]
+        buildings: BuildingsArg,
         /// Couple a SWMM drainage network (.inp whose [COORDINATES] are in the DEM's CRS) at
         /// every manhole; rain falls on the grid, the model's subcatchments are not used.
         #[arg(long, conflicts_with = "couple")]
@@ -279,9 +281,38 @@ enum FloodCmd {
         /// Surface solver: `cpu` (f64, rows in parallel; the reference), `gpu` (the same
         /// scheme as a WGSL compute kernel on the default GPU adapter, f32) or `auto` (the
         /// GPU when there is a hardware one, else the CPU).
-        #[arg(long, default_value = "auto")]
-        backend: String,
+        #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+        backend: BackendArg,
     },
+}
+
+/// Which surface solver runs a flood.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BackendArg {
+    /// The GPU when there is a hardware one, else the CPU.
+    Auto,
+    /// The CPU solver (f64; the reference).
+    Cpu,
+    /// The WGSL kernel on the default GPU adapter (f32).
+    Gpu,
+}
+
+/// The condition on the grid's edges.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdgesArg {
+    /// Free outflow.
+    Open,
+    /// No flow.
+    Closed,
+}
+
+/// How buildings enter the surface.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BuildingsArg {
+    /// Manning's n 0.1 on their cells.
+    Rough,
+    /// Their cells are walls.
+    Blocked,
 }
 
 #[derive(Subcommand, Debug)]
@@ -491,9 +522,7 @@ where
             let c = load(&city)?;
             let text = twin_io::swmm::city_to_inp(&c, &rain, minutes)
                 .with_context(|| city.display().to_string())?;
-            twin_io::atomic::write_atomically(&out, |tmp| {
-                std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&out, e.to_string()))
-            })?;
+            twin_io::atomic::write_text(&out, &text)?;
             eprintln!("✓ wrote {}", out.display());
         }
         Command::Export(ExportCmd::Dem { city, out }) => {
@@ -520,24 +549,23 @@ where
             gauges,
             replay_inp,
             backend,
-        }) => {
-            flood_run(
-                &dem,
-                &rain,
+        }) => flood_cmd::flood_run(
+            &flood_cmd::FloodArgs {
+                dem: &dem,
+                rain: &rain,
                 minutes,
-                &out,
                 manning,
-                &edges,
+                edges,
                 threshold,
-                &buildings,
-                inp.as_deref(),
+                buildings,
+                inp: inp.as_deref(),
                 couple,
-                gauges.as_deref(),
-                replay_inp.as_deref(),
-                &backend,
-                false,
-            )?;
-        }
+                gauges: gauges.as_deref(),
+                replay_inp: replay_inp.as_deref(),
+                backend,
+            },
+            &out,
+        )?,
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
         Command::Scenario(ScenarioCmd::Run {
             city,
@@ -550,79 +578,20 @@ where
             informed,
             out,
             seed,
-        }) => {
-            let rain_start_min = parse_clock(&rain_start)?;
-            if !(0.0..=1.0).contains(&informed) {
-                bail!("--informed must lie in 0..1, got {informed}");
-            }
-            let flood = flood_run(
-                &city, &rain, minutes, &out, 0.03, "open", 0.1, "rough", None, couple, None, None,
-                "auto", true,
-            )?;
-            let c = load(&city)?;
-            let depth = twin_io::raster::read_raster(&out.join("max_depth.tif"))?;
-            let impacts = twin_engine::impacts::road_impacts(&c, &depth.raster);
-            let states = match (&flood.roads, worst_case) {
-                (Some(timeline), false) => twin_engine::scenario::RoadStates::Timeline {
-                    timeline: timeline.clone(),
-                    rain_start_s: (rain_start_min - PEAK_START_MIN) * 60.0,
-                },
-                _ => twin_engine::scenario::RoadStates::Worst(impacts.clone()),
-            };
-            let mut spec = twin_engine::scenario::TrafficSpec::morning_peak_period(trips, seed);
-            if let Some(e) = spec.peak.external.as_mut() {
-                e.open_sides = twin_engine::scenario::open_sides(&c);
-            }
-            spec.sim.reroute_fraction = informed;
-            let r = step(
-                "morning peak 06:00–09:00 with and without the flood / giờ cao điểm sáng",
-                || {
-                    twin_engine::scenario::flood_traffic(&c, &states, &spec)
-                        .map_err(anyhow::Error::msg)
-                },
-            )?;
-            let p = out.join("traffic.json");
-            let text = serde_json::to_string_pretty(&r.to_json())?;
-            twin_io::atomic::write_atomically(&p, |tmp| {
-                std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
-            })?;
-            println!(
-                "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed at some time; {} vehicle trips; arrived {} → {}; rerouted {}; stranded (no route) {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours; teleports {} → {}",
-                r.closed_links,
-                r.slowed_links,
-                r.baseline.trips,
-                r.baseline.arrived,
-                r.flooded.arrived,
-                r.flooded.rerouted,
-                r.flooded.aborted,
-                r.baseline.mean_duration_s,
-                r.flooded.mean_duration_s,
-                r.flooded.vehicle_hours - r.baseline.vehicle_hours,
-                r.baseline.teleports,
-                r.flooded.teleports
-            );
-            println!("wrote {}", p.display());
-            let dem = c
-                .dem
-                .as_ref()
-                .with_context(|| format!("{}: the city has no DEM", city.display()))?;
-            road_picture(&c, dem, &depth.raster, &impacts, &out)?;
-            let rain_series = twin_io::rain::read_rain_csv(&rain)?;
-            let page = scenario_report(
-                &c,
-                &rain_series,
+        }) => flood_cmd::scenario_run(
+            &flood_cmd::ScenarioArgs {
+                city: &city,
+                rain: &rain,
                 minutes,
-                &depth.raster,
-                &impacts,
-                &flood,
-                &r,
-            );
-            let p = out.join("report.html");
-            twin_io::atomic::write_atomically(&p, |tmp| {
-                std::fs::write(tmp, &page).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
-            })?;
-            println!("Báo cáo / Report: wrote {}", p.display());
-        }
+                trips,
+                couple,
+                rain_start: &rain_start,
+                worst_case,
+                informed,
+                seed,
+            },
+            &out,
+        )?,
         Command::Traffic(TrafficCmd::Run {
             net,
             routes,
@@ -942,636 +911,6 @@ fn traffic_run(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn flood_run(
-    dem: &Path,
-    rain: &Path,
-    minutes: f64,
-    out: &Path,
-    manning: f64,
-    edges: &str,
-    threshold: f64,
-    buildings: &str,
-    inp: Option<&Path>,
-    couple: bool,
-    gauges: Option<&Path>,
-    replay_inp: Option<&Path>,
-    backend: &str,
-    road_timeline: bool,
-) -> Result<FloodOutcome> {
-    let backend: twin_engine::flood::Backend = match backend {
-        "auto" => match twin_engine::flood::hardware_gpu() {
-            Some(name) => {
-                println!(
-                    "GPU '{name}': the surface runs on its WGSL kernel / bề mặt chạy trên GPU (--backend cpu for the CPU solver)"
-                );
-                twin_engine::flood::Backend::Gpu
-            }
-            None => twin_engine::flood::Backend::Cpu,
-        },
-        other => other
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("--{e} or auto"))?,
-    };
-    let buildings = match buildings {
-        "rough" => twin_engine::flood::BuildingMode::Roughness(0.1),
-        "blocked" => twin_engine::flood::BuildingMode::Blocked,
-        other => bail!("--buildings '{other}': expected rough or blocked"),
-    };
-    let edges = match edges {
-        "open" => twin_surface::Boundary::Open { slope: None },
-        "closed" => twin_surface::Boundary::Closed,
-        other => bail!("--edges '{other}': expected open or closed"),
-    };
-    let rain = twin_io::rain::read_rain_csv(rain)?;
-    let extra_gauges: Vec<twin_engine::flood::Gauge> = match gauges {
-        Some(p) => twin_io::points::read_points_csv(p)?
-            .into_iter()
-            .map(|g| twin_engine::flood::Gauge {
-                name: g.name,
-                x: g.x,
-                y: g.y,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let mut city = None;
-    let (raster, crs) = if dem
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"))
-    {
-        let c = load(dem)?;
-        let r = c
-            .dem
-            .clone()
-            .with_context(|| format!("{}: the city has no DEM", dem.display()))?;
-        let crs = c.crs;
-        city = Some(c);
-        (r, crs)
-    } else {
-        let g = twin_io::raster::read_raster(dem)?;
-        if g.crs.is_geographic() {
-            let [[x0, y0], [x1, y1]] = g.raster.bbox();
-            let target = Crs::metric_for(0.5 * (x0 + x1), 0.5 * (y0 + y1));
-            eprintln!(
-                "  note: {} is in {}; reprojecting onto {} (metric)",
-                dem.display(),
-                g.crs.code(),
-                target.code()
-            );
-            (twin_io::raster::reproject_raster(&g, target, None)?, target)
-        } else {
-            (g.raster, g.crs)
-        }
-    };
-    let gauge_file = gauges.map(|p| p.display().to_string()).unwrap_or_default();
-    for g in &extra_gauges {
-        match raster.cell_at(g.x, g.y) {
-            Some((c, r)) if !raster.is_nodata(raster.get(c, r)) => {}
-            Some(_) => bail!(
-                "{gauge_file}: gauge '{}' at ({}, {}) is on a nodata cell of the DEM",
-                g.name,
-                g.x,
-                g.y
-            ),
-            None => bail!(
-                "{gauge_file}: gauge '{}' at ({}, {}) is outside the DEM",
-                g.name,
-                g.x,
-                g.y
-            ),
-        }
-    }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
-    let spec = twin_engine::flood::FloodSpec {
-        minutes,
-        rain,
-        manning,
-        edges,
-        threshold_m: threshold,
-        backend,
-    };
-    let mut setup = match &city {
-        Some(c) => step("preparing the surface from the city's layers", || {
-            Ok(twin_engine::flood::city_setup(c, &raster, &spec, buildings))
-        })?,
-        None => twin_engine::flood::SurfaceSetup::default(),
-    };
-    for g in extra_gauges {
-        if setup.gauges.iter().any(|h| h.name == g.name) {
-            bail!("gauge '{}' is also a city sensor's name", g.name);
-        }
-        setup.gauges.push(g);
-    }
-    // The roads' deepest water every five minutes, for the flood → traffic timeline.
-    let road_refs = match (&city, road_timeline) {
-        (Some(c), true) => {
-            let (refs, groups) = twin_engine::impacts::road_cells(c, &raster);
-            setup.probes = Some(twin_engine::flood::Probes {
-                groups,
-                every_s: ROAD_TIMELINE_S,
-            });
-            Some(refs)
-        }
-        _ => None,
-    };
-    let timeline = |p: Option<twin_engine::flood::ProbeSeries>| {
-        road_refs
-            .clone()
-            .zip(p)
-            .map(|(roads, p)| twin_engine::impacts::RoadTimeline {
-                roads,
-                ends_s: p.ends_s,
-                depth_m: p.max_depth_m,
-            })
-    };
-    let project = match (inp, couple, &city) {
-        (Some(p), _, _) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read", p.display()))?;
-            Some(twin_hydro::parse(&text).with_context(|| p.display().to_string())?)
-        }
-        (None, true, Some(c)) => {
-            let text = twin_io::swmm::city_to_inp_with(c, &spec.rain, minutes, false)
-                .with_context(|| dem.display().to_string())?;
-            Some(twin_hydro::parse(&text).context("the city's drainage network")?)
-        }
-        (None, true, None) => bail!("--couple needs a city .gpkg as --dem (or give --inp)"),
-        (None, false, _) => None,
-    };
-    if replay_inp.is_some() && project.is_none() {
-        bail!("--replay-inp needs a coupled run (--couple or --inp)");
-    }
-    if let Some(project) = project {
-        let pb = ProgressBar::new(1000);
-        pb.set_style(ProgressStyle::with_template("{bar:40} {percent:>3}% simulated, {elapsed} elapsed, ETA {eta} — 1D–2D flood / ngập").expect("template"));
-        let started = std::time::Instant::now();
-        let keep = replay_inp.map(|_| project.clone());
-        let res = twin_engine::coupled::run(&raster, &setup, &spec, project, &mut |f| {
-            pb.set_position((f * 1000.0) as u64)
-        })?;
-        pb.finish_and_clear();
-        if let (Some(p), Some(project)) = (replay_inp, keep) {
-            let replay = twin_engine::coupled::replay_project(project, &res)?;
-            let text = twin_hydro::write(&replay);
-            twin_io::atomic::write_atomically(p, |tmp| {
-                std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(p, e.to_string()))
-            })?;
-            println!(
-                "wrote {} (the network fed what the surface gave it)",
-                p.display()
-            );
-        }
-        let wall = started.elapsed().as_secs_f64();
-        write_rasters(&res.rasters, crs, out)?;
-        flood_picture(&raster, &res.rasters.max_depth, out)?;
-        let mut j = res.ledger.to_json();
-        j["wall_time_s"] = serde_json::json!(wall);
-        j["coupled_manholes"] = serde_json::json!(res.coupled_manholes);
-        j["backend"] = serde_json::json!(if res.adapter.is_some() { "gpu" } else { "cpu" });
-        j["gpu_adapter"] = serde_json::json!(res.adapter);
-        j["overflowing_manholes"] = serde_json::json!(res.overflowing_manholes);
-        j["minutes"] = serde_json::json!(minutes);
-        let lp = out.join("ledger.json");
-        twin_io::atomic::write_atomically(&lp, |tmp| {
-            std::fs::write(tmp, serde_json::to_string_pretty(&j).expect("json"))
-                .map_err(|e| twin_io::IoError::file(&lp, e.to_string()))
-        })?;
-        let l = &res.ledger;
-        println!(
-            "Ngập 1D–2D / Coupled flood: {minutes} min, {} manholes coupled, {} overflowed, in {wall:.1} s; max depth {:.3} m; rain {:.0} m³, inlets {:.0} m³, overflow {:.0} m³, pumped out {:.0} m³; closure error {:.3} % of inflow (network's own routing continuity {:.3} %)",
-            res.coupled_manholes,
-            res.overflowing_manholes,
-            res.rasters.max_depth.stats().map(|s| s.max).unwrap_or(0.0),
-            l.surface.rain,
-            l.network_inflow,
-            l.network_overflow,
-            l.network_outfall,
-            l.closure_error_percent(),
-            l.network_continuity_pct
-        );
-        println!(
-            "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
-            out.display()
-        );
-        write_gauges(&res.gauges, out)?;
-        if let Some(c) = &city {
-            road_impacts(c, &res.rasters.max_depth, out)?;
-        }
-        return Ok(FloodOutcome {
-            gauges: res.gauges,
-            ledger: j,
-            roads: timeline(res.probes),
-        });
-    }
-    let pb = ProgressBar::new(1000);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {percent:>3}% simulated, {elapsed} elapsed, ETA {eta} — flood / ngập",
-        )
-        .expect("template"),
-    );
-    let started = std::time::Instant::now();
-    let res = twin_engine::flood::run_with(&raster, &spec, &setup, &mut |f| {
-        pb.set_position((f * 1000.0) as u64)
-    })?;
-    pb.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
-    for (name, r) in [
-        ("max_depth.tif", &res.max_depth),
-        ("time_of_max_min.tif", &res.time_of_max_min),
-        ("duration_above_min.tif", &res.duration_above_min),
-        ("max_hazard.tif", &res.max_hazard),
-    ] {
-        twin_io::raster::write_geotiff(r, crs, &out.join(name))?;
-    }
-    flood_picture(&raster, &res.max_depth, out)?;
-    let mut j = res.ledger_json();
-    j["wall_time_s"] = serde_json::json!(wall);
-    j["cells"] = serde_json::json!(raster.nx * raster.ny);
-    j["minutes"] = serde_json::json!(minutes);
-    let lp = out.join("ledger.json");
-    twin_io::atomic::write_atomically(&lp, |tmp| {
-        std::fs::write(tmp, serde_json::to_string_pretty(&j).expect("json"))
-            .map_err(|e| twin_io::IoError::file(&lp, e.to_string()))
-    })?;
-    let st = res.max_depth.stats();
-    if let Some(a) = &res.adapter {
-        println!("Bộ giải GPU / GPU solver: WGSL kernel on '{a}'");
-    }
-    println!(
-        "Ngập / Flood: {minutes} min on {} × {} cells of {} m in {wall:.1} s ({} solver steps); max depth {:.3} m; rain {:.0} m³, outflow {:.0} m³, stored {:.0} m³; closure error {:.2e} %",
-        raster.nx,
-        raster.ny,
-        raster.cell,
-        res.steps,
-        st.map(|s| s.max).unwrap_or(0.0),
-        res.ledger.rain,
-        res.ledger.boundary_out_total(),
-        res.ledger.storage,
-        j["closure_error_percent"].as_f64().unwrap_or(0.0)
-    );
-    println!(
-        "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
-        out.display()
-    );
-    write_gauges(&res.gauges, out)?;
-    if let Some(c) = &city {
-        road_impacts(c, &res.max_depth, out)?;
-    }
-    Ok(FloodOutcome {
-        gauges: res.gauges,
-        ledger: j,
-        roads: timeline(res.probes),
-    })
-}
-
-/// The scenario report: flood, hotspots, roads, people and services, traffic, water balance.
-fn scenario_report(
-    city: &City,
-    rain: &[(f64, f64)],
-    minutes: f64,
-    depth: &twin_model::Raster,
-    roads: &[twin_engine::impacts::RoadImpact],
-    flood: &FloodOutcome,
-    traffic: &twin_engine::scenario::FloodTraffic,
-) -> String {
-    use twin_report::html::{GaugeRow, ScenarioReport, ServiceRow, TrafficRow};
-    let exposure = twin_engine::impacts::exposure(city, depth, roads);
-    let (ledger, closure_percent) = ledger_terms(&flood.ledger);
-    let total_mm: f64 = rain
-        .iter()
-        .enumerate()
-        .map(|(k, (m, v))| {
-            let end = rain.get(k + 1).map(|x| x.0).unwrap_or(minutes).min(minutes);
-            v * (end - m).max(0.0) / 60.0
-        })
-        .sum();
-    let report = ScenarioReport {
-        city: city.name.clone(),
-        title: format!(
-            "Kịch bản mưa {total_mm:.0} mm: ngập và giao thông / {total_mm:.0} mm storm: flooding and traffic"
-        ),
-        rain: rain.to_vec(),
-        minutes,
-        flood_map: "max_depth.png".into(),
-        max_depth_m: depth.stats().map(|s| s.max).unwrap_or(0.0),
-        area_m2: exposure.area_m2,
-        residents: exposure.residents,
-        gauges: flood
-            .gauges
-            .iter()
-            .map(|g| GaugeRow {
-                name: g.gauge.name.clone(),
-                minutes: g.times_s.iter().map(|t| t / 60.0).collect(),
-                depths_m: g.depths_m.clone(),
-            })
-            .collect(),
-        closed_roads: closed_streets(
-            roads.iter().filter(|r| r.flooded_kmh <= 0.0),
-            flood.roads.as_ref(),
-        ),
-        slowed_roads: by_street(
-            roads
-                .iter()
-                .filter(|r| r.flooded_kmh > 0.0 && r.flooded_kmh < r.free_kmh),
-        )
-        .len(),
-        services: exposure
-            .services
-            .iter()
-            .map(|s| ServiceRow {
-                name: s.name.clone(),
-                kind: s.kind.clone(),
-                depth_m: s.max_depth_m,
-                access_closed: s.access_closed,
-                access_road: s.access_road.clone(),
-            })
-            .collect(),
-        traffic: Some(TrafficRow {
-            trips: traffic.baseline.trips,
-            arrived: [traffic.baseline.arrived, traffic.flooded.arrived],
-            mean_s: [
-                traffic.baseline.mean_duration_s,
-                traffic.flooded.mean_duration_s,
-            ],
-            stranded: traffic.flooded.aborted,
-            rerouted: traffic.flooded.rerouted,
-            delay_vehicle_hours: traffic.flooded.vehicle_hours - traffic.baseline.vehicle_hours,
-            links: [traffic.closed_links, traffic.slowed_links],
-            teleports: [traffic.baseline.teleports, traffic.flooded.teleports],
-            clock_start_min: PEAK_START_MIN,
-            // The rain's clock time when the roads followed it, none for worst states.
-            rain_start_min: traffic.rain_start_s.map(|s| PEAK_START_MIN + s / 60.0),
-            intervals: traffic
-                .intervals
-                .iter()
-                .map(|i| {
-                    (
-                        i.begin_s / 60.0,
-                        i.baseline_kmh,
-                        i.flooded_kmh,
-                        i.closed_links,
-                    )
-                })
-                .collect(),
-            road_map: "roads.png".into(),
-        }),
-        ledger,
-        closure_percent,
-    };
-    twin_report::html::scenario_html(&report)
-}
-
-/// Closed road segments grouped by street name, worst first: each street's deepest water and,
-/// from the flood's road timeline, when a stretch first closed and the longest closure.
-fn closed_streets<'a>(
-    closed: impl Iterator<Item = &'a twin_engine::impacts::RoadImpact>,
-    timeline: Option<&twin_engine::impacts::RoadTimeline>,
-) -> Vec<twin_report::html::ClosedStreet> {
-    let timing: std::collections::HashMap<i64, (f64, f64, bool)> = timeline
-        .map(|t| {
-            t.roads
-                .iter()
-                .zip(t.closures())
-                .filter_map(|(r, c)| c.map(|c| (r.feature, c)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut when: std::collections::HashMap<String, (Option<f64>, f64, bool)> = Default::default();
-    let closed: Vec<_> = closed.collect();
-    for r in &closed {
-        let name = r
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("road {}", r.feature));
-        let e = when.entry(name).or_insert((None, 0.0, false));
-        if let Some((from, long, at_end)) = timing.get(&r.feature) {
-            e.0 = Some(e.0.map_or(*from, |f: f64| f.min(*from)));
-            e.1 = e.1.max(*long);
-            e.2 |= *at_end;
-        }
-    }
-    by_street(closed.into_iter())
-        .into_iter()
-        .map(|(name, depth_m)| {
-            let (from, long, at_end) = when.get(&name).copied().unwrap_or((None, 0.0, false));
-            twin_report::html::ClosedStreet {
-                name,
-                depth_m,
-                closed_from_min: from.map(|s| s / 60.0),
-                closed_min: long / 60.0,
-                closed_at_end: at_end,
-            }
-        })
-        .collect()
-}
-
-/// Road segments grouped by street name: each street's worst depth, worst first (ties by name).
-fn by_street<'a>(
-    roads: impl Iterator<Item = &'a twin_engine::impacts::RoadImpact>,
-) -> Vec<(String, f64)> {
-    let mut worst: std::collections::BTreeMap<String, f64> = Default::default();
-    for r in roads {
-        let name = r
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("road {}", r.feature));
-        let d = worst.entry(name).or_insert(0.0);
-        *d = d.max(r.max_depth_m);
-    }
-    let mut v: Vec<(String, f64)> = worst.into_iter().collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    v
-}
-
-/// What a flood run leaves for a report beyond its files.
-struct FloodOutcome {
-    gauges: Vec<twin_engine::flood::GaugeRecord>,
-    ledger: serde_json::Value,
-    /// Each road's deepest water per interval, when asked for.
-    roads: Option<twin_engine::impacts::RoadTimeline>,
-}
-
-/// Interval of the flood → traffic road timeline, s.
-const ROAD_TIMELINE_S: f64 = 300.0;
-
-/// Clock time `HH:MM` as minutes after midnight.
-fn parse_clock(s: &str) -> Result<f64> {
-    let bad = || anyhow::anyhow!("--rain-start '{s}': expected a clock time HH:MM, e.g. 06:00");
-    let (h, m) = s.split_once(':').ok_or_else(bad)?;
-    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 23 || m > 59 {
-        return Err(bad());
-    }
-    Ok((h * 60 + m) as f64)
-}
-
-/// Clock time of the start of the morning peak period, minutes after midnight (06:00).
-const PEAK_START_MIN: f64 = 360.0;
-
-/// The water balance of a flood run's ledger as labelled terms (m³) and its closure (%).
-fn ledger_terms(j: &serde_json::Value) -> (Vec<(String, f64)>, f64) {
-    let num = |k: &str| j[k].as_f64();
-    let edges = |k: &str| -> Option<f64> {
-        j[k].as_object()
-            .map(|o| o.values().filter_map(|v| v.as_f64()).sum())
-    };
-    let mut out = Vec::new();
-    let mut push = |label: &str, v: Option<f64>| {
-        if let Some(v) = v {
-            out.push((label.to_string(), v));
-        }
-    };
-    push("Mưa / Rain", num("rain_m3"));
-    push("Thấm / Infiltration", num("infiltration_m3"));
-    push(
-        "Vào qua biên / In over the edges",
-        num("surface_boundary_in_m3").or_else(|| edges("boundary_in_m3")),
-    );
-    push(
-        "Ra qua biên (sông, mép lưới) / Out over the edges (river, grid edge)",
-        num("surface_boundary_out_m3").or_else(|| edges("boundary_out_m3")),
-    );
-    push(
-        "Vào cống qua hố thu / Into the sewers by inlets",
-        num("inlet_capture_m3"),
-    );
-    push(
-        "Tràn từ hố ga / Overflow from manholes",
-        num("manhole_overflow_m3"),
-    );
-    push("Bơm ra sông / Pumped to the river", num("outfall_m3"));
-    let change = |a: &str, b: &str| Some(num(a)? - num(b)?);
-    push(
-        "Thay đổi trữ mặt đất / Change in surface storage",
-        change("surface_final_storage_m3", "surface_initial_storage_m3")
-            .or_else(|| num("storage_change_m3")),
-    );
-    push(
-        "Thay đổi trữ trong cống, hồ / Change in sewer and lake storage",
-        change("network_final_storage_m3", "network_initial_storage_m3"),
-    );
-    (out, num("closure_error_percent").unwrap_or(f64::NAN))
-}
-
-/// Writes the result rasters as GeoTIFF: max_depth, time_of_max_min, duration_above_min,
-/// max_hazard.
-fn write_rasters(r: &twin_engine::flood::FloodRasters, crs: Crs, out: &Path) -> Result<()> {
-    for (name, r) in [
-        ("max_depth.tif", &r.max_depth),
-        ("time_of_max_min.tif", &r.time_of_max_min),
-        ("duration_above_min.tif", &r.duration_above_min),
-        ("max_hazard.tif", &r.max_hazard),
-    ] {
-        twin_io::raster::write_geotiff(r, crs, &out.join(name))?;
-    }
-    Ok(())
-}
-
-/// Writes DIR/gauges.csv (when there are gauges) and prints each gauge's peak.
-fn write_gauges(records: &[twin_engine::flood::GaugeRecord], out: &Path) -> Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let p = out.join("gauges.csv");
-    let text = twin_engine::flood::gauges_csv(records);
-    twin_io::atomic::write_atomically(&p, |tmp| {
-        std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
-    })?;
-    println!("Điểm đo / Gauges (peak depth, minute):");
-    for r in records {
-        let (k, d) = r
-            .depths_m
-            .iter()
-            .enumerate()
-            .fold((0, 0.0f64), |a, (k, d)| if *d > a.1 { (k, *d) } else { a });
-        let minute = r.times_s.get(k).copied().unwrap_or(0.0) / 60.0;
-        println!("  {}: {d:.3} m at {minute:.0} min", r.gauge.name);
-    }
-    println!("wrote {}", p.display());
-    Ok(())
-}
-
-/// Writes DIR/max_depth.png: the flood map (depth classes over a hillshade, legend strip).
-fn flood_picture(dem: &twin_model::Raster, depth: &twin_model::Raster, out: &Path) -> Result<()> {
-    let img = twin_report::flood_map(dem, depth);
-    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("max_depth.png"))?;
-    Ok(())
-}
-
-/// Writes DIR/roads.png: the roads over the faded flood map, closed red, slowed orange.
-fn road_picture(
-    city: &City,
-    dem: &twin_model::Raster,
-    depth: &twin_model::Raster,
-    impacts: &[twin_engine::impacts::RoadImpact],
-    out: &Path,
-) -> Result<()> {
-    use twin_report::RoadClass;
-    let class: std::collections::HashMap<i64, RoadClass> = impacts
-        .iter()
-        .map(|i| {
-            let c = if i.flooded_kmh <= 0.0 {
-                RoadClass::Closed
-            } else if i.flooded_kmh < i.free_kmh {
-                RoadClass::Slowed
-            } else {
-                RoadClass::Open
-            };
-            (i.feature, c)
-        })
-        .collect();
-    let roads: Vec<(Vec<[f64; 2]>, RoadClass)> = twin_engine::impacts::road_polylines(city)
-        .into_iter()
-        .map(|(id, line)| (line, class.get(&id).copied().unwrap_or(RoadClass::Open)))
-        .collect();
-    let img = twin_report::road_map(dem, depth, &roads);
-    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("roads.png"))?;
-    Ok(())
-}
-
-/// Writes DIR/roads.csv: each wet road's worst depth and its speed under the depth–speed curve
-/// of Pregnolato et al. (2017), and prints the closed roads.
-fn road_impacts(city: &City, max_depth: &twin_model::Raster, out: &Path) -> Result<()> {
-    let r = twin_engine::impacts::road_impacts(city, max_depth);
-    let p = out.join("roads.csv");
-    let mut text =
-        String::from("feature,name,max_depth_m,free_kmh,flooded_kmh,closed,flooded_length_m\n");
-    for i in &r {
-        let name = i.name.clone().unwrap_or_default().replace(['"', ','], " ");
-        text += &format!(
-            "{},{},{:.3},{:.1},{:.1},{},{:.1}\n",
-            i.feature,
-            name,
-            i.max_depth_m,
-            i.free_kmh,
-            i.flooded_kmh,
-            i.flooded_kmh == 0.0,
-            i.flooded_length_m
-        );
-    }
-    twin_io::atomic::write_atomically(&p, |tmp| {
-        std::fs::write(tmp, &text).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
-    })?;
-    let closed = r.iter().filter(|i| i.flooded_kmh == 0.0).count();
-    let slowed = r.len() - closed;
-    println!(
-        "Đường ngập / Flooded roads: {closed} closed (≥ 30 cm), {slowed} slowed; worst: {}; wrote {}",
-        r.first()
-            .map(|i| format!(
-                "{} {:.2} m",
-                i.name
-                    .clone()
-                    .unwrap_or_else(|| format!("road {}", i.feature)),
-                i.max_depth_m
-            ))
-            .unwrap_or_else(|| "none".into()),
-        p.display()
-    );
-    Ok(())
-}
-
 fn fmt_bbox(b: Option<[[f64; 2]; 2]>) -> String {
     match b {
         Some([a, z]) => format!("{:.0},{:.0} – {:.0},{:.0}", a[0], a[1], z[0], z[1]),

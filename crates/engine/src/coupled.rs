@@ -10,9 +10,10 @@
 //! receives exactly that volume over the next step. Rain falls on the grid (the network's
 //! subcatchments are left out), so nothing is counted twice.
 
-use crate::flood::{FloodError, FloodSpec, SurfaceSetup};
+use crate::flood::{Backend, FloodError, FloodSpec, SurfaceSetup};
 use twin_model::Raster;
-use twin_surface::{Cell, MassLedger, PointId};
+use twin_surface::{Cell, MassLedger, PointId, Simulation, SurfaceSolver};
+use twin_surface_gpu::GpuSimulation;
 
 /// ft³ → m³.
 const FT3: f64 = 0.028_316_846_592;
@@ -31,9 +32,12 @@ pub enum CoupledError {
     /// The surface side.
     #[error(transparent)]
     Flood(#[from] FloodError),
-    /// The network side.
+    /// The network refused the model or could not start.
     #[error("drainage network: {0}")]
-    Hydro(String),
+    Hydro(#[from] twin_hydro::engine::EngineError),
+    /// The network model cannot be coupled (nothing to couple, a period too short).
+    #[error("drainage network: {0}")]
+    Network(String),
 }
 
 impl From<twin_surface::SurfaceError> for CoupledError {
@@ -171,18 +175,51 @@ pub fn run(
         .map(|(n, x, y)| (n.clone(), [*x, *y]))
         .collect();
     if manholes.is_empty() {
-        return Err(CoupledError::Hydro(
+        return Err(CoupledError::Network(
             "no junction has [COORDINATES]: nothing to couple to the surface".into(),
         ));
     }
-    let mut net =
-        twin_hydro::Engine::new(&project).map_err(|e| CoupledError::Hydro(e.to_string()))?;
-    let mut sim = crate::flood::Surface::build(dem, spec, setup)?;
-    let mut probes = crate::flood::ProbeRecorder::new(setup, dem.nx, sim.active())?;
+    let net = twin_hydro::Engine::new(&project)?;
+    match spec.backend {
+        Backend::Cpu => run_on(
+            crate::flood::build::<Simulation>(dem, spec, setup)?,
+            net,
+            &manholes,
+            dem,
+            setup,
+            spec,
+            progress,
+        ),
+        Backend::Gpu => run_on(
+            crate::flood::build::<GpuSimulation>(dem, spec, setup)?,
+            net,
+            &manholes,
+            dem,
+            setup,
+            spec,
+            progress,
+        ),
+    }
+}
+
+/// The coupled run on a built surface solver and network, manholes by name and position.
+fn run_on<S: SurfaceSolver>(
+    mut sim: S,
+    mut net: twin_hydro::Engine,
+    manholes: &[(String, [f64; 2])],
+    dem: &Raster,
+    setup: &SurfaceSetup,
+    spec: &FloodSpec,
+    progress: &mut dyn FnMut(f64),
+) -> Result<CoupledResult, CoupledError>
+where
+    FloodError: From<S::Error>,
+{
+    let mut probes = crate::flood::ProbeRecorder::new(setup, dem.nx, sim.grid().active())?;
     // Couple every manhole that sits on an active cell.
     let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    for (name, pos) in &manholes {
+    for (name, pos) in manholes {
         let (Some(node), Some((c, r))) = (net.node_index(name), dem.cell_at(pos[0], pos[1])) else {
             continue;
         };
@@ -219,7 +256,7 @@ pub fn run(
         let after = net.routing_totals();
         ledger.network_outfall += (after.outflow - before.outflow) * FT3;
         // Exchange over the same dt on the surface.
-        let depths = sim.depths_at(&cells)?;
+        let depths = sim.read_depths_at(&cells).map_err(FloodError::from)?;
         for (k, (node, id, _)) in links.iter().enumerate() {
             let over = net.node_overflow_si(*node);
             let rate = if over > 0.0 {
@@ -235,9 +272,9 @@ pub fn run(
                     0.0
                 }
             };
-            sim.set_point_rate(*id, rate)?;
+            sim.set_point_rate(*id, rate).map_err(FloodError::from)?;
         }
-        sim.run_until(t + dt)?;
+        sim.advance_to(t + dt).map_err(FloodError::from)?;
         let moved = sim.take_point_volumes();
         for (k, v) in moved.iter().enumerate() {
             if *v > 0.0 {
@@ -261,7 +298,7 @@ pub fn run(
     ledger.network_inflow -= ledger.in_transit;
     ledger.network_final = network_storage(&net);
     ledger.network_continuity_pct = net.routing_continuity_error();
-    let f = sim.finish(dem, setup)?;
+    let f = crate::flood::finish(&sim, dem, setup)?;
     ledger.surface = f.ledger;
     let rasters =
         crate::flood::result_rasters(dem, &f.stats, setup.initial_depth.as_deref(), &f.active);
@@ -292,8 +329,7 @@ pub fn replay_project(
     project.subareas.clear();
     project.infiltration.clear();
     project.polygons.clear();
-    let opts = twin_hydro::engine::Options::from_project(&project)
-        .map_err(|e| CoupledError::Hydro(e.to_string()))?;
+    let opts = twin_hydro::engine::Options::from_project(&project)?;
     // m³/s → cfs → the model's units.
     let to_user = opts.ucf_flow() / FT3;
     for (name, minutes) in &result.inlet_minutes {

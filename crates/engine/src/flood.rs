@@ -5,8 +5,8 @@
 use thiserror::Error;
 use twin_model::Raster;
 use twin_surface::{
-    Boundaries, Boundary, Cell, FloodStats, Grid, Infiltration, MassLedger, Params, PointId, Rain,
-    RainField, Simulation, SurfaceError,
+    Boundaries, Boundary, Cell, FloodStats, Grid, Infiltration, MassLedger, Params, Rain,
+    RainField, Simulation, SurfaceError, SurfaceSolver,
 };
 use twin_surface_gpu::{GpuError, GpuSimulation};
 
@@ -117,27 +117,33 @@ pub enum FloodError {
 impl FloodResult {
     /// The ledger as JSON: every term in m³ and the closure error in percent of total inflow.
     pub fn ledger_json(&self) -> serde_json::Value {
-        let l = &self.ledger;
-        let edge = |a: [f64; 4]| serde_json::json!({"north": a[0], "south": a[1], "west": a[2], "east": a[3]});
-        let total_in = l.total_in();
-        serde_json::json!({
-            "rain_m3": l.rain,
-            "infiltration_m3": l.infiltration,
-            "boundary_in_m3": edge(l.boundary_in),
-            "boundary_out_m3": edge(l.boundary_out),
-            "point_in_m3": l.point_in,
-            "point_out_m3": l.point_out,
-            "initial_storage_m3": l.initial_storage,
-            "final_storage_m3": l.storage,
-            "storage_change_m3": l.storage_change(),
-            "total_inflow_m3": total_in,
-            "closure_error_m3": l.closure_error(),
-            "closure_error_percent": if total_in > 0.0 { 100.0 * l.closure_error() / total_in } else { 0.0 },
-            "solver_steps": self.steps,
-            "backend": if self.adapter.is_some() { "gpu" } else { "cpu" },
-            "gpu_adapter": self.adapter,
-        })
+        ledger_json(&self.ledger, self.steps, self.adapter.as_deref())
     }
+}
+
+/// A surface run's ledger as JSON: every term in m³, the closure error in percent of total
+/// inflow, the solver steps and the backend (with the GPU adapter's name).
+pub fn ledger_json(l: &MassLedger, steps: u64, adapter: Option<&str>) -> serde_json::Value {
+    let edge =
+        |a: [f64; 4]| serde_json::json!({"north": a[0], "south": a[1], "west": a[2], "east": a[3]});
+    let total_in = l.total_in();
+    serde_json::json!({
+        "rain_m3": l.rain,
+        "infiltration_m3": l.infiltration,
+        "boundary_in_m3": edge(l.boundary_in),
+        "boundary_out_m3": edge(l.boundary_out),
+        "point_in_m3": l.point_in,
+        "point_out_m3": l.point_out,
+        "initial_storage_m3": l.initial_storage,
+        "final_storage_m3": l.storage,
+        "storage_change_m3": l.storage_change(),
+        "total_inflow_m3": total_in,
+        "closure_error_m3": l.closure_error(),
+        "closure_error_percent": if total_in > 0.0 { 100.0 * l.closure_error() / total_in } else { 0.0 },
+        "solver_steps": steps,
+        "backend": if adapter.is_some() { "gpu" } else { "cpu" },
+        "gpu_adapter": adapter,
+    })
 }
 
 /// Surface set-up beyond the DEM: roughness and walls per cell, initial water, edges.
@@ -239,8 +245,16 @@ impl ProbeRecorder {
 
     /// Takes a sample at time `t` (s): folds it into the current interval, and closes the
     /// interval when `t` reaches its end or `last` is set.
-    pub(crate) fn sample(&mut self, t: f64, sim: &Surface, last: bool) -> Result<(), FloodError> {
-        let depths = sim.depths_at(&self.cells)?;
+    pub(crate) fn sample<S: SurfaceSolver>(
+        &mut self,
+        t: f64,
+        sim: &S,
+        last: bool,
+    ) -> Result<(), FloodError>
+    where
+        FloodError: From<S::Error>,
+    {
+        let depths = sim.read_depths_at(&self.cells)?;
         for (g, w) in self.offsets.windows(2).enumerate() {
             let deepest = (w[0]..w[1])
                 .map(|k| (depths[k] - self.initial[k]).max(0.0))
@@ -377,19 +391,47 @@ pub fn run_with(
             spec.minutes
         )));
     }
-    let mut sim = Surface::build(dem, spec, setup)?;
-    let mut probes = ProbeRecorder::new(setup, dem.nx, sim.active())?;
+    match spec.backend {
+        Backend::Cpu => run_on(
+            build::<Simulation>(dem, spec, setup)?,
+            dem,
+            spec,
+            setup,
+            progress,
+        ),
+        Backend::Gpu => run_on(
+            build::<GpuSimulation>(dem, spec, setup)?,
+            dem,
+            spec,
+            setup,
+            progress,
+        ),
+    }
+}
+
+/// A flood run on a built solver: minute by minute to the end, probes sampled each minute.
+fn run_on<S: SurfaceSolver>(
+    mut sim: S,
+    dem: &Raster,
+    spec: &FloodSpec,
+    setup: &SurfaceSetup,
+    progress: &mut dyn FnMut(f64),
+) -> Result<FloodResult, FloodError>
+where
+    FloodError: From<S::Error>,
+{
+    let mut probes = ProbeRecorder::new(setup, dem.nx, sim.grid().active())?;
     let total = spec.minutes * 60.0;
     let mut t = 0.0;
     while t < total {
         t = (t + 60.0).min(total);
-        sim.run_until(t)?;
+        sim.advance_to(t)?;
         if let Some(p) = probes.as_mut() {
             p.sample(t, &sim, t >= total)?;
         }
         progress(t / total);
     }
-    let f = sim.finish(dem, setup)?;
+    let f = finish(&sim, dem, setup)?;
     let r = result_rasters(dem, &f.stats, setup.initial_depth.as_deref(), &f.active);
     Ok(FloodResult {
         max_depth: r.max_depth,
@@ -405,12 +447,6 @@ pub fn run_with(
     })
 }
 
-/// Either surface solver, behind the calls a flood run and a coupled run make.
-pub(crate) enum Surface {
-    Cpu(Box<Simulation>),
-    Gpu(Box<GpuSimulation>),
-}
-
 /// What a run leaves: statistics, ledger, final depth, the active mask, steps, gauge series
 /// and the GPU adapter if one ran it.
 pub(crate) struct Finished {
@@ -423,94 +459,24 @@ pub(crate) struct Finished {
     pub adapter: Option<String>,
 }
 
-impl Surface {
-    /// The spec's solver on the DEM with the set-up (gauges registered).
-    pub(crate) fn build(
-        dem: &Raster,
-        spec: &FloodSpec,
-        setup: &SurfaceSetup,
-    ) -> Result<Self, FloodError> {
-        Ok(match spec.backend {
-            Backend::Cpu => Surface::Cpu(Box::new(build_surface(dem, spec, setup)?)),
-            Backend::Gpu => Surface::Gpu(Box::new(build_gpu_surface(dem, spec, setup)?)),
-        })
-    }
-
-    /// The solver's active (non-wall) cells, row-major.
-    pub(crate) fn active(&self) -> &[bool] {
-        match self {
-            Surface::Cpu(s) => s.grid().active(),
-            Surface::Gpu(s) => s.grid().active(),
-        }
-    }
-
-    pub(crate) fn run_until(&mut self, t: f64) -> Result<(), FloodError> {
-        match self {
-            Surface::Cpu(s) => s.run_until(t),
-            Surface::Gpu(s) => s.run_until(t)?,
-        }
-        Ok(())
-    }
-
-    pub(crate) fn add_point(&mut self, cell: Cell) -> Result<PointId, FloodError> {
-        Ok(match self {
-            Surface::Cpu(s) => s.add_point(cell)?,
-            Surface::Gpu(s) => s.add_point(cell)?,
-        })
-    }
-
-    pub(crate) fn set_point_rate(&mut self, id: PointId, rate: f64) -> Result<(), FloodError> {
-        match self {
-            Surface::Cpu(s) => s.set_point_rate(id, rate)?,
-            Surface::Gpu(s) => s.set_point_rate(id, rate)?,
-        }
-        Ok(())
-    }
-
-    pub(crate) fn take_point_volumes(&mut self) -> Vec<f64> {
-        match self {
-            Surface::Cpu(s) => s.take_point_volumes(),
-            Surface::Gpu(s) => s.take_point_volumes(),
-        }
-    }
-
-    /// Depths at the cells, m (one read-back on the GPU).
-    pub(crate) fn depths_at(&self, cells: &[Cell]) -> Result<Vec<f64>, FloodError> {
-        match self {
-            Surface::Cpu(s) => Ok(cells
-                .iter()
-                .map(|c| s.depth_at(*c))
-                .collect::<Result<_, _>>()?),
-            Surface::Gpu(s) => Ok(s.depths_at(cells)?),
-        }
-    }
-
-    pub(crate) fn finish(
-        &self,
-        dem: &Raster,
-        setup: &SurfaceSetup,
-    ) -> Result<Finished, FloodError> {
-        Ok(match self {
-            Surface::Cpu(s) => Finished {
-                stats: s.stats().clone(),
-                ledger: s.ledger().clone(),
-                depth: s.depth().to_vec(),
-                active: s.grid().active().to_vec(),
-                steps: s.steps(),
-                gauges: gauge_records(dem, s.gauge_series(), &setup.gauges),
-                adapter: None,
-            },
-            Surface::Gpu(s) => Finished {
-                stats: s.stats()?,
-                ledger: s.ledger()?,
-                depth: s.depth()?,
-                active: s.grid().active().to_vec(),
-                steps: s.steps(),
-                gauges: gauge_records(dem, s.gauge_series(), &setup.gauges),
-                adapter: Some(s.adapter_name().to_string()),
-            },
-        })
-    }
+/// Reads what a run leaves off either solver (one read-back each on the GPU).
+pub(crate) fn finish<S: SurfaceSolver>(
+    sim: &S,
+    dem: &Raster,
+    setup: &SurfaceSetup,
+) -> Result<Finished, FloodError>
+where
+    FloodError: From<S::Error>,
+{
+    Ok(Finished {
+        stats: sim.read_stats()?,
+        ledger: sim.read_ledger()?,
+        depth: sim.read_depth()?,
+        active: sim.grid().active().to_vec(),
+        steps: sim.step_count(),
+        gauges: gauge_records(dem, sim.gauge_series(), &setup.gauges),
+        adapter: sim.device_name().map(str::to_string),
+    })
 }
 
 /// The result rasters of a run, on the DEM's grid, nodata on walls.
@@ -560,15 +526,19 @@ pub fn result_rasters(
     }
 }
 
-/// The surface solver on the DEM with a set-up: nodata, NaN and wall cells are walls; roughness,
-/// initial water, edges and infiltration from the set-up; rain from the spec.
-pub fn build_surface(
+/// A surface solver on the DEM with a set-up: nodata, NaN and wall cells are walls; roughness,
+/// initial water, edges and infiltration from the set-up; rain from the spec; the set-up's
+/// gauges registered.
+pub fn build<S: SurfaceSolver>(
     dem: &Raster,
     spec: &FloodSpec,
     setup: &SurfaceSetup,
-) -> Result<Simulation, FloodError> {
+) -> Result<S, FloodError>
+where
+    FloodError: From<S::Error>,
+{
     let s = surface_inputs(dem, spec, setup)?;
-    let mut sim = Simulation::new(s.grid, s.params)?;
+    let mut sim = S::create(s.grid, s.params)?;
     sim.set_boundaries(s.boundaries)?;
     if let Some(d) = s.depth {
         sim.set_depth(d)?;
@@ -583,26 +553,22 @@ pub fn build_surface(
     Ok(sim)
 }
 
-/// The same surface as [`build_surface`] on the GPU solver.
+/// [`build`] on the CPU solver (the reference).
+pub fn build_surface(
+    dem: &Raster,
+    spec: &FloodSpec,
+    setup: &SurfaceSetup,
+) -> Result<Simulation, FloodError> {
+    build(dem, spec, setup)
+}
+
+/// [`build`] on the GPU solver.
 pub fn build_gpu_surface(
     dem: &Raster,
     spec: &FloodSpec,
     setup: &SurfaceSetup,
 ) -> Result<GpuSimulation, FloodError> {
-    let s = surface_inputs(dem, spec, setup)?;
-    let mut sim = GpuSimulation::new(s.grid, s.params)?;
-    sim.set_boundaries(s.boundaries)?;
-    if let Some(d) = s.depth {
-        sim.set_depth(d)?;
-    }
-    sim.set_rain(s.rain)?;
-    if let Some((classes, class_of_cell)) = s.infiltration {
-        sim.set_infiltration(classes, class_of_cell)?;
-    }
-    for i in gauge_cells(dem, sim.grid().active(), &setup.gauges)? {
-        sim.add_gauge(Cell::new(i / dem.nx, i % dem.nx))?;
-    }
-    Ok(sim)
+    build(dem, spec, setup)
 }
 
 /// What either solver is built from.

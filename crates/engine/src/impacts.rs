@@ -6,7 +6,7 @@
 //! speed; impassable from 300 mm.
 
 use geo::Coord;
-use twin_model::{City, Layer, Raster};
+use twin_model::{City, FeatureId, Layer, Raster};
 
 /// Depth at which a road is closed, mm (Pregnolato et al. 2017).
 pub const CLOSURE_DEPTH_MM: f64 = 300.0;
@@ -26,7 +26,7 @@ pub fn flooded_speed_kmh(depth_mm: f64, free_kmh: f64) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadImpact {
     /// Road feature id in the Traffic & Road layer.
-    pub feature: i64,
+    pub feature: FeatureId,
     /// Road name, if any.
     pub name: Option<String>,
     /// Maximum depth along the road, m.
@@ -43,7 +43,7 @@ pub struct RoadImpact {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadRef {
     /// Road feature id.
-    pub feature: i64,
+    pub feature: FeatureId,
     /// Road name, if any.
     pub name: Option<String>,
     /// Free-flow speed, km/h (`maxspeed_kmh`, 30 if absent).
@@ -79,7 +79,7 @@ fn for_each_road(city: &City, step: f64, mut f: impl FnMut(RoadRef, &[(Coord, f6
         }
         f(
             RoadRef {
-                feature: feat.id.0,
+                feature: feat.id,
                 name: feat.name.clone(),
                 free_kmh: feat.num("maxspeed_kmh").unwrap_or(30.0),
             },
@@ -124,15 +124,37 @@ pub fn road_impacts(city: &City, depth: &Raster) -> Vec<RoadImpact> {
     out
 }
 
+/// `roads.csv`: each wet road's worst depth and its speed under the depth–speed curve,
+/// `feature,name,max_depth_m,free_kmh,flooded_kmh,closed,flooded_length_m` (commas and quotes
+/// in names become spaces).
+pub fn roads_csv(impacts: &[RoadImpact]) -> String {
+    let mut text =
+        String::from("feature,name,max_depth_m,free_kmh,flooded_kmh,closed,flooded_length_m\n");
+    for i in impacts {
+        let name = i.name.clone().unwrap_or_default().replace(['"', ','], " ");
+        text += &format!(
+            "{},{},{:.3},{:.1},{:.1},{},{:.1}\n",
+            i.feature.0,
+            name,
+            i.max_depth_m,
+            i.free_kmh,
+            i.flooded_kmh,
+            i.flooded_kmh == 0.0,
+            i.flooded_length_m
+        );
+    }
+    text
+}
+
 /// Every road of the Traffic & Road layer as its feature id and vertices (for maps).
-pub fn road_polylines(city: &City) -> Vec<(i64, Vec<[f64; 2]>)> {
+pub fn road_polylines(city: &City) -> Vec<(FeatureId, Vec<[f64; 2]>)> {
     city.layer(Layer::TrafficRoad)
         .features()
         .iter()
         .filter(|f| f.kind == "road")
         .filter_map(|f| match &f.geometry {
             geo::Geometry::LineString(ls) => {
-                Some((f.id.0, ls.coords().map(|c| [c.x, c.y]).collect()))
+                Some((f.id, ls.coords().map(|c| [c.x, c.y]).collect()))
             }
             _ => None,
         })
@@ -225,7 +247,7 @@ pub const SECURITY_SERVICES: [&str; 3] = ["fire_station", "police", "police_stat
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceImpact {
     /// Feature id.
-    pub feature: i64,
+    pub feature: FeatureId,
     /// Layer it belongs to.
     pub layer: Layer,
     /// Kind (`hospital`, `school`, `fire_station`, …).
@@ -321,7 +343,7 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
             residents[k] += people * share;
         }
     }
-    let closed: std::collections::HashSet<i64> = roads
+    let closed: std::collections::HashSet<FeatureId> = roads
         .iter()
         .filter(|r| r.flooded_kmh <= 0.0)
         .map(|r| r.feature)
@@ -342,10 +364,10 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
                     .find(|(r, _)| r.kind == "road")
                     .map(|(r, _)| r)
             });
-            let access_closed = access.is_some_and(|r| closed.contains(&r.id.0));
+            let access_closed = access.is_some_and(|r| closed.contains(&r.id));
             if worst >= EXPOSURE_DEPTHS_M[0] || access_closed {
                 services.push(ServiceImpact {
-                    feature: f.id.0,
+                    feature: f.id,
                     layer,
                     kind: f.kind.clone(),
                     name: f
@@ -375,7 +397,7 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twin_model::{Crs, Department, Feature, FeatureId};
+    use twin_model::{Crs, Department, Feature};
 
     #[test]
     fn pregnolato_curve() {
@@ -410,7 +432,7 @@ mod tests {
         }
         let r = road_impacts(&c, &d);
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].feature, 1);
+        assert_eq!(r[0].feature, FeatureId(1));
         assert!((r[0].max_depth_m - 0.35).abs() < 1e-6);
         assert_eq!(r[0].flooded_kmh, 0.0);
         assert!(
@@ -420,7 +442,10 @@ mod tests {
         );
         // The cells under each road, each once, west to east: row 8 and row 1.
         let (refs, groups) = road_cells(&c, &d);
-        assert_eq!(refs.iter().map(|r| r.feature).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            refs.iter().map(|r| r.feature).collect::<Vec<_>>(),
+            [FeatureId(1), FeatureId(2)]
+        );
         assert_eq!(refs[0].free_kmh, 50.0);
         assert_eq!(groups[0], (80..90).collect::<Vec<usize>>());
         assert_eq!(groups[1], (10..20).collect::<Vec<usize>>());

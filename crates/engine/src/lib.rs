@@ -10,3 +10,4 @@ pub mod coupled;
 pub mod flood;
 pub mod impacts;
 pub mod scenario;
+pub mod storm;

@@ -9,10 +9,12 @@
 //! states as they come: either each road's worst state from the start (a planning bound), or
 //! interval by interval as the water rises and falls ([`RoadStates::Timeline`]).
 
-use crate::impacts::{RoadImpact, RoadTimeline};
+use crate::impacts::{Exposure, RoadImpact, RoadTimeline};
+use crate::storm::{Ground, StormError, StormResult, StormSpec};
 use std::collections::HashMap;
-use twin_model::{City, Layer, RoadGraph};
+use twin_model::{City, FeatureId, Layer, RoadGraph};
 use twin_traffic::city_demand::{PeakConfig, morning_peak_with_signal_plans};
+use twin_traffic::error::TrafficError;
 use twin_traffic::network::{LinkId, Network};
 use twin_traffic::sim::{LinkEvent, SimConfig, Simulation, VehicleState};
 
@@ -211,13 +213,13 @@ fn link_state(kmh: f64, free_kmh: f64) -> LinkState {
 fn link_schedule(g: &RoadGraph, states: &RoadStates) -> Vec<(f64, Vec<LinkState>)> {
     match states {
         RoadStates::Worst(impacts) => {
-            let by_feature: HashMap<i64, &RoadImpact> =
+            let by_feature: HashMap<FeatureId, &RoadImpact> =
                 impacts.iter().map(|i| (i.feature, i)).collect();
             let s = g
                 .links
                 .iter()
                 .map(|l| {
-                    by_feature.get(&l.feature.0).map_or(LinkState::Free, |imp| {
+                    by_feature.get(&l.feature).map_or(LinkState::Free, |imp| {
                         link_state(imp.flooded_kmh, l.speed_kmh)
                     })
                 })
@@ -228,7 +230,7 @@ fn link_schedule(g: &RoadGraph, states: &RoadStates) -> Vec<(f64, Vec<LinkState>
             timeline,
             rain_start_s,
         } => {
-            let road_of: HashMap<i64, usize> = timeline
+            let road_of: HashMap<FeatureId, usize> = timeline
                 .roads
                 .iter()
                 .enumerate()
@@ -241,7 +243,7 @@ fn link_schedule(g: &RoadGraph, states: &RoadStates) -> Vec<(f64, Vec<LinkState>
                     .links
                     .iter()
                     .map(|l| {
-                        road_of.get(&l.feature.0).map_or(LinkState::Free, |&r| {
+                        road_of.get(&l.feature).map_or(LinkState::Free, |&r| {
                             link_state(timeline.speed_kmh(k, r), l.speed_kmh)
                         })
                     })
@@ -311,9 +313,9 @@ pub fn flood_traffic(
     city: &City,
     states: &RoadStates,
     spec: &TrafficSpec,
-) -> Result<FloodTraffic, String> {
+) -> Result<FloodTraffic, TrafficError> {
     let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
-    let mut net = Network::from_road_graph(&g).map_err(|e| e.to_string())?;
+    let mut net = Network::from_road_graph(&g)?;
     let demand =
         morning_peak_with_signal_plans(city, &mut net, &spec.peak, spec.signal_rounds).demand;
     let schedule = link_schedule(&g, states);
@@ -385,6 +387,172 @@ pub fn flood_traffic(
     })
 }
 
+/// Clock time at which traffic time 0 falls, minutes after midnight (the morning peak period
+/// starts at 06:00).
+pub const CLOCK_START_MIN: f64 = 360.0;
+
+/// A whole scenario on a city: a storm, then the morning peak with and without its road
+/// states.
+#[derive(Debug, Clone)]
+pub struct ScenarioSpec {
+    /// The storm (its road timeline is always recorded: the report times each closure).
+    pub storm: StormSpec,
+    /// The traffic run (see [`TrafficSpec::for_city`]).
+    pub traffic: TrafficSpec,
+    /// Clock time of the rain's start, minutes after midnight.
+    pub rain_start_min: f64,
+    /// Each road's worst state from the start of the peak instead of interval by interval.
+    pub worst_case: bool,
+}
+
+/// What a scenario run leaves.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    /// The storm: rasters, balance, gauges, road timeline and impacts.
+    pub storm: StormResult,
+    /// Who and what the flood reaches.
+    pub exposure: Exposure,
+    /// The morning peak with and without the flood.
+    pub traffic: FloodTraffic,
+}
+
+/// The stage a scenario run is in, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The storm (progress is the fraction simulated).
+    Flood,
+    /// The morning peak with and without the flood (reported once at its start).
+    Traffic,
+}
+
+/// Errors of a scenario run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The storm.
+    #[error(transparent)]
+    Storm(#[from] StormError),
+    /// The traffic run.
+    #[error("traffic: {0}")]
+    Traffic(#[from] TrafficError),
+    /// A setting out of range.
+    #[error("{0}")]
+    Spec(String),
+}
+
+impl TrafficSpec {
+    /// [`TrafficSpec::morning_peak_period`] for `city`: gateways only on the sides of its road
+    /// network that do not face a river ([`open_sides`]).
+    pub fn for_city(city: &City, trips: usize, seed: u64) -> TrafficSpec {
+        let mut spec = TrafficSpec::morning_peak_period(trips, seed);
+        if let Some(e) = spec.peak.external.as_mut() {
+            e.open_sides = open_sides(city);
+        }
+        spec
+    }
+}
+
+impl ScenarioResult {
+    /// The figures a reader of the run looks for first, as `summary.json`: flooded area and
+    /// residents under 10/30/50 cm, the deepest water, the water balance's closure, each
+    /// gauge's peak, when roads first closed and the most closed at once, and the traffic
+    /// with and without the flood (trips, arrivals, stranded, mean trip, delay, teleports,
+    /// entries into closed links, and the mean of the five-minute network speeds in the peak
+    /// hour 07:00–08:00). Clock times in minutes after midnight.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let t = &self.traffic;
+        let clock = |s: f64| CLOCK_START_MIN + s / 60.0;
+        let first_closed = t
+            .intervals
+            .iter()
+            .find(|i| i.closed_links > 0)
+            .map(|i| clock(i.begin_s));
+        let most = t
+            .intervals
+            .iter()
+            .fold(None::<&TrafficInterval>, |m, i| match m {
+                Some(m) if m.closed_links >= i.closed_links => Some(m),
+                _ => Some(i),
+            })
+            .filter(|i| i.closed_links > 0);
+        let peak_hour = |f: fn(&TrafficInterval) -> f64| {
+            let v: Vec<f64> = t
+                .intervals
+                .iter()
+                .filter(|i| (3600.0..7200.0).contains(&i.begin_s) && f(i).is_finite())
+                .map(f)
+                .collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let roads = self.storm.impacts.as_deref().unwrap_or_default();
+        serde_json::json!({
+            "minutes": self.storm.minutes,
+            "max_depth_m": self.storm.max_depth_m(),
+            "flooded_area_m2": {"ge_0.1_m": self.exposure.area_m2[0], "ge_0.3_m": self.exposure.area_m2[1], "ge_0.5_m": self.exposure.area_m2[2]},
+            "residents": {"ge_0.1_m": self.exposure.residents[0], "ge_0.3_m": self.exposure.residents[1], "ge_0.5_m": self.exposure.residents[2]},
+            "services_reached": self.exposure.services.len(),
+            "closure_error_percent": self.storm.closure_error_percent(),
+            "gauge_peaks_m": self.storm.gauges.iter().map(|g| serde_json::json!({
+                "gauge": g.gauge.name,
+                "peak_m": g.depths_m.iter().copied().fold(0.0f64, f64::max),
+            })).collect::<Vec<_>>(),
+            "roads_closed": roads.iter().filter(|r| r.flooded_kmh <= 0.0).count(),
+            "roads_slowed": roads.iter().filter(|r| r.flooded_kmh > 0.0).count(),
+            "first_closure_clock_min": first_closed,
+            "most_links_closed": most.map_or(0, |i| i.closed_links),
+            "most_links_closed_clock_min": most.map(|i| clock(i.begin_s)),
+            "links_closed": t.closed_links,
+            "links_slowed": t.slowed_links,
+            "vehicle_trips": t.baseline.trips,
+            "arrived": [t.baseline.arrived, t.flooded.arrived],
+            "stranded": t.flooded.aborted,
+            "rerouted": t.flooded.rerouted,
+            "mean_trip_s": [t.baseline.mean_duration_s, t.flooded.mean_duration_s],
+            "delay_vehicle_hours": t.flooded.vehicle_hours - t.baseline.vehicle_hours,
+            "teleports": [t.baseline.teleports, t.flooded.teleports],
+            "closed_link_entries": t.closed_entries,
+            "peak_hour_speed_kmh": [peak_hour(|i| i.baseline_kmh), peak_hour(|i| i.flooded_kmh)],
+        })
+    }
+}
+
+/// Runs the scenario: the storm on the city, its road impacts and exposure, then the peak with
+/// and without the flood's road states.
+pub fn run(
+    city: &City,
+    spec: &ScenarioSpec,
+    progress: &mut dyn FnMut(Stage, f64),
+) -> Result<ScenarioResult, ScenarioError> {
+    if !(0.0..24.0 * 60.0).contains(&spec.rain_start_min) {
+        return Err(ScenarioError::Spec(format!(
+            "the rain's start must be a clock time in 00:00..23:59, got minute {}",
+            spec.rain_start_min
+        )));
+    }
+    let mut storm_spec = spec.storm.clone();
+    storm_spec.road_timeline = true;
+    let storm = crate::storm::run(Ground::City(city), &storm_spec, &mut |f| {
+        progress(Stage::Flood, f)
+    })?;
+    let impacts = storm.impacts.clone().unwrap_or_default();
+    let depth = &storm.rasters.max_depth;
+    let exposure = crate::impacts::exposure(city, depth, &impacts);
+    let states = match (&storm.roads, spec.worst_case) {
+        (Some(timeline), false) => RoadStates::Timeline {
+            timeline: timeline.clone(),
+            rain_start_s: (spec.rain_start_min - CLOCK_START_MIN) * 60.0,
+        },
+        _ => RoadStates::Worst(impacts),
+    };
+    progress(Stage::Traffic, 0.0);
+    let traffic = flood_traffic(city, &states, &spec.traffic)?;
+    progress(Stage::Traffic, 1.0);
+    Ok(ScenarioResult {
+        storm,
+        exposure,
+        traffic,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,7 +577,7 @@ mod tests {
         arterial(city)
             .into_iter()
             .map(|f| RoadImpact {
-                feature: f.id.0,
+                feature: f.id,
                 name: f.name.clone(),
                 max_depth_m: 0.4,
                 free_kmh: 50.0,
@@ -465,7 +633,7 @@ mod tests {
         let roads: Vec<RoadRef> = arterial(&city)
             .into_iter()
             .map(|f| RoadRef {
-                feature: f.id.0,
+                feature: f.id,
                 name: f.name.clone(),
                 free_kmh: 50.0,
             })

@@ -59,3 +59,10 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
     }
     res
 }
+
+/// Writes `text` to `path` atomically (see [`write_atomically`]).
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, text).map_err(|e| IoError::file(path, e.to_string()))
+    })
+}

@@ -10,6 +10,7 @@
 //! simulation.
 
 pub mod html;
+pub mod scenario;
 
 use twin_model::Raster;
 

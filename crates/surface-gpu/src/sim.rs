@@ -4,8 +4,8 @@ use std::sync::mpsc;
 
 use bytemuck::{Pod, Zeroable};
 use twin_surface::{
-    Boundaries, Boundary, Cell, Edge, FloodStats, GaugeId, GaugeSeries, Grid, Infiltration,
-    MassLedger, Params, PointId, Rain, RainField, SurfaceError,
+    Boundaries, Boundary, Cell, Edge, FloodStats, GaugeId, GaugeSeries, Gauges, Grid, Infiltration,
+    MassLedger, Params, PointId, Points, Rain, RainField, SurfaceError, SurfaceSolver,
 };
 
 use crate::error::GpuError;
@@ -121,20 +121,10 @@ pub struct GpuSimulation {
     ledger: MassLedger,
     threshold: f64,
     /// Point exchanges (1D–2D coupling), applied on the host in id order at each step.
-    points: Vec<GpuPoint>,
+    points: Points,
     /// Gauge cells and their series (sampled every `params.gauge_interval`).
-    gauges: Vec<usize>,
-    series: GaugeSeries,
+    gauges: Gauges,
     next_sample: f64,
-}
-
-/// A point exchange: a cell, a rate (m³/s, positive onto the surface) and the volume it
-/// actually moved since the last `take_point_volumes`.
-#[derive(Debug, Clone, Copy)]
-struct GpuPoint {
-    cell: usize,
-    rate: f64,
-    volume: f64,
 }
 
 impl std::fmt::Debug for GpuSimulation {
@@ -165,25 +155,6 @@ fn edge_code(b: Boundary, z_ref: f64) -> (u32, f32) {
         Boundary::Open { slope: Some(s) } => (3, s as f32),
         Boundary::FixedStage { level } => (4, (level - z_ref) as f32),
     }
-}
-
-/// The same checks as the CPU solver's edge validation.
-fn check_boundary(b: Boundary, edge: Edge) -> Result<(), SurfaceError> {
-    let (bad, value) = match b {
-        Boundary::Closed | Boundary::Open { slope: None } => (false, 0.0),
-        Boundary::Open { slope: Some(s) } => (!(s.is_finite() && s >= 0.0), s),
-        Boundary::FixedStage { level } => (!level.is_finite(), level),
-        Boundary::Inflow { discharge } => (!(discharge.is_finite() && discharge >= 0.0), discharge),
-    };
-    if bad {
-        return Err(SurfaceError::Value {
-            field: "boundary",
-            index: edge as usize,
-            value,
-            expected: "a finite slope >= 0, a finite level or a finite discharge >= 0",
-        });
-    }
-    Ok(())
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -363,9 +334,8 @@ impl GpuSimulation {
             steps: 0,
             last_dt: 0.0,
             ledger: MassLedger::default(),
-            points: Vec::new(),
-            gauges: Vec::new(),
-            series: GaugeSeries::default(),
+            points: Points::default(),
+            gauges: Gauges::default(),
             next_sample: params.gauge_interval,
             grid,
         };
@@ -437,9 +407,7 @@ impl GpuSimulation {
 
     /// Sets the conditions on the four edges (may be changed between steps).
     pub fn set_boundaries(&mut self, b: Boundaries) -> Result<(), GpuError> {
-        for e in Edge::ALL {
-            check_boundary(b.get(e), e)?;
-        }
+        b.validate()?;
         self.bounds = b;
         Ok(())
     }
@@ -447,18 +415,7 @@ impl GpuSimulation {
     /// Sets the rain series (times in seconds of simulation time); per-cell fields must have
     /// one value per cell.
     pub fn set_rain(&mut self, rain: Rain) -> Result<(), GpuError> {
-        for (_, f) in rain.steps() {
-            if let RainField::PerCell(v) = f
-                && v.len() != self.grid.len()
-            {
-                return Err(SurfaceError::Length {
-                    field: "rain",
-                    got: v.len(),
-                    expected: self.grid.len(),
-                }
-                .into());
-            }
-        }
+        rain.check_cells(self.grid.len())?;
         let per_cell = rain
             .steps()
             .iter()
@@ -478,29 +435,7 @@ impl GpuSimulation {
         classes: Vec<Infiltration>,
         class_of_cell: Vec<u16>,
     ) -> Result<(), GpuError> {
-        if class_of_cell.len() != self.grid.len() {
-            return Err(SurfaceError::Length {
-                field: "infiltration class",
-                got: class_of_cell.len(),
-                expected: self.grid.len(),
-            }
-            .into());
-        }
-        for (k, c) in classes.iter().enumerate() {
-            c.validate(k)?;
-        }
-        if let Some((i, &c)) = class_of_cell
-            .iter()
-            .enumerate()
-            .find(|(_, c)| **c as usize >= classes.len())
-        {
-            return Err(SurfaceError::InfiltrationClass {
-                cell: i,
-                class: c,
-                classes: classes.len(),
-            }
-            .into());
-        }
+        Infiltration::check_classes(&classes, &class_of_cell, self.grid.len())?;
         let per_cell = self.aux_has_rain();
         self.infil_classes = classes;
         self.infil_class = class_of_cell;
@@ -512,72 +447,26 @@ impl GpuSimulation {
     /// Replaces the water depth (m, row-major) and reopens the mass ledger and statistics.
     /// Depths on wall cells must be zero. Face discharges are kept.
     pub fn set_depth(&mut self, depth: Vec<f64>) -> Result<(), GpuError> {
-        if depth.len() != self.grid.len() {
-            return Err(SurfaceError::Length {
-                field: "depth",
-                got: depth.len(),
-                expected: self.grid.len(),
-            }
-            .into());
-        }
-        for (i, &d) in depth.iter().enumerate() {
-            let ok = d.is_finite() && d >= 0.0 && (self.grid.active()[i] || d == 0.0);
-            if !ok {
-                return Err(SurfaceError::Value {
-                    field: "depth",
-                    index: i,
-                    value: d,
-                    expected: "a finite depth >= 0, and 0 on wall cells",
-                }
-                .into());
-            }
-        }
+        self.grid.check_depth(&depth)?;
         self.reopen_with(&depth)
     }
 
     /// Fills every active cell whose bed lies below `level` up to that water level.
     pub fn set_water_level(&mut self, level: f64) -> Result<(), GpuError> {
-        let d = self
-            .grid
-            .bed()
-            .iter()
-            .zip(self.grid.active())
-            .map(|(&z, &a)| if a { (level - z).max(0.0) } else { 0.0 })
-            .collect();
-        self.set_depth(d)
+        self.set_depth(self.grid.depth_to_level(level))
     }
 
     /// Adds a point exchange at an active `cell` (a manhole or inlet), initially at rate 0, as
     /// [`twin_surface::Simulation::add_point`].
     pub fn add_point(&mut self, cell: Cell) -> Result<PointId, GpuError> {
-        let c = self.grid.active_index(cell)?;
-        self.points.push(GpuPoint {
-            cell: c,
-            rate: 0.0,
-            volume: 0.0,
-        });
-        Ok(PointId(self.points.len() - 1))
+        Ok(self.points.add(&self.grid, cell)?)
     }
 
     /// Sets the exchange rate at a point, m³/s: positive adds water to the surface, negative
     /// removes it (limited to the water on the cell), as
     /// [`twin_surface::Simulation::set_point_rate`].
     pub fn set_point_rate(&mut self, id: PointId, rate: f64) -> Result<(), GpuError> {
-        if !rate.is_finite() {
-            return Err(SurfaceError::Value {
-                field: "point rate",
-                index: id.0,
-                value: rate,
-                expected: "a finite rate in m³/s",
-            }
-            .into());
-        }
-        let p = self.points.get_mut(id.0).ok_or(SurfaceError::UnknownId {
-            kind: "point",
-            id: id.0,
-        })?;
-        p.rate = rate;
-        Ok(())
+        Ok(self.points.set_rate(id, rate)?)
     }
 
     /// Net volumes (m³, positive onto the surface) actually exchanged at each point since the
@@ -585,24 +474,18 @@ impl GpuSimulation {
     /// stored (f32) depths times the cell area, so the ledger and the 1D side book the same
     /// water the grid holds.
     pub fn take_point_volumes(&mut self) -> Vec<f64> {
-        self.points
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.volume))
-            .collect()
+        self.points.take_volumes()
     }
 
     /// Adds a gauge recording the depth at `cell` every `gauge_interval` seconds, as
     /// [`twin_surface::Simulation::add_gauge`]. Add gauges before the first step.
     pub fn add_gauge(&mut self, cell: Cell) -> Result<GaugeId, GpuError> {
-        let c = self.grid.index(cell)?;
-        self.gauges.push(c);
-        self.series.depths.push(Vec::new());
-        Ok(GaugeId(self.gauges.len() - 1))
+        Ok(self.gauges.add(&self.grid, cell)?)
     }
 
     /// Gauge time series.
     pub fn gauge_series(&self) -> &GaugeSeries {
-        &self.series
+        self.gauges.series()
     }
 
     /// Water depth at one cell, m (read back from the GPU).
@@ -660,15 +543,15 @@ impl GpuSimulation {
     /// inflow is added to the cell, outflow takes at most the water on it. Reads the point
     /// cells' depths, updates them on the host and writes them back.
     fn apply_points(&mut self, dt: f64) -> Result<(), GpuError> {
-        if self.points.iter().all(|p| p.rate == 0.0) {
+        if self.points.as_slice().iter().all(|p| p.rate == 0.0) {
             return Ok(());
         }
         let area = self.grid.cell_area();
-        let cells: Vec<usize> = self.points.iter().map(|p| p.cell).collect();
+        let cells: Vec<usize> = self.points.as_slice().iter().map(|p| p.cell).collect();
         let read = self.read_cells(&cells)?;
         // depth of each touched cell as stored (f32), in first-touch order
         let mut now: Vec<(usize, f32)> = Vec::new();
-        for (k, pt) in self.points.iter_mut().enumerate() {
+        for (k, pt) in self.points.as_mut_slice().iter_mut().enumerate() {
             let slot = match now.iter().position(|(c, _)| *c == pt.cell) {
                 Some(j) => j,
                 None => {
@@ -701,11 +584,8 @@ impl GpuSimulation {
     }
 
     fn sample_gauges(&mut self) -> Result<(), GpuError> {
-        let d = self.read_cells(&self.gauges)?;
-        self.series.times.push(self.t);
-        for (s, v) in self.series.depths.iter_mut().zip(d) {
-            s.push(v);
-        }
+        let d = self.read_cells(self.gauges.cells())?;
+        self.gauges.record(self.t, d);
         Ok(())
     }
 
@@ -780,7 +660,7 @@ impl GpuSimulation {
 
     /// Takes one adaptive step, ending no later than `t_limit`; returns the step length.
     pub fn step_limited(&mut self, t_limit: f64) -> Result<f64, GpuError> {
-        if !self.gauges.is_empty() && self.series.times.is_empty() {
+        if !self.gauges.is_empty() && self.gauges.unsampled() {
             self.sample_gauges()?;
         }
         let mut t_next = self.t + self.cfl_dt();
@@ -1052,4 +932,67 @@ fn map_read(device: &wgpu::Device, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec
     };
     buf.unmap();
     Ok(words)
+}
+
+impl SurfaceSolver for GpuSimulation {
+    type Error = GpuError;
+
+    fn create(grid: Grid, params: Params) -> Result<Self, GpuError> {
+        GpuSimulation::new(grid, params)
+    }
+    fn grid(&self) -> &Grid {
+        GpuSimulation::grid(self)
+    }
+    fn set_boundaries(&mut self, b: Boundaries) -> Result<(), GpuError> {
+        GpuSimulation::set_boundaries(self, b)
+    }
+    fn set_rain(&mut self, rain: Rain) -> Result<(), GpuError> {
+        GpuSimulation::set_rain(self, rain)
+    }
+    fn set_infiltration(
+        &mut self,
+        classes: Vec<Infiltration>,
+        class_of_cell: Vec<u16>,
+    ) -> Result<(), GpuError> {
+        GpuSimulation::set_infiltration(self, classes, class_of_cell)
+    }
+    fn set_depth(&mut self, depth: Vec<f64>) -> Result<(), GpuError> {
+        GpuSimulation::set_depth(self, depth)
+    }
+    fn add_point(&mut self, cell: Cell) -> Result<PointId, GpuError> {
+        GpuSimulation::add_point(self, cell)
+    }
+    fn set_point_rate(&mut self, id: PointId, rate: f64) -> Result<(), GpuError> {
+        GpuSimulation::set_point_rate(self, id, rate)
+    }
+    fn take_point_volumes(&mut self) -> Vec<f64> {
+        GpuSimulation::take_point_volumes(self)
+    }
+    fn add_gauge(&mut self, cell: Cell) -> Result<GaugeId, GpuError> {
+        GpuSimulation::add_gauge(self, cell)
+    }
+    fn gauge_series(&self) -> &GaugeSeries {
+        GpuSimulation::gauge_series(self)
+    }
+    fn advance_to(&mut self, t_end: f64) -> Result<(), GpuError> {
+        self.run_until(t_end)
+    }
+    fn read_depths_at(&self, cells: &[Cell]) -> Result<Vec<f64>, GpuError> {
+        self.depths_at(cells)
+    }
+    fn read_depth(&self) -> Result<Vec<f64>, GpuError> {
+        self.depth()
+    }
+    fn read_stats(&self) -> Result<FloodStats, GpuError> {
+        self.stats()
+    }
+    fn read_ledger(&self) -> Result<MassLedger, GpuError> {
+        self.ledger()
+    }
+    fn step_count(&self) -> u64 {
+        self.steps()
+    }
+    fn device_name(&self) -> Option<&str> {
+        Some(self.adapter_name())
+    }
 }

@@ -88,7 +88,7 @@ impl Rain {
     }
 
     /// Checks that per-cell fields match a grid of `cells` cells.
-    pub(crate) fn check_cells(&self, cells: usize) -> Result<(), SurfaceError> {
+    pub fn check_cells(&self, cells: usize) -> Result<(), SurfaceError> {
         for (_, f) in &self.steps {
             if let RainField::PerCell(v) = f
                 && v.len() != cells
@@ -130,6 +130,37 @@ pub enum Infiltration {
 }
 
 impl Infiltration {
+    /// Checks a set of classes and the class of each of a grid's `cells` cells: every class
+    /// valid, one class per cell, each naming an existing class.
+    pub fn check_classes(
+        classes: &[Infiltration],
+        class_of_cell: &[u16],
+        cells: usize,
+    ) -> Result<(), SurfaceError> {
+        if class_of_cell.len() != cells {
+            return Err(SurfaceError::Length {
+                field: "infiltration class",
+                got: class_of_cell.len(),
+                expected: cells,
+            });
+        }
+        for (k, c) in classes.iter().enumerate() {
+            c.validate(k)?;
+        }
+        if let Some((i, &c)) = class_of_cell
+            .iter()
+            .enumerate()
+            .find(|(_, c)| **c as usize >= classes.len())
+        {
+            return Err(SurfaceError::InfiltrationClass {
+                cell: i,
+                class: c,
+                classes: classes.len(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks that the parameters are finite and non-negative (and fc <= f0 for Horton).
     pub fn validate(&self, index: usize) -> Result<(), SurfaceError> {
         match *self {
@@ -282,6 +313,15 @@ impl Boundaries {
             Edge::West => self.west,
             Edge::East => self.east,
         }
+    }
+
+    /// Checks every edge's values (finite slopes, levels and discharges; no negative slope
+    /// or inflow), naming the edge at fault.
+    pub fn validate(&self) -> Result<(), SurfaceError> {
+        for e in Edge::ALL {
+            self.get(e).validate(e)?;
+        }
+        Ok(())
     }
 }
 

@@ -163,6 +163,40 @@ impl Grid {
         Ok(cell.row * self.nx + cell.col)
     }
 
+    /// Checks a water depth field (m, row-major) for this grid: one finite, non-negative
+    /// depth per cell, zero on walls.
+    pub fn check_depth(&self, depth: &[f64]) -> Result<(), SurfaceError> {
+        if depth.len() != self.len() {
+            return Err(SurfaceError::Length {
+                field: "depth",
+                got: depth.len(),
+                expected: self.len(),
+            });
+        }
+        for (i, &d) in depth.iter().enumerate() {
+            let ok = d.is_finite() && d >= 0.0 && (self.active()[i] || d == 0.0);
+            if !ok {
+                return Err(SurfaceError::Value {
+                    field: "depth",
+                    index: i,
+                    value: d,
+                    expected: "a finite depth >= 0, and 0 on wall cells",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The depth that fills every active cell whose bed lies below `level` up to it (0 on
+    /// walls and higher ground), m, row-major.
+    pub fn depth_to_level(&self, level: f64) -> Vec<f64> {
+        self.bed()
+            .iter()
+            .zip(self.active())
+            .map(|(&z, &a)| if a { (level - z).max(0.0) } else { 0.0 })
+            .collect()
+    }
+
     /// Index of an active cell, or an error if it is outside the grid or a wall.
     pub fn active_index(&self, cell: Cell) -> Result<usize, SurfaceError> {
         let i = self.index(cell)?;

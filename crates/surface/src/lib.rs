@@ -31,6 +31,7 @@
 //! ```
 
 mod error;
+mod exchange;
 mod forcing;
 mod grid;
 mod kernel;
@@ -38,14 +39,17 @@ mod ledger;
 mod params;
 mod results;
 mod sim;
+mod solver;
 
 pub use error::SurfaceError;
+pub use exchange::{GaugeId, Gauges, PointExchange, PointId, Points};
 pub use forcing::{Boundaries, Boundary, Edge, Infiltration, Rain, RainField};
 pub use grid::{Cell, Grid};
 pub use ledger::MassLedger;
 pub use params::{G, Params};
 pub use results::{FloodStats, GaugeSeries};
-pub use sim::{GaugeId, PointId, Simulation};
+pub use sim::Simulation;
+pub use solver::SurfaceSolver;
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,7 @@
 use rayon::prelude::*;
 
 use crate::error::SurfaceError;
+use crate::exchange::{GaugeId, Gauges, PointId, Points};
 use crate::forcing::{Boundaries, Edge, Infiltration, Rain, RainField, mm_h_to_m_s};
 use crate::grid::{Cell, Grid};
 use crate::kernel::{BandOut, Isa, RainNow, RowSums, Scratch, Step};
@@ -53,23 +54,6 @@ use crate::results::{FloodStats, GaugeSeries};
 
 /// Fewest cells in a band of the sweep when it runs on several threads.
 const MIN_BAND_CELLS: usize = 16_384;
-
-/// Identifies a point exchange (a manhole or inlet coupling) on the grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PointId(pub usize);
-
-/// Identifies a gauge (a depth time series location).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GaugeId(pub usize);
-
-#[derive(Debug, Clone)]
-struct Point {
-    cell: usize,
-    /// Requested rate, m³/s: positive adds water, negative removes it.
-    rate: f64,
-    /// Net volume actually exchanged since the last `take_point_volumes`, m³.
-    volume: f64,
-}
 
 /// A 2D surface-flow simulation on a [`Grid`].
 #[derive(Debug, Clone)]
@@ -106,9 +90,8 @@ pub struct Simulation {
     last_dt: f64,
     ledger: MassLedger,
     stats: FloodStats,
-    points: Vec<Point>,
-    gauges: Vec<usize>,
-    series: GaugeSeries,
+    points: Points,
+    gauges: Gauges,
     next_sample: f64,
 }
 
@@ -144,9 +127,8 @@ impl Simulation {
             last_dt: 0.0,
             ledger: MassLedger::default(),
             stats: FloodStats::new(n, params.flood_threshold),
-            points: Vec::new(),
-            gauges: Vec::new(),
-            series: GaugeSeries::default(),
+            points: Points::default(),
+            gauges: Gauges::default(),
             next_sample: params.gauge_interval,
             grid,
         })
@@ -154,9 +136,7 @@ impl Simulation {
 
     /// Sets the conditions on the four edges (may be changed between steps, e.g. a river level).
     pub fn set_boundaries(&mut self, b: Boundaries) -> Result<(), SurfaceError> {
-        for e in Edge::ALL {
-            b.get(e).validate(e)?;
-        }
+        b.validate()?;
         self.bounds = b;
         Ok(())
     }
@@ -174,25 +154,7 @@ impl Simulation {
         classes: Vec<Infiltration>,
         class_of_cell: Vec<u16>,
     ) -> Result<(), SurfaceError> {
-        if class_of_cell.len() != self.grid.len() {
-            return Err(SurfaceError::Length {
-                field: "infiltration class",
-                got: class_of_cell.len(),
-                expected: self.grid.len(),
-            });
-        }
-        for (k, c) in classes.iter().enumerate() {
-            c.validate(k)?;
-        }
-        for (i, &c) in class_of_cell.iter().enumerate() {
-            if c as usize >= classes.len() {
-                return Err(SurfaceError::InfiltrationClass {
-                    cell: i,
-                    class: c,
-                    classes: classes.len(),
-                });
-            }
-        }
+        Infiltration::check_classes(&classes, &class_of_cell, self.grid.len())?;
         self.infil_rates = vec![0.0; classes.len()];
         self.infil_classes = classes;
         self.infil_class = class_of_cell;
@@ -202,24 +164,7 @@ impl Simulation {
     /// Replaces the water depth (m, row-major) and reopens the mass ledger and statistics.
     /// Depths on wall cells must be zero.
     pub fn set_depth(&mut self, depth: Vec<f64>) -> Result<(), SurfaceError> {
-        if depth.len() != self.grid.len() {
-            return Err(SurfaceError::Length {
-                field: "depth",
-                got: depth.len(),
-                expected: self.grid.len(),
-            });
-        }
-        for (i, &d) in depth.iter().enumerate() {
-            let ok = d.is_finite() && d >= 0.0 && (self.grid.active()[i] || d == 0.0);
-            if !ok {
-                return Err(SurfaceError::Value {
-                    field: "depth",
-                    index: i,
-                    value: d,
-                    expected: "a finite depth >= 0, and 0 on wall cells",
-                });
-            }
-        }
+        self.grid.check_depth(&depth)?;
         self.h = depth;
         self.reopen();
         Ok(())
@@ -227,14 +172,7 @@ impl Simulation {
 
     /// Fills every active cell whose bed lies below `level` up to that water level.
     pub fn set_water_level(&mut self, level: f64) -> Result<(), SurfaceError> {
-        let d = self
-            .grid
-            .bed()
-            .iter()
-            .zip(self.grid.active())
-            .map(|(&z, &a)| if a { (level - z).max(0.0) } else { 0.0 })
-            .collect();
-        self.set_depth(d)
+        self.set_depth(self.grid.depth_to_level(level))
     }
 
     /// Replaces the face discharges (m²/s): `qx` has `(nx+1) * ny` entries (face `i` of row
@@ -293,33 +231,14 @@ impl Simulation {
 
     /// Adds a point exchange at `cell` (a manhole or inlet), initially at rate 0.
     pub fn add_point(&mut self, cell: Cell) -> Result<PointId, SurfaceError> {
-        let c = self.grid.active_index(cell)?;
-        self.points.push(Point {
-            cell: c,
-            rate: 0.0,
-            volume: 0.0,
-        });
-        Ok(PointId(self.points.len() - 1))
+        self.points.add(&self.grid, cell)
     }
 
     /// Sets the exchange rate at a point, m³/s: positive adds water to the surface (a
     /// surcharging manhole), negative removes it (an inlet). Removal is limited to the water
     /// on the cell; the volume actually moved is reported by [`Simulation::take_point_volumes`].
     pub fn set_point_rate(&mut self, id: PointId, rate: f64) -> Result<(), SurfaceError> {
-        if !rate.is_finite() {
-            return Err(SurfaceError::Value {
-                field: "point rate",
-                index: id.0,
-                value: rate,
-                expected: "a finite rate in m³/s",
-            });
-        }
-        let p = self.points.get_mut(id.0).ok_or(SurfaceError::UnknownId {
-            kind: "point",
-            id: id.0,
-        })?;
-        p.rate = rate;
-        Ok(())
+        self.points.set_rate(id, rate)
     }
 
     /// Schedules `volume` m³ (positive onto the surface, negative off it) to be exchanged at a
@@ -346,19 +265,13 @@ impl Simulation {
     /// Net volumes (m³, positive onto the surface) actually exchanged at each point since the
     /// last call, in [`PointId`] order; resets the counters. The 1D side books exactly these.
     pub fn take_point_volumes(&mut self) -> Vec<f64> {
-        self.points
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.volume))
-            .collect()
+        self.points.take_volumes()
     }
 
     /// Adds a gauge recording the depth at `cell` every `gauge_interval` seconds. Add gauges
     /// before the first step so that every series has the same sample times.
     pub fn add_gauge(&mut self, cell: Cell) -> Result<GaugeId, SurfaceError> {
-        let c = self.grid.index(cell)?;
-        self.gauges.push(c);
-        self.series.depths.push(Vec::new());
-        Ok(GaugeId(self.gauges.len() - 1))
+        self.gauges.add(&self.grid, cell)
     }
 
     /// The grid.
@@ -412,7 +325,7 @@ impl Simulation {
     }
     /// Gauge time series.
     pub fn gauge_series(&self) -> &GaugeSeries {
-        &self.series
+        self.gauges.series()
     }
 
     /// The time step the CFL condition allows now, before event limits.
@@ -437,7 +350,7 @@ impl Simulation {
 
     /// Takes one adaptive step, ending no later than `t_limit`; returns the step length.
     pub fn step_limited(&mut self, t_limit: f64) -> f64 {
-        if !self.gauges.is_empty() && self.series.times.is_empty() {
+        if !self.gauges.is_empty() && self.gauges.unsampled() {
             self.sample();
         }
         let mut t_next = self.t + self.cfl_dt();
@@ -475,10 +388,9 @@ impl Simulation {
     }
 
     fn sample(&mut self) {
-        self.series.times.push(self.t);
-        for (g, &c) in self.gauges.iter().enumerate() {
-            self.series.depths[g].push(self.h[c]);
-        }
+        let h = &self.h;
+        let depths: Vec<f64> = self.gauges.cells().iter().map(|&c| h[c]).collect();
+        self.gauges.record(self.t, depths);
     }
 
     /// One step of length `dt` (all passes).
@@ -489,7 +401,7 @@ impl Simulation {
         let p = self.params;
 
         // 1. Point exchange (sequential, in id order).
-        for pt in &mut self.points {
+        for pt in self.points.as_mut_slice() {
             if pt.rate >= 0.0 {
                 let v = pt.rate * dt;
                 self.h[pt.cell] += v / area;

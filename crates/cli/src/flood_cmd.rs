@@ -1,0 +1,456 @@
+//! `twin flood run` and `twin scenario run`: read the inputs, call
+//! [`twin_engine::storm::run`] or [`twin_engine::scenario::run`], write what they return.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use twin_engine::flood::{Backend, BuildingMode, FloodSpec, Gauge, GaugeRecord};
+use twin_engine::scenario::{ScenarioResult, ScenarioSpec, Stage, TrafficSpec};
+use twin_engine::storm::{Balance, Ground, StormResult, StormSpec};
+use twin_model::{City, Crs, Raster};
+
+use crate::{BackendArg, BuildingsArg, EdgesArg};
+
+/// The flags of a flood run.
+pub(crate) struct FloodArgs<'a> {
+    pub dem: &'a Path,
+    pub rain: &'a Path,
+    pub minutes: f64,
+    pub manning: f64,
+    pub edges: EdgesArg,
+    pub threshold: f64,
+    pub buildings: BuildingsArg,
+    pub inp: Option<&'a Path>,
+    pub couple: bool,
+    pub gauges: Option<&'a Path>,
+    pub replay_inp: Option<&'a Path>,
+    pub backend: BackendArg,
+}
+
+/// The flags of a scenario run.
+pub(crate) struct ScenarioArgs<'a> {
+    pub city: &'a Path,
+    pub rain: &'a Path,
+    pub minutes: f64,
+    pub trips: usize,
+    pub couple: bool,
+    pub rain_start: &'a str,
+    pub worst_case: bool,
+    pub informed: f64,
+    pub seed: u64,
+}
+
+/// The surface solver a flag asks for: `auto` takes a hardware GPU when there is one.
+fn backend(b: BackendArg) -> Backend {
+    match b {
+        BackendArg::Cpu => Backend::Cpu,
+        BackendArg::Gpu => Backend::Gpu,
+        BackendArg::Auto => match twin_engine::flood::hardware_gpu() {
+            Some(name) => {
+                println!(
+                    "GPU '{name}': the surface runs on its WGSL kernel / bề mặt chạy trên GPU (--backend cpu for the CPU solver)"
+                );
+                Backend::Gpu
+            }
+            None => Backend::Cpu,
+        },
+    }
+}
+
+/// The city's own drainage network as a SWMM project for a coupled run.
+fn city_network(
+    city: &City,
+    rain: &[(f64, f64)],
+    minutes: f64,
+    file: &Path,
+) -> Result<twin_hydro::Project> {
+    let text = twin_io::swmm::city_to_inp_with(city, rain, minutes, false)
+        .with_context(|| file.display().to_string())?;
+    twin_hydro::parse(&text).context("the city's drainage network")
+}
+
+/// Reads a SWMM model to couple.
+fn read_network(p: &Path) -> Result<twin_hydro::Project> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    twin_hydro::parse(&text).with_context(|| p.display().to_string())
+}
+
+/// Reads extra gauges (`name,x,y`).
+fn read_gauges(p: &Path) -> Result<Vec<Gauge>> {
+    Ok(twin_io::points::read_points_csv(p)?
+        .into_iter()
+        .map(|g| Gauge {
+            name: g.name,
+            x: g.x,
+            y: g.y,
+        })
+        .collect())
+}
+
+/// A DEM file in a metric CRS (a geographic one is reprojected onto the UTM zone it lies in).
+fn read_metric_dem(dem: &Path) -> Result<(Raster, Crs)> {
+    let g = twin_io::raster::read_raster(dem)?;
+    if g.crs.is_geographic() {
+        let [[x0, y0], [x1, y1]] = g.raster.bbox();
+        let target = Crs::metric_for(0.5 * (x0 + x1), 0.5 * (y0 + y1));
+        eprintln!(
+            "  note: {} is in {}; reprojecting onto {} (metric)",
+            dem.display(),
+            g.crs.code(),
+            target.code()
+        );
+        Ok((twin_io::raster::reproject_raster(&g, target, None)?, target))
+    } else {
+        Ok((g.raster, g.crs))
+    }
+}
+
+fn progress_bar(what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(1000);
+    pb.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{percent:>3}}% simulated, {{elapsed}} elapsed, ETA {{eta}} — {what}"
+        ))
+        .expect("template"),
+    );
+    pb
+}
+
+/// `twin flood run`.
+pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
+    let rain = twin_io::rain::read_rain_csv(a.rain)?;
+    let gauges = match a.gauges {
+        Some(p) => read_gauges(p)?,
+        None => Vec::new(),
+    };
+    let is_city = a
+        .dem
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"));
+    let (city, dem_file) = if is_city {
+        (Some(crate::load(a.dem)?), None)
+    } else {
+        (None, Some(read_metric_dem(a.dem)?))
+    };
+    let (dem, crs) = match (&city, &dem_file) {
+        (Some(c), _) => (
+            c.dem
+                .as_ref()
+                .with_context(|| format!("{}: the city has no DEM", a.dem.display()))?,
+            c.crs,
+        ),
+        (None, Some((r, crs))) => (r, *crs),
+        (None, None) => unreachable!("a city or a DEM file was read"),
+    };
+    let gauge_file = a
+        .gauges
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for g in &gauges {
+        match dem.cell_at(g.x, g.y) {
+            Some((c, r)) if !dem.is_nodata(dem.get(c, r)) => {}
+            Some(_) => bail!(
+                "{gauge_file}: gauge '{}' at ({}, {}) is on a nodata cell of the DEM",
+                g.name,
+                g.x,
+                g.y
+            ),
+            None => bail!(
+                "{gauge_file}: gauge '{}' at ({}, {}) is outside the DEM",
+                g.name,
+                g.x,
+                g.y
+            ),
+        }
+    }
+    let network = match (a.inp, a.couple, &city) {
+        (Some(p), _, _) => Some(read_network(p)?),
+        (None, true, Some(c)) => Some(city_network(c, &rain, a.minutes, a.dem)?),
+        (None, true, None) => bail!("--couple needs a city .gpkg as --dem (or give --inp)"),
+        (None, false, _) => None,
+    };
+    if a.replay_inp.is_some() && network.is_none() {
+        bail!("--replay-inp needs a coupled run (--couple or --inp)");
+    }
+    let spec = StormSpec {
+        flood: FloodSpec {
+            minutes: a.minutes,
+            rain,
+            manning: a.manning,
+            edges: match a.edges {
+                EdgesArg::Open => twin_surface::Boundary::Open { slope: None },
+                EdgesArg::Closed => twin_surface::Boundary::Closed,
+            },
+            threshold_m: a.threshold,
+            backend: backend(a.backend),
+        },
+        buildings: match a.buildings {
+            BuildingsArg::Rough => BuildingMode::Roughness(0.1),
+            BuildingsArg::Blocked => BuildingMode::Blocked,
+        },
+        network,
+        gauges,
+        road_timeline: false,
+        replay: a.replay_inp.is_some(),
+    };
+    let ground = match &city {
+        Some(c) => Ground::City(c),
+        None => Ground::Dem(dem),
+    };
+    let what = if spec.network.is_some() {
+        "1D–2D flood / ngập"
+    } else {
+        "flood / ngập"
+    };
+    let pb = progress_bar(what);
+    let r = twin_engine::storm::run(ground, &spec, &mut |f| pb.set_position((f * 1000.0) as u64))
+        .with_context(|| a.dem.display().to_string())?;
+    pb.finish_and_clear();
+    create_out(out)?;
+    if let (Some(p), Some(project)) = (a.replay_inp, &r.replay) {
+        write_text(p, &twin_hydro::write(project))?;
+        println!(
+            "wrote {} (the network fed what the surface gave it)",
+            p.display()
+        );
+    }
+    write_storm(&r, dem, crs, out)?;
+    Ok(())
+}
+
+/// Creates the output directory.
+fn create_out(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create the output directory", out.display()))
+}
+
+/// Writes a text file atomically.
+fn write_text(p: &Path, text: &str) -> Result<()> {
+    Ok(twin_io::atomic::write_text(p, text)?)
+}
+
+/// Writes a storm's files into `out` and prints its summary: the rasters, the flood map, the
+/// ledger, the gauges and (with a city) the roads.
+fn write_storm(r: &StormResult, dem: &Raster, crs: Crs, out: &Path) -> Result<()> {
+    for (name, raster) in [
+        ("max_depth.tif", &r.rasters.max_depth),
+        ("time_of_max_min.tif", &r.rasters.time_of_max_min),
+        ("duration_above_min.tif", &r.rasters.duration_above_min),
+        ("max_hazard.tif", &r.rasters.max_hazard),
+    ] {
+        twin_io::raster::write_geotiff(raster, crs, &out.join(name))?;
+    }
+    let img = twin_report::flood_map(dem, &r.rasters.max_depth);
+    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("max_depth.png"))?;
+    let ledger = r.ledger_json();
+    write_text(
+        &out.join("ledger.json"),
+        &serde_json::to_string_pretty(&ledger).expect("json"),
+    )?;
+    print_storm(r, dem);
+    println!(
+        "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
+        out.display()
+    );
+    write_gauges(&r.gauges, out)?;
+    if let Some(impacts) = &r.impacts {
+        let p = out.join("roads.csv");
+        write_text(&p, &twin_engine::impacts::roads_csv(impacts))?;
+        let closed = impacts.iter().filter(|i| i.flooded_kmh == 0.0).count();
+        println!(
+            "Đường ngập / Flooded roads: {closed} closed (≥ 30 cm), {} slowed; worst: {}; wrote {}",
+            impacts.len() - closed,
+            impacts
+                .first()
+                .map(|i| format!(
+                    "{} {:.2} m",
+                    i.name
+                        .clone()
+                        .unwrap_or_else(|| format!("road {}", i.feature.0)),
+                    i.max_depth_m
+                ))
+                .unwrap_or_else(|| "none".into()),
+            p.display()
+        );
+    }
+    Ok(())
+}
+
+/// Prints a storm's one-line summary.
+fn print_storm(r: &StormResult, dem: &Raster) {
+    let (minutes, wall) = (r.minutes, r.wall_s);
+    match &r.balance {
+        Balance::Coupled {
+            ledger: l,
+            coupled_manholes,
+            overflowing_manholes,
+        } => println!(
+            "Ngập 1D–2D / Coupled flood: {minutes} min, {coupled_manholes} manholes coupled, {overflowing_manholes} overflowed, in {wall:.1} s; max depth {:.3} m; rain {:.0} m³, inlets {:.0} m³, overflow {:.0} m³, pumped out {:.0} m³; closure error {:.3} % of inflow (network's own routing continuity {:.3} %)",
+            r.max_depth_m(),
+            l.surface.rain,
+            l.network_inflow,
+            l.network_overflow,
+            l.network_outfall,
+            l.closure_error_percent(),
+            l.network_continuity_pct
+        ),
+        Balance::Surface(l) => {
+            if let Some(a) = &r.adapter {
+                println!("Bộ giải GPU / GPU solver: WGSL kernel on '{a}'");
+            }
+            println!(
+                "Ngập / Flood: {minutes} min on {} × {} cells of {} m in {wall:.1} s ({} solver steps); max depth {:.3} m; rain {:.0} m³, outflow {:.0} m³, stored {:.0} m³; closure error {:.2e} %",
+                dem.nx,
+                dem.ny,
+                dem.cell,
+                r.steps,
+                r.max_depth_m(),
+                l.rain,
+                l.boundary_out_total(),
+                l.storage,
+                r.closure_error_percent()
+            );
+        }
+    }
+}
+
+/// Writes DIR/gauges.csv (when there are gauges) and prints each gauge's peak.
+fn write_gauges(records: &[GaugeRecord], out: &Path) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let p = out.join("gauges.csv");
+    write_text(&p, &twin_engine::flood::gauges_csv(records))?;
+    println!("Điểm đo / Gauges (peak depth, minute):");
+    for r in records {
+        let (k, d) = r
+            .depths_m
+            .iter()
+            .enumerate()
+            .fold((0, 0.0f64), |a, (k, d)| if *d > a.1 { (k, *d) } else { a });
+        let minute = r.times_s.get(k).copied().unwrap_or(0.0) / 60.0;
+        println!("  {}: {d:.3} m at {minute:.0} min", r.gauge.name);
+    }
+    println!("wrote {}", p.display());
+    Ok(())
+}
+
+/// Clock time `HH:MM` as minutes after midnight.
+fn parse_clock(s: &str) -> Result<f64> {
+    let bad = || anyhow::anyhow!("--rain-start '{s}': expected a clock time HH:MM, e.g. 06:00");
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok((h * 60 + m) as f64)
+}
+
+/// `twin scenario run`.
+pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
+    let rain_start_min = parse_clock(a.rain_start)?;
+    if !(0.0..=1.0).contains(&a.informed) {
+        bail!("--informed must lie in 0..1, got {}", a.informed);
+    }
+    let rain = twin_io::rain::read_rain_csv(a.rain)?;
+    let city = crate::load(a.city)?;
+    let dem = city
+        .dem
+        .as_ref()
+        .with_context(|| format!("{}: the city has no DEM", a.city.display()))?;
+    let network = if a.couple {
+        Some(city_network(&city, &rain, a.minutes, a.city)?)
+    } else {
+        None
+    };
+    let mut traffic = TrafficSpec::for_city(&city, a.trips, a.seed);
+    traffic.sim.reroute_fraction = a.informed;
+    let spec = ScenarioSpec {
+        storm: StormSpec {
+            flood: FloodSpec {
+                minutes: a.minutes,
+                rain: rain.clone(),
+                manning: 0.03,
+                edges: twin_surface::Boundary::Open { slope: None },
+                threshold_m: 0.1,
+                backend: backend(BackendArg::Auto),
+            },
+            buildings: BuildingMode::Roughness(0.1),
+            network,
+            gauges: Vec::new(),
+            road_timeline: true,
+            replay: false,
+        },
+        traffic,
+        rain_start_min,
+        worst_case: a.worst_case,
+    };
+    let what = if a.couple {
+        "1D–2D flood / ngập"
+    } else {
+        "flood / ngập"
+    };
+    let pb = progress_bar(what);
+    let mut spinner: Option<ProgressBar> = None;
+    let r = twin_engine::scenario::run(&city, &spec, &mut |stage, f| match stage {
+        Stage::Flood => pb.set_position((f * 1000.0) as u64),
+        Stage::Traffic if f == 0.0 => {
+            pb.finish_and_clear();
+            spinner = Some(crate::spinner(
+                "morning peak 06:00–09:00 with and without the flood / giờ cao điểm sáng",
+            ));
+        }
+        Stage::Traffic => {
+            if let Some(s) = spinner.take() {
+                s.finish_and_clear();
+            }
+        }
+    })
+    .with_context(|| a.city.display().to_string())?;
+    pb.finish_and_clear();
+    create_out(out)?;
+    write_storm(&r.storm, dem, city.crs, out)?;
+    write_traffic(&r, out)?;
+    let img = twin_report::scenario::road_picture(
+        &city,
+        dem,
+        &r.storm.rasters.max_depth,
+        r.storm.impacts.as_deref().unwrap_or_default(),
+    );
+    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("roads.png"))?;
+    let page = twin_report::scenario::scenario_page(&city, &rain, &r);
+    let p = out.join("report.html");
+    write_text(&p, &page)?;
+    println!("Báo cáo / Report: wrote {}", p.display());
+    Ok(())
+}
+
+/// Writes DIR/traffic.json and prints the traffic summary.
+fn write_traffic(r: &ScenarioResult, out: &Path) -> Result<()> {
+    let t = &r.traffic;
+    let p = out.join("traffic.json");
+    write_text(&p, &serde_json::to_string_pretty(&t.to_json())?)?;
+    println!(
+        "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed at some time; {} vehicle trips; arrived {} → {}; rerouted {}; stranded (no route) {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours; teleports {} → {}",
+        t.closed_links,
+        t.slowed_links,
+        t.baseline.trips,
+        t.baseline.arrived,
+        t.flooded.arrived,
+        t.flooded.rerouted,
+        t.flooded.aborted,
+        t.baseline.mean_duration_s,
+        t.flooded.mean_duration_s,
+        t.flooded.vehicle_hours - t.baseline.vehicle_hours,
+        t.baseline.teleports,
+        t.flooded.teleports
+    );
+    println!("wrote {}", p.display());
+    write_text(
+        &out.join("summary.json"),
+        &serde_json::to_string_pretty(&r.summary_json())?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! A scenario run's results ([`twin_engine::scenario::ScenarioResult`]) as the report page and
+//! the road map: the engine's typed results turned into the plain rows of [`crate::html`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::html::{ClosedStreet, GaugeRow, ScenarioReport, ServiceRow, TrafficRow};
+use crate::{Rgb, RoadClass};
+use twin_engine::impacts::{RoadImpact, RoadTimeline};
+use twin_engine::scenario::{CLOCK_START_MIN, ScenarioResult};
+use twin_model::{City, FeatureId, Raster};
+
+/// The bilingual report page of a scenario run: storm, flood, hotspots, roads, people and
+/// services, traffic, water balance. `rain` is the storm's series (start minute, mm/h).
+pub fn scenario_page(city: &City, rain: &[(f64, f64)], r: &ScenarioResult) -> String {
+    let minutes = r.storm.minutes;
+    let roads = r.storm.impacts.as_deref().unwrap_or_default();
+    let total_mm: f64 = rain
+        .iter()
+        .enumerate()
+        .map(|(k, (m, v))| {
+            let end = rain.get(k + 1).map(|x| x.0).unwrap_or(minutes).min(minutes);
+            v * (end - m).max(0.0) / 60.0
+        })
+        .sum();
+    let traffic = &r.traffic;
+    let report = ScenarioReport {
+        city: city.name.clone(),
+        title: format!(
+            "Kịch bản mưa {total_mm:.0} mm: ngập và giao thông / {total_mm:.0} mm storm: flooding and traffic"
+        ),
+        rain: rain.to_vec(),
+        minutes,
+        flood_map: "max_depth.png".into(),
+        max_depth_m: r.storm.max_depth_m(),
+        area_m2: r.exposure.area_m2,
+        residents: r.exposure.residents,
+        gauges: r
+            .storm
+            .gauges
+            .iter()
+            .map(|g| GaugeRow {
+                name: g.gauge.name.clone(),
+                minutes: g.times_s.iter().map(|t| t / 60.0).collect(),
+                depths_m: g.depths_m.clone(),
+            })
+            .collect(),
+        closed_roads: closed_streets(
+            roads.iter().filter(|r| r.flooded_kmh <= 0.0),
+            r.storm.roads.as_ref(),
+        ),
+        slowed_roads: by_street(
+            roads
+                .iter()
+                .filter(|r| r.flooded_kmh > 0.0 && r.flooded_kmh < r.free_kmh),
+        )
+        .len(),
+        services: r
+            .exposure
+            .services
+            .iter()
+            .map(|s| ServiceRow {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                depth_m: s.max_depth_m,
+                access_closed: s.access_closed,
+                access_road: s.access_road.clone(),
+            })
+            .collect(),
+        traffic: Some(TrafficRow {
+            trips: traffic.baseline.trips,
+            arrived: [traffic.baseline.arrived, traffic.flooded.arrived],
+            mean_s: [
+                traffic.baseline.mean_duration_s,
+                traffic.flooded.mean_duration_s,
+            ],
+            stranded: traffic.flooded.aborted,
+            rerouted: traffic.flooded.rerouted,
+            delay_vehicle_hours: traffic.flooded.vehicle_hours - traffic.baseline.vehicle_hours,
+            links: [traffic.closed_links, traffic.slowed_links],
+            teleports: [traffic.baseline.teleports, traffic.flooded.teleports],
+            clock_start_min: CLOCK_START_MIN,
+            // The rain's clock time when the roads followed it, none for worst states.
+            rain_start_min: traffic.rain_start_s.map(|s| CLOCK_START_MIN + s / 60.0),
+            intervals: traffic
+                .intervals
+                .iter()
+                .map(|i| {
+                    (
+                        i.begin_s / 60.0,
+                        i.baseline_kmh,
+                        i.flooded_kmh,
+                        i.closed_links,
+                    )
+                })
+                .collect(),
+            road_map: "roads.png".into(),
+        }),
+        ledger: r.storm.balance_terms(),
+        closure_percent: r.storm.closure_error_percent(),
+    };
+    crate::html::scenario_html(&report)
+}
+
+/// The roads over the faded flood map: closed red, slowed orange, the rest open.
+pub fn road_picture(city: &City, dem: &Raster, depth: &Raster, impacts: &[RoadImpact]) -> Rgb {
+    let class: HashMap<FeatureId, RoadClass> = impacts
+        .iter()
+        .map(|i| {
+            let c = if i.flooded_kmh <= 0.0 {
+                RoadClass::Closed
+            } else if i.flooded_kmh < i.free_kmh {
+                RoadClass::Slowed
+            } else {
+                RoadClass::Open
+            };
+            (i.feature, c)
+        })
+        .collect();
+    let roads: Vec<(Vec<[f64; 2]>, RoadClass)> = twin_engine::impacts::road_polylines(city)
+        .into_iter()
+        .map(|(id, line)| (line, class.get(&id).copied().unwrap_or(RoadClass::Open)))
+        .collect();
+    crate::road_map(dem, depth, &roads)
+}
+
+/// A road's name for the report, or "road ID" for an unnamed one.
+fn street_name(r: &RoadImpact) -> String {
+    r.name
+        .clone()
+        .unwrap_or_else(|| format!("road {}", r.feature.0))
+}
+
+/// Closed road segments grouped by street name, worst first: each street's deepest water and,
+/// from the flood's road timeline, when a stretch first closed and the longest closure.
+fn closed_streets<'a>(
+    closed: impl Iterator<Item = &'a RoadImpact>,
+    timeline: Option<&RoadTimeline>,
+) -> Vec<ClosedStreet> {
+    let timing: HashMap<FeatureId, (f64, f64, bool)> = timeline
+        .map(|t| {
+            t.roads
+                .iter()
+                .zip(t.closures())
+                .filter_map(|(r, c)| c.map(|c| (r.feature, c)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut when: HashMap<String, (Option<f64>, f64, bool)> = Default::default();
+    let closed: Vec<_> = closed.collect();
+    for r in &closed {
+        let e = when.entry(street_name(r)).or_insert((None, 0.0, false));
+        if let Some((from, long, at_end)) = timing.get(&r.feature) {
+            e.0 = Some(e.0.map_or(*from, |f: f64| f.min(*from)));
+            e.1 = e.1.max(*long);
+            e.2 |= *at_end;
+        }
+    }
+    by_street(closed.into_iter())
+        .into_iter()
+        .map(|(name, depth_m)| {
+            let (from, long, at_end) = when.get(&name).copied().unwrap_or((None, 0.0, false));
+            ClosedStreet {
+                name,
+                depth_m,
+                closed_from_min: from.map(|s| s / 60.0),
+                closed_min: long / 60.0,
+                closed_at_end: at_end,
+            }
+        })
+        .collect()
+}
+
+/// Road segments grouped by street name: each street's worst depth, worst first (ties by name).
+fn by_street<'a>(roads: impl Iterator<Item = &'a RoadImpact>) -> Vec<(String, f64)> {
+    let mut worst: BTreeMap<String, f64> = Default::default();
+    for r in roads {
+        let d = worst.entry(street_name(r)).or_insert(0.0);
+        *d = d.max(r.max_depth_m);
+    }
+    let mut v: Vec<(String, f64)> = worst.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
