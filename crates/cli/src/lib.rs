@@ -9,9 +9,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use twin_model::{City, Crs, DrainageNetwork, Layer, RoadGraph};
+use twin_model::{City, Crs, Layer};
 
+mod data_cmd;
 mod flood_cmd;
+mod info;
+
+pub use info::{info_json, info_text};
 
 /// Urban digital twin engine: city model, drainage, flooding and traffic.
 /// Động cơ bản sao số đô thị: mô hình thành phố, thoát nước, ngập lụt và giao thông.
@@ -416,125 +420,8 @@ where
             save(&city, &out)?;
             println!("{}", info_text(&city));
         }
-        Command::Import(ImportCmd::Osm {
-            file,
-            out,
-            crs,
-            name,
-        }) => {
-            let opts = twin_io::osm::OsmImportOptions {
-                crs: crs.crs.as_deref().map(parse_crs).transpose()?,
-                name,
-            };
-            let (city, rep) = step(&format!("importing {}", file.display()), || {
-                Ok(twin_io::osm::import_osm(&file, &opts)?)
-            })?;
-            for (why, n) in &rep.skipped {
-                eprintln!("  note: {n} × {why}");
-            }
-            save(&city, &out)?;
-            println!("{}", info_text(&city));
-        }
-        Command::Import(ImportCmd::Gis {
-            files,
-            layer,
-            out,
-            src_crs,
-            kind,
-            crs,
-        }) => {
-            let layer = parse_layer(&layer)?;
-            let opts = twin_io::gis::VectorImportOptions {
-                src_crs: src_crs.as_deref().map(parse_crs).transpose()?,
-                kind,
-            };
-            let mut city = if out.exists() {
-                load(&out)?
-            } else {
-                let c = match crs.crs.as_deref() {
-                    Some(s) => parse_crs(s)?,
-                    None => {
-                        let probe = twin_io::gis::read_vector(
-                            &files[0],
-                            layer,
-                            Crs::WGS84,
-                            twin_model::FeatureId(1),
-                            &opts,
-                        )?;
-                        let (mut lon, mut lat): (Vec<f64>, Vec<f64>) = probe
-                            .iter()
-                            .filter_map(|f| f.bbox())
-                            .map(|b| (0.5 * (b[0][0] + b[1][0]), 0.5 * (b[0][1] + b[1][1])))
-                            .unzip();
-                        if lon.is_empty() {
-                            bail!(
-                                "{}: no features to choose a CRS from; give --crs",
-                                files[0].display()
-                            );
-                        }
-                        lon.sort_by(f64::total_cmp);
-                        lat.sort_by(f64::total_cmp);
-                        Crs::metric_for(lon[lon.len() / 2], lat[lat.len() / 2])
-                    }
-                };
-                City::new(&out.file_stem().unwrap_or_default().to_string_lossy(), c)
-            };
-            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-            let n = step(
-                &format!("importing {} file(s) into {}", files.len(), layer),
-                || {
-                    Ok(twin_io::gis::import_vector(
-                        &mut city, &paths, layer, &opts,
-                    )?)
-                },
-            )?;
-            eprintln!("  {n} features added to {layer}");
-            save(&city, &out)?;
-            println!("{}", info_text(&city));
-        }
-        Command::Import(ImportCmd::Dem { file, out, cell }) => {
-            let mut city = load(&out)?;
-            let dem = step(
-                &format!("reprojecting {} onto {}", file.display(), city.crs.code()),
-                || {
-                    let src = twin_io::raster::read_raster(&file)?;
-                    Ok(twin_io::raster::reproject_raster(&src, city.crs, cell)?)
-                },
-            )?;
-            city.dem = Some(dem);
-            save(&city, &out)?;
-            println!("{}", info_text(&city));
-        }
-        Command::Export(ExportCmd::Geojson { city, layer, out }) => {
-            let layer = parse_layer(&layer)?;
-            let c = load(&city)?;
-            step(&format!("writing {}", out.display()), || {
-                Ok(twin_io::gis::write_geojson(&c, layer, &out)?)
-            })?;
-        }
-        Command::Export(ExportCmd::Inp {
-            city,
-            rain,
-            minutes,
-            out,
-        }) => {
-            let rain = twin_io::rain::read_rain_csv(&rain)?;
-            let c = load(&city)?;
-            let text = twin_io::swmm::city_to_inp(&c, &rain, minutes)
-                .with_context(|| city.display().to_string())?;
-            twin_io::atomic::write_text(&out, &text)?;
-            eprintln!("✓ wrote {}", out.display());
-        }
-        Command::Export(ExportCmd::Dem { city, out }) => {
-            let c = load(&city)?;
-            let dem = c
-                .dem
-                .as_ref()
-                .with_context(|| format!("{}: the city has no DEM", city.display()))?;
-            step(&format!("writing {}", out.display()), || {
-                Ok(twin_io::raster::write_geotiff(dem, c.crs, &out)?)
-            })?;
-        }
+        Command::Import(cmd) => data_cmd::import(cmd)?,
+        Command::Export(cmd) => data_cmd::export(cmd)?,
         Command::Flood(FloodCmd::Run {
             dem,
             rain,
@@ -908,126 +795,4 @@ fn traffic_run(
         }
     );
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fmt_bbox(b: Option<[[f64; 2]; 2]>) -> String {
-    match b {
-        Some([a, z]) => format!("{:.0},{:.0} – {:.0},{:.0}", a[0], a[1], z[0], z[1]),
-        None => "–".into(),
-    }
-}
-
-/// Human-readable summary (Vietnamese and English).
-pub fn info_text(c: &City) -> String {
-    let mut s = String::new();
-    if c.is_synthetic() {
-        s += "*** DỮ LIỆU TỔNG HỢP — SYNTHETIC DATA (not survey data) ***\n";
-    }
-    s += &format!("Thành phố / City: {}\n", c.name);
-    s += &format!(
-        "Hệ tọa độ / CRS: {}{}\n",
-        c.crs.code(),
-        if c.crs == Crs::VN2000_UTM48N {
-            " (VN-2000 / UTM zone 48N)"
-        } else {
-            ""
-        }
-    );
-    s += &format!("Phạm vi / Extent: {}\n", fmt_bbox(c.bbox()));
-    s += &format!(
-        "{:<24} {:<38} {:>8}  {:<7} {}\n",
-        "layer / lớp", "name (vi)", "features", "owner", "extent"
-    );
-    for l in c.layers() {
-        let layer = l.layer();
-        s += &format!(
-            "{:<24} {:<38} {:>8}  {:<7} {}\n",
-            format!("{} ({})", layer.table_name(), layer.name_en())
-                .chars()
-                .take(24)
-                .collect::<String>(),
-            layer.name_vi(),
-            l.len(),
-            layer.default_owner().code(),
-            fmt_bbox(l.bbox())
-        );
-    }
-    if let Some(d) = &c.dem {
-        let st = d.stats();
-        s += &format!(
-            "DEM: {} × {} cells of {} m, elevation {} m\n",
-            d.nx,
-            d.ny,
-            d.cell,
-            st.map(|x| format!("{:.2} – {:.2}", x.min, x.max))
-                .unwrap_or_else(|| "(no data)".into())
-        );
-    }
-    let g = RoadGraph::from_layer(c.layer(Layer::TrafficRoad));
-    if !g.links.is_empty() {
-        let (frac, _) = g.largest_scc();
-        let km: f64 = g.links.iter().map(|l| l.length_m).sum::<f64>() / 1000.0;
-        s += &format!(
-            "Road graph / Mạng đường: {} nodes, {} directed links ({km:.1} km), {} signalised junctions, largest strongly connected component {:.1} % of links\n",
-            g.nodes.len(),
-            g.links.len(),
-            g.signal_count(),
-            frac * 100.0
-        );
-    }
-    match DrainageNetwork::from_layer(c.layer(Layer::Utility)) {
-        Ok(n) if !n.nodes.is_empty() => {
-            s += &format!(
-                "Drainage / Thoát nước: {} nodes, {} conduits, {} pumps ({:.1} m³/s), {} gates/weirs, {} outfalls, {} subcatchments ({:.2} km²)\n",
-                n.nodes.len(),
-                n.conduits.len(),
-                n.pumps.len(),
-                n.pump_capacity_m3s(),
-                n.regulators.len(),
-                n.outfall_count(),
-                n.subcatchments.len(),
-                n.subcatchments.iter().map(|s| s.area_m2).sum::<f64>() / 1e6
-            );
-        }
-        Ok(_) => {}
-        Err(e) => s += &format!("Drainage / Thoát nước: invalid network: {e}\n"),
-    }
-    let residents: f64 = c
-        .layer(Layer::Building)
-        .features()
-        .iter()
-        .filter_map(|f| f.num("residents"))
-        .sum();
-    if residents > 0.0 {
-        s += &format!("Residents / Dân số: {residents:.0}\n");
-    }
-    s
-}
-
-/// Machine-readable summary.
-pub fn info_json(c: &City) -> serde_json::Value {
-    let layers: Vec<serde_json::Value> = c
-        .layers()
-        .map(|l| {
-            serde_json::json!({
-                "table": l.layer().table_name(),
-                "name_en": l.layer().name_en(),
-                "name_vi": l.layer().name_vi(),
-                "owner": l.layer().default_owner().code(),
-                "owner_en": l.layer().default_owner().name_en(),
-                "features": l.len(),
-                "bbox": l.bbox(),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "name": c.name,
-        "crs": c.crs.code(),
-        "synthetic": c.is_synthetic(),
-        "bbox": c.bbox(),
-        "layers": layers,
-        "dem": c.dem.as_ref().map(|d| serde_json::json!({"nx": d.nx, "ny": d.ny, "cell_m": d.cell})),
-        "metadata": c.metadata,
-    })
 }

@@ -350,7 +350,11 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
         "tpu",
     ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("possible values: auto, cpu, gpu"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("possible values: auto, cpu, gpu"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!outx.exists());
     // A gauge outside the DEM is refused before anything is written.
     std::fs::write(&gauges, "name,x,y\nfar,600000,2325850\n").unwrap();

@@ -217,14 +217,8 @@ pub fn write_geojson(city: &City, layer: Layer, path: &Path) -> Result<()> {
             ("owner", OGRFieldType::OFTString),
         ];
         for (k, t) in &schema {
-            defs.push((
-                k.as_str(),
-                match t {
-                    twin_model::AttrType::Int => OGRFieldType::OFTInteger64,
-                    twin_model::AttrType::Real => OGRFieldType::OFTReal,
-                    _ => OGRFieldType::OFTString,
-                },
-            ));
+            // GeoJSON keeps booleans as the text "true" / "false".
+            defs.push((k.as_str(), ogr_field_type(*t, false)));
         }
         lyr.create_defn_fields(&defs)
             .map_err(|e| IoError::file(path, e.to_string()))?;
@@ -272,6 +266,17 @@ pub fn write_geojson(city: &City, layer: Layer, path: &Path) -> Result<()> {
         ds.close().map_err(|e| IoError::file(path, e.to_string()))?;
         Ok(())
     })
+}
+
+/// The OGR field type that holds an attribute type: integers as 64-bit integers, reals as
+/// reals, text as strings, and booleans as integers 0/1 (`bool_as_int`) or as text.
+pub(crate) fn ogr_field_type(t: twin_model::AttrType, bool_as_int: bool) -> u32 {
+    match t {
+        twin_model::AttrType::Int => OGRFieldType::OFTInteger64,
+        twin_model::AttrType::Bool if bool_as_int => OGRFieldType::OFTInteger64,
+        twin_model::AttrType::Real => OGRFieldType::OFTReal,
+        twin_model::AttrType::Bool | twin_model::AttrType::Text => OGRFieldType::OFTString,
+    }
 }
 
 #[cfg(test)]

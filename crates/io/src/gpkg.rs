@@ -137,14 +137,7 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
                 ("owner", OGRFieldType::OFTString),
             ];
             for (k, t) in &schema {
-                defs.push((
-                    k.as_str(),
-                    match t {
-                        AttrType::Int | AttrType::Bool => OGRFieldType::OFTInteger64,
-                        AttrType::Real => OGRFieldType::OFTReal,
-                        AttrType::Text => OGRFieldType::OFTString,
-                    },
-                ));
+                defs.push((k.as_str(), crate::gis::ogr_field_type(*t, true)));
                 field_rows.push((
                     l.layer().table_name().to_string(),
                     k.clone(),

@@ -1,0 +1,141 @@
+//! `twin import …` and `twin export …`: files into a city and a city's layers and DEM out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use twin_model::{City, Crs};
+
+use crate::{ExportCmd, ImportCmd, info_text, load, parse_crs, parse_layer, save, step};
+
+/// `twin import …`.
+pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
+    match cmd {
+        ImportCmd::Osm {
+            file,
+            out,
+            crs,
+            name,
+        } => {
+            let opts = twin_io::osm::OsmImportOptions {
+                crs: crs.crs.as_deref().map(parse_crs).transpose()?,
+                name,
+            };
+            let (city, rep) = step(&format!("importing {}", file.display()), || {
+                Ok(twin_io::osm::import_osm(&file, &opts)?)
+            })?;
+            for (why, n) in &rep.skipped {
+                eprintln!("  note: {n} × {why}");
+            }
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        ImportCmd::Gis {
+            files,
+            layer,
+            out,
+            src_crs,
+            kind,
+            crs,
+        } => {
+            let layer = parse_layer(&layer)?;
+            let opts = twin_io::gis::VectorImportOptions {
+                src_crs: src_crs.as_deref().map(parse_crs).transpose()?,
+                kind,
+            };
+            let mut city = if out.exists() {
+                load(&out)?
+            } else {
+                let c = match crs.crs.as_deref() {
+                    Some(s) => parse_crs(s)?,
+                    None => {
+                        let probe = twin_io::gis::read_vector(
+                            &files[0],
+                            layer,
+                            Crs::WGS84,
+                            twin_model::FeatureId(1),
+                            &opts,
+                        )?;
+                        let (mut lon, mut lat): (Vec<f64>, Vec<f64>) = probe
+                            .iter()
+                            .filter_map(|f| f.bbox())
+                            .map(|b| (0.5 * (b[0][0] + b[1][0]), 0.5 * (b[0][1] + b[1][1])))
+                            .unzip();
+                        if lon.is_empty() {
+                            bail!(
+                                "{}: no features to choose a CRS from; give --crs",
+                                files[0].display()
+                            );
+                        }
+                        lon.sort_by(f64::total_cmp);
+                        lat.sort_by(f64::total_cmp);
+                        Crs::metric_for(lon[lon.len() / 2], lat[lat.len() / 2])
+                    }
+                };
+                City::new(&out.file_stem().unwrap_or_default().to_string_lossy(), c)
+            };
+            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+            let n = step(
+                &format!("importing {} file(s) into {}", files.len(), layer),
+                || {
+                    Ok(twin_io::gis::import_vector(
+                        &mut city, &paths, layer, &opts,
+                    )?)
+                },
+            )?;
+            eprintln!("  {n} features added to {layer}");
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        ImportCmd::Dem { file, out, cell } => {
+            let mut city = load(&out)?;
+            let dem = step(
+                &format!("reprojecting {} onto {}", file.display(), city.crs.code()),
+                || {
+                    let src = twin_io::raster::read_raster(&file)?;
+                    Ok(twin_io::raster::reproject_raster(&src, city.crs, cell)?)
+                },
+            )?;
+            city.dem = Some(dem);
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+    }
+    Ok(())
+}
+
+/// `twin export …`.
+pub(crate) fn export(cmd: ExportCmd) -> Result<()> {
+    match cmd {
+        ExportCmd::Geojson { city, layer, out } => {
+            let layer = parse_layer(&layer)?;
+            let c = load(&city)?;
+            step(&format!("writing {}", out.display()), || {
+                Ok(twin_io::gis::write_geojson(&c, layer, &out)?)
+            })?;
+        }
+        ExportCmd::Inp {
+            city,
+            rain,
+            minutes,
+            out,
+        } => {
+            let rain = twin_io::rain::read_rain_csv(&rain)?;
+            let c = load(&city)?;
+            let text = twin_io::swmm::city_to_inp(&c, &rain, minutes)
+                .with_context(|| city.display().to_string())?;
+            twin_io::atomic::write_text(&out, &text)?;
+            eprintln!("✓ wrote {}", out.display());
+        }
+        ExportCmd::Dem { city, out } => {
+            let c = load(&city)?;
+            let dem = c
+                .dem
+                .as_ref()
+                .with_context(|| format!("{}: the city has no DEM", city.display()))?;
+            step(&format!("writing {}", out.display()), || {
+                Ok(twin_io::raster::write_geotiff(dem, c.crs, &out)?)
+            })?;
+        }
+    }
+    Ok(())
+}
