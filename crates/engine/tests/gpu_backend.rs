@@ -182,7 +182,8 @@ fn cpu_and_gpu_agree_on_the_coupled_demo_storm() {
         at % dem.nx
     );
     // The exchange feeds the f32 depths back through the network (inlet rates → network state
-    // → overflow), so the largest difference sits on an overflowing manhole's cell; 0.9 mm
-    // measured with lavapipe.
-    assert!(worst < 2e-3, "max |Δ max depth| {worst} m");
+    // → overflow), so the largest difference sits near an overflowing manhole; 1.4e-6 m
+    // measured with lavapipe (`cargo test -p twin-engine --test gpu_backend -- --nocapture`
+    // prints it). The bar is the CPU/GPU agreement bar of the uncoupled run: 1 mm.
+    assert!(worst < 1e-3, "max |Δ max depth| {worst} m");
 }
