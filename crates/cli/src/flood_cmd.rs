@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use twin_engine::flood::{Backend, BuildingMode, FloodSpec, Gauge, GaugeRecord};
 use twin_engine::scenario::{ScenarioResult, ScenarioSpec, Stage, TrafficSpec};
 use twin_engine::storm::{Balance, Ground, StormResult, StormSpec};
+use twin_io::atomic::OutDir;
 use twin_model::{City, Crs, Raster};
 
 use crate::{BackendArg, BuildingsArg, EdgesArg};
@@ -107,6 +108,30 @@ fn read_metric_dem(dem: &Path) -> Result<(Raster, Crs)> {
     }
 }
 
+/// Refuses a grid whose run would not fit in the memory this machine has free.
+fn check_memory(dem: &Raster) -> Result<()> {
+    let need = twin_engine::storm::memory_bytes(dem.nx * dem.ny);
+    let free = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    if let Some(free) = free
+        && need > free
+    {
+        bail!(
+            "a grid of {} × {} cells needs about {:.1} GB for the run, more than the {:.1} GB free; \
+             use a coarser cell (twin import dem --cell) or a smaller area",
+            dem.nx,
+            dem.ny,
+            need as f64 / 1e9,
+            free as f64 / 1e9
+        );
+    }
+    Ok(())
+}
+
 fn progress_bar(what: &str) -> ProgressBar {
     let pb = ProgressBar::new(1000);
     pb.set_style(
@@ -174,6 +199,7 @@ pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
     if a.replay_inp.is_some() && network.is_none() {
         bail!("--replay-inp needs a coupled run (--couple or --inp)");
     }
+    let mut dir = OutDir::begin(out)?;
     let spec = StormSpec {
         flood: FloodSpec {
             minutes: a.minutes,
@@ -208,7 +234,6 @@ pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
     let r = twin_engine::storm::run(ground, &spec, &mut |f| pb.set_position((f * 1000.0) as u64))
         .with_context(|| a.dem.display().to_string())?;
     pb.finish_and_clear();
-    create_out(out)?;
     if let (Some(p), Some(project)) = (a.replay_inp, &r.replay) {
         write_text(p, &twin_hydro::write(project))?;
         println!(
@@ -216,14 +241,10 @@ pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
             p.display()
         );
     }
-    write_storm(&r, dem, crs, out)?;
+    write_storm(&r, dem, crs, &mut dir)?;
+    dir.commit("twin flood run")?;
+    println!("wrote {}", out.display());
     Ok(())
-}
-
-/// Creates the output directory.
-fn create_out(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create the output directory", out.display()))
 }
 
 /// Writes a text file atomically.
@@ -233,30 +254,30 @@ fn write_text(p: &Path, text: &str) -> Result<()> {
 
 /// Writes a storm's files into `out` and prints its summary: the rasters, the flood map, the
 /// ledger, the gauges and (with a city) the roads.
-fn write_storm(r: &StormResult, dem: &Raster, crs: Crs, out: &Path) -> Result<()> {
+fn write_storm(r: &StormResult, dem: &Raster, crs: Crs, out: &mut OutDir) -> Result<()> {
     for (name, raster) in [
         ("max_depth.tif", &r.rasters.max_depth),
         ("time_of_max_min.tif", &r.rasters.time_of_max_min),
         ("duration_above_min.tif", &r.rasters.duration_above_min),
         ("max_hazard.tif", &r.rasters.max_hazard),
     ] {
-        twin_io::raster::write_geotiff(raster, crs, &out.join(name))?;
+        twin_io::raster::write_geotiff(raster, crs, &out.file(name))?;
     }
     let img = twin_report::flood_map(dem, &r.rasters.max_depth);
-    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("max_depth.png"))?;
+    twin_io::raster::write_png(&img.data, img.width, img.height, &out.file("max_depth.png"))?;
     let ledger = r.ledger_json();
     write_text(
-        &out.join("ledger.json"),
+        &out.file("ledger.json"),
         &serde_json::to_string_pretty(&ledger).expect("json"),
     )?;
     print_storm(r, dem);
     println!(
-        "wrote {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
-        out.display()
+        "writing {}/max_depth.tif, time_of_max_min.tif, duration_above_min.tif, max_hazard.tif, ledger.json",
+        out.target().display()
     );
     write_gauges(&r.gauges, out)?;
     if let Some(impacts) = &r.impacts {
-        let p = out.join("roads.csv");
+        let p = out.file("roads.csv");
         write_text(&p, &twin_engine::impacts::roads_csv(impacts))?;
         let closed = impacts.iter().filter(|i| i.flooded_kmh == 0.0).count();
         println!(
@@ -272,7 +293,7 @@ fn write_storm(r: &StormResult, dem: &Raster, crs: Crs, out: &Path) -> Result<()
                     i.max_depth_m
                 ))
                 .unwrap_or_else(|| "none".into()),
-            p.display()
+            out.target().join("roads.csv").display()
         );
     }
     Ok(())
@@ -317,11 +338,11 @@ fn print_storm(r: &StormResult, dem: &Raster) {
 }
 
 /// Writes DIR/gauges.csv (when there are gauges) and prints each gauge's peak.
-fn write_gauges(records: &[GaugeRecord], out: &Path) -> Result<()> {
+fn write_gauges(records: &[GaugeRecord], out: &mut OutDir) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
-    let p = out.join("gauges.csv");
+    let p = out.file("gauges.csv");
     write_text(&p, &twin_engine::flood::gauges_csv(records))?;
     println!("Điểm đo / Gauges (peak depth, minute):");
     for r in records {
@@ -333,7 +354,7 @@ fn write_gauges(records: &[GaugeRecord], out: &Path) -> Result<()> {
         let minute = r.times_s.get(k).copied().unwrap_or(0.0) / 60.0;
         println!("  {}: {d:.3} m at {minute:.0} min", r.gauge.name);
     }
-    println!("wrote {}", p.display());
+    println!("wrote {}", out.target().join("gauges.csv").display());
     Ok(())
 }
 
@@ -360,11 +381,13 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
         .dem
         .as_ref()
         .with_context(|| format!("{}: the city has no DEM", a.city.display()))?;
+    check_memory(dem)?;
     let network = if a.couple {
         Some(city_network(&city, &rain, a.minutes, a.city)?)
     } else {
         None
     };
+    let mut dir = OutDir::begin(out)?;
     let mut traffic = TrafficSpec::for_city(&city, a.trips, a.seed);
     traffic.sim.reroute_fraction = a.informed;
     let spec = ScenarioSpec {
@@ -410,27 +433,29 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
     })
     .with_context(|| a.city.display().to_string())?;
     pb.finish_and_clear();
-    create_out(out)?;
-    write_storm(&r.storm, dem, city.crs, out)?;
-    write_traffic(&r, out)?;
+    write_storm(&r.storm, dem, city.crs, &mut dir)?;
+    write_traffic(&r, &mut dir)?;
     let img = twin_report::scenario::road_picture(
         &city,
         dem,
         &r.storm.rasters.max_depth,
         r.storm.impacts.as_deref().unwrap_or_default(),
     );
-    twin_io::raster::write_png(&img.data, img.width, img.height, &out.join("roads.png"))?;
+    twin_io::raster::write_png(&img.data, img.width, img.height, &dir.file("roads.png"))?;
     let page = twin_report::scenario::scenario_page(&city, &rain, &r);
-    let p = out.join("report.html");
-    write_text(&p, &page)?;
-    println!("Báo cáo / Report: wrote {}", p.display());
+    write_text(&dir.file("report.html"), &page)?;
+    dir.commit("twin scenario run")?;
+    println!(
+        "Báo cáo / Report: wrote {}",
+        out.join("report.html").display()
+    );
     Ok(())
 }
 
 /// Writes DIR/traffic.json and prints the traffic summary.
-fn write_traffic(r: &ScenarioResult, out: &Path) -> Result<()> {
+fn write_traffic(r: &ScenarioResult, out: &mut OutDir) -> Result<()> {
     let t = &r.traffic;
-    let p = out.join("traffic.json");
+    let p = out.file("traffic.json");
     write_text(&p, &serde_json::to_string_pretty(&t.to_json())?)?;
     println!(
         "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed at some time; {} vehicle trips; arrived {} → {}; rerouted {}; stranded (no route) {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours; teleports {} → {}",
@@ -447,9 +472,9 @@ fn write_traffic(r: &ScenarioResult, out: &Path) -> Result<()> {
         t.baseline.teleports,
         t.flooded.teleports
     );
-    println!("wrote {}", p.display());
+    println!("wrote {}", out.target().join("traffic.json").display());
     write_text(
-        &out.join("summary.json"),
+        &out.file("summary.json"),
         &serde_json::to_string_pretty(&r.summary_json())?,
     )?;
     Ok(())

@@ -30,6 +30,7 @@ pub struct Cli {
 enum Command {
     /// Generate the built-in synthetic demo district (all 11 layers) into a GeoPackage.
     /// Tạo quận mẫu tổng hợp (đủ 11 lớp) vào một tệp GeoPackage.
+    #[command(allow_negative_numbers = true)]
     DemoCity {
         /// Output GeoPackage.
         #[arg(long)]
@@ -106,6 +107,7 @@ enum ImportCmd {
         crs: CrsArg,
     },
     /// Import a DEM raster (GeoTIFF …), reprojected onto the city's CRS.
+    #[command(allow_negative_numbers = true)]
     Dem {
         /// Raster file.
         file: PathBuf,
@@ -128,6 +130,7 @@ struct CrsArg {
 #[derive(Subcommand, Debug)]
 enum ScenarioCmd {
     /// Writes the flood outputs of `twin flood run`, DIR/roads.csv and DIR/traffic.json.
+    #[command(allow_negative_numbers = true)]
     Run {
         /// City GeoPackage.
         #[arg(long)]
@@ -169,6 +172,7 @@ enum HydroCmd {
     /// Runs a SWMM .inp model (dynamic or kinematic wave): writes DIR/nodes.csv
     /// (`time,node,depth,head,flooding`), DIR/links.csv (`time,link,flow,velocity`), SI units,
     /// seconds from start, and DIR/summary.json (continuity errors in %, run time).
+    #[command(allow_negative_numbers = true)]
     Run {
         /// The SWMM input file.
         model: PathBuf,
@@ -182,6 +186,7 @@ enum HydroCmd {
 enum TrafficCmd {
     /// Mesoscopic simulation of a SUMO network and demand: writes DIR/trips.csv
     /// (`id,depart,arrival,duration,route_length`), DIR/links.csv and DIR/summary.json.
+    #[command(allow_negative_numbers = true)]
     Run {
         /// SUMO network (.net.xml).
         #[arg(long)]
@@ -241,6 +246,7 @@ enum TrafficCmd {
 enum FloodCmd {
     /// Rain on a DEM (local-inertial 2D shallow water): writes DIR/max_depth.tif (plus time of
     /// maximum, duration above the threshold and hazard rasters) and DIR/ledger.json.
+    #[command(allow_negative_numbers = true)]
     Run {
         /// DEM GeoTIFF, or a city .gpkg whose DEM is used. Nodata cells are walls.
         #[arg(long)]
@@ -333,6 +339,7 @@ enum ExportCmd {
         out: PathBuf,
     },
     /// The drainage network as an EPA SWMM 5 input file (CMS units) with a rain series.
+    #[command(allow_negative_numbers = true)]
     Inp {
         /// City GeoPackage.
         city: PathBuf,
@@ -347,6 +354,7 @@ enum ExportCmd {
         out: PathBuf,
     },
     /// The DEM as a GeoTIFF in the city's CRS.
+    #[command(allow_negative_numbers = true)]
     Dem {
         /// City GeoPackage.
         city: PathBuf,
@@ -403,6 +411,30 @@ fn save(city: &City, path: &Path) -> Result<()> {
 }
 
 /// Runs the command line.
+/// A message cut for the terminal: any run of more than 80 characters without a space is
+/// shortened (a garbage token in an input file is not echoed whole), and the whole to 2,000
+/// characters.
+pub fn clip(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(2100));
+    for (k, word) in msg.split(' ').enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        let n = word.chars().count();
+        if n > 80 {
+            out.extend(word.chars().take(60));
+            out.push_str(&format!("…({} more characters)", n - 60));
+        } else {
+            out.push_str(word);
+        }
+        if out.len() > 2000 {
+            out.push_str(" …");
+            break;
+        }
+    }
+    out
+}
+
 pub fn run<I, T>(args: I) -> Result<()>
 where
     I: IntoIterator<Item = T>,

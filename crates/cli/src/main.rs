@@ -1,17 +1,23 @@
-//! The `twin` binary: parses arguments, runs the command, prints errors in one line each.
+//! The `twin` binary: parses arguments, runs the command, prints errors once, in one line each
+//! (help and version go to standard output).
 
 fn main() {
+    // Ctrl-C: remove the run's hidden partial files and folders, so the outputs stay as they
+    // were before it.
+    let _ = ctrlc::set_handler(|| {
+        twin_io::atomic::remove_partials();
+        eprintln!("interrupted: nothing written / đã dừng, không ghi gì");
+        std::process::exit(130);
+    });
     if let Err(e) = twin_cli::run(std::env::args_os()) {
-        eprintln!("error: {e}");
-        for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+        if let Some(c) = e.downcast_ref::<clap::Error>() {
+            // clap prints help and version on stdout and usage errors on stderr, once.
+            c.exit();
         }
-        std::process::exit(match e.downcast_ref::<clap::Error>() {
-            Some(c) => {
-                let _ = c.print();
-                c.exit_code()
-            }
-            None => 1,
-        });
+        eprintln!("error: {}", twin_cli::clip(&e.to_string()));
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {}", twin_cli::clip(&cause.to_string()));
+        }
+        std::process::exit(1);
     }
 }

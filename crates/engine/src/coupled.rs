@@ -160,6 +160,7 @@ pub fn run(
     mut project: twin_hydro::Project,
     progress: &mut dyn FnMut(f64),
 ) -> Result<CoupledResult, CoupledError> {
+    spec.validate()?;
     project.subcatchments.clear();
     project.subareas.clear();
     project.infiltration.clear();

@@ -60,6 +60,57 @@ pub struct FloodSpec {
     pub backend: Backend,
 }
 
+/// Longest storm run, minutes: a week, longer than any single flood event a city plans for.
+pub const MAX_MINUTES: f64 = 10_080.0;
+
+/// Highest rain intensity, mm/h (above the world's heaviest recorded rain, about 1,870 mm/h
+/// over one minute).
+pub const MAX_RAIN_MM_H: f64 = 2_000.0;
+
+impl FloodSpec {
+    /// Checks the spec against what any city needs: a duration in (0, [`MAX_MINUTES`]], rain
+    /// steps in time order with intensities in 0..[`MAX_RAIN_MM_H`], a finite positive
+    /// Manning's n and flood threshold.
+    pub fn validate(&self) -> Result<(), FloodError> {
+        let bad = |what: String| Err(FloodError::Spec(what));
+        if !(self.minutes > 0.0 && self.minutes <= MAX_MINUTES) {
+            return bad(format!(
+                "duration must lie in (0, {MAX_MINUTES}] minutes (a week), got {}",
+                self.minutes
+            ));
+        }
+        let mut prev = f64::NEG_INFINITY;
+        for (k, &(m, i)) in self.rain.iter().enumerate() {
+            if !(m.is_finite() && m >= 0.0 && m > prev) {
+                return bad(format!(
+                    "rain step {}: minutes must start at 0 or later and increase, got {m}",
+                    k + 1
+                ));
+            }
+            if !(0.0..=MAX_RAIN_MM_H).contains(&i) {
+                return bad(format!(
+                    "rain step {}: intensity must lie in 0..{MAX_RAIN_MM_H} mm/h, got {i}",
+                    k + 1
+                ));
+            }
+            prev = m;
+        }
+        if !(self.manning > 0.0 && self.manning <= 1.0) {
+            return bad(format!(
+                "Manning's n must lie in (0, 1], got {}",
+                self.manning
+            ));
+        }
+        if !(self.threshold_m > 0.0 && self.threshold_m.is_finite()) {
+            return bad(format!(
+                "the flood threshold must be a depth > 0 m, got {}",
+                self.threshold_m
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for FloodSpec {
     fn default() -> Self {
         FloodSpec {
@@ -385,12 +436,7 @@ pub fn run_with(
     setup: &SurfaceSetup,
     progress: &mut dyn FnMut(f64),
 ) -> Result<FloodResult, FloodError> {
-    if !(spec.minutes > 0.0 && spec.minutes.is_finite()) {
-        return Err(FloodError::Spec(format!(
-            "duration must be > 0 minutes, got {}",
-            spec.minutes
-        )));
-    }
+    spec.validate()?;
     match spec.backend {
         Backend::Cpu => run_on(
             build::<Simulation>(dem, spec, setup)?,

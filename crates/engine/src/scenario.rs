@@ -391,6 +391,11 @@ pub fn flood_traffic(
 /// starts at 06:00).
 pub const CLOCK_START_MIN: f64 = 360.0;
 
+/// Most person trips a scenario's peak period may hold: the morning peak period of a city of
+/// 10 million (about 2.5 trips per person a day, a third of them between 06:00 and 09:00, is
+/// about 8 million).
+pub const MAX_TRIPS: usize = 8_000_000;
+
 /// A whole scenario on a city: a storm, then the morning peak with and without its road
 /// states.
 #[derive(Debug, Clone)]
@@ -522,6 +527,19 @@ pub fn run(
     spec: &ScenarioSpec,
     progress: &mut dyn FnMut(Stage, f64),
 ) -> Result<ScenarioResult, ScenarioError> {
+    if spec.traffic.peak.trips > MAX_TRIPS {
+        return Err(ScenarioError::Spec(format!(
+            "{} person trips is more than the morning peak of a whole city of 10 million \
+             needs (at most {MAX_TRIPS})",
+            spec.traffic.peak.trips
+        )));
+    }
+    if !(0.0..=1.0).contains(&spec.traffic.sim.reroute_fraction) {
+        return Err(ScenarioError::Spec(format!(
+            "the informed share must lie in 0..1, got {}",
+            spec.traffic.sim.reroute_fraction
+        )));
+    }
     if !(0.0..24.0 * 60.0).contains(&spec.rain_start_min) {
         return Err(ScenarioError::Spec(format!(
             "the rain's start must be a clock time in 00:00..23:59, got minute {}",

@@ -16,6 +16,17 @@ use twin_surface::MassLedger;
 /// Interval of the flood → traffic road timeline, s.
 pub const ROAD_TIMELINE_S: f64 = 300.0;
 
+/// Memory a storm run holds per grid cell, bytes: the solver's depth, discharges and their
+/// next-step buffers, momentum velocities, statistics, bed, roughness and infiltration class
+/// (16 f64 arrays and a u16), the set-up's roughness and initial water, the four result
+/// rasters (f32), with a margin for the rest.
+pub const BYTES_PER_CELL: u64 = 240;
+
+/// Memory a storm run on a grid of `cells` cells needs, bytes (see [`BYTES_PER_CELL`]).
+pub fn memory_bytes(cells: usize) -> u64 {
+    cells as u64 * BYTES_PER_CELL
+}
+
 /// What the storm falls on.
 #[derive(Debug, Clone, Copy)]
 pub enum Ground<'a> {
@@ -108,6 +119,7 @@ pub fn run(
     spec: &StormSpec,
     progress: &mut dyn FnMut(f64),
 ) -> Result<StormResult, StormError> {
+    spec.flood.validate()?;
     let (dem, city) = match ground {
         Ground::City(c) => (c.dem.as_ref().ok_or(StormError::NoDem)?, Some(c)),
         Ground::Dem(d) => (d, None),

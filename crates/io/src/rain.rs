@@ -5,6 +5,13 @@ use crate::csvtext::{data_lines, number};
 use crate::error::{IoError, Result};
 use std::path::Path;
 
+/// Highest intensity a rain series may hold, mm/h: above the world's heaviest recorded rain
+/// (31.2 mm in one minute, Unionville, Maryland, 1956: about 1,870 mm/h).
+pub const MAX_MM_PER_HOUR: f64 = 2_000.0;
+
+/// Latest minute a rain series may name: a year.
+pub const MAX_MINUTE: f64 = 525_600.0;
+
 /// Parses a rain CSV text; `path` names the file in errors.
 pub fn parse_rain_csv(text: &str, path: &Path) -> Result<Vec<(f64, f64)>> {
     let mut rows = Vec::new();
@@ -27,11 +34,21 @@ pub fn parse_rain_csv(text: &str, path: &Path) -> Result<Vec<(f64, f64)>> {
                 format!("minutes must start at 0 or later and increase, got {m} after {prev}"),
             ));
         }
-        if i < 0.0 {
+        if !(0.0..=MAX_MM_PER_HOUR).contains(&i) {
             return Err(IoError::format(
                 path,
                 format!("line {n}, field 'mm_per_hour'"),
-                format!("intensity must be >= 0, got {i}"),
+                format!(
+                    "intensity must lie in 0..{MAX_MM_PER_HOUR} mm/h (the world's heaviest \
+                     recorded rain, 31 mm in a minute, is about 1,900 mm/h), got {i}"
+                ),
+            ));
+        }
+        if m > MAX_MINUTE {
+            return Err(IoError::format(
+                path,
+                format!("line {n}, field 'minute'"),
+                format!("a rain series reaches at most a year ({MAX_MINUTE} minutes), got {m}"),
             ));
         }
         prev = m;
@@ -74,5 +91,13 @@ mod tests {
             .to_string();
         assert!(e.contains("line 1") && e.contains("header"), "{e}");
         assert!(parse_rain_csv("minute,mm_per_hour\n0,-3\n", p).is_err());
+        let e = parse_rain_csv("minute,mm_per_hour\n0,1e308\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, field 'mm_per_hour'") && e.contains("0..2000"),
+            "{e}"
+        );
+        assert!(parse_rain_csv("minute,mm_per_hour\n0,1\n1e12,0\n", p).is_err());
     }
 }
