@@ -441,6 +441,7 @@ where
     T: Into<OsString> + Clone,
 {
     let cli = Cli::try_parse_from(args)?;
+    twin_io::capture_gdal_messages();
     match cli.command {
         Command::DemoCity { out, seed } => {
             let city = step("generating the demo district / tạo quận mẫu", || {

@@ -267,3 +267,49 @@ fn a_rerun_replaces_the_folder_whole_and_an_interrupted_one_leaves_it_as_it_was(
         "keep"
     );
 }
+
+#[test]
+fn files_of_the_wrong_kind_are_named_in_plain_words() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, rain) = bowl(d.path());
+    let text = d.path().join("notes.tif");
+    std::fs::write(&text, "hello").unwrap();
+    let city = d.path().join("notes.gpkg");
+    std::fs::write(&city, "hello").unwrap();
+    let empty = d.path().join("empty.osm");
+    std::fs::write(&empty, "").unwrap();
+    let out = d.path().join("out");
+    for (args, says) in [
+        (
+            vec![
+                "flood",
+                "run",
+                "--dem",
+                s(&text),
+                "--rain",
+                s(&rain),
+                "--minutes",
+                "5",
+                "--out",
+                s(&out),
+            ],
+            "notes.tif: not a raster GDAL can read",
+        ),
+        (
+            vec!["info", s(&city)],
+            "notes.gpkg: not a GeoPackage city GDAL can read",
+        ),
+        (
+            vec!["import", "osm", s(&empty), "--out", s(&out)],
+            "empty.osm: the file is empty",
+        ),
+    ] {
+        let o = twin(&args);
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        assert!(e.contains(says), "{args:?}: {e}");
+        assert!(!e.contains("NULL pointer") && !e.contains("ERROR 1"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+    assert!(!out.exists());
+}

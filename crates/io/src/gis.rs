@@ -94,6 +94,7 @@ pub fn read_vector(
     if !path.exists() {
         return Err(IoError::file(path, "no such file"));
     }
+    crate::gdalmsg::capture();
     let ds = Dataset::open_ex(
         path,
         DatasetOptions {
@@ -101,7 +102,7 @@ pub fn read_vector(
             ..Default::default()
         },
     )
-    .map_err(|e| IoError::file(path, format!("not a readable vector GIS file: {e}")))?;
+    .map_err(|e| crate::gdalmsg::open_error(path, "a vector GIS file", e))?;
     let kind_default = opts.kind.clone().unwrap_or_else(|| {
         path.file_stem()
             .unwrap_or_default()

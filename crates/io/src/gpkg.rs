@@ -315,6 +315,7 @@ fn open(path: &Path) -> Result<Dataset> {
     if !path.exists() {
         return Err(IoError::file(path, "no such file"));
     }
+    crate::gdalmsg::capture();
     Dataset::open_ex(
         path,
         DatasetOptions {
@@ -323,7 +324,7 @@ fn open(path: &Path) -> Result<Dataset> {
             ..Default::default()
         },
     )
-    .map_err(|e| gerr(path, "not a readable GeoPackage", e))
+    .map_err(|e| crate::gdalmsg::open_error(path, "a GeoPackage city", e))
 }
 
 fn read_rows(ds: &Dataset, name: &str, path: &Path) -> Result<Vec<Vec<Option<FieldValue>>>> {

@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod crs;
 mod csvtext;
 pub mod error;
+mod gdalmsg;
 pub mod gis;
 pub mod gpkg;
 pub mod osm;
@@ -21,3 +22,9 @@ pub mod raster;
 pub mod swmm;
 
 pub use error::{IoError, Result};
+
+/// Routes GDAL's own messages into this crate's errors instead of GDAL printing them on
+/// stderr (call once at start-up; opening functions call it too).
+pub fn capture_gdal_messages() {
+    gdalmsg::capture();
+}

@@ -83,6 +83,23 @@ pub fn read_osm(path: &Path) -> Result<OsmData> {
     let bytes =
         std::fs::read(path).map_err(|e| IoError::file(path, format!("cannot read: {e}")))?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first.is_none() {
+        return Err(IoError::file(
+            path,
+            "the file is empty: no OSM data (expected OSM XML or PBF)",
+        ));
+    }
+    let xml_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|n| n.ends_with(".osm") || n.ends_with(".xml"));
+    if xml_name && first != Some(b'<') {
+        return Err(IoError::format(
+            path,
+            "line 1",
+            "an .osm file must be OSM XML starting with '<' (a PBF extract ends in .osm.pbf)",
+        ));
+    }
     if first == Some(b'<') {
         let text = std::str::from_utf8(&bytes).map_err(|e| {
             let line = bytes[..e.valid_up_to()]

@@ -21,7 +21,8 @@ fn gerr(file: &Path, what: &str, e: impl std::fmt::Display) -> IoError {
 
 /// Reads band 1 of a raster dataset (GeoTIFF or a `GPKG:file:table` subdataset).
 pub fn read_raster(path: &Path) -> Result<GeoRaster> {
-    let ds = Dataset::open(path).map_err(|e| gerr(path, "cannot open raster", e))?;
+    crate::gdalmsg::capture();
+    let ds = Dataset::open(path).map_err(|e| crate::gdalmsg::open_error(path, "a raster", e))?;
     read_dataset(&ds, path)
 }
 
