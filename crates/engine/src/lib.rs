@@ -7,7 +7,9 @@
 //! Invariants: no file I/O (the CLI reads and writes files), no rendering, no network.
 
 pub mod coupled;
+pub mod design_storm;
 pub mod flood;
 pub mod impacts;
 pub mod scenario;
+pub mod scenario_file;
 pub mod storm;

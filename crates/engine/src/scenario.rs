@@ -112,6 +112,20 @@ pub struct TrafficSpec {
     pub signal_rounds: usize,
     /// End of the simulation, s.
     pub end_s: f64,
+    /// Roads the scenario closes (interventions), in both runs.
+    pub closures: Vec<RoadClosure>,
+}
+
+/// Road features closed by the scenario for a span of traffic time, in the runs with and
+/// without the flood alike: every directed link cut from them carries no vehicle then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadClosure {
+    /// Road features of the Traffic & Road layer.
+    pub features: Vec<FeatureId>,
+    /// Start, s of traffic time.
+    pub from_s: f64,
+    /// End, s of traffic time (reopened then).
+    pub to_s: f64,
 }
 
 impl TrafficSpec {
@@ -135,6 +149,7 @@ impl TrafficSpec {
             },
             signal_rounds: 2,
             end_s,
+            closures: Vec::new(),
         }
     }
 }
@@ -307,8 +322,100 @@ fn interval_speeds(sim: &Simulation) -> Vec<(f64, f64, f64)> {
     v
 }
 
+/// The scenario's own closures as a link schedule of `g`: at each start and end, whether each
+/// link is closed.
+fn planned_closures(g: &RoadGraph, closures: &[RoadClosure]) -> Vec<(f64, Vec<bool>)> {
+    let mut times: Vec<f64> = closures
+        .iter()
+        .flat_map(|c| [c.from_s.max(0.0), c.to_s.max(0.0)])
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    times
+        .into_iter()
+        .map(|t| {
+            let closed = g
+                .links
+                .iter()
+                .map(|l| {
+                    closures.iter().any(|c| {
+                        c.from_s.max(0.0) <= t && t < c.to_s && c.features.contains(&l.feature)
+                    })
+                })
+                .collect();
+            (t, closed)
+        })
+        .collect()
+}
+
+/// A link schedule with the scenario's closures laid over it: a link the scenario closes is
+/// closed whatever the water does, and takes the flood's state again when it reopens.
+fn with_closures(
+    schedule: &[(f64, Vec<LinkState>)],
+    planned: &[(f64, Vec<bool>)],
+    links: usize,
+) -> Vec<(f64, Vec<LinkState>)> {
+    if planned.is_empty() {
+        return schedule.to_vec();
+    }
+    let mut times: Vec<f64> = schedule
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(planned.iter().map(|(t, _)| *t))
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let free = vec![LinkState::Free; links];
+    let open = vec![false; links];
+    times
+        .into_iter()
+        .map(|t| {
+            let flood = schedule
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= t)
+                .map_or(&free, |(_, s)| s);
+            let closed = planned
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= t)
+                .map_or(&open, |(_, c)| c);
+            let s = flood
+                .iter()
+                .zip(closed)
+                .map(|(&f, &c)| if c { LinkState::Closed } else { f })
+                .collect();
+            (t, s)
+        })
+        .collect()
+}
+
+/// Schedules a link schedule's changes on a simulation as link events.
+fn schedule_events(sim: &mut Simulation, schedule: &[(f64, Vec<LinkState>)], links: usize) {
+    let mut prev = vec![LinkState::Free; links];
+    for (at, s) in schedule {
+        for (i, (&now, before)) in s.iter().zip(prev.iter_mut()).enumerate() {
+            if now == *before {
+                continue;
+            }
+            let l = LinkId(i as u32);
+            if *before == LinkState::Closed {
+                sim.schedule(*at, LinkEvent::Closed(l, false));
+            }
+            match now {
+                LinkState::Closed => sim.schedule(*at, LinkEvent::Closed(l, true)),
+                LinkState::Capped(kmh) => {
+                    sim.schedule(*at, LinkEvent::SpeedCap(l, Some(kmh / 3.6)))
+                }
+                LinkState::Free => sim.schedule(*at, LinkEvent::SpeedCap(l, None)),
+            }
+            *before = now;
+        }
+    }
+}
+
 /// Runs the peak on the city's roads with and without the flood's road states, with the same
-/// demand and signal plans in both.
+/// demand, signal plans and scenario closures in both.
 pub fn flood_traffic(
     city: &City,
     states: &RoadStates,
@@ -318,37 +425,27 @@ pub fn flood_traffic(
     let mut net = Network::from_road_graph(&g)?;
     let demand =
         morning_peak_with_signal_plans(city, &mut net, &spec.peak, spec.signal_rounds).demand;
+    let n = g.links.len();
     let schedule = link_schedule(&g, states);
+    let planned = planned_closures(&g, &spec.closures);
     let mut flood = Simulation::new(net.clone(), demand.clone(), spec.sim.clone());
-    let mut prev = vec![LinkState::Free; g.links.len()];
-    let mut ever_closed = vec![false; g.links.len()];
-    let mut ever_slowed = vec![false; g.links.len()];
+    schedule_events(&mut flood, &with_closures(&schedule, &planned, n), n);
+    // What the flood itself closes and slows, and when.
+    let mut ever_closed = vec![false; n];
+    let mut ever_slowed = vec![false; n];
     let mut closed_from: Vec<(f64, usize)> = Vec::new();
     for (at, s) in &schedule {
-        for (i, (&now, before)) in s.iter().zip(prev.iter_mut()).enumerate() {
-            if now == *before {
-                continue;
+        for (i, st) in s.iter().enumerate() {
+            match st {
+                LinkState::Closed => ever_closed[i] = true,
+                LinkState::Capped(_) => ever_slowed[i] = true,
+                LinkState::Free => {}
             }
-            let l = LinkId(i as u32);
-            if *before == LinkState::Closed {
-                flood.schedule(*at, LinkEvent::Closed(l, false));
-            }
-            match now {
-                LinkState::Closed => {
-                    flood.schedule(*at, LinkEvent::Closed(l, true));
-                    ever_closed[i] = true;
-                }
-                LinkState::Capped(kmh) => {
-                    flood.schedule(*at, LinkEvent::SpeedCap(l, Some(kmh / 3.6)));
-                    ever_slowed[i] = true;
-                }
-                LinkState::Free => flood.schedule(*at, LinkEvent::SpeedCap(l, None)),
-            }
-            *before = now;
         }
         closed_from.push((*at, s.iter().filter(|x| **x == LinkState::Closed).count()));
     }
     let mut base = Simulation::new(net, demand, spec.sim.clone());
+    schedule_events(&mut base, &with_closures(&[], &planned, n), n);
     base.run(Some(spec.end_s));
     flood.run(Some(spec.end_s));
     let fs: HashMap<u64, f64> = interval_speeds(&flood)
@@ -614,6 +711,7 @@ mod tests {
             sim: SimConfig::default(),
             signal_rounds: 0,
             end_s: 7200.0,
+            closures: Vec::new(),
         }
     }
 

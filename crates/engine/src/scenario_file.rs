@@ -1,0 +1,512 @@
+//! Scenario files: a planner's what-if as TOML (`scenarios/what-if-demo.toml` is the commented
+//! example, `scenarios/scenario.schema.json` its JSON Schema). Parsed from text (the caller
+//! reads the file and resolves its paths); every error names the line and the key, and an
+//! unknown key gets the nearest valid one suggested.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::design_storm::{DesignStorm, Shape};
+
+/// Where a scenario's rain comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RainSource {
+    /// A rain series CSV (`minute,mm_per_hour`), path as written in the file.
+    Csv(String),
+    /// A design storm from Hanoi's IDF curve.
+    Design(DesignStorm),
+}
+
+/// A road closed by the scenario between two clock times (both runs, with and without the
+/// flood).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloseRoad {
+    /// Road name, as in the Traffic & Road layer (every segment of that name), or `id:N`.
+    pub road: String,
+    /// Clock time it closes, minutes after midnight.
+    pub from_min: f64,
+    /// Clock time it reopens.
+    pub to_min: f64,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// A road raised (its cells of the DEM lifted) before the storm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaiseRoad {
+    /// Road name or `id:N`.
+    pub road: String,
+    /// Height added, m.
+    pub by_m: f64,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// Pumps of the drainage network at a share of their capacity (0: out of service).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PumpChange {
+    /// Pump names; `None`: every pump.
+    pub names: Option<Vec<String>>,
+    /// Share of the pump curve's flow, 0..=4 (0 out, 0.5 half, 2 doubled).
+    pub capacity: f64,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// A parsed scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioFile {
+    /// The city `.gpkg`, as written (relative to the file).
+    pub city: String,
+    /// Clock time the rain starts, minutes after midnight.
+    pub rain_start_min: f64,
+    /// Simulated flood minutes.
+    pub minutes: f64,
+    /// Couple the city's drainage network.
+    pub couple: bool,
+    /// Every road in its worst flood state for the whole peak.
+    pub worst_case: bool,
+    /// The rain.
+    pub rain: RainSource,
+    /// Person trips of the morning peak period.
+    pub trips: usize,
+    /// Share of informed drivers rerouting.
+    pub informed: f64,
+    /// Seed of the demand.
+    pub seed: u64,
+    /// Roads closed.
+    pub close_road: Vec<CloseRoad>,
+    /// Roads raised.
+    pub raise_road: Vec<RaiseRoad>,
+    /// Pumps at a share of capacity.
+    pub pumps: Vec<PumpChange>,
+}
+
+/// An error in a scenario file: the line (1-based, 0 when unknown), the key and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line}, key '{key}': {message}")]
+pub struct FileError {
+    /// Line of the file.
+    pub line: usize,
+    /// The key at fault (dotted path where it helps).
+    pub key: String,
+    /// What is wrong, with the nearest valid key for an unknown one.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    city: Spanned<String>,
+    minutes: Spanned<f64>,
+    rain: Spanned<RawRain>,
+    rain_start: Option<Spanned<String>>,
+    couple: Option<bool>,
+    worst_case: Option<bool>,
+    traffic: Option<RawTraffic>,
+    close_road: Option<Vec<Spanned<RawClose>>>,
+    raise_road: Option<Vec<Spanned<RawRaise>>>,
+    pumps: Option<Vec<Spanned<RawPumps>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRain {
+    csv: Option<String>,
+    design: Option<Spanned<RawDesign>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDesign {
+    return_period_years: f64,
+    duration_min: f64,
+    block_min: Option<f64>,
+    shape: Option<String>,
+    peak_at: Option<f64>,
+    depth_mm: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTraffic {
+    trips: Option<Spanned<i64>>,
+    informed: Option<Spanned<f64>>,
+    seed: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClose {
+    road: String,
+    from: Spanned<String>,
+    to: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRaise {
+    road: String,
+    by_m: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPumps {
+    names: Option<Vec<String>>,
+    capacity: Spanned<f64>,
+}
+
+/// Line (1-based) of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Edit distance between two keys.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The words between backticks in a message.
+fn quoted(msg: &str) -> Vec<String> {
+    msg.split('`')
+        .enumerate()
+        .filter(|(k, _)| k % 2 == 1)
+        .map(|(_, w)| w.to_string())
+        .collect()
+}
+
+/// A TOML or serde error as a [`FileError`]: the line, the key and, for an unknown key, the
+/// nearest valid one.
+fn toml_error(text: &str, e: &toml::de::Error) -> FileError {
+    let line = e.span().map_or(0, |s| line_of(text, s.start));
+    let msg = e.message().trim().to_string();
+    let words = quoted(&msg);
+    if let Some(rest) = msg.strip_prefix("unknown field ")
+        && let Some((bad, valid)) = words.split_first()
+    {
+        let nearest = valid
+            .iter()
+            .min_by_key(|v| distance(bad, v))
+            .filter(|v| distance(bad, v) <= bad.len().max(2) / 2 + 1);
+        let hint = match nearest {
+            Some(v) => format!("; did you mean '{v}'?"),
+            None => format!("; valid keys here: {}", valid.join(", ")),
+        };
+        let _ = rest;
+        return FileError {
+            line,
+            key: bad.clone(),
+            message: format!("unknown key{hint}"),
+        };
+    }
+    if let Some(k) = msg.strip_prefix("missing field ") {
+        return FileError {
+            line,
+            key: k.trim_matches('`').to_string(),
+            message: "required key missing".into(),
+        };
+    }
+    let key = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.split('=').next())
+        .map(|k| k.trim().trim_matches(['[', ']']).to_string())
+        .unwrap_or_default();
+    FileError {
+        line,
+        key,
+        message: msg,
+    }
+}
+
+/// A clock time `HH:MM` as minutes after midnight.
+fn clock(text: &str, v: &Spanned<String>, key: &str) -> Result<f64, FileError> {
+    let bad = || FileError {
+        line: line_of(text, v.span().start),
+        key: key.into(),
+        message: format!(
+            "expected a clock time HH:MM, e.g. 06:00, got '{}'",
+            v.get_ref()
+        ),
+    };
+    let (h, m) = v.get_ref().split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok((h * 60 + m) as f64)
+}
+
+/// Checks that a spanned number lies in a range.
+fn in_range(
+    text: &str,
+    v: &Spanned<f64>,
+    key: &str,
+    ok: impl Fn(f64) -> bool,
+    expected: &str,
+) -> Result<f64, FileError> {
+    let x = *v.get_ref();
+    if ok(x) {
+        Ok(x)
+    } else {
+        Err(FileError {
+            line: line_of(text, v.span().start),
+            key: key.into(),
+            message: format!("expected {expected}, got {x}"),
+        })
+    }
+}
+
+impl ScenarioFile {
+    /// Parses a scenario file's text.
+    pub fn parse(text: &str) -> Result<ScenarioFile, FileError> {
+        let raw: Raw = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let at = |s: std::ops::Range<usize>| line_of(text, s.start);
+        let minutes = in_range(
+            text,
+            &raw.minutes,
+            "minutes",
+            |m| m > 0.0 && m <= crate::flood::MAX_MINUTES,
+            "a duration in (0, 10080] minutes",
+        )?;
+        let rain_start_min = match &raw.rain_start {
+            Some(v) => clock(text, v, "rain_start")?,
+            None => 360.0,
+        };
+        let rain_line = at(raw.rain.span());
+        let rain = match raw.rain.into_inner() {
+            RawRain {
+                csv: Some(p),
+                design: None,
+            } => RainSource::Csv(p),
+            RawRain {
+                csv: None,
+                design: Some(d),
+            } => {
+                let line = at(d.span());
+                let d = d.into_inner();
+                let shape = match d.shape.as_deref().unwrap_or("alternating-block") {
+                    "alternating-block" => Shape::AlternatingBlock,
+                    "chicago" => Shape::Chicago {
+                        peak_at: d.peak_at.unwrap_or(0.4),
+                    },
+                    other => {
+                        return Err(FileError {
+                            line,
+                            key: "rain.design.shape".into(),
+                            message: format!(
+                                "expected 'alternating-block' or 'chicago', got '{other}'"
+                            ),
+                        });
+                    }
+                };
+                let storm = DesignStorm {
+                    return_period_years: d.return_period_years,
+                    duration_min: d.duration_min,
+                    block_min: d.block_min.unwrap_or(10.0),
+                    shape,
+                    depth_mm: d.depth_mm,
+                };
+                storm.validate().map_err(|m| FileError {
+                    line,
+                    key: "rain.design".into(),
+                    message: m,
+                })?;
+                RainSource::Design(storm)
+            }
+            _ => {
+                return Err(FileError {
+                    line: rain_line,
+                    key: "rain".into(),
+                    message: "give exactly one of 'csv' (a rain series file) or 'design' \
+                              (a design storm)"
+                        .into(),
+                });
+            }
+        };
+        let t = raw.traffic.unwrap_or(RawTraffic {
+            trips: None,
+            informed: None,
+            seed: None,
+        });
+        let trips = match &t.trips {
+            Some(v) => {
+                let n = *v.get_ref();
+                if !(1..=crate::scenario::MAX_TRIPS as i64).contains(&n) {
+                    return Err(FileError {
+                        line: at(v.span()),
+                        key: "traffic.trips".into(),
+                        message: format!(
+                            "expected 1..{} person trips, got {n}",
+                            crate::scenario::MAX_TRIPS
+                        ),
+                    });
+                }
+                n as usize
+            }
+            None => 123_000,
+        };
+        let informed = match &t.informed {
+            Some(v) => in_range(
+                text,
+                v,
+                "traffic.informed",
+                |x| (0.0..=1.0).contains(&x),
+                "a share in 0..1",
+            )?,
+            None => 0.5,
+        };
+        let mut close_road = Vec::new();
+        for c in raw.close_road.unwrap_or_default() {
+            let line = at(c.span());
+            let c = c.into_inner();
+            let (from_min, to_min) = (
+                clock(text, &c.from, "close_road.from")?,
+                clock(text, &c.to, "close_road.to")?,
+            );
+            if to_min <= from_min {
+                return Err(FileError {
+                    line,
+                    key: "close_road.to".into(),
+                    message: "the road must reopen after it closes".into(),
+                });
+            }
+            close_road.push(CloseRoad {
+                road: c.road,
+                from_min,
+                to_min,
+                line,
+            });
+        }
+        let mut raise_road = Vec::new();
+        for r in raw.raise_road.unwrap_or_default() {
+            let line = at(r.span());
+            let r = r.into_inner();
+            let by_m = in_range(
+                text,
+                &r.by_m,
+                "raise_road.by_m",
+                |x| x > 0.0 && x <= 5.0,
+                "a height in (0, 5] m",
+            )?;
+            raise_road.push(RaiseRoad {
+                road: r.road,
+                by_m,
+                line,
+            });
+        }
+        let mut pumps = Vec::new();
+        for p in raw.pumps.unwrap_or_default() {
+            let line = at(p.span());
+            let p = p.into_inner();
+            let capacity = in_range(
+                text,
+                &p.capacity,
+                "pumps.capacity",
+                |x| (0.0..=4.0).contains(&x),
+                "a share of capacity in 0..4 (0: out of service)",
+            )?;
+            pumps.push(PumpChange {
+                names: p.names,
+                capacity,
+                line,
+            });
+        }
+        Ok(ScenarioFile {
+            city: raw.city.into_inner(),
+            rain_start_min,
+            minutes,
+            couple: raw.couple.unwrap_or(false),
+            worst_case: raw.worst_case.unwrap_or(false),
+            rain,
+            trips,
+            informed,
+            seed: t.seed.unwrap_or(1),
+            close_road,
+            raise_road,
+            pumps,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+city = "demo.gpkg"
+minutes = 150
+rain_start = "06:30"
+couple = true
+
+[rain]
+design = { return_period_years = 5, duration_min = 120, shape = "chicago" }
+
+[traffic]
+trips = 50000
+informed = 0.3
+
+[[close_road]]
+road = "Phố A"
+from = "06:30"
+to = "08:00"
+
+[[pumps]]
+capacity = 0.5
+"#;
+
+    #[test]
+    fn a_good_file_parses_with_its_defaults() {
+        let f = ScenarioFile::parse(GOOD).unwrap();
+        assert_eq!(f.city, "demo.gpkg");
+        assert_eq!(f.rain_start_min, 390.0);
+        assert!(f.couple && !f.worst_case);
+        assert_eq!((f.trips, f.informed, f.seed), (50_000, 0.3, 1));
+        assert!(
+            matches!(f.rain, RainSource::Design(ref d) if d.shape == Shape::Chicago { peak_at: 0.4 })
+        );
+        assert_eq!(f.close_road[0].from_min, 390.0);
+        assert_eq!(f.close_road[0].line, 14);
+        assert_eq!(f.pumps[0].names, None);
+    }
+
+    #[test]
+    fn errors_name_line_and_key_and_suggest_the_nearest_key() {
+        let e = ScenarioFile::parse(&GOOD.replace("informed = 0.3", "informd = 0.3")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (12, "informd"), "{e}");
+        assert!(e.message.contains("did you mean 'informed'"), "{e}");
+        let e = ScenarioFile::parse(&GOOD.replace("minutes = 150", "minutes = -1")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "minutes"), "{e}");
+        let e = ScenarioFile::parse(&GOOD.replace("\"08:00\"", "\"25:00\"")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (17, "close_road.to"), "{e}");
+        let e = ScenarioFile::parse(&GOOD.replace("capacity = 0.5", "capacity = 9")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (20, "pumps.capacity"), "{e}");
+        let e = ScenarioFile::parse(&GOOD.replace("city = \"demo.gpkg\"\n", "")).unwrap_err();
+        assert_eq!(e.key, "city", "{e}");
+        let e = ScenarioFile::parse("city = \"x\"\nminutes = 10\n[rain]\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "rain"), "{e}");
+        let e = ScenarioFile::parse("city = \nminutes = 10").unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+        let e = ScenarioFile::parse(
+            &GOOD.replace("return_period_years = 5", "return_period_years = 0.1"),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "rain.design", "{e}");
+    }
+}
