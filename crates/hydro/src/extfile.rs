@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::inp::{GageSource, Project, TempSource, TsData, TsPoint, parse_date, parse_hours};
 
 /// What a file named by a model feeds.

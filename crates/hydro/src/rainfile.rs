@@ -15,7 +15,7 @@
 //! deleted periods are dropped.
 
 use crate::cscan::{self, Field, scan};
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::inp::days_from_civil;
 
 const MM_PER_INCH: f64 = 25.4;

@@ -33,11 +33,13 @@
 use std::collections::HashMap;
 
 use crate::climate::{Climate, monthly_pattern};
-use crate::engine::{EngineError, Options, Table};
+use crate::error::EngineError;
 use crate::extfile::ExternalFiles;
 use crate::green_ampt::{Adjust, GreenAmpt};
 use crate::inp::{GageSource, Project, days_from_civil};
+use crate::options::Options;
 use crate::rainfile::{self, GageFile, RainKind};
+use crate::table::Table;
 
 const MCOEFF: f64 = 1.49;
 const MEXP: f64 = 5.0 / 3.0;
@@ -1273,15 +1275,7 @@ impl Runoff {
         let t = &self.totals;
         let inflow = t.rainfall + t.runon + t.init_storage;
         let outflow = t.evap + t.infil + t.runoff + self.storage();
-        if (inflow - outflow).abs() < 1.0 {
-            0.0
-        } else if inflow > 0.0 {
-            100.0 * (1.0 - outflow / inflow)
-        } else if outflow > 0.0 {
-            100.0 * (inflow / outflow - 1.0)
-        } else {
-            0.0
-        }
+        crate::massbal::continuity_error(inflow, outflow)
     }
 
     /// Rainfall intensity unit factor ((in or mm)/h per ft/s).
