@@ -57,6 +57,7 @@ pub use crate::error::EngineError;
 pub(crate) use crate::error::invalid;
 use crate::options::MIN_TIMESTEP;
 pub use crate::options::{InertialDamping, NormalFlowLimit, Options, RouteModel};
+pub use crate::scope::{Ignored, Warning};
 pub use crate::table::{Curve, Table, build_table, civil_from_days};
 use crate::xsect::{GRAVITY, XSect};
 use dynwave::{ConduitAdjacency, par_min};
@@ -89,6 +90,9 @@ const PARALLEL_MIN_LINKS: usize = 2000;
 pub struct Engine {
     /// Options in internal units.
     pub opt: Options,
+    /// What the model holds that a run ignores, the flows being the same
+    /// without it.
+    warnings: Vec<Warning>,
     /// Nodes.
     pub nodes: Nodes,
     /// Links.
@@ -133,6 +137,12 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// What the model holds that a run ignores (water quality, definitions
+    /// nothing uses), the flows being the same without it.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.nodes.name.len()

@@ -30,6 +30,31 @@ pub enum EngineError {
     /// A feature this engine does not model yet.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A section that would change the water, which the engine does not
+    /// model, refused at its first row.
+    #[error("[{section}] line {line}: unsupported: {message} ('{row}')")]
+    Refused {
+        /// Section name.
+        section: String,
+        /// 1-based line of its first row.
+        line: usize,
+        /// That row's fields.
+        row: String,
+        /// What the section does that the engine does not.
+        message: String,
+    },
+    /// A section header SWMM 5.2 does not know.
+    #[error(
+        "line {line}: unknown section [{name}] (did you mean [{nearest}]?); SWMM 5.2 refuses it too"
+    )]
+    UnknownSection {
+        /// The header's name, upper-case, without brackets.
+        name: String,
+        /// 1-based line of the header.
+        line: usize,
+        /// The known section nearest by spelling.
+        nearest: String,
+    },
     /// Bad data in an external file the model names.
     #[error("file '{path}' line {line}: {message}")]
     FileData {

@@ -659,7 +659,7 @@ pub struct Inflow {
 }
 
 /// A section kept as token rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct RawSection {
     /// Section name, upper-cased, without brackets.
     pub name: String,
@@ -667,6 +667,20 @@ pub struct RawSection {
     pub known: bool,
     /// Token rows (comments removed).
     pub rows: Vec<Vec<String>>,
+    /// 1-based line of the section's first header in the text it was read
+    /// from (0 when made in code), for errors that name it.
+    pub line: usize,
+    /// 1-based line of each row, alongside `rows`.
+    pub row_lines: Vec<usize>,
+}
+
+/// Sections are equal when their names and rows are: where they stood in a
+/// file is not part of the model, so a written and re-read project equals
+/// the original.
+impl PartialEq for RawSection {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.known == other.known && self.rows == other.rows
+    }
 }
 
 /// A whole SWMM input file.
@@ -767,6 +781,34 @@ const KNOWN_RAW: &[&str] = &[
     "BACKDROP",
     "PROFILES",
 ];
+
+/// The known section (SWMM 5.2's) whose name is nearest `name` by edit
+/// distance, for suggesting what a misspelt header meant.
+pub fn nearest_section(name: &str) -> &'static str {
+    let name = name.to_ascii_uppercase();
+    read::TYPED
+        .iter()
+        .chain(KNOWN_RAW)
+        .copied()
+        .min_by_key(|k| edit_distance(&name, k))
+        .unwrap_or("TITLE")
+}
+
+/// Levenshtein distance between two strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
 
 impl Project {
     /// Value of an option keyword (upper-case), if present (last one wins, as in SWMM).

@@ -40,11 +40,12 @@ mod options;
 pub mod rainfile;
 pub mod results;
 pub mod runoff;
+mod scope;
 pub mod shapes;
 mod table;
 pub mod xsect;
 
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, Warning};
 pub use extfile::{ExternalFiles, FileError, FileRef, FileUse, load_files, referenced_files};
 pub use inp::{FlowUnits, InpError, Project, parse, write};
 

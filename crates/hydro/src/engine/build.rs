@@ -20,7 +20,7 @@ impl Engine {
     /// series and climate files it names ([`crate::referenced_files`]).
     pub fn with_files(p: &Project, files: &ExternalFiles) -> Result<Self, EngineError> {
         let mut opt = Options::from_project(p)?;
-        refuse_unsupported(p)?;
+        let warnings = crate::scope::check(p)?;
         let (tables, table_index) = build_tables(p, &opt, files)?;
         let (patterns, pattern_index) = build_patterns(p)?;
         let (mut nodes, node_index, loss_nodes) = build_nodes(p, &opt, &table_index)?;
@@ -64,6 +64,7 @@ impl Engine {
         let outfall_routes = outfall_routes(p, &mut runoff, &node_index)?;
         let mut e = Engine {
             opt,
+            warnings,
             nodes,
             links,
             runoff,
@@ -105,23 +106,6 @@ impl Engine {
         }
         Ok(e)
     }
-}
-
-/// Sections whose objects the engine does not model, refused when they have rows.
-fn refuse_unsupported(p: &Project) -> Result<(), EngineError> {
-    for s in [
-        "LID_USAGE",
-        "GROUNDWATER",
-        "RDII",
-        "SNOWPACKS",
-        "STREETS",
-        "INLET_USAGE",
-    ] {
-        if p.raw_section(s).is_some_and(|r| !r.rows.is_empty()) {
-            return Err(EngineError::Unsupported(format!("[{s}]")));
-        }
-    }
-    Ok(())
 }
 
 /// Time series as tables, with their index by upper-case name.
@@ -1015,7 +999,7 @@ fn build_inflows(
     for f in &p.inflows {
         let node = lookup(node_index, "INFLOWS", &f.node, "node", &f.node)?;
         if f.constituent != "FLOW" {
-            continue; // pollutant inflows are not modelled
+            continue; // pollutant inflows: water quality, warned of in scope
         }
         let table = if f.timeseries.is_empty() {
             None

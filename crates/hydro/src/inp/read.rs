@@ -153,7 +153,8 @@ pub fn parse(text: &str) -> Result<Project, InpError> {
                 p.raw_sections.push(RawSection {
                     name: section.clone(),
                     known: KNOWN_RAW.contains(&section.as_str()),
-                    rows: Vec::new(),
+                    line: line_no,
+                    ..Default::default()
                 });
             }
             continue;
@@ -813,6 +814,7 @@ fn parse_row(p: &mut Project, r: &Row, st: &mut ParseState) -> Result<(), InpErr
         other => {
             if let Some(s) = p.raw_sections.iter_mut().rev().find(|s| s.name == other) {
                 s.rows.push(t.clone());
+                s.row_lines.push(r.line);
             }
         }
     }
