@@ -888,3 +888,48 @@ fn coupled_flood_run_with_an_inp_network() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("street.inp"), "{}", stderr(&o));
 }
+
+#[test]
+fn hydro_run_reports_warnings_and_rewrite_writes_the_model_back() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    // A SWMM model with a pollutant, which a run ignores (flows are unaffected) and says so.
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hydro/tests/data/simple_dw.inp"
+    );
+    let text =
+        std::fs::read_to_string(model).unwrap() + "\n[POLLUTANTS]\nTSS MG/L 0 0 0 0 0 NO * 0 0\n";
+    let inp = dir.join("model.inp");
+    std::fs::write(&inp, text).unwrap();
+    let out = dir.join("out");
+    let o = twin(&["hydro", "run", s(&inp), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        files_in(&out),
+        ["links.csv", "nodes.csv", "subcatch.csv", "summary.json"]
+    );
+    let warning = "water quality is not modelled: [POLLUTANTS] 1 pollutant ignored";
+    assert!(
+        stderr(&o).contains(&format!("warning: {}: {warning}", inp.display())),
+        "{}",
+        stderr(&o)
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        j["warnings"][0].as_str().unwrap().starts_with(warning),
+        "{j}"
+    );
+    // The writer's output is a model the reader takes back (the SWMM harness runs SWMM on both).
+    let rewritten = dir.join("rewritten.inp");
+    let o = twin(&["hydro", "rewrite", s(&inp), "--out", s(&rewritten)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = dir.join("again");
+    let o = twin(&["hydro", "run", s(&rewritten), "--out", s(&again)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(out.join("nodes.csv")).unwrap(),
+        std::fs::read(again.join("nodes.csv")).unwrap()
+    );
+}

@@ -19,7 +19,13 @@
 //! - [`controls`] rule-based control of pumps, orifices, weirs and conduits.
 //! - [`results`] report-step sampling, continuity, summaries and CSV/JSON writers.
 //!
-//! The crate does no file I/O; `hydro_run` (a thin binary) opens files,
+//! Private leaf modules, which import nothing of the engine: `error`
+//! ([`EngineError`]), `options` ([`engine::Options`] and unit factors),
+//! `table` (time series and curves), `massbal` (SWMM's continuity error),
+//! `scope` (sections a run refuses or warns of, [`Warning`]), `cscan` (C
+//! `sscanf` field rules).
+//!
+//! The crate does no file I/O; `twin hydro run` (twin-cli) opens files,
 //! including the rain, time series and climate files a model names
 //! ([`referenced_files`]), whose text it passes in [`ExternalFiles`].
 #![deny(missing_docs)]
