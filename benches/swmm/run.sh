@@ -12,8 +12,9 @@ SIZES="${1:-100,1000,10000}"
 WORK="$(mktemp -d -t swmm-bench-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 python3 -m venv "$WORK/venv"
-# The reference models come from these wheels; scripts/setup.sh pins the same versions.
-"$WORK/venv/bin/pip" install -q "swmm-toolkit==0.17.0" "pyswmm==2.2.0" "swmmio==0.8.6"
+"$WORK/venv/bin/pip" install -q "swmm-toolkit==0.17.0"
+# The reference models come from these wheels (only their files; the two cannot be installed
+# together at these versions); scripts/setup.sh pins the same versions.
 "$WORK/venv/bin/pip" download -q --no-deps "swmmio==0.8.6" "pyswmm==2.2.0" -d "$WORK/wheels"
 mkdir -p "$WORK/models"
 for w in "$WORK"/wheels/*.whl; do unzip -qo "$w" '*.inp' -d "$WORK/models" || true; done
