@@ -2,7 +2,7 @@
 # Compare twin-hydro with EPA SWMM 5.2.4 on the models shipped in the swmmio and
 # pyswmm wheels, on the hand-written feature models in benches/swmm/models/ (with
 # the rain, time series and climate files they name) and on generated networks;
-# writes benches/results/swmm.md.
+# writes benches/results/swmm.md; fails if a SWMM figure the tests pin (pinned.csv) has drifted.
 # Usage: benches/swmm/run.sh [sizes]   (sizes default "100,1000,10000"; PAIRS=n paired
 # timing runs on the largest, default 5)
 # Needs: python3 with venv, unzip, cargo. Installs SWMM into a throw-away venv.

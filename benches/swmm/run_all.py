@@ -1,6 +1,7 @@
 """Run every in-scope EPA/test model shipped in the swmmio and pyswmm wheels,
 the hand-written feature models of benches/swmm/models/ and generated networks,
-through SWMM 5.2.4 and `twin hydro run`; write a Markdown table.
+through SWMM 5.2.4 and `twin hydro run`; write a Markdown table. Then recompute with SWMM the
+figures the tests pin in pinned.csv and exit 1 if any has drifted (pinned.py).
 
 usage: run_all.py --twin BIN --models DIR --work DIR --out FILE [--sizes 100,1000,10000]
 """
@@ -15,6 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 import gen_network  # noqa: E402
+import pinned  # noqa: E402
 from swmm.toolkit import solver  # noqa: E402
 
 
@@ -165,7 +167,16 @@ def main():
         o.write("\n## Models not compared\n\n| model | reason |\n|---|---|\n")
         for name, why in skipped:
             o.write(f"| {name} | {why} |\n")
+        # The figures the tests pin, recomputed: a drift fails the run.
+        print("recomputing the pinned figures", file=sys.stderr, flush=True)
+        pins = pinned.check(a.twin, os.path.join(a.work, "pinned"))
+        pinned.write_markdown(pins, o)
     print(open(a.out).read())
+    drifted = [p for p in pins if p[5]]
+    for test, q, _unit, value, live, _d, note in drifted:
+        print(f"DRIFT {test} {q}: pinned {value}, live SWMM {live} ({note})", file=sys.stderr)
+    if drifted:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
