@@ -3,7 +3,7 @@
 Each row names a model (a path from the repository root, or "twin-demo": the demo district's
 network that `twin demo-city` and `twin export inp` make), a variant (text replacements
 "FROM=>TO" separated by "|", applied to the model as the test applies them), a quantity of
-SWMM's Flow Routing Continuity table and its pinned value. A figure drifts when live SWMM differs
+SWMM's Flow Routing or Runoff Quantity Continuity table and its pinned value. A figure drifts when live SWMM differs
 from it by more than 0.1 % of the value or one unit of the last digit SWMM's report prints,
 whichever is larger.
 
@@ -26,6 +26,15 @@ LABELS = {
     "routing_exfiltration": "Exfiltration Loss",
     "routing_evaporation": "Evaporation Loss",
     "routing_outflow": "External Outflow",
+    "routing_external_inflow": "External Inflow",
+}
+RUNOFF_LABELS = {
+    "runoff_precipitation": "Total Precipitation",
+    "runoff_runon": "Outfall Runon",
+    "runoff_evaporation": "Evaporation Loss",
+    "runoff_infiltration": "Infiltration Loss",
+    "runoff_runoff": "Surface Runoff",
+    "runoff_storage": "Final Storage",
 }
 US_GAL_M3 = 3785.411784  # m3 per 10^6 US gallons
 
@@ -35,14 +44,28 @@ def read_pinned(path=PINNED):
         return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
+def runoff_figures(txt):
+    """The Runoff Quantity Continuity table of SWMM's report: depths in mm or in, the error in %."""
+    table = re.search(r"Runoff Quantity Continuity(.*?)Continuity Error \(%\) \.+\s+(-?[\d.]+)", txt, re.S)
+    if not table:
+        return {}
+    out = {"runoff_error": (float(table.group(2)), 0.001)}
+    for q, label in RUNOFF_LABELS.items():
+        m = re.search(re.escape(label) + r" \.+\s+(-?[\d.]+)\s+(-?[\d.]+)", table.group(1))
+        if m:
+            out[q] = (float(m.group(2)), 0.001)  # the depth column, printed to 3 decimals
+    return out
+
+
 def routing_figures(rpt, units):
-    """The Flow Routing Continuity table of SWMM's report: volumes in m3, the error in %."""
+    """SWMM's report's continuity tables: routing volumes in m3, runoff depths in the model's
+    units (mm or in), errors in %."""
     txt = open(rpt, errors="replace").read()
     table = re.search(r"Flow Routing Continuity(.*?)Continuity Error \(%\) \.+\s+(-?[\d.]+)", txt, re.S)
     if not table:
         raise RuntimeError(f"{rpt}: no Flow Routing Continuity table")
     si = units in ("CMS", "LPS", "MLD")
-    out = {"routing_error": (float(table.group(2)), 0.001)}
+    out = {"routing_error": (float(table.group(2)), 0.001), **runoff_figures(txt)}
     for q, label in LABELS.items():
         m = re.search(re.escape(label) + r" \.+\s+(-?[\d.]+)\s+(-?[\d.]+)", table.group(1))
         if m:
