@@ -48,4 +48,22 @@ if [ ! -f target/testdata/elev.tif ]; then
   fi
   rm -rf "$tmp"
 fi
+# SWMM example models for crates/hydro/tests/inp_roundtrip.rs: the .inp files shipped in the
+# swmmio and pyswmm wheels, at the versions benches/swmm/run.sh pins.
+if [ ! -d target/testdata/swmm-models ]; then
+  tmp=$(mktemp -d)
+  "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps -d "$tmp" \
+    "swmmio==0.8.6" "pyswmm==2.2.0"
+  rm -rf target/testdata/swmm-models.part
+  "$VENV/bin/python" - "$tmp" <<'PY'
+import glob, os, sys, zipfile
+for whl in sorted(glob.glob(os.path.join(sys.argv[1], "*.whl"))):
+    with zipfile.ZipFile(whl) as z:
+        for name in z.namelist():
+            if name.lower().endswith(".inp"):
+                z.extract(name, "target/testdata/swmm-models.part")
+PY
+  mv target/testdata/swmm-models.part target/testdata/swmm-models
+  rm -rf "$tmp"
+fi
 echo "setup: done"

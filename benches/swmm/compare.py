@@ -1,7 +1,7 @@
-"""Compare twin-hydro's hydro_run with EPA SWMM 5.2.4 (swmm-toolkit) on one model.
+"""Compare twin-hydro (`twin hydro run`) with EPA SWMM 5.2.4 (swmm-toolkit) on one model.
 
 Used by run.sh. Reads SWMM's binary output through swmm.toolkit.output and its
-.rpt for continuity errors and flooding; reads hydro_run's nodes.csv, links.csv
+.rpt for continuity errors and flooding; reads `twin hydro run`'s nodes.csv, links.csv
 and summary.json. All comparisons in SI units.
 """
 import csv
@@ -164,7 +164,20 @@ def with_full_report(inp, workdir):
     return path
 
 
-def compare(inp, hydro_run, workdir, conduit_names=None):
+def ours_cmd(twin, *args):
+    """The command line of `twin hydro` with these arguments (run or rewrite)."""
+    return [twin, "hydro", *args]
+
+
+def error_line(stderr):
+    """The innermost cause of a failed `twin` run: its last `caused by:` line, or its only line."""
+    lines = [l.strip() for l in stderr.strip().splitlines() if l.strip()]
+    if not lines:
+        return ""
+    return re.sub(r"^(caused by|error): ", "", lines[-1])
+
+
+def compare(inp, twin, workdir, conduit_names=None):
     os.makedirs(workdir, exist_ok=True)
     inp = with_full_report(inp, workdir)
     units = flow_units(inp)
@@ -173,10 +186,10 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
     s_times, s_nodes, s_links, s_subs = read_swmm_out(out, units)
     ours_dir = os.path.join(workdir, "ours")
     t0 = time.perf_counter()
-    p = subprocess.run([hydro_run, inp, "--out", ours_dir], capture_output=True, text=True)
+    p = subprocess.run(ours_cmd(twin, "run", inp, "--out", ours_dir), capture_output=True, text=True)
     our_wall = time.perf_counter() - t0
     if p.returncode != 0:
-        return {"status": "error", "error": p.stderr.strip()[:300], "swmm_wall": swmm_wall}
+        return {"status": "error", "error": error_line(p.stderr)[:300], "swmm_wall": swmm_wall}
     o_times, o_nodes, o_links, o_subs, summ = read_ours(ours_dir)
     # NSE is only meaningful where the reference varies; series that SWMM holds
     # nearly constant (std below DEPTH_FLAT m or FLOW_FLAT m3/s) are checked by
@@ -246,16 +259,16 @@ def compare(inp, hydro_run, workdir, conduit_names=None):
     }
 
 
-def writer_roundtrip(inp, hydro_run, workdir):
-    """Run SWMM on the original model and on hydro_run's rewrite of it; return the
+def writer_roundtrip(inp, twin, workdir):
+    """Run SWMM on the original model and on `twin hydro rewrite`'s output; return the
     largest differences in node depth (m) and link flow (m3/s) between the two runs."""
     os.makedirs(workdir, exist_ok=True)
     units = flow_units(inp)
     src = with_full_report(inp, workdir)
     rew = os.path.join(workdir, "rewritten.inp")
-    p = subprocess.run([hydro_run, src, "--rewrite", rew], capture_output=True, text=True)
+    p = subprocess.run(ours_cmd(twin, "rewrite", src, "--out", rew), capture_output=True, text=True)
     if p.returncode != 0:
-        return {"status": "error", "error": p.stderr.strip()[:200]}
+        return {"status": "error", "error": error_line(p.stderr)[:200]}
     outs = []
     for name, path in (("orig", src), ("rewritten", rew)):
         rpt = os.path.join(workdir, name + ".rpt")

@@ -1,11 +1,11 @@
-"""Paired wall-clock timing of SWMM 5.2.4 and hydro_run on one model.
+"""Paired wall-clock timing of SWMM 5.2.4 and `twin hydro run` on one model.
 
 Runs SWMM, then ours, then SWMM, then ours ... (interleaved so both see the
 same machine load), records the 1-minute load average before each pair and
 appends a section with every pair, the median ratio and its range to the
 results file.
 
-usage: paired.py --hydro-run BIN --model FILE --pairs N --work DIR --out FILE [--label TEXT]
+usage: paired.py --twin BIN --model FILE --pairs N --work DIR --out FILE [--label TEXT]
 """
 import argparse
 import os
@@ -20,7 +20,7 @@ import compare  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hydro-run", required=True)
+    ap.add_argument("--twin", required=True, help="the twin binary (target/release/twin)")
     ap.add_argument("--model", required=True)
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--work", required=True)
@@ -34,7 +34,7 @@ def main():
         load = os.getloadavg()[0]
         _rpt, _out, swmm = compare.run_swmm(inp, a.work)
         t0 = time.perf_counter()
-        subprocess.run([a.hydro_run, inp, "--out", os.path.join(a.work, "ours")], check=True,
+        subprocess.run(compare.ours_cmd(a.twin, "run", inp, "--out", os.path.join(a.work, "ours")), check=True,
                        capture_output=True)
         ours = time.perf_counter() - t0
         rows.append((load, swmm, ours))

@@ -1,8 +1,9 @@
 """Run every in-scope EPA/test model shipped in the swmmio and pyswmm wheels,
 the hand-written feature models of benches/swmm/models/ and generated networks,
-through SWMM 5.2.4 and hydro_run; write a Markdown table.
+through SWMM 5.2.4 and `twin hydro run`; write a Markdown table. Then recompute with SWMM the
+figures the tests pin in pinned.csv and exit 1 if any has drifted (pinned.py).
 
-usage: run_all.py --hydro-run BIN --models DIR --work DIR --out FILE [--sizes 100,1000,10000]
+usage: run_all.py --twin BIN --models DIR --work DIR --out FILE [--sizes 100,1000,10000]
 """
 import argparse
 import hashlib
@@ -15,6 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 import gen_network  # noqa: E402
+import pinned  # noqa: E402
 from swmm.toolkit import solver  # noqa: E402
 
 
@@ -54,7 +56,7 @@ def verdict(r):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hydro-run", required=True)
+    ap.add_argument("--twin", required=True, help="the twin binary (target/release/twin)")
     ap.add_argument("--models", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
@@ -97,12 +99,13 @@ def main():
             skipped.append((rel, f"SWMM 5.2.4 rejects it ({line[:80]})"))
             continue
         # The writer must give SWMM an equivalent model (checked for every model SWMM accepts).
-        rt = compare.writer_roundtrip(f, a.hydro_run, os.path.join(wd, "roundtrip"))
+        rt = compare.writer_roundtrip(f, a.twin, os.path.join(wd, "roundtrip"))
         roundtrips.append((rel, rt))
         # Our engine must support its features.
-        probe = subprocess.run([a.hydro_run, inp, "--out", os.path.join(wd, "probe")], capture_output=True, text=True)
+        probe = subprocess.run(compare.ours_cmd(a.twin, "run", inp, "--out", os.path.join(wd, "probe")),
+                               capture_output=True, text=True)
         if probe.returncode != 0:
-            msg = probe.stderr.strip()
+            msg = compare.error_line(probe.stderr)
             for key in ("unsupported: ", "model error: ", "input error: "):
                 if key in msg:
                     msg = msg.split(key, 1)[1]
@@ -110,16 +113,16 @@ def main():
             skipped.append((rel, f"out of scope: {msg[:120]}"))
             continue
         print("comparing", rel, file=sys.stderr, flush=True)
-        r = compare.compare(f, a.hydro_run, wd)
+        r = compare.compare(f, a.twin, wd)
         if r["status"] != "ok":
-            skipped.append((rel, "hydro_run failed: " + r.get("error", "")))
+            skipped.append((rel, "twin hydro run failed: " + r.get("error", "")))
             continue
         rows.append((rel, r))
     for n in [int(x) for x in a.sizes.split(",") if x]:
         path = os.path.join(a.work, f"generated_{n}.inp")
         gen_network.generate(n, path)
         print("comparing generated", n, file=sys.stderr, flush=True)
-        r = compare.compare(path, a.hydro_run, os.path.join(a.work, "runs", f"generated_{n}"))
+        r = compare.compare(path, a.twin, os.path.join(a.work, "runs", f"generated_{n}"))
         if r["status"] == "ok":
             rows.append((f"generated {n} junctions", r))
         else:
@@ -152,7 +155,7 @@ def main():
             if r.get("subcatchments"):
                 o.write(f"| {name} | {r['subcatchments']} | {fmt(r['runoff_nse_min'])} | {fmt(r['runoff_peak_err_pct'], 3)} |\n")
         o.write("\n## Writer round trip\n\n")
-        o.write("SWMM 5.2.4 run on the original model and on `hydro_run --rewrite` output (parse, then write with\n")
+        o.write("SWMM 5.2.4 run on the original model and on `twin hydro rewrite` output (parse, then write with\n")
         o.write("twin-hydro's writer): largest differences between the two SWMM runs over all nodes, links and report steps.\n\n")
         o.write("| model | max abs depth diff (m) | max abs flow diff (m³/s) | objects missing | status |\n|---|---|---|---|---|\n")
         for name, rt in roundtrips:
@@ -164,7 +167,16 @@ def main():
         o.write("\n## Models not compared\n\n| model | reason |\n|---|---|\n")
         for name, why in skipped:
             o.write(f"| {name} | {why} |\n")
+        # The figures the tests pin, recomputed: a drift fails the run.
+        print("recomputing the pinned figures", file=sys.stderr, flush=True)
+        pins = pinned.check(a.twin, os.path.join(a.work, "pinned"))
+        pinned.write_markdown(pins, o)
     print(open(a.out).read())
+    drifted = [p for p in pins if p[5]]
+    for test, q, _unit, value, live, _d, note in drifted:
+        print(f"DRIFT {test} {q}: pinned {value}, live SWMM {live} ({note})", file=sys.stderr)
+    if drifted:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ mod info;
 
 pub use info::{info_json, info_text};
 
+mod hydro_cmd;
+
 /// Urban digital twin engine: city model, drainage, flooding and traffic.
 /// Động cơ bản sao số đô thị: mô hình thành phố, thoát nước, ngập lụt và giao thông.
 #[derive(Parser, Debug)]
@@ -169,14 +171,24 @@ enum ScenarioCmd {
 
 #[derive(Subcommand, Debug)]
 enum HydroCmd {
-    /// Runs a SWMM .inp model (dynamic or kinematic wave): writes DIR/nodes.csv
-    /// (`time,node,depth,head,flooding`), DIR/links.csv (`time,link,flow,velocity`), SI units,
-    /// seconds from start, and DIR/summary.json (continuity errors in %, run time).
+    /// Runs a SWMM .inp model (dynamic or kinematic wave, steady flow): writes DIR/nodes.csv
+    /// (`time,node,depth,head,flooding`), DIR/links.csv (`time,link,flow,velocity`),
+    /// DIR/subcatch.csv, SI units, seconds from start, and DIR/summary.json (continuity
+    /// errors in %, run time, warnings); warnings also go to stderr.
     #[command(allow_negative_numbers = true)]
     Run {
         /// The SWMM input file.
         model: PathBuf,
         /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Parses a SWMM .inp model and writes it back with twin-hydro's writer (checks the
+    /// writer against SWMM).
+    Rewrite {
+        /// The SWMM input file.
+        model: PathBuf,
+        /// The file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -486,7 +498,8 @@ where
             },
             &out,
         )?,
-        Command::Hydro(HydroCmd::Run { model, out }) => hydro_run(&model, &out)?,
+        Command::Hydro(HydroCmd::Run { model, out }) => hydro_cmd::run(&model, &out)?,
+        Command::Hydro(HydroCmd::Rewrite { model, out }) => hydro_cmd::rewrite(&model, &out)?,
         Command::Scenario(ScenarioCmd::Run {
             city,
             rain,
@@ -584,74 +597,6 @@ where
             }
         }
     }
-    Ok(())
-}
-
-fn hydro_run(model: &Path, out: &Path) -> Result<()> {
-    let bytes =
-        std::fs::read(model).with_context(|| format!("{}: cannot read", model.display()))?;
-    let text = String::from_utf8_lossy(&bytes);
-    // Rain, time series and climate files named in the model are relative to
-    // its folder, as in SWMM.
-    let dir = model.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut read = |path: &str| -> std::result::Result<String, String> {
-        let p = dir.join(path);
-        std::fs::read(&p)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| format!("{}: {e}", p.display()))
-    };
-    let started = std::time::Instant::now();
-    let (report, summary) = step(
-        "routing the drainage network / mô phỏng thoát nước",
-        || {
-            twin_hydro::run_inp_with_files(&text, &mut read, &mut || {
-                started.elapsed().as_secs_f64()
-            })
-            .with_context(|| model.display().to_string())
-        },
-    )?;
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
-    let write =
-        |name: &str, f: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>| -> Result<()> {
-            let p = out.join(name);
-            twin_io::atomic::write_atomically(&p, |tmp| {
-                let file = std::fs::File::create(tmp)
-                    .map_err(|e| twin_io::IoError::file(&p, e.to_string()))?;
-                let mut w = std::io::BufWriter::new(file);
-                f(&mut w)
-                    .and_then(|()| std::io::Write::flush(&mut w))
-                    .map_err(|e| twin_io::IoError::file(&p, e.to_string()))
-            })?;
-            Ok(())
-        };
-    write("nodes.csv", &|w| {
-        twin_hydro::results::write_nodes_csv(&report, w)
-    })?;
-    write("links.csv", &|w| {
-        twin_hydro::results::write_links_csv(&report, w)
-    })?;
-    write("subcatch.csv", &|w| {
-        twin_hydro::results::write_subcatch_csv(&report, w)
-    })?;
-    write("summary.json", &|w| {
-        twin_hydro::results::write_summary_json(&summary, &report.node_names, w)
-    })?;
-    println!(
-        "Thoát nước / Drainage: {} nodes, {} links, {} steps in {:.2} s; flooding {:.0} m³, outflow {:.0} m³; continuity: runoff {}, routing {:.3} %",
-        report.node_names.len(),
-        report.link_names.len(),
-        summary.steps,
-        summary.run_time_s,
-        summary.flooding_volume_m3,
-        summary.outflow_volume_m3,
-        summary
-            .runoff_continuity_error_pct
-            .map(|e| format!("{e:.3} %"))
-            .unwrap_or_else(|| "–".into()),
-        summary.routing_continuity_error_pct
-    );
-    println!("wrote {}/nodes.csv, links.csv, summary.json", out.display());
     Ok(())
 }
 

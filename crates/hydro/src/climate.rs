@@ -24,9 +24,11 @@
 use std::collections::HashMap;
 
 use crate::cscan::{self, scan};
-use crate::engine::{EngineError, Options, Table, civil_from_days};
+use crate::error::EngineError;
 use crate::extfile::ExternalFiles;
 use crate::inp::{EvapSource, Project, TempSource, days_from_civil, days_in_month};
+use crate::options::Options;
+use crate::table::{Table, civil_from_days};
 
 const DAY: f64 = 86400.0;
 const MISSING: f64 = -1.0e10;

@@ -25,7 +25,7 @@
 //! clauses before it failed); when two rules act on one link the one with the
 //! higher priority wins, ties going to the rule listed first, as in SWMM.
 
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::inp::tokenize;
 
 /// Comparison operator.

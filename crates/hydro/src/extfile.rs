@@ -3,15 +3,15 @@
 //! (`[TEMPERATURE] FILE path`).
 //!
 //! The engine reads no files. [`referenced_files`] lists the paths a project
-//! names, exactly as written; whoever runs the model (the `hydro_run` binary,
-//! the `twin` command) reads them, relative paths against the `.inp` file's
+//! names, exactly as written; whoever runs the model (`twin hydro run`, the
+//! `twin` command's other runs) reads them, relative paths against the `.inp` file's
 //! folder as SWMM resolves them, and hands their text over in an
 //! [`ExternalFiles`] map keyed by the path as written. Their contents are
 //! parsed when the engine is built; errors name the file and line.
 
 use std::collections::BTreeMap;
 
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::inp::{GageSource, Project, TempSource, TsData, TsPoint, parse_date, parse_hours};
 
 /// What a file named by a model feeds.

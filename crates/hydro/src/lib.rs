@@ -19,7 +19,13 @@
 //! - [`controls`] rule-based control of pumps, orifices, weirs and conduits.
 //! - [`results`] report-step sampling, continuity, summaries and CSV/JSON writers.
 //!
-//! The crate does no file I/O; `hydro_run` (a thin binary) opens files,
+//! Private leaf modules, which import nothing of the engine: `error`
+//! ([`EngineError`]), `options` ([`engine::Options`] and unit factors),
+//! `table` (time series and curves), `massbal` (SWMM's continuity error),
+//! `scope` (sections a run refuses or warns of, [`Warning`]), `cscan` (C
+//! `sscanf` field rules).
+//!
+//! The crate does no file I/O; `twin hydro run` (twin-cli) opens files,
 //! including the rain, time series and climate files a model names
 //! ([`referenced_files`]), whose text it passes in [`ExternalFiles`].
 #![deny(missing_docs)]
@@ -29,18 +35,23 @@ pub mod controls;
 mod cscan;
 pub mod culvert;
 pub mod engine;
+mod error;
 pub mod exfil;
 pub mod extfile;
 pub mod forcemain;
 pub mod green_ampt;
 pub mod inp;
+mod massbal;
+mod options;
 pub mod rainfile;
 pub mod results;
 pub mod runoff;
+mod scope;
 pub mod shapes;
+mod table;
 pub mod xsect;
 
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, Warning};
 pub use extfile::{ExternalFiles, FileError, FileRef, FileUse, load_files, referenced_files};
 pub use inp::{FlowUnits, InpError, Project, parse, write};
 

@@ -9,13 +9,13 @@
 //! a list of (start of interval, rain depth in inches) with the depths held in
 //! single precision, as SWMM's rainfall interface file holds them. The file's
 //! layout is recognised from its first five lines with the same field rules
-//! SWMM applies ([`crate::cscan`]); the NCDC formats stamp each value at the
+//! SWMM applies (the crate's `cscan` module); the NCDC formats stamp each value at the
 //! end of its interval, SWMM's own format at its start. NCDC accumulation
 //! (`a` … `A`) spreads a total evenly over the intervals it spans; missing and
 //! deleted periods are dropped.
 
 use crate::cscan::{self, Field, scan};
-use crate::engine::EngineError;
+use crate::error::EngineError;
 use crate::inp::days_from_civil;
 
 const MM_PER_INCH: f64 = 25.4;

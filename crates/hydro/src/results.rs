@@ -76,6 +76,8 @@ pub struct Summary {
     pub nonconverged_steps: u64,
     /// Per-node statistics, in node order.
     pub nodes: Vec<NodeStats>,
+    /// The engine's warnings: what the model holds that the run ignored.
+    pub warnings: Vec<String>,
 }
 
 /// Runs the engine to the end, sampling report steps; returns results and summary.
@@ -109,6 +111,7 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
         steps: engine.step_count,
         nonconverged_steps: engine.nonconverged,
         nodes: stats,
+        warnings: engine.warnings().iter().map(|w| w.to_string()).collect(),
     };
     (rep, summary)
 }
@@ -292,8 +295,9 @@ fn json_num(x: f64) -> String {
     }
 }
 
-/// Writes the summary as JSON: continuity errors (%), run time, totals and
-/// per-node flooding and surcharge statistics.
+/// Writes the summary as JSON: continuity errors (%), run time, totals,
+/// the engine's warnings (when there are any) and per-node flooding and
+/// surcharge statistics.
 pub fn write_summary_json(
     s: &Summary,
     node_names: &[String],
@@ -325,6 +329,11 @@ pub fn write_summary_json(
     )?;
     writeln!(w, "  \"steps\": {},", s.steps)?;
     writeln!(w, "  \"nonconverged_steps\": {},", s.nonconverged_steps)?;
+    // Only a model with warnings has the key, so other summaries stay as they were.
+    if !s.warnings.is_empty() {
+        let list: Vec<String> = s.warnings.iter().map(|m| json_str(m)).collect();
+        writeln!(w, "  \"warnings\": [{}],", list.join(", "))?;
+    }
     writeln!(w, "  \"nodes\": [")?;
     for (i, (n, st)) in node_names.iter().zip(&s.nodes).enumerate() {
         let comma = if i + 1 < s.nodes.len() { "," } else { "" };

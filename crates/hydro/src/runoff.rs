@@ -33,11 +33,13 @@
 use std::collections::HashMap;
 
 use crate::climate::{Climate, monthly_pattern};
-use crate::engine::{EngineError, Options, Table};
+use crate::error::EngineError;
 use crate::extfile::ExternalFiles;
 use crate::green_ampt::{Adjust, GreenAmpt};
 use crate::inp::{GageSource, Project, days_from_civil};
+use crate::options::Options;
 use crate::rainfile::{self, GageFile, RainKind};
+use crate::table::Table;
 
 const MCOEFF: f64 = 1.49;
 const MEXP: f64 = 5.0 / 3.0;
@@ -264,6 +266,174 @@ enum Infil {
         se: f64,
         frate: f64,
     },
+}
+
+impl Infil {
+    /// Horton or modified Horton infiltration rate (SWMM horton_getInfil,
+    /// modHorton_getInfil), with conductivity `factor` and `recovery`.
+    fn horton_rate(
+        &mut self,
+        dt: f64,
+        rain: f64,
+        runon: f64,
+        depth: f64,
+        factor: f64,
+        recovery: f64,
+    ) -> f64 {
+        let Infil::Horton {
+            f0,
+            fmin,
+            decay,
+            regen,
+            fmax,
+            tp,
+            fe,
+            modified,
+        } = self
+        else {
+            unreachable!("a Horton method")
+        };
+        let irate = rain + runon;
+        let (f0, fmin, kd, kr) = (*f0 * factor, *fmin * factor, *decay, *regen * recovery);
+        let df = f0 - fmin;
+        if df < 0.0 || kd < 0.0 || kr < 0.0 {
+            return 0.0;
+        }
+        let fa = irate + depth / dt;
+        if df == 0.0 || kd == 0.0 {
+            return f0.min(fa).max(0.0);
+        }
+        if *modified {
+            let mut f = 0.0;
+            if fa > ZERO {
+                if *fmax > 0.0 && *fe >= *fmax {
+                    return 0.0;
+                }
+                let fp = (f0 - kd * *fe).max(fmin);
+                f = fa.min(fp);
+                *fe += (f - fmin).max(0.0) * dt;
+                if *fmax > 0.0 {
+                    *fe = fe.max(*fmax);
+                }
+            } else if kr > 0.0 {
+                *fe = (*fe * (-kr * dt).exp()).max(0.0);
+            }
+            return f;
+        }
+        let mut fp = 0.0;
+        let mut tpv = *tp;
+        if fa > ZERO {
+            let t1 = tpv + dt;
+            let tlim = 16.0 / kd;
+            let (fpv, mut f1);
+            if tpv >= tlim {
+                fpv = fmin * tpv + df / kd;
+                f1 = fpv + fmin * dt;
+            } else {
+                fpv = fmin * tpv + df / kd * (1.0 - (-kd * tpv).exp());
+                f1 = fmin * t1 + df / kd * (1.0 - (-kd * t1).exp());
+            }
+            fp = ((f1 - fpv) / dt).max(fmin);
+            if fp > fa {
+                fp = fa;
+            }
+            if t1 > tlim || fp < fa {
+                tpv = t1;
+            } else {
+                f1 = fpv + fp * dt;
+                tpv += dt / 2.0;
+                for _ in 0..20 {
+                    let kt = (kd * tpv).min(60.0);
+                    let ex = (-kt).exp();
+                    let ff = fmin * tpv + df / kd * (1.0 - ex) - f1;
+                    let ff1 = fmin + df * ex;
+                    let r = ff / ff1;
+                    tpv -= r;
+                    if r.abs() <= 0.001 * dt {
+                        break;
+                    }
+                }
+            }
+            if *fmax > 0.0 {
+                if *fe + fp * dt > *fmax {
+                    fp = (*fmax - *fe) / dt;
+                }
+                fp = fp.max(0.0);
+                *fe += fp * dt;
+            }
+        } else if kr > 0.0 {
+            let r = (-kr * dt).exp();
+            let x = 1.0 - (-kd * tpv).exp();
+            tpv = -(1.0 - r * x).ln() / kd;
+            if *fmax > 0.0 {
+                *fe = fmin * tpv + (df / kd) * (1.0 - (-kd * tpv).exp());
+            }
+        }
+        *tp = tpv;
+        fp
+    }
+
+    /// Curve Number infiltration rate (SWMM curvenum_getInfil).
+    fn curve_number_rate(
+        &mut self,
+        dt: f64,
+        rain: f64,
+        runon: f64,
+        depth: f64,
+        recovery: f64,
+    ) -> f64 {
+        let Infil::CurveNumber {
+            smax,
+            regen,
+            tmax,
+            s,
+            p,
+            f,
+            t,
+            se,
+            frate,
+        } = self
+        else {
+            unreachable!("the Curve Number method")
+        };
+        let depth = depth + runon * dt;
+        let irate = rain;
+        let fa = irate + depth / dt;
+        let mut f1 = 0.0;
+        if irate > ZERO {
+            if *t >= *tmax {
+                *p = 0.0;
+                *f = 0.0;
+                *frate = 0.0;
+                *se = *s;
+            }
+            *t = 0.0;
+            *p += irate * dt;
+            let big_f1 = *p * (1.0 - *p / (*p + *se));
+            f1 = (big_f1 - *f) / dt;
+            if f1 < 0.0 || *s <= 0.0 {
+                f1 = 0.0;
+            }
+        } else if depth > MIN_TOTAL_DEPTH && *s > 0.0 {
+            f1 = *frate;
+            if f1 * dt > *s {
+                f1 = *s / dt;
+            }
+        } else {
+            *t += dt;
+        }
+        if f1 > 0.0 {
+            f1 = f1.min(fa).max(0.0);
+            *f += f1 * dt;
+            if *regen > 0.0 {
+                *s = (*s - f1 * dt).max(0.0);
+            }
+        } else {
+            *s = (*s + *regen * *smax * dt * recovery).min(*smax);
+        }
+        *frate = f1;
+        f1
+    }
 }
 
 /// Climate and monthly factors applied to one subcatchment's step.
@@ -1117,95 +1287,7 @@ impl Runoff {
         let factor = env.infil_factor;
         let recovery = env.recovery;
         match &mut self.infil[j] {
-            Infil::Horton {
-                f0,
-                fmin,
-                decay,
-                regen,
-                fmax,
-                tp,
-                fe,
-                modified,
-            } => {
-                let irate = rain + runon;
-                let (f0, fmin, kd, kr) = (*f0 * factor, *fmin * factor, *decay, *regen * recovery);
-                let df = f0 - fmin;
-                if df < 0.0 || kd < 0.0 || kr < 0.0 {
-                    return 0.0;
-                }
-                let fa = irate + depth / dt;
-                if df == 0.0 || kd == 0.0 {
-                    return f0.min(fa).max(0.0);
-                }
-                if *modified {
-                    let mut f = 0.0;
-                    if fa > ZERO {
-                        if *fmax > 0.0 && *fe >= *fmax {
-                            return 0.0;
-                        }
-                        let fp = (f0 - kd * *fe).max(fmin);
-                        f = fa.min(fp);
-                        *fe += (f - fmin).max(0.0) * dt;
-                        if *fmax > 0.0 {
-                            *fe = fe.max(*fmax);
-                        }
-                    } else if kr > 0.0 {
-                        *fe = (*fe * (-kr * dt).exp()).max(0.0);
-                    }
-                    return f;
-                }
-                let mut fp = 0.0;
-                let mut tpv = *tp;
-                if fa > ZERO {
-                    let t1 = tpv + dt;
-                    let tlim = 16.0 / kd;
-                    let (fpv, mut f1);
-                    if tpv >= tlim {
-                        fpv = fmin * tpv + df / kd;
-                        f1 = fpv + fmin * dt;
-                    } else {
-                        fpv = fmin * tpv + df / kd * (1.0 - (-kd * tpv).exp());
-                        f1 = fmin * t1 + df / kd * (1.0 - (-kd * t1).exp());
-                    }
-                    fp = ((f1 - fpv) / dt).max(fmin);
-                    if fp > fa {
-                        fp = fa;
-                    }
-                    if t1 > tlim || fp < fa {
-                        tpv = t1;
-                    } else {
-                        f1 = fpv + fp * dt;
-                        tpv += dt / 2.0;
-                        for _ in 0..20 {
-                            let kt = (kd * tpv).min(60.0);
-                            let ex = (-kt).exp();
-                            let ff = fmin * tpv + df / kd * (1.0 - ex) - f1;
-                            let ff1 = fmin + df * ex;
-                            let r = ff / ff1;
-                            tpv -= r;
-                            if r.abs() <= 0.001 * dt {
-                                break;
-                            }
-                        }
-                    }
-                    if *fmax > 0.0 {
-                        if *fe + fp * dt > *fmax {
-                            fp = (*fmax - *fe) / dt;
-                        }
-                        fp = fp.max(0.0);
-                        *fe += fp * dt;
-                    }
-                } else if kr > 0.0 {
-                    let r = (-kr * dt).exp();
-                    let x = 1.0 - (-kd * tpv).exp();
-                    tpv = -(1.0 - r * x).ln() / kd;
-                    if *fmax > 0.0 {
-                        *fe = fmin * tpv + (df / kd) * (1.0 - (-kd * tpv).exp());
-                    }
-                }
-                *tp = tpv;
-                fp
-            }
+            i @ Infil::Horton { .. } => i.horton_rate(dt, rain, runon, depth, factor, recovery),
             Infil::GreenAmpt { soil, modified } => soil.infil(
                 dt,
                 rain + runon,
@@ -1216,55 +1298,7 @@ impl Runoff {
                     recovery,
                 },
             ),
-            Infil::CurveNumber {
-                smax,
-                regen,
-                tmax,
-                s,
-                p,
-                f,
-                t,
-                se,
-                frate,
-            } => {
-                let depth = depth + runon * dt;
-                let irate = rain;
-                let fa = irate + depth / dt;
-                let mut f1 = 0.0;
-                if irate > ZERO {
-                    if *t >= *tmax {
-                        *p = 0.0;
-                        *f = 0.0;
-                        *frate = 0.0;
-                        *se = *s;
-                    }
-                    *t = 0.0;
-                    *p += irate * dt;
-                    let big_f1 = *p * (1.0 - *p / (*p + *se));
-                    f1 = (big_f1 - *f) / dt;
-                    if f1 < 0.0 || *s <= 0.0 {
-                        f1 = 0.0;
-                    }
-                } else if depth > MIN_TOTAL_DEPTH && *s > 0.0 {
-                    f1 = *frate;
-                    if f1 * dt > *s {
-                        f1 = *s / dt;
-                    }
-                } else {
-                    *t += dt;
-                }
-                if f1 > 0.0 {
-                    f1 = f1.min(fa).max(0.0);
-                    *f += f1 * dt;
-                    if *regen > 0.0 {
-                        *s = (*s - f1 * dt).max(0.0);
-                    }
-                } else {
-                    *s = (*s + *regen * *smax * dt * recovery).min(*smax);
-                }
-                *frate = f1;
-                f1
-            }
+            i @ Infil::CurveNumber { .. } => i.curve_number_rate(dt, rain, runon, depth, recovery),
         }
     }
 
@@ -1273,15 +1307,7 @@ impl Runoff {
         let t = &self.totals;
         let inflow = t.rainfall + t.runon + t.init_storage;
         let outflow = t.evap + t.infil + t.runoff + self.storage();
-        if (inflow - outflow).abs() < 1.0 {
-            0.0
-        } else if inflow > 0.0 {
-            100.0 * (1.0 - outflow / inflow)
-        } else if outflow > 0.0 {
-            100.0 * (inflow / outflow - 1.0)
-        } else {
-            0.0
-        }
+        crate::massbal::continuity_error(inflow, outflow)
     }
 
     /// Rainfall intensity unit factor ((in or mm)/h per ft/s).

@@ -115,6 +115,77 @@ fn run_with_totals(
 
 const FT3: f64 = 0.028_316_846_592;
 
+/// The run's evaporation and exfiltration losses (m³) within `evap_tol` and
+/// `seep_tol` of SWMM's pinned for `test`.
+fn assert_losses(
+    tot: &twin_hydro::engine::RoutingTotals,
+    test: &str,
+    evap_tol: f64,
+    seep_tol: f64,
+) {
+    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
+    let swmm = pinned(test, "routing_evaporation");
+    assert!(
+        (evap - swmm).abs() < evap_tol,
+        "{test}: evaporation {evap} m³ vs SWMM {swmm}"
+    );
+    let swmm = pinned(test, "routing_exfiltration");
+    assert!(
+        (seep - swmm).abs() < seep_tol,
+        "{test}: seepage {seep} m³ vs SWMM {swmm}"
+    );
+}
+
+/// The run's flooding (m³) within `tol` of SWMM's pinned for `test`.
+fn assert_flooding(tot: &twin_hydro::engine::RoutingTotals, test: &str, tol: f64) {
+    let flood = tot.flooding * FT3;
+    let swmm = pinned(test, "routing_flooding");
+    assert!(
+        (flood - swmm).abs() < tol,
+        "{test}: flooding {flood} m³ vs SWMM {swmm}"
+    );
+}
+
+/// Every pinned figure names a model in the repository (or the demo
+/// network the CLI exports) and a quantity the SWMM harness reads.
+#[test]
+fn pinned_figures_name_their_models_and_quantities() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
+    let quantities = [
+        "routing_flooding",
+        "routing_exfiltration",
+        "routing_evaporation",
+        "routing_outflow",
+        "routing_external_inflow",
+        "routing_error",
+        "runoff_precipitation",
+        "runoff_runon",
+        "runoff_evaporation",
+        "runoff_infiltration",
+        "runoff_runoff",
+        "runoff_storage",
+        "runoff_error",
+    ];
+    let rows = pinned_rows();
+    assert!(rows.len() > 30);
+    for [test, model, _, quantity, value, unit] in rows {
+        assert!(
+            model == "twin-demo" || std::path::Path::new(root).join(model).is_file(),
+            "{test}: no model {model}"
+        );
+        assert!(quantities.contains(&quantity), "{test}: {quantity}");
+        let units: &[&str] = if quantity.ends_with("_error") {
+            &["%"]
+        } else if quantity.starts_with("runoff_") {
+            &["mm", "in"]
+        } else {
+            &["m3"]
+        };
+        assert!(units.contains(&unit), "{test} {quantity}: {unit}");
+        assert!(value.parse::<f64>().is_ok(), "{test}: {value}");
+    }
+}
+
 #[test]
 fn storage_seepage_matches_swmm() {
     // Green–Ampt seepage through a storage curve's bottom and banks (B1), a
@@ -139,10 +210,14 @@ fn storage_seepage_matches_swmm() {
         }
     }
     assert_peak_depths(&rep, &[("B1", 2.286_512), ("B2", 2.197_135)], 0.0005);
-    // SWMM's exfiltration loss: 1.055 10⁶ L.
+    let t = "storage_seepage_matches_swmm";
     let seep = tot.seep_loss * FT3;
-    assert!((seep - 1055.0).abs() < 1.0, "seepage {seep} m³");
-    assert_continuity(&sum, 1.559, 0.01);
+    let swmm = pinned(t, "routing_exfiltration");
+    assert!(
+        (seep - swmm).abs() < 1.0,
+        "seepage {seep} m³ vs SWMM {swmm}"
+    );
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.01);
 }
 
 #[test]
@@ -164,10 +239,14 @@ fn storage_seepage_under_kinematic_wave_matches_swmm() {
             );
         }
     }
-    // SWMM's exfiltration loss: 0.861 10⁶ L.
+    let t = "storage_seepage_under_kinematic_wave_matches_swmm";
     let seep = tot.seep_loss * FT3;
-    assert!((seep - 861.0).abs() < 1.0, "seepage {seep} m³");
-    assert_continuity(&sum, 0.022, 0.002);
+    let swmm = pinned(t, "routing_exfiltration");
+    assert!(
+        (seep - swmm).abs() < 1.0,
+        "seepage {seep} m³ vs SWMM {swmm}"
+    );
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.002);
 }
 
 const CULVERTS: &str = include_str!("../../../benches/swmm/models/culverts.inp");
@@ -479,21 +558,33 @@ fn conduit_seepage_matches_swmm() {
         ],
         0.002,
     );
-    // SWMM's exfiltration loss: 9.933 10⁶ L.
+    let t = "conduit_seepage_matches_swmm";
     let seep = tot.seep_loss * FT3;
-    assert!((seep - 9933.0).abs() < 10.0, "seepage {seep} m³");
-    assert_continuity(&sum, -0.814, 0.01);
+    let swmm = pinned(t, "routing_exfiltration");
+    assert!(
+        (seep - swmm).abs() < 10.0,
+        "seepage {seep} m³ vs SWMM {swmm}"
+    );
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.01);
 
     // Under kinematic wave the loss is capped by the flow instead; the
-    // pipe floods N3. SWMM: exfiltration 5.984 10⁶ L, flooding 15.375 10⁶ L,
-    // continuity -4.981 % (kinematic wave's own error on this model).
+    // pipe floods N3 (SWMM's continuity error is kinematic wave's own).
+    let t = "conduit_seepage_matches_swmm/kinwave";
     let kw = text.replace("DYNWAVE", "KINWAVE");
     let (_, sum_kw, tot_kw) = run_with_totals(&kw);
     let seep = tot_kw.seep_loss * FT3;
-    assert!((seep - 5984.0).abs() < 10.0, "KW seepage {seep} m³");
+    let swmm = pinned(t, "routing_exfiltration");
+    assert!(
+        (seep - swmm).abs() < 10.0,
+        "KW seepage {seep} m³ vs SWMM {swmm}"
+    );
     let flood = tot_kw.flooding * FT3;
-    assert!((flood - 15_375.0).abs() < 20.0, "KW flooding {flood} m³");
-    assert_continuity(&sum_kw, -4.981, 0.02);
+    let swmm = pinned(t, "routing_flooding");
+    assert!(
+        (flood - swmm).abs() < 20.0,
+        "KW flooding {flood} m³ vs SWMM {swmm}"
+    );
+    assert_continuity(&sum_kw, pinned(t, "routing_error"), 0.02);
 }
 
 #[test]
@@ -524,19 +615,25 @@ fn preissmann_slot_surcharge_matches_swmm() {
         ],
         0.001,
     );
+    let t = "preissmann_slot_surcharge_matches_swmm";
+    let flood = pinned(t, "routing_flooding");
     assert!(
-        (sum.flooding_volume_m3 - 7389.0).abs() < 0.002 * 7389.0,
-        "flooding {} m³",
+        (sum.flooding_volume_m3 - flood).abs() < 0.002 * flood,
+        "flooding {} m³ vs SWMM {flood}",
         sum.flooding_volume_m3
     );
-    assert_continuity(&sum, -0.013, 0.005);
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.005);
 
-    // The same storm under EXTRAN's surcharge: SWMM floods 7632 m³ and
-    // peaks J2 at 4.611111 m, so the slot is what the figures above measure.
+    // The same storm under EXTRAN's surcharge: SWMM floods more and peaks
+    // J2 at 4.611111 m, so the slot is what the figures above measure.
+    let flood = pinned(
+        "preissmann_slot_surcharge_matches_swmm/extran",
+        "routing_flooding",
+    );
     let (rep, sum) = run(&text.replace("SLOT", "EXTRAN"));
     assert_peak_depths(&rep, &[("J2", 4.611_111), ("J4", 2.568_200)], 0.0005);
     assert!(
-        (sum.flooding_volume_m3 - 7632.0).abs() < 0.002 * 7632.0,
+        (sum.flooding_volume_m3 - flood).abs() < 0.002 * flood,
         "flooding {} m³",
         sum.flooding_volume_m3
     );
@@ -554,23 +651,25 @@ fn force_mains_match_swmm() {
     let hw = include_str!("../../../benches/swmm/models/force_main.inp");
     let dw = include_str!("../../../benches/swmm/models/force_main_dw.inp");
     // SWMM 5.2.4: peak depths J1, J2, J3 (m), FM3 peak and mean flow
-    // (m³/s), flooding (m³) and routing continuity (%).
-    for (text, peaks, fm3, flood, cont) in [
+    // (m³/s); flooding (m³) and routing continuity (%) pinned.
+    for (text, peaks, fm3, case) in [
         (
             hw,
             [10.618_118, 4.959_366, 5.921_552],
             (0.653_279, 0.356_077),
-            1705.0,
-            -0.402,
+            "force_mains_match_swmm/hazen_williams",
         ),
         (
             dw,
             [10.265_409, 4.022_821, 4.973_424],
             (0.682_335, 0.366_085),
-            1422.0,
-            -0.396,
+            "force_mains_match_swmm/darcy_weisbach",
         ),
     ] {
+        let (flood, cont) = (
+            pinned(case, "routing_flooding"),
+            pinned(case, "routing_error"),
+        );
         let (rep, sum) = run(text);
         assert_peak_depths(
             &rep,
@@ -628,15 +727,20 @@ fn steady_flow_routing_matches_swmm() {
         ],
         0.001,
     );
-    // SWMM: flooding 18.627 10⁶ L, exfiltration 0.086 10⁶ L.
+    let t = "steady_flow_routing_matches_swmm";
+    let flood = pinned(t, "routing_flooding");
     assert!(
-        (sum.flooding_volume_m3 - 18_627.0).abs() < 20.0,
-        "flooding {} m³",
+        (sum.flooding_volume_m3 - flood).abs() < 20.0,
+        "flooding {} m³ vs SWMM {flood}",
         sum.flooding_volume_m3
     );
     let seep = tot.seep_loss * FT3;
-    assert!((seep - 86.0).abs() < 1.0, "seepage {seep} m³");
-    assert_continuity(&sum, -0.001, 0.005);
+    let swmm = pinned(t, "routing_exfiltration");
+    assert!(
+        (seep - swmm).abs() < 1.0,
+        "seepage {seep} m³ vs SWMM {swmm}"
+    );
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.005);
 }
 
 #[test]
@@ -721,10 +825,14 @@ fn storage_evaporation_and_seepage_match_swmm() {
         0.0005,
     );
     // SWMM's evaporation and exfiltration losses, booked apart (m³).
-    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
-    assert!((evap - 86.088).abs() < 0.05, "evaporation {evap} m³");
-    assert!((seep - 1966.658).abs() < 1.0, "seepage {seep} m³");
-    assert_continuity(&sum, 0.160, 0.005);
+    assert_losses(
+        &tot,
+        "storage_evaporation_and_seepage_match_swmm",
+        0.05,
+        1.0,
+    );
+    let t = "storage_evaporation_and_seepage_match_swmm";
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.005);
 
     // Under kinematic wave (three basins, one storm each side of the month end).
     let (rep, sum, tot) = run_with_totals(include_str!(
@@ -740,10 +848,9 @@ fn storage_evaporation_and_seepage_match_swmm() {
         ],
         0.0005,
     );
-    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
-    assert!((evap - 28.303).abs() < 0.02, "KW evaporation {evap} m³");
-    assert!((seep - 1892.743).abs() < 1.0, "KW seepage {seep} m³");
-    assert_continuity(&sum, 0.049, 0.002);
+    let t = "storage_evaporation_and_seepage_match_swmm/kinwave";
+    assert_losses(&tot, t, 0.02, 1.0);
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.002);
 }
 
 #[test]
@@ -777,33 +884,27 @@ fn conduit_evaporation_and_seepage_match_swmm() {
         ],
         0.002,
     );
-    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
-    assert!((evap - 536.752).abs() < 0.5, "evaporation {evap} m³");
-    assert!((seep - 4700.51).abs() < 5.0, "seepage {seep} m³");
-    assert_continuity(&sum, -0.152, 0.005);
+    let t = "conduit_evaporation_and_seepage_match_swmm";
+    assert_losses(&tot, t, 0.5, 5.0);
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.005);
 
     // Under kinematic wave the losses are capped by the flow: at low flow
     // they take all of it, shared in proportion. The pipe floods N4.
     let kw = include_str!("../../../benches/swmm/models/conduit_losses_kw.inp");
     let (_, sum, tot) = run_with_totals(kw);
-    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
-    assert!((evap - 525.66).abs() < 0.5, "KW evaporation {evap} m³");
-    assert!((seep - 4452.064).abs() < 5.0, "KW seepage {seep} m³");
-    let flood = tot.flooding * FT3;
-    assert!((flood - 6357.75).abs() < 5.0, "KW flooding {flood} m³");
-    assert_continuity(&sum, -2.649, 0.05);
+    let t = "conduit_evaporation_and_seepage_match_swmm/kinwave";
+    assert_losses(&tot, t, 0.5, 5.0);
+    assert_flooding(&tot, t, 5.0);
+    assert_continuity(&sum, pinned(t, "routing_error"), 0.05);
 
-    // Steady flow takes the losses off each conduit's inflow. SWMM:
-    // evaporation 517.359 m³, seepage 4201.348 m³, flooding 7180.3 m³.
+    // Steady flow takes the losses off each conduit's inflow.
     let sf = text
         .replace("DYNWAVE", "STEADY")
         .replace("ROUTING_STEP         10", "ROUTING_STEP         30");
     let (_, _, tot) = run_with_totals(&sf);
-    let (evap, seep) = (tot.evap_loss * FT3, tot.seep_loss * FT3);
-    assert!((evap - 517.359).abs() < 0.5, "SF evaporation {evap} m³");
-    assert!((seep - 4201.348).abs() < 5.0, "SF seepage {seep} m³");
-    let flood = tot.flooding * FT3;
-    assert!((flood - 7180.3).abs() < 5.0, "SF flooding {flood} m³");
+    let t = "conduit_evaporation_and_seepage_match_swmm/steady";
+    assert_losses(&tot, t, 0.5, 5.0);
+    assert_flooding(&tot, t, 5.0);
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! from files. Peaks and report-step values come from SWMM's binary output,
 //! volumes and continuity errors from its report.
 
+mod common;
+
+use common::pinned;
 use twin_hydro::results::{Report, Summary};
 use twin_hydro::{Engine, EngineError, ExternalFiles, parse};
 
@@ -100,17 +103,39 @@ fn close(what: &str, ours: f64, swmm: f64, tol: f64) {
     assert!((ours - swmm).abs() <= tol, "{what}: {ours} vs SWMM {swmm}");
 }
 
-/// Runoff and routing continuity errors (%) as SWMM's: runoff to its three
-/// decimals, routing within `routing_tol`.
-fn check_continuity(sum: &Summary, runoff: f64, routing: f64, routing_tol: f64) {
+/// Runoff and routing continuity errors (%) as SWMM's (pinned for `test`):
+/// runoff to its three decimals, routing within `routing_tol`.
+fn check_continuity(sum: &Summary, test: &str, routing_tol: f64) {
     let ro = sum.runoff_continuity_error_pct.expect("runoff");
-    close("runoff continuity", ro, runoff, 0.001);
+    close("runoff continuity", ro, pinned(test, "runoff_error"), 0.001);
     close(
         "routing continuity",
         sum.routing_continuity_error_pct,
-        routing,
+        pinned(test, "routing_error"),
         routing_tol,
     );
+}
+
+/// Every depth of the runoff balance SWMM's figures pin for `test`
+/// (`runoff_*` in benches/swmm/pinned.csv), in mm or, with `per` 25.4,
+/// inches, within `tol`.
+fn check_balance(e: &Engine, test: &str, per: f64, tol: f64) {
+    let [rain, runon, evap, infil, runoff, storage] = runoff_mm(e);
+    let mut checked = 0;
+    for [_, _, _, q, _, _] in common::pinned_rows().into_iter().filter(|r| r[0] == test) {
+        let ours = match q {
+            "runoff_precipitation" => rain,
+            "runoff_runon" => runon,
+            "runoff_evaporation" => evap,
+            "runoff_infiltration" => infil,
+            "runoff_runoff" => runoff,
+            "runoff_storage" => storage,
+            _ => continue,
+        };
+        close(q, ours / per, pinned(test, q), tol);
+        checked += 1;
+    }
+    assert!(checked > 0, "{test}: no runoff balance pinned");
 }
 
 /// Routing evaporation loss in megalitres.
@@ -138,16 +163,11 @@ fn subcatchments_and_subareas_route_runoff_as_swmm() {
         ],
         0.002,
     );
-    // SWMM's runoff balance (mm): rain 27.000, evaporation 0.904,
-    // infiltration 15.446, runoff 8.298, final storage 2.365; error -0.050 %.
-    let [rain, _, evap, infil, runoff, storage] = runoff_mm(&e);
-    close("rain", rain, 27.0, 0.001);
-    close("evaporation", evap, 0.904, 0.001);
-    close("infiltration", infil, 15.446, 0.001);
-    close("runoff", runoff, 8.298, 0.001);
-    close("storage", storage, 2.365, 0.001);
+    // SWMM's runoff balance (mm) and continuity error.
+    let t = "subcatchments_and_subareas_route_runoff_as_swmm";
+    check_balance(&e, t, 1.0, 0.001);
     let ro = sum.runoff_continuity_error_pct.expect("runoff");
-    close("runoff continuity", ro, -0.050, 0.001);
+    close("runoff continuity", ro, pinned(t, "runoff_error"), 0.001);
     // Open channel C4 evaporates 3 mm/day; SWMM's routing error is 0.000 %.
     assert!(sum.routing_continuity_error_pct.abs() < 0.001);
     check_depth(&rep, "J2", 11, 0.399_130, 0.001);
@@ -168,12 +188,9 @@ fn outfall_discharges_onto_a_subcatchment_as_swmm() {
         ],
         0.002,
     );
-    let [rain, runon, _, infil, runoff, _] = runoff_mm(&e);
-    close("rain", rain, 30.0, 0.001);
-    close("outfall runon", runon, 7.590, 0.001);
-    close("infiltration", infil, 20.130, 0.001);
-    close("runoff", runoff, 16.981, 0.001);
-    check_continuity(&sum, -0.071, 0.037, 0.002);
+    let t = "outfall_discharges_onto_a_subcatchment_as_swmm";
+    check_balance(&e, t, 1.0, 0.001);
+    check_continuity(&sum, t, 0.002);
     check_depth(&rep, "L1", 13, 0.547_700, 0.001);
 }
 
@@ -190,14 +207,12 @@ fn monthly_evaporation_and_adjustments_match_swmm() {
         &[("S1", 0.117_402), ("S2", 0.041_435), ("S3", 0.041_468)],
         0.002,
     );
-    let [rain, _, evap, infil, runoff, _] = runoff_mm(&e);
-    close("rain", rain, 29.650, 0.001);
-    close("evaporation", evap, 1.140, 0.001);
-    close("infiltration", infil, 20.369, 0.001);
-    close("runoff", runoff, 8.294, 0.001);
-    // The pond (2500 m², Fevap 1) and the open channels lose 0.141 ML.
-    close("routing evaporation (ML)", evap_ml(&e), 0.141, 0.0005);
-    check_continuity(&sum, -0.518, -0.611, 0.002);
+    let t = "monthly_evaporation_and_adjustments_match_swmm";
+    check_balance(&e, t, 1.0, 0.001);
+    // The pond (2500 m², Fevap 1) and the open channels lose SWMM's 0.141 ML.
+    let swmm = pinned(t, "routing_evaporation") / 1000.0;
+    close("routing evaporation (ML)", evap_ml(&e), swmm, 0.0005);
+    check_continuity(&sum, t, 0.002);
     check_depth(&rep, "POND", 69, 1.653_117, 0.0005);
     check_depth(&rep, "POND", 431, 1.579_823, 0.0005);
 }
@@ -224,12 +239,10 @@ fn time_series_evaporation_under_kinematic_wave_matches_swmm() {
         &[("A1", 0.110_418), ("A2", 0.084_331), ("A3", 0.104_652)],
         0.002,
     );
-    // SWMM (inches): evaporation 0.107, infiltration 0.984, runoff 0.271.
-    let [_, _, evap, infil, runoff, _] = runoff_mm(&e);
-    close("evaporation", evap / 25.4, 0.107, 0.0005);
-    close("infiltration", infil / 25.4, 0.984, 0.0005);
-    close("runoff", runoff / 25.4, 0.271, 0.0005);
-    check_continuity(&sum, -0.940, -0.369, 0.001);
+    // SWMM's balance in inches.
+    let t = "time_series_evaporation_under_kinematic_wave_matches_swmm";
+    check_balance(&e, t, 25.4, 0.0005);
+    check_continuity(&sum, t, 0.001);
 }
 
 #[test]
@@ -241,9 +254,11 @@ fn climate_file_pan_evaporation_matches_swmm() {
     close("PET last", *rep.evap_rate.last().unwrap(), 1.8135, 1e-4);
     close("PET max", peak(&rep.evap_rate), 3.36, 1e-4);
     check_runoff_peaks(&rep, &[("B1", 0.020_077), ("B2", 0.002_034)], 0.003);
-    close("routing evaporation (ML)", evap_ml(&e), 0.110, 0.0005);
+    let t = "climate_file_pan_evaporation_matches_swmm";
+    let swmm = pinned(t, "routing_evaporation") / 1000.0;
+    close("routing evaporation (ML)", evap_ml(&e), swmm, 0.0005);
     check_depth(&rep, "LAKE", 311, 2.083_078, 0.0005);
-    check_continuity(&sum, -0.563, -1.089, 0.002);
+    check_continuity(&sum, t, 0.002);
 }
 
 #[test]
@@ -256,9 +271,11 @@ fn hargreaves_evaporation_from_ghcn_temperatures_matches_swmm() {
     close("PET max", peak(&rep.evap_rate), 5.496_494, 1e-5);
     let ev = series(&rep.subcatch_evap, &rep.subcatch_names, "H1");
     close("H1 evaporation max", peak(&ev), 5.163_401, 1e-4);
-    close("routing evaporation (ML)", evap_ml(&e), 0.134, 0.0005);
+    let t = "hargreaves_evaporation_from_ghcn_temperatures_matches_swmm";
+    let swmm = pinned(t, "routing_evaporation") / 1000.0;
+    close("routing evaporation (ML)", evap_ml(&e), swmm, 0.0005);
     check_depth(&rep, "BASIN", 335, 1.346_458, 0.0005);
-    check_continuity(&sum, -2.004, 0.087, 0.002);
+    check_continuity(&sum, t, 0.002);
 }
 
 #[test]
@@ -282,12 +299,13 @@ fn rain_files_in_every_format_match_swmm() {
         ],
         0.002,
     );
-    let [rain, ..] = runoff_mm(&e);
-    close("rain", rain, 23.786, 0.001);
-    // The base flow series is read from a file: 3.888 ML of external inflow.
+    let t = "rain_files_in_every_format_match_swmm";
+    check_balance(&e, t, 1.0, 0.001);
+    // The base flow series is read from a file: SWMM's external inflow.
     let ex = e.routing_totals().ex_inflow * 0.028_316_846_592 / 1000.0;
-    close("external inflow (ML)", ex, 3.888, 0.0005);
-    check_continuity(&sum, -0.438, -0.027, 0.001);
+    let swmm = pinned(t, "routing_external_inflow") / 1000.0;
+    close("external inflow (ML)", ex, swmm, 0.0005);
+    check_continuity(&sum, t, 0.001);
 }
 
 #[test]
@@ -307,17 +325,15 @@ fn other_rain_file_layouts_match_swmm() {
         ],
         0.002,
     );
+    let t = "other_rain_file_layouts_match_swmm";
     close(
         "runoff continuity",
         sum.runoff_continuity_error_pct.expect("runoff"),
-        -0.184,
+        pinned(t, "runoff_error"),
         0.001,
     );
-    // SWMM's balance (mm): rain 19.531, infiltration 9.257, runoff 9.745.
-    let [rain, _, _, infil, runoff, _] = runoff_mm(&e);
-    close("rain", rain, 19.531, 0.001);
-    close("infiltration", infil, 9.257, 0.001);
-    close("runoff", runoff, 9.745, 0.001);
+    // SWMM's balance (mm).
+    check_balance(&e, t, 1.0, 0.001);
 }
 
 #[test]

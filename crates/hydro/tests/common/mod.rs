@@ -4,6 +4,10 @@
 
 use twin_hydro::results::{Report, Summary};
 
+mod pinned;
+#[allow(unused_imports)] // each test crate uses what it needs
+pub use pinned::{pinned, rows as pinned_rows};
+
 /// Runs `.inp` text to the end.
 pub fn run(text: &str) -> (Report, Summary) {
     twin_hydro::run_inp(text, &mut || 0.0).expect("model runs")
