@@ -141,34 +141,7 @@ impl TrafficSpec {
 /// reach the rest of the city: all but those facing a river that lies wholly beyond the
 /// side (the Environment layer's `river` features; a bridge is not looked for).
 pub fn open_sides(city: &City) -> [bool; 4] {
-    use geo::BoundingRect;
-    let rect = |layer: Layer, kind: &str| {
-        city.layer(layer)
-            .features()
-            .iter()
-            .filter(|f| f.kind == kind)
-            .filter_map(|f| f.geometry.bounding_rect())
-            .collect::<Vec<_>>()
-    };
-    let roads = rect(Layer::TrafficRoad, "road");
-    let Some(first) = roads.first() else {
-        return [true; 4];
-    };
-    let (mut lo, mut hi) = (first.min(), first.max());
-    for r in &roads {
-        lo.x = lo.x.min(r.min().x);
-        lo.y = lo.y.min(r.min().y);
-        hi.x = hi.x.max(r.max().x);
-        hi.y = hi.y.max(r.max().y);
-    }
-    let mut open = [true; 4];
-    for r in rect(Layer::Environment, "river") {
-        open[0] &= r.max().x > lo.x;
-        open[1] &= r.max().y > lo.y;
-        open[2] &= r.min().x < hi.x;
-        open[3] &= r.min().y < hi.y;
-    }
-    open
+    twin_traffic::city_demand::open_sides(city)
 }
 
 /// How the flood's road states reach the traffic run.

@@ -48,8 +48,9 @@
 //!   morning peak.
 
 use crate::error::{Result, TrafficError};
-use crate::network::{Light, LinkId, MovementId, Network, NodeId, SignalId, SignalKind};
-use crate::network::{SignalPhase, SignalPlan};
+use crate::network::{LinkId, MovementId, Network, NodeId, SignalId};
+use crate::signal::{Light, SignalKind, SignalPhase, SignalPlan};
+pub use crate::signal::{SIGNAL_ALL_RED_S, SIGNAL_AMBER_S, SIGNAL_GREEN_S};
 use std::f64::consts::{FRAC_PI_4, PI};
 use twin_model::RoadGraph;
 
@@ -59,12 +60,6 @@ pub const TURN_RADIUS_M: f64 = 10.0;
 pub const TURN_SPEED_KMH: f64 = 20.0;
 /// Speed of a U-turn (km/h).
 pub const UTURN_SPEED_KMH: f64 = 10.0;
-/// Green per phase of the two-phase plan (s).
-pub const SIGNAL_GREEN_S: f64 = 40.0;
-/// Amber after each green (s).
-pub const SIGNAL_AMBER_S: f64 = 3.0;
-/// All-red after each amber (s).
-pub const SIGNAL_ALL_RED_S: f64 = 2.0;
 
 /// Kind of turn of a movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,6 +24,7 @@ use std::time::Instant;
 use twin_model::{Layer, RoadGraph};
 use twin_traffic::city_demand::{
     ExternalCity, HANOI_BUS, OUTSIDE_SPEED_KMH, PeakConfig, morning_peak_with_signal_plans,
+    open_sides,
 };
 use twin_traffic::demand::VehicleClass;
 use twin_traffic::network::Network;
@@ -102,6 +103,9 @@ fn main() -> anyhow::Result<()> {
     let end = end.unwrap_or(cfg.duration.max(3600.0));
     let t = Instant::now();
     let city = twin_citygen::generate(&Default::default());
+    if let Some(ext) = &mut cfg.external {
+        ext.open_sides = open_sides(&city);
+    }
     let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
     let mut net =
         Network::from_road_graph(&g).context("building the network from the road layer")?;
@@ -326,11 +330,12 @@ Bar (issue 5): the morning peak of ≥ 100,000 trips simulated, one hour of it i
     Ok(())
 }
 
-/// The city around the demo district: open to the west, south and north; the east edge is
-/// the Red River behind the dike, with no bridge in the district.
+/// The city around the demo district, its open sides set from the city once it is generated
+/// ([`open_sides`]: the east edge is the Red River behind the dike, with no bridge in the
+/// district).
 fn demo_outside() -> ExternalCity {
     ExternalCity {
         speed_kmh: OUTSIDE_SPEED_KMH,
-        open_sides: [true, true, false, true],
+        open_sides: [true; 4],
     }
 }
