@@ -89,7 +89,9 @@ pub fn run_msa(
             end,
         },
     );
-    (simulate(net, demand, unroutable, cfg, end), log)
+    let mut out = simulate(net, demand, unroutable, cfg, end);
+    out.summary.ignored = rf.ignored_by_element();
+    (out, log)
 }
 
 /// Simulate an already routed `demand` (improved first by `msa_iterations` days of the
@@ -152,5 +154,7 @@ pub fn run(
     end: Option<f64>,
 ) -> RunOutput {
     let (demand, unroutable) = build_demand(&net, rf);
-    simulate(net, demand, unroutable, cfg, end)
+    let mut out = simulate(net, demand, unroutable, cfg, end);
+    out.summary.ignored = rf.ignored_by_element();
+    out
 }

@@ -42,6 +42,73 @@ id_type!(
     SignalId
 );
 
+/// Ids named in an [`ImportWarning`]'s message; the rest are counted.
+pub const WARNING_IDS_SHOWN: usize = 5;
+
+/// Something in a SUMO network that the model runs differently from SUMO, with the traffic
+/// lights it concerns (in file order), so that no difference passes without a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportWarning {
+    /// Traffic lights whose programme (the first, the one run) is of a type other than
+    /// `static` (`actuated`, `delay_based`, `NEMA`, ...): run as fixed-time plans at the
+    /// phases' nominal durations. Adaptive control is chosen for a whole run instead
+    /// ([`crate::sim::SignalControl`]).
+    NotFixedTime {
+        /// The programme type.
+        kind: String,
+        /// Traffic light ids.
+        ids: Vec<String>,
+    },
+    /// Traffic lights with more than one programme: only the first in the file is run (SUMO
+    /// runs the last one loaded unless told otherwise by a WAUT or `--tls.*` option).
+    ExtraProgrammes {
+        /// Traffic light ids.
+        ids: Vec<String>,
+    },
+}
+
+impl ImportWarning {
+    /// Traffic light ids the warning concerns.
+    pub fn ids(&self) -> &[String] {
+        match self {
+            ImportWarning::NotFixedTime { ids, .. } | ImportWarning::ExtraProgrammes { ids } => ids,
+        }
+    }
+}
+
+impl std::fmt::Display for ImportWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids = self.ids();
+        let (n, one) = (ids.len(), ids.len() == 1);
+        let (lights, have) = if one {
+            ("traffic light", "has")
+        } else {
+            ("traffic lights", "have")
+        };
+        match self {
+            ImportWarning::NotFixedTime { kind, .. } => write!(
+                f,
+                "{n} {lights} {have} type '{kind}': run as fixed-time on {} first programme",
+                if one { "its" } else { "their" }
+            )?,
+            ImportWarning::ExtraProgrammes { .. } => write!(
+                f,
+                "{n} {lights} {have} more than one programme: the first is run"
+            )?,
+        }
+        let shown: Vec<&str> = ids
+            .iter()
+            .take(WARNING_IDS_SHOWN)
+            .map(String::as_str)
+            .collect();
+        write!(f, " ({}", shown.join(", "))?;
+        if n > WARNING_IDS_SHOWN {
+            write!(f, " and {} more", n - WARNING_IDS_SHOWN)?;
+        }
+        write!(f, ")")
+    }
+}
+
 /// The network: junctions, links and movements in flat arrays indexed by the typed ids.
 #[derive(Debug, Clone, Default)]
 pub struct Network {
@@ -96,6 +163,10 @@ pub struct Network {
     pub node_in: Vec<MovementId>,
     /// Signal plans.
     pub signals: Vec<SignalPlan>,
+    /// What the import runs differently from its source, by name and count (SUMO traffic
+    /// lights run as fixed-time plans, second programmes left out); empty for a network
+    /// built from the road graph.
+    pub import_warnings: Vec<ImportWarning>,
     pub(crate) by_name: HashMap<String, LinkId>,
 }
 impl Network {

@@ -293,11 +293,17 @@ pub struct FitReport {
     pub total_before: f64,
     /// See `total_before`.
     pub total_after: f64,
+    /// Counts fitted to: those on links some cell's route crosses.
+    pub used: usize,
+    /// Counted links no cell's route crosses, in the order of the counts: nothing to scale,
+    /// so their counts were skipped.
+    pub skipped: Vec<LinkId>,
 }
 
 /// Scale `cells` to the link `counts` by iterative proportional fitting (module docs), at
 /// most `max_iter` sweeps or until every counted link is within `tol` (relative). A counted
-/// link no cell crosses is ignored; a count of 0 removes the cells crossing it.
+/// link no cell crosses is skipped and named in [`FitReport::skipped`]; a count of 0 removes
+/// the cells crossing it.
 pub fn fit_to_counts(
     net: &Network,
     cells: &mut [OdCell],
@@ -341,11 +347,18 @@ pub fn fit_to_counts(
         }
         it += 1;
     }
+    let skipped: Vec<LinkId> = counts
+        .iter()
+        .map(|&(l, _)| l)
+        .filter(|l| crossing[l.index()].is_empty())
+        .collect();
     FitReport {
         iterations: it,
         max_relative_error: err(cells),
         total_before,
         total_after: cells.iter().map(|c| c.count).sum(),
+        used: counts.len() - skipped.len(),
+        skipped,
     }
 }
 
@@ -443,6 +456,13 @@ mod tests {
         assert!((we - 50.0 * x0 * x3).abs() < 1e-6);
         assert!((ws - 30.0 * x0).abs() < 1e-6);
         assert!((rep.total_before - 130.0).abs() < 1e-9);
+        assert_eq!((rep.used, rep.skipped.as_slice()), (2, &[][..]));
+        // A count on a link no route crosses (link 1) is skipped, named, and changes nothing.
+        let (mut again, _) = od_cells(&net, &rows, &zones).unwrap();
+        let with_extra = [counts[0], (LinkId(1), 40.0), counts[1]];
+        let rep2 = fit_to_counts(&net, &mut again, &with_extra, 200, 1e-9);
+        assert_eq!((rep2.used, rep2.skipped.as_slice()), (2, &[LinkId(1)][..]));
+        assert_eq!(again, cells);
         // Trips: counts rounded on running totals, departures spread over the window.
         let d = cells_to_demand(&rows, &cells, VehicleType::sumo_default("car", "passenger"));
         let n = |p: &str| d.trips.iter().filter(|t| t.id.starts_with(p)).count();

@@ -6,6 +6,7 @@ use crate::network::Network;
 use crate::sim::{
     Counters, LinkInterval, SignalProposal, TrajectoryPoint, TripResult, VehicleState,
 };
+use crate::sumo_routes::IgnoredElements;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -42,6 +43,10 @@ pub struct Summary {
     pub updates_per_second: f64,
     /// Unroutable trips with their reasons.
     pub unroutable: Vec<UnroutableEntry>,
+    /// Elements of the route file the model skipped, by name (absent from the JSON when
+    /// none were).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredElements>,
 }
 
 /// One unroutable trip in the summary.
@@ -99,6 +104,7 @@ impl Summary {
                     reason: u.reason.clone(),
                 })
                 .collect(),
+            ignored: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! lanes, and whose signal is the traffic light and link index of those connections.
 
 use crate::error::{Result, TrafficError};
-use crate::network::{LinkId, MovementId, Network, NodeId, SignalId};
+use crate::network::{ImportWarning, LinkId, MovementId, Network, NodeId, SignalId};
 use crate::signal::{Light, SignalKind, SignalPhase, SignalPlan};
 use crate::sumo_net::{EdgeFunction, NetFile};
 use std::collections::HashMap;
@@ -13,8 +13,52 @@ use std::collections::HashMap;
 /// SUMO class whose lane permissions decide whether a lane is drivable here.
 const DRIVABLE_CLASS: &str = "passenger";
 
+/// The traffic lights of `net` run differently from the file: first programmes that are not
+/// fixed-time (one warning per type, in order of first appearance) and lights with more than
+/// one programme.
+fn signal_warnings(net: &NetFile) -> Vec<ImportWarning> {
+    let mut programmes: Vec<(&str, &str, usize)> = Vec::new(); // id, first type, count
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for tl in &net.tl_logics {
+        match at.get(tl.id.as_str()) {
+            Some(&i) => programmes[i].2 += 1,
+            None => {
+                at.insert(tl.id.as_str(), programmes.len());
+                programmes.push((tl.id.as_str(), tl.kind.as_str(), 1));
+            }
+        }
+    }
+    let mut out: Vec<ImportWarning> = Vec::new();
+    for &(id, kind, _) in &programmes {
+        if kind == "static" {
+            continue;
+        }
+        let existing = out.iter_mut().find_map(|w| match w {
+            ImportWarning::NotFixedTime { kind: k, ids } if k == kind => Some(ids),
+            _ => None,
+        });
+        match existing {
+            Some(ids) => ids.push(id.to_string()),
+            None => out.push(ImportWarning::NotFixedTime {
+                kind: kind.to_string(),
+                ids: vec![id.to_string()],
+            }),
+        }
+    }
+    let extra: Vec<String> = programmes
+        .iter()
+        .filter(|p| p.2 > 1)
+        .map(|p| p.0.to_string())
+        .collect();
+    if !extra.is_empty() {
+        out.push(ImportWarning::ExtraProgrammes { ids: extra });
+    }
+    out
+}
+
 impl Network {
-    /// Build the model network from a parsed SUMO network.
+    /// Build the model network from a parsed SUMO network. What the model runs differently
+    /// from the file is listed in [`Network::import_warnings`].
     pub fn from_sumo(net: &NetFile) -> Result<Network> {
         let mut out = Network::default();
         let mut node_of: HashMap<&str, NodeId> = HashMap::new();
@@ -74,6 +118,7 @@ impl Network {
             ));
         }
         // Signals.
+        out.import_warnings = signal_warnings(net);
         let mut sig_of: HashMap<&str, SignalId> = HashMap::new();
         for tl in &net.tl_logics {
             if sig_of.contains_key(tl.id.as_str()) {
@@ -323,5 +368,73 @@ impl Network {
         }
         out.index_junctions();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sumo_net::parse_net;
+
+    /// One edge and traffic lights that the model runs differently from SUMO: two actuated
+    /// ones, one delay-based, and two with a second programme.
+    const LIGHTS: &str = r#"<net>
+  <edge id="AB" from="A" to="B"><lane id="AB_0" index="0" speed="10" length="100"/></edge>
+  <junction id="A" type="dead_end" x="0" y="0"/>
+  <junction id="B" type="dead_end" x="100" y="0"/>
+  <tlLogic id="T1" type="actuated" programID="0" offset="0"><phase duration="30" state="G"/></tlLogic>
+  <tlLogic id="T2" type="static" programID="0" offset="0"><phase duration="30" state="G"/></tlLogic>
+  <tlLogic id="T3" type="delay_based" programID="0" offset="0"><phase duration="30" state="G"/></tlLogic>
+  <tlLogic id="T4" type="actuated" programID="0" offset="0"><phase duration="30" state="G"/></tlLogic>
+  <tlLogic id="T2" type="actuated" programID="night" offset="0"><phase duration="60" state="G"/></tlLogic>
+  <tlLogic id="T4" type="static" programID="night" offset="0"><phase duration="60" state="G"/></tlLogic>
+</net>"#;
+
+    #[test]
+    fn signals_run_differently_are_named_and_counted() {
+        let net = Network::from_sumo(&parse_net(LIGHTS).unwrap()).unwrap();
+        let w = &net.import_warnings;
+        assert_eq!(
+            w,
+            &[
+                ImportWarning::NotFixedTime {
+                    kind: "actuated".into(),
+                    ids: vec!["T1".into(), "T4".into()],
+                },
+                ImportWarning::NotFixedTime {
+                    kind: "delay_based".into(),
+                    ids: vec!["T3".into()],
+                },
+                ImportWarning::ExtraProgrammes {
+                    ids: vec!["T2".into(), "T4".into()],
+                },
+            ]
+        );
+        assert_eq!(
+            w[0].to_string(),
+            "2 traffic lights have type 'actuated': run as fixed-time on their first programme (T1, T4)"
+        );
+        assert_eq!(
+            w[1].to_string(),
+            "1 traffic light has type 'delay_based': run as fixed-time on its first programme (T3)"
+        );
+        assert_eq!(
+            w[2].to_string(),
+            "2 traffic lights have more than one programme: the first is run (T2, T4)"
+        );
+        // The first programme is the one run: T2 fixed-time at 30 s.
+        assert_eq!(net.signals.len(), 4);
+        assert_eq!(net.signals[1].cycle, 30.0);
+    }
+
+    #[test]
+    fn long_lists_name_the_first_few() {
+        let w = ImportWarning::ExtraProgrammes {
+            ids: (0..8).map(|i| format!("J{i}")).collect(),
+        };
+        assert_eq!(
+            w.to_string(),
+            "8 traffic lights have more than one programme: the first is run (J0, J1, J2, J3, J4 and 3 more)"
+        );
     }
 }
