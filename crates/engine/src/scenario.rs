@@ -259,23 +259,7 @@ fn totals(sim: &Simulation) -> TrafficTotals {
 /// Space-mean speed per statistics interval (km/h): the distance of the links left during
 /// the interval over the time spent on them.
 fn interval_speeds(sim: &Simulation) -> Vec<(f64, f64, f64)> {
-    let len = &sim.network().link_length;
-    let mut acc: std::collections::BTreeMap<u64, (f64, f64, f64, f64)> = Default::default();
-    for s in sim.link_stats() {
-        let e = acc
-            .entry(s.begin.to_bits())
-            .or_insert((s.begin, s.end, 0.0, 0.0));
-        if s.left > 0 && s.mean_travel_time.is_finite() {
-            e.2 += s.left as f64 * len[s.link.index()];
-            e.3 += s.left as f64 * s.mean_travel_time;
-        }
-    }
-    let mut v: Vec<(f64, f64, f64)> = acc
-        .into_values()
-        .map(|(b, e, d, t)| (b, e, if t > 0.0 { 3.6 * d / t } else { f64::NAN }))
-        .collect();
-    v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    v
+    twin_traffic::output::interval_speeds(sim.network(), sim.link_stats())
 }
 
 /// Runs the peak on the city's roads with and without the flood's road states, with the same

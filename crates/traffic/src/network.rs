@@ -217,6 +217,17 @@ impl Network {
             [self.mv_foe_start[m.index()] as usize..self.mv_foe_start[m.index() + 1] as usize]
     }
 
+    /// Exit queues of link `l` (see [`Network::mv_queue`]), in id order.
+    pub fn exit_queues(&self, l: LinkId) -> Vec<u32> {
+        let mut qs: Vec<u32> = self
+            .out_movements(l)
+            .map(|m| self.mv_queue[m.index()])
+            .collect();
+        qs.sort_unstable();
+        qs.dedup();
+        qs
+    }
+
     /// Free-flow time of a link at its speed limit (s).
     pub fn free_time(&self, l: LinkId) -> f64 {
         self.link_length[l.index()] / self.link_speed[l.index()].max(0.1)
@@ -250,12 +261,11 @@ impl Network {
         }
         (0..self.link_count())
             .map(|l| {
-                let mut qs: Vec<usize> = self
-                    .out_movements(LinkId(l as u32))
-                    .map(|m| self.mv_queue[m.index()] as usize)
+                let qs: Vec<usize> = self
+                    .exit_queues(LinkId(l as u32))
+                    .into_iter()
+                    .map(|q| q as usize)
                     .collect();
-                qs.sort_unstable();
-                qs.dedup();
                 let s = 3600.0 / headway;
                 if qs.is_empty() {
                     return self.link_lanes[l] as f64 * s;

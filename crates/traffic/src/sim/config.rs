@@ -1,7 +1,9 @@
 //! Settings of a run: step, saturation headway, teleport time, statistics interval, seed,
 //! signal control method, rerouting and recording options, and the constants they default to.
 
-/// HCM 2010 (Exhibit 18-?; "base saturation flow rate" 1900 pc/h/ln) as a headway: 3600/1900 s.
+/// The base saturation flow rate of HCM 2010 ch. 18 (signalized intersections), 1,900 pc/h/ln,
+/// the value its adjusted saturation flow rate starts from before the lane-width,
+/// heavy-vehicle, grade and turning adjustments, as a headway: 3600/1900 s.
 pub const HCM_SATURATION_HEADWAY: f64 = 3600.0 / 1900.0;
 
 /// Distance from the stop line at which a yielding driver can see the priority streams (m);

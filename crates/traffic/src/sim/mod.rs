@@ -45,7 +45,8 @@ pub use config::{
     HCM_SATURATION_HEADWAY, MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP, SignalControl, SimConfig,
 };
 pub use records::{
-    Counters, LinkEvent, LinkInterval, SignalProposal, TrajectoryPoint, TripResult, VehicleState,
+    Counters, LinkEvent, LinkInterval, SignalProposal, TrajectoryPoint, Traversals, TripResult,
+    VehicleState,
 };
 pub use reroute::REROUTE_MIN_GAIN;
 pub use state::Simulation;

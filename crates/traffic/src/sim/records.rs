@@ -97,6 +97,32 @@ pub struct LinkInterval {
     pub density: f64,
 }
 
+impl LinkInterval {
+    /// Space-mean speed (m/s) of the vehicles that left the link, whose `length` (m) is given:
+    /// the length over their mean time on it (queueing at its end included); NaN if none left.
+    pub fn mean_speed(&self, length: f64) -> f64 {
+        length / self.mean_travel_time
+    }
+}
+
+/// The link traversals completed in some link intervals, summed: their space-mean speed is
+/// [`Traversals::distance`] over [`Traversals::time`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Traversals {
+    /// Length driven (m).
+    pub distance: f64,
+    /// Time spent on the links (s).
+    pub time: f64,
+}
+
+impl Traversals {
+    /// Add the traversals of interval `s` of a link `length` m long.
+    pub fn add(&mut self, s: &LinkInterval, length: f64) {
+        self.distance += s.left as f64 * length;
+        self.time += s.left as f64 * s.mean_travel_time;
+    }
+}
+
 /// Something the outside world does to a link (the flood coupling sets these).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LinkEvent {

@@ -69,13 +69,7 @@ impl Simulation {
         (0..self.net.link_count())
             .map(|l| {
                 let v = self.net.link_speed[l].min(self.speed_cap[l]).max(0.1);
-                let mut queues: Vec<u32> = self
-                    .net
-                    .out_movements(LinkId(l as u32))
-                    .map(|m| self.net.mv_queue[m.index()])
-                    .collect();
-                queues.sort_unstable();
-                queues.dedup();
+                let queues = self.net.exit_queues(LinkId(l as u32));
                 let waiting: usize = queues.iter().map(|&q| self.buffer[q as usize].len()).sum();
                 self.net.link_length[l] / v
                     + waiting as f64 * self.cfg.saturation_headway / self.net.link_lanes[l] as f64
@@ -175,13 +169,7 @@ impl Simulation {
             if self.rr_left[l] > 0 {
                 *tl = tl.max(self.rr_time_sum[l] / self.rr_left[l] as f64);
             }
-            let mut qs: Vec<u32> = self
-                .net
-                .out_movements(LinkId(l as u32))
-                .map(|m| self.net.mv_queue[m.index()])
-                .collect();
-            qs.sort_unstable();
-            qs.dedup();
+            let qs = self.net.exit_queues(LinkId(l as u32));
             for q in qs {
                 if let Some(&v) = self.buffer[q as usize].front() {
                     let waited = now - self.vehs[v as usize].ready;

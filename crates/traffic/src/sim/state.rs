@@ -172,12 +172,7 @@ impl Simulation {
         let router = Router::new(&net);
         let exit_lanes = (0..nl)
             .map(|l| {
-                let mut qs: Vec<u32> = net
-                    .out_movements(LinkId(l as u32))
-                    .map(|m| net.mv_queue[m.index()])
-                    .collect();
-                qs.sort_unstable();
-                qs.dedup();
+                let qs = net.exit_queues(LinkId(l as u32));
                 let q_lanes: u32 = qs.iter().map(|&q| net.queue_lanes[q as usize]).sum();
                 q_lanes.max(net.link_lanes[l]) as f64
             })
