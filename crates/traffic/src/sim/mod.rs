@@ -25,10 +25,10 @@
 //! movements of a junction in a rotating order: the run is deterministic.
 
 //!
-//! Files: [`config`] (settings), [`records`] (what a run reports), [`state`] (the state and its
-//! views), [`step`] (the step and the links), [`junction`] (exit queues across junctions),
-//! [`signals`] and [`adaptive`] (signal state, max-pressure and actuated control),
-//! [`reroute`] (closures and informed drivers), [`recording`] (trajectories, link statistics,
+//! Files: `config` (settings), `records` (what a run reports), `state` (the state and its
+//! views), `step` (the step and the links), `junction` (exit queues across junctions),
+//! `signals` and `adaptive` (signal state, max-pressure and actuated control),
+//! `reroute` (closures and informed drivers), `recording` (trajectories, link statistics,
 //! trip outcomes).
 
 mod adaptive;

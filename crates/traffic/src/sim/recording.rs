@@ -6,7 +6,7 @@ use super::state::Simulation;
 use crate::network::{LinkId, Network};
 
 impl Simulation {
-    /// Positions recorded every [`SimConfig::fcd_interval`] seconds, at the start of the step
+    /// Positions recorded every [`super::SimConfig::fcd_interval`] seconds, at the start of the step
     /// at that time: a vehicle moving on a link is placed by the share of its traversal time
     /// elapsed (the queue model's uniform speed on the link); a vehicle waiting in an exit
     /// queue stands behind the road space of the vehicles ahead of it in that queue, shared

@@ -286,7 +286,7 @@ impl Simulation {
         }
     }
 
-    /// En-route choice (the informed drivers of [`SimConfig::reroute_fraction`]): refresh the
+    /// En-route choice (the informed drivers of [`super::SimConfig::reroute_fraction`]): refresh the
     /// link times and give every informed vehicle on the network its fastest remaining
     /// route, as SUMO's rerouting device does periodically (SUMO documentation
     /// "Demand/Automatic Routing": `device.rerouting.period`, `device.rerouting.probability`).
