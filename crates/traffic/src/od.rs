@@ -53,7 +53,11 @@ pub struct OdCell {
 }
 
 fn bad(what: &str, line: usize, msg: String) -> TrafficError {
-    TrafficError::Network(format!("{what}: line {line}: {msg}"))
+    TrafficError::Table {
+        table: what.to_string(),
+        line,
+        message: msg,
+    }
 }
 
 fn fields(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
@@ -233,17 +237,20 @@ pub fn od_cells(
         .map(|(i, n)| (n.as_str(), i))
         .collect();
     let nodes = |z: &str| -> Result<Vec<usize>> {
-        let names = zones
-            .get(z)
-            .ok_or_else(|| TrafficError::Network(format!("OD matrix: unknown zone {z:?}")))?;
+        let names = zones.get(z).ok_or_else(|| TrafficError::Reference {
+            table: "OD matrix".into(),
+            message: format!("unknown zone {z:?}"),
+        })?;
         names
             .iter()
             .map(|n| {
-                node_of.get(n.as_str()).copied().ok_or_else(|| {
-                    TrafficError::Network(format!(
-                        "zones: zone {z:?}: no node {n:?} in the network"
-                    ))
-                })
+                node_of
+                    .get(n.as_str())
+                    .copied()
+                    .ok_or_else(|| TrafficError::Reference {
+                        table: "zones".into(),
+                        message: format!("zone {z:?}: no node {n:?} in the network"),
+                    })
             })
             .collect()
     };
@@ -409,12 +416,17 @@ mod tests {
         assert_eq!(z["A"], ["1", "2"]);
         let rows = parse_od("origin,destination,count,begin,end\nA,B,10,0,3600\n").unwrap();
         assert_eq!(rows[0].count, 10.0);
+        let err = parse_od("o,d,count,b,e\nA,B,1,0,3600\nA,B,ten,0,3600\n").unwrap_err();
+        assert!(
+            matches!(&err, TrafficError::Table { table, line: 3, .. } if table == "OD matrix"),
+            "{err:?}"
+        );
         let e = parse_od("o,d,count,b,e\nA,B,1,0,3600\nA,B,ten,0,3600\n")
             .unwrap_err()
             .to_string();
         assert_eq!(
             e,
-            "network: OD matrix: line 3: field 'count': \"ten\" is not a number ≥ 0"
+            "OD matrix: line 3: field 'count': \"ten\" is not a number ≥ 0"
         );
         let e = parse_od("o,d,count,b,e\nA,B,1,100,50\n")
             .unwrap_err()

@@ -188,8 +188,10 @@ impl Network {
             out.node_y.push(n.pos[1]);
         }
         for (i, l) in g.links.iter().enumerate() {
-            let bad = |what: String| {
-                TrafficError::Network(format!("road link {i} (feature {}): {what}", l.feature.0))
+            let bad = |what: String| TrafficError::RoadLink {
+                link: i,
+                feature: l.feature.0,
+                message: what,
             };
             if l.from.0 as usize >= nn || l.to.0 as usize >= nn {
                 return Err(bad("end node out of range".into()));
