@@ -74,6 +74,20 @@ pub enum Turn {
     UTurn,
 }
 
+impl Turn {
+    /// The turn of a change of heading `d` (radians, wrapped to (−π, π]) that is not a
+    /// U-turn: straight within ±45°, left for a counter-clockwise change, right otherwise.
+    fn of_heading_change(d: f64) -> Turn {
+        if d.abs() <= FRAC_PI_4 {
+            Turn::Straight
+        } else if d > 0.0 {
+            Turn::Left
+        } else {
+            Turn::Right
+        }
+    }
+}
+
 /// Priority rank of a road class: higher is more important.
 pub fn class_rank(class: &str) -> u8 {
     match class.trim_end_matches("_link") {
@@ -240,14 +254,7 @@ fn add_movements(
                 }
                 Turn::UTurn
             } else {
-                let d = wrap(h_start[b] - h_end[a]);
-                if d.abs() <= FRAC_PI_4 {
-                    Turn::Straight
-                } else if d > 0.0 {
-                    Turn::Left
-                } else {
-                    Turn::Right
-                }
+                Turn::of_heading_change(wrap(h_start[b] - h_end[a]))
             };
             let (len, speed) = match t {
                 Turn::Straight => (0.0, 1.0),
@@ -551,14 +558,7 @@ impl Network {
             let (p, q) = (self.link_from[l].index(), self.link_to[l].index());
             (self.node_y[q] - self.node_y[p]).atan2(self.node_x[q] - self.node_x[p])
         };
-        let d = wrap(hd(b) - hd(a));
-        if d.abs() <= FRAC_PI_4 {
-            Turn::Straight
-        } else if d > 0.0 {
-            Turn::Left
-        } else {
-            Turn::Right
-        }
+        Turn::of_heading_change(wrap(hd(b) - hd(a)))
     }
 }
 
