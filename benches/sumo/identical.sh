@@ -9,7 +9,8 @@
 #   benches/sumo/identical.sh cmp  OUT_BEFORE OUT_AFTER       # every file equal, or a list
 #
 # CASES holds NAME.net.xml with NAME.rou.xml (routes) and NAME.trips.xml (from/to trips), e.g.
-# from netgenerate and randomTrips.py as benches/sumo/compare.py makes them. Wall times and
+# from netgenerate and randomTrips.py as benches/sumo/compare.py makes them, and optionally
+# NAME.od.csv with NAME.zones.csv (and NAME.counts.csv) for the OD-matrix path. Wall times and
 # the rates derived from them are removed from summary.json and the demo_peak table before
 # the comparison; nothing else is. Fields a change adds to summary.json on purpose can be
 # dropped with IGNORE_KEYS="key1 key2".
@@ -32,13 +33,19 @@ run)
   mkdir -p "$out"
   for net in "$cases"/*.net.xml; do
     name="$(basename "$net" .net.xml)"
-    for src in rou trips; do
-      demand="$cases/$name.$src.xml"
-      [ -f "$demand" ] || continue
+    for src in rou trips od; do
+      if [ "$src" = od ]; then
+        [ -f "$cases/$name.od.csv" ] || continue
+        demand=(--od "$cases/$name.od.csv" --zones "$cases/$name.zones.csv")
+        [ -f "$cases/$name.counts.csv" ] && demand+=(--counts "$cases/$name.counts.csv")
+      else
+        [ -f "$cases/$name.$src.xml" ] || continue
+        demand=(--routes "$cases/$name.$src.xml")
+      fi
       while read -r tag args; do
         dir="$out/$name.$src.$tag"
         # shellcheck disable=SC2086
-        "$twin" traffic run --net "$net" --routes "$demand" --end 3600 $args --out "$dir" \
+        "$twin" traffic run --net "$net" "${demand[@]}" --end 3600 $args --out "$dir" \
           > "$dir.log" 2>&1 || { echo "failed: $dir (see $dir.log)"; exit 1; }
         [ -f "$dir/summary.json" ] && strip_summary "$dir/summary.json"
       done <<'RUNS'
@@ -67,6 +74,9 @@ cmp)
     n=$((n + 1))
     if ! cmp -s "$a/$f" "$b/$f"; then echo "differs: $f"; bad=1; fi
   done < <(cd "$a" && find . -type f | sort)
+  while IFS= read -r f; do
+    echo "only in $b: $f"; bad=1
+  done < <(comm -13 <(cd "$a" && find . -type f | sort) <(cd "$b" && find . -type f | sort))
   if [ "$bad" = 0 ]; then echo "identical: $n files"; fi
   exit "$bad"
   ;;
