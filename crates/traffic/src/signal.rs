@@ -39,7 +39,8 @@ impl Light {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {
     /// Fixed-time plan: phases in order with their durations (SUMO `static`; also used for
-    /// SUMO `actuated` programs, run at their nominal durations).
+    /// SUMO `actuated` and other programme types, run at their nominal durations and named in
+    /// [`crate::network::Network::import_warnings`]).
     FixedTime,
 }
 
