@@ -408,20 +408,59 @@ fn flood_run_writes_rasters_and_a_closed_ledger() {
     assert!(!out2.exists());
 }
 
-#[test]
-fn traffic_run_writes_trips_and_reports_unroutable() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path();
-    std::fs::write(
-        dir.join("n.net.xml"),
+/// `twin traffic run --net NET ARGS --out OUT`.
+fn traffic(net: &Path, args: &[&str], out: &Path) -> Output {
+    let mut all = vec!["traffic", "run", "--net", s(net)];
+    all.extend_from_slice(args);
+    all.extend(["--out", s(out)]);
+    twin(&all)
+}
+
+/// A line network A -> B -> C (200 m and 100 m at 10 m/s) with the `extra` elements.
+fn line_net(extra: &str) -> String {
+    format!(
         r#"<net>
   <edge id="AB" from="A" to="B"><lane id="AB_0" index="0" speed="10" length="200"/></edge>
   <edge id="BC" from="B" to="C"><lane id="BC_0" index="0" speed="10" length="100"/></edge>
   <junction id="A" type="dead_end" x="0" y="0"/>
   <junction id="B" type="priority" x="200" y="0"/>
   <junction id="C" type="dead_end" x="300" y="0"/>
-  <connection from="AB" to="BC" fromLane="0" toLane="0"/>
-</net>"#,
+  {extra}
+</net>"#
+    )
+}
+
+/// `twin traffic run` on `dir/n.net.xml` with 4 OD trips from zone Z1 (node A) to Z2 (node C)
+/// over 120 s, scaled to the link `counts` (CSV text).
+fn od_run(dir: &Path, counts: &str, out: &Path) -> Output {
+    std::fs::write(dir.join("zones.csv"), "zone,node\nZ1,A\nZ2,C\n").unwrap();
+    std::fs::write(
+        dir.join("od.csv"),
+        "origin,destination,count,begin,end\nZ1,Z2,4,0,120\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("counts.csv"), counts).unwrap();
+    traffic(
+        &dir.join("n.net.xml"),
+        &[
+            "--od",
+            s(&dir.join("od.csv")),
+            "--zones",
+            s(&dir.join("zones.csv")),
+            "--counts",
+            s(&dir.join("counts.csv")),
+        ],
+        out,
+    )
+}
+
+#[test]
+fn traffic_run_writes_trips_and_reports_unroutable() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    std::fs::write(
+        dir.join("n.net.xml"),
+        line_net(r#"<connection from="AB" to="BC" fromLane="0" toLane="0"/>"#),
     )
     .unwrap();
     std::fs::write(
@@ -434,17 +473,9 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
 </routes>"#,
     )
     .unwrap();
+    let (net, rou) = (dir.join("n.net.xml"), dir.join("r.rou.xml"));
     let out = dir.join("res");
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("n.net.xml")),
-        "--routes",
-        s(&dir.join("r.rou.xml")),
-        "--out",
-        s(&out),
-    ]);
+    let o = traffic(&net, &["--routes", s(&rou)], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("r.rou.xml:5: vehicle \"lost\" not simulated: no path"),
@@ -462,40 +493,27 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
     // Three MSA days on a single-route network: every day the same, zero gap, no switch;
     // rerouting options are accepted and checked.
     let out3 = dir.join("res3");
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("n.net.xml")),
-        "--routes",
-        s(&dir.join("r.rou.xml")),
-        "--msa",
-        "3",
-        "--reroute-period",
-        "60",
-        "--informed",
-        "0.5",
-        "--out",
-        s(&out3),
-    ]);
+    let o = traffic(
+        &net,
+        &[
+            "--routes",
+            s(&rou),
+            "--msa",
+            "3",
+            "--reroute-period",
+            "60",
+            "--informed",
+            "0.5",
+        ],
+        &out3,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let msa = std::fs::read_to_string(out3.join("msa.csv")).unwrap();
     let lines: Vec<&str> = msa.lines().collect();
     assert_eq!(lines.len(), 4, "{msa}");
     assert_eq!(lines[1], "1,2,31.92,0.000000,0,0");
     assert_eq!(lines[3], "3,2,31.92,0.000000,0,0");
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("n.net.xml")),
-        "--routes",
-        s(&dir.join("r.rou.xml")),
-        "--informed",
-        "2",
-        "--out",
-        s(&out3),
-    ]);
+    let o = traffic(&net, &["--routes", s(&rou), "--informed", "2"], &out3);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("--informed must lie in 0..1"),
@@ -504,23 +522,21 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
     );
     // Actuated control in propose-only mode: the decisions file (no signal here: header only).
     let out4 = dir.join("res4");
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("n.net.xml")),
-        "--routes",
-        s(&dir.join("r.rou.xml")),
-        "--actuated",
-        "7",
-        "45",
-        "3",
-        "--propose-only",
-        "--fcd",
-        "10",
-        "--out",
-        s(&out4),
-    ]);
+    let o = traffic(
+        &net,
+        &[
+            "--routes",
+            s(&rou),
+            "--actuated",
+            "7",
+            "45",
+            "3",
+            "--propose-only",
+            "--fcd",
+            "10",
+        ],
+        &out4,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     // Vehicle a: 300 m from 0 s, AB (200 m) reached at 21.92 s: at 10 s 10/21.92 along AB.
     let fcd = std::fs::read_to_string(out4.join("fcd.csv")).unwrap();
@@ -530,17 +546,7 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
         std::fs::read_to_string(out4.join("signal_proposals.csv")).unwrap(),
         "time,signal,from_phase,to_phase,green\n"
     );
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("n.net.xml")),
-        "--routes",
-        s(&dir.join("r.rou.xml")),
-        "--propose-only",
-        "--out",
-        s(&out4),
-    ]);
+    let o = traffic(&net, &["--routes", s(&rou), "--propose-only"], &out4);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("--propose-only needs"),
@@ -548,28 +554,8 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
         stderr(&o)
     );
     // OD matrix on zones, scaled to a link count: 4 trips Z1 -> Z2 become the 6 counted on AB.
-    std::fs::write(dir.join("zones.csv"), "zone,node\nZ1,A\nZ2,C\n").unwrap();
-    std::fs::write(
-        dir.join("od.csv"),
-        "origin,destination,count,begin,end\nZ1,Z2,4,0,120\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("counts.csv"), "link,count\nAB,6\n").unwrap();
     let out5 = dir.join("res5");
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("n.net.xml")),
-        "--od",
-        s(&dir.join("od.csv")),
-        "--zones",
-        s(&dir.join("zones.csv")),
-        "--counts",
-        s(&dir.join("counts.csv")),
-        "--out",
-        s(&out5),
-    ]);
+    let o = od_run(dir, "link,count\nAB,6\n", &out5);
     assert!(o.status.success(), "{}", stderr(&o));
     let trips = std::fs::read_to_string(out5.join("trips.csv")).unwrap();
     assert_eq!(trips.lines().count(), 7, "{trips}");
@@ -578,19 +564,70 @@ fn traffic_run_writes_trips_and_reports_unroutable() {
     assert!(trips.contains("\nod0_5,110.00,"), "{trips}");
     // A malformed network names the file.
     std::fs::write(dir.join("bad.net.xml"), "<net><edge id=\"AB\" from=\"A\"").unwrap();
-    let o = twin(&[
-        "traffic",
-        "run",
-        "--net",
-        s(&dir.join("bad.net.xml")),
-        "--routes",
-        s(&dir.join("r.rou.xml")),
-        "--out",
-        s(&dir.join("res2")),
-    ]);
+    let o = traffic(
+        &dir.join("bad.net.xml"),
+        &["--routes", s(&rou)],
+        &dir.join("res2"),
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("bad.net.xml"), "{}", stderr(&o));
     assert!(!dir.join("res2").exists());
+}
+
+#[test]
+fn traffic_run_names_what_it_does_not_run_as_given() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    // An actuated light with a second programme, and a link (BA) no trip drives.
+    std::fs::write(
+        dir.join("n.net.xml"),
+        line_net(
+            r#"<edge id="BA" from="B" to="A"><lane id="BA_0" index="0" speed="10" length="200"/></edge>
+  <tlLogic id="B" type="actuated" programID="0" offset="0"><phase duration="30" state="G"/><phase duration="30" state="r"/></tlLogic>
+  <tlLogic id="B" type="static" programID="1" offset="0"><phase duration="60" state="G"/></tlLogic>
+  <connection from="AB" to="BC" fromLane="0" toLane="0" tl="B" linkIndex="0"/>"#,
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("r.rou.xml"),
+        r#"<routes>
+  <vType id="x" sigma="0" speedDev="0"/>
+  <vehicle id="a" type="x" depart="0"><route edges="AB BC"/></vehicle>
+  <person id="p" depart="0"><walk edges="AB BC"/></person>
+</routes>"#,
+    )
+    .unwrap();
+    let net = dir.join("n.net.xml");
+    let out = dir.join("res");
+    let o = traffic(&net, &["--routes", s(&dir.join("r.rou.xml"))], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    for said in [
+        "1 traffic light has type 'actuated': run as fixed-time on its first programme (B)",
+        "1 traffic light has more than one programme: the first is run (B)",
+        "r.rou.xml: 1 <person> element skipped (line 4)",
+    ] {
+        assert!(err.contains(said), "{said:?} not in {err}");
+    }
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(j["ignored"][0]["element"], "person");
+    assert_eq!(j["ignored"][0]["count"], 1);
+    assert_eq!(j["ignored"][0]["lines"][0], 4);
+    // A count on a link no OD route crosses is skipped by name.
+    let o = od_run(dir, "link,count\nAB,6\nBA,3\n", &dir.join("res2"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("OD matrix scaled to 1 of 2 link counts"),
+        "{said}"
+    );
+    assert!(
+        stderr(&o).contains("1 link count skipped: no OD route crosses its link (BA)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

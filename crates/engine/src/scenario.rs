@@ -158,34 +158,7 @@ impl TrafficSpec {
 /// reach the rest of the city: all but those facing a river that lies wholly beyond the
 /// side (the Environment layer's `river` features; a bridge is not looked for).
 pub fn open_sides(city: &City) -> [bool; 4] {
-    use geo::BoundingRect;
-    let rect = |layer: Layer, kind: &str| {
-        city.layer(layer)
-            .features()
-            .iter()
-            .filter(|f| f.kind == kind)
-            .filter_map(|f| f.geometry.bounding_rect())
-            .collect::<Vec<_>>()
-    };
-    let roads = rect(Layer::TrafficRoad, "road");
-    let Some(first) = roads.first() else {
-        return [true; 4];
-    };
-    let (mut lo, mut hi) = (first.min(), first.max());
-    for r in &roads {
-        lo.x = lo.x.min(r.min().x);
-        lo.y = lo.y.min(r.min().y);
-        hi.x = hi.x.max(r.max().x);
-        hi.y = hi.y.max(r.max().y);
-    }
-    let mut open = [true; 4];
-    for r in rect(Layer::Environment, "river") {
-        open[0] &= r.max().x > lo.x;
-        open[1] &= r.max().y > lo.y;
-        open[2] &= r.min().x < hi.x;
-        open[3] &= r.min().y < hi.y;
-    }
-    open
+    twin_traffic::city_demand::open_sides(city)
 }
 
 /// How the flood's road states reach the traffic run.
@@ -303,23 +276,7 @@ fn totals(sim: &Simulation) -> TrafficTotals {
 /// Space-mean speed per statistics interval (km/h): the distance of the links left during
 /// the interval over the time spent on them.
 fn interval_speeds(sim: &Simulation) -> Vec<(f64, f64, f64)> {
-    let len = &sim.network().link_length;
-    let mut acc: std::collections::BTreeMap<u64, (f64, f64, f64, f64)> = Default::default();
-    for s in sim.link_stats() {
-        let e = acc
-            .entry(s.begin.to_bits())
-            .or_insert((s.begin, s.end, 0.0, 0.0));
-        if s.left > 0 && s.mean_travel_time.is_finite() {
-            e.2 += s.left as f64 * len[s.link.index()];
-            e.3 += s.left as f64 * s.mean_travel_time;
-        }
-    }
-    let mut v: Vec<(f64, f64, f64)> = acc
-        .into_values()
-        .map(|(b, e, d, t)| (b, e, if t > 0.0 { 3.6 * d / t } else { f64::NAN }))
-        .collect();
-    v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    v
+    twin_traffic::output::interval_speeds(sim.network(), sim.link_stats())
 }
 
 /// The scenario's own closures as a link schedule of `g`: at each start and end, whether each

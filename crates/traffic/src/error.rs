@@ -39,6 +39,34 @@ pub enum TrafficError {
     /// The network as a whole cannot be used (for example it has no drivable edge).
     #[error("network: {0}")]
     Network(String),
+    /// A link of the city's road graph cannot be used.
+    #[error("network: road link {link} (feature {feature}): {message}")]
+    RoadLink {
+        /// Index of the link in the road graph.
+        link: usize,
+        /// Id of the road feature it comes from.
+        feature: i64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A line of a CSV table (OD matrix, zones, link counts) cannot be used.
+    #[error("{table}: line {line}: {message}")]
+    Table {
+        /// Which table.
+        table: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// A table names something that does not exist (a zone, a junction).
+    #[error("{table}: {message}")]
+    Reference {
+        /// Which table.
+        table: String,
+        /// What is missing.
+        message: String,
+    },
 }
 
 /// Result alias of this crate.

@@ -6,17 +6,20 @@
 //!
 //! Entry points:
 //! * [`sumo_net::parse_net`] and [`sumo_routes::parse_routes`] read SUMO files from text;
-//! * [`network::Network::from_sumo`] builds the model network, [`demand::build_demand`] routes
-//!   the trips (unroutable ones come back with a reason);
+//! * [`network::Network::from_sumo`] builds the model network ([`sumo_import`]; what it runs
+//!   differently from the file is in [`network::Network::import_warnings`]),
+//!   [`demand::build_demand`] routes the trips (unroutable ones come back with a reason);
 //! * [`network::Network::from_road_graph`] builds it from the city model's road graph instead
-//!   ([`road_net`]: turns, signal plans, priority), and [`city_demand::morning_peak`] draws a
-//!   morning peak from the city's buildings, workplaces and schools (gravity model);
+//!   ([`road_net`]: turns, signal plans, priority), [`signal_timing`] retimes its plans
+//!   ([`signal`]) for a demand, and [`city_demand::morning_peak`] draws a morning peak from
+//!   the city's buildings, workplaces and schools (gravity model);
 //! * [`sim::Simulation`] steps the model; [`output`] writes trips, link statistics and a summary;
 //! * [`run_sumo`] does all of that for a SUMO network and route file; [`run_msa`] first
 //!   improves the routes by the method of successive averages ([`assignment`]).
 //!
 //! Invariants: no file I/O (text in, `io::Write` out); no panic on user data (errors name the
-//! element, attribute and line); the same input gives the same output.
+//! element, attribute and line); the same input gives the same output; nothing in an input is
+//! run differently or skipped without a warning naming it; no import cycle between files.
 
 #![warn(missing_docs)]
 
@@ -29,7 +32,10 @@ pub mod od;
 pub mod output;
 pub mod road_net;
 pub mod routing;
+pub mod signal;
+pub mod signal_timing;
 pub mod sim;
+pub mod sumo_import;
 pub mod sumo_net;
 pub mod sumo_routes;
 mod xml;
@@ -86,7 +92,9 @@ pub fn run_msa(
             end,
         },
     );
-    (simulate(net, demand, unroutable, cfg, end), log)
+    let mut out = simulate(net, demand, unroutable, cfg, end);
+    out.summary.ignored = rf.ignored_by_element();
+    (out, log)
 }
 
 /// Simulate an already routed `demand` (improved first by `msa_iterations` days of the
@@ -149,5 +157,7 @@ pub fn run(
     end: Option<f64>,
 ) -> RunOutput {
     let (demand, unroutable) = build_demand(&net, rf);
-    simulate(net, demand, unroutable, cfg, end)
+    let mut out = simulate(net, demand, unroutable, cfg, end);
+    out.summary.ignored = rf.ignored_by_element();
+    out
 }

@@ -53,7 +53,11 @@ pub struct OdCell {
 }
 
 fn bad(what: &str, line: usize, msg: String) -> TrafficError {
-    TrafficError::Network(format!("{what}: line {line}: {msg}"))
+    TrafficError::Table {
+        table: what.to_string(),
+        line,
+        message: msg,
+    }
 }
 
 fn fields(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
@@ -233,17 +237,20 @@ pub fn od_cells(
         .map(|(i, n)| (n.as_str(), i))
         .collect();
     let nodes = |z: &str| -> Result<Vec<usize>> {
-        let names = zones
-            .get(z)
-            .ok_or_else(|| TrafficError::Network(format!("OD matrix: unknown zone {z:?}")))?;
+        let names = zones.get(z).ok_or_else(|| TrafficError::Reference {
+            table: "OD matrix".into(),
+            message: format!("unknown zone {z:?}"),
+        })?;
         names
             .iter()
             .map(|n| {
-                node_of.get(n.as_str()).copied().ok_or_else(|| {
-                    TrafficError::Network(format!(
-                        "zones: zone {z:?}: no node {n:?} in the network"
-                    ))
-                })
+                node_of
+                    .get(n.as_str())
+                    .copied()
+                    .ok_or_else(|| TrafficError::Reference {
+                        table: "zones".into(),
+                        message: format!("zone {z:?}: no node {n:?} in the network"),
+                    })
             })
             .collect()
     };
@@ -293,11 +300,17 @@ pub struct FitReport {
     pub total_before: f64,
     /// See `total_before`.
     pub total_after: f64,
+    /// Counts fitted to: those on links some cell's route crosses.
+    pub used: usize,
+    /// Counted links no cell's route crosses, in the order of the counts: nothing to scale,
+    /// so their counts were skipped.
+    pub skipped: Vec<LinkId>,
 }
 
 /// Scale `cells` to the link `counts` by iterative proportional fitting (module docs), at
 /// most `max_iter` sweeps or until every counted link is within `tol` (relative). A counted
-/// link no cell crosses is ignored; a count of 0 removes the cells crossing it.
+/// link no cell crosses is skipped and named in [`FitReport::skipped`]; a count of 0 removes
+/// the cells crossing it.
 pub fn fit_to_counts(
     net: &Network,
     cells: &mut [OdCell],
@@ -341,11 +354,18 @@ pub fn fit_to_counts(
         }
         it += 1;
     }
+    let skipped: Vec<LinkId> = counts
+        .iter()
+        .map(|&(l, _)| l)
+        .filter(|l| crossing[l.index()].is_empty())
+        .collect();
     FitReport {
         iterations: it,
         max_relative_error: err(cells),
         total_before,
         total_after: cells.iter().map(|c| c.count).sum(),
+        used: counts.len() - skipped.len(),
+        skipped,
     }
 }
 
@@ -396,12 +416,17 @@ mod tests {
         assert_eq!(z["A"], ["1", "2"]);
         let rows = parse_od("origin,destination,count,begin,end\nA,B,10,0,3600\n").unwrap();
         assert_eq!(rows[0].count, 10.0);
+        let err = parse_od("o,d,count,b,e\nA,B,1,0,3600\nA,B,ten,0,3600\n").unwrap_err();
+        assert!(
+            matches!(&err, TrafficError::Table { table, line: 3, .. } if table == "OD matrix"),
+            "{err:?}"
+        );
         let e = parse_od("o,d,count,b,e\nA,B,1,0,3600\nA,B,ten,0,3600\n")
             .unwrap_err()
             .to_string();
         assert_eq!(
             e,
-            "network: OD matrix: line 3: field 'count': \"ten\" is not a number ≥ 0"
+            "OD matrix: line 3: field 'count': \"ten\" is not a number ≥ 0"
         );
         let e = parse_od("o,d,count,b,e\nA,B,1,100,50\n")
             .unwrap_err()
@@ -443,6 +468,13 @@ mod tests {
         assert!((we - 50.0 * x0 * x3).abs() < 1e-6);
         assert!((ws - 30.0 * x0).abs() < 1e-6);
         assert!((rep.total_before - 130.0).abs() < 1e-9);
+        assert_eq!((rep.used, rep.skipped.as_slice()), (2, &[][..]));
+        // A count on a link no route crosses (link 1) is skipped, named, and changes nothing.
+        let (mut again, _) = od_cells(&net, &rows, &zones).unwrap();
+        let with_extra = [counts[0], (LinkId(1), 40.0), counts[1]];
+        let rep2 = fit_to_counts(&net, &mut again, &with_extra, 200, 1e-9);
+        assert_eq!((rep2.used, rep2.skipped.as_slice()), (2, &[LinkId(1)][..]));
+        assert_eq!(again, cells);
         // Trips: counts rounded on running totals, departures spread over the window.
         let d = cells_to_demand(&rows, &cells, VehicleType::sumo_default("car", "passenger"));
         let n = |p: &str| d.trips.iter().filter(|t| t.id.starts_with(p)).count();

@@ -4,8 +4,9 @@
 use crate::demand::Unroutable;
 use crate::network::Network;
 use crate::sim::{
-    Counters, LinkInterval, SignalProposal, TrajectoryPoint, TripResult, VehicleState,
+    Counters, LinkInterval, SignalProposal, TrajectoryPoint, Traversals, TripResult, VehicleState,
 };
+use crate::sumo_routes::IgnoredElements;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -42,6 +43,10 @@ pub struct Summary {
     pub updates_per_second: f64,
     /// Unroutable trips with their reasons.
     pub unroutable: Vec<UnroutableEntry>,
+    /// Elements of the route file the model skipped, by name (absent from the JSON when
+    /// none were).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredElements>,
 }
 
 /// One unroutable trip in the summary.
@@ -99,6 +104,7 @@ impl Summary {
                     reason: u.reason.clone(),
                 })
                 .collect(),
+            ignored: Vec::new(),
         }
     }
 
@@ -107,6 +113,38 @@ impl Summary {
         serde_json::to_writer_pretty(&mut w, self).map_err(io::Error::other)?;
         writeln!(w)
     }
+}
+
+/// Space-mean speed per statistics interval of `stats` (begin, end, km/h): the distance of
+/// the links of `net` left during the interval over the time spent on them; NaN for an
+/// interval in which no vehicle left a link.
+pub fn interval_speeds(net: &Network, stats: &[LinkInterval]) -> Vec<(f64, f64, f64)> {
+    let len = &net.link_length;
+    let mut acc: std::collections::BTreeMap<u64, (f64, f64, Traversals)> = Default::default();
+    for s in stats {
+        let e = acc
+            .entry(s.begin.to_bits())
+            .or_insert((s.begin, s.end, Traversals::default()));
+        if s.left > 0 && s.mean_travel_time.is_finite() {
+            e.2.add(s, len[s.link.index()]);
+        }
+    }
+    let mut v: Vec<(f64, f64, f64)> = acc
+        .into_values()
+        .map(|(b, e, t)| {
+            (
+                b,
+                e,
+                if t.time > 0.0 {
+                    3.6 * t.distance / t.time
+                } else {
+                    f64::NAN
+                },
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    v
 }
 
 /// Space-mean speed (m/s) of every trip that departed: the length of the links entered
@@ -219,7 +257,7 @@ pub fn write_link_stats_csv<W: Write>(
                 String::new()
             }
         };
-        let speed = net.link_length[s.link.index()] / s.mean_travel_time;
+        let speed = s.mean_speed(net.link_length[s.link.index()]);
         writeln!(
             w,
             "{},{},{},{},{},{},{},{},{:.3}",
@@ -281,6 +319,31 @@ mod tests {
         );
         s.run(None);
         (s, bad)
+    }
+
+    #[test]
+    fn interval_speeds_weigh_links_by_the_vehicles_that_left_them() {
+        let (s, _) = run();
+        let v = interval_speeds(s.network(), s.link_stats());
+        let net = s.network();
+        let first: Vec<&LinkInterval> = s.link_stats().iter().filter(|x| x.begin == 0.0).collect();
+        let (d, t) = first
+            .iter()
+            .filter(|x| x.left > 0)
+            .fold((0.0, 0.0), |(d, t), x| {
+                let n = x.left as f64;
+                (
+                    d + n * net.link_length[x.link.index()],
+                    t + n * x.mean_travel_time,
+                )
+            });
+        assert_eq!((v[0].0, v[0].1), (0.0, first[0].end));
+        assert!((v[0].2 - 3.6 * d / t).abs() < 1e-12, "{v:?}");
+        // One vehicle over one link: the link's own mean speed.
+        let x = first.iter().find(|x| x.left == 1).unwrap();
+        let one = interval_speeds(net, std::slice::from_ref(*x));
+        assert!((one[0].2 - 3.6 * x.mean_speed(net.link_length[x.link.index()])).abs() < 1e-9);
+        assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

@@ -48,8 +48,9 @@
 //!   morning peak.
 
 use crate::error::{Result, TrafficError};
-use crate::network::{Light, LinkId, MovementId, Network, NodeId, SignalId, SignalKind};
-use crate::network::{SignalPhase, SignalPlan};
+use crate::network::{LinkId, MovementId, Network, NodeId, SignalId};
+use crate::signal::{Light, SignalKind, SignalPhase, SignalPlan};
+pub use crate::signal::{SIGNAL_ALL_RED_S, SIGNAL_AMBER_S, SIGNAL_GREEN_S};
 use std::f64::consts::{FRAC_PI_4, PI};
 use twin_model::RoadGraph;
 
@@ -59,12 +60,6 @@ pub const TURN_RADIUS_M: f64 = 10.0;
 pub const TURN_SPEED_KMH: f64 = 20.0;
 /// Speed of a U-turn (km/h).
 pub const UTURN_SPEED_KMH: f64 = 10.0;
-/// Green per phase of the two-phase plan (s).
-pub const SIGNAL_GREEN_S: f64 = 40.0;
-/// Amber after each green (s).
-pub const SIGNAL_AMBER_S: f64 = 3.0;
-/// All-red after each amber (s).
-pub const SIGNAL_ALL_RED_S: f64 = 2.0;
 
 /// Kind of turn of a movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +72,20 @@ pub enum Turn {
     Right,
     /// Back along the reverse link.
     UTurn,
+}
+
+impl Turn {
+    /// The turn of a change of heading `d` (radians, wrapped to (−π, π]) that is not a
+    /// U-turn: straight within ±45°, left for a counter-clockwise change, right otherwise.
+    fn of_heading_change(d: f64) -> Turn {
+        if d.abs() <= FRAC_PI_4 {
+            Turn::Straight
+        } else if d > 0.0 {
+            Turn::Left
+        } else {
+            Turn::Right
+        }
+    }
 }
 
 /// Priority rank of a road class: higher is more important.
@@ -170,6 +179,326 @@ pub fn movements_conflict(
     on_arc(p1, q1, p2) != on_arc(p1, q1, q2)
 }
 
+/// Movements out of link `a`.
+fn movements_of(out: &Network, a: usize) -> Vec<usize> {
+    (out.link_out[a] as usize..out.link_out[a + 1] as usize).collect()
+}
+
+/// The network's junctions and links from the road graph, checked.
+fn nodes_and_links(g: &RoadGraph) -> Result<Network> {
+    let nn = g.nodes.len();
+    let mut out = Network::default();
+    for (i, n) in g.nodes.iter().enumerate() {
+        if !(n.pos[0].is_finite() && n.pos[1].is_finite()) {
+            return Err(TrafficError::Network(format!(
+                "road node {i}: position is not finite"
+            )));
+        }
+        out.node_name.push(i.to_string());
+        out.node_x.push(n.pos[0]);
+        out.node_y.push(n.pos[1]);
+    }
+    for (i, l) in g.links.iter().enumerate() {
+        let bad = |what: String| TrafficError::RoadLink {
+            link: i,
+            feature: l.feature.0,
+            message: what,
+        };
+        if l.from.0 as usize >= nn || l.to.0 as usize >= nn {
+            return Err(bad("end node out of range".into()));
+        }
+        if !(l.length_m.is_finite() && l.length_m > 0.0) {
+            return Err(bad(format!("length {} m is not positive", l.length_m)));
+        }
+        if !(l.speed_kmh.is_finite() && l.speed_kmh > 0.0) {
+            return Err(bad(format!("speed {} km/h is not positive", l.speed_kmh)));
+        }
+        if l.lanes == 0 {
+            return Err(bad("no lane".into()));
+        }
+        let name = i.to_string();
+        out.by_name.insert(name.clone(), LinkId(i as u32));
+        out.link_name.push(name);
+        out.link_from.push(NodeId(l.from.0));
+        out.link_to.push(NodeId(l.to.0));
+        out.link_length.push(l.length_m);
+        out.link_speed.push(l.speed_kmh / 3.6);
+        out.link_lanes.push(l.lanes);
+    }
+    Ok(out)
+}
+
+/// Movements with their turns, in upstream link order (so `link_out` ranges are contiguous).
+#[allow(clippy::needless_range_loop)] // `a` is the link id in several arrays
+fn add_movements(
+    out: &mut Network,
+    g: &RoadGraph,
+    outs: &[Vec<usize>],
+    h_start: &[f64],
+    h_end: &[f64],
+) -> Vec<Turn> {
+    let nl = g.links.len();
+    let mut turn: Vec<Turn> = Vec::new();
+    out.link_out = vec![0; nl + 1];
+    for a in 0..nl {
+        let (from, to) = (g.links[a].from, g.links[a].to);
+        let is_uturn = |b: usize| g.links[b].to == from;
+        let others = outs[to.0 as usize]
+            .iter()
+            .filter(|&&b| !is_uturn(b))
+            .count();
+        for &b in &outs[to.0 as usize] {
+            let t = if is_uturn(b) {
+                if others > 0 {
+                    continue;
+                }
+                Turn::UTurn
+            } else {
+                Turn::of_heading_change(wrap(h_start[b] - h_end[a]))
+            };
+            let (len, speed) = match t {
+                Turn::Straight => (0.0, 1.0),
+                Turn::UTurn => (TURN_RADIUS_M * PI, UTURN_SPEED_KMH / 3.6),
+                _ => (
+                    TURN_RADIUS_M * wrap(h_start[b] - h_end[a]).abs(),
+                    TURN_SPEED_KMH / 3.6,
+                ),
+            };
+            let speed = speed.min(out.link_speed[a]).min(out.link_speed[b]);
+            out.mv_from.push(LinkId(a as u32));
+            out.mv_to.push(LinkId(b as u32));
+            out.mv_via_length.push(len);
+            out.mv_via_time
+                .push(if len > 0.0 { len / speed } else { 0.0 });
+            out.mv_signal.push(None);
+            out.mv_minor.push(false);
+            turn.push(t);
+            out.link_out[a + 1] += 1;
+        }
+    }
+    for i in 0..nl {
+        out.link_out[i + 1] += out.link_out[i];
+    }
+    turn
+}
+
+/// Signalised nodes and the axis (A or B) of each of their incoming links.
+fn signal_axes(
+    out: &Network,
+    g: &RoadGraph,
+    ins: &[Vec<usize>],
+    h_end: &[f64],
+) -> Vec<Option<Vec<bool>>> {
+    let nn = g.nodes.len();
+    let axes: Vec<Option<Vec<bool>>> = (0..nn)
+        .map(|n| {
+            let inc = &ins[n];
+            if !g.nodes[n].signal || inc.len() < 2 {
+                return None;
+            }
+            let lead = *inc
+                .iter()
+                .max_by(|&&x, &&y| out.link_lanes[x].cmp(&out.link_lanes[y]).then(y.cmp(&x)))
+                .expect("two or more");
+            let on_a: Vec<bool> = inc
+                .iter()
+                .map(|&l| axis_gap(h_end[l], h_end[lead]) < FRAC_PI_4)
+                .collect();
+            on_a.iter().any(|&x| !x).then_some(on_a)
+        })
+        .collect();
+    axes
+}
+
+/// Exit queues and lanes per movement.
+fn add_exit_queues(out: &mut Network, g: &RoadGraph, turn: &[Turn], axes: &[Option<Vec<bool>>]) {
+    let nl = g.links.len();
+    let nm = out.mv_from.len();
+    out.mv_queue = vec![0; nm];
+    out.mv_lanes = vec![1; nm];
+    for a in 0..nl {
+        let ms = out.link_out[a] as usize..out.link_out[a + 1] as usize;
+        let lanes = out.link_lanes[a];
+        let has_left = ms
+            .clone()
+            .any(|m| matches!(turn[m], Turn::Left | Turn::UTurn));
+        let has_other = ms
+            .clone()
+            .any(|m| matches!(turn[m], Turn::Straight | Turn::Right));
+        if lanes >= 2 && has_left && has_other {
+            // At a signal the left turn has a pocket of its own beside the through lanes;
+            // elsewhere it takes the leftmost lane.
+            let pocket = axes[g.links[a].to.0 as usize].is_some();
+            let through = if pocket { lanes } else { lanes - 1 };
+            let ql = out.queue_lanes.len() as u32;
+            out.queue_lanes.push(1);
+            out.queue_lanes.push(through);
+            for m in ms {
+                let left = matches!(turn[m], Turn::Left | Turn::UTurn);
+                out.mv_queue[m] = if left { ql } else { ql + 1 };
+                out.mv_lanes[m] = if left { 1 } else { through };
+            }
+        } else {
+            let q = out.queue_lanes.len() as u32;
+            out.queue_lanes.push(lanes);
+            for m in ms {
+                out.mv_queue[m] = q;
+                out.mv_lanes[m] = lanes;
+            }
+        }
+    }
+}
+
+/// The two-phase plan of signalised node `n` with incoming links `inc` on axes `on_a`;
+/// permissive turns yield to the opposing approaches of their axis.
+fn add_signal(
+    out: &mut Network,
+    n: usize,
+    inc: &[usize],
+    on_a: &[bool],
+    turn: &[Turn],
+    foes: &mut [Vec<MovementId>],
+) {
+    let sid = SignalId(out.signals.len() as u32);
+    // Link index k over the node's movements in id order.
+    let mut axis_of: Vec<(usize, bool)> = Vec::new();
+    for (i, &a) in inc.iter().enumerate() {
+        for m in movements_of(out, a) {
+            out.mv_signal[m] = Some((sid, axis_of.len() as u32));
+            axis_of.push((m, on_a[i]));
+        }
+    }
+    // Permissive turns yield to the opposing approaches of their axis.
+    for &(m, ax) in &axis_of {
+        if !matches!(turn[m], Turn::Left | Turn::UTurn) {
+            continue;
+        }
+        let a = out.mv_from[m];
+        for &(k, kx) in &axis_of {
+            if kx == ax && out.mv_from[k] != a && matches!(turn[k], Turn::Straight | Turn::Right) {
+                foes[m].push(MovementId(k as u32));
+            }
+        }
+    }
+    let green_for = |axis: bool| -> Vec<Light> {
+        axis_of
+            .iter()
+            .map(|&(m, ax)| {
+                if ax != axis {
+                    Light::Red
+                } else if foes[m].is_empty() {
+                    Light::Green
+                } else {
+                    Light::MinorGreen
+                }
+            })
+            .collect()
+    };
+    let amber_for = |axis: bool| -> Vec<Light> {
+        axis_of
+            .iter()
+            .map(|&(_, ax)| {
+                if ax == axis {
+                    Light::Yellow
+                } else {
+                    Light::Red
+                }
+            })
+            .collect()
+    };
+    let red = vec![Light::Red; axis_of.len()];
+    let phases = vec![
+        SignalPhase {
+            duration: SIGNAL_GREEN_S,
+            lights: green_for(true),
+        },
+        SignalPhase {
+            duration: SIGNAL_AMBER_S,
+            lights: amber_for(true),
+        },
+        SignalPhase {
+            duration: SIGNAL_ALL_RED_S,
+            lights: red.clone(),
+        },
+        SignalPhase {
+            duration: SIGNAL_GREEN_S,
+            lights: green_for(false),
+        },
+        SignalPhase {
+            duration: SIGNAL_AMBER_S,
+            lights: amber_for(false),
+        },
+        SignalPhase {
+            duration: SIGNAL_ALL_RED_S,
+            lights: red,
+        },
+    ];
+    out.signals.push(SignalPlan {
+        name: n.to_string(),
+        kind: SignalKind::FixedTime,
+        offset: 0.0,
+        cycle: phases.iter().map(|p| p.duration).sum(),
+        phases,
+    });
+}
+
+/// Priority by road class at an unsignalised node with incoming links `inc`: if some
+/// approach is of a lower class, each of its movements yields to the major movements whose
+/// path it crosses or merges with.
+fn add_class_priority(
+    out: &mut Network,
+    g: &RoadGraph,
+    inc: &[usize],
+    h_start: &[f64],
+    h_end: &[f64],
+    foes: &mut [Vec<MovementId>],
+) {
+    let top = inc
+        .iter()
+        .map(|&l| class_rank(&g.links[l].class))
+        .max()
+        .unwrap_or(0);
+    let major: Vec<usize> = inc
+        .iter()
+        .copied()
+        .filter(|&l| class_rank(&g.links[l].class) == top)
+        .collect();
+    if major.len() < inc.len() {
+        let major_mvs: Vec<MovementId> = major
+            .iter()
+            .flat_map(|&a| movements_of(out, a))
+            .map(|m| MovementId(m as u32))
+            .collect();
+        // A minor movement yields to the major movements whose path it crosses or
+        // merges with.
+        let leg_in = |m: usize| h_end[out.mv_from[m].index()] + PI;
+        let leg_out = |m: usize| h_start[out.mv_to[m].index()];
+        for &a in inc {
+            if class_rank(&g.links[a].class) == top {
+                continue;
+            }
+            for m in movements_of(out, a) {
+                out.mv_minor[m] = true;
+                foes[m] = major_mvs
+                    .iter()
+                    .copied()
+                    .filter(|k| {
+                        let k = k.index();
+                        movements_conflict(
+                            leg_in(m),
+                            leg_out(m),
+                            out.mv_to[m].index(),
+                            leg_in(k),
+                            leg_out(k),
+                            out.mv_to[k].index(),
+                        )
+                    })
+                    .collect();
+            }
+        }
+    }
+}
+
 impl Network {
     /// Build the simulation network from the city model's road graph (rules in the module
     /// docs of [`crate::road_net`]). Errors name the link and its road feature when a link
@@ -181,42 +510,7 @@ impl Network {
         if nl == 0 {
             return Err(TrafficError::Network("the road graph has no link".into()));
         }
-        let mut out = Network::default();
-        for (i, n) in g.nodes.iter().enumerate() {
-            if !(n.pos[0].is_finite() && n.pos[1].is_finite()) {
-                return Err(TrafficError::Network(format!(
-                    "road node {i}: position is not finite"
-                )));
-            }
-            out.node_name.push(i.to_string());
-            out.node_x.push(n.pos[0]);
-            out.node_y.push(n.pos[1]);
-        }
-        for (i, l) in g.links.iter().enumerate() {
-            let bad = |what: String| {
-                TrafficError::Network(format!("road link {i} (feature {}): {what}", l.feature.0))
-            };
-            if l.from.0 as usize >= nn || l.to.0 as usize >= nn {
-                return Err(bad("end node out of range".into()));
-            }
-            if !(l.length_m.is_finite() && l.length_m > 0.0) {
-                return Err(bad(format!("length {} m is not positive", l.length_m)));
-            }
-            if !(l.speed_kmh.is_finite() && l.speed_kmh > 0.0) {
-                return Err(bad(format!("speed {} km/h is not positive", l.speed_kmh)));
-            }
-            if l.lanes == 0 {
-                return Err(bad("no lane".into()));
-            }
-            let name = i.to_string();
-            out.by_name.insert(name.clone(), LinkId(i as u32));
-            out.link_name.push(name);
-            out.link_from.push(NodeId(l.from.0));
-            out.link_to.push(NodeId(l.to.0));
-            out.link_length.push(l.length_m);
-            out.link_speed.push(l.speed_kmh / 3.6);
-            out.link_lanes.push(l.lanes);
-        }
+        let mut out = nodes_and_links(g)?;
         // Outgoing and incoming links per node, in link id order.
         let mut outs: Vec<Vec<usize>> = vec![Vec::new(); nn];
         let mut ins: Vec<Vec<usize>> = vec![Vec::new(); nn];
@@ -226,252 +520,18 @@ impl Network {
         }
         let h_end: Vec<f64> = (0..nl).map(|l| heading(g, l, true)).collect();
         let h_start: Vec<f64> = (0..nl).map(|l| heading(g, l, false)).collect();
-        // Movements, in upstream link order (so `link_out` ranges are contiguous).
-        let mut turn: Vec<Turn> = Vec::new();
-        out.link_out = vec![0; nl + 1];
-        for a in 0..nl {
-            let (from, to) = (g.links[a].from, g.links[a].to);
-            let is_uturn = |b: usize| g.links[b].to == from;
-            let others = outs[to.0 as usize]
-                .iter()
-                .filter(|&&b| !is_uturn(b))
-                .count();
-            for &b in &outs[to.0 as usize] {
-                let t = if is_uturn(b) {
-                    if others > 0 {
-                        continue;
-                    }
-                    Turn::UTurn
-                } else {
-                    let d = wrap(h_start[b] - h_end[a]);
-                    if d.abs() <= FRAC_PI_4 {
-                        Turn::Straight
-                    } else if d > 0.0 {
-                        Turn::Left
-                    } else {
-                        Turn::Right
-                    }
-                };
-                let (len, speed) = match t {
-                    Turn::Straight => (0.0, 1.0),
-                    Turn::UTurn => (TURN_RADIUS_M * PI, UTURN_SPEED_KMH / 3.6),
-                    _ => (
-                        TURN_RADIUS_M * wrap(h_start[b] - h_end[a]).abs(),
-                        TURN_SPEED_KMH / 3.6,
-                    ),
-                };
-                let speed = speed.min(out.link_speed[a]).min(out.link_speed[b]);
-                out.mv_from.push(LinkId(a as u32));
-                out.mv_to.push(LinkId(b as u32));
-                out.mv_via_length.push(len);
-                out.mv_via_time
-                    .push(if len > 0.0 { len / speed } else { 0.0 });
-                out.mv_signal.push(None);
-                out.mv_minor.push(false);
-                turn.push(t);
-                out.link_out[a + 1] += 1;
-            }
-        }
-        for i in 0..nl {
-            out.link_out[i + 1] += out.link_out[i];
-        }
-        let nm = out.mv_from.len();
-        // Signalised nodes and the axis (A or B) of each of their incoming links.
-        let axes: Vec<Option<Vec<bool>>> = (0..nn)
-            .map(|n| {
-                let inc = &ins[n];
-                if !g.nodes[n].signal || inc.len() < 2 {
-                    return None;
-                }
-                let lead = *inc
-                    .iter()
-                    .max_by(|&&x, &&y| out.link_lanes[x].cmp(&out.link_lanes[y]).then(y.cmp(&x)))
-                    .expect("two or more");
-                let on_a: Vec<bool> = inc
-                    .iter()
-                    .map(|&l| axis_gap(h_end[l], h_end[lead]) < FRAC_PI_4)
-                    .collect();
-                on_a.iter().any(|&x| !x).then_some(on_a)
-            })
-            .collect();
-        // Exit queues and lanes per movement.
-        out.mv_queue = vec![0; nm];
-        out.mv_lanes = vec![1; nm];
-        for a in 0..nl {
-            let ms = out.link_out[a] as usize..out.link_out[a + 1] as usize;
-            let lanes = out.link_lanes[a];
-            let has_left = ms
-                .clone()
-                .any(|m| matches!(turn[m], Turn::Left | Turn::UTurn));
-            let has_other = ms
-                .clone()
-                .any(|m| matches!(turn[m], Turn::Straight | Turn::Right));
-            if lanes >= 2 && has_left && has_other {
-                // At a signal the left turn has a pocket of its own beside the through lanes;
-                // elsewhere it takes the leftmost lane.
-                let pocket = axes[g.links[a].to.0 as usize].is_some();
-                let through = if pocket { lanes } else { lanes - 1 };
-                let ql = out.queue_lanes.len() as u32;
-                out.queue_lanes.push(1);
-                out.queue_lanes.push(through);
-                for m in ms {
-                    let left = matches!(turn[m], Turn::Left | Turn::UTurn);
-                    out.mv_queue[m] = if left { ql } else { ql + 1 };
-                    out.mv_lanes[m] = if left { 1 } else { through };
-                }
-            } else {
-                let q = out.queue_lanes.len() as u32;
-                out.queue_lanes.push(lanes);
-                for m in ms {
-                    out.mv_queue[m] = q;
-                    out.mv_lanes[m] = lanes;
-                }
-            }
-        }
+        let turn = add_movements(&mut out, g, &outs, &h_start, &h_end);
+        let axes = signal_axes(&out, g, &ins, &h_end);
+        add_exit_queues(&mut out, g, &turn, &axes);
         // Right of way: signals and class priority, as a list of foes per movement.
-        let mut foes: Vec<Vec<MovementId>> = vec![Vec::new(); nm];
-        let movements_of = |out: &Network, a: usize| -> Vec<usize> {
-            (out.link_out[a] as usize..out.link_out[a + 1] as usize).collect()
-        };
+        let mut foes: Vec<Vec<MovementId>> = vec![Vec::new(); out.mv_from.len()];
         for (n, inc) in ins.iter().enumerate() {
             if inc.is_empty() {
                 continue;
             }
-            let mut signalised = false;
-            if let Some(on_a) = &axes[n] {
-                {
-                    signalised = true;
-                    let sid = SignalId(out.signals.len() as u32);
-                    // Link index k over the node's movements in id order.
-                    let mut axis_of: Vec<(usize, bool)> = Vec::new();
-                    for (i, &a) in inc.iter().enumerate() {
-                        for m in movements_of(&out, a) {
-                            out.mv_signal[m] = Some((sid, axis_of.len() as u32));
-                            axis_of.push((m, on_a[i]));
-                        }
-                    }
-                    // Permissive turns yield to the opposing approaches of their axis.
-                    for &(m, ax) in &axis_of {
-                        if !matches!(turn[m], Turn::Left | Turn::UTurn) {
-                            continue;
-                        }
-                        let a = out.mv_from[m];
-                        for &(k, kx) in &axis_of {
-                            if kx == ax
-                                && out.mv_from[k] != a
-                                && matches!(turn[k], Turn::Straight | Turn::Right)
-                            {
-                                foes[m].push(MovementId(k as u32));
-                            }
-                        }
-                    }
-                    let green_for = |axis: bool| -> Vec<Light> {
-                        axis_of
-                            .iter()
-                            .map(|&(m, ax)| {
-                                if ax != axis {
-                                    Light::Red
-                                } else if foes[m].is_empty() {
-                                    Light::Green
-                                } else {
-                                    Light::MinorGreen
-                                }
-                            })
-                            .collect()
-                    };
-                    let amber_for = |axis: bool| -> Vec<Light> {
-                        axis_of
-                            .iter()
-                            .map(|&(_, ax)| {
-                                if ax == axis {
-                                    Light::Yellow
-                                } else {
-                                    Light::Red
-                                }
-                            })
-                            .collect()
-                    };
-                    let red = vec![Light::Red; axis_of.len()];
-                    let phases = vec![
-                        SignalPhase {
-                            duration: SIGNAL_GREEN_S,
-                            lights: green_for(true),
-                        },
-                        SignalPhase {
-                            duration: SIGNAL_AMBER_S,
-                            lights: amber_for(true),
-                        },
-                        SignalPhase {
-                            duration: SIGNAL_ALL_RED_S,
-                            lights: red.clone(),
-                        },
-                        SignalPhase {
-                            duration: SIGNAL_GREEN_S,
-                            lights: green_for(false),
-                        },
-                        SignalPhase {
-                            duration: SIGNAL_AMBER_S,
-                            lights: amber_for(false),
-                        },
-                        SignalPhase {
-                            duration: SIGNAL_ALL_RED_S,
-                            lights: red,
-                        },
-                    ];
-                    out.signals.push(SignalPlan {
-                        name: n.to_string(),
-                        kind: SignalKind::FixedTime,
-                        offset: 0.0,
-                        cycle: phases.iter().map(|p| p.duration).sum(),
-                        phases,
-                    });
-                }
-            }
-            if !signalised {
-                let top = inc
-                    .iter()
-                    .map(|&l| class_rank(&g.links[l].class))
-                    .max()
-                    .unwrap_or(0);
-                let major: Vec<usize> = inc
-                    .iter()
-                    .copied()
-                    .filter(|&l| class_rank(&g.links[l].class) == top)
-                    .collect();
-                if major.len() < inc.len() {
-                    let major_mvs: Vec<MovementId> = major
-                        .iter()
-                        .flat_map(|&a| movements_of(&out, a))
-                        .map(|m| MovementId(m as u32))
-                        .collect();
-                    // A minor movement yields to the major movements whose path it crosses or
-                    // merges with.
-                    let leg_in = |m: usize| h_end[out.mv_from[m].index()] + PI;
-                    let leg_out = |m: usize| h_start[out.mv_to[m].index()];
-                    for &a in inc {
-                        if class_rank(&g.links[a].class) == top {
-                            continue;
-                        }
-                        for m in movements_of(&out, a) {
-                            out.mv_minor[m] = true;
-                            foes[m] = major_mvs
-                                .iter()
-                                .copied()
-                                .filter(|k| {
-                                    let k = k.index();
-                                    movements_conflict(
-                                        leg_in(m),
-                                        leg_out(m),
-                                        out.mv_to[m].index(),
-                                        leg_in(k),
-                                        leg_out(k),
-                                        out.mv_to[k].index(),
-                                    )
-                                })
-                                .collect();
-                        }
-                    }
-                }
+            match &axes[n] {
+                Some(on_a) => add_signal(&mut out, n, inc, on_a, &turn, &mut foes),
+                None => add_class_priority(&mut out, g, inc, &h_start, &h_end, &mut foes),
             }
         }
         out.mv_foe_start.push(0);
@@ -498,14 +558,7 @@ impl Network {
             let (p, q) = (self.link_from[l].index(), self.link_to[l].index());
             (self.node_y[q] - self.node_y[p]).atan2(self.node_x[q] - self.node_x[p])
         };
-        let d = wrap(hd(b) - hd(a));
-        if d.abs() <= FRAC_PI_4 {
-            Turn::Straight
-        } else if d > 0.0 {
-            Turn::Left
-        } else {
-            Turn::Right
-        }
+        Turn::of_heading_change(wrap(hd(b) - hd(a)))
     }
 }
 

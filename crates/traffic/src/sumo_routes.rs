@@ -76,6 +76,66 @@ pub struct RouteFile {
     pub ignored: Vec<(usize, String)>,
 }
 
+/// Lines listed per element in [`IgnoredElements::lines`]; the rest are counted.
+pub const IGNORED_LINES_SHOWN: usize = 10;
+
+/// Elements of one name that a route file held and the model skipped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IgnoredElements {
+    /// Element name (`person`, `stop`, `param`, ...).
+    pub element: String,
+    /// How many were skipped.
+    pub count: usize,
+    /// Lines of the first [`IGNORED_LINES_SHOWN`] of them.
+    pub lines: Vec<usize>,
+}
+
+impl std::fmt::Display for IgnoredElements {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lines: Vec<String> = self.lines.iter().map(|l| l.to_string()).collect();
+        write!(
+            f,
+            "{} <{}> element{} skipped (line{} {}{})",
+            self.count,
+            self.element,
+            if self.count == 1 { "" } else { "s" },
+            if self.lines.len() == 1 { "" } else { "s" },
+            lines.join(", "),
+            if self.count > self.lines.len() {
+                format!(" and {} more", self.count - self.lines.len())
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+impl RouteFile {
+    /// [`RouteFile::ignored`] by element name, in order of first appearance.
+    pub fn ignored_by_element(&self) -> Vec<IgnoredElements> {
+        let mut out: Vec<IgnoredElements> = Vec::new();
+        for (line, name) in &self.ignored {
+            let i = match out.iter().position(|g| &g.element == name) {
+                Some(i) => i,
+                None => {
+                    out.push(IgnoredElements {
+                        element: name.clone(),
+                        count: 0,
+                        lines: Vec::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            let g = &mut out[i];
+            g.count += 1;
+            if g.lines.len() < IGNORED_LINES_SHOWN {
+                g.lines.push(*line);
+            }
+        }
+        out
+    }
+}
+
 /// Parse a SUMO speed-factor value: a number, or `norm(mean,dev)` / `normc(mean,dev,min,max)`.
 /// Returns (mean, deviation if given).
 fn speed_factor(e: &Elem, text: &str) -> Result<(f64, Option<f64>)> {
@@ -438,6 +498,25 @@ mod tests {
         assert_eq!(rf.trips[5].depart, 18.0);
         assert_eq!(rf.trips[2].vtype.as_deref(), Some("moto"));
         assert_eq!(rf.ignored, vec![(10, "person".to_string())]);
+    }
+
+    #[test]
+    fn skipped_elements_are_counted_by_name() {
+        let persons: String = (0..12)
+            .map(|i| format!("\n<person id=\"p{i}\" depart=\"0\"><walk edges=\"a b\"/></person>"))
+            .collect();
+        let text = format!("<routes>\n<container id=\"c\" depart=\"0\"/>{persons}\n</routes>");
+        let rf = parse_routes(&text).unwrap();
+        let g = rf.ignored_by_element();
+        assert_eq!(g.len(), 2);
+        assert_eq!((g[0].element.as_str(), g[0].count), ("container", 1));
+        assert_eq!((g[1].element.as_str(), g[1].count), ("person", 12));
+        assert_eq!(g[1].lines, (3..13).collect::<Vec<_>>());
+        assert_eq!(g[0].to_string(), "1 <container> element skipped (line 2)");
+        assert_eq!(
+            g[1].to_string(),
+            "12 <person> elements skipped (lines 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 2 more)"
+        );
     }
 
     #[test]

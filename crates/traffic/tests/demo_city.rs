@@ -3,7 +3,7 @@
 
 use twin_model::{City, Layer, RoadGraph};
 use twin_traffic::city_demand::{
-    CityDemand, ExternalCity, OUTSIDE_SPEED_KMH, PeakConfig, morning_peak,
+    CityDemand, ExternalCity, OUTSIDE_SPEED_KMH, PeakConfig, morning_peak, open_sides,
 };
 use twin_traffic::demand::VehicleClass;
 use twin_traffic::network::{LinkId, Network};
@@ -361,6 +361,13 @@ fn period_peak(city: &City, net: &Network, trips: usize) -> (PeakConfig, CityDem
     let cfg = period_config(trips);
     let d = morning_peak(city, net, &cfg);
     (cfg, d)
+}
+
+#[test]
+fn the_river_side_has_no_gateways() {
+    let (city, _) = setup();
+    // The Red River lies beyond the district's east edge.
+    assert_eq!(open_sides(&city), [true, true, false, true]);
 }
 
 /// [`PeakConfig::morning_peak_period`] with the demo district's river side closed.

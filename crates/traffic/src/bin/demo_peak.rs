@@ -24,10 +24,11 @@ use std::time::Instant;
 use twin_model::{Layer, RoadGraph};
 use twin_traffic::city_demand::{
     ExternalCity, HANOI_BUS, OUTSIDE_SPEED_KMH, PeakConfig, morning_peak_with_signal_plans,
+    open_sides,
 };
 use twin_traffic::demand::VehicleClass;
 use twin_traffic::network::Network;
-use twin_traffic::sim::{SimConfig, Simulation, VehicleState};
+use twin_traffic::sim::{SimConfig, Simulation, Traversals, VehicleState};
 
 fn main() -> anyhow::Result<()> {
     let mut cfg = PeakConfig {
@@ -102,6 +103,9 @@ fn main() -> anyhow::Result<()> {
     let end = end.unwrap_or(cfg.duration.max(3600.0));
     let t = Instant::now();
     let city = twin_citygen::generate(&Default::default());
+    if let Some(ext) = &mut cfg.external {
+        ext.open_sides = open_sides(&city);
+    }
     let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
     let mut net =
         Network::from_road_graph(&g).context("building the network from the road layer")?;
@@ -203,23 +207,19 @@ fn main() -> anyhow::Result<()> {
     // Link speeds in the peak hour: length over mean traversal time (queueing at the link's
     // end included) of every traversal completed in its 5-minute intervals, over all links
     // and over the arterials and the ring (lanes ≥ 2 per direction).
-    let (mut all_d, mut all_t, mut art_d, mut art_t) = (0.0, 0.0, 0.0, 0.0);
+    let (mut all, mut art) = (Traversals::default(), Traversals::default());
     for s in sim.link_stats() {
         if s.begin < peak_a - 1e-9 || s.end > peak_b + 1e-9 || s.left == 0 {
             continue;
         }
         let l = s.link.index();
-        let d = s.left as f64 * g.links[l].length_m;
-        let tt = s.left as f64 * s.mean_travel_time;
-        all_d += d;
-        all_t += tt;
+        all.add(s, g.links[l].length_m);
         if g.links[l].lanes >= 2 && matches!(g.links[l].class.as_str(), "primary" | "trunk") {
-            art_d += d;
-            art_t += tt;
+            art.add(s, g.links[l].length_m);
         }
     }
-    let peak_kmh = all_d / all_t.max(1e-9) * 3.6;
-    let art_kmh = art_d / art_t.max(1e-9) * 3.6;
+    let peak_kmh = all.distance / all.time.max(1e-9) * 3.6;
+    let art_kmh = art.distance / art.time.max(1e-9) * 3.6;
     let c = sim.counters();
     let ups = c.vehicle_updates as f64 / wall.max(1e-9);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -326,11 +326,12 @@ Bar (issue 5): the morning peak of ≥ 100,000 trips simulated, one hour of it i
     Ok(())
 }
 
-/// The city around the demo district: open to the west, south and north; the east edge is
-/// the Red River behind the dike, with no bridge in the district.
+/// The city around the demo district, its open sides set from the city once it is generated
+/// ([`open_sides`]: the east edge is the Red River behind the dike, with no bridge in the
+/// district).
 fn demo_outside() -> ExternalCity {
     ExternalCity {
         speed_kmh: OUTSIDE_SPEED_KMH,
-        open_sides: [true, true, false, true],
+        open_sides: [true; 4],
     }
 }

@@ -86,6 +86,12 @@ fn main() -> anyhow::Result<()> {
     run.summary
         .write_json(BufWriter::new(f))
         .context("writing summary.json")?;
+    for w in &run.sim.network().import_warnings {
+        eprintln!("{}: {w}", net.display());
+    }
+    for g in &run.summary.ignored {
+        eprintln!("{}: {g}", routes.display());
+    }
     for u in &run.unroutable {
         eprintln!(
             "{}:{}: vehicle {:?} not simulated: {}",

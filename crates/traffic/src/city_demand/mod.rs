@@ -48,10 +48,12 @@
 
 use crate::demand::{Demand, Trip, Unroutable, VehicleType};
 use crate::network::{LinkId, Network};
-use geo::Centroid;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use twin_model::{City, Feature, Layer};
+use twin_model::{City, Layer};
+
+mod draw;
+mod spatial;
+use draw::{Rng, depart_time, pick};
+use spatial::{Snapper, centroid, tree};
 
 /// Share of each vehicle class among the generated trips (normalised by their sum).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,6 +149,41 @@ pub struct ExternalCity {
     /// Sides of the bounding box that face the city (west, south, east, north); a closed side
     /// (a river without a bridge) has no gateway.
     pub open_sides: [bool; 4],
+}
+
+/// Sides of the road network's bounding box (west, south, east, north) through which trips
+/// reach the rest of the city ([`ExternalCity::open_sides`]): all but those facing a river
+/// that lies wholly beyond the side (the Environment layer's `river` features; a bridge is
+/// not looked for).
+pub fn open_sides(city: &City) -> [bool; 4] {
+    use geo::BoundingRect;
+    let rect = |layer: Layer, kind: &str| {
+        city.layer(layer)
+            .features()
+            .iter()
+            .filter(|f| f.kind == kind)
+            .filter_map(|f| f.geometry.bounding_rect())
+            .collect::<Vec<_>>()
+    };
+    let roads = rect(Layer::TrafficRoad, "road");
+    let Some(first) = roads.first() else {
+        return [true; 4];
+    };
+    let (mut lo, mut hi) = (first.min(), first.max());
+    for r in &roads {
+        lo.x = lo.x.min(r.min().x);
+        lo.y = lo.y.min(r.min().y);
+        hi.x = hi.x.max(r.max().x);
+        hi.y = hi.y.max(r.max().y);
+    }
+    let mut open = [true; 4];
+    for r in rect(Layer::Environment, "river") {
+        open[0] &= r.max().x > lo.x;
+        open[1] &= r.max().y > lo.y;
+        open[2] &= r.min().x < hi.x;
+        open[3] &= r.min().y < hi.y;
+    }
+    open
 }
 
 /// Peak-hour speed on Hanoi's congested arterials, 20–25 km/h (TomTom samples of six
@@ -436,226 +473,181 @@ fn gateways(net: &Network, ext: &ExternalCity) -> Vec<Gateway> {
     out
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Index of the first cumulative weight above `u · total` (`cum` non-decreasing, last > 0).
-fn pick(cum: &[f64], u: f64) -> usize {
-    let x = u * cum[cum.len() - 1];
-    cum.partition_point(|&c| c <= x).min(cum.len() - 1)
-}
-
-/// Sample of the triangular distribution on [a, b] with mode c (inverse CDF).
-fn triangular(u: f64, a: f64, b: f64, c: f64) -> f64 {
-    if b <= a {
-        return a;
-    }
-    let f = (c - a) / (b - a);
-    if u < f {
-        a + (u * (b - a) * (c - a)).sqrt()
-    } else {
-        b - ((1.0 - u) * (b - a) * (b - c)).sqrt()
-    }
-}
-
-/// Departure on [a, b]: uniform with probability `w_uniform`, else triangular with mode `c`.
-fn depart_time(rng: &mut Rng, a: f64, b: f64, c: f64, w_uniform: f64) -> f64 {
-    if rng.unit() < w_uniform {
-        a + rng.unit() * (b - a)
-    } else {
-        triangular(rng.unit(), a, b, c)
-    }
-}
-
-fn centroid(f: &Feature) -> Option<[f64; 2]> {
-    let p = f.geometry.centroid()?;
-    (p.x().is_finite() && p.y().is_finite()).then(|| [p.x(), p.y()])
-}
-
-/// Nearest of `nodes` (ids into the network) to `p`, by a uniform grid of cells.
-struct Snapper {
-    x0: f64,
-    y0: f64,
-    cell: f64,
-    nx: usize,
-    ny: usize,
-    cells: Vec<Vec<u32>>,
-    xs: Vec<f64>,
-    ys: Vec<f64>,
-}
-
-impl Snapper {
-    fn new(net: &Network, nodes: &[u32]) -> Snapper {
-        let xs = net.node_x.clone();
-        let ys = net.node_y.clone();
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for &n in nodes {
-            let (x, y) = (xs[n as usize], ys[n as usize]);
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-        }
-        let cell = 100.0;
-        let nx = (((x1 - x0) / cell).floor() as usize + 1).min(4096);
-        let ny = (((y1 - y0) / cell).floor() as usize + 1).min(4096);
-        let mut cells = vec![Vec::new(); nx * ny];
-        let mut s = Snapper {
-            x0,
-            y0,
-            cell,
-            nx,
-            ny,
-            cells: Vec::new(),
-            xs,
-            ys,
-        };
-        for &n in nodes {
-            let (i, j) = s.cell_of(s.xs[n as usize], s.ys[n as usize]);
-            cells[j * nx + i].push(n);
-        }
-        s.cells = cells;
-        s
-    }
-
-    fn cell_of(&self, x: f64, y: f64) -> (usize, usize) {
-        let i = ((x - self.x0) / self.cell)
-            .floor()
-            .clamp(0.0, (self.nx - 1) as f64) as usize;
-        let j = ((y - self.y0) / self.cell)
-            .floor()
-            .clamp(0.0, (self.ny - 1) as f64) as usize;
-        (i, j)
-    }
-
-    /// Nearest node; ties go to the lower id. Rings of cells are searched until the best
-    /// distance found is within the ring's guaranteed distance.
-    fn nearest(&self, p: [f64; 2]) -> u32 {
-        let (ci, cj) = self.cell_of(p[0], p[1]);
-        let mut best = (f64::INFINITY, u32::MAX);
-        let max_r = self.nx.max(self.ny);
-        for r in 0..=max_r {
-            // Every node in a ring r+1 or beyond is at least (r + 1) · cell - offset away; the
-            // point may lie outside the grid, so measure the guarantee conservatively.
-            let (lo_i, hi_i) = (ci.saturating_sub(r), (ci + r).min(self.nx - 1));
-            let (lo_j, hi_j) = (cj.saturating_sub(r), (cj + r).min(self.ny - 1));
-            for j in lo_j..=hi_j {
-                for i in lo_i..=hi_i {
-                    if r > 0 && i != lo_i && i != hi_i && j != lo_j && j != hi_j {
-                        continue;
-                    }
-                    for &n in &self.cells[j * self.nx + i] {
-                        let d = (self.xs[n as usize] - p[0]).hypot(self.ys[n as usize] - p[1]);
-                        if d < best.0 || (d == best.0 && n < best.1) {
-                            best = (d, n);
-                        }
-                    }
-                }
-            }
-            // Distance from p to the outside of the searched block.
-            let gx0 = self.x0 + lo_i as f64 * self.cell;
-            let gx1 = self.x0 + (hi_i + 1) as f64 * self.cell;
-            let gy0 = self.y0 + lo_j as f64 * self.cell;
-            let gy1 = self.y0 + (hi_j + 1) as f64 * self.cell;
-            let mut reach = f64::INFINITY;
-            if lo_i > 0 {
-                reach = reach.min(p[0] - gx0);
-            }
-            if hi_i + 1 < self.nx {
-                reach = reach.min(gx1 - p[0]);
-            }
-            if lo_j > 0 {
-                reach = reach.min(p[1] - gy0);
-            }
-            if hi_j + 1 < self.ny {
-                reach = reach.min(gy1 - p[1]);
-            }
-            if best.1 != u32::MAX && best.0 < reach {
-                break;
-            }
-            if lo_i == 0 && lo_j == 0 && hi_i + 1 == self.nx && hi_j + 1 == self.ny {
-                break;
-            }
-        }
-        best.1
-    }
-}
-
-#[derive(Copy, Clone, PartialEq)]
-struct Item(f64, u32);
-impl Eq for Item {}
-impl Ord for Item {
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.0.total_cmp(&self.0).then_with(|| o.1.cmp(&self.1))
-    }
-}
-impl PartialOrd for Item {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-/// Fastest-path tree over links from node `origin` for link times `time`: time to the end of
-/// each link and the link it was reached from.
-fn tree(net: &Network, time: &[f64], origin: usize, dist: &mut [f64], prev: &mut [u32]) {
-    dist.iter_mut().for_each(|d| *d = f64::INFINITY);
-    prev.iter_mut().for_each(|p| *p = u32::MAX);
-    let mut heap = BinaryHeap::new();
-    for (l, from) in net.link_from.iter().enumerate() {
-        if from.index() == origin {
-            let t = time[l];
-            if t < dist[l] {
-                dist[l] = t;
-                heap.push(Item(t, l as u32));
-            }
-        }
-    }
-    while let Some(Item(d, a)) = heap.pop() {
-        if d > dist[a as usize] {
-            continue;
-        }
-        for m in net.out_movements(LinkId(a)) {
-            let b = net.mv_to[m.index()].index();
-            let nd = d + net.mv_via_time[m.index()] + time[b];
-            if nd < dist[b] {
-                dist[b] = nd;
-                prev[b] = a;
-                heap.push(Item(nd, b as u32));
-            }
-        }
-    }
-}
-
 /// Generate a morning peak on `net` (built from `city`'s road graph, so node ids and
 /// positions are the city's) from the layers of `city` (rules in the module docs).
+///
+/// The steps, in the order of their random draws: trip ends and their masses
+/// (`trip_ends`, `land_use_masses`), the gateways and the city beyond them
+/// (`outside_masses`), origins (`origin_weights`, drawn per trip), destinations, classes
+/// and departures (`choose_destinations`), bus lines (`bus_lines`), then routes by
+/// incremental loading (`load_routes`).
 pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand {
     let nn = net.node_count();
     let nl = net.link_count();
-    // Nodes a trip can start and end at: a way out and a way in.
-    let mut has_out = vec![false; nn];
-    let mut has_in = vec![false; nn];
-    let mut links_into: Vec<Vec<u32>> = vec![Vec::new(); nn];
-    for l in 0..nl {
-        has_out[net.link_from[l].index()] = true;
-        has_in[net.link_to[l].index()] = true;
-        links_into[net.link_to[l].index()].push(l as u32);
+    let (usable, links_into) = trip_ends(net);
+    let mut out = empty_demand();
+    if usable.is_empty() || cfg.trips == 0 {
+        return out;
     }
-    let usable: Vec<u32> = (0..nn as u32)
-        .filter(|&n| has_out[n as usize] && has_in[n as usize])
-        .collect();
+    let (prod, attr) = land_use_masses(city, net, &usable);
+    out.residents = prod.iter().sum();
+    out.attractions = attr.iter().sum();
+    out.origin_nodes = prod.iter().filter(|&&x| x > 0.0).count();
+    out.destination_nodes = attr.iter().filter(|&&x| x > 0.0).count();
+    if out.residents <= 0.0 || out.attractions <= 0.0 {
+        return out;
+    }
+    let mut rng = Rng(cfg.seed);
+    let free: Vec<f64> = (0..nl).map(|l| net.free_time(LinkId(l as u32))).collect();
+    let mut trees = Trees {
+        dist: vec![f64::INFINITY; nl],
+        prev: vec![u32::MAX; nl],
+    };
+    let beta = cfg.beta_per_min / 60.0;
+    let bbox = node_bbox(net);
+    let (bx0, by0, bx1, by1) = bbox;
+    let area = ((bx1 - bx0) * (by1 - by0)).max(1.0);
+    let (gates, ext_attr, plane_opportunities) = outside_masses(
+        net,
+        cfg,
+        beta,
+        out.residents / area,
+        out.attractions / area,
+        bbox,
+    );
+    let mut gate_of: Vec<Option<usize>> = vec![None; nn];
+    for (i, g) in gates.iter().enumerate() {
+        gate_of[g.node as usize] = Some(i);
+    }
+    let zones = Zones {
+        links_into,
+        attr,
+        gates,
+        ext_attr,
+        gate_of,
+        beta_per_min: cfg.beta_per_min,
+    };
+    let origin_weight = origin_weights(net, &zones, &prod, &free, plane_opportunities, &mut trees);
+    let mut cum = Vec::with_capacity(origin_weight.len());
+    let mut acc = 0.0;
+    for &p in &origin_weight {
+        acc += p;
+        cum.push(acc);
+    }
+    let mut count = vec![0usize; origin_weight.len()];
+    for _ in 0..cfg.trips {
+        count[pick(&cum, rng.unit())] += 1;
+    }
+    let pending = choose_destinations(
+        net, &zones, cfg, &count, &free, &mut rng, &mut trees, &mut out,
+    );
+    let capacity = net.link_capacity(crate::sim::HCM_SATURATION_HEADWAY);
+    let mut volume = vec![0.0; nl];
+    let bus_trips = match &cfg.bus {
+        Some(bus) => bus_lines(
+            net,
+            &zones,
+            cfg,
+            bus,
+            area,
+            &free,
+            &mut rng,
+            &mut trees,
+            &mut volume,
+            out.demand.types[BUS_TYPE].pcu,
+        ),
+        None => Vec::new(),
+    };
+    out.bus_runs = bus_trips.len();
+    let routes = load_routes(
+        net,
+        &zones,
+        cfg,
+        &pending,
+        &free,
+        &capacity,
+        &mut volume,
+        &mut trees,
+        &out.demand.types,
+    );
+    out.gateways = zones.gates;
+    for (p, route) in pending.into_iter().zip(routes) {
+        out.demand.trips.push(Trip {
+            id: p.id,
+            vtype: p.vtype,
+            depart: p.depart,
+            route,
+        });
+    }
+    out.demand.trips.extend(bus_trips);
+    out.demand
+        .trips
+        .sort_by(|x, y| x.depart.total_cmp(&y.depart));
+    out
+}
+
+/// Index of the bus type in the morning peak's vehicle types.
+const BUS_TYPE: usize = 2;
+
+/// Work arrays of the shortest-path trees over links ([`tree`]).
+struct Trees {
+    dist: Vec<f64>,
+    prev: Vec<u32>,
+}
+
+/// The zones of a morning peak: attractions per node, gateways and the outside attractions
+/// beyond them, and the links into each node.
+struct Zones {
+    links_into: Vec<Vec<u32>>,
+    attr: Vec<f64>,
+    gates: Vec<Gateway>,
+    ext_attr: Vec<f64>,
+    gate_of: Vec<Option<usize>>,
+    beta_per_min: f64,
+}
+
+impl Zones {
+    /// Time from `dist` (a tree from some node) to the end of a link into node j.
+    fn reach(&self, dist: &[f64], j: usize) -> f64 {
+        self.links_into[j]
+            .iter()
+            .map(|&l| dist[l as usize])
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Destination weight of node j for a trip from a resident (`from_gate` None) or from
+    /// beyond gateway `from_gate` (no destination beyond its own side), at time t.
+    fn dest_weight(&self, j: usize, t: f64, from_gate: Option<usize>) -> (f64, f64) {
+        let gates = &self.gates;
+        let f = (-self.beta_per_min * t / 60.0).exp();
+        let ext = match (self.gate_of[j], from_gate) {
+            (Some(h), Some(g))
+                if gates[h].side == gates[g].side
+                    || gates[h].lanes < THROUGH_MIN_LANES
+                    || gates[g].lanes < THROUGH_MIN_LANES =>
+            {
+                0.0
+            }
+            (Some(_), _) => self.ext_attr[j],
+            (None, _) => 0.0,
+        };
+        (self.attr[j] * f, ext * f)
+    }
+}
+
+/// A person trip with its destination chosen, waiting for a route.
+struct Pending {
+    id: String,
+    origin: u32,
+    dest: u32,
+    depart: f64,
+    vtype: usize,
+    /// Incremental-loading step that routes it.
+    step: usize,
+}
+
+/// The demand before anything is drawn: the four vehicle types and no trips.
+fn empty_demand() -> CityDemand {
     // Motorbikes ride two or three abreast in a lane in Hanoi's mixed traffic: their road
     // space in a queue is their passenger-car-unit share (0.3, the discharge factor) of a
     // car's 7.5 m (5 m + 2.5 m gap), 2.25 m, instead of SUMO's single-file 2.2 m + 2.5 m.
@@ -668,7 +660,7 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
         VehicleType::sumo_default("bus", "bus"),
         VehicleType::sumo_default("truck", "truck"),
     ];
-    let mut out = CityDemand {
+    CityDemand {
         demand: Demand {
             types,
             trips: Vec::new(),
@@ -683,11 +675,31 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
         by_kind: [0; 4],
         transit_riders: 0,
         bus_runs: 0,
-    };
-    if usable.is_empty() || cfg.trips == 0 {
-        return out;
     }
-    let snap = Snapper::new(net, &usable);
+}
+
+/// Nodes a trip can start and end at (a way out and a way in), and the links into each node.
+fn trip_ends(net: &Network) -> (Vec<u32>, Vec<Vec<u32>>) {
+    let nn = net.node_count();
+    let mut has_out = vec![false; nn];
+    let mut has_in = vec![false; nn];
+    let mut links_into: Vec<Vec<u32>> = vec![Vec::new(); nn];
+    for l in 0..net.link_count() {
+        has_out[net.link_from[l].index()] = true;
+        has_in[net.link_to[l].index()] = true;
+        links_into[net.link_to[l].index()].push(l as u32);
+    }
+    let usable: Vec<u32> = (0..nn as u32)
+        .filter(|&n| has_out[n as usize] && has_in[n as usize])
+        .collect();
+    (usable, links_into)
+}
+
+/// Productions (residents) and attractions (jobs and school places) per node, each feature
+/// attached to the usable node nearest its centroid.
+fn land_use_masses(city: &City, net: &Network, usable: &[u32]) -> (Vec<f64>, Vec<f64>) {
+    let nn = net.node_count();
+    let snap = Snapper::new(net, usable);
     let mut prod = vec![0.0; nn];
     let mut attr = vec![0.0; nn];
     let positive = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
@@ -713,28 +725,12 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
             }
         }
     }
-    out.residents = prod.iter().sum();
-    out.attractions = attr.iter().sum();
-    out.origin_nodes = prod.iter().filter(|&&x| x > 0.0).count();
-    out.destination_nodes = attr.iter().filter(|&&x| x > 0.0).count();
-    if out.residents <= 0.0 || out.attractions <= 0.0 {
-        return out;
-    }
-    let mut rng = Rng(cfg.seed);
-    let free: Vec<f64> = (0..nl).map(|l| net.free_time(LinkId(l as u32))).collect();
-    let mut dist = vec![f64::INFINITY; nl];
-    let mut prev = vec![u32::MAX; nl];
-    let mut best_in = vec![u32::MAX; nn];
-    let beta = cfg.beta_per_min / 60.0;
-    // Time from `dist` (a tree from some node) to the end of a link into node j.
-    let reach = |dist: &[f64], j: usize| {
-        links_into[j]
-            .iter()
-            .map(|&l| dist[l as usize])
-            .fold(f64::INFINITY, f64::min)
-    };
-    // Gateway zones and the masses of the city beyond them (see `ExternalCity`).
-    let (bx0, by0, bx1, by1) = (0..nn).fold(
+    (prod, attr)
+}
+
+/// Bounding box of the network's nodes: (x0, y0, x1, y1).
+fn node_bbox(net: &Network) -> (f64, f64, f64, f64) {
+    (0..net.node_count()).fold(
         (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
         |(a, b, c, d), n| {
             (
@@ -744,21 +740,31 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
                 d.max(net.node_y[n]),
             )
         },
-    );
-    let area = ((bx1 - bx0) * (by1 - by0)).max(1.0);
+    )
+}
+
+/// Gateway zones and the masses of the city beyond them (see [`ExternalCity`]) for the
+/// district's densities of residents `rho_r` and attractions `rho_j` (per m²): the gateways
+/// with their masses, the outside attraction at each node, and the discounted opportunities
+/// of the whole plane around an outside point, ρ_J 2π / k².
+fn outside_masses(
+    net: &Network,
+    cfg: &PeakConfig,
+    beta: f64,
+    rho_r: f64,
+    rho_j: f64,
+    (bx0, by0, bx1, by1): (f64, f64, f64, f64),
+) -> (Vec<Gateway>, Vec<f64>, f64) {
     let mut gates = match &cfg.external {
         Some(ext) if ext.speed_kmh > 0.0 && beta > 0.0 => gateways(net, ext),
         _ => Vec::new(),
     };
-    let mut ext_attr = vec![0.0; nn];
-    let mut gate_of: Vec<Option<usize>> = vec![None; nn];
-    // Discounted opportunities of the whole plane around an outside point, ρ_J 2π / k².
+    let mut ext_attr = vec![0.0; net.node_count()];
     let mut plane_opportunities = 0.0;
     if let Some(ext) = &cfg.external
         && !gates.is_empty()
     {
         let k = beta / (ext.speed_kmh / 3.6);
-        let (rho_r, rho_j) = (out.residents / area, out.attractions / area);
         let (cx, cy) = (0.5 * (bx0 + bx1), 0.5 * (by0 + by1));
         // Distance from the centre to each side and half the side's length.
         let geom = [
@@ -779,89 +785,93 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
             g.production = rho_r * mass;
             ext_attr[g.node as usize] += g.attraction;
         }
-        for (i, g) in gates.iter().enumerate() {
-            gate_of[g.node as usize] = Some(i);
-        }
         plane_opportunities = rho_j * std::f64::consts::TAU / (k * k);
     }
-    // Destination weight of node j for a trip from a resident (`from_gate` None) or from
-    // beyond gateway `from_gate` (no destination beyond its own side), at time t.
-    let dest_weight = |j: usize, t: f64, from_gate: Option<usize>| -> (f64, f64) {
-        let f = (-cfg.beta_per_min * t / 60.0).exp();
-        let ext = match (gate_of[j], from_gate) {
-            (Some(h), Some(g))
-                if gates[h].side == gates[g].side
-                    || gates[h].lanes < THROUGH_MIN_LANES
-                    || gates[g].lanes < THROUGH_MIN_LANES =>
-            {
-                0.0
-            }
-            (Some(_), _) => ext_attr[j],
-            (None, _) => 0.0,
-        };
-        (attr[j] * f, ext * f)
-    };
-    // Origins: residents at their nodes, then the outside residents of each gateway, whose
-    // trips into or through the network are the share of their destinations there.
-    let mut origin_weight: Vec<f64> = prod.clone();
-    for (gi, g) in gates.iter().enumerate() {
-        tree(net, &free, g.node as usize, &mut dist, &mut prev);
+    (gates, ext_attr, plane_opportunities)
+}
+
+/// Origin weights: residents at their nodes, then the outside residents of each gateway,
+/// whose trips into or through the network are the share of their destinations there.
+fn origin_weights(
+    net: &Network,
+    zones: &Zones,
+    prod: &[f64],
+    free: &[f64],
+    plane_opportunities: f64,
+    trees: &mut Trees,
+) -> Vec<f64> {
+    let mut origin_weight: Vec<f64> = prod.to_vec();
+    for (gi, g) in zones.gates.iter().enumerate() {
+        tree(net, free, g.node as usize, &mut trees.dist, &mut trees.prev);
         let mut acc = 0.0;
-        for j in 0..nn {
+        for j in 0..net.node_count() {
             let t = if j == g.node as usize {
                 continue;
             } else {
-                reach(&dist, j)
+                zones.reach(&trees.dist, j)
             };
             if t.is_finite() {
-                let (a, e) = dest_weight(j, t, Some(gi));
+                let (a, e) = zones.dest_weight(j, t, Some(gi));
                 acc += a + e;
             }
         }
         origin_weight.push(g.production * acc / plane_opportunities.max(1e-300));
     }
-    let mut cum = Vec::with_capacity(origin_weight.len());
-    let mut acc = 0.0;
-    for &p in &origin_weight {
-        acc += p;
-        cum.push(acc);
+    origin_weight
+}
+
+/// Cumulative class shares (motorbike, car, bus, truck); all motorbikes if none is positive.
+fn class_share_cum(shares: ClassShares) -> [f64; 4] {
+    let s = [shares.motorbike, shares.car, shares.bus, shares.truck].map(|x| x.max(0.0));
+    let mut c = [0.0; 4];
+    let mut a = 0.0;
+    for (k, v) in s.iter().enumerate() {
+        a += v;
+        c[k] = a;
     }
-    let mut count = vec![0usize; origin_weight.len()];
-    for _ in 0..cfg.trips {
-        count[pick(&cum, rng.unit())] += 1;
-    }
-    let shares = cfg.shares;
-    let share_cum = {
-        let s = [shares.motorbike, shares.car, shares.bus, shares.truck].map(|x| x.max(0.0));
-        let mut c = [0.0; 4];
-        let mut a = 0.0;
-        for (k, v) in s.iter().enumerate() {
-            a += v;
-            c[k] = a;
-        }
-        if a <= 0.0 { [1.0, 1.0, 1.0, 1.0] } else { c }
-    };
+    if a <= 0.0 { [1.0, 1.0, 1.0, 1.0] } else { c }
+}
+
+/// Destination choice on free-flow times for the `count` trips of each origin (nodes, then
+/// gateways), with each trip's departure, class and kind; same-node, bus-riding and
+/// unroutable trips are counted in `out` and not returned.
+#[allow(clippy::too_many_arguments)]
+fn choose_destinations(
+    net: &Network,
+    zones: &Zones,
+    cfg: &PeakConfig,
+    count: &[usize],
+    free: &[f64],
+    rng: &mut Rng,
+    trees: &mut Trees,
+    out: &mut CityDemand,
+) -> Vec<Pending> {
+    let nn = net.node_count();
+    let share_cum = class_share_cum(cfg.shares);
     let (a, b) = (cfg.start, cfg.start + cfg.duration.max(0.0));
     let mode = a + cfg.mode.clamp(0.0, 1.0) * (b - a);
     let w_uniform = cfg.uniform_weight();
     let steps = cfg.assignment_steps.max(1);
-    // Destination choice on free-flow times: (id, origin, destination, depart, type, step).
-    let mut pending: Vec<(String, u32, u32, f64, usize, usize)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut k = 0usize;
     for (oi, &n_o) in count.iter().enumerate() {
         if n_o == 0 {
             continue;
         }
         let from_gate = oi.checked_sub(nn);
-        let o = from_gate.map_or(oi, |g| gates[g].node as usize);
-        tree(net, &free, o, &mut dist, &mut prev);
+        let o = from_gate.map_or(oi, |g| zones.gates[g].node as usize);
+        tree(net, free, o, &mut trees.dist, &mut trees.prev);
         let mut wcum = Vec::with_capacity(nn);
         let mut parts = Vec::with_capacity(nn);
         let mut acc = 0.0;
         for j in 0..nn {
-            let t = if j == o { 0.0 } else { reach(&dist, j) };
+            let t = if j == o {
+                0.0
+            } else {
+                zones.reach(&trees.dist, j)
+            };
             if t.is_finite() && (from_gate.is_none() || j != o) {
-                let (wa, we) = dest_weight(j, t, from_gate);
+                let (wa, we) = zones.dest_weight(j, t, from_gate);
                 if wa > 0.0 || we > 0.0 {
                     acc += wa + we;
                     parts.push((j, wa, we));
@@ -883,7 +893,7 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
                 continue;
             }
             let d = pick(&wcum, rng.unit());
-            let depart = depart_time(&mut rng, a, b, mode, w_uniform);
+            let depart = depart_time(rng, a, b, mode, w_uniform);
             let u = rng.unit() * share_cum[3];
             let vtype = share_cum.iter().position(|&c| u < c).unwrap_or(0);
             // Beyond the network's edge, or to a place at the gateway node?
@@ -904,70 +914,119 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
                 out.transit_riders += 1;
                 continue;
             }
-            pending.push((id, o as u32, d as u32, depart, vtype, i % steps));
+            pending.push(Pending {
+                id,
+                origin: o as u32,
+                dest: d as u32,
+                depart,
+                vtype,
+                step: i % steps,
+            });
         }
     }
-    let capacity = net.link_capacity(crate::sim::HCM_SATURATION_HEADWAY);
-    let mut volume = vec![0.0; nl];
-    // Bus lines between gateways of different sides with two or more lanes, on free-flow
-    // fastest paths; their volume is loaded before the trips'.
+    pending
+}
+
+/// Bus lines between gateways of different sides with two or more lanes, on free-flow
+/// fastest paths, with their runs over the window; their volume (`bus_pcu` per run) is
+/// loaded into `volume` before the trips'.
+#[allow(clippy::too_many_arguments)]
+fn bus_lines(
+    net: &Network,
+    zones: &Zones,
+    cfg: &PeakConfig,
+    bus: &BusService,
+    area: f64,
+    free: &[f64],
+    rng: &mut Rng,
+    trees: &mut Trees,
+    volume: &mut [f64],
+    bus_pcu: f64,
+) -> Vec<Trip> {
+    let gates = &zones.gates;
+    let (a, b) = (cfg.start, cfg.start + cfg.duration.max(0.0));
     let mut bus_trips: Vec<Trip> = Vec::new();
-    if let Some(bus) = &cfg.bus {
-        let major: Vec<usize> = (0..gates.len()).filter(|&g| gates[g].lanes >= 2).collect();
-        let lines = (bus.route_directions_per_km2 * area / 1e6).round() as usize;
-        let headway = 3600.0 / bus.departures_per_hour.max(1e-6);
-        let bus_type = 2usize;
-        for line in 0..lines {
-            if major.len() < 2 {
-                break;
+    let major: Vec<usize> = (0..gates.len()).filter(|&g| gates[g].lanes >= 2).collect();
+    let lines = (bus.route_directions_per_km2 * area / 1e6).round() as usize;
+    let headway = 3600.0 / bus.departures_per_hour.max(1e-6);
+    for line in 0..lines {
+        if major.len() < 2 {
+            break;
+        }
+        let g = major[(rng.unit() * major.len() as f64) as usize % major.len()];
+        let others: Vec<usize> = major
+            .iter()
+            .copied()
+            .filter(|&h| gates[h].side != gates[g].side)
+            .collect();
+        if others.is_empty() {
+            continue;
+        }
+        let h = others[(rng.unit() * others.len() as f64) as usize % others.len()];
+        tree(
+            net,
+            free,
+            gates[g].node as usize,
+            &mut trees.dist,
+            &mut trees.prev,
+        );
+        let Some(&last) = zones.links_into[gates[h].node as usize].first() else {
+            continue;
+        };
+        if !trees.dist[last as usize].is_finite() {
+            continue;
+        }
+        let route = path_to(&trees.prev, last);
+        let mut t = a + rng.unit() * headway;
+        let mut run = 0;
+        while t < b {
+            for l in &route {
+                volume[l.index()] += bus_pcu;
             }
-            let g = major[(rng.unit() * major.len() as f64) as usize % major.len()];
-            let others: Vec<usize> = major
-                .iter()
-                .copied()
-                .filter(|&h| gates[h].side != gates[g].side)
-                .collect();
-            if others.is_empty() {
-                continue;
-            }
-            let h = others[(rng.unit() * others.len() as f64) as usize % others.len()];
-            tree(net, &free, gates[g].node as usize, &mut dist, &mut prev);
-            let Some(&last) = links_into[gates[h].node as usize].first() else {
-                continue;
-            };
-            if !dist[last as usize].is_finite() {
-                continue;
-            }
-            let mut route = vec![LinkId(last)];
-            let mut cur = last as usize;
-            while prev[cur] != u32::MAX {
-                cur = prev[cur] as usize;
-                route.push(LinkId(cur as u32));
-            }
-            route.reverse();
-            let mut t = a + rng.unit() * headway;
-            let mut run = 0;
-            while t < b {
-                for l in &route {
-                    volume[l.index()] += out.demand.types[bus_type].pcu;
-                }
-                bus_trips.push(Trip {
-                    id: format!("bus{line}_{run}"),
-                    vtype: bus_type,
-                    depart: t,
-                    route: route.clone(),
-                });
-                run += 1;
-                t += headway;
-            }
+            bus_trips.push(Trip {
+                id: format!("bus{line}_{run}"),
+                vtype: BUS_TYPE,
+                depart: t,
+                route: route.clone(),
+            });
+            run += 1;
+            t += headway;
         }
     }
-    out.bus_runs = bus_trips.len();
-    out.gateways = gates;
-    // Routes by incremental loading: each step routes its share of every origin's trips on
-    // the link times the earlier steps' volumes give (Akçelik's function).
-    // Volumes are loaded as a share of the window's trips; as rates, at the busiest 15
-    // minutes' rate (hour flow / PHF) over the peak hour.
+    bus_trips
+}
+
+/// The path of a tree ([`tree`]'s `prev`) from its origin to the end of link `last`.
+fn path_to(prev: &[u32], last: u32) -> Vec<LinkId> {
+    let mut route = vec![LinkId(last)];
+    let mut cur = last as usize;
+    while prev[cur] != u32::MAX {
+        cur = prev[cur] as usize;
+        route.push(LinkId(cur as u32));
+    }
+    route.reverse();
+    route
+}
+
+/// Routes by incremental loading: each step routes its share of every origin's trips on the
+/// link times the earlier steps' volumes give (Akçelik's function). Volumes are loaded as a
+/// share of the window's trips; as rates, at the busiest 15 minutes' rate (hour flow / PHF)
+/// over the peak hour.
+#[allow(clippy::too_many_arguments)]
+fn load_routes(
+    net: &Network,
+    zones: &Zones,
+    cfg: &PeakConfig,
+    pending: &[Pending],
+    free: &[f64],
+    capacity: &[f64],
+    volume: &mut [f64],
+    trees: &mut Trees,
+    types: &[VehicleType],
+) -> Vec<Vec<LinkId>> {
+    let nl = net.link_count();
+    let steps = cfg.assignment_steps.max(1);
+    let mut best_in = vec![u32::MAX; net.node_count()];
     let (period_s, period_h) = if cfg.peak_hour_share.is_some() && cfg.duration > 3600.0 {
         (3600.0, 1.0 / cfg.design_rate_factor())
     } else {
@@ -984,14 +1043,21 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
             .collect();
         let mut last_origin = u32::MAX;
         for (i, p) in pending.iter().enumerate() {
-            if p.5 != step {
+            if p.step != step {
                 continue;
             }
-            if p.1 != last_origin {
-                tree(net, &time, p.1 as usize, &mut dist, &mut prev);
-                last_origin = p.1;
+            if p.origin != last_origin {
+                tree(
+                    net,
+                    &time,
+                    p.origin as usize,
+                    &mut trees.dist,
+                    &mut trees.prev,
+                );
+                last_origin = p.origin;
+                let dist = &trees.dist;
                 for (j, bi) in best_in.iter_mut().enumerate() {
-                    *bi = links_into[j].iter().copied().fold(u32::MAX, |x, l| {
+                    *bi = zones.links_into[j].iter().copied().fold(u32::MAX, |x, l| {
                         if x == u32::MAX || dist[l as usize] < dist[x as usize] {
                             l
                         } else {
@@ -1000,34 +1066,16 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
                     });
                 }
             }
-            let d = p.2 as usize;
-            let mut route = vec![LinkId(best_in[d])];
-            let mut cur = best_in[d] as usize;
-            while prev[cur] != u32::MAX {
-                cur = prev[cur] as usize;
-                route.push(LinkId(cur as u32));
-            }
-            route.reverse();
-            let pcu = out.demand.types[p.4].pcu;
+            let d = p.dest as usize;
+            let route = path_to(&trees.prev, best_in[d]);
+            let pcu = types[p.vtype].pcu;
             for l in &route {
                 volume[l.index()] += pcu;
             }
             routes[i] = route;
         }
     }
-    for (p, route) in pending.into_iter().zip(routes) {
-        out.demand.trips.push(Trip {
-            id: p.0,
-            vtype: p.4,
-            depart: p.3,
-            route,
-        });
-    }
-    out.demand.trips.extend(bus_trips);
-    out.demand
-        .trips
-        .sort_by(|x, y| x.depart.total_cmp(&y.depart));
-    out
+    routes
 }
 
 /// Shortest green of a retimed phase (s): the ITE *Traffic Signal Timing Manual* (2015,
@@ -1102,6 +1150,7 @@ pub fn movement_flows(net: &Network, demand: &Demand, period: f64) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
+    use super::draw::triangular;
     use super::*;
 
     #[test]

@@ -1,0 +1,215 @@
+//! Junction service: discharging the exit queues across junctions under signals, saturation
+//! headways, start-up lost time, gap acceptance against priority streams and downstream room.
+
+use super::config::{MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP};
+use super::records::VehicleState;
+use super::state::Simulation;
+use crate::network::{Light, MovementId};
+
+impl Simulation {
+    /// Whether a vehicle with priority over movement `m` crosses too close to time `tau` for a
+    /// yielding vehicle (acceleration `accel`, length `length`) to go: gap acceptance with a
+    /// critical gap of the time to clear the junction from a stop, `sqrt(2 (L + length) / a)`,
+    /// plus SUMO's default minimum time gap to a prioritised vehicle (`jmTimegapMinor`, 1 s);
+    /// when merging into the foe's lane, plus one saturation headway so the foe can follow.
+    /// A prioritised vehicle that has just entered blocks for its own crossing time.
+    /// A yielding motorcycle needs only [`MOTORCYCLE_CRITICAL_GAP`] ahead of the next foe.
+    pub(super) fn priority_foe_near(
+        &mut self,
+        m: MovementId,
+        tau: f64,
+        accel: f64,
+        length: f64,
+        motorcycle: bool,
+    ) -> bool {
+        let crossing = (2.0 * (self.net.mv_via_length[m.index()] + length) / accel).sqrt();
+        let target = self.net.mv_to[m.index()];
+        for i in self.net.mv_foe_start[m.index()]..self.net.mv_foe_start[m.index() + 1] {
+            let k = self.net.mv_foes[i as usize].index();
+            // Merging into the foe's lane: the foe must also be able to follow at the
+            // saturation headway once the yielding vehicle is in front of it.
+            let merge = if self.net.mv_to[k] == target {
+                self.cfg.saturation_headway
+            } else {
+                0.0
+            };
+            let horizon = if motorcycle {
+                tau + MOTORCYCLE_CRITICAL_GAP
+            } else {
+                tau + crossing + 1.0 + merge
+            };
+            if let Some((s, idx)) = self.net.mv_signal[k] {
+                let (phase, _) = self.signal_phase(s.index());
+                if self.net.signals[s.index()].phases[phase].lights[idx as usize] == Light::Red {
+                    continue;
+                }
+            }
+            if tau - self.mv_last_pass[k] < self.net.mv_via_time[k].max(1.0) {
+                return true;
+            }
+            if let Some(&f) = self.buffer[self.net.mv_queue[k] as usize].front() {
+                let fv = &self.vehs[f as usize];
+                if fv.ready <= horizon
+                    && fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k])
+                {
+                    return true;
+                }
+            }
+            let from = self.net.mv_from[k].index();
+            if let Some(&(r, f)) = self.running[from].front()
+                && r <= horizon
+            {
+                let fv = &self.vehs[f as usize];
+                if fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k]) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Put vehicle `v` in the exit queue of movement `m`.
+    pub(super) fn queue_on(&mut self, m: MovementId, v: usize) {
+        let q = self.net.mv_queue[m.index()] as usize;
+        self.buffer[q].push_back(v as u32);
+        if !self.mv_listed[q] {
+            self.mv_listed[q] = true;
+            self.active_mv.push(q as u32);
+        }
+    }
+
+    /// Let vehicles waiting in exit queue `q` cross during [t0, t1).
+    pub(super) fn discharge(&mut self, q: usize, t0: f64, t1: f64) {
+        let h = self.cfg.saturation_headway;
+        // Position in the queue and the vehicles passed over: a vehicle held only by a full
+        // downstream link occupies its lane, and on a queue of several lanes those behind it
+        // may go by in the other lanes (at most lanes − 1 such vehicles).
+        let mut i = 0usize;
+        let lanes = self.net.queue_lanes[q] as usize;
+        while let Some(&v) = self.buffer[q].get(i) {
+            let v = v as usize;
+            let veh = &self.vehs[v];
+            let a = veh.route[veh.pos as usize];
+            let b = veh.route[veh.pos as usize + 1];
+            let m = self
+                .net
+                .movement(a, b)
+                .expect("routes only use existing movements");
+            let mi = m.index();
+            let (ai, bi) = (a.index(), b.index());
+            if self.net.mv_queue[mi] as usize != q {
+                // Rerouted while queued onto a movement served by other lanes: change queue.
+                self.buffer[q].remove(i);
+                self.queue_on(m, v);
+                continue;
+            }
+            let ready = self.vehs[v].ready;
+            let mut tau = ready
+                .max(self.queue_free_at[q])
+                .max(self.link_free_at[ai])
+                .max(t0);
+            if tau >= t1 {
+                break;
+            }
+            let ty = &self.types[self.vehs[v].vtype as usize];
+            let (accel, decel) = (ty.accel, ty.decel);
+            let va = self.link_speed_for(v, a);
+            // Signal.
+            let mut startup_wait = 0.0;
+            let mut must_yield = self.net.mv_minor[mi];
+            if let Some((s, idx)) = self.net.mv_signal[mi] {
+                let (phase, start) = self.signal_phase(s.index());
+                let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
+                let ok = light.passable()
+                    || (light == Light::Yellow && tau - start <= va / (2.0 * decel));
+                if !ok {
+                    break;
+                }
+                if ready < start && light != Light::Yellow {
+                    // Queued through the red: the queue starts moving only after the start-up
+                    // lost time (which is the queue leader's loss to accelerating).
+                    let go = start + self.cfg.startup_lost_time;
+                    let unhindered = ready
+                        .max(self.queue_free_at[q])
+                        .max(self.link_free_at[ai])
+                        .max(start);
+                    startup_wait = (go - unhindered).max(0.0);
+                    tau = tau.max(go);
+                    if tau >= t1 {
+                        break;
+                    }
+                }
+                must_yield = light == Light::MinorGreen || (light == Light::Off && must_yield);
+            }
+            // Right of way: a yielding vehicle needs a gap in every stream with priority.
+            let patience_over =
+                self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
+            let length = self.types[self.vehs[v].vtype as usize].length;
+            let moto = self.types[self.vehs[v].vtype as usize].class
+                == crate::demand::VehicleClass::Motorbike;
+            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel, length, moto) {
+                break;
+            }
+            if self.closed[bi] {
+                // Its route still uses a closed link: find another or take it out here.
+                let times = self.current_link_times();
+                if !self.reroute(v, &times) {
+                    self.buffer[q].remove(i);
+                    self.leave_link(v, a, tau);
+                    self.vehs[v].state = VehicleState::Aborted;
+                    self.counters.aborted += 1;
+                }
+                continue;
+            }
+            let space = self.vehs[v].space;
+            if !self.has_room(bi, space) {
+                let ttt = self.cfg.time_to_teleport;
+                if ttt > 0.0 && t0 - ready >= ttt {
+                    self.counters.teleports += 1;
+                } else if i + 1 < lanes {
+                    i += 1;
+                    continue;
+                } else {
+                    break;
+                }
+            }
+            // Cross.
+            self.buffer[q].remove(i);
+            let pcu = self.vehs[v].pcu;
+            self.queue_free_at[q] = tau + h * pcu / self.net.queue_lanes[q] as f64;
+            self.mv_last_pass[mi] = tau;
+            self.link_free_at[ai] = tau + h * pcu / self.exit_lanes[ai];
+            self.leave_link(v, a, tau);
+            let vb = self.link_speed_for(v, b);
+            let via_len = self.net.mv_via_length[mi];
+            let mut extra = 0.0;
+            let mut u = if via_len > 0.0 {
+                let u_lim = via_len / self.net.mv_via_time[mi].max(1e-9);
+                self.effective_speed(v, u_lim, self.speed_cap[bi])
+            } else {
+                va.min(vb)
+            };
+            if must_yield {
+                // A driver who must give way approaches slowly enough to stop within the sight
+                // distance at the stop line (SUMO connection `visibility`, default 4.5 m).
+                u = u.min((2.0 * decel * MINOR_SIGHT_DISTANCE).sqrt());
+            }
+            extra += via_len / u;
+            let stopped = tau - ready >= 1.0;
+            if stopped {
+                // Braking to a stop and pulling away; a queue leader has already spent part of
+                // the pulling away in the start-up lost time.
+                extra += va / (2.0 * decel) + (u / (2.0 * accel) - startup_wait).max(0.0);
+            } else if u < va {
+                extra += (va - u).powi(2) / (2.0 * decel * va);
+            }
+            if u < vb {
+                extra += (vb - u).powi(2) / (2.0 * accel * vb);
+            }
+            let veh = &mut self.vehs[v];
+            veh.pos += 1;
+            veh.route_length += via_len;
+            self.enter_link(v, b, tau, extra);
+        }
+    }
+}
