@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use twin_engine::flood::{Backend, BuildingMode, FloodSpec, Gauge, GaugeRecord};
 use twin_engine::scenario::{ScenarioResult, ScenarioSpec, Stage, TrafficSpec};
+use twin_engine::scenario_file::RainSource;
 use twin_engine::storm::{Balance, Ground, StormResult, StormSpec};
 use twin_io::atomic::OutDir;
 use twin_model::{City, Crs, Raster};
@@ -369,7 +370,30 @@ fn parse_clock(s: &str) -> Result<f64> {
     Ok((h * 60 + m) as f64)
 }
 
-/// `twin scenario run`.
+/// The storm half of a scenario spec with the defaults `scenario run` uses.
+fn scenario_storm(
+    minutes: f64,
+    rain: &[(f64, f64)],
+    network: Option<twin_hydro::Project>,
+) -> StormSpec {
+    StormSpec {
+        flood: FloodSpec {
+            minutes,
+            rain: rain.to_vec(),
+            manning: 0.03,
+            edges: twin_surface::Boundary::Open { slope: None },
+            threshold_m: 0.1,
+            backend: backend(BackendArg::Auto),
+        },
+        buildings: BuildingMode::Roughness(0.1),
+        network,
+        gauges: Vec::new(),
+        road_timeline: true,
+        replay: false,
+    }
+}
+
+/// `twin scenario run` with flags.
 pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
     let rain_start_min = parse_clock(a.rain_start)?;
     if !(0.0..=1.0).contains(&a.informed) {
@@ -377,47 +401,86 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
     }
     let rain = twin_io::rain::read_rain_csv(a.rain)?;
     let city = crate::load(a.city)?;
-    let dem = city
-        .dem
-        .as_ref()
-        .with_context(|| format!("{}: the city has no DEM", a.city.display()))?;
-    check_memory(dem)?;
     let network = if a.couple {
         Some(city_network(&city, &rain, a.minutes, a.city)?)
     } else {
         None
     };
-    let mut dir = OutDir::begin(out)?;
     let mut traffic = TrafficSpec::for_city(&city, a.trips, a.seed);
     traffic.sim.reroute_fraction = a.informed;
     let spec = ScenarioSpec {
-        storm: StormSpec {
-            flood: FloodSpec {
-                minutes: a.minutes,
-                rain: rain.clone(),
-                manning: 0.03,
-                edges: twin_surface::Boundary::Open { slope: None },
-                threshold_m: 0.1,
-                backend: backend(BackendArg::Auto),
-            },
-            buildings: BuildingMode::Roughness(0.1),
-            network,
-            gauges: Vec::new(),
-            road_timeline: true,
-            replay: false,
-        },
+        storm: scenario_storm(a.minutes, &rain, network),
         traffic,
         rain_start_min,
         worst_case: a.worst_case,
     };
-    let what = if a.couple {
+    run_scenario(&city, a.city, &rain, &spec, out, None)
+}
+
+/// `twin scenario run SCENARIO.toml`: paths in the file are relative to it.
+pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("{}: cannot read", file.display()))?;
+    let at = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", file.display());
+    let sf = twin_engine::scenario_file::ScenarioFile::parse(&text).map_err(|e| at(&e))?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let city_path = base.join(&sf.city);
+    let mut city = crate::load(&city_path)?;
+    let rain = match &sf.rain {
+        RainSource::Csv(p) => twin_io::rain::read_rain_csv(&base.join(p))?,
+        RainSource::Design(d) => d.series(),
+    };
+    twin_engine::whatif::raise_roads(&mut city, &sf.raise_road).map_err(|e| at(&e))?;
+    let network = if sf.couple {
+        let mut p = city_network(&city, &rain, sf.minutes, &city_path)?;
+        twin_engine::whatif::set_pumps(&mut p, &sf.pumps).map_err(|e| at(&e))?;
+        Some(p)
+    } else if sf.changes_network() {
+        bail!(
+            "{}: line {}: pumps change the drainage network: set couple = true",
+            file.display(),
+            sf.pumps[0].line
+        );
+    } else {
+        None
+    };
+    let mut traffic = TrafficSpec::for_city(&city, sf.trips, sf.seed);
+    traffic.sim.reroute_fraction = sf.informed;
+    traffic.closures =
+        twin_engine::whatif::road_closures(&city, &sf.close_road).map_err(|e| at(&e))?;
+    let spec = ScenarioSpec {
+        storm: scenario_storm(sf.minutes, &rain, network),
+        traffic,
+        rain_start_min: sf.rain_start_min,
+        worst_case: sf.worst_case,
+    };
+    run_scenario(&city, &city_path, &rain, &spec, out, Some(&text))
+}
+
+/// Runs a scenario spec on the city and writes its folder (with the scenario file's text as
+/// `scenario.toml` when there is one).
+fn run_scenario(
+    city: &City,
+    city_path: &Path,
+    rain: &[(f64, f64)],
+    spec: &ScenarioSpec,
+    out: &Path,
+    file_text: Option<&str>,
+) -> Result<()> {
+    let dem = city
+        .dem
+        .as_ref()
+        .with_context(|| format!("{}: the city has no DEM", city_path.display()))?;
+    check_memory(dem)?;
+    let mut dir = OutDir::begin(out)?;
+    let what = if spec.storm.network.is_some() {
         "1D–2D flood / ngập"
     } else {
         "flood / ngập"
     };
     let pb = progress_bar(what);
     let mut spinner: Option<ProgressBar> = None;
-    let r = twin_engine::scenario::run(&city, &spec, &mut |stage, f| match stage {
+    let r = twin_engine::scenario::run(city, spec, &mut |stage, f| match stage {
         Stage::Flood => pb.set_position((f * 1000.0) as u64),
         Stage::Traffic if f == 0.0 => {
             pb.finish_and_clear();
@@ -431,19 +494,22 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
             }
         }
     })
-    .with_context(|| a.city.display().to_string())?;
+    .with_context(|| city_path.display().to_string())?;
     pb.finish_and_clear();
     write_storm(&r.storm, dem, city.crs, &mut dir)?;
     write_traffic(&r, &mut dir)?;
     let img = twin_report::scenario::road_picture(
-        &city,
+        city,
         dem,
         &r.storm.rasters.max_depth,
         r.storm.impacts.as_deref().unwrap_or_default(),
     );
     twin_io::raster::write_png(&img.data, img.width, img.height, &dir.file("roads.png"))?;
-    let page = twin_report::scenario::scenario_page(&city, &rain, &r);
+    let page = twin_report::scenario::scenario_page(city, rain, &r);
     write_text(&dir.file("report.html"), &page)?;
+    if let Some(t) = file_text {
+        write_text(&dir.file("scenario.toml"), t)?;
+    }
     dir.commit("twin scenario run")?;
     println!(
         "Báo cáo / Report: wrote {}",

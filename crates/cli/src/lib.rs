@@ -136,15 +136,19 @@ enum ScenarioCmd {
     /// Writes the flood outputs of `twin flood run`, DIR/roads.csv and DIR/traffic.json.
     #[command(allow_negative_numbers = true)]
     Run {
+        /// A scenario file (TOML; see scenarios/what-if-demo.toml): city, storm, traffic and
+        /// interventions. Without it, the flags below say what to run.
+        #[arg(conflicts_with_all = ["city", "rain", "minutes", "trips", "couple", "rain_start", "worst_case", "informed", "seed"])]
+        file: Option<PathBuf>,
         /// City GeoPackage.
-        #[arg(long)]
-        city: PathBuf,
+        #[arg(long, required_unless_present = "file")]
+        city: Option<PathBuf>,
         /// Rain CSV (`minute,mm_per_hour`).
-        #[arg(long)]
-        rain: PathBuf,
+        #[arg(long, required_unless_present = "file")]
+        rain: Option<PathBuf>,
         /// Simulated flood minutes.
-        #[arg(long)]
-        minutes: f64,
+        #[arg(long, required_unless_present = "file")]
+        minutes: Option<f64>,
         /// Person trips of the 06:00–09:00 morning peak period drawn from the city's layers
         /// (with trips to, from and through the rest of the city; 18.5 % ride the bus).
         #[arg(long, default_value_t = 123_000)]
@@ -503,6 +507,12 @@ where
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_cmd::run(&model, &out)?,
         Command::Hydro(HydroCmd::Rewrite { model, out }) => hydro_cmd::rewrite(&model, &out)?,
         Command::Scenario(ScenarioCmd::Run {
+            file: Some(file),
+            out,
+            ..
+        }) => flood_cmd::scenario_file_run(&file, &out)?,
+        Command::Scenario(ScenarioCmd::Run {
+            file: None,
             city,
             rain,
             minutes,
@@ -515,9 +525,9 @@ where
             seed,
         }) => flood_cmd::scenario_run(
             &flood_cmd::ScenarioArgs {
-                city: &city,
-                rain: &rain,
-                minutes,
+                city: &city.expect("clap requires --city"),
+                rain: &rain.expect("clap requires --rain"),
+                minutes: minutes.expect("clap requires --minutes"),
                 trips,
                 couple,
                 rain_start: &rain_start,

@@ -1,24 +1,13 @@
 //! Bad and absurd input is refused at once with one clear message; an output folder is whole
 //! or as it was, even when a run is interrupted while it writes.
 
+mod common;
+use common::s;
+use common::{stderr, twin};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn twin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_twin"))
-        .args(args)
-        .output()
-        .expect("run twin")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A small bowl DEM and a rain file in `dir`.
 fn bowl(dir: &Path) -> (PathBuf, PathBuf) {

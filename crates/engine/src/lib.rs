@@ -13,3 +13,4 @@ pub mod impacts;
 pub mod scenario;
 pub mod scenario_file;
 pub mod storm;
+pub mod whatif;

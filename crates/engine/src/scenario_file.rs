@@ -509,4 +509,45 @@ capacity = 0.5
         .unwrap_err();
         assert_eq!(e.key, "rain.design", "{e}");
     }
+
+    #[test]
+    fn the_example_parses_and_documents_every_key_of_the_schema() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        let example = std::fs::read_to_string(root.join("what-if-demo.toml")).unwrap();
+        let f = ScenarioFile::parse(&example).unwrap();
+        assert!(f.couple && f.close_road.len() == 1 && f.pumps[0].capacity == 0.0);
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("scenario.schema.json")).unwrap(),
+        )
+        .unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v["properties"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let props = &schema["properties"];
+        let mut all = keys(&schema);
+        for (section, path) in [
+            ("traffic", &props["traffic"]),
+            ("rain", &props["rain"]),
+            ("design", &props["rain"]["properties"]["design"]),
+            ("close_road", &props["close_road"]["items"]),
+            ("raise_road", &props["raise_road"]["items"]),
+            ("pumps", &props["pumps"]["items"]),
+        ] {
+            let k = keys(path);
+            assert!(!k.is_empty(), "{section}");
+            all.extend(k);
+        }
+        for k in all {
+            assert!(
+                example.contains(k.as_str()),
+                "the example does not document '{k}'"
+            );
+        }
+        // A key outside the schema is refused.
+        let e = ScenarioFile::parse(&format!("{example}\nbogus_key = 1\n")).unwrap_err();
+        assert!(e.message.contains("unknown key"), "{e}");
+    }
 }

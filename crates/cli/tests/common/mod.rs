@@ -1,0 +1,23 @@
+//! What the `twin` binary's end-to-end tests share: running it and reading what it said.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `twin` with the arguments and waits for it.
+pub fn twin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(args)
+        .output()
+        .expect("run twin")
+}
+
+/// What it printed on stderr.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A path as an argument.
+#[allow(dead_code)]
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

@@ -1,0 +1,169 @@
+//! A scenario file's interventions applied to the city, its drainage network and its traffic:
+//! roads found by name, raised on the DEM or closed for a span of time; pumps at a share of
+//! their capacity. Each error names the file's line and the intervention.
+
+use crate::impacts::road_cells;
+use crate::scenario::{CLOCK_START_MIN, RoadClosure};
+use crate::scenario_file::{CloseRoad, PumpChange, RaiseRoad, ScenarioFile};
+use twin_model::{City, FeatureId, Layer};
+
+/// An intervention that cannot be applied: the file's line and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct WhatIfError {
+    /// Line of the intervention in the scenario file.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The road features a scenario names: `id:N` for one feature, else every road of that name
+/// (case and surrounding spaces ignored).
+pub fn find_roads(city: &City, road: &str, line: usize) -> Result<Vec<FeatureId>, WhatIfError> {
+    let layer = city.layer(Layer::TrafficRoad);
+    let roads = layer.features().iter().filter(|f| f.kind == "road");
+    let ids: Vec<FeatureId> = match road.trim().strip_prefix("id:") {
+        Some(n) => {
+            let id = n.trim().parse::<i64>().map_err(|_| WhatIfError {
+                line,
+                message: format!("road '{road}': expected id:N with N a feature id"),
+            })?;
+            roads.filter(|f| f.id.0 == id).map(|f| f.id).collect()
+        }
+        None => {
+            let want = road.trim().to_lowercase();
+            roads
+                .filter(|f| {
+                    f.name.as_deref().map(|n| n.trim().to_lowercase()) == Some(want.clone())
+                })
+                .map(|f| f.id)
+                .collect()
+        }
+    };
+    if ids.is_empty() {
+        return Err(WhatIfError {
+            line,
+            message: format!("no road named '{road}' in the city's Traffic & Road layer"),
+        });
+    }
+    Ok(ids)
+}
+
+/// Raises the DEM under the named roads (every cell a road crosses) by the given heights.
+pub fn raise_roads(city: &mut City, raises: &[RaiseRoad]) -> Result<(), WhatIfError> {
+    if raises.is_empty() {
+        return Ok(());
+    }
+    let Some(dem) = city.dem.clone() else {
+        return Err(WhatIfError {
+            line: raises[0].line,
+            message: "the city has no DEM to raise a road on".into(),
+        });
+    };
+    let (refs, groups) = road_cells(city, &dem);
+    let mut raised = dem;
+    for r in raises {
+        let ids = find_roads(city, &r.road, r.line)?;
+        for (road, cells) in refs.iter().zip(&groups) {
+            if ids.contains(&road.feature) {
+                for &i in cells {
+                    if !raised.is_nodata(raised.data[i]) {
+                        raised.data[i] += r.by_m as f32;
+                    }
+                }
+            }
+        }
+    }
+    city.dem = Some(raised);
+    Ok(())
+}
+
+/// Sets pumps of the network to a share of their capacity: each one's pump curve is scaled by
+/// it (0: the pump moves nothing). Ideal pumps (no curve) cannot be scaled.
+pub fn set_pumps(
+    project: &mut twin_hydro::Project,
+    changes: &[PumpChange],
+) -> Result<(), WhatIfError> {
+    for c in changes {
+        let chosen: Vec<usize> = match &c.names {
+            None => (0..project.pumps.len()).collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    project
+                        .pumps
+                        .iter()
+                        .position(|p| p.name.eq_ignore_ascii_case(n))
+                        .ok_or_else(|| WhatIfError {
+                            line: c.line,
+                            message: format!(
+                                "no pump named '{n}' in the drainage network (pumps: {})",
+                                project
+                                    .pumps
+                                    .iter()
+                                    .map(|p| p.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if chosen.is_empty() {
+            return Err(WhatIfError {
+                line: c.line,
+                message: "the drainage network has no pumps".into(),
+            });
+        }
+        for k in chosen {
+            let pump = &project.pumps[k];
+            let Some(curve) = project
+                .curves
+                .iter()
+                .find(|cv| cv.name.eq_ignore_ascii_case(&pump.curve))
+                .cloned()
+            else {
+                return Err(WhatIfError {
+                    line: c.line,
+                    message: format!(
+                        "pump '{}' has no pump curve ('{}'): an ideal pump cannot be set to a share of its capacity",
+                        pump.name, pump.curve
+                    ),
+                });
+            };
+            let name = format!("{}_x{}", pump.name, c.capacity);
+            project.curves.push(twin_hydro::inp::Curve {
+                name: name.clone(),
+                kind: curve.kind.clone(),
+                points: curve
+                    .points
+                    .iter()
+                    .map(|(x, y)| (*x, y * c.capacity))
+                    .collect(),
+            });
+            project.pumps[k].curve = name;
+        }
+    }
+    Ok(())
+}
+
+/// The file's road closures as closures of traffic time (the clock starts at 06:00).
+pub fn road_closures(city: &City, closes: &[CloseRoad]) -> Result<Vec<RoadClosure>, WhatIfError> {
+    closes
+        .iter()
+        .map(|c| {
+            Ok(RoadClosure {
+                features: find_roads(city, &c.road, c.line)?,
+                from_s: (c.from_min - CLOCK_START_MIN) * 60.0,
+                to_s: (c.to_min - CLOCK_START_MIN) * 60.0,
+            })
+        })
+        .collect()
+}
+
+impl ScenarioFile {
+    /// Whether the file changes the drainage network (and so needs `couple = true`).
+    pub fn changes_network(&self) -> bool {
+        !self.pumps.is_empty()
+    }
+}
