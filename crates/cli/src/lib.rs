@@ -3,7 +3,7 @@
 //! Argument handling for the `twin` command and nothing else: every command calls into the
 //! library crates (`twin-io`, `twin-citygen`, `twin-model`).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ffi::OsString;
@@ -15,7 +15,6 @@ mod data_cmd;
 mod flood_cmd;
 mod info;
 mod traffic_cmd;
-use traffic_cmd::{TrafficDemand, traffic_run};
 
 pub use info::{info_json, info_text};
 
@@ -537,69 +536,7 @@ where
             },
             &out,
         )?,
-        Command::Traffic(TrafficCmd::Run {
-            net,
-            routes,
-            end,
-            out,
-            max_pressure,
-            seed,
-            reroute_period,
-            informed,
-            msa,
-            actuated,
-            propose_only,
-            fcd,
-            od,
-            zones,
-            counts,
-        }) => {
-            if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
-                bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
-            }
-            let mut cfg = twin_traffic::sim::SimConfig {
-                seed,
-                reroute_period,
-                reroute_fraction: informed,
-                propose_only,
-                fcd_interval: fcd.unwrap_or(0.0),
-                ..Default::default()
-            };
-            if fcd.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
-                bail!("--fcd expects a positive interval in seconds");
-            }
-            if let Some(a) = actuated {
-                if max_pressure.is_some() {
-                    bail!("choose either --max-pressure or --actuated");
-                }
-                let ok =
-                    a.len() == 3 && a.iter().all(|x| x.is_finite() && *x > 0.0) && a[0] <= a[1];
-                if !ok {
-                    bail!("--actuated expects MIN MAX GAP, positive seconds with MIN <= MAX");
-                }
-                cfg.signal_control = twin_traffic::sim::SignalControl::Actuated {
-                    min_green: a[0],
-                    max_green: a[1],
-                    gap: a[2],
-                };
-            }
-            if propose_only
-                && max_pressure.is_none()
-                && cfg.signal_control == twin_traffic::sim::SignalControl::FixedTime
-            {
-                bail!("--propose-only needs --max-pressure or --actuated");
-            }
-            let demand = match (&routes, &od, &zones) {
-                (Some(r), _, _) => TrafficDemand::Routes(r.clone()),
-                (None, Some(o), Some(z)) => TrafficDemand::Od {
-                    od: o.clone(),
-                    zones: z.clone(),
-                    counts: counts.clone(),
-                },
-                _ => bail!("give --routes, or --od with --zones"),
-            };
-            traffic_run(&net, &demand, end, &out, max_pressure, cfg, msa)?
-        }
+        Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {

@@ -4,8 +4,8 @@
 //! from the network file, route-file elements skipped (also in `summary.json`), link counts
 //! no OD route crosses.
 
-use crate::step;
-use anyhow::{Context, Result};
+use crate::{TrafficCmd, step};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Where `twin traffic run` takes its trips from.
@@ -65,35 +65,7 @@ pub(crate) fn traffic_run(
             (d, u, routes.display().to_string())
         }
         TrafficDemand::Od { od, zones, counts } => {
-            let rows =
-                twin_traffic::od::parse_od(&read(od)?).with_context(|| od.display().to_string())?;
-            let z = twin_traffic::od::parse_zones(&read(zones)?)
-                .with_context(|| zones.display().to_string())?;
-            let (mut cells, u) = twin_traffic::od::od_cells(&network, &rows, &z)
-                .with_context(|| format!("{} with {}", od.display(), zones.display()))?;
-            if let Some(c) = counts {
-                let obs = twin_traffic::od::parse_counts(&network, &read(c)?)
-                    .with_context(|| c.display().to_string())?;
-                let rep = twin_traffic::od::fit_to_counts(&network, &mut cells, &obs, 100, 1e-3);
-                println!(
-                    "  OD matrix scaled to {} of {} link counts: {:.0} -> {:.0} trips, {} sweeps, largest count error {:.2} %",
-                    rep.used,
-                    obs.len(),
-                    rep.total_before,
-                    rep.total_after,
-                    rep.iterations,
-                    100.0 * rep.max_relative_error
-                );
-                if !rep.skipped.is_empty() {
-                    eprintln!(
-                        "  warning: {}: {}",
-                        c.display(),
-                        skipped_counts(&network, &rep.skipped)
-                    );
-                }
-            }
-            let vt = twin_traffic::demand::VehicleType::sumo_default("car", "passenger");
-            let d = twin_traffic::od::cells_to_demand(&rows, &cells, vt);
+            let (d, u) = od_demand(&network, od, zones, counts.as_deref())?;
             (d, u, od.display().to_string())
         }
     };
@@ -200,6 +172,50 @@ pub(crate) fn traffic_run(
     Ok(())
 }
 
+/// Demand from an OD matrix on zones, scaled to link counts when given (printing the fit).
+fn od_demand(
+    network: &twin_traffic::network::Network,
+    od: &Path,
+    zones: &Path,
+    counts: Option<&Path>,
+) -> Result<(
+    twin_traffic::demand::Demand,
+    Vec<twin_traffic::demand::Unroutable>,
+)> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    };
+    let rows = twin_traffic::od::parse_od(&read(od)?).with_context(|| od.display().to_string())?;
+    let z = twin_traffic::od::parse_zones(&read(zones)?)
+        .with_context(|| zones.display().to_string())?;
+    let (mut cells, u) = twin_traffic::od::od_cells(network, &rows, &z)
+        .with_context(|| format!("{} with {}", od.display(), zones.display()))?;
+    if let Some(c) = counts {
+        let obs = twin_traffic::od::parse_counts(network, &read(c)?)
+            .with_context(|| c.display().to_string())?;
+        let rep = twin_traffic::od::fit_to_counts(network, &mut cells, &obs, 100, 1e-3);
+        println!(
+            "  OD matrix scaled to {} of {} link counts: {:.0} -> {:.0} trips, {} sweeps, largest count error {:.2} %",
+            rep.used,
+            obs.len(),
+            rep.total_before,
+            rep.total_after,
+            rep.iterations,
+            100.0 * rep.max_relative_error
+        );
+        if !rep.skipped.is_empty() {
+            eprintln!(
+                "  warning: {}: {}",
+                c.display(),
+                skipped_counts(network, &rep.skipped)
+            );
+        }
+    }
+    let vt = twin_traffic::demand::VehicleType::sumo_default("car", "passenger");
+    let d = twin_traffic::od::cells_to_demand(&rows, &cells, vt);
+    Ok((d, u))
+}
+
 /// Counts shown by link name in the skipped-counts warning; the rest are counted.
 const SKIPPED_COUNTS_SHOWN: usize = 5;
 
@@ -230,4 +246,69 @@ fn skipped_counts(
             String::new()
         }
     )
+}
+
+/// `twin traffic run`: checks the flags and runs.
+pub(crate) fn from_flags(cmd: TrafficCmd) -> Result<()> {
+    let TrafficCmd::Run {
+        net,
+        routes,
+        end,
+        out,
+        max_pressure,
+        seed,
+        reroute_period,
+        informed,
+        msa,
+        actuated,
+        propose_only,
+        fcd,
+        od,
+        zones,
+        counts,
+    } = cmd;
+    if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
+        bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
+    }
+    let mut cfg = twin_traffic::sim::SimConfig {
+        seed,
+        reroute_period,
+        reroute_fraction: informed,
+        propose_only,
+        fcd_interval: fcd.unwrap_or(0.0),
+        ..Default::default()
+    };
+    if fcd.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
+        bail!("--fcd expects a positive interval in seconds");
+    }
+    if let Some(a) = actuated {
+        if max_pressure.is_some() {
+            bail!("choose either --max-pressure or --actuated");
+        }
+        let ok = a.len() == 3 && a.iter().all(|x| x.is_finite() && *x > 0.0) && a[0] <= a[1];
+        if !ok {
+            bail!("--actuated expects MIN MAX GAP, positive seconds with MIN <= MAX");
+        }
+        cfg.signal_control = twin_traffic::sim::SignalControl::Actuated {
+            min_green: a[0],
+            max_green: a[1],
+            gap: a[2],
+        };
+    }
+    if propose_only
+        && max_pressure.is_none()
+        && cfg.signal_control == twin_traffic::sim::SignalControl::FixedTime
+    {
+        bail!("--propose-only needs --max-pressure or --actuated");
+    }
+    let demand = match (&routes, &od, &zones) {
+        (Some(r), _, _) => TrafficDemand::Routes(r.clone()),
+        (None, Some(o), Some(z)) => TrafficDemand::Od {
+            od: o.clone(),
+            zones: z.clone(),
+            counts: counts.clone(),
+        },
+        _ => bail!("give --routes, or --od with --zones"),
+    };
+    traffic_run(&net, &demand, end, &out, max_pressure, cfg, msa)
 }
