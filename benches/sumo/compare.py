@@ -9,6 +9,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def main():
                 res[mode] = dict(durs=durs, ups=sumo_ups(text), wall=wall, rss=rss,
                                  teleports=len(re.findall(r"Teleporting vehicle", text)))
             out_dir = os.path.join(d, f"{level}.twin")
+            shutil.rmtree(out_dir, ignore_errors=True)
             wall, rss, text = run([a.traffic_run, "--net", net, "--routes", routes, "--out", out_dir],
                                   os.path.join(d, f"{level}.twin.log"))
             with open(os.path.join(out_dir, "trips.csv")) as f:

@@ -185,6 +185,7 @@ def compare(inp, twin, workdir, conduit_names=None):
     ref = read_rpt(rpt, units)
     s_times, s_nodes, s_links, s_subs = read_swmm_out(out, units)
     ours_dir = os.path.join(workdir, "ours")
+    shutil.rmtree(ours_dir, ignore_errors=True)
     t0 = time.perf_counter()
     p = subprocess.run(ours_cmd(twin, "run", inp, "--out", ours_dir), capture_output=True, text=True)
     our_wall = time.perf_counter() - t0

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use twin_engine::flood::{Backend, BuildingMode, FloodSpec, Gauge, GaugeRecord};
 use twin_engine::scenario::{ScenarioResult, ScenarioSpec, Stage, TrafficSpec};
 use twin_engine::scenario_file::RainSource;
@@ -112,13 +112,7 @@ fn read_metric_dem(dem: &Path) -> Result<(Raster, Crs)> {
 /// Refuses a grid whose run would not fit in the memory this machine has free.
 fn check_memory(dem: &Raster) -> Result<()> {
     let need = twin_engine::storm::memory_bytes(dem.nx * dem.ny);
-    let free = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("MemAvailable:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-    });
-    if let Some(free) = free
+    if let Some(free) = crate::available_memory()
         && need > free
     {
         bail!(
@@ -131,17 +125,6 @@ fn check_memory(dem: &Raster) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn progress_bar(what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(1000);
-    pb.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{bar:40}} {{percent:>3}}% simulated, {{elapsed}} elapsed, ETA {{eta}} — {what}"
-        ))
-        .expect("template"),
-    );
-    pb
 }
 
 /// `twin flood run`.
@@ -231,7 +214,7 @@ pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
     } else {
         "flood / ngập"
     };
-    let pb = progress_bar(what);
+    let pb = crate::progress_bar(what);
     let r = twin_engine::storm::run(ground, &spec, &mut |f| pb.set_position((f * 1000.0) as u64))
         .with_context(|| a.dem.display().to_string())?;
     pb.finish_and_clear();
@@ -478,7 +461,7 @@ fn run_scenario(
     } else {
         "flood / ngập"
     };
-    let pb = progress_bar(what);
+    let pb = crate::progress_bar(what);
     let mut spinner: Option<ProgressBar> = None;
     let r = twin_engine::scenario::run(city, spec, &mut |stage, f| match stage {
         Stage::Flood => pb.set_position((f * 1000.0) as u64),

@@ -400,6 +400,28 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
+/// Memory this machine has free for a run (bytes), from /proc/meminfo; `None` where unknown.
+fn available_memory() -> Option<u64> {
+    std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    })
+}
+
+/// A bar of the share of simulated time done, with elapsed time and ETA.
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(1000);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{percent:>3}}% simulated, {{elapsed}} elapsed, ETA {{eta}} — {what}"
+        ))
+        .expect("template"),
+    );
+    pb
+}
+
 fn step<T>(msg: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let pb = spinner(msg);
     let r = f();

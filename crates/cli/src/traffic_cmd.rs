@@ -40,6 +40,7 @@ pub(crate) fn traffic_run(
     let read = |p: &Path| {
         std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
     };
+    let out_dir = twin_io::atomic::OutDir::begin(out)?;
     let network = step(&format!("reading {}", net.display()), || {
         let parsed = twin_traffic::sumo_net::parse_net(&net_text)
             .with_context(|| net.display().to_string())?;
@@ -81,19 +82,16 @@ pub(crate) fn traffic_run(
             origin, u.line, u.id, u.reason
         );
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
     let trips = run.sim.trip_results();
-    let write =
-        |name: &str, f: &dyn Fn(BufWriter<std::fs::File>) -> std::io::Result<()>| -> Result<()> {
-            let p = out.join(name);
-            twin_io::atomic::write_atomically(&p, |tmp| {
-                let file = std::fs::File::create(tmp)
-                    .map_err(|e| twin_io::IoError::file(&p, e.to_string()))?;
-                f(BufWriter::new(file)).map_err(|e| twin_io::IoError::file(&p, e.to_string()))
-            })?;
-            Ok(())
-        };
+    let dir = std::cell::RefCell::new(out_dir);
+    let write = |name: &str,
+                 f: &dyn Fn(BufWriter<std::fs::File>) -> std::io::Result<()>|
+     -> Result<()> {
+        let p = dir.borrow_mut().file(name);
+        let file = std::fs::File::create(&p)
+            .with_context(|| format!("{}/{name}: cannot write", out.display()))?;
+        f(BufWriter::new(file)).with_context(|| format!("{}/{name}: cannot write", out.display()))
+    };
     write("trips.csv", &|w| {
         twin_traffic::output::write_trips_csv(w, &trips)
     })?;
@@ -147,6 +145,7 @@ pub(crate) fn traffic_run(
             w.flush()
         })?;
     }
+    dir.into_inner().commit("twin traffic run")?;
     let s = &run.summary;
     println!(
         "Giao thông / Traffic: arrived {}/{}, mean trip {:.1} s, {} vehicle updates in {:.2} s ({:.0} per second); {} unroutable",
@@ -267,8 +266,19 @@ pub(crate) fn from_flags(cmd: TrafficCmd) -> Result<()> {
         zones,
         counts,
     } = cmd;
-    if !(0.0..=1.0).contains(&informed) || reroute_period.is_nan() || reroute_period < 0.0 {
-        bail!("--informed must lie in 0..1 and --reroute-period be 0 or more seconds");
+    let max_t = twin_traffic::sumo_routes::MAX_TIME_S;
+    if !(0.0..=1.0).contains(&informed) || !(0.0..=max_t).contains(&reroute_period) {
+        bail!("--informed must lie in 0..1 and --reroute-period between 0 and {max_t} seconds");
+    }
+    if let Some(e) = end
+        && !(e > 0.0 && e <= max_t)
+    {
+        bail!("--end must be a time in seconds above 0 and at most {max_t} (31 days), found {e}");
+    }
+    if let Some(g) = max_pressure
+        && !(g > 0.0 && g <= 3600.0)
+    {
+        bail!("--max-pressure expects a minimum green above 0 and at most 3600 seconds, found {g}");
     }
     let mut cfg = twin_traffic::sim::SimConfig {
         seed,
@@ -278,16 +288,16 @@ pub(crate) fn from_flags(cmd: TrafficCmd) -> Result<()> {
         fcd_interval: fcd.unwrap_or(0.0),
         ..Default::default()
     };
-    if fcd.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
-        bail!("--fcd expects a positive interval in seconds");
+    if fcd.is_some_and(|f| !(f.is_finite() && f >= 1.0)) {
+        bail!("--fcd expects an interval of 1 second or more");
     }
     if let Some(a) = actuated {
         if max_pressure.is_some() {
             bail!("choose either --max-pressure or --actuated");
         }
-        let ok = a.len() == 3 && a.iter().all(|x| x.is_finite() && *x > 0.0) && a[0] <= a[1];
+        let ok = a.len() == 3 && a.iter().all(|x| *x > 0.0 && *x <= 3600.0) && a[0] <= a[1];
         if !ok {
-            bail!("--actuated expects MIN MAX GAP, positive seconds with MIN <= MAX");
+            bail!("--actuated expects MIN MAX GAP, seconds above 0 and at most 3600, MIN <= MAX");
         }
         cfg.signal_control = twin_traffic::sim::SignalControl::Actuated {
             min_green: a[0],

@@ -959,7 +959,13 @@ fn hydro_run_reports_warnings_and_rewrite_writes_the_model_back() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         files_in(&out),
-        ["links.csv", "nodes.csv", "subcatch.csv", "summary.json"]
+        [
+            "links.csv",
+            "manifest.json",
+            "nodes.csv",
+            "subcatch.csv",
+            "summary.json"
+        ]
     );
     let warning = "water quality is not modelled: [POLLUTANTS] 1 pollutant ignored";
     assert!(

@@ -346,6 +346,33 @@ impl ClimateFile {
     }
 }
 
+/// Reads a climate file's text from the month of `start` for `days` days, as a run
+/// would, and returns each day's TMIN, TMAX, evaporation and wind in SWMM's internal
+/// units; `units` is a [TEMPERATURE] FILE units keyword (`C10`, `C`, `F`). Errors name
+/// the file and line. Used to check a file before a run and by the fuzz targets.
+pub fn read_days(
+    path: &str,
+    text: &str,
+    si: bool,
+    units: &str,
+    start: (i32, u32, u32),
+    days: usize,
+) -> Result<Vec<[f64; 4]>, EngineError> {
+    let units = match units {
+        "C10" => TempUnits::C10,
+        "C" => TempUnits::C,
+        _ => TempUnits::F,
+    };
+    let mut f = ClimateFile::open(path, text, si, units, start)?;
+    let mut out = Vec::with_capacity(days.min(3660));
+    out.push(f.value);
+    for d in 1..days.min(3660) {
+        f.update(d as i64);
+        out.push(f.value);
+    }
+    Ok(out)
+}
+
 /// Columns of a GHCN-Daily header line, if it is one.
 fn ghcnd_layout(line: &str) -> Option<FileFormat> {
     let date_at = line.find("DATE")?;

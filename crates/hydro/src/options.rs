@@ -179,6 +179,13 @@ impl Options {
             Some(v) if !v.contains(':') => num("ROUTING_STEP", 20.0)?,
             _ => route_step,
         };
+        if route_step <= 0.0 {
+            return Err(invalid(
+                "OPTIONS",
+                "ROUTING_STEP",
+                format!("must be positive, found {route_step} s"),
+            ));
+        }
         let mut min_route_step = num("MINIMUM_STEP", 0.5)?;
         if min_route_step > route_step {
             min_route_step = route_step;
@@ -227,6 +234,15 @@ impl Options {
         }
         let wet_step = step("WET_STEP", 300.0)?;
         let dry_step = step("DRY_STEP", 3600.0)?;
+        for (key, v) in [("WET_STEP", wet_step), ("DRY_STEP", dry_step)] {
+            if v <= 0.0 {
+                return Err(invalid(
+                    "OPTIONS",
+                    key,
+                    format!("must be positive, found {v} s"),
+                ));
+            }
+        }
         Ok(Options {
             flow_units,
             route_model,

@@ -85,6 +85,31 @@ pub struct Summary {
 /// `wall_clock` returns elapsed seconds (the library does no timing itself so
 /// it stays deterministic; pass `|| 0.0` when not needed).
 pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report, Summary) {
+    run_with_progress(engine, wall_clock, &mut |_| {})
+}
+
+/// Bytes the [`Report`] of a whole run of `engine` will take: every report step's node,
+/// link and subcatchment values. Checked against free memory before a run starts.
+pub fn report_bytes(engine: &Engine) -> u64 {
+    let o = &engine.opt;
+    let periods = ((o.duration - o.report_start).max(0.0) / o.report_step).ceil() + 1.0;
+    let subcatch = engine.runoff.as_ref().map_or(0, |r| r.name.len());
+    let per_period = 3 * engine.node_count() + 2 * engine.link_count() + 3 * subcatch + 2;
+    let bytes = periods * (per_period * std::mem::size_of::<f64>()) as f64;
+    if bytes >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        bytes as u64
+    }
+}
+
+/// [`run`], calling `progress` with the share of the simulated period done (0..1) at each
+/// report step.
+pub fn run_with_progress(
+    engine: &mut Engine,
+    wall_clock: &mut dyn FnMut() -> f64,
+    progress: &mut (dyn FnMut(f64) + Send),
+) -> (Report, Summary) {
     let nn = engine.node_count();
     let nl = engine.link_count();
     let t_start = wall_clock();
@@ -100,7 +125,7 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
     };
     // The whole run enters the thread pool once, so each step's own entry
     // (Engine::step) runs in place.
-    let stats = rayon::scope(|_| run_steps(engine, &mut rep, nn, nl));
+    let stats = rayon::scope(|_| run_steps(engine, &mut rep, nn, nl, progress));
     let tot = engine.routing_totals();
     let summary = Summary {
         runoff_continuity_error_pct: engine.runoff.as_ref().map(|r| r.continuity_error()),
@@ -117,7 +142,13 @@ pub fn run(engine: &mut Engine, wall_clock: &mut dyn FnMut() -> f64) -> (Report,
 }
 
 /// Steps the engine to the end, sampling report steps; returns node statistics.
-fn run_steps(engine: &mut Engine, rep: &mut Report, nn: usize, nl: usize) -> Vec<NodeStats> {
+fn run_steps(
+    engine: &mut Engine,
+    rep: &mut Report,
+    nn: usize,
+    nl: usize,
+    progress: &mut (dyn FnMut(f64) + Send),
+) -> Vec<NodeStats> {
     let mut stats = vec![NodeStats::default(); nn];
     let rstep = engine.opt.report_step;
     let mut next_report = rstep;
@@ -147,6 +178,7 @@ fn run_steps(engine: &mut Engine, rep: &mut Report, nn: usize, nl: usize) -> Vec
             if next_report >= rstart - 1e-6 {
                 sample(engine, next_report, rep, nn, nl);
             }
+            progress((next_report / engine.opt.duration).min(1.0));
             next_report += rstep;
         }
     }

@@ -82,6 +82,11 @@ pub struct OsmData {
 pub fn read_osm(path: &Path) -> Result<OsmData> {
     let bytes =
         std::fs::read(path).map_err(|e| IoError::file(path, format!("cannot read: {e}")))?;
+    // A UTF-8 byte-order mark (written by some Windows editors) is not part of the XML.
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first.is_none() {
         return Err(IoError::file(
@@ -300,7 +305,30 @@ pub fn parse_xml(text: &str, path: &Path) -> Result<OsmData> {
 }
 
 /// Parses an OSM PBF file's bytes.
+///
+/// The `osmpbf` decoder panics on some corrupt blocks (a relation member of unknown type,
+/// for one); such a panic is contained here and reported as a corrupt file, with the
+/// panic hook silenced for the call so nothing but our error reaches the user.
 pub fn parse_pbf(bytes: &[u8], path: &Path) -> Result<OsmData> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(|| decode_pbf(bytes, path));
+    std::panic::set_hook(hook);
+    r.unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("undecodable block");
+        Err(IoError::format(
+            path,
+            "PBF data",
+            format!("corrupt OSM PBF: the decoder stopped ({why})"),
+        ))
+    })
+}
+
+fn decode_pbf(bytes: &[u8], path: &Path) -> Result<OsmData> {
     use osmpbf::{Element, ElementReader, RelMemberType};
     let reader = ElementReader::new(std::io::Cursor::new(bytes));
     let mut d = OsmData::default();
@@ -929,6 +957,21 @@ mod tests {
         assert!(rep.skipped.is_empty());
         let g = twin_model::RoadGraph::from_layer(t);
         assert_eq!(g.signal_count(), 1);
+    }
+
+    #[test]
+    fn a_byte_order_mark_reads_as_without() {
+        let d = tempfile::tempdir().unwrap();
+        let (plain, bom) = (d.path().join("plain.osm"), d.path().join("bom.osm"));
+        std::fs::write(&plain, SMALL).unwrap();
+        std::fs::write(&bom, format!("\u{feff}{}", SMALL.replace('\n', "\r\n"))).unwrap();
+        let (a, b) = (read_osm(&plain).unwrap(), read_osm(&bom).unwrap());
+        assert!(a.ways.len() >= 2, "{}", a.ways.len());
+        assert_eq!(
+            (a.coords.len(), a.ways.len(), a.relations.len()),
+            (b.coords.len(), b.ways.len(), b.relations.len())
+        );
+        assert_eq!(a.ways[0].tags, b.ways[0].tags);
     }
 
     #[test]

@@ -65,13 +65,21 @@ pub enum ImportWarning {
         /// Traffic light ids.
         ids: Vec<String>,
     },
+    /// Connections naming an edge the file does not define: skipped. Each entry reads
+    /// `from -> to (line N)`.
+    UnknownEdges {
+        /// The connections.
+        ids: Vec<String>,
+    },
 }
 
 impl ImportWarning {
     /// Traffic light ids the warning concerns.
     pub fn ids(&self) -> &[String] {
         match self {
-            ImportWarning::NotFixedTime { ids, .. } | ImportWarning::ExtraProgrammes { ids } => ids,
+            ImportWarning::NotFixedTime { ids, .. }
+            | ImportWarning::ExtraProgrammes { ids }
+            | ImportWarning::UnknownEdges { ids } => ids,
         }
     }
 }
@@ -94,6 +102,12 @@ impl std::fmt::Display for ImportWarning {
             ImportWarning::ExtraProgrammes { .. } => write!(
                 f,
                 "{n} {lights} {have} more than one programme: the first is run"
+            )?,
+            ImportWarning::UnknownEdges { .. } => write!(
+                f,
+                "{n} connection{} {} an edge the file does not define: skipped",
+                if one { "" } else { "s" },
+                if one { "names" } else { "name" }
             )?,
         }
         let shown: Vec<&str> = ids

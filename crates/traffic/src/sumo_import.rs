@@ -64,6 +64,18 @@ impl Network {
         let node_of = add_junctions(&mut out, net);
         add_links(&mut out, net, &node_of)?;
         out.import_warnings = signal_warnings(net);
+        let defined: std::collections::HashSet<&str> =
+            net.edges.iter().map(|e| e.id.as_str()).collect();
+        let unknown: Vec<String> = net
+            .connections
+            .iter()
+            .filter(|c| !defined.contains(c.from.as_str()) || !defined.contains(c.to.as_str()))
+            .map(|c| format!("{} -> {} (line {})", c.from, c.to, c.line))
+            .collect();
+        if !unknown.is_empty() {
+            out.import_warnings
+                .push(ImportWarning::UnknownEdges { ids: unknown });
+        }
         let sig_of = add_signals(&mut out, net);
         let (groups, order) = group_connections(&out, net, &sig_of)?;
         add_movements(&mut out, &groups, &order);

@@ -87,6 +87,8 @@ pub struct NetJunction {
     /// the string is set when link `k` has priority over this link (SUMO network format,
     /// "Requests").
     pub requests: Vec<(usize, String)>,
+    /// Line of the `<junction>` element.
+    pub line: usize,
 }
 
 /// A lane-to-lane connection.
@@ -173,10 +175,23 @@ fn list(v: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn non_negative(e: &Elem, key: &str) -> Result<f64> {
-    let v = e.req_f64(key)?;
-    if v < 0.0 {
-        return Err(e.err(key, format!("must not be negative, found {v}")));
+/// Longest lane a network may hold (m): 100 km, beyond any road between two junctions.
+pub const MAX_LANE_LENGTH_M: f64 = 100_000.0;
+
+/// Highest lane speed limit a network may hold (m/s): 150 m/s (540 km/h).
+pub const MAX_LANE_SPEED_MS: f64 = 150.0;
+
+/// Longest traffic-light phase (s): one day.
+pub const MAX_PHASE_S: f64 = 86_400.0;
+
+fn within(e: &Elem, key: &str, v: f64, lo_open: bool, hi: f64, unit: &str) -> Result<f64> {
+    let low = if lo_open { v <= 0.0 } else { v < 0.0 };
+    if low || v > hi {
+        let lo = if lo_open { "above 0" } else { "at least 0" };
+        return Err(e.err(
+            key,
+            format!("must be {lo} and at most {hi} {unit}, found {v}"),
+        ));
     }
     Ok(v)
 }
@@ -231,8 +246,22 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                     let lane = NetLane {
                         id: e.req("id")?.to_string(),
                         index,
-                        speed: non_negative(&e, "speed")?,
-                        length: non_negative(&e, "length")?,
+                        speed: within(
+                            &e,
+                            "speed",
+                            e.req_f64("speed")?,
+                            true,
+                            MAX_LANE_SPEED_MS,
+                            "m/s",
+                        )?,
+                        length: within(
+                            &e,
+                            "length",
+                            e.req_f64("length")?,
+                            false,
+                            MAX_LANE_LENGTH_M,
+                            "m",
+                        )?,
                         allow: list(e.opt("allow")),
                         disallow: list(e.opt("disallow")),
                     };
@@ -247,6 +276,7 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                         int_lanes: list(e.opt("intLanes")),
                         inc_lanes: list(e.opt("incLanes")),
                         requests: Vec::new(),
+                        line: e.line,
                     });
                     in_junction = !empty;
                 }
@@ -316,12 +346,14 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
                     let Some(tl) = cur_tl.as_mut() else {
                         return Err(e.elem_err("<phase> outside a <tlLogic>"));
                     };
-                    let duration = e.req_f64("duration")?;
-                    if duration <= 0.0 {
-                        return Err(
-                            e.err("duration", format!("must be positive, found {duration}"))
-                        );
-                    }
+                    let duration = within(
+                        &e,
+                        "duration",
+                        e.req_f64("duration")?,
+                        true,
+                        MAX_PHASE_S,
+                        "s",
+                    )?;
                     let state = e.req("state")?.to_string();
                     if let Some(c) = state.chars().find(|c| !"GgyYrRsuoO".contains(*c)) {
                         return Err(e.err("state", format!("unknown signal character {c:?}")));
@@ -365,12 +397,59 @@ pub fn parse_net(text: &str) -> Result<NetFile> {
             message: "not a SUMO network: no <net> root element".into(),
         });
     }
+    let mut edge_at: HashMap<&str, usize> = HashMap::new();
+    for e in &net.edges {
+        if let Some(first) = edge_at.insert(e.id.as_str(), e.line) {
+            return Err(TrafficError::Attribute {
+                line: e.line,
+                element: "edge".into(),
+                attribute: "id".into(),
+                message: format!("edge {:?} is already defined at line {first}", e.id),
+            });
+        }
+    }
+    let mut junctions: HashMap<&str, usize> = HashMap::new();
+    for j in &net.junctions {
+        if let Some(first) = junctions.insert(j.id.as_str(), j.line) {
+            return Err(TrafficError::Attribute {
+                line: j.line,
+                element: "junction".into(),
+                attribute: "id".into(),
+                message: format!("junction {:?} is already defined at line {first}", j.id),
+            });
+        }
+    }
     Ok(net)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_junctions_and_absurd_lanes_and_phases_are_refused() {
+        let dup = r#"<net><junction id="n" x="0" y="0"/>
+            <junction id="n" x="1" y="0"/></net>"#;
+        let e = parse_net(dup).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("already defined at line 1"),
+            "{e}"
+        );
+        for (lane, says) in [
+            (r#"speed="0" length="10""#, "`speed`"),
+            (r#"speed="1e9" length="10""#, "at most 150 m/s"),
+            (r#"speed="10" length="-1""#, "`length`"),
+        ] {
+            let t = format!(
+                r#"<net><edge id="a" from="x" to="y"><lane id="a_0" {lane}/></edge></net>"#
+            );
+            let e = parse_net(&t).unwrap_err().to_string();
+            assert!(e.contains(says), "{lane}: {e}");
+        }
+        let phase = r#"<net><tlLogic id="t"><phase duration="1e300" state="G"/></tlLogic></net>"#;
+        let e = parse_net(phase).unwrap_err().to_string();
+        assert!(e.contains("at most 86400 s"), "{e}");
+    }
 
     const SMALL: &str = r#"<?xml version="1.0"?>
 <net version="1.20">

@@ -76,6 +76,18 @@ pub struct RouteFile {
     pub ignored: Vec<(usize, String)>,
 }
 
+/// Latest departure, flow begin or flow end a route file may name (s): 31 days, a month of
+/// simulated traffic; later times are refused rather than run towards for ever.
+pub const MAX_TIME_S: f64 = 31.0 * 86_400.0;
+
+/// Most vehicles a route file may define, flows expanded: 4 million, over three times a
+/// full day of the largest city scenarios SUMO users publish (TAPAS Cologne, 1.2 million).
+pub const MAX_VEHICLES: usize = 4_000_000;
+
+/// Most memory the vehicles of a route file may take once expanded, estimated from their ids
+/// and routes (bytes): 2 GiB.
+pub const MAX_TRIP_BYTES: usize = 2 << 30;
+
 /// Lines listed per element in [`IgnoredElements::lines`]; the rest are counted.
 pub const IGNORED_LINES_SHOWN: usize = 10;
 
@@ -172,6 +184,10 @@ fn positive_opt(e: &Elem, key: &str) -> Result<Option<f64>> {
 fn depart(e: &Elem, key: &str) -> Result<f64> {
     let v = e.req(key)?;
     match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > MAX_TIME_S => Err(e.err(
+            key,
+            format!("{x} s is beyond the {MAX_TIME_S} s (31-day) limit of a run"),
+        )),
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
         _ => Err(e.err(
             key,
@@ -202,7 +218,7 @@ struct Pending {
 pub fn parse_routes(text: &str) -> Result<RouteFile> {
     let mut r = XmlReader::new(text);
     let mut out = RouteFile::default();
-    let mut named: HashMap<String, Vec<String>> = HashMap::new();
+    let mut named: HashMap<String, (usize, Vec<String>)> = HashMap::new();
     let mut pending: Option<Pending> = None;
     // Vehicles and flows with their route, resolved at the end (named routes may come later).
     let mut defs: Vec<(Elem, Option<Vec<String>>)> = Vec::new();
@@ -233,8 +249,18 @@ pub fn parse_routes(text: &str) -> Result<RouteFile> {
                         {
                             return Err(e.err("sigma", format!("must lie in 0..1, found {s}")));
                         }
+                        let id = e.req("id")?.to_string();
+                        if let Some(first) = out.vtypes.iter().position(|v| v.id == id) {
+                            return Err(e.err(
+                                "id",
+                                format!(
+                                    "vType {id:?} is already defined ({} vType of the file)",
+                                    ordinal(first + 1)
+                                ),
+                            ));
+                        }
                         out.vtypes.push(VTypeSpec {
-                            id: e.req("id")?.to_string(),
+                            id,
                             vclass: e.opt("vClass").unwrap_or("passenger").to_string(),
                             length: positive_opt(&e, "length")?,
                             min_gap: positive_opt(&e, "minGap")?,
@@ -260,7 +286,13 @@ pub fn parse_routes(text: &str) -> Result<RouteFile> {
                             p.nested = Some(list);
                         } else {
                             let id = e.req("id")?.to_string();
-                            named.insert(id, list);
+                            if let Some((first, _)) = named.get(&id) {
+                                return Err(e.err(
+                                    "id",
+                                    format!("route {id:?} is already defined at line {first}"),
+                                ));
+                            }
+                            named.insert(id, (e.line, list));
                         }
                         if !empty {
                             depth_ignored = 1;
@@ -314,17 +346,108 @@ pub fn parse_routes(text: &str) -> Result<RouteFile> {
             message: "not a SUMO route file: no <routes> root element".into(),
         });
     }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (e, _) in &defs {
+        let id = e.req("id")?;
+        if let Some(first) = seen.insert(id.to_string(), e.line) {
+            return Err(e.err(
+                "id",
+                format!("{id:?} is already the id of a vehicle, trip or flow at line {first}"),
+            ));
+        }
+    }
+    let mut budget = Budget::default();
     for (e, nested) in defs {
-        expand(&e, nested, &named, &mut out.trips)?;
+        expand(&e, nested, &named, &mut out.trips, &mut budget)?;
+    }
+    let mut ids: HashMap<&str, usize> = HashMap::with_capacity(out.trips.len());
+    for t in &out.trips {
+        if let Some(first) = ids.insert(&t.id, t.line) {
+            return Err(TrafficError::Element {
+                line: t.line,
+                element: "vehicle".into(),
+                message: format!(
+                    "vehicle id {:?} is also made by the element at line {first}",
+                    t.id
+                ),
+            });
+        }
     }
     out.trips.sort_by(|a, b| a.depart.total_cmp(&b.depart));
     Ok(out)
 }
 
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Vehicles and estimated bytes taken so far, against [`MAX_VEHICLES`] and [`MAX_TRIP_BYTES`].
+#[derive(Default)]
+struct Budget {
+    vehicles: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Takes `n` more vehicles of `each` bytes, or refuses naming the element.
+    fn take(&mut self, e: &Elem, n: usize, each: usize) -> Result<()> {
+        let vehicles = self.vehicles.saturating_add(n);
+        let bytes = self.bytes.saturating_add(n.saturating_mul(each));
+        if vehicles > MAX_VEHICLES {
+            return Err(e.elem_err(format!(
+                "the file asks for {vehicles} or more vehicles, over the limit of {MAX_VEHICLES}; \
+                 split the demand into several runs"
+            )));
+        }
+        if bytes > MAX_TRIP_BYTES {
+            return Err(e.elem_err(format!(
+                "the file's vehicles would take about {} MiB, over the limit of {} MiB; \
+                 shorten ids and routes or split the demand",
+                bytes >> 20,
+                MAX_TRIP_BYTES >> 20
+            )));
+        }
+        self.vehicles = vehicles;
+        self.bytes = bytes;
+        Ok(())
+    }
+}
+
+/// Estimated bytes of one vehicle with this id and route.
+fn trip_bytes(id: &str, route: &RouteSpec) -> usize {
+    let edges = |l: &[String]| l.iter().map(|x| x.len() + 24).sum::<usize>();
+    let r = match route {
+        RouteSpec::Edges(l) => edges(l),
+        RouteSpec::Od { from, to, via } => from.len() + to.len() + 48 + edges(via),
+    };
+    id.len() + 16 + r + 96
+}
+
+/// A flow time attribute: finite, at least 0 and within [`MAX_TIME_S`].
+fn flow_time(e: &Elem, key: &str) -> Result<Option<f64>> {
+    let v = e.opt_f64(key)?;
+    if let Some(x) = v
+        && !(0.0..=MAX_TIME_S).contains(&x)
+    {
+        return Err(e.err(
+            key,
+            format!("{x} s lies outside 0 … {MAX_TIME_S} s (31 days), the limit of a run"),
+        ));
+    }
+    Ok(v)
+}
+
 fn route_of(
     e: &Elem,
     nested: Option<Vec<String>>,
-    named: &HashMap<String, Vec<String>>,
+    named: &HashMap<String, (usize, Vec<String>)>,
 ) -> Result<RouteSpec> {
     if let Some(list) = nested {
         return Ok(RouteSpec::Edges(list));
@@ -332,7 +455,7 @@ fn route_of(
     if let Some(rid) = e.opt("route") {
         return named
             .get(rid)
-            .map(|l| RouteSpec::Edges(l.clone()))
+            .map(|(_, l)| RouteSpec::Edges(l.clone()))
             .ok_or_else(|| e.err("route", format!("no <route> with id {rid:?}")));
     }
     match (e.opt("from"), e.opt("to")) {
@@ -361,13 +484,17 @@ fn unit_hash(seed: u64, i: u64) -> f64 {
 fn expand(
     e: &Elem,
     nested: Option<Vec<String>>,
-    named: &HashMap<String, Vec<String>>,
+    named: &HashMap<String, (usize, Vec<String>)>,
     trips: &mut Vec<TripSpec>,
+    budget: &mut Budget,
 ) -> Result<()> {
     let id = e.req("id")?.to_string();
     let vtype = e.opt("type").map(str::to_string);
     let route = route_of(e, nested, named)?;
+    // Flow vehicles are named `id.i`: room for the suffix.
+    let each = trip_bytes(&id, &route) + vtype.as_ref().map_or(0, String::len) + 8;
     if e.name != "flow" {
+        budget.take(e, 1, each)?;
         trips.push(TripSpec {
             id,
             vtype,
@@ -377,8 +504,8 @@ fn expand(
         });
         return Ok(());
     }
-    let begin = e.opt_f64("begin")?.unwrap_or(0.0);
-    let end = e.opt_f64("end")?;
+    let begin = flow_time(e, "begin")?.unwrap_or(0.0);
+    let end = flow_time(e, "end")?;
     let number = e.opt_usize("number")?;
     let mut push = |i: usize, t: f64| {
         trips.push(TripSpec {
@@ -411,6 +538,17 @@ fn expand(
             86400.0
         });
         let max_n = number.unwrap_or(usize::MAX);
+        let span = if end.is_finite() {
+            ((end - begin) / p).ceil().max(0.0)
+        } else {
+            f64::INFINITY
+        };
+        let n = if span < max_n as f64 {
+            span as usize
+        } else {
+            max_n
+        };
+        budget.take(e, n, each)?;
         let mut i = 0usize;
         while i < max_n {
             let t = begin + i as f64 * p;
@@ -435,6 +573,7 @@ fn expand(
         let mut k = 0u64;
         while t < end {
             if unit_hash(seed, k) < prob {
+                budget.take(e, 1, each)?;
                 push(i, t);
                 i += 1;
             }
@@ -449,6 +588,7 @@ fn expand(
             "a flow needs one of period, vehsPerHour, probability or number",
         )
     })?;
+    budget.take(e, n, each)?;
     let end = end.unwrap_or(86400.0);
     let p = (end - begin) / n.max(1) as f64;
     for i in 0..n {
@@ -460,6 +600,41 @@ fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_ids_and_runaway_sizes_are_refused_naming_the_line() {
+        let dup_route = r#"<routes><route id="r" edges="a"/>
+            <route id="r" edges="b"/></routes>"#;
+        let e = parse_routes(dup_route).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("already defined at line 1"),
+            "{e}"
+        );
+        let dup_type = r#"<routes><vType id="t"/><vType id="t"/></routes>"#;
+        let e = parse_routes(dup_type).unwrap_err().to_string();
+        assert!(e.contains("vType \"t\" is already defined (1st"), "{e}");
+        // A flow's generated id colliding with a vehicle's.
+        let clash = r#"<routes><vehicle id="f.0" depart="0"><route edges="a"/></vehicle>
+            <flow id="f" begin="0" end="10" period="5" from="a" to="b"/></routes>"#;
+        let e = parse_routes(clash).unwrap_err().to_string();
+        assert!(
+            e.contains("\"f.0\" is also made by the element at line 1"),
+            "{e}"
+        );
+        // A long-id flow over the memory budget, refused before anything is made.
+        let long = format!(
+            r#"<routes><flow id="{}" begin="0" end="2000000" period="1" from="a" to="b"/></routes>"#,
+            "x".repeat(2000)
+        );
+        let t = std::time::Instant::now();
+        let e = parse_routes(&long).unwrap_err().to_string();
+        assert!(e.contains("MiB, over the limit of 2048 MiB"), "{e}");
+        assert!(t.elapsed().as_secs_f64() < 1.0);
+        let far =
+            r#"<routes><flow id="f" begin="0" end="1e12" period="5" from="a" to="b"/></routes>"#;
+        let e = parse_routes(far).unwrap_err().to_string();
+        assert!(e.contains("`end`") && e.contains("31 days"), "{e}");
+    }
 
     const ROUTES: &str = r#"<routes>
     <vType id="moto" vClass="motorcycle" length="2.2" speedFactor="normc(1,0.1,0.2,2)"/>

@@ -95,7 +95,9 @@ fn malformed_input_names_file_and_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("n.net.xml"), "{stderr}");
     assert!(
-        stderr.contains("line 3: <lane> attribute `length`: must not be negative"),
+        stderr.contains(
+            "line 3: <lane> attribute `length`: must be at least 0 and at most 100000 m, found -1"
+        ),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&d);

@@ -128,10 +128,18 @@ impl Row<'_> {
 }
 
 /// Parses the text of a SWMM `.inp` file.
+///
+/// A UTF-8 byte-order mark (SWMM's Windows editor writes one) and CRLF line ends are
+/// accepted. A name defined twice among the nodes, the links, the subcatchments or the
+/// rain gauges is refused (SWMM: "duplicate ID name"), names compared without case as
+/// SWMM compares them.
 pub fn parse(text: &str) -> Result<Project, InpError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Project::default();
     let mut section = String::new();
     let mut state = ParseState::default();
+    let mut names: std::collections::HashMap<(&'static str, String), (String, usize)> =
+        std::collections::HashMap::new();
     for (idx, raw_line) in text.lines().enumerate() {
         let line_no = idx + 1;
         let trimmed = raw_line.trim();
@@ -177,9 +185,31 @@ pub fn parse(text: &str) -> Result<Project, InpError> {
         if section.is_empty() {
             return Err(row.err("data before the first [SECTION] header".into()));
         }
+        if let Some(kind) = namespace(&section)
+            && let Some(name) = row.tok.first()
+        {
+            let key = (kind, name.to_ascii_uppercase());
+            if let Some((s0, l0)) = names.get(&key) {
+                return Err(row.err(format!(
+                    "{kind} '{name}' is already defined in [{s0}] at line {l0}"
+                )));
+            }
+            names.insert(key, (section.clone(), line_no));
+        }
         parse_row(&mut p, &row, &mut state)?;
     }
     Ok(p)
+}
+
+/// The kind of object a section's rows define, for sections whose first field names one.
+fn namespace(section: &str) -> Option<&'static str> {
+    Some(match section {
+        "JUNCTIONS" | "OUTFALLS" | "STORAGE" | "DIVIDERS" => "node",
+        "CONDUITS" | "PUMPS" | "ORIFICES" | "WEIRS" | "OUTLETS" => "link",
+        "SUBCATCHMENTS" => "subcatchment",
+        "RAINGAGES" => "rain gauge",
+        _ => return None,
+    })
 }
 
 /// Sections read into typed fields of [`Project`].
