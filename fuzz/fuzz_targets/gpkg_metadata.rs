@@ -45,6 +45,7 @@ fn quote(s: &str) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
+    twin_io::capture_gdal_messages();
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

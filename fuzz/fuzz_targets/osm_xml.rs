@@ -5,6 +5,7 @@ use std::path::Path;
 use twin_io::osm::{OsmImportOptions, parse_xml, to_city};
 
 fuzz_target!(|data: &[u8]| {
+    twin_io::capture_gdal_messages();
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
