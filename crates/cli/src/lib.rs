@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use twin_model::{City, Crs, Layer};
 
+mod compare_cmd;
 mod data_cmd;
 mod flood_cmd;
 mod info;
@@ -171,6 +172,18 @@ enum ScenarioCmd {
         /// Seed of the demand.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Compares two scenario runs' folders (B against A): every figure of their summaries
+    /// with the change, the maximum-depth difference as DIR/depth_diff.tif and .png, the roads
+    /// closed in only one; DIR/compare.json and the bilingual DIR/compare.html.
+    Compare {
+        /// Run A's output folder (the reference).
+        a: PathBuf,
+        /// Run B's output folder.
+        b: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -527,6 +540,7 @@ where
         )?,
         Command::Hydro(HydroCmd::Run { model, out }) => hydro_cmd::run(&model, &out)?,
         Command::Hydro(HydroCmd::Rewrite { model, out }) => hydro_cmd::rewrite(&model, &out)?,
+        Command::Scenario(ScenarioCmd::Compare { a, b, out }) => compare_cmd::run(&a, &b, &out)?,
         Command::Scenario(ScenarioCmd::Run {
             file: Some(file),
             out,

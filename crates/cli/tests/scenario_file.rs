@@ -97,3 +97,148 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
         rain_m3 / area * 1000.0
     );
 }
+
+/// The city, a design storm of `mm` and a small peak.
+fn what_if(mm: f64) -> String {
+    format!(
+        r#"
+city = "city.gpkg"
+minutes = 90
+couple = true
+
+[rain]
+design = {{ return_period_years = 10, duration_min = 60, depth_mm = {mm} }}
+
+[traffic]
+trips = 8000
+"#
+    )
+}
+
+#[test]
+fn two_runs_compare_figure_by_figure_cell_by_cell_and_road_by_road() {
+    let d = tempfile::tempdir().unwrap();
+    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
+        dem_cell_m: 30.0,
+        ..Default::default()
+    });
+    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let mut runs = Vec::new();
+    for (name, mm) in [("80mm", 80.0), ("130mm", 130.0)] {
+        let file = d.path().join(format!("{name}.toml"));
+        std::fs::write(&file, what_if(mm)).unwrap();
+        let out = d.path().join(name);
+        let o = twin(&["scenario", "run", &s(&file), "--out", &s(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        runs.push(out);
+    }
+    let (a, b) = (&runs[0], &runs[1]);
+    let out = d.path().join("cmp");
+    let o = twin(&["scenario", "compare", &s(a), &s(b), "--out", &s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "compare.html",
+        "compare.json",
+        "depth_diff.tif",
+        "depth_diff.png",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let json = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let c = json(&out.join("compare.json"));
+    // Every figure is B − A of the two summaries.
+    let (sa, sb) = (json(&a.join("summary.json")), json(&b.join("summary.json")));
+    let kpi = |k: &str| {
+        c["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["key"] == k)
+            .unwrap_or_else(|| panic!("no {k} in {c}"))
+            .clone()
+    };
+    let max_a = sa["max_depth_m"].as_f64().unwrap();
+    let max_b = sb["max_depth_m"].as_f64().unwrap();
+    assert_eq!(
+        kpi("max_depth_m")["change"].as_f64().unwrap(),
+        max_b - max_a
+    );
+    let trips = kpi("mean_trip_s.flooded");
+    assert_eq!(trips["a"], sa["mean_trip_s"][1]);
+    assert_eq!(trips["b"], sb["mean_trip_s"][1]);
+    // The difference grid is B − A cell by cell.
+    let ra = twin_io::raster::read_raster(&a.join("max_depth.tif"))
+        .unwrap()
+        .raster;
+    let rb = twin_io::raster::read_raster(&b.join("max_depth.tif"))
+        .unwrap()
+        .raster;
+    let diff = twin_io::raster::read_raster(&out.join("depth_diff.tif"))
+        .unwrap()
+        .raster;
+    let mut deeper = 0usize;
+    for k in 0..ra.data.len() {
+        if ra.is_nodata(ra.data[k]) {
+            continue;
+        }
+        let want = rb.data[k] - ra.data[k];
+        assert!(
+            (diff.data[k] - want).abs() < 1e-6,
+            "cell {k}: {} vs {want}",
+            diff.data[k]
+        );
+        deeper += usize::from(want as f64 >= 0.05);
+    }
+    // Under the heavier storm the water stands deeper somewhere; the count matches the
+    // report's area.
+    assert!(deeper > 0);
+    assert_eq!(
+        c["depth"]["deeper_area_m2"].as_f64().unwrap(),
+        deeper as f64 * ra.cell * ra.cell
+    );
+    // Roads closed in one run only are those of the two roads.csv files.
+    let closed = |dir: &Path| -> std::collections::BTreeSet<i64> {
+        std::fs::read_to_string(dir.join("roads.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(5) == Some("true"))
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (ca, cb) = (closed(a), closed(b));
+    let only_b: Vec<i64> = c["roads_closed"]["only_b"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["feature"].as_i64().unwrap())
+        .collect();
+    assert_eq!(only_b, cb.difference(&ca).copied().collect::<Vec<_>>());
+    assert_eq!(
+        c["roads_closed"]["both"].as_u64().unwrap() as usize,
+        ca.intersection(&cb).count()
+    );
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("Độ sâu ngập lớn nhất") && html.contains("Maximum flood depth"));
+    // A folder that is not a finished run is refused, and nothing is written.
+    let bad = d.path().join("cmp2");
+    let o = twin(&[
+        "scenario",
+        "compare",
+        &s(a),
+        &s(d.path()),
+        "--out",
+        &s(&bad),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a finished run's folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!bad.exists());
+}

@@ -9,6 +9,7 @@
 //! Invariants: no I/O (images are returned as RGB buffers; `twin-io` writes them), no
 //! simulation.
 
+pub mod compare;
 pub mod html;
 pub mod scenario;
 
@@ -82,55 +83,73 @@ fn hillshade(dem: &Raster, c: usize, r: usize) -> f64 {
     (zen.cos() * slope.cos() + zen.sin() * slope.sin() * (az - aspect).cos()).clamp(0.0, 1.0)
 }
 
-/// The flood map: depth classes over a grey hillshade, nodata in white, with a legend strip
-/// of the classes along the bottom. One pixel per cell (scaled up to at least 600 px wide).
-pub fn flood_map(dem: &Raster, depth: &Raster) -> Rgb {
-    let scale = (600 / dem.nx.max(1)).max(1);
-    let (w, h_map) = (dem.nx * scale, dem.ny * scale);
-    let legend = 24;
+/// A map of `nx × ny` cells, row 0 at the top, each cell in `colour(col, row)`, scaled up to
+/// at least 600 px wide, with a legend strip of the `legend` colours along the bottom.
+pub(crate) fn cell_map(
+    nx: usize,
+    ny: usize,
+    colour: impl Fn(usize, usize) -> [u8; 3],
+    legend: &[[u8; 3]],
+) -> Rgb {
+    let scale = (600 / nx.max(1)).max(1);
+    let (w, h_map) = (nx * scale, ny * scale);
+    let strip = 24;
     let mut img = Rgb {
         width: w,
-        height: h_map + legend,
-        data: vec![255; 3 * w * (h_map + legend)],
+        height: h_map + strip,
+        data: vec![255; 3 * w * (h_map + strip)],
     };
-    for r in 0..dem.ny {
-        for c in 0..dem.nx {
-            let v = dem.get(c, r);
-            let colour = if dem.is_nodata(v) {
-                [255, 255, 255]
-            } else {
-                let d = if c < depth.nx && r < depth.ny {
-                    depth.get(c, r)
-                } else {
-                    0.0
-                };
-                let shade = 90.0 + 150.0 * hillshade(dem, c, r);
-                match (!depth.is_nodata(d))
-                    .then(|| depth_colour(d as f64))
-                    .flatten()
-                {
-                    Some(col) => {
-                        col.map(|x| (x as f64 * (0.75 + 0.25 * shade / 240.0)).min(255.0) as u8)
-                    }
-                    None => [shade as u8; 3],
-                }
-            };
+    for r in 0..ny {
+        for c in 0..nx {
+            let col = colour(c, r);
             for dy in 0..scale {
                 for dx in 0..scale {
-                    img.put(c * scale + dx, r * scale + dy, colour);
+                    img.put(c * scale + dx, r * scale + dy, col);
                 }
             }
         }
     }
-    let seg = w / DEPTH_CLASSES.len();
-    for (k, (_, col)) in DEPTH_CLASSES.iter().enumerate() {
+    let seg = w / legend.len().max(1);
+    for (k, col) in legend.iter().enumerate() {
         for x in k * seg + 2..(k + 1) * seg - 2 {
-            for y in h_map + 4..h_map + legend - 4 {
+            for y in h_map + 4..h_map + strip - 4 {
                 img.put(x, y, *col);
             }
         }
     }
     img
+}
+
+/// The flood map: depth classes over a grey hillshade, nodata in white, with a legend strip
+/// of the classes along the bottom. One pixel per cell (scaled up to at least 600 px wide).
+pub fn flood_map(dem: &Raster, depth: &Raster) -> Rgb {
+    let legend: Vec<[u8; 3]> = DEPTH_CLASSES.iter().map(|(_, c)| *c).collect();
+    cell_map(
+        dem.nx,
+        dem.ny,
+        |c, r| {
+            let v = dem.get(c, r);
+            if dem.is_nodata(v) {
+                return [255, 255, 255];
+            }
+            let d = if c < depth.nx && r < depth.ny {
+                depth.get(c, r)
+            } else {
+                0.0
+            };
+            let shade = 90.0 + 150.0 * hillshade(dem, c, r);
+            match (!depth.is_nodata(d))
+                .then(|| depth_colour(d as f64))
+                .flatten()
+            {
+                Some(col) => {
+                    col.map(|x| (x as f64 * (0.75 + 0.25 * shade / 240.0)).min(255.0) as u8)
+                }
+                None => [shade as u8; 3],
+            }
+        },
+        &legend,
+    )
 }
 
 /// How a road fares under the flood, for [`road_map`].
