@@ -101,7 +101,13 @@ struct Reader<'a> {
     accum_start: Option<f64>,
     accum: f32,
     previous: f64,
+    /// An accumulated total ('a' … 'A') spread over more than [`MAX_ACCUMULATION_S`].
+    overlong: bool,
 }
+
+/// Longest period an accumulated NWS total may be spread over (s): a year. Longer ones come
+/// from a wrong date, not from a gauge, and would fill memory with intervals.
+const MAX_ACCUMULATION_S: f64 = 366.0 * 86400.0;
 
 impl Reader<'_> {
     fn err(&self, line: usize, message: String) -> EngineError {
@@ -158,6 +164,7 @@ pub fn read(path: &str, text: &str, gage: &GageFile) -> Result<RainRecord, Engin
         accum_start: None,
         accum: 0.0,
         previous: f64::NEG_INFINITY,
+        overlong: false,
     };
     for (k, line) in lines.iter().enumerate().skip(header) {
         let go_on = match format {
@@ -168,6 +175,12 @@ pub fn read(path: &str, text: &str, gage: &GageFile) -> Result<RainRecord, Engin
             }
             _ => {
                 read_nws_line(&mut r, line, format);
+                if r.overlong {
+                    return Err(r.err(
+                        k + 1,
+                        "an accumulated total (flags 'a' … 'A') spans more than a year".into(),
+                    ));
+                }
                 true
             }
         };
@@ -456,6 +469,10 @@ fn save_accumulated(r: &mut Reader, day: f64, hour: i64, minute: i64, v: i64) {
         return;
     }
     let end = day + (3600 * hour + 60 * minute) as f64;
+    if end - start > MAX_ACCUMULATION_S {
+        r.overlong = true;
+        return;
+    }
     let n = ((end - start).round() as i64 / i64::from(r.interval.max(1))) + 1;
     let x = v as f32 / n as f32 / 100.0f32;
     if x > 0.0 {
@@ -597,5 +614,23 @@ mod tests {
         );
         assert!((r.depths_in[0] - 0.1).abs() < 1e-7);
         assert!((r.depths_in[3] - 0.25).abs() < 1e-7);
+        // An accumulation opened in 2024 and closed in 2031 is refused naming its line, not
+        // spread over sixty thousand hours (found by fuzzing).
+        let head = |y: i32| {
+            format!(
+                "{:<6} {:<2} {:<4} {:<2} {} {:02} {:02}",
+                "123456", "01", "HPCP", "HI", y, 3, 5
+            )
+        };
+        let text = format!(
+            "{} 0100 000012 a   \n{} 0300 000030 A   \n",
+            head(2024),
+            head(2031)
+        );
+        let e = read("n.dat", &text, &g).unwrap_err().to_string();
+        assert!(
+            e.contains("n.dat") && e.contains("line 2") && e.contains("more than a year"),
+            "{e}"
+        );
     }
 }

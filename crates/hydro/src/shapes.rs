@@ -107,7 +107,8 @@ pub fn transect(tr: &inp::Transect, ucf: f64) -> Result<TransectSection, String>
                 } else if sta[k] == x_left {
                     n_left != n_channel && sta[k] != sta[k - 1]
                 } else if sta[k] == x_right {
-                    n_right != n_channel && sta[k] != sta[k + 1]
+                    // A right bank at the last station: the appended end point closes it.
+                    n_right != n_channel && sta.get(k + 1).is_none_or(|&s| s != sta[k])
                 } else {
                     false
                 };
@@ -370,6 +371,23 @@ mod tests {
         // One roughness: R = A/P with P = 10 + 2y (Manning with 1.49 for 1.486).
         let r = (20.0 / 14.0) * (1.486_f64 / 1.49).powf(1.5);
         assert!((x.r_of_y(2.0) - r).abs() < 1e-6 * r, "{}", x.r_of_y(2.0));
+    }
+
+    #[test]
+    fn a_right_bank_at_the_last_station_builds() {
+        // Banks on the end stations with rougher overbanks (found by fuzzing: it indexed
+        // past the stations); the geometry is the rectangle's whatever the roughness.
+        let t = transect(
+            &tr(
+                &[(4.0, 0.0), (0.0, 0.0), (0.0, 10.0), (4.0, 10.0)],
+                [0.08, 0.1, 0.03],
+                (0.0, 10.0),
+            ),
+            1.0,
+        )
+        .unwrap();
+        assert!((t.xsect.a_full - 40.0).abs() < 1e-9);
+        assert!((t.xsect.w_of_y(1.0) - 10.0).abs() < 1e-9);
     }
 
     #[test]
