@@ -416,13 +416,21 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
     twin_engine::whatif::raise_roads(&mut city, &sf.raise_road).map_err(|e| at(&e))?;
     let network = if sf.couple {
         let mut p = city_network(&city, &rain, sf.minutes, &city_path)?;
-        twin_engine::whatif::set_pumps(&mut p, &sf.pumps).map_err(|e| at(&e))?;
+        twin_engine::whatif::set_pumps(&mut p, &sf.pumps, sf.rain_start_min).map_err(|e| at(&e))?;
+        if let Some(r) = &sf.river {
+            twin_engine::whatif::set_river(&mut p, r, sf.rain_start_min).map_err(|e| at(&e))?;
+        }
         Some(p)
     } else if sf.changes_network() {
+        let line = sf
+            .pumps
+            .first()
+            .map(|p| p.line)
+            .or(sf.river.as_ref().map(|r| r.line))
+            .unwrap_or(0);
         bail!(
-            "{}: line {}: pumps change the drainage network: set couple = true",
-            file.display(),
-            sf.pumps[0].line
+            "{}: line {line}: pumps and the river stage act on the drainage network: set couple = true",
+            file.display()
         );
     } else {
         None

@@ -49,7 +49,22 @@ pub struct PumpChange {
     pub names: Option<Vec<String>>,
     /// Share of the pump curve's flow, 0..=4 (0 out, 0.5 half, 2 doubled).
     pub capacity: f64,
+    /// Clock time (minutes after midnight) before which the pumps do not run (a late start);
+    /// `None`: from the start.
+    pub start_min: Option<f64>,
     /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// The river's water level at the drainage network's outfalls through the storm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiverStage {
+    /// (clock time in minutes after midnight, water level in m of the model's datum), in
+    /// time order; held at the last value after it.
+    pub stage: Vec<(f64, f64)>,
+    /// Outfall names; `None`: every outfall.
+    pub outfalls: Option<Vec<String>>,
+    /// Line of the `[river]` table.
     pub line: usize,
 }
 
@@ -78,8 +93,10 @@ pub struct ScenarioFile {
     pub close_road: Vec<CloseRoad>,
     /// Roads raised.
     pub raise_road: Vec<RaiseRoad>,
-    /// Pumps at a share of capacity.
+    /// Pumps at a share of capacity or starting late.
     pub pumps: Vec<PumpChange>,
+    /// The river's level at the outfalls.
+    pub river: Option<RiverStage>,
 }
 
 /// An error in a scenario file: the line (1-based, 0 when unknown), the key and what is wrong.
@@ -107,6 +124,14 @@ struct Raw {
     close_road: Option<Vec<Spanned<RawClose>>>,
     raise_road: Option<Vec<Spanned<RawRaise>>>,
     pumps: Option<Vec<Spanned<RawPumps>>>,
+    river: Option<Spanned<RawRiver>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRiver {
+    stage: Vec<(Spanned<String>, Spanned<f64>)>,
+    outfalls: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +179,8 @@ struct RawRaise {
 #[serde(deny_unknown_fields)]
 struct RawPumps {
     names: Option<Vec<String>>,
-    capacity: Spanned<f64>,
+    capacity: Option<Spanned<f64>>,
+    start: Option<Spanned<String>>,
 }
 
 /// Line (1-based) of byte offset `at` in `text`.
@@ -415,19 +441,83 @@ impl ScenarioFile {
         for p in raw.pumps.unwrap_or_default() {
             let line = at(p.span());
             let p = p.into_inner();
-            let capacity = in_range(
-                text,
-                &p.capacity,
-                "pumps.capacity",
-                |x| (0.0..=4.0).contains(&x),
-                "a share of capacity in 0..4 (0: out of service)",
-            )?;
+            let capacity = match &p.capacity {
+                Some(c) => in_range(
+                    text,
+                    c,
+                    "pumps.capacity",
+                    |x| (0.0..=4.0).contains(&x),
+                    "a share of capacity in 0..4 (0: out of service)",
+                )?,
+                None => 1.0,
+            };
+            let start_min = match &p.start {
+                Some(v) => {
+                    let m = clock(text, v, "pumps.start")?;
+                    if m <= rain_start_min {
+                        return Err(FileError {
+                            line: at(v.span()),
+                            key: "pumps.start".into(),
+                            message: "a late start must come after the rain starts".into(),
+                        });
+                    }
+                    Some(m)
+                }
+                None => None,
+            };
+            if p.capacity.is_none() && start_min.is_none() {
+                return Err(FileError {
+                    line,
+                    key: "pumps".into(),
+                    message: "give 'capacity' (a share), 'start' (a late start) or both".into(),
+                });
+            }
             pumps.push(PumpChange {
                 names: p.names,
                 capacity,
+                start_min,
                 line,
             });
         }
+        let river = match raw.river {
+            None => None,
+            Some(r) => {
+                let line = at(r.span());
+                let r = r.into_inner();
+                let mut stage = Vec::new();
+                for (t, level) in &r.stage {
+                    let m = clock(text, t, "river.stage")?;
+                    let z = in_range(
+                        text,
+                        level,
+                        "river.stage",
+                        |z| (-100.0..=1000.0).contains(&z),
+                        "a water level in -100..1000 m",
+                    )?;
+                    if m < rain_start_min || stage.last().is_some_and(|(p, _)| m <= *p) {
+                        return Err(FileError {
+                            line: at(t.span()),
+                            key: "river.stage".into(),
+                            message: "times must rise and start at or after the rain's start"
+                                .into(),
+                        });
+                    }
+                    stage.push((m, z));
+                }
+                if stage.is_empty() {
+                    return Err(FileError {
+                        line,
+                        key: "river.stage".into(),
+                        message: "give at least one [\"HH:MM\", level_m] pair".into(),
+                    });
+                }
+                Some(RiverStage {
+                    stage,
+                    outfalls: r.outfalls,
+                    line,
+                })
+            }
+        };
         Ok(ScenarioFile {
             city: raw.city.into_inner(),
             rain_start_min,
@@ -441,6 +531,7 @@ impl ScenarioFile {
             close_road,
             raise_road,
             pumps,
+            river,
         })
     }
 }
@@ -511,11 +602,40 @@ capacity = 0.5
     }
 
     #[test]
+    fn late_pumps_and_river_stages_are_checked_naming_line_and_key() {
+        let with = |extra: &str| ScenarioFile::parse(&format!("{GOOD}\n{extra}\n"));
+        let e = with("[[pumps]]\nstart = \"05:00\"").unwrap_err();
+        assert_eq!(e.key, "pumps.start", "{e}");
+        assert!(e.message.contains("after the rain starts"), "{e}");
+        let e = with("[[pumps]]\nnames = [\"P1\"]").unwrap_err();
+        assert_eq!(e.key, "pumps", "{e}");
+        let e = with("[river]\nstage = [[\"07:00\", 8.0], [\"06:30\", 9.0]]").unwrap_err();
+        assert_eq!(e.key, "river.stage", "{e}");
+        assert!(e.message.contains("times must rise"), "{e}");
+        let e = with("[river]\nstage = [[\"07:00\", 1e9]]").unwrap_err();
+        assert!(e.message.contains("a water level"), "{e}");
+        let e = with("[river]\nstag = [[\"07:00\", 8.0]]").unwrap_err();
+        assert!(e.message.contains("did you mean 'stage'?"), "{e}");
+        let f = with("[river]\nstage = [[\"07:00\", 8.0]]\noutfalls = [\"O1\"]").unwrap();
+        let r = f.river.unwrap();
+        assert_eq!(
+            (r.stage, r.outfalls),
+            (vec![(420.0, 8.0)], Some(vec!["O1".to_string()]))
+        );
+    }
+
+    #[test]
     fn the_example_parses_and_documents_every_key_of_the_schema() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
         let example = std::fs::read_to_string(root.join("what-if-demo.toml")).unwrap();
         let f = ScenarioFile::parse(&example).unwrap();
         assert!(f.couple && f.close_road.len() == 1 && f.pumps[0].capacity == 0.0);
+        assert_eq!(
+            (f.pumps[1].capacity, f.pumps[1].start_min),
+            (1.0, Some(435.0))
+        );
+        let river = f.river.as_ref().unwrap();
+        assert_eq!(river.stage, [(360.0, 6.0), (420.0, 7.5), (510.0, 8.0)]);
         let schema: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(root.join("scenario.schema.json")).unwrap(),
         )
@@ -535,6 +655,7 @@ capacity = 0.5
             ("close_road", &props["close_road"]["items"]),
             ("raise_road", &props["raise_road"]["items"]),
             ("pumps", &props["pumps"]["items"]),
+            ("river", &props["river"]),
         ] {
             let k = keys(path);
             assert!(!k.is_empty(), "{section}");

@@ -4,7 +4,7 @@
 
 use crate::impacts::road_cells;
 use crate::scenario::{CLOCK_START_MIN, RoadClosure};
-use crate::scenario_file::{CloseRoad, PumpChange, RaiseRoad, ScenarioFile};
+use crate::scenario_file::{CloseRoad, PumpChange, RaiseRoad, RiverStage, ScenarioFile};
 use twin_model::{City, FeatureId, Layer};
 
 /// An intervention that cannot be applied: the file's line and why.
@@ -83,6 +83,7 @@ pub fn raise_roads(city: &mut City, raises: &[RaiseRoad]) -> Result<(), WhatIfEr
 pub fn set_pumps(
     project: &mut twin_hydro::Project,
     changes: &[PumpChange],
+    rain_start_min: f64,
 ) -> Result<(), WhatIfError> {
     for c in changes {
         let chosen: Vec<usize> = match &c.names {
@@ -114,6 +115,14 @@ pub fn set_pumps(
                 line: c.line,
                 message: "the drainage network has no pumps".into(),
             });
+        }
+        for &k in &chosen {
+            if let Some(start) = c.start_min {
+                late_start(project, k, (start - rain_start_min) / 60.0);
+            }
+        }
+        if c.capacity == 1.0 {
+            continue;
         }
         for k in chosen {
             let pump = &project.pumps[k];
@@ -147,6 +156,97 @@ pub fn set_pumps(
     Ok(())
 }
 
+/// Keeps pump `k` off for the first `hours` of the run with a control rule (SWMM
+/// `[CONTROLS]`): before then it lifts nothing; after it, its own start and stop depths run it
+/// again, or, for a pump without a start depth, the rule turns it back on.
+fn late_start(project: &mut twin_hydro::Project, k: usize, hours: f64) {
+    let pump = &project.pumps[k];
+    let name = &pump.name;
+    project.controls.push(format!("RULE TWIN_LATE_START_{k}"));
+    project
+        .controls
+        .push(format!("IF SIMULATION TIME < {hours:.6}"));
+    project
+        .controls
+        .push(format!("THEN PUMP {name} STATUS = OFF"));
+    if pump.startup <= 0.0 {
+        project
+            .controls
+            .push(format!("ELSE PUMP {name} STATUS = ON"));
+    }
+    project.controls.push("PRIORITY 5".into());
+}
+
+/// Sets the river's level at the outfalls as a stage time series (`[TIMESERIES]`, hours from
+/// the rain's start, the network's time zero).
+pub fn set_river(
+    project: &mut twin_hydro::Project,
+    river: &RiverStage,
+    rain_start_min: f64,
+) -> Result<(), WhatIfError> {
+    let chosen: Vec<usize> = match &river.outfalls {
+        None => (0..project.outfalls.len()).collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                project
+                    .outfalls
+                    .iter()
+                    .position(|o| o.name.eq_ignore_ascii_case(n))
+                    .ok_or_else(|| WhatIfError {
+                        line: river.line,
+                        message: format!(
+                            "no outfall named '{n}' in the drainage network (outfalls: {})",
+                            project
+                                .outfalls
+                                .iter()
+                                .map(|o| o.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if chosen.is_empty() {
+        return Err(WhatIfError {
+            line: river.line,
+            message: "the drainage network has no outfalls".into(),
+        });
+    }
+    let name = "TWIN_RIVER_STAGE".to_string();
+    let mut points: Vec<twin_hydro::inp::TsPoint> = river
+        .stage
+        .iter()
+        .map(|&(m, z)| twin_hydro::inp::TsPoint {
+            date: None,
+            hours: (m - rain_start_min) / 60.0,
+            value: z,
+        })
+        .collect();
+    // Held at its first value from the start and at its last to the end.
+    if points[0].hours > 0.0 {
+        let first = twin_hydro::inp::TsPoint {
+            hours: 0.0,
+            ..points[0].clone()
+        };
+        points.insert(0, first);
+    }
+    let last = points[points.len() - 1].clone();
+    points.push(twin_hydro::inp::TsPoint {
+        hours: last.hours + 24.0 * 365.0,
+        ..last
+    });
+    project.timeseries.push(twin_hydro::inp::Timeseries {
+        name: name.clone(),
+        data: twin_hydro::inp::TsData::Points(points),
+    });
+    for k in chosen {
+        project.outfalls[k].kind = twin_hydro::inp::OutfallKind::Timeseries(name.clone());
+    }
+    Ok(())
+}
+
 /// The file's road closures as closures of traffic time (the clock starts at 06:00).
 pub fn road_closures(city: &City, closes: &[CloseRoad]) -> Result<Vec<RoadClosure>, WhatIfError> {
     closes
@@ -164,6 +264,6 @@ pub fn road_closures(city: &City, closes: &[CloseRoad]) -> Result<Vec<RoadClosur
 impl ScenarioFile {
     /// Whether the file changes the drainage network (and so needs `couple = true`).
     pub fn changes_network(&self) -> bool {
-        !self.pumps.is_empty()
+        !self.pumps.is_empty() || self.river.is_some()
     }
 }

@@ -91,8 +91,10 @@ fn pumps_out_lift_nothing_and_doubled_pumps_pump_more() {
             &[PumpChange {
                 names: None,
                 capacity,
+                start_min: None,
                 line: 1,
             }],
+            360.0,
         )
         .unwrap();
         match storm(&city, 150.0, Some(p)).balance {
@@ -128,10 +130,98 @@ fn pumps_out_lift_nothing_and_doubled_pumps_pump_more() {
         &[PumpChange {
             names: Some(vec!["NO_SUCH_PUMP".into()]),
             capacity: 0.5,
+            start_min: None,
             line: 12,
         }],
+        360.0,
     )
     .unwrap_err();
     assert_eq!(e.line, 12);
     assert!(e.message.contains("NO_SUCH_PUMP"), "{e}");
+}
+
+#[test]
+fn pumps_starting_late_and_a_high_river_leave_more_water_in_the_city() {
+    use twin_engine::scenario_file::RiverStage;
+    use twin_engine::whatif::set_river;
+    let city = city();
+    let text = twin_io::swmm::city_to_inp_with(&city, &design_storm(), 150.0, false).unwrap();
+    let base = twin_hydro::parse(&text).unwrap();
+    let ledger = |p: twin_hydro::Project| match storm(&city, 150.0, Some(p)).balance {
+        Balance::Coupled { ledger, .. } => ledger,
+        Balance::Surface(_) => unreachable!("coupled"),
+    };
+    let normal = ledger(base.clone());
+    // Pumps from 08:00 on, the rain having started at 06:00.
+    let mut late = base.clone();
+    set_pumps(
+        &mut late,
+        &[PumpChange {
+            names: None,
+            capacity: 1.0,
+            start_min: Some(480.0),
+            line: 3,
+        }],
+        360.0,
+    )
+    .unwrap();
+    assert!(
+        late.controls
+            .iter()
+            .any(|l| l.contains("SIMULATION TIME < 2.000000"))
+    );
+    let late = ledger(late);
+    // The river three metres over the highest outfall from the start.
+    let top = base
+        .outfalls
+        .iter()
+        .map(|o| o.invert)
+        .fold(f64::MIN, f64::max);
+    let mut high = base.clone();
+    set_river(
+        &mut high,
+        &RiverStage {
+            stage: vec![(360.0, top + 3.0)],
+            outfalls: None,
+            line: 5,
+        },
+        360.0,
+    )
+    .unwrap();
+    let high = ledger(high);
+    eprintln!(
+        "to the river m³: normal {:.0}, pumps from 08:00 {:.0}, high river {:.0}; left in the network and on the surface: {:.0}, {:.0}, {:.0}",
+        normal.network_outfall,
+        late.network_outfall,
+        high.network_outfall,
+        normal.network_final + normal.surface.storage,
+        late.network_final + late.surface.storage,
+        high.network_final + high.surface.storage
+    );
+    for (name, l) in [("late", &late), ("high river", &high)] {
+        assert!(
+            l.network_outfall < normal.network_outfall - 100.0,
+            "{name}: {l:?}"
+        );
+        assert!(
+            l.network_final + l.surface.storage
+                > normal.network_final + normal.surface.storage + 100.0,
+            "{name}: {l:?}"
+        );
+        assert!(l.closure_error_percent().abs() < 0.1, "{name}: {l:?}");
+    }
+    // An outfall that is not there is named.
+    let mut p = base.clone();
+    let e = set_river(
+        &mut p,
+        &RiverStage {
+            stage: vec![(360.0, 9.0)],
+            outfalls: Some(vec!["NO_SUCH_OUTFALL".into()]),
+            line: 9,
+        },
+        360.0,
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 9);
+    assert!(e.message.contains("NO_SUCH_OUTFALL"), "{e}");
 }
