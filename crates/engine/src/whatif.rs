@@ -78,6 +78,40 @@ pub fn raise_roads(city: &mut City, raises: &[RaiseRoad]) -> Result<(), WhatIfEr
     Ok(())
 }
 
+/// Indices of the `names` among `all` (compared without case, as SWMM does), or of every one
+/// when `names` is `None`; an unknown name, or none to choose from, is an error on `line`.
+fn chosen(
+    all: &[&str],
+    names: Option<&[String]>,
+    what: &str,
+    line: usize,
+) -> Result<Vec<usize>, WhatIfError> {
+    let out: Vec<usize> = match names {
+        None => (0..all.len()).collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                all.iter()
+                    .position(|a| a.eq_ignore_ascii_case(n))
+                    .ok_or_else(|| WhatIfError {
+                        line,
+                        message: format!(
+                            "no {what} named '{n}' in the drainage network ({what}s: {})",
+                            all.join(", ")
+                        ),
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if out.is_empty() {
+        return Err(WhatIfError {
+            line,
+            message: format!("the drainage network has no {what}s"),
+        });
+    }
+    Ok(out)
+}
+
 /// Sets pumps of the network to a share of their capacity: each one's pump curve is scaled by
 /// it (0: the pump moves nothing). Ideal pumps (no curve) cannot be scaled.
 pub fn set_pumps(
@@ -86,36 +120,8 @@ pub fn set_pumps(
     rain_start_min: f64,
 ) -> Result<(), WhatIfError> {
     for c in changes {
-        let chosen: Vec<usize> = match &c.names {
-            None => (0..project.pumps.len()).collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    project
-                        .pumps
-                        .iter()
-                        .position(|p| p.name.eq_ignore_ascii_case(n))
-                        .ok_or_else(|| WhatIfError {
-                            line: c.line,
-                            message: format!(
-                                "no pump named '{n}' in the drainage network (pumps: {})",
-                                project
-                                    .pumps
-                                    .iter()
-                                    .map(|p| p.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if chosen.is_empty() {
-            return Err(WhatIfError {
-                line: c.line,
-                message: "the drainage network has no pumps".into(),
-            });
-        }
+        let all: Vec<&str> = project.pumps.iter().map(|p| p.name.as_str()).collect();
+        let chosen = chosen(&all, c.names.as_deref(), "pump", c.line)?;
         for &k in &chosen {
             if let Some(start) = c.start_min {
                 late_start(project, k, (start - rain_start_min) / 60.0);
@@ -184,36 +190,8 @@ pub fn set_river(
     river: &RiverStage,
     rain_start_min: f64,
 ) -> Result<(), WhatIfError> {
-    let chosen: Vec<usize> = match &river.outfalls {
-        None => (0..project.outfalls.len()).collect(),
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                project
-                    .outfalls
-                    .iter()
-                    .position(|o| o.name.eq_ignore_ascii_case(n))
-                    .ok_or_else(|| WhatIfError {
-                        line: river.line,
-                        message: format!(
-                            "no outfall named '{n}' in the drainage network (outfalls: {})",
-                            project
-                                .outfalls
-                                .iter()
-                                .map(|o| o.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    if chosen.is_empty() {
-        return Err(WhatIfError {
-            line: river.line,
-            message: "the drainage network has no outfalls".into(),
-        });
-    }
+    let all: Vec<&str> = project.outfalls.iter().map(|o| o.name.as_str()).collect();
+    let chosen = chosen(&all, river.outfalls.as_deref(), "outfall", river.line)?;
     let name = "TWIN_RIVER_STAGE".to_string();
     let mut points: Vec<twin_hydro::inp::TsPoint> = river
         .stage
