@@ -959,6 +959,74 @@ mod tests {
         assert_eq!(g.signal_count(), 1);
     }
 
+    /// Protobuf field `f` holding `bytes` (wire type 2), or a varint (wire type 0).
+    fn pb_bytes(f: u32, bytes: &[u8]) -> Vec<u8> {
+        let mut v = pb_varint_raw(u64::from(f << 3 | 2));
+        v.extend(pb_varint_raw(bytes.len() as u64));
+        v.extend_from_slice(bytes);
+        v
+    }
+    fn pb_varint(f: u32, x: u64) -> Vec<u8> {
+        let mut v = pb_varint_raw(u64::from(f << 3));
+        v.extend(pb_varint_raw(x));
+        v
+    }
+    fn pb_varint_raw(mut x: u64) -> Vec<u8> {
+        let mut v = Vec::new();
+        loop {
+            let b = (x & 0x7f) as u8;
+            x >>= 7;
+            if x == 0 {
+                v.push(b);
+                return v;
+            }
+            v.push(b | 0x80);
+        }
+    }
+    /// One file block: its header (type, size) and an uncompressed blob.
+    fn pb_block(kind: &str, body: &[u8]) -> Vec<u8> {
+        let mut blob = pb_bytes(1, body);
+        blob.extend(pb_varint(2, body.len() as u64));
+        let mut header = pb_bytes(1, kind.as_bytes());
+        header.extend(pb_varint(3, blob.len() as u64));
+        let mut out = (header.len() as u32).to_be_bytes().to_vec();
+        out.extend(header);
+        out.extend(blob);
+        out
+    }
+
+    #[test]
+    fn a_relation_member_of_unknown_type_is_a_corrupt_file_not_a_panic() {
+        // A well-formed PBF whose one relation has a member of type 9 (node, way and relation
+        // are 0, 1, 2): the osmpbf decoder panics on it (found by fuzzing).
+        let file = |member_type: u64| {
+            let header = pb_bytes(4, b"OsmSchema-V0.6");
+            let strings = [pb_bytes(1, b""), pb_bytes(1, b"outer")].concat();
+            let relation = [
+                pb_varint(1, 7),
+                pb_bytes(8, &pb_varint_raw(1)),
+                pb_bytes(9, &pb_varint_raw(2)),
+                pb_bytes(10, &pb_varint_raw(member_type)),
+            ]
+            .concat();
+            let way = [pb_varint(1, 1), pb_bytes(8, &pb_varint_raw(10))].concat();
+            let group = [pb_bytes(3, &way), pb_bytes(4, &relation)].concat();
+            let block = [pb_bytes(1, &strings), pb_bytes(2, &group)].concat();
+            [pb_block("OSMHeader", &header), pb_block("OSMData", &block)].concat()
+        };
+        let good = parse_pbf(&file(1), Path::new("good.osm.pbf")).unwrap();
+        assert_eq!(good.relations.len(), 1);
+        assert_eq!(good.relations[0].members[0].0, MemberKind::Way);
+        assert_eq!(good.relations[0].members[0].1, 1);
+        let e = parse_pbf(&file(9), Path::new("bad.osm.pbf"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.osm.pbf") && e.contains("corrupt OSM PBF: the decoder stopped"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn a_byte_order_mark_reads_as_without() {
         let d = tempfile::tempdir().unwrap();
