@@ -242,3 +242,94 @@ fn two_runs_compare_figure_by_figure_cell_by_cell_and_road_by_road() {
     );
     assert!(!bad.exists());
 }
+
+#[test]
+fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
+        dem_cell_m: 30.0,
+        ..Default::default()
+    });
+    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    std::fs::write(d.path().join("dry.csv"), "minute,mm_per_hour\n0,0\n").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let mut sums = Vec::new();
+    for (name, rain) in [
+        ("dry", "csv = \"dry.csv\"".to_string()),
+        (
+            "40mm",
+            "design = { return_period_years = 2, duration_min = 60, depth_mm = 40 }".into(),
+        ),
+        (
+            "80mm",
+            "design = { return_period_years = 2, duration_min = 60, depth_mm = 80 }".into(),
+        ),
+        (
+            "130mm",
+            "design = { return_period_years = 2, duration_min = 60, depth_mm = 130 }".into(),
+        ),
+    ] {
+        let file = d.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "city = \"city.gpkg\"\nminutes = 90\ncouple = true\n[rain]\n{rain}\n[traffic]\ntrips = 8000\n"
+            ),
+        )
+        .unwrap();
+        let out = d.path().join(name);
+        let o = twin(&["scenario", "run", &s(&file), "--out", &s(&out)]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let sum: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        sums.push((name, sum));
+    }
+    let f = |v: &serde_json::Value, k: &str| -> f64 {
+        k.split('/')
+            .fold(v, |v, p| match p.parse::<usize>() {
+                Ok(i) => &v[i],
+                Err(_) => &v[p],
+            })
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} in {v}"))
+    };
+    // No rain: no water, nothing closed, the peak as traffic alone runs it.
+    let dry = &sums[0].1;
+    assert!(f(dry, "max_depth_m") < 0.001, "{dry}");
+    assert_eq!(f(dry, "roads_closed"), 0.0);
+    assert_eq!(f(dry, "links_closed"), 0.0);
+    assert_eq!(f(dry, "mean_trip_s/0"), f(dry, "mean_trip_s/1"), "{dry}");
+    assert_eq!(f(dry, "delay_vehicle_hours"), 0.0);
+    // Three rain levels: never less flooding, fewer closures or less delay with more rain.
+    for w in sums.windows(2) {
+        let ((na, a), (nb, b)) = (&w[0], &w[1]);
+        for k in [
+            "max_depth_m",
+            "flooded_area_m2/ge_0.1_m",
+            "flooded_area_m2/ge_0.3_m",
+            "roads_closed",
+            "links_closed",
+            "delay_vehicle_hours",
+        ] {
+            assert!(
+                f(b, k) >= f(a, k),
+                "{k}: {nb} gives {} < {na}'s {}",
+                f(b, k),
+                f(a, k)
+            );
+        }
+        eprintln!(
+            "{nb}: area ≥ 30 cm {:.0} m², roads closed {}, delay {:.1} vehicle-h",
+            f(b, "flooded_area_m2/ge_0.3_m"),
+            f(b, "roads_closed"),
+            f(b, "delay_vehicle_hours")
+        );
+    }
+    // The heaviest storm floods and delays for real.
+    let wet = &sums[3].1;
+    assert!(
+        f(wet, "roads_closed") > 0.0 && f(wet, "delay_vehicle_hours") > 0.0,
+        "{wet}"
+    );
+}
