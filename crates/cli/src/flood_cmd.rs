@@ -397,7 +397,7 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
         rain_start_min,
         worst_case: a.worst_case,
     };
-    run_scenario(&city, a.city, &rain, &spec, out, None)
+    run_scenario(&city, a.city, &rain, &spec, out, None, Vec::new())
 }
 
 /// `twin scenario run SCENARIO.toml`: paths in the file are relative to it.
@@ -414,8 +414,11 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         RainSource::Design(d) => d.series(),
     };
     twin_engine::whatif::raise_roads(&mut city, &sf.raise_road).map_err(|e| at(&e))?;
+    let mut pump_alerts = Vec::new();
     let network = if sf.couple {
         let mut p = city_network(&city, &rain, sf.minutes, &city_path)?;
+        let names: Vec<&str> = p.pumps.iter().map(|p| p.name.as_str()).collect();
+        pump_alerts = twin_engine::alerts::pump_alerts(&names, &sf.pumps, sf.rain_start_min);
         twin_engine::whatif::set_pumps(&mut p, &sf.pumps, sf.rain_start_min).map_err(|e| at(&e))?;
         if let Some(r) = &sf.river {
             twin_engine::whatif::set_river(&mut p, r, sf.rain_start_min).map_err(|e| at(&e))?;
@@ -445,11 +448,20 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         rain_start_min: sf.rain_start_min,
         worst_case: sf.worst_case,
     };
-    run_scenario(&city, &city_path, &rain, &spec, out, Some(&text))
+    run_scenario(
+        &city,
+        &city_path,
+        &rain,
+        &spec,
+        out,
+        Some(&text),
+        pump_alerts,
+    )
 }
 
 /// Runs a scenario spec on the city and writes its folder (with the scenario file's text as
-/// `scenario.toml` when there is one).
+/// `scenario.toml` when there is one); `alerts` known before the run (pumps out) join those
+/// the run raises.
 fn run_scenario(
     city: &City,
     city_path: &Path,
@@ -457,6 +469,7 @@ fn run_scenario(
     spec: &ScenarioSpec,
     out: &Path,
     file_text: Option<&str>,
+    mut alerts: Vec<twin_engine::alerts::Alert>,
 ) -> Result<()> {
     let dem = city
         .dem
@@ -496,7 +509,18 @@ fn run_scenario(
         r.storm.impacts.as_deref().unwrap_or_default(),
     );
     twin_io::raster::write_png(&img.data, img.width, img.height, &dir.file("roads.png"))?;
-    let page = twin_report::scenario::scenario_page(city, rain, &r);
+    let thresholds = twin_engine::alerts::Thresholds::default();
+    alerts.extend(twin_engine::alerts::alerts(
+        &r,
+        spec.rain_start_min,
+        &thresholds,
+    ));
+    twin_engine::alerts::sort(&mut alerts);
+    write_text(
+        &dir.file("alerts.json"),
+        &serde_json::to_string_pretty(&twin_engine::alerts::alerts_json(&alerts, &thresholds))?,
+    )?;
+    let page = twin_report::scenario::scenario_page(city, rain, &r, &alerts);
     write_text(&dir.file("report.html"), &page)?;
     if let Some(t) = file_text {
         write_text(&dir.file("scenario.toml"), t)?;

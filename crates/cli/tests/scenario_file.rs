@@ -69,6 +69,7 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
         "scenario.toml",
         "summary.json",
         "report.html",
+        "alerts.json",
         "manifest.json",
     ] {
         assert!(out.join(f).is_file(), "{f}");
@@ -85,6 +86,41 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
         sum["closure_error_percent"].as_f64().unwrap().abs() < 0.1,
         "{sum}"
     );
+    // Alerts: earliest first, none before the rain; every road alert is a street roads.csv
+    // shows closed, at the deepest water it reports.
+    let al: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("alerts.json")).unwrap()).unwrap();
+    assert_eq!(al["thresholds"]["hotspot_depth_m"], 0.3);
+    let list = al["alerts"].as_array().unwrap();
+    let times: Vec<f64> = list
+        .iter()
+        .filter_map(|a| a["clock_min"].as_f64())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(times.iter().all(|t| *t >= 360.0), "{times:?}");
+    let roads_csv = std::fs::read_to_string(out.join("roads.csv")).unwrap();
+    let closed: std::collections::BTreeMap<String, f64> = roads_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|c| c[5] == "true")
+        .fold(Default::default(), |mut m, c| {
+            let d = m.entry(c[1].to_string()).or_insert(0.0_f64);
+            *d = d.max(c[2].parse().unwrap());
+            m
+        });
+    let road_alerts: Vec<_> = list.iter().filter(|a| a["kind"] == "road_closed").collect();
+    assert!(!road_alerts.is_empty(), "{al}");
+    for a in road_alerts {
+        let name = a["subject"].as_str().unwrap().replace(['"', ','], " ");
+        let deepest = closed
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} not closed"));
+        assert!(a["value"].as_f64().unwrap() <= deepest + 0.001, "{a}");
+        assert!(a["value"].as_f64().unwrap() >= 0.3, "{a}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Cảnh báo <span class=\"en\">/ Alerts</span>"));
     // The design storm's 80 mm fell on the city.
     let ledger: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("ledger.json")).unwrap()).unwrap();
@@ -254,6 +290,7 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
     std::fs::write(d.path().join("dry.csv"), "minute,mm_per_hour\n0,0\n").unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let mut sums = Vec::new();
+    let mut alert_counts = Vec::new();
     for (name, rain) in [
         ("dry", "csv = \"dry.csv\"".to_string()),
         (
@@ -283,7 +320,11 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
         let sum: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
                 .unwrap();
+        let al: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("alerts.json")).unwrap())
+                .unwrap();
         sums.push((name, sum));
+        alert_counts.push(al["alerts"].as_array().unwrap().len());
     }
     let f = |v: &serde_json::Value, k: &str| -> f64 {
         k.split('/')
@@ -294,6 +335,13 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
             .as_f64()
             .unwrap_or_else(|| panic!("{k} in {v}"))
     };
+    // No rain, no alert; more rain, never fewer.
+    assert_eq!(alert_counts[0], 0);
+    assert!(
+        alert_counts.windows(2).all(|w| w[0] <= w[1]),
+        "{alert_counts:?}"
+    );
+    assert!(alert_counts[3] > 0);
     // No rain: no water, nothing closed, the peak as traffic alone runs it.
     let dry = &sums[0].1;
     assert!(f(dry, "max_depth_m") < 0.001, "{dry}");

@@ -6,6 +6,7 @@
 //!
 //! Invariants: no file I/O (the CLI reads and writes files), no rendering, no network.
 
+pub mod alerts;
 pub mod compare;
 pub mod coupled;
 pub mod design_storm;

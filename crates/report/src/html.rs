@@ -204,6 +204,21 @@ fn speed_chart(t: &TrafficRow) -> String {
     s + "</svg>"
 }
 
+/// One alert: when a watched threshold was first crossed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertRow {
+    /// Clock time, minutes after midnight (`None`: no time recorded).
+    pub clock_min: Option<f64>,
+    /// Kind in Vietnamese.
+    pub kind_vi: String,
+    /// Kind in English.
+    pub kind_en: String,
+    /// The gauge, road, service or network.
+    pub subject: String,
+    /// The value and the threshold, as text.
+    pub detail: String,
+}
+
 /// Everything the report shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScenarioReport {
@@ -235,6 +250,8 @@ pub struct ScenarioReport {
     pub traffic: Option<TrafficRow>,
     /// Water balance terms (Vietnamese / English label, m³).
     pub ledger: Vec<(String, f64)>,
+    /// Alerts, earliest first.
+    pub alerts: Vec<AlertRow>,
     /// Closure error of the balance, % of inflow.
     pub closure_percent: f64,
 }
@@ -441,6 +458,35 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         );
     }
     h += "</table>\n";
+    if !r.alerts.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Cảnh báo <span class="en">/ Alerts</span></h2>
+<p>{} cảnh báo, theo thời điểm vượt ngưỡng đầu tiên <span class="en">/ {} alerts, by the time each threshold was first crossed</span></p>
+<table><tr><th>Lúc / At</th><th>Loại / Kind</th><th>Đối tượng / Subject</th><th>Giá trị / Value</th></tr>"##,
+            r.alerts.len(),
+            r.alerts.len()
+        );
+        for a in r.alerts.iter().take(60) {
+            let _ = write!(
+                h,
+                r#"<tr><td>{}</td><td>{} <span class="en">/ {}</span></td><td>{}</td><td>{}</td></tr>"#,
+                a.clock_min.map_or("–".to_string(), clock),
+                esc(&a.kind_vi),
+                esc(&a.kind_en),
+                esc(&a.subject),
+                esc(&a.detail)
+            );
+        }
+        if r.alerts.len() > 60 {
+            let _ = write!(
+                h,
+                "<tr><td colspan=\"4\">… {} nữa / more (alerts.json)</td></tr>",
+                r.alerts.len() - 60
+            );
+        }
+        h += "</table>\n";
+    }
     // Rain and map.
     let _ = write!(
         h,
@@ -703,6 +749,13 @@ mod tests {
                 road_map: "roads.png".into(),
             }),
             ledger: vec![("Mưa / Rain".into(), 899_970.0)],
+            alerts: vec![AlertRow {
+                clock_min: Some(402.0),
+                kind_vi: "Đường bị đóng".into(),
+                kind_en: "Road closed".into(),
+                subject: "Phố <Huế>".into(),
+                detail: "0.41 m (≥ 0.30 m)".into(),
+            }],
             closure_percent: 0.052,
         }
     }
@@ -755,6 +808,10 @@ mod tests {
         assert!(h.contains(r#"<td class="n">07:35</td><td class="n">≥ 40</td>"#));
         assert!(h.contains(">345<") && h.contains(">12<"));
         assert!(h.contains("0.052 %"));
+        assert!(
+            h.contains("<td>06:42</td><td>Đường bị đóng <span class=\"en\">/ Road closed</span></td><td>Phố &lt;Huế&gt;</td>"),
+            "{h}"
+        );
         // Hotspots sorted by peak rise: the junction first.
         assert!(h.find("Ngã tư B").unwrap() < h.rfind("Hồ A").unwrap());
         // No NaN or infinity anywhere.

@@ -11,7 +11,12 @@ use twin_model::{City, FeatureId, Raster};
 
 /// The bilingual report page of a scenario run: storm, flood, hotspots, roads, people and
 /// services, traffic, water balance. `rain` is the storm's series (start minute, mm/h).
-pub fn scenario_page(city: &City, rain: &[(f64, f64)], r: &ScenarioResult) -> String {
+pub fn scenario_page(
+    city: &City,
+    rain: &[(f64, f64)],
+    r: &ScenarioResult,
+    alerts: &[twin_engine::alerts::Alert],
+) -> String {
     let minutes = r.storm.minutes;
     let roads = r.storm.impacts.as_deref().unwrap_or_default();
     let total_mm: f64 = rain
@@ -95,10 +100,45 @@ pub fn scenario_page(city: &City, rain: &[(f64, f64)], r: &ScenarioResult) -> St
                 .collect(),
             road_map: "roads.png".into(),
         }),
+        alerts: alerts.iter().map(alert_row).collect(),
         ledger: r.storm.balance_terms(),
         closure_percent: r.storm.closure_error_percent(),
     };
     crate::html::scenario_html(&report)
+}
+
+/// An alert as a row of the report.
+fn alert_row(a: &twin_engine::alerts::Alert) -> crate::html::AlertRow {
+    use twin_engine::alerts::AlertKind;
+    let (vi, en) = a.kind.label();
+    let detail = match a.kind {
+        AlertKind::HotspotDepth | AlertKind::RoadClosed | AlertKind::ServiceAffected => {
+            format!("{:.2} m (≥ {:.2} m)", a.value, a.threshold)
+        }
+        AlertKind::Congestion => format!(
+            "{:.0} % tốc độ ngày khô / of the dry-day speed (< {:.0} %)",
+            100.0 * a.value,
+            100.0 * a.threshold
+        ),
+        AlertKind::PumpOut => match a.until_min {
+            Some(t) => {
+                let m = t.round() as u32;
+                format!(
+                    "khởi động muộn lúc / starts late at {:02}:{:02}",
+                    m / 60 % 24,
+                    m % 60
+                )
+            }
+            None => "ngừng cả trận mưa / out for the whole storm".into(),
+        },
+    };
+    crate::html::AlertRow {
+        clock_min: a.clock_min,
+        kind_vi: vi.into(),
+        kind_en: en.into(),
+        subject: a.subject.clone(),
+        detail,
+    }
 }
 
 /// The roads over the faded flood map: closed red, slowed orange, the rest open.
