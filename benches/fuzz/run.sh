@@ -7,7 +7,8 @@
 #   bash benches/fuzz/run.sh                               # the recorded campaign, 10 min each
 #   SECS=15 OUT=/tmp/fuzz-ci.md bash benches/fuzz/run.sh   # CI's bounded run
 #
-# Environment: SECS (600), JOBS (2), TIMEOUT (10), RSS_MB (4096), WORK (/tmp/twin-fuzz),
+# Environment: TARGETS (all; or names separated by spaces), SECS (600), JOBS (2), TIMEOUT (10),
+# RSS_MB (4096), WORK (/tmp/twin-fuzz),
 # OUT (benches/results/fuzz.md), MERGE=1 to add the inputs that reached new code to
 # fuzz/corpus (the seeds kept in the repo).
 set -euo pipefail
@@ -15,7 +16,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 SECS="${SECS:-600}" JOBS="${JOBS:-2}" TIMEOUT="${TIMEOUT:-10}" RSS_MB="${RSS_MB:-4096}"
 WORK="${WORK:-/tmp/twin-fuzz}" OUT="${OUT:-$root/benches/results/fuzz.md}"
 targets=(swmm_inp rain_file climate_file sumo_net sumo_routes osm_xml osm_pbf rain_csv points_csv
-  gpkg_metadata scenario_toml)
+  gpkg_metadata scenario_toml gauge_rain)
+if [ -n "${TARGETS:-}" ]; then read -r -a targets <<<"$TARGETS"; fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"

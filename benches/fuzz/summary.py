@@ -17,6 +17,7 @@ WHAT = {
     "points_csv": "points CSV (`flood run --gauges`)",
     "gpkg_metadata": "city GeoPackage metadata tables, read back by `read_city`",
     "scenario_toml": "what-if scenario TOML and its design storm",
+    "gauge_rain": "rain gauge list and daily totals (`[rain] historical`)",
 }
 
 

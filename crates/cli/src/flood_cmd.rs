@@ -188,6 +188,7 @@ pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
         flood: FloodSpec {
             minutes: a.minutes,
             rain,
+            rain_map: None,
             manning: a.manning,
             edges: match a.edges {
                 EdgesArg::Open => twin_surface::Boundary::Open { slope: None },
@@ -363,6 +364,7 @@ fn scenario_storm(
         flood: FloodSpec {
             minutes,
             rain: rain.to_vec(),
+            rain_map: None,
             manning: 0.03,
             edges: twin_surface::Boundary::Open { slope: None },
             threshold_m: 0.1,
@@ -397,7 +399,7 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
         rain_start_min,
         worst_case: a.worst_case,
     };
-    run_scenario(&city, a.city, &rain, &spec, out, None, Vec::new())
+    run_scenario(&city, a.city, &rain, &spec, out, None, RunExtras::default())
 }
 
 /// `twin scenario run SCENARIO.toml`: paths in the file are relative to it.
@@ -409,19 +411,41 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
     let base = file.parent().unwrap_or(Path::new("."));
     let city_path = base.join(&sf.city);
     let mut city = crate::load(&city_path)?;
+    let mut extras = RunExtras::default();
     let rain = match &sf.rain {
         RainSource::Csv(p) => twin_io::rain::read_rain_csv(&base.join(p))?,
         RainSource::Design(d) => d.series(),
+        RainSource::Historical(h) => {
+            let dem = city
+                .dem
+                .as_ref()
+                .with_context(|| format!("{}: the city has no DEM", city_path.display()))?;
+            historical_rain(h, base, city.crs, dem, &mut extras)?
+        }
     };
     twin_engine::whatif::raise_roads(&mut city, &sf.raise_road).map_err(|e| at(&e))?;
-    let mut pump_alerts = Vec::new();
     let network = if sf.couple {
         let mut p = city_network(&city, &rain, sf.minutes, &city_path)?;
         let names: Vec<&str> = p.pumps.iter().map(|p| p.name.as_str()).collect();
-        pump_alerts = twin_engine::alerts::pump_alerts(&names, &sf.pumps, sf.rain_start_min);
+        extras.alerts = twin_engine::alerts::pump_alerts(&names, &sf.pumps, sf.rain_start_min);
         twin_engine::whatif::set_pumps(&mut p, &sf.pumps, sf.rain_start_min).map_err(|e| at(&e))?;
         if let Some(r) = &sf.river {
             twin_engine::whatif::set_river(&mut p, r, sf.rain_start_min).map_err(|e| at(&e))?;
+        }
+        twin_engine::whatif::change_pipes(&mut p, &sf.pipes).map_err(|e| at(&e))?;
+        twin_engine::whatif::add_tanks(&mut p, &sf.tanks).map_err(|e| at(&e))?;
+        if !sf.pipes.is_empty() || !sf.tanks.is_empty() {
+            let laid = sf
+                .pipes
+                .iter()
+                .filter(|c| matches!(c, twin_engine::scenario_file::PipeChange::Add { .. }))
+                .count();
+            eprintln!(
+                "Can thiệp mạng thoát nước / network interventions: {} pipe change(s) ({laid} laid), {} tank(s) of {:.0} m³ in all",
+                sf.pipes.len(),
+                sf.tanks.len(),
+                sf.tanks.iter().map(|t| t.volume_m3).sum::<f64>()
+            );
         }
         Some(p)
     } else if sf.changes_network() {
@@ -430,9 +454,14 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
             .first()
             .map(|p| p.line)
             .or(sf.river.as_ref().map(|r| r.line))
+            .or(sf.tanks.first().map(|t| t.line))
+            .or(sf.pipes.first().map(|p| match p {
+                twin_engine::scenario_file::PipeChange::Enlarge { line, .. }
+                | twin_engine::scenario_file::PipeChange::Add { line, .. } => *line,
+            }))
             .unwrap_or(0);
         bail!(
-            "{}: line {line}: pumps and the river stage act on the drainage network: set couple = true",
+            "{}: line {line}: pumps, the river stage, pipes and tanks act on the drainage network: set couple = true",
             file.display()
         );
     } else {
@@ -442,26 +471,118 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
     traffic.sim.reroute_fraction = sf.informed;
     traffic.closures =
         twin_engine::whatif::road_closures(&city, &sf.close_road).map_err(|e| at(&e))?;
+    let mut storm = scenario_storm(sf.minutes, &rain, network);
+    storm.flood.rain_map = extras.rain_map.take();
     let spec = ScenarioSpec {
-        storm: scenario_storm(sf.minutes, &rain, network),
+        storm,
         traffic,
         rain_start_min: sf.rain_start_min,
         worst_case: sf.worst_case,
     };
-    run_scenario(
-        &city,
-        &city_path,
-        &rain,
-        &spec,
-        out,
-        Some(&text),
-        pump_alerts,
-    )
+    run_scenario(&city, &city_path, &rain, &spec, out, Some(&text), extras)
+}
+
+/// What a scenario file adds to a run.
+#[derive(Default)]
+struct RunExtras {
+    /// Alerts known before the run (pumps out), joined to those the run raises.
+    alerts: Vec<twin_engine::alerts::Alert>,
+    /// Rain varying across the city (a multiplier of the series per DEM cell).
+    rain_map: Option<Vec<f64>>,
+    /// The storm's total per cell, mm, written as `rain_total.tif`.
+    rain_total: Option<Raster>,
+}
+
+/// A historical day at the gauges as a series (the city's mean), with its per-cell multiplier
+/// and the total per cell put in `extras`; readings left out by their quality flag are named.
+fn historical_rain(
+    h: &twin_engine::scenario_file::HistoricalRain,
+    base: &Path,
+    crs: Crs,
+    dem: &Raster,
+    extras: &mut RunExtras,
+) -> Result<Vec<(f64, f64)>> {
+    use twin_engine::rain_map::{GaugeTotal, Spread, cell_totals};
+    let (gauges, day) =
+        twin_io::gauge_rain::read_day(&base.join(&h.gauges), &base.join(&h.daily), &h.date)?;
+    if !day.flagged.is_empty() {
+        let list: Vec<String> = day
+            .flagged
+            .iter()
+            .map(|(id, q, mm)| format!("{id} ({q}, {mm} mm)"))
+            .collect();
+        eprintln!(
+            "  warning: {} reading(s) on {} left out by their quality flag: {}",
+            list.len(),
+            h.date,
+            list.join(", ")
+        );
+    }
+    if day.readings.is_empty() {
+        bail!(
+            "{}: no gauge has a usable reading on {}",
+            base.join(&h.daily).display(),
+            h.date
+        );
+    }
+    let lonlat: Vec<(f64, f64, &twin_io::gauge_rain::Reading)> = day
+        .readings
+        .iter()
+        .map(|r| {
+            let g = gauges
+                .iter()
+                .find(|g| g.id == r.id)
+                .expect("checked by parse_day");
+            (g.lon, g.lat, r)
+        })
+        .collect();
+    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = lonlat.iter().map(|(x, y, _)| (*x, *y)).unzip();
+    twin_io::crs::Reprojector::new(Crs { epsg: 4326 }, crs, "rain gauges")?
+        .transform(&mut xs, &mut ys)?;
+    let totals: Vec<GaugeTotal> = lonlat
+        .iter()
+        .zip(xs.iter().zip(&ys))
+        .map(|((_, _, r), (x, y))| GaugeTotal {
+            id: r.id.clone(),
+            x: *x,
+            y: *y,
+            mm: r.mm,
+        })
+        .collect();
+    let cells = cell_totals(&totals, dem, h.spread);
+    let (series, map) = h.storm.series_and_map(&cells, dem);
+    let mut total = dem.clone();
+    total.nodata = Some(-9999.0);
+    for ((t, v), z) in total.data.iter_mut().zip(&cells).zip(&dem.data) {
+        *t = if dem.is_nodata(*z) {
+            -9999.0
+        } else {
+            *v as f32
+        };
+    }
+    let spread = match h.spread {
+        Spread::Idw { power } => format!("IDW, power {power}"),
+        Spread::Thiessen => "Thiessen".into(),
+    };
+    if let Some(st) = total.stats() {
+        eprintln!(
+            "Mưa lịch sử / historical rain {}: {} of {} gauges read, spread by {spread}; over the city {:.1}–{:.1} mm, mean {:.1} mm, in {:.0} min",
+            h.date,
+            totals.len(),
+            gauges.len(),
+            st.min,
+            st.max,
+            st.mean,
+            h.storm.duration_min
+        );
+    }
+    extras.rain_map = Some(map);
+    extras.rain_total = Some(total);
+    Ok(series)
 }
 
 /// Runs a scenario spec on the city and writes its folder (with the scenario file's text as
-/// `scenario.toml` when there is one); `alerts` known before the run (pumps out) join those
-/// the run raises.
+/// `scenario.toml` when there is one, and what [`RunExtras`] holds).
 fn run_scenario(
     city: &City,
     city_path: &Path,
@@ -469,8 +590,9 @@ fn run_scenario(
     spec: &ScenarioSpec,
     out: &Path,
     file_text: Option<&str>,
-    mut alerts: Vec<twin_engine::alerts::Alert>,
+    extras: RunExtras,
 ) -> Result<()> {
+    let mut alerts = extras.alerts;
     let dem = city
         .dem
         .as_ref()
@@ -501,6 +623,9 @@ fn run_scenario(
     .with_context(|| city_path.display().to_string())?;
     pb.finish_and_clear();
     write_storm(&r.storm, dem, city.crs, &mut dir)?;
+    if let Some(t) = &extras.rain_total {
+        twin_io::raster::write_geotiff(t, city.crs, &dir.file("rain_total.tif"))?;
+    }
     write_traffic(&r, &mut dir)?;
     let img = twin_report::scenario::road_picture(
         city,

@@ -15,8 +15,15 @@ fn main() {
             c.exit();
         }
         eprintln!("error: {}", twin_cli::clip(&e.to_string()));
+        // A cause whose words the line above already holds (an error that wraps its source
+        // and repeats it) is not printed again.
+        let mut said = e.to_string();
         for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {}", twin_cli::clip(&cause.to_string()));
+            let c = cause.to_string();
+            if !said.contains(&c) {
+                eprintln!("  caused by: {}", twin_cli::clip(&c));
+            }
+            said = c;
         }
         std::process::exit(1);
     }

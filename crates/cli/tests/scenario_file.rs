@@ -26,16 +26,30 @@ to = "08:00"
 
 [[pumps]]
 capacity = 0.5
+
+[[pipes]]
+names = ["C288"]
+scale = 1.5
+
+[[tanks]]
+node = "MH98"
+volume_m3 = 5000
 "#;
 
-#[test]
-fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key() {
-    let d = tempfile::tempdir().unwrap();
+/// The demo district on a 30 m grid, written as `city.gpkg` in `dir`.
+fn demo_city(dir: &Path) -> twin_model::City {
     let city = twin_citygen::generate(&twin_citygen::DemoOptions {
         dem_cell_m: 30.0,
         ..Default::default()
     });
-    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    twin_io::gpkg::write_city(&city, &dir.join("city.gpkg")).unwrap();
+    city
+}
+
+#[test]
+fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key() {
+    let d = tempfile::tempdir().unwrap();
+    let city = demo_city(d.path());
     let file = d.path().join("what-if.toml");
     let out = d.path().join("run");
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -54,6 +68,10 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
             SCENARIO.replace("arterial 2 (synthetic)", "arterial 99"),
             "line 14: no road named",
         ),
+        (
+            SCENARIO.replace("\"MH98\"", "\"MH9999\""),
+            "line 26: no node named 'MH9999' in the drainage network (nearest: MH99,",
+        ),
     ] {
         std::fs::write(&file, bad).unwrap();
         let o = twin(&["scenario", "run", &s(&file), "--out", &s(&out)]);
@@ -65,6 +83,11 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
     std::fs::write(&file, SCENARIO).unwrap();
     let o = twin(&["scenario", "run", &s(&file), "--out", &s(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 pipe change(s) (0 laid), 1 tank(s) of 5000 m³ in all"),
+        "{}",
+        stderr(&o)
+    );
     for f in [
         "scenario.toml",
         "summary.json",
@@ -154,11 +177,7 @@ trips = 8000
 #[test]
 fn two_runs_compare_figure_by_figure_cell_by_cell_and_road_by_road() {
     let d = tempfile::tempdir().unwrap();
-    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
-        dem_cell_m: 30.0,
-        ..Default::default()
-    });
-    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    demo_city(d.path());
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let mut runs = Vec::new();
     for (name, mm) in [("80mm", 80.0), ("130mm", 130.0)] {
@@ -282,11 +301,7 @@ fn two_runs_compare_figure_by_figure_cell_by_cell_and_road_by_road() {
 #[test]
 fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
     let d = tempfile::tempdir().unwrap();
-    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
-        dem_cell_m: 30.0,
-        ..Default::default()
-    });
-    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    demo_city(d.path());
     std::fs::write(d.path().join("dry.csv"), "minute,mm_per_hour\n0,0\n").unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let mut sums = Vec::new();
@@ -379,5 +394,131 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
     assert!(
         f(wet, "roads_closed") > 0.0 && f(wet, "delay_vehicle_hours") > 0.0,
         "{wet}"
+    );
+}
+
+/// A historical day at the drainage operator's 49 gauges (../shared/data/hanoi): each cell's
+/// total is the inverse-distance or Thiessen value of the day's readings, computed here
+/// independently from the two files, and that rain is what falls on the grid.
+#[test]
+fn a_historical_day_rains_each_gauges_total_spread_between_the_gauges() {
+    let Some(data) = common::hanoi_data() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let city = demo_city(d.path());
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (gauges, daily) = (
+        data.join("hanoi_rain_gauges.csv"),
+        data.join("hanoi_rain_daily_2020_2025.csv"),
+    );
+    let file = |date: &str, spread: &str| {
+        format!(
+            "city = \"city.gpkg\"\nminutes = 40\n[rain]\nhistorical = {{ date = \"{date}\", gauges = \"{}\", daily = \"{}\", spread = \"{spread}\", duration_min = 30 }}\n[traffic]\ntrips = 2000\n",
+            s(&gauges),
+            s(&daily)
+        )
+    };
+    // The day's readings, read and placed here on their own.
+    let list = std::fs::read_to_string(&gauges).unwrap();
+    let mut at: std::collections::HashMap<String, (f64, f64)> = Default::default();
+    for l in list.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        at.insert(f[0].into(), (f[5].parse().unwrap(), f[6].parse().unwrap()));
+    }
+    let readings: Vec<(String, f64)> = std::fs::read_to_string(&daily)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("2025-09-30,") && l.trim_end().ends_with(",ok"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[3].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(readings.len(), 32);
+    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = readings.iter().map(|(id, _)| at[id]).unzip();
+    twin_io::crs::Reprojector::new(twin_model::Crs { epsg: 4326 }, city.crs, "test")
+        .unwrap()
+        .transform(&mut xs, &mut ys)
+        .unwrap();
+
+    for spread in ["idw", "thiessen"] {
+        let toml = d.path().join(format!("{spread}.toml"));
+        std::fs::write(&toml, file("2025-09-30", spread)).unwrap();
+        let out = d.path().join(spread);
+        let o = twin(&["scenario", "run", &s(&toml), "--out", &s(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("historical rain 2025-09-30: 32 of 49 gauges read"),
+            "{}",
+            stderr(&o)
+        );
+        let total = twin_io::raster::read_raster(&out.join("rain_total.tif"))
+            .unwrap()
+            .raster;
+        let mut sum = 0.0;
+        for row in 0..total.ny {
+            for col in 0..total.nx {
+                let v = total.get(col, row) as f64;
+                sum += v;
+                let [x, y] = total.cell_center(col, row);
+                let d2: Vec<f64> = xs
+                    .iter()
+                    .zip(&ys)
+                    .map(|(gx, gy)| (gx - x).powi(2) + (gy - y).powi(2))
+                    .collect();
+                let expected = if spread == "idw" {
+                    let w: Vec<f64> = d2.iter().map(|d| 1.0 / d).collect();
+                    w.iter().zip(&readings).map(|(w, r)| w * r.1).sum::<f64>()
+                        / w.iter().sum::<f64>()
+                } else {
+                    let k = (0..d2.len())
+                        .min_by(|a, b| d2[*a].total_cmp(&d2[*b]))
+                        .unwrap();
+                    readings[k].1
+                };
+                assert!(
+                    (v - expected).abs() < 1e-3 * expected,
+                    "{spread} ({col}, {row}): {v} vs {expected}"
+                );
+            }
+        }
+        // The rain on the grid is the map's volume.
+        let ledger: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("ledger.json")).unwrap())
+                .unwrap();
+        let rain = ledger["rain_m3"].as_f64().unwrap();
+        let map = sum / 1000.0 * total.cell * total.cell;
+        assert!((rain / map - 1.0).abs() < 1e-3, "{rain} m³ vs {map} m³");
+        eprintln!("{spread}: {rain:.0} m³ of rain, the map {map:.0} m³");
+    }
+
+    // A day that is not one, a flagged reading named.
+    std::fs::write(d.path().join("bad.toml"), file("2025-09-31", "idw")).unwrap();
+    let o = twin(&[
+        "scenario",
+        "run",
+        &s(&d.path().join("bad.toml")),
+        "--out",
+        &s(&d.path().join("bad")),
+    ]);
+    assert!(
+        stderr(&o).contains("line 4, key 'rain.historical.date'"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(d.path().join("q.toml"), file("2021-08-12", "thiessen")).unwrap();
+    let o = twin(&[
+        "scenario",
+        "run",
+        &s(&d.path().join("q.toml")),
+        "--out",
+        &s(&d.path().join("q")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 reading(s) on 2021-08-12 left out by their quality flag: c33 (suspect_isolated, 395.2 mm)"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -48,8 +48,13 @@ pub const NODATA: f32 = -9999.0;
 pub struct FloodSpec {
     /// Simulated duration, minutes.
     pub minutes: f64,
-    /// Rain series: (start minute, intensity mm/h), stepwise, uniform over the grid.
+    /// Rain series: (start minute, intensity mm/h), stepwise, uniform over the grid unless
+    /// `rain_map` is given.
     pub rain: Vec<(f64, f64)>,
+    /// Rain that varies across the city: a multiplier of the series on every DEM cell
+    /// (row-major, as the DEM's data), e.g. gauge totals spread over the grid divided by their
+    /// mean ([`crate::rain_map`]).
+    pub rain_map: Option<Vec<f64>>,
     /// Manning's n on every cell (urban surfaces 0.013–0.05; default 0.03).
     pub manning: f64,
     /// Edge condition on all four edges (default: free outflow).
@@ -95,6 +100,19 @@ impl FloodSpec {
             }
             prev = m;
         }
+        if let Some(m) = &self.rain_map {
+            let peak = self.rain.iter().map(|r| r.1).fold(0.0, f64::max);
+            let most = m.iter().copied().fold(0.0, f64::max);
+            if m.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                return bad("the rain map must hold finite shares ≥ 0".into());
+            }
+            if peak * most > MAX_RAIN_MM_H {
+                return bad(format!(
+                    "the rain map's wettest cell gets {:.0} mm/h at the peak, above {MAX_RAIN_MM_H} mm/h",
+                    peak * most
+                ));
+            }
+        }
         if !(self.manning > 0.0 && self.manning <= 1.0) {
             return bad(format!(
                 "Manning's n must lie in (0, 1], got {}",
@@ -116,6 +134,7 @@ impl Default for FloodSpec {
         FloodSpec {
             minutes: 60.0,
             rain: vec![(0.0, 50.0)],
+            rain_map: None,
             manning: 0.03,
             edges: Boundary::Open { slope: None },
             threshold_m: 0.1,
@@ -656,11 +675,33 @@ fn surface_inputs(
             .map(|(x, a)| if *a { *x } else { 0.0 })
             .collect()
     });
-    let steps: Vec<(f64, RainField)> = spec
-        .rain
-        .iter()
-        .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
-        .collect();
+    let steps: Vec<(f64, RainField)> = match &spec.rain_map {
+        None => spec
+            .rain
+            .iter()
+            .map(|(m, i)| (m * 60.0, RainField::Uniform(*i)))
+            .collect(),
+        Some(map) => {
+            if map.len() != dem.nx * dem.ny {
+                return Err(FloodError::Spec(format!(
+                    "the rain map has {} cells, the DEM {}",
+                    map.len(),
+                    dem.nx * dem.ny
+                )));
+            }
+            spec.rain
+                .iter()
+                .map(|(m, i)| {
+                    let f = if *i == 0.0 {
+                        RainField::Uniform(0.0)
+                    } else {
+                        RainField::PerCell(map.iter().map(|v| v * i).collect())
+                    };
+                    (m * 60.0, f)
+                })
+                .collect()
+        }
+    };
     Ok(SurfaceInputs {
         grid,
         params: Params {
@@ -669,7 +710,7 @@ fn surface_inputs(
         },
         boundaries: setup.boundaries.unwrap_or(Boundaries::all(spec.edges)),
         depth,
-        rain: Rain::new(steps, usize::MAX)?,
+        rain: Rain::new(steps, dem.nx * dem.ny)?,
         infiltration: setup.infiltration.clone(),
     })
 }

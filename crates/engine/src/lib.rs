@@ -12,6 +12,7 @@ pub mod coupled;
 pub mod design_storm;
 pub mod flood;
 pub mod impacts;
+pub mod rain_map;
 pub mod scenario;
 pub mod scenario_file;
 pub mod storm;

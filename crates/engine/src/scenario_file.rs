@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::design_storm::{DesignStorm, Shape};
+use crate::rain_map::{DayStorm, Spread};
 
 /// Where a scenario's rain comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,25 @@ pub enum RainSource {
     Csv(String),
     /// A design storm from Hanoi's IDF curve.
     Design(DesignStorm),
+    /// A historical day at the city's rain gauges.
+    Historical(HistoricalRain),
+}
+
+/// A historical day's rain from gauge records: each gauge's daily total, spread over the city
+/// between the gauges and laid out in time by a design-storm shape (daily totals carry no
+/// timing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoricalRain {
+    /// The day, `YYYY-MM-DD`.
+    pub date: String,
+    /// The gauge list (`gauge_id`, `lon`/`lat`), path as written in the file.
+    pub gauges: String,
+    /// The daily totals (`date,gauge_id,rain_mm[,qc]`), path as written in the file.
+    pub daily: String,
+    /// How totals are spread between gauges.
+    pub spread: Spread,
+    /// How the day's total is laid out in time.
+    pub storm: DayStorm,
 }
 
 /// A road closed by the scenario between two clock times (both runs, with and without the
@@ -52,6 +72,51 @@ pub struct PumpChange {
     /// Clock time (minutes after midnight) before which the pumps do not run (a late start);
     /// `None`: from the start.
     pub start_min: Option<f64>,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// A pipe of the drainage network enlarged, or a new one laid.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipeChange {
+    /// Conduits' cross-sections scaled (depth, and width where the shape has one).
+    Enlarge {
+        /// Conduit names; `None`: every conduit.
+        names: Option<Vec<String>>,
+        /// Scale of the cross-section, (0, 5].
+        scale: f64,
+        /// Line of the entry in the file.
+        line: usize,
+    },
+    /// A new circular pipe between two nodes.
+    Add {
+        /// Upstream node.
+        from: String,
+        /// Downstream node.
+        to: String,
+        /// Diameter, m.
+        diameter_m: f64,
+        /// Length, m; `None`: the distance between the nodes' coordinates.
+        length_m: Option<f64>,
+        /// Manning's n (default 0.013, concrete).
+        roughness: f64,
+        /// Line of the entry in the file.
+        line: usize,
+    },
+}
+
+/// A retention tank connected to a node of the network: it fills through a pipe as the water
+/// in the node rises above the node's invert and drains back as it falls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tank {
+    /// The node it hangs on.
+    pub node: String,
+    /// Volume, m³.
+    pub volume_m3: f64,
+    /// Depth, m (the plan area is volume / depth).
+    pub depth_m: f64,
+    /// Diameter of the connecting pipe, m.
+    pub inlet_m: f64,
     /// Line of the entry in the file.
     pub line: usize,
 }
@@ -97,6 +162,10 @@ pub struct ScenarioFile {
     pub pumps: Vec<PumpChange>,
     /// The river's level at the outfalls.
     pub river: Option<RiverStage>,
+    /// Pipes enlarged or laid.
+    pub pipes: Vec<PipeChange>,
+    /// Retention tanks added.
+    pub tanks: Vec<Tank>,
 }
 
 /// An error in a scenario file: the line (1-based, 0 when unknown), the key and what is wrong.
@@ -125,6 +194,29 @@ struct Raw {
     raise_road: Option<Vec<Spanned<RawRaise>>>,
     pumps: Option<Vec<Spanned<RawPumps>>>,
     river: Option<Spanned<RawRiver>>,
+    pipes: Option<Vec<Spanned<RawPipe>>>,
+    tanks: Option<Vec<Spanned<RawTank>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipe {
+    names: Option<Vec<String>>,
+    scale: Option<Spanned<f64>>,
+    from: Option<String>,
+    to: Option<String>,
+    diameter_m: Option<Spanned<f64>>,
+    length_m: Option<Spanned<f64>>,
+    roughness: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTank {
+    node: String,
+    volume_m3: Spanned<f64>,
+    depth_m: Option<Spanned<f64>>,
+    inlet_m: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +231,21 @@ struct RawRiver {
 struct RawRain {
     csv: Option<String>,
     design: Option<Spanned<RawDesign>>,
+    historical: Option<Spanned<RawHistorical>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHistorical {
+    date: Spanned<String>,
+    gauges: String,
+    daily: String,
+    spread: Option<String>,
+    power: Option<Spanned<f64>>,
+    duration_min: Option<Spanned<f64>>,
+    block_min: Option<f64>,
+    shape: Option<String>,
+    peak_at: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -193,7 +300,7 @@ fn line_of(text: &str, at: usize) -> usize {
 }
 
 /// Edit distance between two keys.
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -279,6 +386,33 @@ fn clock(text: &str, v: &Spanned<String>, key: &str) -> Result<f64, FileError> {
     Ok((h * 60 + m) as f64)
 }
 
+/// A hyetograph shape by name (`alternating-block`, `chicago` with its peak position).
+fn shape(
+    name: Option<&str>,
+    peak_at: Option<f64>,
+    default: Shape,
+    line: usize,
+    key: &str,
+) -> Result<Shape, FileError> {
+    match name {
+        None => Ok(match default {
+            Shape::Chicago { .. } => Shape::Chicago {
+                peak_at: peak_at.unwrap_or(0.4),
+            },
+            s => s,
+        }),
+        Some("alternating-block") => Ok(Shape::AlternatingBlock),
+        Some("chicago") => Ok(Shape::Chicago {
+            peak_at: peak_at.unwrap_or(0.4),
+        }),
+        Some(other) => Err(FileError {
+            line,
+            key: key.into(),
+            message: format!("expected 'alternating-block' or 'chicago', got '{other}'"),
+        }),
+    }
+}
+
 /// Checks that a spanned number lies in a range.
 fn in_range(
     text: &str,
@@ -320,28 +454,97 @@ impl ScenarioFile {
             RawRain {
                 csv: Some(p),
                 design: None,
+                historical: None,
             } => RainSource::Csv(p),
             RawRain {
                 csv: None,
-                design: Some(d),
+                design: None,
+                historical: Some(h),
             } => {
-                let line = at(d.span());
-                let d = d.into_inner();
-                let shape = match d.shape.as_deref().unwrap_or("alternating-block") {
-                    "alternating-block" => Shape::AlternatingBlock,
-                    "chicago" => Shape::Chicago {
-                        peak_at: d.peak_at.unwrap_or(0.4),
+                let line = at(h.span());
+                let h = h.into_inner();
+                if !twin_model::is_date(h.date.get_ref()) {
+                    return Err(FileError {
+                        line: at(h.date.span()),
+                        key: "rain.historical.date".into(),
+                        message: format!("expected a date YYYY-MM-DD, got '{}'", h.date.get_ref()),
+                    });
+                }
+                let spread = match h.spread.as_deref().unwrap_or("idw") {
+                    "idw" => Spread::Idw {
+                        power: match &h.power {
+                            Some(p) => in_range(
+                                text,
+                                p,
+                                "rain.historical.power",
+                                |x| x > 0.0 && x <= 10.0,
+                                "a distance exponent in (0, 10]",
+                            )?,
+                            None => 2.0,
+                        },
                     },
+                    "thiessen" => Spread::Thiessen,
                     other => {
                         return Err(FileError {
                             line,
-                            key: "rain.design.shape".into(),
-                            message: format!(
-                                "expected 'alternating-block' or 'chicago', got '{other}'"
-                            ),
+                            key: "rain.historical.spread".into(),
+                            message: format!("expected 'idw' or 'thiessen', got '{other}'"),
                         });
                     }
                 };
+                let storm = DesignStorm {
+                    return_period_years: crate::rain_map::SHAPE_RETURN_PERIOD_YEARS,
+                    duration_min: match &h.duration_min {
+                        Some(d) => in_range(
+                            text,
+                            d,
+                            "rain.historical.duration_min",
+                            |x| x > 0.0 && x <= 1440.0,
+                            "a duration in (0, 1440] minutes (the day)",
+                        )?,
+                        None => 180.0,
+                    },
+                    block_min: h.block_min.unwrap_or(10.0),
+                    shape: shape(
+                        h.shape.as_deref(),
+                        h.peak_at,
+                        Shape::Chicago { peak_at: 0.4 },
+                        line,
+                        "rain.historical.shape",
+                    )?,
+                    depth_mm: None,
+                };
+                storm.validate().map_err(|m| FileError {
+                    line,
+                    key: "rain.historical".into(),
+                    message: m,
+                })?;
+                RainSource::Historical(HistoricalRain {
+                    date: h.date.into_inner(),
+                    gauges: h.gauges,
+                    daily: h.daily,
+                    spread,
+                    storm: DayStorm {
+                        duration_min: storm.duration_min,
+                        block_min: storm.block_min,
+                        shape: storm.shape,
+                    },
+                })
+            }
+            RawRain {
+                csv: None,
+                design: Some(d),
+                historical: None,
+            } => {
+                let line = at(d.span());
+                let d = d.into_inner();
+                let shape = shape(
+                    d.shape.as_deref(),
+                    d.peak_at,
+                    Shape::AlternatingBlock,
+                    line,
+                    "rain.design.shape",
+                )?;
                 let storm = DesignStorm {
                     return_period_years: d.return_period_years,
                     duration_min: d.duration_min,
@@ -360,8 +563,8 @@ impl ScenarioFile {
                 return Err(FileError {
                     line: rain_line,
                     key: "rain".into(),
-                    message: "give exactly one of 'csv' (a rain series file) or 'design' \
-                              (a design storm)"
+                    message: "give exactly one of 'csv' (a rain series file), 'design' \
+                              (a design storm) or 'historical' (a day at the rain gauges)"
                         .into(),
                 });
             }
@@ -518,6 +721,106 @@ impl ScenarioFile {
                 })
             }
         };
+        let mut pipes = Vec::new();
+        for p in raw.pipes.unwrap_or_default() {
+            let line = at(p.span());
+            let p = p.into_inner();
+            let num = |v: &Option<Spanned<f64>>,
+                       key: &str,
+                       ok: fn(f64) -> bool,
+                       expected: &str|
+             -> Result<Option<f64>, FileError> {
+                v.as_ref()
+                    .map(|v| in_range(text, v, key, ok, expected))
+                    .transpose()
+            };
+            let scale = num(
+                &p.scale,
+                "pipes.scale",
+                |x| x > 0.0 && x <= 5.0,
+                "a scale in (0, 5]",
+            )?;
+            let diameter = num(
+                &p.diameter_m,
+                "pipes.diameter_m",
+                |x| x > 0.0 && x <= 10.0,
+                "a diameter in (0, 10] m",
+            )?;
+            let length = num(
+                &p.length_m,
+                "pipes.length_m",
+                |x| (1.0..=100_000.0).contains(&x),
+                "a length in [1, 100000] m",
+            )?;
+            let roughness = num(
+                &p.roughness,
+                "pipes.roughness",
+                |x| x > 0.0 && x <= 0.1,
+                "Manning's n in (0, 0.1]",
+            )?;
+            let change = match (p.names, scale, p.from, p.to, diameter) {
+                (names, Some(scale), None, None, None)
+                    if length.is_none() && roughness.is_none() =>
+                {
+                    PipeChange::Enlarge { names, scale, line }
+                }
+                (None, None, Some(from), Some(to), Some(diameter_m)) => PipeChange::Add {
+                    from,
+                    to,
+                    diameter_m,
+                    length_m: length,
+                    roughness: roughness.unwrap_or(0.013),
+                    line,
+                },
+                _ => {
+                    return Err(FileError {
+                        line,
+                        key: "pipes".into(),
+                        message: "give 'scale' (with 'names', or none for every conduit) to \
+                                  enlarge pipes, or 'from', 'to' and 'diameter_m' (with \
+                                  'length_m', 'roughness') to lay one"
+                            .into(),
+                    });
+                }
+            };
+            pipes.push(change);
+        }
+        let mut tanks = Vec::new();
+        for t in raw.tanks.unwrap_or_default() {
+            let line = at(t.span());
+            let t = t.into_inner();
+            tanks.push(Tank {
+                node: t.node,
+                volume_m3: in_range(
+                    text,
+                    &t.volume_m3,
+                    "tanks.volume_m3",
+                    |x| x > 0.0 && x <= 1e8,
+                    "a volume in (0, 1e8] m³",
+                )?,
+                depth_m: match &t.depth_m {
+                    Some(d) => in_range(
+                        text,
+                        d,
+                        "tanks.depth_m",
+                        |x| x > 0.0 && x <= 50.0,
+                        "a depth in (0, 50] m",
+                    )?,
+                    None => 4.0,
+                },
+                inlet_m: match &t.inlet_m {
+                    Some(d) => in_range(
+                        text,
+                        d,
+                        "tanks.inlet_m",
+                        |x| x > 0.0 && x <= 5.0,
+                        "a pipe diameter in (0, 5] m",
+                    )?,
+                    None => 1.0,
+                },
+                line,
+            });
+        }
         Ok(ScenarioFile {
             city: raw.city.into_inner(),
             rain_start_min,
@@ -532,6 +835,8 @@ impl ScenarioFile {
             raise_road,
             pumps,
             river,
+            pipes,
+            tanks,
         })
     }
 }
@@ -602,6 +907,87 @@ capacity = 0.5
     }
 
     #[test]
+    fn a_historical_day_takes_its_defaults_and_bad_values_are_named() {
+        let design = GOOD.lines().find(|l| l.starts_with("design =")).unwrap();
+        let with = |h: &str| ScenarioFile::parse(&GOOD.replace(design, h));
+        let f =
+            with("historical = { date = \"2024-07-23\", gauges = \"g.csv\", daily = \"d.csv\" }")
+                .unwrap();
+        let RainSource::Historical(h) = f.rain else {
+            panic!("{:?}", f.rain)
+        };
+        assert_eq!(
+            (
+                h.date.as_str(),
+                h.spread,
+                h.storm.duration_min,
+                h.storm.shape
+            ),
+            (
+                "2024-07-23",
+                Spread::Idw { power: 2.0 },
+                180.0,
+                Shape::Chicago { peak_at: 0.4 }
+            )
+        );
+        for (bad, key) in [
+            ("block_min = 10", "rain.historical.date"),
+            ("spread = \"kriging\"", "rain.historical.spread"),
+            ("power = 0", "rain.historical.power"),
+            ("duration_min = 2000", "rain.historical.duration_min"),
+            ("block_min = 7", "rain.historical"),
+            ("shape = \"scs\"", "rain.historical.shape"),
+        ] {
+            let date = if key.ends_with("date") {
+                "2024-7-23"
+            } else {
+                "2024-07-23"
+            };
+            let e = with(&format!(
+                "historical = {{ date = \"{date}\", gauges = \"g\", daily = \"d\", {bad} }}"
+            ))
+            .unwrap_err();
+            assert_eq!(e.key, key, "{bad}: {e}");
+        }
+        let e = with("historical = { date = \"2024-07-23\", gauges = \"g\" }").unwrap_err();
+        assert_eq!(e.key, "daily", "{e}");
+    }
+
+    #[test]
+    fn pipes_and_tanks_are_checked_naming_line_and_key() {
+        let with = |extra: &str| ScenarioFile::parse(&format!("{GOOD}\n{extra}\n"));
+        let f = with("[[tanks]]\nnode = \"J1\"\nvolume_m3 = 800").unwrap();
+        assert_eq!(
+            (f.tanks[0].depth_m, f.tanks[0].inlet_m, f.tanks[0].line),
+            (4.0, 1.0, 22)
+        );
+        let f = with("[[pipes]]\nfrom = \"A\"\nto = \"B\"\ndiameter_m = 0.6").unwrap();
+        assert!(
+            matches!(&f.pipes[0], PipeChange::Add { roughness, length_m: None, .. } if *roughness == 0.013)
+        );
+        for (bad, key) in [
+            (
+                "[[tanks]]\nnode = \"J1\"\nvolume_m3 = -5",
+                "tanks.volume_m3",
+            ),
+            (
+                "[[tanks]]\nnode = \"J1\"\nvolume_m3 = 5\ndepth_m = 0",
+                "tanks.depth_m",
+            ),
+            ("[[pipes]]\nscale = 9", "pipes.scale"),
+            ("[[pipes]]\nscale = 2\nfrom = \"A\"", "pipes"),
+            ("[[pipes]]\nfrom = \"A\"\nto = \"B\"", "pipes"),
+            (
+                "[[pipes]]\nfrom = \"A\"\nto = \"B\"\ndiameter_m = 0.5\nroughness = 2",
+                "pipes.roughness",
+            ),
+        ] {
+            let e = with(bad).unwrap_err();
+            assert_eq!(e.key, key, "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn late_pumps_and_river_stages_are_checked_naming_line_and_key() {
         let with = |extra: &str| ScenarioFile::parse(&format!("{GOOD}\n{extra}\n"));
         let e = with("[[pumps]]\nstart = \"05:00\"").unwrap_err();
@@ -636,6 +1022,11 @@ capacity = 0.5
         );
         let river = f.river.as_ref().unwrap();
         assert_eq!(river.stage, [(360.0, 6.0), (420.0, 7.5), (510.0, 8.0)]);
+        assert!(matches!(f.pipes[0], PipeChange::Enlarge { scale, .. } if scale == 1.5));
+        assert!(
+            matches!(&f.pipes[1], PipeChange::Add { from, length_m: Some(l), .. } if from == "MH98" && *l == 150.0)
+        );
+        assert_eq!((f.tanks[0].volume_m3, f.tanks[0].depth_m), (5000.0, 3.0));
         let schema: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(root.join("scenario.schema.json")).unwrap(),
         )
@@ -652,10 +1043,13 @@ capacity = 0.5
             ("traffic", &props["traffic"]),
             ("rain", &props["rain"]),
             ("design", &props["rain"]["properties"]["design"]),
+            ("historical", &props["rain"]["properties"]["historical"]),
             ("close_road", &props["close_road"]["items"]),
             ("raise_road", &props["raise_road"]["items"]),
             ("pumps", &props["pumps"]["items"]),
             ("river", &props["river"]),
+            ("pipes", &props["pipes"]["items"]),
+            ("tanks", &props["tanks"]["items"]),
         ] {
             let k = keys(path);
             assert!(!k.is_empty(), "{section}");

@@ -4,7 +4,9 @@
 
 use crate::impacts::road_cells;
 use crate::scenario::{CLOCK_START_MIN, RoadClosure};
-use crate::scenario_file::{CloseRoad, PumpChange, RaiseRoad, RiverStage, ScenarioFile};
+use crate::scenario_file::{
+    CloseRoad, PipeChange, PumpChange, RaiseRoad, RiverStage, ScenarioFile, Tank,
+};
 use twin_model::{City, FeatureId, Layer};
 
 /// An intervention that cannot be applied: the file's line and why.
@@ -242,6 +244,280 @@ pub fn road_closures(city: &City, closes: &[CloseRoad]) -> Result<Vec<RoadClosur
 impl ScenarioFile {
     /// Whether the file changes the drainage network (and so needs `couple = true`).
     pub fn changes_network(&self) -> bool {
-        !self.pumps.is_empty() || self.river.is_some()
+        !self.pumps.is_empty()
+            || self.river.is_some()
+            || !self.pipes.is_empty()
+            || !self.tanks.is_empty()
     }
+}
+
+/// Refuses a network not in metric units (the interventions give metres).
+fn metric(project: &twin_hydro::Project, line: usize) -> Result<(), WhatIfError> {
+    let units = project
+        .options
+        .iter()
+        .find(|o| o.key == "FLOW_UNITS")
+        .map_or("CFS", |o| o.value.as_str());
+    if ["CMS", "LPS", "MLD"]
+        .iter()
+        .any(|u| units.eq_ignore_ascii_case(u))
+    {
+        Ok(())
+    } else {
+        Err(WhatIfError {
+            line,
+            message: format!(
+                "the drainage network is in US units (FLOW_UNITS {units}); pipes and tanks are given in metres"
+            ),
+        })
+    }
+}
+
+/// Every node of the network: (name, invert).
+fn nodes(project: &twin_hydro::Project) -> Vec<(&str, f64)> {
+    let p = project;
+    p.junctions
+        .iter()
+        .map(|n| (n.name.as_str(), n.invert))
+        .chain(p.outfalls.iter().map(|n| (n.name.as_str(), n.invert)))
+        .chain(p.storage.iter().map(|n| (n.name.as_str(), n.invert)))
+        .chain(p.dividers.iter().map(|n| (n.name.as_str(), n.invert)))
+        .collect()
+}
+
+/// The node named `name` (without case), or an error naming up to five of the nearest names.
+fn node<'a>(
+    all: &[(&'a str, f64)],
+    name: &str,
+    line: usize,
+) -> Result<(&'a str, f64), WhatIfError> {
+    if let Some(n) = all.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        return Ok(*n);
+    }
+    let mut near: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
+    near.sort_by_key(|n| crate::scenario_file::distance(&n.to_lowercase(), &name.to_lowercase()));
+    near.truncate(5);
+    Err(WhatIfError {
+        line,
+        message: format!(
+            "no node named '{name}' in the drainage network (nearest: {})",
+            near.join(", ")
+        ),
+    })
+}
+
+/// A node's coordinates, where the network has them.
+fn coordinates(project: &twin_hydro::Project, name: &str) -> Option<(f64, f64)> {
+    project
+        .coordinates
+        .iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, x, y)| (*x, *y))
+}
+
+/// A circular conduit between two nodes, at their inverts (offsets as the network's
+/// `LINK_OFFSETS` counts them), with its cross-section.
+#[allow(clippy::too_many_arguments)]
+fn lay_pipe(
+    project: &mut twin_hydro::Project,
+    name: String,
+    from: (&str, f64),
+    to: (&str, f64),
+    diameter_m: f64,
+    length_m: f64,
+    roughness: f64,
+) {
+    let elevation = project
+        .options
+        .iter()
+        .any(|o| o.key == "LINK_OFFSETS" && o.value.eq_ignore_ascii_case("ELEVATION"));
+    let (in_offset, out_offset) = if elevation {
+        (from.1, to.1)
+    } else {
+        (0.0, 0.0)
+    };
+    project.conduits.push(twin_hydro::inp::Conduit {
+        name: name.clone(),
+        from: from.0.to_string(),
+        to: to.0.to_string(),
+        length: length_m,
+        roughness,
+        in_offset,
+        out_offset,
+        init_flow: 0.0,
+        max_flow: 0.0,
+    });
+    project.xsections.push(twin_hydro::inp::XSection {
+        link: name,
+        shape: "CIRCULAR".into(),
+        geom: [diameter_m, 0.0, 0.0, 0.0],
+        barrels: 1.0,
+        culvert: 0.0,
+        curve: None,
+    });
+}
+
+/// Shapes whose second parameter is a width scaled with the depth.
+const WIDTH_SHAPES: &[&str] = &[
+    "RECT_CLOSED",
+    "RECT_OPEN",
+    "TRAPEZOIDAL",
+    "RECT_TRIANGULAR",
+    "RECT_ROUND",
+    "MODBASKETHANDLE",
+    "HORIZ_ELLIPSE",
+    "VERT_ELLIPSE",
+    "ARCH",
+];
+
+/// Shapes defined by their depth alone.
+const DEPTH_SHAPES: &[&str] = &[
+    "CIRCULAR",
+    "FORCE_MAIN",
+    "FILLED_CIRCULAR",
+    "EGG",
+    "HORSESHOE",
+    "TRIANGULAR",
+    "PARABOLIC",
+    "POWER",
+];
+
+/// Enlarges conduits (their cross-sections scaled: the depth, and the width where the shape
+/// has one) or lays new circular pipes between nodes. The network must use metric units.
+pub fn change_pipes(
+    project: &mut twin_hydro::Project,
+    changes: &[PipeChange],
+) -> Result<(), WhatIfError> {
+    for (k, c) in changes.iter().enumerate() {
+        let line = match c {
+            PipeChange::Enlarge { line, .. } | PipeChange::Add { line, .. } => *line,
+        };
+        if !matches!(c, PipeChange::Enlarge { .. }) {
+            metric(project, line)?;
+        }
+        match c {
+            PipeChange::Enlarge { names, scale, line } => {
+                let all: Vec<&str> = project.conduits.iter().map(|c| c.name.as_str()).collect();
+                let chosen = chosen(&all, names.as_deref(), "conduit", *line)?;
+                let names: Vec<String> = chosen
+                    .iter()
+                    .map(|&i| project.conduits[i].name.clone())
+                    .collect();
+                for name in names {
+                    let Some(x) = project
+                        .xsections
+                        .iter_mut()
+                        .find(|x| x.link.eq_ignore_ascii_case(&name))
+                    else {
+                        return Err(WhatIfError {
+                            line: *line,
+                            message: format!("conduit '{name}' has no cross-section"),
+                        });
+                    };
+                    if WIDTH_SHAPES.contains(&x.shape.as_str()) {
+                        x.geom[0] *= scale;
+                        x.geom[1] *= scale;
+                    } else if DEPTH_SHAPES.contains(&x.shape.as_str()) {
+                        x.geom[0] *= scale;
+                    } else {
+                        return Err(WhatIfError {
+                            line: *line,
+                            message: format!(
+                                "conduit '{name}' has a {} cross-section, which cannot be scaled",
+                                x.shape
+                            ),
+                        });
+                    }
+                }
+            }
+            PipeChange::Add {
+                from,
+                to,
+                diameter_m,
+                length_m,
+                roughness,
+                line,
+            } => {
+                let all = nodes(project);
+                let (a, b) = (node(&all, from, *line)?, node(&all, to, *line)?);
+                if a.0 == b.0 {
+                    return Err(WhatIfError {
+                        line: *line,
+                        message: format!("a pipe from '{from}' to itself"),
+                    });
+                }
+                let length = match (
+                    length_m,
+                    coordinates(project, a.0),
+                    coordinates(project, b.0),
+                ) {
+                    (Some(l), _, _) => *l,
+                    (None, Some(p), Some(q)) => ((p.0 - q.0).hypot(p.1 - q.1)).max(1.0),
+                    _ => {
+                        return Err(WhatIfError {
+                            line: *line,
+                            message: format!(
+                                "'{from}' or '{to}' has no coordinates: give length_m"
+                            ),
+                        });
+                    }
+                };
+                let (a, b) = ((a.0.to_string(), a.1), (b.0.to_string(), b.1));
+                lay_pipe(
+                    project,
+                    format!("TWIN_PIPE_{}", k + 1),
+                    (&a.0, a.1),
+                    (&b.0, b.1),
+                    *diameter_m,
+                    length,
+                    *roughness,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Head a tank takes above its top before it would spill, m: more than any street stands
+/// above a sewer, so a closed tank never spills.
+pub const TANK_SURCHARGE_M: f64 = 100.0;
+
+/// Adds retention tanks: each a storage node of constant plan area (volume / depth) with its
+/// floor at the node's invert and a closed top, joined to the node by a 10 m circular pipe, so
+/// that it fills as the water in the node rises and drains back as it falls. The network must use metric units.
+pub fn add_tanks(project: &mut twin_hydro::Project, tanks: &[Tank]) -> Result<(), WhatIfError> {
+    for (k, t) in tanks.iter().enumerate() {
+        metric(project, t.line)?;
+        let all = nodes(project);
+        let (at, invert) = node(&all, &t.node, t.line)?;
+        let at = at.to_string();
+        let name = format!("TWIN_TANK_{}", k + 1);
+        project.storage.push(twin_hydro::inp::Storage {
+            name: name.clone(),
+            invert,
+            max_depth: t.depth_m,
+            init_depth: 0.0,
+            shape: twin_hydro::inp::StorageShape::Functional {
+                a: 0.0,
+                b: 0.0,
+                c: t.volume_m3 / t.depth_m,
+            },
+            // A closed tank: under a head above its top it pressurises (SWMM's surcharge
+            // depth) rather than spilling water out of the model.
+            extra: vec![TANK_SURCHARGE_M],
+        });
+        if let Some((x, y)) = coordinates(project, &at) {
+            project.coordinates.push((name.clone(), x, y));
+        }
+        lay_pipe(
+            project,
+            format!("{name}_IN"),
+            (&at, invert),
+            (&name, invert),
+            t.inlet_m,
+            10.0,
+            0.013,
+        );
+    }
+    Ok(())
 }

@@ -42,6 +42,20 @@ fn storm(city: &City, minutes: f64, network: Option<twin_hydro::Project>) -> Sto
     twin_engine::storm::run(Ground::City(city), &spec, &mut |_| {}).unwrap()
 }
 
+/// The city's drainage network for a coupled 150-minute run of the design storm.
+fn network(city: &City) -> twin_hydro::Project {
+    let text = twin_io::swmm::city_to_inp_with(city, &design_storm(), 150.0, false).unwrap();
+    twin_hydro::parse(&text).unwrap()
+}
+
+/// The system ledger of the design storm on the city coupled to `p`.
+fn coupled_ledger(city: &City, p: twin_hydro::Project) -> twin_engine::coupled::CoupledLedger {
+    match storm(city, 150.0, Some(p)).balance {
+        Balance::Coupled { ledger, .. } => ledger,
+        Balance::Surface(_) => unreachable!("coupled"),
+    }
+}
+
 #[test]
 fn a_raised_road_stays_drier_and_the_rest_of_the_city_floods_as_before() {
     let mut city = city();
@@ -82,8 +96,7 @@ fn a_raised_road_stays_drier_and_the_rest_of_the_city_floods_as_before() {
 #[test]
 fn pumps_out_lift_nothing_and_doubled_pumps_pump_more() {
     let city = city();
-    let text = twin_io::swmm::city_to_inp_with(&city, &design_storm(), 150.0, false).unwrap();
-    let base = twin_hydro::parse(&text).unwrap();
+    let base = network(&city);
     let run = |capacity: f64| {
         let mut p = base.clone();
         set_pumps(
@@ -97,10 +110,7 @@ fn pumps_out_lift_nothing_and_doubled_pumps_pump_more() {
             360.0,
         )
         .unwrap();
-        match storm(&city, 150.0, Some(p)).balance {
-            Balance::Coupled { ledger, .. } => ledger,
-            Balance::Surface(_) => unreachable!("coupled"),
-        }
+        coupled_ledger(&city, p)
     };
     let (out, normal, doubled) = (run(0.0), run(1.0), run(2.0));
     eprintln!(
@@ -145,12 +155,8 @@ fn pumps_starting_late_and_a_high_river_leave_more_water_in_the_city() {
     use twin_engine::scenario_file::RiverStage;
     use twin_engine::whatif::set_river;
     let city = city();
-    let text = twin_io::swmm::city_to_inp_with(&city, &design_storm(), 150.0, false).unwrap();
-    let base = twin_hydro::parse(&text).unwrap();
-    let ledger = |p: twin_hydro::Project| match storm(&city, 150.0, Some(p)).balance {
-        Balance::Coupled { ledger, .. } => ledger,
-        Balance::Surface(_) => unreachable!("coupled"),
-    };
+    let base = network(&city);
+    let ledger = |p: twin_hydro::Project| coupled_ledger(&city, p);
     let normal = ledger(base.clone());
     // Pumps from 08:00 on, the rain having started at 06:00.
     let mut late = base.clone();
@@ -224,4 +230,131 @@ fn pumps_starting_late_and_a_high_river_leave_more_water_in_the_city() {
     .unwrap_err();
     assert_eq!(e.line, 9);
     assert!(e.message.contains("NO_SUCH_OUTFALL"), "{e}");
+}
+
+#[test]
+fn tanks_and_bigger_pipes_take_water_off_the_streets() {
+    use twin_engine::scenario_file::{PipeChange, Tank};
+    use twin_engine::whatif::{add_tanks, change_pipes};
+    let city = city();
+    // The network with its subcatchments (SWMM's own model of the storm): flooding per node.
+    let text = twin_io::swmm::city_to_inp_with(&city, &design_storm(), 150.0, true).unwrap();
+    let with_sc = twin_hydro::parse(&text).unwrap();
+    // The summary and the flooded volume at each node by name.
+    let route = |p: &twin_hydro::Project| {
+        let mut e = twin_hydro::Engine::new(p).unwrap();
+        let s = twin_hydro::results::run(&mut e, &mut || 0.0).1;
+        let by_name: Vec<(String, f64)> = e
+            .nodes
+            .name
+            .iter()
+            .cloned()
+            .zip(s.nodes.iter().map(|n| n.flood_volume))
+            .collect();
+        (s, by_name)
+    };
+    let (before, flood_at) = route(&with_sc);
+    let mut flooded: Vec<(f64, String)> = flood_at.iter().map(|(n, v)| (*v, n.clone())).collect();
+    flooded.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Tanks of 5,000 m³ on the ten manholes that flood most.
+    let tanks: Vec<Tank> = flooded
+        .iter()
+        .take(10)
+        .map(|(_, name)| Tank {
+            node: name.clone(),
+            volume_m3: 5000.0,
+            depth_m: 3.0,
+            inlet_m: 1.0,
+            line: 2,
+        })
+        .collect();
+    let enlarge = [PipeChange::Enlarge {
+        names: None,
+        scale: 1.5,
+        line: 3,
+    }];
+    let mut p = with_sc.clone();
+    add_tanks(&mut p, &tanks).unwrap();
+    assert_eq!(p.storage.len(), with_sc.storage.len() + 10);
+    // benches/swmm/whatif.sh runs this model in EPA SWMM.
+    if let Some(f) = std::env::var_os("TWIN_WHATIF_INP") {
+        std::fs::write(f, twin_hydro::write(&p)).unwrap();
+    }
+    let (tanked, tanked_at) = route(&p);
+    let mut p = with_sc.clone();
+    change_pipes(&mut p, &enlarge).unwrap();
+    let (bigger, _) = route(&p);
+    let at_tanks = |at: &[(String, f64)]| -> f64 {
+        at.iter()
+            .filter(|(n, _)| tanks.iter().any(|t| &t.node == n))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    eprintln!(
+        "flooding m³: {:.0} ({:.0} at the ten manholes), with tanks {:.0} ({:.0}), pipes ×1.5 {:.0}",
+        before.flooding_volume_m3,
+        at_tanks(&flood_at),
+        tanked.flooding_volume_m3,
+        at_tanks(&tanked_at),
+        bigger.flooding_volume_m3
+    );
+    assert!(at_tanks(&tanked_at) < 0.5 * at_tanks(&flood_at));
+    assert!(tanked.flooding_volume_m3 < before.flooding_volume_m3);
+    assert!(bigger.flooding_volume_m3 < before.flooding_volume_m3);
+    for s in [&before, &tanked, &bigger] {
+        assert!(s.routing_continuity_error_pct.abs() < 1.0, "{s:?}");
+    }
+
+    // Coupled to the surface, every cubic metre stays booked with the tanks and the bigger
+    // pipes, and bigger pipes take more water off the streets.
+    let base = network(&city);
+    let ledger = |p: twin_hydro::Project| coupled_ledger(&city, p);
+    let normal = ledger(base.clone());
+    let mut p = base.clone();
+    add_tanks(&mut p, &tanks).unwrap();
+    let tanked = ledger(p);
+    let mut p = base.clone();
+    change_pipes(&mut p, &enlarge).unwrap();
+    let bigger = ledger(p);
+    eprintln!(
+        "coupled: into the network m³ {:.0}, with tanks {:.0}, pipes ×1.5 {:.0}",
+        normal.network_inflow, tanked.network_inflow, bigger.network_inflow
+    );
+    assert!(bigger.network_inflow > normal.network_inflow, "{bigger:?}");
+    for l in [&normal, &tanked, &bigger] {
+        assert!(l.closure_error_percent().abs() < 0.1, "{l:?}");
+    }
+    // A pipe laid between two nodes; an unknown node is named with the nearest.
+    let mut p = base.clone();
+    let (a, b) = (
+        base.junctions[0].name.clone(),
+        base.junctions[1].name.clone(),
+    );
+    change_pipes(
+        &mut p,
+        &[PipeChange::Add {
+            from: a.clone(),
+            to: b,
+            diameter_m: 0.8,
+            length_m: None,
+            roughness: 0.013,
+            line: 4,
+        }],
+    )
+    .unwrap();
+    let laid = p.conduits.last().unwrap();
+    assert!(laid.length >= 1.0 && laid.name == "TWIN_PIPE_1", "{laid:?}");
+    let e = add_tanks(
+        &mut p,
+        &[Tank {
+            node: format!("{a}X"),
+            volume_m3: 1.0,
+            depth_m: 1.0,
+            inlet_m: 1.0,
+            line: 9,
+        }],
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 9);
+    assert!(e.message.contains(&format!("nearest: {a}")), "{e}");
 }

@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod crs;
 mod csvtext;
 pub mod error;
+pub mod gauge_rain;
 mod gdalmsg;
 pub mod gis;
 pub mod gpkg;

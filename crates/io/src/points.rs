@@ -18,7 +18,7 @@ pub struct NamedPoint {
 }
 
 /// Splits one CSV line into fields (RFC 4180 quoting); `None` when a quote is left open.
-fn split_csv(line: &str) -> Option<Vec<String>> {
+pub(crate) fn split_csv(line: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();

@@ -21,3 +21,18 @@ pub fn stderr(o: &Output) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `../shared/data/hanoi` beside the checkout; `None` (the test skipped) where it is absent,
+/// except under CI (the `CI` variable set, as `.ci/run` runs), where its absence fails the test.
+#[allow(dead_code)]
+pub fn hanoi_data() -> Option<std::path::PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hanoi");
+    if d.is_dir() {
+        return Some(d);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{} is missing, and CI was meant to provide it", d.display());
+    }
+    eprintln!("skipped: {} is missing", d.display());
+    None
+}
