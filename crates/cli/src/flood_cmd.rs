@@ -623,6 +623,16 @@ fn run_scenario(
     .with_context(|| city_path.display().to_string())?;
     pb.finish_and_clear();
     write_storm(&r.storm, dem, city.crs, &mut dir)?;
+    write_text(
+        &dir.file("reach.csv"),
+        &twin_engine::reach::reach_csv(&r.reach),
+    )?;
+    for s in &r.reach.services {
+        eprintln!(
+            "Tiếp cận / reach {}: {} facilities; residents beyond {:.0} min {:.0} → {:.0} ({:.0} cut off)",
+            s.kind, s.facilities, s.limit_min, s.beyond_before, s.beyond_during, s.cut_off_during
+        );
+    }
     if let Some(t) = &extras.rain_total {
         twin_io::raster::write_geotiff(t, city.crs, &dir.file("rain_total.tif"))?;
     }

@@ -350,6 +350,30 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
             .as_f64()
             .unwrap_or_else(|| panic!("{k} in {v}"))
     };
+    // The emergency services' reach: the same without rain, never better under the flood,
+    // and cut by the heaviest storm.
+    for (name, sum) in &sums {
+        for r in sum["reach"].as_array().unwrap() {
+            let (b, d) = (
+                r["beyond_before"].as_f64().unwrap(),
+                r["beyond_during"].as_f64().unwrap(),
+            );
+            if *name == "dry" {
+                assert_eq!(b, d, "{r}");
+                assert_eq!(r["mean_min"][0], r["mean_min"][1], "{r}");
+            } else {
+                assert!(d >= b, "{name}: {r}");
+            }
+        }
+    }
+    assert!(f(&sums[3].1, "reach/0/beyond_during") > f(&sums[3].1, "reach/0/beyond_before"));
+    eprintln!(
+        "130mm: residents beyond 10 min of a fire station {:.0} → {:.0} ({:.0} cut off) of {:.0}",
+        f(&sums[3].1, "reach/0/beyond_before"),
+        f(&sums[3].1, "reach/0/beyond_during"),
+        f(&sums[3].1, "reach/0/cut_off_during"),
+        f(&sums[3].1, "reach/0/residents")
+    );
     // No rain, no alert; more rain, never fewer.
     assert_eq!(alert_counts[0], 0);
     assert!(

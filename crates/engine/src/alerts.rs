@@ -43,6 +43,9 @@ pub enum AlertKind {
     PumpOut,
     /// A public service with water on site or its access road closed.
     ServiceAffected,
+    /// More residents beyond an emergency service's response standard at the flood's worst
+    /// than before it (value: how many more; threshold: the standard, minutes).
+    ReachLost,
 }
 
 impl AlertKind {
@@ -53,6 +56,10 @@ impl AlertKind {
             AlertKind::RoadClosed => ("Đường bị đóng", "Road closed"),
             AlertKind::Congestion => ("Ùn tắc", "Congestion"),
             AlertKind::PumpOut => ("Trạm bơm ngừng hoạt động", "Pump out of service"),
+            AlertKind::ReachLost => (
+                "Dân cư ngoài tầm tiếp cận khẩn cấp",
+                "Residents beyond emergency reach",
+            ),
             AlertKind::ServiceAffected => {
                 ("Cơ sở công cộng bị ảnh hưởng", "Public service affected")
             }
@@ -167,6 +174,21 @@ pub fn alerts(r: &ScenarioResult, rain_start_min: f64, th: &Thresholds) -> Vec<A
             threshold: th.service_depth_m,
             until_min: None,
         });
+    }
+    // Reach lost from the first road closure on.
+    let first_closure = road_closed_at.values().copied().reduce(f64::min);
+    for (s, st) in r.reach.services.iter().zip(crate::reach::STANDARDS) {
+        let more = s.beyond_during - s.beyond_before;
+        if more >= 1.0 {
+            out.push(Alert {
+                kind: AlertKind::ReachLost,
+                subject: format!("{} / {}", st.label.0, st.label.1),
+                clock_min: first_closure,
+                value: more,
+                threshold: s.limit_min,
+                until_min: None,
+            });
+        }
     }
     sort(&mut out);
     out

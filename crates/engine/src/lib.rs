@@ -13,6 +13,7 @@ pub mod design_storm;
 pub mod flood;
 pub mod impacts;
 pub mod rain_map;
+pub mod reach;
 pub mod scenario;
 pub mod scenario_file;
 pub mod storm;

@@ -473,6 +473,8 @@ pub struct ScenarioResult {
     pub exposure: Exposure,
     /// The morning peak with and without the flood.
     pub traffic: FloodTraffic,
+    /// The emergency services' reach before the flood and at its worst.
+    pub reach: crate::reach::Reach,
 }
 
 /// The stage a scenario run is in, for progress reports.
@@ -516,7 +518,8 @@ impl ScenarioResult {
     /// gauge's peak, when roads first closed and the most closed at once, and the traffic
     /// with and without the flood (trips, arrivals, stranded, mean trip, delay, teleports,
     /// entries into closed links, and the mean of the five-minute network speeds in the peak
-    /// hour 07:00–08:00). Clock times in minutes after midnight.
+    /// hour 07:00–08:00), and the emergency services' reach (residents beyond each standard
+    /// before the flood and at its worst). Clock times in minutes after midnight.
     pub fn summary_json(&self) -> serde_json::Value {
         let t = &self.traffic;
         let clock = |s: f64| CLOCK_START_MIN + s / 60.0;
@@ -570,6 +573,7 @@ impl ScenarioResult {
             "teleports": [t.baseline.teleports, t.flooded.teleports],
             "closed_link_entries": t.closed_entries,
             "peak_hour_speed_kmh": [peak_hour(|i| i.baseline_kmh), peak_hour(|i| i.flooded_kmh)],
+            "reach": self.reach.services,
         })
     }
 }
@@ -608,6 +612,7 @@ pub fn run(
     let impacts = storm.impacts.clone().unwrap_or_default();
     let depth = &storm.rasters.max_depth;
     let exposure = crate::impacts::exposure(city, depth, &impacts);
+    let reach = crate::reach::reach(city, &impacts);
     let states = match (&storm.roads, spec.worst_case) {
         (Some(timeline), false) => RoadStates::Timeline {
             timeline: timeline.clone(),
@@ -622,6 +627,7 @@ pub fn run(
         storm,
         exposure,
         traffic,
+        reach,
     })
 }
 

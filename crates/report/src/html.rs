@@ -219,6 +219,25 @@ pub struct AlertRow {
     pub detail: String,
 }
 
+/// One emergency service's reach before the flood and at its worst.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReachRow {
+    /// Service in Vietnamese.
+    pub service_vi: String,
+    /// Service in English.
+    pub service_en: String,
+    /// Response standard, minutes.
+    pub limit_min: f64,
+    /// Facilities on the road network.
+    pub facilities: usize,
+    /// Residents beyond the standard: before, at the worst.
+    pub beyond: [f64; 2],
+    /// Residents with no route at the worst.
+    pub cut_off: f64,
+    /// Mean travel time, minutes: before, at the worst.
+    pub mean_min: [f64; 2],
+}
+
 /// Everything the report shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScenarioReport {
@@ -252,6 +271,8 @@ pub struct ScenarioReport {
     pub ledger: Vec<(String, f64)>,
     /// Alerts, earliest first.
     pub alerts: Vec<AlertRow>,
+    /// Emergency services' reach.
+    pub reach: Vec<ReachRow>,
     /// Closure error of the balance, % of inflow.
     pub closure_percent: f64,
 }
@@ -483,6 +504,30 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
                 h,
                 "<tr><td colspan=\"4\">… {} nữa / more (alerts.json)</td></tr>",
                 r.alerts.len() - 60
+            );
+        }
+        h += "</table>\n";
+    }
+    if !r.reach.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Tiếp cận của lực lượng khẩn cấp <span class="en">/ Reach of the emergency services</span></h2>
+<p>Thời gian đi trên mạng đường từ cơ sở gần nhất đến từng khu dân cư, trước khi ngập và lúc ngập nặng nhất (đường ngập sâu bị cắt, đường ngập nông đi chậm) <span class="en">/ Travel time over the roads from the nearest facility to every block, before the flood and at its worst (deep roads cut, shallow ones slowed)</span></p>
+<table><tr><th>Dịch vụ / Service</th><th>Chuẩn / Standard</th><th>Số cơ sở / Facilities</th><th>Dân ngoài chuẩn / Residents beyond: trước → khi ngập / before → flooded</th><th>Bị cô lập / Cut off</th><th>Thời gian TB / Mean time (phút / min)</th></tr>"##
+        );
+        for x in &r.reach {
+            let _ = write!(
+                h,
+                r#"<tr><td>{} <span class="en">/ {}</span></td><td class="n">{:.0} phút / min</td><td class="n">{}</td><td class="n">{} → {}</td><td class="n">{}</td><td class="n">{:.1} → {:.1}</td></tr>"#,
+                esc(&x.service_vi),
+                esc(&x.service_en),
+                x.limit_min,
+                x.facilities,
+                int(x.beyond[0]),
+                int(x.beyond[1]),
+                int(x.cut_off),
+                x.mean_min[0],
+                x.mean_min[1]
             );
         }
         h += "</table>\n";
@@ -756,6 +801,15 @@ mod tests {
                 subject: "Phố <Huế>".into(),
                 detail: "0.41 m (≥ 0.30 m)".into(),
             }],
+            reach: vec![ReachRow {
+                service_vi: "Phòng cháy chữa cháy".into(),
+                service_en: "Fire station".into(),
+                limit_min: 10.0,
+                facilities: 3,
+                beyond: [1200.0, 5400.0],
+                cut_off: 800.0,
+                mean_min: [4.25, 6.5],
+            }],
             closure_percent: 0.052,
         }
     }
@@ -808,6 +862,10 @@ mod tests {
         assert!(h.contains(r#"<td class="n">07:35</td><td class="n">≥ 40</td>"#));
         assert!(h.contains(">345<") && h.contains(">12<"));
         assert!(h.contains("0.052 %"));
+        assert!(
+            h.contains("1\u{202f}200 → 5\u{202f}400</td><td class=\"n\">800</td><td class=\"n\">4.2 → 6.5</td>"),
+            "{h}"
+        );
         assert!(
             h.contains("<td>06:42</td><td>Đường bị đóng <span class=\"en\">/ Road closed</span></td><td>Phố &lt;Huế&gt;</td>"),
             "{h}"

@@ -101,6 +101,21 @@ pub fn scenario_page(
             road_map: "roads.png".into(),
         }),
         alerts: alerts.iter().map(alert_row).collect(),
+        reach: r
+            .reach
+            .services
+            .iter()
+            .zip(twin_engine::reach::STANDARDS)
+            .map(|(s, st)| crate::html::ReachRow {
+                service_vi: st.label.0.into(),
+                service_en: st.label.1.into(),
+                limit_min: s.limit_min,
+                facilities: s.facilities,
+                beyond: [s.beyond_before, s.beyond_during],
+                cut_off: s.cut_off_during,
+                mean_min: s.mean_min,
+            })
+            .collect(),
         ledger: r.storm.balance_terms(),
         closure_percent: r.storm.closure_error_percent(),
     };
@@ -119,6 +134,10 @@ fn alert_row(a: &twin_engine::alerts::Alert) -> crate::html::AlertRow {
             "{:.0} % tốc độ ngày khô / of the dry-day speed (< {:.0} %)",
             100.0 * a.value,
             100.0 * a.threshold
+        ),
+        AlertKind::ReachLost => format!(
+            "+{:.0} người / residents ngoài / beyond {:.0} phút / min",
+            a.value, a.threshold
         ),
         AlertKind::PumpOut => match a.until_min {
             Some(t) => {
