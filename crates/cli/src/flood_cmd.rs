@@ -411,7 +411,10 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
     let base = file.parent().unwrap_or(Path::new("."));
     let city_path = base.join(&sf.city);
     let mut city = crate::load(&city_path)?;
-    let mut extras = RunExtras::default();
+    let mut extras = RunExtras {
+        interventions: sf.describe(),
+        ..Default::default()
+    };
     let rain = match &sf.rain {
         RainSource::Csv(p) => twin_io::rain::read_rain_csv(&base.join(p))?,
         RainSource::Design(d) => d.series(),
@@ -491,6 +494,8 @@ struct RunExtras {
     rain_map: Option<Vec<f64>>,
     /// The storm's total per cell, mm, written as `rain_total.tif`.
     rain_total: Option<Raster>,
+    /// The file's rain and interventions, one line each, for the report.
+    interventions: Vec<String>,
 }
 
 /// A historical day at the gauges as a series (the city's mean), with its per-cell multiplier
@@ -635,6 +640,13 @@ fn run_scenario(
     }
     if let Some(t) = &extras.rain_total {
         twin_io::raster::write_geotiff(t, city.crs, &dir.file("rain_total.tif"))?;
+        let img = twin_report::rain_map(t);
+        twin_io::raster::write_png(
+            &img.data,
+            img.width,
+            img.height,
+            &dir.file("rain_total.png"),
+        )?;
     }
     write_traffic(&r, &mut dir)?;
     let img = twin_report::scenario::road_picture(
@@ -655,7 +667,14 @@ fn run_scenario(
         &dir.file("alerts.json"),
         &serde_json::to_string_pretty(&twin_engine::alerts::alerts_json(&alerts, &thresholds))?,
     )?;
-    let page = twin_report::scenario::scenario_page(city, rain, &r, &alerts);
+    let page = twin_report::scenario::scenario_page(
+        city,
+        rain,
+        &r,
+        &alerts,
+        &extras.interventions,
+        extras.rain_total.as_ref().map(|_| "rain_total.png"),
+    );
     write_text(&dir.file("report.html"), &page)?;
     if let Some(t) = file_text {
         write_text(&dir.file("scenario.toml"), t)?;

@@ -144,6 +144,14 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Cảnh báo <span class=\"en\">/ Alerts</span>"));
+    // The report lists what the scenario sets.
+    for line in [
+        "<li>Đóng đường / Road closed: Đường trục dọc 2 (mẫu) / N–S arterial 2 (synthetic) 06:30–08:00</li>",
+        "<li>Bể chứa / Retention tank: 5000 m³ tại / at MH98</li>",
+        "<li>Mở rộng cống / Pipes enlarged ×1.5: C288</li>",
+    ] {
+        assert!(html.contains(line), "{line}");
+    }
     // The design storm's 80 mm fell on the city.
     let ledger: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("ledger.json")).unwrap()).unwrap();
@@ -507,6 +515,12 @@ fn a_historical_day_rains_each_gauges_total_spread_between_the_gauges() {
                 );
             }
         }
+        assert!(out.join("rain_total.png").is_file());
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(
+            html.contains("Mưa lịch sử / Historical day 2025-09-30")
+                && html.contains("rain_total.png")
+        );
         // The rain on the grid is the map's volume.
         let ledger: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("ledger.json")).unwrap())

@@ -168,6 +168,100 @@ pub struct ScenarioFile {
     pub tanks: Vec<Tank>,
 }
 
+/// A clock time `HH:MM` from minutes after midnight.
+fn hhmm(min: f64) -> String {
+    let m = min.round() as i64;
+    format!("{:02}:{:02}", m.div_euclid(60) % 24, m.rem_euclid(60))
+}
+
+impl ScenarioFile {
+    /// The file's rain and interventions, one line each in Vietnamese and English, for the
+    /// report.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.push(match &self.rain {
+            RainSource::Csv(p) => format!("Mưa theo chuỗi / Rain series: {p}"),
+            RainSource::Design(d) => format!(
+                "Mưa thiết kế / Design storm: chu kỳ / return period {} năm / years, {} phút / min{}",
+                d.return_period_years,
+                d.duration_min,
+                d.depth_mm
+                    .map_or(String::new(), |mm| format!(", {mm} mm"))
+            ),
+            RainSource::Historical(h) => format!(
+                "Mưa lịch sử / Historical day {}: tổng ngày tại các trạm đo / daily totals at the gauges, nội suy / spread by {}, rơi trong / falling in {} phút / min",
+                h.date,
+                match h.spread {
+                    Spread::Idw { power } => format!("IDW (p = {power})"),
+                    Spread::Thiessen => "Thiessen".into(),
+                },
+                h.storm.duration_min
+            ),
+        });
+        for c in &self.close_road {
+            out.push(format!(
+                "Đóng đường / Road closed: {} {}–{}",
+                c.road,
+                hhmm(c.from_min),
+                hhmm(c.to_min)
+            ));
+        }
+        for r in &self.raise_road {
+            out.push(format!(
+                "Tôn cao đường / Road raised: {} +{} m",
+                r.road, r.by_m
+            ));
+        }
+        for p in &self.pumps {
+            let which = p
+                .names
+                .as_ref()
+                .map_or("tất cả / every pump".to_string(), |n| n.join(", "));
+            let start = p
+                .start_min
+                .map_or(String::new(), |m| format!(", từ / from {}", hhmm(m)));
+            out.push(format!(
+                "Trạm bơm / Pumps {which}: {:.0} % công suất / of capacity{start}",
+                100.0 * p.capacity
+            ));
+        }
+        if let Some(r) = &self.river {
+            let stages: Vec<String> = r
+                .stage
+                .iter()
+                .map(|(t, z)| format!("{} {z} m", hhmm(*t)))
+                .collect();
+            out.push(format!(
+                "Mực nước sông tại cửa xả / River at the outfalls: {}",
+                stages.join(", ")
+            ));
+        }
+        for p in &self.pipes {
+            out.push(match p {
+                PipeChange::Enlarge { names, scale, .. } => format!(
+                    "Mở rộng cống / Pipes enlarged ×{scale}: {}",
+                    names
+                        .as_ref()
+                        .map_or("tất cả / every conduit".to_string(), |n| n.join(", "))
+                ),
+                PipeChange::Add {
+                    from,
+                    to,
+                    diameter_m,
+                    ..
+                } => format!("Cống mới / New pipe: {from} → {to}, D {diameter_m} m"),
+            });
+        }
+        for t in &self.tanks {
+            out.push(format!(
+                "Bể chứa / Retention tank: {} m³ tại / at {}",
+                t.volume_m3, t.node
+            ));
+        }
+        out
+    }
+}
+
 /// An error in a scenario file: the line (1-based, 0 when unknown), the key and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("line {line}, key '{key}': {message}")]
@@ -951,6 +1045,40 @@ capacity = 0.5
         }
         let e = with("historical = { date = \"2024-07-23\", gauges = \"g\" }").unwrap_err();
         assert_eq!(e.key, "daily", "{e}");
+    }
+
+    #[test]
+    fn the_example_is_described_line_by_line_in_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        let f =
+            ScenarioFile::parse(&std::fs::read_to_string(root.join("what-if-demo.toml")).unwrap())
+                .unwrap();
+        let d = f.describe();
+        assert_eq!(
+            d.len(),
+            1 + f.close_road.len()
+                + f.raise_road.len()
+                + f.pumps.len()
+                + 1
+                + f.pipes.len()
+                + f.tanks.len()
+        );
+        assert!(d[0].starts_with("Mưa thiết kế / Design storm"), "{d:?}");
+        assert!(
+            d.contains(
+                &"Trạm bơm / Pumps P3: 100 % công suất / of capacity, từ / from 07:15".to_string()
+            ),
+            "{d:?}"
+        );
+        assert!(
+            d.contains(&"Bể chứa / Retention tank: 5000 m³ tại / at MH98".to_string()),
+            "{d:?}"
+        );
+        assert!(
+            d.iter()
+                .any(|l| l.starts_with("Mực nước sông") && l.ends_with("08:30 8 m")),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -273,6 +273,11 @@ pub struct ScenarioReport {
     pub alerts: Vec<AlertRow>,
     /// Emergency services' reach.
     pub reach: Vec<ReachRow>,
+    /// What the scenario sets: rain and interventions, one bilingual line each.
+    pub interventions: Vec<String>,
+    /// File name of the map of rain totals beside the page, where the rain varies across the
+    /// city.
+    pub rain_map: Option<String>,
     /// Closure error of the balance, % of inflow.
     pub closure_percent: f64,
 }
@@ -479,6 +484,17 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         );
     }
     h += "</table>\n";
+    if !r.interventions.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Kịch bản <span class="en">/ Scenario</span></h2>
+<ul>"##
+        );
+        for line in &r.interventions {
+            let _ = write!(h, "<li>{}</li>", esc(line));
+        }
+        h += "</ul>\n";
+    }
     if !r.alerts.is_empty() {
         let _ = write!(
             h,
@@ -542,6 +558,21 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         hyetograph(&r.rain, r.minutes),
         esc(&r.flood_map)
     );
+    if let Some(m) = &r.rain_map {
+        let classes: Vec<String> = crate::RAIN_CLASSES
+            .iter()
+            .map(|(lo, _)| format!("≥ {lo:.0}"))
+            .collect();
+        let _ = write!(
+            h,
+            r##"<h2>Tổng lượng mưa theo vị trí <span class="en">/ Rain total across the city</span></h2>
+<p><img src="{}" alt="rain map / bản đồ mưa"></p>
+<p>mm, từ nhạt đến đậm / light to dark: {}</p>
+"##,
+            esc(m),
+            classes.join(", ")
+        );
+    }
     // Hotspots.
     if !r.gauges.is_empty() {
         let mut rows: Vec<&GaugeRow> = r.gauges.iter().collect();
@@ -810,6 +841,8 @@ mod tests {
                 cut_off: 800.0,
                 mean_min: [4.25, 6.5],
             }],
+            interventions: vec!["Đóng đường / Road closed: Phố <Huế> 06:30–08:00".into()],
+            rain_map: Some("rain_total.png".into()),
             closure_percent: 0.052,
         }
     }
@@ -862,6 +895,8 @@ mod tests {
         assert!(h.contains(r#"<td class="n">07:35</td><td class="n">≥ 40</td>"#));
         assert!(h.contains(">345<") && h.contains(">12<"));
         assert!(h.contains("0.052 %"));
+        assert!(h.contains("<li>Đóng đường / Road closed: Phố &lt;Huế&gt; 06:30–08:00</li>"));
+        assert!(h.contains(r#"<img src="rain_total.png""#) && h.contains("≥ 400"));
         assert!(
             h.contains("1\u{202f}200 → 5\u{202f}400</td><td class=\"n\">800</td><td class=\"n\">4.2 → 6.5</td>"),
             "{h}"

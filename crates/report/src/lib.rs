@@ -120,6 +120,40 @@ pub(crate) fn cell_map(
     img
 }
 
+/// Rain total classes (lower bound in mm) and their colours, light to heavy.
+pub const RAIN_CLASSES: [(f64, [u8; 3]); 7] = [
+    (0.0, [237, 248, 233]),
+    (25.0, [199, 233, 192]),
+    (50.0, [161, 217, 155]),
+    (100.0, [116, 196, 118]),
+    (150.0, [65, 171, 93]),
+    (250.0, [35, 139, 69]),
+    (400.0, [0, 90, 50]),
+];
+
+/// Map of a storm's total rain per cell (mm) in [`RAIN_CLASSES`], nodata in white, with the
+/// classes as a legend strip.
+pub fn rain_map(total: &Raster) -> Rgb {
+    let legend: Vec<[u8; 3]> = RAIN_CLASSES.iter().map(|(_, c)| *c).collect();
+    cell_map(
+        total.nx,
+        total.ny,
+        |c, r| {
+            let v = total.get(c, r);
+            if total.is_nodata(v) {
+                [255, 255, 255]
+            } else {
+                RAIN_CLASSES
+                    .iter()
+                    .rev()
+                    .find(|(lo, _)| v as f64 >= *lo)
+                    .map_or([255, 255, 255], |(_, c)| *c)
+            }
+        },
+        &legend,
+    )
+}
+
 /// The flood map: depth classes over a grey hillshade, nodata in white, with a legend strip
 /// of the classes along the bottom. One pixel per cell (scaled up to at least 600 px wide).
 pub fn flood_map(dem: &Raster, depth: &Raster) -> Rgb {

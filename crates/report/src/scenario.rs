@@ -9,13 +9,16 @@ use twin_engine::impacts::{RoadImpact, RoadTimeline};
 use twin_engine::scenario::{CLOCK_START_MIN, ScenarioResult};
 use twin_model::{City, FeatureId, Raster};
 
-/// The bilingual report page of a scenario run: storm, flood, hotspots, roads, people and
-/// services, traffic, water balance. `rain` is the storm's series (start minute, mm/h).
+/// The bilingual report page of a scenario run: what the scenario sets (one line each), storm,
+/// flood, hotspots, roads, people and services, traffic, alerts, reach, water balance. `rain`
+/// is the storm's series (start minute, mm/h).
 pub fn scenario_page(
     city: &City,
     rain: &[(f64, f64)],
     r: &ScenarioResult,
     alerts: &[twin_engine::alerts::Alert],
+    interventions: &[String],
+    rain_map: Option<&str>,
 ) -> String {
     let minutes = r.storm.minutes;
     let roads = r.storm.impacts.as_deref().unwrap_or_default();
@@ -101,6 +104,8 @@ pub fn scenario_page(
             road_map: "roads.png".into(),
         }),
         alerts: alerts.iter().map(alert_row).collect(),
+        interventions: interventions.to_vec(),
+        rain_map: rain_map.map(str::to_string),
         reach: r
             .reach
             .services
