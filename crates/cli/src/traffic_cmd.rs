@@ -70,11 +70,23 @@ pub(crate) fn traffic_run(
             (d, u, od.display().to_string())
         }
     };
-    let (mut run, msa_log) = step("simulating traffic / mô phỏng giao thông", || {
-        Ok(twin_traffic::run_demand(
-            network, demand, unroutable, cfg, end, msa,
-        ))
-    })?;
+    let pb = crate::progress_bar("traffic / giao thông");
+    let (mut run, msa_log) = twin_traffic::run_demand_with_progress(
+        network,
+        demand,
+        unroutable,
+        cfg,
+        twin_traffic::Runs {
+            end,
+            msa_iterations: msa,
+        },
+        &mut |f| pb.set_position((f * 1000.0) as u64),
+    );
+    pb.finish_and_clear();
+    eprintln!(
+        "✓ simulating traffic / mô phỏng giao thông ({:.1} s)",
+        pb.elapsed().as_secs_f64()
+    );
     run.summary.ignored = ignored;
     for u in &run.unroutable {
         eprintln!(

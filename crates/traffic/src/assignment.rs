@@ -89,7 +89,18 @@ fn route_cost(route: &[LinkId], times: &[f64]) -> f64 {
 /// Run `cfg.iterations` MSA iterations on `demand` (routes are the starting solution) and
 /// return the demand with its final routes and what each iteration measured.
 pub fn msa(net: &Network, demand: &Demand, cfg: &MsaConfig) -> (Demand, Vec<MsaIteration>) {
+    msa_with_progress(net, demand, cfg, &mut |_| {})
+}
+
+/// As [`msa`], reporting the share of the iterations done as each day's simulation goes.
+pub fn msa_with_progress(
+    net: &Network,
+    demand: &Demand,
+    cfg: &MsaConfig,
+    progress: &mut dyn FnMut(f64),
+) -> (Demand, Vec<MsaIteration>) {
     let mut d = demand.clone();
+    let days = cfg.iterations.max(1) as f64;
     // The simulation reports trips in stable departure order: keep the demand in that order.
     d.trips.sort_by(|a, b| a.depart.total_cmp(&b.depart));
     let interval = cfg.sim.stats_interval.max(1.0);
@@ -99,7 +110,7 @@ pub fn msa(net: &Network, demand: &Demand, cfg: &MsaConfig) -> (Demand, Vec<MsaI
     let mut log = Vec::new();
     for k in 1..=cfg.iterations.max(1) {
         let mut sim = Simulation::new(net.clone(), d.clone(), cfg.sim.clone());
-        sim.run(cfg.end);
+        sim.run_with_progress(cfg.end, &mut |f| progress((k as f64 - 1.0 + f) / days));
         let res = sim.trip_results();
         let times = interval_times(net, &sim, interval);
         let mut best: HashMap<(u32, u32, usize), (f64, Vec<LinkId>)> = HashMap::new();

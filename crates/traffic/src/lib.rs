@@ -92,7 +92,7 @@ pub fn run_msa(
             end,
         },
     );
-    let mut out = simulate(net, demand, unroutable, cfg, end);
+    let mut out = simulate(net, demand, unroutable, cfg, end, &mut |_| {});
     out.summary.ignored = rf.ignored_by_element();
     (out, log)
 }
@@ -108,10 +108,45 @@ pub fn run_demand(
     end: Option<f64>,
     msa_iterations: usize,
 ) -> (RunOutput, Vec<assignment::MsaIteration>) {
+    let runs = Runs {
+        end,
+        msa_iterations,
+    };
+    run_demand_with_progress(net, demand, unroutable, cfg, runs, &mut |_| {})
+}
+
+/// How a routed demand is run: the simulation's end and the days of successive averages
+/// before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Runs {
+    /// End of the simulation, s (`None`: until every vehicle is done).
+    pub end: Option<f64>,
+    /// Days of the method of successive averages before the final run.
+    pub msa_iterations: usize,
+}
+
+/// As [`run_demand`], reporting the share of the work done: each day of successive averages
+/// and the final run count as one part each, the final run's share measured as it goes.
+pub fn run_demand_with_progress(
+    net: Network,
+    demand: demand::Demand,
+    unroutable: Vec<Unroutable>,
+    cfg: SimConfig,
+    runs: Runs,
+    progress: &mut dyn FnMut(f64),
+) -> (RunOutput, Vec<assignment::MsaIteration>) {
+    let Runs {
+        end,
+        msa_iterations,
+    } = runs;
+    let parts = (msa_iterations + 1) as f64;
     if msa_iterations == 0 {
-        return (simulate(net, demand, unroutable, cfg, end), Vec::new());
+        return (
+            simulate(net, demand, unroutable, cfg, end, progress),
+            Vec::new(),
+        );
     }
-    let (demand, log) = assignment::msa(
+    let (demand, log) = assignment::msa_with_progress(
         &net,
         &demand,
         &assignment::MsaConfig {
@@ -119,8 +154,10 @@ pub fn run_demand(
             sim: cfg.clone(),
             end,
         },
+        &mut |f| progress(f * msa_iterations as f64 / parts),
     );
-    (simulate(net, demand, unroutable, cfg, end), log)
+    let mut last = |f: f64| progress((msa_iterations as f64 + f) / parts);
+    (simulate(net, demand, unroutable, cfg, end, &mut last), log)
 }
 
 fn simulate(
@@ -129,10 +166,11 @@ fn simulate(
     unroutable: Vec<Unroutable>,
     cfg: SimConfig,
     end: Option<f64>,
+    progress: &mut dyn FnMut(f64),
 ) -> RunOutput {
     let mut sim = Simulation::new(net, demand, cfg);
     let start = std::time::Instant::now();
-    sim.run(end);
+    sim.run_with_progress(end, progress);
     let wall = start.elapsed().as_secs_f64();
     let summary = Summary::new(
         &sim.trip_results(),
@@ -157,7 +195,7 @@ pub fn run(
     end: Option<f64>,
 ) -> RunOutput {
     let (demand, unroutable) = build_demand(&net, rf);
-    let mut out = simulate(net, demand, unroutable, cfg, end);
+    let mut out = simulate(net, demand, unroutable, cfg, end, &mut |_| {});
     out.summary.ignored = rf.ignored_by_element();
     out
 }

@@ -304,9 +304,23 @@ impl Simulation {
 
     /// Step until every vehicle is done or time `end` is reached (`None`: no limit).
     pub fn run(&mut self, end: Option<f64>) {
+        self.run_with_progress(end, &mut |_| {});
+    }
+
+    /// As [`Simulation::run`], reporting the share of the run done after each step: the
+    /// share of vehicles finished, or of the time to `end` where that is further along.
+    pub fn run_with_progress(&mut self, end: Option<f64>, progress: &mut dyn FnMut(f64)) {
         let end = end.unwrap_or(f64::INFINITY);
+        let total = self.vehs.len().max(1) as f64;
         while !self.is_done() && self.time < end - 1e-9 {
             self.step();
+            let done = (self.counters.arrived + self.counters.aborted) as f64 / total;
+            let by_time = if end.is_finite() {
+                self.time / end
+            } else {
+                0.0
+            };
+            progress(done.max(by_time).min(1.0));
         }
         if self.time > self.stat_begin {
             self.flush_stats();

@@ -419,3 +419,25 @@ fn speed_factors_follow_the_truncated_normal() {
     );
     assert!(xs.iter().all(|x| (0.2..=2.0).contains(x)));
 }
+
+#[test]
+fn progress_rises_to_one_and_runs_as_without_it() {
+    let vehicles = many(150, 1.0, "SA AB BC CE");
+    let mut plain = sim_with(&vehicles, SimConfig::default());
+    plain.run(None);
+    let mut watched = sim_with(&vehicles, SimConfig::default());
+    let mut seen = Vec::new();
+    watched.run_with_progress(None, &mut |f| seen.push(f));
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress fell back");
+    assert_eq!(seen.last().copied(), Some(1.0));
+    // Halfway through the reports, about half the vehicles are done (they leave one a
+    // cycle's worth at a time), not all or none.
+    let mid = seen[seen.len() / 2];
+    assert!((0.2..0.8).contains(&mid), "{mid}");
+    assert_eq!(plain.trip_results(), watched.trip_results());
+    // With an end time, the share of the time counts too.
+    let mut ended = sim_with(&vehicles, SimConfig::default());
+    let mut last = 0.0;
+    ended.run_with_progress(Some(100.0), &mut |f| last = f);
+    assert_eq!(last, 1.0);
+}
