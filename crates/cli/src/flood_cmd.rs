@@ -458,10 +458,7 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
             .map(|p| p.line)
             .or(sf.river.as_ref().map(|r| r.line))
             .or(sf.tanks.first().map(|t| t.line))
-            .or(sf.pipes.first().map(|p| match p {
-                twin_engine::scenario_file::PipeChange::Enlarge { line, .. }
-                | twin_engine::scenario_file::PipeChange::Add { line, .. } => *line,
-            }))
+            .or(sf.pipes.first().map(|p| p.line()))
             .unwrap_or(0);
         bail!(
             "{}: line {line}: pumps, the river stage, pipes and tanks act on the drainage network: set couple = true",
@@ -556,14 +553,11 @@ fn historical_rain(
         .collect();
     let cells = cell_totals(&totals, dem, h.spread);
     let (series, map) = h.storm.series_and_map(&cells, dem);
+    let nodata = twin_engine::flood::NODATA;
     let mut total = dem.clone();
-    total.nodata = Some(-9999.0);
+    total.nodata = Some(nodata);
     for ((t, v), z) in total.data.iter_mut().zip(&cells).zip(&dem.data) {
-        *t = if dem.is_nodata(*z) {
-            -9999.0
-        } else {
-            *v as f32
-        };
+        *t = if dem.is_nodata(*z) { nodata } else { *v as f32 };
     }
     let spread = match h.spread {
         Spread::Idw { power } => format!("IDW, power {power}"),

@@ -485,6 +485,9 @@ fn a_historical_day_rains_each_gauges_total_spread_between_the_gauges() {
             "{}",
             stderr(&o)
         );
+        if let Some(l) = stderr(&o).lines().find(|l| l.contains("historical rain")) {
+            eprintln!("{spread}: {l}");
+        }
         let total = twin_io::raster::read_raster(&out.join("rain_total.tif"))
             .unwrap()
             .raster;

@@ -445,6 +445,12 @@ pub fn flood_traffic(
 /// starts at 06:00).
 pub const CLOCK_START_MIN: f64 = 360.0;
 
+/// `HH:MM` of minutes after midnight (wrapping past midnight either way).
+pub fn clock(min: f64) -> String {
+    let m = min.round().rem_euclid(24.0 * 60.0) as i64;
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
 /// Most person trips a scenario's peak period may hold: the morning peak period of a city of
 /// 10 million (about 2.5 trips per person a day, a third of them between 06:00 and 09:00, is
 /// about 8 million).

@@ -105,6 +105,15 @@ pub enum PipeChange {
     },
 }
 
+impl PipeChange {
+    /// Line of the entry in the file.
+    pub fn line(&self) -> usize {
+        match self {
+            PipeChange::Enlarge { line, .. } | PipeChange::Add { line, .. } => *line,
+        }
+    }
+}
+
 /// A retention tank connected to a node of the network: it fills through a pipe as the water
 /// in the node rises above the node's invert and drains back as it falls.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,12 +177,6 @@ pub struct ScenarioFile {
     pub tanks: Vec<Tank>,
 }
 
-/// A clock time `HH:MM` from minutes after midnight.
-fn hhmm(min: f64) -> String {
-    let m = min.round() as i64;
-    format!("{:02}:{:02}", m.div_euclid(60) % 24, m.rem_euclid(60))
-}
-
 impl ScenarioFile {
     /// The file's rain and interventions, one line each in Vietnamese and English, for the
     /// report.
@@ -202,8 +205,8 @@ impl ScenarioFile {
             out.push(format!(
                 "Đóng đường / Road closed: {} {}–{}",
                 c.road,
-                hhmm(c.from_min),
-                hhmm(c.to_min)
+                crate::scenario::clock(c.from_min),
+                crate::scenario::clock(c.to_min)
             ));
         }
         for r in &self.raise_road {
@@ -217,9 +220,9 @@ impl ScenarioFile {
                 .names
                 .as_ref()
                 .map_or("tất cả / every pump".to_string(), |n| n.join(", "));
-            let start = p
-                .start_min
-                .map_or(String::new(), |m| format!(", từ / from {}", hhmm(m)));
+            let start = p.start_min.map_or(String::new(), |m| {
+                format!(", từ / from {}", crate::scenario::clock(m))
+            });
             out.push(format!(
                 "Trạm bơm / Pumps {which}: {:.0} % công suất / of capacity{start}",
                 100.0 * p.capacity
@@ -229,7 +232,7 @@ impl ScenarioFile {
             let stages: Vec<String> = r
                 .stage
                 .iter()
-                .map(|(t, z)| format!("{} {z} m", hhmm(*t)))
+                .map(|(t, z)| format!("{} {z} m", crate::scenario::clock(*t)))
                 .collect();
             out.push(format!(
                 "Mực nước sông tại cửa xả / River at the outfalls: {}",

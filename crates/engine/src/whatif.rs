@@ -389,11 +389,8 @@ pub fn change_pipes(
     changes: &[PipeChange],
 ) -> Result<(), WhatIfError> {
     for (k, c) in changes.iter().enumerate() {
-        let line = match c {
-            PipeChange::Enlarge { line, .. } | PipeChange::Add { line, .. } => *line,
-        };
         if !matches!(c, PipeChange::Enlarge { .. }) {
-            metric(project, line)?;
+            metric(project, c.line())?;
         }
         match c {
             PipeChange::Enlarge { names, scale, line } => {

@@ -158,10 +158,7 @@ pub fn parse_day(text: &str, path: &Path, date: &str, gauges: &[Gauge]) -> Resul
             return Err(IoError::format(
                 path,
                 format!("line {n}, field 'date'"),
-                format!(
-                    "expected a date YYYY-MM-DD, got '{}'",
-                    d.chars().take(40).collect::<String>()
-                ),
+                format!("expected a date YYYY-MM-DD, got '{d}'"),
             ));
         }
         let gid = f[c_id].trim();
@@ -169,10 +166,7 @@ pub fn parse_day(text: &str, path: &Path, date: &str, gauges: &[Gauge]) -> Resul
             return Err(IoError::format(
                 path,
                 format!("line {n}, field 'gauge_id'"),
-                format!(
-                    "'{}' is not in the gauge list",
-                    gid.chars().take(40).collect::<String>()
-                ),
+                format!("'{gid}' is not in the gauge list"),
             ));
         }
         let mm = number(&f[c_mm], path, n, "rain_mm")?;

@@ -103,11 +103,7 @@ pub struct TrafficRow {
     pub road_map: String,
 }
 
-/// `HH:MM` of minutes after midnight.
-pub fn clock(min: f64) -> String {
-    let m = min.round().rem_euclid(24.0 * 60.0) as i64;
-    format!("{:02}:{:02}", m / 60, m % 60)
-}
+pub use twin_engine::scenario::clock;
 
 /// Network speed without and with the flood through the run (lines, km/h on the left axis)
 /// and the links closed (bars, right axis), against clock time, as SVG.

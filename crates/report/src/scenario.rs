@@ -145,14 +145,10 @@ fn alert_row(a: &twin_engine::alerts::Alert) -> crate::html::AlertRow {
             a.value, a.threshold
         ),
         AlertKind::PumpOut => match a.until_min {
-            Some(t) => {
-                let m = t.round() as u32;
-                format!(
-                    "khởi động muộn lúc / starts late at {:02}:{:02}",
-                    m / 60 % 24,
-                    m % 60
-                )
-            }
+            Some(t) => format!(
+                "khởi động muộn lúc / starts late at {}",
+                crate::html::clock(t)
+            ),
             None => "ngừng cả trận mưa / out for the whole storm".into(),
         },
     };
