@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 use twin_engine::flood::{Backend, BuildingMode, FloodSpec, Gauge, GaugeRecord};
 use twin_engine::scenario::{ScenarioResult, ScenarioSpec, Stage, TrafficSpec};
-use twin_engine::scenario_file::RainSource;
+use twin_engine::scenario_file::{Diversions, RainSource, SignalMode};
 use twin_engine::storm::{Balance, Ground, StormResult, StormSpec};
 use twin_io::atomic::OutDir;
 use twin_model::{City, Crs, Raster};
@@ -471,6 +471,33 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
     traffic.sim.reroute_fraction = sf.informed;
     traffic.closures =
         twin_engine::whatif::road_closures(&city, &sf.close_road).map_err(|e| at(&e))?;
+    traffic.retime =
+        twin_engine::whatif::signal_retimes(&city, &sf.retime_signals).map_err(|e| at(&e))?;
+    traffic.power.substations = twin_engine::power::substations(&city);
+    traffic.power.planned =
+        twin_engine::whatif::substation_outages(&city, &sf.substations).map_err(|e| at(&e))?;
+    traffic.sim.signal_control = match sf.signal_mode {
+        SignalMode::Fixed => twin_traffic::sim::SignalControl::FixedTime,
+        // FHWA Traffic Signal Timing Manual (2008) ch. 5 typical urban values.
+        SignalMode::Actuated => twin_traffic::sim::SignalControl::Actuated {
+            min_green: 7.0,
+            max_green: 45.0,
+            gap: 3.0,
+        },
+        SignalMode::MaxPressure => {
+            twin_traffic::sim::SignalControl::MaxPressure { min_green: 10.0 }
+        }
+    };
+    traffic.diversions = match sf.diversions {
+        Diversions::Proposed => None,
+        Diversions::Activated {
+            close_at_m,
+            informed,
+        } => Some(twin_engine::scenario::ActiveDiversions {
+            close_at_m,
+            informed,
+        }),
+    };
     let mut storm = scenario_storm(sf.minutes, &rain, network);
     storm.flood.rain_map = extras.rain_map.take();
     let spec = ScenarioSpec {
@@ -643,6 +670,7 @@ fn run_scenario(
         )?;
     }
     write_traffic(&r, &mut dir)?;
+    write_response(&r, spec, &mut dir)?;
     let img = twin_report::scenario::road_picture(
         city,
         dem,
@@ -677,6 +705,78 @@ fn run_scenario(
     println!(
         "Báo cáo / Report: wrote {}",
         out.join("report.html").display()
+    );
+    Ok(())
+}
+
+/// Writes the dark signals, the diversions and the buildings by use, and says what they are.
+fn write_response(r: &ScenarioResult, spec: &ScenarioSpec, out: &mut OutDir) -> Result<()> {
+    let t = &r.traffic;
+    for (rt, n) in spec.traffic.retime.iter().zip(&t.retimed_signals) {
+        if *n == 0 {
+            eprintln!(
+                "  warning: retime_signals: road '{}' enters no signal whose plan has another green: nothing retimed",
+                rt.road
+            );
+        } else {
+            eprintln!(
+                "Điều chỉnh đèn / signals retimed: {n} on '{}' at {:.0} % of green",
+                rt.road,
+                100.0 * rt.green_share
+            );
+        }
+    }
+    let clock =
+        |s: f64| twin_engine::scenario::clock(twin_engine::scenario::CLOCK_START_MIN + s / 60.0);
+    let mut csv = String::from("signal,x,y,substation,dark_from,dark_to,planned\n");
+    for d in &t.dark_signals {
+        csv += &format!(
+            "{},{:.1},{:.1},\"{}\",{},{},{}\n",
+            d.signal,
+            d.x,
+            d.y,
+            d.substation.replace('"', "\"\""),
+            clock(d.from_s),
+            d.to_s.map(clock).unwrap_or_default(),
+            d.planned
+        );
+    }
+    write_text(&out.file("dark_signals.csv"), &csv)?;
+    if !t.dark_signals.is_empty() {
+        println!(
+            "Đèn tín hiệu tắt / Signals dark: {} (substation out); {} vehicles crossed them as all-way stops",
+            t.dark_signals.len(),
+            t.dark_crossings[1]
+        );
+    }
+    write_text(
+        &out.file("diversions.csv"),
+        &twin_engine::response::diversions_csv(&t.diversions),
+    )?;
+    if !t.diversions.is_empty() {
+        let none = t
+            .diversions
+            .iter()
+            .filter(|d| !d.detour_m.is_finite())
+            .count();
+        println!(
+            "Phân luồng / Diversions {}: {} closed stretches, {none} with no way round inside the city model",
+            if t.diversions_activated {
+                "activated"
+            } else {
+                "proposed"
+            },
+            t.diversions.len()
+        );
+    }
+    let e = &r.exposure;
+    println!(
+        "Công trình ngập / Buildings flooded ≥ 0.3 m: {}; jobs under water ≥ 0.3 m: {:.0}; cut off (access road closed): {} buildings, {:.0} residents, {:.0} jobs",
+        e.buildings.iter().map(|b| b.flooded[1]).sum::<usize>(),
+        e.jobs[1],
+        e.cut_off.buildings,
+        e.cut_off.residents,
+        e.cut_off.jobs
     );
     Ok(())
 }

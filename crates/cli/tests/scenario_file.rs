@@ -34,6 +34,19 @@ scale = 1.5
 [[tanks]]
 node = "MH98"
 volume_m3 = 5000
+
+[[substations]]
+names = ["Trạm biến áp E2 (mẫu) / Substation E2 (synthetic)"]
+from = "07:00"
+to = "07:30"
+
+[[retime_signals]]
+road = "Đường trục ngang 2 (mẫu) / E–W arterial 2 (synthetic)"
+green_share = 0.65
+
+[response]
+diversions = "activated"
+close_at_m = 0.2
 "#;
 
 /// The demo district on a 30 m grid, written as `city.gpkg` in `dir`.
@@ -71,6 +84,21 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
         (
             SCENARIO.replace("\"MH98\"", "\"MH9999\""),
             "line 26: no node named 'MH9999' in the drainage network (nearest: MH99,",
+        ),
+        (
+            SCENARIO.replace("E2 (mẫu) / Substation E2", "E9 (mẫu) / Substation E9"),
+            "line 30: no substation named 'Trạm biến áp E9 (mẫu) / Substation E9 (synthetic)'; the city has: Trạm biến áp E1",
+        ),
+        (
+            SCENARIO.replace("close_at_m = 0.2", "close_at_m = 0.5"),
+            "key 'response.close_at_m': expected a depth in [0.05, 0.3] m",
+        ),
+        (
+            SCENARIO.replace(
+                "[response]",
+                "[signals]\ncontrol = \"actuated\"\n[response]",
+            ),
+            "line 35, key 'retime_signals': retiming sets fixed-time plans",
         ),
     ] {
         std::fs::write(&file, bad).unwrap();
@@ -142,8 +170,53 @@ fn a_scenario_file_runs_with_its_interventions_and_a_bad_one_names_line_and_key(
         assert!(a["value"].as_f64().unwrap() <= deepest + 0.001, "{a}");
         assert!(a["value"].as_f64().unwrap() >= 0.3, "{a}");
     }
+    // Substation E2 out 07:00–07:30: its signals dark in both runs, said in an alert.
+    let dark = std::fs::read_to_string(out.join("dark_signals.csv")).unwrap();
+    let rows: Vec<&str> = dark.lines().skip(1).collect();
+    assert!(rows.len() >= 3, "{dark}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("Substation E2") && r.ends_with(",07:00,07:30,true")),
+        "{dark}"
+    );
+    assert_eq!(sum["dark_signals"].as_u64().unwrap() as usize, rows.len());
+    let dc = &sum["dark_crossings"];
+    assert!(
+        dc[0].as_u64().unwrap() > 0 && dc[1].as_u64().unwrap() > 0,
+        "{sum}"
+    );
+    let sub = list
+        .iter()
+        .find(|a| a["kind"] == "substation_out")
+        .unwrap_or_else(|| panic!("{al}"));
+    assert_eq!(
+        (sub["clock_min"].as_f64(), sub["until_min"].as_f64()),
+        (Some(420.0), Some(450.0))
+    );
+    // The E–W arterial's signals retimed; diversions activated and listed.
+    assert!(sum["retimed_signals"][0].as_u64().unwrap() >= 3, "{sum}");
+    assert_eq!(sum["diversions_activated"], true);
+    let div = std::fs::read_to_string(out.join("diversions.csv")).unwrap();
+    assert_eq!(
+        div.lines().count() as u64,
+        1 + sum["diversions"].as_u64().unwrap(),
+        "{div}"
+    );
+    // Buildings by use: counts that add up to the layer.
+    let by_use = sum["buildings_flooded"]["by_use"].as_array().unwrap();
+    let n: u64 = by_use.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(n as usize, city.layer(twin_model::Layer::Building).len());
+    for b in by_use {
+        let f = b["flooded"].as_array().unwrap();
+        assert!(
+            f[0].as_u64() >= f[1].as_u64() && f[1].as_u64() >= f[2].as_u64(),
+            "{b}"
+        );
+    }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Cảnh báo <span class=\"en\">/ Alerts</span>"));
+    assert!(html.contains("Mất điện và đèn tín hiệu tắt"));
+    assert!(html.contains("<li>Mất điện trạm biến áp / Substation out: Trạm biến áp E2 (mẫu) / Substation E2 (synthetic) 07:00–07:30</li>"));
     // The report lists what the scenario sets.
     for line in [
         "<li>Đóng đường / Road closed: Đường trục dọc 2 (mẫu) / N–S arterial 2 (synthetic) 06:30–08:00</li>",
@@ -309,7 +382,22 @@ fn two_runs_compare_figure_by_figure_cell_by_cell_and_road_by_road() {
 #[test]
 fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
     let d = tempfile::tempdir().unwrap();
-    demo_city(d.path());
+    // Substation E1, in a low corner, goes out at 0.2 m of water here.
+    let mut city = twin_citygen::generate(&twin_citygen::DemoOptions {
+        dem_cell_m: 30.0,
+        ..Default::default()
+    });
+    let e1 = city
+        .layer(twin_model::Layer::Utility)
+        .features()
+        .iter()
+        .find(|f| f.kind == "substation")
+        .unwrap()
+        .clone();
+    let e1_name = e1.name.clone().unwrap();
+    city.layer_mut(twin_model::Layer::Utility)
+        .insert(e1.with("flood_threshold_m", 0.2));
+    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
     std::fs::write(d.path().join("dry.csv"), "minute,mm_per_hour\n0,0\n").unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let mut sums = Vec::new();
@@ -396,6 +484,16 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
     assert_eq!(f(dry, "links_closed"), 0.0);
     assert_eq!(f(dry, "mean_trip_s/0"), f(dry, "mean_trip_s/1"), "{dry}");
     assert_eq!(f(dry, "delay_vehicle_hours"), 0.0);
+    for k in [
+        "buildings_flooded/ge_0.1_m",
+        "jobs/ge_0.1_m",
+        "cut_off/residents",
+        "substations_out",
+        "dark_signals",
+        "diversions",
+    ] {
+        assert_eq!(f(dry, k), 0.0, "{k}: {dry}");
+    }
     // Three rain levels: never less flooding, fewer closures or less delay with more rain.
     for w in sums.windows(2) {
         let ((na, a), (nb, b)) = (&w[0], &w[1]);
@@ -406,6 +504,11 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
             "roads_closed",
             "links_closed",
             "delay_vehicle_hours",
+            "buildings_flooded/ge_0.1_m",
+            "buildings_flooded/ge_0.3_m",
+            "jobs/ge_0.3_m",
+            "substations_out",
+            "dark_signals",
         ] {
             assert!(
                 f(b, k) >= f(a, k),
@@ -415,12 +518,37 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
             );
         }
         eprintln!(
-            "{nb}: area ≥ 30 cm {:.0} m², roads closed {}, delay {:.1} vehicle-h",
+            "{nb}: area ≥ 30 cm {:.0} m², roads closed {}, delay {:.1} vehicle-h, buildings ≥ 30 cm {}, substations out {}, dark signals {}",
             f(b, "flooded_area_m2/ge_0.3_m"),
             f(b, "roads_closed"),
-            f(b, "delay_vehicle_hours")
+            f(b, "delay_vehicle_hours"),
+            f(b, "buildings_flooded/ge_0.3_m"),
+            f(b, "substations_out"),
+            f(b, "dark_signals")
         );
     }
+    // The heaviest storm takes E1 out and darkens its signals, and no other.
+    let wet = &sums[3].1;
+    assert!(f(wet, "substations_out") >= 1.0, "{}", wet["substations"]);
+    for sub in wet["substations"].as_array().unwrap() {
+        let out = !sub["out_clock_min"].is_null();
+        assert_eq!(
+            out,
+            sub["max_depth_m"].as_f64() >= sub["threshold_m"].as_f64(),
+            "{sub}"
+        );
+        assert_eq!(out, sub["name"] == e1_name.as_str(), "{sub}");
+    }
+    let dark = std::fs::read_to_string(d.path().join("130mm/dark_signals.csv")).unwrap();
+    let rows: Vec<&str> = dark.lines().skip(1).collect();
+    assert!(!rows.is_empty() && rows.len() as f64 == f(wet, "dark_signals"));
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(e1_name.as_str()) && r.ends_with(",,false")),
+        "{dark}"
+    );
+    assert_eq!(f(wet, "dark_crossings/0"), 0.0);
+    assert!(f(wet, "dark_crossings/1") > 0.0, "{wet}");
     // The heaviest storm floods and delays for real.
     let wet = &sums[3].1;
     assert!(

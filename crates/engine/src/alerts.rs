@@ -46,6 +46,10 @@ pub enum AlertKind {
     /// More residents beyond an emergency service's response standard at the flood's worst
     /// than before it (value: how many more; threshold: the standard, minutes).
     ReachLost,
+    /// A substation out, by the water on its site (value: the deepest, m; threshold: its
+    /// flood threshold) or taken out by the scenario (value and threshold 0); the signals it
+    /// feeds go dark.
+    SubstationOut,
 }
 
 impl AlertKind {
@@ -63,6 +67,10 @@ impl AlertKind {
             AlertKind::ServiceAffected => {
                 ("Cơ sở công cộng bị ảnh hưởng", "Public service affected")
             }
+            AlertKind::SubstationOut => (
+                "Trạm biến áp mất điện, đèn tín hiệu tắt",
+                "Substation out, signals dark",
+            ),
         }
     }
 }
@@ -173,6 +181,46 @@ pub fn alerts(r: &ScenarioResult, rain_start_min: f64, th: &Thresholds) -> Vec<A
             value: s.max_depth_m,
             threshold: th.service_depth_m,
             until_min: None,
+        });
+    }
+    // Substations out: by the water, then those the scenario takes out.
+    let mut dark_by: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in &r.traffic.dark_signals {
+        *dark_by.entry(d.substation.as_str()).or_default() += 1;
+    }
+    let signals = |name: &str| {
+        let n = dark_by.get(name).copied().unwrap_or(0);
+        format!("{name} ({n} đèn tín hiệu / signals)")
+    };
+    if let Some(t) = &r.storm.substations {
+        let depth = t.max_depth_m();
+        for ((b, out_s), d) in t.substations.iter().zip(t.out_from_s()).zip(depth) {
+            if let Some(s) = out_s {
+                out.push(Alert {
+                    kind: AlertKind::SubstationOut,
+                    subject: signals(&b.name),
+                    clock_min: Some(rain_start_min + s / 60.0),
+                    value: d,
+                    threshold: b.threshold_m,
+                    until_min: None,
+                });
+            }
+        }
+    }
+    let mut planned: std::collections::BTreeMap<&str, (f64, Option<f64>)> = Default::default();
+    for d in r.traffic.dark_signals.iter().filter(|d| d.planned) {
+        planned
+            .entry(d.substation.as_str())
+            .or_insert((d.from_s, d.to_s));
+    }
+    for (name, (from_s, to_s)) in planned {
+        out.push(Alert {
+            kind: AlertKind::SubstationOut,
+            subject: signals(name),
+            clock_min: Some(CLOCK_START_MIN + from_s / 60.0),
+            value: 0.0,
+            threshold: 0.0,
+            until_min: to_s.map(|t| CLOCK_START_MIN + t / 60.0),
         });
     }
     // Reach lost from the first road closure on.

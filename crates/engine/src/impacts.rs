@@ -262,6 +262,40 @@ pub struct ServiceImpact {
     pub access_road: Option<String>,
 }
 
+/// Buildings of one use and the flood around them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BuildingUse {
+    /// The building's use (its `building` attribute: `house`, `apartments`, `office`, …;
+    /// `yes` where the source does not say).
+    pub use_: String,
+    /// Buildings of that use.
+    pub count: usize,
+    /// Of them, with water at least each of [`EXPOSURE_DEPTHS_M`] against or inside them.
+    pub flooded: [usize; 3],
+    /// Residents of the buildings with water of at least 0.3 m.
+    pub residents_ge_0_3: f64,
+    /// Jobs in the buildings with water of at least 0.3 m.
+    pub jobs_ge_0_3: f64,
+}
+
+/// Vietnamese and English name of a building use.
+pub fn use_label(tag: &str) -> (&str, &str) {
+    match tag {
+        "house" | "detached" | "terrace" => ("Nhà ở riêng lẻ", "Houses"),
+        "residential" => ("Nhà ở", "Residential"),
+        "apartments" => ("Chung cư", "Apartments"),
+        "office" => ("Văn phòng", "Offices"),
+        "commercial" | "retail" => ("Thương mại", "Commercial"),
+        "industrial" | "warehouse" => ("Công nghiệp, kho", "Industrial, warehouses"),
+        "school" | "university" | "college" | "kindergarten" => ("Giáo dục", "Education"),
+        "hospital" | "clinic" => ("Y tế", "Health"),
+        "government" | "public" | "civic" => ("Công sở", "Public buildings"),
+        "temple" | "pagoda" | "church" | "religious" => ("Tôn giáo", "Religious"),
+        "yes" => ("Chưa rõ công năng", "Use not given"),
+        other => (other, other),
+    }
+}
+
 /// Who and what the flood reaches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exposure {
@@ -272,6 +306,25 @@ pub struct Exposure {
     pub residents: [f64; 3],
     /// Services whose site has ≥ 10 cm of water or whose access road is closed, worst first.
     pub services: Vec<ServiceImpact>,
+    /// Buildings by use, most flooded first.
+    pub buildings: Vec<BuildingUse>,
+    /// Jobs (buildings, and the Economic layer's markets, malls and businesses) with water of
+    /// at least each of [`EXPOSURE_DEPTHS_M`] against or inside their building or site.
+    pub jobs: [f64; 3],
+    /// Residents and jobs cut off: their building's access road (the nearest road) closed by
+    /// the flood.
+    pub cut_off: CutOff,
+}
+
+/// Residents and jobs whose door no vehicle can reach at the flood's worst.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct CutOff {
+    /// Buildings whose access road is closed.
+    pub buildings: usize,
+    /// Residents in them.
+    pub residents: f64,
+    /// Jobs in them (and at sites of the Economic layer on a closed road).
+    pub jobs: f64,
 }
 
 fn depth_at(depth: &Raster, x: f64, y: f64) -> f64 {
@@ -280,6 +333,30 @@ fn depth_at(depth: &Raster, x: f64, y: f64) -> f64 {
         .map(|(c, r)| depth.get(c, r))
         .filter(|v| !depth.is_nodata(*v) && v.is_finite())
         .unwrap_or(0.0) as f64
+}
+
+/// Deepest water in the cells a footprint covers and the ring of cells around it (the water
+/// against its walls, where the surface model holds buildings as walls).
+fn deepest_around(depth: &Raster, g: &geo::Geometry<f64>) -> f64 {
+    use geo::BoundingRect;
+    let Some(b) = g.bounding_rect() else {
+        return 0.0;
+    };
+    let cell = depth.cell;
+    let c0 = ((b.min().x - depth.x0) / cell - 1.0).floor().max(0.0) as usize;
+    let c1 = (((b.max().x - depth.x0) / cell + 1.0).ceil().max(0.0) as usize).min(depth.nx);
+    let r0 = ((depth.y0 - b.max().y) / cell - 1.0).floor().max(0.0) as usize;
+    let r1 = (((depth.y0 - b.min().y) / cell + 1.0).ceil().max(0.0) as usize).min(depth.ny);
+    let mut m = 0.0f64;
+    for r in r0..r1 {
+        for c in c0..c1 {
+            let v = depth.get(c, r);
+            if !depth.is_nodata(v) && v.is_finite() {
+                m = m.max(v as f64);
+            }
+        }
+    }
+    m
 }
 
 /// Depth at the centres of the cells inside a polygon (the cell under its centroid if none).
@@ -387,10 +464,77 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
             .then(b.max_depth_m.total_cmp(&a.max_depth_m))
             .then(a.feature.cmp(&b.feature))
     });
+    // Buildings by use, jobs, and who is cut off.
+    let access_closed = |g: &geo::Geometry<f64>| {
+        g.centroid().is_some_and(|p| {
+            road_layer
+                .nearest([p.x(), p.y()], 12)
+                .into_iter()
+                .find(|(r, _)| r.kind == "road")
+                .is_some_and(|(r, _)| closed.contains(&r.id))
+        })
+    };
+    let mut by_use: std::collections::BTreeMap<String, BuildingUse> = Default::default();
+    let mut jobs = [0.0; 3];
+    let mut cut_off = CutOff::default();
+    let t = &EXPOSURE_DEPTHS_M;
+    for f in city.layer(Layer::Building).features() {
+        let tag = f.text("building").unwrap_or("yes").to_string();
+        let d = deepest_around(depth, &f.geometry);
+        let (res, job) = (
+            f.num("residents").unwrap_or(0.0),
+            f.num("jobs").unwrap_or(0.0),
+        );
+        let u = by_use.entry(tag.clone()).or_insert_with(|| BuildingUse {
+            use_: tag,
+            count: 0,
+            flooded: [0; 3],
+            residents_ge_0_3: 0.0,
+            jobs_ge_0_3: 0.0,
+        });
+        u.count += 1;
+        for k in 0..3 {
+            if d >= t[k] {
+                u.flooded[k] += 1;
+                jobs[k] += job;
+            }
+        }
+        if d >= t[1] {
+            u.residents_ge_0_3 += res;
+            u.jobs_ge_0_3 += job;
+        }
+        if (res > 0.0 || job > 0.0) && access_closed(&f.geometry) {
+            cut_off.buildings += 1;
+            cut_off.residents += res;
+            cut_off.jobs += job;
+        }
+    }
+    for f in city.layer(Layer::Economic).features() {
+        let Some(job) = f.num("jobs") else { continue };
+        let d = deepest_around(depth, &f.geometry);
+        for k in 0..3 {
+            if d >= t[k] {
+                jobs[k] += job;
+            }
+        }
+        if access_closed(&f.geometry) {
+            cut_off.jobs += job;
+        }
+    }
+    let mut buildings: Vec<BuildingUse> = by_use.into_values().collect();
+    buildings.sort_by(|a, b| {
+        b.flooded[1]
+            .cmp(&a.flooded[1])
+            .then(b.flooded[0].cmp(&a.flooded[0]))
+            .then(a.use_.cmp(&b.use_))
+    });
     Exposure {
         area_m2: area,
         residents,
         services,
+        buildings,
+        jobs,
+        cut_off,
     }
 }
 
@@ -532,6 +676,25 @@ mod tests {
             )
             .with_name("Trạm y tế C"),
         ]);
+        // An office of 50 jobs by the flooded street, houses of 5 residents by the dry one.
+        c.layer_mut(Layer::Building).extend([
+            Feature::new(
+                FeatureId(30),
+                "building",
+                Department::Construction,
+                rect(60.0, 22.0, 70.0, 28.0),
+            )
+            .with("building", "office")
+            .with("jobs", 50.0),
+            Feature::new(
+                FeatureId(31),
+                "building",
+                Department::Construction,
+                rect(40.0, 60.0, 50.0, 70.0),
+            )
+            .with("building", "house")
+            .with("residents", 5.0),
+        ]);
         // Rows 8–9 (y 0–20) under 0.35 m; cell (0, 6) (x 0–10, y 30–40) under 0.6 m.
         let mut d = Raster::filled(10, 10, 0.0, 100.0, 10.0, 0.0);
         for col in 0..10 {
@@ -566,5 +729,26 @@ mod tests {
         assert_eq!(names[1].0, "Trường A");
         assert!(names[1].1 && names[1].2 == 0.0, "{names:?}");
         assert_eq!(e.services[1].access_road.as_deref(), Some("Phố Ngập"));
+        // The office has 0.35 m against its south wall (row 8 is in its ring of cells).
+        assert_eq!(e.buildings.len(), 2);
+        assert_eq!(
+            (e.buildings[0].use_.as_str(), e.buildings[0].flooded),
+            ("office", [1, 1, 0])
+        );
+        assert_eq!(e.buildings[0].jobs_ge_0_3, 50.0);
+        assert_eq!(
+            (e.buildings[1].use_.as_str(), e.buildings[1].flooded),
+            ("house", [0, 0, 0])
+        );
+        assert_eq!(e.jobs, [50.0, 50.0, 0.0]);
+        // Its access road is the closed street; the houses' is the dry one.
+        assert_eq!(
+            e.cut_off,
+            CutOff {
+                buildings: 1,
+                residents: 0.0,
+                jobs: 50.0
+            }
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use twin_model::{City, FeatureId, Layer, RoadGraph};
 use twin_traffic::city_demand::{PeakConfig, morning_peak_with_signal_plans};
 use twin_traffic::error::TrafficError;
-use twin_traffic::network::{LinkId, Network};
+use twin_traffic::network::{LinkId, Network, SignalId};
 use twin_traffic::sim::{LinkEvent, SimConfig, Simulation, VehicleState};
 
 /// One traffic run's totals.
@@ -70,6 +70,17 @@ pub struct FloodTraffic {
     pub intervals: Vec<TrafficInterval>,
     /// Traffic time of the rain's start, s (`None`: worst states from the start).
     pub rain_start_s: Option<f64>,
+    /// Signals dark at some time in the run with the flood (a substation out by the water or
+    /// by the scenario), by signal and time.
+    pub dark_signals: Vec<crate::power::DarkSignal>,
+    /// Vehicles that crossed a dark junction, without and with the flood.
+    pub dark_crossings: [usize; 2],
+    /// Signals retimed for each [`TrafficSpec::retime`] entry.
+    pub retimed_signals: Vec<usize>,
+    /// Ways round the stretches the flood closes.
+    pub diversions: Vec<crate::response::Diversion>,
+    /// The diversions were put in place (not only proposed).
+    pub diversions_activated: bool,
 }
 
 impl FloodTraffic {
@@ -91,6 +102,14 @@ impl FloodTraffic {
             "delay_vehicle_hours": self.flooded.vehicle_hours - self.baseline.vehicle_hours,
             "closed_link_entries": self.closed_entries,
             "rain_start_s": self.rain_start_s,
+            "dark_signals": self.dark_signals,
+            "dark_crossings": self.dark_crossings,
+            "retimed_signals": self.retimed_signals,
+            "diversions_activated": self.diversions_activated,
+            "diversions": self.diversions.iter().map(|d| serde_json::json!({
+                "road": d.road, "closed_m": d.closed_m,
+                "detour_m": num(d.detour_m), "via": d.via, "from": d.from, "to": d.to,
+            })).collect::<Vec<_>>(),
             "intervals": self.intervals.iter().map(|i| serde_json::json!({
                 "begin_s": i.begin_s, "end_s": i.end_s,
                 "baseline_kmh": num(i.baseline_kmh), "flooded_kmh": num(i.flooded_kmh),
@@ -114,6 +133,22 @@ pub struct TrafficSpec {
     pub end_s: f64,
     /// Roads the scenario closes (interventions), in both runs.
     pub closures: Vec<RoadClosure>,
+    /// Substations and their outages: the signals they feed go dark.
+    pub power: crate::power::PowerPlan,
+    /// Signals retimed along roads, in both runs.
+    pub retime: Vec<crate::response::Retime>,
+    /// Diversions activated (`None`: proposed only).
+    pub diversions: Option<ActiveDiversions>,
+}
+
+/// Diversions put in place in the run with the flood: each road closed as soon as its water
+/// reaches `close_at_m`, and a share of the drivers told of the closures and current times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActiveDiversions {
+    /// Depth at which a road is closed, m.
+    pub close_at_m: f64,
+    /// Share of drivers rerouting on current times in the run with the flood.
+    pub informed: f64,
 }
 
 /// Road features closed by the scenario for a span of traffic time, in the runs with and
@@ -150,6 +185,9 @@ impl TrafficSpec {
             signal_rounds: 2,
             end_s,
             closures: Vec::new(),
+            power: Default::default(),
+            retime: Vec::new(),
+            diversions: None,
         }
     }
 }
@@ -198,7 +236,14 @@ fn link_state(kmh: f64, free_kmh: f64) -> LinkState {
 
 /// The states of every directed link of `g` over time: `(traffic time, state per link)`, in
 /// time order, the first at 0 or later.
-fn link_schedule(g: &RoadGraph, states: &RoadStates) -> Vec<(f64, Vec<LinkState>)> {
+/// With `close_at_m`, a road is closed as soon as its water reaches that depth (diversions
+/// activated).
+fn link_schedule(
+    g: &RoadGraph,
+    states: &RoadStates,
+    close_at_m: Option<f64>,
+) -> Vec<(f64, Vec<LinkState>)> {
+    let closes = |depth_m: f64| close_at_m.is_some_and(|c| depth_m >= c);
     match states {
         RoadStates::Worst(impacts) => {
             let by_feature: HashMap<FeatureId, &RoadImpact> =
@@ -208,7 +253,11 @@ fn link_schedule(g: &RoadGraph, states: &RoadStates) -> Vec<(f64, Vec<LinkState>
                 .iter()
                 .map(|l| {
                     by_feature.get(&l.feature).map_or(LinkState::Free, |imp| {
-                        link_state(imp.flooded_kmh, l.speed_kmh)
+                        if closes(imp.max_depth_m) {
+                            LinkState::Closed
+                        } else {
+                            link_state(imp.flooded_kmh, l.speed_kmh)
+                        }
                     })
                 })
                 .collect();
@@ -232,7 +281,11 @@ fn link_schedule(g: &RoadGraph, states: &RoadStates) -> Vec<(f64, Vec<LinkState>
                     .iter()
                     .map(|l| {
                         road_of.get(&l.feature).map_or(LinkState::Free, |&r| {
-                            link_state(timeline.speed_kmh(k, r), l.speed_kmh)
+                            if closes(timeline.depth_m[k][r] as f64) {
+                                LinkState::Closed
+                            } else {
+                                link_state(timeline.speed_kmh(k, r), l.speed_kmh)
+                            }
                         })
                     })
                     .collect();
@@ -382,10 +435,19 @@ pub fn flood_traffic(
     let mut net = Network::from_road_graph(&g)?;
     let demand =
         morning_peak_with_signal_plans(city, &mut net, &spec.peak, spec.signal_rounds).demand;
+    let retimed_signals: Vec<usize> = spec
+        .retime
+        .iter()
+        .map(|r| crate::response::retime_signals(&g, &mut net, r))
+        .collect();
     let n = g.links.len();
-    let schedule = link_schedule(&g, states);
+    let schedule = link_schedule(&g, states, spec.diversions.map(|d| d.close_at_m));
     let planned = planned_closures(&g, &spec.closures);
-    let mut flood = Simulation::new(net.clone(), demand.clone(), spec.sim.clone());
+    let mut flood_cfg = spec.sim.clone();
+    if let Some(d) = spec.diversions {
+        flood_cfg.reroute_fraction = d.informed;
+    }
+    let mut flood = Simulation::new(net.clone(), demand.clone(), flood_cfg);
     schedule_events(&mut flood, &with_closures(&schedule, &planned, n), n);
     // What the flood itself closes and slows, and when.
     let mut ever_closed = vec![false; n];
@@ -401,8 +463,38 @@ pub fn flood_traffic(
         }
         closed_from.push((*at, s.iter().filter(|x| **x == LinkState::Closed).count()));
     }
+    let shut: std::collections::BTreeSet<FeatureId> = g
+        .links
+        .iter()
+        .zip(&ever_closed)
+        .filter(|(_, c)| **c)
+        .map(|(l, _)| l.feature)
+        .collect();
+    let diversions = crate::response::diversions(city, &g, &shut);
+    // Signals dark while the substation feeding them is out.
+    let dark_flood = crate::power::dark_periods(&net, &spec.power, true);
+    let dark_base = crate::power::dark_periods(&net, &spec.power, false);
+    schedule_dark(&mut flood, &dark_flood);
+    let dark_signals = dark_flood
+        .iter()
+        .map(|&(s, j, from, to, planned)| {
+            let node = net
+                .signal_node(SignalId(s as u32))
+                .expect("dark periods are of signals with movements");
+            crate::power::DarkSignal {
+                signal: s,
+                x: net.node_x[node.index()],
+                y: net.node_y[node.index()],
+                substation: spec.power.substations[j].name.clone(),
+                from_s: from,
+                to_s: to.is_finite().then_some(to),
+                planned,
+            }
+        })
+        .collect();
     let mut base = Simulation::new(net, demand, spec.sim.clone());
     schedule_events(&mut base, &with_closures(&[], &planned, n), n);
+    schedule_dark(&mut base, &dark_base);
     base.run(Some(spec.end_s));
     flood.run(Some(spec.end_s));
     let fs: HashMap<u64, f64> = interval_speeds(&flood)
@@ -438,7 +530,25 @@ pub fn flood_traffic(
             RoadStates::Worst(_) => None,
             RoadStates::Timeline { rain_start_s, .. } => Some(*rain_start_s),
         },
+        dark_crossings: [
+            base.counters().dark_crossings,
+            flood.counters().dark_crossings,
+        ],
+        dark_signals,
+        retimed_signals,
+        diversions,
+        diversions_activated: spec.diversions.is_some(),
     })
+}
+
+/// Schedules dark periods `(signal, substation, from, to, planned)` on a simulation.
+fn schedule_dark(sim: &mut Simulation, periods: &[(usize, usize, f64, f64, bool)]) {
+    for &(s, _, from, to, _) in periods {
+        sim.schedule(from, LinkEvent::SignalDark(SignalId(s as u32), true));
+        if to.is_finite() {
+            sim.schedule(to, LinkEvent::SignalDark(SignalId(s as u32), false));
+        }
+    }
 }
 
 /// Clock time at which traffic time 0 falls, minutes after midnight (the morning peak period
@@ -481,6 +591,8 @@ pub struct ScenarioResult {
     pub traffic: FloodTraffic,
     /// The emergency services' reach before the flood and at its worst.
     pub reach: crate::reach::Reach,
+    /// Clock time the rain started, minutes after midnight.
+    pub rain_start_min: f64,
 }
 
 /// The stage a scenario run is in, for progress reports.
@@ -524,8 +636,10 @@ impl ScenarioResult {
     /// gauge's peak, when roads first closed and the most closed at once, and the traffic
     /// with and without the flood (trips, arrivals, stranded, mean trip, delay, teleports,
     /// entries into closed links, and the mean of the five-minute network speeds in the peak
-    /// hour 07:00–08:00), and the emergency services' reach (residents beyond each standard
-    /// before the flood and at its worst). Clock times in minutes after midnight.
+    /// hour 07:00–08:00), the emergency services' reach (residents beyond each standard
+    /// before the flood and at its worst), buildings flooded by use, jobs under water,
+    /// residents and jobs cut off, substations out, dark signals, signals retimed and
+    /// diversions. Clock times in minutes after midnight.
     pub fn summary_json(&self) -> serde_json::Value {
         let t = &self.traffic;
         let clock = |s: f64| CLOCK_START_MIN + s / 60.0;
@@ -580,6 +694,37 @@ impl ScenarioResult {
             "closed_link_entries": t.closed_entries,
             "peak_hour_speed_kmh": [peak_hour(|i| i.baseline_kmh), peak_hour(|i| i.flooded_kmh)],
             "reach": self.reach.services,
+            "buildings_flooded": {
+                "ge_0.1_m": self.exposure.buildings.iter().map(|b| b.flooded[0]).sum::<usize>(),
+                "ge_0.3_m": self.exposure.buildings.iter().map(|b| b.flooded[1]).sum::<usize>(),
+                "ge_0.5_m": self.exposure.buildings.iter().map(|b| b.flooded[2]).sum::<usize>(),
+                "by_use": self.exposure.buildings,
+            },
+            "jobs": {"ge_0.1_m": self.exposure.jobs[0], "ge_0.3_m": self.exposure.jobs[1], "ge_0.5_m": self.exposure.jobs[2]},
+            "cut_off": self.exposure.cut_off,
+            "substations_out": self
+                .storm
+                .substations
+                .as_ref()
+                .map_or(0, |s| s.out_from_s().iter().flatten().count()),
+            "substations": self.storm.substations.as_ref().map_or(Vec::new(), |t| {
+                t.substations
+                    .iter()
+                    .zip(t.max_depth_m())
+                    .zip(t.out_from_s())
+                    .map(|((b, d), o)| serde_json::json!({
+                        "name": b.name,
+                        "max_depth_m": d,
+                        "threshold_m": b.threshold_m,
+                        "out_clock_min": o.map(|s| self.rain_start_min + s / 60.0),
+                    }))
+                    .collect()
+            }),
+            "dark_signals": t.dark_signals.len(),
+            "dark_crossings": t.dark_crossings,
+            "retimed_signals": t.retimed_signals,
+            "diversions": t.diversions.len(),
+            "diversions_activated": t.diversions_activated,
         })
     }
 }
@@ -626,24 +771,36 @@ pub fn run(
         },
         _ => RoadStates::Worst(impacts),
     };
+    // Substations the water takes out, in traffic time.
+    let mut traffic_spec = spec.traffic.clone();
+    if let Some(t) = &storm.substations {
+        let rain_start_s = (spec.rain_start_min - CLOCK_START_MIN) * 60.0;
+        traffic_spec.power.substations = t.substations.clone();
+        traffic_spec.power.flood_out_s = t
+            .out_from_s()
+            .into_iter()
+            .map(|o| o.map(|s| rain_start_s + s))
+            .collect();
+    }
     progress(Stage::Traffic, 0.0);
-    let traffic = flood_traffic(city, &states, &spec.traffic)?;
+    let traffic = flood_traffic(city, &states, &traffic_spec)?;
     progress(Stage::Traffic, 1.0);
     Ok(ScenarioResult {
         storm,
         exposure,
         traffic,
         reach,
+        rain_start_min: spec.rain_start_min,
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::impacts::RoadRef;
 
     /// Every road of one arterial line of the demo district.
-    fn arterial(city: &City) -> Vec<&twin_model::Feature> {
+    pub(crate) fn arterial(city: &City) -> Vec<&twin_model::Feature> {
         city.layer(Layer::TrafficRoad)
             .features()
             .iter()
@@ -681,7 +838,106 @@ mod tests {
             signal_rounds: 0,
             end_s: 7200.0,
             closures: Vec::new(),
+            power: Default::default(),
+            retime: Vec::new(),
+            diversions: None,
         }
+    }
+
+    #[test]
+    fn a_flooded_substations_signals_go_dark_and_no_others_do() {
+        use crate::power::{PlannedOutage, PowerPlan, substations};
+        let city = twin_citygen::generate(&Default::default());
+        let subs = substations(&city);
+        let mut spec = small_peak();
+        spec.power = PowerPlan {
+            substations: subs.clone(),
+            flood_out_s: vec![Some(600.0), None, None, None],
+            planned: Vec::new(),
+        };
+        let dry = RoadStates::Worst(Vec::new());
+        let r = flood_traffic(&city, &dry, &spec).unwrap();
+        // The signals nearest substation 0, found from the road graph's signal nodes.
+        let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
+        let net = Network::from_road_graph(&g).unwrap();
+        let expect: std::collections::BTreeSet<usize> = net
+            .signals
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                let pos = g.nodes[p.name.parse::<usize>().unwrap()].pos;
+                let d = |b: &crate::power::Substation| (b.at[0] - pos[0]).hypot(b.at[1] - pos[1]);
+                subs[1..].iter().all(|b| d(&subs[0]) < d(b))
+            })
+            .map(|(s, _)| s)
+            .collect();
+        let got: std::collections::BTreeSet<usize> =
+            r.dark_signals.iter().map(|d| d.signal).collect();
+        assert!(expect.len() >= 5, "{expect:?}");
+        assert_eq!(got, expect);
+        assert!(r.dark_signals.iter().all(|d| d.from_s == 600.0
+            && d.to_s.is_none()
+            && !d.planned
+            && d.substation == subs[0].name));
+        assert_eq!(r.dark_crossings[0], 0);
+        assert!(r.dark_crossings[1] > 100, "{:?}", r.dark_crossings);
+        // A substation the scenario takes out 07:00–07:30 darkens its signals in both runs.
+        spec.power.flood_out_s = vec![None; 4];
+        spec.power.planned = vec![PlannedOutage {
+            substation: 1,
+            from_s: 3600.0,
+            to_s: 5400.0,
+        }];
+        let r = flood_traffic(&city, &dry, &spec).unwrap();
+        assert_eq!(r.baseline, r.flooded);
+        assert_eq!(r.dark_crossings[0], r.dark_crossings[1]);
+        assert!(r.dark_crossings[0] > 100, "{:?}", r.dark_crossings);
+        assert!(
+            r.dark_signals
+                .iter()
+                .all(|d| d.planned && d.to_s == Some(5400.0))
+        );
+    }
+
+    #[test]
+    fn responses_act_only_where_they_can_reach() {
+        let city = twin_citygen::generate(&Default::default());
+        let dry = RoadStates::Worst(Vec::new());
+        let plain = flood_traffic(&city, &dry, &small_peak()).unwrap();
+        assert!(plain.diversions.is_empty() && plain.retimed_signals.is_empty());
+        // Diversions activated without a flood: nothing to divert, the same runs.
+        let spec = TrafficSpec {
+            diversions: Some(ActiveDiversions {
+                close_at_m: 0.15,
+                informed: 1.0,
+            }),
+            ..small_peak()
+        };
+        let r = flood_traffic(&city, &dry, &spec).unwrap();
+        assert_eq!(r.baseline, plain.baseline);
+        assert!(r.diversions.is_empty() && r.diversions_activated);
+        // Under a flood that closes the arterial, the diversions go round it.
+        let wet = flood_traffic(
+            &city,
+            &RoadStates::Worst(arterial_closed(&city)),
+            &small_peak(),
+        )
+        .unwrap();
+        assert_eq!(wet.diversions.len(), 2, "{:?}", wet.diversions);
+        // Retiming the arterial's signals changes both runs alike.
+        let features: Vec<FeatureId> = arterial(&city).into_iter().map(|f| f.id).collect();
+        let spec = TrafficSpec {
+            retime: vec![crate::response::Retime {
+                road: "arterial".into(),
+                features,
+                green_share: 0.8,
+            }],
+            ..small_peak()
+        };
+        let r = flood_traffic(&city, &dry, &spec).unwrap();
+        assert!(r.retimed_signals[0] >= 3, "{:?}", r.retimed_signals);
+        assert_eq!(r.baseline, r.flooded);
+        assert_ne!(r.baseline, plain.baseline);
     }
 
     #[test]
@@ -784,7 +1040,7 @@ mod tests {
             rain_start_s: -600.0,
         };
         let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
-        let sched = link_schedule(&g, &states);
+        let sched = link_schedule(&g, &states, None);
         let times: Vec<f64> = sched.iter().map(|(t, _)| *t).collect();
         assert_eq!(times, vec![0.0, 600.0, 1200.0, 1800.0]);
         let closed: Vec<usize> = sched
@@ -792,6 +1048,12 @@ mod tests {
             .map(|(_, s)| s.iter().filter(|x| **x == LinkState::Closed).count())
             .collect();
         assert_eq!(closed, vec![0, 2 * n, 0, 0]);
+        // Diversions activated at 0.15 m close the roads while the water is 0.15 m too.
+        let early: Vec<usize> = link_schedule(&g, &states, Some(0.15))
+            .iter()
+            .map(|(_, s)| s.iter().filter(|x| **x == LinkState::Closed).count())
+            .collect();
+        assert_eq!(early, vec![0, 2 * n, 2 * n, 0]);
         // 0.15 m under Pregnolato: 0.0009·150² − 0.5529·150 + 86.9448 = 24.26 km/h.
         let capped = sched[2]
             .1

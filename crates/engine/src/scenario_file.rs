@@ -51,6 +51,60 @@ pub struct CloseRoad {
     pub line: usize,
 }
 
+/// Substations taken out by the scenario for a period (their signals go dark in both runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubstationOut {
+    /// Substation names (Utility layer); `None`: every substation.
+    pub names: Option<Vec<String>>,
+    /// Clock time it goes out, minutes after midnight.
+    pub from_min: f64,
+    /// Clock time it comes back (`None`: not in this run).
+    pub to_min: Option<f64>,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// The signals along a road retimed: the phases that give that road green take this share of
+/// the green time of each of its signals' cycles (the cycle and the amber and all-red times
+/// kept).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRetime {
+    /// Road name (every segment of that name) or `id:N`.
+    pub road: String,
+    /// Share of the cycle's green time given to the road, (0, 1).
+    pub green_share: f64,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
+/// How the signals are run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SignalMode {
+    /// Fixed-time plans, retimed by Webster's method for the peak (the default).
+    Fixed,
+    /// Fully actuated control at every signal.
+    Actuated,
+    /// Adaptive max-pressure control at every signal.
+    MaxPressure,
+}
+
+/// What the authorities do about roads the flood closes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Diversions {
+    /// Diversion routes worked out and reported; traffic meets each closure where the water
+    /// stops it, and only the informed share reroutes before reaching it (the default).
+    Proposed,
+    /// Diversions put in place: each road is closed (and signposted) as soon as its water
+    /// reaches `close_at_m`, and the drivers told (`informed` share rerouting).
+    Activated {
+        /// Depth at which a road is closed, m (below the 0.3 m at which it is impassable).
+        close_at_m: f64,
+        /// Share of drivers informed of closures and current times while diversions are in
+        /// place.
+        informed: f64,
+    },
+}
+
 /// A road raised (its cells of the DEM lifted) before the storm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RaiseRoad {
@@ -175,6 +229,14 @@ pub struct ScenarioFile {
     pub pipes: Vec<PipeChange>,
     /// Retention tanks added.
     pub tanks: Vec<Tank>,
+    /// Substations taken out.
+    pub substations: Vec<SubstationOut>,
+    /// How the signals are run.
+    pub signal_mode: SignalMode,
+    /// Signals retimed along roads.
+    pub retime_signals: Vec<SignalRetime>,
+    /// Diversions proposed or activated.
+    pub diversions: Diversions,
 }
 
 impl ScenarioFile {
@@ -261,6 +323,45 @@ impl ScenarioFile {
                 t.volume_m3, t.node
             ));
         }
+        for b in &self.substations {
+            let which = b
+                .names
+                .as_ref()
+                .map_or("tất cả / every substation".to_string(), |n| {
+                    n.join(", ")
+                });
+            out.push(format!(
+                "Mất điện trạm biến áp / Substation out: {which} {}–{}",
+                crate::scenario::clock(b.from_min),
+                b.to_min.map_or("…".into(), crate::scenario::clock)
+            ));
+        }
+        match self.signal_mode {
+            SignalMode::Fixed => {}
+            SignalMode::Actuated => {
+                out.push("Đèn tín hiệu / Signals: điều khiển theo xe / fully actuated".into())
+            }
+            SignalMode::MaxPressure => out.push(
+                "Đèn tín hiệu / Signals: điều khiển thích ứng / adaptive max-pressure".into(),
+            ),
+        }
+        for r in &self.retime_signals {
+            out.push(format!(
+                "Điều chỉnh đèn / Signals retimed: {} {:.0} % thời gian xanh / of green",
+                r.road,
+                100.0 * r.green_share
+            ));
+        }
+        if let Diversions::Activated {
+            close_at_m,
+            informed,
+        } = self.diversions
+        {
+            out.push(format!(
+                "Phân luồng được kích hoạt / Diversions activated: đóng đường từ / roads closed from {close_at_m} m, {:.0} % lái xe được báo / of drivers told",
+                100.0 * informed
+            ));
+        }
         out
     }
 }
@@ -293,6 +394,39 @@ struct Raw {
     river: Option<Spanned<RawRiver>>,
     pipes: Option<Vec<Spanned<RawPipe>>>,
     tanks: Option<Vec<Spanned<RawTank>>>,
+    substations: Option<Vec<Spanned<RawSubstations>>>,
+    signals: Option<Spanned<RawSignals>>,
+    retime_signals: Option<Vec<Spanned<RawRetime>>>,
+    response: Option<Spanned<RawResponse>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubstations {
+    names: Option<Vec<String>>,
+    from: Spanned<String>,
+    to: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignals {
+    control: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetime {
+    road: String,
+    green_share: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResponse {
+    diversions: Spanned<String>,
+    close_at_m: Option<Spanned<f64>>,
+    informed: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -918,6 +1052,130 @@ impl ScenarioFile {
                 line,
             });
         }
+        let mut substations = Vec::new();
+        for b in raw.substations.unwrap_or_default() {
+            let line = at(b.span());
+            let b = b.into_inner();
+            let from_min = clock(text, &b.from, "substations.from")?;
+            let to_min = match &b.to {
+                Some(v) => {
+                    let m = clock(text, v, "substations.to")?;
+                    if m <= from_min {
+                        return Err(FileError {
+                            line: at(v.span()),
+                            key: "substations.to".into(),
+                            message: "the power must come back after it goes out".into(),
+                        });
+                    }
+                    Some(m)
+                }
+                None => None,
+            };
+            substations.push(SubstationOut {
+                names: b.names,
+                from_min,
+                to_min,
+                line,
+            });
+        }
+        let signal_mode = match raw.signals {
+            None => SignalMode::Fixed,
+            Some(sg) => {
+                let c = sg.into_inner().control;
+                match c.get_ref().as_str() {
+                    "fixed" => SignalMode::Fixed,
+                    "actuated" => SignalMode::Actuated,
+                    "max-pressure" => SignalMode::MaxPressure,
+                    other => {
+                        return Err(FileError {
+                            line: at(c.span()),
+                            key: "signals.control".into(),
+                            message: format!(
+                                "expected 'fixed', 'actuated' or 'max-pressure', got '{other}'"
+                            ),
+                        });
+                    }
+                }
+            }
+        };
+        let mut retime_signals = Vec::new();
+        for r in raw.retime_signals.unwrap_or_default() {
+            let line = at(r.span());
+            let r = r.into_inner();
+            let green_share = in_range(
+                text,
+                &r.green_share,
+                "retime_signals.green_share",
+                |x| (0.1..=0.9).contains(&x),
+                "a share of the green time in [0.1, 0.9]",
+            )?;
+            retime_signals.push(SignalRetime {
+                road: r.road,
+                green_share,
+                line,
+            });
+        }
+        if signal_mode != SignalMode::Fixed
+            && let Some(r) = retime_signals.first()
+        {
+            return Err(FileError {
+                line: r.line,
+                key: "retime_signals".into(),
+                message: "retiming sets fixed-time plans; with [signals] control other than \
+                          'fixed' the signals follow the traffic instead"
+                    .into(),
+            });
+        }
+        let diversions = match raw.response {
+            None => Diversions::Proposed,
+            Some(rs) => {
+                let line = at(rs.span());
+                let rs = rs.into_inner();
+                match rs.diversions.get_ref().as_str() {
+                    "proposed" => {
+                        if rs.close_at_m.is_some() || rs.informed.is_some() {
+                            return Err(FileError {
+                                line,
+                                key: "response".into(),
+                                message: "'close_at_m' and 'informed' apply to activated \
+                                          diversions only"
+                                    .into(),
+                            });
+                        }
+                        Diversions::Proposed
+                    }
+                    "activated" => Diversions::Activated {
+                        close_at_m: match &rs.close_at_m {
+                            Some(v) => in_range(
+                                text,
+                                v,
+                                "response.close_at_m",
+                                |x| (0.05..=0.3).contains(&x),
+                                "a depth in [0.05, 0.3] m (0.3 m closes a road anyway)",
+                            )?,
+                            None => 0.15,
+                        },
+                        informed: match &rs.informed {
+                            Some(v) => in_range(
+                                text,
+                                v,
+                                "response.informed",
+                                |x| (0.0..=1.0).contains(&x),
+                                "a share in 0..1",
+                            )?,
+                            None => 1.0,
+                        },
+                    },
+                    other => {
+                        return Err(FileError {
+                            line: at(rs.diversions.span()),
+                            key: "response.diversions".into(),
+                            message: format!("expected 'proposed' or 'activated', got '{other}'"),
+                        });
+                    }
+                }
+            }
+        };
         Ok(ScenarioFile {
             city: raw.city.into_inner(),
             rain_start_min,
@@ -934,6 +1192,10 @@ impl ScenarioFile {
             river,
             pipes,
             tanks,
+            substations,
+            signal_mode,
+            retime_signals,
+            diversions,
         })
     }
 }
@@ -1051,6 +1313,65 @@ capacity = 0.5
     }
 
     #[test]
+    fn power_signals_and_response_keys_are_checked() {
+        let base = "city = \"c.gpkg\"\nminutes = 60\n[rain]\ncsv = \"r.csv\"\n";
+        let f = ScenarioFile::parse(base).unwrap();
+        assert_eq!(f.signal_mode, SignalMode::Fixed);
+        assert_eq!(f.diversions, Diversions::Proposed);
+        for (extra, key, says) in [
+            (
+                "[[substations]]\nfrom = \"07:00\"\nto = \"06:30\"\n",
+                "substations.to",
+                "come back after",
+            ),
+            (
+                "[signals]\ncontrol = \"adaptive\"\n",
+                "signals.control",
+                "expected 'fixed', 'actuated' or 'max-pressure'",
+            ),
+            (
+                "[[retime_signals]]\nroad = \"A\"\ngreen_share = 0.95\n",
+                "retime_signals.green_share",
+                "[0.1, 0.9]",
+            ),
+            (
+                "[response]\ndiversions = \"proposed\"\ninformed = 1\n",
+                "response",
+                "activated diversions only",
+            ),
+            (
+                "[response]\ndiversions = \"maybe\"\n",
+                "response.diversions",
+                "'proposed' or 'activated'",
+            ),
+            (
+                "[response]\ndiversion = \"activated\"\n",
+                "diversion",
+                "did you mean 'diversions'?",
+            ),
+        ] {
+            let e = ScenarioFile::parse(&format!("{base}{extra}")).unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.message.contains(says), "{e}");
+            assert!(e.line >= 5, "{e}");
+        }
+        let f = ScenarioFile::parse(&format!(
+            "{base}[[substations]]\nfrom = \"07:00\"\n[signals]\ncontrol = \"max-pressure\"\n[response]\ndiversions = \"activated\"\n"
+        ))
+        .unwrap();
+        assert_eq!(f.substations[0].to_min, None);
+        assert_eq!(f.substations[0].names, None);
+        assert_eq!(f.signal_mode, SignalMode::MaxPressure);
+        assert_eq!(
+            f.diversions,
+            Diversions::Activated {
+                close_at_m: 0.15,
+                informed: 1.0
+            }
+        );
+    }
+
+    #[test]
     fn the_example_is_described_line_by_line_in_both_languages() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
         let f =
@@ -1065,8 +1386,13 @@ capacity = 0.5
                 + 1
                 + f.pipes.len()
                 + f.tanks.len()
+                + f.substations.len()
+                + f.retime_signals.len()
+                + 1
         );
         assert!(d[0].starts_with("Mưa thiết kế / Design storm"), "{d:?}");
+        assert!(d.contains(&"Mất điện trạm biến áp / Substation out: Trạm biến áp E2 (mẫu) / Substation E2 (synthetic) 07:00–07:45".to_string()), "{d:?}");
+        assert!(d.iter().any(|l| l.starts_with("Phân luồng được kích hoạt / Diversions activated: đóng đường từ / roads closed from 0.15 m")), "{d:?}");
         assert!(
             d.contains(
                 &"Trạm bơm / Pumps P3: 100 % công suất / of capacity, từ / from 07:15".to_string()
@@ -1181,6 +1507,10 @@ capacity = 0.5
             ("river", &props["river"]),
             ("pipes", &props["pipes"]["items"]),
             ("tanks", &props["tanks"]["items"]),
+            ("substations", &props["substations"]["items"]),
+            ("signals", &props["signals"]),
+            ("retime_signals", &props["retime_signals"]["items"]),
+            ("response", &props["response"]),
         ] {
             let k = keys(path);
             assert!(!k.is_empty(), "{section}");

@@ -93,6 +93,8 @@ pub struct StormResult {
     pub wall_s: f64,
     /// Each road's deepest water per interval (with a city and `road_timeline`).
     pub roads: Option<RoadTimeline>,
+    /// Each substation's deepest water per interval (with a city and `road_timeline`).
+    pub substations: Option<crate::power::SubstationTimeline>,
     /// Each wet road's worst depth and speed (with a city), worst first.
     pub impacts: Option<Vec<RoadImpact>>,
     /// The network fed what the surface gave it (coupled runs with `replay`).
@@ -138,9 +140,11 @@ pub fn run(
         }
         setup.gauges.push(g.clone());
     }
+    // Probes: the roads' cells, then the substations' sites.
     let road_refs = match (city, spec.road_timeline) {
         (Some(c), true) => {
-            let (refs, groups) = crate::impacts::road_cells(c, dem);
+            let (refs, mut groups) = crate::impacts::road_cells(c, dem);
+            groups.extend(crate::power::substation_cells(c, dem));
             setup.probes = Some(Probes {
                 groups,
                 every_s: ROAD_TIMELINE_S,
@@ -183,10 +187,28 @@ pub fn run(
         }
     };
     let wall_s = started.elapsed().as_secs_f64();
-    let roads = road_refs.zip(probes).map(|(roads, p)| RoadTimeline {
-        roads,
-        ends_s: p.ends_s,
-        depth_m: p.max_depth_m,
+    let mut substations = None;
+    let roads = road_refs.zip(probes).map(|(roads, p)| {
+        let n = roads.len();
+        if let Some(c) = city {
+            substations = Some(crate::power::SubstationTimeline {
+                substations: crate::power::substations(c),
+                ends_s: p.ends_s.clone(),
+                depth_m: p.max_depth_m.iter().map(|d| d[n..].to_vec()).collect(),
+            });
+        }
+        RoadTimeline {
+            roads,
+            ends_s: p.ends_s,
+            depth_m: p
+                .max_depth_m
+                .into_iter()
+                .map(|mut d| {
+                    d.truncate(n);
+                    d
+                })
+                .collect(),
+        }
     });
     let impacts = city.map(|c| crate::impacts::road_impacts(c, &rasters.max_depth));
     Ok(StormResult {
@@ -199,6 +221,7 @@ pub fn run(
         cells: dem.nx * dem.ny,
         wall_s,
         roads,
+        substations,
         impacts,
         replay,
     })

@@ -241,6 +241,78 @@ pub fn road_closures(city: &City, closes: &[CloseRoad]) -> Result<Vec<RoadClosur
         .collect()
 }
 
+/// The scenario's signal retimings on the city's roads.
+pub fn signal_retimes(
+    city: &City,
+    retimes: &[crate::scenario_file::SignalRetime],
+) -> Result<Vec<crate::response::Retime>, WhatIfError> {
+    retimes
+        .iter()
+        .map(|r| {
+            Ok(crate::response::Retime {
+                road: r.road.clone(),
+                features: find_roads(city, &r.road, r.line)?,
+                green_share: r.green_share,
+            })
+        })
+        .collect()
+}
+
+/// The substations the scenario takes out, in traffic time, by index into
+/// [`crate::power::substations`]; a name the city does not have is refused with the names it
+/// has.
+pub fn substation_outages(
+    city: &City,
+    outs: &[crate::scenario_file::SubstationOut],
+) -> Result<Vec<crate::power::PlannedOutage>, WhatIfError> {
+    let subs = crate::power::substations(city);
+    let mut out = Vec::new();
+    for o in outs {
+        if subs.is_empty() {
+            return Err(WhatIfError {
+                line: o.line,
+                message: "the city has no substation (Utility layer, kind 'substation')".into(),
+            });
+        }
+        let picked: Vec<usize> = match &o.names {
+            None => (0..subs.len()).collect(),
+            Some(names) => {
+                let mut v = Vec::new();
+                for n in names {
+                    let want = n.trim().to_lowercase();
+                    match subs
+                        .iter()
+                        .position(|s| s.name.trim().to_lowercase() == want)
+                    {
+                        Some(j) => v.push(j),
+                        None => {
+                            let known: Vec<&str> = subs.iter().map(|s| s.name.as_str()).collect();
+                            return Err(WhatIfError {
+                                line: o.line,
+                                message: format!(
+                                    "no substation named '{n}'; the city has: {}",
+                                    known.join("; ")
+                                ),
+                            });
+                        }
+                    }
+                }
+                v
+            }
+        };
+        for j in picked {
+            out.push(crate::power::PlannedOutage {
+                substation: j,
+                from_s: (o.from_min - CLOCK_START_MIN) * 60.0,
+                to_s: o
+                    .to_min
+                    .map_or(f64::INFINITY, |m| (m - CLOCK_START_MIN) * 60.0),
+            });
+        }
+    }
+    Ok(out)
+}
+
 impl ScenarioFile {
     /// Whether the file changes the drainage network (and so needs `couple = true`).
     pub fn changes_network(&self) -> bool {

@@ -234,6 +234,49 @@ pub struct ReachRow {
     pub mean_min: [f64; 2],
 }
 
+/// Buildings of one use and the flood around them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BuildingRow {
+    /// Use in Vietnamese.
+    pub use_vi: String,
+    /// Use in English.
+    pub use_en: String,
+    /// Buildings of that use.
+    pub count: usize,
+    /// With water ≥ 0.1 / 0.3 / 0.5 m against or inside them.
+    pub flooded: [usize; 3],
+    /// Residents and jobs in those with ≥ 0.3 m.
+    pub people_ge_0_3: [f64; 2],
+}
+
+/// A substation out and the signals it darkened.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PowerRow {
+    /// Substation.
+    pub substation: String,
+    /// Out from, clock minutes.
+    pub from_min: f64,
+    /// Back at, clock minutes (`None`: out to the end).
+    pub to_min: Option<f64>,
+    /// Deepest water on its site and its threshold, m (`None`: taken out by the scenario).
+    pub depth_m: Option<(f64, f64)>,
+    /// Signals it feeds that went dark.
+    pub signals: usize,
+}
+
+/// A way round a closed stretch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DiversionRow {
+    /// The closed road.
+    pub road: String,
+    /// Closed length, m.
+    pub closed_m: f64,
+    /// Way round, m (infinite: none inside the city model).
+    pub detour_m: f64,
+    /// Roads of the way round.
+    pub via: Vec<String>,
+}
+
 /// Everything the report shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScenarioReport {
@@ -276,6 +319,20 @@ pub struct ScenarioReport {
     pub rain_map: Option<String>,
     /// Closure error of the balance, % of inflow.
     pub closure_percent: f64,
+    /// Buildings by use, most flooded first.
+    pub buildings: Vec<BuildingRow>,
+    /// Jobs with water ≥ 0.1 / 0.3 / 0.5 m at their building or site.
+    pub jobs: [f64; 3],
+    /// Cut off (access road closed): buildings, residents, jobs.
+    pub cut_off: [f64; 3],
+    /// Substations out.
+    pub power: Vec<PowerRow>,
+    /// Vehicles that crossed dark junctions in the run with the flood.
+    pub dark_crossings: usize,
+    /// Ways round the closed stretches.
+    pub diversions: Vec<DiversionRow>,
+    /// The diversions were put in place, not only proposed.
+    pub diversions_activated: bool,
 }
 
 /// `s` escaped for HTML text and attributes.
@@ -458,6 +515,10 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
 <tr><td>Tuyến phố có đoạn phải đóng (≥ 30 cm) <span class="en">/ Streets with a closed stretch (≥ 30 cm)</span></td><td class="n">{}</td></tr>
 <tr><td>Tuyến phố phải giảm tốc <span class="en">/ Streets slowed</span></td><td class="n">{}</td></tr>
 <tr><td>Cơ sở công cộng bị ảnh hưởng <span class="en">/ Public services affected</span></td><td class="n">{}</td></tr>
+<tr><td>Công trình ngập ≥ 30 cm <span class="en">/ Buildings with ≥ 30 cm of water</span></td><td class="n">{}</td></tr>
+<tr><td>Việc làm ở nơi ngập ≥ 30 cm <span class="en">/ Jobs where water reached 30 cm</span></td><td class="n">{}</td></tr>
+<tr><td>Bị cô lập (đường vào bị đóng): dân / việc làm <span class="en">/ Cut off (access road closed): residents / jobs</span></td><td class="n">{} / {}</td></tr>
+<tr><td>Trạm biến áp mất điện / đèn tín hiệu tắt <span class="en">/ Substations out / signals dark</span></td><td class="n">{} / {}</td></tr>
 "##,
         r.max_depth_m,
         r.area_m2[0] / 1e6,
@@ -467,6 +528,12 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         r.closed_roads.len(),
         r.slowed_roads,
         r.services.len(),
+        int(r.buildings.iter().map(|b| b.flooded[1]).sum::<usize>() as f64),
+        int(r.jobs[1]),
+        int(r.cut_off[1]),
+        int(r.cut_off[2]),
+        r.power.len(),
+        r.power.iter().map(|p| p.signals).sum::<usize>(),
     );
     if let Some(t) = &r.traffic {
         let _ = write!(
@@ -516,6 +583,102 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
                 h,
                 "<tr><td colspan=\"4\">… {} nữa / more (alerts.json)</td></tr>",
                 r.alerts.len() - 60
+            );
+        }
+        h += "</table>\n";
+    }
+    if r.buildings.iter().any(|b| b.flooded[0] > 0) {
+        let _ = write!(
+            h,
+            r##"<h2>Công trình bị ngập theo công năng <span class="en">/ Buildings flooded, by use</span></h2>
+<p>Nước sát tường hoặc trong công trình <span class="en">/ Water against the walls or inside</span>. Bị cô lập (đường vào bị đóng) <span class="en">/ cut off (access road closed)</span>: {} công trình / buildings, {} dân / residents, {} việc làm / jobs.</p>
+<table><tr><th>Công năng / Use</th><th>Số công trình / Buildings</th><th>≥ 10 cm</th><th>≥ 30 cm</th><th>≥ 50 cm</th><th>Dân / Residents (≥ 30 cm)</th><th>Việc làm / Jobs (≥ 30 cm)</th></tr>"##,
+            int(r.cut_off[0]),
+            int(r.cut_off[1]),
+            int(r.cut_off[2])
+        );
+        for b in r.buildings.iter().filter(|b| b.flooded[0] > 0) {
+            let _ = write!(
+                h,
+                r#"<tr><td>{} <span class="en">/ {}</span></td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+                esc(&b.use_vi),
+                esc(&b.use_en),
+                int(b.count as f64),
+                int(b.flooded[0] as f64),
+                int(b.flooded[1] as f64),
+                int(b.flooded[2] as f64),
+                int(b.people_ge_0_3[0]),
+                int(b.people_ge_0_3[1])
+            );
+        }
+        h += "</table>\n";
+    }
+    if !r.power.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Mất điện và đèn tín hiệu tắt <span class="en">/ Power cuts and dark signals</span></h2>
+<p>Mỗi đèn tín hiệu lấy điện từ trạm biến áp gần nhất; khi trạm mất điện, nút giao vận hành như nút tự điều khiển (xe dừng và đi lần lượt), năng lực thông qua giảm <span class="en">/ Each signal is fed by the nearest substation; when it is out, the junction runs as an all-way stop (vehicles stop and go in turn) at a lower capacity</span>. {} lượt xe qua nút tắt đèn <span class="en">/ vehicles crossed dark junctions</span>.</p>
+<table><tr><th>Trạm / Substation</th><th>Mất điện / Out</th><th>Nguyên nhân / Cause</th><th>Đèn tắt / Signals dark</th></tr>"##,
+            int(r.dark_crossings as f64)
+        );
+        for p in &r.power {
+            let cause = match p.depth_m {
+                Some((d, t)) => format!("ngập / flooded {d:.2} m (≥ {t:.2} m)"),
+                None => "theo kịch bản / set by the scenario".into(),
+            };
+            let _ = write!(
+                h,
+                r#"<tr><td>{}</td><td>{}–{}</td><td>{}</td><td class="n">{}</td></tr>"#,
+                esc(&p.substation),
+                clock(p.from_min),
+                p.to_min.map_or("…".to_string(), clock),
+                esc(&cause),
+                p.signals
+            );
+        }
+        h += "</table>\n";
+    }
+    if !r.diversions.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Phân luồng {} <span class="en">/ Diversions {}</span></h2>
+<p>Đường vòng ngắn nhất quanh từng đoạn bị ngập đóng, trên các đường còn thông <span class="en">/ The shortest way round each stretch the flood closes, on the roads left open</span>{}</p>
+<table><tr><th>Đường bị đóng / Closed road</th><th>Đoạn đóng / Closed (m)</th><th>Đường vòng / Way round (m)</th><th>Đi qua / Via</th></tr>"##,
+            if r.diversions_activated {
+                "(đã kích hoạt)"
+            } else {
+                "(đề xuất)"
+            },
+            if r.diversions_activated {
+                "(activated)"
+            } else {
+                "(proposed)"
+            },
+            if r.diversions_activated {
+                ". Đường được đóng sớm và lái xe được thông báo <span class=\"en\">/ Roads were closed early and drivers told</span>."
+            } else {
+                "."
+            }
+        );
+        for d in r.diversions.iter().take(30) {
+            let _ = write!(
+                h,
+                r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td></tr>"#,
+                esc(&d.road),
+                int(d.closed_m),
+                if d.detour_m.is_finite() {
+                    int(d.detour_m)
+                } else {
+                    "không có trong mô hình / none in the model".into()
+                },
+                esc(&d.via.join(" → "))
+            );
+        }
+        if r.diversions.len() > 30 {
+            let _ = write!(
+                h,
+                "<tr><td colspan=\"4\">… {} nữa / more (diversions.csv)</td></tr>",
+                r.diversions.len() - 30
             );
         }
         h += "</table>\n";
@@ -840,6 +1003,47 @@ mod tests {
             interventions: vec!["Đóng đường / Road closed: Phố <Huế> 06:30–08:00".into()],
             rain_map: Some("rain_total.png".into()),
             closure_percent: 0.052,
+            buildings: vec![BuildingRow {
+                use_vi: "Chung cư".into(),
+                use_en: "Apartments".into(),
+                count: 120,
+                flooded: [30, 12, 2],
+                people_ge_0_3: [2400.0, 35.0],
+            }],
+            jobs: [900.0, 350.0, 20.0],
+            cut_off: [14.0, 820.0, 95.0],
+            power: vec![PowerRow {
+                substation: "Trạm E1".into(),
+                from_min: 415.0,
+                to_min: None,
+                depth_m: Some((0.34, 0.3)),
+                signals: 8,
+            }],
+            dark_crossings: 1234,
+            diversions: vec![DiversionRow {
+                road: "Phố <Huế>".into(),
+                closed_m: 300.0,
+                detour_m: f64::INFINITY,
+                via: Vec::new(),
+            }],
+            diversions_activated: false,
+        }
+    }
+
+    #[test]
+    fn buildings_power_and_diversions_are_shown() {
+        let h = scenario_html(&sample());
+        for want in [
+            "Công trình bị ngập theo công năng",
+            "Chung cư <span class=\"en\">/ Apartments</span></td><td class=\"n\">120</td><td class=\"n\">30</td><td class=\"n\">12</td><td class=\"n\">2</td>",
+            "820 dân / residents",
+            "<tr><td>Trạm E1</td><td>06:55–…</td><td>ngập / flooded 0.34 m (≥ 0.30 m)</td><td class=\"n\">8</td></tr>",
+            "1\u{202f}234 lượt xe",
+            "Phân luồng (đề xuất) <span class=\"en\">/ Diversions (proposed)</span>",
+            "<td>Phố &lt;Huế&gt;</td><td class=\"n\">300</td><td class=\"n\">không có trong mô hình / none in the model</td>",
+            "<td class=\"n\">1 / 8</td>",
+        ] {
+            assert!(h.contains(want), "{want}");
         }
     }
 

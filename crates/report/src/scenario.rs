@@ -123,8 +123,87 @@ pub fn scenario_page(
             .collect(),
         ledger: r.storm.balance_terms(),
         closure_percent: r.storm.closure_error_percent(),
+        buildings: r
+            .exposure
+            .buildings
+            .iter()
+            .map(|b| {
+                let (vi, en) = twin_engine::impacts::use_label(&b.use_);
+                crate::html::BuildingRow {
+                    use_vi: vi.into(),
+                    use_en: en.into(),
+                    count: b.count,
+                    flooded: b.flooded,
+                    people_ge_0_3: [b.residents_ge_0_3, b.jobs_ge_0_3],
+                }
+            })
+            .collect(),
+        jobs: r.exposure.jobs,
+        cut_off: [
+            r.exposure.cut_off.buildings as f64,
+            r.exposure.cut_off.residents,
+            r.exposure.cut_off.jobs,
+        ],
+        power: power_rows(r),
+        dark_crossings: traffic.dark_crossings[1],
+        diversions: traffic
+            .diversions
+            .iter()
+            .map(|d| crate::html::DiversionRow {
+                road: d.road.clone(),
+                closed_m: d.closed_m,
+                detour_m: d.detour_m,
+                via: d.via.clone(),
+            })
+            .collect(),
+        diversions_activated: traffic.diversions_activated,
     };
     crate::html::scenario_html(&report)
+}
+
+/// Substations out, by the water or by the scenario, with the signals each darkened.
+fn power_rows(r: &ScenarioResult) -> Vec<crate::html::PowerRow> {
+    let t = &r.traffic;
+    let signals = |name: &str, planned: bool| {
+        t.dark_signals
+            .iter()
+            .filter(|d| d.substation == name && d.planned == planned)
+            .count()
+    };
+    let mut out = Vec::new();
+    if let Some(tl) = &r.storm.substations {
+        let depth = tl.max_depth_m();
+        let rain_start_min = r.rain_start_min;
+        for ((b, o), d) in tl.substations.iter().zip(tl.out_from_s()).zip(depth) {
+            if let Some(s) = o {
+                out.push(crate::html::PowerRow {
+                    substation: b.name.clone(),
+                    from_min: rain_start_min + s / 60.0,
+                    to_min: None,
+                    depth_m: Some((d, b.threshold_m)),
+                    signals: signals(&b.name, false),
+                });
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for d in t.dark_signals.iter().filter(|d| d.planned) {
+        if seen.insert((d.substation.clone(), d.from_s.to_bits())) {
+            out.push(crate::html::PowerRow {
+                substation: d.substation.clone(),
+                from_min: CLOCK_START_MIN + d.from_s / 60.0,
+                to_min: d.to_s.map(|s| CLOCK_START_MIN + s / 60.0),
+                depth_m: None,
+                signals: signals(&d.substation, true),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.from_min
+            .total_cmp(&b.from_min)
+            .then(a.substation.cmp(&b.substation))
+    });
+    out
 }
 
 /// An alert as a row of the report.
@@ -144,6 +223,19 @@ fn alert_row(a: &twin_engine::alerts::Alert) -> crate::html::AlertRow {
             "+{:.0} người / residents ngoài / beyond {:.0} phút / min",
             a.value, a.threshold
         ),
+        AlertKind::SubstationOut => {
+            let until = a.until_min.map_or(String::new(), |t| {
+                format!(", đến / until {}", crate::html::clock(t))
+            });
+            if a.threshold > 0.0 {
+                format!(
+                    "ngập / flooded {:.2} m (≥ {:.2} m){until}",
+                    a.value, a.threshold
+                )
+            } else {
+                format!("theo kịch bản / set by the scenario{until}")
+            }
+        }
         AlertKind::PumpOut => match a.until_min {
             Some(t) => format!(
                 "khởi động muộn lúc / starts late at {}",

@@ -209,6 +209,16 @@ impl Network {
         (self.link_out[l.index()]..self.link_out[l.index() + 1]).map(MovementId)
     }
 
+    /// The junction signal `s` controls (the downstream junction of its first movement's
+    /// upstream link), `None` if it controls no movement.
+    pub fn signal_node(&self, s: SignalId) -> Option<NodeId> {
+        let m = self
+            .mv_signal
+            .iter()
+            .position(|x| x.is_some_and(|(id, _)| id == s))?;
+        Some(self.link_to[self.mv_from[m].index()])
+    }
+
     /// The movement from `a` to `b`, if the junction allows it.
     pub fn movement(&self, a: LinkId, b: LinkId) -> Option<MovementId> {
         self.out_movements(a).find(|m| self.mv_to[m.index()] == b)

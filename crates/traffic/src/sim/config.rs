@@ -19,6 +19,13 @@ pub const MINOR_SIGHT_DISTANCE: f64 = 4.5;
 /// (Vu Anh Tuan & Shimizu 2010, *J. Eastern Asia Society for Transportation Studies* 8).
 pub const MOTORCYCLE_CRITICAL_GAP: f64 = 1.25;
 
+/// Departure headway at a junction whose signal has gone dark (s per passenger-car unit and
+/// lane): drivers treat it as an all-way stop, each stopping and going in turn, first come
+/// first served. HCM 2010 ch. 20 (all-way stop-controlled intersections) gives a base
+/// saturation headway of 3.9 s for a single-lane approach with no vehicle on the other
+/// approaches, against the 1.9 s of a green signal ([`HCM_SATURATION_HEADWAY`]).
+pub const DARK_SIGNAL_HEADWAY: f64 = 3.9;
+
 /// How signals are run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SignalControl {

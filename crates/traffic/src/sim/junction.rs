@@ -1,7 +1,7 @@
 //! Junction service: discharging the exit queues across junctions under signals, saturation
 //! headways, start-up lost time, gap acceptance against priority streams and downstream room.
 
-use super::config::{MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP};
+use super::config::{DARK_SIGNAL_HEADWAY, MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP};
 use super::records::VehicleState;
 use super::state::Simulation;
 use crate::network::{Light, MovementId};
@@ -38,7 +38,9 @@ impl Simulation {
             } else {
                 tau + crossing + 1.0 + merge
             };
-            if let Some((s, idx)) = self.net.mv_signal[k] {
+            if let Some((s, idx)) = self.net.mv_signal[k]
+                && !self.dark[s.index()]
+            {
                 let (phase, _) = self.signal_phase(s.index());
                 if self.net.signals[s.index()].phases[phase].lights[idx as usize] == Light::Red {
                     continue;
@@ -61,6 +63,28 @@ impl Simulation {
             {
                 let fv = &self.vehs[f as usize];
                 if fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k]) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// At a dark junction (an all-way stop), whether vehicle `v`, at the stop line since
+    /// `ready`, must still wait at time `tau`: a conflicting movement crossed less than
+    /// `clear` seconds ago, or the vehicle at the head of a conflicting movement's queue got
+    /// there first (ties go to the earlier departure).
+    fn dark_foe_near(&self, m: MovementId, v: usize, ready: f64, tau: f64, clear: f64) -> bool {
+        for &k in &self.dark_foes[m.index()] {
+            let k = k.index();
+            if tau - self.mv_last_pass[k] < clear {
+                return true;
+            }
+            if let Some(&f) = self.buffer[self.net.mv_queue[k] as usize].front() {
+                let fv = &self.vehs[f as usize];
+                if fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k])
+                    && (fv.ready < ready || (fv.ready == ready && (f as usize) < v))
+                {
                     return true;
                 }
             }
@@ -117,7 +141,10 @@ impl Simulation {
             // Signal.
             let mut startup_wait = 0.0;
             let mut must_yield = self.net.mv_minor[mi];
-            if let Some((s, idx)) = self.net.mv_signal[mi] {
+            let dark = self.net.mv_signal[mi].is_some_and(|(s, _)| self.dark[s.index()]);
+            if let Some((s, idx)) = self.net.mv_signal[mi]
+                && !dark
+            {
                 let (phase, start) = self.signal_phase(s.index());
                 let light = self.net.signals[s.index()].phases[phase].lights[idx as usize];
                 let ok = light.passable()
@@ -147,7 +174,17 @@ impl Simulation {
             let length = self.types[self.vehs[v].vtype as usize].length;
             let moto = self.types[self.vehs[v].vtype as usize].class
                 == crate::demand::VehicleClass::Motorbike;
-            if must_yield && !patience_over && self.priority_foe_near(m, tau, accel, length, moto) {
+            if dark {
+                // All-way stop: everyone stops and yields to whoever came first.
+                let clear = (2.0 * (self.net.mv_via_length[mi] + length) / accel).sqrt();
+                if !patience_over && self.dark_foe_near(m, v, ready, tau, clear) {
+                    break;
+                }
+                must_yield = true;
+            } else if must_yield
+                && !patience_over
+                && self.priority_foe_near(m, tau, accel, length, moto)
+            {
                 break;
             }
             if self.closed[bi] {
@@ -176,7 +213,13 @@ impl Simulation {
             // Cross.
             self.buffer[q].remove(i);
             let pcu = self.vehs[v].pcu;
-            self.queue_free_at[q] = tau + h * pcu / self.net.queue_lanes[q] as f64;
+            let headway = if dark {
+                self.counters.dark_crossings += 1;
+                h.max(DARK_SIGNAL_HEADWAY)
+            } else {
+                h
+            };
+            self.queue_free_at[q] = tau + headway * pcu / self.net.queue_lanes[q] as f64;
             self.mv_last_pass[mi] = tau;
             self.link_free_at[ai] = tau + h * pcu / self.exit_lanes[ai];
             self.leave_link(v, a, tau);
@@ -195,7 +238,7 @@ impl Simulation {
                 u = u.min((2.0 * decel * MINOR_SIGHT_DISTANCE).sqrt());
             }
             extra += via_len / u;
-            let stopped = tau - ready >= 1.0;
+            let stopped = dark || tau - ready >= 1.0;
             if stopped {
                 // Braking to a stop and pulling away; a queue leader has already spent part of
                 // the pulling away in the start-up lost time.

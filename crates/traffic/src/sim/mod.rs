@@ -17,7 +17,11 @@
 //!   the turn speed and back costs `(v−u)²/(2bv) + (v'−u)²/(2av')`; a vehicle that had to stop
 //!   loses `v/(2b) + u/(2a)` (kinematics of constant deceleration and acceleration);
 //! * a vehicle held by a full link for longer than `time_to_teleport` is let through anyway, as
-//!   SUMO does (counted in the summary).
+//!   SUMO does (counted in the summary);
+//! * a signal that goes dark ([`LinkEvent::SignalDark`], a substation out) turns its junction
+//!   into an all-way stop: every vehicle stops, the first to arrive goes once no conflicting
+//!   movement has crossed within the time it needs to clear the junction from a stop, and an
+//!   approach discharges one vehicle per [`DARK_SIGNAL_HEADWAY`] per lane (HCM 2010 ch. 20).
 //!
 //! Time advances in fixed steps, but departure, transfer and arrival times inside a step are
 //! continuous (a vehicle not held back leaves at the exact time it reaches the stop line), so
@@ -42,7 +46,8 @@ mod state;
 mod step;
 
 pub use config::{
-    HCM_SATURATION_HEADWAY, MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP, SignalControl, SimConfig,
+    DARK_SIGNAL_HEADWAY, HCM_SATURATION_HEADWAY, MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP,
+    SignalControl, SimConfig,
 };
 pub use records::{
     Counters, LinkEvent, LinkInterval, SignalProposal, TrajectoryPoint, Traversals, TripResult,
@@ -51,6 +56,8 @@ pub use records::{
 pub use reroute::REROUTE_MIN_GAIN;
 pub use state::Simulation;
 
+#[cfg(test)]
+mod dark_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The public records of a run: vehicle states, trip outcomes, link statistics per interval,
 //! floating-car points, signal decisions, link events and totals.
 
-use crate::network::LinkId;
+use crate::network::{LinkId, SignalId};
 
 /// A vehicle's position at one time (floating-car data).
 #[derive(Debug, Clone, PartialEq)]
@@ -123,13 +123,18 @@ impl Traversals {
     }
 }
 
-/// Something the outside world does to a link (the flood coupling sets these).
+/// Something the outside world does to a link or a signal (the flood coupling sets these).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LinkEvent {
     /// Close or reopen a link: no vehicle enters a closed link.
     Closed(LinkId, bool),
     /// Cap the speed on a link (m/s), or lift the cap with `None`.
     SpeedCap(LinkId, Option<f64>),
+    /// A signal goes dark (its power is cut) or comes back: while dark its junction runs as an
+    /// all-way stop, each vehicle stopping and crossing in the order of arrival once no
+    /// conflicting movement has crossed within the time it needs to clear the junction, at
+    /// [`crate::sim::DARK_SIGNAL_HEADWAY`] per lane on each approach.
+    SignalDark(SignalId, bool),
 }
 
 /// Totals of a run.
@@ -147,4 +152,6 @@ pub struct Counters {
     pub vehicle_updates: u64,
     /// Steps done.
     pub steps: u64,
+    /// Vehicles that crossed a junction whose signal was dark.
+    pub dark_crossings: usize,
 }

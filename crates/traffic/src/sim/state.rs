@@ -69,6 +69,10 @@ pub struct Simulation {
     pub(super) sig_movements: Vec<Vec<(MovementId, u32)>>,
     /// Adaptive control: (current phase, its start, green phase to go to after an amber).
     pub(super) adaptive: Vec<(usize, f64, Option<usize>)>,
+    /// Signals that are dark (no power), and for the movements of a signal that has gone dark
+    /// the movements of its junction whose paths they cross or merge with.
+    pub(super) dark: Vec<bool>,
+    pub(super) dark_foes: Vec<Vec<MovementId>>,
     // Work lists: links holding vehicles, movements with waiting vehicles, links with
     // vehicles waiting to depart. Only these are visited in a step.
     pub(super) active_links: Vec<u32>,
@@ -221,6 +225,8 @@ impl Simulation {
                 })
                 .collect(),
             sig_phase,
+            dark: vec![false; net.signals.len()],
+            dark_foes: vec![Vec::new(); nm],
             active_links: Vec::new(),
             link_listed: vec![false; nl],
             active_mv: Vec::new(),

@@ -27,6 +27,14 @@ impl Simulation {
             LinkEvent::SpeedCap(l, cap) => {
                 self.speed_cap[l.index()] = cap.filter(|v| *v > 0.0).unwrap_or(f64::INFINITY);
             }
+            LinkEvent::SignalDark(s, d) => {
+                if let Some(flag) = self.dark.get_mut(s.index()) {
+                    *flag = d;
+                    if d {
+                        self.set_dark_foes(s.index());
+                    }
+                }
+            }
         }
     }
 
