@@ -427,6 +427,16 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         }
     };
     twin_engine::whatif::raise_roads(&mut city, &sf.raise_road).map_err(|e| at(&e))?;
+    for ((n, d), l) in twin_engine::whatif::dig_lakes(&mut city, &sf.lakes)
+        .map_err(|e| at(&e))?
+        .into_iter()
+        .zip(&sf.lakes)
+    {
+        eprintln!(
+            "Hồ điều hòa mới / new retention lake at ({:.0}, {:.0}): {n} cells dug {d:.2} m, {:.0} m³",
+            l.at[0], l.at[1], l.volume_m3
+        );
+    }
     let network = if sf.couple {
         let mut p = city_network(&city, &rain, sf.minutes, &city_path)?;
         let names: Vec<&str> = p.pumps.iter().map(|p| p.name.as_str()).collect();
@@ -653,6 +663,15 @@ fn run_scenario(
         &dir.file("reach.csv"),
         &twin_engine::reach::reach_csv(&r.reach),
     )?;
+    for (k, st) in twin_engine::reach::STANDARDS.iter().enumerate() {
+        let img = twin_report::reach_map(city, dem, &r.reach, k);
+        twin_io::raster::write_png(
+            &img.data,
+            img.width,
+            img.height,
+            &dir.file(&twin_report::scenario::reach_map_file(st.kind)),
+        )?;
+    }
     for s in &r.reach.services {
         eprintln!(
             "Tiếp cận / reach {}: {} facilities; residents beyond {:.0} min {:.0} → {:.0} ({:.0} cut off)",

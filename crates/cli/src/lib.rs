@@ -3,7 +3,7 @@
 //! Argument handling for the `twin` command and nothing else: every command calls into the
 //! library crates (`twin-io`, `twin-citygen`, `twin-model`).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ffi::OsString;
@@ -42,6 +42,9 @@ enum Command {
         /// Seed: the same seed gives the same city.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// DEM cell size, m (2–100): the flood runs on this grid.
+        #[arg(long, default_value_t = 10.0)]
+        cell_m: f64,
     },
     /// Import data into a city GeoPackage. Nhập dữ liệu.
     #[command(subcommand)]
@@ -495,11 +498,14 @@ where
     let cli = Cli::try_parse_from(args)?;
     twin_io::capture_gdal_messages();
     match cli.command {
-        Command::DemoCity { out, seed } => {
+        Command::DemoCity { out, seed, cell_m } => {
+            if !(2.0..=100.0).contains(&cell_m) {
+                bail!("--cell-m must lie in 2..100 m, got {cell_m}");
+            }
             let city = step("generating the demo district / tạo quận mẫu", || {
                 Ok(twin_citygen::generate(&twin_citygen::DemoOptions {
                     seed,
-                    ..Default::default()
+                    dem_cell_m: cell_m,
                 }))
             })?;
             save(&city, &out)?;

@@ -36,6 +36,15 @@ fn stderr(o: &Output) -> String {
 fn demo_city_gpkg_has_eleven_tables_in_vn2000_and_info_shows_them_filled() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("city.gpkg");
+    // A cell size outside 2–100 m is refused and nothing is written.
+    let o = twin(&["demo-city", "--cell-m", "0.5", "--out", s(&out)]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--cell-m must lie in 2..100 m, got 0.5"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
     let o = twin(&["demo-city", "--out", s(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);

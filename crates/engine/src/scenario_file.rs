@@ -105,6 +105,20 @@ pub enum Diversions {
     },
 }
 
+/// A retention lake dug into the ground before the storm: a disc of cells around a point
+/// lowered so that it holds `volume_m3` below the ground it replaces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lake {
+    /// Centre (m, the city's CRS).
+    pub at: [f64; 2],
+    /// Volume it holds below the former ground, m³.
+    pub volume_m3: f64,
+    /// Depth dug, m (the disc's area is the volume over it).
+    pub depth_m: f64,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
 /// A road raised (its cells of the DEM lifted) before the storm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RaiseRoad {
@@ -229,6 +243,8 @@ pub struct ScenarioFile {
     pub pipes: Vec<PipeChange>,
     /// Retention tanks added.
     pub tanks: Vec<Tank>,
+    /// Retention lakes dug.
+    pub lakes: Vec<Lake>,
     /// Substations taken out.
     pub substations: Vec<SubstationOut>,
     /// How the signals are run.
@@ -323,6 +339,12 @@ impl ScenarioFile {
                 t.volume_m3, t.node
             ));
         }
+        for l in &self.lakes {
+            out.push(format!(
+                "Hồ điều hòa mới / New retention lake: {} m³, sâu / deep {} m, tại / at ({:.0}, {:.0})",
+                l.volume_m3, l.depth_m, l.at[0], l.at[1]
+            ));
+        }
         for b in &self.substations {
             let which = b
                 .names
@@ -394,10 +416,19 @@ struct Raw {
     river: Option<Spanned<RawRiver>>,
     pipes: Option<Vec<Spanned<RawPipe>>>,
     tanks: Option<Vec<Spanned<RawTank>>>,
+    lakes: Option<Vec<Spanned<RawLake>>>,
     substations: Option<Vec<Spanned<RawSubstations>>>,
     signals: Option<Spanned<RawSignals>>,
     retime_signals: Option<Vec<Spanned<RawRetime>>>,
     response: Option<Spanned<RawResponse>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLake {
+    at: Spanned<Vec<f64>>,
+    volume_m3: Spanned<f64>,
+    depth_m: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -1052,6 +1083,40 @@ impl ScenarioFile {
                 line,
             });
         }
+        let mut lakes = Vec::new();
+        for l in raw.lakes.unwrap_or_default() {
+            let line = at(l.span());
+            let l = l.into_inner();
+            let xy = l.at.get_ref();
+            if xy.len() != 2 || !xy.iter().all(|v| v.is_finite()) {
+                return Err(FileError {
+                    line: at(l.at.span()),
+                    key: "lakes.at".into(),
+                    message: "expected [x, y] in metres of the city's CRS".into(),
+                });
+            }
+            lakes.push(Lake {
+                at: [xy[0], xy[1]],
+                volume_m3: in_range(
+                    text,
+                    &l.volume_m3,
+                    "lakes.volume_m3",
+                    |x| x > 0.0 && x <= 1e8,
+                    "a volume in (0, 1e8] m³",
+                )?,
+                depth_m: match &l.depth_m {
+                    Some(d) => in_range(
+                        text,
+                        d,
+                        "lakes.depth_m",
+                        |x| x > 0.0 && x <= 20.0,
+                        "a depth in (0, 20] m",
+                    )?,
+                    None => 2.0,
+                },
+                line,
+            });
+        }
         let mut substations = Vec::new();
         for b in raw.substations.unwrap_or_default() {
             let line = at(b.span());
@@ -1192,6 +1257,7 @@ impl ScenarioFile {
             river,
             pipes,
             tanks,
+            lakes,
             substations,
             signal_mode,
             retime_signals,
@@ -1386,6 +1452,7 @@ capacity = 0.5
                 + 1
                 + f.pipes.len()
                 + f.tanks.len()
+                + f.lakes.len()
                 + f.substations.len()
                 + f.retime_signals.len()
                 + 1
@@ -1507,6 +1574,7 @@ capacity = 0.5
             ("river", &props["river"]),
             ("pipes", &props["pipes"]["items"]),
             ("tanks", &props["tanks"]["items"]),
+            ("lakes", &props["lakes"]["items"]),
             ("substations", &props["substations"]["items"]),
             ("signals", &props["signals"]),
             ("retime_signals", &props["retime_signals"]["items"]),

@@ -273,6 +273,8 @@ impl StormResult {
         };
         j["wall_time_s"] = serde_json::json!(self.wall_s);
         j["minutes"] = serde_json::json!(self.minutes);
+        j["cells"] = serde_json::json!(self.cells);
+        j["surface_steps"] = serde_json::json!(self.steps);
         j
     }
 

@@ -80,6 +80,72 @@ pub fn raise_roads(city: &mut City, raises: &[RaiseRoad]) -> Result<(), WhatIfEr
     Ok(())
 }
 
+/// Digs retention lakes into the DEM: for each, the cells whose centres lie within the disc
+/// of area `volume_m3 / depth_m` around its point, lowered together by the depth that makes
+/// them hold exactly `volume_m3` (at least one cell). A point off the grid is an error.
+/// Returns each lake's cells and the depth dug.
+pub fn dig_lakes(
+    city: &mut City,
+    lakes: &[crate::scenario_file::Lake],
+) -> Result<Vec<(usize, f64)>, WhatIfError> {
+    if lakes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(mut dem) = city.dem.clone() else {
+        return Err(WhatIfError {
+            line: lakes[0].line,
+            message: "the city has no DEM to dig a lake in".into(),
+        });
+    };
+    let mut out = Vec::new();
+    for l in lakes {
+        let Some((c0, r0)) = dem
+            .cell_at(l.at[0], l.at[1])
+            .filter(|&(c, r)| !dem.is_nodata(dem.get(c, r)))
+        else {
+            return Err(WhatIfError {
+                line: l.line,
+                message: format!(
+                    "lake at ({}, {}) is off the city's DEM (x {:.0}–{:.0}, y {:.0}–{:.0})",
+                    l.at[0],
+                    l.at[1],
+                    dem.x0,
+                    dem.x0 + dem.nx as f64 * dem.cell,
+                    dem.y0 - dem.ny as f64 * dem.cell,
+                    dem.y0
+                ),
+            });
+        };
+        let radius = (l.volume_m3 / l.depth_m / std::f64::consts::PI).sqrt();
+        let reach = (radius / dem.cell).ceil() as isize + 1;
+        let mut cells = Vec::new();
+        for dr in -reach..=reach {
+            for dc in -reach..=reach {
+                let (c, r) = (c0 as isize + dc, r0 as isize + dr);
+                if c < 0 || r < 0 || c >= dem.nx as isize || r >= dem.ny as isize {
+                    continue;
+                }
+                let (c, r) = (c as usize, r as usize);
+                let p = dem.cell_center(c, r);
+                if (p[0] - l.at[0]).hypot(p[1] - l.at[1]) <= radius && !dem.is_nodata(dem.get(c, r))
+                {
+                    cells.push(r * dem.nx + c);
+                }
+            }
+        }
+        if cells.is_empty() {
+            cells.push(r0 * dem.nx + c0);
+        }
+        let depth = l.volume_m3 / (cells.len() as f64 * dem.cell * dem.cell);
+        for &i in &cells {
+            dem.data[i] -= depth as f32;
+        }
+        out.push((cells.len(), depth));
+    }
+    city.dem = Some(dem);
+    Ok(out)
+}
+
 /// Indices of the `names` among `all` (compared without case, as SWMM does), or of every one
 /// when `names` is `None`; an unknown name, or none to choose from, is an error on `line`.
 fn chosen(

@@ -358,3 +358,75 @@ fn tanks_and_bigger_pipes_take_water_off_the_streets() {
     assert_eq!(e.line, 9);
     assert!(e.message.contains(&format!("nearest: {a}")), "{e}");
 }
+
+#[test]
+fn a_retention_lake_dug_where_the_water_gathers_lowers_the_flood_around_it() {
+    use twin_engine::scenario_file::Lake;
+    let mut city = city();
+    let before = storm(&city, 150.0, None);
+    let d = &before.rasters.max_depth;
+    // The deepest street water away from the lakes and the river (under 1.5 m, which only
+    // the lakes and the river hold).
+    let (mut best, mut at) = (0.0f32, 0usize);
+    for (i, v) in d.data.iter().enumerate() {
+        if !d.is_nodata(*v) && *v < 1.5 && *v > best {
+            best = *v;
+            at = i;
+        }
+    }
+    assert!(best > 0.3, "{best}");
+    let p = d.cell_center(at % d.nx, at / d.nx);
+    let dug = twin_engine::whatif::dig_lakes(
+        &mut city,
+        &[Lake {
+            at: p,
+            volume_m3: 30_000.0,
+            depth_m: 2.0,
+            line: 1,
+        }],
+    )
+    .unwrap();
+    // 15,000 m² at 30 m cells: about 17 cells dug to hold exactly 30,000 m³.
+    let (n, depth) = dug[0];
+    assert!(
+        (n as f64 * 900.0 * depth - 30_000.0).abs() < 1e-6,
+        "{dug:?}"
+    );
+    assert!((12..=22).contains(&n), "{n}");
+    let after = storm(&city, 150.0, None);
+    // Around the lake (60–300 m from its centre) the deepest water falls.
+    let ring = |r: &StormResult| {
+        let m = &r.rasters.max_depth;
+        let mut deepest = 0.0f64;
+        for row in 0..m.ny {
+            for col in 0..m.nx {
+                let c = m.cell_center(col, row);
+                let dist = (c[0] - p[0]).hypot(c[1] - p[1]);
+                let v = m.get(col, row);
+                if (100.0..300.0).contains(&dist) && !m.is_nodata(v) && v < 1.5 {
+                    deepest = deepest.max(v as f64);
+                }
+            }
+        }
+        deepest
+    };
+    assert!(
+        ring(&after) < ring(&before) - 0.02,
+        "{} m before, {} m after",
+        ring(&before),
+        ring(&after)
+    );
+    // A point off the grid is refused with the line.
+    let e = twin_engine::whatif::dig_lakes(
+        &mut city,
+        &[Lake {
+            at: [0.0, 0.0],
+            volume_m3: 1.0,
+            depth_m: 1.0,
+            line: 9,
+        }],
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 9);
+    assert!(e.message.contains("off the city's DEM"), "{}", e.message);
+}

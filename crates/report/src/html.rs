@@ -232,6 +232,8 @@ pub struct ReachRow {
     pub cut_off: f64,
     /// Mean travel time, minutes: before, at the worst.
     pub mean_min: [f64; 2],
+    /// File name of its map beside the page (blocks by travel time, before and during).
+    pub map: Option<String>,
 }
 
 /// Buildings of one use and the flood around them.
@@ -706,6 +708,24 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
             );
         }
         h += "</table>\n";
+        for x in r.reach.iter() {
+            if let Some(m) = &x.map {
+                let _ = write!(
+                    h,
+                    r##"<h3>{} <span class="en">/ {}</span>: trước khi ngập (trái) và lúc ngập nặng nhất (phải) <span class="en">/ before the flood (left) and at its worst (right)</span></h3>
+<p><img src="{}" alt="reach map / bản đồ tiếp cận"></p>
+<p class="legend">≤ {:.0} · ≤ {:.0} · ≤ {:.0} · &gt; {:.0} phút / min · không có đường / no route</p>
+"##,
+                    esc(&x.service_vi),
+                    esc(&x.service_en),
+                    esc(m),
+                    x.limit_min / 2.0,
+                    x.limit_min,
+                    1.5 * x.limit_min,
+                    1.5 * x.limit_min
+                );
+            }
+        }
     }
     // Rain and map.
     let _ = write!(
@@ -999,6 +1019,7 @@ mod tests {
                 beyond: [1200.0, 5400.0],
                 cut_off: 800.0,
                 mean_min: [4.25, 6.5],
+                map: Some("reach_fire_station.png".into()),
             }],
             interventions: vec!["Đóng đường / Road closed: Phố <Huế> 06:30–08:00".into()],
             rain_map: Some("rain_total.png".into()),
@@ -1042,6 +1063,7 @@ mod tests {
             "Phân luồng (đề xuất) <span class=\"en\">/ Diversions (proposed)</span>",
             "<td>Phố &lt;Huế&gt;</td><td class=\"n\">300</td><td class=\"n\">không có trong mô hình / none in the model</td>",
             "<td class=\"n\">1 / 8</td>",
+            "<img src=\"reach_fire_station.png\"",
         ] {
             assert!(h.contains(want), "{want}");
         }

@@ -120,6 +120,23 @@ pub(crate) fn cell_map(
     img
 }
 
+/// [`cell_map`] over a DEM's grid: cells off the DEM (nodata) white, the rest coloured by
+/// `colour`.
+fn dem_map(dem: &Raster, colour: impl Fn(usize, usize) -> [u8; 3], legend: &[[u8; 3]]) -> Rgb {
+    cell_map(
+        dem.nx,
+        dem.ny,
+        |c, r| {
+            if dem.is_nodata(dem.get(c, r)) {
+                [255, 255, 255]
+            } else {
+                colour(c, r)
+            }
+        },
+        legend,
+    )
+}
+
 /// Rain total classes (lower bound in mm) and their colours, light to heavy.
 pub const RAIN_CLASSES: [(f64, [u8; 3]); 7] = [
     (0.0, [237, 248, 233]),
@@ -158,14 +175,9 @@ pub fn rain_map(total: &Raster) -> Rgb {
 /// of the classes along the bottom. One pixel per cell (scaled up to at least 600 px wide).
 pub fn flood_map(dem: &Raster, depth: &Raster) -> Rgb {
     let legend: Vec<[u8; 3]> = DEPTH_CLASSES.iter().map(|(_, c)| *c).collect();
-    cell_map(
-        dem.nx,
-        dem.ny,
+    dem_map(
+        dem,
         |c, r| {
-            let v = dem.get(c, r);
-            if dem.is_nodata(v) {
-                return [255, 255, 255];
-            }
             let d = if c < depth.nx && r < depth.ny {
                 depth.get(c, r)
             } else {
@@ -276,9 +288,176 @@ fn thick_segment(img: &mut Rgb, h: usize, a: (f64, f64), b: (f64, f64), half: f6
     }
 }
 
+/// Reach classes of a population block against a response standard, best to worst: within
+/// half the standard, within it, within 1.5 times it, beyond, and no route at all.
+pub const REACH_COLOURS: [[u8; 3]; 5] = [
+    [26, 152, 80],
+    [166, 217, 106],
+    [253, 174, 97],
+    [215, 48, 39],
+    [84, 39, 136],
+];
+
+/// Class (index into [`REACH_COLOURS`]) of a travel time against a standard, s.
+pub fn reach_class(time_s: Option<f64>, limit_s: f64) -> usize {
+    match time_s {
+        None => 4,
+        Some(t) if t <= 0.5 * limit_s => 0,
+        Some(t) if t <= limit_s => 1,
+        Some(t) if t <= 1.5 * limit_s => 2,
+        Some(_) => 3,
+    }
+}
+
+/// The population blocks coloured by their travel time from the nearest facility of standard
+/// `k` ([`twin_engine::reach::STANDARDS`]): before the flood on the left, at its worst on the
+/// right, over the hillshade, the facilities as black squares, with the legend of
+/// [`REACH_COLOURS`] under each.
+pub fn reach_map(
+    city: &twin_model::City,
+    dem: &Raster,
+    reach: &twin_engine::reach::Reach,
+    k: usize,
+) -> Rgb {
+    use geo::{BoundingRect, Contains};
+    let limit_s = twin_engine::reach::STANDARDS[k].limit_s;
+    let layer = city.layer(twin_model::Layer::Population);
+    // The block under each cell centre.
+    let mut block: Vec<Option<usize>> = vec![None; dem.nx * dem.ny];
+    for (b, br) in reach.blocks.iter().enumerate() {
+        let Some(f) = layer.get(br.feature) else {
+            continue;
+        };
+        let Some(bb) = f.geometry.bounding_rect() else {
+            continue;
+        };
+        let c0 = ((bb.min().x - dem.x0) / dem.cell).floor().max(0.0) as usize;
+        let c1 = (((bb.max().x - dem.x0) / dem.cell).ceil().max(0.0) as usize).min(dem.nx);
+        let r0 = ((dem.y0 - bb.max().y) / dem.cell).floor().max(0.0) as usize;
+        let r1 = (((dem.y0 - bb.min().y) / dem.cell).ceil().max(0.0) as usize).min(dem.ny);
+        for r in r0..r1 {
+            for c in c0..c1 {
+                let p = dem.cell_center(c, r);
+                if f.geometry.contains(&geo::Point::new(p[0], p[1])) {
+                    block[r * dem.nx + c] = Some(b);
+                }
+            }
+        }
+    }
+    let panel = |phase: usize| {
+        dem_map(
+            dem,
+            |c, r| match block[r * dem.nx + c] {
+                Some(b) => {
+                    let t = reach.blocks[b].times_s.get(k).and_then(|t| t[phase]);
+                    REACH_COLOURS[reach_class(t, limit_s)]
+                }
+                None => [(90.0 + 150.0 * hillshade(dem, c, r)) as u8; 3],
+            },
+            &REACH_COLOURS,
+        )
+    };
+    let (mut a, mut b) = (panel(0), panel(1));
+    // The facilities themselves: a black square ringed in white.
+    let st = &twin_engine::reach::STANDARDS[k];
+    let scale = (600 / dem.nx.max(1)).max(1) as f64;
+    let h_map = dem.ny * scale as usize;
+    for f in city
+        .layer(st.layer)
+        .features()
+        .iter()
+        .filter(|f| f.kind == st.kind)
+    {
+        use geo::Centroid;
+        let Some(p) = f.geometry.centroid() else {
+            continue;
+        };
+        let (px, py) = (
+            ((p.x() - dem.x0) / dem.cell * scale) as i64,
+            ((dem.y0 - p.y()) / dem.cell * scale) as i64,
+        );
+        for img in [&mut a, &mut b] {
+            for dy in -6i64..=6 {
+                for dx in -6i64..=6 {
+                    let (x, y) = (px + dx, py + dy);
+                    if x >= 0 && y >= 0 && (x as usize) < img.width && (y as usize) < h_map {
+                        let c = if dx.abs() <= 4 && dy.abs() <= 4 {
+                            [0, 0, 0]
+                        } else {
+                            [255, 255, 255]
+                        };
+                        img.put(x as usize, y as usize, c);
+                    }
+                }
+            }
+        }
+    }
+    let gap = 12;
+    let mut img = Rgb {
+        width: a.width + gap + b.width,
+        height: a.height,
+        data: vec![255; 3 * (a.width + gap + b.width) * a.height],
+    };
+    for y in 0..a.height {
+        for x in 0..a.width {
+            img.put(x, y, a.get(x, y));
+            img.put(a.width + gap + x, y, b.get(x, y));
+        }
+    }
+    img
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reach_map_colours_each_block_before_and_during() {
+        use twin_engine::reach::{BlockReach, Reach};
+        use twin_model::{City, Crs, Department, Feature, FeatureId, Layer};
+        assert_eq!(reach_class(Some(300.0), 600.0), 0);
+        assert_eq!(reach_class(Some(600.0), 600.0), 1);
+        assert_eq!(reach_class(Some(800.0), 600.0), 2);
+        assert_eq!(reach_class(Some(901.0), 600.0), 3);
+        assert_eq!(reach_class(None, 600.0), 4);
+        let mut city = City::new("t", Crs::VN2000_UTM48N);
+        // A block over the west half of a 10 × 10 grid of 10 m cells.
+        city.layer_mut(Layer::Population).extend([Feature::new(
+            FeatureId(7),
+            "population_block",
+            Department::Construction,
+            geo::Polygon::new(
+                geo::LineString::from(vec![
+                    (0.0, 0.0),
+                    (50.0, 0.0),
+                    (50.0, 100.0),
+                    (0.0, 100.0),
+                    (0.0, 0.0),
+                ]),
+                vec![],
+            )
+            .into(),
+        )
+        .with("residents", 100.0)]);
+        let dem = Raster::filled(10, 10, 0.0, 100.0, 10.0, 5.0);
+        let reach = Reach {
+            services: Vec::new(),
+            blocks: vec![BlockReach {
+                feature: FeatureId(7),
+                residents: 100.0,
+                // Fire station (standard 0, 10 min): 4 min before, cut off during.
+                times_s: vec![[Some(240.0), None]; 3],
+            }],
+        };
+        let img = reach_map(&city, &dem, &reach, 0);
+        assert_eq!((img.width, img.height), (600 + 12 + 600, 624));
+        assert_eq!(img.get(100, 300), REACH_COLOURS[0]);
+        assert_eq!(img.get(612 + 100, 300), REACH_COLOURS[4]);
+        // East half: no block, grey ground in both panels.
+        let p = img.get(500, 300);
+        assert!(p[0] == p[1] && p[1] == p[2], "{p:?}");
+        assert_eq!(img.get(612 + 500, 300), p);
+    }
 
     #[test]
     fn classes_and_map() {

@@ -119,6 +119,7 @@ pub fn scenario_page(
                 beyond: [s.beyond_before, s.beyond_during],
                 cut_off: s.cut_off_during,
                 mean_min: s.mean_min,
+                map: Some(reach_map_file(st.kind)),
             })
             .collect(),
         ledger: r.storm.balance_terms(),
@@ -204,6 +205,11 @@ fn power_rows(r: &ScenarioResult) -> Vec<crate::html::PowerRow> {
             .then(a.substation.cmp(&b.substation))
     });
     out
+}
+
+/// File name of the reach map of a standard's kind, beside the report.
+pub fn reach_map_file(kind: &str) -> String {
+    format!("reach_{kind}.png")
 }
 
 /// An alert as a row of the report.
