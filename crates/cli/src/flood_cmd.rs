@@ -442,6 +442,7 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         let names: Vec<&str> = p.pumps.iter().map(|p| p.name.as_str()).collect();
         extras.alerts = twin_engine::alerts::pump_alerts(&names, &sf.pumps, sf.rain_start_min);
         twin_engine::whatif::set_pumps(&mut p, &sf.pumps, sf.rain_start_min).map_err(|e| at(&e))?;
+        twin_engine::whatif::set_gates(&mut p, &sf.gates, sf.rain_start_min).map_err(|e| at(&e))?;
         if let Some(r) = &sf.river {
             twin_engine::whatif::set_river(&mut p, r, sf.rain_start_min).map_err(|e| at(&e))?;
         }
@@ -466,12 +467,13 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
             .pumps
             .first()
             .map(|p| p.line)
+            .or(sf.gates.first().map(|g| g.line))
             .or(sf.river.as_ref().map(|r| r.line))
             .or(sf.tanks.first().map(|t| t.line))
             .or(sf.pipes.first().map(|p| p.line()))
             .unwrap_or(0);
         bail!(
-            "{}: line {line}: pumps, the river stage, pipes and tanks act on the drainage network: set couple = true",
+            "{}: line {line}: pumps, gates, the river stage, pipes and tanks act on the drainage network: set couple = true",
             file.display()
         );
     } else {

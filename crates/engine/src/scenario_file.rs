@@ -105,6 +105,22 @@ pub enum Diversions {
     },
 }
 
+/// Gates (the network's orifices) set open to a share for a period; outside it each keeps its
+/// own state (the city's closed gates closed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateChange {
+    /// Gate names; `None`: every gate of the network.
+    pub names: Option<Vec<String>>,
+    /// Opening, 0 (shut) to 1 (fully open).
+    pub open: f64,
+    /// Clock time it starts, minutes after midnight (`None`: the rain's start).
+    pub from_min: Option<f64>,
+    /// Clock time it ends (`None`: the end of the run).
+    pub to_min: Option<f64>,
+    /// Line of the entry in the file.
+    pub line: usize,
+}
+
 /// A retention lake dug into the ground before the storm: a disc of cells around a point
 /// lowered so that it holds `volume_m3` below the ground it replaces.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +261,8 @@ pub struct ScenarioFile {
     pub tanks: Vec<Tank>,
     /// Retention lakes dug.
     pub lakes: Vec<Lake>,
+    /// Gates opened or shut.
+    pub gates: Vec<GateChange>,
     /// Substations taken out.
     pub substations: Vec<SubstationOut>,
     /// How the signals are run.
@@ -339,6 +357,24 @@ impl ScenarioFile {
                 t.volume_m3, t.node
             ));
         }
+        for g in &self.gates {
+            let which = g
+                .names
+                .as_ref()
+                .map_or("tất cả / every gate".to_string(), |n| n.join(", "));
+            out.push(format!(
+                "Cửa điều tiết / Gates {which}: mở / open {:.0} %{}{}",
+                100.0 * g.open,
+                g.from_min.map_or(String::new(), |m| format!(
+                    ", từ / from {}",
+                    crate::scenario::clock(m)
+                )),
+                g.to_min.map_or(String::new(), |m| format!(
+                    ", đến / to {}",
+                    crate::scenario::clock(m)
+                ))
+            ));
+        }
         for l in &self.lakes {
             out.push(format!(
                 "Hồ điều hòa mới / New retention lake: {} m³, sâu / deep {} m, tại / at ({:.0}, {:.0})",
@@ -417,10 +453,20 @@ struct Raw {
     pipes: Option<Vec<Spanned<RawPipe>>>,
     tanks: Option<Vec<Spanned<RawTank>>>,
     lakes: Option<Vec<Spanned<RawLake>>>,
+    gates: Option<Vec<Spanned<RawGates>>>,
     substations: Option<Vec<Spanned<RawSubstations>>>,
     signals: Option<Spanned<RawSignals>>,
     retime_signals: Option<Vec<Spanned<RawRetime>>>,
     response: Option<Spanned<RawResponse>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGates {
+    names: Option<Vec<String>>,
+    open: Spanned<f64>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1083,6 +1129,43 @@ impl ScenarioFile {
                 line,
             });
         }
+        let mut gates = Vec::new();
+        for g in raw.gates.unwrap_or_default() {
+            let line = at(g.span());
+            let g = g.into_inner();
+            let open = in_range(
+                text,
+                &g.open,
+                "gates.open",
+                |x| (0.0..=1.0).contains(&x),
+                "an opening in 0..1 (0 shut, 1 fully open)",
+            )?;
+            let from_min = match &g.from {
+                Some(v) => Some(clock(text, v, "gates.from")?),
+                None => None,
+            };
+            let to_min = match &g.to {
+                Some(v) => {
+                    let m = clock(text, v, "gates.to")?;
+                    if m <= from_min.unwrap_or(rain_start_min) {
+                        return Err(FileError {
+                            line: at(v.span()),
+                            key: "gates.to".into(),
+                            message: "the change must end after it starts".into(),
+                        });
+                    }
+                    Some(m)
+                }
+                None => None,
+            };
+            gates.push(GateChange {
+                names: g.names,
+                open,
+                from_min,
+                to_min,
+                line,
+            });
+        }
         let mut lakes = Vec::new();
         for l in raw.lakes.unwrap_or_default() {
             let line = at(l.span());
@@ -1258,6 +1341,7 @@ impl ScenarioFile {
             pipes,
             tanks,
             lakes,
+            gates,
             substations,
             signal_mode,
             retime_signals,
@@ -1453,6 +1537,7 @@ capacity = 0.5
                 + f.pipes.len()
                 + f.tanks.len()
                 + f.lakes.len()
+                + f.gates.len()
                 + f.substations.len()
                 + f.retime_signals.len()
                 + 1
@@ -1575,6 +1660,7 @@ capacity = 0.5
             ("pipes", &props["pipes"]["items"]),
             ("tanks", &props["tanks"]["items"]),
             ("lakes", &props["lakes"]["items"]),
+            ("gates", &props["gates"]["items"]),
             ("substations", &props["substations"]["items"]),
             ("signals", &props["signals"]),
             ("retime_signals", &props["retime_signals"]["items"]),

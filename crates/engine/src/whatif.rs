@@ -251,6 +251,48 @@ fn late_start(project: &mut twin_hydro::Project, k: usize, hours: f64) {
     project.controls.push("PRIORITY 5".into());
 }
 
+/// Opens or shuts gates (the network's orifices) for a period by a control rule of a priority
+/// above the network's own (a closed gate's rule); outside the period each gate keeps its own
+/// state: shut where the network holds it shut, else open.
+pub fn set_gates(
+    project: &mut twin_hydro::Project,
+    changes: &[crate::scenario_file::GateChange],
+    rain_start_min: f64,
+) -> Result<(), WhatIfError> {
+    for (i, c) in changes.iter().enumerate() {
+        let all: Vec<String> = project.orifices.iter().map(|o| o.name.clone()).collect();
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        for k in chosen(&refs, c.names.as_deref(), "gate", c.line)? {
+            let name = &all[k];
+            let shut_rule = format!("THEN ORIFICE {name} SETTING = 0");
+            let own = if project.controls.iter().any(|l| l.trim() == shut_rule) {
+                0.0
+            } else {
+                1.0
+            };
+            let h0 = (c.from_min.unwrap_or(rain_start_min) - rain_start_min).max(0.0) / 60.0;
+            project.controls.push(format!("RULE TWIN_GATE_{i}_{k}"));
+            project
+                .controls
+                .push(format!("IF SIMULATION TIME >= {h0:.6}"));
+            if let Some(to) = c.to_min {
+                let h1 = (to - rain_start_min) / 60.0;
+                project
+                    .controls
+                    .push(format!("AND SIMULATION TIME < {h1:.6}"));
+            }
+            project
+                .controls
+                .push(format!("THEN ORIFICE {name} SETTING = {:.4}", c.open));
+            project
+                .controls
+                .push(format!("ELSE ORIFICE {name} SETTING = {own:.1}"));
+            project.controls.push("PRIORITY 10".into());
+        }
+    }
+    Ok(())
+}
+
 /// Sets the river's level at the outfalls as a stage time series (`[TIMESERIES]`, hours from
 /// the rain's start, the network's time zero).
 pub fn set_river(
@@ -383,6 +425,7 @@ impl ScenarioFile {
     /// Whether the file changes the drainage network (and so needs `couple = true`).
     pub fn changes_network(&self) -> bool {
         !self.pumps.is_empty()
+            || !self.gates.is_empty()
             || self.river.is_some()
             || !self.pipes.is_empty()
             || !self.tanks.is_empty()

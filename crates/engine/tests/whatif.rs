@@ -430,3 +430,81 @@ fn a_retention_lake_dug_where_the_water_gathers_lowers_the_flood_around_it() {
     assert_eq!(e.line, 9);
     assert!(e.message.contains("off the city's DEM"), "{}", e.message);
 }
+
+#[test]
+fn a_gate_opened_passes_water_only_while_open_and_shut_gates_pass_none() {
+    use twin_engine::scenario_file::GateChange;
+    use twin_engine::whatif::set_gates;
+    let city = city();
+    let text = twin_io::swmm::city_to_inp_with(&city, &design_storm(), 150.0, true).unwrap();
+    let base = twin_hydro::parse(&text).unwrap();
+    assert_eq!(base.orifices.len(), 1);
+    let gate = base.orifices[0].name.clone();
+    // Flow through the gate at each reporting time.
+    let flows = |p: &twin_hydro::Project| {
+        let mut e = twin_hydro::Engine::new(p).unwrap();
+        let (rep, s) = twin_hydro::results::run(&mut e, &mut || 0.0);
+        let k = rep.link_names.iter().position(|n| *n == gate).unwrap();
+        let nl = rep.link_names.len();
+        let q: Vec<(f64, f64)> = rep
+            .times
+            .iter()
+            .enumerate()
+            .map(|(t, h)| (*h, rep.link_flow[t * nl + k]))
+            .collect();
+        (q, s)
+    };
+    let (shut, s0) = flows(&base);
+    assert!(
+        shut.iter().all(|(_, q)| q.abs() < 1e-9),
+        "the city's gate is shut"
+    );
+    // Opened fully 06:30–07:30 (the rain starts at 06:00).
+    let mut p = base.clone();
+    set_gates(
+        &mut p,
+        &[GateChange {
+            names: Some(vec![gate.to_lowercase()]),
+            open: 1.0,
+            from_min: Some(390.0),
+            to_min: Some(450.0),
+            line: 4,
+        }],
+        360.0,
+    )
+    .unwrap();
+    let (open, s1) = flows(&p);
+    let moved: f64 = open.iter().map(|(_, q)| q.abs()).sum();
+    eprintln!(
+        "gate {gate}: flow sum {moved:.3}; flooding {:.0} → {:.0} m³, outflow {:.0} → {:.0} m³",
+        s0.flooding_volume_m3, s1.flooding_volume_m3, s0.outflow_volume_m3, s1.outflow_volume_m3
+    );
+    assert!(moved > 0.1, "{moved}");
+    // Nothing passes outside the hour, 1,800–5,400 s after the rain's start (a minute's
+    // grace at each end), and something within it.
+    for (t, q) in &open {
+        if *t < 1800.0 - 60.0 || *t > 5400.0 + 60.0 {
+            assert!(q.abs() < 1e-6, "{q} m³/s at {t} s");
+        }
+    }
+    assert!(
+        open.iter()
+            .any(|(t, q)| (1800.0..5400.0).contains(t) && q.abs() > 0.01)
+    );
+    assert!(s1.routing_continuity_error_pct.abs() < 1.0, "{s1:?}");
+    // An unknown gate is named with the gates the network has.
+    let e = set_gates(
+        &mut base.clone(),
+        &[GateChange {
+            names: Some(vec!["G9".into()]),
+            open: 0.5,
+            from_min: None,
+            to_min: None,
+            line: 7,
+        }],
+        360.0,
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 7);
+    assert!(e.message.contains("no gate named 'G9'"), "{}", e.message);
+}
