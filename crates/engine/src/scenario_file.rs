@@ -241,7 +241,7 @@ pub struct ScenarioFile {
     pub worst_case: bool,
     /// The rain.
     pub rain: RainSource,
-    /// Person trips of the morning peak period.
+    /// Person trips of the morning peak period (`traffic.trips` times `traffic.scale`).
     pub trips: usize,
     /// Share of informed drivers rerouting.
     pub informed: f64,
@@ -573,6 +573,7 @@ struct RawTraffic {
     trips: Option<Spanned<i64>>,
     informed: Option<Spanned<f64>>,
     seed: Option<u64>,
+    scale: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -881,6 +882,7 @@ impl ScenarioFile {
             trips: None,
             informed: None,
             seed: None,
+            scale: None,
         });
         let trips = match &t.trips {
             Some(v) => {
@@ -898,6 +900,31 @@ impl ScenarioFile {
                 n as usize
             }
             None => 123_000,
+        };
+        // A demand scale multiplies the trips (a growth or a holiday factor).
+        let trips = match &t.scale {
+            Some(v) => {
+                let k = in_range(
+                    text,
+                    v,
+                    "traffic.scale",
+                    |x| x > 0.0 && x <= 10.0,
+                    "a factor in (0, 10]",
+                )?;
+                let n = (trips as f64 * k).round();
+                if !(1.0..=crate::scenario::MAX_TRIPS as f64).contains(&n) {
+                    return Err(FileError {
+                        line: at(v.span()),
+                        key: "traffic.scale".into(),
+                        message: format!(
+                            "{trips} trips × {k} = {n} is outside 1..{}",
+                            crate::scenario::MAX_TRIPS
+                        ),
+                    });
+                }
+                n as usize
+            }
+            None => trips,
         };
         let informed = match &t.informed {
             Some(v) => in_range(
@@ -1389,6 +1416,13 @@ capacity = 0.5
         assert_eq!(f.close_road[0].from_min, 390.0);
         assert_eq!(f.close_road[0].line, 14);
         assert_eq!(f.pumps[0].names, None);
+        // A demand scale multiplies the trips; one that leaves the range is refused.
+        let f = ScenarioFile::parse(&GOOD.replace("informed = 0.3", "informed = 0.3\nscale = 1.3"))
+            .unwrap();
+        assert_eq!(f.trips, 65_000);
+        let e = ScenarioFile::parse(&GOOD.replace("informed = 0.3", "informed = 0.3\nscale = 0"))
+            .unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (13, "traffic.scale"), "{e}");
     }
 
     #[test]
