@@ -808,7 +808,7 @@ fn write_traffic(r: &ScenarioResult, out: &mut OutDir) -> Result<()> {
     let p = out.file("traffic.json");
     write_text(&p, &serde_json::to_string_pretty(&t.to_json())?)?;
     println!(
-        "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed at some time; {} vehicle trips; arrived {} → {}; rerouted {}; stranded (no route) {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours; teleports {} → {}",
+        "Giao thông khi ngập / Traffic under the flood: {} links closed, {} slowed at some time; {} vehicle trips; arrived {} → {}; rerouted {}; stranded (no route) {}; unfinished {} → {}; mean trip {:.0} s → {:.0} s; extra delay {:.0} vehicle-hours ({:.0} of the trips that arrived); teleports {} → {}",
         t.closed_links,
         t.slowed_links,
         t.baseline.trips,
@@ -816,8 +816,11 @@ fn write_traffic(r: &ScenarioResult, out: &mut OutDir) -> Result<()> {
         t.flooded.arrived,
         t.flooded.rerouted,
         t.flooded.aborted,
+        t.baseline.unfinished,
+        t.flooded.unfinished,
         t.baseline.mean_duration_s,
         t.flooded.mean_duration_s,
+        t.flooded.vehicle_hours_all - t.baseline.vehicle_hours_all,
         t.flooded.vehicle_hours - t.baseline.vehicle_hours,
         t.baseline.teleports,
         t.flooded.teleports

@@ -484,6 +484,8 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
     assert_eq!(f(dry, "links_closed"), 0.0);
     assert_eq!(f(dry, "mean_trip_s/0"), f(dry, "mean_trip_s/1"), "{dry}");
     assert_eq!(f(dry, "delay_vehicle_hours"), 0.0);
+    assert_eq!(f(dry, "delay_vehicle_hours_all"), 0.0);
+    assert_eq!(f(dry, "unfinished/0"), f(dry, "unfinished/1"));
     for k in [
         "buildings_flooded/ge_0.1_m",
         "jobs/ge_0.1_m",
@@ -504,6 +506,7 @@ fn more_rain_never_floods_less_and_no_rain_leaves_traffic_alone() {
             "roads_closed",
             "links_closed",
             "delay_vehicle_hours",
+            "delay_vehicle_hours_all",
             "buildings_flooded/ge_0.1_m",
             "buildings_flooded/ge_0.3_m",
             "jobs/ge_0.3_m",

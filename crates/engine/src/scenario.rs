@@ -35,6 +35,12 @@ pub struct TrafficTotals {
     pub rerouted: usize,
     /// Vehicles let into a full link after waiting [`SimConfig::time_to_teleport`].
     pub teleports: usize,
+    /// Trips neither arrived nor taken out by the end (still driving or waiting to enter).
+    pub unfinished: usize,
+    /// Hours every trip spent by the end: arrived trips their duration, trips taken out their
+    /// time until then, unfinished ones their time so far
+    /// ([`twin_traffic::sim::TripResult::time_by`]).
+    pub vehicle_hours_all: f64,
 }
 
 /// One statistics interval of both runs.
@@ -51,6 +57,11 @@ pub struct TrafficInterval {
     pub flooded_kmh: f64,
     /// Directed links closed by the flood at the interval's start.
     pub closed_links: usize,
+    /// Vehicles teleported through jams in the interval: without and with the flood.
+    pub teleports: [usize; 2],
+    /// Gridlock indicator: teleports per vehicle on the network
+    /// ([`twin_traffic::sim::NetworkInterval::gridlock`]), without and with the flood.
+    pub gridlock: [f64; 2],
 }
 
 /// Baseline against flooded.
@@ -86,7 +97,7 @@ pub struct FloodTraffic {
 impl FloodTraffic {
     /// As JSON.
     pub fn to_json(&self) -> serde_json::Value {
-        let t = |x: &TrafficTotals| serde_json::json!({"trips": x.trips, "arrived": x.arrived, "aborted": x.aborted, "mean_duration_s": x.mean_duration_s, "vehicle_hours": x.vehicle_hours, "rerouted": x.rerouted, "teleports": x.teleports});
+        let t = |x: &TrafficTotals| serde_json::json!({"trips": x.trips, "arrived": x.arrived, "aborted": x.aborted, "unfinished": x.unfinished, "mean_duration_s": x.mean_duration_s, "vehicle_hours": x.vehicle_hours, "vehicle_hours_all": x.vehicle_hours_all, "rerouted": x.rerouted, "teleports": x.teleports});
         let num = |v: f64| {
             if v.is_finite() {
                 serde_json::json!(v)
@@ -100,6 +111,7 @@ impl FloodTraffic {
             "baseline": t(&self.baseline),
             "flooded": t(&self.flooded),
             "delay_vehicle_hours": self.flooded.vehicle_hours - self.baseline.vehicle_hours,
+            "delay_vehicle_hours_all": self.flooded.vehicle_hours_all - self.baseline.vehicle_hours_all,
             "closed_link_entries": self.closed_entries,
             "rain_start_s": self.rain_start_s,
             "dark_signals": self.dark_signals,
@@ -114,6 +126,9 @@ impl FloodTraffic {
                 "begin_s": i.begin_s, "end_s": i.end_s,
                 "baseline_kmh": num(i.baseline_kmh), "flooded_kmh": num(i.flooded_kmh),
                 "closed_links": i.closed_links,
+                "teleports": i.teleports,
+                "gridlock": i.gridlock,
+                "gridlocked": i.gridlock.map(|g| g > twin_traffic::sim::GRIDLOCK_SHARE),
             })).collect::<Vec<_>>(),
         })
     }
@@ -301,8 +316,9 @@ fn link_schedule(
     }
 }
 
-fn totals(sim: &Simulation) -> TrafficTotals {
+fn totals(sim: &Simulation, end_s: f64) -> TrafficTotals {
     let r = sim.trip_results();
+    let all: f64 = r.iter().map(|t| t.time_by(end_s)).sum();
     let arrived: Vec<_> = r
         .iter()
         .filter(|t| t.state == VehicleState::Arrived)
@@ -323,6 +339,11 @@ fn totals(sim: &Simulation) -> TrafficTotals {
         vehicle_hours: sum / 3600.0,
         rerouted: r.iter().filter(|t| t.reroutes > 0).count(),
         teleports: sim.counters().teleports,
+        unfinished: r
+            .iter()
+            .filter(|t| !matches!(t.state, VehicleState::Arrived | VehicleState::Aborted))
+            .count(),
+        vehicle_hours_all: all / 3600.0,
     }
 }
 
@@ -501,9 +522,24 @@ pub fn flood_traffic(
         .into_iter()
         .map(|(b, _, v)| (b.to_bits(), v))
         .collect();
+    let net_at = |sim: &Simulation| -> HashMap<u64, (usize, f64)> {
+        sim.network_stats()
+            .iter()
+            .map(|i| (i.begin.to_bits(), (i.teleports, i.gridlock())))
+            .collect()
+    };
+    let (nb, nf) = (net_at(&base), net_at(&flood));
     let intervals = interval_speeds(&base)
         .into_iter()
         .map(|(b, e, v)| TrafficInterval {
+            teleports: [
+                nb.get(&b.to_bits()).map_or(0, |x| x.0),
+                nf.get(&b.to_bits()).map_or(0, |x| x.0),
+            ],
+            gridlock: [
+                nb.get(&b.to_bits()).map_or(0.0, |x| x.1),
+                nf.get(&b.to_bits()).map_or(0.0, |x| x.1),
+            ],
             begin_s: b,
             end_s: e,
             baseline_kmh: v,
@@ -522,8 +558,8 @@ pub fn flood_traffic(
             .zip(&ever_closed)
             .filter(|(s, c)| **s && !**c)
             .count(),
-        baseline: totals(&base),
-        flooded: totals(&flood),
+        baseline: totals(&base, spec.end_s),
+        flooded: totals(&flood, spec.end_s),
         closed_entries: flood.closed_entries() + base.closed_entries(),
         intervals,
         rain_start_s: match states {
@@ -550,6 +586,8 @@ fn schedule_dark(sim: &mut Simulation, periods: &[(usize, usize, f64, f64, bool)
         }
     }
 }
+
+pub use twin_traffic::sim::GRIDLOCK_SHARE;
 
 /// Clock time at which traffic time 0 falls, minutes after midnight (the morning peak period
 /// starts at 06:00).
@@ -690,6 +728,12 @@ impl ScenarioResult {
             "rerouted": t.flooded.rerouted,
             "mean_trip_s": [t.baseline.mean_duration_s, t.flooded.mean_duration_s],
             "delay_vehicle_hours": t.flooded.vehicle_hours - t.baseline.vehicle_hours,
+            "delay_vehicle_hours_all": t.flooded.vehicle_hours_all - t.baseline.vehicle_hours_all,
+            "unfinished": [t.baseline.unfinished, t.flooded.unfinished],
+            "gridlocked_intervals": [
+                t.intervals.iter().filter(|i| i.gridlock[0] > twin_traffic::sim::GRIDLOCK_SHARE).count(),
+                t.intervals.iter().filter(|i| i.gridlock[1] > twin_traffic::sim::GRIDLOCK_SHARE).count(),
+            ],
             "teleports": [t.baseline.teleports, t.flooded.teleports],
             "closed_link_entries": t.closed_entries,
             "peak_hour_speed_kmh": [peak_hour(|i| i.baseline_kmh), peak_hour(|i| i.flooded_kmh)],

@@ -91,6 +91,13 @@ pub struct TrafficRow {
     pub links: [usize; 2],
     /// Vehicles let into a full link after a long wait, without / with the flood.
     pub teleports: [usize; 2],
+    /// Trips neither arrived nor stranded by the end, without / with the flood.
+    pub unfinished: [usize; 2],
+    /// Extra vehicle-hours counting every trip: arrived, stranded (to when it was taken out)
+    /// and unfinished (its time so far).
+    pub delay_all_vehicle_hours: f64,
+    /// Five-minute intervals whose teleports exceeded the gridlock share, without / with.
+    pub gridlocked_intervals: [usize; 2],
     /// Clock time of the traffic run's start, minutes after midnight (06:00 = 360).
     pub clock_start_min: f64,
     /// Clock time of the rain's start, minutes after midnight; `None`: every road in its
@@ -541,10 +548,12 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         let _ = write!(
             h,
             r##"<tr><td>Thời gian chuyến đi trung bình <span class="en">/ Mean trip time</span></td><td class="n">{:.1} → {:.1} phút / min</td></tr>
-<tr><td>Tổn thất thời gian <span class="en">/ Extra delay</span></td><td class="n">{} xe·giờ / vehicle-hours</td></tr>
+<tr><td>Tổn thất thời gian, mọi chuyến (kể cả chưa đến, bị kẹt lại) <span class="en">/ Extra delay, every trip (unfinished and stranded included)</span></td><td class="n">{} xe·giờ / vehicle-hours</td></tr>
+<tr><td>Tổn thất thời gian, chỉ các chuyến đã đến <span class="en">/ Extra delay of the trips that arrived</span></td><td class="n">{} xe·giờ / vehicle-hours</td></tr>
 "##,
             t.mean_s[0] / 60.0,
             t.mean_s[1] / 60.0,
+            int(t.delay_all_vehicle_hours),
             int(t.delay_vehicle_hours)
         );
     }
@@ -880,7 +889,9 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
 <tr><td>Thời gian trung bình / Mean trip time (phút / min)</td><td class="n">{3:.1}</td><td class="n">{4:.1}</td></tr>
 <tr><td>Đổi lộ trình / Rerouted</td><td class="n">—</td><td class="n">{5}</td></tr>
 <tr><td>Không còn đường đi / Stranded (no route)</td><td class="n">—</td><td class="n">{6}</td></tr>
+<tr><td>Chưa đến nơi khi kết thúc / Unfinished at the end</td><td class="n">{11}</td><td class="n">{12}</td></tr>
 <tr><td>Kẹt cứng, phải cho qua / Let through a jam (teleports)</td><td class="n">{9}</td><td class="n">{10}</td></tr>
+<tr><td>Khoảng 5 phút tắc nghẽn (cho qua &gt; {15:.0} % số xe) / Five-minute intervals gridlocked (teleports &gt; {15:.0} % of the vehicles)</td><td class="n">{13}</td><td class="n">{14}</td></tr>
 <tr><td>Đoạn đường đóng / giảm tốc — Links closed / slowed</td><td class="n">—</td><td class="n">{7} / {8}</td></tr>
 </table>
 "##,
@@ -895,6 +906,11 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
             t.links[1],
             int(t.teleports[0] as f64),
             int(t.teleports[1] as f64),
+            int(t.unfinished[0] as f64),
+            int(t.unfinished[1] as f64),
+            t.gridlocked_intervals[0],
+            t.gridlocked_intervals[1],
+            100.0 * twin_engine::scenario::GRIDLOCK_SHARE,
             start = clock(t.clock_start_min),
         );
         if !t.intervals.is_empty() {
@@ -993,6 +1009,9 @@ mod tests {
                 delay_vehicle_hours: 310.4,
                 links: [35, 748],
                 teleports: [12, 345],
+                unfinished: [0, 210],
+                delay_all_vehicle_hours: 402.0,
+                gridlocked_intervals: [0, 3],
                 clock_start_min: 360.0,
                 rain_start_min: Some(375.0),
                 intervals: vec![

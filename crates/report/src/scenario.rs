@@ -86,6 +86,16 @@ pub fn scenario_page(
             delay_vehicle_hours: traffic.flooded.vehicle_hours - traffic.baseline.vehicle_hours,
             links: [traffic.closed_links, traffic.slowed_links],
             teleports: [traffic.baseline.teleports, traffic.flooded.teleports],
+            unfinished: [traffic.baseline.unfinished, traffic.flooded.unfinished],
+            delay_all_vehicle_hours: traffic.flooded.vehicle_hours_all
+                - traffic.baseline.vehicle_hours_all,
+            gridlocked_intervals: [0, 1].map(|k| {
+                traffic
+                    .intervals
+                    .iter()
+                    .filter(|i| i.gridlock[k] > twin_engine::scenario::GRIDLOCK_SHARE)
+                    .count()
+            }),
             clock_start_min: CLOCK_START_MIN,
             // The rain's clock time when the roads followed it, none for worst states.
             rain_start_min: traffic.rain_start_s.map(|s| CLOCK_START_MIN + s / 60.0),

@@ -352,6 +352,8 @@ mod tests {
             id: String::new(),
             depart,
             arrival,
+            planned: depart,
+            ended: arrival,
             route_length: len,
             state,
             reroutes: 0,

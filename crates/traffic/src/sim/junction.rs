@@ -194,6 +194,7 @@ impl Simulation {
                     self.buffer[q].remove(i);
                     self.leave_link(v, a, tau);
                     self.vehs[v].state = VehicleState::Aborted;
+                    self.vehs[v].ended = tau;
                     self.counters.aborted += 1;
                 }
                 continue;

@@ -50,8 +50,8 @@ pub use config::{
     SignalControl, SimConfig,
 };
 pub use records::{
-    Counters, LinkEvent, LinkInterval, SignalProposal, TrajectoryPoint, Traversals, TripResult,
-    VehicleState,
+    Counters, GRIDLOCK_SHARE, LinkEvent, LinkInterval, NetworkInterval, SignalProposal,
+    TrajectoryPoint, Traversals, TripResult, VehicleState,
 };
 pub use reroute::REROUTE_MIN_GAIN;
 pub use state::Simulation;

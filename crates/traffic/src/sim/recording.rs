@@ -1,7 +1,7 @@
 //! What a run records: floating-car positions, per-link interval statistics and trip
 //! outcomes.
 
-use super::records::{LinkInterval, TrajectoryPoint, TripResult};
+use super::records::{LinkInterval, NetworkInterval, TrajectoryPoint, TripResult};
 use super::state::Simulation;
 use crate::network::{LinkId, Network};
 
@@ -104,7 +104,20 @@ impl Simulation {
             self.st_delay[l] = 0.0;
             self.st_occ[l] = 0.0;
         }
+        self.net_stats.push(NetworkInterval {
+            begin: self.stat_begin,
+            end,
+            teleports: self.counters.teleports - self.net_last.0,
+            on_network: self.in_network as usize,
+            arrived: self.counters.arrived - self.net_last.1,
+        });
+        self.net_last = (self.counters.teleports, self.counters.arrived);
         self.stat_begin = end;
+    }
+
+    /// The whole network per statistics interval: teleports, vehicles on it, arrivals.
+    pub fn network_stats(&self) -> &[NetworkInterval] {
+        &self.net_stats
     }
 
     /// Per-link statistics of the intervals completed so far.
@@ -120,6 +133,8 @@ impl Simulation {
                 id: self.trip_ids[v.trip as usize].clone(),
                 depart: v.depart,
                 arrival: v.arrival,
+                planned: v.planned,
+                ended: v.ended,
                 route_length: v.route_length,
                 state: v.state,
                 reroutes: v.reroutes,

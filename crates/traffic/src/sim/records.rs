@@ -61,6 +61,11 @@ pub struct TripResult {
     pub depart: f64,
     /// Arrival at the end of the last link, s; NaN if it did not arrive.
     pub arrival: f64,
+    /// Planned departure, s.
+    pub planned: f64,
+    /// Time it left the network, s: its arrival, or when it was taken out for want of a
+    /// route; NaN while it is still on the network or waiting to enter it.
+    pub ended: f64,
     /// Driven length including junction crossings (m).
     pub route_length: f64,
     /// Final state.
@@ -74,7 +79,53 @@ impl TripResult {
     pub fn duration(&self) -> f64 {
         self.arrival - self.depart
     }
+
+    /// Time the trip has cost by time `end` (s): to its arrival or its being taken out, or,
+    /// unfinished, from its departure (planned departure if it never entered the network) to
+    /// `end`; 0 for a trip planned after `end`.
+    pub fn time_by(&self, end: f64) -> f64 {
+        let from = if self.depart.is_finite() {
+            self.depart
+        } else {
+            self.planned
+        };
+        let to = if self.ended.is_finite() {
+            self.ended
+        } else {
+            end
+        };
+        (to - from).max(0.0)
+    }
 }
+
+/// The whole network over one statistics interval: jams broken by teleporting, and the
+/// vehicles on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkInterval {
+    /// Interval start (s).
+    pub begin: f64,
+    /// Interval end (s).
+    pub end: f64,
+    /// Vehicles let through a full link during the interval.
+    pub teleports: usize,
+    /// Vehicles on the network at the interval's end.
+    pub on_network: usize,
+    /// Vehicles that arrived during the interval.
+    pub arrived: usize,
+}
+
+impl NetworkInterval {
+    /// Gridlock indicator: the teleports of the interval per vehicle on the network at its
+    /// end (each teleport is a vehicle held at a full link for `time_to_teleport`, so a share
+    /// above [`GRIDLOCK_SHARE`] says jams are being broken by force somewhere).
+    pub fn gridlock(&self) -> f64 {
+        self.teleports as f64 / self.on_network.max(1) as f64
+    }
+}
+
+/// Share of the vehicles on the network teleported in one interval above which the interval is
+/// reported as gridlocked: 1 %.
+pub const GRIDLOCK_SHARE: f64 = 0.01;
 
 /// Statistics of one link over one interval.
 #[derive(Debug, Clone, PartialEq)]

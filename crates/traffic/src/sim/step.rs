@@ -252,6 +252,7 @@ impl Simulation {
                     self.leave_link(v, LinkId(l as u32), ready);
                     let veh = &mut self.vehs[v];
                     veh.arrival = ready;
+                    veh.ended = ready;
                     veh.state = VehicleState::Arrived;
                     self.counters.arrived += 1;
                 } else {

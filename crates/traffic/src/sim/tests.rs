@@ -441,3 +441,68 @@ fn progress_rises_to_one_and_runs_as_without_it() {
     ended.run_with_progress(Some(100.0), &mut |f| last = f);
     assert_eq!(last, 1.0);
 }
+
+#[test]
+fn unfinished_and_stranded_trips_count_their_time_and_intervals_add_up() {
+    // 40 vehicles, BC closed at 50 s (those already on AB are taken out there), stopped at
+    // 100 s with some still on the way.
+    let cfg = SimConfig {
+        stats_interval: 20.0,
+        ..SimConfig::default()
+    };
+    let mut s = sim_with(&many(40, 5.0, "SA AB BC CE"), cfg);
+    let bc = s.network().link("BC").unwrap();
+    s.schedule(50.0, LinkEvent::Closed(bc, true));
+    s.run(Some(100.0));
+    let r = s.trip_results();
+    let c = s.counters().clone();
+    assert!(c.aborted > 0 && c.arrived < 40, "{c:?}");
+    for t in &r {
+        assert_eq!(
+            t.planned,
+            r.iter().position(|x| x.id == t.id).unwrap() as f64 * 5.0
+        );
+        match t.state {
+            VehicleState::Arrived => {
+                assert_eq!(t.ended, t.arrival);
+                assert_eq!(t.time_by(100.0), t.duration());
+            }
+            VehicleState::Aborted => {
+                assert!(t.ended.is_finite() && t.ended <= 100.0 && t.arrival.is_nan());
+                assert_eq!(t.time_by(100.0), t.ended - t.depart);
+            }
+            _ => {
+                assert!(t.ended.is_nan());
+                let from = if t.depart.is_finite() {
+                    t.depart
+                } else {
+                    t.planned
+                };
+                assert_eq!(t.time_by(100.0), (100.0 - from).max(0.0));
+            }
+        }
+    }
+    // Every vehicle's time on the links, summed, is the vehicles on the network integrated
+    // over the steps (1 s), within a step per vehicle; nobody waits to enter here.
+    let on_links: f64 = r
+        .iter()
+        .filter(|t| t.depart.is_finite())
+        .map(|t| t.time_by(100.0))
+        .sum();
+    assert!(
+        (on_links - c.vehicle_updates as f64).abs() <= 40.0,
+        "{on_links} vs {}",
+        c.vehicle_updates
+    );
+    // The network intervals: five of 20 s, their arrivals and teleports add up to the totals.
+    let n = s.network_stats();
+    assert_eq!(n.len(), 5);
+    assert_eq!(n.iter().map(|i| i.arrived).sum::<usize>(), c.arrived);
+    assert_eq!(n.iter().map(|i| i.teleports).sum::<usize>(), c.teleports);
+    assert_eq!(
+        n.last().unwrap().on_network,
+        r.iter()
+            .filter(|t| t.state == VehicleState::Running)
+            .count()
+    );
+}
