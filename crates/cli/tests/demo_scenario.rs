@@ -124,4 +124,25 @@ fn demo_scenario_closes_its_water_balance_keeps_closed_roads_empty_and_matches_t
         recorded(&table, "mean trip: no flood / flooded"),
         format!("{mean_base:.0} s / {mean_flood:.0} s")
     );
+    // The delay of every trip, the unfinished and stranded included, is at least that of the
+    // trips that arrived, and both are recorded.
+    assert!(
+        num("delay_vehicle_hours_all") >= num("delay_vehicle_hours"),
+        "{sum}"
+    );
+    assert_eq!(
+        recorded(
+            &table,
+            "extra delay of every trip (stranded and unfinished included)"
+        ),
+        format!("{} vehicle-hours", int(num("delay_vehicle_hours_all")))
+    );
+    assert_eq!(
+        recorded(&table, "unfinished at 10:00: no flood / flooded"),
+        format!(
+            "{} / {}",
+            int(sum["unfinished"][0].as_f64().unwrap()),
+            int(sum["unfinished"][1].as_f64().unwrap())
+        )
+    );
 }
