@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian 12 machine:
-# system packages (GDAL, Vulkan software rendering, X virtual framebuffer) and
+# system packages (GDAL, Vulkan software rendering, X virtual framebuffer, OpenMPI and the
+# libclang its Rust bindings are generated with, for `twin scenario ensemble --mpi`) and
 # the Python reference tools in a throw-away venv under .venv/.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for p in libgdal-dev gdal-bin pkg-config cmake mesa-vulkan-drivers libvulkan1 xvfb xauth; do
+for p in libgdal-dev gdal-bin pkg-config cmake mesa-vulkan-drivers libvulkan1 xvfb xauth \
+         libopenmpi-dev openmpi-bin libclang-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

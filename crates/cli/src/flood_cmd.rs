@@ -1,13 +1,14 @@
-//! `twin flood run` and `twin scenario run`: read the inputs, call
+//! `twin flood run` and `twin scenario run` (and the scenario-file preparation `scenario
+//! ensemble` shares): read the inputs, call
 //! [`twin_engine::storm::run`] or [`twin_engine::scenario::run`], write what they return.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 use twin_engine::flood::{Backend, BuildingMode, FloodSpec, Gauge, GaugeRecord};
 use twin_engine::scenario::{ScenarioResult, ScenarioSpec, Stage, TrafficSpec};
-use twin_engine::scenario_file::{Diversions, RainSource, SignalMode};
+use twin_engine::scenario_file::{Diversions, RainSource, ScenarioFile, SignalMode};
 use twin_engine::storm::{Balance, Ground, StormResult, StormSpec};
 use twin_io::atomic::OutDir;
 use twin_model::{City, Crs, Raster};
@@ -404,10 +405,46 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
 
 /// `twin scenario run SCENARIO.toml`: paths in the file are relative to it.
 pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
+    let p = prepare_file(file)?;
+    run_scenario(
+        &p.city,
+        &p.city_path,
+        &p.rain,
+        &p.spec,
+        out,
+        Some(&p.text),
+        p.extras,
+    )
+}
+
+/// A scenario file read and made ready to run: the city with its roads raised, the rain, the
+/// scenario spec (the network with the file's interventions, the traffic with its closures).
+pub(crate) struct PreparedFile {
+    /// The file, as given.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// Its parsed form.
+    pub file: ScenarioFile,
+    /// The city, roads raised.
+    pub city: City,
+    /// The city's path (relative to the file).
+    pub city_path: PathBuf,
+    /// The rain series (start minute, mm/h).
+    pub rain: Vec<(f64, f64)>,
+    /// What to run.
+    pub spec: ScenarioSpec,
+    /// What the file adds to the run's outputs.
+    pub extras: RunExtras,
+}
+
+/// Reads a scenario file and everything it names, and builds its scenario spec; a malformed
+/// file or input is refused naming the file, line and key.
+pub(crate) fn prepare_file(file: &Path) -> Result<PreparedFile> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("{}: cannot read", file.display()))?;
     let at = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", file.display());
-    let sf = twin_engine::scenario_file::ScenarioFile::parse(&text).map_err(|e| at(&e))?;
+    let sf = ScenarioFile::parse(&text).map_err(|e| at(&e))?;
     let base = file.parent().unwrap_or(Path::new("."));
     let city_path = base.join(&sf.city);
     let mut city = crate::load(&city_path)?;
@@ -438,16 +475,8 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         );
     }
     let network = if sf.couple {
-        let mut p = city_network(&city, &rain, sf.minutes, &city_path)?;
-        let names: Vec<&str> = p.pumps.iter().map(|p| p.name.as_str()).collect();
-        extras.alerts = twin_engine::alerts::pump_alerts(&names, &sf.pumps, sf.rain_start_min);
-        twin_engine::whatif::set_pumps(&mut p, &sf.pumps, sf.rain_start_min).map_err(|e| at(&e))?;
-        twin_engine::whatif::set_gates(&mut p, &sf.gates, sf.rain_start_min).map_err(|e| at(&e))?;
-        if let Some(r) = &sf.river {
-            twin_engine::whatif::set_river(&mut p, r, sf.rain_start_min).map_err(|e| at(&e))?;
-        }
-        twin_engine::whatif::change_pipes(&mut p, &sf.pipes).map_err(|e| at(&e))?;
-        twin_engine::whatif::add_tanks(&mut p, &sf.tanks).map_err(|e| at(&e))?;
+        let (p, alerts) = file_network(file, &sf, &city, &city_path, &rain, sf.rain_start_min)?;
+        extras.alerts = alerts;
         if !sf.pipes.is_empty() || !sf.tanks.is_empty() {
             let laid = sf
                 .pipes
@@ -518,12 +547,46 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         rain_start_min: sf.rain_start_min,
         worst_case: sf.worst_case,
     };
-    run_scenario(&city, &city_path, &rain, &spec, out, Some(&text), extras)
+    Ok(PreparedFile {
+        path: file.to_path_buf(),
+        text,
+        file: sf,
+        city,
+        city_path,
+        rain,
+        spec,
+        extras,
+    })
+}
+
+/// The city's drainage network with a coupled scenario file's interventions (pumps, the
+/// river's stage, pipes, tanks), its clock times placed against a rain starting at
+/// `rain_start_min`; with the alerts for the pumps it takes out or starts late.
+pub(crate) fn file_network(
+    file: &Path,
+    sf: &ScenarioFile,
+    city: &City,
+    city_path: &Path,
+    rain: &[(f64, f64)],
+    rain_start_min: f64,
+) -> Result<(twin_hydro::Project, Vec<twin_engine::alerts::Alert>)> {
+    let at = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", file.display());
+    let mut p = city_network(city, rain, sf.minutes, city_path)?;
+    let names: Vec<&str> = p.pumps.iter().map(|p| p.name.as_str()).collect();
+    let alerts = twin_engine::alerts::pump_alerts(&names, &sf.pumps, rain_start_min);
+    twin_engine::whatif::set_pumps(&mut p, &sf.pumps, rain_start_min).map_err(|e| at(&e))?;
+    twin_engine::whatif::set_gates(&mut p, &sf.gates, rain_start_min).map_err(|e| at(&e))?;
+    if let Some(r) = &sf.river {
+        twin_engine::whatif::set_river(&mut p, r, rain_start_min).map_err(|e| at(&e))?;
+    }
+    twin_engine::whatif::change_pipes(&mut p, &sf.pipes).map_err(|e| at(&e))?;
+    twin_engine::whatif::add_tanks(&mut p, &sf.tanks).map_err(|e| at(&e))?;
+    Ok((p, alerts))
 }
 
 /// What a scenario file adds to a run.
 #[derive(Default)]
-struct RunExtras {
+pub(crate) struct RunExtras {
     /// Alerts known before the run (pumps out), joined to those the run raises.
     alerts: Vec<twin_engine::alerts::Alert>,
     /// Rain varying across the city (a multiplier of the series per DEM cell).
@@ -531,7 +594,7 @@ struct RunExtras {
     /// The storm's total per cell, mm, written as `rain_total.tif`.
     rain_total: Option<Raster>,
     /// The file's rain and interventions, one line each, for the report.
-    interventions: Vec<String>,
+    pub(crate) interventions: Vec<String>,
 }
 
 /// A historical day at the gauges as a series (the city's mean), with its per-cell multiplier

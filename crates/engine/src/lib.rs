@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod compare;
 pub mod coupled;
 pub mod design_storm;
+pub mod ensemble;
 pub mod flood;
 pub mod impacts;
 pub mod power;

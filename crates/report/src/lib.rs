@@ -10,6 +10,7 @@
 //! simulation.
 
 pub mod compare;
+pub mod ensemble;
 pub mod html;
 pub mod scenario;
 
