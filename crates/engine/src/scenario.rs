@@ -766,7 +766,7 @@ impl ScenarioResult {
             }),
             "dark_signals": t.dark_signals.len(),
             "dark_crossings": t.dark_crossings,
-            "retimed_signals": t.retimed_signals,
+            "retimed_signals": t.retimed_signals.iter().sum::<usize>(),
             "diversions": t.diversions.len(),
             "diversions_activated": t.diversions_activated,
         })

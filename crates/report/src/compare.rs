@@ -126,6 +126,47 @@ pub fn kpi_label(key: &str) -> (String, String, &'static str) {
         "teleports" => ("Xe bị dịch chuyển (kẹt cứng)", "Teleports (gridlock)", ""),
         "closed_link_entries" => ("Lượt vào đoạn đóng", "Entries into closed links", ""),
         "peak_hour_speed_kmh" => ("Tốc độ giờ cao điểm", "Peak-hour speed", "km/h"),
+        "delay_vehicle_hours_all" => (
+            "Tổng thời gian trễ, mọi chuyến",
+            "Total delay, every trip",
+            "vehicle-h",
+        ),
+        "unfinished" => (
+            "Chuyến chưa đến khi kết thúc",
+            "Trips unfinished at the end",
+            "",
+        ),
+        "gridlocked_intervals" => (
+            "Khoảng 5 phút tắc nghẽn",
+            "Five-minute intervals gridlocked",
+            "",
+        ),
+        "buildings_flooded.ge_0.1_m" => ("Công trình ngập ≥ 10 cm", "Buildings under ≥ 10 cm", ""),
+        "buildings_flooded.ge_0.3_m" => ("Công trình ngập ≥ 30 cm", "Buildings under ≥ 30 cm", ""),
+        "buildings_flooded.ge_0.5_m" => ("Công trình ngập ≥ 50 cm", "Buildings under ≥ 50 cm", ""),
+        "jobs.ge_0.1_m" => (
+            "Việc làm nơi ngập ≥ 10 cm",
+            "Jobs where water reached 10 cm",
+            "",
+        ),
+        "jobs.ge_0.3_m" => (
+            "Việc làm nơi ngập ≥ 30 cm",
+            "Jobs where water reached 30 cm",
+            "",
+        ),
+        "jobs.ge_0.5_m" => (
+            "Việc làm nơi ngập ≥ 50 cm",
+            "Jobs where water reached 50 cm",
+            "",
+        ),
+        "cut_off.buildings" => ("Công trình bị cô lập", "Buildings cut off", ""),
+        "cut_off.residents" => ("Dân bị cô lập", "Residents cut off", ""),
+        "cut_off.jobs" => ("Việc làm bị cô lập", "Jobs cut off", ""),
+        "substations_out" => ("Trạm biến áp mất điện", "Substations out", ""),
+        "dark_signals" => ("Đèn tín hiệu tắt", "Signals dark", ""),
+        "dark_crossings" => ("Lượt xe qua nút tắt đèn", "Crossings of dark junctions", ""),
+        "retimed_signals" => ("Đèn tín hiệu điều chỉnh", "Signals retimed", ""),
+        "diversions" => ("Đoạn cần phân luồng", "Stretches diverted", ""),
         _ => ("", "", ""),
     };
     if vi.is_empty() {
