@@ -18,6 +18,7 @@ WHAT = {
     "gpkg_metadata": "city GeoPackage metadata tables, read back by `read_city`",
     "scenario_toml": "what-if scenario TOML and its design storm",
     "gauge_rain": "rain gauge list and daily totals (`[rain] historical`)",
+    "cityjson": "CityJSON buildings (`twin import cityjson`)",
 }
 
 

@@ -7,6 +7,26 @@ use twin_model::{City, Crs};
 
 use crate::{ExportCmd, ImportCmd, info_text, load, parse_crs, parse_layer, save, step};
 
+/// The city in `out` if it exists, else a new one named after the file in `crs` or, without
+/// one, in the CRS `default` chooses.
+fn open_or_new(
+    out: &Path,
+    crs: Option<&str>,
+    default: impl FnOnce() -> Result<Crs>,
+) -> Result<City> {
+    if out.exists() {
+        return load(out);
+    }
+    let c = match crs {
+        Some(s) => parse_crs(s)?,
+        None => default()?,
+    };
+    Ok(City::new(
+        &out.file_stem().unwrap_or_default().to_string_lossy(),
+        c,
+    ))
+}
+
 /// `twin import …`.
 pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
     match cmd {
@@ -42,37 +62,29 @@ pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
                 src_crs: src_crs.as_deref().map(parse_crs).transpose()?,
                 kind,
             };
-            let mut city = if out.exists() {
-                load(&out)?
-            } else {
-                let c = match crs.crs.as_deref() {
-                    Some(s) => parse_crs(s)?,
-                    None => {
-                        let probe = twin_io::gis::read_vector(
-                            &files[0],
-                            layer,
-                            Crs::WGS84,
-                            twin_model::FeatureId(1),
-                            &opts,
-                        )?;
-                        let (mut lon, mut lat): (Vec<f64>, Vec<f64>) = probe
-                            .iter()
-                            .filter_map(|f| f.bbox())
-                            .map(|b| (0.5 * (b[0][0] + b[1][0]), 0.5 * (b[0][1] + b[1][1])))
-                            .unzip();
-                        if lon.is_empty() {
-                            bail!(
-                                "{}: no features to choose a CRS from; give --crs",
-                                files[0].display()
-                            );
-                        }
-                        lon.sort_by(f64::total_cmp);
-                        lat.sort_by(f64::total_cmp);
-                        Crs::metric_for(lon[lon.len() / 2], lat[lat.len() / 2])
-                    }
-                };
-                City::new(&out.file_stem().unwrap_or_default().to_string_lossy(), c)
-            };
+            let mut city = open_or_new(&out, crs.crs.as_deref(), || {
+                let probe = twin_io::gis::read_vector(
+                    &files[0],
+                    layer,
+                    Crs::WGS84,
+                    twin_model::FeatureId(1),
+                    &opts,
+                )?;
+                let (mut lon, mut lat): (Vec<f64>, Vec<f64>) = probe
+                    .iter()
+                    .filter_map(|f| f.bbox())
+                    .map(|b| (0.5 * (b[0][0] + b[1][0]), 0.5 * (b[0][1] + b[1][1])))
+                    .unzip();
+                if lon.is_empty() {
+                    bail!(
+                        "{}: no features to choose a CRS from; give --crs",
+                        files[0].display()
+                    );
+                }
+                lon.sort_by(f64::total_cmp);
+                lat.sort_by(f64::total_cmp);
+                Ok(Crs::metric_for(lon[lon.len() / 2], lat[lat.len() / 2]))
+            })?;
             let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
             let n = step(
                 &format!("importing {} file(s) into {}", files.len(), layer),
@@ -83,6 +95,58 @@ pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
                 },
             )?;
             eprintln!("  {n} features added to {layer}");
+            save(&city, &out)?;
+            println!("{}", info_text(&city));
+        }
+        ImportCmd::Cityjson {
+            files,
+            out,
+            src_crs,
+            crs,
+        } => {
+            let assume = src_crs.as_deref().map(parse_crs).transpose()?;
+            // A new city takes the first file's own CRS.
+            let mut city = open_or_new(&out, crs.crs.as_deref(), || {
+                Ok(twin_io::cityjson::read_cityjson(
+                    &files[0],
+                    Crs::WGS84,
+                    twin_model::FeatureId(1),
+                    assume,
+                )?
+                .source_crs)
+            })?;
+            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+            let reps = step(
+                &format!("importing {} CityJSON file(s) / nhập CityJSON", files.len()),
+                || {
+                    Ok(twin_io::cityjson::import_cityjson(
+                        &mut city, &paths, assume,
+                    )?)
+                },
+            )?;
+            for (f, r) in files.iter().zip(&reps) {
+                eprintln!(
+                    "  {}: CityJSON {}, {} building(s) from {}",
+                    f.display(),
+                    r.version,
+                    r.features.len(),
+                    r.source_crs.code()
+                );
+                if r.without_geometry > 0 {
+                    eprintln!(
+                        "  note: {} building(s) without a geometry of their own (described by their parts)",
+                        r.without_geometry
+                    );
+                }
+                if !r.skipped.is_empty() {
+                    let list: Vec<String> =
+                        r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    eprintln!(
+                        "  warning: not imported (only buildings are): {}",
+                        list.join(", ")
+                    );
+                }
+            }
             save(&city, &out)?;
             println!("{}", info_text(&city));
         }

@@ -114,6 +114,22 @@ enum ImportCmd {
         #[command(flatten)]
         crs: CrsArg,
     },
+    /// Import CityJSON buildings (1.0, 1.1, 2.0; any LOD) into the Building layer: footprint,
+    /// base, height, storeys, use, attributes and the 3D surfaces. Adds to the city in --out
+    /// if it exists, else creates it (in --crs, or the file's own CRS).
+    Cityjson {
+        /// CityJSON files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// City GeoPackage to add to or create.
+        #[arg(long)]
+        out: PathBuf,
+        /// CRS of files that state none (e.g. EPSG:28992).
+        #[arg(long)]
+        src_crs: Option<String>,
+        #[command(flatten)]
+        crs: CrsArg,
+    },
     /// Import a DEM raster (GeoTIFF …), reprojected onto the city's CRS.
     #[command(allow_negative_numbers = true)]
     Dem {

@@ -9,6 +9,7 @@
 //! existing file); no panic on user data.
 
 pub mod atomic;
+pub mod cityjson;
 pub mod crs;
 mod csvtext;
 pub mod error;

@@ -22,11 +22,13 @@ pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// `../shared/data/hanoi` beside the checkout; `None` (the test skipped) where it is absent,
+/// `../shared/data/NAME` beside the checkout; `None` (the test skipped) where it is absent,
 /// except under CI (the `CI` variable set, as `.ci/run` runs), where its absence fails the test.
 #[allow(dead_code)]
-pub fn hanoi_data() -> Option<std::path::PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hanoi");
+pub fn shared_data(name: &str) -> Option<std::path::PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name);
     if d.is_dir() {
         return Some(d);
     }
@@ -35,4 +37,16 @@ pub fn hanoi_data() -> Option<std::path::PathBuf> {
     }
     eprintln!("skipped: {} is missing", d.display());
     None
+}
+
+/// The Hanoi data (`../shared/data/hanoi`), as [`shared_data`].
+#[allow(dead_code)]
+pub fn hanoi_data() -> Option<std::path::PathBuf> {
+    shared_data("hanoi")
+}
+
+/// The building and city-model samples (`../shared/data/bim-cim`), as [`shared_data`].
+#[allow(dead_code)]
+pub fn bim_cim_data() -> Option<std::path::PathBuf> {
+    shared_data("bim-cim")
 }

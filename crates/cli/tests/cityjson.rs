@@ -1,0 +1,50 @@
+//! `twin import cityjson`: real CityJSON buildings into a city, what is not imported named.
+
+mod common;
+use common::{bim_cim_data, s, stderr, twin};
+
+#[test]
+fn cityjson_buildings_make_or_join_a_city_and_other_objects_are_named() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let city = d.path().join("delft.gpkg");
+    let delft = data.join("cjio_delft.city.json");
+    let o = twin(&["import", "cityjson", s(&delft), "--out", s(&city)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("CityJSON 2.0, 160 building(s) from EPSG:28992"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not imported (only buildings are): 3 Bridge, 54 GenericCityObject, 81 LandUse, 126 PlantCover, 143 Road, 3 WaterBody"),
+        "{err}"
+    );
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    assert_eq!(c.crs.epsg, 28992);
+    let b = c.layer(twin_model::Layer::Building);
+    assert_eq!(b.len(), 160);
+    assert!(b.features().iter().all(|f| f.num("height_m").unwrap() > 0.5
+        && f.text("solid_json").is_some_and(|j| j.starts_with("[[["))));
+    // A file that states no CRS is refused until one is given; then it joins the city.
+    let bag = data.join("cjio_multi_lod_3dbag.city.json");
+    let o = twin(&["import", "cityjson", s(&bag), "--out", s(&city)]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("give its CRS (--crs EPSG:N)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = twin(&[
+        "import",
+        "cityjson",
+        s(&bag),
+        "--out",
+        s(&city),
+        "--src-crs",
+        "EPSG:28992",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    assert_eq!(c.layer(twin_model::Layer::Building).len(), 170);
+}
