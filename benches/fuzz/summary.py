@@ -19,6 +19,7 @@ WHAT = {
     "scenario_toml": "what-if scenario TOML and its design storm",
     "gauge_rain": "rain gauge list and daily totals (`[rain] historical`)",
     "cityjson": "CityJSON buildings (`twin import cityjson`)",
+    "citygml": "CityGML buildings (`twin import citygml`)",
 }
 
 

@@ -27,6 +27,105 @@ fn open_or_new(
     ))
 }
 
+/// What a building file brought in and left out.
+struct Read3d {
+    what: String,
+    features: Vec<twin_model::Feature>,
+    crs: Crs,
+    skipped: std::collections::BTreeMap<String, usize>,
+    without_geometry: usize,
+    from_floor: usize,
+}
+
+impl From<twin_io::cityjson::CityJsonImport> for Read3d {
+    fn from(r: twin_io::cityjson::CityJsonImport) -> Read3d {
+        Read3d {
+            what: format!("CityJSON {}", r.version),
+            features: r.features,
+            crs: r.source_crs,
+            skipped: r.skipped,
+            without_geometry: r.without_geometry,
+            from_floor: 0,
+        }
+    }
+}
+
+impl From<twin_io::citygml::CityGmlImport> for Read3d {
+    fn from(r: twin_io::citygml::CityGmlImport) -> Read3d {
+        Read3d {
+            what: "CityGML".into(),
+            features: r.features,
+            crs: r.source_crs,
+            skipped: r.skipped,
+            without_geometry: r.without_geometry,
+            from_floor: r.footprint_from_floor,
+        }
+    }
+}
+
+/// `twin import cityjson|citygml`: the buildings of each file into the Building layer of the
+/// city in `--out` (created in `--crs`, or the first file's own CRS), with what was left out
+/// said.
+fn import_buildings(
+    b: crate::BuildingFiles,
+    label: &str,
+    read: impl Fn(&Path, Crs, twin_model::FeatureId, Option<Crs>) -> Result<Read3d>,
+) -> Result<()> {
+    let (files, out) = (&b.files, b.out.as_path());
+    let assume = b.src_crs.as_deref().map(parse_crs).transpose()?;
+    let mut city = open_or_new(out, b.crs.crs.as_deref(), || {
+        Ok(read(&files[0], Crs::WGS84, twin_model::FeatureId(1), assume)?.crs)
+    })?;
+    let reads = step(
+        &format!("importing {} {label} file(s) / nhập {label}", files.len()),
+        || {
+            let mut next = city.next_id(twin_model::Layer::Building);
+            let mut v = Vec::new();
+            for f in files {
+                let r = read(f, city.crs, next, assume)?;
+                next = twin_model::FeatureId(next.0 + r.features.len() as i64);
+                v.push(r);
+            }
+            Ok(v)
+        },
+    )?;
+    for (f, r) in files.iter().zip(&reads) {
+        eprintln!(
+            "  {}: {}, {} building(s) from {}",
+            f.display(),
+            r.what,
+            r.features.len(),
+            r.crs.code()
+        );
+        if r.without_geometry > 0 {
+            eprintln!(
+                "  note: {} building(s) without a geometry of their own (described by their parts)",
+                r.without_geometry
+            );
+        }
+        if r.from_floor > 0 {
+            eprintln!(
+                "  warning: {} building(s) have no ground surface: their footprint is their floor surface",
+                r.from_floor
+            );
+        }
+        if !r.skipped.is_empty() {
+            let list: Vec<String> = r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            eprintln!(
+                "  warning: not imported (only buildings are): {}",
+                list.join(", ")
+            );
+        }
+    }
+    for r in reads {
+        city.layer_mut(twin_model::Layer::Building)
+            .extend(r.features);
+    }
+    save(&city, out)?;
+    println!("{}", info_text(&city));
+    Ok(())
+}
+
 /// `twin import …`.
 pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
     match cmd {
@@ -98,58 +197,12 @@ pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
             save(&city, &out)?;
             println!("{}", info_text(&city));
         }
-        ImportCmd::Cityjson {
-            files,
-            out,
-            src_crs,
-            crs,
-        } => {
-            let assume = src_crs.as_deref().map(parse_crs).transpose()?;
-            // A new city takes the first file's own CRS.
-            let mut city = open_or_new(&out, crs.crs.as_deref(), || {
-                Ok(twin_io::cityjson::read_cityjson(
-                    &files[0],
-                    Crs::WGS84,
-                    twin_model::FeatureId(1),
-                    assume,
-                )?
-                .source_crs)
-            })?;
-            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-            let reps = step(
-                &format!("importing {} CityJSON file(s) / nhập CityJSON", files.len()),
-                || {
-                    Ok(twin_io::cityjson::import_cityjson(
-                        &mut city, &paths, assume,
-                    )?)
-                },
-            )?;
-            for (f, r) in files.iter().zip(&reps) {
-                eprintln!(
-                    "  {}: CityJSON {}, {} building(s) from {}",
-                    f.display(),
-                    r.version,
-                    r.features.len(),
-                    r.source_crs.code()
-                );
-                if r.without_geometry > 0 {
-                    eprintln!(
-                        "  note: {} building(s) without a geometry of their own (described by their parts)",
-                        r.without_geometry
-                    );
-                }
-                if !r.skipped.is_empty() {
-                    let list: Vec<String> =
-                        r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                    eprintln!(
-                        "  warning: not imported (only buildings are): {}",
-                        list.join(", ")
-                    );
-                }
-            }
-            save(&city, &out)?;
-            println!("{}", info_text(&city));
-        }
+        ImportCmd::Cityjson(b) => import_buildings(b, "CityJSON", |p, to, first, assume| {
+            Ok(twin_io::cityjson::read_cityjson(p, to, first, assume)?.into())
+        })?,
+        ImportCmd::Citygml(b) => import_buildings(b, "CityGML", |p, to, first, assume| {
+            Ok(twin_io::citygml::read_citygml(p, to, first, assume)?.into())
+        })?,
         ImportCmd::Dem { file, out, cell } => {
             let mut city = load(&out)?;
             let dem = step(

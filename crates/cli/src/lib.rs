@@ -117,19 +117,11 @@ enum ImportCmd {
     /// Import CityJSON buildings (1.0, 1.1, 2.0; any LOD) into the Building layer: footprint,
     /// base, height, storeys, use, attributes and the 3D surfaces. Adds to the city in --out
     /// if it exists, else creates it (in --crs, or the file's own CRS).
-    Cityjson {
-        /// CityJSON files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// City GeoPackage to add to or create.
-        #[arg(long)]
-        out: PathBuf,
-        /// CRS of files that state none (e.g. EPSG:28992).
-        #[arg(long)]
-        src_crs: Option<String>,
-        #[command(flatten)]
-        crs: CrsArg,
-    },
+    Cityjson(BuildingFiles),
+    /// Import CityGML buildings (2.0, 3.0; LOD1–2) into the Building layer: footprint, base,
+    /// height, storeys, use, name, generic attributes and the 3D surfaces. Adds to the city in
+    /// --out if it exists, else creates it (in --crs, or the file's own CRS).
+    Citygml(BuildingFiles),
     /// Import a DEM raster (GeoTIFF …), reprojected onto the city's CRS.
     #[command(allow_negative_numbers = true)]
     Dem {
@@ -142,6 +134,22 @@ enum ImportCmd {
         #[arg(long)]
         cell: Option<f64>,
     },
+}
+
+/// Building model files to import.
+#[derive(Args, Debug)]
+struct BuildingFiles {
+    /// The files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// City GeoPackage to add to or create.
+    #[arg(long)]
+    out: PathBuf,
+    /// CRS of files that state none or one not known here (e.g. EPSG:28992).
+    #[arg(long)]
+    src_crs: Option<String>,
+    #[command(flatten)]
+    crs: CrsArg,
 }
 
 #[derive(Args, Debug)]

@@ -14,10 +14,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use geo::{ConvexHull, Geometry, LineString, MultiPoint, MultiPolygon, Point, Polygon};
 use serde_json::Value;
-use twin_model::{AttrValue, City, Crs, Feature, FeatureId, Layer};
+use twin_model::{AttrValue, Crs, Feature, FeatureId, Layer};
 
+use crate::building3d::{Surface, shape};
 use crate::crs::Reprojector;
 use crate::error::{IoError, Result};
 
@@ -203,59 +203,23 @@ pub fn parse_cityjson(
             out.without_geometry += 1;
             continue;
         }
-        let all: Vec<usize> = surfaces.iter().flatten().flatten().copied().collect();
-        let zmin = all.iter().map(|&i| zs[i]).fold(f64::INFINITY, f64::min);
-        let zmax = all.iter().map(|&i| zs[i]).fold(f64::NEG_INFINITY, f64::max);
-        // The footprint: ground surfaces, else those at the lowest height, else the hull.
-        let grounds = ground_surfaces(g, &surfaces);
-        let low: Vec<usize> = if grounds.is_empty() {
-            // Surfaces that are not vertical (their plan area above 0.1 m²), and of those the
-            // ones lying at the lowest height.
-            let flat: Vec<usize> = (0..surfaces.len())
-                .filter(|&s| {
-                    surfaces[s][0].len() >= 3 && plan_area(&surfaces[s][0], &xs, &ys) > 0.1
-                })
-                .collect();
-            let floor = flat
-                .iter()
-                .flat_map(|&s| surfaces[s][0].iter().map(|&i| zs[i]))
-                .fold(f64::INFINITY, f64::min);
-            flat.into_iter()
-                .filter(|&s| surfaces[s][0].iter().all(|&i| zs[i] - floor < 0.05))
-                .collect()
-        } else {
-            grounds
-        };
-        let ring = |r: &[usize]| -> LineString<f64> {
-            let mut pts: Vec<(f64, f64)> = r.iter().map(|&i| (xs[i], ys[i])).collect();
-            if pts.first() != pts.last()
-                && let Some(&p) = pts.first()
-            {
-                pts.push(p);
-            }
-            LineString::from(pts)
-        };
-        let polys: Vec<Polygon<f64>> = low
+        let kinds = surface_kinds(g, surfaces.len());
+        let shaped: Vec<Surface> = surfaces
             .iter()
-            .filter(|&&s| surfaces[s][0].len() >= 3)
-            .map(|&s| {
-                Polygon::new(
-                    ring(&surfaces[s][0]),
-                    surfaces[s][1..].iter().map(|h| ring(h)).collect(),
-                )
+            .zip(kinds)
+            .map(|(rings, kind)| Surface {
+                kind,
+                rings: rings
+                    .iter()
+                    .map(|r| r.iter().map(|&i| [xs[i], ys[i], zs[i]]).collect())
+                    .collect(),
             })
             .collect();
-        let footprint: Geometry<f64> = match polys.len() {
-            0 => MultiPoint::from(
-                all.iter()
-                    .map(|&i| Point::new(xs[i], ys[i]))
-                    .collect::<Vec<_>>(),
-            )
-            .convex_hull()
-            .into(),
-            1 => polys.into_iter().next().expect("one").into(),
-            _ => MultiPolygon::new(polys).into(),
+        let Some(sh) = shape(&shaped) else {
+            out.without_geometry += 1;
+            continue;
         };
+        let (zmin, zmax, footprint) = (sh.zmin, sh.zmax, sh.footprint);
         let mut f = Feature::new(
             FeatureId(next),
             "building",
@@ -307,59 +271,10 @@ pub fn parse_cityjson(
         {
             f = f.with("parent_id", p);
         }
-        let solid: Vec<Vec<[f64; 3]>> = surfaces
-            .iter()
-            .map(|s| {
-                s[0].iter()
-                    .map(|&i| {
-                        [
-                            (xs[i] * 1000.0).round() / 1000.0,
-                            (ys[i] * 1000.0).round() / 1000.0,
-                            (zs[i] * 1000.0).round() / 1000.0,
-                        ]
-                    })
-                    .collect()
-            })
-            .collect();
-        f = f.with(
-            "solid_json",
-            serde_json::to_string(&solid).expect("numbers serialise"),
-        );
+        f = f.with("solid_json", sh.solid_json);
         out.features.push(f);
     }
     Ok(out)
-}
-
-/// Imports the buildings of CityJSON files into the city's Building layer (ids after the
-/// layer's largest); returns what each file brought in and left out.
-pub fn import_cityjson(
-    city: &mut City,
-    paths: &[&Path],
-    assume: Option<Crs>,
-) -> Result<Vec<CityJsonImport>> {
-    let mut next = city.next_id(Layer::Building);
-    let mut out = Vec::new();
-    for p in paths {
-        let r = read_cityjson(p, city.crs, next, assume)?;
-        next = FeatureId(next.0 + r.features.len() as i64);
-        out.push(r);
-    }
-    for r in &out {
-        city.layer_mut(Layer::Building).extend(r.features.clone());
-    }
-    Ok(out)
-}
-
-/// Area of a ring's projection on the plane (shoelace), m².
-fn plan_area(ring: &[usize], xs: &[f64], ys: &[f64]) -> f64 {
-    let n = ring.len();
-    let (x0, y0) = (xs[ring[0]], ys[ring[0]]);
-    let mut a = 0.0;
-    for k in 0..n {
-        let (i, j) = (ring[k], ring[(k + 1) % n]);
-        a += (xs[i] - x0) * (ys[j] - y0) - (xs[j] - x0) * (ys[i] - y0);
-    }
-    0.5 * a.abs()
 }
 
 /// The geometry of the highest LOD (ties: the first).
@@ -444,10 +359,12 @@ fn collect(
     }
 }
 
-/// Indices (into the flattened surfaces) of the geometry's `GroundSurface`s, by its semantics.
-fn ground_surfaces(g: &Value, surfaces: &[Vec<Vec<usize>>]) -> Vec<usize> {
+/// The semantic kind of each of a geometry's surfaces (flattened in boundary order), where
+/// its semantics give one.
+fn surface_kinds(g: &Value, n: usize) -> Vec<Option<String>> {
+    let none = vec![None; n];
     let Some(sem) = g.get("semantics") else {
-        return Vec::new();
+        return none;
     };
     let kinds: Vec<&str> = sem
         .get("surfaces")
@@ -469,13 +386,11 @@ fn ground_surfaces(g: &Value, surfaces: &[Vec<Vec<usize>>]) -> Vec<usize> {
     if let Some(v) = sem.get("values") {
         walk(v, &mut flat);
     }
-    if flat.len() != surfaces.len() {
-        return Vec::new();
+    if flat.len() != n {
+        return none;
     }
     flat.iter()
-        .enumerate()
-        .filter(|(_, k)| k.and_then(|k| kinds.get(k)) == Some(&"GroundSurface"))
-        .map(|(s, _)| s)
+        .map(|k| k.and_then(|k| kinds.get(k)).map(|s| s.to_string()))
         .collect()
 }
 

@@ -9,6 +9,8 @@
 //! existing file); no panic on user data.
 
 pub mod atomic;
+pub mod building3d;
+pub mod citygml;
 pub mod cityjson;
 pub mod crs;
 mod csvtext;

@@ -1,8 +1,11 @@
-//! CityJSON buildings from real files (../shared/data/bim-cim, each from the cjio test data):
-//! Delft (2.0, EPSG:7415, LOD1 solids), 3D BAG (2.0, three LODs, no CRS stated), Rotterdam
-//! (2.0, LOD2 multi-surfaces with semantics) and Den Haag (1.1, buildings made of parts).
+//! Building models from real files (../shared/data/bim-cim). CityJSON, each from the cjio test
+//! data: Delft (2.0, EPSG:7415, LOD1 solids), 3D BAG (2.0, three LODs, no CRS stated),
+//! Rotterdam (2.0, LOD2 multi-surfaces with semantics) and Den Haag (1.1, buildings made of
+//! parts). CityGML: KIT's FZK-Haus in 2.0 and 3.0, and the Vietnam National University campus
+//! in Hanoi (2.0 in CRS:84, its building bases tagged as floor surfaces).
 
 use std::path::{Path, PathBuf};
+use twin_io::citygml::read_citygml;
 use twin_io::cityjson::read_cityjson;
 use twin_io::crs::Reprojector;
 use twin_model::{Crs, FeatureId};
@@ -136,4 +139,78 @@ fn the_highest_lod_and_the_ground_surfaces_are_used() {
             .filter(|f| f.text("cityjson_type") == Some("BuildingPart"))
             .all(|f| f.text("parent_id").is_some_and(|p| p.starts_with("GUID_")))
     );
+}
+
+const UTM32: Crs = Crs { epsg: 25832 };
+
+#[test]
+fn the_fzk_house_reads_alike_in_citygml_2_and_3() {
+    let Some(d) = samples() else { return };
+    use geo::Area;
+    for (f, height) in [
+        // 2.0 gives no height: the solid's span, 111.8–118.318 m.
+        ("teco_FZK-Haus-LoD2-KIT-IAI-KHH-B36-V1.gml", 6.518),
+        // 3.0 gives its Height value, 6.52 m.
+        ("ecitygml_FZK-Haus-LoD2-KIT-IAI-KHH-B36-V1__v3.gml", 6.52),
+    ] {
+        let r = read_citygml(&d.join(f), UTM32, FeatureId(1), None).unwrap();
+        assert_eq!(
+            r.source_crs, UTM32,
+            "{f}: urn:adv:crs:ETRS89_UTM32*DE_DHHN92_NH"
+        );
+        assert_eq!(r.features.len(), 1, "{f}");
+        let b = &r.features[0];
+        assert_eq!(b.name.as_deref(), Some("AC14-FZK-Haus"));
+        assert!((b.num("height_m").unwrap() - height).abs() < 1e-6, "{f}");
+        assert!((b.num("base_m").unwrap() - 111.8).abs() < 1e-6, "{f}");
+        assert_eq!(b.num("levels"), Some(2.0), "{f}");
+        assert_eq!(b.text("building"), Some("1000"), "{f}");
+        assert_eq!(b.text("cg_ConstructionMethod"), Some("New Building"), "{f}");
+        // Its ground surface: the house's 12 × 10 m plan.
+        let a = b.geometry.unsigned_area();
+        assert!((a - 120.0).abs() < 0.5, "{f}: {a} m²");
+        let solid: Vec<Vec<[f64; 3]>> =
+            serde_json::from_str(b.text("solid_json").unwrap()).unwrap();
+        assert_eq!(solid.len(), 7, "{f}: 4 walls, 2 roofs, 1 ground");
+    }
+}
+
+#[test]
+fn the_hanoi_campus_lands_in_cau_giay_with_its_floors_as_footprints() {
+    let Some(d) = samples() else { return };
+    let r = read_citygml(
+        &d.join("vnu3d_DHQG_Hanoi.gml"),
+        Crs::VN2000_UTM48N,
+        FeatureId(1),
+        None,
+    )
+    .unwrap();
+    // CRS:84: longitude, latitude in degrees, heights in metres.
+    assert_eq!(r.source_crs, Crs::WGS84);
+    assert_eq!(r.features.len(), 38);
+    assert_eq!(r.skipped.get("Road"), Some(&12));
+    assert_eq!(r.footprint_from_floor, 38, "bases tagged FloorSurface");
+    use geo::{Area, Centroid};
+    let tt = r
+        .features
+        .iter()
+        .find(|f| f.name.as_deref() == Some("TTVH"))
+        .unwrap();
+    assert_eq!(tt.num("height_m"), Some(16.0));
+    // Every building inside the file's envelope (105.7812–105.7838 E, 21.0369–21.0409 N),
+    // with a plausible plan.
+    let re = Reprojector::new(Crs::VN2000_UTM48N, Crs::WGS84, "test").unwrap();
+    for f in &r.features {
+        let c = f.geometry.centroid().unwrap();
+        let (mut x, mut y) = (vec![c.x()], vec![c.y()]);
+        re.transform(&mut x, &mut y).unwrap();
+        assert!(
+            (105.7811..105.7839).contains(&x[0]) && (21.0368..21.0410).contains(&y[0]),
+            "{:?} at {x:?} {y:?}",
+            f.name
+        );
+        let a = f.geometry.unsigned_area();
+        assert!((20.0..20_000.0).contains(&a), "{:?}: {a} m²", f.name);
+        assert!(f.num("height_m").unwrap() > 2.0);
+    }
 }

@@ -1,0 +1,122 @@
+//! `twin import cityjson` and `twin import citygml`: real building models into a city, what is
+//! not imported named.
+
+mod common;
+use common::{bim_cim_data, s, stderr, twin};
+
+#[test]
+fn cityjson_buildings_make_or_join_a_city_and_other_objects_are_named() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let city = d.path().join("delft.gpkg");
+    let delft = data.join("cjio_delft.city.json");
+    let o = twin(&["import", "cityjson", s(&delft), "--out", s(&city)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("CityJSON 2.0, 160 building(s) from EPSG:28992"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not imported (only buildings are): 3 Bridge, 54 GenericCityObject, 81 LandUse, 126 PlantCover, 143 Road, 3 WaterBody"),
+        "{err}"
+    );
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    assert_eq!(c.crs.epsg, 28992);
+    let b = c.layer(twin_model::Layer::Building);
+    assert_eq!(b.len(), 160);
+    assert!(b.features().iter().all(|f| f.num("height_m").unwrap() > 0.5
+        && f.text("solid_json").is_some_and(|j| j.starts_with("[[["))));
+    // A file that states no CRS is refused until one is given; then it joins the city.
+    let bag = data.join("cjio_multi_lod_3dbag.city.json");
+    let o = twin(&["import", "cityjson", s(&bag), "--out", s(&city)]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("give its CRS (--crs EPSG:N)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = twin(&[
+        "import",
+        "cityjson",
+        s(&bag),
+        "--out",
+        s(&city),
+        "--src-crs",
+        "EPSG:28992",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    assert_eq!(c.layer(twin_model::Layer::Building).len(), 170);
+}
+
+#[test]
+fn the_hanoi_campus_in_citygml_joins_a_vn2000_city() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let city = d.path().join("vnu.gpkg");
+    let gml = data.join("vnu3d_DHQG_Hanoi.gml");
+    let o = twin(&[
+        "import",
+        "citygml",
+        s(&gml),
+        "--out",
+        s(&city),
+        "--crs",
+        "EPSG:3405",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("CityGML, 38 building(s) from EPSG:4326"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "38 building(s) have no ground surface: their footprint is their floor surface"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("not imported (only buildings are): 12 Road"),
+        "{err}"
+    );
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    assert_eq!(c.crs, twin_model::Crs::VN2000_UTM48N);
+    let b = c.layer(twin_model::Layer::Building);
+    assert_eq!(b.len(), 38);
+    assert!(
+        b.features()
+            .iter()
+            .any(|f| f.name.as_deref() == Some("TTVH"))
+    );
+    // Garbage is refused with the file and line, and the city is left as it was.
+    let bad = d.path().join("bad.gml");
+    std::fs::write(
+        &bad,
+        "<CityModel><cityObjectMember><Building><posList>1 2 x</posList>",
+    )
+    .unwrap();
+    let o = twin(&[
+        "import",
+        "citygml",
+        s(&bad),
+        "--out",
+        s(&city),
+        "--src-crs",
+        "EPSG:3405",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("bad.gml: line 1: <posList>: 'x' is not a number"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        twin_io::gpkg::read_city(&city)
+            .unwrap()
+            .layer(twin_model::Layer::Building)
+            .len(),
+        38
+    );
+}
