@@ -361,31 +361,44 @@ fn deepest_around(depth: &Raster, g: &geo::Geometry<f64>) -> f64 {
 
 /// Depth at the centres of the cells inside a polygon (the cell under its centroid if none).
 fn depths_in(depth: &Raster, g: &geo::Geometry<f64>) -> Vec<f64> {
-    use geo::{BoundingRect, Centroid, Contains};
-    let mut out = Vec::new();
-    if let Some(b) = g.bounding_rect() {
-        let c0 = ((b.min().x - depth.x0) / depth.cell).floor().max(0.0) as usize;
-        let c1 = (((b.max().x - depth.x0) / depth.cell).ceil().max(0.0) as usize).min(depth.nx);
-        let r0 = ((depth.y0 - b.max().y) / depth.cell).floor().max(0.0) as usize;
-        let r1 = (((depth.y0 - b.min().y) / depth.cell).ceil().max(0.0) as usize).min(depth.ny);
-        for r in r0..r1 {
-            for c in c0..c1 {
-                let p = depth.cell_center(c, r);
-                if g.contains(&geo::Point::new(p[0], p[1])) {
-                    let v = depth.get(c, r);
-                    out.push(if depth.is_nodata(v) || !v.is_finite() {
-                        0.0
-                    } else {
-                        v as f64
-                    });
-                }
+    use geo::Centroid;
+    let mut out: Vec<f64> = cells_in(depth, g)
+        .into_iter()
+        .map(|i| {
+            let v = depth.data[i];
+            if depth.is_nodata(v) || !v.is_finite() {
+                0.0
+            } else {
+                v as f64
             }
-        }
-    }
+        })
+        .collect();
     if out.is_empty()
         && let Some(p) = g.centroid()
     {
         out.push(depth_at(depth, p.x(), p.y()));
+    }
+    out
+}
+
+/// Row-major indices of the cells of `grid` whose centres lie inside `g` (only the cells of its
+/// bounding box are tested).
+pub fn cells_in(grid: &Raster, g: &geo::Geometry<f64>) -> Vec<usize> {
+    use geo::{BoundingRect, Contains};
+    let mut out = Vec::new();
+    if let Some(b) = g.bounding_rect() {
+        let c0 = ((b.min().x - grid.x0) / grid.cell).floor().max(0.0) as usize;
+        let c1 = (((b.max().x - grid.x0) / grid.cell).ceil().max(0.0) as usize).min(grid.nx);
+        let r0 = ((grid.y0 - b.max().y) / grid.cell).floor().max(0.0) as usize;
+        let r1 = (((grid.y0 - b.min().y) / grid.cell).ceil().max(0.0) as usize).min(grid.ny);
+        for r in r0..r1 {
+            for c in c0..c1 {
+                let p = grid.cell_center(c, r);
+                if g.contains(&geo::Point::new(p[0], p[1])) {
+                    out.push(r * grid.nx + c);
+                }
+            }
+        }
     }
     out
 }

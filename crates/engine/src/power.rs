@@ -57,30 +57,14 @@ pub fn substations(city: &City) -> Vec<Substation> {
 /// The grid cells on each substation's site (cell centres inside its footprint, or the cell
 /// under its centroid), as probe groups for a flood run.
 pub fn substation_cells(city: &City, grid: &Raster) -> Vec<Vec<usize>> {
-    use geo::Contains;
     let layer = city.layer(Layer::Utility);
     substations(city)
         .iter()
         .map(|s| {
-            let mut cells = Vec::new();
-            if let Some(f) = layer.features().iter().find(|f| f.id == s.feature) {
-                use geo::BoundingRect;
-                if let Some(b) = f.geometry.bounding_rect() {
-                    for r in 0..grid.ny {
-                        for c in 0..grid.nx {
-                            let p = grid.cell_center(c, r);
-                            if p[0] >= b.min().x
-                                && p[0] <= b.max().x
-                                && p[1] >= b.min().y
-                                && p[1] <= b.max().y
-                                && f.geometry.contains(&geo::Point::new(p[0], p[1]))
-                            {
-                                cells.push(r * grid.nx + c);
-                            }
-                        }
-                    }
-                }
-            }
+            let mut cells = layer
+                .get(s.feature)
+                .map(|f| crate::impacts::cells_in(grid, &f.geometry))
+                .unwrap_or_default();
             if cells.is_empty()
                 && let Some((c, r)) = grid.cell_at(s.at[0], s.at[1])
             {

@@ -320,28 +320,14 @@ pub fn reach_map(
     reach: &twin_engine::reach::Reach,
     k: usize,
 ) -> Rgb {
-    use geo::{BoundingRect, Contains};
     let limit_s = twin_engine::reach::STANDARDS[k].limit_s;
     let layer = city.layer(twin_model::Layer::Population);
     // The block under each cell centre.
     let mut block: Vec<Option<usize>> = vec![None; dem.nx * dem.ny];
     for (b, br) in reach.blocks.iter().enumerate() {
-        let Some(f) = layer.get(br.feature) else {
-            continue;
-        };
-        let Some(bb) = f.geometry.bounding_rect() else {
-            continue;
-        };
-        let c0 = ((bb.min().x - dem.x0) / dem.cell).floor().max(0.0) as usize;
-        let c1 = (((bb.max().x - dem.x0) / dem.cell).ceil().max(0.0) as usize).min(dem.nx);
-        let r0 = ((dem.y0 - bb.max().y) / dem.cell).floor().max(0.0) as usize;
-        let r1 = (((dem.y0 - bb.min().y) / dem.cell).ceil().max(0.0) as usize).min(dem.ny);
-        for r in r0..r1 {
-            for c in c0..c1 {
-                let p = dem.cell_center(c, r);
-                if f.geometry.contains(&geo::Point::new(p[0], p[1])) {
-                    block[r * dem.nx + c] = Some(b);
-                }
+        if let Some(f) = layer.get(br.feature) {
+            for i in twin_engine::impacts::cells_in(dem, &f.geometry) {
+                block[i] = Some(b);
             }
         }
     }

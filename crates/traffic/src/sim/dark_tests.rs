@@ -76,6 +76,7 @@ fn a_dark_junction_lets_crossing_streams_take_turns_and_loses_capacity() {
     let dark = run(&THROUGH, 1800.0, 20.0, Some((0.0, 1e9)));
     let served = |s: &Simulation| arrived(s).iter().filter(|t| **t <= 1200.0).count();
     let (l, d) = (served(&lit), served(&dark));
+    eprintln!("served in 20 min: {l} with the signal lit, {d} dark");
     assert!(d < l * 3 / 4, "dark {d} vs lit {l} in 20 min");
     // ... yet no gridlock: the dark junction keeps serving, more than a single file would.
     assert!(d as f64 > 1200.0 / 3.9, "dark {d}");
