@@ -18,4 +18,4 @@ cargo build --release --locked -p twin-cli
 # diversions activated), and what it changes against the demo scenario.
 ./target/release/twin scenario run scenarios/what-if-demo.toml --out out/what-if
 ./target/release/twin scenario compare out/demo-scenario out/what-if --out out/what-if-vs-demo
-echo "wrote out/demo.gpkg, out/demo-info.json, out/demo-scenario/ (report.html, max_depth.png/.tif, roads.png, reach_*.png, gauges.csv, ledger.json, roads.csv, traffic.json), out/what-if/ and out/what-if-vs-demo/ (compare.html)"
+echo "wrote out/demo.gpkg, out/demo-info.json, out/demo-scenario/ (report.html, max_depth.png/.tif, roads.png, reach_*.png, gauges.csv, ledger.json, roads.csv, traffic.json, playback/ for the app), out/what-if/ and out/what-if-vs-demo/ (compare.html)"

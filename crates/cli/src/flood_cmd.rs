@@ -42,6 +42,7 @@ pub(crate) struct ScenarioArgs<'a> {
     pub worst_case: bool,
     pub informed: f64,
     pub seed: u64,
+    pub playback_every_min: f64,
 }
 
 /// The surface solver a flag asks for: `auto` takes a hardware GPU when there is one.
@@ -205,6 +206,7 @@ pub(crate) fn flood_run(a: &FloodArgs<'_>, out: &Path) -> Result<()> {
         network,
         gauges,
         road_timeline: false,
+        frames_every_s: None,
         replay: a.replay_inp.is_some(),
     };
     let ground = match &city {
@@ -375,6 +377,7 @@ fn scenario_storm(
         network,
         gauges: Vec::new(),
         road_timeline: true,
+        frames_every_s: None,
         replay: false,
     }
 }
@@ -400,11 +403,20 @@ pub(crate) fn scenario_run(a: &ScenarioArgs<'_>, out: &Path) -> Result<()> {
         rain_start_min,
         worst_case: a.worst_case,
     };
-    run_scenario(&city, a.city, &rain, &spec, out, None, RunExtras::default())
+    run_scenario(
+        &city,
+        a.city,
+        &rain,
+        &spec,
+        out,
+        None,
+        RunExtras::default(),
+        a.playback_every_min,
+    )
 }
 
 /// `twin scenario run SCENARIO.toml`: paths in the file are relative to it.
-pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
+pub(crate) fn scenario_file_run(file: &Path, out: &Path, playback_every_min: f64) -> Result<()> {
     let p = prepare_file(file)?;
     run_scenario(
         &p.city,
@@ -414,8 +426,12 @@ pub(crate) fn scenario_file_run(file: &Path, out: &Path) -> Result<()> {
         out,
         Some(&p.text),
         p.extras,
+        playback_every_min,
     )
 }
+
+/// Vehicle positions of the playback folder are sampled every this many seconds.
+const PLAYBACK_VEHICLES_S: f64 = 60.0;
 
 /// A scenario file read and made ready to run: the city with its roads raised, the rain, the
 /// scenario spec (the network with the file's interventions, the traffic with its closures).
@@ -684,6 +700,7 @@ fn historical_rain(
 
 /// Runs a scenario spec on the city and writes its folder (with the scenario file's text as
 /// `scenario.toml` when there is one, and what [`RunExtras`] holds).
+#[allow(clippy::too_many_arguments)]
 fn run_scenario(
     city: &City,
     city_path: &Path,
@@ -692,7 +709,25 @@ fn run_scenario(
     out: &Path,
     file_text: Option<&str>,
     extras: RunExtras,
+    playback_every_min: f64,
 ) -> Result<()> {
+    if !(playback_every_min.is_finite()
+        && playback_every_min >= 0.0
+        && playback_every_min.fract() == 0.0)
+    {
+        bail!(
+            "--playback-every must be a whole number of minutes (0: no playback), got {playback_every_min}"
+        );
+    }
+    let mut with_playback;
+    let spec = if playback_every_min > 0.0 {
+        with_playback = spec.clone();
+        with_playback.storm.frames_every_s = Some(playback_every_min * 60.0);
+        with_playback.traffic.playback_every_s = Some(PLAYBACK_VEHICLES_S);
+        &with_playback
+    } else {
+        spec
+    };
     let mut alerts = extras.alerts;
     let dem = city
         .dem
@@ -755,6 +790,9 @@ fn run_scenario(
     }
     write_traffic(&r, &mut dir)?;
     write_response(&r, spec, &mut dir)?;
+    if playback_every_min > 0.0 {
+        crate::playback::write(&r, dem, city.crs, PLAYBACK_VEHICLES_S, &mut dir)?;
+    }
     let img = twin_report::scenario::road_picture(
         city,
         dem,

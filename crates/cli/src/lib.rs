@@ -16,6 +16,7 @@ mod data_cmd;
 mod ensemble_cmd;
 mod flood_cmd;
 mod info;
+mod playback;
 mod traffic_cmd;
 
 pub use info::{info_json, info_text};
@@ -200,6 +201,10 @@ enum ScenarioCmd {
         /// Seed of the demand.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write DIR/playback/ for the app: the depth grid every this many minutes, roads per
+        /// traffic interval, vehicle positions every minute, pump flows (0: none).
+        #[arg(long, default_value_t = 5.0)]
+        playback_every: f64,
     },
     /// Runs a scenario file as an ensemble: member 0 as written, the others with the rain
     /// scaled and its start shifted (a Latin hypercube) and their own traffic seeds; writes
@@ -630,8 +635,9 @@ where
         Command::Scenario(ScenarioCmd::Run {
             file: Some(file),
             out,
+            playback_every,
             ..
-        }) => flood_cmd::scenario_file_run(&file, &out)?,
+        }) => flood_cmd::scenario_file_run(&file, &out, playback_every)?,
         Command::Scenario(ScenarioCmd::Run {
             file: None,
             city,
@@ -644,6 +650,7 @@ where
             informed,
             out,
             seed,
+            playback_every,
         }) => flood_cmd::scenario_run(
             &flood_cmd::ScenarioArgs {
                 city: &city.expect("clap requires --city"),
@@ -655,6 +662,7 @@ where
                 worst_case,
                 informed,
                 seed,
+                playback_every_min: playback_every,
             },
             &out,
         )?,

@@ -89,6 +89,8 @@ fn demo_scenario_closes_its_water_balance_keeps_closed_roads_empty_and_matches_t
         assert!(out.join(f).is_file(), "{f} missing");
     }
 
+    playback_holds_each_frames_water_the_roads_and_the_vehicles(&out, trips);
+
     // The recorded figures are today's.
     let table = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/results/demo.md"),
@@ -144,5 +146,137 @@ fn demo_scenario_closes_its_water_balance_keeps_closed_roads_empty_and_matches_t
             int(sum["unfinished"][0].as_f64().unwrap()),
             int(sum["unfinished"][1].as_f64().unwrap())
         )
+    );
+}
+
+/// The playback folder (format `twin-playback` 1, README): a depth frame every 5 minutes from
+/// the dry start to the end, each no deeper than the run's maximum and the last one below it
+/// where the water drained; the roads the flood closed shown closed and empty; a vehicle
+/// frame a minute with every vehicle inside the city.
+fn playback_holds_each_frames_water_the_roads_and_the_vehicles(out: &Path, trips: f64) {
+    let pb = out.join("playback");
+    let index = json(&pb.join("index.json"));
+    assert_eq!(index["format"], "twin-playback");
+    assert_eq!(index["version"], 1);
+    assert_eq!(index["start_clock"], "06:00");
+    assert_eq!(index["depth"]["every_min"], 5.0);
+    let frames = index["depth"]["frames"].as_array().unwrap();
+    let minutes: Vec<f64> = frames
+        .iter()
+        .map(|f| f["minute"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        minutes,
+        (0..=30).map(|k| 5.0 * k as f64).collect::<Vec<_>>()
+    );
+    let max = twin_io::raster::read_raster(&out.join("max_depth.tif"))
+        .unwrap()
+        .raster;
+    let read = |k: usize| {
+        twin_io::raster::read_raster(&pb.join(frames[k]["file"].as_str().unwrap()))
+            .unwrap()
+            .raster
+    };
+    let first = read(0);
+    assert!(first.data.iter().all(|d| *d == 0.0));
+    let mut deepest_seen = vec![0.0f32; max.data.len()];
+    for k in 1..frames.len() {
+        let f = read(k);
+        assert_eq!(
+            (f.nx, f.ny, f.x0, f.y0, f.cell),
+            (max.nx, max.ny, max.x0, max.y0, max.cell)
+        );
+        for (i, d) in f.data.iter().enumerate() {
+            let m = max.data[i];
+            if m.is_finite() && max.nodata != Some(m) {
+                assert!(
+                    *d <= m + 1e-4,
+                    "frame {k} cell {i}: {d} over the maximum {m}"
+                );
+            }
+            deepest_seen[i] = deepest_seen[i].max(*d);
+        }
+    }
+    let last = read(frames.len() - 1);
+    let drained = (0..max.data.len())
+        .filter(|&i| max.data[i].is_finite() && max.data[i] > last.data[i] + 0.05)
+        .count();
+    assert!(drained > 100, "{drained} cells below their peak at the end");
+    // The frames catch the peak to within what 5 minutes of rain can add.
+    let peak = max
+        .data
+        .iter()
+        .filter(|d| d.is_finite())
+        .fold(0.0f32, |a, &b| a.max(b));
+    let seen = deepest_seen.iter().fold(0.0f32, |a, &b| a.max(b));
+    assert!(seen > 0.8 * peak, "{seen} vs {peak}");
+
+    // Roads: the features roads.csv says the flood closed appear closed, and nobody enters
+    // a closed road.
+    let roads = std::fs::read_to_string(pb.join("roads.csv")).unwrap();
+    let mut lines = roads.lines();
+    assert_eq!(
+        lines.next(),
+        Some("begin_min,end_min,feature,speed_kmh,closed,vehicles")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let closed: Vec<&Vec<&str>> = rows.iter().filter(|r| r[4] == "1").collect();
+    assert!(closed.len() > 10, "{}", closed.len());
+    assert!(closed.iter().all(|r| r[5] == "0"), "a closed road entered");
+    let entered: u64 = rows.iter().map(|r| r[5].parse::<u64>().unwrap()).sum();
+    assert!(
+        entered as f64 > 2.0 * trips,
+        "{entered} link entries for {trips} trips"
+    );
+
+    // Vehicles: header, one frame a minute, positions inside the city, classes 0..=3.
+    let bin = std::fs::read(pb.join("vehicles.bin")).unwrap();
+    assert_eq!(&bin[..8], b"TWINVEH1");
+    let u32_at = |o: usize| u32::from_le_bytes(bin[o..o + 4].try_into().unwrap());
+    let f32_at = |o: usize| f32::from_le_bytes(bin[o..o + 4].try_into().unwrap());
+    assert_eq!(u32_at(8), 60);
+    let n_frames = u32_at(12) as usize;
+    assert_eq!(n_frames as u64, index["vehicle_frames"].as_u64().unwrap());
+    let (x1, y0) = (
+        max.x0 + max.cell * max.nx as f64,
+        max.y0 - max.cell * max.ny as f64,
+    );
+    let mut o = 16;
+    let mut t_prev = f32::MIN;
+    let mut busiest = 0;
+    for _ in 0..n_frames {
+        let t = f32_at(o);
+        assert!(t > t_prev);
+        t_prev = t;
+        let n = u32_at(o + 4) as usize;
+        busiest = busiest.max(n);
+        o += 8;
+        for _ in 0..n {
+            assert!(bin[o + 4] <= 3);
+            let (x, y) = (f32_at(o + 8) as f64, f32_at(o + 12) as f64);
+            assert!(
+                (max.x0 - 1.0..=x1 + 1.0).contains(&x) && (y0 - 1.0..=max.y0 + 1.0).contains(&y)
+            );
+            o += 16;
+        }
+    }
+    assert_eq!(o, bin.len());
+    assert!(busiest > 1000, "{busiest}");
+    // Pumps, minute by minute: their flows summed over the minutes give the volume the
+    // ledger has leaving the network (the demo's outfall is behind its pumps).
+    let pumps = std::fs::read_to_string(pb.join("pumps.csv")).unwrap();
+    let pumped: f64 = 60.0
+        * pumps
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap())
+            .sum::<f64>();
+    let outfall = json(&out.join("ledger.json"))["outfall_m3"]
+        .as_f64()
+        .unwrap();
+    assert!(outfall > 1000.0, "{outfall}");
+    assert!(
+        (pumped - outfall).abs() < 0.1 * outfall,
+        "pumped {pumped} m³ vs {outfall} m³ out"
     );
 }

@@ -51,7 +51,7 @@ impl From<twin_surface::SurfaceError> for CoupledError {
 }
 
 /// The system ledger of a coupled run, m³.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CoupledLedger {
     /// The surface's own ledger.
     pub surface: MassLedger,
@@ -148,6 +148,11 @@ pub struct CoupledResult {
     pub adapter: Option<String>,
     /// What the set-up's probes recorded (`None` without probes).
     pub probes: Option<crate::flood::ProbeSeries>,
+    /// The depth frames the set-up asked for (empty without).
+    pub frames: Vec<crate::flood::DepthFrame>,
+    /// Each pump's flow at the end of every minute, m³/s: `(pump, flows)`, pumps in the
+    /// network's order.
+    pub pump_minutes: Vec<(String, Vec<f64>)>,
 }
 
 fn network_storage(e: &twin_hydro::Engine) -> f64 {
@@ -161,29 +166,11 @@ pub fn run(
     dem: &Raster,
     setup: &SurfaceSetup,
     spec: &FloodSpec,
-    mut project: twin_hydro::Project,
+    project: twin_hydro::Project,
     progress: &mut dyn FnMut(f64),
 ) -> Result<CoupledResult, CoupledError> {
     spec.validate()?;
-    project.subcatchments.clear();
-    project.subareas.clear();
-    project.infiltration.clear();
-    let junctions: std::collections::HashSet<String> = project
-        .junctions
-        .iter()
-        .map(|j| j.name.to_lowercase())
-        .collect();
-    let manholes: Vec<(String, [f64; 2])> = project
-        .coordinates
-        .iter()
-        .filter(|(n, _, _)| junctions.contains(&n.to_lowercase()))
-        .map(|(n, x, y)| (n.clone(), [*x, *y]))
-        .collect();
-    if manholes.is_empty() {
-        return Err(CoupledError::Network(
-            "no junction has [COORDINATES]: nothing to couple to the surface".into(),
-        ));
-    }
+    let (project, manholes) = prepare(project)?;
     let net = twin_hydro::Engine::new(&project)?;
     match spec.backend {
         Backend::Cpu => run_on(
@@ -207,10 +194,38 @@ pub fn run(
     }
 }
 
+/// The network without its subcatchments (rain falls on the grid), and its junctions that
+/// have `[COORDINATES]`: the manholes to couple.
+#[allow(clippy::type_complexity)]
+fn prepare(
+    mut project: twin_hydro::Project,
+) -> Result<(twin_hydro::Project, Vec<(String, [f64; 2])>), CoupledError> {
+    project.subcatchments.clear();
+    project.subareas.clear();
+    project.infiltration.clear();
+    let junctions: std::collections::HashSet<String> = project
+        .junctions
+        .iter()
+        .map(|j| j.name.to_lowercase())
+        .collect();
+    let manholes: Vec<(String, [f64; 2])> = project
+        .coordinates
+        .iter()
+        .filter(|(n, _, _)| junctions.contains(&n.to_lowercase()))
+        .map(|(n, x, y)| (n.clone(), [*x, *y]))
+        .collect();
+    if manholes.is_empty() {
+        return Err(CoupledError::Network(
+            "no junction has [COORDINATES]: nothing to couple to the surface".into(),
+        ));
+    }
+    Ok((project, manholes))
+}
+
 /// The coupled run on a built surface solver and network, manholes by name and position.
 fn run_on<S: SurfaceSolver>(
-    mut sim: S,
-    mut net: twin_hydro::Engine,
+    sim: S,
+    net: twin_hydro::Engine,
     manholes: &[(String, [f64; 2])],
     dem: &Raster,
     setup: &SurfaceSetup,
@@ -220,115 +235,240 @@ fn run_on<S: SurfaceSolver>(
 where
     FloodError: From<S::Error>,
 {
-    let mut probes = crate::flood::ProbeRecorder::new(setup, dem.nx, sim.grid().active())?;
-    // Couple every manhole that sits on an active cell.
-    let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    for (name, pos) in manholes {
-        let (Some(node), Some((c, r))) = (net.node_index(name), dem.cell_at(pos[0], pos[1])) else {
-            continue;
-        };
-        let cell = Cell::new(r, c);
-        if let Ok(id) = sim.add_point(cell) {
-            links.push((node, id, cell));
-            names.push(name.clone());
-        }
-    }
-    let run_minutes = (spec.minutes.ceil().max(1.0)) as usize;
-    let mut per_minute = vec![vec![0.0f64; run_minutes]; links.len()];
-    let total = spec.minutes * 60.0;
-    let g = 9.806_65;
-    let mut ledger = CoupledLedger {
-        network_initial: network_storage(&net),
-        ..Default::default()
-    };
-    let cells: Vec<Cell> = links.iter().map(|(_, _, c)| *c).collect();
-    // Volume each manhole's inlet has taken from the surface that the network has not yet
-    // received, m³. The network integrates a node's lateral inflow over a step as the mean of
-    // its rates at the step's start and end (SWMM's trapezoid), so a rate set to deliver a
-    // volume in one step delivers it exactly only while the steps keep their length; what
-    // is left over (or taken ahead) is carried into the next step's rate.
-    let mut pending = vec![0.0f64; links.len()];
-    let mut rate_before = vec![0.0f64; links.len()];
-    let mut overflowed = vec![false; links.len()];
-    let mut t = 0.0;
-    let mut next_report = 60.0;
-    let mut network_steps = 0u64;
-    while t < total - 1e-9 {
-        let dt = net.next_step().min(total - t).max(0.1);
-        let minute = ((t / 60.0).floor() as usize).min(run_minutes - 1);
-        for (k, (node, _, _)) in links.iter().enumerate() {
-            // Rates below this are dropped by the network as noise (its flow tolerance).
-            let q = (pending[k] / dt).max(0.0);
-            let q = if q < MIN_INLET_RATE_M3S { 0.0 } else { q };
-            net.set_node_inflow_si(*node, q);
-            let received = 0.5 * (rate_before[k] + q) * dt;
-            rate_before[k] = q;
-            pending[k] -= received;
-            ledger.network_inflow += received;
-            per_minute[k][minute] += received;
-        }
-        let before = net.routing_totals();
-        net.step(dt);
-        network_steps += 1;
-        let after = net.routing_totals();
-        ledger.network_outfall += (after.outflow - before.outflow) * FT3;
-        // Exchange over the same dt on the surface.
-        let depths = sim.read_depths_at(&cells).map_err(FloodError::from)?;
-        for (k, (node, id, _)) in links.iter().enumerate() {
-            let over = net.node_overflow_si(*node);
-            let rate = if over > 0.0 {
-                overflowed[k] = true;
-                over
-            } else {
-                let h = depths[k];
-                if h > 1e-4 {
-                    let weir = C_WEIR * INLET_PERIMETER_M * h * (2.0 * g * h).sqrt();
-                    let orifice = C_ORIFICE * INLET_AREA_M2 * (2.0 * g * h).sqrt();
-                    -weir.min(orifice)
-                } else {
-                    0.0
-                }
+    let mut state = CoupledState::start(sim, net, manholes, dem, setup, spec)?;
+    state.advance(state.total, progress)?;
+    state.finish(dem, setup)
+}
+
+/// A coupled run in progress: the surface solver, the network and everything the exchange
+/// between them carries from one step to the next. It can stop after any step and go on, in
+/// this process or, saved with [`crate::hotstart`], in another: the steps are the same either
+/// way, so the results are too, bit for bit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CoupledState<S> {
+    sim: S,
+    net: twin_hydro::Engine,
+    /// Coupled manholes: network node, surface point, cell.
+    links: Vec<(usize, PointId, Cell)>,
+    names: Vec<String>,
+    per_minute: Vec<Vec<f64>>,
+    ledger: CoupledLedger,
+    /// Volume each manhole's inlet has taken from the surface that the network has not yet
+    /// received, m³. The network integrates a node's lateral inflow over a step as the mean of
+    /// its rates at the step's start and end (SWMM's trapezoid), so a rate set to deliver a
+    /// volume in one step delivers it exactly only while the steps keep their length; what
+    /// is left over (or taken ahead) is carried into the next step's rate.
+    pending: Vec<f64>,
+    rate_before: Vec<f64>,
+    overflowed: Vec<bool>,
+    cells: Vec<Cell>,
+    t: f64,
+    total: f64,
+    run_minutes: usize,
+    next_report: f64,
+    network_steps: u64,
+    probes: Option<crate::flood::ProbeRecorder>,
+    frames: Option<crate::flood::FrameRecorder>,
+    pump_links: Vec<usize>,
+    pumps: Vec<(String, Vec<f64>)>,
+}
+
+impl<S: SurfaceSolver> CoupledState<S>
+where
+    FloodError: From<S::Error>,
+{
+    /// Couples every manhole that sits on an active cell; the run stands at time 0.
+    fn start(
+        mut sim: S,
+        net: twin_hydro::Engine,
+        manholes: &[(String, [f64; 2])],
+        dem: &Raster,
+        setup: &SurfaceSetup,
+        spec: &FloodSpec,
+    ) -> Result<Self, CoupledError> {
+        let probes = crate::flood::ProbeRecorder::new(setup, dem.nx, sim.grid().active())?;
+        let frames = crate::flood::FrameRecorder::new(setup, sim.grid().active())?;
+        let (pump_links, pumps): (Vec<usize>, Vec<(String, Vec<f64>)>) = net
+            .pumps()
+            .into_iter()
+            .map(|(j, name)| (j, (name, Vec::new())))
+            .unzip();
+        let mut links: Vec<(usize, PointId, Cell)> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (name, pos) in manholes {
+            let (Some(node), Some((c, r))) = (net.node_index(name), dem.cell_at(pos[0], pos[1]))
+            else {
+                continue;
             };
-            sim.set_point_rate(*id, rate).map_err(FloodError::from)?;
-        }
-        sim.advance_to(t + dt).map_err(FloodError::from)?;
-        let moved = sim.take_point_volumes();
-        for (k, v) in moved.iter().enumerate() {
-            if *v > 0.0 {
-                ledger.network_overflow += v;
-            } else {
-                pending[k] += -v;
+            let cell = Cell::new(r, c);
+            if let Ok(id) = sim.add_point(cell) {
+                links.push((node, id, cell));
+                names.push(name.clone());
             }
         }
-        t += dt;
-        if t >= next_report || t >= total - 1e-9 {
-            if let Some(p) = probes.as_mut() {
-                p.sample(t, &sim, t >= total - 1e-9)?;
-            }
-            progress(t / total);
-            next_report += 60.0;
-        }
+        let run_minutes = (spec.minutes.ceil().max(1.0)) as usize;
+        let n = links.len();
+        Ok(CoupledState {
+            per_minute: vec![vec![0.0f64; run_minutes]; n],
+            ledger: CoupledLedger {
+                network_initial: network_storage(&net),
+                ..Default::default()
+            },
+            cells: links.iter().map(|(_, _, c)| *c).collect(),
+            pending: vec![0.0; n],
+            rate_before: vec![0.0; n],
+            overflowed: vec![false; n],
+            sim,
+            net,
+            links,
+            names,
+            t: 0.0,
+            total: spec.minutes * 60.0,
+            run_minutes,
+            next_report: 60.0,
+            network_steps: 0,
+            probes,
+            frames,
+            pump_links,
+            pumps,
+        })
     }
-    ledger.in_transit = pending.iter().sum();
-    ledger.network_final = network_storage(&net);
-    ledger.network_continuity_pct = net.routing_continuity_error();
-    let f = crate::flood::finish(&sim, dem, setup)?;
-    ledger.surface = f.ledger;
-    let rasters =
-        crate::flood::result_rasters(dem, &f.stats, setup.initial_depth.as_deref(), &f.active);
-    Ok(CoupledResult {
-        rasters,
-        ledger,
-        overflowing_manholes: overflowed.iter().filter(|o| **o).count(),
-        coupled_manholes: links.len(),
-        gauges: f.gauges,
-        inlet_minutes: names.into_iter().zip(per_minute).collect(),
-        network_steps,
-        surface_steps: f.steps,
-        adapter: f.adapter,
-        probes: probes.map(crate::flood::ProbeRecorder::finish),
-    })
+
+    /// Simulated time, s.
+    pub fn time(&self) -> f64 {
+        self.t
+    }
+
+    /// The run's end, s.
+    pub fn end(&self) -> f64 {
+        self.total
+    }
+
+    /// Steps on until the first step that ends at or after `until` (s), or the run's end:
+    /// the steps are the network's own, never shortened to stop at `until`, so a run stopped
+    /// and continued takes the same steps as one that never stopped.
+    pub fn advance(
+        &mut self,
+        until: f64,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(), CoupledError> {
+        let g = 9.806_65;
+        let total = self.total;
+        let until = until.min(total);
+        while self.t < until - 1e-9 {
+            let t = self.t;
+            let net = &mut self.net;
+            let sim = &mut self.sim;
+            let dt = net.next_step().min(total - t).max(0.1);
+            let minute = ((t / 60.0).floor() as usize).min(self.run_minutes - 1);
+            for (k, (node, _, _)) in self.links.iter().enumerate() {
+                // Rates below this are dropped by the network as noise (its flow tolerance).
+                let q = (self.pending[k] / dt).max(0.0);
+                let q = if q < MIN_INLET_RATE_M3S { 0.0 } else { q };
+                net.set_node_inflow_si(*node, q);
+                let received = 0.5 * (self.rate_before[k] + q) * dt;
+                self.rate_before[k] = q;
+                self.pending[k] -= received;
+                self.ledger.network_inflow += received;
+                self.per_minute[k][minute] += received;
+            }
+            let before = net.routing_totals();
+            net.step(dt);
+            self.network_steps += 1;
+            let after = net.routing_totals();
+            self.ledger.network_outfall += (after.outflow - before.outflow) * FT3;
+            // Exchange over the same dt on the surface.
+            let depths = sim.read_depths_at(&self.cells).map_err(FloodError::from)?;
+            for (k, (node, id, _)) in self.links.iter().enumerate() {
+                let over = net.node_overflow_si(*node);
+                let rate = if over > 0.0 {
+                    self.overflowed[k] = true;
+                    over
+                } else {
+                    let h = depths[k];
+                    if h > 1e-4 {
+                        let weir = C_WEIR * INLET_PERIMETER_M * h * (2.0 * g * h).sqrt();
+                        let orifice = C_ORIFICE * INLET_AREA_M2 * (2.0 * g * h).sqrt();
+                        -weir.min(orifice)
+                    } else {
+                        0.0
+                    }
+                };
+                sim.set_point_rate(*id, rate).map_err(FloodError::from)?;
+            }
+            sim.advance_to(t + dt).map_err(FloodError::from)?;
+            let moved = sim.take_point_volumes();
+            for (k, v) in moved.iter().enumerate() {
+                if *v > 0.0 {
+                    self.ledger.network_overflow += v;
+                } else {
+                    self.pending[k] += -v;
+                }
+            }
+            let t = t + dt;
+            self.t = t;
+            if t >= self.next_report || t >= total - 1e-9 {
+                let last = t >= total - 1e-9;
+                if let Some(p) = self.probes.as_mut() {
+                    p.sample(t, &self.sim, last)?;
+                }
+                if let Some(f) = self.frames.as_mut() {
+                    f.sample(t, &self.sim, last)?;
+                }
+                for (k, (_, flows)) in self.pumps.iter_mut().enumerate() {
+                    flows.push(self.net.link_flow_si(self.pump_links[k]));
+                }
+                progress(t / total);
+                self.next_report += 60.0;
+            }
+        }
+        Ok(())
+    }
+
+    /// The results of the run so far (normally at its end).
+    pub fn finish(self, dem: &Raster, setup: &SurfaceSetup) -> Result<CoupledResult, CoupledError> {
+        let mut ledger = self.ledger;
+        ledger.in_transit = self.pending.iter().sum();
+        ledger.network_final = network_storage(&self.net);
+        ledger.network_continuity_pct = self.net.routing_continuity_error();
+        let f = crate::flood::finish(&self.sim, dem, setup)?;
+        ledger.surface = f.ledger;
+        let rasters =
+            crate::flood::result_rasters(dem, &f.stats, setup.initial_depth.as_deref(), &f.active);
+        Ok(CoupledResult {
+            rasters,
+            ledger,
+            overflowing_manholes: self.overflowed.iter().filter(|o| **o).count(),
+            coupled_manholes: self.links.len(),
+            gauges: f.gauges,
+            inlet_minutes: self.names.into_iter().zip(self.per_minute).collect(),
+            network_steps: self.network_steps,
+            surface_steps: f.steps,
+            adapter: f.adapter,
+            probes: self.probes.map(crate::flood::ProbeRecorder::finish),
+            frames: self
+                .frames
+                .map(crate::flood::FrameRecorder::finish)
+                .unwrap_or_default(),
+            pump_minutes: self.pumps,
+        })
+    }
+}
+
+/// The surface and network of a coupled run on the CPU solver, prepared as [`run`] prepares
+/// them, standing at time 0: step it with [`CoupledState::advance`], save it with
+/// [`crate::hotstart::save_coupled`].
+pub fn start_cpu(
+    dem: &Raster,
+    setup: &SurfaceSetup,
+    spec: &FloodSpec,
+    project: twin_hydro::Project,
+) -> Result<CoupledState<Simulation>, CoupledError> {
+    spec.validate()?;
+    let (project, manholes) = prepare(project)?;
+    let net = twin_hydro::Engine::new(&project)?;
+    let sim = crate::flood::build::<Simulation>(dem, spec, setup)?;
+    CoupledState::start(sim, net, &manholes, dem, setup, spec)
 }
 
 /// The network of a coupled run as a stand-alone SWMM model that replays what the surface gave

@@ -901,6 +901,7 @@ mod tests {
                 network: None,
                 gauges: Vec::new(),
                 road_timeline: true,
+                frames_every_s: None,
                 replay: false,
             },
             traffic,

@@ -168,6 +168,8 @@ pub struct FloodResult {
     pub adapter: Option<String>,
     /// What the set-up's probes recorded (`None` without probes).
     pub probes: Option<ProbeSeries>,
+    /// The depth frames the set-up asked for (empty without).
+    pub frames: Vec<DepthFrame>,
 }
 
 /// Errors of a flood run.
@@ -234,6 +236,98 @@ pub struct SurfaceSetup {
     /// Groups of cells whose deepest water is recorded over fixed intervals (the roads of a
     /// flood → traffic timeline); `None` = none.
     pub probes: Option<Probes>,
+    /// Keep the whole depth grid every this many seconds (a whole number of minutes, at least
+    /// one), for playback; `None` = no frames.
+    pub frames_every_s: Option<f64>,
+}
+
+/// The depth grid at one time of a run (for playback).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DepthFrame {
+    /// Time, minutes from the start.
+    pub minute: f64,
+    /// Water depth above the initial water per cell (row-major, the DEM's grid), m; 0 on walls
+    /// and off the grid.
+    pub depth_m: Vec<f32>,
+}
+
+/// Keeps the depth grid at every multiple of its period, sampled at minute boundaries.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FrameRecorder {
+    every: f64,
+    next: f64,
+    initial: Option<Vec<f64>>,
+    active: Vec<bool>,
+    frames: Vec<DepthFrame>,
+}
+
+impl FrameRecorder {
+    /// A recorder for the set-up's frames, holding the dry frame at minute 0; `None` without.
+    pub(crate) fn new(setup: &SurfaceSetup, active: &[bool]) -> Result<Option<Self>, FloodError> {
+        let Some(every) = setup.frames_every_s else {
+            return Ok(None);
+        };
+        if !(every.is_finite() && every >= 60.0 && (every / 60.0).fract() == 0.0) {
+            return Err(FloodError::Spec(format!(
+                "depth frames must be a whole number of minutes apart, at least one; got {every} s"
+            )));
+        }
+        Ok(Some(FrameRecorder {
+            every,
+            next: every,
+            initial: setup.initial_depth.clone(),
+            active: active.to_vec(),
+            frames: vec![DepthFrame {
+                minute: 0.0,
+                depth_m: vec![0.0; active.len()],
+            }],
+        }))
+    }
+
+    /// Takes the frame at `t` (s) when `t` reaches the next multiple of the period, or when
+    /// `last` is set (the run's end).
+    pub(crate) fn sample<S: SurfaceSolver>(
+        &mut self,
+        t: f64,
+        sim: &S,
+        last: bool,
+    ) -> Result<(), FloodError>
+    where
+        FloodError: From<S::Error>,
+    {
+        if t < self.next - 1e-6 && !last {
+            return Ok(());
+        }
+        let depth = sim.read_depth()?;
+        let depth_m = depth
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let base = self.initial.as_ref().and_then(|v| v.get(i)).copied();
+                if self.active.get(i).copied().unwrap_or(false) {
+                    (d - base.unwrap_or(0.0)).max(0.0) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        // The coupled loop samples just after a minute boundary (the network's steps do not
+        // fall on it): the frame is the boundary's, unless it is the run's end.
+        let minute = if t < self.next + 60.0 - 1e-6 && !(last && t > self.next + 1e-6) {
+            self.next / 60.0
+        } else {
+            t / 60.0
+        };
+        self.frames.push(DepthFrame { minute, depth_m });
+        while self.next <= t + 1e-6 {
+            self.next += self.every;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Vec<DepthFrame> {
+        self.frames
+    }
 }
 
 /// Groups of cells watched over a run: for every interval of `every_s` seconds, the deepest
@@ -248,7 +342,7 @@ pub struct Probes {
 
 /// What [`Probes`] recorded: `max_depth_m[k][g]` is the deepest water in group `g` over the
 /// interval ending at `ends_s[k]` (the last interval may be shorter).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeSeries {
     /// End of each interval, s from the start.
     pub ends_s: Vec<f64>,
@@ -257,6 +351,7 @@ pub struct ProbeSeries {
 }
 
 /// Samples the probes' cells at minute boundaries and keeps each interval's maximum.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ProbeRecorder {
     cells: Vec<Cell>,
     /// Index of the first cell of each group in `cells`, plus the end.
@@ -486,6 +581,7 @@ where
     FloodError: From<S::Error>,
 {
     let mut probes = ProbeRecorder::new(setup, dem.nx, sim.grid().active())?;
+    let mut frames = FrameRecorder::new(setup, sim.grid().active())?;
     let total = spec.minutes * 60.0;
     let mut t = 0.0;
     while t < total {
@@ -493,6 +589,9 @@ where
         sim.advance_to(t)?;
         if let Some(p) = probes.as_mut() {
             p.sample(t, &sim, t >= total)?;
+        }
+        if let Some(f) = frames.as_mut() {
+            f.sample(t, &sim, t >= total)?;
         }
         progress(t / total);
     }
@@ -509,6 +608,7 @@ where
         steps: f.steps,
         adapter: f.adapter,
         probes: probes.map(ProbeRecorder::finish),
+        frames: frames.map(FrameRecorder::finish).unwrap_or_default(),
     })
 }
 
@@ -924,6 +1024,7 @@ pub fn city_setup(
         infiltration: Some((land_use_infiltration_classes(), infil)),
         gauges: city_gauges(city, dem),
         probes: None,
+        frames_every_s: None,
     }
 }
 
@@ -1105,11 +1206,9 @@ mod tests {
         assert!(e.to_string().contains("giữa, centre"), "{e}");
     }
 
-    #[test]
-    fn probes_keep_each_intervals_deepest_water_above_the_initial() {
-        // The same box, 12 minutes of rain at 60 mm/h then 3 dry: depth rises 1 mm a minute
-        // to 12 mm and stays. The box starts under 5 mm of water, which the probes leave out.
-        // Group 0: two cells; group 1: a wall cell (skipped: nothing to watch, 0 recorded).
+    /// A closed box of 20 × 20 cells of 5 m, its last cell a wall, under 60 mm/h for 12
+    /// minutes of a 15-minute run.
+    fn rain_box() -> (Raster, FloodSpec) {
         let mut dem = Raster::filled(20, 20, 1000.0, 2000.0, 5.0, 3.0);
         dem.nodata = Some(-9999.0);
         dem.set(19, 19, -9999.0);
@@ -1119,6 +1218,15 @@ mod tests {
             edges: Boundary::Closed,
             ..Default::default()
         };
+        (dem, spec)
+    }
+
+    #[test]
+    fn probes_keep_each_intervals_deepest_water_above_the_initial() {
+        // The same box, 12 minutes of rain at 60 mm/h then 3 dry: depth rises 1 mm a minute
+        // to 12 mm and stays. The box starts under 5 mm of water, which the probes leave out.
+        // Group 0: two cells; group 1: a wall cell (skipped: nothing to watch, 0 recorded).
+        let (dem, spec) = rain_box();
         let setup = SurfaceSetup {
             initial_depth: Some(vec![0.005; 400]),
             probes: Some(Probes {
@@ -1146,5 +1254,39 @@ mod tests {
         };
         let e = run_with(&dem, &spec, &bad, &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("probe interval"), "{e}");
+    }
+
+    #[test]
+    fn depth_frames_hold_each_times_water_above_the_initial() {
+        // The box of the probes' test: 1 mm a minute for 12 minutes, then still; frames every
+        // 5 minutes over 15 (a dry frame at 0), walls 0.
+        let (dem, spec) = rain_box();
+        let setup = SurfaceSetup {
+            initial_depth: Some(vec![0.005; 400]),
+            frames_every_s: Some(300.0),
+            ..Default::default()
+        };
+        let r = run_with(&dem, &spec, &setup, &mut |_| {}).unwrap();
+        let minutes: Vec<f64> = r.frames.iter().map(|f| f.minute).collect();
+        assert_eq!(minutes, vec![0.0, 5.0, 10.0, 15.0]);
+        for (f, want) in r.frames.iter().zip([0.0, 0.005, 0.010, 0.012]) {
+            assert_eq!(f.depth_m.len(), 400);
+            assert!(
+                (f.depth_m[0] as f64 - want).abs() < 1e-6,
+                "{}: {}",
+                f.minute,
+                f.depth_m[0]
+            );
+            assert_eq!(f.depth_m[399], 0.0, "wall");
+        }
+        // Without frames asked, none; a period that is not whole minutes is refused.
+        let plain = run_with(&dem, &spec, &SurfaceSetup::default(), &mut |_| {}).unwrap();
+        assert!(plain.frames.is_empty());
+        let bad = SurfaceSetup {
+            frames_every_s: Some(90.0),
+            ..Default::default()
+        };
+        let e = run_with(&dem, &spec, &bad, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("whole number of minutes"), "{e}");
     }
 }

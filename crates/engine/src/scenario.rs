@@ -92,6 +92,9 @@ pub struct FloodTraffic {
     pub diversions: Vec<crate::response::Diversion>,
     /// The diversions were put in place (not only proposed).
     pub diversions_activated: bool,
+    /// Roads per interval and vehicle positions of the run with the flood (with
+    /// [`TrafficSpec::playback_every_s`]).
+    pub playback: Option<crate::playback::TrafficPlayback>,
 }
 
 impl FloodTraffic {
@@ -154,6 +157,9 @@ pub struct TrafficSpec {
     pub retime: Vec<crate::response::Retime>,
     /// Diversions activated (`None`: proposed only).
     pub diversions: Option<ActiveDiversions>,
+    /// Record what playback needs of the run with the flood (roads per interval, vehicle
+    /// positions every this many seconds); `None` = nothing.
+    pub playback_every_s: Option<f64>,
 }
 
 /// Diversions put in place in the run with the flood: each road closed as soon as its water
@@ -203,6 +209,7 @@ impl TrafficSpec {
             power: Default::default(),
             retime: Vec::new(),
             diversions: None,
+            playback_every_s: None,
         }
     }
 }
@@ -468,8 +475,12 @@ pub fn flood_traffic(
     if let Some(d) = spec.diversions {
         flood_cfg.reroute_fraction = d.informed;
     }
+    if let Some(every) = spec.playback_every_s {
+        flood_cfg.fcd_interval = every;
+    }
     let mut flood = Simulation::new(net.clone(), demand.clone(), flood_cfg);
-    schedule_events(&mut flood, &with_closures(&schedule, &planned, n), n);
+    let flood_schedule = with_closures(&schedule, &planned, n);
+    schedule_events(&mut flood, &flood_schedule, n);
     // What the flood itself closes and slows, and when.
     let mut ever_closed = vec![false; n];
     let mut ever_slowed = vec![false; n];
@@ -574,6 +585,16 @@ pub fn flood_traffic(
         retimed_signals,
         diversions,
         diversions_activated: spec.diversions.is_some(),
+        playback: spec.playback_every_s.map(|_| {
+            let closed: Vec<(f64, Vec<bool>)> = flood_schedule
+                .iter()
+                .map(|(t, s)| (*t, s.iter().map(|x| *x == LinkState::Closed).collect()))
+                .collect();
+            crate::playback::TrafficPlayback {
+                roads: crate::playback::road_intervals(&g, &flood, &closed),
+                vehicles: crate::playback::vehicle_frames(&flood),
+            }
+        }),
     })
 }
 
@@ -885,6 +906,7 @@ pub(crate) mod tests {
             power: Default::default(),
             retime: Vec::new(),
             diversions: None,
+            playback_every_s: None,
         }
     }
 
@@ -1058,6 +1080,93 @@ pub(crate) mod tests {
         assert!(on_arterial(&merged[0].1));
         assert!(!on_arterial(&merged[1].1));
         assert!(merged[1].1.iter().all(|x| *x == LinkState::Capped(20.0)));
+    }
+
+    #[test]
+    fn playback_shows_a_closed_road_closed_and_empty_and_the_vehicles_on_the_network() {
+        let city = twin_citygen::generate(&Default::default());
+        let features: Vec<FeatureId> = arterial(&city).into_iter().map(|f| f.id).collect();
+        let dry = RoadStates::Worst(Vec::new());
+        let spec = TrafficSpec {
+            closures: vec![RoadClosure {
+                features: features.clone(),
+                from_s: 1800.0,
+                to_s: 3600.0,
+            }],
+            playback_every_s: Some(60.0),
+            ..small_peak()
+        };
+        let r = flood_traffic(&city, &dry, &spec).unwrap();
+        let p = r.playback.as_ref().unwrap();
+        let on = |f: &crate::playback::RoadInterval| features.contains(&f.feature);
+        let closed_rows: Vec<_> = p.roads.iter().filter(|x| on(x) && x.closed).collect();
+        // Closed for exactly the intervals from 30 to 60 minutes, carrying no vehicle then,
+        // and open and driven before.
+        assert!(!closed_rows.is_empty());
+        assert!(
+            closed_rows
+                .iter()
+                .all(|x| x.begin_s >= 1800.0 && x.end_s <= 3600.0 && x.vehicles == 0),
+            "{closed_rows:?}"
+        );
+        let before: u32 = p
+            .roads
+            .iter()
+            .filter(|x| on(x) && x.end_s <= 1800.0)
+            .map(|x| x.vehicles)
+            .sum();
+        assert!(before > 100, "{before}");
+        assert!(p.roads.iter().filter(|x| !on(x)).all(|x| !x.closed));
+        let driven = p.roads.iter().filter(|x| x.vehicles > 0);
+        assert!(
+            driven
+                .clone()
+                .all(|x| x.speed_kmh.is_nan() || (1.0..=80.0).contains(&x.speed_kmh))
+        );
+        // A frame a minute; every vehicle on the network's extent; the classes of the peak.
+        let net = Network::from_road_graph(&RoadGraph::from_layer(city.layer(Layer::TrafficRoad)))
+            .unwrap();
+        let (x0, x1) = net
+            .node_x
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, &x| (a.0.min(x), a.1.max(x)));
+        let (y0, y1) = net
+            .node_y
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, &y| (a.0.min(y), a.1.max(y)));
+        assert!(
+            p.vehicles
+                .windows(2)
+                .all(|w| (w[1].time_s - w[0].time_s - 60.0).abs() < 1e-9)
+        );
+        let busiest = p.vehicles.iter().map(|f| f.vehicles.len()).max().unwrap();
+        assert!(busiest > 200, "{busiest}");
+        let all = p.vehicles.iter().flat_map(|f| &f.vehicles);
+        assert!(
+            all.clone()
+                .all(|v| (x0 - 1.0..=x1 + 1.0).contains(&(v.x as f64))
+                    && (y0 - 1.0..=y1 + 1.0).contains(&(v.y as f64)))
+        );
+        use twin_traffic::demand::VehicleClass as C;
+        let share = |c: C| all.clone().filter(|v| v.class == c).count();
+        assert!(
+            share(C::Motorbike) > share(C::Car),
+            "{} {}",
+            share(C::Motorbike),
+            share(C::Car)
+        );
+        // Recording changes nothing of the run.
+        let plain = flood_traffic(
+            &city,
+            &dry,
+            &TrafficSpec {
+                playback_every_s: None,
+                ..spec.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(plain.flooded, r.flooded);
+        assert!(plain.playback.is_none());
     }
 
     #[test]

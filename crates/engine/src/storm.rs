@@ -54,6 +54,9 @@ pub struct StormSpec {
     /// Keep the network as a stand-alone SWMM model fed what the surface gave it
     /// ([`crate::coupled::replay_project`]; coupled runs).
     pub replay: bool,
+    /// Keep the depth grid every this many seconds for playback (whole minutes); `None` = no
+    /// frames.
+    pub frames_every_s: Option<f64>,
 }
 
 /// The water balance of a run.
@@ -99,6 +102,10 @@ pub struct StormResult {
     pub impacts: Option<Vec<RoadImpact>>,
     /// The network fed what the surface gave it (coupled runs with `replay`).
     pub replay: Option<twin_hydro::Project>,
+    /// The depth grid every `frames_every_s`, from the dry start to the end (empty without).
+    pub frames: Vec<crate::flood::DepthFrame>,
+    /// Each pump's flow at the end of every minute, m³/s (coupled runs; empty otherwise).
+    pub pump_minutes: Vec<(String, Vec<f64>)>,
 }
 
 /// Errors of a storm run.
@@ -130,6 +137,7 @@ pub fn run(
         Some(c) => crate::flood::city_setup(c, dem, &spec.flood, spec.buildings),
         None => SurfaceSetup::default(),
     };
+    setup.frames_every_s = spec.frames_every_s;
     for g in &spec.gauges {
         if setup.gauges.iter().any(|h| h.name == g.name) {
             return Err(FloodError::Spec(format!(
@@ -154,38 +162,55 @@ pub fn run(
         _ => None,
     };
     let started = Instant::now();
-    let (rasters, balance, gauges, steps, adapter, probes, replay) = match &spec.network {
-        Some(project) => {
-            let keep = spec.replay.then(|| project.clone());
-            let r = crate::coupled::run(dem, &setup, &spec.flood, project.clone(), progress)?;
-            let replay = match keep {
-                Some(p) => Some(crate::coupled::replay_project(p, &r)?),
-                None => None,
-            };
-            let balance = Balance::Coupled {
-                ledger: r.ledger,
-                coupled_manholes: r.coupled_manholes,
-                overflowing_manholes: r.overflowing_manholes,
-            };
-            let steps = r.surface_steps;
-            (
-                r.rasters, balance, r.gauges, steps, r.adapter, r.probes, replay,
-            )
-        }
-        None => {
-            let r = crate::flood::run_with(dem, &spec.flood, &setup, progress)?;
-            let rasters = FloodRasters {
-                max_depth: r.max_depth,
-                time_of_max_min: r.time_of_max_min,
-                duration_above_min: r.duration_above_min,
-                max_hazard: r.max_hazard,
-            };
-            let balance = Balance::Surface(r.ledger);
-            (
-                rasters, balance, r.gauges, r.steps, r.adapter, r.probes, None,
-            )
-        }
-    };
+    let (rasters, balance, gauges, steps, adapter, probes, replay, frames, pump_minutes) =
+        match &spec.network {
+            Some(project) => {
+                let keep = spec.replay.then(|| project.clone());
+                let r = crate::coupled::run(dem, &setup, &spec.flood, project.clone(), progress)?;
+                let replay = match keep {
+                    Some(p) => Some(crate::coupled::replay_project(p, &r)?),
+                    None => None,
+                };
+                let balance = Balance::Coupled {
+                    ledger: r.ledger,
+                    coupled_manholes: r.coupled_manholes,
+                    overflowing_manholes: r.overflowing_manholes,
+                };
+                let steps = r.surface_steps;
+                (
+                    r.rasters,
+                    balance,
+                    r.gauges,
+                    steps,
+                    r.adapter,
+                    r.probes,
+                    replay,
+                    r.frames,
+                    r.pump_minutes,
+                )
+            }
+            None => {
+                let r = crate::flood::run_with(dem, &spec.flood, &setup, progress)?;
+                let rasters = FloodRasters {
+                    max_depth: r.max_depth,
+                    time_of_max_min: r.time_of_max_min,
+                    duration_above_min: r.duration_above_min,
+                    max_hazard: r.max_hazard,
+                };
+                let balance = Balance::Surface(r.ledger);
+                (
+                    rasters,
+                    balance,
+                    r.gauges,
+                    r.steps,
+                    r.adapter,
+                    r.probes,
+                    None,
+                    r.frames,
+                    Vec::new(),
+                )
+            }
+        };
     let wall_s = started.elapsed().as_secs_f64();
     let mut substations = None;
     let roads = road_refs.zip(probes).map(|(roads, p)| {
@@ -224,6 +249,8 @@ pub fn run(
         substations,
         impacts,
         replay,
+        frames,
+        pump_minutes,
     })
 }
 

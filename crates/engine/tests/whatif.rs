@@ -8,23 +8,8 @@ use twin_engine::storm::{Balance, Ground, StormResult, StormSpec};
 use twin_engine::whatif::{find_roads, raise_roads, set_pumps};
 use twin_model::City;
 
-fn design_storm() -> Vec<(f64, f64)> {
-    let text = include_str!("../../../scenarios/design-storm-100mm-2h.csv");
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("minute"))
-        .map(|l| {
-            let (m, i) = l.split_once(',').unwrap();
-            (m.trim().parse().unwrap(), i.trim().parse().unwrap())
-        })
-        .collect()
-}
-
-fn city() -> City {
-    twin_citygen::generate(&twin_citygen::DemoOptions {
-        dem_cell_m: 30.0,
-        ..Default::default()
-    })
-}
+mod common;
+use common::{city, design_storm};
 
 fn storm(city: &City, minutes: f64, network: Option<twin_hydro::Project>) -> StormResult {
     let spec = StormSpec {
@@ -37,6 +22,7 @@ fn storm(city: &City, minutes: f64, network: Option<twin_hydro::Project>) -> Sto
         network,
         gauges: Vec::new(),
         road_timeline: false,
+        frames_every_s: None,
         replay: false,
     };
     twin_engine::storm::run(Ground::City(city), &spec, &mut |_| {}).unwrap()

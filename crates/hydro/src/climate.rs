@@ -35,7 +35,7 @@ const MISSING: f64 = -1.0e10;
 const MM_PER_INCH: f64 = 25.4;
 
 /// Climate file layouts.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 enum FileFormat {
     /// `station year month day tmax tmin evap wind`.
     User,
@@ -55,7 +55,7 @@ const EVAP: usize = 2;
 const WIND: usize = 3;
 
 /// A climate file read month by month, as SWMM reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct ClimateFile {
     path: String,
     lines: Vec<String>,
@@ -77,7 +77,7 @@ struct ClimateFile {
     data: [[f64; 32]; 4],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 enum TempUnits {
     C10,
     C,
@@ -399,7 +399,7 @@ fn ghcnd_layout(line: &str) -> Option<FileFormat> {
 }
 
 /// Moving 7-day average of daily mean temperature and range (SWMM TMovAve).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct MovingAverage {
     t_ave: f64,
     t_rng: f64,
@@ -454,7 +454,7 @@ pub fn hargreaves_mm_day(day_of_year: u32, t_ave_f: f64, t_rng_f: f64, latitude:
     if e < 0.0 { 0.0 } else { e }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Source {
     None,
     Constant(f64),
@@ -469,7 +469,7 @@ enum Source {
 }
 
 /// Climate state: evaporation rate, recovery and adjustment factors.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Climate {
     source: Source,
     /// No evaporation from subcatchments while it rains.

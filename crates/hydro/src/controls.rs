@@ -29,7 +29,7 @@ use crate::error::EngineError;
 use crate::inp::tokenize;
 
 /// Comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Rel {
     Eq,
     Ne,
@@ -40,7 +40,7 @@ enum Rel {
 }
 
 /// A quantity a premise can read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Var {
     /// Node depth (user length units).
     NodeDepth(usize),
@@ -88,13 +88,13 @@ pub enum Var {
     DayOfYear,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Rhs {
     Value(f64),
     Var(Var),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Premise {
     or: bool,
     lhs: Var,
@@ -103,7 +103,7 @@ struct Premise {
 }
 
 /// How an action finds its setting.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum ActionValue {
     Fixed(f64),
     Curve(usize),
@@ -116,7 +116,7 @@ enum ActionValue {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Action {
     link: usize,
     value: ActionValue,
@@ -125,7 +125,7 @@ struct Action {
     e2: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Rule {
     premises: Vec<Premise>,
     then: Vec<Action>,
@@ -134,7 +134,7 @@ struct Rule {
 }
 
 /// Parsed control rules.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rules {
     rules: Vec<Rule>,
     /// Left- and right-hand values of the last premise compared (SWMM's

@@ -10,7 +10,7 @@
 //! same files the same way.
 
 /// One converted field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Field {
     /// `%d`, `%ld`.
     Int(i64),

@@ -20,7 +20,7 @@
 use crate::xsect::{GRAVITY, XSect, find_root_ridder};
 
 /// HDS-5 Table 9 row: equation form, K, M (unsubmerged), c, Y (submerged).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Coeffs {
     form: u8,
     k: f64,
@@ -128,7 +128,7 @@ const MITERED: [u8; 3] = [5, 37, 46];
 pub const MAX_CODE: u8 = 57;
 
 /// Inlet-controlled flow and its derivative for one barrel.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InletFlow {
     /// Flow the inlet passes (cfs).
     pub q: f64,

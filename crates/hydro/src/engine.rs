@@ -86,12 +86,13 @@ const CROWN_CUTOFF: f64 = 0.96;
 const PARALLEL_MIN_LINKS: usize = 2000;
 
 /// The drainage engine: network, options, inflows and state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     /// Options in internal units.
     pub opt: Options,
     /// What the model holds that a run ignores, the flows being the same
-    /// without it.
+    /// without it (not kept by a checkpoint: read once from the model).
+    #[serde(skip)]
     warnings: Vec<Warning>,
     /// Nodes.
     pub nodes: Nodes,
@@ -158,6 +159,13 @@ impl Engine {
     /// Index of a link by name.
     pub fn link_index(&self, name: &str) -> Option<usize> {
         self.links.name.iter().position(|n| n == name)
+    }
+    /// The pumps: `(link index, name)` in the model's order.
+    pub fn pumps(&self) -> Vec<(usize, String)> {
+        (0..self.link_count())
+            .filter(|&j| matches!(self.links.kind[j], LinkKind::Pump { .. }))
+            .map(|j| (j, self.links.name[j].clone()))
+            .collect()
     }
 
     fn is_outfall(&self, i: usize) -> bool {

@@ -3,7 +3,7 @@
 //! engine all return it, and it imports nothing of theirs.
 
 /// Error building an engine from a project.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum EngineError {
     /// A reference to an object that does not exist.
     #[error("[{section}] {object}: unknown {kind} '{name}'")]

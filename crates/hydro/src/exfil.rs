@@ -17,7 +17,7 @@
 use crate::green_ampt::{Adjust, GreenAmpt};
 
 /// Seepage parameters and state of one storage unit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Exfil {
     /// Through the bottom.
     btm: GreenAmpt,
@@ -36,7 +36,7 @@ pub struct Exfil {
 }
 
 /// Bank geometry of a storage unit, in internal units.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Banks {
     /// Bottom area (ft²).
     pub btm_area: f64,

@@ -15,7 +15,7 @@ use crate::error::EngineError;
 use crate::inp::{GageSource, Project, TempSource, TsData, TsPoint, parse_date, parse_hours};
 
 /// What a file named by a model feeds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileUse {
     /// A rain gauge's rainfall record.
     RainGage(String),
@@ -36,7 +36,7 @@ impl std::fmt::Display for FileUse {
 }
 
 /// A file a model names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileRef {
     /// Path as written in the `.inp`.
     pub path: String,
@@ -74,7 +74,7 @@ pub fn referenced_files(p: &Project) -> Vec<FileRef> {
 }
 
 /// Text of the external files of a model, keyed by the path as written.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExternalFiles {
     texts: BTreeMap<String, String>,
 }
@@ -95,7 +95,7 @@ impl ExternalFiles {
 }
 
 /// A file the model names that could not be had.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{used_by} names file '{path}', which cannot be read: {reason}")]
 pub struct FileError {
     /// Path as written in the model.

@@ -10,7 +10,7 @@
 const VISCOSITY: f64 = 1.1e-5;
 
 /// Full-flow friction law of force mains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ForceMainEqn {
     /// Hazen–Williams, `V = 1.318 C R^0.63 S^0.54` (US units).
     #[default]

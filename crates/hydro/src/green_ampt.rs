@@ -10,7 +10,7 @@
 const ZERO: f64 = 1e-10;
 
 /// Green–Ampt infiltration state of one surface (internal units: ft, s).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GreenAmpt {
     /// Capillary suction head (ft).
     s: f64,
@@ -163,7 +163,7 @@ impl GreenAmpt {
 /// The month's factors on Green–Ampt infiltration: hydraulic conductivity
 /// (`[ADJUSTMENTS] CONDUCTIVITY` or a subcatchment's INFIL pattern) and
 /// the recovery of the soil's moisture deficit (`[EVAPORATION] RECOVERY`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adjust {
     /// Factor on Ksat.
     pub conductivity: f64,

@@ -22,7 +22,7 @@ pub use read::{parse, tokenize};
 pub use write::write;
 
 /// A parse error: which section and 1-based line, and what was expected.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("[{section}] line {line}: {message}")]
 pub struct InpError {
     /// Section name without brackets (empty before the first header).
@@ -35,7 +35,7 @@ pub struct InpError {
 
 /// Flow units of a model (SWMM `FLOW_UNITS`). US units imply feet for lengths,
 /// SI units imply metres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum FlowUnits {
     /// Cubic feet per second.
     #[default]
@@ -111,7 +111,7 @@ impl FlowUnits {
 }
 
 /// One `[OPTIONS]` entry kept in file order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptionEntry {
     /// Option keyword, upper-cased.
     pub key: String,
@@ -120,7 +120,7 @@ pub struct OptionEntry {
 }
 
 /// Rain gauge data format (`[RAINGAGES]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RainGage {
     /// Gauge name.
     pub name: String,
@@ -135,7 +135,7 @@ pub struct RainGage {
 }
 
 /// Source of rain gauge data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum GageSource {
     /// Named time series in `[TIMESERIES]`.
     Timeseries(String),
@@ -154,7 +154,7 @@ pub enum GageSource {
 }
 
 /// Source of the evaporation rate (`[EVAPORATION]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EvapSource {
     /// A constant rate (in/day or mm/day).
     Constant(f64),
@@ -170,7 +170,7 @@ pub enum EvapSource {
 }
 
 /// `[EVAPORATION]`: rate source, soil recovery pattern and dry-only flag.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Evaporation {
     /// Rate source (the last data line wins, as in SWMM); none means no evaporation.
     pub source: Option<EvapSource>,
@@ -181,7 +181,7 @@ pub struct Evaporation {
 }
 
 /// Source of air temperatures (`[TEMPERATURE]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TempSource {
     /// Named time series.
     Timeseries(String),
@@ -197,7 +197,7 @@ pub enum TempSource {
 }
 
 /// `[TEMPERATURE]`: the temperature source and the snowmelt-related rows.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Temperature {
     /// Where temperatures come from.
     pub source: Option<TempSource>,
@@ -223,7 +223,7 @@ impl Temperature {
 }
 
 /// One `[ADJUSTMENTS]` row of twelve monthly values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MonthlyAdjustment {
     /// TEMPERATURE, EVAPORATION, RAINFALL or CONDUCTIVITY.
     pub kind: String,
@@ -232,7 +232,7 @@ pub struct MonthlyAdjustment {
 }
 
 /// One `[ADJUSTMENTS]` row assigning a monthly pattern to a subcatchment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SubcatchAdjustment {
     /// N-PERV, DSTORE or INFIL.
     pub kind: String,
@@ -243,7 +243,7 @@ pub struct SubcatchAdjustment {
 }
 
 /// `[ADJUSTMENTS]`: monthly climate adjustments and per-subcatchment patterns.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Adjustments {
     /// Monthly rows, in file order.
     pub monthly: Vec<MonthlyAdjustment>,
@@ -252,7 +252,7 @@ pub struct Adjustments {
 }
 
 /// A subcatchment (`[SUBCATCHMENTS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Subcatchment {
     /// Name.
     pub name: String,
@@ -275,7 +275,7 @@ pub struct Subcatchment {
 }
 
 /// Surface parameters of a subcatchment (`[SUBAREAS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Subarea {
     /// Subcatchment name.
     pub subcatch: String,
@@ -299,7 +299,7 @@ pub struct Subarea {
 /// Infiltration parameters of a subcatchment (`[INFILTRATION]`); their meaning
 /// depends on the model (Horton: max rate, min rate, decay, dry time, max
 /// volume; Green-Ampt: suction, Ksat, initial deficit; Curve Number: CN, -, dry time).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Infiltration {
     /// Subcatchment name.
     pub subcatch: String,
@@ -310,7 +310,7 @@ pub struct Infiltration {
 }
 
 /// A junction (`[JUNCTIONS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Junction {
     /// Name.
     pub name: String,
@@ -327,7 +327,7 @@ pub struct Junction {
 }
 
 /// Outfall boundary type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OutfallKind {
     /// Critical/normal depth, whichever is smaller.
     Free,
@@ -342,7 +342,7 @@ pub enum OutfallKind {
 }
 
 /// An outfall (`[OUTFALLS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outfall {
     /// Name.
     pub name: String,
@@ -357,7 +357,7 @@ pub struct Outfall {
 }
 
 /// Storage unit shape.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StorageShape {
     /// Area = a * depth^b + c.
     Functional {
@@ -380,7 +380,7 @@ pub enum StorageShape {
 }
 
 /// A storage unit (`[STORAGE]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Storage {
     /// Name.
     pub name: String,
@@ -397,7 +397,7 @@ pub struct Storage {
 }
 
 /// A flow divider (`[DIVIDERS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Divider {
     /// Name.
     pub name: String,
@@ -414,7 +414,7 @@ pub struct Divider {
 }
 
 /// A conduit (`[CONDUITS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conduit {
     /// Name.
     pub name: String,
@@ -437,7 +437,7 @@ pub struct Conduit {
 }
 
 /// A pump (`[PUMPS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pump {
     /// Name.
     pub name: String,
@@ -456,7 +456,7 @@ pub struct Pump {
 }
 
 /// An orifice (`[ORIFICES]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Orifice {
     /// Name.
     pub name: String,
@@ -477,7 +477,7 @@ pub struct Orifice {
 }
 
 /// A weir (`[WEIRS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Weir {
     /// Name.
     pub name: String,
@@ -504,7 +504,7 @@ pub struct Weir {
 }
 
 /// An outlet (`[OUTLETS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outlet {
     /// Name.
     pub name: String,
@@ -523,7 +523,7 @@ pub struct Outlet {
 }
 
 /// A cross section (`[XSECTIONS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct XSection {
     /// Link name.
     pub link: String,
@@ -540,7 +540,7 @@ pub struct XSection {
 }
 
 /// Minor losses (`[LOSSES]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Loss {
     /// Conduit name.
     pub link: String,
@@ -558,7 +558,7 @@ pub struct Loss {
 
 /// A natural channel cross section (`[TRANSECTS]`, HEC-2 format: NC, X1
 /// and GR lines).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transect {
     /// Name.
     pub name: String,
@@ -574,7 +574,7 @@ pub struct Transect {
 }
 
 /// A curve (`[CURVES]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Curve {
     /// Name.
     pub name: String,
@@ -585,7 +585,7 @@ pub struct Curve {
 }
 
 /// One time series point.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TsPoint {
     /// Calendar date (year, month, day), if the row carried one.
     pub date: Option<(i32, u32, u32)>,
@@ -596,7 +596,7 @@ pub struct TsPoint {
 }
 
 /// A time series (`[TIMESERIES]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Timeseries {
     /// Name.
     pub name: String,
@@ -605,7 +605,7 @@ pub struct Timeseries {
 }
 
 /// Data of a time series.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TsData {
     /// Inline points.
     Points(Vec<TsPoint>),
@@ -614,7 +614,7 @@ pub enum TsData {
 }
 
 /// A time pattern (`[PATTERNS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pattern {
     /// Name.
     pub name: String,
@@ -625,7 +625,7 @@ pub struct Pattern {
 }
 
 /// Dry-weather inflow (`[DWF]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Dwf {
     /// Node.
     pub node: String,
@@ -638,7 +638,7 @@ pub struct Dwf {
 }
 
 /// External inflow (`[INFLOWS]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Inflow {
     /// Node.
     pub node: String,
@@ -659,7 +659,7 @@ pub struct Inflow {
 }
 
 /// A section kept as token rows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RawSection {
     /// Section name, upper-cased, without brackets.
     pub name: String,
@@ -684,7 +684,7 @@ impl PartialEq for RawSection {
 }
 
 /// A whole SWMM input file.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     /// `[TITLE]` lines.
     pub title: Vec<String>,

@@ -9,7 +9,7 @@ use crate::inp::{self, FlowUnits, Project};
 pub(crate) const MIN_TIMESTEP: f64 = 0.001;
 
 /// Flow routing method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RouteModel {
     /// Dynamic wave (full St Venant).
     DynWave,
@@ -20,7 +20,7 @@ pub enum RouteModel {
 }
 
 /// How momentum inertial terms are damped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InertialDamping {
     /// Keep inertial terms.
     None,
@@ -31,7 +31,7 @@ pub enum InertialDamping {
 }
 
 /// When normal flow limits conduit flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NormalFlowLimit {
     /// Water surface slope below conduit slope.
     Slope,
@@ -44,7 +44,7 @@ pub enum NormalFlowLimit {
 }
 
 /// Simulation options read from `[OPTIONS]` (internal units).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// Flow units of the model.
     pub flow_units: FlowUnits,

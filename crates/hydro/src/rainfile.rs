@@ -21,7 +21,7 @@ use crate::inp::days_from_civil;
 const MM_PER_INCH: f64 = 25.4;
 
 /// How the values of a SWMM-format file are to be read (the gauge's format).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RainKind {
     /// Intensity (depth per hour).
     Intensity,
@@ -32,7 +32,7 @@ pub enum RainKind {
 }
 
 /// What a gauge reads from its file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RainRecord {
     /// Recording interval (s).
     pub interval_s: f64,
@@ -59,7 +59,7 @@ pub struct GageFile<'a> {
     pub start_day: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Format {
     Swmm,
     NwsSpace { named: bool },

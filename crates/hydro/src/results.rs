@@ -14,7 +14,7 @@ const FT: f64 = 0.3048;
 const CFS: f64 = 0.028_316_846_592;
 
 /// Results of a run at report steps (SI units), stored flat `[period][object]`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Report times (s from start).
     pub times: Vec<f64>,
@@ -45,7 +45,7 @@ pub struct Report {
 }
 
 /// Per-node flooding and surcharge statistics over the whole run.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NodeStats {
     /// Maximum depth (m).
     pub max_depth: f64,
@@ -58,7 +58,7 @@ pub struct NodeStats {
 }
 
 /// Whole-run summary.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Runoff quantity continuity error (%), if the model has subcatchments.
     pub runoff_continuity_error_pct: Option<f64>,

@@ -51,7 +51,7 @@ const MIN_RUNOFF: f64 = 2.31481e-8;
 const MM_PER_INCH: f64 = 25.4;
 
 /// A rain gauge: its record and the state of SWMM's gauge reader.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Gage {
     /// Name.
     pub name: String,
@@ -223,14 +223,14 @@ impl Gage {
 }
 
 /// Where a subcatchment drains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Outlet {
     Node(usize),
     Subcatch(usize),
 }
 
 /// Where a subarea's runoff goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum RouteTo {
     #[default]
     Outlet,
@@ -239,7 +239,7 @@ enum RouteTo {
 }
 
 /// Infiltration model state of one subcatchment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Infil {
     Horton {
         f0: f64,
@@ -437,7 +437,7 @@ impl Infil {
 }
 
 /// Climate and monthly factors applied to one subcatchment's step.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Env {
     /// Factor on infiltration rates (conductivity adjustment or INFIL pattern).
     infil_factor: f64,
@@ -450,7 +450,7 @@ struct Env {
 }
 
 /// Volumes (ft³) of one subcatchment over a step.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Volumes {
     evap: f64,
     infil: f64,
@@ -543,7 +543,7 @@ fn build_infil(
     Ok(infil)
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Subarea {
     n: f64,
     dstore: f64,
@@ -558,7 +558,7 @@ struct Subarea {
 }
 
 /// Runoff volume totals (ft³) for the continuity check.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunoffTotals {
     /// Rainfall.
     pub rainfall: f64,
@@ -575,7 +575,7 @@ pub struct RunoffTotals {
 }
 
 /// Monthly adjustment patterns of one subcatchment (`[ADJUSTMENTS]`).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Patterns {
     n_perv: Option<[f64; 12]>,
     dstore: Option<[f64; 12]>,
@@ -583,7 +583,7 @@ struct Patterns {
 }
 
 /// The runoff component: gauges and subcatchments (struct of arrays).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Runoff {
     /// Rain gauges.
     pub gages: Vec<Gage>,

@@ -15,7 +15,7 @@ const MAX_STATIONS: usize = 1500;
 const PHI: f64 = 1.486;
 
 /// A natural channel section and the roughness its conduit takes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TransectSection {
     /// The section.
     pub xsect: XSect,
@@ -178,7 +178,7 @@ fn max_section_factor(area: &[f64], hrad: &[f64]) -> (f64, f64) {
 
 /// Normalised geometry of a SHAPE curve: (depth, width) pairs as fractions
 /// of the full depth.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ShapeCurve {
     tables: GeomTables,
     /// Full area, hydraulic radius, widest width, largest section factor and
@@ -428,7 +428,7 @@ mod tests {
 
 /// One piece of the right half of a closed section's outline, a circular or
 /// elliptical arc traced upwards as its angle goes from `t0` to `t1`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 enum Arc {
     /// Centre (cx, cy) and radius r.
     Circle {
@@ -540,7 +540,7 @@ fn outline_geometry(arcs: &[Arc], y: f64) -> (f64, f64, f64) {
 
 /// A standard closed shape of unit full depth: its full area, hydraulic
 /// radius and widest width, and its tables.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StandardShape {
     /// Full area over the full depth squared.
     pub a_full: f64,

@@ -7,7 +7,7 @@ use crate::extfile::{ExternalFiles, parse_timeseries_file};
 use crate::inp::{self, TsData};
 
 /// A time series as (seconds from simulation start, value) pairs.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     /// Times (s from start), non-decreasing.
     pub x: Vec<f64>,
@@ -93,7 +93,7 @@ pub fn build_table(
 }
 
 /// A curve (x, y) in the user's units.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Curve {
     /// Curve type keyword.
     pub kind: String,

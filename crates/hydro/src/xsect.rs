@@ -46,7 +46,7 @@ pub const TABLE_ONLY_REASON: &str = "this shape is defined only by SWMM's digiti
 const NTAB: usize = 51;
 
 /// Supported cross-section shapes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Shape {
     /// Closed circular pipe.
     Circular,
@@ -82,7 +82,7 @@ pub enum Shape {
 /// area, hydraulic radius and width; relative area A/A_full for depth and
 /// section factor). A shape has the depth-indexed tables, the area-indexed
 /// ones, or both; what is missing is found by inverse lookup, as SWMM does.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GeomTables {
     /// A/A_full by y/y_full.
     pub area: Vec<f64>,
@@ -101,7 +101,7 @@ pub struct GeomTables {
 }
 
 /// A cross section with SWMM's derived full-flow properties.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct XSect {
     /// Shape.
     pub shape: Shape,
@@ -143,7 +143,7 @@ pub struct XSect {
 pub const SLOT_CROWN_CUTOFF: f64 = 0.985_257;
 
 /// Error building a cross section.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("cross section {shape}: {message}")]
 pub struct XSectError {
     /// Shape keyword.

@@ -6,15 +6,19 @@ use crate::grid::{Cell, Grid};
 use crate::results::GaugeSeries;
 
 /// Identifies a point exchange (a manhole or inlet cell).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PointId(pub usize);
 
 /// Identifies a gauge (a depth time series location).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct GaugeId(pub usize);
 
 /// One point exchange: its cell, the requested rate and the volume it actually moved.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PointExchange {
     /// Row-major index of the (active) cell.
     pub cell: usize,
@@ -25,7 +29,7 @@ pub struct PointExchange {
 }
 
 /// The point exchanges of a solver, in [`PointId`] order (the order they are applied in).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Points {
     list: Vec<PointExchange>,
 }
@@ -81,7 +85,7 @@ impl Points {
 }
 
 /// The gauges of a solver: their cells and the depth series recorded at them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Gauges {
     cells: Vec<usize>,
     series: GaugeSeries,

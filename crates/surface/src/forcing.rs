@@ -6,7 +6,7 @@ use crate::error::SurfaceError;
 const S_PER_H: f64 = 3600.0;
 
 /// Rain over the grid during one step of a rain series.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum RainField {
     /// The same intensity on every active cell, mm/h.
     Uniform(f64),
@@ -16,7 +16,7 @@ pub enum RainField {
 
 /// A stepwise rain series: each step holds from its start time until the next step starts.
 /// Before the first step and with an empty series there is no rain.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rain {
     steps: Vec<(f64, RainField)>,
 }
@@ -107,7 +107,7 @@ impl Rain {
 /// An infiltration model for one class of pervious (or impervious) surface.
 ///
 /// Rates are potential losses; the solver never removes more water than stands on a cell.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Infiltration {
     /// Impervious: no loss (roofs, roads).
     None,
@@ -213,7 +213,7 @@ pub(crate) fn mm_h_to_m_s(r: f64) -> f64 {
 }
 
 /// One edge of the grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Edge {
     /// Row 0 side.
     North = 0,
@@ -231,7 +231,7 @@ impl Edge {
 }
 
 /// The condition on one edge of the grid.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Boundary {
     /// A wall: no flow.
     Closed,
@@ -283,7 +283,7 @@ impl Boundary {
 }
 
 /// The conditions on the four edges.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Boundaries {
     /// Row 0 side.
     pub north: Boundary,

@@ -4,7 +4,9 @@ use crate::error::SurfaceError;
 
 /// A cell of the grid, addressed by row and column. Row 0 is the first row of the raster
 /// (the northern edge for a north-up GeoTIFF); column 0 is the western edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Cell {
     /// Row, 0-based, growing southwards.
     pub row: usize,
@@ -23,7 +25,7 @@ impl Cell {
 ///
 /// Cells whose elevation is NaN or equals the nodata value are *walls*: they hold no water, take
 /// no rain, and every face touching them is closed. Storage is row-major (`row * nx + col`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Grid {
     nx: usize,
     ny: usize,

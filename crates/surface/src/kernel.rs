@@ -34,7 +34,7 @@ const LANES: usize = 4;
 
 /// Sums accumulated by one row during continuity (depths in m: the caller multiplies by the
 /// cell area).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RowSums {
     pub h_max: f64,
     pub storage: f64,
@@ -92,7 +92,7 @@ pub(crate) struct Step<'a> {
 }
 
 /// Per-band ring buffers and row work space.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Scratch {
     /// Unlimited x-face discharges of two rows (row r in slot r % 2), `nx + 1` each.
     mx: Vec<f64>,
@@ -886,7 +886,9 @@ impl Step<'_> {
 /// The vector instruction set the sweep is run with. Every build does the same IEEE
 /// operations in the same order on each cell (none allows fused multiply–add), so all give
 /// the same bits; the wider ones take fewer instructions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) enum Isa {
     /// The target's baseline (SSE2 on x86-64).

@@ -7,7 +7,7 @@ use crate::forcing::Edge;
 /// The balance is `storage - initial_storage = rain - infiltration + Σ boundary_in
 /// − Σ boundary_out + point_in − point_out`; [`MassLedger::closure_error`] is what is left.
 /// Every term is the volume actually moved by the solver (after flux limiting), not a request.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MassLedger {
     /// Rain that fell on active cells.
     pub rain: f64,

@@ -6,7 +6,7 @@ use crate::error::SurfaceError;
 pub const G: f64 = 9.80665;
 
 /// Numerical parameters of the local-inertial scheme.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     /// Gravitational acceleration, m/s² (default [`G`]; analytic references often use 9.81).
     pub gravity: f64,

@@ -1,7 +1,7 @@
 //! Flood results per cell (maxima, timing, duration, hazard) and time series at gauges.
 
 /// Per-cell flood statistics accumulated over a run, row-major, as plain arrays for export.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FloodStats {
     /// Depth threshold (m) for [`FloodStats::duration_above`].
     pub threshold: f64,
@@ -29,7 +29,7 @@ impl FloodStats {
 }
 
 /// Depth time series at the gauges, sampled at a fixed interval.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct GaugeSeries {
     /// Sample times, s.
     pub times: Vec<f64>,

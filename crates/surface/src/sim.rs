@@ -56,7 +56,7 @@ use crate::results::{FloodStats, GaugeSeries};
 const MIN_BAND_CELLS: usize = 16_384;
 
 /// A 2D surface-flow simulation on a [`Grid`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Simulation {
     grid: Grid,
     params: Params,
@@ -75,7 +75,9 @@ pub struct Simulation {
     rows: Vec<RowSums>,
     /// Ring buffers of each band of rows of the sweep.
     scratch: Vec<Scratch>,
-    /// The vector build of the sweep this CPU runs.
+    /// The vector build of the sweep this CPU runs (found again on the machine that restores
+    /// a saved simulation).
+    #[serde(skip, default = "Isa::detect")]
     pub(crate) isa: Isa,
     /// Rows per band of the sweep, instead of the thread-dependent choice (tests).
     #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::sumo_routes::{RouteFile, RouteSpec, VTypeSpec};
 use std::collections::HashMap;
 
 /// Vehicle class of the model. Hanoi traffic is mostly motorbikes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VehicleClass {
     /// Motorbikes and mopeds (SUMO `motorcycle`, `moped`).
     Motorbike,
@@ -43,7 +43,7 @@ impl VehicleClass {
 
 /// Parameters of a vehicle type. Defaults follow SUMO's "Vehicle Type Parameter Defaults" per
 /// vehicle class, so that a type read from a SUMO file means the same vehicle here.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VehicleType {
     /// Type id.
     pub id: String,
@@ -121,7 +121,7 @@ impl VehicleType {
 }
 
 /// A trip ready to simulate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trip {
     /// Vehicle id.
     pub id: String,
@@ -134,7 +134,7 @@ pub struct Trip {
 }
 
 /// A trip that cannot be simulated, and why.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Unroutable {
     /// Vehicle id.
     pub id: String,
@@ -145,7 +145,7 @@ pub struct Unroutable {
 }
 
 /// Trips and vehicle types.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Demand {
     /// Vehicle types; index 0 is SUMO's `DEFAULT_VEHTYPE` (a passenger car).
     pub types: Vec<VehicleType>,

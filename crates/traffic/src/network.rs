@@ -14,7 +14,7 @@ use std::collections::HashMap;
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub struct $name(pub u32);
         impl $name {
             /// Position in the owning arrays.
@@ -47,7 +47,7 @@ pub const WARNING_IDS_SHOWN: usize = 5;
 
 /// Something in a SUMO network that the model runs differently from SUMO, with the traffic
 /// lights it concerns (in file order), so that no difference passes without a word.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ImportWarning {
     /// Traffic lights whose programme (the first, the one run) is of a type other than
     /// `static` (`actuated`, `delay_based`, `NEMA`, ...): run as fixed-time plans at the
@@ -124,7 +124,7 @@ impl std::fmt::Display for ImportWarning {
 }
 
 /// The network: junctions, links and movements in flat arrays indexed by the typed ids.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Network {
     /// Junction names.
     pub node_name: Vec<String>,

@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 /// Safety factor on the A* bound (see the module docs).
 pub const HEURISTIC_SCALE: f64 = 0.8;
 
-#[derive(Copy, Clone, PartialEq)]
+#[derive(Copy, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Item {
     f: f64,
     link: u32,
@@ -32,7 +32,7 @@ impl PartialOrd for Item {
 }
 
 /// Reusable search state (buffers sized to the network).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Router {
     dist: Vec<f64>,
     prev: Vec<u32>,

@@ -4,7 +4,7 @@
 //! control that overrides them at run time is in [`crate::sim`].
 
 /// Light shown to one movement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Light {
     /// Protected green (`G`), or no signal.
     Green,
@@ -36,7 +36,7 @@ impl Light {
 }
 
 /// How a signal decides its phases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SignalKind {
     /// Fixed-time plan: phases in order with their durations (SUMO `static`; also used for
     /// SUMO `actuated` and other programme types, run at their nominal durations and named in
@@ -45,7 +45,7 @@ pub enum SignalKind {
 }
 
 /// One phase of a signal plan.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignalPhase {
     /// Duration (s).
     pub duration: f64,
@@ -54,7 +54,7 @@ pub struct SignalPhase {
 }
 
 /// A signal plan at one junction.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignalPlan {
     /// Name (SUMO `tlLogic` id).
     pub name: String,

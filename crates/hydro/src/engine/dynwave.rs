@@ -4,7 +4,7 @@
 use super::*;
 
 /// Result of one node's depth update, applied after all nodes are solved.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct NodeOut {
     pub(super) overflow: f64,
     pub(super) old_surf_area: Option<f64>,
@@ -14,7 +14,7 @@ pub(super) struct NodeOut {
 }
 
 /// A node's flows, surface area and ∂Q/∂H summed over a trial.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct NodeAcc {
     pub(super) inflow: f64,
     pub(super) outflow: f64,
@@ -23,7 +23,7 @@ pub(super) struct NodeAcc {
 }
 
 /// A conduit's own values from the previous trial that its momentum solution reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(super) struct ConduitPrev {
     pub(super) q1: f64,
     pub(super) depth: f64,
@@ -31,7 +31,7 @@ pub(super) struct ConduitPrev {
 }
 
 /// The conduits at each node, for gathering node flows in parallel.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct ConduitAdjacency {
     /// `ends[start[i]..start[i + 1]]`: conduit ends at node i, in link order,
     /// each `2 * link + (0 upstream, 1 downstream)`.
@@ -65,7 +65,7 @@ pub(super) fn min_len(n: usize) -> usize {
 }
 
 /// Result of one conduit's momentum solution, applied after all conduits are solved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(super) struct ConduitOut {
     pub(super) flow_class: FlowClass,
     pub(super) surf_area1: f64,

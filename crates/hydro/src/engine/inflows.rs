@@ -4,7 +4,7 @@
 use super::*;
 
 /// An external inflow at a node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct ExtInflow {
     pub(super) node: usize,
     pub(super) table: Option<usize>,
@@ -16,7 +16,7 @@ pub(super) struct ExtInflow {
 }
 
 /// A dry-weather inflow at a node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct DwfInflow {
     pub(super) node: usize,
     /// Average flow (cfs).
@@ -25,7 +25,7 @@ pub(super) struct DwfInflow {
     pub(super) patterns: [Option<usize>; 4],
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Pattern {
     pub(super) kind: u8, // 0 monthly, 1 daily, 2 hourly, 3 weekend
     pub(super) factors: Vec<f64>,

@@ -5,7 +5,7 @@
 use crate::xsect::XSect;
 
 /// Node type with its specific data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum NodeKind {
     /// A junction (manhole).
     Junction,
@@ -24,7 +24,7 @@ pub enum NodeKind {
 }
 
 /// A flow divider's diversion rule (SWMM 5 Vol. II §2.4; node.c divider_getOutflow).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Divider {
     /// Link receiving the diverted flow.
     pub link: usize,
@@ -33,7 +33,7 @@ pub struct Divider {
 }
 
 /// How a divider finds its diverted flow.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DividerRule {
     /// Everything above a cutoff flow (cfs) is diverted.
     Cutoff(f64),
@@ -57,7 +57,7 @@ pub enum DividerRule {
 }
 
 /// Surface area relation of a storage unit (user units inside, as SWMM).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StorageShape {
     /// Area = a0 + a1·d^a2.
     Functional {
@@ -89,7 +89,7 @@ impl NodeKind {
 }
 
 /// Pump type from its curve (SWMM 5 Vol. II §6.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PumpType {
     /// Ideal transfer pump: outflow equals inflow.
     Ideal,
@@ -106,7 +106,7 @@ pub enum PumpType {
 }
 
 /// What a link is, with its type-specific data (internal units).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum LinkKind {
     /// A conduit.
     Conduit,
@@ -180,7 +180,7 @@ pub enum LinkKind {
 }
 
 /// Outfall boundary condition in internal units.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OutfallBc {
     /// min(critical, normal) depth.
     Free,
@@ -195,7 +195,7 @@ pub enum OutfallBc {
 }
 
 /// Conduit flow classification (SWMM's `flowClass`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FlowClass {
     /// Dry at both ends.
     Dry,
@@ -214,7 +214,7 @@ pub enum FlowClass {
 }
 
 /// Node data and state, one entry per node (struct of arrays).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Nodes {
     /// Names as in the input.
     pub name: Vec<String>,
@@ -276,7 +276,7 @@ pub struct Nodes {
 }
 
 /// Link data and state, one entry per link (struct of arrays).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Links {
     /// Names as in the input.
     pub name: Vec<String>,
@@ -412,7 +412,7 @@ impl Links {
 
 /// Running volume totals for the routing continuity check (ft³), as in
 /// SWMM's `massbal.c`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RoutingTotals {
     /// Dry-weather inflow.
     pub dw_inflow: f64,

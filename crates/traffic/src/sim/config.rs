@@ -27,7 +27,7 @@ pub const MOTORCYCLE_CRITICAL_GAP: f64 = 1.25;
 pub const DARK_SIGNAL_HEADWAY: f64 = 3.9;
 
 /// How signals are run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SignalControl {
     /// Every signal follows its plan (SUMO `tlLogic` phases and durations).
     FixedTime,
@@ -59,7 +59,7 @@ pub enum SignalControl {
 }
 
 /// Settings of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimConfig {
     /// Step length (s).
     pub step: f64,

@@ -125,6 +125,12 @@ impl Simulation {
         &self.link_stats
     }
 
+    /// The class of trip `trip` (departure order); `None` past the last trip.
+    pub fn trip_class(&self, trip: u32) -> Option<crate::demand::VehicleClass> {
+        let v = self.vehs.get(trip as usize)?;
+        self.types.get(v.vtype as usize).map(|t| t.class)
+    }
+
     /// Per-trip outcomes, in departure order.
     pub fn trip_results(&self) -> Vec<TripResult> {
         self.vehs

@@ -4,7 +4,7 @@
 use crate::network::{LinkId, SignalId};
 
 /// A vehicle's position at one time (floating-car data).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrajectoryPoint {
     /// Time (s).
     pub time: f64,
@@ -23,7 +23,7 @@ pub struct TrajectoryPoint {
 }
 
 /// A signal decision recorded in propose-only mode: what adaptive control would have done.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignalProposal {
     /// Time of the decision (s).
     pub time: f64,
@@ -38,7 +38,7 @@ pub struct SignalProposal {
 }
 
 /// Where a vehicle is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum VehicleState {
     /// Not yet departed.
     Scheduled,
@@ -53,7 +53,7 @@ pub enum VehicleState {
 }
 
 /// Outcome of one trip.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TripResult {
     /// Vehicle id.
     pub id: String,
@@ -100,7 +100,7 @@ impl TripResult {
 
 /// The whole network over one statistics interval: jams broken by teleporting, and the
 /// vehicles on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkInterval {
     /// Interval start (s).
     pub begin: f64,
@@ -128,7 +128,7 @@ impl NetworkInterval {
 pub const GRIDLOCK_SHARE: f64 = 0.01;
 
 /// Statistics of one link over one interval.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkInterval {
     /// Interval start (s).
     pub begin: f64,
@@ -158,7 +158,7 @@ impl LinkInterval {
 
 /// The link traversals completed in some link intervals, summed: their space-mean speed is
 /// [`Traversals::distance`] over [`Traversals::time`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Traversals {
     /// Length driven (m).
     pub distance: f64,
@@ -175,7 +175,7 @@ impl Traversals {
 }
 
 /// Something the outside world does to a link or a signal (the flood coupling sets these).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum LinkEvent {
     /// Close or reopen a link: no vehicle enters a closed link.
     Closed(LinkId, bool),
@@ -189,7 +189,7 @@ pub enum LinkEvent {
 }
 
 /// Totals of a run.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Vehicles that arrived.
     pub arrived: usize,

@@ -45,7 +45,7 @@ pub(super) fn reverse_tree(
 pub const REROUTE_MIN_GAIN: f64 = 0.1;
 
 /// Total order on f64 for the heap (costs are never NaN).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 struct OrdF(f64);
 
 impl Eq for OrdF {}

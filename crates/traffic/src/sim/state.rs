@@ -14,7 +14,7 @@ use crate::routing::Router;
 use crate::signal::is_green_phase;
 use std::collections::VecDeque;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Veh {
     pub(super) trip: u32,
     pub(super) vtype: u32,
@@ -37,7 +37,7 @@ pub(super) struct Veh {
 }
 
 /// The mesoscopic simulation state: network, demand and dynamic arrays.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Simulation {
     pub(super) net: Network,
     pub(super) types: Vec<VehicleType>,

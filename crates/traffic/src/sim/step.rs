@@ -316,6 +316,15 @@ impl Simulation {
         self.run_with_progress(end, &mut |_| {});
     }
 
+    /// Steps until time `t` (or until every vehicle is done), without closing the statistics
+    /// interval under way: a run stopped here, saved, restored and run on gives the same
+    /// results as one that never stopped.
+    pub fn advance_to(&mut self, t: f64) {
+        while !self.is_done() && self.time < t - 1e-9 {
+            self.step();
+        }
+    }
+
     /// As [`Simulation::run`], reporting the share of the run done after each step: the
     /// share of vehicles finished, or of the time to `end` where that is further along.
     pub fn run_with_progress(&mut self, end: Option<f64>, progress: &mut dyn FnMut(f64)) {
