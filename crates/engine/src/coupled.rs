@@ -80,7 +80,11 @@ impl CoupledLedger {
     /// In − out − change in storage, over the whole system.
     pub fn closure_error(&self) -> f64 {
         let s = &self.surface;
-        let input = s.rain + s.boundary_in_total() + s.initial_storage + self.network_initial;
+        let input = s.rain
+            + s.boundary_in_total()
+            + s.assimilated
+            + s.initial_storage
+            + self.network_initial;
         let output = s.infiltration
             + s.boundary_out_total()
             + self.network_outfall
@@ -110,6 +114,7 @@ impl CoupledLedger {
             "surface_boundary_out_m3": s.boundary_out_total(),
             "surface_initial_storage_m3": s.initial_storage,
             "surface_final_storage_m3": s.storage,
+            "assimilated_m3": s.assimilated,
             "inlet_capture_m3": self.network_inflow,
             "manhole_overflow_m3": self.network_overflow,
             "outfall_m3": self.network_outfall,
@@ -452,6 +457,36 @@ where
                 .unwrap_or_default(),
             pump_minutes: self.pumps,
         })
+    }
+}
+
+impl CoupledState<Simulation> {
+    /// The surface solver (read-only: depths, gauges, ledger).
+    pub fn surface(&self) -> &Simulation {
+        &self.sim
+    }
+
+    /// The drainage network (read-only).
+    pub fn network(&self) -> &twin_hydro::Engine {
+        &self.net
+    }
+
+    /// Replaces the rain from now on: `steps` of (time s from the run's start, field), each
+    /// field holding until the next (the last to the end).
+    pub fn set_rain(
+        &mut self,
+        steps: Vec<(f64, twin_surface::RainField)>,
+    ) -> Result<(), CoupledError> {
+        let n = self.sim.grid().len();
+        self.sim
+            .set_rain(twin_surface::Rain::new(steps, n)?)
+            .map_err(CoupledError::from)
+    }
+
+    /// Sets the water depth of some cells to what sensors say
+    /// ([`Simulation::assimilate_depths`]); returns the volume added, m³.
+    pub fn assimilate_depths(&mut self, cells: &[(Cell, f64)]) -> Result<f64, CoupledError> {
+        Ok(self.sim.assimilate_depths(cells)?)
     }
 }
 

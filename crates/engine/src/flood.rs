@@ -206,6 +206,7 @@ pub fn ledger_json(l: &MassLedger, steps: u64, adapter: Option<&str>) -> serde_j
         "boundary_out_m3": edge(l.boundary_out),
         "point_in_m3": l.point_in,
         "point_out_m3": l.point_out,
+        "assimilated_m3": l.assimilated,
         "initial_storage_m3": l.initial_storage,
         "final_storage_m3": l.storage,
         "storage_change_m3": l.storage_change(),
@@ -445,7 +446,7 @@ impl ProbeRecorder {
 }
 
 /// A point where depth and water level are recorded over time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Gauge {
     /// Name (a sensor's, an address, a hotspot).
     pub name: String,

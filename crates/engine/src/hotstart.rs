@@ -25,6 +25,8 @@ pub enum Kind {
     Coupled = 1,
     /// The traffic simulation.
     Traffic = 2,
+    /// The live twin ([`crate::live::LiveTwin`]).
+    Live = 3,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
         match code {
             1 => "a coupled storm",
             2 => "the traffic",
+            3 => "a live twin",
             _ => "an unknown kind",
         }
     }
@@ -145,4 +148,14 @@ pub fn save_traffic(sim: &twin_traffic::sim::Simulation) -> Vec<u8> {
 /// [`twin_traffic::sim::Simulation::advance_to`].
 pub fn load_traffic(bytes: &[u8]) -> Result<twin_traffic::sim::Simulation, CheckpointError> {
     load(Kind::Traffic, bytes)
+}
+
+/// The live twin as a checkpoint.
+pub fn save_live(twin: &crate::live::LiveTwin) -> Vec<u8> {
+    save(Kind::Live, twin)
+}
+
+/// The live twin back from a checkpoint.
+pub fn load_live(bytes: &[u8]) -> Result<crate::live::LiveTwin, CheckpointError> {
+    load(Kind::Live, bytes)
 }

@@ -1,7 +1,7 @@
 //! Regular rasters (the DEM): north-up grid, row 0 at the north edge, with nodata.
 
 /// A north-up raster of `f32` values in the city's CRS.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Raster {
     /// Columns.
     pub nx: usize,

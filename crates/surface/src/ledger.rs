@@ -21,6 +21,9 @@ pub struct MassLedger {
     pub point_in: f64,
     /// Water removed by point sinks (e.g. inlets draining to the network).
     pub point_out: f64,
+    /// Net water added by data assimilation (depths set to what sensors measured; negative
+    /// where it took water away).
+    pub assimilated: f64,
     /// Water on the surface when the ledger was opened.
     pub initial_storage: f64,
     /// Water on the surface now.
@@ -53,6 +56,7 @@ impl MassLedger {
         self.rain - self.infiltration + self.boundary_in_total() - self.boundary_out_total()
             + self.point_in
             - self.point_out
+            + self.assimilated
     }
     /// Storage change minus net booked flux (m³): zero for a perfect balance.
     pub fn closure_error(&self) -> f64 {
@@ -86,6 +90,7 @@ mod tests {
             boundary_out: [0.0, 0.0, 0.0, 30.0],
             point_in: 2.0,
             point_out: 7.0,
+            assimilated: 0.0,
             initial_storage: 50.0,
             storage: 110.0,
         };

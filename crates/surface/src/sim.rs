@@ -231,6 +231,36 @@ impl Simulation {
         self.stats.time_of_max.fill(self.t);
     }
 
+    /// Sets the water depth of some active cells to given values (m, ≥ 0) without reopening
+    /// the ledger or the statistics: data assimilation. The volume this adds (negative where
+    /// it takes water away) is booked as [`MassLedger::assimilated`], so the balance still
+    /// closes; discharges are kept. Returns that volume, m³.
+    pub fn assimilate_depths(&mut self, cells: &[(Cell, f64)]) -> Result<f64, SurfaceError> {
+        let mut changes = Vec::with_capacity(cells.len());
+        for &(cell, depth) in cells {
+            let i = self.grid.active_index(cell)?;
+            if !(depth.is_finite() && depth >= 0.0) {
+                return Err(SurfaceError::Value {
+                    field: "assimilated depth",
+                    index: i,
+                    value: depth,
+                    expected: "a depth ≥ 0 m",
+                });
+            }
+            changes.push((i, depth));
+        }
+        let area = self.grid.cell_area();
+        let mut added = 0.0;
+        for (i, depth) in changes {
+            added += (depth - self.h[i]) * area;
+            self.h[i] = depth;
+            self.h_max = self.h_max.max(depth);
+        }
+        self.ledger.assimilated += added;
+        self.ledger.storage += added;
+        Ok(added)
+    }
+
     /// Adds a point exchange at `cell` (a manhole or inlet), initially at rate 0.
     pub fn add_point(&mut self, cell: Cell) -> Result<PointId, SurfaceError> {
         self.points.add(&self.grid, cell)
