@@ -202,6 +202,39 @@ impl Folder {
     }
 }
 
+/// One poll of a watched folder: every waiting file is read (at most `max_file_bytes`),
+/// parsed, checked and stored in one transaction, then moved to `done/` or `rejected/`.
+/// Returns where each file went.
+pub fn folder_once(
+    p: &mut Pipeline,
+    folder: &Folder,
+    model: &dyn ModelView,
+    max_file_bytes: usize,
+) -> Result<Vec<PathBuf>, String> {
+    let files = folder
+        .waiting()
+        .map_err(|e| format!("{}: {e}", folder.dir.display()))?;
+    if files.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut msgs = Vec::with_capacity(files.len());
+    for f in &files {
+        let bytes = Folder::read(f, max_file_bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+        msgs.push((f.display().to_string(), bytes));
+    }
+    let out = p
+        .process_limited(&msgs, model, false, max_file_bytes)
+        .map_err(|e| e.to_string())?;
+    files
+        .iter()
+        .map(|f| {
+            folder
+                .finish(f, &out)
+                .map_err(|e| format!("{}: {e}", f.display()))
+        })
+        .collect()
+}
+
 /// Reads lines of at most `max` bytes: each `Ok(line)` or, for a longer line (read to its end
 /// and dropped), `Err(length)`. Never holds more than `max` bytes of a line.
 pub struct BoundedLines<R> {

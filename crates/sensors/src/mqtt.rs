@@ -2,7 +2,10 @@
 //! message only after the batch it is in has been stored (manual acks, a persistent session:
 //! a message not yet stored is sent again after a restart), and a publisher for replays.
 
+use crate::ingest::{Outcome, Pipeline};
+use crate::qc::ModelView;
 use rumqttc::{Client, Connection, Event, MqttOptions, Packet, Publish, QoS};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,6 +67,7 @@ pub struct Subscriber {
     rx: Receiver<Result<Message, String>>,
     /// Connection errors seen (the connection is retried).
     pub errors: Arc<Mutex<Vec<String>>>,
+    subscribed: Arc<AtomicBool>,
 }
 
 /// Largest MQTT packet the subscriber takes, bytes (larger ones end the connection; messages
@@ -83,9 +87,38 @@ impl Subscriber {
         let (client, connection) = Client::new(o, 10_000);
         let (tx, rx) = sync_channel(10_000);
         let errors = Arc::new(Mutex::new(Vec::new()));
-        let (c2, topic, errs) = (client.clone(), url.topic.clone(), errors.clone());
-        std::thread::spawn(move || run_subscriber(connection, c2, topic, tx, errs));
-        Subscriber { client, rx, errors }
+        let subscribed = Arc::new(AtomicBool::new(false));
+        let (c2, topic, errs, sub) = (
+            client.clone(),
+            url.topic.clone(),
+            errors.clone(),
+            subscribed.clone(),
+        );
+        std::thread::spawn(move || run_subscriber(connection, c2, topic, tx, errs, sub));
+        Subscriber {
+            client,
+            rx,
+            errors,
+            subscribed,
+        }
+    }
+
+    /// Waits until the broker has confirmed the subscription (or `timeout`).
+    pub fn wait_subscribed(&self, timeout: Duration) -> Result<(), String> {
+        let t0 = Instant::now();
+        while !self.subscribed.load(Ordering::SeqCst) {
+            if t0.elapsed() > timeout {
+                let last = self.errors.lock().ok().and_then(|e| e.last().cloned());
+                return Err(format!(
+                    "no subscription confirmed in {:.0} s{}",
+                    timeout.as_secs_f64(),
+                    last.map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
     }
 
     /// Up to `max` messages: waits up to `wait` for the first, then takes what is already
@@ -128,9 +161,11 @@ fn run_subscriber(
     topic: String,
     tx: std::sync::mpsc::SyncSender<Result<Message, String>>,
     errors: Arc<Mutex<Vec<String>>>,
+    subscribed: Arc<AtomicBool>,
 ) {
     for ev in connection.iter() {
         match ev {
+            Ok(Event::Incoming(Packet::SubAck(_))) => subscribed.store(true, Ordering::SeqCst),
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 if let Err(e) = client.subscribe(topic.clone(), QoS::AtLeastOnce) {
                     let _ = tx.send(Err(e.to_string()));
@@ -162,6 +197,38 @@ fn run_subscriber(
             }
         }
     }
+}
+
+/// Takes messages from `sub` through `p` until `stop` says so (checked after every batch and
+/// every idle 100 ms): each batch of up to `max_batch` messages is parsed, checked and stored
+/// in one transaction, then acknowledged. Held jumps are released at the end. `each` sees
+/// every batch's outcome (progress, printing).
+pub fn ingest(
+    p: &mut Pipeline,
+    sub: &Subscriber,
+    model: &dyn ModelView,
+    max_batch: usize,
+    stop: &mut dyn FnMut(&Pipeline) -> bool,
+    each: &mut dyn FnMut(&Outcome),
+) -> Result<(), String> {
+    loop {
+        let msgs = sub.recv_batch(max_batch, Duration::from_millis(100))?;
+        if !msgs.is_empty() {
+            let batch: Vec<(String, Vec<u8>)> = msgs
+                .iter()
+                .map(|m| (format!("mqtt:{}", m.topic), m.payload.clone()))
+                .collect();
+            let out = p.process(&batch, model, false).map_err(|e| e.to_string())?;
+            sub.ack(&msgs)?;
+            each(&out);
+        }
+        if stop(p) {
+            break;
+        }
+    }
+    let out = p.process(&[], model, true).map_err(|e| e.to_string())?;
+    each(&out);
+    Ok(())
 }
 
 /// A publisher at QoS 1 that can wait for the broker's acknowledgements.
