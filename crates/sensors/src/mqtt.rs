@@ -202,14 +202,14 @@ fn run_subscriber(
 /// Takes messages from `sub` through `p` until `stop` says so (checked after every batch and
 /// every idle 100 ms): each batch of up to `max_batch` messages is parsed, checked and stored
 /// in one transaction, then acknowledged. Held jumps are released at the end. `each` sees
-/// every batch's outcome (progress, printing).
+/// the pipeline and every batch's outcome (progress, releasing held jumps, statuses).
 pub fn ingest(
     p: &mut Pipeline,
     sub: &Subscriber,
     model: &dyn ModelView,
     max_batch: usize,
     stop: &mut dyn FnMut(&Pipeline) -> bool,
-    each: &mut dyn FnMut(&Outcome),
+    each: &mut dyn FnMut(&mut Pipeline, &Outcome) -> Result<(), String>,
 ) -> Result<(), String> {
     loop {
         let msgs = sub.recv_batch(max_batch, Duration::from_millis(100))?;
@@ -220,15 +220,14 @@ pub fn ingest(
                 .collect();
             let out = p.process(&batch, model, false).map_err(|e| e.to_string())?;
             sub.ack(&msgs)?;
-            each(&out);
+            each(p, &out)?;
         }
         if stop(p) {
             break;
         }
     }
     let out = p.process(&[], model, true).map_err(|e| e.to_string())?;
-    each(&out);
-    Ok(())
+    each(p, &out)
 }
 
 /// A publisher at QoS 1 that can wait for the broker's acknowledgements.

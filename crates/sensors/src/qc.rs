@@ -12,7 +12,8 @@
 //! 6. `flat_line`: the `flat_n`-th identical value in a row over at least `flat_s` seconds,
 //!    above the sensor's floor (no rain or a dry street is no frozen sensor); the frozen
 //!    readings before the `flat_n`-th were accepted already;
-//! 7. `rate_of_change`: more than `max_rate_per_h` from its last accepted value, per hour;
+//! 7. `rate_of_change`: further from its last accepted value than `max_rate_per_h` × the time
+//!    between them, plus a tenth of `spike_jump` (the sensor's noise allowance);
 //! 8. neighbours and model: the reading's anomaly (value − the sensor's normal) against the
 //!    median anomaly of its neighbours (same kind and site within `neighbour_radius_m`, each
 //!    with an accepted reading within `neighbour_window_s`, at least `min_neighbours` of them),
@@ -78,7 +79,7 @@ impl Default for QcConfig {
             max_age_s: 7.0 * 86_400.0,
             silent_after_s: 900.0,
             fail_after: 3,
-            neighbour_radius_m: 1500.0,
+            neighbour_radius_m: 500.0,
             neighbour_window_s: 900.0,
             min_neighbours: 2,
         }
@@ -206,7 +207,9 @@ struct State {
     last_time_ms: Option<i64>,
     recent: VecDeque<i64>,
     last_accepted: Option<(i64, f64)>,
-    pending: Option<(Decision, f64)>,
+    /// A held jump: the reading, the value before it, and the flat-line run before it (a
+    /// spike does not break a frozen sensor's run).
+    pending: Option<(Decision, f64, Option<(f64, u32, i64)>)>,
     run: Option<(f64, u32, i64)>,
     consecutive_bad: u32,
     warned: bool,
@@ -427,10 +430,11 @@ impl<'r> Qc<'r> {
             return quarantine(d, Reason::OutOfRange, detail);
         }
         // A held jump is settled by this in-range reading.
-        if let Some((held, before)) = self.state[i].pending.take() {
+        if let Some((held, before, run_before)) = self.state[i].pending.take() {
             let jump = (held.value - before).abs();
             let mut held = held;
             if (v - before).abs() <= jump / 2.0 {
+                self.state[i].run = run_before;
                 held.verdict = Verdict::Quarantined(Reason::Spike);
                 held.detail = format!(
                     "jumped {:+} {} from {before} and came back to {v}",
@@ -444,6 +448,7 @@ impl<'r> Qc<'r> {
         let s = &self.reg.sensors()[i];
         let st = &mut self.state[i];
         // Flat line (tracked over every in-range value).
+        let run_before = st.run;
         let same = st
             .run
             .is_some_and(|(rv, _, _)| (rv - v).abs() <= 1e-12 * rv.abs().max(1.0));
@@ -471,7 +476,7 @@ impl<'r> Qc<'r> {
         if let (Some(jump), Some((_, v0))) = (s.rules.spike_jump, last)
             && (v - v0).abs() > jump
         {
-            self.state[i].pending = Some((d, v0));
+            self.state[i].pending = Some((d, v0, run_before));
             return None;
         }
         Some(d)
@@ -489,7 +494,10 @@ impl<'r> Qc<'r> {
         let (t, v) = (d.time_ms, d.value);
         if let (Some(rate), Some((t0, v0))) = (s.rules.max_rate_per_h, last) {
             let dt_h = (t - t0) as f64 / 3.6e6;
-            if dt_h > 0.0 && (v - v0).abs() / dt_h > rate {
+            // A tenth of the spike threshold is the sensor's noise allowance: 5 mm of noise on
+            // readings a minute apart is no 0.6 m/h rise.
+            let slack = s.rules.spike_jump.unwrap_or(0.0) * 0.1;
+            if dt_h > 0.0 && (v - v0).abs() > rate * dt_h + slack {
                 d.detail = format!(
                     "{:+} {} in {:.0} s: {:.3} per hour, at most {rate}",
                     v - v0,
@@ -568,9 +576,9 @@ impl<'r> Qc<'r> {
             if self.state[i]
                 .pending
                 .as_ref()
-                .is_some_and(|(d, _)| d.time_ms < t_ms)
+                .is_some_and(|(d, _, _)| d.time_ms < t_ms)
             {
-                let (d, _) = self.state[i]
+                let (d, _, _) = self.state[i]
                     .pending
                     .take()
                     .unwrap_or_else(|| unreachable!());

@@ -163,6 +163,28 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("'{s}' is not a valid time: {e}"))
 }
 
+/// Parses an RFC 3339 time to ms since the epoch and its UTC offset, s.
+pub fn parse_time_offset(s: &str) -> Result<(i64, i32), String> {
+    let ms = parse_time(s)?;
+    let off = chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.offset().local_minus_utc())
+        .map_err(|e| e.to_string())?;
+    Ok((ms, off))
+}
+
+/// Writes ms since the epoch as RFC 3339 at a UTC offset (s), to the second
+/// (`2025-09-30T06:05:00+07:00`).
+pub fn format_time(ms: i64, offset_s: i32) -> String {
+    let off = chrono::FixedOffset::east_opt(offset_s)
+        .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&off)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .unwrap_or_default()
+}
+
 fn check_text(field: &str, s: &str, max: usize) -> Result<(), String> {
     let n = s.chars().count();
     if n == 0 {
@@ -401,6 +423,14 @@ mod tests {
         assert_eq!(l[0].sensor, SensorRef::Datastream("7".into()));
         assert_eq!(l[1].sensor, SensorRef::Datastream("pump-1".into()));
         assert_eq!(l[1].value, 1.0);
+    }
+
+    #[test]
+    fn times_format_back_as_they_came() {
+        let (ms, off) = parse_time_offset("2025-09-30T06:05:00+07:00").unwrap();
+        assert_eq!((ms, off), (1_759_187_100_000, 25_200));
+        assert_eq!(format_time(ms + 60_000, off), "2025-09-30T06:06:00+07:00");
+        assert_eq!(format_time(ms, 0), "2025-09-29T23:05:00Z");
     }
 
     #[test]

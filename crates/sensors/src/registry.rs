@@ -210,9 +210,11 @@ pub fn default_rules(kind: Kind, site: Site, normal: f64) -> (String, Rules) {
             "m",
             r(0.0, 3.0, Some(3.0), (10, 1800.0), Some(0.3), Some(0.3)),
         ),
+        // A river or lake level may hold to the millimetre for hours in dry weather (the model
+        // holds the river's stage fixed): frozen only after 12 readings over 6 hours.
         (Kind::WaterLevel, Site::River) => (
             "m",
-            r(0.0, 20.0, Some(1.0), (10, 1800.0), Some(0.3), Some(0.3)),
+            r(0.0, 20.0, Some(1.0), (12, 21_600.0), Some(0.3), Some(0.3)),
         ),
         (Kind::WaterLevel, Site::Manhole) => (
             "m",
@@ -231,7 +233,7 @@ pub fn default_rules(kind: Kind, site: Site, normal: f64) -> (String, Rules) {
                 normal - 5.0,
                 normal + 10.0,
                 Some(1.0),
-                (10, 1800.0),
+                (12, 21_600.0),
                 Some(0.3),
                 Some(0.3),
             ),

@@ -170,6 +170,8 @@ pub struct Replay {
     pub readings: Vec<ReplayReading>,
     /// Readings the faults dropped.
     pub dropped: usize,
+    /// Spikes added.
+    pub spikes: usize,
     /// Notes.
     pub notes: Vec<String>,
 }
@@ -290,6 +292,7 @@ pub fn build(
             && let Some(j) = s.rules.spike_jump
         {
             r.value += 3.0 * j;
+            rep.spikes += 1;
         }
         // Values as a sensor sends them: millimetres, hundredths.
         r.value = (r.value * 1000.0).round() / 1000.0;

@@ -134,7 +134,7 @@ fn mqtt_readings_with_bad_ones_are_counted_exactly() {
             let c = p.qc.counts();
             c.accepted + c.total_not_applied() >= sent || t0.elapsed() > Duration::from_secs(60)
         },
-        &mut |_| {},
+        &mut |_, _| Ok(()),
     )
     .unwrap();
     sub.disconnect();

@@ -199,16 +199,16 @@ fn flat_line_after_ten_identical_readings_over_half_an_hour() {
     let reg = reg();
     let mut qc = Qc::new(&reg, cfg());
     let rs: Vec<_> = (0..12)
-        .map(|k| rd("L1", 5.0 * k as f64, 6.123, "m"))
+        .map(|k| rd("S1", 5.0 * k as f64, 0.123, "m"))
         .collect();
     let out = run(&mut qc, &NoModel, rs);
     // The 10th (45 min after the first, ≥ 30 min) and later are flat; the 9 before accepted.
     assert_eq!(
         reasons(&out),
         vec![
-            ("L1".into(), 45, Reason::FlatLine),
-            ("L1".into(), 50, Reason::FlatLine),
-            ("L1".into(), 55, Reason::FlatLine)
+            ("S1".into(), 45, Reason::FlatLine),
+            ("S1".into(), 50, Reason::FlatLine),
+            ("S1".into(), 55, Reason::FlatLine)
         ]
     );
     assert_eq!(qc.counts().accepted, 9);
@@ -225,9 +225,30 @@ fn flat_line_after_ten_identical_readings_over_half_an_hour() {
     let out = run(
         &mut qc,
         &NoModel,
-        (0..10).map(|k| rd("L1", k as f64, 6.2, "m")).collect(),
+        (0..10).map(|k| rd("S1", k as f64, 0.2, "m")).collect(),
     );
     assert_eq!(reasons(&out), vec![]);
+    // A lake holding its level to the millimetre for 3 hours is not frozen; for 6 hours it is.
+    let mut qc = Qc::new(&reg, cfg());
+    let out = run(
+        &mut qc,
+        &NoModel,
+        (0..=36)
+            .map(|k| rd("L1", 5.0 * k as f64, 6.2, "m"))
+            .collect(),
+    );
+    assert_eq!(reasons(&out), vec![]);
+    let out = run(
+        &mut qc,
+        &NoModel,
+        (37..=72)
+            .map(|k| rd("L1", 5.0 * k as f64, 6.2, "m"))
+            .collect(),
+    );
+    assert_eq!(
+        reasons(&out).first(),
+        Some(&("L1".to_string(), 360, Reason::FlatLine))
+    );
 }
 
 #[test]
