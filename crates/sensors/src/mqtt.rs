@@ -6,7 +6,7 @@ use crate::ingest::{Outcome, Pipeline};
 use crate::qc::ModelView;
 use rumqttc::{Client, Connection, Event, MqttOptions, Packet, Publish, QoS};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -85,7 +85,10 @@ impl Subscriber {
             .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
             .set_inflight(1000);
         let (client, connection) = Client::new(o, 10_000);
-        let (tx, rx) = sync_channel(10_000);
+        // Unbounded: the connection thread must never wait on us, or the acknowledgements we
+        // queue to it would wait on it. What is held is bounded by the broker's window of
+        // unacknowledged messages (we acknowledge only after storing).
+        let (tx, rx) = channel();
         let errors = Arc::new(Mutex::new(Vec::new()));
         let subscribed = Arc::new(AtomicBool::new(false));
         let (c2, topic, errs, sub) = (
@@ -159,7 +162,7 @@ fn run_subscriber(
     mut connection: Connection,
     client: Client,
     topic: String,
-    tx: std::sync::mpsc::SyncSender<Result<Message, String>>,
+    tx: Sender<Result<Message, String>>,
     errors: Arc<Mutex<Vec<String>>>,
     subscribed: Arc<AtomicBool>,
 ) {
