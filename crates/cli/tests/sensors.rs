@@ -1,0 +1,234 @@
+//! `twin sensors`: a replay of a run folder on the demo district, with faults, through a
+//! private mosquitto into `twin sensors ingest`, gives exactly the verdicts `twin sensors
+//! check` gives on the same replay written to a folder (the replay is deterministic for a
+//! seed, and QC the same on both paths); the faults are flagged with their reasons.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use twin_sensors::{Registry, Site, Store};
+
+fn twin(args: &[&str]) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "twin {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A run folder's gauges.csv for the demo's surface water-level sensors: 90 minutes, a
+/// minute apart; streets fill from 0 to 0.6 m, lakes rise 0.3 m, the river holds.
+fn gauges_csv(reg: &Registry) -> String {
+    let mut s = String::from("time_s,gauge,x,y,depth_m,level_m\n");
+    for (k, sensor) in reg
+        .sensors()
+        .iter()
+        .filter(|s| s.kind == twin_sensors::Kind::WaterLevel && s.site != Site::Manhole)
+        .enumerate()
+    {
+        for m in 0..=90 {
+            let f = (m as f64 / 60.0).min(1.0);
+            let (depth, level) = match sensor.site {
+                Site::Street => (0.6 * f + 0.01 * k as f64, 5.0 + 0.6 * f),
+                Site::River => (3.0, sensor.normal),
+                _ => (1.0 + 0.3 * f, sensor.normal + 0.3 * f),
+            };
+            let name = sensor.name.clone().unwrap_or_default();
+            s += &format!(
+                "{},\"{}\",{:.2},{:.2},{depth:.4},{level:.4}\n",
+                m * 60,
+                name.replace('"', "\"\""),
+                sensor.x,
+                sensor.y
+            );
+        }
+    }
+    s
+}
+
+#[test]
+fn replay_over_mqtt_into_ingest_matches_check_on_the_same_replay() {
+    let Some(broker) = twin_sensors::broker::for_test().unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).display().to_string();
+    twin(&["demo-city", "--out", &d("c.gpkg")]);
+    let reg =
+        Registry::from_city(&twin_io::gpkg::read_city(Path::new(&d("c.gpkg"))).unwrap()).unwrap();
+    std::fs::create_dir_all(d("run")).unwrap();
+    std::fs::write(d("run/gauges.csv"), gauges_csv(&reg)).unwrap();
+    let streets: Vec<&str> = reg
+        .sensors()
+        .iter()
+        .filter(|s| s.site == Site::Street)
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(streets.len(), 4, "the demo's four street flood sensors");
+    let faults = [
+        "--noise",
+        "0.005",
+        "--dropout",
+        "0.02",
+        "--spike",
+        "0.02",
+        "--seed",
+        "11",
+        "--freeze",
+        streets[0],
+        "--drop",
+        streets[1],
+        "--falsify",
+        &format!("{}:+0.5", streets[2]),
+    ];
+    let rain =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/design-storm-100mm-2h.csv");
+    let rain = rain.display().to_string();
+    let (run, city, files) = (d("run"), d("c.gpkg"), d("files"));
+    // The replay into a folder, checked.
+    let mut args = vec![
+        "sensors",
+        "replay",
+        "--scenario",
+        &run,
+        "--city",
+        &city,
+        "--to",
+        &files,
+        "--speed",
+        "0",
+        "--rain",
+        &rain,
+    ];
+    args.extend(faults);
+    let o = twin(&args);
+    let replay_text = String::from_utf8_lossy(&o.stdout).to_string();
+    let csv = d("check.csv");
+    let o = twin(&[
+        "sensors",
+        "check",
+        "--city",
+        &d("c.gpkg"),
+        &d("files"),
+        "--csv",
+        &csv,
+    ]);
+    let check_text = String::from_utf8_lossy(&o.stdout).to_string();
+    let verdicts = std::fs::read_to_string(&csv).unwrap();
+    let count = |v: &str, reason: &str| {
+        verdicts
+            .lines()
+            .filter(|l| l.contains(&format!(",{v},{reason},")))
+            .count()
+    };
+    let accepted = verdicts
+        .lines()
+        .filter(|l| l.contains(",accepted,"))
+        .count();
+    // The faults, flagged: the frozen sensor's flat line, spikes, the dropped sensor silent.
+    assert!(count("quarantined", "flat_line") > 0, "{check_text}");
+    assert!(count("quarantined", "spike") > 0, "{check_text}");
+    let status = std::fs::read_to_string(d("check-status.csv")).unwrap();
+    let st = |id: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap()
+            .split(',')
+            .nth(3)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(st(streets[0]), "failed", "{status}");
+    assert_eq!(st(streets[1]), "silent", "{status}");
+    let spikes_added: usize = replay_text
+        .split("spikes / xung: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Every spike added is quarantined: as a spike, or, where the next reading does not come
+    // back (another spike, the end of the stream), by the rate check.
+    let (spikes, too_fast) = (
+        count("quarantined", "spike"),
+        count("quarantined", "rate_of_change"),
+    );
+    assert_eq!(
+        spikes + too_fast,
+        spikes_added,
+        "{replay_text}\n{check_text}"
+    );
+    assert!(spikes + 1 >= spikes_added, "{replay_text}\n{check_text}");
+
+    // The same replay over MQTT into ingest.
+    let url = broker.url("twin/demo/sensors");
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args([
+            "sensors",
+            "ingest",
+            "--city",
+            &d("c.gpkg"),
+            "--from",
+            &format!("{url}/#"),
+            "--store",
+            &d("s.sqlite"),
+            "--for",
+            "10",
+            "--clock",
+            "data",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(ingest.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.starts_with("ingest / nhận số liệu"), "{first}");
+    let mut args = vec![
+        "sensors",
+        "replay",
+        "--scenario",
+        &run,
+        "--city",
+        &city,
+        "--to",
+        &url,
+        "--speed",
+        "0",
+        "--rain",
+        &rain,
+    ];
+    args.extend(faults);
+    twin(&args);
+    assert!(ingest.wait().unwrap().success());
+    let store = Store::open(Path::new(&d("s.sqlite"))).unwrap();
+    assert_eq!(store.reading_count().unwrap() as usize, accepted);
+    let mut by_reason: Vec<(String, u64)> = Vec::new();
+    for l in verdicts.lines().filter(|l| l.contains(",quarantined,")) {
+        let r = l
+            .split(",quarantined,")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string();
+        match by_reason.iter_mut().find(|(k, _)| *k == r) {
+            Some(e) => e.1 += 1,
+            None => by_reason.push((r, 1)),
+        }
+    }
+    by_reason.sort();
+    assert_eq!(store.quarantine_by_reason().unwrap(), by_reason);
+    assert_eq!(store.rejected_count().unwrap(), 0);
+    drop(broker);
+}
