@@ -249,6 +249,15 @@ fn print_counts(c: &Counts) {
     }
 }
 
+/// A sensor's counts per reason (`code{sep}count`), quarantines then warnings.
+fn reason_counts(c: &Counts, sep: &str) -> Vec<String> {
+    c.not_applied
+        .iter()
+        .chain(&c.warnings)
+        .map(|(k, n)| format!("{}{sep}{n}", k.code()))
+        .collect()
+}
+
 /// Each sensor's status, in Vietnamese and English.
 fn print_status(reg: &Registry, reports: &[SensorReport]) {
     println!(
@@ -256,13 +265,7 @@ fn print_status(reg: &Registry, reports: &[SensorReport]) {
         "cảm biến / sensor", "loại / kind", "trạng thái / status", "nhận", "loại bỏ"
     );
     for (s, r) in reg.sensors().iter().zip(reports) {
-        let reasons: Vec<String> = r
-            .counts
-            .not_applied
-            .iter()
-            .chain(&r.counts.warnings)
-            .map(|(k, n)| format!("{}×{n}", k.code()))
-            .collect();
+        let reasons = reason_counts(&r.counts, "×");
         println!(
             "{:<18} {:<22} {:<26} {:>8} {:>8}  {}",
             s.id,
@@ -278,13 +281,7 @@ fn print_status(reg: &Registry, reports: &[SensorReport]) {
 fn status_csv(reg: &Registry, reports: &[SensorReport]) -> String {
     let mut out = String::from("sensor,kind,name,status,accepted,not_applied,reasons,last_value\n");
     for (s, r) in reg.sensors().iter().zip(reports) {
-        let reasons: Vec<String> = r
-            .counts
-            .not_applied
-            .iter()
-            .chain(&r.counts.warnings)
-            .map(|(k, n)| format!("{}={n}", k.code()))
-            .collect();
+        let reasons = reason_counts(&r.counts, "=");
         out += &format!(
             "{},{},{},{},{},{},{},{}\n",
             csv_field(&s.id),

@@ -90,22 +90,31 @@ fn replay_over_mqtt_into_ingest_matches_check_on_the_same_replay() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/design-storm-100mm-2h.csv");
     let rain = rain.display().to_string();
     let (run, city, files) = (d("run"), d("c.gpkg"), d("files"));
+    let replay = |to: &str| {
+        let mut args: Vec<String> = [
+            "sensors",
+            "replay",
+            "--scenario",
+            &run,
+            "--city",
+            &city,
+            "--to",
+            to,
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(
+            ["--speed", "0", "--rain", &rain]
+                .iter()
+                .map(|a| a.to_string()),
+        );
+        args.extend(faults.iter().map(|a| a.to_string()));
+        args
+    };
     // The replay into a folder, checked.
-    let mut args = vec![
-        "sensors",
-        "replay",
-        "--scenario",
-        &run,
-        "--city",
-        &city,
-        "--to",
-        &files,
-        "--speed",
-        "0",
-        "--rain",
-        &rain,
-    ];
-    args.extend(faults);
+    let args = replay(&files);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = twin(&args);
     let replay_text = String::from_utf8_lossy(&o.stdout).to_string();
     let csv = d("check.csv");
@@ -193,21 +202,8 @@ fn replay_over_mqtt_into_ingest_matches_check_on_the_same_replay() {
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     assert!(first.starts_with("ingest / nhận số liệu"), "{first}");
-    let mut args = vec![
-        "sensors",
-        "replay",
-        "--scenario",
-        &run,
-        "--city",
-        &city,
-        "--to",
-        &url,
-        "--speed",
-        "0",
-        "--rain",
-        &rain,
-    ];
-    args.extend(faults);
+    let args = replay(&url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     twin(&args);
     assert!(ingest.wait().unwrap().success());
     let store = Store::open(Path::new(&d("s.sqlite"))).unwrap();

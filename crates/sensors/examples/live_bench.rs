@@ -20,42 +20,32 @@ const T0: i64 = 1_759_186_800_000;
 /// 400 street flood sensors on a 20 × 20 grid 250 m apart (up to 12 neighbours each within
 /// the default 500 m: the neighbour check runs on every reading) and 100 rain gauges.
 fn registry() -> Registry {
-    let mut v = Vec::new();
-    for k in 0..400 {
-        let (unit, rules) = default_rules(Kind::WaterLevel, Site::Street, 0.0);
-        v.push(Sensor {
-            id: format!("WL-{k}"),
+    let sensor = |id: String, kind: Kind, site: Site, x: f64, y: f64| {
+        let (unit, rules) = default_rules(kind, site, 0.0);
+        Sensor {
+            id,
             name: None,
-            kind: Kind::WaterLevel,
-            site: Site::Street,
+            kind,
+            site,
             unit,
             rules,
-            x: 250.0 * (k % 20) as f64,
-            y: 250.0 * (k / 20) as f64,
+            x,
+            y,
             feature: None,
             interval_s: Some(60.0),
             normal: 0.0,
             datastream: None,
-        });
-    }
-    for k in 0..100 {
-        let (unit, rules) = default_rules(Kind::RainGauge, Site::Other, 0.0);
-        v.push(Sensor {
-            id: format!("RG-{k}"),
-            name: None,
-            kind: Kind::RainGauge,
-            site: Site::Other,
-            unit,
-            rules,
-            x: 500.0 * (k % 10) as f64,
-            y: 500.0 * (k / 10) as f64,
-            feature: None,
-            interval_s: Some(60.0),
-            normal: 0.0,
-            datastream: None,
-        });
-    }
-    Registry::new(v).expect("unique ids")
+        }
+    };
+    let streets = (0..400).map(|k| {
+        let (x, y) = (250.0 * (k % 20) as f64, 250.0 * (k / 20) as f64);
+        sensor(format!("WL-{k}"), Kind::WaterLevel, Site::Street, x, y)
+    });
+    let gauges = (0..100).map(|k| {
+        let (x, y) = (500.0 * (k % 10) as f64, 500.0 * (k / 10) as f64);
+        sensor(format!("RG-{k}"), Kind::RainGauge, Site::Other, x, y)
+    });
+    Registry::new(streets.chain(gauges).collect()).expect("unique ids")
 }
 
 /// Reading `i`: every sensor once a minute, levels rising 1 mm a minute, rain varying.

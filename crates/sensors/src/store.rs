@@ -121,7 +121,7 @@ impl Store {
                 .prepare_cached("INSERT INTO quarantine (sensor, time_ms, time, value, unit, raw_value, raw_unit, reason, detail, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
                 .map_err(&err)?;
             for (d, source) in &batch.decisions {
-                match d.verdict {
+                let (reason, detail) = match d.verdict {
                     Verdict::Accepted(w) => {
                         let n = ins
                             .execute(params![
@@ -136,38 +136,25 @@ impl Store {
                             .map_err(&err)?;
                         if n == 1 {
                             written += 1;
-                        } else {
-                            q.execute(params![
-                                d.sensor_id,
-                                d.time_ms,
-                                d.time,
-                                d.value,
-                                d.unit,
-                                d.raw_value,
-                                d.raw_unit,
-                                "duplicate",
-                                "already in the store",
-                                source
-                            ])
-                            .map_err(&err)?;
+                            continue;
                         }
+                        ("duplicate", "already in the store")
                     }
-                    Verdict::Quarantined(r) => {
-                        q.execute(params![
-                            d.sensor_id,
-                            d.time_ms,
-                            d.time,
-                            d.value,
-                            d.unit,
-                            d.raw_value,
-                            d.raw_unit,
-                            r.code(),
-                            d.detail,
-                            source
-                        ])
-                        .map_err(&err)?;
-                    }
-                }
+                    Verdict::Quarantined(r) => (r.code(), d.detail.as_str()),
+                };
+                q.execute(params![
+                    d.sensor_id,
+                    d.time_ms,
+                    d.time,
+                    d.value,
+                    d.unit,
+                    d.raw_value,
+                    d.raw_unit,
+                    reason,
+                    detail,
+                    source
+                ])
+                .map_err(&err)?;
             }
             let mut rj = tx
                 .prepare_cached("INSERT INTO rejected (reason, detail, excerpt, source) VALUES (?1, ?2, ?3, ?4)")

@@ -3,10 +3,12 @@
 //! reason); files still being written are left alone; every reading and rejection counted.
 //! Stdin's line reader is checked on the same inputs.
 
+mod common;
+
 use std::path::Path;
 use twin_sensors::ingest::{BoundedLines, Folder, Pipeline, folder_once};
 use twin_sensors::qc::{Clock, NoModel, Qc, QcConfig};
-use twin_sensors::{Reason, Registry, Store};
+use twin_sensors::{Reason, Registry};
 
 const REG: &str = "[[sensor]]\nid = \"RG-1\"\nkind = \"rain_gauge\"\nx = 0\ny = 0\ninterval_s = 300\n[[sensor]]\nid = \"WL-1\"\nkind = \"water_level\"\nsite = \"lake\"\nnormal = 6.0\nx = 0\ny = 0\n";
 
@@ -44,15 +46,7 @@ fn folder_ingest_moves_counts_and_explains() {
     w("e-big.json", &" ".repeat(5000));
     w(".f-hidden.json", &line("RG-1", 55, 1.0, "mm/h"));
     w("g-writing.json.part", &line("RG-1", 55, 1.0, "mm/h"));
-    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
-    let qc = Qc::new(
-        &reg,
-        QcConfig {
-            clock: Clock::Data,
-            ..QcConfig::default()
-        },
-    );
-    let mut p = Pipeline::new(qc, Some(store), 64 * 1024);
+    let mut p = common::pipeline(&reg, &dir.path().join("s.sqlite"));
     let moved = folder_once(&mut p, &folder, &NoModel, 4096).unwrap();
     let rel: Vec<String> = moved
         .iter()

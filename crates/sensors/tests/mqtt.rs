@@ -2,40 +2,13 @@
 //! published at QoS 1 with bad ones among them are counted, accepted or not, per reason,
 //! exactly, and the store holds what was counted.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-use twin_sensors::ingest::Pipeline;
-use twin_sensors::mqtt::{self, MqttUrl, Publisher, Subscriber};
-use twin_sensors::qc::{Clock, NoModel, Qc, QcConfig};
-use twin_sensors::reading::to_json;
-use twin_sensors::{Reason, Registry, Store};
+mod common;
 
-const REGISTRY: &str = r#"
-[[sensor]]
-id = "S1"
-kind = "water_level"
-site = "street"
-x = 0
-y = 0
-[[sensor]]
-id = "S2"
-kind = "water_level"
-site = "street"
-x = 300
-y = 0
-[[sensor]]
-id = "S3"
-kind = "water_level"
-site = "street"
-x = 0
-y = 300
-[[sensor]]
-id = "S4"
-kind = "water_level"
-site = "street"
-x = 300
-y = 300
-"#;
+use std::time::{Duration, Instant};
+use twin_sensors::Reason;
+use twin_sensors::mqtt::{self, MqttUrl, Publisher, Subscriber};
+use twin_sensors::qc::NoModel;
+use twin_sensors::reading::to_json;
 
 fn time(minute: f64) -> String {
     // From 2025-09-30T06:00:00+07:00.
@@ -50,17 +23,9 @@ fn mqtt_readings_with_bad_ones_are_counted_exactly() {
     let Some(broker) = twin_sensors::broker::for_test().unwrap() else {
         return;
     };
-    let reg = Registry::from_toml(REGISTRY, Path::new("t.toml")).unwrap();
+    let reg = common::registry("");
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
-    let qc = Qc::new(
-        &reg,
-        QcConfig {
-            clock: Clock::Data,
-            ..QcConfig::default()
-        },
-    );
-    let mut p = Pipeline::new(qc, Some(store), 64 * 1024);
+    let mut p = common::pipeline(&reg, &dir.path().join("s.sqlite"));
     let sub = Subscriber::connect(
         &MqttUrl::parse(&broker.url("twin/test/sensors/#")).unwrap(),
         "twin-test-sub",

@@ -2,7 +2,8 @@
 //! neighbour check flags a level falsified 0.5 m off its neighbours and passes a rise all of
 //! them see; statuses follow.
 
-use std::path::Path;
+mod common;
+
 use twin_sensors::qc::{Clock, ModelView, NoModel, Qc, QcConfig, Status, Verdict};
 use twin_sensors::reading::{Reading, SenderQuality, SensorRef};
 use twin_sensors::{Reason, Registry, Sensor};
@@ -10,31 +11,7 @@ use twin_sensors::{Reason, Registry, Sensor};
 /// 2025-09-30T06:00:00+07:00.
 const T0: i64 = 1_759_186_800_000;
 
-const REGISTRY: &str = r#"
-[[sensor]]
-id = "S1"
-kind = "water_level"
-site = "street"
-x = 0
-y = 0
-[[sensor]]
-id = "S2"
-kind = "water_level"
-site = "street"
-x = 300
-y = 0
-[[sensor]]
-id = "S3"
-kind = "water_level"
-site = "street"
-x = 0
-y = 300
-[[sensor]]
-id = "S4"
-kind = "water_level"
-site = "street"
-x = 300
-y = 300
+const EXTRA: &str = r#"
 [[sensor]]
 id = "L1"
 kind = "water_level"
@@ -56,7 +33,7 @@ y = 100
 "#;
 
 fn reg() -> Registry {
-    Registry::from_toml(REGISTRY, Path::new("test.toml")).unwrap()
+    common::registry(EXTRA)
 }
 
 fn cfg() -> QcConfig {
