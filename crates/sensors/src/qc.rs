@@ -202,6 +202,9 @@ pub struct SensorReport {
 
 const RECENT_TIMES: usize = 64;
 
+/// A run of identical values: the value, how many, since when (ms).
+type Run = (f64, u32, i64);
+
 #[derive(Debug, Clone, Default)]
 struct State {
     last_time_ms: Option<i64>,
@@ -209,8 +212,8 @@ struct State {
     last_accepted: Option<(i64, f64)>,
     /// A held jump: the reading, the value before it, and the flat-line run before it (a
     /// spike does not break a frozen sensor's run).
-    pending: Option<(Decision, f64, Option<(f64, u32, i64)>)>,
-    run: Option<(f64, u32, i64)>,
+    pending: Option<(Decision, f64, Option<Run>)>,
+    run: Option<Run>,
     consecutive_bad: u32,
     warned: bool,
     counts: Counts,
