@@ -21,8 +21,17 @@ fn registry() -> &'static twin_sensors::Registry {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut qc = Qc::new(registry(), QcConfig { clock: Clock::Data, ..QcConfig::default() });
-    for r in twin_sensors::parse_message(data, 64 * 1024).into_iter().flatten() {
+    let mut qc = Qc::new(
+        registry(),
+        QcConfig {
+            clock: Clock::Data,
+            ..QcConfig::default()
+        },
+    );
+    for r in twin_sensors::parse_message(data, 64 * 1024)
+        .into_iter()
+        .flatten()
+    {
         let _ = qc.push(r, &NoModel);
     }
     let _ = qc.flush();

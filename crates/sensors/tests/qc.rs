@@ -189,6 +189,22 @@ fn flat_line_after_ten_identical_readings_over_half_an_hour() {
         ]
     );
     assert_eq!(qc.counts().accepted, 9);
+    // A spike in the middle of a frozen run does not hide it: the run goes on past the spike.
+    let mut qc = Qc::new(&reg, cfg());
+    let mut rs: Vec<_> = (0..12)
+        .map(|k| rd("S1", 5.0 * k as f64, 0.123, "m"))
+        .collect();
+    rs.insert(5, rd("S1", 22.0, 0.9, "m"));
+    let out = run(&mut qc, &NoModel, rs);
+    assert_eq!(
+        reasons(&out),
+        vec![
+            ("S1".into(), 22, Reason::Spike),
+            ("S1".into(), 45, Reason::FlatLine),
+            ("S1".into(), 50, Reason::FlatLine),
+            ("S1".into(), 55, Reason::FlatLine)
+        ]
+    );
     // A dry street (its floor, 0 m) repeated for an hour is no frozen sensor.
     let mut qc = Qc::new(&reg, cfg());
     let out = run(
