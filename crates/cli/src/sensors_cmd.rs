@@ -392,6 +392,13 @@ fn ingest_cmd(
 ) -> Result<()> {
     let st = Store::open(store)?;
     let mut p = Pipeline::new(Qc::new(reg, cfg), Some(st), max_bytes);
+    let again = p.recover_held(&NoModel)?;
+    if !again.decisions.is_empty() {
+        println!(
+            "checked again / kiểm tra lại: {} readings held undecided before a restart",
+            again.decisions.len()
+        );
+    }
     let t0 = Instant::now();
     let deadline = for_s.map(Duration::from_secs_f64);
     let over = |t0: Instant| deadline.is_some_and(|d| t0.elapsed() >= d);

@@ -22,7 +22,8 @@ fn twin(args: &[&str]) -> Output {
 }
 
 /// A run folder's gauges.csv for the demo's surface water-level sensors: 90 minutes, a
-/// minute apart; streets fill from 0 to 0.6 m, lakes rise 0.3 m, the river holds.
+/// minute apart; streets fill from 0 to 0.6 m, lakes rise 0.3 m, the river holds (its
+/// flat line takes 6 hours).
 fn gauges_csv(reg: &Registry) -> String {
     let mut s = String::from("time_s,gauge,x,y,depth_m,level_m\n");
     for (k, sensor) in reg
@@ -32,7 +33,7 @@ fn gauges_csv(reg: &Registry) -> String {
         .enumerate()
     {
         for m in 0..=90 {
-            let f = (m as f64 / 60.0).min(1.0);
+            let f = m as f64 / 90.0;
             let (depth, level) = match sensor.site {
                 Site::Street => (0.6 * f + 0.01 * k as f64, 5.0 + 0.6 * f),
                 Site::River => (3.0, sensor.normal),
@@ -51,18 +52,130 @@ fn gauges_csv(reg: &Registry) -> String {
     s
 }
 
+/// A folder with the demo district (`c.gpkg`) and a run folder (`run/gauges.csv`).
+fn demo_run() -> (tempfile::TempDir, Registry) {
+    let dir = tempfile::tempdir().unwrap();
+    let city = dir.path().join("c.gpkg");
+    twin(&["demo-city", "--out", &city.display().to_string()]);
+    let reg = Registry::from_city(&twin_io::gpkg::read_city(&city).unwrap()).unwrap();
+    std::fs::create_dir_all(dir.path().join("run")).unwrap();
+    std::fs::write(dir.path().join("run/gauges.csv"), gauges_csv(&reg)).unwrap();
+    (dir, reg)
+}
+
+/// Starts `twin sensors ingest` from MQTT into `store`, returning once it is subscribed.
+fn start_ingest(city: &str, url: &str, store: &str, for_s: &str) -> std::process::Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args([
+            "sensors",
+            "ingest",
+            "--city",
+            city,
+            "--from",
+            &format!("{url}/#"),
+            "--store",
+            store,
+        ])
+        .args([
+            "--for",
+            for_s,
+            "--clock",
+            "data",
+            "--client-id",
+            "twin-test-ingest",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(c.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("ingest / nhận số liệu") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "ingest ended before subscribing"
+        );
+    }
+    // Keep reading its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    c
+}
+
+#[test]
+fn ingest_killed_mid_stream_and_restarted_stores_every_reading_once() {
+    let Some(broker) = twin_sensors::broker::for_test().unwrap() else {
+        return;
+    };
+    let (dir, _reg) = demo_run();
+    let d = |p: &str| dir.path().join(p).display().to_string();
+    let (city, store) = (d("c.gpkg"), d("s.sqlite"));
+    let url = broker.url("twin/demo/sensors");
+    let first = start_ingest(&city, &url, &store, "60");
+    // 90 minutes of readings at 900× real time: 6 s of publishing.
+    let replay = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args([
+            "sensors",
+            "replay",
+            "--scenario",
+            &d("run"),
+            "--city",
+            &city,
+            "--to",
+            &url,
+        ])
+        .args(["--speed", "900"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let mut first = first;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let before = Store::open(Path::new(&store))
+        .unwrap()
+        .reading_count()
+        .unwrap();
+    let second = start_ingest(&city, &url, &store, "10");
+    let o = replay.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    let published: u64 = text
+        .split("published / đã phát: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut second = second;
+    assert!(second.wait().unwrap().success());
+    let s = Store::open(Path::new(&store)).unwrap();
+    eprintln!(
+        "published {published}; stored {before} before the kill, {} in all; quarantined {:?}",
+        s.reading_count().unwrap(),
+        s.quarantine_by_reason().unwrap()
+    );
+    assert!(
+        before > 0 && before < published,
+        "the kill came mid-stream: {before} of {published}"
+    );
+    // Every published reading stored once; nothing quarantined but what came twice (messages
+    // stored, not yet acknowledged at the kill, and sent again).
+    assert_eq!(s.reading_count().unwrap(), published);
+    assert_eq!(s.rejected_count().unwrap(), 0);
+    let q = s.quarantine_by_reason().unwrap();
+    assert!(q.iter().all(|(r, _)| r == "duplicate"), "{q:?}");
+}
+
 #[test]
 fn replay_over_mqtt_into_ingest_matches_check_on_the_same_replay() {
     let Some(broker) = twin_sensors::broker::for_test().unwrap() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, reg) = demo_run();
     let d = |p: &str| dir.path().join(p).display().to_string();
-    twin(&["demo-city", "--out", &d("c.gpkg")]);
-    let reg =
-        Registry::from_city(&twin_io::gpkg::read_city(Path::new(&d("c.gpkg"))).unwrap()).unwrap();
-    std::fs::create_dir_all(d("run")).unwrap();
-    std::fs::write(d("run/gauges.csv"), gauges_csv(&reg)).unwrap();
     let streets: Vec<&str> = reg
         .sensors()
         .iter()
@@ -179,29 +292,7 @@ fn replay_over_mqtt_into_ingest_matches_check_on_the_same_replay() {
 
     // The same replay over MQTT into ingest.
     let url = broker.url("twin/demo/sensors");
-    let mut ingest = Command::new(env!("CARGO_BIN_EXE_twin"))
-        .args([
-            "sensors",
-            "ingest",
-            "--city",
-            &d("c.gpkg"),
-            "--from",
-            &format!("{url}/#"),
-            "--store",
-            &d("s.sqlite"),
-            "--for",
-            "10",
-            "--clock",
-            "data",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(ingest.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    assert!(first.starts_with("ingest / nhận số liệu"), "{first}");
+    let mut ingest = start_ingest(&city, &url, &d("s.sqlite"), "10");
     let args = replay(&url);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     twin(&args);

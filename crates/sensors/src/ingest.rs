@@ -98,10 +98,36 @@ impl<'r> Pipeline<'r> {
             let batch = Batch {
                 decisions: out.decisions.iter().map(|(d, s)| (d, s.as_str())).collect(),
                 rejected: out.rejected.iter().map(|(r, s)| (r, s.as_str())).collect(),
+                held: Some(self.qc.held()),
             };
             store.append(&batch)?;
         }
         Ok(())
+    }
+
+    /// After a restart: the readings QC held undecided when the last batch was stored are
+    /// checked again, first (with a fresh QC, a held jump has nothing to jump from, so it is
+    /// judged on its own). Call before taking new messages.
+    pub fn recover_held(&mut self, model: &dyn ModelView) -> Result<Outcome, StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(Outcome::default());
+        };
+        let mut out = Outcome::default();
+        for (sensor, time_ms, time, value, unit) in store.held()? {
+            let r = reading::Reading {
+                sensor: reading::SensorRef::Id(sensor),
+                time_ms,
+                time,
+                value,
+                unit: Some(unit),
+                quality: None,
+            };
+            for d in self.qc.push(r, model) {
+                out.decisions.push((d, "held before a restart".into()));
+            }
+        }
+        self.store_outcome(&out)?;
+        Ok(out)
     }
 }
 

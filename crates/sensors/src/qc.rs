@@ -572,6 +572,15 @@ impl<'r> Qc<'r> {
         }
     }
 
+    /// The readings held undecided (jumps waiting for the sensor's next reading), in sensor
+    /// order.
+    pub fn held(&self) -> Vec<&Decision> {
+        self.state
+            .iter()
+            .filter_map(|st| st.pending.as_ref().map(|(d, _, _)| d))
+            .collect()
+    }
+
     /// Releases held jumps older than `t_ms` as accepted (no reading came to refute them).
     pub fn release_before(&mut self, t_ms: i64) -> Vec<Decision> {
         let mut out = Vec::new();

@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS rejected (
     excerpt TEXT NOT NULL,
     source TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS held (
+    sensor TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sensor_status (
     sensor TEXT PRIMARY KEY,
     status TEXT NOT NULL,
@@ -74,6 +81,10 @@ pub struct Batch<'a> {
     pub decisions: Vec<(&'a Decision, &'a str)>,
     /// Messages rejected before they were readings, with their source.
     pub rejected: Vec<(&'a Rejected, &'a str)>,
+    /// The readings QC holds undecided after this batch (jumps waiting for the next
+    /// reading): they replace those stored before, so an acknowledged reading QC has not yet
+    /// decided on survives a kill too (see [`Store::held`]).
+    pub held: Option<Vec<&'a Decision>>,
 }
 
 impl Store {
@@ -164,6 +175,16 @@ impl Store {
                     .map_err(&err)?;
             }
         }
+        if let Some(held) = &batch.held {
+            tx.execute("DELETE FROM held", []).map_err(&err)?;
+            let mut h = tx
+                .prepare_cached("INSERT INTO held (sensor, time_ms, time, value, unit) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(&err)?;
+            for d in held {
+                h.execute(params![d.sensor_id, d.time_ms, d.time, d.value, d.unit])
+                    .map_err(&err)?;
+            }
+        }
         tx.commit().map_err(&err)?;
         Ok(written)
     }
@@ -193,6 +214,21 @@ impl Store {
             }
         }
         tx.commit().map_err(&err)
+    }
+
+    /// The readings QC held undecided at the last append, as `(sensor, time_ms, time, value,
+    /// unit)`: a restarted ingest checks them again first.
+    pub fn held(&self) -> Result<Vec<(String, i64, String, f64, String)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT sensor, time_ms, time, value, unit FROM held ORDER BY sensor, time_ms")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Number of accepted readings stored.

@@ -39,6 +39,7 @@ fn child_writer() {
         let batch = Batch {
             decisions: ds.iter().map(|d| (d, "child")).collect(),
             rejected: vec![],
+            held: None,
         };
         assert_eq!(store.append(&batch).unwrap(), 50);
         acked += 50;
@@ -107,6 +108,7 @@ fn hostile_text_is_stored_as_text_and_the_store_stays_sound() {
     let batch = Batch {
         decisions: ds.iter().map(|d| (d, "test")).collect(),
         rejected: vec![(&rj, "test")],
+        held: None,
     };
     // The second reading at t = 2 is not stored twice: it is quarantined as a duplicate.
     assert_eq!(store.append(&batch).unwrap(), 2);
@@ -122,4 +124,53 @@ fn hostile_text_is_stored_as_text_and_the_store_stays_sound() {
     );
     assert_eq!(store.series(evil).unwrap(), vec![(1, 1.0)]);
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_reading_held_undecided_survives_a_restart() {
+    use twin_sensors::ingest::Pipeline;
+    use twin_sensors::qc::{Clock, NoModel, Qc, QcConfig};
+    let reg = twin_sensors::Registry::from_toml(
+        "[[sensor]]\nid = \"L1\"\nkind = \"water_level\"\nsite = \"lake\"\nnormal = 6.0\nx = 0\ny = 0\n",
+        std::path::Path::new("r.toml"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let cfg = QcConfig {
+        clock: Clock::Data,
+        ..QcConfig::default()
+    };
+    let msg = |min: u32, v: f64| {
+        let t = format!("2025-09-30T06:{min:02}:00+07:00");
+        (
+            "test".to_string(),
+            twin_sensors::reading::to_json("L1", &t, v, "m", None).into_bytes(),
+        )
+    };
+    {
+        let mut p = Pipeline::new(
+            Qc::new(&reg, cfg.clone()),
+            Some(Store::open(&path).unwrap()),
+            1024,
+        );
+        // 6.0 m, then a 0.9 m jump: held until the next reading says spike or step.
+        let out = p
+            .process(&[msg(0, 6.0), msg(1, 6.9)], &NoModel, false)
+            .unwrap();
+        assert_eq!(out.decisions.len(), 1);
+        let store = p.store.as_ref().unwrap();
+        assert_eq!(store.reading_count().unwrap(), 1);
+        assert_eq!(store.held().unwrap().len(), 1);
+        // Dropped here without a flush, as a killed process would leave it.
+    }
+    let mut p = Pipeline::new(Qc::new(&reg, cfg), Some(Store::open(&path).unwrap()), 1024);
+    let out = p.recover_held(&NoModel).unwrap();
+    assert_eq!(out.accepted(), 1);
+    let store = p.store.as_ref().unwrap();
+    assert_eq!(
+        store.series("L1").unwrap(),
+        vec![(1_759_186_800_000, 6.0), (1_759_186_860_000, 6.9)]
+    );
+    assert!(store.held().unwrap().is_empty());
 }
