@@ -74,6 +74,9 @@ CREATE TABLE IF NOT EXISTS sensor_status (
 );
 ";
 
+/// A held reading as stored: sensor, time (ms), time as sent, value and unit (the sensor's).
+pub type HeldRow = (String, i64, String, f64, String);
+
 /// What a batch holds.
 #[derive(Debug, Default)]
 pub struct Batch<'a> {
@@ -218,7 +221,7 @@ impl Store {
 
     /// The readings QC held undecided at the last append, as `(sensor, time_ms, time, value,
     /// unit)`: a restarted ingest checks them again first.
-    pub fn held(&self) -> Result<Vec<(String, i64, String, f64, String)>, StoreError> {
+    pub fn held(&self) -> Result<Vec<HeldRow>, StoreError> {
         let mut st = self
             .conn
             .prepare("SELECT sensor, time_ms, time, value, unit FROM held ORDER BY sensor, time_ms")
