@@ -14,6 +14,7 @@ N="${N:-500000}" N_MQTT="${N_MQTT:-100000}" OUT="${OUT:-$root/benches/results/li
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || bash "$root/scripts/setup.sh"
 cd "$root"
 cargo build --release -q -p twin-sensors --example live_bench
+load="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows="$(timeout 600 target/release/examples/live_bench "$N" "$N_MQTT")"
 cargo build --release -q -p twin-cli
 twin=target/release/twin
@@ -49,7 +50,8 @@ tmp="$OUT.partial"
   echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(rustc --version | cut -d' ' -f1-2), mosquitto $(dpkg-query -W -f='${Version}' mosquitto 2>/dev/null || echo '?')."
   echo "500 sensors: 400 street flood sensors 250 m apart (the neighbour check runs on every reading, over"
   echo "up to 12 neighbours within 500 m) and 100 rain gauges, every sensor once a minute, a clean stream"
-  echo "(every reading accepted). The machine is shared: figures are lower bounds."
+  echo "(every reading accepted). Load average before the run: $load (the machine is shared: figures"
+  echo "are lower bounds)."
   echo
   echo "| path | readings | seconds | readings/s |"
   echo "| --- | ---: | ---: | ---: |"
