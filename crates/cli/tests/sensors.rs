@@ -128,7 +128,16 @@ fn ingest_killed_mid_stream_and_restarted_stores_every_reading_once() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Killed once it has stored something (WAL: a reader beside the writer is fine).
+    let t0 = std::time::Instant::now();
+    while Store::open(Path::new(&store))
+        .and_then(|s| s.reading_count())
+        .unwrap_or(0)
+        < 50
+    {
+        assert!(t0.elapsed().as_secs() < 30, "ingest stored nothing in 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let mut first = first;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
