@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian 12 machine:
 # system packages (GDAL, Vulkan software rendering, X virtual framebuffer, OpenMPI and the
-# libclang its Rust bindings are generated with, for `twin scenario ensemble --mpi`) and
+# libclang its Rust bindings are generated with, for `twin scenario ensemble --mpi`; mosquitto,
+# the MQTT broker the sensor tests and benches start privately on a free loopback port) and
 # the Python reference tools in a throw-away venv under .venv/.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for p in libgdal-dev gdal-bin pkg-config cmake mesa-vulkan-drivers libvulkan1 xvfb xauth \
-         libopenmpi-dev openmpi-bin libclang-dev; do
+         libopenmpi-dev openmpi-bin libclang-dev mosquitto; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

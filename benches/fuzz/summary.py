@@ -20,6 +20,7 @@ WHAT = {
     "gauge_rain": "rain gauge list and daily totals (`[rain] historical`)",
     "cityjson": "CityJSON buildings (`twin import cityjson`)",
     "citygml": "CityGML buildings (`twin import citygml`)",
+    "snapshot": "sensor snapshots and SensorThings Observations, then QC (`twin sensors`)",
 }
 
 

@@ -17,6 +17,7 @@ mod ensemble_cmd;
 mod flood_cmd;
 mod info;
 mod playback;
+mod sensors_cmd;
 mod traffic_cmd;
 
 pub use info::{info_json, info_text};
@@ -68,6 +69,9 @@ enum Command {
     /// Surface-flood runs. Mô phỏng ngập bề mặt.
     #[command(subcommand)]
     Flood(FloodCmd),
+    /// Live sensors: check, ingest, replay. Cảm biến: kiểm tra, thu nhận, phát lại.
+    #[command(subcommand)]
+    Sensors(sensors_cmd::SensorsCmd),
     /// Summarise a city: layers, counts, extents, CRS, owners, derived networks.
     /// Tóm tắt thành phố: các lớp, số đối tượng, phạm vi, hệ tọa độ, đơn vị quản lý.
     Info {
@@ -667,6 +671,7 @@ where
             &out,
         )?,
         Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,
+        Command::Sensors(cmd) => sensors_cmd::run(cmd)?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {
