@@ -14,8 +14,10 @@ use twin_model::{City, Crs, Layer};
 mod compare_cmd;
 mod data_cmd;
 mod ensemble_cmd;
+mod feed;
 mod flood_cmd;
 mod info;
+mod live_cmd;
 mod playback;
 mod sensors_cmd;
 mod traffic_cmd;
@@ -72,6 +74,10 @@ enum Command {
     /// Live sensors: check, ingest, replay. Cảm biến: kiểm tra, thu nhận, phát lại.
     #[command(subcommand)]
     Sensors(sensors_cmd::SensorsCmd),
+    /// The live twin: sensor readings through QC into a store, the flood state kept current
+    /// from them, rolling forecasts and alerts with their lead time; resumes from its
+    /// checkpoint after a restart. Bản sao số trực tuyến: cập nhật, dự báo và cảnh báo.
+    Live(live_cmd::LiveArgs),
     /// Summarise a city: layers, counts, extents, CRS, owners, derived networks.
     /// Tóm tắt thành phố: các lớp, số đối tượng, phạm vi, hệ tọa độ, đơn vị quản lý.
     Info {
@@ -672,6 +678,7 @@ where
         )?,
         Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,
         Command::Sensors(cmd) => sensors_cmd::run(cmd)?,
+        Command::Live(args) => live_cmd::run(args)?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {

@@ -1,12 +1,13 @@
 //! `twin sensors check | ingest | replay`: argument handling and printing around
 //! `twin-sensors` (registry, QC, ingest, store, replay).
 
+use crate::feed::Feed;
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use twin_sensors::ingest::{self, Folder, Outcome, Pipeline};
-use twin_sensors::mqtt::{self, MqttUrl, Publisher, Subscriber};
+use twin_sensors::mqtt::{MqttUrl, Publisher};
 use twin_sensors::qc::{Clock, NoModel, Qc, QcConfig, SensorReport};
 use twin_sensors::reading::{self, DEFAULT_MAX_MESSAGE_BYTES};
 use twin_sensors::{Counts, Reason, Registry, Store, replay};
@@ -192,7 +193,7 @@ pub(crate) fn run(cmd: SensorsCmd) -> Result<()> {
     }
 }
 
-fn load_registry(city: Option<&Path>, file: Option<&Path>) -> Result<Registry> {
+pub(crate) fn load_registry(city: Option<&Path>, file: Option<&Path>) -> Result<Registry> {
     let mut reg = match city {
         Some(c) => Registry::from_city(&twin_io::gpkg::read_city(c)?)
             .map_err(anyhow::Error::msg)
@@ -215,7 +216,7 @@ fn load_registry(city: Option<&Path>, file: Option<&Path>) -> Result<Registry> {
     Ok(reg)
 }
 
-fn config(clock: ClockArg, neighbour_radius_m: f64) -> Result<QcConfig> {
+pub(crate) fn config(clock: ClockArg, neighbour_radius_m: f64) -> Result<QcConfig> {
     if !(neighbour_radius_m >= 0.0 && neighbour_radius_m.is_finite()) {
         bail!("--neighbour-radius must be 0 m or more, got {neighbour_radius_m}");
     }
@@ -229,7 +230,7 @@ fn config(clock: ClockArg, neighbour_radius_m: f64) -> Result<QcConfig> {
     })
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -238,7 +239,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Per-reason counts, in Vietnamese and English.
-fn print_counts(c: &Counts) {
+pub(crate) fn print_counts(c: &Counts) {
     println!("Đã nhận / accepted: {}", c.accepted);
     println!("Không áp dụng / not applied: {}", c.total_not_applied());
     for r in Reason::ALL {
@@ -259,7 +260,7 @@ fn reason_counts(c: &Counts, sep: &str) -> Vec<String> {
 }
 
 /// Each sensor's status, in Vietnamese and English.
-fn print_status(reg: &Registry, reports: &[SensorReport]) {
+pub(crate) fn print_status(reg: &Registry, reports: &[SensorReport]) {
     println!(
         "{:<18} {:<22} {:<26} {:>8} {:>8}  lý do / reasons",
         "cảm biến / sensor", "loại / kind", "trạng thái / status", "nhận", "loại bỏ"
@@ -278,7 +279,7 @@ fn print_status(reg: &Registry, reports: &[SensorReport]) {
     }
 }
 
-fn status_csv(reg: &Registry, reports: &[SensorReport]) -> String {
+pub(crate) fn status_csv(reg: &Registry, reports: &[SensorReport]) -> String {
     let mut out = String::from("sensor,kind,name,status,accepted,not_applied,reasons,last_value\n");
     for (s, r) in reg.sensors().iter().zip(reports) {
         let reasons = reason_counts(&r.counts, "=");
@@ -374,12 +375,6 @@ fn check(reg: &Registry, input: &Path, csv: &Path, cfg: QcConfig) -> Result<()> 
     Ok(())
 }
 
-enum Source {
-    Mqtt(Subscriber),
-    Folder(Folder),
-    Stdin(std::sync::mpsc::Receiver<Result<Vec<u8>, usize>>),
-}
-
 #[allow(clippy::too_many_arguments)]
 fn ingest_cmd(
     reg: &Registry,
@@ -402,39 +397,19 @@ fn ingest_cmd(
     let t0 = Instant::now();
     let deadline = for_s.map(Duration::from_secs_f64);
     let over = |t0: Instant| deadline.is_some_and(|d| t0.elapsed() >= d);
-    let source = if from.starts_with("mqtt://") {
-        let url = MqttUrl::parse(from).map_err(anyhow::Error::msg)?;
-        let sub = Subscriber::connect(&url, client_id);
-        sub.wait_subscribed(Duration::from_secs(15))
-            .map_err(anyhow::Error::msg)
-            .with_context(|| from.to_string())?;
-        Source::Mqtt(sub)
-    } else if from == "-" {
-        let (tx, rx) = std::sync::mpsc::sync_channel(10_000);
-        std::thread::spawn(move || {
-            let stdin = std::io::stdin();
-            for l in ingest::BoundedLines::new(stdin.lock(), max_bytes) {
-                match l {
-                    Ok(l) => {
-                        if tx.send(l).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        Source::Stdin(rx)
-    } else {
-        Source::Folder(Folder::new(Path::new(from)).with_context(|| from.to_string())?)
-    };
+    let feed = Feed::open(from, max_bytes, client_id)?;
     println!(
         "ingest / nhận số liệu: {from} → {} ({} sensors / cảm biến)",
         store.display(),
         reg.len()
     );
     let mut last_status = Instant::now();
-    let mut tick = |p: &mut Pipeline, _: &Outcome| -> Result<()> {
+    loop {
+        let batch = feed.next(Duration::from_millis(200))?;
+        let ended = batch.ended;
+        if !batch.is_empty() {
+            feed.process(&mut p, batch, &NoModel)?;
+        }
         // Jumps held for 10 min of data time with no reading to settle them are released.
         let released = p.qc.release_before(p.qc.now_ms() - 600_000);
         if !released.is_empty() {
@@ -454,76 +429,11 @@ fn ingest_cmd(
             }
             last_status = Instant::now();
         }
-        Ok(())
-    };
-    match &source {
-        Source::Mqtt(sub) => {
-            let mut each = |p: &mut Pipeline, o: &Outcome| tick(p, o).map_err(|e| format!("{e:#}"));
-            let r = mqtt::ingest(&mut p, sub, &NoModel, 1000, &mut |_| over(t0), &mut each);
-            sub.disconnect();
-            r.map_err(anyhow::Error::msg)?;
+        if ended || over(t0) {
+            break;
         }
-        Source::Folder(f) => loop {
-            let moved = ingest::folder_once(&mut p, f, &NoModel, ingest::DEFAULT_MAX_FILE_BYTES)
-                .map_err(anyhow::Error::msg)?;
-            for m in &moved {
-                println!("  {}", m.display());
-            }
-            tick(&mut p, &Outcome::default())?;
-            if over(t0) {
-                break;
-            }
-            if moved.is_empty() {
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        },
-        Source::Stdin(rx) => loop {
-            let mut msgs = Vec::new();
-            let mut ended = false;
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(l) => msgs.push(l),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(_) => ended = true,
-            }
-            while msgs.len() < 1000 {
-                match rx.try_recv() {
-                    Ok(l) => msgs.push(l),
-                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                    Err(_) => {
-                        ended = true;
-                        break;
-                    }
-                }
-            }
-            let mut batch = Vec::new();
-            let mut too_long = Vec::new();
-            for (k, m) in msgs.into_iter().enumerate() {
-                match m {
-                    Ok(l) if l.iter().all(u8::is_ascii_whitespace) => {}
-                    Ok(l) => batch.push((format!("stdin:{k}"), l)),
-                    Err(len) => too_long.push(ingest::oversized_line(len, max_bytes)),
-                }
-            }
-            let out = p.process(&batch, &NoModel, false)?;
-            if !too_long.is_empty() {
-                for r in &too_long {
-                    p.qc.count_rejected(r.reason);
-                }
-                let rejected = too_long
-                    .into_iter()
-                    .map(|r| (r, "stdin".to_string()))
-                    .collect();
-                p.store_outcome(&Outcome {
-                    decisions: vec![],
-                    rejected,
-                })?;
-            }
-            tick(&mut p, &out)?;
-            if ended || over(t0) {
-                break;
-            }
-        },
     }
+    feed.close();
     p.process(&[], &NoModel, true)?;
     let reports = p.qc.report(p.qc.now_ms());
     if let Some(s) = &mut p.store {

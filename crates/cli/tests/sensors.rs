@@ -3,23 +3,13 @@
 //! check` gives on the same replay written to a folder (the replay is deterministic for a
 //! seed, and QC the same on both paths); the faults are flagged with their reasons.
 
+mod common;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use twin_sensors::{Registry, Site, Store};
 
-fn twin(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_twin"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "twin {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use common::twin_ok as twin;
 
 /// A run folder's gauges.csv for the demo's surface water-level sensors: 90 minutes, a
 /// minute apart; streets fill from 0 to 0.6 m, lakes rise 0.3 m, the river holds (its
@@ -265,16 +255,7 @@ fn replay_over_mqtt_into_ingest_matches_check_on_the_same_replay() {
     assert!(count("quarantined", "flat_line") > 0, "{check_text}");
     assert!(count("quarantined", "spike") > 0, "{check_text}");
     let status = std::fs::read_to_string(d("check-status.csv")).unwrap();
-    let st = |id: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(&format!("{id},")))
-            .unwrap()
-            .split(',')
-            .nth(3)
-            .unwrap()
-            .to_string()
-    };
+    let st = |id: &str| common::sensor_status(&status, id);
     assert_eq!(st(streets[0]), "failed", "{status}");
     assert_eq!(st(streets[1]), "silent", "{status}");
     let spikes_added: usize = replay_text

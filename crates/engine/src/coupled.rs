@@ -483,6 +483,18 @@ impl CoupledState<Simulation> {
             .map_err(CoupledError::from)
     }
 
+    /// Holds the setting of the network's link `name` (a pump on 1 or off 0, a gate's opening)
+    /// from now on, or releases it to its own rules (`None`); false if there is no such link.
+    pub fn hold_link(&mut self, name: &str, setting: Option<f64>) -> bool {
+        match self.net.link_index(name) {
+            Some(j) => {
+                self.net.hold_link_setting(j, setting);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Sets the water depth of some cells to what sensors say
     /// ([`Simulation::assimilate_depths`]); returns the volume added, m³.
     pub fn assimilate_depths(&mut self, cells: &[(Cell, f64)]) -> Result<f64, CoupledError> {

@@ -27,6 +27,9 @@ pub enum Kind {
     Traffic = 2,
     /// The live twin ([`crate::live::LiveTwin`]).
     Live = 3,
+    /// The live loop: the live twin with its clock, forecast schedule and alerts
+    /// ([`crate::live_loop::LiveLoop`]).
+    LiveLoop = 4,
 }
 
 impl Kind {
@@ -35,6 +38,7 @@ impl Kind {
             1 => "a coupled storm",
             2 => "the traffic",
             3 => "a live twin",
+            4 => "a live loop",
             _ => "an unknown kind",
         }
     }
@@ -158,4 +162,14 @@ pub fn save_live(twin: &crate::live::LiveTwin) -> Vec<u8> {
 /// The live twin back from a checkpoint.
 pub fn load_live(bytes: &[u8]) -> Result<crate::live::LiveTwin, CheckpointError> {
     load(Kind::Live, bytes)
+}
+
+/// The live loop as a checkpoint.
+pub fn save_live_loop(l: &crate::live_loop::LiveLoop) -> Vec<u8> {
+    save(Kind::LiveLoop, l)
+}
+
+/// The live loop from a checkpoint.
+pub fn load_live_loop(bytes: &[u8]) -> Result<crate::live_loop::LiveLoop, CheckpointError> {
+    load(Kind::LiveLoop, bytes)
 }

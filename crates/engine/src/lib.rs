@@ -15,6 +15,7 @@ pub mod flood;
 pub mod hotstart;
 pub mod impacts;
 pub mod live;
+pub mod live_loop;
 pub mod playback;
 pub mod power;
 pub mod rain_map;

@@ -94,6 +94,24 @@ pub struct Forecast {
     pub to_s: f64,
     /// Each gauge, in the twin's gauge order.
     pub gauges: Vec<GaugeForecast>,
+    /// The gauges' sample times after the start, s.
+    pub times_s: Vec<f64>,
+    /// Each gauge's depth at those times above the water at the run's start, m.
+    pub depths_m: Vec<Vec<f64>>,
+    /// The deepest water each cell holds from the forecast's start on, above the water at the
+    /// run's start, m, on the DEM's grid (`None` where only the gauges were read).
+    pub max_depth: Option<Raster>,
+}
+
+/// A lake-level sensor's reading: the water surface, m above datum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelObs {
+    /// Easting, m.
+    pub x: f64,
+    /// Northing, m.
+    pub y: f64,
+    /// Level, m above datum.
+    pub level_m: f64,
 }
 
 /// The live coupled storm.
@@ -308,6 +326,31 @@ impl LiveTwin {
         let to = (from + horizon_s).min(copy.end());
         copy.advance(to, &mut |_| {})?;
         let series = copy.surface().gauge_series();
+        let after: Vec<usize> = (0..series.times.len())
+            .filter(|&k| series.times[k] > from + 1e-9)
+            .collect();
+        let times_s = after.iter().map(|&k| series.times[k]).collect();
+        let depths_m = (0..self.gauges.len())
+            .map(|g| {
+                after
+                    .iter()
+                    .map(|&k| (series.depths[g][k] - self.gauge_initial[g]).max(0.0))
+                    .collect()
+            })
+            .collect();
+        // A cell whose deepest water came after the start held it in the forecast; one whose
+        // deepest came before holds at most what it held at the start (receding or still).
+        let stats = copy.surface().stats();
+        let now = self.state.surface().depth();
+        let mut max_depth = self.dem.clone();
+        for (k, v) in max_depth.data.iter_mut().enumerate() {
+            let m = if stats.time_of_max[k] > from + 1e-9 {
+                stats.max_depth[k]
+            } else {
+                now[k]
+            };
+            *v = (m - self.initial_depth[k] as f64).max(0.0) as f32;
+        }
         let gauges = self
             .gauges
             .iter()
@@ -340,7 +383,106 @@ impl LiveTwin {
             from_s: from,
             to_s: copy.time(),
             gauges,
+            times_s,
+            depths_m,
+            max_depth: Some(max_depth),
         })
+    }
+
+    /// Sets each lake a level sensor reads to its reading: the innovation (measured − simulated
+    /// level on the sensor's cell, or the nearest cell within 3 that held water at the start)
+    /// is added to every cell of the water body connected to it at the start (a lake's
+    /// surface is flat), never below a dry bed. Returns each reading's innovation (NaN: no
+    /// water body there) and the water added, m³ (booked as assimilated).
+    pub fn set_lake_levels(
+        &mut self,
+        levels: &[LevelObs],
+    ) -> Result<(Vec<f64>, f64), CoupledError> {
+        let d = &self.dem;
+        let (nx, ny) = (d.nx, d.ny);
+        let wet0 = |k: usize| self.initial_depth[k] > 0.0;
+        let h = self.state.surface().depth();
+        let mut innovations = Vec::with_capacity(levels.len());
+        let mut cells: Vec<(Cell, f64)> = Vec::new();
+        for o in levels {
+            let seed = d.cell_at(o.x, o.y).and_then(|(c, r)| {
+                let mut best: Option<(i64, usize)> = None;
+                for dr in -3i64..=3 {
+                    for dc in -3i64..=3 {
+                        let (rr, cc) = (r as i64 + dr, c as i64 + dc);
+                        if rr < 0 || cc < 0 || rr >= ny as i64 || cc >= nx as i64 {
+                            continue;
+                        }
+                        let k = rr as usize * nx + cc as usize;
+                        let dist = dr * dr + dc * dc;
+                        if wet0(k) && best.is_none_or(|(bd, bk)| (dist, k) < (bd, bk)) {
+                            best = Some((dist, k));
+                        }
+                    }
+                }
+                best.map(|(_, k)| k)
+            });
+            let Some(seed) = seed.filter(|_| o.level_m.is_finite()) else {
+                innovations.push(f64::NAN);
+                continue;
+            };
+            let innovation = o.level_m - (d.data[seed] as f64 + h[seed]);
+            innovations.push(innovation);
+            // The water body: cells wet at the start, 4-connected to the seed.
+            let mut seen = vec![false; nx * ny];
+            let mut stack = vec![seed];
+            seen[seed] = true;
+            while let Some(k) = stack.pop() {
+                cells.push((Cell::new(k / nx, k % nx), (h[k] + innovation).max(0.0)));
+                let (r, c) = (k / nx, k % nx);
+                let mut push = |kk: usize| {
+                    if !seen[kk] && wet0(kk) {
+                        seen[kk] = true;
+                        stack.push(kk);
+                    }
+                };
+                if r > 0 {
+                    push(k - nx);
+                }
+                if r + 1 < ny {
+                    push(k + nx);
+                }
+                if c > 0 {
+                    push(k - 1);
+                }
+                if c + 1 < nx {
+                    push(k + 1);
+                }
+            }
+        }
+        cells.sort_by_key(|(c, _)| (c.row, c.col));
+        cells.dedup_by_key(|(c, _)| (c.row, c.col));
+        let added = self.state.assimilate_depths(&cells)?;
+        Ok((innovations, added))
+    }
+
+    /// Holds a pump on or off, or a gate at an opening (0–1), as its sensor reports, from now
+    /// on; `None` releases it to its own rules. False if the network has no such link.
+    pub fn hold_link(&mut self, name: &str, setting: Option<f64>) -> bool {
+        self.state.hold_link(name, setting)
+    }
+
+    /// Flow through the network's link `name` now, m³/s.
+    pub fn link_flow(&self, name: &str) -> Option<f64> {
+        let net = self.state.network();
+        net.link_index(name).map(|j| net.link_flow_si(j))
+    }
+
+    /// Water level (ground + depth) on the cell at (x, y), m, if on the grid.
+    pub fn level_at(&self, x: f64, y: f64) -> Option<f64> {
+        let (c, r) = self.dem.cell_at(x, y)?;
+        let k = r * self.dem.nx + c;
+        Some(self.dem.data[k] as f64 + self.state.surface().depth()[k])
+    }
+
+    /// The city's DEM (the grid).
+    pub fn dem(&self) -> &Raster {
+        &self.dem
     }
 
     /// Depth at each gauge's cell at the start, m (in gauge order).
@@ -388,4 +530,29 @@ pub fn mean_field_bias(observed_mm: f64, forecast_mm: f64) -> f64 {
     } else {
         (observed_mm / forecast_mm).clamp(0.5, 2.0)
     }
+}
+
+/// Mean intensity of rain `steps` (time, mm/h; each holding until the next, none before the
+/// first) over the window [a, b], mm/h; times in any one unit.
+pub fn mean_intensity(steps: &[(f64, f64)], a: f64, b: f64) -> f64 {
+    let at = |t: f64| {
+        steps
+            .iter()
+            .rev()
+            .find(|(s, _)| *s <= t + 1e-9)
+            .map_or(0.0, |(_, i)| *i)
+    };
+    let mut t = a;
+    let mut sum = 0.0;
+    while t < b - 1e-9 {
+        let next = steps
+            .iter()
+            .map(|(s, _)| *s)
+            .find(|s| *s > t + 1e-9)
+            .unwrap_or(f64::INFINITY)
+            .min(b);
+        sum += at(t) * (next - t);
+        t = next;
+    }
+    sum / (b - a)
 }

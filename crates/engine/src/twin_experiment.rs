@@ -114,30 +114,7 @@ impl Noise {
     }
 }
 
-/// The forecast rain's intensity at minute `m` (steps hold until the next).
-fn intensity(rain: &[(f64, f64)], m: f64) -> f64 {
-    rain.iter()
-        .rev()
-        .find(|(t, _)| *t <= m + 1e-9)
-        .map_or(0.0, |(_, i)| *i)
-}
-
-/// Mean intensity of `rain` over [a, b] minutes, mm/h.
-fn mean_intensity(rain: &[(f64, f64)], a: f64, b: f64) -> f64 {
-    let mut t = a;
-    let mut mm = 0.0;
-    while t < b - 1e-9 {
-        let next = rain
-            .iter()
-            .map(|(m, _)| *m)
-            .find(|m| *m > t + 1e-9)
-            .unwrap_or(f64::INFINITY)
-            .min(b);
-        mm += intensity(rain, t) * (next - t) / 60.0;
-        t = next;
-    }
-    mm * 60.0 / (b - a)
-}
+use crate::live::mean_intensity;
 
 /// Runs the experiment on `city` with its drainage network `network` (a SWMM project whose
 /// period covers the issue time plus the horizon).
@@ -350,6 +327,9 @@ fn truth_forecast(truth: &LiveTwin, e: &Experiment) -> Forecast {
         from_s: from,
         to_s: truth.now_s(),
         gauges,
+        times_s: Vec::new(),
+        depths_m: Vec::new(),
+        max_depth: None,
     }
 }
 

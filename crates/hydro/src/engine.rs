@@ -484,6 +484,15 @@ impl Engine {
         }
     }
 
+    /// Holds a link's setting in [0, 1] from the next step on, whatever its depth limits and
+    /// the control rules say (a pump or gate whose state a sensor reports), or releases it
+    /// (`None`) to them.
+    pub fn hold_link_setting(&mut self, link: usize, setting: Option<f64>) {
+        if link < self.link_count() {
+            self.links.held[link] = setting.map(|v| v.clamp(0.0, 1.0));
+        }
+    }
+
     // ----- time stepping -----
 
     /// Time step the engine would take next (s), from the Courant condition.

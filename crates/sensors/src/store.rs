@@ -72,7 +72,22 @@ CREATE TABLE IF NOT EXISTS sensor_status (
     last_value REAL,
     counts TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS live_events (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS live_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    model_time_s REAL NOT NULL,
+    data BLOB NOT NULL
+);
 ";
+
+/// An accepted reading as read back: sensor, time (ms since the epoch), value (the sensor's
+/// unit).
+pub type StoredReading = (String, i64, f64);
 
 /// A held reading as stored: sensor, time (ms), time as sent, value and unit (the sensor's).
 pub type HeldRow = (String, i64, String, f64, String);
@@ -278,6 +293,90 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([sensor], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The accepted readings with `after_ms < time_ms <= until_ms`, in (time, sensor) order.
+    pub fn readings_between(
+        &self,
+        after_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<StoredReading>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT sensor, time_ms, value FROM readings WHERE time_ms > ?1 AND time_ms <= ?2 ORDER BY time_ms, sensor",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![after_ms, until_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The earliest accepted reading's time, ms (`None`: no reading yet).
+    pub fn first_reading_ms(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT MIN(time_ms) FROM readings", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Commits what a period of the live loop made in one transaction: its events (`kind`,
+    /// time in ms, JSON) appended and the checkpoint of the state after it replacing the one
+    /// before. Either both are on disk when this returns `Ok`, or neither is.
+    pub fn commit_period(
+        &mut self,
+        events: &[(String, i64, String)],
+        model_time_s: f64,
+        checkpoint: &[u8],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = move |e: rusqlite::Error| StoreError {
+            path: path.clone(),
+            msg: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(err.clone())?;
+        {
+            let mut ev = tx
+                .prepare_cached("INSERT INTO live_events (kind, time_ms, data) VALUES (?1, ?2, ?3)")
+                .map_err(&err)?;
+            for (kind, t, data) in events {
+                ev.execute(params![kind, t, data]).map_err(&err)?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO live_checkpoint (id, model_time_s, data) VALUES (1, ?1, ?2)",
+                params![model_time_s, checkpoint],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+
+    /// The live loop's last checkpoint: its model time (s) and bytes.
+    pub fn checkpoint(&self) -> Result<Option<(f64, Vec<u8>)>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT model_time_s, data FROM live_checkpoint WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The live loop's events of one kind (`forecast`, `alert`, `period`), `(time_ms, JSON)`
+    /// in the order they were made.
+    pub fn events(&self, kind: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT time_ms, data FROM live_events WHERE kind = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

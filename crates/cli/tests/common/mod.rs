@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs `twin` with the arguments and waits for it.
+#[allow(dead_code)]
 pub fn twin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_twin"))
         .args(args)
@@ -12,6 +13,7 @@ pub fn twin(args: &[&str]) -> Output {
 }
 
 /// What it printed on stderr.
+#[allow(dead_code)]
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -49,4 +51,25 @@ pub fn hanoi_data() -> Option<std::path::PathBuf> {
 #[allow(dead_code)]
 pub fn bim_cim_data() -> Option<std::path::PathBuf> {
     shared_data("bim-cim")
+}
+
+/// A sensor's status (`ok`, `suspect`, `failed`, `silent`) in a `status.csv` that `twin sensors
+/// check` or `twin live` wrote.
+#[allow(dead_code)]
+pub fn sensor_status(csv: &str, id: &str) -> String {
+    csv.lines()
+        .find(|l| l.starts_with(&format!("{id},")))
+        .unwrap_or_else(|| panic!("no sensor {id} in\n{csv}"))
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .to_string()
+}
+
+/// Runs `twin` with the arguments, waits for it and fails the test if it failed.
+#[allow(dead_code)]
+pub fn twin_ok(args: &[&str]) -> Output {
+    let o = twin(args);
+    assert!(o.status.success(), "twin {args:?}: {}", stderr(&o));
+    o
 }

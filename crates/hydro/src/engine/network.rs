@@ -284,6 +284,9 @@ pub struct Links {
     pub kind: Vec<LinkKind>,
     /// Setting requested by controls or pump depth limits.
     pub target_setting: Vec<f64>,
+    /// A setting held from outside (what a pump's or gate's sensor reports), overriding the
+    /// depth limits and the control rules until released.
+    pub held: Vec<Option<f64>>,
     /// Upstream node (after any reversal).
     pub node1: Vec<usize>,
     /// Downstream node.
@@ -376,6 +379,7 @@ impl Links {
         self.name.push(name.to_string());
         self.kind.push(kind);
         self.target_setting.push(setting);
+        self.held.push(None);
         self.setting.push(setting);
         self.node1.push(n1);
         self.node2.push(n2);

@@ -93,6 +93,9 @@ impl Engine {
             }
         }
         for j in 0..self.link_count() {
+            if let Some(h) = self.links.held[j] {
+                self.links.target_setting[j] = h;
+            }
             let target = self.links.target_setting[j];
             if target == self.links.setting[j] {
                 continue;

@@ -1,0 +1,718 @@
+//! The live loop: the live twin ([`crate::live::LiveTwin`]) kept current from the sensor
+//! store, period by period, with rolling forecasts and alerts.
+//!
+//! Time: model time 0 is a clock time (`start_ms`); the loop closes the period
+//! (t, t + period] once the clock has passed its end by a grace time (late readings). Closing
+//! a period reads the accepted readings of that period back from the store, so what a period
+//! sees is what was stored, whatever the order and batching of their arrival:
+//! - rain gauges: the mean of each gauge's readings (mm/h) drives the period's rain
+//!   (inverse distance weighting between gauges); a period with no rain reading keeps the
+//!   last field;
+//! - street flood sensors: each one's last reading nudges the depths around it;
+//! - lake-level sensors: each one's last reading sets its lake's level;
+//! - pump and gate state sensors: each one's last reading holds its pump (off at 0, else
+//!   released to its own start and stop depths) or gate (at the opening read) in the drainage
+//!   network until a later reading says otherwise; pump flows are stored, not applied.
+//!
+//! Every `forecast_every` the loop forecasts to the horizon from the state: under the rain
+//! forecast given (corrected by the gauges' mean-field bias so far), or else under
+//! persistence (the last period's mean gauge intensity for `persist` seconds, then none).
+//! Alerts, each once until it changes: a flood forecast at a watched place (with its lead
+//! time), its end, a flood observed by a street sensor (with the lead time the forecast gave),
+//! a road forecast closed (depth ≥ 0.3 m, Pregnolato et al. 2017), a sensor that failed or
+//! went silent.
+//!
+//! What a period made (its record, the forecast, the alerts) and the checkpoint of the loop
+//! after it are committed to the store in one transaction, so a loop killed at any moment
+//! restarts from its last period with nothing made twice and, the readings being in the store,
+//! no accepted reading lost.
+
+use crate::coupled::CoupledError;
+use crate::live::{
+    DepthObs, Forecast, LevelObs, LiveTwin, RainObs, mean_field_bias, mean_intensity,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use twin_model::City;
+use twin_sensors::qc::{ModelView, SensorReport, Status};
+use twin_sensors::registry::{Kind, Registry, Sensor, Site};
+use twin_sensors::store::{Store, StoreError};
+
+/// A live loop error.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The simulation failed.
+    #[error(transparent)]
+    Model(#[from] CoupledError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The loop's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveConfig {
+    /// Length of a period, s.
+    pub period_s: f64,
+    /// Time between forecasts, s (a multiple of the period).
+    pub forecast_every_s: f64,
+    /// How far each forecast looks ahead, s.
+    pub horizon_s: f64,
+    /// How long after a period's end the loop waits for late readings, s.
+    pub grace_s: f64,
+    /// Flood alert depth at a watched place, m.
+    pub alert_m: f64,
+    /// The rain forecast, (s from model time 0, mm/h) steps, uniform over the city.
+    pub forecast_rain: Option<Vec<(f64, f64)>>,
+    /// Without a rain forecast: how long the last period's rain is assumed to go on, s.
+    pub persist_s: f64,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            period_s: 300.0,
+            forecast_every_s: 300.0,
+            horizon_s: 7200.0,
+            grace_s: 60.0,
+            alert_m: 0.3,
+            forecast_rain: None,
+            persist_s: 1800.0,
+        }
+    }
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A watched place is forecast to reach the alert depth.
+    FloodForecast,
+    /// A standing flood forecast no longer holds.
+    FloodCleared,
+    /// A street sensor reads the alert depth.
+    FloodObserved,
+    /// A road is forecast closed by water.
+    RoadClosureForecast,
+    /// A sensor's readings keep failing QC.
+    SensorFailed,
+    /// A sensor has sent nothing for too long.
+    SensorSilent,
+    /// A pump reports stopped while the water in its wet well calls for it.
+    PumpStopped,
+}
+
+impl AlertKind {
+    /// Code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AlertKind::FloodForecast => "flood_forecast",
+            AlertKind::FloodCleared => "flood_cleared",
+            AlertKind::FloodObserved => "flood_observed",
+            AlertKind::RoadClosureForecast => "road_closure_forecast",
+            AlertKind::SensorFailed => "sensor_failed",
+            AlertKind::SensorSilent => "sensor_silent",
+            AlertKind::PumpStopped => "pump_stopped",
+        }
+    }
+
+    /// Vietnamese label.
+    pub fn vi(self) -> &'static str {
+        match self {
+            AlertKind::FloodForecast => "Dự báo ngập",
+            AlertKind::FloodCleared => "Hết dự báo ngập",
+            AlertKind::FloodObserved => "Đang ngập",
+            AlertKind::RoadClosureForecast => "Dự báo cấm đường do ngập",
+            AlertKind::SensorFailed => "Cảm biến hỏng",
+            AlertKind::SensorSilent => "Cảm biến mất tín hiệu",
+            AlertKind::PumpStopped => "Trạm bơm dừng khi cần bơm",
+        }
+    }
+
+    /// English label.
+    pub fn en(self) -> &'static str {
+        match self {
+            AlertKind::FloodForecast => "Flood forecast",
+            AlertKind::FloodCleared => "Flood forecast cleared",
+            AlertKind::FloodObserved => "Flooding observed",
+            AlertKind::RoadClosureForecast => "Road closure forecast",
+            AlertKind::SensorFailed => "Sensor failed",
+            AlertKind::SensorSilent => "Sensor silent",
+            AlertKind::PumpStopped => "Pump stopped when needed",
+        }
+    }
+}
+
+/// An alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// What it is about.
+    pub kind: AlertKind,
+    /// The place, road or sensor.
+    pub place: String,
+    /// When it was raised (the state's time), ms since the epoch.
+    pub issued_ms: i64,
+    /// When the event is expected (forecasts) or happened (observations), ms.
+    pub at_ms: Option<i64>,
+    /// Lead time, minutes: for a forecast, from now to the event; for an observed flood,
+    /// from the first forecast of it to the observation (`None`: none forecast it).
+    pub lead_min: Option<f64>,
+    /// Depth (m) for floods and roads; 0 for sensors.
+    pub value: f64,
+}
+
+/// What closing one period did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodRecord {
+    /// The period's end, s from model time 0.
+    pub end_s: f64,
+    /// Its end, ms since the epoch.
+    pub end_ms: i64,
+    /// Rain gauges that reported, and their mean intensity, mm/h.
+    pub rain_gauges: usize,
+    /// Mean of the gauges' intensities, mm/h (`None`: none reported).
+    pub rain_mm_h: Option<f64>,
+    /// Street sensors assimilated, and the RMS of their innovations, m.
+    pub depth_sensors: usize,
+    /// RMS innovation of the street sensors, m.
+    pub depth_rms_m: f64,
+    /// Lake-level sensors assimilated.
+    pub level_sensors: usize,
+    /// Pumps and gates whose reported state the network now holds.
+    pub links_held: usize,
+    /// Water added by the corrections, m³.
+    pub assimilated_m3: f64,
+    /// Wall-clock seconds the period took to apply (readings to updated state).
+    pub apply_wall_s: f64,
+}
+
+/// One watched place in a forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaceForecast {
+    /// Its name.
+    pub name: String,
+    /// Deepest water forecast, m.
+    pub peak_m: f64,
+    /// When, ms since the epoch.
+    pub peak_ms: i64,
+    /// When it first reaches the alert depth, ms (`None`: not within the horizon).
+    pub alert_ms: Option<i64>,
+    /// Whether floods are alerted here (streets and hotspots; not lakes and the river).
+    pub alerted: bool,
+}
+
+/// A forecast as kept and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRecord {
+    /// Issued at (the state's time), ms since the epoch.
+    pub issued_ms: i64,
+    /// Until, ms.
+    pub until_ms: i64,
+    /// The rain it assumed: `forecast×BIAS` or `persistence`.
+    pub rain: String,
+    /// Mean-field bias applied to the rain forecast.
+    pub bias: f64,
+    /// Every watched place.
+    pub places: Vec<PlaceForecast>,
+    /// Roads forecast closed (depth ≥ 0.3 m): name or feature id.
+    pub roads_closed: Vec<String>,
+    /// Wall-clock seconds the forecast took.
+    pub wall_s: f64,
+}
+
+/// What [`LiveLoop::close_period`] made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    /// The period.
+    pub period: PeriodRecord,
+    /// The forecast, if one was due.
+    pub forecast: Option<ForecastRecord>,
+    /// Alerts raised.
+    pub alerts: Vec<Alert>,
+}
+
+/// The live loop's state (all of it goes into its checkpoint).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveLoop {
+    twin: LiveTwin,
+    cfg: LiveConfig,
+    start_ms: i64,
+    /// Periods closed so far.
+    periods: u64,
+    next_forecast_s: f64,
+    /// Places with a standing flood forecast: name → ms it was first forecast.
+    standing: BTreeMap<String, i64>,
+    /// Street sensors that have read the alert depth.
+    observed: BTreeSet<String>,
+    /// Roads alerted closed.
+    roads_alerted: BTreeSet<String>,
+    /// Each sensor's status at the last period.
+    status: BTreeMap<String, String>,
+    observed_mm: f64,
+    forecast_mm: f64,
+    last_rain_mm_h: f64,
+    /// What the model expects each water-level sensor to read: (value, tolerance).
+    expected: BTreeMap<String, (f64, f64)>,
+    /// What the last forecast gave each watched place for the end of the next period, m.
+    ahead: BTreeMap<String, f64>,
+    /// The network's links whose state sensors report: name → setting held (`None`:
+    /// released to its own rules).
+    held: BTreeMap<String, Option<f64>>,
+}
+
+impl LiveLoop {
+    /// A loop on a twin at model time 0 = `start_ms`.
+    pub fn new(twin: LiveTwin, cfg: LiveConfig, start_ms: i64) -> LiveLoop {
+        LiveLoop {
+            twin,
+            next_forecast_s: cfg.forecast_every_s,
+            cfg,
+            start_ms,
+            periods: 0,
+            standing: BTreeMap::new(),
+            observed: BTreeSet::new(),
+            roads_alerted: BTreeSet::new(),
+            status: BTreeMap::new(),
+            observed_mm: 0.0,
+            forecast_mm: 0.0,
+            last_rain_mm_h: 0.0,
+            expected: BTreeMap::new(),
+            ahead: BTreeMap::new(),
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// The twin.
+    pub fn twin(&self) -> &LiveTwin {
+        &self.twin
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &LiveConfig {
+        &self.cfg
+    }
+
+    /// Model time 0, ms since the epoch.
+    pub fn start_ms(&self) -> i64 {
+        self.start_ms
+    }
+
+    /// The state's time: the end of the last period closed, s from model time 0 (the twin
+    /// itself stands at the end of its step across it).
+    pub fn now_s(&self) -> f64 {
+        self.periods as f64 * self.cfg.period_s
+    }
+
+    /// The state's time, ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.start_ms + (self.now_s() * 1000.0).round() as i64
+    }
+
+    /// Whether the next period can be closed when the clock reads `clock_ms`.
+    pub fn due(&self, clock_ms: i64) -> bool {
+        let end = self.now_ms() + (self.cfg.period_s * 1000.0).round() as i64;
+        !self.at_end() && clock_ms >= end + (self.cfg.grace_s * 1000.0).round() as i64
+    }
+
+    /// Whether the twin has run to the end of its period.
+    pub fn at_end(&self) -> bool {
+        self.now_s() + self.cfg.period_s > self.twin.state().end() + 1e-6
+    }
+
+    /// Closes the next period: reads its readings from `store`, runs the twin over it and
+    /// corrects it, forecasts when due, raises alerts (`reports`: the sensors' statuses now),
+    /// and commits the period's records with the loop's checkpoint in one transaction.
+    pub fn close_period(
+        &mut self,
+        city: &City,
+        reg: &Registry,
+        store: &mut Store,
+        reports: &[SensorReport],
+    ) -> Result<Closed, LiveError> {
+        let t0 = std::time::Instant::now();
+        let a_ms = self.now_ms();
+        let begin_s = self.now_s();
+        let end_s = begin_s + self.cfg.period_s;
+        let b_ms = self.start_ms + (end_s * 1000.0).round() as i64;
+        let readings = store.readings_between(a_ms, b_ms)?;
+        // Per sensor: the mean (rain) or the last (levels) of its readings.
+        let mut per: BTreeMap<usize, (f64, usize, f64, i64)> = BTreeMap::new();
+        for (id, t, v) in &readings {
+            if let Some(k) = reg.index(id) {
+                let e = per.entry(k).or_insert((0.0, 0, 0.0, 0));
+                e.0 += v;
+                e.1 += 1;
+                e.2 = *v;
+                e.3 = *t;
+            }
+        }
+        let sensors = reg.sensors();
+        let mut rain = Vec::new();
+        let mut depths = Vec::new();
+        let mut depth_ids = Vec::new();
+        let mut levels = Vec::new();
+        let mut alerts = Vec::new();
+        for (&k, &(sum, n, last, at)) in &per {
+            let s = &sensors[k];
+            match (s.kind, s.site) {
+                (Kind::RainGauge, _) => rain.push(RainObs {
+                    x: s.x,
+                    y: s.y,
+                    mm_per_h: sum / n as f64,
+                }),
+                (Kind::WaterLevel, Site::Street) => {
+                    depths.push(DepthObs {
+                        x: s.x,
+                        y: s.y,
+                        depth_m: last,
+                    });
+                    depth_ids.push(k);
+                    if last >= self.cfg.alert_m && self.observed.insert(s.id.clone()) {
+                        let place = place_name(s);
+                        let first = self.standing.get(&place).copied();
+                        alerts.push(Alert {
+                            kind: AlertKind::FloodObserved,
+                            place,
+                            issued_ms: b_ms,
+                            at_ms: Some(at),
+                            lead_min: first.map(|f| (at - f) as f64 / 60_000.0),
+                            value: last,
+                        });
+                    }
+                }
+                (Kind::WaterLevel, Site::Lake) => levels.push(LevelObs {
+                    x: s.x,
+                    y: s.y,
+                    level_m: last,
+                }),
+                (Kind::PumpState | Kind::GateState, _) => {
+                    let Some(link) = network_link(city, s) else {
+                        continue;
+                    };
+                    let setting = if s.kind == Kind::PumpState {
+                        // Reported running: its own depths run it; reported stopped: held off.
+                        (last < 0.5).then_some(0.0)
+                    } else {
+                        Some(last.clamp(0.0, 1.0))
+                    };
+                    if s.kind == Kind::PumpState
+                        && setting == Some(0.0)
+                        && self.held.get(&link) != Some(&Some(0.0))
+                        && self.twin.link_flow(&link).is_some_and(|q| q > 1e-3)
+                    {
+                        alerts.push(Alert {
+                            kind: AlertKind::PumpStopped,
+                            place: link.clone(),
+                            issued_ms: b_ms,
+                            at_ms: Some(at),
+                            lead_min: None,
+                            value: 0.0,
+                        });
+                    }
+                    if self.twin.hold_link(&link, setting) {
+                        self.held.insert(link, setting);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let rain_mm_h = (!rain.is_empty())
+            .then(|| rain.iter().map(|r| r.mm_per_h).sum::<f64>() / rain.len() as f64);
+        if let Some(i) = rain_mm_h {
+            self.last_rain_mm_h = i;
+            let hours = self.cfg.period_s / 3600.0;
+            self.observed_mm += i * hours;
+            if let Some(f) = &self.cfg.forecast_rain {
+                self.forecast_mm += mean_intensity(f, begin_s, end_s) * hours;
+            }
+        }
+        let o = self.twin.observe(end_s, &rain, &depths)?;
+        self.periods += 1;
+        let (_, lake_added) = self.twin.set_lake_levels(&levels)?;
+        let finite: Vec<f64> = o
+            .innovations_m
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let depth_rms_m = if finite.is_empty() {
+            0.0
+        } else {
+            (finite.iter().map(|v| v * v).sum::<f64>() / finite.len() as f64).sqrt()
+        };
+        let period = PeriodRecord {
+            end_s,
+            end_ms: b_ms,
+            rain_gauges: rain.len(),
+            rain_mm_h,
+            depth_sensors: depths.len(),
+            depth_rms_m,
+            level_sensors: levels.len(),
+            links_held: self.held.values().filter(|v| v.is_some()).count(),
+            assimilated_m3: o.assimilated_m3 + lake_added,
+            apply_wall_s: t0.elapsed().as_secs_f64(),
+        };
+        // Sensors that failed or fell silent since the last period.
+        for r in reports {
+            let code = r.status.code().to_string();
+            let before = self.status.insert(r.id.clone(), code.clone());
+            if before.as_deref() == Some(code.as_str()) {
+                continue;
+            }
+            let kind = match r.status {
+                Status::Failed => AlertKind::SensorFailed,
+                // A sensor never heard is listed silent in the status, not alerted.
+                Status::Silent if r.last_time_ms.is_some() => AlertKind::SensorSilent,
+                _ => continue,
+            };
+            alerts.push(Alert {
+                kind,
+                place: r.id.clone(),
+                issued_ms: b_ms,
+                at_ms: r.last_time_ms,
+                lead_min: None,
+                value: 0.0,
+            });
+        }
+        let forecast = if end_s >= self.next_forecast_s - 1e-6 {
+            self.next_forecast_s = end_s + self.cfg.forecast_every_s;
+            Some(self.forecast(city, reg, &mut alerts)?)
+        } else {
+            None
+        };
+        self.update_expected(reg);
+        let mut events = vec![(
+            "period".to_string(),
+            b_ms,
+            serde_json::to_string(&period).expect("records encode"),
+        )];
+        if let Some(f) = &forecast {
+            events.push((
+                "forecast".into(),
+                f.issued_ms,
+                serde_json::to_string(f).expect("records encode"),
+            ));
+        }
+        for a in &alerts {
+            events.push((
+                "alert".into(),
+                a.issued_ms,
+                serde_json::to_string(a).expect("records encode"),
+            ));
+        }
+        let ckpt = crate::hotstart::save_live_loop(self);
+        store.commit_period(&events, self.now_s(), &ckpt)?;
+        Ok(Closed {
+            period,
+            forecast,
+            alerts,
+        })
+    }
+
+    /// A forecast from now, with its alerts.
+    fn forecast(
+        &mut self,
+        city: &City,
+        reg: &Registry,
+        alerts: &mut Vec<Alert>,
+    ) -> Result<ForecastRecord, LiveError> {
+        let t0 = std::time::Instant::now();
+        let now_s = self.now_s();
+        let now_ms = self.now_ms();
+        // Lakes and the river rise in a storm by design: floods are alerted on streets and
+        // hotspots only.
+        let water_body = |name: &str| {
+            reg.by_name(name)
+                .is_some_and(|s| s.kind == Kind::WaterLevel && s.site != Site::Street)
+        };
+        let (rain, label, bias) = match &self.cfg.forecast_rain {
+            Some(f) => {
+                let bias = mean_field_bias(self.observed_mm, self.forecast_mm);
+                (
+                    f.iter().map(|&(t, i)| (t, i * bias)).collect::<Vec<_>>(),
+                    format!("forecast×{bias:.2}"),
+                    bias,
+                )
+            }
+            None => (
+                vec![
+                    (now_s, self.last_rain_mm_h),
+                    (now_s + self.cfg.persist_s, 0.0),
+                ],
+                "persistence".to_string(),
+                1.0,
+            ),
+        };
+        let f = self
+            .twin
+            .forecast(self.cfg.horizon_s, &rain, self.cfg.alert_m)?;
+        let ms = |s: f64| self.start_ms + (s * 1000.0).round() as i64;
+        let places: Vec<PlaceForecast> = f
+            .gauges
+            .iter()
+            .map(|g| PlaceForecast {
+                name: g.name.clone(),
+                peak_m: g.peak_m,
+                peak_ms: ms(g.peak_at_s),
+                alert_ms: g.alert_at_s.map(ms),
+                alerted: !water_body(&g.name),
+            })
+            .collect();
+        for p in places.iter().filter(|p| p.alerted) {
+            match (p.alert_ms, self.standing.contains_key(&p.name)) {
+                (Some(at), false) => {
+                    self.standing.insert(p.name.clone(), now_ms);
+                    alerts.push(Alert {
+                        kind: AlertKind::FloodForecast,
+                        place: p.name.clone(),
+                        issued_ms: now_ms,
+                        at_ms: Some(at),
+                        lead_min: Some((at - now_ms) as f64 / 60_000.0),
+                        value: p.peak_m,
+                    });
+                }
+                (None, true) if !self.observed_place(&p.name) => {
+                    self.standing.remove(&p.name);
+                    alerts.push(Alert {
+                        kind: AlertKind::FloodCleared,
+                        place: p.name.clone(),
+                        issued_ms: now_ms,
+                        at_ms: None,
+                        lead_min: None,
+                        value: p.peak_m,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let mut roads_closed = Vec::new();
+        if let Some(depth) = &f.max_depth {
+            for r in crate::impacts::road_impacts(city, depth) {
+                if r.flooded_kmh > 0.0 {
+                    continue;
+                }
+                let name = r
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("road {}", r.feature.0));
+                if !roads_closed.contains(&name) {
+                    roads_closed.push(name);
+                }
+            }
+        }
+        for name in &roads_closed {
+            if self.roads_alerted.insert(name.clone()) {
+                alerts.push(Alert {
+                    kind: AlertKind::RoadClosureForecast,
+                    place: name.clone(),
+                    issued_ms: now_ms,
+                    at_ms: None,
+                    lead_min: None,
+                    value: crate::impacts::CLOSURE_DEPTH_MM / 1000.0,
+                });
+            }
+        }
+        let until_ms = ms(f.to_s);
+        self.keep_ahead(&f);
+        Ok(ForecastRecord {
+            issued_ms: now_ms,
+            until_ms,
+            rain: label,
+            bias,
+            places,
+            roads_closed,
+            wall_s: t0.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn observed_place(&self, place: &str) -> bool {
+        self.observed.iter().any(|s| s == place)
+    }
+
+    /// Keeps what the forecast says each watched place holds at the end of the next period,
+    /// for the model's expectation of the sensors.
+    fn keep_ahead(&mut self, f: &Forecast) {
+        let next = self.now_s() + self.cfg.period_s;
+        let k = f.times_s.iter().position(|t| *t >= next - 1e-6);
+        self.ahead.clear();
+        for (g, gauge) in self.twin.gauges().iter().enumerate() {
+            if let Some(v) = k.and_then(|k| f.depths_m.get(g).and_then(|d| d.get(k))) {
+                self.ahead.insert(gauge.name.clone(), *v);
+            }
+        }
+    }
+
+    /// What the model expects each water-level sensor to read over the next period: between
+    /// the depth now and the depth the last forecast gave for the period's end; the tolerance
+    /// is half that range plus 0.15 m and a quarter of the larger (street sensors), or 0.25 m
+    /// (lake levels).
+    fn update_expected(&mut self, reg: &Registry) {
+        let gauge_depths = self.twin.gauge_depths();
+        for s in reg.sensors() {
+            if s.kind != Kind::WaterLevel {
+                continue;
+            }
+            match s.site {
+                Site::Street => {
+                    let name = s.name.clone().unwrap_or_default();
+                    let Some(g) = self.twin.gauges().iter().position(|g| g.name == name) else {
+                        continue;
+                    };
+                    let now = gauge_depths[g];
+                    if !now.is_finite() {
+                        continue;
+                    }
+                    let ahead = self.ahead.get(&name).copied().unwrap_or(now);
+                    let (lo, hi) = (now.min(ahead), now.max(ahead));
+                    self.expected.insert(
+                        s.id.clone(),
+                        ((lo + hi) / 2.0, (hi - lo) / 2.0 + 0.15 + 0.25 * hi),
+                    );
+                }
+                Site::Lake => {
+                    if let Some(l) = self.twin.level_at(s.x, s.y) {
+                        self.expected.insert(s.id.clone(), (l, 0.25));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl ModelView for LiveLoop {
+    fn expected(&self, sensor: &Sensor) -> Option<(f64, f64)> {
+        self.expected.get(&sensor.id).copied()
+    }
+}
+
+/// The drainage network's link a pump or gate sensor reports on: its feature's name as the
+/// network names it (`twin_model::drainage`: the name, else kind and id).
+fn network_link(city: &City, s: &Sensor) -> Option<String> {
+    let key = s.feature?;
+    let f = city.layer(key.layer).get(key.id)?;
+    matches!(f.kind.as_str(), "pump" | "gate").then(|| {
+        f.name
+            .clone()
+            .unwrap_or_else(|| format!("{}{}", f.kind, f.id.0))
+    })
+}
+
+/// A street sensor's place name (its feature's name, else its id).
+fn place_name(s: &Sensor) -> String {
+    s.name.clone().unwrap_or_else(|| s.id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_intensity_weights_steps_by_their_time_in_the_window() {
+        let steps = [(0.0, 10.0), (300.0, 40.0), (900.0, 0.0)];
+        assert!((mean_intensity(&steps, 0.0, 300.0) - 10.0).abs() < 1e-12);
+        // 150 s at 10 and 150 s at 40.
+        assert!((mean_intensity(&steps, 150.0, 450.0) - 25.0).abs() < 1e-12);
+        assert!((mean_intensity(&steps, 900.0, 1200.0)).abs() < 1e-12);
+    }
+}

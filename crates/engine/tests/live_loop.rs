@@ -1,0 +1,197 @@
+//! The live loop on the demo district (30 m cells) fed from a sensor store: a pump its sensor
+//! reports stopped stops in the model (and is alerted if the model had it pumping), and a loop
+//! restarted from the checkpoint in its store goes on exactly as the loop that never stopped.
+
+mod common;
+use common::{city, design_storm};
+use twin_engine::live::{LiveTwin, Nudging};
+use twin_engine::live_loop::{AlertKind, Closed, LiveConfig, LiveLoop};
+use twin_sensors::ingest::Pipeline;
+use twin_sensors::qc::{Clock, NoModel, Qc, QcConfig};
+use twin_sensors::{Kind, Registry, Store, reading};
+
+/// 2025-09-30T06:00:00+07:00.
+const START_MS: i64 = 1_759_186_800_000;
+
+fn network(city: &twin_model::City, minutes: f64) -> twin_hydro::Project {
+    let text = twin_io::swmm::city_to_inp_with(city, &design_storm(), minutes, false).unwrap();
+    twin_hydro::parse(&text).unwrap()
+}
+
+/// Readings for the first 150 minutes: the rain gauges read the design storm × 2 every 5
+/// minutes; every pump state sensor reads 1 each minute, but `stopped` reads 0 from minute 105.
+fn messages(reg: &Registry, stopped: Option<&str>) -> Vec<(String, Vec<u8>)> {
+    let storm = design_storm();
+    let mut out = Vec::new();
+    for m in 1..=150 {
+        let time = reading::format_time(START_MS + m * 60_000, 7 * 3600);
+        for s in reg.sensors() {
+            let v = match s.kind {
+                Kind::RainGauge if m % 5 == 0 => {
+                    let at = (m - 5) as f64 + 2.5;
+                    2.0 * storm
+                        .iter()
+                        .rev()
+                        .find(|(t, _)| *t <= at)
+                        .map_or(0.0, |(_, i)| *i)
+                }
+                Kind::PumpState => {
+                    if stopped == Some(s.id.as_str()) && m >= 105 {
+                        0.0
+                    } else {
+                        1.0
+                    }
+                }
+                _ => continue,
+            };
+            out.push((
+                format!("m{m}"),
+                reading::to_json(&s.id, &time, v, &s.unit, None).into_bytes(),
+            ));
+        }
+    }
+    out
+}
+
+/// A store holding the readings, and a loop at 06:00 on it.
+fn setup(
+    city: &twin_model::City,
+    reg: &Registry,
+    dir: &std::path::Path,
+    name: &str,
+    stopped: Option<&str>,
+) -> (Store, LiveLoop) {
+    let mut p = Pipeline::new(
+        Qc::new(
+            reg,
+            QcConfig {
+                clock: Clock::Data,
+                ..QcConfig::default()
+            },
+        ),
+        Some(Store::open(&dir.join(name)).unwrap()),
+        1 << 20,
+    );
+    let out = p.process(&messages(reg, stopped), &NoModel, true).unwrap();
+    assert_eq!(
+        out.accepted(),
+        out.decisions.len(),
+        "every reading accepted"
+    );
+    let twin = LiveTwin::start(
+        city,
+        network(city, 160.0),
+        160.0,
+        vec![],
+        Nudging::default(),
+    )
+    .unwrap();
+    let cfg = LiveConfig {
+        forecast_every_s: 900.0,
+        horizon_s: 1800.0,
+        ..LiveConfig::default()
+    };
+    (p.store.take().unwrap(), LiveLoop::new(twin, cfg, START_MS))
+}
+
+fn close(l: &mut LiveLoop, city: &twin_model::City, reg: &Registry, store: &mut Store) -> Closed {
+    l.close_period(city, reg, store, &[]).unwrap()
+}
+
+#[test]
+fn a_pump_reported_stopped_stops_and_a_restarted_loop_goes_on_as_if_it_never_stopped() {
+    let city = city();
+    let reg = Registry::from_city(&city).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let link_of = |s: &twin_sensors::Sensor| {
+        let key = s.feature.unwrap();
+        city.layer(key.layer)
+            .get(key.id)
+            .unwrap()
+            .name
+            .clone()
+            .unwrap()
+    };
+    let pumps: Vec<_> = reg
+        .sensors()
+        .iter()
+        .filter(|s| s.kind == Kind::PumpState)
+        .collect();
+    // Every pump reported running: which one the storm runs by minute 20.
+    let (mut s_run, mut running) = setup(&city, &reg, dir.path(), "a.sqlite", None);
+    let mut at_100 = Vec::new();
+    for k in 0..30 {
+        close(&mut running, &city, &reg, &mut s_run);
+        if k == 19 {
+            at_100 = pumps
+                .iter()
+                .map(|s| running.twin().link_flow(&link_of(s)).unwrap())
+                .collect();
+        }
+    }
+    println!("pump flows at minute 100: {at_100:?}");
+    let k = at_100
+        .iter()
+        .position(|q| *q > 0.01)
+        .expect("the storm runs a pump by minute 100");
+    let (pump, link, flow_at_stop) = (pumps[k].clone(), link_of(pumps[k]), at_100[k]);
+    let (mut s_stop, mut stopped) = setup(&city, &reg, dir.path(), "b.sqlite", Some(&pump.id));
+    let (mut s_again, mut again) = setup(&city, &reg, dir.path(), "c.sqlite", Some(&pump.id));
+    let mut alerts = Vec::new();
+    for k in 0..30 {
+        alerts.extend(close(&mut stopped, &city, &reg, &mut s_stop).alerts);
+        close(&mut again, &city, &reg, &mut s_again);
+        if k == 11 {
+            // Killed after its twelfth period: restarted from the checkpoint in its store.
+            let (t, bytes) = s_again.checkpoint().unwrap().unwrap();
+            assert_eq!(t, 3600.0);
+            again = twin_engine::hotstart::load_live_loop(&bytes).unwrap();
+        }
+    }
+    let q_run = running.twin().link_flow(&link).unwrap();
+    let q_stop = stopped.twin().link_flow(&link).unwrap();
+    println!(
+        "pump {link}: {flow_at_stop:.3} m³/s at 100 min, reported stopped from 105; at 150 min {q_run:.3} m³/s running, {q_stop:.3} m³/s held off"
+    );
+    assert!(q_run > 0.01);
+    assert_eq!(q_stop, 0.0);
+    let pump_alerts: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::PumpStopped)
+        .collect();
+    assert_eq!(pump_alerts.len(), 1, "{alerts:?}");
+    assert_eq!(pump_alerts[0].place, link);
+
+    // The restarted loop: the same state and the same records as the one that never stopped.
+    assert_eq!(
+        again
+            .twin()
+            .gauge_depths()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>(),
+        stopped
+            .twin()
+            .gauge_depths()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    );
+    let strip = |s: &Store, kind: &str| -> Vec<serde_json::Value> {
+        s.events(kind)
+            .unwrap()
+            .into_iter()
+            .map(|(_, j)| {
+                let mut v: serde_json::Value = serde_json::from_str(&j).unwrap();
+                v.as_object_mut().unwrap().remove("wall_s");
+                v.as_object_mut().unwrap().remove("apply_wall_s");
+                v
+            })
+            .collect()
+    };
+    for kind in ["period", "forecast", "alert"] {
+        assert_eq!(strip(&s_again, kind), strip(&s_stop, kind), "{kind}");
+    }
+    assert_eq!(strip(&s_stop, "period").len(), 30);
+    assert_eq!(strip(&s_stop, "forecast").len(), 10);
+}
