@@ -14,7 +14,8 @@ use twin_sensors::qc::ModelView;
 /// A source of messages.
 pub(crate) enum Feed {
     Mqtt(Subscriber),
-    Folder(Folder),
+    /// A watched folder and how many of its files make a batch at most.
+    Folder(Folder, usize),
     Stdin(Receiver<Result<Vec<u8>, usize>>, usize),
 }
 
@@ -36,8 +37,9 @@ impl Batch {
 }
 
 impl Feed {
-    /// `mqtt://HOST:PORT/TOPIC`, `-` (stdin, NDJSON) or a folder to watch.
-    pub fn open(from: &str, max_bytes: usize, client_id: &str) -> Result<Feed> {
+    /// `mqtt://HOST:PORT/TOPIC`, `-` (stdin, NDJSON) or a folder to watch (taken at most
+    /// `max_files` files, in name order, at a time).
+    pub fn open(from: &str, max_bytes: usize, client_id: &str, max_files: usize) -> Result<Feed> {
         Ok(if from.starts_with("mqtt://") {
             let url = MqttUrl::parse(from).map_err(anyhow::Error::msg)?;
             let sub = Subscriber::connect(&url, client_id);
@@ -62,12 +64,15 @@ impl Feed {
             });
             Feed::Stdin(rx, max_bytes)
         } else {
-            Feed::Folder(Folder::new(Path::new(from)).with_context(|| from.to_string())?)
+            Feed::Folder(
+                Folder::new(Path::new(from)).with_context(|| from.to_string())?,
+                max_files.max(1),
+            )
         })
     }
 
     /// The next batch: waits up to `wait` for the first message, then takes what is there
-    /// (at most 1000 messages; a folder gives every file waiting).
+    /// (at most 1000 messages; a folder its first waiting files, up to its limit).
     pub fn next(&self, wait: Duration) -> Result<Batch> {
         let mut b = Batch {
             msgs: Vec::new(),
@@ -85,8 +90,9 @@ impl Feed {
                     .map(|m| (format!("mqtt:{}", m.topic), m.payload.clone()))
                     .collect();
             }
-            Feed::Folder(f) => {
+            Feed::Folder(f, max) => {
                 b.files = f.waiting().context("watched folder")?;
+                b.files.truncate(*max);
                 for p in &b.files {
                     let bytes = Folder::read(p, ingest::DEFAULT_MAX_FILE_BYTES)
                         .with_context(|| p.display().to_string())?;
@@ -126,7 +132,7 @@ impl Feed {
     /// messages acknowledged, files moved to `done/` or `rejected/` (printed).
     pub fn process(&self, p: &mut Pipeline, b: Batch, model: &dyn ModelView) -> Result<Outcome> {
         let mut out = match self {
-            Feed::Folder(_) => {
+            Feed::Folder(..) => {
                 p.process_limited(&b.msgs, model, false, ingest::DEFAULT_MAX_FILE_BYTES)?
             }
             _ => p.process(&b.msgs, model, false)?,
@@ -153,7 +159,7 @@ impl Feed {
         }
         match self {
             Feed::Mqtt(sub) => sub.ack(&b.mqtt).map_err(anyhow::Error::msg)?,
-            Feed::Folder(f) => {
+            Feed::Folder(f, _) => {
                 for file in &b.files {
                     let to = f
                         .finish(file, &out)

@@ -22,7 +22,8 @@ pub(crate) struct LiveArgs {
     /// City GeoPackage (with its DEM and drainage network).
     #[arg(long)]
     city: PathBuf,
-    /// mqtt://HOST:PORT/TOPIC (e.g. twin/hanoi/sensors/#), a folder to watch, or - (stdin).
+    /// mqtt://HOST:PORT/TOPIC (e.g. twin/hanoi/sensors/#), a folder to watch (its files taken
+    /// one at a time in name order), or - (stdin).
     #[arg(long)]
     sensors: String,
     /// Output folder: live.sqlite (readings, periods, forecasts, alerts, checkpoint),
@@ -88,6 +89,17 @@ pub(crate) struct LiveArgs {
     /// MQTT client id (its session keeps unacknowledged messages across restarts).
     #[arg(long, default_value = "twin-live")]
     client_id: String,
+    /// Hours east of UTC for the times shown (default: --start's offset, else 7, Vietnam).
+    #[arg(long, allow_hyphen_values = true)]
+    utc_offset: Option<f64>,
+}
+
+/// Seconds east of UTC of the times shown.
+static OFFSET_S: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+
+/// A time (ms since the epoch) as RFC 3339 in the offset shown.
+fn clock(ms: i64) -> String {
+    reading::format_time(ms, *OFFSET_S.get().unwrap_or(&(7 * 3600)))
 }
 
 /// A duration such as `90s`, `5m`, `2h` or `1.5h` (a bare number is minutes), in seconds.
@@ -164,10 +176,20 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
         Some(u) => Some(reading::parse_time(u).map_err(|e| anyhow::anyhow!("--until: {e}"))?),
         None => None,
     };
-    let mut start_ms = match &a.start {
-        Some(s) => Some(reading::parse_time(s).map_err(|e| anyhow::anyhow!("--start: {e}"))?),
-        None => None,
+    let (mut start_ms, start_offset) = match &a.start {
+        Some(s) => {
+            let (t, o) =
+                reading::parse_time_offset(s).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+            (Some(t), Some(o))
+        }
+        None => (None, None),
     };
+    let offset = match a.utc_offset {
+        Some(h) if (-14.0..=14.0).contains(&h) => (h * 3600.0).round() as i32,
+        Some(h) => bail!("--utc-offset must lie in -14..14 hours, got {h}"),
+        None => start_offset.unwrap_or(7 * 3600),
+    };
+    let _ = OFFSET_S.set(offset);
     let mut city = twin_io::gpkg::read_city(&a.city)?;
     let Some(dem) = city.dem.clone() else {
         bail!(
@@ -213,7 +235,7 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
                 .with_context(|| format!("{}: checkpoint", store_path.display()))?;
             println!(
                 "resumed from the checkpoint at {} (model minute {:.0}) / tiếp tục từ điểm lưu",
-                reading::format_time(l.now_ms(), 7 * 3600),
+                clock(l.now_ms()),
                 t / 60.0
             );
             Some(l)
@@ -282,7 +304,9 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
             );
         }
     }
-    let feed = Feed::open(&a.sensors, a.max_bytes, &a.client_id)?;
+    // One file at a time from a folder (a replay writes one per time step), so that QC asks
+    // the model of that time, not of a state periods behind the readings.
+    let feed = Feed::open(&a.sensors, a.max_bytes, &a.client_id, 1)?;
     println!(
         "live / trực tuyến: {} → {} ({} sensors / cảm biến; period {} s, forecast every {} s to {} s)",
         a.sensors,
@@ -354,7 +378,7 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
         write_files(&a.out, l, &reg, s, &reports)?;
         println!(
             "state at {} / trạng thái lúc; store / kho: {} readings, {} quarantined, {} rejected; {accepted} accepted this run",
-            reading::format_time(l.now_ms(), 7 * 3600),
+            clock(l.now_ms()),
             s.reading_count()?,
             s.quarantine_count()?,
             s.rejected_count()?
@@ -370,7 +394,7 @@ fn floor_to(t: i64, period_s: f64) -> i64 {
 }
 
 fn hhmm(ms: i64) -> String {
-    let t = reading::format_time(ms, 7 * 3600);
+    let t = clock(ms);
     t.get(11..16).unwrap_or(&t).to_string()
 }
 
@@ -452,14 +476,12 @@ fn write_files(
         let a: Alert = serde_json::from_str(&a)?;
         csv += &format!(
             "{},{},{},{},{},{},{},{}\n",
-            reading::format_time(a.issued_ms, 7 * 3600),
+            clock(a.issued_ms),
             a.kind.code(),
             csv_field(a.kind.vi()),
             csv_field(a.kind.en()),
             csv_field(&a.place),
-            a.at_ms
-                .map(|t| reading::format_time(t, 7 * 3600))
-                .unwrap_or_default(),
+            a.at_ms.map(clock).unwrap_or_default(),
             a.lead_min.map(|v| format!("{v:.1}")).unwrap_or_default(),
             a.value
         );
@@ -468,9 +490,9 @@ fn write_files(
     twin_io::atomic::write_text(&out.join("status.csv"), &status_csv(reg, reports))?;
     let last = store.events("period")?.last().map(|(_, p)| p.clone());
     let state = serde_json::json!({
-        "now": reading::format_time(l.now_ms(), 7 * 3600),
+        "now": clock(l.now_ms()),
         "model_minute": l.now_s() / 60.0,
-        "start": reading::format_time(l.start_ms(), 7 * 3600),
+        "start": clock(l.start_ms()),
         "last_period": last.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()),
     });
     twin_io::atomic::write_text(

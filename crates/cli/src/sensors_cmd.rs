@@ -397,7 +397,7 @@ fn ingest_cmd(
     let t0 = Instant::now();
     let deadline = for_s.map(Duration::from_secs_f64);
     let over = |t0: Instant| deadline.is_some_and(|d| t0.elapsed() >= d);
-    let feed = Feed::open(from, max_bytes, client_id)?;
+    let feed = Feed::open(from, max_bytes, client_id, usize::MAX)?;
     println!(
         "ingest / nhận số liệu: {from} → {} ({} sensors / cảm biến)",
         store.display(),
