@@ -19,22 +19,25 @@ use twin_model::{FeatureId, Layer};
 
 type Params = Query<HashMap<String, String>>;
 
+/// 400 for a name that is not one of `choices`: `what 'got'; label: a, b, c`.
+fn unknown(what: (&str, &str), got: &str, label: (&str, &str), choices: &[&str]) -> ApiError {
+    let (got, list) = (crate::echo(got), choices.join(", "));
+    ApiError::bad(
+        format!("{} '{got}'; {}: {list}", what.0, label.0),
+        format!("{} '{got}'; {}: {list}", what.1, label.1),
+    )
+}
+
 fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
     let mut names: Vec<&String> = params.keys().collect();
     names.sort();
     for k in names {
         if !known.contains(&k.as_str()) {
-            return Err(ApiError::bad(
-                format!(
-                    "unknown parameter '{}'; this route takes: {}",
-                    crate::echo(k),
-                    known.join(", ")
-                ),
-                format!(
-                    "tham số không hợp lệ '{}'; đường dẫn này nhận: {}",
-                    crate::echo(k),
-                    known.join(", ")
-                ),
+            return Err(unknown(
+                ("unknown parameter", "tham số không hợp lệ"),
+                k,
+                ("this route takes", "đường dẫn này nhận"),
+                known,
             ));
         }
     }
@@ -73,17 +76,14 @@ fn layer_param(s: &str) -> Result<Layer, ApiError> {
         .or_else(|| Layer::parse(s))
         .ok_or_else(|| {
             let ids: Vec<&str> = Layer::ALL.iter().map(|l| l.table_name()).collect();
-            ApiError::bad(
-                format!(
-                    "parameter 'layer': unknown layer '{}'; layers: {}",
-                    crate::echo(s),
-                    ids.join(", ")
+            unknown(
+                (
+                    "parameter 'layer': unknown layer",
+                    "tham số 'layer': không có lớp",
                 ),
-                format!(
-                    "tham số 'layer': không có lớp '{}'; các lớp: {}",
-                    crate::echo(s),
-                    ids.join(", ")
-                ),
+                s,
+                ("layers", "các lớp"),
+                &ids,
             )
         })
 }
