@@ -20,6 +20,7 @@ mod info;
 mod live_cmd;
 mod playback;
 mod sensors_cmd;
+mod serve_cmd;
 mod traffic_cmd;
 
 pub use info::{info_json, info_text};
@@ -78,6 +79,9 @@ enum Command {
     /// from them, rolling forecasts and alerts with their lead time; resumes from its
     /// checkpoint after a restart. Bản sao số trực tuyến: cập nhật, dự báo và cảnh báo.
     Live(live_cmd::LiveArgs),
+    /// Serve the city's layers and the live twin over HTTP (JSON, GeoJSON), with API tokens,
+    /// roles and an audit log. Phục vụ dữ liệu thành phố qua HTTP.
+    Serve(serve_cmd::ServeArgs),
     /// Summarise a city: layers, counts, extents, CRS, owners, derived networks.
     /// Tóm tắt thành phố: các lớp, số đối tượng, phạm vi, hệ tọa độ, đơn vị quản lý.
     Info {
@@ -679,6 +683,7 @@ where
         Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,
         Command::Sensors(cmd) => sensors_cmd::run(cmd)?,
         Command::Live(args) => live_cmd::run(args)?,
+        Command::Serve(args) => serve_cmd::run(args)?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;
             if json {

@@ -1,0 +1,481 @@
+//! The route handlers. Filters run over the model in memory; the live store is read with
+//! fixed SQL and bound values.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::geojson;
+use crate::routes::MAX_LIMIT;
+use axum::Extension;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use twin_model::{FeatureId, Layer};
+
+type Params = Query<HashMap<String, String>>;
+
+/// 400 for a name that is not one of `choices`: `what 'got'; label: a, b, c`.
+fn unknown(what: (&str, &str), got: &str, label: (&str, &str), choices: &[&str]) -> ApiError {
+    let (got, list) = (crate::echo(got), choices.join(", "));
+    ApiError::bad(
+        format!("{} '{got}'; {}: {list}", what.0, label.0),
+        format!("{} '{got}'; {}: {list}", what.1, label.1),
+    )
+}
+
+fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    let mut names: Vec<&String> = params.keys().collect();
+    names.sort();
+    for k in names {
+        if !known.contains(&k.as_str()) {
+            return Err(unknown(
+                ("unknown parameter", "tham số không hợp lệ"),
+                k,
+                ("this route takes", "đường dẫn này nhận"),
+                known,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn int_param(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(v) = params.get(name) else {
+        return Ok(default);
+    };
+    match v.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad(
+            format!(
+                "parameter '{name}': expected a whole number from {min} to {max}, got '{}'",
+                crate::echo(v)
+            ),
+            format!(
+                "tham số '{name}': cần số nguyên từ {min} đến {max}, nhận '{}'",
+                crate::echo(v)
+            ),
+        )),
+    }
+}
+
+fn layer_param(s: &str) -> Result<Layer, ApiError> {
+    Layer::ALL
+        .into_iter()
+        .find(|l| l.table_name() == s)
+        .or_else(|| Layer::parse(s))
+        .ok_or_else(|| {
+            let ids: Vec<&str> = Layer::ALL.iter().map(|l| l.table_name()).collect();
+            unknown(
+                (
+                    "parameter 'layer': unknown layer",
+                    "tham số 'layer': không có lớp",
+                ),
+                s,
+                ("layers", "các lớp"),
+                &ids,
+            )
+        })
+}
+
+/// Parses `minx,miny,maxx,maxy`: four finite numbers, min not above max.
+pub(crate) fn parse_bbox(s: &str) -> Result<([f64; 2], [f64; 2]), ApiError> {
+    let bad = |why: &str, vi: &str| {
+        ApiError::bad(
+            format!(
+                "parameter 'bbox': {why}; expected minx,miny,maxx,maxy in the city CRS, got '{}'",
+                crate::echo(s)
+            ),
+            format!(
+                "tham số 'bbox': {vi}; cần minx,miny,maxx,maxy theo hệ toạ độ của thành phố, nhận '{}'",
+                crate::echo(s)
+            ),
+        )
+    };
+    let parts: Vec<&str> = s.split(',').collect();
+    if parts.len() != 4 {
+        return Err(bad(
+            &format!("{} values instead of 4", parts.len()),
+            &format!("{} giá trị thay vì 4", parts.len()),
+        ));
+    }
+    let mut v = [0.0; 4];
+    for (i, p) in parts.iter().enumerate() {
+        match p.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => v[i] = x,
+            _ => {
+                return Err(bad(
+                    &format!("value {} is not a finite number", i + 1),
+                    &format!("giá trị thứ {} không phải số hữu hạn", i + 1),
+                ));
+            }
+        }
+    }
+    if v[0] > v[2] {
+        return Err(bad("minx > maxx", "minx > maxx"));
+    }
+    if v[1] > v[3] {
+        return Err(bad("miny > maxy", "miny > maxy"));
+    }
+    Ok(([v[0], v[1]], [v[2], v[3]]))
+}
+
+fn text_param<'a>(
+    params: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match params.get(name) {
+        Some(v) if v.chars().count() > 200 => Err(ApiError::bad(
+            format!("parameter '{name}': longer than 200 characters"),
+            format!("tham số '{name}': dài quá 200 ký tự"),
+        )),
+        Some(v) => Ok(Some(v.as_str())),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn health(State(s): State<AppState>) -> Json<Value> {
+    let layers: serde_json::Map<String, Value> = s
+        .city
+        .layers()
+        .map(|l| (l.layer().table_name().to_string(), json!(l.len())))
+        .collect();
+    Json(json!({
+        "status": "ok",
+        "city": s.city.name,
+        "crs": s.city.crs.code(),
+        "synthetic": s.city.is_synthetic(),
+        "features": s.city.feature_count(),
+        "layers": layers,
+        "live": s.live.is_some(),
+    }))
+}
+
+pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn openapi() -> Json<Value> {
+    Json(crate::routes::openapi())
+}
+
+pub(crate) async fn layers(State(s): State<AppState>) -> Json<Value> {
+    let v: Vec<Value> = Layer::ALL
+        .iter()
+        .map(|&l| {
+            let d = l.default_owner();
+            json!({
+                "id": l.table_name(),
+                "name_vi": l.name_vi(),
+                "name_en": l.name_en(),
+                "owner": {"code": d.code(), "name_vi": d.name_vi(), "name_en": d.name_en()},
+                "feature_count": s.city.layer(l).len(),
+                "bbox": s.city.layer(l).bbox(),
+            })
+        })
+        .collect();
+    Json(json!({ "crs": s.city.crs.code(), "layers": v }))
+}
+
+pub(crate) async fn features(
+    State(s): State<AppState>,
+    Path(layer): Path<String>,
+    Query(q): Params,
+) -> Result<Json<Value>, ApiError> {
+    only(&q, &["bbox", "kind", "name", "limit", "offset"])?;
+    let layer = layer_param(&layer)?;
+    let bbox = q.get("bbox").map(|b| parse_bbox(b)).transpose()?;
+    let limit = int_param(&q, "limit", 100, 1, MAX_LIMIT)?;
+    let offset = int_param(&q, "offset", 0, 0, usize::MAX)?;
+    let kind = text_param(&q, "kind")?;
+    let name = text_param(&q, "name")?.map(str::to_lowercase);
+    let data = s.city.layer(layer);
+    let mut picked = match bbox {
+        Some((min, max)) => data.query_bbox(min, max),
+        None => data.features().iter().collect(),
+    };
+    picked.sort_by_key(|f| f.id);
+    picked.retain(|f| {
+        kind.is_none_or(|k| f.kind == k)
+            && name.as_ref().is_none_or(|n| {
+                f.name
+                    .as_ref()
+                    .is_some_and(|x| x.to_lowercase().contains(n.as_str()))
+            })
+    });
+    let total = picked.len();
+    let page: Vec<Value> = picked
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|f| geojson::feature(f))
+        .collect();
+    let returned = page.len();
+    s.metrics.features(returned);
+    let next = (offset.saturating_add(returned) < total).then_some(offset + returned);
+    let crs = s.city.crs.code();
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "layer": layer.table_name(),
+        "crs": geojson::crs_member(&crs),
+        "crs_code": crs,
+        "number_matched": total,
+        "number_returned": returned,
+        "offset": offset,
+        "limit": limit,
+        "next": next,
+        "features": page,
+    })))
+}
+
+pub(crate) async fn feature(
+    State(s): State<AppState>,
+    Path((layer, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let layer = layer_param(&layer)?;
+    let id: i64 = id.trim().parse().map_err(|_| {
+        ApiError::bad(
+            format!(
+                "parameter 'id': expected a whole number, got '{}'",
+                crate::echo(&id)
+            ),
+            format!("tham số 'id': cần số nguyên, nhận '{}'", crate::echo(&id)),
+        )
+    })?;
+    let f = s.city.layer(layer).get(FeatureId(id)).ok_or_else(|| {
+        ApiError::not_found(
+            format!("no feature {id} in layer {layer}"),
+            format!("không có đối tượng {id} trong lớp {layer}"),
+        )
+    })?;
+    s.metrics.features(1);
+    let mut v = geojson::feature(f);
+    v["crs"] = geojson::crs_member(&s.city.crs.code());
+    v["layer"] = json!(layer.table_name());
+    Ok(Json(v))
+}
+
+fn live(s: &AppState) -> Result<&crate::Live, ApiError> {
+    s.live.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "no live twin: start the server with --live DIR",
+            "không có bản sao trực tuyến: chạy với --live DIR",
+        )
+    })
+}
+
+fn open_live_ro(dir: &std::path::Path) -> Result<Connection, ApiError> {
+    let p = dir.join("live.sqlite");
+    Connection::open_with_flags(
+        &p,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| ApiError::internal(format!("{}: {e}", p.display())))
+}
+
+pub(crate) async fn live_state(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let p = live(&s)?.dir.join("state.json");
+    match tokio::fs::read(&p).await {
+        Ok(bytes) => {
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|e| ApiError::internal(format!("state.json: {e}")))?;
+            Ok((
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from(bytes),
+            )
+                .into_response())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::not_found(
+            "no state yet: the live loop has not written state.json",
+            "chưa có trạng thái: vòng lặp trực tuyến chưa ghi state.json",
+        )),
+        Err(e) => Err(ApiError::internal(format!("state.json: {e}"))),
+    }
+}
+
+fn event_json(time_ms: i64, data: &str) -> Value {
+    json!({
+        "time_ms": time_ms,
+        "data": serde_json::from_str::<Value>(data).unwrap_or(Value::String(data.to_string())),
+    })
+}
+
+pub(crate) async fn live_forecast(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let dir = live(&s)?.dir.clone();
+    let row = tokio::task::spawn_blocking(move || {
+        let c = open_live_ro(&dir)?;
+        c.query_row(
+            "SELECT time_ms, data FROM live_events WHERE kind = 'forecast' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()
+        .map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    match row {
+        Some((t, d)) => Ok(Json(event_json(t, &d))),
+        None => Err(ApiError::not_found("no forecast yet", "chưa có dự báo")),
+    }
+}
+
+pub(crate) async fn live_alerts(
+    State(s): State<AppState>,
+    Query(q): Params,
+) -> Result<Json<Value>, ApiError> {
+    only(&q, &["since"])?;
+    let since = match q.get("since") {
+        None => i64::MIN,
+        Some(v) => v.trim().parse::<i64>().map_err(|_| {
+            ApiError::bad(
+                format!(
+                    "parameter 'since': expected ms since 1970 as a whole number, got '{}'",
+                    crate::echo(v)
+                ),
+                format!(
+                    "tham số 'since': cần số mili giây từ 1970, nhận '{}'",
+                    crate::echo(v)
+                ),
+            )
+        })?,
+    };
+    let dir = live(&s)?.dir.clone();
+    let rows = tokio::task::spawn_blocking(move || -> Result<Vec<(i64, String)>, ApiError> {
+        let c = open_live_ro(&dir)?;
+        let mut st = c
+            .prepare(
+                "SELECT time_ms, data FROM live_events WHERE kind = 'alert' AND time_ms >= ?1
+                 ORDER BY id LIMIT 10000",
+            )
+            .map_err(ApiError::internal)?;
+        let rows = st
+            .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(ApiError::internal)?;
+        rows.collect::<Result<_, _>>().map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let alerts: Vec<Value> = rows.iter().map(|(t, d)| event_json(*t, d)).collect();
+    Ok(Json(json!({ "count": alerts.len(), "alerts": alerts })))
+}
+
+pub(crate) async fn live_readings(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    live(&s)?;
+    let bytes: Bytes = axum::body::to_bytes(body, crate::MAX_BODY)
+        .await
+        .map_err(|e| {
+            if e.to_string().contains("length limit") {
+                crate::error::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::bad(
+                    format!("body could not be read: {e}"),
+                    "không đọc được nội dung",
+                )
+            }
+        })?;
+    let st = s.clone();
+    tokio::task::spawn_blocking(move || store_readings(&st, &caller, &bytes))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn store_readings(s: &AppState, caller: &Caller, bytes: &[u8]) -> Result<Response, ApiError> {
+    let live = live(s)?;
+    let parsed = twin_sensors::parse_message(bytes, crate::MAX_BODY);
+    let bad: Vec<String> = parsed
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|e| format!("{}: {}", e.reason.code(), e.detail))
+        .collect();
+    if !bad.is_empty() {
+        let shown = bad.iter().take(5).cloned().collect::<Vec<_>>().join("; ");
+        return Err(ApiError::bad(
+            format!(
+                "body: {} of {} parts are not readings, nothing stored: {shown}",
+                bad.len(),
+                parsed.len()
+            ),
+            format!(
+                "nội dung: {} trong {} phần không phải số đo, không lưu gì: {shown}",
+                bad.len(),
+                parsed.len()
+            ),
+        ));
+    }
+    if parsed.is_empty() {
+        return Err(ApiError::bad(
+            "body: no reading in it, nothing stored",
+            "nội dung: không có số đo nào, không lưu gì",
+        ));
+    }
+    let source = format!("http:{}", caller.name);
+    let mut p = live.pipeline.lock().unwrap_or_else(|e| e.into_inner());
+    let out = p
+        .process(&[(source, bytes.to_vec())], &twin_sensors::NoModel, false)
+        .map_err(ApiError::internal)?;
+    drop(p);
+    let quarantined: Vec<Value> = out
+        .decisions
+        .iter()
+        .filter(|(d, _)| !d.accepted())
+        .map(|(d, _)| {
+            json!({
+                "sensor": d.sensor_id,
+                "time": d.time,
+                "reason": d.reason().map(|r| r.code()),
+                "detail": d.detail,
+            })
+        })
+        .collect();
+    let accepted = out.accepted();
+    let held = parsed.len().saturating_sub(out.decisions.len());
+    let mut r = (
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "received": parsed.len(),
+            "accepted": accepted,
+            "quarantined": quarantined,
+            "held": held,
+        })),
+    )
+        .into_response();
+    r.extensions_mut().insert(crate::error::ErrorNote(format!(
+        "readings: {} received, {accepted} accepted, {} quarantined, {held} held",
+        parsed.len(),
+        quarantined.len()
+    )));
+    Ok(r)
+}
+
+pub(crate) async fn audit(
+    State(s): State<AppState>,
+    Query(q): Params,
+) -> Result<Json<Value>, ApiError> {
+    only(&q, &["limit"])?;
+    let limit = int_param(&q, "limit", 100, 1, MAX_LIMIT)?;
+    let st = s.clone();
+    let recs = tokio::task::spawn_blocking(move || st.audit.latest(limit))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "count": recs.len(), "records": recs })))
+}

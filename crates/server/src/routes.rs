@@ -1,0 +1,324 @@
+//! The one route table: the router is built from it (`crate::router`) and so is the OpenAPI
+//! document, so the two cannot disagree.
+
+use crate::auth::Role;
+use serde_json::{Value, json};
+
+/// Which handler answers a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// `GET /health`
+    Health,
+    /// `GET /metrics`
+    Metrics,
+    /// `GET /openapi.json`
+    OpenApi,
+    /// `GET /layers`
+    Layers,
+    /// `GET /layers/{layer}/features`
+    Features,
+    /// `GET /layers/{layer}/features/{id}`
+    Feature,
+    /// `GET /live/state`
+    LiveState,
+    /// `GET /live/forecast`
+    LiveForecast,
+    /// `GET /live/alerts`
+    LiveAlerts,
+    /// `POST /live/readings`
+    LiveReadings,
+    /// `GET /audit`
+    Audit,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no token.
+    Public,
+    /// Any valid token whose role is in the list.
+    Roles(&'static [Role]),
+}
+
+/// Every role.
+pub const ANY_ROLE: &[Role] = &[Role::Viewer, Role::Operator, Role::Planner, Role::Admin];
+
+/// One parameter of a route.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// Its name.
+    pub name: &'static str,
+    /// `path` or `query`.
+    pub place: &'static str,
+    /// `string`, `integer` or `number`.
+    pub ty: &'static str,
+    /// What it is (English / Vietnamese).
+    pub about: &'static str,
+}
+
+/// One route.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Path pattern (`{name}` for a path parameter: the same syntax in axum and OpenAPI).
+    pub path: &'static str,
+    /// The handler.
+    pub handler: Handler,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does (English / Vietnamese).
+    pub summary: &'static str,
+    /// Its parameters.
+    pub params: &'static [Param],
+    /// It needs `--live DIR`.
+    pub live: bool,
+}
+
+const LAYER: Param = Param {
+    name: "layer",
+    place: "path",
+    ty: "string",
+    about: "layer id (GET /layers), e.g. building, traffic_road / mã lớp",
+};
+
+/// Largest `limit` of a page of features (and of the audit log).
+pub const MAX_LIMIT: usize = 1000;
+
+/// Every route of the server.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/health",
+        handler: Handler::Health,
+        access: Access::Public,
+        summary: "Status, city and feature counts / Trạng thái, thành phố và số đối tượng",
+        params: &[],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        handler: Handler::Metrics,
+        access: Access::Public,
+        summary: "Prometheus metrics / Số liệu Prometheus",
+        params: &[],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/openapi.json",
+        handler: Handler::OpenApi,
+        access: Access::Public,
+        summary: "This document / Tài liệu này",
+        params: &[],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/layers",
+        handler: Handler::Layers,
+        access: Access::Roles(ANY_ROLE),
+        summary: "The 11 layers: names, owner department, feature count / 11 lớp dữ liệu",
+        params: &[],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/layers/{layer}/features",
+        handler: Handler::Features,
+        access: Access::Roles(ANY_ROLE),
+        summary: "A layer's features as a GeoJSON FeatureCollection in the city CRS, paged / Đối tượng của một lớp (GeoJSON)",
+        params: &[
+            LAYER,
+            Param {
+                name: "bbox",
+                place: "query",
+                ty: "string",
+                about: "minx,miny,maxx,maxy in the city CRS / khung giới hạn",
+            },
+            Param {
+                name: "kind",
+                place: "query",
+                ty: "string",
+                about: "feature kind, exact / loại đối tượng",
+            },
+            Param {
+                name: "name",
+                place: "query",
+                ty: "string",
+                about: "part of the name, any case / một phần tên",
+            },
+            Param {
+                name: "limit",
+                place: "query",
+                ty: "integer",
+                about: "page size, 1 to 1000, default 100 / số đối tượng mỗi trang",
+            },
+            Param {
+                name: "offset",
+                place: "query",
+                ty: "integer",
+                about: "features to skip, default 0 (the answer's `next`) / vị trí bắt đầu",
+            },
+        ],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/layers/{layer}/features/{id}",
+        handler: Handler::Feature,
+        access: Access::Roles(ANY_ROLE),
+        summary: "One feature as GeoJSON / Một đối tượng (GeoJSON)",
+        params: &[
+            LAYER,
+            Param {
+                name: "id",
+                place: "path",
+                ty: "integer",
+                about: "feature id / mã đối tượng",
+            },
+        ],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/live/state",
+        handler: Handler::LiveState,
+        access: Access::Roles(ANY_ROLE),
+        summary: "The live twin's latest state (state.json) / Trạng thái mới nhất",
+        params: &[],
+        live: true,
+    },
+    Route {
+        method: "GET",
+        path: "/live/forecast",
+        handler: Handler::LiveForecast,
+        access: Access::Roles(ANY_ROLE),
+        summary: "The latest forecast / Dự báo mới nhất",
+        params: &[],
+        live: true,
+    },
+    Route {
+        method: "GET",
+        path: "/live/alerts",
+        handler: Handler::LiveAlerts,
+        access: Access::Roles(ANY_ROLE),
+        summary: "Alerts since a time / Cảnh báo từ một thời điểm",
+        params: &[Param {
+            name: "since",
+            place: "query",
+            ty: "integer",
+            about: "ms since 1970 (alerts at or after it) / mili giây từ 1970",
+        }],
+        live: true,
+    },
+    Route {
+        method: "POST",
+        path: "/live/readings",
+        handler: Handler::LiveReadings,
+        access: Access::Roles(&[Role::Operator, Role::Admin]),
+        summary: "Sensor readings (snapshot JSON, at most 1 MiB) through QC into the store / Gửi số đo cảm biến",
+        params: &[],
+        live: true,
+    },
+    Route {
+        method: "GET",
+        path: "/audit",
+        handler: Handler::Audit,
+        access: Access::Roles(&[Role::Admin]),
+        summary: "The audit log, newest first (admins) / Nhật ký kiểm toán",
+        params: &[Param {
+            name: "limit",
+            place: "query",
+            ty: "integer",
+            about: "records, 1 to 1000, default 100 / số bản ghi",
+        }],
+        live: false,
+    },
+];
+
+fn error_response(about: &str) -> Value {
+    json!({
+        "description": about,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+/// The OpenAPI 3 document of [`ROUTES`].
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let params: Vec<Value> = r
+            .params
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "in": p.place,
+                    "required": p.place == "path",
+                    "description": p.about,
+                    "schema": {"type": p.ty},
+                })
+            })
+            .collect();
+        let mut responses = serde_json::Map::new();
+        let ok = if r.method == "POST" { "202" } else { "200" };
+        responses.insert(ok.into(), json!({"description": "OK"}));
+        responses.insert(
+            "400".into(),
+            error_response("bad parameter or body / tham số sai"),
+        );
+        if let Access::Roles(_) = r.access {
+            responses.insert(
+                "401".into(),
+                error_response("no or unknown token / thiếu token"),
+            );
+            responses.insert(
+                "403".into(),
+                error_response("role not allowed / không đủ quyền"),
+            );
+        }
+        responses.insert("404".into(), error_response("not found / không tìm thấy"));
+        if r.method == "POST" {
+            responses.insert("413".into(), error_response("body over 1 MiB / quá 1 MiB"));
+        }
+        let mut op = json!({
+            "operationId": format!("{:?}", r.handler),
+            "summary": r.summary,
+            "parameters": params,
+            "responses": Value::Object(responses),
+        });
+        if let Access::Roles(roles) = r.access {
+            op["security"] = json!([{"bearer": []}]);
+            op["x-roles"] = json!(roles.iter().map(|r| r.name()).collect::<Vec<_>>());
+        }
+        if r.live {
+            op["x-needs"] = json!("--live DIR");
+        }
+        if r.method == "POST" {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": {"type": "object"}}}
+            });
+        }
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Hanoi city digital twin / Bản sao số đô thị Hà Nội",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "paths": Value::Object(paths),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["error", "error_vi"],
+                "properties": {"error": {"type": "string"}, "error_vi": {"type": "string"}}
+            }}
+        }
+    })
+}
