@@ -225,24 +225,28 @@ fn cursor_readout(ui: &mut egui::Ui, view: &ViewState, city: &CityRes) {
     }
 }
 
+/// A colour chip and its label, side by side in a wrapping row.
 fn swatch(ui: &mut egui::Ui, c: [u8; 3], text: &str) {
-    ui.horizontal(|ui| {
-        let (r, _) = ui.allocate_exact_size(EVec2::new(14.0, 10.0), egui::Sense::hover());
-        ui.painter().rect_filled(r, 2.0, c32(c));
-        ui.label(RichText::new(text).small());
-    });
+    let (r, _) = ui.allocate_exact_size(EVec2::new(14.0, 10.0), egui::Sense::hover());
+    ui.painter().rect_filled(r, 2.0, c32(c));
+    ui.label(RichText::new(text).small());
 }
 
 fn legend(ui: &mut egui::Ui, lang: Lang, with_run: bool) {
     if !with_run {
         return;
     }
+    ui.label(
+        RichText::new(lang.pick("Độ sâu ngập", "Flood depth"))
+            .small()
+            .strong(),
+    );
     ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(lang.pick("Độ sâu ngập:", "Flood depth:")).small());
         for (lo, c) in DEPTH_CLASSES {
             swatch(ui, c, &format!("≥{:.0} cm", lo * 100.0));
         }
     });
+    ui.label(RichText::new(lang.pick("Đường", "Roads")).small().strong());
     ui.horizontal_wrapped(|ui| {
         for rc in RoadClass::ALL {
             let (vi, en) = rc.label();

@@ -230,6 +230,12 @@ fn hide_all_but(keep: &[Layer]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The app on the fixture city without a run, every layer on (rendered once, for two tests).
+fn dry_city() -> &'static RgbImage {
+    static IMG: OnceLock<RgbImage> = OnceLock::new();
+    IMG.get_or_init(|| shot("app-all", &["app", "--size", &size_arg()]))
+}
+
 fn size_arg() -> String {
     format!("{W}x{H}")
 }
@@ -339,9 +345,9 @@ fn app_shows_buildings_the_flood_and_coloured_roads() {
         assert!(count(&img, colors::vehicle_colour(c), 2, view) > 3, "{c:?}");
     }
     // Without a run: no flood colours, roads in their base colours.
-    let dry = shot("app-dry", &["app", "--size", &size_arg()]);
-    assert_eq!(count(&dry, colors::DEPTH_CLASSES[4].1, 2, ALL_VIEW), 0);
-    assert_eq!(count(&dry, RoadClass::Closed.colour(), 2, ALL_VIEW), 0);
+    let dry = dry_city();
+    assert_eq!(count(dry, colors::DEPTH_CLASSES[4].1, 2, ALL_VIEW), 0);
+    assert_eq!(count(dry, RoadClass::Closed.colour(), 2, ALL_VIEW), 0);
 }
 
 /// Fills the screen pixels whose centres lie in the projected triangles of `m`.
@@ -386,7 +392,7 @@ fn raster_mask(m: &MeshData, v: &View, mask: &mut [bool]) {
 #[test]
 fn hiding_a_layer_changes_the_image_only_where_that_layer_is() {
     let f = fixture();
-    let all = shot("app-all", &["app", "--size", &size_arg()]);
+    let all = dry_city();
     let hidden = shot(
         "app-hide-building",
         &["app", "--hide", "building", "--size", &size_arg()],
