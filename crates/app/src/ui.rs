@@ -154,8 +154,21 @@ fn app_panels(
                 .show(ui, |ui| {
                     for l in Layer::ALL {
                         let i = l.index();
+                        // Name and checkbox, the opacity slider at the right edge; the
+                        // owning department below.
                         ui.horizontal(|ui| {
                             ui.checkbox(&mut view.visible[i], lang.pick(l.name_vi(), l.name_en()));
+                            ui.with_layout(
+                                egui::Layout::right_to_left(egui::Align::Center),
+                                |ui| {
+                                    ui.spacing_mut().slider_width = 60.0;
+                                    ui.add(
+                                        egui::Slider::new(&mut view.opacity[i], 0.1..=1.0)
+                                            .show_value(false),
+                                    )
+                                    .on_hover_text(lang.pick("Độ mờ", "Opacity"));
+                                },
+                            );
                         });
                         ui.horizontal(|ui| {
                             ui.add_space(24.0);
@@ -164,10 +177,6 @@ fn app_panels(
                                 RichText::new(lang.pick(owner.name_vi(), owner.name_en()))
                                     .small()
                                     .weak(),
-                            );
-                            ui.add(
-                                egui::Slider::new(&mut view.opacity[i], 0.1..=1.0)
-                                    .show_value(false),
                             );
                         });
                     }

@@ -678,3 +678,24 @@ fn a_click_on_a_known_road_opens_the_inspector_with_its_name() {
     let dark = count(&img, [27, 27, 27], 12, panel);
     assert!(dark > 500, "inspector panel {dark}");
 }
+
+#[test]
+fn bevy_egui_and_winit_are_dependencies_of_the_app_only_and_nothing_depends_on_it() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&crates).unwrap() {
+        let dir = e.unwrap().path();
+        let Ok(toml) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        checked += 1;
+        let uses = toml.lines().any(|l| {
+            let l = l.trim_start();
+            ["bevy", "egui", "winit", "twin-app"]
+                .iter()
+                .any(|d| l.starts_with(d))
+        });
+        assert_eq!(uses, dir.ends_with("app"), "{}", dir.display());
+    }
+    assert!(checked >= 12, "{checked}");
+}
