@@ -1086,3 +1086,20 @@ fn still_driver(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_wgs84_matches_gdal_between_the_grid_points() {
+        // Hanoi's Hoàn Kiếm area in VN-2000 / UTM 48N (EPSG:3405); the reference point is
+        // (105.8542 E, 21.0285 N) = (588565.36 E, 2325647.34 N), as cs2cs gives it.
+        let city = City::new("t", twin_model::Crs::VN2000_UTM48N);
+        let bb = [[586_900.0, 2_324_100.0], [589_900.0, 2_327_100.0]];
+        let g = WgsGrid::new(&city, bb).expect("EPSG:3405 is known to GDAL");
+        let [lon, lat] = g.lonlat(588_565.363_784, 2_325_647.338_302);
+        assert!((lon - 105.8542).abs() < 1e-7, "{lon}");
+        assert!((lat - 21.0285).abs() < 1e-7, "{lat}");
+    }
+}
