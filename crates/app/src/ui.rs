@@ -16,7 +16,7 @@ use bevy_egui::egui::{
 use twin_model::Layer;
 
 /// Width of the app's layer panel, pixels.
-pub const APP_LEFT_W: f32 = 330.0;
+pub const APP_LEFT_W: f32 = 350.0;
 /// Height of the app's timeline and chart panel (with a run), pixels.
 pub const APP_BOTTOM_H: f32 = 190.0;
 /// Width of the app's inspector window (when open, at the view's top right), pixels.
@@ -161,7 +161,7 @@ fn app_panels(
                             ui.with_layout(
                                 egui::Layout::right_to_left(egui::Align::Center),
                                 |ui| {
-                                    ui.spacing_mut().slider_width = 60.0;
+                                    ui.spacing_mut().slider_width = 50.0;
                                     ui.add(
                                         egui::Slider::new(&mut view.opacity[i], 0.1..=1.0)
                                             .show_value(false),
