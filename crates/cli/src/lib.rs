@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use twin_model::{City, Crs, Layer};
 
+mod app_cmd;
 mod compare_cmd;
 mod data_cmd;
 mod ensemble_cmd;
@@ -82,6 +83,23 @@ enum Command {
     /// Serve the city's layers and the live twin over HTTP (JSON, GeoJSON), with API tokens,
     /// roles and an audit log. Phục vụ dữ liệu thành phố qua HTTP.
     Serve(serve_cmd::ServeArgs),
+    /// The city in 3D with the layers, playback of a run, inspector and search (runs
+    /// `twin-app app`; `twin app --help` for its options).
+    /// Thành phố 3D: các lớp, phát lại kịch bản, thông tin đối tượng, tìm kiếm.
+    #[command(disable_help_flag = true)]
+    App {
+        /// Passed to `twin-app app`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Full screen for a video wall: KPI tiles, alert ticker, hotspots, camera tour (runs
+    /// `twin-app wall`). Tường màn hình: chỉ số, cảnh báo, điểm ngập.
+    #[command(disable_help_flag = true)]
+    Wall {
+        /// Passed to `twin-app wall`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Summarise a city: layers, counts, extents, CRS, owners, derived networks.
     /// Tóm tắt thành phố: các lớp, số đối tượng, phạm vi, hệ tọa độ, đơn vị quản lý.
     Info {
@@ -680,6 +698,8 @@ where
             },
             &out,
         )?,
+        Command::App { args } => app_cmd::run("app", &args)?,
+        Command::Wall { args } => app_cmd::run("wall", &args)?,
         Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,
         Command::Sensors(cmd) => sensors_cmd::run(cmd)?,
         Command::Live(args) => live_cmd::run(args)?,

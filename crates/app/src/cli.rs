@@ -1,0 +1,163 @@
+//! The command line: `twin-app app …` and `twin-app wall …`.
+
+use crate::i18n::Lang;
+use crate::viewer::{Mode, Options};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use twin_model::Layer;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "twin-app",
+    about = "Bản sao số Hà Nội 3D và tường màn hình / Hanoi digital twin in 3D and on a video wall"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Debug)]
+struct Common {
+    /// Thành phố / the city (GeoPackage written by `twin`).
+    #[arg(long)]
+    city: PathBuf,
+    /// Thư mục kết quả `twin scenario run` (có playback/) / a scenario run's folder (with playback/).
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Chụp một khung hình vào PNG rồi thoát, không cần cửa sổ / render one frame into a PNG with no window, then exit.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Phút hiển thị / the minute to show (from the rain's start).
+    #[arg(long)]
+    at: Option<f64>,
+    /// Ngôn ngữ giao diện / interface language: vi | en.
+    #[arg(long, default_value = "vi")]
+    lang: String,
+    /// Kích thước / size, WxH pixels.
+    #[arg(long)]
+    size: Option<String>,
+    /// Nhìn thẳng từ trên xuống / look straight down.
+    #[arg(long)]
+    top: bool,
+    /// Nhấp chuột tại điểm ảnh X,Y / a click at pixel X,Y once the scene is up.
+    #[arg(long)]
+    click: Option<String>,
+    /// Ghi trạng thái (bảng thông tin, KPI) ra JSON / write the inspector and KPIs as JSON.
+    #[arg(long)]
+    state_out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Ứng dụng 3D / the 3D app: layers, playback, inspector, search.
+    App {
+        #[command(flatten)]
+        common: Common,
+        /// Tắt lớp / hide a layer (table name or alias: building, roads, water, …); repeatable.
+        #[arg(long)]
+        hide: Vec<String>,
+    },
+    /// Tường màn hình / the video wall: KPI tiles, alert ticker, hotspots, camera tour.
+    Wall {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Parses `WxH`.
+pub fn parse_size(s: &str) -> Result<(u32, u32)> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .with_context(|| format!("kích thước phải là WxH / size must be WxH: {s:?}"))?;
+    let (w, h): (u32, u32) = (w.trim().parse()?, h.trim().parse()?);
+    if !(64..=16384).contains(&w) || !(64..=16384).contains(&h) {
+        bail!("kích thước ngoài khoảng 64–16384 / size out of 64–16384: {s:?}");
+    }
+    Ok((w, h))
+}
+
+fn parse_pair(s: &str) -> Result<(f32, f32)> {
+    let (a, b) = s
+        .split_once(',')
+        .with_context(|| format!("cần X,Y / expected X,Y: {s:?}"))?;
+    Ok((a.trim().parse()?, b.trim().parse()?))
+}
+
+/// Parses the command line into options.
+pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
+    let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mode, common, hide) = match cli.cmd {
+        Cmd::App { common, hide } => (Mode::App, common, hide),
+        Cmd::Wall { common } => (Mode::Wall, common, Vec::new()),
+    };
+    let lang = Lang::parse(&common.lang).with_context(|| {
+        format!(
+            "ngôn ngữ phải là vi hoặc en / language must be vi or en: {:?}",
+            common.lang
+        )
+    })?;
+    let hide = hide
+        .iter()
+        .map(|h| Layer::parse(h).with_context(|| format!("không có lớp / no such layer: {h:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    let default = match mode {
+        Mode::App => (1600, 900),
+        Mode::Wall => (3840, 1080),
+    };
+    if mode == Mode::Wall && common.run.is_none() {
+        bail!("tường màn hình cần --run / the wall needs --run DIR");
+    }
+    Ok(Options {
+        mode,
+        city: common.city,
+        run: common.run,
+        screenshot: common.screenshot,
+        at: common.at,
+        hide,
+        lang,
+        size: common
+            .size
+            .as_deref()
+            .map(parse_size)
+            .transpose()?
+            .unwrap_or(default),
+        top: common.top,
+        click: common.click.as_deref().map(parse_pair).transpose()?,
+        state_out: common.state_out,
+    })
+}
+
+/// Runs the command line.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
+    crate::viewer::run(parse(args)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &str) -> Result<Options> {
+        parse(a.split_whitespace().map(OsString::from))
+    }
+
+    #[test]
+    fn command_lines() {
+        let o =
+            p("twin-app app --city c.gpkg --hide building --hide roads --lang en --size 800x600")
+                .unwrap();
+        assert_eq!(o.mode, Mode::App);
+        assert_eq!(o.hide, vec![Layer::Building, Layer::TrafficRoad]);
+        assert_eq!(o.lang, Lang::En);
+        assert_eq!(o.size, (800, 600));
+        let w = p("twin-app wall --city c.gpkg --run r --at 45").unwrap();
+        assert_eq!(w.mode, Mode::Wall);
+        assert_eq!(w.size, (3840, 1080));
+        assert_eq!(w.at, Some(45.0));
+        assert!(p("twin-app wall --city c.gpkg").is_err());
+        assert!(p("twin-app app --city c.gpkg --hide nothing").is_err());
+        assert!(p("twin-app app --city c.gpkg --lang fr").is_err());
+        assert!(parse_size("10x10").is_err());
+    }
+}
