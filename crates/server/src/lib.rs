@@ -360,8 +360,10 @@ pub async fn shutdown_signal() {
 /// stderr, and stops on Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     use anyhow::Context;
+    // Colour codes only on a terminal: a log file or journal gets plain lines.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
     let city = twin_io::gpkg::read_city(&config.city)?;
