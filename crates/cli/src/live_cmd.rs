@@ -357,7 +357,7 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
                 let store = p.store.as_mut().expect("the live loop keeps a store");
                 store.set_status(&reports)?;
                 let closed = l.close_period(&city, &reg, store, &reports)?;
-                show(&closed, &reg);
+                show(&closed);
                 write_files(&a.out, l, &reg, store, &reports)?;
             }
             if until_ms.is_some_and(|u| l.now_ms() >= u) || l.at_end() {
@@ -399,7 +399,7 @@ fn hhmm(ms: i64) -> String {
 }
 
 /// One line per period, one per forecast and per alert, in Vietnamese and English.
-fn show(c: &Closed, _reg: &Registry) {
+fn show(c: &Closed) {
     let p = &c.period;
     println!(
         "{} rain / mưa {} ({} gauges); depth sensors / cảm biến ngập {} (RMS innovation {:.3} m); lakes / hồ {}; assimilated {:+.0} m³; {:.2} s",

@@ -242,7 +242,8 @@ pub struct LiveLoop {
     next_forecast_s: f64,
     /// Places with a standing flood forecast: name → ms it was first forecast.
     standing: BTreeMap<String, i64>,
-    /// Street sensors that have read the alert depth.
+    /// Places (street sensors' names, as the forecast names them) whose sensor has read the
+    /// alert depth: their flood forecast is never cleared.
     observed: BTreeSet<String>,
     /// Roads alerted closed.
     roads_alerted: BTreeSet<String>,
@@ -349,7 +350,6 @@ impl LiveLoop {
         let sensors = reg.sensors();
         let mut rain = Vec::new();
         let mut depths = Vec::new();
-        let mut depth_ids = Vec::new();
         let mut levels = Vec::new();
         let mut alerts = Vec::new();
         for (&k, &(sum, n, last, at)) in &per {
@@ -366,9 +366,8 @@ impl LiveLoop {
                         y: s.y,
                         depth_m: last,
                     });
-                    depth_ids.push(k);
-                    if last >= self.cfg.alert_m && self.observed.insert(s.id.clone()) {
-                        let place = place_name(s);
+                    let place = place_name(s);
+                    if last >= self.cfg.alert_m && self.observed.insert(place.clone()) {
                         let first = self.standing.get(&place).copied();
                         alerts.push(Alert {
                             kind: AlertKind::FloodObserved,
@@ -571,7 +570,7 @@ impl LiveLoop {
                         value: p.peak_m,
                     });
                 }
-                (None, true) if !self.observed_place(&p.name) => {
+                (None, true) if !self.observed.contains(&p.name) => {
                     self.standing.remove(&p.name);
                     alerts.push(Alert {
                         kind: AlertKind::FloodCleared,
@@ -623,10 +622,6 @@ impl LiveLoop {
             roads_closed,
             wall_s: t0.elapsed().as_secs_f64(),
         })
-    }
-
-    fn observed_place(&self, place: &str) -> bool {
-        self.observed.iter().any(|s| s == place)
     }
 
     /// Keeps what the forecast says each watched place holds at the end of the next period,
