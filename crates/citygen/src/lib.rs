@@ -12,6 +12,7 @@
 //! name, and every named feature's name ("(mẫu)" / "(synthetic)"). Magnitudes follow real
 //! Hanoi figures (shared/mission/hanoi-facts.md), cited where they are used.
 
+pub mod fill;
 pub mod rng;
 pub mod sewer;
 pub mod streets;
@@ -524,33 +525,16 @@ pub fn generate(opts: &DemoOptions) -> City {
             Some(j) => (format!("MH{j}"), st.nodes[j]),
             None => (ww.clone(), STATION),
         };
-        let (shape, g1, g2) = match p.shape {
-            twin_model::drainage::Shape::Circular { d } => ("circular", d, 0.0),
-            twin_model::drainage::Shape::RectClosed { h, w } => ("rect_closed", h, w),
-            twin_model::drainage::Shape::RectOpen { h, w } => ("rect_open", h, w),
-            twin_model::drainage::Shape::Trapezoidal { h, w, .. } => ("trapezoidal", h, w),
-        };
-        let mut f = feat(
-            Layer::Utility,
-            "conduit",
-            LineString::from(vec![w(st.nodes[p.from]), w(to_pos)]).into(),
-        )
-        .with_name(format!("C{k}"))
-        .with("from_node", format!("MH{}", p.from))
-        .with("to_node", to_name)
-        .with("shape", shape)
-        .with("geom1_m", g1)
-        .with("roughness_n", p.n)
-        .with("length_m", (p.length * 100.0).round() / 100.0)
-        .with("out_offset_m", (p.out_offset * 1000.0).round() / 1000.0)
-        .with("design_flow_m3s", (p.q_design * 1000.0).round() / 1000.0)
-        .with("full_flow_m3s", (p.q_full * 1000.0).round() / 1000.0);
-        if g2 > 0.0 {
-            f = f.with("geom2_m", g2);
-        }
-        if shape == "trapezoidal" {
-            f = f.with("side_slope", 1.5);
-        }
+        let f = sewer::conduit_feature(
+            feat(
+                Layer::Utility,
+                "conduit",
+                LineString::from(vec![w(st.nodes[p.from]), w(to_pos)]).into(),
+            ),
+            k,
+            p,
+            to_name,
+        );
         put(Layer::Utility, f);
     }
     // Pumps: ~1.1 m³/s per km² served (Yên Sở: 90 m³/s), 4 units starting in turn as the

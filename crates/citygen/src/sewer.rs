@@ -18,6 +18,7 @@ use crate::streets::Streets;
 use crate::terrain::Terrain;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use twin_model::Feature;
 use twin_model::drainage::{Shape, manning_full_flow};
 
 /// Design intensity, l/s·ha, for duration `t_min` and return period `p_years`.
@@ -122,32 +123,108 @@ fn size(q: f64, ground_slope: f64) -> (Shape, f64, f64, f64) {
     }
 }
 
-/// Designs the network on the street graph.
+/// Designs the network on the street graph, draining to one pumping station.
 pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64; 2]) -> Sewer {
-    let n = st.nodes.len();
     let rim: Vec<f64> = st.nodes.iter().map(|p| t.ground(p[0], p[1])).collect();
-    let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-    for s in &st.segments {
-        let l = ((st.nodes[s.a][0] - st.nodes[s.b][0]).powi(2)
-            + (st.nodes[s.a][1] - st.nodes[s.b][1]).powi(2))
-        .sqrt();
-        adj[s.a].push((s.b, l));
-        adj[s.b].push((s.a, l));
+    let edges: Vec<(usize, usize, f64)> = st
+        .segments
+        .iter()
+        .map(|s| {
+            let l = ((st.nodes[s.a][0] - st.nodes[s.b][0]).powi(2)
+                + (st.nodes[s.a][1] - st.nodes[s.b][1]).powi(2))
+            .sqrt();
+            (s.a, s.b, l)
+        })
+        .collect();
+    let n = st.nodes.len();
+    let mut linked = vec![false; n];
+    for &(a, b, _) in &edges {
+        linked[a] = true;
+        linked[b] = true;
     }
     let outlet = (0..n)
-        .filter(|&i| !adj[i].is_empty())
+        .filter(|&i| linked[i])
         .min_by(|&a, &b| {
             let da = (st.nodes[a][0] - station[0]).hypot(st.nodes[a][1] - station[1]);
             let db = (st.nodes[b][0] - station[0]).hypot(st.nodes[b][1] - station[1]);
             da.total_cmp(&db).then(a.cmp(&b))
         })
         .expect("street nodes");
-    // Dijkstra from the outlet: each node drains toward it along its shortest path.
+    let d = design_on(
+        &st.nodes,
+        &edges,
+        rim,
+        catchments,
+        &[Sink {
+            node: outlet,
+            pos: station,
+        }],
+    );
+    Sewer {
+        invert: d.invert,
+        rim: d.rim,
+        pipes: d.pipes,
+        outlet,
+        wet_well_invert: d.sink_invert[0],
+        q_station: d.sink_q[0],
+    }
+}
+
+/// Where a tree of pipes ends: the street node its last pipe leaves from and the point the
+/// pipe runs to (a pumping station's wet well or an outfall).
+#[derive(Debug, Clone, Copy)]
+pub struct Sink {
+    /// Street node of the last manhole.
+    pub node: usize,
+    /// Position of the station or outfall.
+    pub pos: [f64; 2],
+}
+
+/// A network designed on any street graph, draining to one or more sinks.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// Manhole invert per node (`None` where the node reaches no sink).
+    pub invert: Vec<Option<f64>>,
+    /// Ground (rim) per node.
+    pub rim: Vec<f64>,
+    /// Pipes; `to == None` ends at the sink of `sink_of[from]`.
+    pub pipes: Vec<Pipe>,
+    /// The sink each node drains to (`None` where it reaches none).
+    pub sink_of: Vec<Option<usize>>,
+    /// Invert at each sink: the lowest arriving pipe end less 0.5 m.
+    pub sink_invert: Vec<f64>,
+    /// Design flow arriving at each sink, m³/s.
+    pub sink_q: Vec<f64>,
+}
+
+/// Designs pipes on a street graph (`edges`: node pairs and lengths, m) with ground `rim` per
+/// node: every node drains along its shortest path to the nearest sink; flows by the
+/// rational method from `catchments`; pipes sized and laid as the module header says.
+pub fn design_on(
+    nodes: &[[f64; 2]],
+    edges: &[(usize, usize, f64)],
+    rim: Vec<f64>,
+    catchments: &[Catchment],
+    sinks: &[Sink],
+) -> Design {
+    let n = nodes.len();
+    let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for &(a, b, l) in edges {
+        adj[a].push((b, l));
+        adj[b].push((a, l));
+    }
+    // Dijkstra from the sinks: each node drains toward the nearest along its shortest path.
     let mut dist = vec![f64::INFINITY; n];
     let mut parent: Vec<Option<(usize, f64)>> = vec![None; n];
+    let mut sink_of: Vec<Option<usize>> = vec![None; n];
     let mut heap = BinaryHeap::new();
-    dist[outlet] = 0.0;
-    heap.push(Item(0.0, outlet));
+    for (k, s) in sinks.iter().enumerate() {
+        if dist[s.node] > 0.0 {
+            dist[s.node] = 0.0;
+            sink_of[s.node] = Some(k);
+            heap.push(Item(0.0, s.node));
+        }
+    }
     while let Some(Item(d, u)) = heap.pop() {
         if d > dist[u] {
             continue;
@@ -156,6 +233,7 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
             if d + l < dist[v] {
                 dist[v] = d + l;
                 parent[v] = Some((u, l));
+                sink_of[v] = sink_of[u];
                 heap.push(Item(d + l, v));
             }
         }
@@ -174,12 +252,13 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
         let q = ca[i] * design_intensity(tc[i], 2.0) / 1000.0;
         let (to, length) = match parent[i] {
             Some((p, l)) => (Some(p), l),
-            None => (
-                None,
-                (st.nodes[i][0] - station[0])
-                    .hypot(st.nodes[i][1] - station[1])
-                    .max(20.0),
-            ),
+            None => {
+                let s = sinks[sink_of[i].expect("a root is a sink")].pos;
+                (
+                    None,
+                    (nodes[i][0] - s[0]).hypot(nodes[i][1] - s[1]).max(20.0),
+                )
+            }
         };
         let g_down = to.map(|p| rim[p]).unwrap_or(rim[i] - 0.5);
         let gs = ((rim[i] - g_down) / length).max(0.0);
@@ -205,7 +284,7 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
     // below every incoming pipe's downstream end.
     let mut invert: Vec<Option<f64>> = vec![None; n];
     let mut incoming_low: Vec<f64> = vec![f64::INFINITY; n];
-    let mut wet_well_invert = f64::INFINITY;
+    let mut sink_invert = vec![f64::INFINITY; sinks.len()];
     for &i in &order {
         let p = &pipes[pipe_of[i].unwrap()];
         let inv = (rim[i] - 1.2 - p.shape.height()).min(incoming_low[i]);
@@ -213,27 +292,59 @@ pub fn design(st: &Streets, t: &Terrain, catchments: &[Catchment], station: [f64
         let down_end = inv - p.slope * p.length;
         match p.to {
             Some(j) => incoming_low[j] = incoming_low[j].min(down_end),
-            None => wet_well_invert = wet_well_invert.min(down_end - 0.5),
+            None => {
+                let k = sink_of[i].unwrap();
+                sink_invert[k] = sink_invert[k].min(down_end - 0.5);
+            }
         }
     }
     for p in pipes.iter_mut() {
         let down_end = invert[p.from].unwrap() - p.slope * p.length;
         p.out_offset = match p.to {
             Some(j) => (down_end - invert[j].unwrap()).max(0.0),
-            None => (down_end - wet_well_invert).max(0.0),
+            None => (down_end - sink_invert[sink_of[p.from].unwrap()]).max(0.0),
         };
     }
-    let q_station = pipes
-        .iter()
-        .filter(|p| p.to.is_none())
-        .map(|p| p.q_design)
-        .sum();
-    Sewer {
+    let mut sink_q = vec![0.0; sinks.len()];
+    for p in pipes.iter().filter(|p| p.to.is_none()) {
+        sink_q[sink_of[p.from].unwrap()] += p.q_design;
+    }
+    Design {
         invert,
         rim,
         pipes,
-        outlet,
-        wet_well_invert,
-        q_station,
+        sink_of,
+        sink_invert,
+        sink_q,
     }
+}
+
+/// A designed pipe's attributes on its conduit feature, named `C{k}`, from manhole
+/// `MH{from}` to `to_name`.
+pub fn conduit_feature(f: Feature, k: usize, p: &Pipe, to_name: String) -> Feature {
+    let (shape, g1, g2) = match p.shape {
+        Shape::Circular { d } => ("circular", d, 0.0),
+        Shape::RectClosed { h, w } => ("rect_closed", h, w),
+        Shape::RectOpen { h, w } => ("rect_open", h, w),
+        Shape::Trapezoidal { h, w, .. } => ("trapezoidal", h, w),
+    };
+    let r3 = |v: f64| (v * 1000.0).round() / 1000.0;
+    let mut f = f
+        .with_name(format!("C{k}"))
+        .with("from_node", format!("MH{}", p.from))
+        .with("to_node", to_name)
+        .with("shape", shape)
+        .with("geom1_m", g1)
+        .with("roughness_n", p.n)
+        .with("length_m", (p.length * 100.0).round() / 100.0)
+        .with("out_offset_m", r3(p.out_offset))
+        .with("design_flow_m3s", r3(p.q_design))
+        .with("full_flow_m3s", r3(p.q_full));
+    if g2 > 0.0 {
+        f = f.with("geom2_m", g2);
+    }
+    if shape == "trapezoidal" {
+        f = f.with("side_slope", 1.5);
+    }
+    f
 }

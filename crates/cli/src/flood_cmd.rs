@@ -358,7 +358,7 @@ fn parse_clock(s: &str) -> Result<f64> {
 }
 
 /// The storm half of a scenario spec with the defaults `scenario run` uses.
-fn scenario_storm(
+pub(crate) fn scenario_storm(
     minutes: f64,
     rain: &[(f64, f64)],
     network: Option<twin_hydro::Project>,

@@ -1,6 +1,7 @@
 //! `twin info`: a city's layers, counts, extents, CRS, owners and derived networks, as text
 //! or JSON.
 
+use twin_citygen::fill::is_designed;
 use twin_model::{City, Crs, DrainageNetwork, Layer, RoadGraph};
 
 fn fmt_bbox(b: Option<[[f64; 2]; 2]>) -> String {
@@ -28,19 +29,20 @@ pub fn info_text(c: &City) -> String {
     );
     s += &format!("Phạm vi / Extent: {}\n", fmt_bbox(c.bbox()));
     s += &format!(
-        "{:<24} {:<38} {:>8}  {:<7} {}\n",
-        "layer / lớp", "name (vi)", "features", "owner", "extent"
+        "{:<24} {:<38} {:>8} {:>8}  {:<7} {}\n",
+        "layer / lớp", "name (vi)", "features", "designed", "owner", "extent"
     );
     for l in c.layers() {
         let layer = l.layer();
         s += &format!(
-            "{:<24} {:<38} {:>8}  {:<7} {}\n",
+            "{:<24} {:<38} {:>8} {:>8}  {:<7} {}\n",
             format!("{} ({})", layer.table_name(), layer.name_en())
                 .chars()
                 .take(24)
                 .collect::<String>(),
             layer.name_vi(),
             l.len(),
+            l.features().iter().filter(|f| is_designed(f)).count(),
             layer.default_owner().code(),
             fmt_bbox(l.bbox())
         );
@@ -91,8 +93,27 @@ pub fn info_text(c: &City) -> String {
         .iter()
         .filter_map(|f| f.num("residents"))
         .sum();
-    if residents > 0.0 {
-        s += &format!("Residents / Dân số: {residents:.0}\n");
+    let on_blocks: f64 = c
+        .layer(Layer::Population)
+        .features()
+        .iter()
+        .filter_map(|f| f.num("unplaced_residents"))
+        .sum();
+    if residents + on_blocks > 0.0 {
+        s += &format!("Residents / Dân số: {:.0}", residents + on_blocks);
+        if on_blocks > 0.0 {
+            s += &format!(
+                " ({residents:.0} in mapped buildings, {on_blocks:.0} on population blocks without mapped buildings)"
+            );
+        }
+        s += "\n";
+    }
+    let rules = c.designed_rules();
+    if !rules.is_empty() {
+        s += "Thiết kế, không phải khảo sát / Designed, not surveyed (source = designed):\n";
+        for (layer, kind, rule) in rules {
+            s += &format!("  {layer} {kind}: {rule}\n");
+        }
     }
     s
 }
@@ -109,6 +130,7 @@ pub fn info_json(c: &City) -> serde_json::Value {
                 "owner": l.layer().default_owner().code(),
                 "owner_en": l.layer().default_owner().name_en(),
                 "features": l.len(),
+                "designed": l.features().iter().filter(|f| is_designed(f)).count(),
                 "bbox": l.bbox(),
             })
         })
@@ -120,6 +142,10 @@ pub fn info_json(c: &City) -> serde_json::Value {
         "bbox": c.bbox(),
         "layers": layers,
         "dem": c.dem.as_ref().map(|d| serde_json::json!({"nx": d.nx, "ny": d.ny, "cell_m": d.cell})),
+        "designed_rules": c.designed_rules()
+            .into_iter()
+            .map(|(layer, kind, rule)| serde_json::json!({"layer": layer, "kind": kind, "rule": rule}))
+            .collect::<Vec<_>>(),
         "metadata": c.metadata,
     })
 }

@@ -60,6 +60,8 @@ fn for_each_road(city: &City, step: f64, mut f: impl FnMut(RoadRef, &[(Coord, f6
         .features()
         .iter()
         .filter(|f| f.kind == "road")
+        // A bridge does not take the water under it.
+        .filter(|f| !twin_model::roads::is_bridge(f))
     {
         let geo::Geometry::LineString(ls) = &feat.geometry else {
             continue;
@@ -314,6 +316,20 @@ pub struct Exposure {
     /// Residents and jobs cut off: their building's access road (the nearest road) closed by
     /// the flood.
     pub cut_off: CutOff,
+    /// Residents by ward (population blocks naming their `ward`), in name order; empty where
+    /// no block names one.
+    pub wards: Vec<WardExposure>,
+}
+
+/// A ward's residents in the model and those the flood reached.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WardExposure {
+    /// Ward name.
+    pub ward: String,
+    /// Residents of its blocks in the model.
+    pub residents: f64,
+    /// Of them, where the water reached each of [`EXPOSURE_DEPTHS_M`].
+    pub flooded: [f64; 3],
 }
 
 /// Residents and jobs whose door no vehicle can reach at the flood's worst.
@@ -420,6 +436,7 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
         }
     }
     let mut residents = [0.0; 3];
+    let mut wards: std::collections::BTreeMap<String, WardExposure> = Default::default();
     for f in city
         .layer(Layer::Population)
         .features()
@@ -428,9 +445,25 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
     {
         let people = f.num("residents").unwrap_or(0.0);
         let d = depths_in(depth, &f.geometry);
+        let ward = f.text("ward").map(|w| {
+            let e = wards.entry(w.to_string()).or_insert(WardExposure {
+                ward: w.to_string(),
+                residents: 0.0,
+                flooded: [0.0; 3],
+            });
+            e.residents += people;
+            e
+        });
+        let mut reached = [0.0; 3];
         for (k, t) in EXPOSURE_DEPTHS_M.iter().enumerate() {
             let share = d.iter().filter(|v| **v >= *t).count() as f64 / d.len().max(1) as f64;
             residents[k] += people * share;
+            reached[k] = people * share;
+        }
+        if let Some(w) = ward {
+            for (acc, r) in w.flooded.iter_mut().zip(reached) {
+                *acc += r;
+            }
         }
     }
     let closed: std::collections::HashSet<FeatureId> = roads
@@ -542,6 +575,7 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
             .then(a.use_.cmp(&b.use_))
     });
     Exposure {
+        wards: wards.into_values().collect(),
         area_m2: area,
         residents,
         services,

@@ -49,7 +49,7 @@ pub const MAX_DAILY_MM: f64 = 2_000.0;
 type Lines<'a> = Vec<(usize, &'a str)>;
 
 /// The header's columns (lower case, BOM and spaces trimmed) and the data lines.
-fn table<'a>(text: &'a str, path: &Path) -> Result<(Vec<String>, Lines<'a>)> {
+pub(crate) fn table<'a>(text: &'a str, path: &Path) -> Result<(Vec<String>, Lines<'a>)> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -65,7 +65,7 @@ fn table<'a>(text: &'a str, path: &Path) -> Result<(Vec<String>, Lines<'a>)> {
 }
 
 /// The index of the first of `names` among the header's columns.
-fn column(cols: &[String], names: &[&str], path: &Path) -> Result<usize> {
+pub(crate) fn column(cols: &[String], names: &[&str], path: &Path) -> Result<usize> {
     cols.iter()
         .position(|c| names.contains(&c.as_str()))
         .ok_or_else(|| {
@@ -78,7 +78,7 @@ fn column(cols: &[String], names: &[&str], path: &Path) -> Result<usize> {
 }
 
 /// The fields of a line, as many as the header has.
-fn fields(line: &str, n: usize, width: usize, path: &Path) -> Result<Vec<String>> {
+pub(crate) fn fields(line: &str, n: usize, width: usize, path: &Path) -> Result<Vec<String>> {
     let f = split_csv(line).ok_or_else(|| {
         IoError::format(path, format!("line {n}"), "a quoted field is not closed")
     })?;

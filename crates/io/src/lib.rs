@@ -24,6 +24,7 @@ pub mod points;
 pub mod rain;
 pub mod raster;
 pub mod swmm;
+pub mod wards;
 
 pub use error::{IoError, Result};
 

@@ -455,6 +455,13 @@ pub fn classify(t: &Tags, is_area: bool) -> Option<(Layer, String)> {
         || g("waterway") == Some("riverbank")
         || matches!(g("landuse"), Some("reservoir" | "basin"))
     {
+        // A river's or canal's water area is a river (held at its stage by the flood
+        // solver), not a lake.
+        if matches!(g("water"), Some("river" | "canal" | "oxbow"))
+            || g("waterway") == Some("riverbank")
+        {
+            return Some((Layer::Environment, "river".into()));
+        }
         return Some((Layer::Environment, "water".into()));
     }
     if let Some(w @ ("river" | "stream" | "canal" | "drain" | "ditch")) = g("waterway") {
@@ -803,21 +810,24 @@ pub fn to_city(
                 .or_default() += 1;
             continue;
         }
-        let linear_kind = matches!(
-            kind.as_str(),
-            "road"
-                | "road_private"
-                | "path"
-                | "line"
-                | "minor_line"
-                | "cable"
-                | "river"
-                | "stream"
-                | "canal"
-                | "drain"
-                | "ditch"
-                | "tree_row"
-        );
+        let water_area = tag(&w.tags, "natural") == Some("water")
+            || tag(&w.tags, "waterway") == Some("riverbank");
+        let linear_kind = !water_area
+            && matches!(
+                kind.as_str(),
+                "road"
+                    | "road_private"
+                    | "path"
+                    | "line"
+                    | "minor_line"
+                    | "cable"
+                    | "river"
+                    | "stream"
+                    | "canal"
+                    | "drain"
+                    | "ditch"
+                    | "tree_row"
+            );
         let g: Geometry<f64> = if is_area && !linear_kind {
             Polygon::new(LineString::from(pts), vec![]).into()
         } else {

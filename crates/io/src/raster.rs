@@ -3,6 +3,7 @@
 use crate::crs::{Reprojector, epsg_of, spatial_ref};
 use crate::error::{IoError, Result};
 use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::spatial_ref::{CoordTransform, SpatialRef};
 use gdal::{Dataset, DriverManager};
 use std::path::Path;
 use twin_model::{Crs, Raster};
@@ -26,7 +27,63 @@ pub fn read_raster(path: &Path) -> Result<GeoRaster> {
     read_dataset(&ds, path)
 }
 
+/// Reads band 1 of any GDAL raster (GeoTIFF, ESRI ASCII grid, SRTM .hgt …) whose CRS GDAL
+/// knows, with or without an EPSG code (a `.prj` of a custom Transverse Mercator is fine), or
+/// in `assume` where given, and resamples it onto `target` (bilinear) at `cell` metres.
+pub fn read_raster_onto(
+    path: &Path,
+    assume: Option<Crs>,
+    target: Crs,
+    cell: Option<f64>,
+) -> Result<Raster> {
+    crate::gdalmsg::capture();
+    let ds = Dataset::open(path).map_err(|e| crate::gdalmsg::open_error(path, "a raster", e))?;
+    let (grid, srs) = read_grid(&ds, path)?;
+    let ctx = path.display().to_string();
+    let mut src = match assume {
+        Some(c) => spatial_ref(c, &ctx)?,
+        None => srs.ok_or_else(|| IoError::Crs {
+            context: ctx.clone(),
+            crs: "(none)".into(),
+            msg: "the raster states no CRS; give the one it is in".into(),
+        })?,
+    };
+    src.set_axis_mapping_strategy(gdal::spatial_ref::AxisMappingStrategy::TraditionalGisOrder);
+    let dst = spatial_ref(target, &ctx)?;
+    let name = src.name().unwrap_or_else(|| "(unnamed)".into());
+    let ct = |a: &SpatialRef, b: &SpatialRef| {
+        CoordTransform::new(a, b).map_err(|e| IoError::Crs {
+            context: ctx.clone(),
+            crs: format!("{name} -> {}", target.code()),
+            msg: e.to_string(),
+        })
+    };
+    let (fwd, back) = (ct(&src, &dst)?, ct(&dst, &src)?);
+    let run = |t: &CoordTransform, xs: &mut [f64], ys: &mut [f64]| -> Result<()> {
+        let mut zs = vec![0.0; xs.len()];
+        t.transform_coords(xs, ys, &mut zs)
+            .map_err(|e| IoError::Crs {
+                context: ctx.clone(),
+                crs: format!("{name} -> {}", target.code()),
+                msg: format!("{e} (coordinates outside the area of use?)"),
+            })
+    };
+    resample(&grid, |x, y| run(&fwd, x, y), |x, y| run(&back, x, y), cell)
+}
+
 pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
+    let (raster, srs) = read_grid(ds, path)?;
+    let srs = srs.ok_or_else(|| IoError::Crs {
+        context: path.display().to_string(),
+        crs: "(none)".into(),
+        msg: "raster has no CRS".into(),
+    })?;
+    let crs = epsg_of(&srs, &path.display().to_string())?;
+    Ok(GeoRaster { raster, crs })
+}
+
+/// Band 1 of a dataset as a north-up grid, with the dataset's CRS where it states one.
+fn read_grid(ds: &Dataset, path: &Path) -> Result<(Raster, Option<SpatialRef>)> {
     let gt = ds
         .geo_transform()
         .map_err(|e| gerr(path, "raster has no georeferencing", e))?;
@@ -44,12 +101,7 @@ pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
             format!("cells must be square, got {} x {}", gt[1], gt[5].abs()),
         ));
     }
-    let srs = ds.spatial_ref().map_err(|_| IoError::Crs {
-        context: path.display().to_string(),
-        crs: "(none)".into(),
-        msg: "raster has no CRS".into(),
-    })?;
-    let crs = epsg_of(&srs, &path.display().to_string())?;
+    let srs = ds.spatial_ref().ok();
     let band = ds.rasterband(1).map_err(|e| gerr(path, "no band 1", e))?;
     let (nx, ny) = ds.raster_size();
     let nodata = band.no_data_value().map(|v| v as f32);
@@ -79,7 +131,7 @@ pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
         }
         raster.data = flipped;
     }
-    Ok(GeoRaster { raster, crs })
+    Ok((raster, srs))
 }
 
 /// Writes a raster as a single-band Float32 GeoTIFF (deflate-compressed), atomically.
@@ -119,9 +171,24 @@ pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Resu
     if src.crs == target && cell.is_none() {
         return Ok(src.raster.clone());
     }
-    let s = &src.raster;
     let fwd = Reprojector::new(src.crs, target, "DEM reprojection")?;
     let back = Reprojector::new(target, src.crs, "DEM reprojection")?;
+    resample(
+        &src.raster,
+        |x, y| fwd.transform(x, y),
+        |x, y| back.transform(x, y),
+        cell,
+    )
+}
+
+/// Resamples `s` onto a north-up grid through the transforms `fwd` (source → target) and
+/// `back` (bilinear, nodata kept); the cell is the source's in target units unless given.
+fn resample(
+    s: &Raster,
+    fwd: impl Fn(&mut [f64], &mut [f64]) -> Result<()>,
+    back: impl Fn(&mut [f64], &mut [f64]) -> Result<()>,
+    cell: Option<f64>,
+) -> Result<Raster> {
     // Target extent: transform the source boundary densely.
     let [[x0, y0], [x1, y1]] = s.bbox();
     let mut xs = Vec::new();
@@ -138,7 +205,7 @@ pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Resu
             ys.push(y);
         }
     }
-    fwd.transform(&mut xs, &mut ys)?;
+    fwd(&mut xs, &mut ys)?;
     let (minx, maxx) = xs
         .iter()
         .fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
@@ -174,7 +241,7 @@ pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Resu
     for r in 0..ny {
         let mut cx: Vec<f64> = (0..nx).map(|c| out.cell_center(c, r)[0]).collect();
         let mut cy: Vec<f64> = vec![out.cell_center(0, r)[1]; nx];
-        back.transform(&mut cx, &mut cy)?;
+        back(&mut cx, &mut cy)?;
         for c in 0..nx {
             if let Some(v) = s.sample(cx[c], cy[c]) {
                 out.data[r * nx + c] = v as f32;

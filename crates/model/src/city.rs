@@ -107,6 +107,18 @@ impl City {
         }
     }
 
+    /// What the city's data lacked and a rule designed, from the `designed:<layer>:<kind>`
+    /// metadata entries: (layer table name, kind, rule).
+    pub fn designed_rules(&self) -> Vec<(String, String, String)> {
+        self.metadata
+            .iter()
+            .filter_map(|(k, v)| {
+                let (layer, kind) = k.strip_prefix("designed:")?.split_once(':')?;
+                Some((layer.to_string(), kind.to_string(), v.clone()))
+            })
+            .collect()
+    }
+
     /// A layer.
     pub fn layer(&self, l: Layer) -> &LayerData {
         &self.layers[l.index()]

@@ -58,6 +58,17 @@ impl RoadLink {
     }
 }
 
+/// True when a road feature is a bridge (OSM `bridge`, any value but "no").
+pub fn is_bridge(f: &crate::Feature) -> bool {
+    match f.attrs.get("bridge") {
+        Some(crate::AttrValue::Bool(b)) => *b,
+        Some(crate::AttrValue::Int(i)) => *i != 0,
+        Some(crate::AttrValue::Real(r)) => *r != 0.0,
+        Some(crate::AttrValue::Text(t)) => !matches!(t.as_str(), "" | "no" | "0" | "false"),
+        _ => false,
+    }
+}
+
 /// Classes that motor vehicles may drive on.
 pub fn is_drivable_class(class: &str) -> bool {
     matches!(

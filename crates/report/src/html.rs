@@ -342,6 +342,10 @@ pub struct ScenarioReport {
     pub diversions: Vec<DiversionRow>,
     /// The diversions were put in place, not only proposed.
     pub diversions_activated: bool,
+    /// Residents by ward: name, residents in the model, reached by ≥ 10 / 30 / 50 cm.
+    pub wards: Vec<(String, f64, [f64; 3])>,
+    /// What the city's data lacked and was designed: (layer, kind, rule).
+    pub designed: Vec<(String, String, String)>,
 }
 
 /// `s` escaped for HTML text and attributes.
@@ -558,6 +562,43 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         );
     }
     h += "</table>\n";
+    if !r.wards.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Dân cư theo phường <span class="en">/ Residents by ward</span></h2>
+<table><tr><th>Phường / Ward</th><th>Dân số trong mô hình / Residents in the model</th><th>Ngập ≥ 10 cm</th><th>≥ 30 cm</th><th>≥ 50 cm</th></tr>"##
+        );
+        for (w, n, f) in &r.wards {
+            let _ = write!(
+                h,
+                r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+                esc(w),
+                int(*n),
+                int(f[0]),
+                int(f[1]),
+                int(f[2])
+            );
+        }
+        h += "</table>\n";
+    }
+    if !r.designed.is_empty() {
+        let _ = write!(
+            h,
+            r##"<h2>Dữ liệu thiết kế, không phải khảo sát <span class="en">/ Designed, not surveyed</span></h2>
+<p>Dữ liệu của thành phố thiếu những phần dưới đây; chúng được thiết kế theo quy tắc ghi rõ (thuộc tính <code>source = designed</code>). Kết quả phụ thuộc vào chúng. <span class="en">/ The city's data lacked what follows; it was designed by the rule given (attribute <code>source = designed</code>), and the results depend on it.</span></p>
+<table><tr><th>Lớp / Layer</th><th>Loại / Kind</th><th>Quy tắc / Rule</th></tr>"##
+        );
+        for (l, k, rule) in &r.designed {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(l),
+                esc(k),
+                esc(rule)
+            );
+        }
+        h += "</table>\n";
+    }
     if !r.interventions.is_empty() {
         let _ = write!(
             h,
@@ -1067,6 +1108,8 @@ mod tests {
                 via: Vec::new(),
             }],
             diversions_activated: false,
+            wards: vec![("Hoàn Kiếm".into(), 1000.0, [100.0, 40.0, 5.0])],
+            designed: vec![("utility".into(), "conduit".into(), "rational method".into())],
         }
     }
 

@@ -168,6 +168,13 @@ pub fn scenario_page(
             })
             .collect(),
         diversions_activated: traffic.diversions_activated,
+        wards: r
+            .exposure
+            .wards
+            .iter()
+            .map(|w| (w.ward.clone(), w.residents, w.flooded))
+            .collect(),
+        designed: city.designed_rules(),
     };
     crate::html::scenario_html(&report)
 }

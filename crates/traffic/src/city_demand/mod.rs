@@ -714,6 +714,17 @@ fn land_use_masses(city: &City, net: &Network, usable: &[u32]) -> (Vec<f64>, Vec
             attr[n] += j;
         }
     }
+    // Residents a population block holds beyond its mapped buildings (a built city whose map
+    // lacks buildings there): their trips start at the block.
+    for f in city.layer(Layer::Population).features() {
+        let r = positive(f.num("unplaced_residents"));
+        if r <= 0.0 {
+            continue;
+        }
+        if let Some(p) = centroid(f) {
+            prod[snap.nearest(p) as usize] += r;
+        }
+    }
     for layer in [Layer::Economic, Layer::PublicService] {
         for f in city.layer(layer).features() {
             let a = positive(f.num("jobs")) + positive(f.num("students"));
