@@ -35,6 +35,8 @@ struct Read3d {
     skipped: std::collections::BTreeMap<String, usize>,
     without_geometry: usize,
     from_floor: usize,
+    /// What else to tell about the file, a line each.
+    notes: Vec<String>,
 }
 
 impl From<twin_io::cityjson::CityJsonImport> for Read3d {
@@ -46,6 +48,7 @@ impl From<twin_io::cityjson::CityJsonImport> for Read3d {
             skipped: r.skipped,
             without_geometry: r.without_geometry,
             from_floor: 0,
+            notes: Vec::new(),
         }
     }
 }
@@ -59,11 +62,66 @@ impl From<twin_io::citygml::CityGmlImport> for Read3d {
             skipped: r.skipped,
             without_geometry: r.without_geometry,
             from_floor: r.footprint_from_floor,
+            notes: Vec::new(),
         }
     }
 }
 
-/// `twin import cityjson|citygml`: the buildings of each file into the Building layer of the
+fn counted(m: &std::collections::BTreeMap<String, usize>) -> String {
+    let list: Vec<String> = m.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    list.join(", ")
+}
+
+impl From<twin_io::ifc::IfcImport> for Read3d {
+    fn from(r: twin_io::ifc::IfcImport) -> Read3d {
+        let mut notes = vec![format!(
+            "note: placed by {}; length unit {} m",
+            r.placed_by, r.length_unit_m
+        )];
+        if !r.skipped.is_empty() {
+            notes.push(format!(
+                "warning: not imported (only the building shell is): {}",
+                counted(&r.skipped)
+            ));
+        }
+        if !r.geometry_not_read.is_empty() {
+            notes.push(format!(
+                "warning: shell elements whose geometry is of a kind not read: {}",
+                counted(&r.geometry_not_read)
+            ));
+        }
+        if r.clipped > 0 {
+            notes.push(format!(
+                "note: {} element(s) read without their boolean cut (their top is an upper bound)",
+                r.clipped
+            ));
+        }
+        Read3d {
+            what: format!("IFC {}", r.schema),
+            features: r.features,
+            crs: r.source_crs,
+            skipped: Default::default(),
+            without_geometry: r.without_geometry,
+            from_floor: 0,
+            notes,
+        }
+    }
+}
+
+/// `--at lon,lat`.
+fn parse_at(s: &str) -> Result<(f64, f64)> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--at {s}: expected LON,LAT in degrees, e.g. 105.85,21.03"))?;
+    match v[..] {
+        [lon, lat] if lon.abs() <= 180.0 && lat.abs() <= 90.0 => Ok((lon, lat)),
+        _ => bail!("--at {s}: expected LON,LAT in degrees (longitude first), e.g. 105.85,21.03"),
+    }
+}
+
+/// `twin import cityjson|citygml|ifc`: the buildings of each file into the Building layer of the
 /// city in `--out` (created in `--crs`, or the first file's own CRS), with what was left out
 /// said.
 fn import_buildings(
@@ -110,11 +168,13 @@ fn import_buildings(
             );
         }
         if !r.skipped.is_empty() {
-            let list: Vec<String> = r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
             eprintln!(
                 "  warning: not imported (only buildings are): {}",
-                list.join(", ")
+                counted(&r.skipped)
             );
+        }
+        for n in &r.notes {
+            eprintln!("  {n}");
         }
     }
     for r in reads {
@@ -203,6 +263,19 @@ pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
         ImportCmd::Citygml(b) => import_buildings(b, "CityGML", |p, to, first, assume| {
             Ok(twin_io::citygml::read_citygml(p, to, first, assume)?.into())
         })?,
+        ImportCmd::Ifc {
+            files,
+            at,
+            rotation_deg,
+        } => {
+            let place = twin_io::ifc::IfcPlacement {
+                at: at.as_deref().map(parse_at).transpose()?,
+                rotation_deg,
+            };
+            import_buildings(files, "IFC", |p, to, first, assume| {
+                Ok(twin_io::ifc::read_ifc(p, to, first, &place, assume)?.into())
+            })?
+        }
         ImportCmd::Dem { file, out, cell } => {
             let mut city = load(&out)?;
             let dem = step(

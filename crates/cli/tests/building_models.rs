@@ -120,3 +120,75 @@ fn the_hanoi_campus_in_citygml_joins_a_vn2000_city() {
         38
     );
 }
+
+#[test]
+fn ifc_houses_join_a_city_placed_by_their_site_or_by_the_user() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let city = d.path().join("kit.gpkg");
+    let fzk = data.join("webifc_AC20-FZK-Haus.ifc");
+    let o = twin(&[
+        "import",
+        "ifc",
+        s(&fzk),
+        "--out",
+        s(&city),
+        "--crs",
+        "EPSG:25832",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("IFC IFC4, 1 building(s) from EPSG:32632"),
+        "{err}"
+    );
+    assert!(
+        err.contains("placed by IfcSite RefLatitude/RefLongitude 49.100435, 8.436539"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not imported (only the building shell is): 14 IfcAnnotation, 5 IfcDoor, 17 IfcOpeningElement, 3 IfcVirtualElement, 11 IfcWindow"),
+        "{err}"
+    );
+    // IfcOpenHouse states no place: refused, the city untouched, until --at gives one.
+    let house = data.join("webifc_IfcOpenHouse_IFC4.ifc");
+    let o = twin(&["import", "ifc", s(&house), "--out", s(&city)]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("place it with --at lon,lat"),
+        "{}",
+        stderr(&o)
+    );
+    let o = twin(&[
+        "import",
+        "ifc",
+        s(&house),
+        "--out",
+        s(&city),
+        "--at",
+        "8.4365,49.1",
+        "--rotation-deg",
+        "-30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("length unit 0.001 m"), "{}", stderr(&o));
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    let b = c.layer(twin_model::Layer::Building);
+    assert_eq!(b.len(), 2);
+    let fzk = &b.features()[0];
+    assert_eq!(fzk.name.as_deref(), Some("FZK-Haus"));
+    assert_eq!(fzk.num("levels"), Some(2.0));
+    assert!((fzk.num("height_m").unwrap() - 6.518).abs() < 1e-9);
+    assert!(
+        b.features()[1]
+            .text("solid_json")
+            .is_some_and(|j| j.starts_with("[[["))
+    );
+    let o = twin(&["import", "ifc", s(&house), "--out", s(&city), "--at", "8.4"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--at 8.4: expected LON,LAT"),
+        "{}",
+        stderr(&o)
+    );
+}
