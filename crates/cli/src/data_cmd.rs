@@ -316,6 +316,66 @@ pub(crate) fn export(cmd: ExportCmd) -> Result<()> {
             twin_io::atomic::write_text(&out, &text)?;
             eprintln!("✓ wrote {}", out.display());
         }
+        ExportCmd::Cityjson { city, out } => {
+            let c = load(&city)?;
+            let r = step(&format!("writing {}", out.display()), || {
+                Ok(twin_io::cityjson_write::write_cityjson(&c, &city, &out)?)
+            })?;
+            eprintln!(
+                "  {}: CityJSON 2.0 in {}, {} building(s): {} from their 3D surfaces, {} LOD1 \
+                 solid(s) from footprint and height, {} footprint(s) only (LOD0)",
+                out.display(),
+                c.crs.code(),
+                r.written,
+                r.from_surfaces,
+                r.extruded,
+                r.footprint_only.len()
+            );
+            let named = |v: &[String]| {
+                let shown: Vec<&str> = v.iter().take(5).map(String::as_str).collect();
+                let more = v.len().saturating_sub(shown.len());
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                format!("{}{tail}", shown.join("; "))
+            };
+            if r.base_from_dem > 0 {
+                eprintln!(
+                    "  note: {} building(s) without base_m stand on the DEM",
+                    r.base_from_dem
+                );
+            }
+            for (v, what) in [
+                (
+                    &r.not_written,
+                    "not written (no footprint polygon and no 3D surfaces)",
+                ),
+                (
+                    &r.footprint_only,
+                    "written as footprints only (LOD0): no height_m",
+                ),
+                (
+                    &r.base_zero,
+                    "based at 0 m: no base_m and no DEM under them",
+                ),
+                (
+                    &r.empty_geometry,
+                    "written without geometry: it collapses at 1 mm",
+                ),
+            ] {
+                if !v.is_empty() {
+                    eprintln!("  warning: {} building(s) {what}: {}", v.len(), named(v));
+                }
+            }
+            if r.degenerate_surfaces > 0 {
+                eprintln!(
+                    "  warning: {} stored surface(s) left out: fewer than 3 vertices at 1 mm",
+                    r.degenerate_surfaces
+                );
+            }
+        }
         ExportCmd::Dem { city, out } => {
             let c = load(&city)?;
             let dem = c

@@ -499,6 +499,16 @@ enum ExportCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The Building layer as CityJSON 2.0 in the city's CRS: stored 3D surfaces at their LOD,
+    /// else LOD1 solids from footprint and height; name, height, storeys, use and attributes.
+    /// Xuất lớp công trình ra CityJSON 2.0.
+    Cityjson {
+        /// City GeoPackage.
+        city: PathBuf,
+        /// Output file (.city.json).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The DEM as a GeoTIFF in the city's CRS.
     #[command(allow_negative_numbers = true)]
     Dem {

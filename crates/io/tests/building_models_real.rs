@@ -7,26 +7,13 @@
 //! and IfcOpenHouse (IFC4, millimetres, not georeferenced); their expected figures are
 //! IfcOpenShell's, recorded in benches/results/bim.md by benches/bim/run.sh.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::samples;
 use twin_io::citygml::read_citygml;
 use twin_io::cityjson::read_cityjson;
 use twin_io::crs::Reprojector;
 use twin_io::ifc::{IfcPlacement, read_ifc};
 use twin_model::{Crs, FeatureId};
-
-/// `../shared/data/bim-cim` beside the checkout; `None` (skipped) where absent, except under
-/// CI, where its absence fails the test.
-fn samples() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/bim-cim");
-    if d.is_dir() {
-        return Some(d);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{} is missing, and CI was meant to provide it", d.display());
-    }
-    eprintln!("skipped: {} is missing", d.display());
-    None
-}
 
 const RD_NEW: Crs = Crs { epsg: 28992 };
 
