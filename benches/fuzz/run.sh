@@ -16,7 +16,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 SECS="${SECS:-600}" JOBS="${JOBS:-2}" TIMEOUT="${TIMEOUT:-10}" RSS_MB="${RSS_MB:-4096}"
 WORK="${WORK:-/tmp/twin-fuzz}" OUT="${OUT:-$root/benches/results/fuzz.md}"
 targets=(swmm_inp rain_file climate_file sumo_net sumo_routes osm_xml osm_pbf rain_csv points_csv
-  gpkg_metadata scenario_toml gauge_rain cityjson citygml snapshot)
+  gpkg_metadata scenario_toml gauge_rain cityjson citygml ifc snapshot)
 if [ -n "${TARGETS:-}" ]; then read -r -a targets <<<"$TARGETS"; fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -20,6 +20,7 @@ WHAT = {
     "gauge_rain": "rain gauge list and daily totals (`[rain] historical`)",
     "cityjson": "CityJSON buildings (`twin import cityjson`)",
     "citygml": "CityGML buildings (`twin import citygml`)",
+    "ifc": "IFC buildings over the STEP reader (`twin import ifc`)",
     "snapshot": "sensor snapshots and SensorThings Observations, then QC (`twin sensors`)",
 }
 

@@ -35,6 +35,8 @@ struct Read3d {
     skipped: std::collections::BTreeMap<String, usize>,
     without_geometry: usize,
     from_floor: usize,
+    /// What else to tell about the file, a line each.
+    notes: Vec<String>,
 }
 
 impl From<twin_io::cityjson::CityJsonImport> for Read3d {
@@ -46,6 +48,7 @@ impl From<twin_io::cityjson::CityJsonImport> for Read3d {
             skipped: r.skipped,
             without_geometry: r.without_geometry,
             from_floor: 0,
+            notes: Vec::new(),
         }
     }
 }
@@ -59,11 +62,66 @@ impl From<twin_io::citygml::CityGmlImport> for Read3d {
             skipped: r.skipped,
             without_geometry: r.without_geometry,
             from_floor: r.footprint_from_floor,
+            notes: Vec::new(),
         }
     }
 }
 
-/// `twin import cityjson|citygml`: the buildings of each file into the Building layer of the
+fn counted(m: &std::collections::BTreeMap<String, usize>) -> String {
+    let list: Vec<String> = m.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    list.join(", ")
+}
+
+impl From<twin_io::ifc::IfcImport> for Read3d {
+    fn from(r: twin_io::ifc::IfcImport) -> Read3d {
+        let mut notes = vec![format!(
+            "note: placed by {}; length unit {} m",
+            r.placed_by, r.length_unit_m
+        )];
+        if !r.skipped.is_empty() {
+            notes.push(format!(
+                "warning: not imported (only the building shell is): {}",
+                counted(&r.skipped)
+            ));
+        }
+        if !r.geometry_not_read.is_empty() {
+            notes.push(format!(
+                "warning: shell elements whose geometry is of a kind not read: {}",
+                counted(&r.geometry_not_read)
+            ));
+        }
+        if r.clipped > 0 {
+            notes.push(format!(
+                "note: {} element(s) read without their boolean cut (their top is an upper bound)",
+                r.clipped
+            ));
+        }
+        Read3d {
+            what: format!("IFC {}", r.schema),
+            features: r.features,
+            crs: r.source_crs,
+            skipped: Default::default(),
+            without_geometry: r.without_geometry,
+            from_floor: 0,
+            notes,
+        }
+    }
+}
+
+/// `--at lon,lat`.
+fn parse_at(s: &str) -> Result<(f64, f64)> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--at {s}: expected LON,LAT in degrees, e.g. 105.85,21.03"))?;
+    match v[..] {
+        [lon, lat] if lon.abs() <= 180.0 && lat.abs() <= 90.0 => Ok((lon, lat)),
+        _ => bail!("--at {s}: expected LON,LAT in degrees (longitude first), e.g. 105.85,21.03"),
+    }
+}
+
+/// `twin import cityjson|citygml|ifc`: the buildings of each file into the Building layer of the
 /// city in `--out` (created in `--crs`, or the first file's own CRS), with what was left out
 /// said.
 fn import_buildings(
@@ -110,11 +168,13 @@ fn import_buildings(
             );
         }
         if !r.skipped.is_empty() {
-            let list: Vec<String> = r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
             eprintln!(
                 "  warning: not imported (only buildings are): {}",
-                list.join(", ")
+                counted(&r.skipped)
             );
+        }
+        for n in &r.notes {
+            eprintln!("  {n}");
         }
     }
     for r in reads {
@@ -203,6 +263,19 @@ pub(crate) fn import(cmd: ImportCmd) -> Result<()> {
         ImportCmd::Citygml(b) => import_buildings(b, "CityGML", |p, to, first, assume| {
             Ok(twin_io::citygml::read_citygml(p, to, first, assume)?.into())
         })?,
+        ImportCmd::Ifc {
+            files,
+            at,
+            rotation_deg,
+        } => {
+            let place = twin_io::ifc::IfcPlacement {
+                at: at.as_deref().map(parse_at).transpose()?,
+                rotation_deg,
+            };
+            import_buildings(files, "IFC", |p, to, first, assume| {
+                Ok(twin_io::ifc::read_ifc(p, to, first, &place, assume)?.into())
+            })?
+        }
         ImportCmd::Dem { file, out, cell } => {
             let mut city = load(&out)?;
             let dem = step(
@@ -242,6 +315,66 @@ pub(crate) fn export(cmd: ExportCmd) -> Result<()> {
                 .with_context(|| city.display().to_string())?;
             twin_io::atomic::write_text(&out, &text)?;
             eprintln!("✓ wrote {}", out.display());
+        }
+        ExportCmd::Cityjson { city, out } => {
+            let c = load(&city)?;
+            let r = step(&format!("writing {}", out.display()), || {
+                Ok(twin_io::cityjson_write::write_cityjson(&c, &city, &out)?)
+            })?;
+            eprintln!(
+                "  {}: CityJSON 2.0 in {}, {} building(s): {} from their 3D surfaces, {} LOD1 \
+                 solid(s) from footprint and height, {} footprint(s) only (LOD0)",
+                out.display(),
+                c.crs.code(),
+                r.written,
+                r.from_surfaces,
+                r.extruded,
+                r.footprint_only.len()
+            );
+            let named = |v: &[String]| {
+                let shown: Vec<&str> = v.iter().take(5).map(String::as_str).collect();
+                let more = v.len().saturating_sub(shown.len());
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                format!("{}{tail}", shown.join("; "))
+            };
+            if r.base_from_dem > 0 {
+                eprintln!(
+                    "  note: {} building(s) without base_m stand on the DEM",
+                    r.base_from_dem
+                );
+            }
+            for (v, what) in [
+                (
+                    &r.not_written,
+                    "not written (no footprint polygon and no 3D surfaces)",
+                ),
+                (
+                    &r.footprint_only,
+                    "written as footprints only (LOD0): no height_m",
+                ),
+                (
+                    &r.base_zero,
+                    "based at 0 m: no base_m and no DEM under them",
+                ),
+                (
+                    &r.empty_geometry,
+                    "written without geometry: it collapses at 1 mm",
+                ),
+            ] {
+                if !v.is_empty() {
+                    eprintln!("  warning: {} building(s) {what}: {}", v.len(), named(v));
+                }
+            }
+            if r.degenerate_surfaces > 0 {
+                eprintln!(
+                    "  warning: {} stored surface(s) left out: fewer than 3 vertices at 1 mm",
+                    r.degenerate_surfaces
+                );
+            }
         }
         ExportCmd::Dem { city, out } => {
             let c = load(&city)?;

@@ -160,6 +160,23 @@ enum ImportCmd {
     /// height, storeys, use, name, generic attributes and the 3D surfaces. Adds to the city in
     /// --out if it exists, else creates it (in --crs, or the file's own CRS).
     Citygml(BuildingFiles),
+    /// Import IFC buildings (IFC2x3, IFC4) into the Building layer: footprint, base, height,
+    /// storeys, use, name and the 3D surfaces of the building shell, placed by the file's
+    /// IfcMapConversion or its site's latitude and longitude, or by --at. Adds to the city in
+    /// --out if it exists, else creates it. Nhập công trình từ mô hình BIM (IFC) vào lớp công trình.
+    #[command(allow_negative_numbers = true)]
+    Ifc {
+        #[command(flatten)]
+        files: BuildingFiles,
+        /// Longitude,latitude (WGS 84) of the model's origin, for a file that is not
+        /// georeferenced or to override its own. Kinh độ,vĩ độ của gốc mô hình.
+        #[arg(long, value_name = "LON,LAT")]
+        at: Option<String>,
+        /// Angle from true north to the model's +y axis, clockwise, in degrees (overrides the
+        /// file's). Góc từ hướng bắc thật đến trục +y của mô hình, theo chiều kim đồng hồ.
+        #[arg(long)]
+        rotation_deg: Option<f64>,
+    },
     /// Import a DEM raster (GeoTIFF …), reprojected onto the city's CRS.
     #[command(allow_negative_numbers = true)]
     Dem {
@@ -484,6 +501,16 @@ enum ExportCmd {
         #[arg(long)]
         minutes: f64,
         /// Output .inp file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The Building layer as CityJSON 2.0 in the city's CRS: stored 3D surfaces at their LOD,
+    /// else LOD1 solids from footprint and height; name, height, storeys, use and attributes.
+    /// Xuất lớp công trình ra CityJSON 2.0.
+    Cityjson {
+        /// City GeoPackage.
+        city: PathBuf,
+        /// Output file (.city.json).
         #[arg(long)]
         out: PathBuf,
     },

@@ -2,7 +2,9 @@
 //! not imported named.
 
 mod common;
-use common::{bim_cim_data, s, stderr, twin};
+use common::{bim_cim_data, s, stderr, twin, twin_ok};
+use std::path::Path;
+use std::process::Output;
 
 #[test]
 fn cityjson_buildings_make_or_join_a_city_and_other_objects_are_named() {
@@ -119,4 +121,133 @@ fn the_hanoi_campus_in_citygml_joins_a_vn2000_city() {
             .len(),
         38
     );
+}
+
+/// `twin import ifc` of KIT's FZK-Haus (ArchiCAD's IFC4) into `city` in ETRS89 / UTM 32N.
+fn import_fzk(data: &Path, city: &Path) -> Output {
+    let fzk = data.join("webifc_AC20-FZK-Haus.ifc");
+    twin_ok(&[
+        "import",
+        "ifc",
+        s(&fzk),
+        "--out",
+        s(city),
+        "--crs",
+        "EPSG:25832",
+    ])
+}
+
+#[test]
+fn ifc_houses_join_a_city_placed_by_their_site_or_by_the_user() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let city = d.path().join("kit.gpkg");
+    let o = import_fzk(&data, &city);
+    let err = stderr(&o);
+    assert!(
+        err.contains("IFC IFC4, 1 building(s) from EPSG:32632"),
+        "{err}"
+    );
+    assert!(
+        err.contains("placed by IfcSite RefLatitude/RefLongitude 49.100435, 8.436539"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not imported (only the building shell is): 14 IfcAnnotation, 5 IfcDoor, 17 IfcOpeningElement, 3 IfcVirtualElement, 11 IfcWindow"),
+        "{err}"
+    );
+    // IfcOpenHouse states no place: refused, the city untouched, until --at gives one.
+    let house = data.join("webifc_IfcOpenHouse_IFC4.ifc");
+    let o = twin(&["import", "ifc", s(&house), "--out", s(&city)]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("place it with --at lon,lat"),
+        "{}",
+        stderr(&o)
+    );
+    let o = twin(&[
+        "import",
+        "ifc",
+        s(&house),
+        "--out",
+        s(&city),
+        "--at",
+        "8.4365,49.1",
+        "--rotation-deg",
+        "-30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("length unit 0.001 m"), "{}", stderr(&o));
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    let b = c.layer(twin_model::Layer::Building);
+    assert_eq!(b.len(), 2);
+    let fzk = &b.features()[0];
+    assert_eq!(fzk.name.as_deref(), Some("FZK-Haus"));
+    assert_eq!(fzk.num("levels"), Some(2.0));
+    assert!((fzk.num("height_m").unwrap() - 6.518).abs() < 1e-9);
+    assert!(
+        b.features()[1]
+            .text("solid_json")
+            .is_some_and(|j| j.starts_with("[[["))
+    );
+    let o = twin(&["import", "ifc", s(&house), "--out", s(&city), "--at", "8.4"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--at 8.4: expected LON,LAT"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_city_exported_as_cityjson_imports_back_to_the_same_buildings() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let city = d.path().join("kit.gpkg");
+    import_fzk(&data, &city);
+    let out = d.path().join("kit.city.json");
+    let o = twin_ok(&["export", "cityjson", s(&city), "--out", s(&out)]);
+    assert!(
+        stderr(&o).contains(
+            "CityJSON 2.0 in EPSG:25832, 1 building(s): 1 from their 3D surfaces, 0 LOD1 solid(s)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let again = d.path().join("again.gpkg");
+    let o = twin_ok(&["import", "cityjson", s(&out), "--out", s(&again)]);
+    assert!(
+        stderr(&o).contains("CityJSON 2.0, 1 building(s) from EPSG:25832"),
+        "{}",
+        stderr(&o)
+    );
+    let (a, b) = (
+        twin_io::gpkg::read_city(&city).unwrap(),
+        twin_io::gpkg::read_city(&again).unwrap(),
+    );
+    let (a, b) = (
+        &a.layer(twin_model::Layer::Building).features()[0],
+        &b.layer(twin_model::Layer::Building).features()[0],
+    );
+    assert_eq!(b.name.as_deref(), Some("FZK-Haus"));
+    assert_eq!(b.num("height_m"), a.num("height_m"));
+    assert_eq!(b.num("base_m"), a.num("base_m"));
+    assert_eq!(b.num("levels"), Some(2.0));
+    assert_eq!(b.text("cj_ifc_schema"), a.text("ifc_schema"));
+    let (ba, bb) = (a.bbox().unwrap(), b.bbox().unwrap());
+    for k in 0..2 {
+        for c in 0..2 {
+            assert!((ba[k][c] - bb[k][c]).abs() < 0.001, "{ba:?} {bb:?}");
+        }
+    }
+    // A city that is not there is named.
+    let o = twin(&[
+        "export",
+        "cityjson",
+        s(&d.path().join("none.gpkg")),
+        "--out",
+        s(&out),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("none.gpkg"), "{}", stderr(&o));
 }

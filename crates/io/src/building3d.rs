@@ -130,17 +130,26 @@ pub(crate) fn shape(surfaces: &[Surface]) -> Option<Shape> {
         1 => polys.into_iter().next().expect("one").into(),
         _ => MultiPolygon::new(polys).into(),
     };
-    let mm = |v: f64| (v * 1000.0).round() / 1000.0;
-    let solid: Vec<Vec<[f64; 3]>> = surfaces
+    let outer: Vec<Vec<[f64; 3]>> = surfaces
         .iter()
-        .filter_map(|s| s.rings.first())
-        .map(|r| r.iter().map(|p| [mm(p[0]), mm(p[1]), mm(p[2])]).collect())
+        .filter_map(|s| s.rings.first().cloned())
         .collect();
     Some(Shape {
         footprint,
         from,
         zmin,
         zmax,
-        solid_json: serde_json::to_string(&solid).expect("numbers serialise"),
+        solid_json: solid_json(&outer),
     })
+}
+
+/// Surfaces' outer rings as the `solid_json` attribute: `[[x, y, z], …]` per surface, to the
+/// millimetre.
+pub(crate) fn solid_json(rings: &[Vec<[f64; 3]>]) -> String {
+    let mm = |v: f64| (v * 1000.0).round() / 1000.0;
+    let solid: Vec<Vec<[f64; 3]>> = rings
+        .iter()
+        .map(|r| r.iter().map(|p| [mm(p[0]), mm(p[1]), mm(p[2])]).collect())
+        .collect();
+    serde_json::to_string(&solid).unwrap_or_else(|_| "[]".into())
 }

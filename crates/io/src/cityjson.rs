@@ -4,9 +4,9 @@
 //! geometry's `GroundSurface`s where it has semantics, else the surfaces lying at its lowest
 //! height, projected to the plane; else the outline of all its vertices) in the city's CRS,
 //! its base and height (`measuredHeight` where given, else the geometry's span), its storeys
-//! (`storeysAboveGround`), its use (`function` or `usage`), every scalar attribute of the file,
-//! and its surfaces as `solid_json` (the outer rings of the highest LOD, `[[x, y, z], …]` per
-//! surface, in the city's CRS with heights as in the file) for 3D views. Vertices are read
+//! (`storeysAboveGround`), its use (`function` or `usage`), its name (`name`), every scalar
+//! attribute of the file, and its surfaces as `solid_json` (the outer rings of the highest LOD,
+//! `[[x, y, z], …]` per surface, in the city's CRS with heights as in the file) for 3D views. Vertices are read
 //! through the file's `transform`; the CRS is the file's `metadata.referenceSystem` or, where a
 //! file states none, the one the user gives. City objects of other types are not imported and
 //! are named with their count.
@@ -256,6 +256,13 @@ pub fn parse_cityjson(
             .with("height_m", (height * 1000.0).round() / 1000.0);
         if let Some(n) = num("storeysAboveGround") {
             f = f.with("levels", n.round() as i64);
+        }
+        if let Some(n) = o
+            .pointer("/attributes/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.trim().is_empty())
+        {
+            f = f.with_name(n);
         }
         if let Some(u) = ["function", "usage"].iter().find_map(|k| {
             o.pointer(&format!("/attributes/{k}"))

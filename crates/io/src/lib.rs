@@ -2,7 +2,8 @@
 //!
 //! Everything that crosses the boundary between files and the city model: the GeoPackage
 //! store ([`gpkg`]), GeoJSON / Shapefile / GeoTIFF through GDAL ([`gis`], [`raster`]),
-//! OpenStreetMap PBF and XML import ([`osm`]) and CRS handling ([`crs`]).
+//! OpenStreetMap PBF and XML import ([`osm`]), building models (CityJSON, CityGML, IFC over
+//! the STEP reader [`step`]; CityJSON out, [`cityjson_write`]) and CRS handling ([`crs`]).
 //!
 //! Invariants: every error names the file and, where possible, the line, feature and field;
 //! outputs are written atomically (a failure leaves nothing behind and never damages an
@@ -12,6 +13,7 @@ pub mod atomic;
 pub mod building3d;
 pub mod citygml;
 pub mod cityjson;
+pub mod cityjson_write;
 pub mod crs;
 mod csvtext;
 pub mod error;
@@ -19,10 +21,12 @@ pub mod gauge_rain;
 mod gdalmsg;
 pub mod gis;
 pub mod gpkg;
+pub mod ifc;
 pub mod osm;
 pub mod points;
 pub mod rain;
 pub mod raster;
+pub mod step;
 pub mod swmm;
 pub mod wards;
 

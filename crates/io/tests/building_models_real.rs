@@ -2,27 +2,18 @@
 //! data: Delft (2.0, EPSG:7415, LOD1 solids), 3D BAG (2.0, three LODs, no CRS stated),
 //! Rotterdam (2.0, LOD2 multi-surfaces with semantics) and Den Haag (1.1, buildings made of
 //! parts). CityGML: KIT's FZK-Haus in 2.0 and 3.0, and the Vietnam National University campus
-//! in Hanoi (2.0 in CRS:84, its building bases tagged as floor surfaces).
+//! in Hanoi (2.0 in CRS:84, its building bases tagged as floor surfaces). IFC: the FZK-Haus
+//! again, exported by ArchiCAD 20 (IFC4, metres, placed by its site's latitude and longitude),
+//! and IfcOpenHouse (IFC4, millimetres, not georeferenced); their expected figures are
+//! IfcOpenShell's, recorded in benches/results/bim.md by benches/bim/run.sh.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::samples;
 use twin_io::citygml::read_citygml;
 use twin_io::cityjson::read_cityjson;
 use twin_io::crs::Reprojector;
+use twin_io::ifc::{IfcPlacement, read_ifc};
 use twin_model::{Crs, FeatureId};
-
-/// `../shared/data/bim-cim` beside the checkout; `None` (skipped) where absent, except under
-/// CI, where its absence fails the test.
-fn samples() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/bim-cim");
-    if d.is_dir() {
-        return Some(d);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{} is missing, and CI was meant to provide it", d.display());
-    }
-    eprintln!("skipped: {} is missing", d.display());
-    None
-}
 
 const RD_NEW: Crs = Crs { epsg: 28992 };
 
@@ -213,4 +204,144 @@ fn the_hanoi_campus_lands_in_cau_giay_with_its_floors_as_footprints() {
         assert!((20.0..20_000.0).contains(&a), "{:?}: {a} m²", f.name);
         assert!(f.num("height_m").unwrap() > 2.0);
     }
+}
+
+/// Lengths of a footprint's outer ring's edges, longest first.
+fn edges(g: &geo::Geometry<f64>) -> Vec<f64> {
+    let geo::Geometry::Polygon(p) = g else {
+        panic!("expected a polygon, got {g:?}")
+    };
+    let mut e: Vec<f64> = p
+        .exterior()
+        .lines()
+        .map(|l| l.dx().hypot(l.dy()))
+        .filter(|l| *l > 0.01)
+        .collect();
+    e.sort_by(|a, b| b.total_cmp(a));
+    e
+}
+
+#[test]
+fn the_fzk_house_matches_ifcopenshell_and_its_citygml_twin() {
+    let Some(d) = samples() else { return };
+    let r = read_ifc(
+        &d.join("webifc_AC20-FZK-Haus.ifc"),
+        UTM32,
+        FeatureId(1),
+        &IfcPlacement::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.schema, "IFC4");
+    assert_eq!(r.length_unit_m, 1.0);
+    assert!(r.placed_by.starts_with("IfcSite RefLatitude/RefLongitude"));
+    // Everything not read is named: 11 windows, 5 doors, 17 openings, 14 annotations and 3
+    // virtual elements; every shell element's geometry is read.
+    let skipped: Vec<(&str, usize)> = r.skipped.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        skipped,
+        [
+            ("IfcAnnotation", 14),
+            ("IfcDoor", 5),
+            ("IfcOpeningElement", 17),
+            ("IfcVirtualElement", 3),
+            ("IfcWindow", 11)
+        ]
+    );
+    assert!(r.geometry_not_read.is_empty(), "{:?}", r.geometry_not_read);
+    assert_eq!(r.features.len(), 1);
+    let b = &r.features[0];
+    assert_eq!(b.name.as_deref(), Some("FZK-Haus"));
+    assert_eq!(b.text("building"), Some("Wohnhaus"));
+    assert_eq!(b.num("levels"), Some(2.0));
+    assert_eq!(b.text("storey_names"), Some("Erdgeschoss; Dachgeschoss"));
+    assert_eq!(b.text("storey_elevations_m"), Some("0; 2.7"));
+    assert!(b.text("spaces").unwrap().contains("Küche"));
+    // IfcOpenShell 0.9.0: shell from −0.2 to 6.3177 m (height 6.5177 m), ground-storey plan
+    // 120.0 m²; site at 49.100435° N, 8.436539° E, 110 m.
+    let h = b.num("height_m").unwrap();
+    assert!((h - 6.5177).abs() < 0.1, "{h}");
+    assert!((b.num("base_m").unwrap() - (110.0 - 0.2)).abs() < 0.1);
+    use geo::{Area, Centroid};
+    let a = b.geometry.unsigned_area();
+    assert!((a - 120.0).abs() < 0.05 * 120.0, "{a}");
+    // The model's origin, a corner of the house, is the site's point.
+    let (sx, sy) = Reprojector::new(Crs::WGS84, UTM32, "t")
+        .unwrap()
+        .point(8.436539, 49.100435)
+        .unwrap();
+    let geo::Geometry::Polygon(p) = &b.geometry else {
+        panic!()
+    };
+    let near = p
+        .exterior()
+        .points()
+        .map(|q| (q.x() - sx).hypot(q.y() - sy))
+        .fold(f64::MAX, f64::min);
+    assert!(near < 1.0, "{near} m");
+    // The same house in CityGML (KIT's LoD2 model): the same 12 × 10 m plan and, to the
+    // millimetre, the same height; the CityGML model lies about 1.1 km from the IFC site's
+    // point, unrotated, so only the shapes are compared.
+    let g = read_citygml(
+        &d.join("teco_FZK-Haus-LoD2-KIT-IAI-KHH-B36-V1.gml"),
+        UTM32,
+        FeatureId(1),
+        None,
+    )
+    .unwrap();
+    let gb = &g.features[0];
+    let (ei, eg) = (edges(&b.geometry), edges(&gb.geometry));
+    for k in 0..4 {
+        assert!((ei[k] - eg[k]).abs() < 0.01, "{ei:?} {eg:?}");
+    }
+    assert!((gb.num("height_m").unwrap() - h).abs() < 0.01);
+    let (ci, cg) = (
+        b.geometry.centroid().unwrap(),
+        gb.geometry.centroid().unwrap(),
+    );
+    let apart = (ci.x() - cg.x()).hypot(ci.y() - cg.y());
+    assert!((1000.0..1200.0).contains(&apart), "{apart}");
+}
+
+#[test]
+fn ifc_open_house_in_millimetres_is_placed_by_the_user() {
+    let Some(d) = samples() else { return };
+    let p = d.join("webifc_IfcOpenHouse_IFC4.ifc");
+    let e = read_ifc(&p, UTM32, FeatureId(1), &IfcPlacement::default(), None).unwrap_err();
+    assert!(e.to_string().contains("place it with --at lon,lat"), "{e}");
+    let at = IfcPlacement {
+        at: Some((8.4365, 49.1)),
+        rotation_deg: None,
+    };
+    let r = read_ifc(&p, UTM32, FeatureId(7), &at, None).unwrap();
+    assert_eq!(r.length_unit_m, 0.001);
+    assert_eq!(r.skipped.get("IfcMember (part of IfcWindow)"), Some(&20));
+    assert_eq!(r.skipped.get("IfcFooting"), Some(&1));
+    assert_eq!(r.clipped, 0, "the gable walls' half-space cuts are made");
+    let b = &r.features[0];
+    assert_eq!(b.id, FeatureId(7));
+    assert_eq!(b.num("levels"), Some(1.0));
+    // IfcOpenShell 0.9.0: shell from −0.4 (the step) to 5.78 m (the ridge), height 6.18 m;
+    // the convex hull of the ground storey's plan 55.404 m² (our union, which leaves out the
+    // 5 cm gap between the house and its step, is 54.2 m²).
+    let h = b.num("height_m").unwrap();
+    assert!((h - 6.18).abs() < 0.1, "{h}");
+    use geo::Area;
+    let a = b.geometry.unsigned_area();
+    assert!((a - 55.404).abs() < 0.05 * 55.404, "{a}");
+    // The walls span 10 m west–east and 5.36 m south–north; with --rotation-deg 90 the
+    // model's +y points east.
+    let bb = b.bbox().unwrap();
+    let (sx, sy) = Reprojector::new(Crs::WGS84, UTM32, "t")
+        .unwrap()
+        .point(8.4365, 49.1)
+        .unwrap();
+    assert!((bb[0][0] - (sx - 5.0)).abs() < 0.2 && (bb[0][1] - (sy - 0.18)).abs() < 0.2);
+    let turned = IfcPlacement {
+        at: at.at,
+        rotation_deg: Some(90.0),
+    };
+    let r = read_ifc(&p, UTM32, FeatureId(1), &turned, None).unwrap();
+    let bb = r.features[0].bbox().unwrap();
+    assert!(((bb[1][1] - bb[0][1]) - 10.55).abs() < 0.2, "{bb:?}");
 }
