@@ -80,6 +80,32 @@ def near_max(tif, p, r=20.0):
     return max(depths(tif, pts))
 
 
+def manholes_wgs84():
+    pts = []
+    q = ("select ST_X(ST_Transform(geom, 4326)) as x, ST_Y(ST_Transform(geom, 4326)) as y "
+         "from utility where kind = 'manhole'")
+    for line in sql(q).splitlines():
+        line = line.strip()
+        if line.startswith("x (Real) = "):
+            x = float(line.split("= ")[1])
+        elif line.startswith("y (Real) = "):
+            pts.append((x, float(line.split("= ")[1])))
+    return pts
+
+
+def sample_wgs84(raster, pts):
+    inp = "".join(f"{x} {y}\n" for x, y in pts)
+    r = subprocess.run(["gdallocationinfo", "-valonly", "-wgs84", raster], input=inp,
+                       capture_output=True, text=True, check=True)
+    out = []
+    for v in r.stdout.splitlines():
+        try:
+            out.append(float(v))
+        except ValueError:
+            out.append(None)
+    return out
+
+
 timings = dict(l.rstrip("\n").split("\t") for l in open(timings_path) if "\t" in l)
 info = json.load(open(os.path.join(out, "hanoi-info.json")))
 L = {l["table"]: l for l in info["layers"]}
@@ -106,6 +132,16 @@ wards = [kv.split("=") for kv in md_meta.get("wards", "").split(";") if "=" in k
 wards.sort(key=lambda kv: -float(kv[1]))
 w(f"| residents in the model, by ward | {sum(float(v) for _, v in wards):,.0f}: "
   + ", ".join(f"{k} {float(v):,.0f}" for k, v in wards) + " |")
+# The DEM against SRTM (a surface model: buildings and trees included) at the manholes.
+data = os.environ.get("PILOT_DATA", "../shared/data/hanoi")
+pts = manholes_wgs84()
+dem_v = sample_wgs84(os.path.join(data, "dem/hanoi_center_dem_25m.asc"), pts)
+srtm_v = sample_wgs84(os.path.join(data, "dem/N21E105.hgt"), pts)
+diff = sorted(b - a for a, b in zip(dem_v, srtm_v) if a is not None and b is not None and b > -1000)
+if diff:
+    q = lambda f: diff[min(len(diff) - 1, int(f * len(diff)))]
+    w(f"| SRTM (a surface model) minus the 25 m DEM at the {len(diff)} manholes | median {q(0.5):+.1f} m, "
+      f"10–90 % {q(0.1):+.1f} … {q(0.9):+.1f} m (SOURCES.md: 1–6 m below SRTM) |")
 w("")
 w("What the data lacked and the rules that designed it (`twin info`):\n")
 for r in info["designed_rules"]:

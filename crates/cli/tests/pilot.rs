@@ -87,6 +87,26 @@ fn the_pilot_city_builds_from_real_data_and_runs_the_coupled_scenario() {
     for w in ["Hoàn Kiếm", "Cửa Nam"] {
         assert!(wards.contains(w), "{w} not in {wards}");
     }
+    // No ward holds more residents in the model than its total.
+    let table = std::fs::read_to_string(data.join("hanoi_wards_2025.csv")).unwrap();
+    let total = |name: &str| -> f64 {
+        table
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[1] == name).then(|| f[4].parse().unwrap())
+            })
+            .unwrap()
+    };
+    for kv in wards.split(';') {
+        let (name, n) = kv.split_once('=').unwrap();
+        let n: f64 = n.parse().unwrap();
+        assert!(
+            n <= total(name) + 0.5,
+            "{name}: {n} in the model, {} in all",
+            total(name)
+        );
+    }
     // Gauges of the operator's list near the city were taken, not designed.
     assert!(
         out.contains("rain gauges from the operator's list"),
@@ -108,8 +128,7 @@ fn the_pilot_city_builds_from_real_data_and_runs_the_coupled_scenario() {
         .filter(|f| f.kind == "water_level_sensor" && f.num("alert_depth_m").is_some())
         .count();
     assert_eq!(street_sensors, 4);
-    // Every block's residents are its ward's gross density times its land.
-    let table = std::fs::read_to_string(data.join("hanoi_wards_2025.csv")).unwrap();
+    // Every block's residents are at most its ward's gross density times its land.
     let density: std::collections::HashMap<String, f64> = table
         .lines()
         .skip(1)

@@ -5,7 +5,9 @@
 //!   the city belongs to the ward whose centre is nearest in units of the ward's radius
 //!   (distance / √(area/π)), so a large ward reaches further than a small one.
 //! - The city is cut into population blocks of 250 m; a block's residents are its ward's gross
-//!   density (population / area) times the block's land (water bodies left out). Households:
+//!   density (population / area) times the block's land (water bodies left out); where the rule
+//!   gives a ward more land in the model than its area, its density is scaled down so that it
+//!   never holds more residents than its total. Households:
 //!   3.6 people each (Hanoi's mean household size, as the demo district).
 //! - A block's residents go to its buildings that may be homes (`building` not one of the
 //!   non-residential uses below) in proportion to floor area (footprint × levels; 4 levels
@@ -205,6 +207,10 @@ pub fn residents(city: &mut City, wards: &[Ward], extent: [[f64; 2]; 2]) -> Vec<
     let mut unplaced_total = 0.0;
     let mut wards_used = std::collections::BTreeMap::<String, f64>::new();
     let mut id = city.next_id(Layer::Population).0;
+    // Each block's land and ward; then each ward's land in the model, so that a ward the
+    // rule gives more land than it has keeps its own total.
+    let mut cells = Vec::new();
+    let mut ward_land = vec![0.0f64; wards.len()];
     for (b, [x0, y0, x1, y1]) in super::squares(extent, BLOCK_M).1 {
         // Land share from a 10 × 10 lattice of points.
         let mut land = 0usize;
@@ -227,8 +233,13 @@ pub fn residents(city: &mut City, wards: &[Ward], extent: [[f64; 2]; 2]) -> Vec<
         let Some(w) = ward_of(wards, mid) else {
             continue;
         };
+        ward_land[w] += land_m2;
+        cells.push((b, [x0, y0, x1, y1], land_m2, w));
+    }
+    for (b, [x0, y0, x1, y1], land_m2, w) in cells {
         let ward = &wards[w];
-        let density = ward.population / ward.area_km2;
+        let density =
+            ward.population / ward.area_km2 * (ward.area_km2 * 1e6 / ward_land[w]).min(1.0);
         let people = (density * land_m2 / 1e6).round();
         // Homes in the block by floor area, each at most one resident per 8 m².
         let hs = &homes[b];
