@@ -49,9 +49,11 @@ def crossing(a, b):
     return vals["x"], vals["y"]
 
 
-def manholes():
+def manholes(srid=None):
+    """The designed manholes' positions, in the city's CRS or in EPSG `srid`."""
+    g = f"ST_Transform(geom, {srid})" if srid else "geom"
     pts = []
-    for line in sql("select ST_X(geom) as x, ST_Y(geom) as y from utility where kind = 'manhole'").splitlines():
+    for line in sql(f"select ST_X({g}) as x, ST_Y({g}) as y from utility where kind = 'manhole'").splitlines():
         line = line.strip()
         if line.startswith("x (Real) = "):
             x = float(line.split("= ")[1])
@@ -78,19 +80,6 @@ def near_max(tif, p, r=20.0):
     """Deepest water within r metres of p (the point and eight around it)."""
     pts = [(p[0] + dx, p[1] + dy) for dx in (-r, 0, r) for dy in (-r, 0, r)]
     return max(depths(tif, pts))
-
-
-def manholes_wgs84():
-    pts = []
-    q = ("select ST_X(ST_Transform(geom, 4326)) as x, ST_Y(ST_Transform(geom, 4326)) as y "
-         "from utility where kind = 'manhole'")
-    for line in sql(q).splitlines():
-        line = line.strip()
-        if line.startswith("x (Real) = "):
-            x = float(line.split("= ")[1])
-        elif line.startswith("y (Real) = "):
-            pts.append((x, float(line.split("= ")[1])))
-    return pts
 
 
 def sample_wgs84(raster, pts):
@@ -134,7 +123,7 @@ w(f"| residents in the model, by ward | {sum(float(v) for _, v in wards):,.0f}: 
   + ", ".join(f"{k} {float(v):,.0f}" for k, v in wards) + " |")
 # The DEM against SRTM (a surface model: buildings and trees included) at the manholes.
 data = os.environ.get("PILOT_DATA", "../shared/data/hanoi")
-pts = manholes_wgs84()
+pts = manholes(4326)
 dem_v = sample_wgs84(os.path.join(data, "dem/hanoi_center_dem_25m.asc"), pts)
 srtm_v = sample_wgs84(os.path.join(data, "dem/N21E105.hgt"), pts)
 diff = sorted(b - a for a, b in zip(dem_v, srtm_v) if a is not None and b is not None and b > -1000)
