@@ -62,29 +62,10 @@ def manholes(srid=None):
     return pts
 
 
-def depths(tif, pts):
+def locate(raster, pts, where="-geoloc"):
+    """Values of `raster` at `pts` (in its CRS with -geoloc, lon/lat with -wgs84); None off it."""
     inp = "".join(f"{x} {y}\n" for x, y in pts)
-    r = subprocess.run(["gdallocationinfo", "-valonly", "-geoloc", tif], input=inp,
-                       capture_output=True, text=True, check=True)
-    vals = []
-    for v in r.stdout.splitlines():
-        try:
-            f = float(v)
-            vals.append(f if f >= 0 else 0.0)
-        except ValueError:
-            vals.append(0.0)
-    return vals
-
-
-def near_max(tif, p, r=20.0):
-    """Deepest water within r metres of p (the point and eight around it)."""
-    pts = [(p[0] + dx, p[1] + dy) for dx in (-r, 0, r) for dy in (-r, 0, r)]
-    return max(depths(tif, pts))
-
-
-def sample_wgs84(raster, pts):
-    inp = "".join(f"{x} {y}\n" for x, y in pts)
-    r = subprocess.run(["gdallocationinfo", "-valonly", "-wgs84", raster], input=inp,
+    r = subprocess.run(["gdallocationinfo", "-valonly", where, raster], input=inp,
                        capture_output=True, text=True, check=True)
     out = []
     for v in r.stdout.splitlines():
@@ -93,6 +74,17 @@ def sample_wgs84(raster, pts):
         except ValueError:
             out.append(None)
     return out
+
+
+def depths(tif, pts):
+    """Water depths at `pts`: nodata and off-grid read as dry."""
+    return [v if v is not None and v >= 0 else 0.0 for v in locate(tif, pts)]
+
+
+def near_max(tif, p, r=20.0):
+    """Deepest water within r metres of p (the point and eight around it)."""
+    pts = [(p[0] + dx, p[1] + dy) for dx in (-r, 0, r) for dy in (-r, 0, r)]
+    return max(depths(tif, pts))
 
 
 ranks = {}
@@ -125,8 +117,8 @@ w(f"| residents in the model, by ward | {sum(float(v) for _, v in wards):,.0f}: 
 # The DEM against SRTM (a surface model: buildings and trees included) at the manholes.
 data = os.environ.get("PILOT_DATA", "../shared/data/hanoi")
 pts = manholes(4326)
-dem_v = sample_wgs84(os.path.join(data, "dem/hanoi_center_dem_25m.asc"), pts)
-srtm_v = sample_wgs84(os.path.join(data, "dem/N21E105.hgt"), pts)
+dem_v = locate(os.path.join(data, "dem/hanoi_center_dem_25m.asc"), pts, "-wgs84")
+srtm_v = locate(os.path.join(data, "dem/N21E105.hgt"), pts, "-wgs84")
 diff = sorted(b - a for a, b in zip(dem_v, srtm_v) if a is not None and b is not None and b > -1000)
 if diff:
     q = lambda f: diff[min(len(diff) - 1, int(f * len(diff)))]

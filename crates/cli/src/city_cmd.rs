@@ -164,8 +164,8 @@ fn build(a: &BuildArgs) -> Result<()> {
             [roads[1][0] + 100.0, roads[1][1] + 100.0],
         ],
     };
-    // The DEM, reprojected onto the city at the simulation cell and cut to the model area.
-    let full = step(
+    // The DEM, resampled onto the city at the simulation cell inside the model area only.
+    let onto = step(
         &format!(
             "reprojecting {} onto {} at {} m",
             a.dem.display(),
@@ -178,11 +178,12 @@ fn build(a: &BuildArgs) -> Result<()> {
                 dem_crs,
                 city.crs,
                 Some(a.cell_m),
+                Some(extent),
             )?)
         },
     )?;
-    let Some(mut dem) = fill::crop(&full, extent) else {
-        let [[x0, y0], [x1, y1]] = full.bbox();
+    let Some(mut dem) = onto.raster else {
+        let [[x0, y0], [x1, y1]] = onto.extent;
         let (l0, b0) = to_wgs.point(x0, y0)?;
         let (l1, b1) = to_wgs.point(x1, y1)?;
         let (m0, n0) = to_wgs.point(extent[0][0], extent[0][1])?;

@@ -27,15 +27,25 @@ pub fn read_raster(path: &Path) -> Result<GeoRaster> {
     read_dataset(&ds, path)
 }
 
+/// A raster resampled onto a target grid.
+pub struct Onto {
+    /// The cells inside the clip asked for; `None` where the raster does not reach it.
+    pub raster: Option<Raster>,
+    /// The whole raster's extent in the target CRS, `[min, max]`.
+    pub extent: [[f64; 2]; 2],
+}
+
 /// Reads band 1 of any GDAL raster (GeoTIFF, ESRI ASCII grid, SRTM .hgt …) whose CRS GDAL
 /// knows, with or without an EPSG code (a `.prj` of a custom Transverse Mercator is fine), or
-/// in `assume` where given, and resamples it onto `target` (bilinear) at `cell` metres.
+/// in `assume` where given, and resamples it onto `target` (bilinear) at `cell` metres, only
+/// inside `clip` (target CRS, `[min, max]`) where given.
 pub fn read_raster_onto(
     path: &Path,
     assume: Option<Crs>,
     target: Crs,
     cell: Option<f64>,
-) -> Result<Raster> {
+    clip: Option<[[f64; 2]; 2]>,
+) -> Result<Onto> {
     crate::gdalmsg::capture();
     let ds = Dataset::open(path).map_err(|e| crate::gdalmsg::open_error(path, "a raster", e))?;
     let (grid, srs) = read_grid(&ds, path)?;
@@ -68,7 +78,13 @@ pub fn read_raster_onto(
                 msg: format!("{e} (coordinates outside the area of use?)"),
             })
     };
-    resample(&grid, |x, y| run(&fwd, x, y), |x, y| run(&back, x, y), cell)
+    resample(
+        &grid,
+        |x, y| run(&fwd, x, y),
+        |x, y| run(&back, x, y),
+        cell,
+        clip,
+    )
 }
 
 pub(crate) fn read_dataset(ds: &Dataset, path: &Path) -> Result<GeoRaster> {
@@ -178,7 +194,12 @@ pub fn reproject_raster(src: &GeoRaster, target: Crs, cell: Option<f64>) -> Resu
         |x, y| fwd.transform(x, y),
         |x, y| back.transform(x, y),
         cell,
+        None,
     )
+    .and_then(|o| {
+        o.raster
+            .ok_or_else(|| IoError::Invalid("DEM reprojection: the raster has no extent".into()))
+    })
 }
 
 /// Resamples `s` onto a north-up grid through the transforms `fwd` (source → target) and
@@ -188,7 +209,8 @@ fn resample(
     fwd: impl Fn(&mut [f64], &mut [f64]) -> Result<()>,
     back: impl Fn(&mut [f64], &mut [f64]) -> Result<()>,
     cell: Option<f64>,
-) -> Result<Raster> {
+    clip: Option<[[f64; 2]; 2]>,
+) -> Result<Onto> {
     // Target extent: transform the source boundary densely.
     let [[x0, y0], [x1, y1]] = s.bbox();
     let mut xs = Vec::new();
@@ -221,34 +243,58 @@ fn resample(
             "DEM reprojection: cell size must be > 0".into(),
         ));
     }
+    let extent = [[minx, miny], [maxx, maxy]];
+    // The whole grid, and the window of its cells inside the clip: only those are resampled.
     let nx = (((maxx - minx) / cell).ceil() as usize).max(1);
     let ny = (((maxy - miny) / cell).ceil() as usize).max(1);
-    if nx * ny > 200_000_000 {
+    let (c0, c1, r0, r1) = match clip {
+        Some([[a, b], [c, d]]) => (
+            ((a - minx) / cell).floor().max(0.0) as usize,
+            (((c - minx) / cell).ceil().max(0.0) as usize).min(nx),
+            ((maxy - d) / cell).floor().max(0.0) as usize,
+            (((maxy - b) / cell).ceil().max(0.0) as usize).min(ny),
+        ),
+        None => (0, nx, 0, ny),
+    };
+    if c0 >= c1 || r0 >= r1 {
+        return Ok(Onto {
+            raster: None,
+            extent,
+        });
+    }
+    let (wx, wy) = (c1 - c0, r1 - r0);
+    if wx * wy > 200_000_000 {
         return Err(IoError::Invalid(format!(
-            "DEM reprojection would make {nx} x {ny} cells; give a coarser cell size"
+            "DEM reprojection would make {wx} x {wy} cells; give a coarser cell size"
         )));
     }
     let nodata = s.nodata.unwrap_or(-9999.0);
     let mut out = Raster {
-        nx,
-        ny,
-        x0: minx,
-        y0: maxy,
+        nx: wx,
+        ny: wy,
+        x0: minx + c0 as f64 * cell,
+        y0: maxy - r0 as f64 * cell,
         cell,
-        data: vec![nodata; nx * ny],
+        data: vec![nodata; wx * wy],
         nodata: Some(nodata),
     };
-    for r in 0..ny {
-        let mut cx: Vec<f64> = (0..nx).map(|c| out.cell_center(c, r)[0]).collect();
-        let mut cy: Vec<f64> = vec![out.cell_center(0, r)[1]; nx];
+    // Cell centres as on the whole grid, so a window holds exactly the whole grid's values.
+    for r in 0..wy {
+        let mut cx: Vec<f64> = (0..wx)
+            .map(|c| minx + ((c0 + c) as f64 + 0.5) * cell)
+            .collect();
+        let mut cy: Vec<f64> = vec![maxy - ((r0 + r) as f64 + 0.5) * cell; wx];
         back(&mut cx, &mut cy)?;
-        for c in 0..nx {
+        for c in 0..wx {
             if let Some(v) = s.sample(cx[c], cy[c]) {
-                out.data[r * nx + c] = v as f32;
+                out.data[r * wx + c] = v as f32;
             }
         }
     }
-    Ok(out)
+    Ok(Onto {
+        raster: Some(out),
+        extent,
+    })
 }
 
 /// Writes an 8-bit RGB image (row-major, `3 × width × height` bytes) as PNG, atomically.

@@ -114,31 +114,6 @@ pub(crate) fn squares(extent: [[f64; 2]; 2], step: f64) -> ((usize, usize), Vec<
     ((nx, ny), out)
 }
 
-/// The part of `r` inside `bbox` (whole cells), or `None` where they do not overlap.
-pub fn crop(r: &Raster, bbox: [[f64; 2]; 2]) -> Option<Raster> {
-    let c0 = ((bbox[0][0] - r.x0) / r.cell).floor().max(0.0) as usize;
-    let c1 = (((bbox[1][0] - r.x0) / r.cell).ceil().max(0.0) as usize).min(r.nx);
-    let r0 = ((r.y0 - bbox[1][1]) / r.cell).floor().max(0.0) as usize;
-    let r1 = (((r.y0 - bbox[0][1]) / r.cell).ceil().max(0.0) as usize).min(r.ny);
-    if c0 >= c1 || r0 >= r1 {
-        return None;
-    }
-    let (nx, ny) = (c1 - c0, r1 - r0);
-    let mut data = Vec::with_capacity(nx * ny);
-    for row in r0..r1 {
-        data.extend_from_slice(&r.data[row * r.nx + c0..row * r.nx + c1]);
-    }
-    Some(Raster {
-        nx,
-        ny,
-        x0: r.x0 + c0 as f64 * r.cell,
-        y0: r.y0 - r0 as f64 * r.cell,
-        cell: r.cell,
-        data,
-        nodata: r.nodata,
-    })
-}
-
 /// Fills missing cells from their valid neighbours, ring by ring inward (each pass gives
 /// every missing cell with a valid 8-neighbour the mean of those neighbours). Returns how many
 /// cells were filled.
@@ -204,16 +179,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crop_keeps_whole_cells_and_gaps_fill_from_the_edge() {
-        let mut r = Raster::filled(10, 8, 100.0, 800.0, 10.0, 5.0);
-        for (i, v) in r.data.iter_mut().enumerate() {
-            *v = i as f32;
-        }
-        let c = crop(&r, [[125.0, 745.0], [161.0, 779.0]]).unwrap();
-        assert_eq!((c.nx, c.ny, c.x0, c.y0), (5, 4, 120.0, 780.0));
-        assert_eq!(c.get(0, 0), r.get(2, 2));
-        assert_eq!(c.get(4, 3), r.get(6, 5));
-        assert!(crop(&r, [[0.0, 0.0], [50.0, 50.0]]).is_none());
+    fn gaps_fill_from_the_edge() {
         // A 3 × 3 hole in a plane tilted along x fills with values between its rims.
         let mut p = Raster::filled(9, 9, 0.0, 90.0, 10.0, 0.0);
         p.nodata = Some(-9999.0);
