@@ -114,6 +114,29 @@ wards = [kv.split("=") for kv in md_meta.get("wards", "").split(";") if "=" in k
 wards.sort(key=lambda kv: -float(kv[1]))
 w(f"| residents in the model, by ward | {sum(float(v) for _, v in wards):,.0f}: "
   + ", ".join(f"{k} {float(v):,.0f}" for k, v in wards) + " |")
+def scalar(q, key):
+    for line in sql(q).splitlines():
+        line = line.strip()
+        if line.startswith(f"{key} ("):
+            v = line.split("= ", 1)[1]
+            return None if v == "(null)" else float(v)
+    return None
+
+
+unplaced = scalar("select sum(unplaced_residents) as n from population", "n") or 0.0
+in_buildings = scalar("select sum(residents) as n from building", "n") or 0.0
+w(f"| residents on blocks where the map has no building for them / in mapped buildings | "
+  f"{unplaced:,.0f} ({unplaced / max(unplaced + in_buildings, 1) * 100:.0f} %) / {in_buildings:,.0f} |")
+outlets = []
+for line in sql("select receives from utility where kind = 'outfall'").splitlines():
+    line = line.strip()
+    if line.startswith("receives ("):
+        outlets.append(line.split("= ", 1)[1])
+pumped = scalar("select count(*) as n from utility where kind = 'storage'", "n") or 0
+pumps = scalar("select count(*) as n from utility where kind = 'pump'", "n") or 0
+manholes_n = scalar("select count(*) as n from utility where kind = 'manhole'", "n") or 0
+w(f"| designed sewers | {manholes_n:.0f} manholes; {len(outlets)} outlets ({pumped:.0f} pumped, {pumps:.0f} pumps) into "
+  + ", ".join(outlets) + " |")
 # The DEM against SRTM (a surface model: buildings and trees included) at the manholes.
 data = os.environ.get("PILOT_DATA", "../shared/data/hanoi")
 pts = manholes(4326)
