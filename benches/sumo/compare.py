@@ -159,8 +159,12 @@ def write(path, rows, version):
     L.extend(verdicts)
     L.append("")
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    # The saturation section (benches/sumo/saturation.py) is kept as it is.
+    old = open(path).read() if os.path.exists(path) else ""
+    start = "<!-- saturation:begin -->"
+    keep = "\n" + old[old.index(start):] if start in old else ""
     with open(path, "w") as f:
-        f.write("\n".join(L) + "\n")
+        f.write("\n".join(L) + "\n" + keep)
     print("wrote", path)
 
 

@@ -275,6 +275,60 @@ pub fn write_link_stats_csv<W: Write>(
     Ok(())
 }
 
+/// `id,depart,time_so_far` for each vehicle still on the network at `end`, with its time on
+/// the network until then (s).
+pub fn write_unfinished_csv<W: Write>(mut w: W, trips: &[TripResult], end: f64) -> io::Result<()> {
+    writeln!(w, "id,depart,time_so_far")?;
+    for t in trips
+        .iter()
+        .filter(|t| t.state == VehicleState::Running && t.depart.is_finite())
+    {
+        writeln!(
+            w,
+            "{},{:.2},{:.2}",
+            csv_field(&t.id),
+            t.depart,
+            t.time_by(end)
+        )?;
+    }
+    Ok(())
+}
+
+/// `begin,end,on_network,arrived,teleports,gridlock,speed_kmh` per statistics interval:
+/// vehicles on the network at its end, arrivals and teleports in it, the gridlock indicator
+/// ([`crate::sim::NetworkInterval::gridlock`]) and the space-mean speed of the links left in
+/// it (`speeds` from [`interval_speeds`], matched by interval start; empty where none left).
+pub fn write_intervals_csv<W: Write>(
+    mut w: W,
+    stats: &[crate::sim::NetworkInterval],
+    speeds: &[(f64, f64, f64)],
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "begin,end,on_network,arrived,teleports,gridlock,speed_kmh"
+    )?;
+    for s in stats {
+        let v = speeds
+            .iter()
+            .find(|x| x.0 == s.begin)
+            .map(|x| x.2)
+            .filter(|v| v.is_finite())
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "{},{},{},{},{},{:.4},{v}",
+            s.begin,
+            s.end,
+            s.on_network,
+            s.arrived,
+            s.teleports,
+            s.gridlock()
+        )?;
+    }
+    Ok(())
+}
+
 /// Link-level trajectories: `time,vehicle,link` per link entry.
 pub fn write_entries_csv<W: Write>(
     mut w: W,

@@ -6,6 +6,12 @@ use super::records::VehicleState;
 use super::state::Simulation;
 use crate::network::{Light, MovementId};
 
+/// Distinct movements whose vehicles, held by full downstream links, one exit queue tracks
+/// while letting others go by.
+const MAX_HELD_MOVEMENTS: usize = 8;
+/// Held vehicles an exit queue looks past in one step.
+const MAX_PASSED: usize = 64;
+
 impl Simulation {
     /// Whether a vehicle with priority over movement `m` crosses too close to time `tau` for a
     /// yielding vehicle (acceleration `accel`, length `length`) to go: gap acceptance with a
@@ -49,10 +55,17 @@ impl Simulation {
             if tau - self.mv_last_pass[k] < self.net.mv_via_time[k].max(1.0) {
                 return true;
             }
+            // A prioritised vehicle that cannot enter its next link for want of room stays
+            // behind its stop line and claims no gap (as in SUMO, where a vehicle that cannot
+            // leave announces no approach): otherwise a minor stream waits on a foe that
+            // itself waits on the minor stream's own spillback, a deadlock only a teleport
+            // breaks.
+            let foe_to = self.net.mv_to[k];
             if let Some(&f) = self.buffer[self.net.mv_queue[k] as usize].front() {
                 let fv = &self.vehs[f as usize];
                 if fv.ready <= horizon
-                    && fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k])
+                    && fv.route.get(fv.pos as usize + 1) == Some(&foe_to)
+                    && self.has_room(foe_to.index(), fv.space)
                 {
                     return true;
                 }
@@ -62,7 +75,9 @@ impl Simulation {
                 && r <= horizon
             {
                 let fv = &self.vehs[f as usize];
-                if fv.route.get(fv.pos as usize + 1) == Some(&self.net.mv_to[k]) {
+                if fv.route.get(fv.pos as usize + 1) == Some(&foe_to)
+                    && self.has_room(foe_to.index(), fv.space)
+                {
                     return true;
                 }
             }
@@ -106,10 +121,14 @@ impl Simulation {
     pub(super) fn discharge(&mut self, q: usize, t0: f64, t1: f64) {
         let h = self.cfg.saturation_headway;
         // Position in the queue and the vehicles passed over: a vehicle held only by a full
-        // downstream link occupies its lane, and on a queue of several lanes those behind it
-        // may go by in the other lanes (at most lanes − 1 such vehicles).
+        // downstream link occupies a lane of its movement, the held vehicles of one movement
+        // queue in its lanes one behind another, and on a queue of several lanes those behind
+        // may go by in the lanes no held vehicle occupies (a straight stream passing a queue
+        // of left-turners waiting for room on the street they turn into).
         let mut i = 0usize;
-        let lanes = self.net.queue_lanes[q] as usize;
+        let lanes = self.net.queue_lanes[q];
+        let mut held = [(u32::MAX, 0u32); MAX_HELD_MOVEMENTS];
+        let mut n_held = 0usize;
         while let Some(&v) = self.buffer[q].get(i) {
             let v = v as usize;
             let veh = &self.vehs[v];
@@ -137,7 +156,11 @@ impl Simulation {
             }
             let ty = &self.types[self.vehs[v].vtype as usize];
             let (accel, decel) = (ty.accel, ty.decel);
-            let va = self.link_speed_for(v, a);
+            // Speed on reaching the stop line: the link's limit, or less where the link was
+            // too short to reach it.
+            let va = self
+                .link_speed_for(v, a)
+                .min(self.vehs[v].speed_out.max(0.1));
             // Signal.
             let mut startup_wait = 0.0;
             let mut must_yield = self.net.mv_minor[mi];
@@ -204,10 +227,23 @@ impl Simulation {
                 let ttt = self.cfg.time_to_teleport;
                 if ttt > 0.0 && t0 - ready >= ttt {
                     self.counters.teleports += 1;
-                } else if i + 1 < lanes {
-                    i += 1;
-                    continue;
                 } else {
+                    match held[..n_held].iter().position(|h| h.0 == mi as u32) {
+                        Some(j) => held[j].1 += 1,
+                        None if n_held < MAX_HELD_MOVEMENTS => {
+                            held[n_held] = (mi as u32, 1);
+                            n_held += 1;
+                        }
+                        None => break,
+                    }
+                    let blocked: u32 = held[..n_held]
+                        .iter()
+                        .map(|&(hm, c)| c.min(self.net.mv_lanes[hm as usize].max(1)))
+                        .sum();
+                    if blocked < lanes && i + 1 < MAX_PASSED {
+                        i += 1;
+                        continue;
+                    }
                     break;
                 }
             }
@@ -247,10 +283,10 @@ impl Simulation {
             } else if u < va {
                 extra += (va - u).powi(2) / (2.0 * decel * va);
             }
-            if u < vb {
-                extra += (vb - u).powi(2) / (2.0 * accel * vb);
-            }
+            let (loss, v_end) = super::state::accel_on(self.net.link_length[bi], u, accel, vb);
+            extra += loss;
             let veh = &mut self.vehs[v];
+            veh.speed_out = v_end;
             veh.pos += 1;
             veh.route_length += via_len;
             self.enter_link(v, b, tau, extra);

@@ -34,6 +34,33 @@ pub(super) struct Veh {
     pub(super) route_length: f64,
     pub(super) state: VehicleState,
     pub(super) reroutes: u32,
+    /// Speed at the end of its current link (m/s): its speed limit unless the link was too
+    /// short to reach it accelerating from where it entered (see [`accel_on`]).
+    #[serde(default = "unlimited")]
+    pub(super) speed_out: f64,
+}
+
+fn unlimited() -> f64 {
+    f64::INFINITY
+}
+
+/// A vehicle entering a link `len` m long at speed `u` and accelerating at `accel` towards
+/// `vmax`: the time lost against crossing the whole link at `vmax` (s) and its speed at the
+/// link's end (m/s). On a link too short to reach `vmax` only part of the loss of
+/// accelerating falls on it; the rest falls on the next links, where the vehicle enters
+/// slower than their limit. That keeps a short link from being held for the whole loss, which
+/// would cut its throughput below its upstream's.
+pub(super) fn accel_on(len: f64, u: f64, accel: f64, vmax: f64) -> (f64, f64) {
+    if u >= vmax || accel <= 0.0 {
+        return (0.0, vmax);
+    }
+    let d_acc = (vmax * vmax - u * u) / (2.0 * accel);
+    if len >= d_acc {
+        ((vmax - u).powi(2) / (2.0 * accel * vmax), vmax)
+    } else {
+        let v_end = (u * u + 2.0 * accel * len).sqrt();
+        ((v_end - u) / accel - len / vmax, v_end)
+    }
 }
 
 /// The mesoscopic simulation state: network, demand and dynamic arrays.
@@ -175,10 +202,19 @@ impl Simulation {
                 route_length: 0.0,
                 state: VehicleState::Scheduled,
                 reroutes: 0,
+                speed_out: 0.0,
             });
         }
+        // A vehicle counts on a link from the moment it starts across the junction before it
+        // (its time on the link includes the crossing), so the link stores the longest
+        // crossing into it as well as its own length.
+        let mut via_in = vec![0.0f64; nl];
+        for m in 0..net.movement_count() {
+            let to = net.mv_to[m].index();
+            via_in[to] = via_in[to].max(net.mv_via_length[m]);
+        }
         let space_cap = (0..nl)
-            .map(|l| net.link_length[l] * net.link_lanes[l] as f64)
+            .map(|l| (net.link_length[l] + via_in[l]) * net.link_lanes[l] as f64)
             .collect();
         let router = Router::new(&net);
         let exit_lanes = (0..nl)

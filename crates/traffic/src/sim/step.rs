@@ -17,15 +17,22 @@ impl Simulation {
     /// Apply a link event now. Closing a link reroutes every vehicle whose remaining route uses
     /// it; vehicles already on the closed link may leave it.
     pub fn apply(&mut self, ev: LinkEvent) {
+        if self.set(ev) {
+            self.reroute_around_closures();
+        }
+    }
+
+    /// Set what a link event changes; true when it closed a link (the vehicles whose routes
+    /// use it are yet to be rerouted).
+    fn set(&mut self, ev: LinkEvent) -> bool {
         match ev {
             LinkEvent::Closed(l, c) => {
                 self.closed[l.index()] = c;
-                if c {
-                    self.reroute_around_closures();
-                }
+                c
             }
             LinkEvent::SpeedCap(l, cap) => {
                 self.speed_cap[l.index()] = cap.filter(|v| *v > 0.0).unwrap_or(f64::INFINITY);
+                false
             }
             LinkEvent::SignalDark(s, d) => {
                 if let Some(flag) = self.dark.get_mut(s.index()) {
@@ -34,6 +41,7 @@ impl Simulation {
                         self.set_dark_foes(s.index());
                     }
                 }
+                false
             }
         }
     }
@@ -140,8 +148,14 @@ impl Simulation {
                 .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let due = self.events.iter().take_while(|e| e.0 < t1).count();
             let evs: Vec<_> = self.events.drain(..due).collect();
+            // Every closure due in the step is set before anyone reroutes: one search per
+            // vehicle, and no route chosen onto a link about to close.
+            let mut closed_any = false;
             for (_, _, ev) in evs {
-                self.apply(ev);
+                closed_any |= self.set(ev);
+            }
+            if closed_any {
+                self.reroute_around_closures();
             }
         }
     }
@@ -222,10 +236,13 @@ impl Simulation {
                 let t = self.vehs[v].ready.max(t0);
                 let speed = self.link_speed_for(v, LinkId(l as u32));
                 let accel = self.types[self.vehs[v].vtype as usize].accel;
+                let (loss, v_end) =
+                    super::state::accel_on(self.net.link_length[l], 0.0, accel, speed);
                 let veh = &mut self.vehs[v];
                 veh.state = VehicleState::Running;
                 veh.depart = t;
-                self.enter_link(v, LinkId(l as u32), t, speed / (2.0 * accel));
+                veh.speed_out = v_end;
+                self.enter_link(v, LinkId(l as u32), t, loss);
             }
         }
         ins.retain(|&l| {
