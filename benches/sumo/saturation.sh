@@ -4,12 +4,14 @@
 # Writes the saturation section of benches/results/sumo.md and the raw figures in
 # benches/results/sumo-saturation.json (cases already there are kept unless run again).
 #
-#   bash benches/sumo/saturation.sh                           # grid30, grid30-closed, spider, hoankiem, hoankiem-closed
-#   CASES="grid60" bash benches/sumo/saturation.sh            # the 60x60 grid (SUMO micro takes hours)
+#   bash benches/sumo/saturation.sh     # grid30, grid30-closed, spider, hoankiem, hoankiem-closed, hoankiem-moto
+#   CASES=grid60 LEVELS="light medium" KEEP=1 bash benches/sumo/saturation.sh   # the 60x60 grid
+#                                                  # (its heavier levels take SUMO micro hours)
 #
 # Environment: SUMO_VENV (default /tmp/twin-sumo-venv), WORK (default /tmp/twin-sumo-sat),
 # CARGO_TARGET_DIR (default <repo>/target), CASES, OSM (default the Hoan Kiem extract in
-# ../shared/data/hanoi), KEEP=1 to skip the levels already in the JSON file.
+# ../shared/data/hanoi), KEEP=1 to skip the levels already in the JSON file, LEVELS to run only
+# the levels named (e.g. LEVELS="light medium").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -28,4 +30,4 @@ mkdir -p "$work"
   --venv "$venv" --work "$work" --osm "$osm" \
   --traffic-run "$target/release/traffic_run" \
   --out "$root/benches/results/sumo.md" --json "$root/benches/results/sumo-saturation.json" \
-  --cases ${CASES:-grid30 grid30-closed spider hoankiem hoankiem-closed hoankiem-moto} ${KEEP:+--keep}
+  --cases ${CASES:-grid30 grid30-closed spider hoankiem hoankiem-closed hoankiem-moto} ${KEEP:+--keep} ${LEVELS:+--levels $LEVELS}

@@ -38,6 +38,10 @@ pub(super) struct Veh {
     /// short to reach it accelerating from where it entered (see [`accel_on`]).
     #[serde(default = "unlimited")]
     pub(super) speed_out: f64,
+    /// The state of the closures ([`Simulation::closure_epoch`]) under which it last looked
+    /// for another start, its first link being closed.
+    #[serde(default)]
+    pub(super) tried_epoch: u64,
 }
 
 fn unlimited() -> f64 {
@@ -124,6 +128,9 @@ pub struct Simulation {
     pub(super) proposals: Vec<SignalProposal>,
     pub(super) fcd: Vec<TrajectoryPoint>,
     pub(super) event_seq: u64,
+    /// Counts the link closures and reopenings so far, from 1.
+    #[serde(default)]
+    pub(super) closure_epoch: u64,
     pub(super) router: Router,
     // Statistics.
     pub(super) counters: Counters,
@@ -203,6 +210,7 @@ impl Simulation {
                 state: VehicleState::Scheduled,
                 reroutes: 0,
                 speed_out: 0.0,
+                tried_epoch: 0,
             });
         }
         // A vehicle counts on a link from the moment it starts across the junction before it
@@ -292,6 +300,7 @@ impl Simulation {
             proposals: Vec::new(),
             fcd: Vec::new(),
             event_seq: 0,
+            closure_epoch: 1,
             router,
             counters: Counters::default(),
             stat_begin: 0.0,

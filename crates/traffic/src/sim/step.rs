@@ -28,6 +28,7 @@ impl Simulation {
         match ev {
             LinkEvent::Closed(l, c) => {
                 self.closed[l.index()] = c;
+                self.closure_epoch += 1;
                 c
             }
             LinkEvent::SpeedCap(l, cap) => {
@@ -206,12 +207,22 @@ impl Simulation {
             if !self.closed[l] {
                 continue;
             }
-            if self.inserting[l].is_empty() {
+            // Each waiting vehicle looks for another start once per state of the closures.
+            let epoch = self.closure_epoch;
+            if self.inserting[l]
+                .iter()
+                .all(|&v| self.vehs[v as usize].tried_epoch == epoch)
+            {
                 continue;
             }
             let waiting: Vec<u32> = self.inserting[l].drain(..).collect();
             let times = self.current_link_times();
             for v in waiting {
+                if self.vehs[v as usize].tried_epoch == epoch {
+                    self.inserting[l].push_back(v);
+                    continue;
+                }
+                self.vehs[v as usize].tried_epoch = epoch;
                 if self.restart_elsewhere(v as usize, &times) {
                     let first = self.vehs[v as usize].route[0].index();
                     self.inserting[first].push_back(v);
