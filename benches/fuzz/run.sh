@@ -5,7 +5,7 @@
 # passes RSS_MB of memory; the input that did it is kept under WORK/artifacts.
 #
 #   bash benches/fuzz/run.sh                               # the recorded campaign, 10 min each
-#   SECS=15 OUT=/tmp/fuzz-ci.md bash benches/fuzz/run.sh   # CI's bounded run
+#   SECS=15 OUT=/tmp/fuzz-short.md bash benches/fuzz/run.sh   # a short pass
 #
 # Environment: TARGETS (all; or names separated by spaces), SECS (600), JOBS (2), TIMEOUT (10),
 # RSS_MB (4096), WORK (/tmp/twin-fuzz),

@@ -161,7 +161,7 @@ fn the_pilot_city_builds_from_real_data_and_runs_the_coupled_scenario() {
     let toml = d.path().join("pilot.toml");
     std::fs::write(
         &toml,
-        "city = \"hanoi.gpkg\"\nminutes = 150\ncouple = true\n[rain]\ndesign = { return_period_years = 10, duration_min = 120, shape = \"chicago\", depth_mm = 100 }\n[traffic]\ntrips = 20000\n",
+        "city = \"hanoi.gpkg\"\nminutes = 90\ncouple = true\n[rain]\ndesign = { return_period_years = 10, duration_min = 60, shape = \"chicago\", depth_mm = 60 }\n[traffic]\ntrips = 6000\n",
     )
     .unwrap();
     let run = d.path().join("run");
