@@ -31,7 +31,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 
 GRID = ["--grid", "--grid.length=200", "--default-junction-type", "traffic_light"]
@@ -71,17 +70,7 @@ QUEUE_PERIOD = 60   # queues sampled every minute
 WORST = 5           # approaches where SUMO micro queues longest
 
 
-def run(cmd, log, cwd=None):
-    """Run a command; return (wall seconds, peak RSS in MB, stdout+stderr)."""
-    t0 = time.time()
-    with open(log, "w") as f:
-        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=cwd)
-        _, status, ru = os.wait4(p.pid, 0)
-    wall = time.time() - t0
-    text = open(log).read()
-    if status != 0:
-        sys.exit(f"command failed ({status}): {' '.join(cmd)}\n{text[-2000:]}")
-    return wall, ru.ru_maxrss / 1024.0, text
+from compare import run  # noqa: E402  (benches/sumo/compare.py, beside this file)
 
 
 def pct(sorted_vals, p):
