@@ -15,8 +15,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The ensemble as one MPI job (twin-cli's `mpi` feature, off by default so that nothing else
-# needs OpenMPI): `mpirun -np 2` against the local run on the same file. (Lint the feature's
-# code with `cargo clippy -p twin-cli --all-targets --features mpi -- -D warnings`.)
-# Built for the whole workspace so that every dependency keeps the features the workspace
-# build gave it and only twin-cli is compiled again.
+# needs OpenMPI): linted, then `mpirun -np 2` against the local run on the same file. Both for
+# the whole workspace, so that every dependency keeps the features the workspace build gave
+# it and only twin-cli and the MPI bindings are compiled again.
+cargo clippy --workspace --all-targets --features twin-cli/mpi --locked -- -D warnings
 cargo test --workspace --features twin-cli/mpi --locked --test ensemble mpi_
