@@ -15,6 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 SECS="${SECS:-600}" JOBS="${JOBS:-2}" TIMEOUT="${TIMEOUT:-10}" RSS_MB="${RSS_MB:-4096}"
 WORK="${WORK:-/tmp/twin-fuzz}" OUT="${OUT:-$root/benches/results/fuzz.md}"
+OUT="$(realpath -m "$OUT")"  # the targets are built and run from fuzz/
 targets=(swmm_inp rain_file climate_file sumo_net sumo_routes osm_xml osm_pbf rain_csv points_csv
   gpkg_metadata scenario_toml gauge_rain cityjson citygml ifc snapshot)
 if [ -n "${TARGETS:-}" ]; then read -r -a targets <<<"$TARGETS"; fi
