@@ -238,6 +238,9 @@ def main():
     ap.add_argument("--write-only", action="store_true",
                     help="only rewrite the markdown from the JSON file (departures added where absent)")
     ap.add_argument("--levels", nargs="*", default=None, help="only these levels of each case")
+    ap.add_argument("--twin-only", action="store_true",
+                    help="rerun twin-traffic and its speed peer SUMO meso+jc on the levels already in the "
+                         "JSON file, keeping SUMO micro's figures (the reference, independent of the engine)")
     ap.add_argument("--keep", action="store_true",
                     help="skip the case levels already in the JSON file (same engine build assumed)")
     a = ap.parse_args()
@@ -269,7 +272,8 @@ def main():
         os.makedirs(d, exist_ok=True)
         for level, period in levels:
             tag = f"{case}-{level}"
-            if (a.keep and tag in results) or (a.levels and level not in a.levels):
+            if ((a.keep and tag in results) or (a.levels and level not in a.levels)
+                    or (a.twin_only and tag not in results)):
                 continue
             routes = os.path.join(nd, f"{level}.rou.xml")
             if not os.path.exists(routes):
@@ -282,8 +286,13 @@ def main():
             n_routes = sum(1 for _ in ET.iterparse(routes) if _[1].tag == "vehicle")
             hist = depart_hist(routes)
             res = {}
+            reuse = a.twin_only and tag in results
+            if reuse:
+                res = {"SUMO micro": results[tag]["res"]["SUMO micro"]}
             for sim, key, extra in [("SUMO micro", "micro", []),
                                     ("SUMO meso+jc", "mesojc", ["--mesosim", "--meso-junction-control"])]:
+                if sim in res:
+                    continue
                 add, ed = sumo_additional(d, level, key, closed, all_edges, closure[0] if closure else 0)
                 ti = os.path.join(d, f"{level}.{key}.tripinfo.xml")
                 q = os.path.join(d, f"{level}.{key}.queue.xml")

@@ -234,7 +234,7 @@ enum ScenarioCmd {
         minutes: Option<f64>,
         /// Person trips of the 06:00–09:00 morning peak period drawn from the city's layers
         /// (with trips to, from and through the rest of the city; 18.5 % ride the bus).
-        #[arg(long, default_value_t = 123_000)]
+        #[arg(long, default_value_t = 100_000)]
         trips: usize,
         /// Couple the city's drainage network.
         #[arg(long)]

@@ -899,7 +899,7 @@ impl ScenarioFile {
                 }
                 n as usize
             }
-            None => 123_000,
+            None => 100_000,
         };
         // A demand scale multiplies the trips (a growth or a holiday factor).
         let trips = match &t.scale {

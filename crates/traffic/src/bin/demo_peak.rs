@@ -90,7 +90,9 @@ fn main() -> anyhow::Result<()> {
         bail!("an output path for the markdown table is required (see --help)");
     };
     if period {
-        // 123,000 person trips leave about 101,000 vehicles once 18.5 % ride the bus.
+        // 123,000 person trips leave about 101,000 vehicles once 18.5 % ride the bus: the
+        // speed bar's load. The district runs at Hanoi's peak speeds with 100,000
+        // (benches/results/traffic-demo.md).
         let trips = if trips_set { cfg.trips } else { 123_000 };
         cfg = PeakConfig {
             seed: cfg.seed,

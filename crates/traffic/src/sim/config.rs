@@ -19,6 +19,15 @@ pub const MINOR_SIGHT_DISTANCE: f64 = 4.5;
 /// (Vu Anh Tuan & Shimizu 2010, *J. Eastern Asia Society for Transportation Studies* 8).
 pub const MOTORCYCLE_CRITICAL_GAP: f64 = 1.25;
 
+/// Departure headway of vehicles that give way, one after another through a gap (the
+/// follow-up time, s per passenger-car unit and lane). A driver who must yield comes to the
+/// stop line slowly enough to stop, so the queue behind it moves up slower than a queue
+/// released by a green. 2.5 s: SUMO 1.28 micro passes 1,404–1,440 vehicles an hour through a
+/// yielding movement with no conflicting traffic (`bash benches/sumo/junction_capacity.sh`,
+/// benches/results/junction-capacity.md), where a green stream passes one per saturation
+/// headway.
+pub const MINOR_FOLLOW_UP_HEADWAY: f64 = 2.5;
+
 /// Departure headway at a junction whose signal has gone dark (s per passenger-car unit and
 /// lane): drivers treat it as an all-way stop, each stopping and going in turn, first come
 /// first served. HCM 2010 ch. 20 (all-way stop-controlled intersections) gives a base

@@ -1,7 +1,9 @@
 //! Junction service: discharging the exit queues across junctions under signals, saturation
 //! headways, start-up lost time, gap acceptance against priority streams and downstream room.
 
-use super::config::{DARK_SIGNAL_HEADWAY, MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP};
+use super::config::{
+    DARK_SIGNAL_HEADWAY, MINOR_FOLLOW_UP_HEADWAY, MINOR_SIGHT_DISTANCE, MOTORCYCLE_CRITICAL_GAP,
+};
 use super::records::VehicleState;
 use super::state::Simulation;
 use crate::network::{Light, MovementId};
@@ -17,7 +19,8 @@ impl Simulation {
     /// yielding vehicle (acceleration `accel`, length `length`) to go: gap acceptance with a
     /// critical gap of the time to clear the junction from a stop, `sqrt(2 (L + length) / a)`,
     /// plus SUMO's default minimum time gap to a prioritised vehicle (`jmTimegapMinor`, 1 s);
-    /// when merging into the foe's lane, plus one saturation headway so the foe can follow.
+    /// when merging into the foe's lane, plus the time the foe closes in while the yielding
+    /// vehicle speeds up to the lane's limit V (V / 2a), at least one saturation headway.
     /// A prioritised vehicle that has just entered blocks for its own crossing time.
     /// A yielding motorcycle needs only [`MOTORCYCLE_CRITICAL_GAP`] ahead of the next foe.
     pub(super) fn priority_foe_near(
@@ -30,12 +33,15 @@ impl Simulation {
     ) -> bool {
         let crossing = (2.0 * (self.net.mv_via_length[m.index()] + length) / accel).sqrt();
         let target = self.net.mv_to[m.index()];
+        let merge_lag = self.net.link_speed[target.index()] / (2.0 * accel);
         for i in self.net.mv_foe_start[m.index()]..self.net.mv_foe_start[m.index() + 1] {
             let k = self.net.mv_foes[i as usize].index();
             // Merging into the foe's lane: the foe must also be able to follow at the
-            // saturation headway once the yielding vehicle is in front of it.
+            // saturation headway once the yielding vehicle is in front of it, and it closes in
+            // while the yielding vehicle, slow out of the junction, speeds up to the stream's
+            // speed V: by V²/2a over the acceleration, V/2a in time.
             let merge = if self.net.mv_to[k] == target {
-                self.cfg.saturation_headway
+                self.cfg.saturation_headway.max(merge_lag)
             } else {
                 0.0
             };
@@ -154,6 +160,9 @@ impl Simulation {
             if tau >= t1 {
                 break;
             }
+            // Whatever holds it from here on, it stands at the head from `tau` (reset when it
+            // crosses).
+            self.vehs[v].stuck_since = self.vehs[v].stuck_since.min(tau);
             let ty = &self.types[self.vehs[v].vtype as usize];
             let (accel, decel) = (ty.accel, ty.decel);
             // Speed on reaching the stop line: the link's limit, or less where the link was
@@ -191,24 +200,30 @@ impl Simulation {
                 }
                 must_yield = light == Light::MinorGreen || (light == Light::Off && must_yield);
             }
-            // Right of way: a yielding vehicle needs a gap in every stream with priority.
-            let patience_over =
-                self.cfg.time_to_teleport > 0.0 && t0 - ready >= self.cfg.time_to_teleport;
+            // Right of way: a yielding vehicle needs a gap in every stream with priority. One
+            // that has stood at the head for the teleport time goes anyway, counted as a
+            // teleport (SUMO takes it out and puts it on its next edge).
+            let ttt = self.cfg.time_to_teleport;
+            let patience_over = ttt > 0.0 && t0 - self.vehs[v].stuck_since >= ttt;
+            let mut teleported = false;
             let length = self.types[self.vehs[v].vtype as usize].length;
             let moto = self.types[self.vehs[v].vtype as usize].class
                 == crate::demand::VehicleClass::Motorbike;
             if dark {
                 // All-way stop: everyone stops and yields to whoever came first.
                 let clear = (2.0 * (self.net.mv_via_length[mi] + length) / accel).sqrt();
-                if !patience_over && self.dark_foe_near(m, v, ready, tau, clear) {
-                    break;
+                if self.dark_foe_near(m, v, ready, tau, clear) {
+                    if !patience_over {
+                        break;
+                    }
+                    teleported = true;
                 }
                 must_yield = true;
-            } else if must_yield
-                && !patience_over
-                && self.priority_foe_near(m, tau, accel, length, moto)
-            {
-                break;
+            } else if must_yield && self.priority_foe_near(m, tau, accel, length, moto) {
+                if !patience_over {
+                    break;
+                }
+                teleported = true;
             }
             if self.closed[bi] {
                 // Its route still uses a closed link: find another or take it out here.
@@ -224,9 +239,8 @@ impl Simulation {
             }
             let space = self.vehs[v].space;
             if !self.has_room(bi, space) {
-                let ttt = self.cfg.time_to_teleport;
-                if ttt > 0.0 && t0 - ready >= ttt {
-                    self.counters.teleports += 1;
+                if patience_over {
+                    teleported = true;
                 } else {
                     match held[..n_held].iter().position(|h| h.0 == mi as u32) {
                         Some(j) => held[j].1 += 1,
@@ -248,11 +262,16 @@ impl Simulation {
                 }
             }
             // Cross.
+            if teleported {
+                self.counters.teleports += 1;
+            }
             self.buffer[q].remove(i);
             let pcu = self.vehs[v].pcu;
             let headway = if dark {
                 self.counters.dark_crossings += 1;
                 h.max(DARK_SIGNAL_HEADWAY)
+            } else if must_yield {
+                h.max(MINOR_FOLLOW_UP_HEADWAY)
             } else {
                 h
             };

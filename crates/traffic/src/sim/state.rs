@@ -42,6 +42,12 @@ pub(super) struct Veh {
     /// for another start, its first link being closed.
     #[serde(default)]
     pub(super) tried_epoch: u64,
+    /// Since when it has stood at the head of its exit queue unable to cross (a signal, a
+    /// prioritised stream or a full link ahead); infinite while it is not held there. The
+    /// patience that ends in a teleport counts from here, as SUMO's waiting time counts only
+    /// standing time: not from when it reached the back of a queue that was still moving.
+    #[serde(default = "unlimited")]
+    pub(super) stuck_since: f64,
 }
 
 fn unlimited() -> f64 {
@@ -211,6 +217,7 @@ impl Simulation {
                 reroutes: 0,
                 speed_out: 0.0,
                 tried_epoch: 0,
+                stuck_since: f64::INFINITY,
             });
         }
         // A vehicle counts on a link from the moment it starts across the junction before it

@@ -77,6 +77,7 @@ impl Simulation {
         }
         self.last_ready[li] = ready;
         let veh = &mut self.vehs[v];
+        veh.stuck_since = f64::INFINITY;
         veh.ready = ready;
         veh.entered = t;
         veh.route_length += self.net.link_length[li];
