@@ -461,6 +461,25 @@ impl LiveTwin {
         Ok((innovations, added))
     }
 
+    /// Draws each network node a level sensor reads (a pump station's wet well, a manhole)
+    /// toward its reading, `(node, level m)`, for the next `window_s` seconds
+    /// ([`CoupledState::nudge_node`]); returns each reading's innovation (reading − simulated
+    /// level; NaN where the network has no such node).
+    pub fn nudge_nodes(&mut self, obs: &[(String, f64)], window_s: f64) -> Vec<f64> {
+        obs.iter()
+            .map(|(node, level)| {
+                self.state
+                    .nudge_node(node, *level, window_s)
+                    .unwrap_or(f64::NAN)
+            })
+            .collect()
+    }
+
+    /// Water level at the network's node `name` now (invert plus depth), m.
+    pub fn node_level(&self, name: &str) -> Option<f64> {
+        self.state.node_level(name)
+    }
+
     /// Holds a pump on or off, or a gate at an opening (0–1), as its sensor reports, from now
     /// on; `None` releases it to its own rules. False if the network has no such link.
     pub fn hold_link(&mut self, name: &str, setting: Option<f64>) -> bool {

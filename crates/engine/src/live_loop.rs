@@ -176,11 +176,18 @@ pub struct PeriodRecord {
     pub depth_sensors: usize,
     /// RMS innovation of the street sensors, m.
     pub depth_rms_m: f64,
-    /// Lake-level sensors assimilated.
+    /// Lake- and river-level sensors assimilated.
     pub level_sensors: usize,
+    /// Wet-well and manhole level sensors the network is drawn toward.
+    #[serde(default)]
+    pub node_sensors: usize,
+    /// RMS innovation of the wet-well and manhole level sensors, m.
+    #[serde(default)]
+    pub node_rms_m: f64,
     /// Pumps and gates whose reported state the network now holds.
     pub links_held: usize,
-    /// Water added by the corrections, m³.
+    /// Water added by the corrections, m³ (on the surface at the period's end, and in the
+    /// network by the nodes drawn toward readings over the period).
     pub assimilated_m3: f64,
     /// Wall-clock seconds the period took to apply (readings to updated state).
     pub apply_wall_s: f64,
@@ -351,6 +358,7 @@ impl LiveLoop {
         let mut rain = Vec::new();
         let mut depths = Vec::new();
         let mut levels = Vec::new();
+        let mut nodes = Vec::new();
         let mut alerts = Vec::new();
         for (&k, &(sum, n, last, at)) in &per {
             let s = &sensors[k];
@@ -379,11 +387,16 @@ impl LiveLoop {
                         });
                     }
                 }
-                (Kind::WaterLevel, Site::Lake) => levels.push(LevelObs {
+                (Kind::WaterLevel, Site::Lake | Site::River) => levels.push(LevelObs {
                     x: s.x,
                     y: s.y,
                     level_m: last,
                 }),
+                (Kind::WaterLevel, Site::Manhole) => {
+                    if let Some(node) = network_node(city, s) {
+                        nodes.push((node, last));
+                    }
+                }
                 (Kind::PumpState | Kind::GateState, _) => {
                     let Some(link) = network_link(city, s) else {
                         continue;
@@ -425,20 +438,13 @@ impl LiveLoop {
                 self.forecast_mm += mean_intensity(f, begin_s, end_s) * hours;
             }
         }
+        let net_before = self.twin.state().network_assimilated_m3();
         let o = self.twin.observe(end_s, &rain, &depths)?;
         self.periods += 1;
+        let net_added = self.twin.state().network_assimilated_m3() - net_before;
         let (_, lake_added) = self.twin.set_lake_levels(&levels)?;
-        let finite: Vec<f64> = o
-            .innovations_m
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        let depth_rms_m = if finite.is_empty() {
-            0.0
-        } else {
-            (finite.iter().map(|v| v * v).sum::<f64>() / finite.len() as f64).sqrt()
-        };
+        let node_innovations = self.twin.nudge_nodes(&nodes, NODE_NUDGE_WINDOW_S);
+        let depth_rms_m = rms(&o.innovations_m);
         let period = PeriodRecord {
             end_s,
             end_ms: b_ms,
@@ -447,8 +453,10 @@ impl LiveLoop {
             depth_sensors: depths.len(),
             depth_rms_m,
             level_sensors: levels.len(),
+            node_sensors: nodes.len(),
+            node_rms_m: rms(&node_innovations),
             links_held: self.held.values().filter(|v| v.is_some()).count(),
-            assimilated_m3: o.assimilated_m3 + lake_added,
+            assimilated_m3: o.assimilated_m3 + lake_added + net_added,
             apply_wall_s: t0.elapsed().as_secs_f64(),
         };
         // Sensors that failed or fell silent since the last period.
@@ -479,7 +487,7 @@ impl LiveLoop {
         } else {
             None
         };
-        self.update_expected(reg);
+        self.update_expected(city, reg);
         let mut events = vec![(
             "period".to_string(),
             b_ms,
@@ -639,9 +647,9 @@ impl LiveLoop {
 
     /// What the model expects each water-level sensor to read over the next period: between
     /// the depth now and the depth the last forecast gave for the period's end; the tolerance
-    /// is half that range plus 0.15 m and a quarter of the larger (street sensors), or 0.25 m
-    /// (lake levels).
-    fn update_expected(&mut self, reg: &Registry) {
+    /// is half that range plus 0.15 m and a quarter of the larger (street sensors), 0.25 m
+    /// (lake and river levels) or 0.5 m (wet wells and manholes: the level in the network now).
+    fn update_expected(&mut self, city: &City, reg: &Registry) {
         let gauge_depths = self.twin.gauge_depths();
         for s in reg.sensors() {
             if s.kind != Kind::WaterLevel {
@@ -664,9 +672,14 @@ impl LiveLoop {
                         ((lo + hi) / 2.0, (hi - lo) / 2.0 + 0.15 + 0.25 * hi),
                     );
                 }
-                Site::Lake => {
+                Site::Lake | Site::River => {
                     if let Some(l) = self.twin.level_at(s.x, s.y) {
                         self.expected.insert(s.id.clone(), (l, 0.25));
+                    }
+                }
+                Site::Manhole => {
+                    if let Some(l) = network_node(city, s).and_then(|n| self.twin.node_level(&n)) {
+                        self.expected.insert(s.id.clone(), (l, 0.5));
                     }
                 }
                 _ => {}
@@ -691,6 +704,31 @@ fn network_link(city: &City, s: &Sensor) -> Option<String> {
             .clone()
             .unwrap_or_else(|| format!("{}{}", f.kind, f.id.0))
     })
+}
+
+/// How long a wet well or manhole is drawn toward its period's last level reading, s (about
+/// thirty relaxation times, [`crate::coupled::NUDGE_TAU_S`]); the network runs free after it
+/// until the next period's reading.
+pub const NODE_NUDGE_WINDOW_S: f64 = 120.0;
+
+/// Root mean square of the finite values (0 when there are none).
+fn rms(v: &[f64]) -> f64 {
+    let finite: Vec<f64> = v.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        0.0
+    } else {
+        (finite.iter().map(|v| v * v).sum::<f64>() / finite.len() as f64).sqrt()
+    }
+}
+
+/// The drainage network's node a wet-well or manhole level sensor reads: its feature's
+/// `drainage_node`.
+fn network_node(city: &City, s: &Sensor) -> Option<String> {
+    let key = s.feature?;
+    city.layer(key.layer)
+        .get(key.id)?
+        .text("drainage_node")
+        .map(str::to_string)
 }
 
 /// A street sensor's place name (its feature's name, else its id).

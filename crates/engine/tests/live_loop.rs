@@ -195,3 +195,108 @@ fn a_pump_reported_stopped_stops_and_a_restarted_loop_goes_on_as_if_it_never_sto
     assert_eq!(strip(&s_stop, "period").len(), 30);
     assert_eq!(strip(&s_stop, "forecast").len(), 10);
 }
+
+#[test]
+fn a_wet_well_read_above_the_model_is_drawn_to_its_reading_with_the_water_booked() {
+    let city = city();
+    let reg = Registry::from_city(&city).unwrap();
+    let well = reg
+        .sensors()
+        .iter()
+        .find(|s| s.kind == Kind::WaterLevel && s.site == twin_sensors::Site::Manhole)
+        .expect("the demo district's wet well has a level sensor");
+    let node = city
+        .layer(well.feature.unwrap().layer)
+        .get(well.feature.unwrap().id)
+        .unwrap()
+        .text("drainage_node")
+        .unwrap()
+        .to_string();
+    // Dry weather, every pump reported stopped; the wet well reads 1 m above its normal level
+    // (a centimetre of ripple, so that it is not a flat line).
+    let target = well.normal + 1.0;
+    let mut msgs = Vec::new();
+    for m in 1..=40i64 {
+        let time = reading::format_time(START_MS + m * 60_000, 7 * 3600);
+        for s in reg.sensors() {
+            let v = match s.kind {
+                Kind::PumpState => 0.0,
+                _ if s.id == well.id => target + 0.01 * (m % 2) as f64,
+                _ => continue,
+            };
+            msgs.push((
+                format!("m{m}"),
+                reading::to_json(&s.id, &time, v, &s.unit, None).into_bytes(),
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::new(
+        Qc::new(
+            &reg,
+            QcConfig {
+                clock: Clock::Data,
+                ..QcConfig::default()
+            },
+        ),
+        Some(Store::open(&dir.path().join("s.sqlite")).unwrap()),
+        1 << 20,
+    );
+    let out = p.process(&msgs, &NoModel, true).unwrap();
+    assert_eq!(
+        out.accepted(),
+        out.decisions.len(),
+        "every reading accepted"
+    );
+    let mut store = p.store.take().unwrap();
+    let twin = LiveTwin::start(
+        &city,
+        network(&city, 60.0),
+        60.0,
+        vec![],
+        Nudging::default(),
+    )
+    .unwrap();
+    let level0 = twin.node_level(&node).unwrap();
+    assert!(
+        target - level0 > 0.9,
+        "model {level0} m, reading {target} m"
+    );
+    let cfg = LiveConfig {
+        forecast_every_s: 3600.0,
+        horizon_s: 600.0,
+        ..LiveConfig::default()
+    };
+    let mut l = LiveLoop::new(twin, cfg, START_MS);
+    let first = close(&mut l, &city, &reg, &mut store);
+    assert_eq!(first.period.node_sensors, 1);
+    assert!(
+        (first.period.node_rms_m - (target + 0.01 - level0)).abs() < 0.05,
+        "innovation {} m",
+        first.period.node_rms_m
+    );
+    let mut added = 0.0;
+    for _ in 0..5 {
+        added += close(&mut l, &city, &reg, &mut store).period.assimilated_m3;
+    }
+    let level = l.twin().node_level(&node).unwrap();
+    assert!(
+        (level - target).abs() < 0.05,
+        "wet well at {level} m after 30 min, reading {target} m"
+    );
+    // The water that raised it is booked in the periods and the ledger: the storage's own
+    // rise (its surface area × the rise) and a little that backed up into its sewers.
+    let ledger = l.twin().state().network_assimilated_m3();
+    assert!(
+        (added - ledger).abs() < 1e-6 * ledger.abs().max(1.0),
+        "{added} vs {ledger}"
+    );
+    let net = l.twin().state().network();
+    let area = net.node_surface_area_si(net.node_index(&node).unwrap());
+    let own = area * (level - level0);
+    assert!(
+        ledger > own && ledger < 1.05 * own,
+        "{ledger} m³ added, {own} m³ in the storage's rise"
+    );
+    println!("wet well {level0:.3} → {level:.3} m (reading {target:.3}); {ledger:.1} m³ added");
+}

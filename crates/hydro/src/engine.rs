@@ -239,6 +239,7 @@ impl Engine {
         n.new_lat_flow = vec![0.0; nn];
         n.old_flow_inflow = vec![0.0; nn];
         n.api_inflow = vec![0.0; nn];
+        n.assim_inflow = vec![0.0; nn];
         n.converged = vec![false; nn];
         n.new_surf_area = vec![0.0; nn];
         n.old_surf_area = vec![0.0; nn];
@@ -449,6 +450,34 @@ impl Engine {
         if node < self.node_count() {
             self.nodes.api_inflow[node] = q_m3s / 0.028_316_846_592;
         }
+    }
+    /// Sets the water added (positive) or taken (negative) at a node to move its level toward
+    /// a measurement, m³/s, from the next step on; booked in the routing totals as
+    /// `assimilated`, apart from the inflows and outflows.
+    pub fn set_node_assimilation_si(&mut self, node: usize, q_m3s: f64) {
+        if node < self.node_count() {
+            self.nodes.assim_inflow[node] = q_m3s / 0.028_316_846_592;
+        }
+    }
+    /// Water-surface area over which a node's net inflow changes its depth, m²: its own and
+    /// half of each joining conduit's (as the dynamic wave solver found it at the last step),
+    /// at least the model's minimum surface area.
+    pub fn node_surface_area_si(&self, node: usize) -> f64 {
+        self.nodes
+            .new_surf_area
+            .get(node)
+            .map_or(0.0, |a| a.max(self.opt.min_surf_area))
+            * 0.3048
+            * 0.3048
+    }
+    /// Depth at which a node's water reaches the crown of its highest pipe, m (above it the
+    /// node is surcharged).
+    pub fn node_crown_depth_si(&self, node: usize) -> f64 {
+        let n = &self.nodes;
+        n.crown_elev
+            .get(node)
+            .map_or(0.0, |c| (c - n.invert[node]).max(0.0))
+            * 0.3048
     }
     /// Current overflow (flooding) rate at a node in m³/s (for 1D–2D exchange).
     pub fn node_overflow_si(&self, node: usize) -> f64 {
@@ -662,6 +691,7 @@ impl Engine {
         t.outflow += r.outflow * dt;
         t.evap_loss += r.evap_loss * dt;
         t.seep_loss += r.seep_loss * dt;
+        t.assimilated += r.assimilated * dt;
     }
 
     fn remove_outflows(&mut self, dt: f64) {
@@ -735,8 +765,10 @@ impl Engine {
         if self.opt.route_model != RouteModel::Steady {
             storage += self.links.new_volume.iter().sum::<f64>();
         }
-        let inflow = t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage;
-        let outflow = t.flooding + t.outflow + t.evap_loss + t.seep_loss + storage;
+        let inflow =
+            t.dw_inflow + t.ww_inflow + t.ex_inflow + t.init_storage + t.assimilated.max(0.0);
+        let outflow =
+            t.flooding + t.outflow + t.evap_loss + t.seep_loss + storage - t.assimilated.min(0.0);
         crate::massbal::continuity_error(inflow, outflow)
     }
 

@@ -68,6 +68,11 @@ impl Engine {
             }
         }
         self.scratch = q_node;
+        for (i, &q0) in self.nodes.assim_inflow.iter().enumerate() {
+            let q = if q0.abs() < FLOW_TOL { 0.0 } else { q0 };
+            self.nodes.new_lat_flow[i] += q;
+            self.step_rates.assimilated += q;
+        }
     }
 
     pub(super) fn add_dwf_inflows(&mut self, t: f64) {

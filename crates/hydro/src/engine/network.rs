@@ -260,6 +260,9 @@ pub struct Nodes {
     pub old_flow_inflow: Vec<f64>,
     /// Extra inflow set through the API (cfs), e.g. from the surface model.
     pub api_inflow: Vec<f64>,
+    /// Water added (positive) or taken (negative) to move the node's level toward a
+    /// measurement (cfs), set through the API; booked apart as assimilated.
+    pub assim_inflow: Vec<f64>,
     pub(super) converged: Vec<bool>,
     pub(super) new_surf_area: Vec<f64>,
     pub(super) old_surf_area: Vec<f64>,
@@ -434,4 +437,6 @@ pub struct RoutingTotals {
     pub evap_loss: f64,
     /// Seepage from storage units (exfiltration) and conduits.
     pub seep_loss: f64,
+    /// Water added (positive) or taken (negative) by data assimilation at nodes.
+    pub assimilated: f64,
 }
