@@ -56,6 +56,10 @@ clean="$(live "$WORK/c30.gpkg" "$WORK/fclean" "$WORK/clean" 07:15 15m --neighbou
 faults=(--freeze WL-11 --drop WL-12 --spike 0.02 --falsify WL-2:+0.5)
 faulty_replay="$(replay "$WORK/ffaulty" "${faults[@]}")"
 faulty="$(live "$WORK/c30.gpkg" "$WORK/ffaulty" "$WORK/faulty" 07:15 15m --neighbour-radius 1600)"
+rm -rf "$WORK/fens" "$WORK/ens"
+cp -r "$WORK/feed" "$WORK/fens"
+ens="$(live "$WORK/c30.gpkg" "$WORK/fens" "$WORK/ens" 07:15 15m --neighbour-radius 1600 \
+  --members 8 --rain-spread 0.5 1.5)"
 peaks="$(python3 - "$WORK" <<'EOF'
 import csv, json, sys
 w = sys.argv[1]
@@ -71,6 +75,36 @@ for g in sorted(truth):
     print(f"| {g} | {truth[g]:.3f} | {c[g]:.3f} | {f[g]:.3f} |")
 EOF
 )"
+ens_rows="$(python3 - "$WORK" <<'EOF'
+import csv, json, sqlite3, sys
+w = sys.argv[1]
+truth = {}
+for r in csv.DictReader(open(f"{w}/truth/gauges.csv")):
+    truth.setdefault(r["gauge"], []).append((float(r["time_s"]), float(r["depth_m"])))
+db = sqlite3.connect(f"{w}/ens/live.sqlite")
+rows = [json.loads(x) for (x,) in db.execute(
+    "SELECT data FROM live_events WHERE kind = 'forecast' ORDER BY id")]
+# The forecast issued at 06:45 (the storm rising): each watched street place's members
+# against the truth's peak over the same 2 hours (truth time 0 = 06:00 on 2025-09-30, +07:00).
+start_ms = 1_759_186_800_000
+f = next((r for r in rows if r["issued_ms"] == start_ms + 45 * 60_000), rows[0])
+t0 = (f["issued_ms"] - start_ms) / 1000
+at = f"{6 + int(t0 // 3600):02d}:{int(t0 % 3600 // 60):02d}"
+inside = n = 0
+for p in f["places"]:
+    if not p["alerted"] or p["name"] not in truth:
+        continue
+    tr = max(d for t, d in truth[p["name"]] if t0 < t <= t0 + 7200)
+    lo, hi = p["peak_range_m"]
+    n += 1
+    inside += lo <= tr <= hi
+    print(f"| {p['name']} | {tr:.3f} | {p['peak_m']:.3f} | {lo:.3f} – {hi:.3f} | {p['p_alert']:.2f} |")
+print(f"INSIDE {inside} {n} {f['wall_s']:.1f} {at}")
+EOF
+)"
+ens_table="$(echo "$ens_rows" | grep -v '^INSIDE')"
+read -r _ ens_in ens_n ens_wall ens_at <<<"$(echo "$ens_rows" | grep '^INSIDE')"
+ens_inside="$ens_in of $ens_n places"
 tmp="$OUT.partial"
 {
   echo "# The live loop: timings and a replayed storm"
@@ -104,6 +138,19 @@ tmp="$OUT.partial"
   echo "| --- | ---: | ---: | ---: |"
   echo "$peaks"
   echo
+  echo "## An ensemble forecast (30 m cells)"
+  echo
+  echo "The clean run again with \`--members 8 --rain-spread 0.5 1.5\`: each forecast also runs 8"
+  echo "members with the bias-corrected rain scaled by 0.5625, 0.6875 … 1.4375. The forecast issued"
+  echo "at $ens_at (the storm rising; $ens_wall s with its members), each watched street place:"
+  echo "the truth's peak over the forecast's 2 hours, the forecast's, the members' range and the share"
+  echo "of members reaching the alert depth (0.3 m). The truth lies inside the members' range at"
+  echo "$ens_inside."
+  echo
+  echo "| place | truth, m | forecast, m | members, m | share ≥ 0.3 m |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  echo "$ens_table"
+  echo
   echo "Clean data:"
   echo
   echo '```text'
@@ -115,6 +162,12 @@ tmp="$OUT.partial"
   echo '```text'
   echo "$faulty_replay"
   echo "$faulty"
+  echo '```'
+  echo
+  echo "Ensemble:"
+  echo
+  echo '```text'
+  echo "$ens"
   echo '```'
 } >"$tmp"
 mv "$tmp" "$OUT"

@@ -84,7 +84,7 @@ enum Command {
     /// The live twin: sensor readings through QC into a store, the flood state kept current
     /// from them, rolling forecasts and alerts with their lead time; resumes from its
     /// checkpoint after a restart. Bản sao số trực tuyến: cập nhật, dự báo và cảnh báo.
-    Live(live_cmd::LiveArgs),
+    Live(Box<live_cmd::LiveArgs>),
     /// Serve the city's layers and the live twin over HTTP (JSON, GeoJSON), with API tokens,
     /// roles and an audit log. Phục vụ dữ liệu thành phố qua HTTP.
     Serve(serve_cmd::ServeArgs),
@@ -735,7 +735,7 @@ where
         Command::Wall { args } => app_cmd::run("wall", &args)?,
         Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,
         Command::Sensors(cmd) => sensors_cmd::run(cmd)?,
-        Command::Live(args) => live_cmd::run(args)?,
+        Command::Live(args) => live_cmd::run(*args)?,
         Command::Serve(args) => serve_cmd::run(args)?,
         Command::Info { city, json } => {
             let c = twin_io::gpkg::read_city(&city)?;

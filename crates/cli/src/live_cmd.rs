@@ -62,6 +62,16 @@ pub(crate) struct LiveArgs {
     /// Flood alert depth at a watched place, m.
     #[arg(long, default_value_t = 0.3)]
     alert_depth: f64,
+    /// Ensemble members run with each forecast (0: none), each with the forecast's rain
+    /// scaled by one of factors evenly spread over --rain-spread. Số thành viên tổ hợp.
+    #[arg(long, default_value_t = 0)]
+    members: usize,
+    /// Lowest and highest rain factor of the ensemble's members.
+    #[arg(long, num_args = 2, value_names = ["LOW", "HIGH"], default_values_t = [0.5, 1.5])]
+    rain_spread: Vec<f64>,
+    /// With an ensemble: the share of members reaching the alert depth that raises an alert.
+    #[arg(long, default_value_t = 0.5)]
+    alert_probability: f64,
     /// Watched places besides the street sensors (CSV name,x,y in the city's CRS).
     #[arg(long)]
     hotspots: Option<PathBuf>,
@@ -172,6 +182,19 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
             a.nudging_radius
         );
     }
+    if a.members > 64 {
+        bail!("--members must be at most 64, got {}", a.members);
+    }
+    let (lo, hi) = (a.rain_spread[0], a.rain_spread[1]);
+    if !(lo > 0.0 && lo <= hi && hi <= 10.0) {
+        bail!("--rain-spread must be LOW HIGH with 0 < LOW ≤ HIGH ≤ 10, got {lo} {hi}");
+    }
+    if !(a.alert_probability > 0.0 && a.alert_probability <= 1.0) {
+        bail!(
+            "--alert-probability must lie in (0, 1], got {}",
+            a.alert_probability
+        );
+    }
     let until_ms = match &a.until {
         Some(u) => Some(reading::parse_time(u).map_err(|e| anyhow::anyhow!("--until: {e}"))?),
         None => None,
@@ -250,6 +273,9 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
         alert_m: a.alert_depth,
         forecast_rain,
         persist_s,
+        members: a.members,
+        rain_spread: (lo, hi),
+        alert_probability: a.alert_probability,
     };
     if let Some(l) = &live
         && *l.config() != cfg
@@ -419,8 +445,13 @@ fn show(c: &Closed) {
             .iter()
             .filter(|p| p.alerted)
             .max_by(|a, b| a.peak_m.total_cmp(&b.peak_m));
+        let ens = if f.members > 0 {
+            format!(", ensemble of {}", f.members)
+        } else {
+            String::new()
+        };
         println!(
-            "  forecast / dự báo to {} ({}): {} places to flood, {} roads closed; deepest {}; {:.1} s",
+            "  forecast / dự báo to {} ({}{ens}): {} places to flood, {} roads closed; deepest {}; {:.1} s",
             hhmm(f.until_ms),
             f.rain,
             f.places

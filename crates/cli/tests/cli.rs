@@ -1000,3 +1000,34 @@ fn hydro_run_reports_warnings_and_rewrite_writes_the_model_back() {
         std::fs::read(again.join("nodes.csv")).unwrap()
     );
 }
+
+#[test]
+fn live_refuses_ensemble_settings_out_of_range_before_it_touches_anything() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("live");
+    for (args, want) in [
+        (
+            &["--members", "65"][..],
+            "--members must be at most 64, got 65",
+        ),
+        (&["--rain-spread", "1.5", "0.5"][..], "--rain-spread"),
+        (&["--rain-spread", "0", "1"][..], "--rain-spread"),
+        (&["--alert-probability", "0"][..], "--alert-probability"),
+        (&["--alert-probability", "1.5"][..], "--alert-probability"),
+    ] {
+        let mut all = vec![
+            "live",
+            "--city",
+            "nowhere.gpkg",
+            "--sensors",
+            "nowhere",
+            "--out",
+            s(&out),
+        ];
+        all.extend_from_slice(args);
+        let o = twin(&all);
+        assert!(!o.status.success(), "{args:?} accepted");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}

@@ -66,6 +66,25 @@ pub struct LiveConfig {
     pub forecast_rain: Option<Vec<(f64, f64)>>,
     /// Without a rain forecast: how long the last period's rain is assumed to go on, s.
     pub persist_s: f64,
+    /// Ensemble members run besides the forecast (fewer than 2: none), each with the
+    /// forecast's rain scaled by one of `members` factors evenly stratified over `rain_spread`.
+    #[serde(default)]
+    pub members: usize,
+    /// Lowest and highest rain factor of the ensemble's members.
+    #[serde(default = "default_rain_spread")]
+    pub rain_spread: (f64, f64),
+    /// With an ensemble, a flood is alerted where at least this share of the members reach
+    /// the alert depth.
+    #[serde(default = "default_alert_probability")]
+    pub alert_probability: f64,
+}
+
+fn default_rain_spread() -> (f64, f64) {
+    (0.5, 1.5)
+}
+
+fn default_alert_probability() -> f64 {
+    0.5
 }
 
 impl Default for LiveConfig {
@@ -78,6 +97,9 @@ impl Default for LiveConfig {
             alert_m: 0.3,
             forecast_rain: None,
             persist_s: 1800.0,
+            members: 0,
+            rain_spread: default_rain_spread(),
+            alert_probability: default_alert_probability(),
         }
     }
 }
@@ -202,10 +224,18 @@ pub struct PlaceForecast {
     pub peak_m: f64,
     /// When, ms since the epoch.
     pub peak_ms: i64,
-    /// When it first reaches the alert depth, ms (`None`: not within the horizon).
+    /// When it first reaches the alert depth, ms (`None`: not within the horizon); with an
+    /// ensemble, when the share of members that have reached it first comes to the alert
+    /// probability.
     pub alert_ms: Option<i64>,
     /// Whether floods are alerted here (streets and hotspots; not lakes and the river).
     pub alerted: bool,
+    /// With an ensemble: the share of its members that reach the alert depth.
+    #[serde(default)]
+    pub p_alert: Option<f64>,
+    /// With an ensemble: the lowest and highest of its members' peaks, m.
+    #[serde(default)]
+    pub peak_range_m: Option<(f64, f64)>,
 }
 
 /// A forecast as kept and shown.
@@ -219,6 +249,9 @@ pub struct ForecastRecord {
     pub rain: String,
     /// Mean-field bias applied to the rain forecast.
     pub bias: f64,
+    /// Ensemble members run besides it (0: none).
+    #[serde(default)]
+    pub members: usize,
     /// Every watched place.
     pub places: Vec<PlaceForecast>,
     /// Roads forecast closed (depth ≥ 0.3 m): name or feature id.
@@ -553,16 +586,46 @@ impl LiveLoop {
         let f = self
             .twin
             .forecast(self.cfg.horizon_s, &rain, self.cfg.alert_m)?;
+        let factors = member_factors(self.cfg.members, self.cfg.rain_spread);
+        let mut runs = Vec::with_capacity(factors.len());
+        for k in &factors {
+            let scaled: Vec<(f64, f64)> = rain.iter().map(|&(t, i)| (t, i * k)).collect();
+            runs.push(
+                self.twin
+                    .forecast(self.cfg.horizon_s, &scaled, self.cfg.alert_m)?,
+            );
+        }
         let ms = |s: f64| self.start_ms + (s * 1000.0).round() as i64;
         let places: Vec<PlaceForecast> = f
             .gauges
             .iter()
-            .map(|g| PlaceForecast {
-                name: g.name.clone(),
-                peak_m: g.peak_m,
-                peak_ms: ms(g.peak_at_s),
-                alert_ms: g.alert_at_s.map(ms),
-                alerted: !water_body(&g.name),
+            .enumerate()
+            .map(|(i, g)| {
+                let mut p = PlaceForecast {
+                    name: g.name.clone(),
+                    peak_m: g.peak_m,
+                    peak_ms: ms(g.peak_at_s),
+                    alert_ms: g.alert_at_s.map(ms),
+                    alerted: !water_body(&g.name),
+                    p_alert: None,
+                    peak_range_m: None,
+                };
+                if !runs.is_empty() {
+                    let n = runs.len();
+                    let mut at: Vec<f64> =
+                        runs.iter().filter_map(|r| r.gauges[i].alert_at_s).collect();
+                    at.sort_by(f64::total_cmp);
+                    let peaks = runs.iter().map(|r| r.gauges[i].peak_m);
+                    let lo = peaks.clone().fold(f64::INFINITY, f64::min);
+                    let hi = peaks.fold(f64::NEG_INFINITY, f64::max);
+                    // The time the share of members past the depth first reaches the alert
+                    // probability: the k-th earliest of their times.
+                    let k = ((self.cfg.alert_probability * n as f64).ceil() as usize).max(1);
+                    p.alert_ms = at.get(k - 1).map(|t| ms(*t));
+                    p.p_alert = Some(at.len() as f64 / n as f64);
+                    p.peak_range_m = Some((lo, hi));
+                }
+                p
             })
             .collect();
         for p in places.iter().filter(|p| p.alerted) {
@@ -626,6 +689,7 @@ impl LiveLoop {
             until_ms,
             rain: label,
             bias,
+            members: factors.len(),
             places,
             roads_closed,
             wall_s: t0.elapsed().as_secs_f64(),
@@ -710,6 +774,18 @@ fn network_link(city: &City, s: &Sensor) -> Option<String> {
 /// thirty relaxation times, [`crate::coupled::NUDGE_TAU_S`]); the network runs free after it
 /// until the next period's reading.
 pub const NODE_NUDGE_WINDOW_S: f64 = 120.0;
+
+/// The rain factors of an ensemble's members: `n` evenly stratified over `spread` (the middle
+/// of each of `n` equal strata), none below 2 members.
+pub fn member_factors(n: usize, spread: (f64, f64)) -> Vec<f64> {
+    if n < 2 {
+        return Vec::new();
+    }
+    let (lo, hi) = spread;
+    (0..n)
+        .map(|k| lo + (hi - lo) * (k as f64 + 0.5) / n as f64)
+        .collect()
+}
 
 /// Root mean square of the finite values (0 when there are none).
 fn rms(v: &[f64]) -> f64 {

@@ -300,3 +300,51 @@ fn a_wet_well_read_above_the_model_is_drawn_to_its_reading_with_the_water_booked
     );
     println!("wet well {level0:.3} → {level:.3} m (reading {target:.3}); {ledger:.1} m³ added");
 }
+
+#[test]
+fn an_ensemble_brackets_the_forecast_and_alerts_by_the_share_of_its_members() {
+    let city = city();
+    let reg = Registry::from_city(&city).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store_a, mut single) = setup(&city, &reg, dir.path(), "a.sqlite", None);
+    let (mut store_b, ens) = setup(&city, &reg, dir.path(), "b.sqlite", None);
+    let cfg = LiveConfig {
+        members: 4,
+        rain_spread: (0.5, 1.5),
+        alert_probability: 0.5,
+        ..ens.config().clone()
+    };
+    let mut ens = LiveLoop::new(ens.twin().clone(), cfg, START_MS);
+    let mut forecasts = 0;
+    let mut split = 0;
+    for _ in 0..18 {
+        let a = close(&mut single, &city, &reg, &mut store_a);
+        let b = close(&mut ens, &city, &reg, &mut store_b);
+        let (Some(fa), Some(fb)) = (a.forecast, b.forecast) else {
+            continue;
+        };
+        forecasts += 1;
+        assert_eq!((fa.members, fb.members), (0, 4));
+        for (pa, pb) in fa.places.iter().zip(&fb.places) {
+            // The members leave the forecast itself as it was.
+            assert_eq!(pa.peak_m, pb.peak_m);
+            assert!(pa.p_alert.is_none() && pa.peak_range_m.is_none());
+            // Rain factors 0.625, 0.875, 1.125 and 1.375 bracket the forecast's 1.
+            let (lo, hi) = pb.peak_range_m.unwrap();
+            assert!(lo <= pb.peak_m + 1e-9 && pb.peak_m <= hi + 1e-9, "{pb:?}");
+            let p = pb.p_alert.unwrap();
+            assert!((p * 4.0 - (p * 4.0).round()).abs() < 1e-12, "{p}");
+            // Alerted where at least two members of four reach the depth.
+            assert_eq!(pb.alert_ms.is_some(), p >= 0.5, "{pb:?}");
+            // Every member reaching it includes the one below the forecast's rain.
+            if p == 1.0 {
+                assert!(pa.alert_ms.is_some(), "{pa:?} {pb:?}");
+            }
+            if p > 0.0 && p < 1.0 {
+                split += 1;
+            }
+        }
+    }
+    assert!(forecasts >= 3, "{forecasts} forecasts");
+    assert!(split > 0, "no place where the members disagree");
+}
