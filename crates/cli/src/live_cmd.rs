@@ -428,7 +428,7 @@ fn hhmm(ms: i64) -> String {
 fn show(c: &Closed) {
     let p = &c.period;
     println!(
-        "{} rain / mưa {} ({} gauges); depth sensors / cảm biến ngập {} (RMS innovation {:.3} m); lakes / hồ {}; assimilated {:+.0} m³; {:.2} s",
+        "{} rain / mưa {} ({} gauges); depth sensors / cảm biến ngập {} (RMS innovation {:.3} m); lakes and river / hồ, sông {}; assimilated {:+.0} m³; {:.2} s",
         hhmm(p.end_ms),
         p.rain_mm_h
             .map_or("—".to_string(), |r| format!("{r:.1} mm/h")),
