@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Longest time to answer one request, s. Thời gian tối đa cho một yêu cầu.
     #[arg(long, default_value_t = 30.0)]
     timeout_s: f64,
+    /// Requests per second of a token whose entry states no `rate_per_s` (bursts of twice
+    /// that); above it the answer is 429 with Retry-After. Giới hạn yêu cầu mỗi giây mỗi token.
+    #[arg(long, default_value_t = 50.0)]
+    rate_limit: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -54,6 +58,11 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
     if !(a.timeout_s.is_finite() && a.timeout_s > 0.0) {
         bail!("--timeout-s must be a positive number of seconds / --timeout-s phải dương");
     }
+    if !(a.rate_limit.is_finite() && a.rate_limit > 0.0) {
+        bail!(
+            "--rate-limit must be a positive number of requests per second / --rate-limit phải dương"
+        );
+    }
     twin_server::serve_blocking(twin_server::Config {
         city,
         live: a.live,
@@ -61,5 +70,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
         tokens: a.tokens,
         audit: a.audit,
         timeout: std::time::Duration::from_secs_f64(a.timeout_s),
+        rate: twin_server::ratelimit::Rate {
+            per_s: a.rate_limit,
+            burst: (2.0 * a.rate_limit).max(1.0),
+        },
     })
 }

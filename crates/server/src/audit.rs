@@ -40,6 +40,17 @@ pub struct Record {
     pub outcome: String,
 }
 
+/// Opens an SQLite file for durable appends (WAL, full sync: a row is on disk when its
+/// statement returns) and makes sure `schema` exists.
+pub(crate) fn open_durable(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(schema)?;
+    Ok(conn)
+}
+
 /// The audit store.
 pub struct Audit {
     conn: Mutex<Connection>,
@@ -52,13 +63,8 @@ fn clip(s: &str, n: usize) -> String {
 impl Audit {
     /// Opens (creating if needed) the audit store at `path`.
     pub fn open(path: &Path) -> rusqlite::Result<Audit> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
         Ok(Audit {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(open_durable(path, SCHEMA)?),
         })
     }
 

@@ -44,6 +44,8 @@ pub struct Caller {
     pub role: Role,
     /// Its department (Sở).
     pub department: String,
+    /// Its own rate limit, if the token file gives one.
+    pub rate: Option<crate::ratelimit::Rate>,
 }
 
 struct Entry {
@@ -72,6 +74,10 @@ struct FileEntry {
     #[serde(default)]
     department: String,
     hash: String,
+    /// Requests per second (default: the server's `--rate-limit`).
+    rate_per_s: Option<f64>,
+    /// Requests at once (default: twice `rate_per_s`).
+    burst: Option<f64>,
 }
 
 /// The SHA-256 of a token, as 64 lowercase hex digits (what the token file holds).
@@ -125,11 +131,26 @@ impl Tokens {
                     e.name
                 );
             }
+            let rate = match (e.rate_per_s, e.burst) {
+                (None, None) => None,
+                (r, b) => {
+                    let per_s = r.unwrap_or(crate::ratelimit::Rate::default().per_s);
+                    let burst = b.unwrap_or(2.0 * per_s);
+                    if !(per_s.is_finite() && per_s > 0.0 && burst.is_finite() && burst >= 1.0) {
+                        bail!(
+                            "token {n} ('{}'): 'rate_per_s' must be above 0 and 'burst' at least 1 / 'rate_per_s' phải lớn hơn 0 và 'burst' ít nhất 1",
+                            e.name
+                        );
+                    }
+                    Some(crate::ratelimit::Rate { per_s, burst })
+                }
+            };
             entries.push(Entry {
                 caller: Caller {
                     name: e.name,
                     role: e.role,
                     department: e.department,
+                    rate,
                 },
                 hash,
             });

@@ -28,7 +28,7 @@ fn unknown(what: (&str, &str), got: &str, label: (&str, &str), choices: &[&str])
     )
 }
 
-fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
     let mut names: Vec<&String> = params.keys().collect();
     names.sort();
     for k in names {
@@ -85,6 +85,41 @@ fn layer_param(s: &str) -> Result<Layer, ApiError> {
                 ("layers", "các lớp"),
                 &ids,
             )
+        })
+}
+
+fn id_param(id: &str) -> Result<i64, ApiError> {
+    id.trim().parse().map_err(|_| {
+        ApiError::bad(
+            format!(
+                "parameter 'id': expected a whole number, got '{}'",
+                crate::echo(id)
+            ),
+            format!("tham số 'id': cần số nguyên, nhận '{}'", crate::echo(id)),
+        )
+    })
+}
+
+fn no_feature(layer: Layer, id: i64) -> ApiError {
+    ApiError::not_found(
+        format!("no feature {id} in layer {layer}"),
+        format!("không có đối tượng {id} trong lớp {layer}"),
+    )
+}
+
+/// Reads a body of at most [`crate::MAX_BODY`] bytes (413 above it).
+async fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, crate::MAX_BODY)
+        .await
+        .map_err(|e| {
+            if e.to_string().contains("length limit") {
+                crate::error::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::bad(
+                    format!("body could not be read: {e}"),
+                    "không đọc được nội dung",
+                )
+            }
         })
 }
 
@@ -145,19 +180,20 @@ fn text_param<'a>(
 }
 
 pub(crate) async fn health(State(s): State<AppState>) -> Json<Value> {
-    let layers: serde_json::Map<String, Value> = s
-        .city
+    let city = s.city();
+    let layers: serde_json::Map<String, Value> = city
         .layers()
         .map(|l| (l.layer().table_name().to_string(), json!(l.len())))
         .collect();
     Json(json!({
         "status": "ok",
-        "city": s.city.name,
-        "crs": s.city.crs.code(),
-        "synthetic": s.city.is_synthetic(),
-        "features": s.city.feature_count(),
+        "city": city.name,
+        "crs": city.crs.code(),
+        "synthetic": city.is_synthetic(),
+        "features": city.feature_count(),
         "layers": layers,
         "live": s.live.is_some(),
+        "streams": s.hub.open(),
     }))
 }
 
@@ -174,6 +210,7 @@ pub(crate) async fn openapi() -> Json<Value> {
 }
 
 pub(crate) async fn layers(State(s): State<AppState>) -> Json<Value> {
+    let city = s.city();
     let v: Vec<Value> = Layer::ALL
         .iter()
         .map(|&l| {
@@ -183,12 +220,12 @@ pub(crate) async fn layers(State(s): State<AppState>) -> Json<Value> {
                 "name_vi": l.name_vi(),
                 "name_en": l.name_en(),
                 "owner": {"code": d.code(), "name_vi": d.name_vi(), "name_en": d.name_en()},
-                "feature_count": s.city.layer(l).len(),
-                "bbox": s.city.layer(l).bbox(),
+                "feature_count": city.layer(l).len(),
+                "bbox": city.layer(l).bbox(),
             })
         })
         .collect();
-    Json(json!({ "crs": s.city.crs.code(), "layers": v }))
+    Json(json!({ "crs": city.crs.code(), "layers": v }))
 }
 
 pub(crate) async fn features(
@@ -203,7 +240,8 @@ pub(crate) async fn features(
     let offset = int_param(&q, "offset", 0, 0, usize::MAX)?;
     let kind = text_param(&q, "kind")?;
     let name = text_param(&q, "name")?.map(str::to_lowercase);
-    let data = s.city.layer(layer);
+    let city = s.city();
+    let data = city.layer(layer);
     let mut picked = match bbox {
         Some((min, max)) => data.query_bbox(min, max),
         None => data.features().iter().collect(),
@@ -227,7 +265,7 @@ pub(crate) async fn features(
     let returned = page.len();
     s.metrics.features(returned);
     let next = (offset.saturating_add(returned) < total).then_some(offset + returned);
-    let crs = s.city.crs.code();
+    let crs = city.crs.code();
     Ok(Json(json!({
         "type": "FeatureCollection",
         "layer": layer.table_name(),
@@ -247,29 +285,20 @@ pub(crate) async fn feature(
     Path((layer, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let layer = layer_param(&layer)?;
-    let id: i64 = id.trim().parse().map_err(|_| {
-        ApiError::bad(
-            format!(
-                "parameter 'id': expected a whole number, got '{}'",
-                crate::echo(&id)
-            ),
-            format!("tham số 'id': cần số nguyên, nhận '{}'", crate::echo(&id)),
-        )
-    })?;
-    let f = s.city.layer(layer).get(FeatureId(id)).ok_or_else(|| {
-        ApiError::not_found(
-            format!("no feature {id} in layer {layer}"),
-            format!("không có đối tượng {id} trong lớp {layer}"),
-        )
-    })?;
+    let id = id_param(&id)?;
+    let city = s.city();
+    let f = city
+        .layer(layer)
+        .get(FeatureId(id))
+        .ok_or_else(|| no_feature(layer, id))?;
     s.metrics.features(1);
     let mut v = geojson::feature(f);
-    v["crs"] = geojson::crs_member(&s.city.crs.code());
+    v["crs"] = geojson::crs_member(&city.crs.code());
     v["layer"] = json!(layer.table_name());
     Ok(Json(v))
 }
 
-fn live(s: &AppState) -> Result<&crate::Live, ApiError> {
+pub(crate) fn live(s: &AppState) -> Result<&crate::Live, ApiError> {
     s.live.as_ref().ok_or_else(|| {
         ApiError::not_found(
             "no live twin: start the server with --live DIR",
@@ -380,18 +409,7 @@ pub(crate) async fn live_readings(
     body: Body,
 ) -> Result<Response, ApiError> {
     live(&s)?;
-    let bytes: Bytes = axum::body::to_bytes(body, crate::MAX_BODY)
-        .await
-        .map_err(|e| {
-            if e.to_string().contains("length limit") {
-                crate::error::for_status(StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                ApiError::bad(
-                    format!("body could not be read: {e}"),
-                    "không đọc được nội dung",
-                )
-            }
-        })?;
+    let bytes = body_bytes(body).await?;
     let st = s.clone();
     tokio::task::spawn_blocking(move || store_readings(&st, &caller, &bytes))
         .await
@@ -478,4 +496,214 @@ pub(crate) async fn audit(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "count": recs.len(), "records": recs })))
+}
+
+/// The changes a PATCH body asks for: `{"name": …, "attributes": {"field": value, …}}`.
+fn requested_changes(bytes: &[u8]) -> Result<Vec<(String, Value)>, ApiError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad(
+            format!(
+                "body: not JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+            format!(
+                "nội dung: không phải JSON (dòng {}, cột {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let Value::Object(o) = v else {
+        return Err(ApiError::bad(
+            "body: expected an object {\"name\": …, \"attributes\": {…}}",
+            "nội dung: cần một đối tượng {\"name\": …, \"attributes\": {…}}",
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in o {
+        match (k.as_str(), v) {
+            ("name", v) => out.push(("name".to_string(), v)),
+            ("attributes", Value::Object(a)) => {
+                for (f, v) in a {
+                    if f == "name" {
+                        return Err(ApiError::bad(
+                            "body: 'name' is set at the top level, not among the attributes",
+                            "nội dung: 'name' đặt ở cấp ngoài, không trong attributes",
+                        ));
+                    }
+                    out.push((f, v));
+                }
+            }
+            ("attributes", _) => {
+                return Err(ApiError::bad(
+                    "body: 'attributes' must be an object of field: value",
+                    "nội dung: 'attributes' phải là đối tượng trường: giá trị",
+                ));
+            }
+            (k, _) => {
+                return Err(ApiError::bad(
+                    format!(
+                        "body: unknown member '{}'; a change has 'name' and 'attributes'",
+                        crate::echo(k)
+                    ),
+                    format!(
+                        "nội dung: thành phần '{}' không hợp lệ; chỉ có 'name' và 'attributes'",
+                        crate::echo(k)
+                    ),
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::bad(
+            "body: no change asked for, nothing stored",
+            "nội dung: không có thay đổi nào, không lưu gì",
+        ));
+    }
+    if out.len() > crate::edits::MAX_FIELDS {
+        return Err(ApiError::bad(
+            format!(
+                "body: {} fields; at most {} in one request",
+                out.len(),
+                crate::edits::MAX_FIELDS
+            ),
+            format!(
+                "nội dung: {} trường; tối đa {} mỗi yêu cầu",
+                out.len(),
+                crate::edits::MAX_FIELDS
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// `PATCH /layers/{layer}/features/{id}`.
+pub(crate) async fn edit_feature(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((layer, id)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let layer = layer_param(&layer)?;
+    let id = id_param(&id)?;
+    let bytes = body_bytes(body).await?;
+    let changes = requested_changes(&bytes)?;
+    let st = s.clone();
+    tokio::task::spawn_blocking(move || apply_edit(&st, &caller, layer, id, &changes))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn apply_edit(
+    s: &AppState,
+    caller: &Caller,
+    layer: Layer,
+    id: i64,
+    changes: &[(String, Value)],
+) -> Result<Response, ApiError> {
+    use crate::edits;
+    let mut city = s.city_mut();
+    let fid = FeatureId(id);
+    let Some(mut f) = city.layer(layer).get(fid).cloned() else {
+        return Err(no_feature(layer, id));
+    };
+    if caller.role != crate::auth::Role::Admin && caller.department != f.owner.code() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "feature {id} of layer {layer} belongs to {} ({}); token '{}' of department '{}' may not change it",
+                f.owner.code(),
+                f.owner.name_en(),
+                caller.name,
+                caller.department
+            ),
+            format!(
+                "đối tượng {id} của lớp {layer} thuộc {} ({}); token '{}' của đơn vị '{}' không được sửa",
+                f.owner.code(),
+                f.owner.name_vi(),
+                caller.name,
+                caller.department
+            ),
+        ));
+    }
+    let mut values = Vec::with_capacity(changes.len());
+    for (field, v) in changes {
+        let checked = edits::check(&city, layer, field, v).map_err(|(en, vi)| {
+            ApiError::bad(
+                format!("body: {en}; nothing stored"),
+                format!("nội dung: {vi}; không lưu gì"),
+            )
+        })?;
+        values.push(checked);
+    }
+    let now = crate::now_ms();
+    let rows: Vec<edits::Edit> = changes
+        .iter()
+        .map(|(field, v)| edits::Edit {
+            time_ms: now,
+            who: caller.name.clone(),
+            department: caller.department.clone(),
+            layer: layer.table_name().to_string(),
+            fid: id,
+            field: field.clone(),
+            old: edits::field_json(&city, layer, fid, field),
+            new: v.clone(),
+        })
+        .collect();
+    // Journal first: an edit is acknowledged only once it is durable.
+    s.edits.append(&rows).map_err(ApiError::internal)?;
+    for ((field, _), v) in changes.iter().zip(values) {
+        edits::set_field(&mut f, field, v);
+    }
+    city.layer_mut(layer).insert(f);
+    let fields: Vec<&str> = changes.iter().map(|(k, _)| k.as_str()).collect();
+    let mut v = geojson::feature(
+        city.layer(layer)
+            .get(fid)
+            .ok_or_else(|| no_feature(layer, id))?,
+    );
+    v["layer"] = json!(layer.table_name());
+    v["changed"] = json!(fields);
+    let mut r = Json(v).into_response();
+    r.extensions_mut().insert(crate::error::ErrorNote(format!(
+        "edited {layer} {id}: {}",
+        fields.join(", ")
+    )));
+    Ok(r)
+}
+
+/// `GET /layers/{layer}/features/{id}/history`: the feature's edits and its recorded state.
+pub(crate) async fn feature_history(
+    State(s): State<AppState>,
+    Path((layer, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let layer = layer_param(&layer)?;
+    let id = id_param(&id)?;
+    let key = twin_model::FeatureKey {
+        layer,
+        id: FeatureId(id),
+    };
+    let state: Vec<Value> = {
+        let city = s.city();
+        if city.layer(layer).get(key.id).is_none() {
+            return Err(no_feature(layer, id));
+        }
+        city.state()
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| json!({"t": e.t, "quantity": e.quantity, "value": e.value}))
+            .collect()
+    };
+    let st = s.clone();
+    let edits = tokio::task::spawn_blocking(move || st.edits.of(layer, key.id))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "layer": layer.table_name(),
+        "id": id,
+        "edits": edits,
+        "state": state,
+    })))
 }

@@ -9,11 +9,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod edits;
 pub mod error;
 mod geojson;
 mod handlers;
 pub mod metrics;
+pub mod ratelimit;
 pub mod routes;
+pub mod stream;
 
 use crate::audit::{Audit, Record};
 use crate::auth::{Caller, Tokens};
@@ -27,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 use twin_model::City;
 use twin_sensors::ingest::Pipeline;
@@ -52,6 +55,8 @@ pub struct Config {
     pub audit: Option<PathBuf>,
     /// Longest time to answer a request.
     pub timeout: Duration,
+    /// Rate limit of a token that states none.
+    pub rate: ratelimit::Rate,
 }
 
 /// The live twin's folder: `live.sqlite` read for state, forecasts and alerts, and written
@@ -65,8 +70,16 @@ pub struct Live {
 
 /// Everything a request may read.
 pub struct Inner {
-    /// The city (read once at start).
-    pub city: City,
+    /// The city (read once at start, with the edit journal replayed).
+    city: RwLock<City>,
+    /// The edit journal.
+    pub edits: edits::Edits,
+    /// The live stream's broadcast and shutdown.
+    pub hub: stream::Hub,
+    /// Rate limits per token.
+    pub limiter: ratelimit::Limiter,
+    /// The rate of a token that states none.
+    pub rate: ratelimit::Rate,
     /// The known tokens.
     pub tokens: Tokens,
     /// The audit log.
@@ -88,17 +101,66 @@ impl std::ops::Deref for AppState {
     }
 }
 
+impl Inner {
+    /// The city as it stands (edits applied).
+    pub fn city(&self) -> RwLockReadGuard<'_, City> {
+        self.city.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The city for an edit.
+    pub(crate) fn city_mut(&self) -> std::sync::RwLockWriteGuard<'_, City> {
+        self.city.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 impl AppState {
-    /// A state from a city, its tokens, an audit store path and the live folder.
+    /// A state from a city, its tokens, an audit store path and the live folder, with the
+    /// default rate limit.
     pub fn new(
         city: City,
         tokens: Tokens,
         audit_path: &Path,
         live_dir: Option<&Path>,
     ) -> anyhow::Result<AppState> {
+        AppState::with_rate(
+            city,
+            tokens,
+            audit_path,
+            live_dir,
+            ratelimit::Rate::default(),
+        )
+    }
+
+    /// [`AppState::new`] with the rate limit of tokens that state none. The edit journal
+    /// (in the audit store's file) is replayed onto the city.
+    pub fn with_rate(
+        mut city: City,
+        tokens: Tokens,
+        audit_path: &Path,
+        live_dir: Option<&Path>,
+        rate: ratelimit::Rate,
+    ) -> anyhow::Result<AppState> {
         use anyhow::Context;
         let audit = Audit::open(audit_path)
             .with_context(|| format!("{}: cannot open the audit store", audit_path.display()))?;
+        let edits = edits::Edits::open(audit_path)
+            .with_context(|| format!("{}: cannot open the edit journal", audit_path.display()))?;
+        let journal = edits
+            .all()
+            .with_context(|| format!("{}: cannot read the edit journal", audit_path.display()))?;
+        let (applied, missing) = edits::replay(&mut city, &journal);
+        if applied + missing > 0 {
+            tracing::info!(
+                applied,
+                "feature edits replayed from the journal / đã áp dụng lại các chỉnh sửa"
+            );
+        }
+        if missing > 0 {
+            tracing::warn!(
+                missing,
+                "feature edits naming a feature or value the city no longer has were not applied / chỉnh sửa không áp dụng được"
+            );
+        }
         let live = match live_dir {
             None => None,
             Some(dir) => {
@@ -116,7 +178,11 @@ impl AppState {
             }
         };
         Ok(AppState(Arc::new(Inner {
-            city,
+            city: RwLock::new(city),
+            edits,
+            hub: stream::Hub::default(),
+            limiter: ratelimit::Limiter::default(),
+            rate,
             tokens,
             audit,
             live,
@@ -184,13 +250,37 @@ async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response
         r.extensions_mut().insert(caller);
         return r;
     }
+    if let Err(wait) = g
+        .state
+        .limiter
+        .take(&caller.name, caller.rate.unwrap_or(g.state.rate))
+    {
+        let secs = wait.ceil().clamp(1.0, 3600.0) as u64;
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "rate limit of token '{}' reached: retry in {secs} s",
+                caller.name
+            ),
+            format!(
+                "token '{}' vượt giới hạn tần suất: thử lại sau {secs} giây",
+                caller.name
+            ),
+        )
+        .into_response();
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r.extensions_mut().insert(caller);
+        return r;
+    }
     req.extensions_mut().insert(caller.clone());
     let mut resp = next.run(req).await;
     resp.extensions_mut().insert(caller);
     resp
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -283,6 +373,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     for r in ROUTES {
         let mf = match r.method {
             "POST" => MethodFilter::POST,
+            "PATCH" => MethodFilter::PATCH,
             _ => MethodFilter::GET,
         };
         let mr = match r.handler {
@@ -297,6 +388,9 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
             Handler::LiveAlerts => on(mf, handlers::live_alerts),
             Handler::LiveReadings => on(mf, handlers::live_readings),
             Handler::Audit => on(mf, handlers::audit),
+            Handler::EditFeature => on(mf, handlers::edit_feature),
+            Handler::FeatureHistory => on(mf, handlers::feature_history),
+            Handler::LiveStream => on(mf, stream::live_stream),
         };
         let g = Guard {
             state: state.clone(),
@@ -309,6 +403,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
             .layer(middleware::from_fn_with_state(g, guard));
         app = app.route(r.path, mr);
     }
+    stream::start(&state);
     app.fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -384,20 +479,39 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         std::fs::create_dir_all(d).with_context(|| format!("{}", d.display()))?;
     }
     let n_tokens = tokens.len();
-    let state = AppState::new(city, tokens, &audit, config.live.as_deref())?;
+    let state = AppState::with_rate(city, tokens, &audit, config.live.as_deref(), config.rate)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(
         listen = %listener.local_addr()?,
-        city = %state.city.name,
-        features = state.city.feature_count(),
+        city = %state.city().name,
+        features = state.city().feature_count(),
         tokens = n_tokens,
         audit = %audit.display(),
         "serving / đang phục vụ"
     );
-    let app = router_with_timeout(state, config.timeout);
-    run(listener, app, shutdown_signal()).await?;
+    let app = router_with_timeout(state.clone(), config.timeout);
+    let st = state.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        st.hub.begin_shutdown();
+    };
+    run(listener, app, stop).await?;
+    // Upgraded connections are not the HTTP server's to wait for: each stream has been told
+    // to close (1001) and is waited for here.
+    let open = state.hub.open();
+    if !state.hub.drained(Duration::from_secs(10)).await {
+        tracing::warn!(
+            open = state.hub.open(),
+            "live streams still open after 10 s / luồng trực tuyến chưa đóng"
+        );
+    } else if open > 0 {
+        tracing::info!(
+            closed = open,
+            "live streams closed / đã đóng luồng trực tuyến"
+        );
+    }
     Ok(())
 }
 

@@ -29,6 +29,12 @@ pub enum Handler {
     LiveReadings,
     /// `GET /audit`
     Audit,
+    /// `PATCH /layers/{layer}/features/{id}`
+    EditFeature,
+    /// `GET /layers/{layer}/features/{id}/history`
+    FeatureHistory,
+    /// `GET /live/stream` (WebSocket)
+    LiveStream,
 }
 
 /// Who may call a route.
@@ -59,7 +65,7 @@ pub struct Param {
 /// One route.
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `PATCH`.
     pub method: &'static str,
     /// Path pattern (`{name}` for a path parameter: the same syntax in axum and OpenAPI).
     pub path: &'static str,
@@ -80,6 +86,13 @@ const LAYER: Param = Param {
     place: "path",
     ty: "string",
     about: "layer id (GET /layers), e.g. building, traffic_road / mã lớp",
+};
+
+const ID: Param = Param {
+    name: "id",
+    place: "path",
+    ty: "integer",
+    about: "feature id / mã đối tượng",
 };
 
 /// Largest `limit` of a page of features (and of the audit log).
@@ -170,15 +183,25 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Feature,
         access: Access::Roles(ANY_ROLE),
         summary: "One feature as GeoJSON / Một đối tượng (GeoJSON)",
-        params: &[
-            LAYER,
-            Param {
-                name: "id",
-                place: "path",
-                ty: "integer",
-                about: "feature id / mã đối tượng",
-            },
-        ],
+        params: &[LAYER, ID],
+        live: false,
+    },
+    Route {
+        method: "PATCH",
+        path: "/layers/{layer}/features/{id}",
+        handler: Handler::EditFeature,
+        access: Access::Roles(&[Role::Operator, Role::Planner, Role::Admin]),
+        summary: "Change a feature's name or attributes ({\"name\": …, \"attributes\": {…}}; null removes): only a token of the feature's owning department, or an admin; journaled / Sửa tên hoặc thuộc tính (chỉ đơn vị sở hữu)",
+        params: &[LAYER, ID],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/layers/{layer}/features/{id}/history",
+        handler: Handler::FeatureHistory,
+        access: Access::Roles(ANY_ROLE),
+        summary: "A feature's edits (who, when, before, after) and its recorded state series / Lịch sử chỉnh sửa và trạng thái",
+        params: &[LAYER, ID],
         live: false,
     },
     Route {
@@ -210,6 +233,20 @@ pub const ROUTES: &[Route] = &[
             place: "query",
             ty: "integer",
             about: "ms since 1970 (alerts at or after it) / mili giây từ 1970",
+        }],
+        live: true,
+    },
+    Route {
+        method: "GET",
+        path: "/live/stream",
+        handler: Handler::LiveStream,
+        access: Access::Roles(ANY_ROLE),
+        summary: "WebSocket: the live twin's state, forecasts and alerts as they are made; JSON text messages {id, type, time_ms, data}; resume with since_id / Luồng WebSocket trạng thái, dự báo, cảnh báo",
+        params: &[Param {
+            name: "since_id",
+            place: "query",
+            ty: "integer",
+            about: "id of the last message received: every later event is sent first (default: the latest state and forecast and the last 100 alerts) / mã sự kiện cuối đã nhận",
         }],
         live: true,
     },
@@ -263,7 +300,11 @@ pub fn openapi() -> Value {
             })
             .collect();
         let mut responses = serde_json::Map::new();
-        let ok = if r.method == "POST" { "202" } else { "200" };
+        let ok = match (r.method, r.handler) {
+            ("POST", _) => "202",
+            (_, Handler::LiveStream) => "101",
+            _ => "200",
+        };
         responses.insert(ok.into(), json!({"description": "OK"}));
         responses.insert(
             "400".into(),
@@ -276,11 +317,21 @@ pub fn openapi() -> Value {
             );
             responses.insert(
                 "403".into(),
-                error_response("role not allowed / không đủ quyền"),
+                error_response("role or department not allowed / không đủ quyền"),
+            );
+            responses.insert(
+                "429".into(),
+                error_response("rate limit reached; see Retry-After / vượt giới hạn tần suất"),
+            );
+        }
+        if r.handler == Handler::LiveStream {
+            responses.insert(
+                "503".into(),
+                error_response("shutting down / máy chủ đang dừng"),
             );
         }
         responses.insert("404".into(), error_response("not found / không tìm thấy"));
-        if r.method == "POST" {
+        if r.method != "GET" {
             responses.insert("413".into(), error_response("body over 1 MiB / quá 1 MiB"));
         }
         let mut op = json!({
@@ -296,7 +347,7 @@ pub fn openapi() -> Value {
         if r.live {
             op["x-needs"] = json!("--live DIR");
         }
-        if r.method == "POST" {
+        if r.method != "GET" {
             op["requestBody"] = json!({
                 "required": true,
                 "content": {"application/json": {"schema": {"type": "object"}}}

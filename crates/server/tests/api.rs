@@ -16,6 +16,8 @@ use twin_server::{AppState, hash_token, router};
 const VIEWER: &str = "viewer-token-Zq81";
 const OPERATOR: &str = "operator-token-Pm27";
 const ADMIN: &str = "admin-token-Xy55";
+const PLANNER: &str = "planner-token-Hn09";
+const SLOW: &str = "slow-token-Rl33";
 
 /// Everything the server logged, from every test of this binary.
 fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -77,20 +79,30 @@ fn city() -> City {
 struct Server {
     addr: SocketAddr,
     dir: tempfile::TempDir,
+    state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 async fn start(live: bool) -> Server {
+    start_in(tempfile::tempdir().unwrap(), live).await
+}
+
+/// A server on `dir` (its audit store, edit journal and live folder): a second server on
+/// the same folder is a restart.
+async fn start_in(dir: tempfile::TempDir, live: bool) -> Server {
     logs();
-    let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[[token]]\nname = \"xem\"\nrole = \"viewer\"\ndepartment = \"SXD\"\nhash = \"{}\"\n\
          [[token]]\nname = \"ops\"\nrole = \"operator\"\ndepartment = \"SNNMT\"\nhash = \"{}\"\n\
-         [[token]]\nname = \"root\"\nrole = \"admin\"\ndepartment = \"SKHCN\"\nhash = \"{}\"\n",
+         [[token]]\nname = \"root\"\nrole = \"admin\"\ndepartment = \"SKHCN\"\nhash = \"{}\"\n\
+         [[token]]\nname = \"qh\"\nrole = \"planner\"\ndepartment = \"SXD\"\nhash = \"{}\"\n\
+         [[token]]\nname = \"slow\"\nrole = \"viewer\"\ndepartment = \"SXD\"\nhash = \"{}\"\nrate_per_s = 0.5\nburst = 3\n",
         hash_token(VIEWER),
         hash_token(OPERATOR),
-        hash_token(ADMIN)
+        hash_token(ADMIN),
+        hash_token(PLANNER),
+        hash_token(SLOW)
     );
     let live_dir = dir.path().join("live");
     std::fs::create_dir_all(&live_dir).unwrap();
@@ -104,12 +116,17 @@ async fn start(live: bool) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(twin_server::run(listener, router(state), async move {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(twin_server::run(
+        listener,
+        router(state.clone()),
+        async move {
+            let _ = rx.await;
+        },
+    ));
     Server {
         addr,
         dir,
+        state,
         stop: Some(tx),
         task,
     }
@@ -123,6 +140,17 @@ impl Server {
         token: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, String) {
+        let (st, _, b) = self.call_h(method, path, token, body).await;
+        (st, b)
+    }
+
+    async fn call_h(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, hyper::HeaderMap, String) {
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
         let mut req = hyper::Request::builder()
             .method(method)
@@ -135,8 +163,13 @@ impl Server {
             .await
             .unwrap();
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -164,8 +197,63 @@ impl Server {
     }
 
     async fn stop(mut self) {
+        self.state.hub.begin_shutdown();
         self.stop.take().unwrap().send(()).unwrap();
         self.task.await.unwrap().unwrap();
+        assert!(
+            self.state
+                .hub
+                .drained(std::time::Duration::from_secs(5))
+                .await
+        );
+    }
+
+    /// Stops and gives the folder back, for a restart.
+    async fn stop_keep(mut self) -> tempfile::TempDir {
+        self.state.hub.begin_shutdown();
+        self.stop.take().unwrap().send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    async fn patch(&self, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+        let (s, b) = self
+            .call("PATCH", path, token, body.as_bytes().to_vec())
+            .await;
+        (s, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+    }
+
+    fn add_event(&self, kind: &str, t: i64, data: &str) -> i64 {
+        let c =
+            rusqlite::Connection::open(self.dir.path().join("live").join("live.sqlite")).unwrap();
+        c.execute(
+            "INSERT INTO live_events (kind, time_ms, data) VALUES (?1, ?2, ?3)",
+            rusqlite::params![kind, t, data],
+        )
+        .unwrap();
+        c.last_insert_rowid()
+    }
+
+    async fn ws(
+        &self,
+        query: &str,
+        token: Option<&str>,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{}/live/stream{query}", self.addr)
+            .into_client_request()
+            .unwrap();
+        if let Some(t) = token {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
     }
 }
 
@@ -580,4 +668,224 @@ async fn logs_name_the_token_never_show_it() {
         "{text}"
     );
     assert!(text.contains("status=403"), "{text}");
+}
+
+/// The next text message of a stream as JSON (at most 5 s).
+async fn next_json<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("no message within 5 s")
+            .expect("stream ended")
+            .expect("stream error");
+        match m {
+            tokio_tungstenite::tungstenite::Message::Text(t) => {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
+            tokio_tungstenite::tungstenite::Message::Close(c) => {
+                return serde_json::json!({"close": c.map(|c| u16::from(c.code))});
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stream_sends_the_backlog_then_each_event_once_and_resumes() {
+    let s = start(true).await;
+    s.add_event("period", 1000, r#"{"period": 1}"#);
+    s.add_event("forecast", 1100, r#"{"peak_m": 0.2}"#);
+    let a1 = s.add_event("alert", 1200, r#"{"kind": "flood_forecast"}"#);
+    s.add_event("period", 2000, r#"{"period": 2}"#);
+    // No token: the handshake is refused with 401.
+    match s.ws("", None).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    let (st, v) = s.get("/live/stream", Some(VIEWER)).await;
+    assert_eq!(st, 400, "{v}");
+    assert!(error_of(&v).contains("WebSocket"));
+    // A new client gets the latest state and forecast and the alerts, in store order.
+    let mut ws = s.ws("", Some(VIEWER)).await.unwrap();
+    let m: Vec<Value> = [
+        next_json(&mut ws).await,
+        next_json(&mut ws).await,
+        next_json(&mut ws).await,
+    ]
+    .into();
+    assert_eq!(m[0]["type"], "forecast");
+    assert_eq!(m[0]["data"]["peak_m"], 0.2);
+    assert_eq!(m[1]["type"], "alert");
+    assert_eq!(m[1]["id"], a1);
+    assert_eq!(m[2]["type"], "state");
+    assert_eq!(m[2]["data"]["period"], 2);
+    // Then each new event once, as it is committed.
+    let a2 = s.add_event("alert", 3000, r#"{"kind": "road_closure"}"#);
+    let v = next_json(&mut ws).await;
+    assert_eq!(
+        (v["id"].as_i64(), v["type"].as_str()),
+        (Some(a2), Some("alert"))
+    );
+    assert_eq!(v["data"]["kind"], "road_closure");
+    assert_eq!(s.state.hub.open(), 1);
+    drop(ws);
+    // Events while away come back, and only those, with since_id.
+    let f3 = s.add_event("forecast", 4000, r#"{"peak_m": 0.5}"#);
+    let p3 = s.add_event("period", 4100, r#"{"period": 3}"#);
+    let mut ws = s
+        .ws(&format!("?since_id={a2}"), Some(OPERATOR))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut ws).await["id"], f3);
+    assert_eq!(next_json(&mut ws).await["id"], p3);
+    let (st, v) = s.get("/live/stream?since_id=-4", Some(VIEWER)).await;
+    assert_eq!(st, 400);
+    assert!(error_of(&v).contains("since_id"));
+    // Shutdown closes the stream with 1001 (going away) and waits for it.
+    s.state.hub.begin_shutdown();
+    assert_eq!(next_json(&mut ws).await["close"], 1001);
+    drop(ws);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_over_its_rate_gets_429_with_retry_after_and_is_audited() {
+    let s = start(false).await;
+    for _ in 0..3 {
+        assert_eq!(s.get("/layers", Some(SLOW)).await.0, 200);
+    }
+    let (st, h, b) = s.call_h("GET", "/layers", Some(SLOW), Vec::new()).await;
+    assert_eq!(st, 429, "{b}");
+    assert_eq!(h["retry-after"], "2");
+    assert!(b.contains("rate limit of token 'slow'"), "{b}");
+    // Another token is not held back.
+    assert_eq!(s.get("/layers", Some(VIEWER)).await.0, 200);
+    assert!(audited(&s.audit().await, "GET", "/layers", 429, "slow"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_owning_department_edits_a_feature_and_edits_survive_a_restart() {
+    let s = start(false).await;
+    let body = r#"{"attributes": {"floors": 9, "retrofit": "2026 chống ngập"}}"#;
+    // A viewer may not write; an operator of another department may not write this layer.
+    assert_eq!(
+        s.patch("/layers/building/features/7", Some(VIEWER), body)
+            .await
+            .0,
+        403
+    );
+    let (st, v) = s
+        .patch("/layers/building/features/7", Some(OPERATOR), body)
+        .await;
+    assert_eq!(st, 403, "{v}");
+    assert!(error_of(&v).contains("belongs to SXD"), "{v}");
+    // Bad values: 400 naming the field, nothing stored.
+    for (b, field) in [
+        (r#"{"attributes": {"floors": "nine"}}"#, "'floors'"),
+        (r#"{"attributes": {"kind": "mall"}}"#, "'kind'"),
+        (r#"{"attributes": {"Bad Name": 1}}"#, "'Bad Name'"),
+        (r#"{"colour": "red"}"#, "'colour'"),
+        (r#"{"attributes": {"floors": 9}"#, "not JSON"),
+    ] {
+        let (st, v) = s
+            .patch("/layers/building/features/7", Some(PLANNER), b)
+            .await;
+        assert_eq!(st, 400, "{b}: {v}");
+        assert!(error_of(&v).contains(field), "{b}: {v}");
+    }
+    let (_, f) = s.get("/layers/building/features/7", Some(VIEWER)).await;
+    assert_eq!(f["properties"]["floors"], 2);
+    // The owning department's planner: applied and journaled.
+    let (st, v) = s
+        .patch("/layers/building/features/7", Some(PLANNER), body)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["changed"], serde_json::json!(["floors", "retrofit"]));
+    let (_, f) = s.get("/layers/building/features/7", Some(VIEWER)).await;
+    assert_eq!(f["properties"]["floors"], 9);
+    assert_eq!(f["properties"]["retrofit"], "2026 chống ngập");
+    // The sensor belongs to SNNMT: its operator may rename it; an admin may edit anything.
+    let (st, _) = s
+        .patch(
+            "/layers/environment/features/1",
+            Some(OPERATOR),
+            r#"{"name": "Cảm biến Phố Thử 2"}"#,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .patch(
+            "/layers/building/features/7",
+            Some(ADMIN),
+            r#"{"attributes": {"retrofit": null}}"#,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, h) = s
+        .get("/layers/building/features/7/history", Some(VIEWER))
+        .await;
+    assert_eq!(st, 200);
+    let e = h["edits"].as_array().unwrap();
+    assert_eq!(e.len(), 3, "{h}");
+    assert_eq!(
+        (
+            e[0]["field"].as_str(),
+            e[0]["old"].as_i64(),
+            e[0]["new"].as_i64()
+        ),
+        (Some("floors"), Some(2), Some(9))
+    );
+    assert_eq!(
+        (e[2]["who"].as_str(), e[2]["new"].is_null()),
+        (Some("root"), true)
+    );
+    let audit = s.audit().await;
+    assert!(audited(
+        &audit,
+        "PATCH",
+        "/layers/building/features/7",
+        403,
+        "ops"
+    ));
+    assert!(audited(
+        &audit,
+        "PATCH",
+        "/layers/building/features/7",
+        200,
+        "qh"
+    ));
+    assert!(audited(
+        &audit,
+        "PATCH",
+        "/layers/building/features/7",
+        400,
+        "qh"
+    ));
+    // A restart on the same store replays the journal onto the city read afresh.
+    let dir = s.stop_keep().await;
+    let s = start_in(dir, false).await;
+    let (_, f) = s.get("/layers/building/features/7", Some(VIEWER)).await;
+    assert_eq!(f["properties"]["floors"], 9);
+    assert!(f["properties"].get("retrofit").is_none(), "{f}");
+    let (_, f) = s.get("/layers/environment/features/1", Some(VIEWER)).await;
+    assert_eq!(f["properties"]["name"], "Cảm biến Phố Thử 2");
+    // The bbox index follows the edit: the renamed sensor is found by name.
+    let (_, v) = s
+        .get(
+            "/layers/environment/features?name=th%E1%BB%AD%202",
+            Some(VIEWER),
+        )
+        .await;
+    assert_eq!(v["number_matched"], 1, "{v}");
+    s.stop().await;
 }
