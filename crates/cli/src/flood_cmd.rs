@@ -698,6 +698,44 @@ fn historical_rain(
     Ok(series)
 }
 
+static PROGRESS_FILE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Where `scenario run` reports its progress (`--progress-file`).
+pub(crate) fn set_progress_file(p: Option<PathBuf>) {
+    if let Some(p) = p {
+        let _ = PROGRESS_FILE.set(p);
+    }
+}
+
+/// Writes the progress file (at most once a second, and always at a stage's start and end).
+struct Progress {
+    last: Option<(std::time::Instant, &'static str)>,
+}
+
+impl Progress {
+    fn report(&mut self, stage: &'static str, fraction: f64) {
+        let Some(p) = PROGRESS_FILE.get() else { return };
+        let now = std::time::Instant::now();
+        let due = match self.last {
+            None => true,
+            Some((t, s)) => {
+                s != stage || fraction >= 1.0 || now.duration_since(t).as_secs_f64() >= 1.0
+            }
+        };
+        if !due {
+            return;
+        }
+        self.last = Some((now, stage));
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let v = serde_json::json!({"stage": stage, "fraction": fraction.clamp(0.0, 1.0), "updated_ms": ms});
+        if let Err(e) = twin_io::atomic::write_text(p, &v.to_string()) {
+            eprintln!("{}: progress not written: {e}", p.display());
+        }
+    }
+}
+
 /// Runs a scenario spec on the city and writes its folder (with the scenario file's text as
 /// `scenario.toml` when there is one, and what [`RunExtras`] holds).
 #[allow(clippy::too_many_arguments)]
@@ -742,15 +780,22 @@ fn run_scenario(
     };
     let pb = crate::progress_bar(what);
     let mut spinner: Option<ProgressBar> = None;
+    let mut progress = Progress { last: None };
+    progress.report("flood", 0.0);
     let r = twin_engine::scenario::run(city, spec, &mut |stage, f| match stage {
-        Stage::Flood => pb.set_position((f * 1000.0) as u64),
+        Stage::Flood => {
+            pb.set_position((f * 1000.0) as u64);
+            progress.report("flood", f);
+        }
         Stage::Traffic if f == 0.0 => {
             pb.finish_and_clear();
+            progress.report("traffic", 0.0);
             spinner = Some(crate::spinner(
                 "morning peak 06:00–09:00 with and without the flood / giờ cao điểm sáng",
             ));
         }
         Stage::Traffic => {
+            progress.report("traffic", f);
             if let Some(s) = spinner.take() {
                 s.finish_and_clear();
             }
@@ -758,6 +803,7 @@ fn run_scenario(
     })
     .with_context(|| city_path.display().to_string())?;
     pb.finish_and_clear();
+    progress.report("writing", 0.0);
     write_storm(&r.storm, dem, city.crs, &mut dir)?;
     write_text(
         &dir.file("reach.csv"),

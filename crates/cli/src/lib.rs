@@ -259,6 +259,11 @@ enum ScenarioCmd {
         /// traffic interval, vehicle positions every minute, pump flows (0: none).
         #[arg(long, default_value_t = 5.0)]
         playback_every: f64,
+        /// Keep FILE up to date with the run's progress as JSON (`stage`: flood, traffic,
+        /// writing; `fraction` of that stage; `updated_ms`), replaced atomically; `twin serve`
+        /// reads it for its scenario jobs. Ghi tiến độ vào FILE (JSON).
+        #[arg(long)]
+        progress_file: Option<PathBuf>,
     },
     /// Runs a scenario file as an ensemble: member 0 as written, the others with the rain
     /// scaled and its start shifted (a Latin hypercube) and their own traffic seeds; writes
@@ -701,8 +706,12 @@ where
             file: Some(file),
             out,
             playback_every,
+            progress_file,
             ..
-        }) => flood_cmd::scenario_file_run(&file, &out, playback_every)?,
+        }) => {
+            flood_cmd::set_progress_file(progress_file);
+            flood_cmd::scenario_file_run(&file, &out, playback_every)?
+        }
         Command::Scenario(ScenarioCmd::Run {
             file: None,
             city,
@@ -716,21 +725,25 @@ where
             out,
             seed,
             playback_every,
-        }) => flood_cmd::scenario_run(
-            &flood_cmd::ScenarioArgs {
-                city: &city.expect("clap requires --city"),
-                rain: &rain.expect("clap requires --rain"),
-                minutes: minutes.expect("clap requires --minutes"),
-                trips,
-                couple,
-                rain_start: &rain_start,
-                worst_case,
-                informed,
-                seed,
-                playback_every_min: playback_every,
-            },
-            &out,
-        )?,
+            progress_file,
+        }) => {
+            flood_cmd::set_progress_file(progress_file);
+            flood_cmd::scenario_run(
+                &flood_cmd::ScenarioArgs {
+                    city: &city.expect("clap requires --city"),
+                    rain: &rain.expect("clap requires --rain"),
+                    minutes: minutes.expect("clap requires --minutes"),
+                    trips,
+                    couple,
+                    rain_start: &rain_start,
+                    worst_case,
+                    informed,
+                    seed,
+                    playback_every_min: playback_every,
+                },
+                &out,
+            )?
+        }
         Command::App { args } => app_cmd::run("app", &args)?,
         Command::Wall { args } => app_cmd::run("wall", &args)?,
         Command::Traffic(cmd) => traffic_cmd::from_flags(cmd)?,

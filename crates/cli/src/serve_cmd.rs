@@ -36,6 +36,13 @@ pub struct ServeArgs {
     /// that); above it the answer is 429 with Retry-After. Giới hạn yêu cầu mỗi giây mỗi token.
     #[arg(long, default_value_t = 50.0)]
     rate_limit: f64,
+    /// Turns scenario jobs on (POST /scenarios): each job's folder goes under DIR, run by
+    /// this `twin` as `twin scenario run`. Bật chạy kịch bản qua API; thư mục kết quả.
+    #[arg(long)]
+    jobs_dir: Option<PathBuf>,
+    /// Scenario jobs running at once (the rest wait). Số kịch bản chạy đồng thời.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,6 +65,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
     if !(a.timeout_s.is_finite() && a.timeout_s > 0.0) {
         bail!("--timeout-s must be a positive number of seconds / --timeout-s phải dương");
     }
+    if a.jobs == 0 || a.jobs > 64 {
+        bail!("--jobs must be from 1 to 64 / --jobs phải từ 1 đến 64");
+    }
     if !(a.rate_limit.is_finite() && a.rate_limit > 0.0) {
         bail!(
             "--rate-limit must be a positive number of requests per second / --rate-limit phải dương"
@@ -74,5 +84,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
             per_s: a.rate_limit,
             burst: (2.0 * a.rate_limit).max(1.0),
         },
+        jobs: a.jobs_dir.map(|dir| twin_server::JobsOptions {
+            dir,
+            max_running: a.jobs,
+        }),
     })
 }

@@ -707,3 +707,129 @@ pub(crate) async fn feature_history(
         "state": state,
     })))
 }
+
+/// `POST /scenarios`.
+pub(crate) async fn submit_scenario(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body_bytes(body).await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
+        ApiError::bad(
+            format!(
+                "body: not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+            "nội dung: không phải văn bản UTF-8",
+        )
+    })?;
+    let st = s.clone();
+    let v = tokio::task::spawn_blocking(move || crate::jobs::submit(&st, &caller, &text))
+        .await
+        .map_err(ApiError::internal)??;
+    let note = format!("scenario job {} queued", v["id"]);
+    let mut r = (StatusCode::ACCEPTED, Json(v)).into_response();
+    r.extensions_mut().insert(crate::error::ErrorNote(note));
+    Ok(r)
+}
+
+pub(crate) fn jobs_of(s: &AppState) -> Result<&crate::jobs::Jobs, ApiError> {
+    s.jobs.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "scenario jobs are off: start the server with --jobs-dir DIR",
+            "chưa bật chạy kịch bản: chạy máy chủ với --jobs-dir DIR",
+        )
+    })
+}
+
+/// `GET /scenarios`.
+pub(crate) async fn scenarios(
+    State(s): State<AppState>,
+    Query(q): Params,
+) -> Result<Json<Value>, ApiError> {
+    only(&q, &["limit"])?;
+    let limit = int_param(&q, "limit", 100, 1, MAX_LIMIT)?;
+    jobs_of(&s)?;
+    let st = s.clone();
+    let v =
+        tokio::task::spawn_blocking(move || jobs_of(&st)?.list(limit).map_err(ApiError::internal))
+            .await
+            .map_err(ApiError::internal)??;
+    Ok(Json(json!({"count": v.len(), "jobs": v})))
+}
+
+/// `GET /scenarios/{id}`.
+pub(crate) async fn scenario(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = id_param(&id)?;
+    jobs_of(&s)?;
+    let st = s.clone();
+    tokio::task::spawn_blocking(move || {
+        jobs_of(&st)?
+            .describe(id)
+            .map_err(ApiError::internal)?
+            .map(Json)
+            .ok_or_else(|| crate::jobs::no_job(id))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// `POST /scenarios/{id}/cancel`.
+pub(crate) async fn cancel_scenario(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id_param(&id)?;
+    let st = s.clone();
+    let v = tokio::task::spawn_blocking(move || crate::jobs::cancel(&st, &caller, id))
+        .await
+        .map_err(ApiError::internal)??;
+    let mut r = Json(v).into_response();
+    r.extensions_mut().insert(crate::error::ErrorNote(format!(
+        "scenario job {id} cancelled"
+    )));
+    Ok(r)
+}
+
+/// `GET /scenarios/{id}/files/{name}`.
+pub(crate) async fn scenario_file(
+    State(s): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = id_param(&id)?;
+    let jobs = jobs_of(&s)?;
+    if !crate::jobs::safe_name(&name) {
+        return Err(ApiError::bad(
+            format!(
+                "parameter 'name': '{}' is not a file name (letters, digits, . _ -)",
+                crate::echo(&name)
+            ),
+            format!(
+                "tham số 'name': '{}' không phải tên tệp",
+                crate::echo(&name)
+            ),
+        ));
+    }
+    let p = jobs.folder(id).join("out").join(&name);
+    let ty = match p.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("png") => "image/png",
+        Some("tif") => "image/tiff",
+        Some("toml") => "application/toml",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(&p).await {
+        Ok(bytes) => Ok(([(header::CONTENT_TYPE, ty)], Body::from(bytes)).into_response()),
+        Err(_) => Err(ApiError::not_found(
+            format!("job {id} has no file '{name}' (see GET /scenarios/{id})"),
+            format!("kịch bản {id} không có tệp '{name}'"),
+        )),
+    }
+}

@@ -13,6 +13,7 @@ pub mod edits;
 pub mod error;
 mod geojson;
 mod handlers;
+pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
@@ -57,6 +58,18 @@ pub struct Config {
     pub timeout: Duration,
     /// Rate limit of a token that states none.
     pub rate: ratelimit::Rate,
+    /// Scenario jobs: where their folders go and how many run at once (None: jobs are off).
+    pub jobs: Option<JobsOptions>,
+}
+
+/// Where scenario jobs go and how many run at once; the `twin` executable that runs them is
+/// the running one (`twin serve`).
+#[derive(Debug, Clone)]
+pub struct JobsOptions {
+    /// The folder of job folders.
+    pub dir: PathBuf,
+    /// Jobs running at once.
+    pub max_running: usize,
 }
 
 /// The live twin's folder: `live.sqlite` read for state, forecasts and alerts, and written
@@ -80,6 +93,12 @@ pub struct Inner {
     pub limiter: ratelimit::Limiter,
     /// The rate of a token that states none.
     pub rate: ratelimit::Rate,
+    /// Where the city was read from (a path, or a GDAL connection string).
+    pub city_source: PathBuf,
+    /// Scenario jobs, when on.
+    pub jobs: Option<jobs::Jobs>,
+    /// The audit store's file (also the edit journal and the job store).
+    pub store: PathBuf,
     /// The known tokens.
     pub tokens: Tokens,
     /// The audit log.
@@ -114,6 +133,30 @@ impl Inner {
 }
 
 impl AppState {
+    /// Names where the city was read from (the source scenario jobs run on) and turns
+    /// scenario jobs on, run by the `twin` executable `twin`. Call it before the state is
+    /// shared.
+    pub fn with_jobs(
+        mut self,
+        city_source: &Path,
+        twin: &Path,
+        opts: &JobsOptions,
+    ) -> anyhow::Result<AppState> {
+        let store = self.store.clone();
+        let inner = Arc::get_mut(&mut self.0)
+            .ok_or_else(|| anyhow::anyhow!("with_jobs: the state is already shared"))?;
+        inner.city_source = city_source.to_path_buf();
+        inner.jobs = Some(jobs::Jobs::open(
+            &store,
+            jobs::JobsConfig {
+                twin: twin.to_path_buf(),
+                dir: opts.dir.clone(),
+                max_running: opts.max_running,
+            },
+        )?);
+        Ok(self)
+    }
+
     /// A state from a city, its tokens, an audit store path and the live folder, with the
     /// default rate limit.
     pub fn new(
@@ -178,6 +221,9 @@ impl AppState {
             }
         };
         Ok(AppState(Arc::new(Inner {
+            city_source: PathBuf::new(),
+            jobs: None,
+            store: audit_path.to_path_buf(),
             city: RwLock::new(city),
             edits,
             hub: stream::Hub::default(),
@@ -391,6 +437,11 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
             Handler::EditFeature => on(mf, handlers::edit_feature),
             Handler::FeatureHistory => on(mf, handlers::feature_history),
             Handler::LiveStream => on(mf, stream::live_stream),
+            Handler::SubmitScenario => on(mf, handlers::submit_scenario),
+            Handler::Scenarios => on(mf, handlers::scenarios),
+            Handler::Scenario => on(mf, handlers::scenario),
+            Handler::CancelScenario => on(mf, handlers::cancel_scenario),
+            Handler::ScenarioFile => on(mf, handlers::scenario_file),
         };
         let g = Guard {
             state: state.clone(),
@@ -404,6 +455,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
         app = app.route(r.path, mr);
     }
     stream::start(&state);
+    jobs::Jobs::resume(&state);
     app.fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -479,7 +531,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         std::fs::create_dir_all(d).with_context(|| format!("{}", d.display()))?;
     }
     let n_tokens = tokens.len();
-    let state = AppState::with_rate(city, tokens, &audit, config.live.as_deref(), config.rate)?;
+    let mut state = AppState::with_rate(city, tokens, &audit, config.live.as_deref(), config.rate)?;
+    if let Some(j) = &config.jobs {
+        let twin = std::env::current_exe().context("the twin executable, for scenario jobs")?;
+        state = state.with_jobs(&config.city, &twin, j)?;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -35,6 +35,16 @@ pub enum Handler {
     FeatureHistory,
     /// `GET /live/stream` (WebSocket)
     LiveStream,
+    /// `POST /scenarios`
+    SubmitScenario,
+    /// `GET /scenarios`
+    Scenarios,
+    /// `GET /scenarios/{id}`
+    Scenario,
+    /// `POST /scenarios/{id}/cancel`
+    CancelScenario,
+    /// `GET /scenarios/{id}/files/{name}`
+    ScenarioFile,
 }
 
 /// Who may call a route.
@@ -93,6 +103,13 @@ const ID: Param = Param {
     place: "path",
     ty: "integer",
     about: "feature id / mã đối tượng",
+};
+
+const JOB: Param = Param {
+    name: "id",
+    place: "path",
+    ty: "integer",
+    about: "job id (POST /scenarios) / mã kịch bản",
 };
 
 /// Largest `limit` of a page of features (and of the audit log).
@@ -260,6 +277,64 @@ pub const ROUTES: &[Route] = &[
         live: true,
     },
     Route {
+        method: "POST",
+        path: "/scenarios",
+        handler: Handler::SubmitScenario,
+        access: Access::Roles(&[Role::Planner, Role::Admin]),
+        summary: "Submit a scenario file (TOML, as `twin scenario run` takes; `city` is replaced by the served city; rain from [rain] design): 202 with the job's id; runs in the background / Gửi tệp kịch bản để chạy",
+        params: &[],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/scenarios",
+        handler: Handler::Scenarios,
+        access: Access::Roles(ANY_ROLE),
+        summary: "Scenario jobs, newest first / Danh sách kịch bản",
+        params: &[Param {
+            name: "limit",
+            place: "query",
+            ty: "integer",
+            about: "jobs, 1 to 1000, default 100 / số kịch bản",
+        }],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/scenarios/{id}",
+        handler: Handler::Scenario,
+        access: Access::Roles(ANY_ROLE),
+        summary: "A job: status (queued, running, done, failed, cancelled, interrupted), progress, its interventions and files / Trạng thái kịch bản",
+        params: &[JOB],
+        live: false,
+    },
+    Route {
+        method: "POST",
+        path: "/scenarios/{id}/cancel",
+        handler: Handler::CancelScenario,
+        access: Access::Roles(&[Role::Planner, Role::Admin]),
+        summary: "Cancel a queued or running job (its submitter or an admin) / Huỷ kịch bản",
+        params: &[JOB],
+        live: false,
+    },
+    Route {
+        method: "GET",
+        path: "/scenarios/{id}/files/{name}",
+        handler: Handler::ScenarioFile,
+        access: Access::Roles(ANY_ROLE),
+        summary: "A file the job wrote: report.html, summary.json, traffic.json, roads.csv, maps … (names in the job's `files`) / Tệp kết quả",
+        params: &[
+            JOB,
+            Param {
+                name: "name",
+                place: "path",
+                ty: "string",
+                about: "file name, from the job's `files` / tên tệp",
+            },
+        ],
+        live: false,
+    },
+    Route {
         method: "GET",
         path: "/audit",
         handler: Handler::Audit,
@@ -324,6 +399,18 @@ pub fn openapi() -> Value {
                 error_response("rate limit reached; see Retry-After / vượt giới hạn tần suất"),
             );
         }
+        if matches!(r.handler, Handler::SubmitScenario) {
+            responses.insert(
+                "503".into(),
+                error_response("too many jobs waiting / quá nhiều kịch bản đang chờ"),
+            );
+        }
+        if matches!(r.handler, Handler::CancelScenario) {
+            responses.insert(
+                "409".into(),
+                error_response("the job has ended already / kịch bản đã kết thúc"),
+            );
+        }
         if r.handler == Handler::LiveStream {
             responses.insert(
                 "503".into(),
@@ -347,7 +434,17 @@ pub fn openapi() -> Value {
         if r.live {
             op["x-needs"] = json!("--live DIR");
         }
-        if r.method != "GET" {
+        if r.handler == Handler::SubmitScenario {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": {"application/toml": {"schema": {"type": "string"}}}
+            });
+        } else if r.handler == Handler::CancelScenario {
+            op["requestBody"] = json!({
+                "required": false,
+                "content": {"application/json": {"schema": {"type": "object"}}}
+            });
+        } else if r.method != "GET" {
             op["requestBody"] = json!({
                 "required": true,
                 "content": {"application/json": {"schema": {"type": "object"}}}

@@ -76,6 +76,11 @@ impl Hub {
         self.shutdown.send_replace(true);
     }
 
+    /// A receiver that turns true when shutdown begins.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Whether shutdown has begun.
     pub fn shutting_down(&self) -> bool {
         *self.shutdown.borrow()

@@ -1,0 +1,308 @@
+//! `twin serve --jobs-dir`: a planner posts a scenario file over HTTP, the server runs it as
+//! `twin scenario run` in the background, and its progress, files and report come back; a bad
+//! file is refused with nothing stored; a `kill -9` of the server takes its running job with
+//! it, and the restarted server marks that job interrupted.
+
+mod common;
+use common::s;
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PLANNER: &str = "planner-secret-Qx71";
+const VIEWER: &str = "viewer-secret-Lm02";
+
+/// A short storm on the demo district without its sewers, and a light morning peak.
+fn scenario(minutes: u32) -> String {
+    format!(
+        r#"
+city = "anything.gpkg"
+minutes = {minutes}
+rain_start = "06:00"
+couple = false
+
+[rain]
+design = {{ return_period_years = 5, duration_min = 30, shape = "chicago", depth_mm = 60 }}
+
+[traffic]
+trips = 2000
+"#
+    )
+}
+
+/// One HTTP/1.1 request (`Connection: close`): status and body.
+fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+fn json(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let (st, b) = call(port, method, path, token, body);
+    (st, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path, port: u16) -> Serve {
+    let srv = Serve(
+        Command::new(env!("CARGO_BIN_EXE_twin"))
+            .args([
+                "serve",
+                "--city",
+                s(&dir.join("city.gpkg")),
+                "--tokens",
+                s(&dir.join("tokens.toml")),
+                "--jobs-dir",
+                s(&dir.join("jobs")),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return srv;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("twin serve did not listen within 60 s");
+}
+
+/// Polls a job until `done(status)`, at most `limit`.
+fn wait_job(port: u16, id: i64, limit: Duration, done: impl Fn(&str) -> bool) -> Value {
+    let t0 = Instant::now();
+    loop {
+        let (st, v) = json(port, "GET", &format!("/scenarios/{id}"), Some(VIEWER), "");
+        assert_eq!(st, 200, "{v}");
+        if done(v["status"].as_str().unwrap()) {
+            return v;
+        }
+        assert!(t0.elapsed() < limit, "job {id} still {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The pids of `twin scenario run` children working in `jobs`.
+fn job_children(jobs: &Path) -> Vec<u32> {
+    let key = s(jobs).to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains("scenario") && c.contains(&key)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_posted_scenario_runs_as_a_job_and_a_killed_server_interrupts_its_job() {
+    let d = tempfile::tempdir().unwrap();
+    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
+        dem_cell_m: 30.0,
+        ..Default::default()
+    });
+    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    let hash = |t: &str| {
+        let o = common::twin_ok(&["serve", "hash-token", t]);
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    std::fs::write(
+        d.path().join("tokens.toml"),
+        format!(
+            "[[token]]\nname = \"qh\"\nrole = \"planner\"\ndepartment = \"SQHKT\"\nhash = \"{}\"\n\
+             [[token]]\nname = \"xem\"\nrole = \"viewer\"\ndepartment = \"SXD\"\nhash = \"{}\"\n",
+            hash(PLANNER),
+            hash(VIEWER)
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let srv = serve(d.path(), port);
+
+    // Refused, nothing stored: a viewer, a rain file on the server, a malformed file.
+    let (st, _) = json(port, "POST", "/scenarios", Some(VIEWER), &scenario(30));
+    assert_eq!(st, 403);
+    let with_csv = scenario(30).replace(
+        "design = { return_period_years = 5, duration_min = 30, shape = \"chicago\", depth_mm = 60 }",
+        "csv = \"/etc/passwd\"",
+    );
+    let (st, v) = json(port, "POST", "/scenarios", Some(PLANNER), &with_csv);
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("names no file on the server"),
+        "{v}"
+    );
+    let (st, v) = json(
+        port,
+        "POST",
+        "/scenarios",
+        Some(PLANNER),
+        &scenario(30).replace("minutes", "minutse"),
+    );
+    assert_eq!(st, 400);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 3, key 'minutse'"),
+        "{v}"
+    );
+    let (_, v) = json(port, "GET", "/scenarios", Some(VIEWER), "");
+    assert_eq!(v["count"], 0, "{v}");
+
+    // A good file: 202, then it runs to the end and its files come back.
+    let (st, v) = json(port, "POST", "/scenarios", Some(PLANNER), &scenario(30));
+    assert_eq!(st, 202, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let v = wait_job(port, id, Duration::from_secs(600), |s| {
+        !matches!(s, "queued" | "running")
+    });
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["who"], "qh");
+    assert_eq!(v["progress"]["stage"], "writing", "{v}");
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for f in [
+        "report.html",
+        "summary.json",
+        "traffic.json",
+        "manifest.json",
+    ] {
+        assert!(files.contains(&f), "{f} not in {files:?}");
+    }
+    let (st, html) = call(
+        port,
+        "GET",
+        &format!("/scenarios/{id}/files/report.html"),
+        Some(VIEWER),
+        "",
+    );
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("<html") && html.contains("Kịch bản mưa 60 mm"),
+        "{}",
+        &html[..200.min(html.len())]
+    );
+    // The run is the one a planner runs by hand on the same file: the same summary.
+    let (st, summary) = json(
+        port,
+        "GET",
+        &format!("/scenarios/{id}/files/summary.json"),
+        Some(VIEWER),
+        "",
+    );
+    assert_eq!(st, 200);
+    let by_hand = d.path().join("by-hand");
+    common::twin_ok(&[
+        "scenario",
+        "run",
+        s(&d.path().join(format!("jobs/{id}/scenario.toml"))),
+        "--out",
+        s(&by_hand),
+    ]);
+    let local: Value =
+        serde_json::from_str(&std::fs::read_to_string(by_hand.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary, local);
+    assert_eq!(summary["minutes"], 30.0, "{summary}");
+    assert!(summary["max_depth_m"].as_f64().unwrap() > 0.0, "{summary}");
+    for bad in ["..", ".hidden", "a%2Fb"] {
+        let (st, _) = call(
+            port,
+            "GET",
+            &format!("/scenarios/{id}/files/{bad}"),
+            Some(VIEWER),
+            "",
+        );
+        assert!(st == 400 || st == 404, "{bad}: {st}");
+    }
+
+    // A long job, then kill -9 of the server: its child dies with it, and the restarted
+    // server says the job was interrupted.
+    let (st, v) = json(port, "POST", "/scenarios", Some(PLANNER), &scenario(5000));
+    assert_eq!(st, 202, "{v}");
+    let long = v["id"].as_i64().unwrap();
+    wait_job(port, long, Duration::from_secs(60), |s| s == "running");
+    let jobs = d.path().join("jobs");
+    let t0 = Instant::now();
+    while job_children(&jobs).is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no job child seen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unsafe_kill9(srv.0.id());
+    drop(srv);
+    let t0 = Instant::now();
+    while !job_children(&jobs).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the job's child outlived the server: {:?}",
+            job_children(&jobs)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let port = free_port();
+    let _srv = serve(d.path(), port);
+    let (_, v) = json(port, "GET", &format!("/scenarios/{long}"), Some(VIEWER), "");
+    assert_eq!(v["status"], "interrupted", "{v}");
+    let (_, v) = json(port, "GET", &format!("/scenarios/{id}"), Some(VIEWER), "");
+    assert_eq!(v["status"], "done", "{v}");
+}
+
+/// SIGKILL, as `kill -9`.
+fn unsafe_kill9(pid: u32) {
+    let st = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
