@@ -14,6 +14,63 @@ use twin_sensors::{Kind, Registry, Site, Store};
 
 use common::twin_ok as twin;
 
+const WALL_TOKEN: &str = "wall-secret-Vt48";
+
+/// A WebSocket client of `twin serve`'s `/live/stream`, reading on its own thread until
+/// told to finish.
+struct StreamClient {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<serde_json::Value>>,
+}
+
+impl StreamClient {
+    fn connect(port: u16, token: &str) -> StreamClient {
+        use tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://127.0.0.1:{port}/live/stream?since_id=0")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (mut ws, _) = tungstenite::client(req, tcp).unwrap();
+        ws.get_mut()
+            .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let st = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            loop {
+                match ws.read() {
+                    Ok(tungstenite::Message::Text(t)) => {
+                        got.push(serde_json::from_str(t.as_str()).unwrap())
+                    }
+                    Ok(tungstenite::Message::Close(_)) => break,
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e))
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        if st.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
+                    }
+                    Err(e) => panic!("stream: {e}"),
+                }
+            }
+            got
+        });
+        StreamClient { stop, thread }
+    }
+
+    fn finish(self) -> Vec<serde_json::Value> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
 fn design_storm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/design-storm-100mm-2h.csv")
 }
@@ -240,6 +297,24 @@ fn live_twin_follows_a_replayed_storm_alerts_ahead_and_shrugs_off_faulty_sensors
         "2025-09-30T07:15:00+07:00",
         &["--neighbour-radius", "1600"],
     );
+    // `twin serve` on the live folder, and a WebSocket client of its stream throughout.
+    common::token_file(
+        &dir.path().join("tokens.toml"),
+        &[("wall", "viewer", "SKHCN", WALL_TOKEN)],
+    );
+    let port = common::free_port();
+    let server = common::serve(
+        &[
+            "--city",
+            &d("c.gpkg"),
+            "--live",
+            &d("faulty"),
+            "--tokens",
+            &d("tokens.toml"),
+        ],
+        port,
+    );
+    let wall = StreamClient::connect(port, WALL_TOKEN);
     let falsify = format!("{lake}:+0.5");
     let said = replay(
         dir.path(),
@@ -259,6 +334,26 @@ fn live_twin_follows_a_replayed_storm_alerts_ahead_and_shrugs_off_faulty_sensors
     let text = faulty.wait();
     println!("clean data:\n{clean_text}\nfaulty data:\n{text}");
     drop(broker);
+    // The stream carried every event the loop committed, each once and in order.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let got = wall.finish();
+    drop(server);
+    let faulty_store = Store::open(Path::new(&d("faulty/live.sqlite"))).unwrap();
+    let mut kinds = std::collections::BTreeMap::new();
+    for (kind, ty) in [
+        ("period", "state"),
+        ("forecast", "forecast"),
+        ("alert", "alert"),
+    ] {
+        let n = faulty_store.events(kind).unwrap().len();
+        let seen = got.iter().filter(|m| m["type"] == ty).count();
+        assert_eq!(seen, n, "{ty}: {seen} received, {n} stored");
+        kinds.insert(ty, n);
+    }
+    let ids: Vec<i64> = got.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert!(kinds.values().all(|n| *n > 0), "{kinds:?}");
+    println!("WebSocket stream: {} messages {kinds:?}", got.len());
 
     // The twin followed the storm and warned ahead of it.
     let clean_alerts = alerts(Path::new(&d("clean")));

@@ -4,13 +4,13 @@
 //! it, and the restarted server marks that job interrupted.
 
 mod common;
-use common::s;
+use common::{Serve, free_port, s};
 
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const PLANNER: &str = "planner-secret-Qx71";
@@ -62,50 +62,18 @@ fn json(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) ->
     (st, serde_json::from_str(&b).unwrap_or(Value::String(b)))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn serve(dir: &Path, port: u16) -> Serve {
-    let srv = Serve(
-        Command::new(env!("CARGO_BIN_EXE_twin"))
-            .args([
-                "serve",
-                "--city",
-                s(&dir.join("city.gpkg")),
-                "--tokens",
-                s(&dir.join("tokens.toml")),
-                "--jobs-dir",
-                s(&dir.join("jobs")),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return srv;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("twin serve did not listen within 60 s");
+    common::serve(
+        &[
+            "--city",
+            s(&dir.join("city.gpkg")),
+            "--tokens",
+            s(&dir.join("tokens.toml")),
+            "--jobs-dir",
+            s(&dir.join("jobs")),
+        ],
+        port,
+    )
 }
 
 /// Polls a job until `done(status)`, at most `limit`.
@@ -145,20 +113,13 @@ fn a_posted_scenario_runs_as_a_job_and_a_killed_server_interrupts_its_job() {
         ..Default::default()
     });
     twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
-    let hash = |t: &str| {
-        let o = common::twin_ok(&["serve", "hash-token", t]);
-        String::from_utf8(o.stdout).unwrap().trim().to_string()
-    };
-    std::fs::write(
-        d.path().join("tokens.toml"),
-        format!(
-            "[[token]]\nname = \"qh\"\nrole = \"planner\"\ndepartment = \"SQHKT\"\nhash = \"{}\"\n\
-             [[token]]\nname = \"xem\"\nrole = \"viewer\"\ndepartment = \"SXD\"\nhash = \"{}\"\n",
-            hash(PLANNER),
-            hash(VIEWER)
-        ),
-    )
-    .unwrap();
+    common::token_file(
+        &d.path().join("tokens.toml"),
+        &[
+            ("qh", "planner", "SQHKT", PLANNER),
+            ("xem", "viewer", "SXD", VIEWER),
+        ],
+    );
     let port = free_port();
     let srv = serve(d.path(), port);
 

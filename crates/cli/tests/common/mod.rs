@@ -73,3 +73,62 @@ pub fn twin_ok(args: &[&str]) -> Output {
     assert!(o.status.success(), "twin {args:?}: {}", stderr(&o));
     o
 }
+
+/// A free loopback port.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `twin serve` child, killed and waited for when dropped.
+#[allow(dead_code)]
+pub struct Serve(pub std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `twin serve ARGS --listen 127.0.0.1:PORT` and waits until it listens.
+#[allow(dead_code)]
+pub fn serve(args: &[&str], port: u16) -> Serve {
+    let srv = Serve(
+        Command::new(env!("CARGO_BIN_EXE_twin"))
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(60) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return srv;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("twin serve did not listen within 60 s");
+}
+
+/// A token file (`[[token]]` name, role, department, hash) for `twin serve --tokens`.
+#[allow(dead_code)]
+pub fn token_file(path: &Path, tokens: &[(&str, &str, &str, &str)]) {
+    let mut text = String::new();
+    for (name, role, dept, secret) in tokens {
+        let o = twin_ok(&["serve", "hash-token", secret]);
+        let hash = String::from_utf8(o.stdout).unwrap();
+        text += &format!(
+            "[[token]]\nname = \"{name}\"\nrole = \"{role}\"\ndepartment = \"{dept}\"\nhash = \"{}\"\n",
+            hash.trim()
+        );
+    }
+    std::fs::write(path, text).unwrap();
+}
