@@ -3,6 +3,7 @@
 
 use crate::auth::Role;
 use serde_json::{Value, json};
+use twin_model::Layer;
 
 /// Which handler answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +67,9 @@ pub struct Param {
     pub name: &'static str,
     /// `path` or `query`.
     pub place: &'static str,
-    /// `string`, `integer` or `number`.
-    pub ty: &'static str,
+    /// Its JSON Schema, as JSON text (the `layer` parameter also gets the layers' ids as an
+    /// enum).
+    pub schema: &'static str,
     /// What it is (English / Vietnamese).
     pub about: &'static str,
 }
@@ -94,21 +96,21 @@ pub struct Route {
 const LAYER: Param = Param {
     name: "layer",
     place: "path",
-    ty: "string",
+    schema: r#"{"type": "string"}"#,
     about: "layer id (GET /layers), e.g. building, traffic_road / mã lớp",
 };
 
 const ID: Param = Param {
     name: "id",
     place: "path",
-    ty: "integer",
+    schema: r#"{"type": "integer", "format": "int64", "minimum": -9223372036854775808, "maximum": 9223372036854775807}"#,
     about: "feature id / mã đối tượng",
 };
 
 const JOB: Param = Param {
     name: "id",
     place: "path",
-    ty: "integer",
+    schema: r#"{"type": "integer", "format": "int64", "minimum": -9223372036854775808, "maximum": 9223372036854775807}"#,
     about: "job id (POST /scenarios) / mã kịch bản",
 };
 
@@ -164,31 +166,31 @@ pub const ROUTES: &[Route] = &[
             Param {
                 name: "bbox",
                 place: "query",
-                ty: "string",
+                schema: r#"{"type": "string", "maxLength": 200, "pattern": "^[^,]+,[^,]+,[^,]+,[^,]+$"}"#,
                 about: "minx,miny,maxx,maxy in the city CRS / khung giới hạn",
             },
             Param {
                 name: "kind",
                 place: "query",
-                ty: "string",
+                schema: r#"{"type": "string", "maxLength": 200}"#,
                 about: "feature kind, exact / loại đối tượng",
             },
             Param {
                 name: "name",
                 place: "query",
-                ty: "string",
+                schema: r#"{"type": "string", "maxLength": 200}"#,
                 about: "part of the name, any case / một phần tên",
             },
             Param {
                 name: "limit",
                 place: "query",
-                ty: "integer",
+                schema: r#"{"type": "integer", "minimum": 1, "maximum": 1000}"#,
                 about: "page size, 1 to 1000, default 100 / số đối tượng mỗi trang",
             },
             Param {
                 name: "offset",
                 place: "query",
-                ty: "integer",
+                schema: r#"{"type": "integer", "minimum": 0, "maximum": 9007199254740991}"#,
                 about: "features to skip, default 0 (the answer's `next`) / vị trí bắt đầu",
             },
         ],
@@ -248,7 +250,7 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "since",
             place: "query",
-            ty: "integer",
+            schema: r#"{"type": "integer", "format": "int64", "minimum": -9223372036854775808, "maximum": 9223372036854775807}"#,
             about: "ms since 1970 (alerts at or after it) / mili giây từ 1970",
         }],
         live: true,
@@ -262,7 +264,7 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "since_id",
             place: "query",
-            ty: "integer",
+            schema: r#"{"type": "integer", "format": "int64", "minimum": 0, "maximum": 9223372036854775807}"#,
             about: "id of the last message received: every later event is sent first (default: the latest state and forecast and the last 100 alerts) / mã sự kiện cuối đã nhận",
         }],
         live: true,
@@ -294,7 +296,7 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "limit",
             place: "query",
-            ty: "integer",
+            schema: r#"{"type": "integer", "minimum": 1, "maximum": 1000}"#,
             about: "jobs, 1 to 1000, default 100 / số kịch bản",
         }],
         live: false,
@@ -328,7 +330,7 @@ pub const ROUTES: &[Route] = &[
             Param {
                 name: "name",
                 place: "path",
-                ty: "string",
+                schema: r#"{"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$"}"#,
                 about: "file name, from the job's `files` / tên tệp",
             },
         ],
@@ -343,7 +345,7 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "limit",
             place: "query",
-            ty: "integer",
+            schema: r#"{"type": "integer", "minimum": 1, "maximum": 1000}"#,
             about: "records, 1 to 1000, default 100 / số bản ghi",
         }],
         live: false,
@@ -365,12 +367,17 @@ pub fn openapi() -> Value {
             .params
             .iter()
             .map(|p| {
+                let mut schema: Value =
+                    serde_json::from_str(p.schema).expect("a route table schema is JSON");
+                if p.name == "layer" {
+                    schema["enum"] = Layer::ALL.iter().map(|l| l.table_name()).collect();
+                }
                 json!({
                     "name": p.name,
                     "in": p.place,
                     "required": p.place == "path",
                     "description": p.about,
-                    "schema": {"type": p.ty},
+                    "schema": schema,
                 })
             })
             .collect();
@@ -380,7 +387,7 @@ pub fn openapi() -> Value {
             (_, Handler::LiveStream) => "101",
             _ => "200",
         };
-        responses.insert(ok.into(), json!({"description": "OK"}));
+        responses.insert(ok.into(), ok_response(r.handler));
         responses.insert(
             "400".into(),
             error_response("bad parameter or body / tham số sai"),
@@ -434,21 +441,28 @@ pub fn openapi() -> Value {
         if r.live {
             op["x-needs"] = json!("--live DIR");
         }
-        if r.handler == Handler::SubmitScenario {
-            op["requestBody"] = json!({
+        let body = match r.handler {
+            Handler::SubmitScenario => Some(json!({
+                "description": "a scenario file, TOML text (scenarios/scenario.schema.json) / tệp kịch bản TOML",
                 "required": true,
-                "content": {"application/toml": {"schema": {"type": "string"}}}
-            });
-        } else if r.handler == Handler::CancelScenario {
-            op["requestBody"] = json!({
-                "required": false,
-                "content": {"application/json": {"schema": {"type": "object"}}}
-            });
-        } else if r.method != "GET" {
-            op["requestBody"] = json!({
+                "content": {"text/plain": {"schema": {"type": "string", "maxLength": 1048576}}}
+            })),
+            Handler::LiveReadings => Some(json!({
+                "description": "one reading or an array of readings (schemas/snapshot.schema.json) / số đo",
                 "required": true,
-                "content": {"application/json": {"schema": {"type": "object"}}}
-            });
+                "content": {"application/json": {"schema": {"oneOf": [
+                    {"$ref": "#/components/schemas/Reading"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/Reading"}}
+                ]}}}
+            })),
+            Handler::EditFeature => Some(json!({
+                "required": true,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeatureEdit"}}}
+            })),
+            _ => None,
+        };
+        if let Some(b) = body {
+            op["requestBody"] = b;
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         entry[r.method.to_lowercase()] = op;
@@ -462,11 +476,90 @@ pub fn openapi() -> Value {
         "paths": Value::Object(paths),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {
-                "type": "object",
-                "required": ["error", "error_vi"],
-                "properties": {"error": {"type": "string"}, "error_vi": {"type": "string"}}
-            }}
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "error_vi"],
+                    "properties": {"error": {"type": "string"}, "error_vi": {"type": "string"}}
+                },
+                "Reading": reading_schema(),
+                "Feature": {
+                    "type": "object",
+                    "required": ["type", "id", "geometry", "properties"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["Feature"]},
+                        "id": {"type": "integer"},
+                        "geometry": {"type": "object", "required": ["type"]},
+                        "properties": {"type": "object", "required": ["id", "kind", "owner"]}
+                    }
+                },
+                "FeatureEdit": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "minProperties": 1,
+                    "properties": {
+                        "name": {"type": "string", "nullable": true, "maxLength": 1000},
+                        "attributes": {
+                            "type": "object",
+                            "maxProperties": 50,
+                            "additionalProperties": {
+                                "nullable": true,
+                                "oneOf": [
+                                    {"type": "number"},
+                                    {"type": "string", "maxLength": 1000},
+                                    {"type": "boolean"}
+                                ]
+                            }
+                        }
+                    }
+                }
+            }
         }
     })
+}
+
+/// A reading, as `schemas/snapshot.schema.json` defines it (the parser accepts exactly that).
+fn reading_schema() -> Value {
+    let doc: Value = serde_json::from_str(include_str!("../../../schemas/snapshot.schema.json"))
+        .expect("schemas/snapshot.schema.json is JSON");
+    doc["$defs"]["reading"].clone()
+}
+
+/// The success answer of a route: its media type and, for JSON, its shape.
+fn ok_response(h: Handler) -> Value {
+    let obj = |required: &[&str]| json!({"type": "object", "required": required});
+    let schema = match h {
+        Handler::Metrics => {
+            return json!({"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}});
+        }
+        Handler::ScenarioFile => {
+            return json!({"description": "the file / tệp", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}});
+        }
+        Handler::LiveStream => return json!({"description": "switching to the WebSocket protocol"}),
+        Handler::Health => obj(&["status", "city", "crs", "features", "layers", "live"]),
+        Handler::OpenApi => obj(&["openapi", "info", "paths"]),
+        Handler::Layers => obj(&["crs", "layers"]),
+        Handler::Features => json!({
+            "type": "object",
+            "required": ["type", "layer", "crs_code", "number_matched", "number_returned", "offset", "limit", "next", "features"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "number_matched": {"type": "integer", "minimum": 0},
+                "number_returned": {"type": "integer", "minimum": 0},
+                "next": {"type": "integer", "nullable": true},
+                "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}}
+            }
+        }),
+        Handler::Feature | Handler::EditFeature => json!({"$ref": "#/components/schemas/Feature"}),
+        Handler::FeatureHistory => obj(&["layer", "id", "edits", "state"]),
+        Handler::LiveState | Handler::LiveForecast => json!({"type": "object"}),
+        Handler::LiveAlerts => obj(&["count", "alerts"]),
+        Handler::LiveReadings => obj(&["received", "accepted", "quarantined", "held"]),
+        Handler::Audit => obj(&["count", "records"]),
+        Handler::SubmitScenario => obj(&["id", "status", "scenario"]),
+        Handler::Scenarios => obj(&["count", "jobs"]),
+        Handler::Scenario => obj(&["id", "status", "who", "created_ms", "progress", "files"]),
+        Handler::CancelScenario => obj(&["id", "status"]),
+    };
+    json!({"description": "OK", "content": {"application/json": {"schema": schema}}})
 }
