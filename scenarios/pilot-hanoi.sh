@@ -2,7 +2,9 @@
 # Hanoi's five-ward pilot from real data: builds central Hanoi as a runnable city with
 # `twin city build` — the Hoàn Kiếm OpenStreetMap extract, the 25 m central-Hanoi DEM (its CRS
 # from the .prj beside it), the 2025 ward populations and the drainage operator's rain gauges,
-# all read from ../shared/data/hanoi — then runs the coupled scenario under the 100 mm / 2 h
+# and the 2018 Hanoi Bus network's lines and stops (GTFS; its whole-city file, since the
+# subset with stop_times lies west of the extract and barely overlaps it), all read from
+# ../shared/data/hanoi — then runs the coupled scenario under the 100 mm / 2 h
 # design storm (scenarios/pilot-hanoi.toml) and under the 2025-09-30 storm at the gauges
 # (scenarios/pilot-hanoi-2025-09-30.toml). Writes out/pilot/.
 #
@@ -23,6 +25,7 @@ cargo build --release --locked -p twin-cli
   --dem "$DATA/dem/hanoi_center_dem_25m.asc" \
   --wards "$DATA/hanoi_wards_2025.csv" \
   --gauges "$DATA/hanoi_rain_gauges.csv" \
+  --gtfs "$DATA/gtfs_hanoi_bus_2018_network_no_stop_times" \
   --cell-m "$CELL" \
   --name "Hà Nội – năm phường trung tâm / Central Hanoi pilot" \
   --out out/pilot/hanoi.gpkg

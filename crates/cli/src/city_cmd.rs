@@ -60,6 +60,10 @@ pub struct BuildArgs {
     /// City name (default: the OSM file's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// GTFS feed folder: its bus stops inside the area on the roads and its lines with their
+    /// departures in the morning peak (06:00–09:00), run instead of the synthetic bus lines.
+    #[arg(long)]
+    pub gtfs: Option<PathBuf>,
 }
 
 pub(crate) fn run(cmd: CityCmd) -> Result<()> {
@@ -130,6 +134,15 @@ fn build(a: &BuildArgs) -> Result<()> {
         }
         None => Vec::new(),
     };
+    let gtfs = a
+        .gtfs
+        .as_deref()
+        .map(|d| -> Result<_> {
+            let feed = twin_io::gtfs::read_feed(d)?;
+            let (lines, warnings) = twin_io::gtfs::lines(&feed)?;
+            Ok((feed, lines, warnings))
+        })
+        .transpose()?;
     let (mut city, rep) = step(&format!("reading {}", a.osm.display()), || {
         Ok(twin_io::osm::import_osm(
             &a.osm,
@@ -164,6 +177,9 @@ fn build(a: &BuildArgs) -> Result<()> {
             [roads[1][0] + 100.0, roads[1][1] + 100.0],
         ],
     };
+    if let Some((feed, lines, warnings)) = &gtfs {
+        bus_feed(&mut city, feed, lines, warnings, extent, &to_city)?;
+    }
     // The DEM, resampled onto the city at the simulation cell inside the model area only.
     let onto = step(
         &format!(
@@ -235,8 +251,7 @@ fn build(a: &BuildArgs) -> Result<()> {
         .insert("dem_cell_m".into(), a.cell_m.to_string());
     city.metadata
         .insert("osm_source".into(), a.osm.display().to_string());
-    let mut notes = Vec::new();
-    notes.extend(fill::water::levels_and_beds(&mut city));
+    let mut notes = fill::water::levels_and_beds(&mut city);
     let wards: Vec<Ward> = match &wards {
         Some(rows) => rows
             .iter()
@@ -304,6 +319,69 @@ fn build(a: &BuildArgs) -> Result<()> {
     print_notes(&notes);
     crate::save(&city, &a.out)?;
     println!("{}", crate::info::info_text(&city));
+    Ok(())
+}
+
+/// The feed's stops and lines inside `extent` onto the city's roads
+/// (`twin_traffic::city_demand::feed`); says what it made, what the feed holds that is not
+/// modelled and what was left out, by name and count.
+fn bus_feed(
+    city: &mut City,
+    feed: &twin_io::gtfs::Feed,
+    lines: &[twin_io::gtfs::Line],
+    warnings: &[twin_io::gtfs::Warning],
+    extent: [[f64; 2]; 2],
+    to_city: &twin_io::crs::Reprojector,
+) -> Result<()> {
+    use twin_traffic::city_demand::feed::{self as bus, FeedLine, FeedStop};
+    let dir = feed.dir.display();
+    for w in feed.warnings.iter().chain(warnings) {
+        eprintln!(
+            "⚠ GTFS {dir}: {} × {} (không mô phỏng / not modelled)",
+            w.count, w.what
+        );
+    }
+    let stops: Vec<FeedStop> = feed
+        .stops
+        .iter()
+        .map(|s| {
+            let (x, y) = to_city.point(s.lon, s.lat)?;
+            Ok(FeedStop {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                pos: [x, y],
+            })
+        })
+        .collect::<Result<_>>()?;
+    let lines: Vec<FeedLine> = lines
+        .iter()
+        .map(|l| FeedLine {
+            route_id: feed.routes[l.route].id.clone(),
+            name: feed.routes[l.route].name.clone(),
+            direction: l.direction,
+            stops: l.stops.clone(),
+            offsets_s: l.offsets_s.clone(),
+            departures_s: l.departures_s.clone(),
+            times_s: l.times_s.clone(),
+            trips: l.trips,
+        })
+        .collect();
+    let notes = bus::add_feed(city, extent, &stops, &lines, &bus::MORNING_PEAK_WINDOW)
+        .with_context(|| format!("{dir}: the bus lines on the roads"))?;
+    city.metadata
+        .insert("gtfs_source".into(), feed.dir.display().to_string());
+    for n in notes {
+        let rule = if n.rule.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", n.rule)
+        };
+        if n.warning {
+            eprintln!("⚠ GTFS: {} ({}){rule}", n.what, n.count);
+        } else {
+            println!("  GTFS khảo sát / surveyed: {} ({}){rule}", n.what, n.count);
+        }
+    }
     Ok(())
 }
 

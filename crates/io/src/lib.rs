@@ -21,6 +21,7 @@ pub mod gauge_rain;
 mod gdalmsg;
 pub mod gis;
 pub mod gpkg;
+pub mod gtfs;
 pub mod ifc;
 pub mod osm;
 pub mod points;

@@ -524,3 +524,107 @@ fn peak_period_of_100k_person_trips_runs_at_hanoi_peak_speeds() {
         sim.counters().teleports
     );
 }
+
+/// A timetable feed's line on the demo district: two stops on an arterial are snapped and
+/// joined, a stop off the area is counted, the midday timetable's first full hour (10:00,
+/// six departures) is repeated over 06:00–09:00, and the peak runs those 18 buses on the
+/// stored path instead of the synthetic lines.
+#[test]
+fn a_feed_line_replaces_the_synthetic_buses() {
+    use twin_traffic::city_demand::feed::{FeedLine, FeedStop, MORNING_PEAK_WINDOW, add_feed};
+    let (mut city, net) = setup();
+    let g = RoadGraph::from_layer(city.layer(Layer::TrafficRoad));
+    // Two points 4 m beside the middle of the longest primary roads' links, far apart.
+    let mut main: Vec<usize> = (0..g.links.len())
+        .filter(|&l| g.links[l].class == "primary")
+        .collect();
+    main.sort_by(|&a, &b| {
+        g.links[b]
+            .length_m
+            .total_cmp(&g.links[a].length_m)
+            .then(a.cmp(&b))
+    });
+    let mid = |l: usize| {
+        let c = &g.links[l].geometry.0;
+        let (a, b) = (c[0], c[c.len() - 1]);
+        [0.5 * (a.x + b.x) + 4.0, 0.5 * (a.y + b.y) + 4.0]
+    };
+    let (p, q) = (mid(main[0]), mid(main[main.len() / 2]));
+    let bb = city.bbox().unwrap();
+    let stops = vec![
+        FeedStop {
+            id: "A".into(),
+            name: "Bến A".into(),
+            pos: p,
+        },
+        FeedStop {
+            id: "B".into(),
+            name: String::new(),
+            pos: q,
+        },
+        FeedStop {
+            id: "Far".into(),
+            name: String::new(),
+            pos: [bb[1][0] + 5_000.0, bb[1][1]],
+        },
+    ];
+    // 10:00–17:00 every 10 min: 43 trips, none in the window.
+    let deps: Vec<f64> = (0..43).map(|k| 36_000.0 + 600.0 * k as f64).collect();
+    let line = FeedLine {
+        route_id: "01".into(),
+        name: "01".into(),
+        direction: Some(0),
+        stops: vec![0, 1, 2],
+        offsets_s: vec![Some(0.0), Some(300.0), Some(900.0)],
+        times_s: Vec::new(),
+        departures_s: deps,
+        trips: 43,
+    };
+    let notes = add_feed(&mut city, bb, &stops, &[line], &MORNING_PEAK_WINDOW).unwrap();
+    let count = |w: &str| {
+        notes
+            .iter()
+            .find(|n| n.what.starts_with(w))
+            .map(|n| n.count)
+    };
+    assert_eq!(count("bus stops on the roads"), Some(2), "{notes:?}");
+    assert_eq!(count("bus stops outside"), Some(1));
+    assert_eq!(count("bus lines clipped"), Some(1));
+    assert_eq!(count("bus lines without departures"), Some(1));
+    let layer = city.layer(Layer::TrafficRoad);
+    let lf: Vec<_> = layer
+        .features()
+        .iter()
+        .filter(|f| f.kind == "bus_line")
+        .collect();
+    assert_eq!(lf.len(), 1);
+    assert_eq!(lf[0].text("departures_per_hour"), Some("6 6 6"));
+    assert!(
+        lf[0]
+            .text("departures")
+            .unwrap()
+            .starts_with("06:00:00 06:10:00")
+    );
+    // The road graph is unchanged by the new features.
+    let g2 = RoadGraph::from_layer(layer);
+    assert_eq!(g2.links.len(), g.links.len());
+    let d = morning_peak(&city, &net, &PeakConfig::morning_peak_period(300));
+    assert_eq!((d.bus_feed_lines, d.bus_runs), (1, 18));
+    assert!(d.bus_feed_not_run.is_empty());
+    let buses: Vec<_> = d.demand.trips.iter().filter(|t| t.vtype == 2).collect();
+    assert_eq!(buses.len(), 18);
+    assert!(
+        buses
+            .iter()
+            .all(|b| b.id.starts_with("bus01/0") || b.id.starts_with("bus01-0"))
+    );
+    assert!(
+        buses
+            .iter()
+            .all(|b| b.route == buses[0].route && b.route.len() >= 2)
+    );
+    // Consecutive links of the path are joined by movements.
+    for w in buses[0].route.windows(2) {
+        assert!(net.movement(w[0], w[1]).is_some());
+    }
+}

@@ -41,7 +41,8 @@
 //!   quarter's rate, [`PeakConfig::design_rate_factor`]); gateway zones at the network's edge
 //!   stand for the rest of the city in the same gravity model, giving outbound, inbound and
 //!   through trips ([`ExternalCity`]); a share of the person trips rides the bus
-//!   ([`PeakConfig::transit_share`]) on lines between gateways ([`BusService`]).
+//!   ([`PeakConfig::transit_share`]) on lines between gateways ([`BusService`]), or, where
+//!   the city holds a timetable feed's lines (`bus_line` features, [`feed`]), on those.
 //!
 //! Random draws come from a SplitMix64 stream (Steele, Lea & Flood 2014) seeded by
 //! [`PeakConfig::seed`]; the same city, network and configuration give the same trips.
@@ -51,9 +52,10 @@ use crate::network::{LinkId, Network};
 use twin_model::{City, Layer};
 
 mod draw;
+pub mod feed;
 mod spatial;
 use draw::{Rng, depart_time, pick};
-use spatial::{Snapper, centroid, tree};
+use spatial::{Snapper, centroid, path_to, tree};
 
 /// Share of each vehicle class among the generated trips (normalised by their sum).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -395,6 +397,12 @@ pub struct CityDemand {
     pub transit_riders: usize,
     /// Bus runs on the lines (also in `demand`).
     pub bus_runs: usize,
+    /// Lines of a timetable feed stored in the city that run (0: the synthetic lines of
+    /// [`PeakConfig::bus`] run, or none).
+    pub bus_feed_lines: usize,
+    /// Stored feed lines that no longer follow the network's links, or whose departures do
+    /// not read (not run), named.
+    pub bus_feed_not_run: Vec<String>,
 }
 
 /// A gateway zone: a dead-end node of the network on an open side of its bounding box.
@@ -543,7 +551,16 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
     );
     let capacity = net.link_capacity(crate::sim::HCM_SATURATION_HEADWAY);
     let mut volume = vec![0.0; nl];
+    let (stored, not_run) = match cfg.bus {
+        Some(_) => feed::stored_lines(city, net),
+        None => (Vec::new(), Vec::new()),
+    };
+    let bus_pcu = out.demand.types[BUS_TYPE].pcu;
     let bus_trips = match &cfg.bus {
+        Some(_) if !stored.is_empty() || !not_run.is_empty() => {
+            out.bus_feed_lines = stored.len();
+            feed_runs(&stored, cfg, &mut volume, bus_pcu)
+        }
         Some(bus) => bus_lines(
             net,
             &zones,
@@ -554,10 +571,11 @@ pub fn morning_peak(city: &City, net: &Network, cfg: &PeakConfig) -> CityDemand 
             &mut rng,
             &mut trees,
             &mut volume,
-            out.demand.types[BUS_TYPE].pcu,
+            bus_pcu,
         ),
         None => Vec::new(),
     };
+    out.bus_feed_not_run = not_run;
     out.bus_runs = bus_trips.len();
     let routes = load_routes(
         net,
@@ -675,6 +693,8 @@ fn empty_demand() -> CityDemand {
         by_kind: [0; 4],
         transit_riders: 0,
         bus_runs: 0,
+        bus_feed_lines: 0,
+        bus_feed_not_run: Vec::new(),
     }
 }
 
@@ -938,6 +958,39 @@ fn choose_destinations(
     pending
 }
 
+/// The runs of a feed's stored lines ([`feed::stored_lines`]) that depart inside the window
+/// (departure clock times from [`feed::PEAK_CLOCK_START_S`] at the window's start); their
+/// volume (`bus_pcu` per run) is loaded into `volume` before the trips'.
+fn feed_runs(
+    lines: &[feed::StoredLine],
+    cfg: &PeakConfig,
+    volume: &mut [f64],
+    bus_pcu: f64,
+) -> Vec<Trip> {
+    let (a, b) = (cfg.start, cfg.start + cfg.duration.max(0.0));
+    let mut trips = Vec::new();
+    for (name, route, deps) in lines {
+        let mut run = 0;
+        for &d in deps {
+            let t = d - feed::PEAK_CLOCK_START_S + cfg.start;
+            if !(a..b).contains(&t) {
+                continue;
+            }
+            for l in route {
+                volume[l.index()] += bus_pcu;
+            }
+            trips.push(Trip {
+                id: format!("bus{}_{run}", name.replace('/', "-")),
+                vtype: BUS_TYPE,
+                depart: t,
+                route: route.clone(),
+            });
+            run += 1;
+        }
+    }
+    trips
+}
+
 /// Bus lines between gateways of different sides with two or more lanes, on free-flow
 /// fastest paths, with their runs over the window; their volume (`bus_pcu` per run) is
 /// loaded into `volume` before the trips'.
@@ -1005,18 +1058,6 @@ fn bus_lines(
         }
     }
     bus_trips
-}
-
-/// The path of a tree ([`tree`]'s `prev`) from its origin to the end of link `last`.
-fn path_to(prev: &[u32], last: u32) -> Vec<LinkId> {
-    let mut route = vec![LinkId(last)];
-    let mut cur = last as usize;
-    while prev[cur] != u32::MAX {
-        cur = prev[cur] as usize;
-        route.push(LinkId(cur as u32));
-    }
-    route.reverse();
-    route
 }
 
 /// Routes by incremental loading: each step routes its share of every origin's trips on the
@@ -1163,6 +1204,11 @@ pub fn movement_flows(net: &Network, demand: &Demand, period: f64) -> Vec<f64> {
 mod tests {
     use super::draw::triangular;
     use super::*;
+
+    #[test]
+    fn a_feed_is_stored_for_the_morning_peak_period() {
+        assert_eq!(feed::MORNING_PEAK_WINDOW.duration_s, MORNING_PEAK_PERIOD_S);
+    }
 
     #[test]
     fn snapping_finds_the_nearest_node() {

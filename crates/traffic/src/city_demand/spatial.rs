@@ -138,16 +138,29 @@ impl PartialOrd for Item {
 /// Fastest-path tree over links from node `origin` for link times `time`: time to the end of
 /// each link and the link it was reached from.
 pub(super) fn tree(net: &Network, time: &[f64], origin: usize, dist: &mut [f64], prev: &mut [u32]) {
+    let seeds: Vec<(usize, f64)> = (0..net.link_count())
+        .filter(|&l| net.link_from[l].index() == origin)
+        .map(|l| (l, time[l]))
+        .collect();
+    tree_from(net, time, &seeds, dist, prev);
+}
+
+/// Fastest-path tree over links from the seed links (link, time to its end): time to the end
+/// of each link and the link it was reached from (`u32::MAX` for the seeds).
+pub(super) fn tree_from(
+    net: &Network,
+    time: &[f64],
+    seeds: &[(usize, f64)],
+    dist: &mut [f64],
+    prev: &mut [u32],
+) {
     dist.iter_mut().for_each(|d| *d = f64::INFINITY);
     prev.iter_mut().for_each(|p| *p = u32::MAX);
     let mut heap = BinaryHeap::new();
-    for (l, from) in net.link_from.iter().enumerate() {
-        if from.index() == origin {
-            let t = time[l];
-            if t < dist[l] {
-                dist[l] = t;
-                heap.push(Item(t, l as u32));
-            }
+    for &(l, t) in seeds {
+        if t < dist[l] {
+            dist[l] = t;
+            heap.push(Item(t, l as u32));
         }
     }
     while let Some(Item(d, a)) = heap.pop() {
@@ -164,4 +177,16 @@ pub(super) fn tree(net: &Network, time: &[f64], origin: usize, dist: &mut [f64],
             }
         }
     }
+}
+
+/// The path of a tree ([`tree`]'s `prev`) from its origin to the end of link `last`.
+pub(super) fn path_to(prev: &[u32], last: u32) -> Vec<LinkId> {
+    let mut route = vec![LinkId(last)];
+    let mut cur = last as usize;
+    while prev[cur] != u32::MAX {
+        cur = prev[cur] as usize;
+        route.push(LinkId(cur as u32));
+    }
+    route.reverse();
+    route
 }
