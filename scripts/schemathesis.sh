@@ -36,7 +36,8 @@ set +e
   --workers 1 --no-color >"$work/st.txt" 2>&1
 rc=$?
 set -e
-tail -n 40 "$work/st.txt"
+grep -E -A12 "^_+ [A-Z]+ /" "$work/st.txt" | head -n 80 || true
+tail -n 25 "$work/st.txt"
 if [ -n "${OUT:-}" ]; then
   {
     echo "# schemathesis against twin serve"
@@ -49,7 +50,6 @@ if [ -n "${OUT:-}" ]; then
     echo '```'
   } >"$OUT"
 fi
-if grep -q "serve.log" /dev/null; then :; fi
 if grep -qiE "panicked|thread .* panicked" "$work/serve.log"; then
   echo "twin serve panicked:"; grep -iE "panicked" "$work/serve.log"; exit 1
 fi

@@ -69,4 +69,8 @@ PY
   mv target/testdata/swmm-models.part target/testdata/swmm-models
   rm -rf "$tmp"
 fi
+# schemathesis, which scripts/schemathesis.sh runs against `twin serve`'s OpenAPI document.
+if [ ! -x "$VENV/bin/schemathesis" ]; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
+fi
 echo "setup: done"

@@ -14,6 +14,8 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# `twin serve` against its own OpenAPI document (the debug `twin` the tests just built).
+bash scripts/schemathesis.sh
 # The ensemble as one MPI job (twin-cli's `mpi` feature, off by default so that nothing else
 # needs OpenMPI): linted, then `mpirun -np 2` against the local run on the same file. Both for
 # the whole workspace, so that every dependency keeps the features the workspace build gave

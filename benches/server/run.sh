@@ -19,7 +19,8 @@ SECONDS_LOAD="${SECONDS_LOAD:-15}" CONNS="${CONNS:-4}" BATCH="${BATCH:-500}"
 WS_CLIENTS="${WS_CLIENTS:-200}" WS_EVENTS="${WS_EVENTS:-40}"
 OUT="${OUT:-$root/benches/results/server.md}"
 cd "$root"
-cargo build --release -q -p twin-cli -p twin-server --example server_load
+cargo build --release -q -p twin-cli
+cargo build --release -q -p twin-server --example server_load
 twin=target/release/twin
 load=target/release/examples/server_load
 WORK="${WORK:-/tmp/twin-server-bench}"

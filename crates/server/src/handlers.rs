@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::geojson;
-use crate::routes::MAX_LIMIT;
+use crate::routes::{MAX_LIMIT, MAX_OFFSET};
 use axum::Extension;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -237,7 +237,7 @@ pub(crate) async fn features(
     let layer = layer_param(&layer)?;
     let bbox = q.get("bbox").map(|b| parse_bbox(b)).transpose()?;
     let limit = int_param(&q, "limit", 100, 1, MAX_LIMIT)?;
-    let offset = int_param(&q, "offset", 0, 0, usize::MAX)?;
+    let offset = int_param(&q, "offset", 0, 0, MAX_OFFSET)?;
     let kind = text_param(&q, "kind")?;
     let name = text_param(&q, "name")?.map(str::to_lowercase);
     let city = s.city();

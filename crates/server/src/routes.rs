@@ -114,6 +114,10 @@ const JOB: Param = Param {
     about: "job id (POST /scenarios) / mã kịch bản",
 };
 
+/// Largest `offset` of a page: 2^53 − 1, the largest whole number every JSON client reads
+/// exactly.
+pub const MAX_OFFSET: usize = 9_007_199_254_740_991;
+
 /// Largest `limit` of a page of features (and of the audit log).
 pub const MAX_LIMIT: usize = 1000;
 
