@@ -17,15 +17,20 @@ fn push_then_info_from_postgis_says_what_the_geopackage_says() {
     let o = twin(&["demo-city", "--out", s(&gpkg), "--cell-m", "30"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let conn = db.conn("twin");
-    let o = twin(&[
-        "city",
-        "push",
-        s(&gpkg),
-        "--to",
-        &conn,
-        "--schema",
-        "quan_mau",
-    ]);
+    let push = |more: &[&str]| {
+        let mut args: Vec<&str> = vec![
+            "city",
+            "push",
+            s(&gpkg),
+            "--to",
+            &conn,
+            "--schema",
+            "quan_mau",
+        ];
+        args.extend_from_slice(more);
+        twin(&args)
+    };
+    let o = push(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let read_back = format!("{conn} active_schema=quan_mau");
@@ -44,15 +49,7 @@ fn push_then_info_from_postgis_says_what_the_geopackage_says() {
     assert!(a.to_string().contains("building"), "{a}");
 
     // Again without --replace: refused, naming the database and the schema; nothing changed.
-    let o = twin(&[
-        "city",
-        "push",
-        s(&gpkg),
-        "--to",
-        &conn,
-        "--schema",
-        "quan_mau",
-    ]);
+    let o = push(&[]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(
@@ -61,16 +58,7 @@ fn push_then_info_from_postgis_says_what_the_geopackage_says() {
             && e.contains("--replace"),
         "{e}"
     );
-    let o = twin(&[
-        "city",
-        "push",
-        s(&gpkg),
-        "--to",
-        &conn,
-        "--schema",
-        "quan_mau",
-        "--replace",
-    ]);
+    let o = push(&["--replace"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(info(&read_back), a);
 
@@ -82,12 +70,5 @@ fn push_then_info_from_postgis_says_what_the_geopackage_says() {
         e.contains("dbname=plain") && e.contains("CREATE EXTENSION postgis"),
         "{e}"
     );
-    assert_eq!(
-        db.psql(
-            "plain",
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
-        )
-        .unwrap(),
-        "0"
-    );
+    assert_eq!(db.table_count("plain", "public").unwrap(), 0);
 }

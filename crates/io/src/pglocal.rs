@@ -204,6 +204,18 @@ impl LocalPg {
         }
     }
 
+    /// How many tables `schema` of `db` holds.
+    pub fn table_count(&self, db: &str, schema: &str) -> Result<usize, String> {
+        let n = self.psql(
+            db,
+            &format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = '{}'",
+                schema.replace('\'', "''")
+            ),
+        )?;
+        n.parse().map_err(|e| format!("table count '{n}': {e}"))
+    }
+
     /// GDAL's connection string for `db`.
     pub fn conn(&self, db: &str) -> String {
         format!("PG:host=127.0.0.1 port={} dbname={db} user=twin", self.port)

@@ -195,14 +195,7 @@ fn a_database_without_postgis_is_refused_by_name() {
         "{e}"
     );
     assert!(!e.contains("not-shown"), "{e}");
-    assert_eq!(
-        db.psql(
-            "plain",
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
-        )
-        .unwrap(),
-        "0"
-    );
+    assert_eq!(db.table_count("plain", "public").unwrap(), 0);
     let e = pg::read_city(&db.conn("plain")).unwrap_err().to_string();
     assert!(
         e.contains("no city here") && e.contains("twin city push"),
