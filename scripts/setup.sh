@@ -2,15 +2,17 @@
 # Installs everything the project needs on a fresh Debian 12 machine:
 # system packages (GDAL, Vulkan software rendering, X virtual framebuffer, OpenMPI and the
 # libclang its Rust bindings are generated with, for `twin scenario ensemble --mpi`; mosquitto,
-# the MQTT broker the sensor tests and benches start privately on a free loopback port) and
-# the Python reference tools in a throw-away venv under .venv/.
+# the MQTT broker the sensor tests and benches start privately on a free loopback port;
+# PostgreSQL 15 with PostGIS, which the PostGIS store's tests start as a private cluster on a
+# free loopback port, never the packaged service) and the Python reference tools in a
+# throw-away venv under .venv/.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 for p in libgdal-dev gdal-bin pkg-config cmake mesa-vulkan-drivers libvulkan1 xvfb xauth \
-         libopenmpi-dev openmpi-bin libclang-dev mosquitto; do
+         libopenmpi-dev openmpi-bin libclang-dev mosquitto postgresql postgresql-15-postgis-3; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,5 +1,6 @@
 //! `twin city build`: a runnable city from an OpenStreetMap extract, a DEM and whatever else
-//! the user has, the gaps filled by the documented rules of `twin_citygen::fill`.
+//! the user has, the gaps filled by the documented rules of `twin_citygen::fill`; `twin city
+//! push`: a city into PostgreSQL/PostGIS (`twin_io::pg`).
 
 use crate::{spinner, step};
 use anyhow::{Context, Result, bail};
@@ -18,6 +19,28 @@ pub enum CityCmd {
     /// on the streets, residents from ward totals, jobs, lake levels, sensors); `twin info`
     /// lists which. Xây dựng thành phố từ OSM và DEM; phần thiếu được thiết kế và ghi rõ.
     Build(BuildArgs),
+    /// Push a city into PostgreSQL with PostGIS, for several servers and the data warehouse
+    /// to share: every layer, its metadata, state and DEM, in one transaction. Đẩy thành phố
+    /// lên PostgreSQL/PostGIS (một giao dịch).
+    Push(PushArgs),
+}
+
+/// `twin city push` arguments.
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The city GeoPackage.
+    pub city: PathBuf,
+    /// The database, as GDAL's connection string: `PG:host=… port=… dbname=… user=…`
+    /// (a password is better kept in ~/.pgpass or PGPASSWORD than here).
+    #[arg(long)]
+    pub to: String,
+    /// Schema to write into (created if absent); default the string's `active_schema`, else
+    /// `public`.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Replace a city already in the schema (in the same transaction).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `twin city build` arguments.
@@ -69,7 +92,37 @@ pub struct BuildArgs {
 pub(crate) fn run(cmd: CityCmd) -> Result<()> {
     match cmd {
         CityCmd::Build(a) => build(&a),
+        CityCmd::Push(a) => push(&a),
     }
+}
+
+fn push(a: &PushArgs) -> Result<()> {
+    let city = crate::load(&a.city)?;
+    let opts = twin_io::pg::PushOptions {
+        schema: a.schema.clone(),
+        replace: a.replace,
+    };
+    let shown = twin_io::pg::redact(&a.to);
+    let conn = step(
+        &format!("pushing {} features to {shown}", city.feature_count()),
+        || Ok(twin_io::pg::push_city(&city, &a.to, &opts)?),
+    )?;
+    println!(
+        "{} features in {} layers{} → {}",
+        city.feature_count(),
+        Layer::ALL.len(),
+        if city.dem.is_some() {
+            " and the DEM"
+        } else {
+            ""
+        },
+        twin_io::pg::redact(&conn)
+    );
+    println!(
+        "serve it / phục vụ: twin serve --city \"{}\" --audit A.sqlite",
+        twin_io::pg::redact(&conn)
+    );
+    Ok(())
 }
 
 fn parse_bbox(s: &str) -> Result<[f64; 4]> {

@@ -751,7 +751,7 @@ where
         Command::Live(args) => live_cmd::run(*args)?,
         Command::Serve(args) => serve_cmd::run(args)?,
         Command::Info { city, json } => {
-            let c = twin_io::gpkg::read_city(&city)?;
+            let c = twin_io::open_city(&city)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info_json(&c))?);
             } else {

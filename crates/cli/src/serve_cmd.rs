@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub struct ServeArgs {
     #[command(subcommand)]
     cmd: Option<ServeCmd>,
-    /// City GeoPackage (read once at start). GeoPackage thành phố.
+    /// City GeoPackage, or a PostGIS database (`PG:host=… dbname=…`, from `twin city push`),
+    /// read once at start. GeoPackage hoặc cơ sở dữ liệu PostGIS của thành phố.
     #[arg(long)]
     city: Option<PathBuf>,
     /// The live twin's folder (`twin live --out DIR`): /live routes read DIR/live.sqlite and
@@ -25,7 +26,8 @@ pub struct ServeArgs {
     /// /health, /metrics and /openapi.json answers 401. Tệp token.
     #[arg(long)]
     tokens: Option<PathBuf>,
-    /// Audit store (SQLite); default DIR/audit.sqlite with --live, else CITY.audit.sqlite.
+    /// Audit store (SQLite); default DIR/audit.sqlite with --live, else CITY.audit.sqlite
+    /// (needed with a PostGIS city without --live).
     /// Nhật ký kiểm toán.
     #[arg(long)]
     audit: Option<PathBuf>,

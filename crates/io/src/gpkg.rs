@@ -21,9 +21,9 @@ use twin_model::{
     AttrType, AttrValue, City, Crs, Department, Feature, FeatureId, FeatureKey, Layer,
 };
 
-const META: &str = "twin_metadata";
-const FIELDS: &str = "twin_fields";
-const STATE: &str = "twin_state";
+pub(crate) const META: &str = "twin_metadata";
+pub(crate) const FIELDS: &str = "twin_fields";
+pub(crate) const STATE: &str = "twin_state";
 const DEM: &str = "dem";
 
 fn gerr(path: &Path, what: impl std::fmt::Display, e: impl std::fmt::Display) -> IoError {
@@ -48,7 +48,7 @@ pub fn layer_schema(features: &[Feature]) -> BTreeMap<String, AttrType> {
     s
 }
 
-fn check_fields(city: &City, path: &Path) -> Result<()> {
+pub(crate) fn check_fields(city: &City, path: &Path) -> Result<()> {
     for l in city.layers() {
         let mut seen: HashMap<String, String> = HashMap::new();
         for r in twin_model::RESERVED_FIELDS {
@@ -106,151 +106,12 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
     let mut ds = drv
         .create_vector_only(tmp)
         .map_err(|e| gerr(path, "cannot create", e))?;
-    let srs = spatial_ref(city.crs, &path.display().to_string())?;
-    let mut field_rows: Vec<(String, String, String)> = Vec::new();
     {
-        let txn = ds
+        let mut txn = ds
             .start_transaction()
             .map_err(|e| gerr(path, "transaction", e))?;
-        let mut ds2 = txn;
-        for l in city.layers() {
-            let schema = layer_schema(l.features());
-            let lyr = ds2
-                .create_layer(LayerOptions {
-                    name: l.layer().table_name(),
-                    srs: Some(&srs),
-                    ty: OGRwkbGeometryType::wkbUnknown,
-                    options: Some(&[
-                        "FID=fid",
-                        "GEOMETRY_NAME=geom",
-                        &format!(
-                            "DESCRIPTION={} / {}",
-                            l.layer().name_en(),
-                            l.layer().name_vi()
-                        ),
-                    ]),
-                })
-                .map_err(|e| gerr(path, format!("create table {}", l.layer()), e))?;
-            let mut defs: Vec<(&str, u32)> = vec![
-                ("kind", OGRFieldType::OFTString),
-                ("name", OGRFieldType::OFTString),
-                ("owner", OGRFieldType::OFTString),
-            ];
-            for (k, t) in &schema {
-                defs.push((k.as_str(), crate::gis::ogr_field_type(*t, true)));
-                field_rows.push((
-                    l.layer().table_name().to_string(),
-                    k.clone(),
-                    t.name().to_string(),
-                ));
-            }
-            lyr.create_defn_fields(&defs)
-                .map_err(|e| gerr(path, format!("fields of {}", l.layer()), e))?;
-            let idx: HashMap<&str, usize> =
-                defs.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
-            for f in l.features() {
-                let loc = || format!("layer {}, feature {}", l.layer(), f.id.0);
-                let mut g = GFeature::new(lyr.defn()).map_err(|e| gerr(path, loc(), e))?;
-                set_fid(&g, f.id.0);
-                g.set_field_string(0, &f.kind)
-                    .map_err(|e| gerr(path, loc(), e))?;
-                if let Some(n) = &f.name {
-                    g.set_field_string(1, n).map_err(|e| gerr(path, loc(), e))?;
-                }
-                g.set_field_string(2, f.owner.code())
-                    .map_err(|e| gerr(path, loc(), e))?;
-                for (k, v) in &f.attrs {
-                    let i = idx[k.as_str()];
-                    let r = match (schema[k], v) {
-                        (AttrType::Text, v) => g.set_field_string(i, &text_of(v)),
-                        (_, AttrValue::Int(x)) => g.set_field_integer64(i, *x),
-                        (_, AttrValue::Bool(b)) => g.set_field_integer64(i, *b as i64),
-                        (_, AttrValue::Real(x)) => g.set_field_double(i, *x),
-                        (_, AttrValue::Text(t)) => g.set_field_string(i, t),
-                    };
-                    r.map_err(|e| gerr(path, format!("{}, field '{k}'", loc()), e))?;
-                }
-                let geom = f.geometry.to_gdal().map_err(|e| {
-                    IoError::format(path, format!("{}, field 'geometry'", loc()), e.to_string())
-                })?;
-                g.set_geometry(geom).map_err(|e| gerr(path, loc(), e))?;
-                g.create(&lyr)
-                    .map_err(|e| gerr(path, format!("{}: cannot store", loc()), e))?;
-            }
-        }
-        // Metadata, schema and state tables.
-        let mut meta: Vec<(String, String)> = vec![
-            ("name".into(), city.name.clone()),
-            ("crs".into(), city.crs.code()),
-            ("format".into(), "twin-city-gpkg/1".into()),
-        ];
-        for (k, v) in &city.metadata {
-            meta.push((format!("meta.{k}"), v.clone()));
-        }
-        for l in Layer::ALL {
-            meta.push((
-                format!("layer.{}.name_vi", l.table_name()),
-                l.name_vi().into(),
-            ));
-            meta.push((
-                format!("layer.{}.name_en", l.table_name()),
-                l.name_en().into(),
-            ));
-            meta.push((
-                format!("layer.{}.owner", l.table_name()),
-                l.default_owner().code().into(),
-            ));
-        }
-        write_table(
-            &mut ds2,
-            META,
-            &[
-                ("key", OGRFieldType::OFTString),
-                ("value", OGRFieldType::OFTString),
-            ],
-            meta.into_iter()
-                .map(|(k, v)| vec![FieldValue::StringValue(k), FieldValue::StringValue(v)]),
-            path,
-        )?;
-        write_table(
-            &mut ds2,
-            FIELDS,
-            &[
-                ("layer", OGRFieldType::OFTString),
-                ("field", OGRFieldType::OFTString),
-                ("type", OGRFieldType::OFTString),
-            ],
-            field_rows.into_iter().map(|(a, b, c)| {
-                vec![
-                    FieldValue::StringValue(a),
-                    FieldValue::StringValue(b),
-                    FieldValue::StringValue(c),
-                ]
-            }),
-            path,
-        )?;
-        write_table(
-            &mut ds2,
-            STATE,
-            &[
-                ("layer", OGRFieldType::OFTString),
-                ("feature_id", OGRFieldType::OFTInteger64),
-                ("t", OGRFieldType::OFTInteger64),
-                ("quantity", OGRFieldType::OFTString),
-                ("value", OGRFieldType::OFTReal),
-            ],
-            city.state().iter().map(|s| {
-                vec![
-                    FieldValue::StringValue(s.key.layer.table_name().into()),
-                    FieldValue::Integer64Value(s.key.id.0),
-                    FieldValue::Integer64Value(s.t),
-                    FieldValue::StringValue(s.quantity.clone()),
-                    FieldValue::RealValue(s.value),
-                ]
-            }),
-            path,
-        )?;
-        ds2.commit().map_err(|e| gerr(path, "commit", e))?;
+        write_tables(city, &mut txn, path, &[], Vec::new(), false)?;
+        txn.commit().map_err(|e| gerr(path, "commit", e))?;
     }
     ds.close().map_err(|e| gerr(path, "close", e))?;
     if let Some(dem) = &city.dem {
@@ -275,6 +136,187 @@ fn write_into(city: &City, tmp: &Path, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes the layer tables, `twin_metadata` (with `extra_meta` rows), `twin_fields` and
+/// `twin_state` into an open vector dataset (the caller holds the transaction). `opts` are
+/// added to every table's creation options (the store's own: PostgreSQL's `LAUNDER=NO` …);
+/// errors name `path` (the store as the user gave it), the layer, the feature and the field.
+///
+/// With `reals_as_text`, real values go in as text columns holding each value's shortest
+/// exact decimal (a driver that prints reals itself may round them: GDAL's PostgreSQL driver
+/// keeps 15 digits); the `(table, column)` pairs written so are returned, for the caller to
+/// turn into real columns in the store.
+pub(crate) fn write_tables(
+    city: &City,
+    ds: &mut Dataset,
+    path: &Path,
+    opts: &[&str],
+    extra_meta: Vec<(String, String)>,
+    reals_as_text: bool,
+) -> Result<Vec<(String, String)>> {
+    let mut text_reals: Vec<(String, String)> = Vec::new();
+    let real_type = if reals_as_text {
+        OGRFieldType::OFTString
+    } else {
+        OGRFieldType::OFTReal
+    };
+    let srs = spatial_ref(city.crs, &path.display().to_string())?;
+    let mut field_rows: Vec<(String, String, String)> = Vec::new();
+    for l in city.layers() {
+        let schema = layer_schema(l.features());
+        let description = format!(
+            "DESCRIPTION={} / {}",
+            l.layer().name_en(),
+            l.layer().name_vi()
+        );
+        let mut layer_opts = vec!["FID=fid", "GEOMETRY_NAME=geom", &description];
+        layer_opts.extend_from_slice(opts);
+        let lyr = ds
+            .create_layer(LayerOptions {
+                name: l.layer().table_name(),
+                srs: Some(&srs),
+                ty: OGRwkbGeometryType::wkbUnknown,
+                options: Some(&layer_opts),
+            })
+            .map_err(|e| gerr(path, format!("create table {}", l.layer()), e))?;
+        let mut defs: Vec<(&str, u32)> = vec![
+            ("kind", OGRFieldType::OFTString),
+            ("name", OGRFieldType::OFTString),
+            ("owner", OGRFieldType::OFTString),
+        ];
+        for (k, t) in &schema {
+            if *t == AttrType::Real && reals_as_text {
+                defs.push((k.as_str(), real_type));
+                text_reals.push((l.layer().table_name().to_string(), k.clone()));
+            } else {
+                defs.push((k.as_str(), crate::gis::ogr_field_type(*t, true)));
+            }
+            field_rows.push((
+                l.layer().table_name().to_string(),
+                k.clone(),
+                t.name().to_string(),
+            ));
+        }
+        lyr.create_defn_fields(&defs)
+            .map_err(|e| gerr(path, format!("fields of {}", l.layer()), e))?;
+        let idx: HashMap<&str, usize> =
+            defs.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+        for f in l.features() {
+            let loc = || format!("layer {}, feature {}", l.layer(), f.id.0);
+            let mut g = GFeature::new(lyr.defn()).map_err(|e| gerr(path, loc(), e))?;
+            set_fid(&g, f.id.0);
+            g.set_field_string(0, &f.kind)
+                .map_err(|e| gerr(path, loc(), e))?;
+            if let Some(n) = &f.name {
+                g.set_field_string(1, n).map_err(|e| gerr(path, loc(), e))?;
+            }
+            g.set_field_string(2, f.owner.code())
+                .map_err(|e| gerr(path, loc(), e))?;
+            for (k, v) in &f.attrs {
+                let i = idx[k.as_str()];
+                let r = match (schema[k], v) {
+                    (AttrType::Text, v) => g.set_field_string(i, &text_of(v)),
+                    (_, AttrValue::Real(x)) if reals_as_text => g.set_field_string(i, &text_of(v)),
+                    (_, AttrValue::Int(x)) => g.set_field_integer64(i, *x),
+                    (_, AttrValue::Bool(b)) => g.set_field_integer64(i, *b as i64),
+                    (_, AttrValue::Real(x)) => g.set_field_double(i, *x),
+                    (_, AttrValue::Text(t)) => g.set_field_string(i, t),
+                };
+                r.map_err(|e| gerr(path, format!("{}, field '{k}'", loc()), e))?;
+            }
+            let geom = f.geometry.to_gdal().map_err(|e| {
+                IoError::format(path, format!("{}, field 'geometry'", loc()), e.to_string())
+            })?;
+            g.set_geometry(geom).map_err(|e| gerr(path, loc(), e))?;
+            g.create(&lyr)
+                .map_err(|e| gerr(path, format!("{}: cannot store", loc()), e))?;
+        }
+    }
+    // Metadata, schema and state tables.
+    let mut meta: Vec<(String, String)> = vec![
+        ("name".into(), city.name.clone()),
+        ("crs".into(), city.crs.code()),
+        ("format".into(), "twin-city-gpkg/1".into()),
+    ];
+    for (k, v) in &city.metadata {
+        meta.push((format!("meta.{k}"), v.clone()));
+    }
+    for l in Layer::ALL {
+        meta.push((
+            format!("layer.{}.name_vi", l.table_name()),
+            l.name_vi().into(),
+        ));
+        meta.push((
+            format!("layer.{}.name_en", l.table_name()),
+            l.name_en().into(),
+        ));
+        meta.push((
+            format!("layer.{}.owner", l.table_name()),
+            l.default_owner().code().into(),
+        ));
+    }
+    meta.extend(extra_meta);
+    write_table(
+        ds,
+        META,
+        &[
+            ("key", OGRFieldType::OFTString),
+            ("value", OGRFieldType::OFTString),
+        ],
+        meta.into_iter()
+            .map(|(k, v)| vec![FieldValue::StringValue(k), FieldValue::StringValue(v)]),
+        opts,
+        path,
+    )?;
+    write_table(
+        ds,
+        FIELDS,
+        &[
+            ("layer", OGRFieldType::OFTString),
+            ("field", OGRFieldType::OFTString),
+            ("type", OGRFieldType::OFTString),
+        ],
+        field_rows.into_iter().map(|(a, b, c)| {
+            vec![
+                FieldValue::StringValue(a),
+                FieldValue::StringValue(b),
+                FieldValue::StringValue(c),
+            ]
+        }),
+        opts,
+        path,
+    )?;
+    write_table(
+        ds,
+        STATE,
+        &[
+            ("layer", OGRFieldType::OFTString),
+            ("feature_id", OGRFieldType::OFTInteger64),
+            ("t", OGRFieldType::OFTInteger64),
+            ("quantity", OGRFieldType::OFTString),
+            ("value", real_type),
+        ],
+        city.state().iter().map(|s| {
+            vec![
+                FieldValue::StringValue(s.key.layer.table_name().into()),
+                FieldValue::Integer64Value(s.key.id.0),
+                FieldValue::Integer64Value(s.t),
+                FieldValue::StringValue(s.quantity.clone()),
+                if reals_as_text {
+                    FieldValue::StringValue(s.value.to_string())
+                } else {
+                    FieldValue::RealValue(s.value)
+                },
+            ]
+        }),
+        opts,
+        path,
+    )?;
+    if reals_as_text && !city.state().is_empty() {
+        text_reals.push((STATE.to_string(), "value".to_string()));
+    }
+    Ok(text_reals)
+}
+
 fn text_of(v: &AttrValue) -> String {
     match v {
         AttrValue::Int(i) => i.to_string(),
@@ -284,11 +326,13 @@ fn text_of(v: &AttrValue) -> String {
     }
 }
 
-fn write_table(
+/// A table without geometry: `fields`, then one row per item of `rows`.
+pub(crate) fn write_table(
     ds: &mut Dataset,
     name: &str,
     fields: &[(&str, u32)],
     rows: impl Iterator<Item = Vec<FieldValue>>,
+    opts: &[&str],
     path: &Path,
 ) -> Result<()> {
     let lyr = ds
@@ -296,7 +340,7 @@ fn write_table(
             name,
             srs: None,
             ty: OGRwkbGeometryType::wkbNone,
-            options: None,
+            options: Some(opts),
         })
         .map_err(|e| gerr(path, format!("create table {name}"), e))?;
     lyr.create_defn_fields(fields)
@@ -327,7 +371,11 @@ fn open(path: &Path) -> Result<Dataset> {
     .map_err(|e| crate::gdalmsg::open_error(path, "a GeoPackage city", e))
 }
 
-fn read_rows(ds: &Dataset, name: &str, path: &Path) -> Result<Vec<Vec<Option<FieldValue>>>> {
+pub(crate) fn read_rows(
+    ds: &Dataset,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<Vec<Option<FieldValue>>>> {
     let mut lyr = match ds.layer_by_name(name) {
         Ok(l) => l,
         Err(_) => return Ok(Vec::new()),
@@ -347,7 +395,7 @@ fn read_rows(ds: &Dataset, name: &str, path: &Path) -> Result<Vec<Vec<Option<Fie
     Ok(out)
 }
 
-fn as_string(v: &Option<FieldValue>) -> Option<String> {
+pub(crate) fn as_string(v: &Option<FieldValue>) -> Option<String> {
     match v {
         Some(FieldValue::StringValue(s)) => Some(s.clone()),
         Some(FieldValue::Integer64Value(i)) => Some(i.to_string()),
@@ -361,12 +409,43 @@ fn as_string(v: &Option<FieldValue>) -> Option<String> {
 /// missing `twin_metadata` is read with CRS from its layers and attribute types from OGR.
 pub fn read_city(path: &Path) -> Result<City> {
     let ds = open(path)?;
-    let meta: BTreeMap<String, String> = read_rows(&ds, META, path)?
+    let stem = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let (mut city, _) = read_tables(&ds, path, &stem)?;
+    drop(ds);
+    // The DEM raster table, if present.
+    let sub = format!("GPKG:{}:{DEM}", path.display());
+    if let Ok(rds) = Dataset::open_ex(
+        &sub,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    ) {
+        let g = crate::raster::read_dataset(&rds, path)?;
+        city.dem = Some(g.raster);
+    }
+    Ok(city)
+}
+
+/// The city in an open vector dataset's tables (no DEM), and its `twin_metadata` rows: what
+/// [`write_tables`] wrote. `path` names the store in errors; `fallback_name` names a city whose
+/// metadata has none. Features come in id order in every layer, whatever order the store
+/// returns them in.
+pub(crate) fn read_tables(
+    ds: &Dataset,
+    path: &Path,
+    fallback_name: &str,
+) -> Result<(City, BTreeMap<String, String>)> {
+    let meta: BTreeMap<String, String> = read_rows(ds, META, path)?
         .into_iter()
         .filter_map(|r| Some((as_string(r.first()?)?, as_string(r.get(1)?)?)))
         .collect();
     let mut schema: HashMap<(String, String), AttrType> = HashMap::new();
-    for r in read_rows(&ds, FIELDS, path)? {
+    for r in read_rows(ds, FIELDS, path)? {
         if let (Some(l), Some(f), Some(t)) = (
             as_string(&r[0]),
             as_string(&r[1]),
@@ -376,12 +455,10 @@ pub fn read_city(path: &Path) -> Result<City> {
         }
     }
     let mut crs = meta.get("crs").and_then(|c| Crs::parse(c));
-    let name = meta.get("name").cloned().unwrap_or_else(|| {
-        path.file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string()
-    });
+    let name = meta
+        .get("name")
+        .cloned()
+        .unwrap_or_else(|| fallback_name.to_string());
     let mut layers: Vec<(Layer, Vec<Feature>)> = Vec::new();
     for l in Layer::ALL {
         let Ok(mut lyr) = ds.layer_by_name(l.table_name()) else {
@@ -442,20 +519,21 @@ pub fn read_city(path: &Path) -> Result<City> {
             }
             feats.push(f);
         }
+        feats.sort_by_key(|f| f.id.0);
         layers.push((l, feats));
     }
     let crs = crs
         .ok_or_else(|| IoError::format(path, "metadata", "no CRS recorded and no layer has one"))?;
     let mut city = City::new(&name, crs);
-    for (k, v) in meta {
+    for (k, v) in &meta {
         if let Some(k) = k.strip_prefix("meta.") {
-            city.metadata.insert(k.to_string(), v);
+            city.metadata.insert(k.to_string(), v.clone());
         }
     }
     for (l, feats) in layers {
         city.layer_mut(l).extend(feats);
     }
-    for r in read_rows(&ds, STATE, path)? {
+    for r in read_rows(ds, STATE, path)? {
         let layer = as_string(&r[0]).and_then(|t| Layer::parse(&t));
         let num = |v: &Option<FieldValue>| match v {
             Some(FieldValue::Integer64Value(i)) => Some(*i),
@@ -476,18 +554,5 @@ pub fn read_city(path: &Path) -> Result<City> {
             );
         }
     }
-    drop(ds);
-    // The DEM raster table, if present.
-    let sub = format!("GPKG:{}:{DEM}", path.display());
-    if let Ok(rds) = Dataset::open_ex(
-        &sub,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
-            ..Default::default()
-        },
-    ) {
-        let g = crate::raster::read_dataset(&rds, path)?;
-        city.dem = Some(g.raster);
-    }
-    Ok(city)
+    Ok((city, meta))
 }

@@ -1,8 +1,9 @@
 //! # twin-io
 //!
 //! Everything that crosses the boundary between files and the city model: the GeoPackage
-//! store ([`gpkg`]), GeoJSON / Shapefile / GeoTIFF through GDAL ([`gis`], [`raster`]),
-//! OpenStreetMap PBF and XML import ([`osm`]), building models (CityJSON, CityGML, IFC over
+//! store ([`gpkg`]) and the same tables in PostgreSQL/PostGIS ([`pg`]; [`open_city`] reads
+//! either), GeoJSON / Shapefile / GeoTIFF through GDAL ([`gis`], [`raster`]), OpenStreetMap
+//! PBF and XML import ([`osm`]), building models (CityJSON, CityGML, IFC over
 //! the STEP reader [`step`]; CityJSON out, [`cityjson_write`]) and CRS handling ([`crs`]).
 //!
 //! Invariants: every error names the file and, where possible, the line, feature and field;
@@ -24,6 +25,8 @@ pub mod gpkg;
 pub mod gtfs;
 pub mod ifc;
 pub mod osm;
+pub mod pg;
+pub mod pglocal;
 pub mod points;
 pub mod rain;
 pub mod raster;
@@ -32,6 +35,7 @@ pub mod swmm;
 pub mod wards;
 
 pub use error::{IoError, Result};
+pub use pg::open_city;
 
 /// Routes GDAL's own messages into this crate's errors instead of GDAL printing them on
 /// stderr (call once at start-up; opening functions call it too).

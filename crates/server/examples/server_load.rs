@@ -92,7 +92,13 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 /// Feature queries one after another until `stop`: latencies, ms.
-async fn queries(http: Http, base: String, token: String, city: String, stop: Arc<AtomicBool>) -> Vec<f64> {
+async fn queries(
+    http: Http,
+    base: String,
+    token: String,
+    city: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<f64> {
     let c = twin_io::gpkg::read_city(Path::new(&city)).expect("the city");
     let [min, max] = c.bbox().expect("a city with features");
     let mut rng = Rng(7);
@@ -126,7 +132,10 @@ async fn ingest(args: &[String]) {
     let batch: usize = args[5].parse().expect("BATCH");
     let query_token = args.get(6).cloned();
     let all = sensors(Path::new(&city));
-    assert!(!all.is_empty(), "the city has no water-level sensor or rain gauge");
+    assert!(
+        !all.is_empty(),
+        "the city has no water-level sensor or rain gauge"
+    );
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
     let stop = Arc::new(AtomicBool::new(false));
     let (acked, accepted, quarantined) = (
@@ -178,7 +187,15 @@ async fn ingest(args: &[String]) {
                 }
                 let n = readings.len() as u64;
                 let body = serde_json::to_vec(&Value::Array(readings)).unwrap();
-                match request(&http, "POST", &format!("{base}/live/readings"), &token, body).await {
+                match request(
+                    &http,
+                    "POST",
+                    &format!("{base}/live/readings"),
+                    &token,
+                    body,
+                )
+                .await
+                {
                     Ok((202, b)) => {
                         let v: Value = serde_json::from_slice(&b).unwrap();
                         acked.fetch_add(n, Ordering::SeqCst);
@@ -199,7 +216,13 @@ async fn ingest(args: &[String]) {
         }));
     }
     let q = query_token.map(|qt| {
-        tokio::spawn(queries(http.clone(), base.clone(), qt, city.clone(), stop.clone()))
+        tokio::spawn(queries(
+            http.clone(),
+            base.clone(),
+            qt,
+            city.clone(),
+            stop.clone(),
+        ))
     });
     for t in tasks {
         t.await.unwrap();
@@ -234,7 +257,13 @@ async fn queries_alone(args: &[String]) {
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
-    let q = tokio::spawn(queries(http, args[0].clone(), args[1].clone(), args[2].clone(), stop));
+    let q = tokio::spawn(queries(
+        http,
+        args[0].clone(),
+        args[1].clone(),
+        args[2].clone(),
+        stop,
+    ));
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     st.store(true, Ordering::SeqCst);
     let mut lat = q.await.unwrap();
@@ -252,7 +281,9 @@ async fn ws(args: &[String]) {
     let db = rusqlite::Connection::open(live.join("live.sqlite")).unwrap();
     db.busy_timeout(Duration::from_secs(10)).unwrap();
     let since: i64 = db
-        .query_row("SELECT COALESCE(MAX(id), 0) FROM live_events", [], |r| r.get(0))
+        .query_row("SELECT COALESCE(MAX(id), 0) FROM live_events", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let url = format!(
         "{}/live/stream?since_id={since}",
@@ -263,7 +294,9 @@ async fn ws(args: &[String]) {
         let mut req = url.as_str().into_client_request().unwrap();
         req.headers_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        let (mut sock, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
+        let (mut sock, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connect");
         tasks.push(tokio::spawn(async move {
             // (id, receipt time ms) of each event, until the last one.
             let mut got: Vec<(i64, i64, i64)> = Vec::new();

@@ -343,11 +343,14 @@ pub(crate) fn submit(s: &AppState, caller: &Caller, text: &str) -> Result<Value,
     Ok(json!({"id": id, "status": "queued", "scenario": summary}))
 }
 
-/// The city a job runs on: the served store, or, when edits have changed the city, the city
-/// as served now, written into the job's folder.
+/// The city a job runs on: the served GeoPackage, or, when edits have changed the city or it
+/// came from PostGIS, the city as served now, written into the job's folder.
 fn city_for_job(s: &AppState, dir: &Path) -> Result<String, ApiError> {
     let edited = s.edits.all().map_err(ApiError::internal)?.len();
-    if edited == 0 {
+    // A city read from a database (`PG:…`) is written out too: `twin scenario run` reads a
+    // GeoPackage.
+    let from_db = s.city_source.to_string_lossy().starts_with("PG:");
+    if edited == 0 && !from_db {
         let p = &s.city_source;
         return Ok(std::fs::canonicalize(p)
             .unwrap_or_else(|_| p.clone())

@@ -44,7 +44,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// What `twin serve` was asked for.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The city GeoPackage.
+    /// The city GeoPackage, or a PostGIS database's `PG:` connection string
+    /// ([`twin_io::open_city`]).
     pub city: PathBuf,
     /// The live twin's folder (`twin live --out DIR`), if any.
     pub live: Option<PathBuf>,
@@ -513,7 +514,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
-    let city = twin_io::gpkg::read_city(&config.city)?;
+    let from_pg = config.city.to_str().is_some_and(twin_io::pg::is_pg);
+    if from_pg && config.audit.is_none() && config.live.is_none() {
+        anyhow::bail!(
+            "a city in PostGIS has no folder for the audit store: give --audit A.sqlite (or --live DIR) / \
+             thành phố trong PostGIS không có thư mục cho nhật ký kiểm toán: cần --audit A.sqlite (hoặc --live DIR)"
+        );
+    }
+    let city = twin_io::open_city(&config.city)?;
     let tokens = match &config.tokens {
         Some(p) => Tokens::read(p)?,
         None => {
