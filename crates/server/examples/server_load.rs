@@ -158,7 +158,7 @@ async fn ingest(args: &[String]) {
         let (acked, accepted, quarantined) = (acked.clone(), accepted.clone(), quarantined.clone());
         tasks.push(tokio::spawn(async move {
             let mut k: i64 = 0;
-            let phase = Rng(c as u64 + 1).next() * 6.28;
+            let phase = Rng(c as u64 + 1).next() * std::f64::consts::TAU;
             while !stop.load(Ordering::SeqCst) && t0.elapsed().as_secs_f64() < secs {
                 let mut readings = Vec::with_capacity(batch);
                 for _ in 0..batch.div_ceil(mine.len()) {
