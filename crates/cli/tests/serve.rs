@@ -267,3 +267,66 @@ fn unsafe_kill9(pid: u32) {
         .unwrap();
     assert!(st.success());
 }
+
+#[test]
+fn settings_come_from_flags_then_the_environment_then_the_config_file() {
+    let d = tempfile::tempdir().unwrap();
+    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
+        dem_cell_m: 30.0,
+        ..Default::default()
+    });
+    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    common::token_file(
+        &d.path().join("tokens.toml"),
+        &[("xem", "viewer", "SXD", VIEWER)],
+    );
+    // Paths relative to the file; its listen address and rate overridden below.
+    let cfg = d.path().join("serve.toml");
+    std::fs::write(
+        &cfg,
+        "city = \"city.gpkg\"\ntokens = \"tokens.toml\"\nlisten = \"127.0.0.1:9\"\nrate_limit = 1.0\n",
+    )
+    .unwrap();
+    let start = |extra: &[&str], port: u16| {
+        let srv = Serve(
+            Command::new(env!("CARGO_BIN_EXE_twin"))
+                .args(["serve", "--config", s(&cfg)])
+                .args(extra)
+                .env("TWIN_SERVE_LISTEN", format!("127.0.0.1:{port}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t0.elapsed() < Duration::from_secs(60), "no server");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        srv
+    };
+    let statuses = |port| -> Vec<u16> {
+        (0..4)
+            .map(|_| call(port, "GET", "/layers", Some(VIEWER), "").0)
+            .collect()
+    };
+    // The environment's listen address, the file's city, tokens and rate (1/s, bursts of 2).
+    let port = free_port();
+    let srv = start(&[], port);
+    assert_eq!(statuses(port), [200, 200, 429, 429]);
+    drop(srv);
+    // The command line over the file.
+    let port = free_port();
+    let srv = start(&["--rate-limit", "1000"], port);
+    assert_eq!(statuses(port), [200, 200, 200, 200]);
+    drop(srv);
+    // A misspelt key is refused naming the file, the key and its line.
+    std::fs::write(&cfg, "city = \"city.gpkg\"\nlisne = \"127.0.0.1:1\"\n").unwrap();
+    let o = common::twin(&["serve", "--config", s(&cfg)]);
+    assert!(!o.status.success());
+    let e = common::stderr(&o);
+    assert!(
+        e.contains("serve.toml") && e.contains("lisne") && e.contains("line 2"),
+        "{e}"
+    );
+}
