@@ -105,14 +105,20 @@ fn job_children(jobs: &Path) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn a_posted_scenario_runs_as_a_job_and_a_killed_server_interrupts_its_job() {
+/// A folder with the demo district at 30 m as `city.gpkg`.
+fn demo_city() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let city = twin_citygen::generate(&twin_citygen::DemoOptions {
         dem_cell_m: 30.0,
         ..Default::default()
     });
     twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    d
+}
+
+#[test]
+fn a_posted_scenario_runs_as_a_job_and_a_killed_server_interrupts_its_job() {
+    let d = demo_city();
     common::token_file(
         &d.path().join("tokens.toml"),
         &[
@@ -270,12 +276,7 @@ fn unsafe_kill9(pid: u32) {
 
 #[test]
 fn settings_come_from_flags_then_the_environment_then_the_config_file() {
-    let d = tempfile::tempdir().unwrap();
-    let city = twin_citygen::generate(&twin_citygen::DemoOptions {
-        dem_cell_m: 30.0,
-        ..Default::default()
-    });
-    twin_io::gpkg::write_city(&city, &d.path().join("city.gpkg")).unwrap();
+    let d = demo_city();
     common::token_file(
         &d.path().join("tokens.toml"),
         &[("xem", "viewer", "SXD", VIEWER)],
