@@ -105,7 +105,7 @@ w("| figure | value |\n|---|---|")
 w(f"| wall time of `twin city build` (10 m cells, design-storm run for the sensors included) | {float(timings['build']):.0f} s |")
 dem = info["dem"]
 w(f"| DEM | {dem['nx']} × {dem['ny']} cells of {dem['cell_m']:g} m, bilinear from the 25 m grid |")
-for t, what in [("traffic_road", "roads and signals (surveyed, OSM)"), ("building", "buildings (surveyed, OSM)"),
+for t, what in [("traffic_road", "roads, signals, bus stops and lines (surveyed: OSM, GTFS)"), ("building", "buildings (surveyed, OSM)"),
                 ("utility", "drainage features (designed)"), ("population", "population blocks (designed) and OSM residential areas"),
                 ("environment", "water bodies and sensors")]:
     w(f"| {what} | {L[t]['features']:,} ({L[t]['designed']:,} designed) |")

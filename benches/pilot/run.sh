@@ -18,6 +18,7 @@ t0=$(date +%s)
 ./target/release/twin city build \
   --osm "$DATA/hoankiem_2019-06.osm" --dem "$DATA/dem/hanoi_center_dem_25m.asc" \
   --wards "$DATA/hanoi_wards_2025.csv" --gauges "$DATA/hanoi_rain_gauges.csv" \
+  --gtfs "$DATA/gtfs_hanoi_bus_2018_network_no_stop_times" \
   --name "Hà Nội – năm phường trung tâm / Central Hanoi pilot" --out out/pilot/hanoi.gpkg
 t1=$(date +%s)
 echo -e "build\t$((t1 - t0))" >> "$T"
