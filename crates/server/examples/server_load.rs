@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use twin_sensors::registry::{Kind, Sensor};
+use twin_sensors::replay::SplitMix64;
 
 type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
@@ -34,18 +35,6 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-/// SplitMix64: a seeded stream, so every run asks the same things.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 fn sensors(city: &Path) -> Vec<Sensor> {
@@ -101,13 +90,14 @@ async fn queries(
 ) -> Vec<f64> {
     let c = twin_io::gpkg::read_city(Path::new(&city)).expect("the city");
     let [min, max] = c.bbox().expect("a city with features");
-    let mut rng = Rng(7);
+    // Seeded, so every run asks the same things.
+    let mut rng = SplitMix64::new(7);
     let layers = ["building", "traffic_road", "utility", "environment"];
     let mut lat = Vec::new();
     let mut k = 0;
     while !stop.load(Ordering::SeqCst) {
-        let x = min[0] + rng.next() * (max[0] - min[0] - 500.0).max(1.0);
-        let y = min[1] + rng.next() * (max[1] - min[1] - 500.0).max(1.0);
+        let x = min[0] + rng.uniform() * (max[0] - min[0] - 500.0).max(1.0);
+        let y = min[1] + rng.uniform() * (max[1] - min[1] - 500.0).max(1.0);
         let url = format!(
             "{base}/layers/{}/features?bbox={x:.1},{y:.1},{:.1},{:.1}&limit=100",
             layers[k % layers.len()],
@@ -158,7 +148,7 @@ async fn ingest(args: &[String]) {
         let (acked, accepted, quarantined) = (acked.clone(), accepted.clone(), quarantined.clone());
         tasks.push(tokio::spawn(async move {
             let mut k: i64 = 0;
-            let phase = Rng(c as u64 + 1).next() * std::f64::consts::TAU;
+            let phase = SplitMix64::new(c as u64 + 1).uniform() * std::f64::consts::TAU;
             while !stop.load(Ordering::SeqCst) && t0.elapsed().as_secs_f64() < secs {
                 let mut readings = Vec::with_capacity(batch);
                 for _ in 0..batch.div_ceil(mine.len()) {

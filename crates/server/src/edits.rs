@@ -121,6 +121,12 @@ impl Edits {
         }
     }
 
+    /// How many edits the journal holds.
+    pub fn count(&self) -> rusqlite::Result<u64> {
+        let c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        c.query_row("SELECT COUNT(*) FROM feature_edits", [], |r| r.get(0))
+    }
+
     /// Every edit, oldest first.
     pub fn all(&self) -> rusqlite::Result<Vec<Edit>> {
         self.query(None)

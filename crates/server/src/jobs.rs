@@ -140,20 +140,25 @@ impl Jobs {
         self.cfg.dir.join(id.to_string())
     }
 
-    fn set(&self, id: i64, st: Status, message: &str) -> StoreResult<()> {
-        let now = crate::now_ms();
-        let c = self.conn();
-        match st {
-            Status::Running => c.execute(
-                "UPDATE scenario_jobs SET status = ?2, started_ms = ?3 WHERE id = ?1",
-                params![id, st.name(), now],
-            )?,
-            _ => c.execute(
-                "UPDATE scenario_jobs SET status = ?2, finished_ms = ?3, message = ?4 WHERE id = ?1",
-                params![id, st.name(), now, message],
-            )?,
+    /// Moves a job from one of `from` to `to` (one statement, so a cancel and a start or an
+    /// end cannot both win); false when the job was not in any of `from`.
+    fn transition(&self, id: i64, from: &[Status], to: Status, message: &str) -> StoreResult<bool> {
+        // The states are the module's own names, never a request's text.
+        let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.name())).collect();
+        let time = if to == Status::Running {
+            "started_ms"
+        } else {
+            "finished_ms"
         };
-        Ok(())
+        let n = self.conn().execute(
+            &format!(
+                "UPDATE scenario_jobs SET status = ?2, {time} = ?3, message = ?4
+                 WHERE id = ?1 AND status IN ({})",
+                from.join(", ")
+            ),
+            params![id, to.name(), crate::now_ms(), message],
+        )?;
+        Ok(n == 1)
     }
 
     fn status_of(&self, id: i64) -> StoreResult<Option<Status>> {
@@ -327,7 +332,7 @@ pub(crate) fn submit(s: &AppState, caller: &Caller, text: &str) -> Result<Value,
     let summary = match written {
         Ok(x) => x,
         Err(e) => {
-            let _ = jobs.set(id, Status::Failed, &e.en);
+            let _ = jobs.transition(id, &[Status::Failed], Status::Failed, &e.en);
             return Err(e);
         }
     };
@@ -346,7 +351,7 @@ pub(crate) fn submit(s: &AppState, caller: &Caller, text: &str) -> Result<Value,
 /// The city a job runs on: the served GeoPackage, or, when edits have changed the city or it
 /// came from PostGIS, the city as served now, written into the job's folder.
 fn city_for_job(s: &AppState, dir: &Path) -> Result<String, ApiError> {
-    let edited = s.edits.all().map_err(ApiError::internal)?.len();
+    let edited = s.edits.count().map_err(ApiError::internal)?;
     // A city read from a database (`PG:…`) is written out too: `twin scenario run` reads a
     // GeoPackage.
     let from_db = s.city_source.to_string_lossy().starts_with("PG:");
@@ -383,38 +388,32 @@ pub(crate) fn cancel(s: &AppState, caller: &Caller, id: i64) -> Result<Value, Ap
             ),
         ));
     }
-    match Status::parse(v["status"].as_str().unwrap_or("")) {
-        Status::Queued => {
-            jobs.set(
-                id,
-                Status::Cancelled,
-                &format!("cancelled by {} / đã huỷ", caller.name),
-            )
-            .map_err(ApiError::internal)?;
-        }
-        Status::Running => {
-            jobs.set(
-                id,
-                Status::Cancelled,
-                &format!("cancelled by {} / đã huỷ", caller.name),
-            )
-            .map_err(ApiError::internal)?;
-            if let Some(n) = jobs
-                .cancels
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&id)
-            {
-                n.notify_one();
-            }
-        }
-        st => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                format!("job {id} is {} already", st.name()),
-                format!("kịch bản {id} đã ở trạng thái {}", st.name()),
-            ));
-        }
+    let by = format!("cancelled by {} / đã huỷ", caller.name);
+    if !jobs
+        .transition(
+            id,
+            &[Status::Queued, Status::Running],
+            Status::Cancelled,
+            &by,
+        )
+        .map_err(ApiError::internal)?
+    {
+        let st = jobs.status_of(id).map_err(ApiError::internal)?;
+        let st = st.map_or("gone", Status::name);
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!("job {id} is {st} already"),
+            format!("kịch bản {id} đã ở trạng thái {st}"),
+        ));
+    }
+    // A running job's child is stopped by its runner.
+    if let Some(n) = jobs
+        .cancels
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+    {
+        n.notify_one();
     }
     Ok(json!({"id": id, "status": "cancelled"}))
 }
@@ -432,7 +431,7 @@ async fn run(s: AppState, id: i64) {
     let Ok(_permit) = jobs.slots.clone().acquire_owned().await else {
         return;
     };
-    if jobs.status_of(id).ok().flatten() != Some(Status::Queued) || s.hub.shutting_down() {
+    if s.hub.shutting_down() {
         return;
     }
     let cancel = Arc::new(Notify::new());
@@ -454,7 +453,7 @@ async fn run(s: AppState, id: i64) {
         ),
         Err(Ended::Failed(m)) => (Status::Failed, m),
     };
-    if let Err(e) = jobs.set(id, st, &msg) {
+    if let Err(e) = jobs.transition(id, &[Status::Queued, Status::Running], st, &msg) {
         tracing::error!(job = id, error = %e, "the job's end could not be stored");
     }
     tracing::info!(
@@ -500,8 +499,13 @@ async fn run_child(s: &AppState, jobs: &Jobs, id: i64, cancel: &Notify) -> Resul
             Ok(())
         });
     }
-    jobs.set(id, Status::Running, "")
-        .map_err(|e| Ended::Failed(e.to_string()))?;
+    // Only a job still queued starts: one cancelled while it waited stays cancelled.
+    if !jobs
+        .transition(id, &[Status::Queued], Status::Running, "")
+        .map_err(|e| Ended::Failed(e.to_string()))?
+    {
+        return Err(Ended::Cancelled);
+    }
     tracing::info!(job = id, "scenario job started / bắt đầu chạy kịch bản");
     let mut child = cmd.spawn().map_err(|e| {
         Ended::Failed(format!(
@@ -582,6 +586,49 @@ mod tests {
         assert!(e.en.contains("names no file on the server"), "{}", e.en);
         let e = prepare(&FILE.replace("minutes", "minuets"), "c.gpkg").unwrap_err();
         assert!(e.en.contains("line 3, key 'minuets'"), "{}", e.en);
+    }
+
+    fn open(d: &tempfile::TempDir) -> Jobs {
+        let cfg = JobsConfig {
+            twin: PathBuf::from("twin"),
+            dir: d.path().join("jobs"),
+            max_running: 1,
+        };
+        Jobs::open(&d.path().join("store.sqlite"), cfg).unwrap()
+    }
+
+    #[test]
+    fn a_job_cancelled_while_queued_never_starts_and_an_ended_one_stays_ended() {
+        let d = tempfile::tempdir().unwrap();
+        let jobs = open(&d);
+        let add = || {
+            let c = jobs.conn();
+            c.execute(
+                "INSERT INTO scenario_jobs (created_ms, who, department, status) VALUES (0, 'qh', 'SQHKT', 'queued')",
+                [],
+            )
+            .unwrap();
+            c.last_insert_rowid()
+        };
+        let (a, b) = (add(), add());
+        let (q, r) = (Status::Queued, Status::Running);
+        // Cancelled while waiting: its runner's start finds it cancelled.
+        assert!(jobs.transition(a, &[q, r], Status::Cancelled, "x").unwrap());
+        assert!(!jobs.transition(a, &[q], r, "").unwrap());
+        assert_eq!(jobs.status_of(a).unwrap(), Some(Status::Cancelled));
+        // Started, then done: a late cancel and a second end change nothing.
+        assert!(jobs.transition(b, &[q], r, "").unwrap());
+        assert!(jobs.transition(b, &[q, r], Status::Done, "").unwrap());
+        assert!(!jobs.transition(b, &[q, r], Status::Cancelled, "x").unwrap());
+        assert!(!jobs.transition(b, &[q, r], Status::Failed, "x").unwrap());
+        assert_eq!(jobs.status_of(b).unwrap(), Some(Status::Done));
+        // A restart marks a running job interrupted.
+        let c = add();
+        assert!(jobs.transition(c, &[q], r, "").unwrap());
+        drop(jobs);
+        let jobs = open(&d);
+        assert_eq!(jobs.status_of(c).unwrap(), Some(Status::Interrupted));
+        assert_eq!(jobs.status_of(b).unwrap(), Some(Status::Done));
     }
 
     #[test]
