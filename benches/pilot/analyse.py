@@ -31,6 +31,15 @@ def sql(q):
     return r.stdout
 
 
+def scalar(q, key):
+    for line in sql(q).splitlines():
+        line = line.strip()
+        if line.startswith(f"{key} ("):
+            v = line.split("= ", 1)[1]
+            return None if v == "(null)" else float(v)
+    return None
+
+
 def crossing(a, b):
     """Centre of where two named streets meet (their 15 m buffers overlap)."""
     q = ("select ST_X(p) as x, ST_Y(p) as y from (select ST_Centroid(ST_Intersection("
@@ -109,18 +118,22 @@ for t, what in [("traffic_road", "roads, signals, bus stops and lines (surveyed:
                 ("utility", "drainage features (designed)"), ("population", "population blocks (designed) and OSM residential areas"),
                 ("environment", "water bodies and sensors")]:
     w(f"| {what} | {L[t]['features']:,} ({L[t]['designed']:,} designed) |")
+# The bus feed's stops and lines (`--gtfs`): stops snapped to the roads, lines and their
+# departures in 06:00-09:00 (the `departures` attribute: clock times, space-separated).
+stops_n = scalar("select count(*) as n from traffic_road where kind = 'bus_stop' and gtfs_stop_id is not null", "n")
+if stops_n:
+    snap = scalar("select avg(snap_m) as v from traffic_road where kind = 'bus_stop' and gtfs_stop_id is not null", "v")
+    snap_max = scalar("select max(snap_m) as v from traffic_road where kind = 'bus_stop' and gtfs_stop_id is not null", "v")
+    lines_n = scalar("select count(*) as n from traffic_road where kind = 'bus_line'", "n")
+    deps = scalar("select sum(length(departures) - length(replace(departures, ' ', '')) + 1) as n "
+                  "from traffic_road where kind = 'bus_line' and departures <> ''", "n") or 0
+    w(f"| bus stops of the GTFS feed on the roads (mean / largest distance snapped) | {stops_n:,.0f} ({snap:.1f} / {snap_max:.1f} m) |")
+    w(f"| bus lines of the feed, clipped to the area / their departures 06:00–09:00 | {lines_n:,.0f} / {deps:,.0f} |")
 md_meta = info["metadata"]
 wards = [kv.split("=") for kv in md_meta.get("wards", "").split(";") if "=" in kv]
 wards.sort(key=lambda kv: -float(kv[1]))
 w(f"| residents in the model, by ward | {sum(float(v) for _, v in wards):,.0f}: "
   + ", ".join(f"{k} {float(v):,.0f}" for k, v in wards) + " |")
-def scalar(q, key):
-    for line in sql(q).splitlines():
-        line = line.strip()
-        if line.startswith(f"{key} ("):
-            v = line.split("= ", 1)[1]
-            return None if v == "(null)" else float(v)
-    return None
 
 
 unplaced = scalar("select sum(unplaced_residents) as n from population", "n") or 0.0
