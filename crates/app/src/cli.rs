@@ -1,6 +1,7 @@
 //! The command line: `twin-app app …` and `twin-app wall …`.
 
 use crate::i18n::Lang;
+use crate::live::Server;
 use crate::viewer::{Mode, Options};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -63,6 +64,17 @@ enum Cmd {
     Wall {
         #[command(flatten)]
         common: Common,
+        /// Theo dõi dịch vụ `twin serve` (luồng /live/stream) / follow a `twin serve`
+        /// (its /live/stream and /live/depth), e.g. http://127.0.0.1:8080.
+        #[arg(long, conflicts_with = "run")]
+        server: Option<String>,
+        /// Tệp chứa token của dịch vụ (dòng đầu) / a file whose first line is the service's
+        /// API token (else the TWIN_TOKEN environment variable).
+        #[arg(long, requires = "server")]
+        token_file: Option<PathBuf>,
+        /// Múi giờ hiển thị, giờ so với UTC / hours east of UTC of the clock shown.
+        #[arg(long, default_value_t = 7.0, allow_hyphen_values = true)]
+        utc_offset: f64,
     },
 }
 
@@ -88,9 +100,46 @@ fn parse_pair(s: &str) -> Result<(f32, f32)> {
 /// Parses the command line into options.
 pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
     let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (mode, common, hide) = match cli.cmd {
-        Cmd::App { common, hide } => (Mode::App, common, hide),
-        Cmd::Wall { common } => (Mode::Wall, common, Vec::new()),
+    let (mode, common, hide, server, token_file, utc_offset) = match cli.cmd {
+        Cmd::App { common, hide } => (Mode::App, common, hide, None, None, 7.0),
+        Cmd::Wall {
+            common,
+            server,
+            token_file,
+            utc_offset,
+        } => (
+            Mode::Wall,
+            common,
+            Vec::new(),
+            server,
+            token_file,
+            utc_offset,
+        ),
+    };
+    if !(-12.0..=14.0).contains(&utc_offset) {
+        bail!("--utc-offset ngoài −12…14 / out of −12…14: {utc_offset}");
+    }
+    let server = match server {
+        Some(url) => {
+            let s = Server::parse(&url)?;
+            let token = match &token_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .with_context(|| format!("--token-file {}", f.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+                None => std::env::var("TWIN_TOKEN").unwrap_or_default(),
+            };
+            if token.is_empty() {
+                bail!(
+                    "--server cần token: --token-file F hoặc biến TWIN_TOKEN / --server needs a token: --token-file F or TWIN_TOKEN"
+                );
+            }
+            Some((s, token))
+        }
+        None => None,
     };
     let lang = Lang::parse(&common.lang).with_context(|| {
         format!(
@@ -106,8 +155,10 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
         Mode::App => (1600, 900),
         Mode::Wall => (3840, 1080),
     };
-    if mode == Mode::Wall && common.run.is_none() {
-        bail!("tường màn hình cần --run / the wall needs --run DIR");
+    if mode == Mode::Wall && common.run.is_none() && server.is_none() {
+        bail!(
+            "tường màn hình cần --run DIR hoặc --server URL / the wall needs --run DIR or --server URL"
+        );
     }
     Ok(Options {
         mode,
@@ -126,6 +177,8 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
         top: common.top,
         click: common.click.as_deref().map(parse_pair).transpose()?,
         state_out: common.state_out,
+        server,
+        utc_offset_min: (utc_offset * 60.0).round() as i32,
     })
 }
 
@@ -156,6 +209,29 @@ mod tests {
         assert_eq!(w.size, (3840, 1080));
         assert_eq!(w.at, Some(45.0));
         assert!(p("twin-app wall --city c.gpkg").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let tf = dir.path().join("token");
+        std::fs::write(&tf, "s3cret\n").unwrap();
+        let w = p(&format!(
+            "twin-app wall --city c.gpkg --server http://127.0.0.1:9 --token-file {} --utc-offset -3.5",
+            tf.display()
+        ))
+        .unwrap();
+        let (s, t) = w.server.unwrap();
+        assert_eq!(
+            (s.authority.as_str(), t.as_str()),
+            ("127.0.0.1:9", "s3cret")
+        );
+        assert_eq!(w.utc_offset_min, -210);
+        // The run and the service exclude each other; the service needs http://.
+        assert!(p("twin-app wall --city c.gpkg --run r --server http://h:1").is_err());
+        assert!(
+            p(&format!(
+                "twin-app wall --city c.gpkg --server wss://h --token-file {}",
+                tf.display()
+            ))
+            .is_err()
+        );
         assert!(p("twin-app app --city c.gpkg --hide nothing").is_err());
         assert!(p("twin-app app --city c.gpkg --lang fr").is_err());
         assert!(parse_size("10x10").is_err());

@@ -83,8 +83,14 @@ pub fn hotspots(run: &Run, minute: f64, max: usize) -> Vec<Hotspot> {
     h
 }
 
-/// Vietnamese and English label of an `alerts.json` kind.
+/// Vietnamese and English label of an alert kind: a scenario's (`alerts.json`) or the live
+/// loop's (`flood_forecast`, `road_closure_forecast`, …).
 pub fn alert_label(kind: &str) -> (&'static str, &'static str) {
+    if let Ok(k) = serde_json::from_value::<twin_engine::live_loop::AlertKind>(
+        serde_json::Value::String(kind.to_string()),
+    ) {
+        return (k.vi(), k.en());
+    }
     let k = match kind {
         "hotspot_depth" => AlertKind::HotspotDepth,
         "road_closed" => AlertKind::RoadClosed,
@@ -107,13 +113,27 @@ pub struct Raised {
     pub kind: String,
     /// What it is about.
     pub subject: String,
+    /// For a forecast, minutes from the alert to the event.
+    pub lead_min: Option<f64>,
 }
 
 impl Raised {
     /// One line of the ticker.
     pub fn line(&self, lang: Lang) -> String {
         let (vi, en) = alert_label(&self.kind);
-        format!("{} {}: {}", self.clock, lang.pick(vi, en), self.subject)
+        let lead = self.lead_min.map_or(String::new(), |m| {
+            lang.pick(
+                &format!(" (trước {m:.0} phút)"),
+                &format!(" ({m:.0} min ahead)"),
+            )
+            .to_string()
+        });
+        format!(
+            "{} {}: {}{lead}",
+            self.clock,
+            lang.pick(vi, en),
+            self.subject
+        )
     }
 }
 
@@ -135,6 +155,7 @@ pub fn raised(run: &Run, minute: f64) -> Vec<Raised> {
             clock: clock(a.clock_min.unwrap_or(0.0)),
             kind: a.kind.clone(),
             subject: a.subject.clone(),
+            lead_min: None,
         })
         .collect()
 }
@@ -161,6 +182,8 @@ pub struct LiveState {
     pub hotspots: Vec<Hotspot>,
     /// Alerts raised so far, newest first.
     pub alerts: Vec<Raised>,
+    /// A live feed that has lost its service (what is shown is the last it received).
+    pub offline: bool,
 }
 
 /// The wall's text for a moment.
@@ -199,9 +222,14 @@ pub fn wall_text(s: &LiveState, lang: Lang) -> WallText {
             .collect::<Vec<_>>()
             .join("   •   ")
     };
+    let offline = if s.offline {
+        l(" — MẤT KẾT NỐI", " — OFFLINE")
+    } else {
+        String::new()
+    };
     WallText {
         title: format!(
-            "{} — {} {}",
+            "{} — {} {}{offline}",
             l(
                 "Trung tâm điều hành ngập úng Hà Nội",
                 "Hanoi flood operations centre"
@@ -222,8 +250,8 @@ pub fn wall_text(s: &LiveState, lang: Lang) -> WallText {
     }
 }
 
-/// A source of the twin's state as it goes on: today the replay of a run folder, later a
-/// WebSocket feed from the live twin.
+/// A source of the twin's state as it goes on: the replay of a run folder
+/// ([`ReplayFeed`]) or the live twin's service ([`crate::live::ServerFeed`]).
 pub trait Feed: Send + Sync + 'static {
     /// Moves on by `dt_s` seconds of wall time and returns the state now.
     fn advance(&mut self, dt_s: f64) -> LiveState;
@@ -231,6 +259,19 @@ pub trait Feed: Send + Sync + 'static {
     fn seek(&mut self, minute: f64);
     /// The minute shown.
     fn minute(&self) -> f64;
+    /// The water to draw, with a version that changes when it does (`None`: the run's
+    /// depth frames are drawn instead).
+    fn depth(&self) -> Option<(u64, Arc<twin_model::Raster>)> {
+        None
+    }
+    /// Whether there is something to show yet (a screenshot waits for it).
+    fn ready(&self) -> bool {
+        true
+    }
+    /// A live feed: the clock is the service's, not played.
+    fn live(&self) -> bool {
+        false
+    }
 }
 
 /// Replays a run folder as if live, `minutes_per_s` run minutes per wall second, starting
@@ -257,6 +298,7 @@ impl ReplayFeed {
             kpis: kpis(&self.run, self.minute),
             hotspots: hotspots(&self.run, self.minute, 10),
             alerts: raised(&self.run, self.minute),
+            offline: false,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod colors;
 pub mod fonts;
 pub mod i18n;
 pub mod kpi;
+pub mod live;
 pub mod pick;
 pub mod playback;
 pub mod scene;

@@ -63,6 +63,10 @@ pub struct Options {
     pub click: Option<(f32, f32)>,
     /// Write the inspector's content and the KPIs as JSON here on exit.
     pub state_out: Option<PathBuf>,
+    /// The wall follows this `twin serve`, with this token.
+    pub server: Option<(crate::live::Server, String)>,
+    /// Minutes east of UTC of a live feed's clock.
+    pub utc_offset_min: i32,
 }
 
 /// The city and how it is laid out in the world.
@@ -141,6 +145,7 @@ pub struct Shown {
     road_interval: Option<i64>,
     vehicle_frame: Option<usize>,
     pump_minute: Option<i64>,
+    live_depth: Option<u64>,
     materials: Vec<(Layer, Part, Handle<StandardMaterial>)>,
 }
 
@@ -342,6 +347,11 @@ pub fn run(opts: Options) -> Result<()> {
             2.0,
         )))));
     }
+    if let (Mode::Wall, Some((server, token))) = (opts.mode, &opts.server) {
+        app.insert_resource(FeedRes(Mutex::new(Box::new(
+            crate::live::ServerFeed::start(server.clone(), token.clone(), opts.utc_offset_min),
+        ))));
+    }
     app.insert_resource(ClearColor(Color::srgb(0.08, 0.09, 0.12)))
         .insert_resource(GlobalAmbientLight {
             color: Color::WHITE,
@@ -525,6 +535,7 @@ fn setup(
         road_interval: None,
         vehicle_frame: None,
         pump_minute: None,
+        live_depth: None,
         materials: handles,
     });
 }
@@ -716,7 +727,7 @@ fn clock(
         } else {
             0.0
         };
-        if (f.minute() - view.minute).abs() > 1e-9 && !view.playing {
+        if (f.minute() - view.minute).abs() > 1e-9 && !view.playing && !f.live() {
             f.seek(view.minute);
         }
         let s = f.advance(dt);
@@ -756,7 +767,16 @@ fn show_frames(
     city: Res<CityRes>,
     flood: Query<&Mesh3d, With<FloodSurface>>,
     vehicles: Query<&Mesh3d, With<Vehicles>>,
+    feed: Option<Res<FeedRes>>,
 ) {
+    if let Some((v, depth)) = feed.and_then(|f| f.0.lock().expect("feed").depth()) {
+        if shown.live_depth != Some(v) {
+            shown.live_depth = Some(v);
+            let m = scene::flood_mesh(&depth, &city.terrain, &city.frame);
+            replace_mesh(&mut meshes, flood, &m);
+        }
+        return;
+    }
     let Some(r) = &run.0 else { return };
     let times: Vec<f64> = r.depth.iter().map(|d| d.0).collect();
     let i = step_at(&times, view.minute);
@@ -1027,19 +1047,40 @@ pub fn state_json(view: &ViewState, run: Option<&Run>) -> serde_json::Value {
             "gauge": i.gauge.as_ref().map(|g| g.name.clone()),
         })
     });
-    let kpis = run.map(|r| {
-        let k = crate::kpi::kpis(r, view.minute);
+    let live = view.live.clone();
+    let kpis = live
+        .as_ref()
+        .map(|l| l.kpis.clone())
+        .or_else(|| run.map(|r| crate::kpi::kpis(r, view.minute)))
+        .map(|k| {
+            serde_json::json!({
+                "minute": k.minute,
+                "clock": k.clock,
+                "max_depth_m": k.max_depth_m,
+                "roads_closed": k.roads_closed,
+                "hotspots_flooded": k.hotspots_flooded,
+                "hotspots_total": k.hotspots_total,
+                "network_speed_kmh": k.network_speed_kmh,
+                "pumps_running": k.pumps_running,
+                "pumps_total": k.pumps_total,
+            })
+        });
+    let wall = live.as_ref().map(|l| {
+        let t = crate::kpi::wall_text(l, view.lang);
         serde_json::json!({
-            "minute": k.minute,
-            "clock": k.clock,
-            "max_depth_m": k.max_depth_m,
-            "roads_closed": k.roads_closed,
-            "hotspots_flooded": k.hotspots_flooded,
-            "pumps_running": k.pumps_running,
+            "title": t.title,
+            "tiles": t.tiles,
+            "ticker": t.ticker,
+            "hotspots": t.hotspots,
+            "alerts": l.alerts.len(),
+            "offline": l.offline,
         })
     });
-    serde_json::json!({"minute": view.minute, "inspector": insp, "kpis": kpis})
+    serde_json::json!({"minute": view.minute, "inspector": insp, "kpis": kpis, "wall": wall})
 }
+
+/// How long a screenshot of a live wall waits for the service's first state.
+pub const LIVE_WAIT: Duration = Duration::from_secs(60);
 
 /// Screenshot runs: wait for the scene to settle, capture, save, exit.
 #[allow(clippy::too_many_arguments)]
@@ -1049,12 +1090,32 @@ fn still_driver(
     target: Option<Res<ShotTarget>>,
     view: Res<ViewState>,
     run: Res<RunRes>,
+    feed: Option<Res<FeedRes>>,
     mut frames: Local<u32>,
+    mut waiting: Local<Option<std::time::Instant>>,
+    mut exit: MessageWriter<AppExit>,
 ) {
     let Some(path) = opts.0.screenshot.clone() else {
         return;
     };
     let Some(target) = target else { return };
+    // A live feed: wait for its first state and water, at most LIVE_WAIT.
+    if let Some(f) = feed
+        && *frames == 0
+        && !f.0.lock().expect("feed").ready()
+    {
+        let t0 = *waiting.get_or_insert_with(std::time::Instant::now);
+        if t0.elapsed() > LIVE_WAIT {
+            error!(
+                "không nhận được trạng thái từ dịch vụ trong {} s / no state from the service in {} s",
+                LIVE_WAIT.as_secs(),
+                LIVE_WAIT.as_secs()
+            );
+            exit.write(AppExit::from_code(3));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        return;
+    }
     *frames += 1;
     if *frames == 8 {
         if let Some(p) = &opts.0.state_out {

@@ -384,7 +384,7 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
                 store.set_status(&reports)?;
                 let closed = l.close_period(&city, &reg, store, &reports)?;
                 show(&closed);
-                write_files(&a.out, l, &reg, store, &reports)?;
+                write_files(&a.out, l, &city, &reg, store, &reports)?;
             }
             if until_ms.is_some_and(|u| l.now_ms() >= u) || l.at_end() {
                 stop = true;
@@ -401,7 +401,7 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
     }
     print_counts(p.qc.counts());
     if let (Some(s), Some(l)) = (&p.store, &live) {
-        write_files(&a.out, l, &reg, s, &reports)?;
+        write_files(&a.out, l, &city, &reg, s, &reports)?;
         println!(
             "state at {} / trạng thái lúc; store / kho: {} readings, {} quarantined, {} rejected; {accepted} accepted this run",
             clock(l.now_ms()),
@@ -487,10 +487,12 @@ fn alert_line(a: &Alert) -> String {
 }
 
 /// The files beside the store: the latest forecast, every alert, each sensor's status, the
-/// state's time and the last period (each written whole, atomically).
+/// state's time and the last period, and the water now (`depth.tif`, m above the start, what
+/// `GET /live/depth` serves and the wall draws), each written whole, atomically.
 fn write_files(
     out: &Path,
     l: &LiveLoop,
+    city: &twin_model::City,
     reg: &Registry,
     store: &Store,
     reports: &[twin_sensors::SensorReport],
@@ -526,6 +528,7 @@ fn write_files(
         "start": clock(l.start_ms()),
         "last_period": last.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()),
     });
+    twin_io::raster::write_geotiff(&l.twin().depth_now(), city.crs, &out.join("depth.tif"))?;
     twin_io::atomic::write_text(
         &out.join("state.json"),
         &serde_json::to_string_pretty(&state)?,

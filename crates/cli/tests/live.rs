@@ -259,6 +259,49 @@ fn alerts(out: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `twin wall --server` on the service at `port`: one screenshot (`wall-live.png` in `dir`)
+/// and the state it showed. `None` where `twin-app` was not built beside `twin` (a test run
+/// of this crate alone); under CI, whose workspace run builds it, that is a failure.
+fn wall_screenshot(dir: &Path, port: u16) -> Option<serde_json::Value> {
+    let app = Path::new(env!("CARGO_BIN_EXE_twin")).with_file_name("twin-app");
+    if !app.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing: the workspace's tests build it",
+            app.display()
+        );
+        println!(
+            "SKIP the wall: {} is not built (cargo build -p twin-app)",
+            app.display()
+        );
+        return None;
+    }
+    let token = dir.join("wall.token");
+    std::fs::write(&token, format!("{WALL_TOKEN}\n")).unwrap();
+    let (png, json) = (dir.join("wall-live.png"), dir.join("wall-live.json"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
+        .arg("wall")
+        .args(["--city", &dir.join("c.gpkg").display().to_string()])
+        .args(["--server", &format!("http://127.0.0.1:{port}")])
+        .args(["--token-file", &token.display().to_string()])
+        .args(["--size", "1920x540"])
+        .args(["--screenshot", &png.display().to_string()])
+        .args(["--state-out", &json.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "twin wall --server: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (1920, 540));
+    if let Ok(keep) = std::env::var("TWIN_KEEP_WALL") {
+        std::fs::copy(&png, keep).unwrap();
+    }
+    Some(serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap())
+}
+
 #[test]
 fn live_twin_follows_a_replayed_storm_alerts_ahead_and_shrugs_off_faulty_sensors() {
     let Some(broker) = twin_sensors::broker::for_test().unwrap() else {
@@ -337,6 +380,8 @@ fn live_twin_follows_a_replayed_storm_alerts_ahead_and_shrugs_off_faulty_sensors
     // The stream carried every event the loop committed, each once and in order.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let got = wall.finish();
+    // The video wall follows the same service: its tiles, ticker and water are the stream's.
+    let shown = wall_screenshot(dir.path(), port);
     drop(server);
     let faulty_store = Store::open(Path::new(&d("faulty/live.sqlite"))).unwrap();
     let mut kinds = std::collections::BTreeMap::new();
@@ -354,6 +399,39 @@ fn live_twin_follows_a_replayed_storm_alerts_ahead_and_shrugs_off_faulty_sensors
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     assert!(kinds.values().all(|n| *n > 0), "{kinds:?}");
     println!("WebSocket stream: {} messages {kinds:?}", got.len());
+    if let Some(shown) = shown {
+        let (_, last) = faulty_store.events("period").unwrap().pop().unwrap();
+        let last: serde_json::Value = serde_json::from_str(&last).unwrap();
+        let now = &last["now"];
+        let k = &shown["kpis"];
+        let end_ms = last["end_ms"].as_i64().unwrap();
+        let hhmm = |ms: i64| {
+            let m = (ms / 60_000 + 7 * 60).rem_euclid(1440);
+            format!("{:02}:{:02}", m / 60, m % 60)
+        };
+        assert_eq!(k["clock"], hhmm(end_ms), "{shown}");
+        assert_eq!(k["max_depth_m"], now["max_depth_m"], "{shown}");
+        assert!(now["max_depth_m"].as_f64().unwrap() > 0.05, "{now}");
+        assert_eq!(
+            k["roads_closed"].as_u64().unwrap() as usize,
+            now["roads_closed"].as_array().unwrap().len()
+        );
+        assert_eq!(k["pumps_running"], now["pumps_running"]);
+        assert_eq!(k["pumps_total"], now["pumps_total"]);
+        let alerts = faulty_store.events("alert").unwrap();
+        assert_eq!(
+            shown["wall"]["alerts"].as_u64().unwrap() as usize,
+            alerts.len().min(100)
+        );
+        let newest: serde_json::Value = serde_json::from_str(&alerts.last().unwrap().1).unwrap();
+        let ticker = shown["wall"]["ticker"].as_str().unwrap();
+        assert!(
+            ticker.contains(newest["place"].as_str().unwrap()),
+            "{ticker}"
+        );
+        assert_eq!(shown["wall"]["offline"], false);
+        println!("wall: {}", shown["wall"]);
+    }
 
     // The twin followed the storm and warned ahead of it.
     let clean_alerts = alerts(Path::new(&d("clean")));

@@ -523,6 +523,18 @@ impl LiveTwin {
         (&self.dem, max, initial)
     }
 
+    /// Water on every cell now above the water at the start, m, on the DEM's grid (the
+    /// flood the wall draws; lakes and the river at their start levels read 0).
+    pub fn depth_now(&self) -> Raster {
+        let h = self.state.surface().depth();
+        let mut r = self.dem.clone();
+        r.nodata = None;
+        for (k, v) in r.data.iter_mut().enumerate() {
+            *v = (h[k] as f32 - self.initial_depth[k]).max(0.0);
+        }
+        r
+    }
+
     /// Depth at each gauge now, above the water at the start, m.
     pub fn gauge_depths(&self) -> Vec<f64> {
         let sim = self.state.surface();

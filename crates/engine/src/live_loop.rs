@@ -213,6 +213,42 @@ pub struct PeriodRecord {
     pub assimilated_m3: f64,
     /// Wall-clock seconds the period took to apply (readings to updated state).
     pub apply_wall_s: f64,
+    /// The state at the period's end, as the wall shows it (absent from records written
+    /// before these fields existed).
+    #[serde(default)]
+    pub now: NowRecord,
+}
+
+/// The city's state at a period's end: what the wall's tiles and hotspot list show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NowRecord {
+    /// Deepest water on the grid above the water at the start, m.
+    pub max_depth_m: f64,
+    /// The depth at which a watched street place is flooded (the alert depth), m.
+    pub alert_m: f64,
+    /// Every watched place's water above its start, m.
+    pub places: Vec<PlaceNow>,
+    /// Roads the water closes now (deeper than the closure depth where they run), by name.
+    pub roads_closed: Vec<String>,
+    /// Pumps with a flow now.
+    pub pumps_running: usize,
+    /// Pumps in the network.
+    pub pumps_total: usize,
+}
+
+/// A watched place now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaceNow {
+    /// Its name.
+    pub name: String,
+    /// Easting, m (the city's CRS).
+    pub x: f64,
+    /// Northing, m.
+    pub y: f64,
+    /// Water above its level at the start, m.
+    pub depth_m: f64,
+    /// A street or hotspot (true), or a lake or the river, which rise by design (false).
+    pub street: bool,
 }
 
 /// One watched place in a forecast.
@@ -490,7 +526,12 @@ impl LiveLoop {
             node_rms_m: rms(&node_innovations),
             links_held: self.held.values().filter(|v| v.is_some()).count(),
             assimilated_m3: o.assimilated_m3 + lake_added + net_added,
+            apply_wall_s: 0.0,
+            now: self.now_record(city, reg),
+        };
+        let period = PeriodRecord {
             apply_wall_s: t0.elapsed().as_secs_f64(),
+            ..period
         };
         // Sensors that failed or fell silent since the last period.
         for r in reports {
@@ -547,6 +588,52 @@ impl LiveLoop {
             forecast,
             alerts,
         })
+    }
+
+    /// The state now as the wall shows it: the deepest water, each watched place's water, the
+    /// roads the water closes and the pumps running.
+    pub fn now_record(&self, city: &City, reg: &Registry) -> NowRecord {
+        let depth = self.twin.depth_now();
+        let max_depth_m = depth
+            .data
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0f32, |a, b| a.max(*b)) as f64;
+        let places = self
+            .twin
+            .gauges()
+            .iter()
+            .zip(self.twin.gauge_depths())
+            .map(|(g, d)| PlaceNow {
+                name: g.name.clone(),
+                x: g.x,
+                y: g.y,
+                depth_m: if d.is_finite() { d } else { 0.0 },
+                street: !reg
+                    .by_name(&g.name)
+                    .is_some_and(|s| s.kind == Kind::WaterLevel && s.site != Site::Street),
+            })
+            .collect();
+        let mut roads_closed: Vec<String> = crate::impacts::road_impacts(city, &depth)
+            .into_iter()
+            .filter(|r| r.flooded_kmh <= 0.0)
+            .map(|r| r.name.unwrap_or_else(|| format!("road {}", r.feature.0)))
+            .collect();
+        roads_closed.sort();
+        roads_closed.dedup();
+        let net = self.twin.state().network();
+        let pumps = net.pumps();
+        NowRecord {
+            max_depth_m,
+            alert_m: self.cfg.alert_m,
+            places,
+            roads_closed,
+            pumps_running: pumps
+                .iter()
+                .filter(|(j, _)| net.link_flow_si(*j).abs() > 1e-4)
+                .count(),
+            pumps_total: pumps.len(),
+        }
     }
 
     /// A forecast from now, with its alerts.

@@ -120,16 +120,40 @@ fn a_pump_reported_stopped_stops_and_a_restarted_loop_goes_on_as_if_it_never_sto
     // Every pump reported running: which one the storm runs by minute 20.
     let (mut s_run, mut running) = setup(&city, &reg, dir.path(), "a.sqlite", None);
     let mut at_100 = Vec::new();
+    let mut now_100 = None;
     for k in 0..30 {
-        close(&mut running, &city, &reg, &mut s_run);
+        let c = close(&mut running, &city, &reg, &mut s_run);
         if k == 19 {
             at_100 = pumps
                 .iter()
                 .map(|s| running.twin().link_flow(&link_of(s)).unwrap())
                 .collect();
+            now_100 = Some(c.period.now);
         }
     }
     println!("pump flows at minute 100: {at_100:?}");
+    // The period's state as the wall shows it: the pumps running, the deepest water and every
+    // watched place's water now.
+    let now = now_100.unwrap();
+    assert_eq!(now.pumps_total, pumps.len());
+    assert_eq!(
+        now.pumps_running,
+        at_100.iter().filter(|q| q.abs() > 1e-4).count()
+    );
+    assert!(now.pumps_running >= 1);
+    assert_eq!(now.places.len(), running.twin().gauges().len());
+    assert!(now.places.iter().all(|p| p.depth_m >= 0.0));
+    assert!(
+        now.max_depth_m + 1e-6 >= now.places.iter().map(|p| p.depth_m).fold(0.0, f64::max),
+        "{now:?}"
+    );
+    println!(
+        "state at minute 100: max depth {:.3} m, {} roads closed, pumps {}/{}",
+        now.max_depth_m,
+        now.roads_closed.len(),
+        now.pumps_running,
+        now.pumps_total
+    );
     let k = at_100
         .iter()
         .position(|q| *q > 0.01)

@@ -336,6 +336,20 @@ pub(crate) async fn live_state(State(s): State<AppState>) -> Result<Response, Ap
     }
 }
 
+pub(crate) async fn live_depth(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let p = live(&s)?.dir.join("depth.tif");
+    match tokio::fs::read(&p).await {
+        Ok(bytes) => {
+            Ok(([(header::CONTENT_TYPE, "image/tiff")], Body::from(bytes)).into_response())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::not_found(
+            "no depth yet: the live loop has not written depth.tif",
+            "chưa có độ sâu: vòng lặp trực tuyến chưa ghi depth.tif",
+        )),
+        Err(e) => Err(ApiError::internal(format!("depth.tif: {e}"))),
+    }
+}
+
 fn event_json(time_ms: i64, data: &str) -> Value {
     json!({
         "time_ms": time_ms,

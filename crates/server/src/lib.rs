@@ -431,6 +431,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
             Handler::Features => on(mf, handlers::features),
             Handler::Feature => on(mf, handlers::feature),
             Handler::LiveState => on(mf, handlers::live_state),
+            Handler::LiveDepth => on(mf, handlers::live_depth),
             Handler::LiveForecast => on(mf, handlers::live_forecast),
             Handler::LiveAlerts => on(mf, handlers::live_alerts),
             Handler::LiveReadings => on(mf, handlers::live_readings),

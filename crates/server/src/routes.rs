@@ -24,6 +24,8 @@ pub enum Handler {
     LiveState,
     /// `GET /live/forecast`
     LiveForecast,
+    /// `GET /live/depth`
+    LiveDepth,
     /// `GET /live/alerts`
     LiveAlerts,
     /// `POST /live/readings`
@@ -233,6 +235,15 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::LiveState,
         access: Access::Roles(ANY_ROLE),
         summary: "The live twin's latest state (state.json) / Trạng thái mới nhất",
+        params: &[],
+        live: true,
+    },
+    Route {
+        method: "GET",
+        path: "/live/depth",
+        handler: Handler::LiveDepth,
+        access: Access::Roles(ANY_ROLE),
+        summary: "The water now: depth above the start on the city's grid, m, as a Float32 GeoTIFF in the city's CRS (depth.tif, rewritten each period) / Độ sâu ngập hiện tại (GeoTIFF)",
         params: &[],
         live: true,
     },
@@ -540,6 +551,9 @@ fn ok_response(h: Handler) -> Value {
             return json!({"description": "the file / tệp", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}});
         }
         Handler::LiveStream => return json!({"description": "switching to the WebSocket protocol"}),
+        Handler::LiveDepth => {
+            return json!({"description": "GeoTIFF, Float32, one band, m / độ sâu, m", "content": {"image/tiff": {"schema": {"type": "string", "format": "binary"}}}});
+        }
         Handler::Health => obj(&["status", "city", "crs", "features", "layers", "live"]),
         Handler::OpenApi => obj(&["openapi", "info", "paths"]),
         Handler::Layers => obj(&["crs", "layers"]),

@@ -632,6 +632,17 @@ async fn live_routes_read_the_live_store() {
     let (st, v) = s.get("/live/state", Some(VIEWER)).await;
     assert_eq!(st, 200);
     assert_eq!(v["depth_max_m"], 0.3);
+    // The water now: 404 until the loop has written depth.tif, then its bytes as a TIFF.
+    let (st, v) = s.get("/live/depth", Some(VIEWER)).await;
+    assert_eq!(st, 404);
+    assert!(error_of(&v).contains("depth.tif"), "{v}");
+    std::fs::write(live.join("depth.tif"), b"II*\x00 a depth frame").unwrap();
+    let (st, h, b) = s.call_h("GET", "/live/depth", Some(VIEWER), vec![]).await;
+    assert_eq!(st, 200);
+    assert_eq!(h["content-type"], "image/tiff");
+    assert_eq!(b, "II*\x00 a depth frame");
+    let (st, _) = s.get("/live/depth", None).await;
+    assert_eq!(st, 401);
     s.stop().await;
 }
 
