@@ -59,6 +59,16 @@ enum Cmd {
         /// Tắt lớp / hide a layer (table name or alias: building, roads, water, …); repeatable.
         #[arg(long)]
         hide: Vec<String>,
+        /// So sánh với kết quả này (A; --run là B) / compare with this run (A; --run is B):
+        /// the water B − A and the roads closed in only one.
+        #[arg(long, requires = "run")]
+        compare: Option<PathBuf>,
+        /// Thư mục cho các lần chạy kịch bản / where the what-if panel's runs go.
+        #[arg(long, default_value = "twin-plans")]
+        plans_dir: PathBuf,
+        /// Mở bảng kịch bản giả định / start with the what-if panel open.
+        #[arg(long)]
+        what_if: bool,
     },
     /// Tường màn hình / the video wall: KPI tiles, alert ticker, hotspots, camera tour.
     Wall {
@@ -100,8 +110,18 @@ fn parse_pair(s: &str) -> Result<(f32, f32)> {
 /// Parses the command line into options.
 pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
     let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut app_extra = (None, PathBuf::from("twin-plans"), false);
     let (mode, common, hide, server, token_file, utc_offset) = match cli.cmd {
-        Cmd::App { common, hide } => (Mode::App, common, hide, None, None, 7.0),
+        Cmd::App {
+            common,
+            hide,
+            compare,
+            plans_dir,
+            what_if,
+        } => {
+            app_extra = (compare, plans_dir, what_if);
+            (Mode::App, common, hide, None, None, 7.0)
+        }
         Cmd::Wall {
             common,
             server,
@@ -179,6 +199,9 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
         state_out: common.state_out,
         server,
         utc_offset_min: (utc_offset * 60.0).round() as i32,
+        compare: app_extra.0,
+        plans_dir: app_extra.1,
+        what_if: app_extra.2,
     })
 }
 

@@ -9,11 +9,13 @@
 pub mod camera;
 pub mod cli;
 pub mod colors;
+pub mod compare;
 pub mod fonts;
 pub mod i18n;
 pub mod kpi;
 pub mod live;
 pub mod pick;
+pub mod plan;
 pub mod playback;
 pub mod scene;
 pub mod ui;

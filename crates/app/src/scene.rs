@@ -539,22 +539,27 @@ pub fn city_meshes(city: &City, t: &Terrain, f: &Frame) -> CityMeshes {
     out
 }
 
-/// The flood surface of one depth frame: a quad per wet cell (depth in the report's classes,
-/// 5 cm or more), coloured by class, just above the water's level.
-pub fn flood_mesh(depth: &Raster, t: &Terrain, f: &Frame) -> MeshData {
+/// A flat quad per cell of `r` to which `style` gives a colour and a height above the ground
+/// (skipping missing cells and those it gives none), 1.6 m over the terrain's surface.
+fn cell_surface(
+    r: &Raster,
+    t: &Terrain,
+    f: &Frame,
+    style: impl Fn(f64) -> Option<([u8; 3], f64)>,
+) -> MeshData {
     let mut m = MeshData::default();
-    let h = depth.cell / 2.0;
-    for r in 0..depth.ny {
-        for c in 0..depth.nx {
-            let d = depth.get(c, r);
-            if depth.is_nodata(d) || !d.is_finite() {
+    let h = r.cell / 2.0;
+    for row in 0..r.ny {
+        for c in 0..r.nx {
+            let v = r.get(c, row);
+            if r.is_nodata(v) || !v.is_finite() {
                 continue;
             }
-            let Some(col) = colors::depth_colour(d as f64) else {
+            let Some((col, above)) = style(v as f64) else {
                 continue;
             };
-            let [x, y] = depth.cell_center(c, r);
-            let z = t.height_at(x, y) + 1.6 + (d as f64).min(3.0);
+            let [x, y] = r.cell_center(c, row);
+            let z = t.height_at(x, y) + 1.6 + above;
             m.quad(
                 [
                     f.world(x - h, y + h, z),
@@ -568,6 +573,22 @@ pub fn flood_mesh(depth: &Raster, t: &Terrain, f: &Frame) -> MeshData {
         }
     }
     m
+}
+
+/// The flood surface of one depth frame: a quad per wet cell (depth in the report's classes,
+/// 5 cm or more), coloured by class, just above the water's level.
+pub fn flood_mesh(depth: &Raster, t: &Terrain, f: &Frame) -> MeshData {
+    cell_surface(depth, t, f, |d| {
+        colors::depth_colour(d).map(|c| (c, d.min(3.0)))
+    })
+}
+
+/// The difference of two runs' water (B − A, m) as a surface: a quad per cell that differs
+/// by 5 cm or more, in the compare view's classes, at the height of the deeper water.
+pub fn diff_mesh(diff: &Raster, t: &Terrain, f: &Frame) -> MeshData {
+    cell_surface(diff, t, f, |d| {
+        crate::compare::diff_class(d).map(|k| (crate::compare::DIFF_COLOURS[k], d.abs().min(3.0)))
+    })
 }
 
 /// Vehicle markers at one minute: boxes coloured by class, larger than the vehicles so that

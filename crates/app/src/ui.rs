@@ -13,6 +13,7 @@ use bevy_egui::EguiContexts;
 use bevy_egui::egui::{
     self, Color32, FontId, LayerId, Pos2, Rect, RichText, Stroke, UiBuilder, Vec2 as EVec2,
 };
+use std::path::Path;
 use twin_model::Layer;
 
 /// Width of the app's layer panel, pixels.
@@ -73,6 +74,7 @@ pub fn ui(
     mut cam: ResMut<Cam>,
     city: Res<CityRes>,
     run: Res<RunRes>,
+    compare: Res<crate::viewer::CompareRes>,
     mut fonts_set: Local<bool>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -100,7 +102,14 @@ pub fn ui(
     );
     let run = run.0.clone();
     match view.mode {
-        Mode::App => app_panels(&mut root, &mut view, &mut cam, &city, run.as_deref()),
+        Mode::App => app_panels(
+            &mut root,
+            &mut view,
+            &mut cam,
+            &city,
+            run.as_deref(),
+            compare.0.as_deref(),
+        ),
         Mode::Wall => wall_panels(&mut root, &view),
     }
     let central = root.available_rect_before_wrap();
@@ -124,6 +133,7 @@ fn app_panels(
     cam: &mut Cam,
     city: &CityRes,
     run: Option<&Run>,
+    compare: Option<&Run>,
 ) {
     let lang = view.lang;
     egui::Panel::left("layers")
@@ -150,7 +160,7 @@ fn app_panels(
             ui.separator();
             ui.label(RichText::new(lang.pick("Lớp dữ liệu", "Layers")).strong());
             egui::ScrollArea::vertical()
-                .max_height(ui.available_height() - 150.0)
+                .max_height(ui.available_height() - 180.0)
                 .show(ui, |ui| {
                     for l in Layer::ALL {
                         let i = l.index();
@@ -182,8 +192,10 @@ fn app_panels(
                     }
                 });
             ui.separator();
+            what_if(ui, view, run, compare);
+            ui.separator();
             cursor_readout(ui, view, city);
-            legend(ui, lang, run.is_some());
+            legend(ui, lang, run.is_some(), view.diff && compare.is_some());
         });
     if let Some(r) = run {
         egui::Panel::bottom("timeline")
@@ -241,8 +253,173 @@ fn swatch(ui: &mut egui::Ui, c: [u8; 3], text: &str) {
     ui.label(RichText::new(text).small());
 }
 
-fn legend(ui: &mut egui::Ui, lang: Lang, with_run: bool) {
+/// The what-if panel: the storm and its start, the roads closed and pumps taken out (picked
+/// in the inspector), the run with its progress, the comparison with the run before, and the
+/// report's export.
+fn what_if(ui: &mut egui::Ui, view: &mut ViewState, run: Option<&Run>, compare: Option<&Run>) {
+    let lang = view.lang;
+    egui::CollapsingHeader::new(RichText::new(lang.pick("Kịch bản giả định", "What-if")).strong())
+        .id_salt("what-if")
+        .default_open(view.what_if_open)
+        .show(ui, |ui| {
+            let running = view.plan_progress.is_some();
+            let p = &mut view.plan;
+            ui.add_enabled_ui(!running, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(lang.pick("Mưa (mm)", "Rain (mm)"));
+                    ui.add(
+                        egui::DragValue::new(&mut p.depth_mm)
+                            .range(10.0..=400.0)
+                            .speed(5.0),
+                    );
+                    ui.label(lang.pick("trong (phút)", "over (min)"));
+                    ui.add(
+                        egui::DragValue::new(&mut p.duration_min)
+                            .range(30.0..=720.0)
+                            .speed(10.0),
+                    );
+                });
+                ui.horizontal(|ui| {
+                    ui.label(lang.pick("Bắt đầu", "Starts at"));
+                    ui.add(egui::TextEdit::singleline(&mut p.rain_start).desired_width(50.0));
+                    ui.label(lang.pick("Chu kỳ (năm)", "Return (years)"));
+                    ui.add(egui::DragValue::new(&mut p.return_period_years).range(1.0..=100.0));
+                });
+                let mut drop_road = None;
+                for (k, c) in p.closures.iter_mut().enumerate() {
+                    ui.horizontal(|ui| {
+                        if ui.small_button("✕").clicked() {
+                            drop_road = Some(k);
+                        }
+                        ui.label(RichText::new(format!("⛔ {}", c.label)).small());
+                        ui.add(egui::TextEdit::singleline(&mut c.from).desired_width(40.0));
+                        ui.add(egui::TextEdit::singleline(&mut c.to).desired_width(40.0));
+                    });
+                }
+                if let Some(k) = drop_road {
+                    p.closures.remove(k);
+                }
+                let mut drop_pump = None;
+                for (k, n) in p.pumps_out.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        if ui.small_button("✕").clicked() {
+                            drop_pump = Some(k);
+                        }
+                        ui.label(
+                            RichText::new(format!("{} {n}", lang.pick("Ngừng bơm", "Pump out")))
+                                .small(),
+                        );
+                    });
+                }
+                if let Some(k) = drop_pump {
+                    p.pumps_out.remove(k);
+                }
+                if p.closures.is_empty() && p.pumps_out.is_empty() {
+                    ui.label(
+                        RichText::new(lang.pick(
+                            "Nhấp một đường hoặc trạm bơm để đóng / ngừng nó",
+                            "Click a road or a pump to close it / take it out",
+                        ))
+                        .small()
+                        .weak(),
+                    );
+                }
+            });
+            ui.horizontal(|ui| {
+                if running {
+                    if ui.button(lang.pick("Huỷ", "Cancel")).clicked() {
+                        view.plan_cancel = true;
+                    }
+                } else if ui.button(lang.pick("▶ Chạy kịch bản", "▶ Run")).clicked() {
+                    view.plan_start = true;
+                }
+            });
+            if let Some((stage, f)) = &view.plan_progress {
+                ui.add(
+                    egui::ProgressBar::new(*f as f32).text(format!("{stage} {:.0} %", f * 100.0)),
+                );
+            }
+            if let Some(s) = &view.plan_status {
+                ui.label(RichText::new(s).small().weak());
+            }
+            if let (Some(b), Some(a)) = (run, compare) {
+                ui.separator();
+                ui.checkbox(
+                    &mut view.diff,
+                    lang.pick("Hiệu B − A trên bản đồ", "Difference B − A on the map"),
+                );
+                let s = crate::compare::side_by_side(a, b, view.minute);
+                egui::Grid::new("compare").striped(true).show(ui, |ui| {
+                    ui.label("");
+                    ui.label(RichText::new("A").strong());
+                    ui.label(RichText::new("B").strong());
+                    ui.end_row();
+                    ui.label(lang.pick("Ngập sâu nhất", "Deepest water"));
+                    ui.label(format!("{:.2} m", s.a.max_depth_m));
+                    ui.label(format!("{:.2} m", s.b.max_depth_m));
+                    ui.end_row();
+                    ui.label(lang.pick("Đường bị đóng", "Roads closed"));
+                    ui.label(format!(
+                        "{} ({} {})",
+                        s.a.roads_closed,
+                        s.closed_only.0,
+                        lang.pick("riêng", "only")
+                    ));
+                    ui.label(format!(
+                        "{} ({} {})",
+                        s.b.roads_closed,
+                        s.closed_only.1,
+                        lang.pick("riêng", "only")
+                    ));
+                    ui.end_row();
+                    ui.label(lang.pick("Tốc độ mạng", "Network speed"));
+                    let v =
+                        |k: Option<f64>| k.map_or("—".to_string(), |v| format!("{v:.1} km/h"));
+                    ui.label(v(s.a.network_speed_kmh));
+                    ui.label(v(s.b.network_speed_kmh));
+                    ui.end_row();
+                });
+            }
+            if let Some(b) = run {
+                ui.horizontal(|ui| {
+                    if ui
+                        .button(lang.pick("Xuất báo cáo", "Export report"))
+                        .clicked()
+                    {
+                        view.plan_status = Some(
+                            match crate::plan::export_report(&b.dir, Path::new(&view.export_to)) {
+                                Ok(p) => format!("→ {}", p.display()),
+                                Err(e) => format!("{e:#}"),
+                            },
+                        );
+                    }
+                    ui.add(egui::TextEdit::singleline(&mut view.export_to).desired_width(150.0));
+                });
+            }
+        });
+}
+
+fn legend(ui: &mut egui::Ui, lang: Lang, with_run: bool, diff: bool) {
     if !with_run {
+        return;
+    }
+    if diff {
+        ui.label(
+            RichText::new(lang.pick("Chênh lệch độ sâu B − A", "Depth difference B − A"))
+                .small()
+                .strong(),
+        );
+        ui.horizontal_wrapped(|ui| {
+            for (k, (_, label)) in crate::compare::DIFF_CLASSES.iter().enumerate() {
+                swatch(ui, crate::compare::DIFF_COLOURS[k], label);
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            for d in crate::compare::RoadDiff::ALL {
+                let (vi, en) = d.label();
+                swatch(ui, d.colour(), lang.pick(vi, en));
+            }
+        });
         return;
     }
     ui.label(
@@ -297,6 +474,36 @@ fn inspector(ui: &mut egui::Ui, view: &mut ViewState, run: Option<&Run>) {
             ui.end_row();
         }
     });
+    if i.key.layer == Layer::TrafficRoad
+        && ui
+            .button(lang.pick(
+                "⛔ Đóng đường này trong kịch bản",
+                "⛔ Close it in the what-if",
+            ))
+            .clicked()
+    {
+        let road = format!("id:{}", i.key.id.0);
+        if !view.plan.closures.iter().any(|c| c.road == road) {
+            view.plan.closures.push(crate::plan::Closure {
+                road,
+                label: i.name.clone(),
+                from: "07:00".into(),
+                to: "09:00".into(),
+            });
+        }
+    }
+    if i.key.layer == Layer::Utility
+        && i.kind == "pump"
+        && ui
+            .button(lang.pick(
+                "Ngừng trạm bơm này trong kịch bản",
+                "Take it out in the what-if",
+            ))
+            .clicked()
+        && !view.plan.pumps_out.contains(&i.name)
+    {
+        view.plan.pumps_out.push(i.name.clone());
+    }
     if !i.road_history.is_empty() {
         ui.separator();
         ui.label(

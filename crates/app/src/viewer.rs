@@ -67,6 +67,12 @@ pub struct Options {
     pub server: Option<(crate::live::Server, String)>,
     /// Minutes east of UTC of a live feed's clock.
     pub utc_offset_min: i32,
+    /// A second run to compare with (A; `run` is B).
+    pub compare: Option<PathBuf>,
+    /// Where the what-if panel's runs go.
+    pub plans_dir: PathBuf,
+    /// Start with the what-if panel open.
+    pub what_if: bool,
 }
 
 /// The city and how it is laid out in the world.
@@ -85,6 +91,14 @@ pub struct CityRes {
 /// The run replayed, if any.
 #[derive(Resource, Clone, Default)]
 pub struct RunRes(pub Option<Arc<Run>>);
+
+/// The run compared with (A), if any; [`RunRes`] is B.
+#[derive(Resource, Clone, Default)]
+pub struct CompareRes(pub Option<Arc<Run>>);
+
+/// The what-if run in progress, if any.
+#[derive(Resource, Default)]
+pub struct PlanJob(pub Mutex<Option<crate::plan::Job>>);
 
 /// The wall's feed.
 #[derive(Resource)]
@@ -119,6 +133,22 @@ pub struct ViewState {
     pub fly_to: Option<OrbitCam>,
     /// A screenshot run: no input, no clock.
     pub still: bool,
+    /// With a run to compare: show the difference B − A (else B).
+    pub diff: bool,
+    /// The planner's what-if.
+    pub plan: crate::plan::Plan,
+    /// The what-if panel starts open.
+    pub what_if_open: bool,
+    /// Asked to run the what-if (the panel's button).
+    pub plan_start: bool,
+    /// Asked to stop it.
+    pub plan_cancel: bool,
+    /// The what-if run's stage and fraction while it runs.
+    pub plan_progress: Option<(String, f64)>,
+    /// The last message of the what-if panel.
+    pub plan_status: Option<String>,
+    /// Where the report is exported.
+    pub export_to: String,
 }
 
 /// The camera's state.
@@ -141,7 +171,7 @@ pub struct Vehicles;
 #[derive(Resource)]
 pub struct Shown {
     meshes: CityMeshes,
-    depth_frame: Option<usize>,
+    depth_frame: Option<(bool, Option<usize>, Option<usize>)>,
     road_interval: Option<i64>,
     vehicle_frame: Option<usize>,
     pump_minute: Option<i64>,
@@ -276,15 +306,16 @@ pub fn run(opts: Options) -> Result<()> {
             opts.city.display()
         )
     })?;
-    let run = match &opts.run {
-        Some(d) => Some(Arc::new(Run::open(d).with_context(|| {
+    let open = |d: &PathBuf| {
+        Run::open(d).map(Arc::new).with_context(|| {
             format!(
                 "không mở được kết quả chạy / cannot open the run {}",
                 d.display()
             )
-        })?)),
-        None => None,
+        })
     };
+    let run = opts.run.as_ref().map(open).transpose()?;
+    let compare = opts.compare.as_ref().map(open).transpose()?;
     let (w, h) = opts.size;
     let v = view_rect(opts.mode, w, h, run.is_some());
     let (terrain, frame, cam) = layout(&city, (v[2] - v[0]) as u32, (v[3] - v[1]) as u32, opts.top);
@@ -365,6 +396,8 @@ pub fn run(opts: Options) -> Result<()> {
             wgs,
         })
         .insert_resource(RunRes(run))
+        .insert_resource(CompareRes(compare.clone()))
+        .insert_resource(PlanJob::default())
         .insert_resource(Cam(cam))
         .insert_resource(ViewState {
             mode: opts.mode,
@@ -380,6 +413,14 @@ pub fn run(opts: Options) -> Result<()> {
             live: None,
             fly_to: None,
             still,
+            diff: compare.is_some(),
+            plan: crate::plan::Plan::default(),
+            what_if_open: opts.what_if,
+            plan_start: false,
+            plan_cancel: false,
+            plan_progress: None,
+            plan_status: None,
+            export_to: "report.html".into(),
         })
         .insert_resource(Opts(opts))
         .add_systems(Startup, setup)
@@ -389,6 +430,7 @@ pub fn run(opts: Options) -> Result<()> {
                 (fit_viewport, camera_input, wall_tour, fly).chain(),
                 apply_camera,
                 clock,
+                plan_runner,
                 (show_frames, show_roads, show_pumps),
                 layer_visibility,
                 (cursor_and_click, synthetic_click),
@@ -744,6 +786,77 @@ fn clock(
     }
 }
 
+/// The what-if panel's run: starts it when asked, follows its progress, and when it is done
+/// shows it as B, compared with the run shown before (A).
+#[allow(clippy::too_many_arguments)]
+fn plan_runner(
+    mut view: ResMut<ViewState>,
+    job: Res<PlanJob>,
+    mut run: ResMut<RunRes>,
+    mut compare: ResMut<CompareRes>,
+    mut shown: ResMut<Shown>,
+    opts: Res<Opts>,
+) {
+    let lang = view.lang;
+    let mut j = job.0.lock().expect("plan job");
+    if std::mem::take(&mut view.plan_cancel)
+        && let Some(mut running) = j.take()
+    {
+        running.cancel();
+        view.plan_progress = None;
+        view.plan_status = Some(lang.pick("Đã huỷ", "Cancelled").into());
+    }
+    if std::mem::take(&mut view.plan_start) && j.is_none() {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let dir = opts.0.plans_dir.join(format!("plan-{stamp}"));
+        let city = std::fs::canonicalize(&opts.0.city).unwrap_or(opts.0.city.clone());
+        let started = match crate::plan::find_twin() {
+            None => Err(anyhow::anyhow!(
+                "không tìm thấy chương trình twin / cannot find the twin program"
+            )),
+            Some(twin) => crate::plan::Job::start(&twin, &view.plan, &city, &dir),
+        };
+        match started {
+            Ok(new) => {
+                *j = Some(new);
+                view.plan_progress = Some(("start".into(), 0.0));
+                view.plan_status = Some(format!("{}", dir.display()));
+            }
+            Err(e) => view.plan_status = Some(format!("{e:#}")),
+        }
+    }
+    let Some(running) = j.as_mut() else { return };
+    match running.poll() {
+        crate::plan::JobState::Running(stage, f) => view.plan_progress = Some((stage, f)),
+        crate::plan::JobState::Failed(e) => {
+            *j = None;
+            view.plan_progress = None;
+            view.plan_status = Some(format!("{}: {e}", lang.pick("Lỗi", "Failed")));
+        }
+        crate::plan::JobState::Done(out) => {
+            *j = None;
+            view.plan_progress = None;
+            match Run::open(&out) {
+                Ok(new) => {
+                    compare.0 = run.0.take();
+                    run.0 = Some(Arc::new(new));
+                    view.diff = compare.0.is_some();
+                    view.minute = first_minute(run.0.as_deref(), None);
+                    shown.depth_frame = None;
+                    shown.road_interval = None;
+                    shown.vehicle_frame = None;
+                    shown.pump_minute = None;
+                    view.plan_status =
+                        Some(format!("{} {}", lang.pick("Xong:", "Done:"), out.display()));
+                }
+                Err(e) => view.plan_status = Some(format!("{}: {e:#}", out.display())),
+            }
+        }
+    }
+}
+
 /// Sets the mesh of `entities` to `m`, in place (the handle stays, so nothing is freed while
 /// the renderer still holds it).
 fn replace_mesh<'a>(
@@ -758,7 +871,9 @@ fn replace_mesh<'a>(
     }
 }
 
-/// The flood surface and the vehicles of the frames holding the minute shown.
+/// The flood surface and the vehicles of the frames holding the minute shown (with a live
+/// feed, its water; comparing two runs, the water B − A).
+#[allow(clippy::too_many_arguments)]
 fn show_frames(
     mut meshes: ResMut<Assets<Mesh>>,
     mut shown: ResMut<Shown>,
@@ -768,6 +883,7 @@ fn show_frames(
     flood: Query<&Mesh3d, With<FloodSurface>>,
     vehicles: Query<&Mesh3d, With<Vehicles>>,
     feed: Option<Res<FeedRes>>,
+    compare: Res<CompareRes>,
 ) {
     if let Some((v, depth)) = feed.and_then(|f| f.0.lock().expect("feed").depth()) {
         if shown.live_depth != Some(v) {
@@ -778,13 +894,22 @@ fn show_frames(
         return;
     }
     let Some(r) = &run.0 else { return };
-    let times: Vec<f64> = r.depth.iter().map(|d| d.0).collect();
-    let i = step_at(&times, view.minute);
-    if i != shown.depth_frame {
-        shown.depth_frame = i;
-        let m = i.map_or_else(MeshData::default, |i| {
-            scene::flood_mesh(&r.depth[i].1, &city.terrain, &city.frame)
-        });
+    let times = |run: &Run| run.depth.iter().map(|d| d.0).collect::<Vec<f64>>();
+    let i = step_at(&times(r), view.minute);
+    let cmp = compare.0.as_ref().filter(|_| view.diff);
+    let ia = cmp.and_then(|a| step_at(&times(a), view.minute));
+    let key = (cmp.is_some(), ia, i);
+    if shown.depth_frame != Some(key) {
+        shown.depth_frame = Some(key);
+        let m = match cmp {
+            Some(a) => crate::compare::depth_difference(a, r, view.minute)
+                .map_or_else(MeshData::default, |d| {
+                    scene::diff_mesh(&d, &city.terrain, &city.frame)
+                }),
+            None => i.map_or_else(MeshData::default, |i| {
+                scene::flood_mesh(&r.depth[i].1, &city.terrain, &city.frame)
+            }),
+        };
         replace_mesh(&mut meshes, flood, &m);
     }
     let times: Vec<f64> = r.vehicles.iter().map(|f| f.minute as f64).collect();
@@ -840,6 +965,7 @@ fn show_roads(
     mut shown: ResMut<Shown>,
     view: Res<ViewState>,
     run: Res<RunRes>,
+    compare: Res<CompareRes>,
     q: LayerMeshes,
 ) {
     let Some(r) = &run.0 else { return };
@@ -847,23 +973,35 @@ fn show_roads(
         return;
     }
     let states = r.roads_at(view.minute);
+    let cmp = compare.0.as_ref().filter(|_| view.diff);
     let key = states
         .values()
         .next()
-        .map_or(i64::MIN, |s| (s.begin_min * 1000.0) as i64);
+        .map_or(i64::MIN / 4, |s| (s.begin_min * 1000.0) as i64)
+        * 2
+        + i64::from(cmp.is_some());
     if shown.road_interval == Some(key) {
         return;
     }
     shown.road_interval = Some(key);
+    let diff = cmp.map(|a| crate::compare::road_difference(a, r, view.minute));
     let colours = shown
         .meshes
         .road_ranges
         .iter()
         .map(|(id, range)| {
-            let class = states
-                .get(id)
-                .map_or(colors::RoadClass::NoData, |s| colors::RoadClass::of(s));
-            (range.clone(), class.colour())
+            let c = match &diff {
+                Some(d) => d
+                    .get(id)
+                    .copied()
+                    .unwrap_or(crate::compare::RoadDiff::Neither)
+                    .colour(),
+                None => states
+                    .get(id)
+                    .map_or(colors::RoadClass::NoData, |s| colors::RoadClass::of(s))
+                    .colour(),
+            };
+            (range.clone(), c)
         })
         .collect();
     recolour_part(

@@ -29,6 +29,8 @@ struct Fixture {
     dir: PathBuf,
     city_path: PathBuf,
     run_dir: PathBuf,
+    /// The same storm with half the water and only the roads in the pond closed.
+    run_b: PathBuf,
     city: City,
 }
 
@@ -45,7 +47,8 @@ fn pond_depth(minute: f64, r: f64) -> f32 {
     }
 }
 
-fn write_run(city: &City, dir: &Path) {
+/// The run folder: the pond's depths × `scale`, the roads closed within `ring` m of it.
+fn write_run(city: &City, dir: &Path, scale: f32, ring: f64) {
     let pb = dir.join("playback");
     std::fs::create_dir_all(&pb).unwrap();
     let dem = city.dem.as_ref().unwrap();
@@ -60,7 +63,7 @@ fn write_run(city: &City, dir: &Path) {
             for c in 0..r.nx {
                 let [x, y] = r.cell_center(c, row);
                 let d = ((x - POND[0]).powi(2) + (y - POND[1]).powi(2)).sqrt();
-                r.set(c, row, pond_depth(m, d));
+                r.set(c, row, scale * pond_depth(m, d));
             }
         }
         let name = format!("depth_{:04}.tif", m as i64);
@@ -80,7 +83,7 @@ fn write_run(city: &City, dir: &Path) {
         for k in -2..8 {
             let (b0, b1) = (k as f64 * 5.0, (k + 1) as f64 * 5.0);
             // Closed in the pond and in a ring around it (where the water does not hide them).
-            let closed = d < POND_R + 200.0 && b0 >= 15.0;
+            let closed = d < POND_R + ring && b0 >= 15.0;
             let speed = if closed {
                 String::new()
             } else if d < POND_R + 450.0 && b0 >= 10.0 {
@@ -182,11 +185,14 @@ fn fixture() -> &'static Fixture {
         let city = twin_io::gpkg::read_city(&city_path).unwrap();
         assert_eq!(city.crs, Crs::VN2000_UTM48N);
         let run_dir = dir.join("run");
-        write_run(&city, &run_dir);
+        write_run(&city, &run_dir, 1.0, 200.0);
+        let run_b = dir.join("run-b");
+        write_run(&city, &run_b, 0.5, 0.0);
         Fixture {
             dir,
             city_path,
             run_dir,
+            run_b,
             city,
         }
     })
@@ -698,4 +704,78 @@ fn bevy_egui_and_winit_are_dependencies_of_the_app_only_and_nothing_depends_on_i
         assert_eq!(uses, dir.ends_with("app"), "{}", dir.display());
     }
     assert!(checked >= 12, "{checked}");
+}
+
+#[test]
+fn comparing_two_runs_shows_the_water_b_less_a_and_the_roads_closed_in_one_only() {
+    use twin_app::compare::{self, DIFF_COLOURS, RoadDiff};
+    let f = fixture();
+    let (a, b) = (Run::open(&f.run_dir).unwrap(), Run::open(&f.run_b).unwrap());
+    let diff = compare::depth_difference(&a, &b, 20.0).unwrap();
+    // B holds half of A's water: 21–30 cm less over the pond.
+    let lo = diff.data.iter().fold(0.0f32, |m, v| m.min(*v));
+    assert!((lo + 0.30).abs() < 0.01, "{lo}");
+    let s = compare::side_by_side(&a, &b, 20.0);
+    assert!(s.closed_only.0 > 0 && s.closed_only.1 == 0, "{s:?}");
+    let mut args = vec![
+        "app",
+        "--top",
+        "--run",
+        f.run_b.to_str().unwrap(),
+        "--compare",
+        f.run_dir.to_str().unwrap(),
+        "--at",
+        "20",
+    ];
+    args.extend(hide_all_but(&[Layer::Twin3d4d, Layer::TrafficRoad]));
+    let size = size_arg();
+    args.extend(["--size", &size]);
+    let img = shot("app-compare", &args);
+    let v = View::new(&f.city, viewer::Mode::App, true, true);
+    let view = v.inner(4.0);
+    let (mut sampled, mut right) = (0, 0);
+    for row in 0..diff.ny {
+        for col in 0..diff.nx {
+            let d = diff.get(col, row) as f64;
+            let Some(k) = compare::diff_class(d) else {
+                continue;
+            };
+            let [x, y] = diff.cell_center(col, row);
+            let z = v.terrain.height_at(x, y) + 1.6 + d.abs();
+            let Some(px) = v.project(v.frame.world(x, y, z)) else {
+                continue;
+            };
+            if px.x < view[0] || px.x >= view[2] || px.y < view[1] || px.y >= view[3] {
+                continue;
+            }
+            sampled += 1;
+            if near(img.get_pixel(px.x as u32, px.y as u32), DIFF_COLOURS[k], 3) {
+                right += 1;
+            }
+        }
+    }
+    eprintln!("{sampled} cells differ by 5 cm or more: {right} in their difference class");
+    assert!(sampled > 50, "{sampled}");
+    assert!(
+        right as f64 >= 0.95 * sampled as f64,
+        "{right} of {sampled}"
+    );
+    // No depth-class colour (the water of one run) and no water B holds more of.
+    let all = [0.0, 0.0, W as f32, H as f32];
+    for c in [DIFF_COLOURS[2], DIFF_COLOURS[3]] {
+        assert_eq!(count(&img, c, 3, view), 0, "{c:?}");
+    }
+    for (_, c) in colors::DEPTH_CLASSES {
+        assert!(
+            count(&img, c, 2, view) < 20,
+            "{c:?}: {}",
+            count(&img, c, 2, view)
+        );
+    }
+    // The ring of roads A closed and B does not, in A-only orange; none closed in B only.
+    let only_a = count(&img, RoadDiff::OnlyA.colour(), 3, view);
+    assert!(only_a > 30, "{only_a}");
+    assert_eq!(count(&img, RoadDiff::OnlyB.colour(), 3, view), 0);
+    // The legend says what the colours are.
+    assert!(count(&img, DIFF_COLOURS[0], 3, all) > count(&img, DIFF_COLOURS[0], 3, view));
 }
