@@ -102,6 +102,17 @@ pub(crate) struct LiveArgs {
     /// Hours east of UTC for the times shown (default: --start's offset, else 7, Vietnam).
     #[arg(long, allow_hyphen_values = true)]
     utc_offset: Option<f64>,
+    /// Run the traffic too: the city's 06:00–09:00 morning peak on its roads at the clock's
+    /// time of day, the roads the water closes closed in it, the traffic counters' and
+    /// cameras' counts scaling its demand. Chạy cả giao thông.
+    #[arg(long)]
+    traffic: bool,
+    /// With --traffic: person trips of the morning peak drawn from the city's layers.
+    #[arg(long, default_value_t = 100_000, requires = "traffic")]
+    trips: usize,
+    /// With --traffic: compare the counts with the model but do not scale the demand.
+    #[arg(long, requires = "traffic")]
+    open_loop: bool,
 }
 
 /// Seconds east of UTC of the times shown.
@@ -301,7 +312,37 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
                 radius_m: a.nudging_radius,
             },
         )?;
-        Ok(LiveLoop::new(twin, cfg.clone(), start_ms))
+        let l = LiveLoop::new(twin, cfg.clone(), start_ms);
+        if !a.traffic {
+            return Ok(l);
+        }
+        // Traffic time 0 is 06:00 at the clock's offset.
+        let day_s = ((start_ms / 1000 + i64::from(offset)).rem_euclid(86_400)) as f64;
+        let tcfg = twin_engine::live_traffic::TrafficConfig {
+            clock_s: day_s - 6.0 * 3600.0,
+            assimilate: !a.open_loop,
+            ..twin_engine::live_traffic::TrafficConfig::new(a.trips)
+        };
+        let (traffic, far) =
+            twin_engine::live_traffic::LiveTraffic::new(&city, &reg, tcfg).context("--traffic")?;
+        println!(
+            "traffic / giao thông: {} counting sites / điểm đếm xe; demand from 06:00 to 09:00{}",
+            traffic.sites().len(),
+            if a.open_loop {
+                ", open loop / không hiệu chỉnh"
+            } else {
+                ""
+            }
+        );
+        if !far.is_empty() {
+            println!(
+                "warning / cảnh báo: {} counting sensors stand farther than {} m from any road and are not used / cảm biến đếm xe xa đường, không dùng: {}",
+                far.len(),
+                twin_engine::live_traffic::SITE_MAX_M,
+                far.join(", ")
+            );
+        }
+        Ok(l.with_traffic(traffic))
     };
     if live.is_none() {
         if start_ms.is_none() {
@@ -310,6 +351,15 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
         if let Some(s) = start_ms {
             live = Some(make(s)?);
         }
+    }
+    let unplaced = twin_engine::live_loop::unplaced_manhole_sensors(&city, &reg);
+    if !unplaced.is_empty() {
+        println!(
+            "warning / cảnh báo: {} manhole level sensors have no drainage_node and no network node within {} m: checked and stored, not assimilated / cảm biến hố ga không gắn nút mạng: {}",
+            unplaced.len(),
+            twin_engine::live_loop::MANHOLE_SNAP_M,
+            unplaced.join(", ")
+        );
     }
     let mut p = Pipeline::new(
         Qc::new(&reg, config(a.clock, a.neighbour_radius)?),
@@ -439,6 +489,24 @@ fn show(c: &Closed) {
         p.assimilated_m3,
         p.apply_wall_s
     );
+    if let Some(t) = &p.traffic {
+        let counted: Vec<&twin_engine::live_traffic::SiteCount> = t.counts.iter().collect();
+        let (obs, model) = counted.iter().fold((0.0, 0.0), |a, c| {
+            (a.0 + c.observed_veh_h, a.1 + c.model_veh_h)
+        });
+        println!(
+            "  traffic / giao thông: {} on the roads / xe trên đường, {} to leave; speed / tốc độ {}; closed / cấm {} links, slowed / chậm {}; counts / đếm xe {} sites, {:.0} veh/h counted vs {:.0} modelled, demand ×{:.2}",
+            t.on_road,
+            t.to_depart,
+            t.speed_kmh.map_or("—".into(), |v| format!("{v:.1} km/h")),
+            t.links_closed,
+            t.links_slowed,
+            counted.len(),
+            obs,
+            model,
+            t.demand_factor
+        );
+    }
     if let Some(f) = &c.forecast {
         let worst = f
             .places

@@ -418,6 +418,20 @@ fn live_twin_follows_a_replayed_storm_alerts_ahead_and_shrugs_off_faulty_sensors
         );
         assert_eq!(k["pumps_running"], now["pumps_running"]);
         assert_eq!(k["pumps_total"], now["pumps_total"]);
+        // The roads the water closes are the ones the map draws closed.
+        let mut ids: Vec<i64> = now["road_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        assert!(ids.len() >= now["roads_closed"].as_array().unwrap().len());
+        assert_eq!(
+            shown["wall"]["closed_roads"],
+            serde_json::json!(ids),
+            "{shown}"
+        );
         let alerts = faulty_store.events("alert").unwrap();
         assert_eq!(
             shown["wall"]["alerts"].as_u64().unwrap() as usize,
@@ -588,4 +602,101 @@ fn live_killed_mid_stream_resumes_from_its_checkpoint_with_no_accepted_reading_l
         "{stored} + {quarantined} < {upto}"
     );
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+/// `twin live --traffic` fed from a folder: every traffic counter reads far more vehicles than
+/// the demand model lets past it, and the period records carry each counter's count against
+/// the model's, with the demand lifted by them.
+#[test]
+fn live_traffic_takes_the_counters_counts_into_its_demand() {
+    use twin_sensors::reading;
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let city_path = dir.join("c.gpkg");
+    twin(&[
+        "demo-city",
+        "--cell-m",
+        "30",
+        "--out",
+        common::s(&city_path),
+    ]);
+    let city = twin_io::gpkg::read_city(&city_path).unwrap();
+    let reg = Registry::from_city(&city).unwrap();
+    let counters: Vec<_> = reg
+        .sensors()
+        .iter()
+        .filter(|s| s.kind == Kind::TrafficCounter)
+        .collect();
+    assert!(counters.len() >= 10, "{} counters", counters.len());
+    // 2025-09-30 06:00 +07:00; a reading every 5 minutes to 06:40.
+    let start: i64 = 1_759_186_800_000;
+    let feed = dir.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    for m in (5..=40).step_by(5) {
+        let time = reading::format_time(start + m * 60_000, 7 * 3600);
+        let lines: String = counters
+            .iter()
+            .map(|s| {
+                let v = 3000.0 + 10.0 * (m % 3) as f64;
+                reading::to_json(&s.id, &time, v, &s.unit, None) + "\n"
+            })
+            .collect();
+        std::fs::write(feed.join(format!("m{m:03}.json")), lines).unwrap();
+    }
+    let out = dir.join("out");
+    let o = twin(&[
+        "live",
+        "--city",
+        common::s(&city_path),
+        "--sensors",
+        common::s(&feed),
+        "--out",
+        common::s(&out),
+        "--clock",
+        "data",
+        "--start",
+        "2025-09-30T06:00:00+07:00",
+        "--until",
+        "2025-09-30T06:30:00+07:00",
+        "--forecast-every",
+        "30m",
+        "--horizon",
+        "30m",
+        "--for",
+        "300",
+        "--traffic",
+        "--trips",
+        "5000",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(text.contains("counting sites / điểm đếm xe"), "{text}");
+    assert!(text.contains("traffic / giao thông:"), "{text}");
+    let store = Store::open(&out.join("live.sqlite")).unwrap();
+    let periods = store.events("period").unwrap();
+    assert_eq!(periods.len(), 6, "{text}");
+    let mut level = 0.0;
+    for (_, p) in &periods {
+        let p: serde_json::Value = serde_json::from_str(p).unwrap();
+        let t = &p["traffic"];
+        let counts = t["counts"].as_array().unwrap();
+        assert_eq!(counts.len(), counters.len(), "{t}");
+        for c in counts {
+            let (obs, model) = (
+                c["observed_veh_h"].as_f64().unwrap(),
+                c["model_veh_h"].as_f64().unwrap(),
+            );
+            assert!((3000.0..=3020.0).contains(&obs), "{c}");
+            assert!(model < obs, "{c}");
+        }
+        // The day's level only rises while the counts stay above the model (to the factors'
+        // ceiling, ×5).
+        let now = t["demand_factor"].as_f64().unwrap();
+        assert!(now >= level && now > 1.0, "{now} after {level}");
+        level = now;
+    }
+    let (_, last) = periods.last().unwrap();
+    let last: serde_json::Value = serde_json::from_str(last).unwrap();
+    for c in last["traffic"]["counts"].as_array().unwrap() {
+        assert!(c["factor"].as_f64().unwrap() > 2.0, "{c}");
+    }
 }

@@ -15,7 +15,7 @@ use twin_surface::Simulation;
 
 const MAGIC: &[u8; 8] = b"TWINCKPT";
 /// Version of the checkpoint layout and of the states in it.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 const HEADER: usize = 8 + 4 + 4 + 8 + 8;
 
 /// What a checkpoint holds.

@@ -16,6 +16,7 @@ pub mod hotstart;
 pub mod impacts;
 pub mod live;
 pub mod live_loop;
+pub mod live_traffic;
 pub mod playback;
 pub mod power;
 pub mod rain_map;

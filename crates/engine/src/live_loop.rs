@@ -217,6 +217,10 @@ pub struct PeriodRecord {
     /// before these fields existed).
     #[serde(default)]
     pub now: NowRecord,
+    /// The traffic at the period's end, where the loop runs traffic
+    /// ([`LiveLoop::with_traffic`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<crate::live_traffic::TrafficNow>,
 }
 
 /// The city's state at a period's end: what the wall's tiles and hotspot list show.
@@ -230,6 +234,9 @@ pub struct NowRecord {
     pub places: Vec<PlaceNow>,
     /// Roads the water closes now (deeper than the closure depth where they run), by name.
     pub roads_closed: Vec<String>,
+    /// The same roads' feature ids in the Traffic & Road layer (one name may cover several).
+    #[serde(default)]
+    pub road_ids: Vec<i64>,
     /// Pumps with a flow now.
     pub pumps_running: usize,
     /// Pumps in the network.
@@ -335,6 +342,8 @@ pub struct LiveLoop {
     /// The network's links whose state sensors report: name → setting held (`None`:
     /// released to its own rules).
     held: BTreeMap<String, Option<f64>>,
+    /// The traffic, if the loop runs it.
+    traffic: Option<crate::live_traffic::LiveTraffic>,
 }
 
 impl LiveLoop {
@@ -356,7 +365,21 @@ impl LiveLoop {
             expected: BTreeMap::new(),
             ahead: BTreeMap::new(),
             held: BTreeMap::new(),
+            traffic: None,
         }
+    }
+
+    /// The loop running `traffic` beside the water: each period the traffic runs with the
+    /// roads the water closes, and the traffic counters' and cameras' counts scale its
+    /// demand ([`crate::live_traffic`]).
+    pub fn with_traffic(mut self, traffic: crate::live_traffic::LiveTraffic) -> LiveLoop {
+        self.traffic = Some(traffic);
+        self
+    }
+
+    /// The traffic, if the loop runs it.
+    pub fn traffic(&self) -> Option<&crate::live_traffic::LiveTraffic> {
+        self.traffic.as_ref()
     }
 
     /// The twin.
@@ -428,7 +451,9 @@ impl LiveLoop {
         let mut depths = Vec::new();
         let mut levels = Vec::new();
         let mut nodes = Vec::new();
+        let mut counts = BTreeMap::new();
         let mut alerts = Vec::new();
+        let manholes = manhole_nodes(city, reg);
         for (&k, &(sum, n, last, at)) in &per {
             let s = &sensors[k];
             match (s.kind, s.site) {
@@ -462,9 +487,12 @@ impl LiveLoop {
                     level_m: last,
                 }),
                 (Kind::WaterLevel, Site::Manhole) => {
-                    if let Some(node) = network_node(city, s) {
-                        nodes.push((node, last));
+                    if let Some(node) = manholes.get(&s.id) {
+                        nodes.push((node.clone(), last));
                     }
+                }
+                (Kind::TrafficCounter | Kind::CameraCount, _) => {
+                    counts.insert(s.id.clone(), sum / n as f64);
                 }
                 (Kind::PumpState | Kind::GateState, _) => {
                     let Some(link) = network_link(city, s) else {
@@ -514,6 +542,10 @@ impl LiveLoop {
         let (_, lake_added) = self.twin.set_lake_levels(&levels)?;
         let node_innovations = self.twin.nudge_nodes(&nodes, NODE_NUDGE_WINDOW_S);
         let depth_rms_m = rms(&o.innovations_m);
+        let traffic = self.traffic.as_mut().map(|t| {
+            let depth = self.twin.depth_now();
+            t.advance(city, end_s, self.cfg.period_s, &counts, Some(&depth))
+        });
         let period = PeriodRecord {
             end_s,
             end_ms: b_ms,
@@ -528,6 +560,7 @@ impl LiveLoop {
             assimilated_m3: o.assimilated_m3 + lake_added + net_added,
             apply_wall_s: 0.0,
             now: self.now_record(city, reg),
+            traffic,
         };
         let period = PeriodRecord {
             apply_wall_s: t0.elapsed().as_secs_f64(),
@@ -561,7 +594,7 @@ impl LiveLoop {
         } else {
             None
         };
-        self.update_expected(city, reg);
+        self.update_expected(reg, &manholes);
         let mut events = vec![(
             "period".to_string(),
             b_ms,
@@ -614,9 +647,14 @@ impl LiveLoop {
                     .is_some_and(|s| s.kind == Kind::WaterLevel && s.site != Site::Street),
             })
             .collect();
-        let mut roads_closed: Vec<String> = crate::impacts::road_impacts(city, &depth)
+        let closed: Vec<crate::impacts::RoadImpact> = crate::impacts::road_impacts(city, &depth)
             .into_iter()
             .filter(|r| r.flooded_kmh <= 0.0)
+            .collect();
+        let mut road_ids: Vec<i64> = closed.iter().map(|r| r.feature.0).collect();
+        road_ids.sort_unstable();
+        let mut roads_closed: Vec<String> = closed
+            .into_iter()
             .map(|r| r.name.unwrap_or_else(|| format!("road {}", r.feature.0)))
             .collect();
         roads_closed.sort();
@@ -628,6 +666,7 @@ impl LiveLoop {
             alert_m: self.cfg.alert_m,
             places,
             roads_closed,
+            road_ids,
             pumps_running: pumps
                 .iter()
                 .filter(|(j, _)| net.link_flow_si(*j).abs() > 1e-4)
@@ -800,7 +839,7 @@ impl LiveLoop {
     /// the depth now and the depth the last forecast gave for the period's end; the tolerance
     /// is half that range plus 0.15 m and a quarter of the larger (street sensors), 0.25 m
     /// (lake and river levels) or 0.5 m (wet wells and manholes: the level in the network now).
-    fn update_expected(&mut self, city: &City, reg: &Registry) {
+    fn update_expected(&mut self, reg: &Registry, manholes: &BTreeMap<String, String>) {
         let gauge_depths = self.twin.gauge_depths();
         for s in reg.sensors() {
             if s.kind != Kind::WaterLevel {
@@ -829,7 +868,7 @@ impl LiveLoop {
                     }
                 }
                 Site::Manhole => {
-                    if let Some(l) = network_node(city, s).and_then(|n| self.twin.node_level(&n)) {
+                    if let Some(l) = manholes.get(&s.id).and_then(|n| self.twin.node_level(n)) {
                         self.expected.insert(s.id.clone(), (l, 0.5));
                     }
                 }
@@ -884,14 +923,66 @@ fn rms(v: &[f64]) -> f64 {
     }
 }
 
-/// The drainage network's node a wet-well or manhole level sensor reads: its feature's
-/// `drainage_node`.
-fn network_node(city: &City, s: &Sensor) -> Option<String> {
-    let key = s.feature?;
-    city.layer(key.layer)
-        .get(key.id)?
-        .text("drainage_node")
-        .map(str::to_string)
+/// Farthest a wet-well or manhole level sensor without a `drainage_node` may stand from the
+/// network's node it is taken to read, m: a manhole cover's position against the node's, with
+/// the few metres a surveyed point is off.
+pub const MANHOLE_SNAP_M: f64 = 5.0;
+
+/// The drainage network's node each wet-well and manhole level sensor reads (sensor id → node
+/// name): its feature's `drainage_node`, else the nearest node (manhole, junction, storage) of
+/// the city's network within [`MANHOLE_SNAP_M`]. Sensors placed on no node are left out:
+/// [`unplaced_manhole_sensors`] names them.
+pub fn manhole_nodes(city: &City, reg: &Registry) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut net: Option<Option<twin_model::drainage::DrainageNetwork>> = None;
+    for s in reg
+        .sensors()
+        .iter()
+        .filter(|s| s.kind == Kind::WaterLevel && s.site == Site::Manhole)
+    {
+        let named = s.feature.and_then(|key| {
+            city.layer(key.layer)
+                .get(key.id)?
+                .text("drainage_node")
+                .map(str::to_string)
+        });
+        if let Some(n) = named {
+            out.insert(s.id.clone(), n);
+            continue;
+        }
+        let net = net.get_or_insert_with(|| {
+            twin_model::drainage::DrainageNetwork::from_layer(
+                city.layer(twin_model::Layer::Utility),
+            )
+            .ok()
+        });
+        let nearest = net.as_ref().and_then(|n| {
+            n.nodes
+                .iter()
+                .filter(|d| !matches!(d.kind, twin_model::drainage::DrainNodeKind::Outfall { .. }))
+                .map(|d| ((d.pos[0] - s.x).hypot(d.pos[1] - s.y), d))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+        });
+        if let Some((d, node)) = nearest
+            && d <= MANHOLE_SNAP_M
+        {
+            out.insert(s.id.clone(), node.name.clone());
+        }
+    }
+    out
+}
+
+/// The wet-well and manhole level sensors that read no node of the network (no
+/// `drainage_node` and none within [`MANHOLE_SNAP_M`]), by id: their readings are checked
+/// and stored but cannot correct the network.
+pub fn unplaced_manhole_sensors(city: &City, reg: &Registry) -> Vec<String> {
+    let placed = manhole_nodes(city, reg);
+    reg.sensors()
+        .iter()
+        .filter(|s| s.kind == Kind::WaterLevel && s.site == Site::Manhole)
+        .filter(|s| !placed.contains_key(&s.id))
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// A street sensor's place name (its feature's name, else its id).

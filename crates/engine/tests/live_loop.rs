@@ -372,3 +372,52 @@ fn an_ensemble_brackets_the_forecast_and_alerts_by_the_share_of_its_members() {
     assert!(forecasts >= 3, "{forecasts} forecasts");
     assert!(split > 0, "no place where the members disagree");
 }
+
+#[test]
+fn a_manhole_sensor_without_a_drainage_node_reads_the_node_beneath_it() {
+    let city = city();
+    let net =
+        twin_model::DrainageNetwork::from_layer(city.layer(twin_model::Layer::Utility)).unwrap();
+    let node = net
+        .nodes
+        .iter()
+        .find(|n| matches!(n.kind, twin_model::drainage::DrainNodeKind::Junction))
+        .unwrap();
+    let [x, y] = node.pos;
+    // One sensor 3 m off a manhole, one 40 m from any node it might be taken to read.
+    let far = net.nodes.last().unwrap().pos;
+    let lonely = (0..400)
+        .map(|k| {
+            let a = k as f64 * 0.1;
+            [far[0] + 40.0 * a.cos(), far[1] + 40.0 * a.sin()]
+        })
+        .find(|p| {
+            net.nodes
+                .iter()
+                .all(|n| (n.pos[0] - p[0]).hypot(n.pos[1] - p[1]) > 30.0)
+        })
+        .expect("a point 30 m from every node");
+    let toml = format!(
+        "[[sensor]]\nid = \"MH-A\"\nkind = \"water_level\"\nsite = \"manhole\"\nx = {}\ny = {}\n\n[[sensor]]\nid = \"MH-B\"\nkind = \"water_level\"\nsite = \"manhole\"\nx = {}\ny = {}\n",
+        x + 3.0,
+        y,
+        lonely[0],
+        lonely[1]
+    );
+    let extra = Registry::from_toml(&toml, std::path::Path::new("extra.toml")).unwrap();
+    let reg = Registry::from_city(&city).unwrap().merged(extra).unwrap();
+    let placed = twin_engine::live_loop::manhole_nodes(&city, &reg);
+    assert_eq!(placed.get("MH-A"), Some(&node.name));
+    assert!(!placed.contains_key("MH-B"));
+    // The demo's wet-well sensor keeps the node its feature names.
+    let well = reg
+        .sensors()
+        .iter()
+        .find(|s| s.id.starts_with("WL-") && s.site == twin_sensors::Site::Manhole)
+        .unwrap();
+    assert!(placed.contains_key(&well.id));
+    assert_eq!(
+        twin_engine::live_loop::unplaced_manhole_sensors(&city, &reg),
+        vec!["MH-B".to_string()]
+    );
+}

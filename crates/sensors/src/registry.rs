@@ -382,7 +382,13 @@ impl Registry {
             };
             match f.kind.as_str() {
                 "water_level_sensor" => {
-                    let site = if f.text("drainage_node").is_some() {
+                    // A `site` attribute says where it is; else a sensor reading a network
+                    // node is in a manhole or wet well, one with a ground level or an alert
+                    // depth is on a street, one near a river reads the river, and the rest
+                    // read lakes.
+                    let site = if let Some(site) = f.text("site").and_then(Site::parse) {
+                        site
+                    } else if f.text("drainage_node").is_some() {
                         Site::Manhole
                     } else if f.attrs.contains_key("ground_m")
                         || f.attrs.contains_key("alert_depth_m")

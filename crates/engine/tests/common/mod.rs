@@ -3,6 +3,7 @@
 use twin_model::City;
 
 /// scenarios/design-storm-100mm-2h.csv as (minute, mm/h).
+#[allow(dead_code)]
 pub fn design_storm() -> Vec<(f64, f64)> {
     let text = include_str!("../../../../scenarios/design-storm-100mm-2h.csv");
     text.lines()

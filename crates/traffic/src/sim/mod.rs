@@ -32,7 +32,8 @@
 //! Files: `config` (settings), `records` (what a run reports), `state` (the state and its
 //! views), `step` (the step and the links), `junction` (exit queues across junctions),
 //! `signals` and `adaptive` (signal state, max-pressure and actuated control),
-//! `reroute` (closures and informed drivers), `recording` (trajectories, link statistics,
+//! `reroute` (closures and informed drivers), `scaling` (the demand still to depart scaled
+//! in a run under way), `recording` (trajectories, link statistics,
 //! trip outcomes).
 
 mod adaptive;
@@ -41,6 +42,7 @@ mod junction;
 mod recording;
 mod records;
 mod reroute;
+mod scaling;
 mod signals;
 mod state;
 mod step;
@@ -54,6 +56,7 @@ pub use records::{
     TrajectoryPoint, Traversals, TripResult, VehicleState,
 };
 pub use reroute::REROUTE_MIN_GAIN;
+pub use scaling::Rescaled;
 pub use state::Simulation;
 
 #[cfg(test)]

@@ -125,7 +125,17 @@ impl Simulation {
         &self.link_stats
     }
 
-    /// The class of trip `trip` (departure order); `None` past the last trip.
+    /// Takes the per-link and network statistics of the intervals completed so far, leaving
+    /// none: a run that goes on for days (the live twin) keeps only what it has not read.
+    pub fn take_stats(&mut self) -> (Vec<LinkInterval>, Vec<NetworkInterval>) {
+        (
+            std::mem::take(&mut self.link_stats),
+            std::mem::take(&mut self.net_stats),
+        )
+    }
+
+    /// The class of trip `trip` (departure order; repeats added by
+    /// [`Simulation::rescale_pending`] are not looked up); `None` past the last trip.
     pub fn trip_class(&self, trip: u32) -> Option<crate::demand::VehicleClass> {
         let v = self.vehs.get(trip as usize)?;
         self.types.get(v.vtype as usize).map(|t| t.class)

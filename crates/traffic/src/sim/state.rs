@@ -152,6 +152,13 @@ pub struct Simulation {
     pub(super) net_last: (usize, usize),
     pub(super) entries: Vec<(f64, u32, LinkId)>,
     pub(super) closed_entries: u64,
+    /// Vehicles that entered each link since the start.
+    pub(super) entered_total: Vec<u64>,
+    /// Demand scaling ([`Simulation::rescale_pending`]): the vehicles not yet departed at
+    /// its first call, as the demand gave them.
+    pub(super) base_pending: Option<Vec<Veh>>,
+    /// Trip numbers given to the repeats of a trip: (trip, repeat) → trip number.
+    pub(super) repeat_trips: std::collections::BTreeMap<(u32, u32), u32>,
 }
 
 /// SplitMix64 finaliser: a deterministic hash of (seed, i).
@@ -321,6 +328,9 @@ impl Simulation {
             net_last: (0, 0),
             entries: Vec::new(),
             closed_entries: 0,
+            entered_total: vec![0; nl],
+            base_pending: None,
+            repeat_trips: std::collections::BTreeMap::new(),
             cfg,
             net,
         }

@@ -89,6 +89,7 @@ impl Simulation {
             self.active_links.push(li as u32);
         }
         self.st_entered[li] += 1;
+        self.entered_total[li] += 1;
         if self.cfg.record_entries {
             self.entries.push((t, veh.trip, l));
         }
