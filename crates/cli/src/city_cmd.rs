@@ -18,7 +18,7 @@ pub enum CityCmd {
     /// lacks is designed by documented rules and marked `source = designed` (a sewer network
     /// on the streets, residents from ward totals, jobs, lake levels, sensors); `twin info`
     /// lists which. Xây dựng thành phố từ OSM và DEM; phần thiếu được thiết kế và ghi rõ.
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Push a city into PostgreSQL with PostGIS, for several servers and the data warehouse
     /// to share: every layer, its metadata, state and DEM, in one transaction. Đẩy thành phố
     /// lên PostgreSQL/PostGIS (một giao dịch).
@@ -87,6 +87,18 @@ pub struct BuildArgs {
     /// departures in the morning peak (06:00–09:00), run instead of the synthetic bus lines.
     #[arg(long)]
     pub gtfs: Option<PathBuf>,
+    /// With --gtfs: the day whose services run (YYYY-MM-DD; calendar.txt's weekday and dates
+    /// with calendar_dates.txt's exceptions on that day). Default: a typical weekday.
+    #[arg(long, requires = "gtfs")]
+    pub gtfs_date: Option<String>,
+    /// A surveyed sewer network (EPA SWMM 5 .inp) to use instead of designing one: its
+    /// junctions, outfalls, storage, conduits, pumps, orifices, weirs and subcatchments go
+    /// into the Utility layer. Mạng cống khảo sát (SWMM .inp).
+    #[arg(long, requires = "sewers_crs")]
+    pub sewers: Option<PathBuf>,
+    /// CRS of the .inp's coordinates (e.g. EPSG:3405).
+    #[arg(long, requires = "sewers")]
+    pub sewers_crs: Option<String>,
 }
 
 pub(crate) fn run(cmd: CityCmd) -> Result<()> {
@@ -187,12 +199,31 @@ fn build(a: &BuildArgs) -> Result<()> {
         }
         None => Vec::new(),
     };
+    let sewers = match (&a.sewers, &a.sewers_crs) {
+        (Some(p), Some(c)) => {
+            let crs = Crs::parse(c)
+                .with_context(|| format!("--sewers-crs '{c}': expected EPSG:<code>"))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read", p.display()))?;
+            let project = twin_hydro::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: line {}: {}", p.display(), e.line, e.message))?;
+            Some((p.clone(), crs, project))
+        }
+        _ => None,
+    };
     let gtfs = a
         .gtfs
         .as_deref()
         .map(|d| -> Result<_> {
+            let day = match &a.gtfs_date {
+                Some(v) => Some(
+                    twin_io::gtfs::parse_date(v)
+                        .with_context(|| format!("--gtfs-date: '{v}' is not a date YYYY-MM-DD"))?,
+                ),
+                None => None,
+            };
             let feed = twin_io::gtfs::read_feed(d)?;
-            let (lines, warnings) = twin_io::gtfs::lines(&feed)?;
+            let (lines, warnings) = twin_io::gtfs::lines_on(&feed, day)?;
             Ok((feed, lines, warnings))
         })
         .transpose()?;
@@ -232,6 +263,12 @@ fn build(a: &BuildArgs) -> Result<()> {
     };
     if let Some((feed, lines, warnings)) = &gtfs {
         bus_feed(&mut city, feed, lines, warnings, extent, &to_city)?;
+        city.metadata.insert(
+            "gtfs_day".into(),
+            a.gtfs_date
+                .clone()
+                .unwrap_or_else(|| "typical weekday / ngày thường".into()),
+        );
     }
     // The DEM, resampled onto the city at the simulation cell inside the model area only.
     let onto = step(
@@ -349,6 +386,45 @@ fn build(a: &BuildArgs) -> Result<()> {
     }
     notes.extend(fill::people::residents(&mut city, &wards, extent));
     notes.extend(fill::people::jobs(&mut city));
+    if let Some((path, crs, project)) = &sewers {
+        use geo::Centroid;
+        let to = twin_io::crs::Reprojector::new(*crs, city.crs, "--sewers")?;
+        let first = city.layer(Layer::Utility).next_id().0;
+        let got =
+            twin_io::swmm_import::inp_to_utility(project, path, first, &|x, y| to.point(x, y))?;
+        let [[x0, y0], [x1, y1]] = extent;
+        let outside = got
+            .features
+            .iter()
+            .filter(|f| {
+                f.geometry
+                    .centroid()
+                    .is_some_and(|p| p.x() < x0 || p.x() > x1 || p.y() < y0 || p.y() > y1)
+            })
+            .count();
+        let n = got.features.len();
+        for f in got.features {
+            city.layer_mut(Layer::Utility).insert(f);
+        }
+        println!(
+            "  sewers / mạng cống: {n} features from {} (surveyed / khảo sát)",
+            path.display()
+        );
+        for (what, count) in &got.warnings {
+            eprintln!(
+                "⚠ {}: {count} × {what} (không mô phỏng / not modelled)",
+                path.display()
+            );
+        }
+        if outside > 0 {
+            eprintln!(
+                "⚠ {}: {outside} features lie outside the model area (is --sewers-crs right?)",
+                path.display()
+            );
+        }
+        city.metadata
+            .insert("sewers_source".into(), path.display().to_string());
+    }
     notes.extend(step("designing the sewer network", || {
         Ok(fill::sewers::design(&mut city))
     })?);

@@ -292,4 +292,76 @@ fn bad_inputs_are_refused_by_name_and_gaps_are_filled_with_a_warning() {
     let e = stderr(&o);
     assert!(e.contains("missing cells filled"), "{e}");
     assert!(out.exists());
+    // A surveyed sewer network given as SWMM input (here the network this build designed,
+    // exported): kept as surveyed, not designed again, every element in its place.
+    let inp = d.path().join("net.inp");
+    let storm =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/design-storm-100mm-2h.csv");
+    twin_ok(&[
+        "export",
+        "inp",
+        s(&out),
+        "--rain",
+        s(&storm),
+        "--minutes",
+        "60",
+        "--out",
+        s(&inp),
+    ]);
+    let designed = info(&out);
+    let crs = designed["crs"].as_str().unwrap().to_string();
+    let surveyed_city = d.path().join("surveyed.gpkg");
+    let args = |inp: &Path, crs: &str, to: &Path| -> std::process::Output {
+        twin(&[
+            "city",
+            "build",
+            "--osm",
+            s(&osm),
+            "--dem",
+            s(&holed),
+            "--cell-m",
+            "25",
+            "--street-sensors",
+            "0",
+            "--sewers",
+            s(inp),
+            "--sewers-crs",
+            crs,
+            "--out",
+            s(to),
+        ])
+    };
+    let o = args(&inp, &crs, &surveyed_city);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = info(&surveyed_city);
+    let (u0, u1) = (layer(&designed, "utility"), layer(&j, "utility"));
+    assert_eq!(u1["designed"], 0, "{u1}");
+    assert_eq!(u0["features"], u1["features"], "{u0} vs {u1}");
+    let e = stderr(&o);
+    assert!(e.contains("[RAINGAGES]"), "{e}");
+    assert!(!e.contains("outside the model area"), "{e}");
+    // The same file said to be in WGS 84: the coordinates are not degrees, and it lands far
+    // from the streets (refused by the projection, or warned).
+    let wrong = d.path().join("wrong.gpkg");
+    let o = args(&inp, "EPSG:4326", &wrong);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() || e.contains("outside the model area"),
+        "{e}"
+    );
+    // A malformed .inp is refused by file and line, and nothing is written.
+    let bad = d.path().join("bad.inp");
+    write(&bad, "[JUNCTIONS]\nJ1 ten 2\n");
+    let not_written = d.path().join("bad.gpkg");
+    let o = args(&bad, &crs, &not_written);
+    refused_at(&o, &not_written, &["bad.inp", "line 2"]);
+}
+
+fn refused_at(o: &std::process::Output, out: &Path, want: &[&str]) {
+    assert!(!o.status.success());
+    let e = stderr(o);
+    for w in want {
+        assert!(e.contains(w), "'{w}' not in: {e}");
+    }
+    assert!(!out.exists(), "a refused build wrote {}", out.display());
 }

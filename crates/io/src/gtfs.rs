@@ -2,18 +2,22 @@
 //! the bus lines of a feed folder and their timetables.
 //!
 //! Read: `agency.txt` (counted), `routes.txt`, `stops.txt`, `trips.txt`, `stop_times.txt`,
-//! `calendar.txt`, `frequencies.txt` when present, `shapes.txt` (counted: lines follow the
+//! `calendar.txt`, `calendar_dates.txt`, `frequencies.txt` when present, `shapes.txt` (counted: lines follow the
 //! road graph between their stops, not the shapes). Fields are found by their header names;
 //! quoted fields follow RFC 4180. An error names the file, the line and the field; nothing of
 //! user data panics. What is not modelled is returned as [`Warning`]s by name and count: other
-//! files of the folder (`calendar_dates.txt`, `transfers.txt`, fares …), columns no rule reads,
+//! files of the folder (`transfers.txt`, fares …), columns no rule reads,
 //! routes that are not road buses (GTFS `route_type` other than 3 bus, 11 trolleybus and the
 //! extended 700–716 bus types), stops that are not boarding points (`location_type` ≠ 0).
 //!
 //! [`lines`] turns a feed into route-directions (`route_id` and `direction_id`): their stop
 //! pattern (the most common stop sequence of their trips; ties to the first in order) and the
-//! departures of their trips at the pattern's first stop, on a weekday (the simulated morning
-//! peak is a working day). `stop_times.txt` is required by GTFS; a feed without it (such as the
+//! departures of their trips at the pattern's first stop, on the simulated day: a given date
+//! ([`lines_on`]: the services `calendar.txt` runs that weekday within their dates, with the
+//! exceptions `calendar_dates.txt` adds and removes on that date), or else a typical weekday
+//! ([`lines`]: the services `calendar.txt` runs on any weekday, and those only
+//! `calendar_dates.txt` defines that it adds on a weekday; its removals, holidays and the like,
+//! are counted, not applied). `stop_times.txt` is required by GTFS; a feed without it (such as the
 //! 2018 Hanoi Bus network in ../shared/data/hanoi) gives patterns only where its stop ids name
 //! them (`<route_id>_S<n>`, in order of `n`, as the Hanoi Bus GTFS names them — the order of
 //! its stop_times where it has them) and trip counts without times.
@@ -80,6 +84,52 @@ pub struct Service {
     pub id: String,
     /// Monday … Sunday.
     pub days: [bool; 7],
+    /// `start_date` and `end_date` as YYYYMMDD, where given.
+    pub dates: Option<(u32, u32)>,
+}
+
+/// An exception to a service on a date (`calendar_dates.txt`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceDate {
+    /// `service_id`.
+    pub service: String,
+    /// `date`, YYYYMMDD.
+    pub date: u32,
+    /// `exception_type` 1 (added; true) or 2 (removed).
+    pub added: bool,
+}
+
+/// A date `YYYYMMDD` or `YYYY-MM-DD` as YYYYMMDD, if it is a valid Gregorian date.
+pub fn parse_date(v: &str) -> Option<u32> {
+    let v = v.trim();
+    let dashed = if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}-{}", &v[..4], &v[4..6], &v[6..])
+    } else {
+        v.to_string()
+    };
+    if !twin_model::is_date(&dashed) {
+        return None;
+    }
+    dashed.replace('-', "").parse().ok()
+}
+
+/// The weekday of a YYYYMMDD date, Monday = 0 (days from the civil calendar, after
+/// H. Hinnant's `days_from_civil`).
+pub fn weekday(date: u32) -> usize {
+    let (y, m, d) = (
+        i64::from(date / 10_000),
+        i64::from(date / 100 % 100),
+        i64::from(date % 100),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    // 1970-01-01 was a Thursday.
+    (days + 3).rem_euclid(7) as usize
 }
 
 /// A headway-based service (`frequencies.txt`).
@@ -121,6 +171,8 @@ pub struct Feed {
     pub stop_times: Option<Vec<StopTime>>,
     /// Services; `None` where `calendar.txt` is absent.
     pub services: Option<Vec<Service>>,
+    /// Exceptions to services on dates (`calendar_dates.txt`; empty where absent).
+    pub service_dates: Vec<ServiceDate>,
     /// Headway-based services.
     pub frequencies: Vec<Frequency>,
     /// Shapes in `shapes.txt` (distinct `shape_id`s).
@@ -136,13 +188,14 @@ pub fn is_road_bus(route_type: u32) -> bool {
 }
 
 /// Files the reader reads.
-const KNOWN: [&str; 8] = [
+const KNOWN: [&str; 9] = [
     "agency.txt",
     "routes.txt",
     "stops.txt",
     "trips.txt",
     "stop_times.txt",
     "calendar.txt",
+    "calendar_dates.txt",
     "frequencies.txt",
     "shapes.txt",
 ];
@@ -200,6 +253,17 @@ impl Table {
                 format!("'{v}' is not a number in {lo}..{hi}"),
             )),
         }
+    }
+
+    fn date(&self, row: &(usize, Vec<String>), c: usize) -> Result<u32> {
+        let v = self.get(row, c)?;
+        parse_date(v).filter(|_| !v.contains('-')).ok_or_else(|| {
+            self.err(
+                row.0,
+                &self.cols[c],
+                format!("'{v}' is not a date YYYYMMDD"),
+            )
+        })
     }
 
     fn time(&self, row: &(usize, Vec<String>), c: usize) -> Result<Option<f64>> {
@@ -616,6 +680,7 @@ pub fn read_feed(dir: &Path) -> Result<Feed> {
             "sunday",
         ];
         let cols: Vec<usize> = names.iter().map(|n| t.need(n)).collect::<Result<_>>()?;
+        let (c_start, c_end) = (t.col("start_date"), t.col("end_date"));
         let mut services = Vec::new();
         for r in &t.rows {
             let mut days = [false; 7];
@@ -626,15 +691,41 @@ pub fn read_feed(dir: &Path) -> Result<Feed> {
                     v => return Err(t.err(r.0, names[k], format!("'{v}' is not 0 or 1"))),
                 };
             }
+            let dates = match (c_start, c_end) {
+                (Some(a), Some(b)) => Some((t.date(r, a)?, t.date(r, b)?)),
+                _ => None,
+            };
             services.push(Service {
                 id: t.get(r, c_id)?.to_string(),
                 days,
+                dates,
             });
         }
         feed.services = Some(services);
-    } else {
+    }
+    if let Some(t) = read_table(dir, "calendar_dates.txt")? {
+        let (c_id, c_date, c_ex) = (
+            t.need("service_id")?,
+            t.need("date")?,
+            t.need("exception_type")?,
+        );
+        for r in &t.rows {
+            let added = match t.get(r, c_ex)? {
+                "1" => true,
+                "2" => false,
+                v => return Err(t.err(r.0, "exception_type", format!("'{v}' is not 1 or 2"))),
+            };
+            feed.service_dates.push(ServiceDate {
+                service: t.get(r, c_id)?.to_string(),
+                date: t.date(r, c_date)?,
+                added,
+            });
+        }
+        t.unused(&["service_id", "date", "exception_type"], &mut w);
+    }
+    if feed.services.is_none() && feed.service_dates.is_empty() {
         w.push(Warning {
-            what: "calendar.txt missing: every trip taken to run on the simulated day".into(),
+            what: "calendar.txt and calendar_dates.txt missing: every trip taken to run on the simulated day".into(),
             count: feed.trips.len(),
         });
     }
@@ -720,12 +811,59 @@ pub struct Line {
 /// The route-directions of `feed` (rules in the module docs), and what was left out, by name
 /// and count. Errors name the file where the feed gives no pattern at all.
 pub fn lines(feed: &Feed) -> Result<(Vec<Line>, Vec<Warning>)> {
+    lines_on(feed, None)
+}
+
+/// Which services run on the simulated day (`day`, YYYYMMDD; `None`: a typical weekday), by
+/// id; `None` where the feed has no calendar at all (every trip runs). With the removals on
+/// dates a typical weekday does not apply.
+fn running_services(feed: &Feed, day: Option<u32>) -> (Option<HashMap<&str, bool>>, usize) {
+    if feed.services.is_none() && feed.service_dates.is_empty() {
+        return (None, 0);
+    }
+    let mut on: HashMap<&str, bool> = HashMap::new();
+    for s in feed.services.iter().flatten() {
+        let runs = match day {
+            Some(d) => s.days[weekday(d)] && s.dates.is_none_or(|(a, b)| a <= d && d <= b),
+            None => s.days[..5].iter().any(|&d| d),
+        };
+        on.insert(s.id.as_str(), runs);
+    }
+    let mut removals = 0;
+    for e in &feed.service_dates {
+        match day {
+            Some(d) if e.date == d => {
+                on.insert(e.service.as_str(), e.added);
+            }
+            Some(_) => {
+                on.entry(e.service.as_str()).or_insert(false);
+            }
+            None => {
+                let weekday_date = weekday(e.date) < 5;
+                if e.added {
+                    let v = on.entry(e.service.as_str()).or_insert(false);
+                    *v |= weekday_date;
+                } else {
+                    on.entry(e.service.as_str()).or_insert(false);
+                    removals += 1;
+                }
+            }
+        }
+    }
+    (Some(on), removals)
+}
+
+/// As [`lines`], on the date `day` (YYYYMMDD) where given.
+pub fn lines_on(feed: &Feed, day: Option<u32>) -> Result<(Vec<Line>, Vec<Warning>)> {
     let mut w = Vec::new();
-    let weekday: Option<HashMap<&str, bool>> = feed.services.as_ref().map(|s| {
-        s.iter()
-            .map(|s| (s.id.as_str(), s.days[..5].iter().any(|&d| d)))
-            .collect()
-    });
+    let (weekday, removals) = running_services(feed, day);
+    if removals > 0 {
+        w.push(Warning {
+            what: "calendar_dates.txt removals on given dates (holidays …) not applied to a typical weekday; give a date to apply them"
+                .into(),
+            count: removals,
+        });
+    }
     let (mut not_weekday, mut unknown_service) = (0, 0);
     let runs = |t: &Trip, nw: &mut usize, us: &mut usize| match &weekday {
         None => true,
@@ -750,13 +888,17 @@ pub fn lines(feed: &Feed) -> Result<(Vec<Line>, Vec<Warning>)> {
     }
     if not_weekday > 0 {
         w.push(Warning {
-            what: "trips whose service runs on no weekday (left out)".into(),
+            what: if day.is_some() {
+                "trips whose service does not run on the date (left out)".into()
+            } else {
+                "trips whose service runs on no weekday (left out)".into()
+            },
             count: not_weekday,
         });
     }
     if unknown_service > 0 {
         w.push(Warning {
-            what: "trips whose service_id is not in calendar.txt (calendar_dates.txt not modelled; left out)"
+            what: "trips whose service_id is in neither calendar.txt nor calendar_dates.txt (left out)"
                 .into(),
             count: unknown_service,
         });
@@ -972,6 +1114,100 @@ mod tests {
         assert_eq!(l.offsets_s, vec![Some(0.0), Some(330.0), Some(540.0)]);
         has(&w, "variant", 1);
         has(&w, "no weekday", 1);
+    }
+
+    #[test]
+    fn dates_and_weekdays_are_read_as_the_calendar_has_them() {
+        assert_eq!(parse_date("2018-09-03"), Some(20180903));
+        assert_eq!(parse_date("20240229"), Some(20240229));
+        for bad in [
+            "20230229",
+            "2018-9-3",
+            "20181301",
+            "18-09-03",
+            "2018/09/03",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        // 2018-09-03 (a Monday, National Day observed), 2026-12-07 (a Monday), 2000-02-29 (a
+        // Tuesday), 1970-01-01 (a Thursday).
+        assert_eq!(weekday(20180903), 0);
+        assert_eq!(weekday(20261207), 0);
+        assert_eq!(weekday(20000229), 1);
+        assert_eq!(weekday(19700101), 3);
+        assert_eq!(weekday(20180902), 6);
+    }
+
+    #[test]
+    fn calendar_dates_add_and_remove_services_on_their_dates() {
+        let trips = format!("{TRIPS}R1,EXTRA,t5,0,0\n");
+        let times = format!(
+            "{TIMES}t5,08:00:00,08:00:00,A,1\nt5,08:05:00,08:05:00,B,2\nt5,08:09:00,08:09:00,C,3\n"
+        );
+        let dates = "service_id,date,exception_type\nWK,20180903,2\nEXTRA,20180903,1\n";
+        let d = feed_dir(&[
+            ("routes.txt", ROUTES),
+            ("stops.txt", STOPS),
+            ("trips.txt", &trips),
+            ("stop_times.txt", &times),
+            ("calendar.txt", CAL),
+            ("calendar_dates.txt", dates),
+        ]);
+        let f = read_feed(d.path()).unwrap();
+        assert_eq!(f.service_dates.len(), 2);
+        assert_eq!(
+            f.services.as_ref().unwrap()[0].dates,
+            Some((20180101, 20181231))
+        );
+        assert!(!f.warnings.iter().any(|w| w.what.contains("calendar_dates")));
+        let deps = |day: Option<u32>| -> Vec<f64> {
+            lines_on(&f, day)
+                .map(|(l, _)| l.iter().flat_map(|l| l.departures_s.clone()).collect())
+                .unwrap_or_default()
+        };
+        // A typical weekday: WK (t1, t2, t3) and EXTRA (added on a Monday); the holiday's
+        // removal is counted, not applied.
+        assert_eq!(deps(None), vec![25_200.0, 25_800.0, 28_800.0, 90_000.0]);
+        let (_, w) = lines(&f).unwrap();
+        assert!(
+            w.iter()
+                .any(|w| w.what.contains("removals") && w.count == 1),
+            "{w:?}"
+        );
+        // The holiday itself: WK removed, EXTRA added.
+        assert_eq!(deps(Some(20180903)), vec![28_800.0]);
+        // The Tuesday after: WK only; a Sunday: SUN only (t4 has no stop_times: no line).
+        assert_eq!(deps(Some(20180904)), vec![25_200.0, 25_800.0, 90_000.0]);
+        assert!(deps(Some(20180902)).is_empty());
+        // After the calendar's end_date nothing runs.
+        assert!(deps(Some(20190102)).is_empty());
+        // A malformed date is refused by line and field.
+        let bad = feed_dir(&[
+            ("routes.txt", ROUTES),
+            ("stops.txt", STOPS),
+            ("trips.txt", TRIPS),
+            (
+                "calendar_dates.txt",
+                "service_id,date,exception_type\nWK,2018-09-03,2\n",
+            ),
+        ]);
+        let e = read_feed(bad.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("calendar_dates.txt") && e.contains("line 2") && e.contains("date"),
+            "{e}"
+        );
+        let bad = feed_dir(&[
+            ("routes.txt", ROUTES),
+            ("stops.txt", STOPS),
+            ("trips.txt", TRIPS),
+            (
+                "calendar_dates.txt",
+                "service_id,date,exception_type\nWK,20180903,3\n",
+            ),
+        ]);
+        let e = read_feed(bad.path()).unwrap_err().to_string();
+        assert!(e.contains("exception_type"), "{e}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod rain;
 pub mod raster;
 pub mod step;
 pub mod swmm;
+pub mod swmm_import;
 pub mod wards;
 
 pub use error::{IoError, Result};
