@@ -69,6 +69,13 @@ enum Cmd {
         /// Mở bảng kịch bản giả định / start with the what-if panel open.
         #[arg(long)]
         what_if: bool,
+        /// Danh sách trạm đo mưa / the rain gauge list (gauge_id, lon, lat), with --daily:
+        /// the what-if panel offers the wettest days of the records.
+        #[arg(long, requires = "daily")]
+        gauges: Option<PathBuf>,
+        /// Lượng mưa ngày tại các trạm / the gauges' daily totals (date, gauge_id, rain_mm, qc).
+        #[arg(long, requires = "gauges")]
+        daily: Option<PathBuf>,
     },
     /// Tường màn hình / the video wall: KPI tiles, alert ticker, hotspots, camera tour.
     Wall {
@@ -110,7 +117,7 @@ fn parse_pair(s: &str) -> Result<(f32, f32)> {
 /// Parses the command line into options.
 pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
     let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut app_extra = (None, PathBuf::from("twin-plans"), false);
+    let mut app_extra = (None, PathBuf::from("twin-plans"), false, None);
     let (mode, common, hide, server, token_file, utc_offset) = match cli.cmd {
         Cmd::App {
             common,
@@ -118,8 +125,10 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
             compare,
             plans_dir,
             what_if,
+            gauges,
+            daily,
         } => {
-            app_extra = (compare, plans_dir, what_if);
+            app_extra = (compare, plans_dir, what_if, gauges.zip(daily));
             (Mode::App, common, hide, None, None, 7.0)
         }
         Cmd::Wall {
@@ -202,6 +211,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
         compare: app_extra.0,
         plans_dir: app_extra.1,
         what_if: app_extra.2,
+        rain_records: app_extra.3,
     })
 }
 
@@ -256,6 +266,12 @@ mod tests {
             .is_err()
         );
         assert!(p("twin-app app --city c.gpkg --hide nothing").is_err());
+        let a = p("twin-app app --city c.gpkg --gauges g.csv --daily d.csv").unwrap();
+        assert_eq!(
+            a.rain_records,
+            Some((PathBuf::from("g.csv"), PathBuf::from("d.csv")))
+        );
+        assert!(p("twin-app app --city c.gpkg --gauges g.csv").is_err());
         assert!(p("twin-app app --city c.gpkg --lang fr").is_err());
         assert!(parse_size("10x10").is_err());
     }

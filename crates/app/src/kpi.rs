@@ -184,6 +184,9 @@ pub struct LiveState {
     pub alerts: Vec<Raised>,
     /// A live feed that has lost its service (what is shown is the last it received).
     pub offline: bool,
+    /// The roads (Traffic & Road feature ids, sorted) the water closes now, from a live
+    /// feed; `None` where the roads come from the run's own road states (a replay).
+    pub closed_roads: Option<Vec<i64>>,
 }
 
 /// The wall's text for a moment.
@@ -299,6 +302,7 @@ impl ReplayFeed {
             hotspots: hotspots(&self.run, self.minute, 10),
             alerts: raised(&self.run, self.minute),
             offline: false,
+            closed_roads: None,
         }
     }
 }

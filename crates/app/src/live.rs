@@ -170,6 +170,7 @@ impl Received {
             hotspots: Vec::new(),
             alerts: Vec::new(),
             offline: false,
+            closed_roads: None,
         });
         s.alerts = self.alerts.clone();
         s.offline = !self.online;
@@ -215,8 +216,8 @@ pub fn state_of(data: &Value, offset_min: i32) -> Result<LiveState> {
             .filter(|(h, street)| *street && h.rise_m >= alert_m)
             .count(),
         hotspots_total: places.iter().filter(|(_, street)| *street).count(),
-        // The live loop runs no traffic.
-        network_speed_kmh: None,
+        // Where the live loop runs traffic: its speed over the period.
+        network_speed_kmh: data["traffic"]["speed_kmh"].as_f64(),
         pumps_running: count("pumps_running"),
         pumps_total: count("pumps_total"),
     };
@@ -227,11 +228,20 @@ pub fn state_of(data: &Value, offset_min: i32) -> Result<LiveState> {
         .collect();
     hotspots.sort_by(|a, b| b.rise_m.total_cmp(&a.rise_m).then(a.name.cmp(&b.name)));
     hotspots.truncate(LIST);
+    let mut closed: Vec<i64> = now["road_ids"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    closed.sort_unstable();
     Ok(LiveState {
         kpis,
         hotspots,
         alerts: Vec::new(),
         offline: false,
+        closed_roads: Some(closed),
     })
 }
 
@@ -511,7 +521,10 @@ mod tests {
         json!({"id": id, "type": "state", "time_ms": end_ms, "data": {
             "end_s": 1800.0, "end_ms": end_ms, "rain_gauges": 3, "rain_mm_h": 40.0,
             "now": {"max_depth_m": 0.62, "alert_m": 0.3, "places": places,
-                    "roads_closed": ["Phố Huế", "Hàng Bài"], "pumps_running": 2, "pumps_total": 3}
+                    "roads_closed": ["Phố Huế", "Hàng Bài"], "road_ids": [42, 7, 9],
+                    "pumps_running": 2, "pumps_total": 3},
+            "traffic": {"on_road": 1200, "to_depart": 5000, "speed_kmh": 18.5,
+                        "links_closed": 4, "links_slowed": 2, "counts": [], "demand_factor": 1.1}
         }})
     }
 
@@ -538,10 +551,11 @@ mod tests {
         assert_eq!(k.minute, 30.0);
         assert_eq!(k.max_depth_m, 0.62);
         assert_eq!(k.roads_closed, 2);
+        assert_eq!(s.closed_roads, Some(vec![7, 9, 42]));
+        assert_eq!(k.network_speed_kmh, Some(18.5));
         // The lake is not a hotspot; one street place is over 0.3 m of three.
         assert_eq!((k.hotspots_flooded, k.hotspots_total), (1, 3));
         assert_eq!((k.pumps_running, k.pumps_total), (2, 3));
-        assert_eq!(k.network_speed_kmh, None);
         let names: Vec<_> = s.hotspots.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["Phố Huế", "Hàng Bài"]);
         assert_eq!(s.hotspots[0].xy, [10.0, 20.0]);

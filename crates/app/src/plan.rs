@@ -1,4 +1,5 @@
-//! The planner's what-if: a design storm and its start, roads closed and pumps taken out
+//! The planner's what-if: a design storm or a historical day at the city's rain gauges and
+//! its start, roads closed and pumps taken out
 //! (picked on the map), written as a scenario file (the format `twin scenario run` takes,
 //! scenarios/scenario.schema.json) and run by `twin scenario run` in the background while the
 //! view stays live; its progress is read from the run's `--progress-file`.
@@ -37,6 +38,60 @@ pub struct Plan {
     pub closures: Vec<Closure>,
     /// Pumps out of service, by name.
     pub pumps_out: Vec<String>,
+    /// A historical day at the rain gauges instead of the design storm.
+    pub historical: Option<HistoricalDay>,
+}
+
+/// A historical day: its gauges' daily totals spread over the city (inverse distance) and laid
+/// over six hours in the design storm's Chicago shape, peak at 40 % (as
+/// scenarios/pilot-hanoi-2025-09-30.toml).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoricalDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The gauge list.
+    pub gauges: PathBuf,
+    /// The daily totals.
+    pub daily: PathBuf,
+}
+
+/// Minutes a historical day's rain is laid over.
+pub const HISTORICAL_MIN: f64 = 360.0;
+
+/// The historical days the panel offers: the gauge records and their wettest days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    /// The gauge list.
+    pub gauges: PathBuf,
+    /// The daily totals.
+    pub daily: PathBuf,
+    /// The wettest days, wettest first.
+    pub days: Vec<twin_io::gauge_rain::WetDay>,
+}
+
+impl History {
+    /// Reads the records and ranks their `n` wettest days.
+    pub fn read(gauges: &Path, daily: &Path, n: usize) -> Result<History> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+        };
+        let list = twin_io::gauge_rain::parse_gauges(&read(gauges)?, gauges)?;
+        let days = twin_io::gauge_rain::wettest_days(&read(daily)?, daily, &list, n)?;
+        Ok(History {
+            gauges: gauges.to_path_buf(),
+            daily: daily.to_path_buf(),
+            days,
+        })
+    }
+
+    /// A plan's historical day on `date`.
+    pub fn day(&self, date: &str) -> HistoricalDay {
+        HistoricalDay {
+            date: date.to_string(),
+            gauges: self.gauges.clone(),
+            daily: self.daily.clone(),
+        }
+    }
 }
 
 impl Default for Plan {
@@ -49,6 +104,7 @@ impl Default for Plan {
             trips: 30_000,
             closures: Vec::new(),
             pumps_out: Vec::new(),
+            historical: None,
         }
     }
 }
@@ -76,22 +132,36 @@ impl Plan {
 
     /// Flood minutes: the storm and an hour after it for the water to drain.
     pub fn minutes(&self) -> f64 {
-        self.duration() + 60.0
+        match self.historical {
+            Some(_) => HISTORICAL_MIN + 60.0,
+            None => self.duration() + 60.0,
+        }
     }
 
     /// The scenario file of the plan on `city`, coupled to the city's drainage network.
     pub fn to_toml(&self, city: &Path) -> String {
+        let rain = match &self.historical {
+            Some(h) => format!(
+                "historical = {{ date = {}, gauges = {}, daily = {}, spread = \"idw\", power = 2, \
+                 duration_min = {HISTORICAL_MIN}, block_min = 10, shape = \"chicago\", peak_at = 0.4 }}",
+                quoted(&h.date),
+                quoted(&h.gauges.display().to_string()),
+                quoted(&h.daily.display().to_string()),
+            ),
+            None => format!(
+                "design = {{ return_period_years = {}, duration_min = {}, depth_mm = {} }}",
+                self.return_period_years,
+                self.duration(),
+                self.depth_mm,
+            ),
+        };
         let mut t = format!(
             "# Kịch bản của người lập kế hoạch / a planner's scenario (twin app)\n\
              city = {}\nminutes = {}\nrain_start = {}\ncouple = true\n\n[rain]\n\
-             design = {{ return_period_years = {}, duration_min = {}, depth_mm = {} }}\n\n\
-             [traffic]\ntrips = {}\n",
+             {rain}\n\n[traffic]\ntrips = {}\n",
             quoted(&city.display().to_string()),
             self.minutes(),
             quoted(&self.rain_start),
-            self.return_period_years,
-            self.duration(),
-            self.depth_mm,
             self.trips,
         );
         for c in &self.closures {
@@ -291,10 +361,58 @@ mod tests {
             f.pumps[0].names.as_deref(),
             Some(&["P1".to_string(), "Trạm \"Yên Sở\"".to_string()][..])
         );
+        // A historical day at the gauges instead.
+        p.historical = Some(HistoricalDay {
+            date: "2025-09-30".into(),
+            gauges: "/data/gauges.csv".into(),
+            daily: "/data/mưa ngày.csv".into(),
+        });
+        let f = ScenarioFile::parse(&p.to_toml(city)).unwrap();
+        assert_eq!(f.minutes, 420.0);
+        match &f.rain {
+            RainSource::Historical(h) => {
+                assert_eq!(h.date, "2025-09-30");
+                assert_eq!(h.gauges, "/data/gauges.csv");
+                assert_eq!(h.daily, "/data/mưa ngày.csv");
+            }
+            r => panic!("{r:?}"),
+        }
+        p.historical.as_mut().unwrap().date = "2025-02-30".into();
+        let e = p.check(city).unwrap_err().to_string();
+        assert!(e.contains("date"), "{e}");
+        p.historical = None;
         // What the engine refuses is refused before anything runs, naming the key.
         p.rain_start = "25:99".into();
         let e = p.check(city).unwrap_err().to_string();
         assert!(e.contains("rain_start"), "{e}");
+    }
+
+    #[test]
+    fn the_records_offer_their_wettest_days_and_bad_ones_are_refused_by_line() {
+        let d = tempfile::tempdir().unwrap();
+        let g = d.path().join("g.csv");
+        let daily = d.path().join("d.csv");
+        std::fs::write(&g, "gauge_id,lon,lat\nc1,105.85,21.03\nc2,105.86,21.02\n").unwrap();
+        std::fs::write(
+            &daily,
+            "date,gauge_id,rain_mm,qc\n2024-07-23,c1,180,ok\n2024-07-23,c2,220,ok\n2025-09-30,c1,260,ok\n2025-09-30,c2,9000,suspect\n2025-01-02,c1,1,ok\n",
+        )
+        .unwrap();
+        let h = History::read(&g, &daily, 2).unwrap();
+        let days: Vec<(&str, f64)> = h
+            .days
+            .iter()
+            .map(|w| (w.date.as_str(), w.mean_mm))
+            .collect();
+        assert_eq!(days, vec![("2025-09-30", 260.0), ("2024-07-23", 200.0)]);
+        let day = h.day("2024-07-23");
+        assert_eq!((day.gauges, day.daily), (g.clone(), daily.clone()));
+        std::fs::write(&daily, "date,gauge_id,rain_mm\n2024-07-23,c9,1\n").unwrap();
+        let e = format!("{:#}", History::read(&g, &daily, 2).unwrap_err());
+        assert!(
+            e.contains("d.csv") && e.contains("line 2") && e.contains("c9"),
+            "{e}"
+        );
     }
 
     /// A stand-in for `twin` that writes the progress file and the run folder as

@@ -263,27 +263,79 @@ fn what_if(ui: &mut egui::Ui, view: &mut ViewState, run: Option<&Run>, compare: 
         .default_open(view.what_if_open)
         .show(ui, |ui| {
             let running = view.plan_progress.is_some();
+            let history = view.history.as_ref();
             let p = &mut view.plan;
             ui.add_enabled_ui(!running, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label(lang.pick("Mưa (mm)", "Rain (mm)"));
-                    ui.add(
-                        egui::DragValue::new(&mut p.depth_mm)
-                            .range(10.0..=400.0)
-                            .speed(5.0),
-                    );
-                    ui.label(lang.pick("trong (phút)", "over (min)"));
-                    ui.add(
-                        egui::DragValue::new(&mut p.duration_min)
-                            .range(30.0..=720.0)
-                            .speed(10.0),
-                    );
-                });
+                if let Some(h) = history {
+                    ui.horizontal(|ui| {
+                        let mut past = p.historical.is_some();
+                        ui.radio_value(&mut past, false, lang.pick("Mưa thiết kế", "Design storm"));
+                        ui.radio_value(&mut past, true, lang.pick("Ngày mưa lịch sử", "Past day"));
+                        match (past, p.historical.is_some()) {
+                            (true, false) => {
+                                let first = h.days.first().map_or("", |d| d.date.as_str());
+                                p.historical = Some(h.day(first));
+                            }
+                            (false, true) => p.historical = None,
+                            _ => {}
+                        }
+                    });
+                }
+                match (&mut p.historical, history) {
+                    (Some(day), Some(h)) => {
+                        egui::ComboBox::from_id_salt("past-day")
+                            .selected_text(day.date.clone())
+                            .show_ui(ui, |ui| {
+                                for d in &h.days {
+                                    ui.selectable_value(
+                                        &mut day.date,
+                                        d.date.clone(),
+                                        format!(
+                                            "{} — {:.0} mm ({} {})",
+                                            d.date,
+                                            d.mean_mm,
+                                            d.gauges,
+                                            lang.pick("trạm", "gauges")
+                                        ),
+                                    );
+                                }
+                            });
+                        ui.horizontal(|ui| {
+                            ui.label(lang.pick("Ngày (YYYY-MM-DD)", "Day (YYYY-MM-DD)"));
+                            ui.add(egui::TextEdit::singleline(&mut day.date).desired_width(90.0));
+                        });
+                        ui.label(
+                            RichText::new(lang.pick(
+                                "Tổng ngày tại các trạm, nội suy IDW, rải trong 6 giờ (Chicago)",
+                                "Daily totals at the gauges, IDW between them, over 6 h (Chicago)",
+                            ))
+                            .small(),
+                        );
+                    }
+                    _ => {
+                        ui.horizontal(|ui| {
+                            ui.label(lang.pick("Mưa (mm)", "Rain (mm)"));
+                            ui.add(
+                                egui::DragValue::new(&mut p.depth_mm)
+                                    .range(10.0..=400.0)
+                                    .speed(5.0),
+                            );
+                            ui.label(lang.pick("trong (phút)", "over (min)"));
+                            ui.add(
+                                egui::DragValue::new(&mut p.duration_min)
+                                    .range(30.0..=720.0)
+                                    .speed(10.0),
+                            );
+                        });
+                    }
+                }
                 ui.horizontal(|ui| {
                     ui.label(lang.pick("Bắt đầu", "Starts at"));
                     ui.add(egui::TextEdit::singleline(&mut p.rain_start).desired_width(50.0));
-                    ui.label(lang.pick("Chu kỳ (năm)", "Return (years)"));
-                    ui.add(egui::DragValue::new(&mut p.return_period_years).range(1.0..=100.0));
+                    if p.historical.is_none() {
+                        ui.label(lang.pick("Chu kỳ (năm)", "Return (years)"));
+                        ui.add(egui::DragValue::new(&mut p.return_period_years).range(1.0..=100.0));
+                    }
                 });
                 let mut drop_road = None;
                 for (k, c) in p.closures.iter_mut().enumerate() {

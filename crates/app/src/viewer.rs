@@ -73,6 +73,8 @@ pub struct Options {
     pub plans_dir: PathBuf,
     /// Start with the what-if panel open.
     pub what_if: bool,
+    /// Gauge records (list, daily totals) whose days the what-if panel offers.
+    pub rain_records: Option<(PathBuf, PathBuf)>,
 }
 
 /// The city and how it is laid out in the world.
@@ -139,6 +141,8 @@ pub struct ViewState {
     pub plan: crate::plan::Plan,
     /// The what-if panel starts open.
     pub what_if_open: bool,
+    /// Historical days the what-if panel offers (`--gauges` and `--daily`).
+    pub history: Option<crate::plan::History>,
     /// Asked to run the what-if (the panel's button).
     pub plan_start: bool,
     /// Asked to stop it.
@@ -316,6 +320,12 @@ pub fn run(opts: Options) -> Result<()> {
     };
     let run = opts.run.as_ref().map(open).transpose()?;
     let compare = opts.compare.as_ref().map(open).transpose()?;
+    // Bad records are refused here, naming the file and line, before a window opens.
+    let history = opts
+        .rain_records
+        .as_ref()
+        .map(|(g, d)| crate::plan::History::read(g, d, 12))
+        .transpose()?;
     let (w, h) = opts.size;
     let v = view_rect(opts.mode, w, h, run.is_some());
     let (terrain, frame, cam) = layout(&city, (v[2] - v[0]) as u32, (v[3] - v[1]) as u32, opts.top);
@@ -416,6 +426,7 @@ pub fn run(opts: Options) -> Result<()> {
             diff: compare.is_some(),
             plan: crate::plan::Plan::default(),
             what_if_open: opts.what_if,
+            history,
             plan_start: false,
             plan_cancel: false,
             plan_progress: None,
@@ -959,6 +970,9 @@ fn recolour_part(
     replace_mesh(meshes, part_meshes(q, layer, part), m);
 }
 
+/// A road's colour by its feature id.
+type RoadColour<'a> = Box<dyn Fn(&i64) -> [u8; 3] + 'a>;
+
 /// Roads in the colour of their state in the traffic interval holding the minute.
 fn show_roads(
     mut meshes: ResMut<Assets<Mesh>>,
@@ -967,42 +981,75 @@ fn show_roads(
     run: Res<RunRes>,
     compare: Res<CompareRes>,
     q: LayerMeshes,
+    city: Res<CityRes>,
 ) {
-    let Some(r) = &run.0 else { return };
-    if r.roads.is_empty() {
-        return;
-    }
-    let states = r.roads_at(view.minute);
-    let cmp = compare.0.as_ref().filter(|_| view.diff);
-    let key = states
-        .values()
-        .next()
-        .map_or(i64::MIN / 4, |s| (s.begin_min * 1000.0) as i64)
-        * 2
-        + i64::from(cmp.is_some());
+    let roads = city.city.layer(Layer::TrafficRoad);
+    let states;
+    let diff;
+    let (key, colour): (i64, RoadColour) =
+        match view.live.as_ref().and_then(|s| s.closed_roads.as_ref()) {
+            // A live feed: the roads the water closes now in red, the others in their own
+            // colour.
+            Some(closed) => (
+                closed.iter().fold(0x5EED_i64, |h, id| {
+                    h.wrapping_mul(0x100_0000_01B3).wrapping_add(*id)
+                }) | 1,
+                Box::new(move |id: &i64| {
+                    if closed.binary_search(id).is_ok() {
+                        colors::RoadClass::Closed.colour()
+                    } else {
+                        colors::road_base_colour(
+                            roads
+                                .get(twin_model::FeatureId(*id))
+                                .and_then(|f| f.text("highway"))
+                                .unwrap_or(""),
+                        )
+                    }
+                }),
+            ),
+            None => {
+                let Some(r) = &run.0 else { return };
+                if r.roads.is_empty() {
+                    return;
+                }
+                states = r.roads_at(view.minute);
+                let cmp = compare.0.as_ref().filter(|_| view.diff);
+                let key = states
+                    .values()
+                    .next()
+                    .map_or(i64::MIN / 4, |s| (s.begin_min * 1000.0) as i64)
+                    * 2
+                    + i64::from(cmp.is_some());
+                if shown.road_interval == Some(key) {
+                    return;
+                }
+                diff = cmp.map(|a| crate::compare::road_difference(a, r, view.minute));
+                let (states, diff) = (&states, &diff);
+                (
+                    key,
+                    Box::new(move |id: &i64| match diff {
+                        Some(d) => d
+                            .get(id)
+                            .copied()
+                            .unwrap_or(crate::compare::RoadDiff::Neither)
+                            .colour(),
+                        None => states
+                            .get(id)
+                            .map_or(colors::RoadClass::NoData, |s| colors::RoadClass::of(s))
+                            .colour(),
+                    }),
+                )
+            }
+        };
     if shown.road_interval == Some(key) {
         return;
     }
     shown.road_interval = Some(key);
-    let diff = cmp.map(|a| crate::compare::road_difference(a, r, view.minute));
     let colours = shown
         .meshes
         .road_ranges
         .iter()
-        .map(|(id, range)| {
-            let c = match &diff {
-                Some(d) => d
-                    .get(id)
-                    .copied()
-                    .unwrap_or(crate::compare::RoadDiff::Neither)
-                    .colour(),
-                None => states
-                    .get(id)
-                    .map_or(colors::RoadClass::NoData, |s| colors::RoadClass::of(s))
-                    .colour(),
-            };
-            (range.clone(), c)
-        })
+        .map(|(id, range)| (range.clone(), colour(id)))
         .collect();
     recolour_part(
         &mut meshes,
@@ -1212,6 +1259,7 @@ pub fn state_json(view: &ViewState, run: Option<&Run>) -> serde_json::Value {
             "hotspots": t.hotspots,
             "alerts": l.alerts.len(),
             "offline": l.offline,
+            "closed_roads": l.closed_roads,
         })
     });
     serde_json::json!({"minute": view.minute, "inspector": insp, "kpis": kpis, "wall": wall})

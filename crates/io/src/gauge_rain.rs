@@ -139,18 +139,25 @@ pub fn parse_gauges(text: &str, path: &Path) -> Result<Vec<Gauge>> {
     Ok(out)
 }
 
-/// The readings of `date` (`YYYY-MM-DD`) in a daily-totals text; every row is checked, not only
-/// the day's. Gauge ids must be in `gauges`.
-pub fn parse_day(text: &str, path: &Path, date: &str, gauges: &[Gauge]) -> Result<Day> {
+/// One checked row of a daily-totals text: its line, date, gauge, total (mm) and QC flag
+/// (`None`: ok).
+struct Row {
+    line: usize,
+    date: String,
+    gauge: String,
+    mm: f64,
+    flag: Option<String>,
+}
+
+/// Every row of a daily-totals text, each checked: a date, a gauge of `gauges`, a number, and
+/// for an unflagged row a daily total in 0..[`MAX_DAILY_MM`].
+fn daily_rows(text: &str, path: &Path, gauges: &[Gauge]) -> Result<Vec<Row>> {
     let (cols, rows) = table(text, path)?;
     let c_date = column(&cols, &["date"], path)?;
     let c_id = column(&cols, &["gauge_id"], path)?;
     let c_mm = column(&cols, &["rain_mm"], path)?;
     let c_qc = cols.iter().position(|c| c == "qc");
-    let mut day = Day {
-        readings: Vec::new(),
-        flagged: Vec::new(),
-    };
+    let mut out = Vec::with_capacity(rows.len());
     for (n, line) in rows {
         let f = fields(line, n, cols.len(), path)?;
         let d = f[c_date].trim();
@@ -170,33 +177,50 @@ pub fn parse_day(text: &str, path: &Path, date: &str, gauges: &[Gauge]) -> Resul
             ));
         }
         let mm = number(&f[c_mm], path, n, "rain_mm")?;
-        let qc = c_qc
+        let flag = c_qc
             .map(|c| f[c].trim())
             .filter(|q| !q.eq_ignore_ascii_case("ok"));
         // A flagged row is not used: its value need only be a number.
-        if qc.is_none() && !(0.0..=MAX_DAILY_MM).contains(&mm) {
+        if flag.is_none() && !(0.0..=MAX_DAILY_MM).contains(&mm) {
             return Err(IoError::format(
                 path,
                 format!("line {n}, field 'rain_mm'"),
                 format!("expected 0..{MAX_DAILY_MM} mm in a day, got {mm}"),
             ));
         }
-        if d != date {
+        out.push(Row {
+            line: n,
+            date: d.to_string(),
+            gauge: gid.to_string(),
+            mm,
+            flag: flag.map(str::to_string),
+        });
+    }
+    Ok(out)
+}
+
+/// The readings of `date` (`YYYY-MM-DD`) in a daily-totals text; every row is checked, not only
+/// the day's. Gauge ids must be in `gauges`.
+pub fn parse_day(text: &str, path: &Path, date: &str, gauges: &[Gauge]) -> Result<Day> {
+    let mut day = Day {
+        readings: Vec::new(),
+        flagged: Vec::new(),
+    };
+    for r in daily_rows(text, path, gauges)? {
+        if r.date != date {
             continue;
         }
-        if day.readings.iter().any(|r| r.id == gid) || day.flagged.iter().any(|r| r.0 == gid) {
+        let gid = r.gauge;
+        if day.readings.iter().any(|x| x.id == gid) || day.flagged.iter().any(|x| x.0 == gid) {
             return Err(IoError::format(
                 path,
-                format!("line {n}"),
+                format!("line {}", r.line),
                 format!("gauge '{gid}' has a second row on {date}"),
             ));
         }
-        match qc {
-            Some(q) => day.flagged.push((gid.to_string(), q.to_string(), mm)),
-            None => day.readings.push(Reading {
-                id: gid.to_string(),
-                mm,
-            }),
+        match r.flag {
+            Some(q) => day.flagged.push((gid, q, r.mm)),
+            None => day.readings.push(Reading { id: gid, mm: r.mm }),
         }
     }
     Ok(day)
@@ -217,11 +241,78 @@ pub fn read_day(gauges: &Path, daily: &Path, date: &str) -> Result<(Vec<Gauge>, 
     Ok((list, day))
 }
 
+/// A day of a daily-totals record: its date, the mean of its unflagged gauge totals (mm) and
+/// how many gauges gave one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WetDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Mean of the unflagged totals, mm.
+    pub mean_mm: f64,
+    /// Gauges with an unflagged total.
+    pub gauges: usize,
+}
+
+/// The `n` wettest days of a daily-totals text by the mean of their unflagged totals (ties by
+/// date), each row checked as [`parse_day`] does.
+pub fn wettest_days(text: &str, path: &Path, gauges: &[Gauge], n: usize) -> Result<Vec<WetDay>> {
+    let mut days: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
+    for r in daily_rows(text, path, gauges)? {
+        if r.flag.is_none() {
+            let e = days.entry(r.date).or_insert((0.0, 0));
+            e.0 += r.mm;
+            e.1 += 1;
+        }
+    }
+    let mut out: Vec<WetDay> = days
+        .into_iter()
+        .map(|(date, (sum, k))| WetDay {
+            date,
+            mean_mm: sum / k as f64,
+            gauges: k,
+        })
+        .collect();
+    out.sort_by(|a, b| b.mean_mm.total_cmp(&a.mean_mm).then(a.date.cmp(&b.date)));
+    out.truncate(n);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const GAUGES: &str = "\u{feff}gauge_id,gauge_name,approx_lon,approx_lat\r\nc01,Ba Đình,105.83521,21.03984\r\nc02,\"Hai Bà Trưng, HN\",105.85429,21.01501\r\n";
+
+    #[test]
+    fn the_wettest_days_rank_by_their_unflagged_mean() {
+        let p = Path::new("d.csv");
+        let gauges = parse_gauges(GAUGES, p).unwrap();
+        let daily = "date,gauge_id,gauge_name,rain_mm,qc\n2025-09-30,c01,A,262.4,ok\n2025-09-30,c02,B,7947.8,suspect_gt500mm\n2025-10-01,c01,A,3,ok\n2025-10-01,c02,B,5,ok\n2024-07-23,c01,A,100,ok\n2024-07-23,c02,B,140,ok\n";
+        let w = wettest_days(daily, p, &gauges, 2).unwrap();
+        assert_eq!(
+            w,
+            vec![
+                WetDay {
+                    date: "2025-09-30".into(),
+                    mean_mm: 262.4,
+                    gauges: 1
+                },
+                WetDay {
+                    date: "2024-07-23".into(),
+                    mean_mm: 120.0,
+                    gauges: 2
+                }
+            ]
+        );
+        let e = wettest_days(
+            &daily.replace("2024-07-23,c01", "2024-7-23,c01"),
+            p,
+            &gauges,
+            2,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("line 6, field 'date'"), "{e}");
+    }
 
     #[test]
     fn a_day_is_read_with_flagged_rows_named_and_bad_rows_refused() {
