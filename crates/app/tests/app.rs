@@ -779,3 +779,84 @@ fn comparing_two_runs_shows_the_water_b_less_a_and_the_roads_closed_in_one_only(
     // The legend says what the colours are.
     assert!(count(&img, DIFF_COLOURS[0], 3, all) > count(&img, DIFF_COLOURS[0], 3, view));
 }
+
+/// `twin` as the workspace build made it (beside this test's folder); `None` in a run of this
+/// crate alone, a failure under CI.
+fn twin_bin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let twin = exe.parent()?.parent()?.join("twin");
+    if twin.is_file() {
+        return Some(twin);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is not built (cargo build -p twin-cli)",
+        twin.display()
+    );
+    eprintln!("SKIP: {} is not built", twin.display());
+    None
+}
+
+/// Runs a plan as the what-if panel's Run does, and waits for it.
+fn run_plan(twin: &Path, plan: &twin_app::plan::Plan, dir: &Path) -> PathBuf {
+    use twin_app::plan::{Job, JobState};
+    let mut job = Job::start(twin, plan, &fixture().city_path, dir).unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        match job.poll() {
+            JobState::Done(out) => return out,
+            JobState::Failed(e) => panic!("the plan's run failed: {e}"),
+            JobState::Running(..) => {
+                assert!(
+                    t0.elapsed().as_secs() < 900,
+                    "the plan's run takes too long"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+    }
+}
+
+/// Vehicles that entered each road over 06:00–09:00 (run minutes 0–180, the rain at 06:00).
+fn vehicles_by_road(run: &Path) -> std::collections::BTreeMap<i64, u64> {
+    let text = std::fs::read_to_string(run.join("playback/roads.csv")).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for l in text.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let end: f64 = f[1].parse().unwrap();
+        if (0.0..=180.0).contains(&end) {
+            *out.entry(f[2].parse::<i64>().unwrap()).or_insert(0) += f[5].parse::<u64>().unwrap();
+        }
+    }
+    out
+}
+
+/// The planner's what-if as the panel runs it, with the real `twin scenario run`: the busiest
+/// road of a first run, closed in the plan from 06:00 to 09:00, carries no vehicle in the
+/// second run while the rest of the network still does.
+#[test]
+fn a_road_closed_in_the_what_if_carries_no_vehicle_in_its_run() {
+    let Some(twin) = twin_bin() else { return };
+    let dir = fixture().dir.join("plans");
+    let mut plan = twin_app::plan::Plan {
+        depth_mm: 20.0,
+        duration_min: 30.0,
+        rain_start: "06:00".into(),
+        trips: 3_000,
+        ..Default::default()
+    };
+    let open = vehicles_by_road(&run_plan(&twin, &plan, &dir.join("open")));
+    let (&road, &busiest) = open.iter().max_by_key(|(_, n)| **n).unwrap();
+    assert!(busiest > 20, "the busiest road carries {busiest} vehicles");
+    plan.closures.push(twin_app::plan::Closure {
+        road: format!("id:{road}"),
+        label: format!("road {road}"),
+        from: "06:00".into(),
+        to: "09:00".into(),
+    });
+    let closed = vehicles_by_road(&run_plan(&twin, &plan, &dir.join("closed")));
+    assert_eq!(closed.get(&road).copied().unwrap_or(0), 0, "road {road}");
+    let others: u64 = closed.values().sum();
+    println!("road {road}: {busiest} vehicles open, none closed; {others} on the others");
+    assert!(others > 1000, "{others} vehicles on the other roads");
+}

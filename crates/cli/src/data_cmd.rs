@@ -177,6 +177,36 @@ fn import_buildings(
             eprintln!("  {n}");
         }
     }
+    // A building the city already holds (from OpenStreetMap, or an earlier import of the same
+    // model) with a point of its footprint inside an imported building's footprint is that
+    // building: the model replaces it rather than standing beside it.
+    let replaced = {
+        use geo::{BoundingRect, Contains, InteriorPoint};
+        let layer = city.layer(twin_model::Layer::Building);
+        let mut ids = std::collections::BTreeSet::new();
+        for g in reads
+            .iter()
+            .flat_map(|r| r.features.iter().map(|f| &f.geometry))
+        {
+            let Some(b) = g.bounding_rect() else { continue };
+            for f in layer.query_bbox([b.min().x, b.min().y], [b.max().x, b.max().y]) {
+                if f.geometry.interior_point().is_some_and(|c| g.contains(&c)) {
+                    ids.insert(f.id);
+                }
+            }
+        }
+        ids
+    };
+    if !replaced.is_empty() {
+        eprintln!(
+            "  {} building(s) already in the city stood where the imported ones stand: replaced by them / thay bằng công trình nhập",
+            replaced.len()
+        );
+    }
+    let layer = city.layer_mut(twin_model::Layer::Building);
+    for id in &replaced {
+        layer.remove(*id);
+    }
     for r in reads {
         city.layer_mut(twin_model::Layer::Building)
             .extend(r.features);

@@ -298,6 +298,14 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
             l.config().horizon_s
         );
     }
+    if let Some(l) = &live
+        && l.traffic().is_some() != a.traffic
+    {
+        println!(
+            "note / ghi chú: the checkpoint's traffic setting is kept (traffic {})",
+            if l.traffic().is_some() { "on" } else { "off" }
+        );
+    }
     let minutes = run_s / 60.0;
     let make = |start_ms: i64| -> Result<LiveLoop> {
         let text = twin_io::swmm::city_to_inp_with(&city, &[(0.0, 0.0)], minutes, false)

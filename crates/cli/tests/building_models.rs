@@ -54,6 +54,12 @@ fn cityjson_buildings_make_or_join_a_city_and_other_objects_are_named() {
 
 #[test]
 fn the_hanoi_campus_in_citygml_joins_a_vn2000_city() {
+    let buildings = |city: &Path| {
+        twin_io::gpkg::read_city(city)
+            .unwrap()
+            .layer(twin_model::Layer::Building)
+            .len()
+    };
     let Some(data) = bim_cim_data() else { return };
     let d = tempfile::tempdir().unwrap();
     let city = d.path().join("vnu.gpkg");
@@ -92,6 +98,16 @@ fn the_hanoi_campus_in_citygml_joins_a_vn2000_city() {
             .iter()
             .any(|f| f.name.as_deref() == Some("TTVH"))
     );
+    // The same model imported again replaces its buildings instead of doubling them.
+    let o = twin(&["import", "citygml", s(&gml), "--out", s(&city)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("38 building(s) already in the city stood where the imported ones stand"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(buildings(&city), 38);
     // Garbage is refused with the file and line, and the city is left as it was.
     let bad = d.path().join("bad.gml");
     std::fs::write(
@@ -114,13 +130,7 @@ fn the_hanoi_campus_in_citygml_joins_a_vn2000_city() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(
-        twin_io::gpkg::read_city(&city)
-            .unwrap()
-            .layer(twin_model::Layer::Building)
-            .len(),
-        38
-    );
+    assert_eq!(buildings(&city), 38);
 }
 
 /// `twin import ifc` of KIT's FZK-Haus (ArchiCAD's IFC4) into `city` in ETRS89 / UTM 32N.
