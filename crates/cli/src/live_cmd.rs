@@ -436,7 +436,10 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
         }
         let mut stop = ended || a.for_s.is_some_and(|s| wall0.elapsed().as_secs_f64() >= s);
         if let Some(l) = live.as_mut() {
-            while l.due(p.qc.now_ms()) && until_ms.is_none_or(|u| l.now_ms() < u) {
+            while l.due(p.qc.now_ms())
+                && until_ms.is_none_or(|u| l.now_ms() < u)
+                && !held_in_next_period(&p.qc, &reg, l)
+            {
                 let reports = p.qc.report(p.qc.now_ms());
                 let store = p.store.as_mut().expect("the live loop keeps a store");
                 store.set_status(&reports)?;
@@ -472,6 +475,24 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
 }
 
 /// `t` (ms) down to a whole period.
+/// Whether QC holds a jump read within the loop's next period that its sensor's next
+/// reading may still settle: the period then waits until that reading is due (the sensor's
+/// interval, default 5 min, plus the grace time), so that what a period holds does not depend
+/// on how fast the readings arrived.
+fn held_in_next_period(qc: &twin_sensors::Qc, reg: &twin_sensors::Registry, l: &LiveLoop) -> bool {
+    let grace_s = l.config().grace_s;
+    let end = l.now_ms() + (l.config().period_s * 1000.0).round() as i64;
+    let now = qc.now_ms();
+    qc.held().iter().any(|d| {
+        let every = d
+            .sensor
+            .and_then(|k| reg.sensors().get(k))
+            .and_then(|s| s.interval_s)
+            .unwrap_or(300.0);
+        d.time_ms <= end && now < d.time_ms + ((every + grace_s) * 1000.0).round() as i64
+    })
+}
+
 fn floor_to(t: i64, period_s: f64) -> i64 {
     let p = (period_s * 1000.0).round() as i64;
     t.div_euclid(p) * p
