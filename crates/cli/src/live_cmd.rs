@@ -436,10 +436,7 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
         }
         let mut stop = ended || a.for_s.is_some_and(|s| wall0.elapsed().as_secs_f64() >= s);
         if let Some(l) = live.as_mut() {
-            while l.due(p.qc.now_ms())
-                && until_ms.is_none_or(|u| l.now_ms() < u)
-                && !held_in_next_period(&p.qc, &reg, l)
-            {
+            while l.ready(&p.qc, &reg) && until_ms.is_none_or(|u| l.now_ms() < u) {
                 let reports = p.qc.report(p.qc.now_ms());
                 let store = p.store.as_mut().expect("the live loop keeps a store");
                 store.set_status(&reports)?;
@@ -475,24 +472,6 @@ pub(crate) fn run(a: LiveArgs) -> Result<()> {
 }
 
 /// `t` (ms) down to a whole period.
-/// Whether QC holds a jump read within the loop's next period that its sensor's next
-/// reading may still settle: the period then waits until that reading is due (the sensor's
-/// interval, default 5 min, plus the grace time), so that what a period holds does not depend
-/// on how fast the readings arrived.
-fn held_in_next_period(qc: &twin_sensors::Qc, reg: &twin_sensors::Registry, l: &LiveLoop) -> bool {
-    let grace_s = l.config().grace_s;
-    let end = l.now_ms() + (l.config().period_s * 1000.0).round() as i64;
-    let now = qc.now_ms();
-    qc.held().iter().any(|d| {
-        let every = d
-            .sensor
-            .and_then(|k| reg.sensors().get(k))
-            .and_then(|s| s.interval_s)
-            .unwrap_or(300.0);
-        d.time_ms <= end && now < d.time_ms + ((every + grace_s) * 1000.0).round() as i64
-    })
-}
-
 fn floor_to(t: i64, period_s: f64) -> i64 {
     let p = (period_s * 1000.0).round() as i64;
     t.div_euclid(p) * p
@@ -519,8 +498,7 @@ fn show(c: &Closed) {
         p.apply_wall_s
     );
     if let Some(t) = &p.traffic {
-        let counted: Vec<&twin_engine::live_traffic::SiteCount> = t.counts.iter().collect();
-        let (obs, model) = counted.iter().fold((0.0, 0.0), |a, c| {
+        let (obs, model) = t.counts.iter().fold((0.0, 0.0), |a, c| {
             (a.0 + c.observed_veh_h, a.1 + c.model_veh_h)
         });
         println!(
@@ -530,7 +508,7 @@ fn show(c: &Closed) {
             t.speed_kmh.map_or("—".into(), |v| format!("{v:.1} km/h")),
             t.links_closed,
             t.links_slowed,
-            counted.len(),
+            t.counts.len(),
             obs,
             model,
             t.demand_factor

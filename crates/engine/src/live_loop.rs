@@ -344,6 +344,10 @@ pub struct LiveLoop {
     held: BTreeMap<String, Option<f64>>,
     /// The traffic, if the loop runs it.
     traffic: Option<crate::live_traffic::LiveTraffic>,
+    /// The network node each manhole level sensor reads ([`manhole_nodes`]), found once per
+    /// process.
+    #[serde(skip)]
+    manholes: Option<BTreeMap<String, String>>,
 }
 
 impl LiveLoop {
@@ -366,6 +370,7 @@ impl LiveLoop {
             ahead: BTreeMap::new(),
             held: BTreeMap::new(),
             traffic: None,
+            manholes: None,
         }
     }
 
@@ -414,6 +419,27 @@ impl LiveLoop {
         !self.at_end() && clock_ms >= end + (self.cfg.grace_s * 1000.0).round() as i64
     }
 
+    /// Whether the next period can be closed now: [`LiveLoop::due`] at QC's clock, and no
+    /// reading within it held by QC's spike check that the sensor's next reading (due within
+    /// its interval, default 5 min, and the grace time) may still settle, so that what a
+    /// period holds does not depend on how fast the readings arrived.
+    pub fn ready(&self, qc: &twin_sensors::Qc, reg: &Registry) -> bool {
+        let now = qc.now_ms();
+        if !self.due(now) {
+            return false;
+        }
+        let end = self.now_ms() + (self.cfg.period_s * 1000.0).round() as i64;
+        !qc.held().iter().any(|d| {
+            let every = d
+                .sensor
+                .and_then(|k| reg.sensors().get(k))
+                .and_then(|s| s.interval_s)
+                .unwrap_or(300.0);
+            d.time_ms <= end
+                && now < d.time_ms + ((every + self.cfg.grace_s) * 1000.0).round() as i64
+        })
+    }
+
     /// Whether the twin has run to the end of its period.
     pub fn at_end(&self) -> bool {
         self.now_s() + self.cfg.period_s > self.twin.state().end() + 1e-6
@@ -453,7 +479,10 @@ impl LiveLoop {
         let mut nodes = Vec::new();
         let mut counts = BTreeMap::new();
         let mut alerts = Vec::new();
-        let manholes = manhole_nodes(city, reg);
+        let manholes = self
+            .manholes
+            .get_or_insert_with(|| manhole_nodes(city, reg))
+            .clone();
         for (&k, &(sum, n, last, at)) in &per {
             let s = &sensors[k];
             match (s.kind, s.site) {
@@ -542,10 +571,13 @@ impl LiveLoop {
         let (_, lake_added) = self.twin.set_lake_levels(&levels)?;
         let node_innovations = self.twin.nudge_nodes(&nodes, NODE_NUDGE_WINDOW_S);
         let depth_rms_m = rms(&o.innovations_m);
-        let traffic = self.traffic.as_mut().map(|t| {
-            let depth = self.twin.depth_now();
-            t.advance(city, end_s, self.cfg.period_s, &counts, Some(&depth))
-        });
+        // The water now and what it does to the roads, for the traffic and the wall alike.
+        let depth = self.twin.depth_now();
+        let impacts = crate::impacts::road_impacts(city, &depth);
+        let traffic = self
+            .traffic
+            .as_mut()
+            .map(|t| t.advance(end_s, self.cfg.period_s, &counts, &impacts));
         let period = PeriodRecord {
             end_s,
             end_ms: b_ms,
@@ -559,7 +591,7 @@ impl LiveLoop {
             links_held: self.held.values().filter(|v| v.is_some()).count(),
             assimilated_m3: o.assimilated_m3 + lake_added + net_added,
             apply_wall_s: 0.0,
-            now: self.now_record(city, reg),
+            now: self.now_of(reg, &depth, &impacts),
             traffic,
         };
         let period = PeriodRecord {
@@ -627,6 +659,17 @@ impl LiveLoop {
     /// roads the water closes and the pumps running.
     pub fn now_record(&self, city: &City, reg: &Registry) -> NowRecord {
         let depth = self.twin.depth_now();
+        let impacts = crate::impacts::road_impacts(city, &depth);
+        self.now_of(reg, &depth, &impacts)
+    }
+
+    /// [`LiveLoop::now_record`] of the water now (`depth`) and its road impacts.
+    fn now_of(
+        &self,
+        reg: &Registry,
+        depth: &twin_model::Raster,
+        impacts: &[crate::impacts::RoadImpact],
+    ) -> NowRecord {
         let max_depth_m = depth
             .data
             .iter()
@@ -647,15 +690,17 @@ impl LiveLoop {
                     .is_some_and(|s| s.kind == Kind::WaterLevel && s.site != Site::Street),
             })
             .collect();
-        let closed: Vec<crate::impacts::RoadImpact> = crate::impacts::road_impacts(city, &depth)
-            .into_iter()
-            .filter(|r| r.flooded_kmh <= 0.0)
-            .collect();
+        let closed: Vec<&crate::impacts::RoadImpact> =
+            impacts.iter().filter(|r| r.flooded_kmh <= 0.0).collect();
         let mut road_ids: Vec<i64> = closed.iter().map(|r| r.feature.0).collect();
         road_ids.sort_unstable();
         let mut roads_closed: Vec<String> = closed
-            .into_iter()
-            .map(|r| r.name.unwrap_or_else(|| format!("road {}", r.feature.0)))
+            .iter()
+            .map(|r| {
+                r.name
+                    .clone()
+                    .unwrap_or_else(|| format!("road {}", r.feature.0))
+            })
             .collect();
         roads_closed.sort();
         roads_closed.dedup();

@@ -25,11 +25,12 @@
 //! update of O–D estimation from counts (the first step of Spiess's 1990 gradient method
 //! for the O–D matrix adjustment problem) applied to the trips one by one, period by period.
 
-use crate::impacts::{RoadImpact, road_impacts};
+use crate::impacts::RoadImpact;
 use crate::scenario::TrafficSpec;
+use geo::Distance;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use twin_model::{City, FeatureId, Layer, Raster, RoadGraph};
+use twin_model::{City, FeatureId, Layer, RoadGraph};
 use twin_sensors::registry::{Kind, Registry};
 use twin_traffic::city_demand::morning_peak_with_signal_plans;
 use twin_traffic::network::{LinkId, Network};
@@ -127,7 +128,7 @@ pub struct TrafficNow {
 }
 
 /// The live traffic (all of it goes into the live loop's checkpoint).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveTraffic {
     sim: Simulation,
     cfg: TrafficConfig,
@@ -140,23 +141,6 @@ pub struct LiveTraffic {
     /// Each directed link's state under the water: speed cap, km/h (0: closed, infinite:
     /// free).
     state: Vec<f64>,
-}
-
-impl Clone for LiveTraffic {
-    fn clone(&self) -> Self {
-        // The simulation has no Clone of its own: through its serialised form, which holds
-        // all of it (the checkpoint's guarantee).
-        let bytes = bincode::serialize(&self.sim).expect("the simulation encodes");
-        LiveTraffic {
-            sim: bincode::deserialize(&bytes).expect("the simulation decodes"),
-            cfg: self.cfg.clone(),
-            sites: self.sites.clone(),
-            factors: self.factors.clone(),
-            last_entered: self.last_entered.clone(),
-            link_road: self.link_road.clone(),
-            state: self.state.clone(),
-        }
-    }
 }
 
 /// The counting sites of a registry on a road graph, and the sensors too far from any road
@@ -172,9 +156,7 @@ pub fn counting_sites(g: &RoadGraph, reg: &Registry) -> (Vec<Site>, Vec<String>)
         let d: Vec<f64> = g
             .links
             .iter()
-            .map(|l| {
-                twin_model::layerdata::distance(&p, &geo::Geometry::LineString(l.geometry.clone()))
-            })
+            .map(|l| geo::Euclidean.distance(&p, &l.geometry))
             .collect();
         let Some((best, &dmin)) = d.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)) else {
             far.push(s.id.clone());
@@ -274,14 +256,14 @@ impl LiveTraffic {
     /// Runs the traffic over the period ending at model time `end_s` (of length `period_s`)
     /// under the road states set so far; then takes the period's counts (`counts`: sensor id
     /// and mean veh/h) into the sites' factors and the demand still to depart, and sets the
-    /// roads' states under the water now (`depth`, above the start; `None`: dry).
+    /// roads' states under the water now (`impacts`: [`crate::impacts::road_impacts`] of the
+    /// water above the start; empty: dry).
     pub fn advance(
         &mut self,
-        city: &City,
         end_s: f64,
         period_s: f64,
         counts: &BTreeMap<String, f64>,
-        depth: Option<&Raster>,
+        impacts: &[RoadImpact],
     ) -> TrafficNow {
         self.sim.advance_to(self.cfg.clock_s + end_s);
         let (links, _) = self.sim.take_stats();
@@ -346,7 +328,7 @@ impl LiveTraffic {
             };
             self.sim.rescale_pending(&weight);
         }
-        self.set_roads(city, depth);
+        self.set_roads(impacts);
         let to_depart = self.sim.to_depart();
         TrafficNow {
             on_road: self.sim.vehicles_running(),
@@ -364,13 +346,9 @@ impl LiveTraffic {
     }
 
     /// Sets each road's state under the water now, from the simulation's time on.
-    fn set_roads(&mut self, city: &City, depth: Option<&Raster>) {
-        let impacts: HashMap<FeatureId, RoadImpact> = depth
-            .map(|d| road_impacts(city, d))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| (i.feature, i))
-            .collect();
+    fn set_roads(&mut self, impacts: &[RoadImpact]) {
+        let impacts: HashMap<FeatureId, &RoadImpact> =
+            impacts.iter().map(|i| (i.feature, i)).collect();
         let at = self.sim.time();
         for (i, &(road, free)) in self.link_road.iter().enumerate() {
             let now = impacts.get(&road).map_or(f64::INFINITY, |imp| {
@@ -511,7 +489,7 @@ pub fn count_experiment(
     for k in 1..=periods {
         let t_end = k as f64 * e.period_s;
         let before = flows(&truth);
-        truth.advance(city, t_end, e.period_s, &none, None);
+        truth.advance(t_end, e.period_s, &none, &[]);
         let after = flows(&truth);
         let counts: BTreeMap<String, f64> = sites
             .iter()
@@ -527,8 +505,8 @@ pub fn count_experiment(
                 (s.sensor.clone(), noisy.max(0.0) * 3600.0 / e.period_s)
             })
             .collect();
-        open.advance(city, t_end, e.period_s, &none, None);
-        assim.advance(city, t_end, e.period_s, &counts, None);
+        open.advance(t_end, e.period_s, &none, &[]);
+        assim.advance(t_end, e.period_s, &counts, &[]);
         if (t_end - e.score_from_s).abs() < 1e-6 {
             at_score = [flows(&truth), flows(&open), flows(&assim)];
         }

@@ -104,9 +104,10 @@ fn the_water_closes_the_roads_it_covers_and_a_restored_traffic_goes_on_unchanged
             }
         }
     }
+    let wet = twin_engine::impacts::road_impacts(&city, &depth);
     let none = BTreeMap::new();
     let counts: BTreeMap<String, f64> = sites.iter().map(|s| (s.sensor.clone(), 600.0)).collect();
-    let first = t.advance(&city, 300.0, 300.0, &counts, Some(&depth));
+    let first = t.advance(300.0, 300.0, &counts, &wet);
     assert!(first.links_closed >= road_links.len(), "{first:?}");
     assert_eq!(first.counts.len(), sites.len());
     let mut copy = t.clone();
@@ -117,13 +118,13 @@ fn the_water_closes_the_roads_it_covers_and_a_restored_traffic_goes_on_unchanged
             .sum()
     };
     let before = entered(&t);
-    let a = t.advance(&city, 600.0, 300.0, &counts, Some(&depth));
-    let a2 = t.advance(&city, 900.0, 300.0, &none, Some(&depth));
+    let a = t.advance(600.0, 300.0, &counts, &wet);
+    let a2 = t.advance(900.0, 300.0, &none, &wet);
     assert_eq!(entered(&t), before, "a vehicle entered a closed road");
     assert!(a.on_road > 0 && a.speed_kmh.is_some(), "{a:?}");
     // The copy (through the checkpoint's encoding) takes the same steps.
-    let b = copy.advance(&city, 600.0, 300.0, &counts, Some(&depth));
-    let b2 = copy.advance(&city, 900.0, 300.0, &none, Some(&depth));
+    let b = copy.advance(600.0, 300.0, &counts, &wet);
+    let b2 = copy.advance(900.0, 300.0, &none, &wet);
     assert_eq!(a, b);
     assert_eq!(a2, b2);
     assert_eq!(
@@ -131,8 +132,8 @@ fn the_water_closes_the_roads_it_covers_and_a_restored_traffic_goes_on_unchanged
         copy.simulation().entered_total()
     );
     // Dry again: the road reopens and carries vehicles.
-    let dry = t.advance(&city, 1200.0, 300.0, &none, None);
+    let dry = t.advance(1200.0, 300.0, &none, &[]);
     assert_eq!(dry.links_closed, 0);
-    t.advance(&city, 1500.0, 300.0, &none, None);
+    t.advance(1500.0, 300.0, &none, &[]);
     assert!(entered(&t) > before, "the reopened road carries no vehicle");
 }

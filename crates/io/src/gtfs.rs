@@ -113,21 +113,10 @@ pub fn parse_date(v: &str) -> Option<u32> {
     dashed.replace('-', "").parse().ok()
 }
 
-/// The weekday of a YYYYMMDD date, Monday = 0 (days from the civil calendar, after
-/// H. Hinnant's `days_from_civil`).
+/// The weekday of a YYYYMMDD date, Monday = 0.
 pub fn weekday(date: u32) -> usize {
-    let (y, m, d) = (
-        i64::from(date / 10_000),
-        i64::from(date / 100 % 100),
-        i64::from(date % 100),
-    );
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days =
+        twin_hydro::inp::days_from_civil((date / 10_000) as i32, date / 100 % 100, date % 100);
     // 1970-01-01 was a Thursday.
     (days + 3).rem_euclid(7) as usize
 }

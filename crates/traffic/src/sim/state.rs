@@ -74,7 +74,7 @@ pub(super) fn accel_on(len: f64, u: f64, accel: f64, vmax: f64) -> (f64, f64) {
 }
 
 /// The mesoscopic simulation state: network, demand and dynamic arrays.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Simulation {
     pub(super) net: Network,
     pub(super) types: Vec<VehicleType>,
