@@ -48,6 +48,17 @@ struct Common {
     /// Ghi trạng thái (bảng thông tin, KPI) ra JSON / write the inspector and KPIs as JSON.
     #[arg(long)]
     state_out: Option<PathBuf>,
+    /// Đo thời gian khung hình, lệnh vẽ và bộ nhớ, ghi JSON rồi thoát (không cửa sổ) / measure
+    /// frame time, draw calls and memory with no window, write them as JSON, then exit.
+    #[arg(long, conflicts_with = "screenshot")]
+    bench: Option<PathBuf>,
+    /// Khử răng cưa: số mẫu mỗi điểm ảnh / multisampling of the 3D view, samples per pixel:
+    /// 1 (off), 2, 4 or 8.
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["1", "2", "4", "8"]), |s: String| s.parse::<u32>().unwrap_or(4)))]
+    msaa: u32,
+    /// Số khung hình mỗi pha đo / frames measured in each phase of --bench.
+    #[arg(long, default_value_t = 60, requires = "bench")]
+    bench_frames: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -194,6 +205,8 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
         city: common.city,
         run: common.run,
         screenshot: common.screenshot,
+        bench: common.bench.map(|p| (p, common.bench_frames.max(1))),
+        msaa: common.msaa,
         at: common.at,
         hide,
         lang,

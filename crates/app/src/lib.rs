@@ -6,6 +6,7 @@
 //! projection, picking, KPIs, the wall's text) are plain functions that tests call directly;
 //! [`viewer`] and [`ui`] put them on screen.
 
+pub mod bench;
 pub mod camera;
 pub mod cli;
 pub mod colors;

@@ -591,32 +591,111 @@ pub fn diff_mesh(diff: &Raster, t: &Terrain, f: &Frame) -> MeshData {
     })
 }
 
-/// Vehicle markers at one minute: boxes coloured by class, larger than the vehicles so that
-/// they show at city scale.
-pub fn vehicle_mesh(v: &[crate::playback::Vehicle], t: &Terrain, f: &Frame) -> MeshData {
-    let mut m = MeshData::default();
-    for v in v {
-        let (s, hgt) = match v.class {
-            crate::playback::VehicleClass::Motorbike => (8.0, 4.0),
-            crate::playback::VehicleClass::Car => (10.0, 5.0),
-            _ => (14.0, 7.0),
-        };
-        symbol(
-            &mut m,
-            [v.x as f64, v.y as f64],
-            (s, hgt),
-            t,
-            f,
-            colors::linear(colors::vehicle_colour(v.class)),
-        );
+/// A vehicle class's marker size on the map: (side, height), m. Larger than the vehicles so
+/// that they show at city scale.
+pub fn vehicle_size(c: crate::playback::VehicleClass) -> (f32, f32) {
+    match c {
+        crate::playback::VehicleClass::Motorbike => (8.0, 4.0),
+        crate::playback::VehicleClass::Car => (10.0, 5.0),
+        _ => (14.0, 7.0),
     }
+}
+
+/// A vehicle class's marker: a unit box (x and z in ±0.5, y in 0..1) in the class's colour,
+/// its sides shaded darker in the colours themselves so that it reads as a box unlit. Every
+/// marker of a class is an instance of this one mesh, placed by [`vehicle_transform`].
+pub fn vehicle_marker(c: crate::playback::VehicleClass) -> MeshData {
+    let col = colors::linear(colors::vehicle_colour(c));
+    let shade = |k: f32| [col[0] * k, col[1] * k, col[2] * k, col[3]];
+    let mut m = MeshData::default();
+    let (a, b) = (-0.5f32, 0.5f32);
+    m.quad(
+        [[a, 1.0, b], [b, 1.0, b], [b, 1.0, a], [a, 1.0, a]],
+        [0.0, 1.0, 0.0],
+        col,
+    );
+    m.quad(
+        [[b, 0.0, a], [a, 0.0, a], [a, 1.0, a], [b, 1.0, a]],
+        [0.0, 0.0, -1.0],
+        shade(0.75),
+    );
+    m.quad(
+        [[a, 0.0, b], [b, 0.0, b], [b, 1.0, b], [a, 1.0, b]],
+        [0.0, 0.0, 1.0],
+        shade(0.6),
+    );
+    m.quad(
+        [[b, 0.0, b], [b, 0.0, a], [b, 1.0, a], [b, 1.0, b]],
+        [1.0, 0.0, 0.0],
+        shade(0.7),
+    );
+    m.quad(
+        [[a, 0.0, a], [a, 0.0, b], [a, 1.0, b], [a, 1.0, a]],
+        [-1.0, 0.0, 0.0],
+        shade(0.55),
+    );
     m
+}
+
+/// Where a vehicle's marker stands: its position on the ground (world) and its scale.
+pub fn vehicle_transform(
+    v: &crate::playback::Vehicle,
+    t: &Terrain,
+    f: &Frame,
+) -> ([f32; 3], [f32; 3]) {
+    let (x, y) = (v.x as f64, v.y as f64);
+    let (s, h) = vehicle_size(v.class);
+    (f.world(x, y, t.height_at(x, y)), [s, h, s])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use geo::polygon;
+
+    #[test]
+    fn a_vehicle_marker_stands_on_the_ground_at_its_place_in_its_class_size() {
+        let mut d = Raster::filled(100, 100, 1000.0, 5000.0, 2.0, 0.0);
+        for r in 0..100 {
+            for c in 0..100 {
+                d.set(c, r, 3.0 + c as f32 * 0.1);
+            }
+        }
+        let t = Terrain::new(Some(&d), d.bbox());
+        let f = Frame {
+            cx: 1100.0,
+            cy: 4900.0,
+            z0: 3.0,
+        };
+        let v = crate::playback::Vehicle {
+            trip: 7,
+            class: crate::playback::VehicleClass::Bus,
+            x: 1121.0,
+            y: 4950.0,
+        };
+        let (p, s) = vehicle_transform(&v, &t, &f);
+        // Ground at x = 1121: 3 + (1121 − 1001) / 2 × 0.1 = 9 m, 6 m above z0.
+        assert!(
+            (p[0] - 21.0).abs() < 1e-4 && (p[2] + 50.0).abs() < 1e-4,
+            "{p:?}"
+        );
+        assert!((p[1] - 6.0).abs() < 1e-3, "{p:?}");
+        assert_eq!(s, [14.0, 7.0, 14.0]);
+        // The marker: a unit box on its base, five faces, the top in the class colour and
+        // every side darker.
+        let m = vehicle_marker(crate::playback::VehicleClass::Car);
+        assert_eq!((m.positions.len(), m.indices.len()), (20, 30));
+        let ys: Vec<f32> = m.positions.iter().map(|p| p[1]).collect();
+        assert_eq!(ys.iter().cloned().fold(f32::MAX, f32::min), 0.0);
+        assert_eq!(ys.iter().cloned().fold(f32::MIN, f32::max), 1.0);
+        let top = colors::linear(colors::vehicle_colour(crate::playback::VehicleClass::Car));
+        assert_eq!(m.colors[0], top);
+        assert!(
+            m.colors[4..]
+                .iter()
+                .all(|c| c[0] + c[1] + c[2] < top[0] + top[1] + top[2])
+        );
+    }
 
     #[test]
     fn terrain_downsamples_and_interpolates() {

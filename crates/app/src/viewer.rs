@@ -49,6 +49,10 @@ pub struct Options {
     pub run: Option<PathBuf>,
     /// Render one settled frame into this PNG with no window, then exit.
     pub screenshot: Option<PathBuf>,
+    /// Measure frames with no window (`--bench`): the JSON written and the frames per phase.
+    pub bench: Option<(PathBuf, u32)>,
+    /// Multisampling of the 3D view: samples per pixel (1 = off, 2, 4, 8).
+    pub msaa: u32,
     /// The minute to show (default: the deepest depth frame).
     pub at: Option<f64>,
     /// Layers switched off.
@@ -167,9 +171,98 @@ pub struct LayerPart(pub Layer, pub Part);
 #[derive(Component)]
 pub struct FloodSurface;
 
-/// The vehicles' entity.
+/// The vehicles' parent entity (the traffic layer's visibility).
 #[derive(Component)]
 pub struct Vehicles;
+
+/// One vehicle's marker.
+#[derive(Component)]
+pub struct VehicleMarker;
+
+/// The vehicle markers: one mesh per class, every marker of a class an instance of it with the
+/// one material, so the renderer draws each class's markers as one instanced batch. Markers
+/// are kept and moved from frame to frame; those not needed are hidden.
+#[derive(Resource)]
+pub struct VehiclePool {
+    parent: Entity,
+    meshes: [Handle<Mesh>; 4],
+    material: Handle<StandardMaterial>,
+    markers: [Vec<Entity>; 4],
+    shown: [usize; 4],
+}
+
+impl VehiclePool {
+    /// Places the markers of `v`: moves the pool's markers, spawns what is missing, hides the
+    /// rest.
+    fn place(
+        &mut self,
+        commands: &mut Commands,
+        q: &mut Query<(&mut Transform, &mut Visibility), With<VehicleMarker>>,
+        v: &[crate::playback::Vehicle],
+        city: &CityRes,
+    ) {
+        let mut n = [0usize; 4];
+        for v in v {
+            let c = crate::playback::VEHICLE_CLASSES
+                .iter()
+                .position(|k| *k == v.class)
+                .unwrap_or(0);
+            let (p, s) = scene::vehicle_transform(v, &city.terrain, &city.frame);
+            let t = Transform::from_translation(Vec3::from(p)).with_scale(Vec3::from(s));
+            match self.markers[c].get(n[c]) {
+                Some(e) => {
+                    if let Ok((mut tr, mut vis)) = q.get_mut(*e) {
+                        *tr = t;
+                        if *vis != Visibility::Inherited {
+                            *vis = Visibility::Inherited;
+                        }
+                    }
+                }
+                None => {
+                    let e = commands
+                        .spawn((
+                            Mesh3d(self.meshes[c].clone()),
+                            MeshMaterial3d(self.material.clone()),
+                            t,
+                            Visibility::Inherited,
+                            VehicleMarker,
+                            ChildOf(self.parent),
+                        ))
+                        .id();
+                    self.markers[c].push(e);
+                }
+            }
+            n[c] += 1;
+        }
+        for (c, markers) in self.markers.iter().enumerate() {
+            for e in &markers[n[c]..self.shown[c].max(n[c])] {
+                if let Ok((_, mut vis)) = q.get_mut(*e) {
+                    *vis = Visibility::Hidden;
+                }
+            }
+        }
+        self.shown = n;
+    }
+
+    /// Markers shown.
+    pub fn shown(&self) -> usize {
+        self.shown.iter().sum()
+    }
+
+    /// Triangles of the markers shown.
+    pub fn marker_triangles(&self, meshes: &Assets<Mesh>) -> usize {
+        let per = |c: usize| match meshes.get(&self.meshes[c]).and_then(|m| m.indices()) {
+            Some(i) => i.len() / 3,
+            None => 0,
+        };
+        (0..4).map(|c| self.shown[c] * per(c)).sum()
+    }
+
+    /// Classes with a marker shown (one instanced batch each).
+    pub fn batches(&self) -> usize {
+        self.shown.iter().filter(|n| **n > 0).count()
+    }
+}
 
 /// The meshes kept for recolouring, and what is shown of the run.
 #[derive(Resource)]
@@ -339,7 +432,7 @@ pub fn run(opts: Options) -> Result<()> {
     for l in &opts.hide {
         visible[l.index()] = false;
     }
-    let still = opts.screenshot.is_some();
+    let still = opts.screenshot.is_some() || opts.bench.is_some();
     let mut app = App::new();
     let render = bevy::render::RenderPlugin {
         synchronous_pipeline_compilation: true,
@@ -446,6 +539,7 @@ pub fn run(opts: Options) -> Result<()> {
                 layer_visibility,
                 (cursor_and_click, synthetic_click),
                 still_driver,
+                crate::bench::bench_driver,
             )
                 .chain(),
         )
@@ -510,7 +604,7 @@ fn setup(
         Tonemapping::None,
         Transform::from_translation(cam.0.eye()).looking_at(cam.0.focus, Vec3::Y),
     ));
-    let target = opts.0.screenshot.is_some().then(|| {
+    let target = (opts.0.screenshot.is_some() || opts.0.bench.is_some()).then(|| {
         images.add(Image::new_target_texture(
             w,
             h,
@@ -521,6 +615,12 @@ fn setup(
     if let Some(t) = &target {
         camera.insert(RenderTarget::Image(t.clone().into()));
     }
+    camera.insert(match opts.0.msaa {
+        1 => Msaa::Off,
+        2 => Msaa::Sample2,
+        8 => Msaa::Sample8,
+        _ => Msaa::Sample4,
+    });
     let mut ui_camera = commands.spawn((
         PrimaryEguiContext,
         Camera2d,
@@ -574,14 +674,26 @@ fn setup(
         LayerPart(Layer::Twin3d4d, Part::Flat),
         FloodSurface,
     ));
+    // Vehicles: instances of one marker mesh per class under a parent that carries the
+    // traffic layer's visibility.
     let veh_mat = materials.add(material(Part::Flat, 1.0));
     handles.push((Layer::TrafficRoad, Part::Flat, veh_mat.clone()));
-    commands.spawn((
-        Mesh3d(meshes.add(to_mesh(&MeshData::default()))),
-        MeshMaterial3d(veh_mat),
-        LayerPart(Layer::TrafficRoad, Part::Flat),
-        Vehicles,
-    ));
+    let parent = commands
+        .spawn((
+            Transform::default(),
+            Visibility::default(),
+            LayerPart(Layer::TrafficRoad, Part::Flat),
+            Vehicles,
+        ))
+        .id();
+    commands.insert_resource(VehiclePool {
+        parent,
+        meshes: crate::playback::VEHICLE_CLASSES
+            .map(|c| meshes.add(to_mesh(&scene::vehicle_marker(c)))),
+        material: veh_mat,
+        markers: Default::default(),
+        shown: [0; 4],
+    });
     commands.insert_resource(Shown {
         meshes: all,
         depth_frame: None,
@@ -892,9 +1004,11 @@ fn show_frames(
     run: Res<RunRes>,
     city: Res<CityRes>,
     flood: Query<&Mesh3d, With<FloodSurface>>,
-    vehicles: Query<&Mesh3d, With<Vehicles>>,
     feed: Option<Res<FeedRes>>,
     compare: Res<CompareRes>,
+    mut commands: Commands,
+    mut pool: ResMut<VehiclePool>,
+    mut markers: Query<(&mut Transform, &mut Visibility), With<VehicleMarker>>,
 ) {
     if let Some((v, depth)) = feed.and_then(|f| f.0.lock().expect("feed").depth()) {
         if shown.live_depth != Some(v) {
@@ -927,10 +1041,8 @@ fn show_frames(
     let i = step_at(&times, view.minute);
     if i != shown.vehicle_frame {
         shown.vehicle_frame = i;
-        let m = i.map_or_else(MeshData::default, |i| {
-            scene::vehicle_mesh(&r.vehicles[i].vehicles, &city.terrain, &city.frame)
-        });
-        replace_mesh(&mut meshes, vehicles, &m);
+        let v = i.map_or(&[][..], |i| &r.vehicles[i].vehicles[..]);
+        pool.place(&mut commands, &mut markers, v, &city);
     }
 }
 
