@@ -21,7 +21,7 @@ rows = [
     ("simulated storm", f"{n(s['minutes'])} min, 100 mm / 2 h design storm from 06:00, sewers coupled"),
     ("coupled manholes / overflowing", f"{l['coupled_manholes']} / {l['overflowing_manholes']}"),
     ("deepest flood water", f"{s['max_depth_m']:.2f} m"),
-    ("area under ≥ 10 / 30 / 50 cm", " / ".join(f"{s['flooded_area_m2'][k] / 1e6:.2f} km²" for k in ("ge_0.1_m", "ge_0.3_m", "ge_0.5_m"))),
+    ("land under ≥ 10 / 30 / 50 cm (lakes, ponds, river not counted)", " / ".join(f"{s['flooded_area_m2'][k] / 1e6:.2f} km²" for k in ("ge_0.1_m", "ge_0.3_m", "ge_0.5_m"))),
     ("residents under ≥ 10 / 30 / 50 cm", " / ".join(n(s['residents'][k]) for k in ("ge_0.1_m", "ge_0.3_m", "ge_0.5_m"))),
     ("street flood sensors' peaks", f"{min(street):.2f}–{max(street):.2f} m" if street else "—"),
     ("water balance closure", f"{s['closure_error_percent']:.3f} % of inflow (network routing continuity {l['network_routing_continuity_percent']:.3f} %)"),

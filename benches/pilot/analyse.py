@@ -184,7 +184,7 @@ for name, what in RUNS:
     w(f"| deepest water (the river and lakes included) | {s['max_depth_m']:.2f} m |")
     a = g("flood", "flooded_area_m2") or g("flooded_area_m2")
     if a:
-        w(f"| area under ≥ 10 / 30 / 50 cm (the river and lakes included) | {a['ge_0.1_m']/1e6:.2f} / {a['ge_0.3_m']/1e6:.2f} / {a['ge_0.5_m']/1e6:.2f} km² |")
+        w(f"| area under ≥ 10 / 30 / 50 cm (land: the river and lakes not counted) | {a['ge_0.1_m']/1e6:.2f} / {a['ge_0.3_m']/1e6:.2f} / {a['ge_0.5_m']/1e6:.2f} km² |")
     r = g("flood", "residents") or g("residents")
     if r:
         w(f"| residents where the water reached 10 / 30 cm | {r['ge_0.1_m']:,.0f} / {r['ge_0.3_m']:,.0f} |")
@@ -245,8 +245,9 @@ if ranks.get("design-storm"):
       "real network, its sizes and its silt are not in the data.")
     w(f"- {sum(1 for d in near if d <= 300)} of the {len(near)} street sensors the build placed lie within 300 m "
       "of a reported hotspot; the others mark low ground the reports used here do not name.")
-    w("- The area and resident figures count the river and lakes as water on the ground: a block beside a "
-      "lake counts its residents pro rata to its cells under water, the lake's included.")
+    w("- The area and resident figures are of land: the cells of the river, lakes and ponds (the Environment "
+      "layer's water bodies) are counted in neither, so a lake's rise is not flooded land and a block beside a "
+      "lake counts its residents pro rata to its land cells under water.")
     w("- SRTM reads far above the 25 m DEM at the manholes: SRTM is a surface model (roofs and trees, 90 m "
       "cells over a dense city) and its heights are over the EGM96 geoid, while the DEM's datum is not "
       "documented (SOURCES.md found it 1–6 m below SRTM at two points).")

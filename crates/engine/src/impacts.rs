@@ -301,7 +301,7 @@ pub fn use_label(tag: &str) -> (&str, &str) {
 /// Who and what the flood reaches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exposure {
-    /// Area under at least each of [`EXPOSURE_DEPTHS_M`], m².
+    /// Land under at least each of [`EXPOSURE_DEPTHS_M`], m² (open water, [`water_cells`], not counted).
     pub area_m2: [f64; 3],
     /// Residents of population blocks, pro rata to the share of the block's area under at least
     /// each of [`EXPOSURE_DEPTHS_M`].
@@ -375,19 +375,22 @@ fn deepest_around(depth: &Raster, g: &geo::Geometry<f64>) -> f64 {
     m
 }
 
+/// Depth of cell `i` (0 where missing).
+fn cell_depth(depth: &Raster, i: usize) -> f64 {
+    let v = depth.data[i];
+    if depth.is_nodata(v) || !v.is_finite() {
+        0.0
+    } else {
+        v as f64
+    }
+}
+
 /// Depth at the centres of the cells inside a polygon (the cell under its centroid if none).
 fn depths_in(depth: &Raster, g: &geo::Geometry<f64>) -> Vec<f64> {
     use geo::Centroid;
     let mut out: Vec<f64> = cells_in(depth, g)
         .into_iter()
-        .map(|i| {
-            let v = depth.data[i];
-            if depth.is_nodata(v) || !v.is_finite() {
-                0.0
-            } else {
-                v as f64
-            }
-        })
+        .map(|i| cell_depth(depth, i))
         .collect();
     if out.is_empty()
         && let Some(p) = g.centroid()
@@ -395,6 +398,17 @@ fn depths_in(depth: &Raster, g: &geo::Geometry<f64>) -> Vec<f64> {
         out.push(depth_at(depth, p.x(), p.y()));
     }
     out
+}
+
+/// [`depths_in`] without the cells of open water (`water`, [`water_cells`]); all of them where
+/// `g` is all water.
+fn land_depths_in(depth: &Raster, g: &geo::Geometry<f64>, water: &[bool]) -> Vec<f64> {
+    let cells = cells_in(depth, g);
+    let land: Vec<usize> = cells.iter().copied().filter(|i| !water[*i]).collect();
+    if land.is_empty() {
+        return depths_in(depth, g);
+    }
+    land.into_iter().map(|i| cell_depth(depth, i)).collect()
 }
 
 /// Row-major indices of the cells of `grid` whose centres lie inside `g` (only the cells of its
@@ -419,14 +433,37 @@ pub fn cells_in(grid: &Raster, g: &geo::Geometry<f64>) -> Vec<usize> {
     out
 }
 
-/// Flooded area, residents and services reached by a flood (`depth`: maximum flood depth), with
-/// each service's access judged from `roads` ([`road_impacts`] of the same flood).
+/// Kinds of the Environment layer that are open water (lakes, ponds, rivers): their rise is
+/// not land flooded.
+pub const WATER_BODY_KINDS: [&str; 2] = ["water", "river"];
+
+/// The cells of `grid` whose centres lie in an open water body of the city.
+pub fn water_cells(city: &City, grid: &Raster) -> Vec<bool> {
+    let mut mask = vec![false; grid.data.len()];
+    for f in city
+        .layer(Layer::Environment)
+        .features()
+        .iter()
+        .filter(|f| WATER_BODY_KINDS.contains(&f.kind.as_str()))
+    {
+        for i in cells_in(grid, &f.geometry) {
+            mask[i] = true;
+        }
+    }
+    mask
+}
+
+/// Flooded land, residents and services reached by a flood (`depth`: maximum flood depth),
+/// with each service's access judged from `roads` ([`road_impacts`] of the same flood). Open
+/// water (lakes, ponds, the river: [`water_cells`]) is not land: its rise counts in neither
+/// the area nor a population block's share.
 pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
     use geo::Centroid;
     let cell_area = depth.cell * depth.cell;
+    let water = water_cells(city, depth);
     let mut area = [0.0; 3];
-    for &v in &depth.data {
-        if depth.is_nodata(v) || !v.is_finite() {
+    for (i, &v) in depth.data.iter().enumerate() {
+        if depth.is_nodata(v) || !v.is_finite() || water[i] {
             continue;
         }
         for (k, t) in EXPOSURE_DEPTHS_M.iter().enumerate() {
@@ -444,7 +481,7 @@ pub fn exposure(city: &City, depth: &Raster, roads: &[RoadImpact]) -> Exposure {
         .filter(|f| f.kind == "population_block")
     {
         let people = f.num("residents").unwrap_or(0.0);
-        let d = depths_in(depth, &f.geometry);
+        let d = land_depths_in(depth, &f.geometry, &water);
         let ward = f.text("ward").map(|w| {
             let e = wards.entry(w.to_string()).or_insert(WardExposure {
                 ward: w.to_string(),
@@ -752,6 +789,32 @@ mod tests {
         let roads = road_impacts(&c, &d);
         let e = exposure(&c, &d, &roads);
         assert_eq!(e.area_m2, [2100.0, 2100.0, 100.0]);
+        // A lake over cells (6..10, 0..2) (x 60–100, y 80–100) rising 0.8 m: open water, not
+        // land; the north block's share is of its 42 land cells.
+        let mut lake = c.clone();
+        lake.layer_mut(Layer::Environment).extend([Feature::new(
+            FeatureId(40),
+            "water",
+            Department::AgricultureEnvironment,
+            rect(60.0, 80.0, 100.0, 100.0),
+        )
+        .with("level_m", 5.0)]);
+        let mut dl = d.clone();
+        for col in 6..10 {
+            dl.set(col, 0, 0.8);
+            dl.set(col, 1, 0.8);
+        }
+        dl.set(0, 0, 0.4);
+        let el = exposure(&lake, &dl, &road_impacts(&lake, &dl));
+        assert_eq!(el.area_m2, [2200.0, 2200.0, 100.0]);
+        assert!(
+            (el.residents[1] - (420.0 + 500.0 / 42.0)).abs() < 1e-9,
+            "{:?}",
+            el.residents
+        );
+        // Without the lake in the city the same water counts as flooded land.
+        let e8 = exposure(&c, &dl, &road_impacts(&c, &dl));
+        assert_eq!(e8.area_m2, [3000.0, 3000.0, 900.0]);
         // South block: 21 of its 50 cells ≥ 0.3 m; 1 of 50 ≥ 0.5 m.
         assert!(
             (e.residents[1] - 1000.0 * 21.0 / 50.0).abs() < 1e-9,

@@ -70,9 +70,9 @@ pub fn kpi_label(key: &str) -> (String, String, &'static str) {
     let (vi, en, unit) = match base {
         "minutes" => ("Thời gian mô phỏng", "Simulated time", "min"),
         "max_depth_m" => ("Độ sâu ngập lớn nhất", "Maximum flood depth", "m"),
-        "flooded_area_m2.ge_0.1_m" => ("Diện tích ngập ≥ 10 cm", "Area under ≥ 10 cm", "m²"),
-        "flooded_area_m2.ge_0.3_m" => ("Diện tích ngập ≥ 30 cm", "Area under ≥ 30 cm", "m²"),
-        "flooded_area_m2.ge_0.5_m" => ("Diện tích ngập ≥ 50 cm", "Area under ≥ 50 cm", "m²"),
+        "flooded_area_m2.ge_0.1_m" => ("Diện tích đất ngập ≥ 10 cm", "Land under ≥ 10 cm", "m²"),
+        "flooded_area_m2.ge_0.3_m" => ("Diện tích đất ngập ≥ 30 cm", "Land under ≥ 30 cm", "m²"),
+        "flooded_area_m2.ge_0.5_m" => ("Diện tích đất ngập ≥ 50 cm", "Land under ≥ 50 cm", "m²"),
         "residents.ge_0.1_m" => (
             "Dân số vùng ngập ≥ 10 cm",
             "Residents where water reached 10 cm",

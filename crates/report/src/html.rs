@@ -301,7 +301,7 @@ pub struct ScenarioReport {
     pub flood_map: String,
     /// Maximum flood depth, m.
     pub max_depth_m: f64,
-    /// Area under ≥ 0.1 / 0.3 / 0.5 m, m².
+    /// Land under ≥ 0.1 / 0.3 / 0.5 m, m² (lakes and rivers not counted).
     pub area_m2: [f64; 3],
     /// Residents under ≥ 0.1 / 0.3 / 0.5 m.
     pub residents: [f64; 3],
@@ -521,8 +521,8 @@ td.n{{text-align:right;font-variant-numeric:tabular-nums}} .en{{color:#555}} .kp
         h,
         r##"<h2>Tóm tắt <span class="en">/ Summary</span></h2><table class="kpi">
 <tr><td>Độ sâu ngập lớn nhất <span class="en">/ Maximum flood depth</span></td><td class="n">{:.2} m</td></tr>
-<tr><td>Diện tích ngập ≥ 10 cm <span class="en">/ Area under ≥ 10 cm</span></td><td class="n">{:.3} km²</td></tr>
-<tr><td>Diện tích ngập ≥ 30 cm <span class="en">/ Area under ≥ 30 cm</span></td><td class="n">{:.3} km²</td></tr>
+<tr><td>Diện tích đất ngập ≥ 10 cm (không kể hồ, sông) <span class="en">/ Land under ≥ 10 cm (lakes and rivers not counted)</span></td><td class="n">{:.3} km²</td></tr>
+<tr><td>Diện tích đất ngập ≥ 30 cm (không kể hồ, sông) <span class="en">/ Land under ≥ 30 cm (lakes and rivers not counted)</span></td><td class="n">{:.3} km²</td></tr>
 <tr><td>Dân số vùng ngập ≥ 10 cm <span class="en">/ Residents where water reached 10 cm</span></td><td class="n">{}</td></tr>
 <tr><td>Dân số vùng ngập ≥ 30 cm <span class="en">/ Residents where water reached 30 cm</span></td><td class="n">{}</td></tr>
 <tr><td>Tuyến phố có đoạn phải đóng (≥ 30 cm) <span class="en">/ Streets with a closed stretch (≥ 30 cm)</span></td><td class="n">{}</td></tr>
