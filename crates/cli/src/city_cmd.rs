@@ -99,6 +99,15 @@ pub struct BuildArgs {
     /// CRS of the .inp's coordinates (e.g. EPSG:3405).
     #[arg(long, requires = "sewers")]
     pub sewers_crs: Option<String>,
+    /// Building models (CityJSON .json, CityGML .gml/.xml, georeferenced IFC .ifc),
+    /// repeatable: their buildings, with their solids, heights and storeys, join the Building
+    /// layer and replace the map's buildings where they stand, before residents and jobs are
+    /// spread. Mô hình công trình 3D (CityJSON, CityGML, IFC).
+    #[arg(long, value_name = "FILE")]
+    pub buildings: Vec<PathBuf>,
+    /// CRS of building models that state none or one not known here (e.g. EPSG:28992).
+    #[arg(long, requires = "buildings")]
+    pub buildings_crs: Option<String>,
 }
 
 pub(crate) fn run(cmd: CityCmd) -> Result<()> {
@@ -261,6 +270,29 @@ fn build(a: &BuildArgs) -> Result<()> {
             [roads[1][0] + 100.0, roads[1][1] + 100.0],
         ],
     };
+    if !a.buildings.is_empty() {
+        let assume = a
+            .buildings_crs
+            .as_deref()
+            .map(|s| {
+                Crs::parse(s)
+                    .with_context(|| format!("--buildings-crs '{s}': expected EPSG:<code>"))
+            })
+            .transpose()?;
+        let reads = step(
+            &format!("reading {} building model file(s)", a.buildings.len()),
+            || crate::data_cmd::read_building_models(&city, &a.buildings, assume),
+        )?;
+        let n = crate::data_cmd::add_building_models(&mut city, &a.buildings, reads, Some(extent));
+        println!("  building models / mô hình công trình: {n} buildings (surveyed / khảo sát)");
+        let list: Vec<String> = a
+            .buildings
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        city.metadata
+            .insert("building_models".into(), list.join("; "));
+    }
     if let Some((feed, lines, warnings)) = &gtfs {
         bus_feed(&mut city, feed, lines, warnings, extent, &to_city)?;
         city.metadata.insert(

@@ -28,7 +28,7 @@ fn open_or_new(
 }
 
 /// What a building file brought in and left out.
-struct Read3d {
+pub(crate) struct Read3d {
     what: String,
     features: Vec<twin_model::Feature>,
     crs: Crs,
@@ -136,18 +136,81 @@ fn import_buildings(
     })?;
     let reads = step(
         &format!("importing {} {label} file(s) / nhập {label}", files.len()),
-        || {
-            let mut next = city.next_id(twin_model::Layer::Building);
-            let mut v = Vec::new();
-            for f in files {
-                let r = read(f, city.crs, next, assume)?;
-                next = twin_model::FeatureId(next.0 + r.features.len() as i64);
-                v.push(r);
-            }
-            Ok(v)
-        },
+        || read_models(&city, files, |p, first| read(p, city.crs, first, assume)),
     )?;
-    for (f, r) in files.iter().zip(&reads) {
+    add_building_models(&mut city, files, reads, None);
+    save(&city, out)?;
+    println!("{}", info_text(&city));
+    Ok(())
+}
+
+/// Reads building model files one after the other, numbering their features from the
+/// Building layer's next id.
+fn read_models(
+    city: &City,
+    files: &[PathBuf],
+    read: impl Fn(&Path, twin_model::FeatureId) -> Result<Read3d>,
+) -> Result<Vec<Read3d>> {
+    let mut next = city.next_id(twin_model::Layer::Building);
+    let mut v = Vec::new();
+    for f in files {
+        let r = read(f, next)?;
+        next = twin_model::FeatureId(next.0 + r.features.len() as i64);
+        v.push(r);
+    }
+    Ok(v)
+}
+
+/// Building model files for `twin city build --buildings`, each read by its kind (CityJSON
+/// `.json`, CityGML `.gml` or `.xml`, IFC `.ifc`) into the city's CRS; an IFC file must place
+/// itself (IfcMapConversion or its site's latitude and longitude).
+pub(crate) fn read_building_models(
+    city: &City,
+    files: &[PathBuf],
+    assume: Option<Crs>,
+) -> Result<Vec<Read3d>> {
+    read_models(city, files, |p, first| {
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        Ok(match ext.as_str() {
+            "json" | "cityjson" => {
+                twin_io::cityjson::read_cityjson(p, city.crs, first, assume)?.into()
+            }
+            "gml" | "xml" | "citygml" => {
+                twin_io::citygml::read_citygml(p, city.crs, first, assume)?.into()
+            }
+            "ifc" => twin_io::ifc::read_ifc(
+                p,
+                city.crs,
+                first,
+                &twin_io::ifc::IfcPlacement::default(),
+                assume,
+            )?
+            .into(),
+            _ => bail!(
+                "{}: not a building model this reads (CityJSON .json, CityGML .gml/.xml, IFC .ifc)",
+                p.display()
+            ),
+        })
+    })
+}
+
+/// Adds what building model files brought into the Building layer, saying per file what was
+/// read and left out. A building the city already holds (from OpenStreetMap, or an earlier
+/// import of the same model) with a point of its footprint inside an imported building's
+/// footprint is that building: the model replaces it rather than standing beside it. With
+/// `area`, buildings of the models lying wholly outside it are left out, counted and said.
+/// Returns the buildings added.
+pub(crate) fn add_building_models(
+    city: &mut City,
+    files: &[PathBuf],
+    mut reads: Vec<Read3d>,
+    area: Option<[[f64; 2]; 2]>,
+) -> usize {
+    use geo::{BoundingRect, Contains, InteriorPoint};
+    for (f, r) in files.iter().zip(reads.iter_mut()) {
         eprintln!(
             "  {}: {}, {} building(s) from {}",
             f.display(),
@@ -176,12 +239,23 @@ fn import_buildings(
         for n in &r.notes {
             eprintln!("  {n}");
         }
+        if let Some([[x0, y0], [x1, y1]]) = area {
+            let before = r.features.len();
+            r.features.retain(|b| {
+                b.geometry.bounding_rect().is_some_and(|b| {
+                    b.max().x >= x0 && b.min().x <= x1 && b.max().y >= y0 && b.min().y <= y1
+                })
+            });
+            let out = before - r.features.len();
+            if out > 0 {
+                eprintln!(
+                    "⚠ {}: {out} building(s) lie outside the model area: left out / nằm ngoài vùng mô hình, không nhập",
+                    f.display()
+                );
+            }
+        }
     }
-    // A building the city already holds (from OpenStreetMap, or an earlier import of the same
-    // model) with a point of its footprint inside an imported building's footprint is that
-    // building: the model replaces it rather than standing beside it.
     let replaced = {
-        use geo::{BoundingRect, Contains, InteriorPoint};
         let layer = city.layer(twin_model::Layer::Building);
         let mut ids = std::collections::BTreeSet::new();
         for g in reads
@@ -207,13 +281,13 @@ fn import_buildings(
     for id in &replaced {
         layer.remove(*id);
     }
+    let mut added = 0;
     for r in reads {
+        added += r.features.len();
         city.layer_mut(twin_model::Layer::Building)
             .extend(r.features);
     }
-    save(&city, out)?;
-    println!("{}", info_text(&city));
-    Ok(())
+    added
 }
 
 /// `twin import …`.

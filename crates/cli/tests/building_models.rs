@@ -261,3 +261,144 @@ fn a_city_exported_as_cityjson_imports_back_to_the_same_buildings() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("none.gpkg"), "{}", stderr(&o));
 }
+
+/// `twin city build --buildings`: the Hanoi campus model, read by its kind, joins a city built
+/// from a street map and a DEM around it, replacing the map's building where a model building
+/// stands; a model elsewhere is left out by count; a malformed one stops the build with
+/// nothing written.
+#[test]
+fn city_build_takes_building_models_and_they_replace_the_maps_buildings() {
+    let Some(data) = bim_cim_data() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let gml = data.join("vnu3d_DHQG_Hanoi.gml");
+    // A point inside the campus's building "TTVH", in degrees.
+    let campus = twin_io::citygml::read_citygml(
+        &gml,
+        twin_model::Crs::WGS84,
+        twin_model::FeatureId(1),
+        None,
+    )
+    .unwrap();
+    let ttvh = campus
+        .features
+        .iter()
+        .find(|f| f.name.as_deref() == Some("TTVH"))
+        .unwrap();
+    let p = geo::InteriorPoint::interior_point(&ttvh.geometry).unwrap();
+    let (lon, lat) = (p.x(), p.y());
+    // Streets around the campus (105.7805–105.7845 E, 21.0362–21.0415 N), a mapped building
+    // where TTVH stands and one in a street block away from every model building.
+    let (w, e, s_, n) = (105.7805, 105.7845, 21.0362, 21.0415);
+    let mut osm = String::from("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n");
+    let nodes = [
+        (1, w, s_),
+        (2, e, s_),
+        (3, e, n),
+        (4, w, n),
+        (11, lon - 0.00003, lat - 0.00003),
+        (12, lon + 0.00003, lat - 0.00003),
+        (13, lon + 0.00003, lat + 0.00003),
+        (14, lon - 0.00003, lat + 0.00003),
+        (21, w + 0.0001, s_ + 0.0001),
+        (22, w + 0.0002, s_ + 0.0001),
+        (23, w + 0.0002, s_ + 0.0002),
+        (24, w + 0.0001, s_ + 0.0002),
+    ];
+    for (id, x, y) in nodes {
+        osm += &format!("<node id='{id}' lat='{y}' lon='{x}'/>\n");
+    }
+    for (id, a, b) in [(101, 1, 2), (102, 2, 3), (103, 3, 4), (104, 4, 1)] {
+        osm += &format!(
+            "<way id='{id}'><nd ref='{a}'/><nd ref='{b}'/><tag k='highway' v='residential'/></way>\n"
+        );
+    }
+    for (id, r) in [(201, [11, 12, 13, 14]), (202, [21, 22, 23, 24])] {
+        osm += &format!("<way id='{id}'>");
+        for k in r.iter().chain(&r[..1]) {
+            osm += &format!("<nd ref='{k}'/>");
+        }
+        osm += "<tag k='building' v='yes'/></way>\n";
+    }
+    osm += "</osm>\n";
+    let osm_path = d.path().join("campus.osm");
+    std::fs::write(&osm_path, osm).unwrap();
+    // A DEM in degrees over it, falling 1 cm a cell to the east.
+    let mut asc = String::from(
+        "ncols 80\nnrows 100\nxllcorner 105.778\nyllcorner 21.033\ncellsize 0.0001\nNODATA_value -9999\n",
+    );
+    for _ in 0..100 {
+        let row: Vec<String> = (0..80)
+            .map(|c| format!("{:.2}", 12.0 - 0.01 * c as f64))
+            .collect();
+        asc += &row.join(" ");
+        asc += "\n";
+    }
+    let dem = d.path().join("dem.asc");
+    std::fs::write(&dem, asc).unwrap();
+    let build = |models: &[&Path], out: &Path| {
+        let mut args = vec![
+            "city".to_string(),
+            "build".into(),
+            "--osm".into(),
+            s(&osm_path).into(),
+            "--dem".into(),
+            s(&dem).into(),
+            "--dem-crs".into(),
+            "EPSG:4326".into(),
+            "--street-sensors".into(),
+            "0".into(),
+            "--out".into(),
+            s(out).into(),
+        ];
+        for m in models {
+            args.push("--buildings".into());
+            args.push(s(m).into());
+        }
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        twin(&a)
+    };
+    let city = d.path().join("campus.gpkg");
+    let delft = data.join("cjio_delft.city.json");
+    let o = build(&[&gml, &delft], &city);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("vnu3d_DHQG_Hanoi.gml: CityGML, 38 building(s) from EPSG:4326"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 building(s) already in the city stood where the imported ones stand"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cjio_delft.city.json: 160 building(s) lie outside the model area: left out"),
+        "{err}"
+    );
+    let c = twin_io::gpkg::read_city(&city).unwrap();
+    let b = c.layer(twin_model::Layer::Building);
+    // The campus's 38 and the mapped building away from them.
+    assert_eq!(b.len(), 39);
+    let t = b
+        .features()
+        .iter()
+        .find(|f| f.name.as_deref() == Some("TTVH"))
+        .unwrap();
+    assert!(t.num("height_m").unwrap() > 3.0, "{:?}", t.num("height_m"));
+    assert!(
+        c.metadata["building_models"].contains("vnu3d_DHQG_Hanoi.gml"),
+        "{:?}",
+        c.metadata
+    );
+    // Malformed: refused by file and line, nothing written.
+    let bad = d.path().join("bad.gml");
+    std::fs::write(
+        &bad,
+        "<CityModel><cityObjectMember><Building><posList>1 2 x</posList>",
+    )
+    .unwrap();
+    let out = d.path().join("bad.gpkg");
+    let o = build(&[&gml, &bad], &out);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad.gml"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
