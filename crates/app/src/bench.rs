@@ -23,6 +23,8 @@ pub struct Bench {
     view_ms: Vec<f64>,
     playback_ms: Vec<f64>,
     scene: Option<serde_json::Value>,
+    /// The vehicle frame shown when playback starts.
+    first_sample: Option<usize>,
 }
 
 /// Summary of frame times, ms.
@@ -154,11 +156,14 @@ pub fn bench_driver(
             && !r.vehicles.is_empty()
         {
             let j = (k - WARM_UP - n) as usize + 1;
-            let first = r
-                .vehicles
-                .iter()
-                .position(|f| f.minute as f64 >= view.minute);
-            let i = (first.unwrap_or(0) + j) % r.vehicles.len();
+            let minute = view.minute;
+            let first = *b.first_sample.get_or_insert_with(|| {
+                r.vehicles
+                    .iter()
+                    .position(|f| f.minute as f64 >= minute)
+                    .unwrap_or(0)
+            });
+            let i = (first + j) % r.vehicles.len();
             view.minute = r.vehicles[i].minute as f64;
         }
     } else if k >= WARM_UP + 2 * n {
